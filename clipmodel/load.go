@@ -1,0 +1,184 @@
+package clipmodel
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/gomlx/go-huggingface/hub"
+	"github.com/gomlx/gomlx/ml/model"
+)
+
+// RandomPrefix names randomly initialised models of a real architecture: "random:ViT-B/32".
+const RandomPrefix = "random:"
+
+// Load resolves a model name and loads it on the process-wide Backend:
+//   - "random:ARCH" builds a random model of a known architecture (see Architectures);
+//   - a local folder in HuggingFace CLIPModel layout is read from disk;
+//   - a hub id such as "openai/clip-vit-base-patch32" is taken from the HuggingFace cache,
+//     downloading it there first when the network allows.
+func Load(name string) (*Model, error) {
+	if arch, ok := strings.CutPrefix(name, RandomPrefix); ok {
+		return LoadRandom(arch, 0)
+	}
+	if info, err := os.Stat(name); err == nil && info.IsDir() {
+		return LoadFolder(name)
+	}
+	if !hubIDPattern.MatchString(name) {
+		return nil, fmt.Errorf("model %q is neither a folder, a HuggingFace hub id (owner/name) nor %sARCH (%s)",
+			name, RandomPrefix, strings.Join(Architectures(), ", "))
+	}
+	dir, err := hubSnapshot(name)
+	if err != nil {
+		return nil, err
+	}
+	m, err := LoadFolder(dir)
+	if err != nil {
+		return nil, err
+	}
+	m.Name = name
+	return m, nil
+}
+
+// LoadFolder loads a HuggingFace CLIPModel folder: config.json, model.safetensors (or shards
+// with model.safetensors.index.json), vocab.json + merges.txt (or tokenizer.json) and
+// preprocessor_config.json (OpenAI's preprocessing when absent).
+func LoadFolder(dir string) (*Model, error) {
+	cfg, err := ReadConfig(dir)
+	if err != nil {
+		return nil, err
+	}
+	pre, err := ReadPreprocess(dir, cfg.Vision.ImageSize)
+	if err != nil {
+		return nil, err
+	}
+	tok, err := LoadTokenizer(dir, cfg.Text.MaxPositionEmbeddings)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", dir, err)
+	}
+	if tok.EndID >= cfg.Text.VocabSize || tok.StartID >= cfg.Text.VocabSize {
+		return nil, fmt.Errorf("%s: the tokenizer's ids reach %d but text_config.vocab_size is %d",
+			dir, max(tok.EndID, tok.StartID), cfg.Text.VocabSize)
+	}
+	backend, err := Backend()
+	if err != nil {
+		return nil, err
+	}
+	store := model.NewStore()
+	if err := LoadWeights(dir, cfg, store); err != nil {
+		return nil, err
+	}
+	return &Model{Name: dir, Config: cfg, Preprocess: pre, Tokenizer: tok, Store: store, Backend: backend}, nil
+}
+
+// hubIDPattern matches HuggingFace repository ids: owner/name.
+var hubIDPattern = regexp.MustCompile(`^[A-Za-z0-9][\w.-]*/[\w.-]+$`)
+
+// HubCacheDir is where HuggingFace hub downloads live, following the Python library:
+// $HF_HUB_CACHE, else $HF_HOME/hub, else $XDG_CACHE_HOME/huggingface/hub or ~/.cache/huggingface/hub.
+func HubCacheDir() string {
+	if dir := os.Getenv("HF_HUB_CACHE"); dir != "" {
+		return dir
+	}
+	if home := os.Getenv("HF_HOME"); home != "" {
+		return filepath.Join(home, "hub")
+	}
+	return hub.DefaultCacheDir()
+}
+
+// hubSnapshot returns a local folder holding the hub model: a complete snapshot already in the
+// cache (so it works offline), or one downloaded now.
+func hubSnapshot(id string) (string, error) {
+	cache := HubCacheDir()
+	repoDir := filepath.Join(cache, "models--"+strings.ReplaceAll(id, "/", "--"))
+	if dir, ok := cachedSnapshot(repoDir); ok {
+		return dir, nil
+	}
+	dir, err := downloadSnapshot(id, cache)
+	if err != nil {
+		return "", fmt.Errorf("model %q is not a local folder and is not in the HuggingFace cache %s, "+
+			"and downloading it failed: %w\nOn a machine with network access run `clipwork embed --model %s --text hi` "+
+			"(or `huggingface-cli download %s`) to fill the cache, and copy %s here; or pass a local folder "+
+			"holding config.json and model.safetensors", id, cache, err, id, id, repoDir)
+	}
+	return dir, nil
+}
+
+// cachedSnapshot finds a complete snapshot of a repository in the cache: the one refs/main
+// points to (the Python library's layout), else the newest complete one.
+func cachedSnapshot(repoDir string) (string, bool) {
+	if ref, err := os.ReadFile(filepath.Join(repoDir, "refs", "main")); err == nil {
+		dir := filepath.Join(repoDir, "snapshots", strings.TrimSpace(string(ref)))
+		if snapshotComplete(dir) {
+			return dir, true
+		}
+	}
+	entries, err := os.ReadDir(filepath.Join(repoDir, "snapshots"))
+	if err != nil {
+		return "", false
+	}
+	var best string
+	var bestTime time.Time
+	for _, e := range entries {
+		dir := filepath.Join(repoDir, "snapshots", e.Name())
+		info, err := os.Stat(dir)
+		if err != nil || !snapshotComplete(dir) {
+			continue
+		}
+		if best == "" || info.ModTime().After(bestTime) {
+			best, bestTime = dir, info.ModTime()
+		}
+	}
+	return best, best != ""
+}
+
+func snapshotComplete(dir string) bool {
+	if _, err := os.Stat(filepath.Join(dir, "config.json")); err != nil {
+		return false
+	}
+	_, err := checkpointFiles(dir)
+	return err == nil
+}
+
+// downloadSnapshot downloads what a CLIP folder needs from the hub into the cache.
+func downloadSnapshot(id, cache string) (string, error) {
+	repo := hub.New(id).WithCacheDir(cache).WithProgressBar(true)
+	if token := os.Getenv("HF_TOKEN"); token != "" {
+		repo = repo.WithAuth(token)
+	}
+	var names []string
+	sharded := false
+	for name, err := range repo.IterFileNames() {
+		if err != nil {
+			return "", err
+		}
+		if name == "model.safetensors.index.json" {
+			sharded = true
+		}
+		names = append(names, name)
+	}
+	var wanted []string
+	for _, name := range names {
+		switch {
+		case slices.Contains([]string{"config.json", "preprocessor_config.json", "vocab.json", "merges.txt",
+			"tokenizer.json", "model.safetensors.index.json"}, name):
+			wanted = append(wanted, name)
+		case !strings.Contains(name, "/") && strings.HasSuffix(name, ".safetensors") &&
+			(sharded || name == "model.safetensors"):
+			wanted = append(wanted, name)
+		}
+	}
+	if !slices.Contains(wanted, "config.json") {
+		return "", errors.New("the repository has no config.json: not a HuggingFace CLIPModel")
+	}
+	paths, err := repo.DownloadFiles(wanted...)
+	if err != nil {
+		return "", err
+	}
+	return filepath.Dir(paths[slices.Index(wanted, "config.json")]), nil
+}

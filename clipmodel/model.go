@@ -1,0 +1,202 @@
+// Package clipmodel is CLIP in GoMLX: HuggingFace checkpoints (safetensors, F32/F16/BF16,
+// sharded), the byte-level BPE tokenizer, image preprocessing, and the ViT vision tower and the
+// causal text transformer as graph functions that larger graphs call and differentiate through.
+//
+// A model is named by a local folder, a HuggingFace hub id (downloaded into the standard HF cache
+// when the network allows, used from the cache offline) or random:ARCH for a randomly initialised
+// model of a real architecture:
+//
+//	m, err := clipmodel.Load("openai/clip-vit-base-patch32")
+//	texts, err := m.EmbedTexts([]string{"a photo of a cat"})
+package clipmodel
+
+import (
+	"fmt"
+	"math"
+	"os"
+	"sync"
+
+	"github.com/gomlx/compute"
+	_ "github.com/gomlx/gomlx/backends/default" // The Go backend and XLA (GOMLX_BACKEND=xla:cuda).
+	. "github.com/gomlx/gomlx/core/graph"       //nolint:revive // GoMLX graph code reads best with the dot import.
+	"github.com/gomlx/gomlx/core/tensors"
+	"github.com/gomlx/gomlx/ml/model"
+)
+
+// Model is a loaded CLIP: its architecture, preprocessing, tokenizer and weights.
+type Model struct {
+	// Name is how the model was asked for (folder, hub id or random:ARCH).
+	Name       string
+	Config     *Config
+	Preprocess Preprocess
+	Tokenizer  *Tokenizer
+	// Store holds the weights under their checkpoint names (see VariablePath).
+	Store   *model.Store
+	Backend compute.Backend
+
+	execOnce          sync.Once
+	textExec, imgExec *model.Exec
+	execErr           error
+}
+
+// Scope is the root scope of the model's weights, the scope ImageFeatures and TextFeatures take.
+func (m *Model) Scope() *model.Scope {
+	return m.Store.RootScope()
+}
+
+var (
+	backendOnce sync.Once
+	backend     compute.Backend
+	backendErr  error
+)
+
+// Backend is the process-wide compute backend: GOMLX_BACKEND when set (e.g. xla:cuda), else
+// GoMLX's pure Go backend, which needs nothing installed.
+func Backend() (compute.Backend, error) {
+	backendOnce.Do(func() {
+		config := os.Getenv(compute.ConfigEnvVar)
+		if config == "" {
+			config = "go"
+		}
+		backend, backendErr = compute.NewWithConfig(config)
+		if backendErr != nil {
+			backendErr = fmt.Errorf("starting the compute backend %q (set by %s): %w", config, compute.ConfigEnvVar, backendErr)
+		}
+	})
+	return backend, backendErr
+}
+
+func (m *Model) compile() error {
+	m.execOnce.Do(func() {
+		m.textExec, m.execErr = model.NewExec(m.Backend, m.Store, func(scope *model.Scope, tokens, pool *Node) *Node {
+			return m.TextFeatures(scope, tokens, pool)
+		})
+		if m.execErr != nil {
+			return
+		}
+		m.imgExec, m.execErr = model.NewExec(m.Backend, m.Store, func(scope *model.Scope, pixels *Node) *Node {
+			return m.ImageFeatures(scope, pixels)
+		})
+	})
+	return m.execErr
+}
+
+// TextEmbedding is one tokenized text and its projected (unnormalised) embedding.
+type TextEmbedding struct {
+	Text      string
+	Tokens    []int
+	Embedding []float32
+}
+
+// EmbedTexts tokenizes and embeds texts in one batch.
+func (m *Model) EmbedTexts(texts []string) ([]TextEmbedding, error) {
+	if len(texts) == 0 {
+		return nil, nil
+	}
+	if err := m.compile(); err != nil {
+		return nil, err
+	}
+	out := make([]TextEmbedding, len(texts))
+	lists := make([][]int, len(texts))
+	pool := make([]int32, len(texts))
+	for i, text := range texts {
+		lists[i] = m.Tokenizer.Tokenize(text)
+		pool[i] = int32(m.Config.Text.PoolIndex(lists[i]))
+		out[i] = TextEmbedding{Text: text, Tokens: lists[i]}
+	}
+	results, err := m.textExec.Exec(PadTokens(lists), pool)
+	if err != nil {
+		return nil, fmt.Errorf("running the text tower: %w", err)
+	}
+	for i, row := range rows(results[0]) {
+		out[i].Embedding = row
+	}
+	return out, nil
+}
+
+// EmbedPixels embeds images given as preprocessed pixels (see Preprocess.Pixels), in one batch.
+func (m *Model) EmbedPixels(images [][]float32) ([][]float32, error) {
+	if len(images) == 0 {
+		return nil, nil
+	}
+	if err := m.compile(); err != nil {
+		return nil, err
+	}
+	s := m.Config.Vision.ImageSize
+	flat := make([]float32, 0, len(images)*s*s*3)
+	for i, px := range images {
+		if len(px) != s*s*3 {
+			return nil, fmt.Errorf("image %d has %d values, the model needs %dx%dx3", i, len(px), s, s)
+		}
+		flat = append(flat, px...)
+	}
+	results, err := m.imgExec.Exec(tensors.FromFlatDataAndDimensions(flat, len(images), s, s, 3))
+	if err != nil {
+		return nil, fmt.Errorf("running the vision tower: %w", err)
+	}
+	return rows(results[0]), nil
+}
+
+// EmbedImageFiles loads, preprocesses and embeds PNG or JPEG files.
+func (m *Model) EmbedImageFiles(paths []string) ([][]float32, error) {
+	pixels := make([][]float32, len(paths))
+	for i, p := range paths {
+		img, err := LoadImage(p)
+		if err != nil {
+			return nil, err
+		}
+		pixels[i] = m.Preprocess.Pixels(img)
+	}
+	return m.EmbedPixels(pixels)
+}
+
+// LogitScale is exp of the checkpoint's stored logit_scale, the factor on cosine similarities.
+func (m *Model) LogitScale() (float64, error) {
+	v := m.Store.GetVariable(VariablePath("logit_scale"))
+	if v == nil {
+		return 0, fmt.Errorf("model %s has no logit_scale", m.Name)
+	}
+	value, err := v.Value()
+	if err != nil {
+		return 0, err
+	}
+	return math.Exp(float64(tensors.MustCopyFlatData[float32](value)[0])), nil
+}
+
+// LogitsPerImage is HuggingFace's logits_per_image: scale times the cosine similarity of every
+// image embedding (rows) to every text embedding (columns).
+func LogitsPerImage(images, texts [][]float32, scale float64) [][]float64 {
+	out := make([][]float64, len(images))
+	for i, img := range images {
+		out[i] = make([]float64, len(texts))
+		for j, txt := range texts {
+			out[i][j] = scale * Cosine(img, txt)
+		}
+	}
+	return out
+}
+
+// Cosine is the cosine similarity of two vectors (0 if either is zero).
+func Cosine(a, b []float32) float64 {
+	var dot, na, nb float64
+	for i := range a {
+		dot += float64(a[i]) * float64(b[i])
+		na += float64(a[i]) * float64(a[i])
+		nb += float64(b[i]) * float64(b[i])
+	}
+	if na == 0 || nb == 0 {
+		return 0
+	}
+	return dot / math.Sqrt(na*nb)
+}
+
+// rows splits a [n, d] float32 tensor into n slices.
+func rows(t *tensors.Tensor) [][]float32 {
+	flat := tensors.MustCopyFlatData[float32](t)
+	n, d := t.Shape().Dim(0), t.Shape().Dim(1)
+	out := make([][]float32, n)
+	for i := range out {
+		out[i] = flat[i*d : (i+1)*d]
+	}
+	return out
+}

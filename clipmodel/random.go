@@ -1,0 +1,140 @@
+package clipmodel
+
+import (
+	"fmt"
+	"maps"
+	"math"
+	"math/rand/v2"
+	"slices"
+	"strings"
+
+	"github.com/gomlx/gomlx/core/tensors"
+	"github.com/gomlx/gomlx/ml/model"
+)
+
+// architectures are the OpenAI CLIP shapes that random:ARCH builds.
+var architectures = map[string]func() *Config{
+	"ViT-B/32":     func() *Config { return vitConfig(768, 12, 12, 224, 32, 512, 8, 512) },
+	"ViT-B/16":     func() *Config { return vitConfig(768, 12, 12, 224, 16, 512, 8, 512) },
+	"ViT-L/14":     func() *Config { return vitConfig(1024, 24, 16, 224, 14, 768, 12, 768) },
+	"ViT-L/14@336": func() *Config { return vitConfig(1024, 24, 16, 336, 14, 768, 12, 768) },
+}
+
+func vitConfig(vWidth, vLayers, vHeads, imageSize, patch, tWidth, tHeads, proj int) *Config {
+	c := &Config{ModelType: "clip", ProjectionDim: proj, LogitScaleInitValue: 2.6592,
+		Text: DefaultTextConfig(), Vision: DefaultVisionConfig(), Architectures: []string{"CLIPModel"}}
+	c.Vision.HiddenSize, c.Vision.NumHiddenLayers, c.Vision.NumAttentionHeads = vWidth, vLayers, vHeads
+	c.Vision.IntermediateSize, c.Vision.ImageSize, c.Vision.PatchSize = 4*vWidth, imageSize, patch
+	c.Text.HiddenSize, c.Text.NumAttentionHeads, c.Text.IntermediateSize = tWidth, tHeads, 4*tWidth
+	return c
+}
+
+// Architectures lists the names random:ARCH accepts.
+func Architectures() []string {
+	return slices.Sorted(maps.Keys(architectures))
+}
+
+// ArchitectureConfig returns the config of a known architecture such as "ViT-B/32".
+func ArchitectureConfig(arch string) (*Config, error) {
+	build, ok := architectures[arch]
+	if !ok {
+		return nil, fmt.Errorf("unknown architecture %q: use one of %s", arch, strings.Join(Architectures(), ", "))
+	}
+	return build(), nil
+}
+
+// LoadRandom builds a randomly initialised model of a known architecture (see Architectures),
+// the same for the same seed, with a byte-level tokenizer (no merges), for benchmarks and tests.
+func LoadRandom(arch string, seed uint64) (*Model, error) {
+	cfg, err := ArchitectureConfig(arch)
+	if err != nil {
+		return nil, err
+	}
+	return NewRandom(RandomPrefix+arch, cfg, seed)
+}
+
+// NewRandom builds a randomly initialised model of any valid config.
+func NewRandom(name string, cfg *Config, seed uint64) (*Model, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	backend, err := Backend()
+	if err != nil {
+		return nil, err
+	}
+	tok, err := NewTokenizer(ByteVocabulary(cfg.Text.VocabSize), nil, cfg.Text.MaxPositionEmbeddings)
+	if err != nil {
+		return nil, err
+	}
+	store := model.NewStore()
+	for _, t := range RandomWeights(cfg, seed) {
+		if _, err := store.CreateVariable(VariablePath(t.Name), tensors.FromFlatDataAndDimensions(t.Data, t.Shape...)); err != nil {
+			return nil, err
+		}
+	}
+	return &Model{Name: name, Config: cfg, Preprocess: DefaultPreprocess(cfg.Vision.ImageSize), Tokenizer: tok,
+		Store: store, Backend: backend}, nil
+}
+
+// ByteVocabulary is a byte-level vocabulary without merges: the 256 byte symbols, the same with
+// the word-end mark, and the start and end tokens at the last two ids of a vocabulary of size
+// vocabSize (at least 514).
+func ByteVocabulary(vocabSize int) map[string]int {
+	vocab := make(map[string]int, 514)
+	for i, sym := range byteSymbols {
+		vocab[sym] = i
+		vocab[sym+wordEnd] = 256 + i
+	}
+	vocab[startToken] = vocabSize - 2
+	vocab[endToken] = vocabSize - 1
+	return vocab
+}
+
+// RandomWeights draws every tensor of the config from a seeded generator, scaled as CLIP's own
+// initialisation: unit layer norms, zero biases, small embeddings, fan-in scaled matrices.
+func RandomWeights(cfg *Config, seed uint64) []NamedTensor {
+	rng := rand.New(rand.NewPCG(seed, 0x5eed))
+	specs := cfg.TensorSpecs()
+	out := make([]NamedTensor, len(specs))
+	for i, spec := range specs {
+		n := 1
+		for _, d := range spec.Shape {
+			n *= d
+		}
+		data := make([]float32, n)
+		switch std, fill := initScale(spec); {
+		case std > 0:
+			for j := range data {
+				data[j] = float32(rng.NormFloat64() * std)
+			}
+		default:
+			for j := range data {
+				data[j] = fill
+			}
+		}
+		out[i] = NamedTensor{Name: spec.Name, Shape: spec.Shape, Data: data}
+	}
+	return out
+}
+
+// initScale returns the standard deviation of a weight, or 0 and the constant that fills it.
+func initScale(spec TensorSpec) (float64, float32) {
+	name := spec.Name
+	switch {
+	case name == "logit_scale":
+		return 0, float32(math.Log(1 / 0.07))
+	case strings.Contains(name, "norm") && strings.HasSuffix(name, ".weight"):
+		return 0, 1
+	case strings.HasSuffix(name, ".bias"):
+		return 0, 0
+	case strings.Contains(name, "position_embedding"):
+		return 0.01, 0
+	case strings.Contains(name, "embedding"):
+		return 0.02, 0
+	}
+	fanIn := spec.Shape[len(spec.Shape)-1]
+	if len(spec.Shape) == 4 {
+		fanIn = spec.Shape[1] * spec.Shape[2] * spec.Shape[3]
+	}
+	return 1 / math.Sqrt(float64(fanIn)), 0
+}

@@ -1,0 +1,529 @@
+#!/usr/bin/python3
+"""PyTorch reference for clipmodel's tests.
+
+Builds tiny random CLIP models of several configurations, writes each as a
+HuggingFace CLIPModel folder (config.json, model.safetensors or shards,
+vocab.json, merges.txt, preprocessor_config.json) with HuggingFace's tensor
+names, and records what a correct implementation must compute:
+
+  reference.json: token ids (OpenAI's SimpleTokenizer algorithm), text
+  embeddings, preprocessed pixels, image embeddings and logits_per_image,
+  all computed in float64 from the stored (possibly F16/BF16-rounded) weights.
+
+It also records golden token ids for the real CLIP vocabulary
+(../shared/clip-vocab) in tokens-real-vocab.json, when that folder exists.
+
+Run from the repository root with Debian's python3-torch, python3-regex and
+python3-pil:
+
+    /usr/bin/python3 clipmodel/testdata/reference/make.py
+
+Text cleaning follows openai/CLIP's simple_tokenizer minus ftfy.fix_text
+(ftfy is not packaged here); the test strings avoid what ftfy would repair.
+"""
+
+import gzip
+import html
+import json
+import math
+import os
+import struct
+import sys
+from functools import lru_cache
+
+import numpy as np
+import regex
+import torch
+from PIL import Image
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+TESTDATA = os.path.dirname(HERE)
+REAL_VOCAB = os.path.join(TESTDATA, "..", "..", "..", "shared", "clip-vocab")
+
+# ---------------------------------------------------------------- tokenizer
+
+
+@lru_cache()
+def bytes_to_unicode():
+    bs = list(range(ord("!"), ord("~") + 1)) + list(range(ord("¡"), ord("¬") + 1)) + list(range(ord("®"), ord("ÿ") + 1))
+    cs = bs[:]
+    n = 0
+    for b in range(2**8):
+        if b not in bs:
+            bs.append(b)
+            cs.append(2**8 + n)
+            n += 1
+    return dict(zip(bs, [chr(c) for c in cs]))
+
+
+def get_pairs(word):
+    return set(zip(word[:-1], word[1:]))
+
+
+def clean(text):
+    text = html.unescape(html.unescape(text)).strip()
+    text = regex.sub(r"\s+", " ", text).strip()
+    return text.lower()
+
+
+PAT = regex.compile(
+    r"""<\|startoftext\|>|<\|endoftext\|>|'s|'t|'re|'ve|'m|'ll|'d|[\p{L}]+|[\p{N}]|[^\s\p{L}\p{N}]+""",
+    regex.IGNORECASE,
+)
+
+
+class SimpleTokenizer:
+    """openai/CLIP's SimpleTokenizer, reading HuggingFace's vocab.json/merges.txt."""
+
+    def __init__(self, vocab, merges):
+        self.byte_encoder = bytes_to_unicode()
+        self.encoder = vocab
+        self.bpe_ranks = dict(zip(merges, range(len(merges))))
+        self.cache = {"<|startoftext|>": "<|startoftext|>", "<|endoftext|>": "<|endoftext|>"}
+
+    def bpe(self, token):
+        if token in self.cache:
+            return self.cache[token]
+        word = tuple(token[:-1]) + (token[-1] + "</w>",)
+        pairs = get_pairs(word)
+        if not pairs:
+            return token + "</w>"
+        while True:
+            bigram = min(pairs, key=lambda pair: self.bpe_ranks.get(pair, float("inf")))
+            if bigram not in self.bpe_ranks:
+                break
+            first, second = bigram
+            new_word = []
+            i = 0
+            while i < len(word):
+                try:
+                    j = word.index(first, i)
+                    new_word.extend(word[i:j])
+                    i = j
+                except ValueError:
+                    new_word.extend(word[i:])
+                    break
+                if word[i] == first and i < len(word) - 1 and word[i + 1] == second:
+                    new_word.append(first + second)
+                    i += 2
+                else:
+                    new_word.append(word[i])
+                    i += 1
+            word = tuple(new_word)
+            if len(word) == 1:
+                break
+            pairs = get_pairs(word)
+        word = " ".join(word)
+        self.cache[token] = word
+        return word
+
+    def encode(self, text):
+        ids = []
+        for token in regex.findall(PAT, clean(text)):
+            token = "".join(self.byte_encoder[b] for b in token.encode("utf-8"))
+            ids.extend(self.encoder[t] for t in self.bpe(token).split(" "))
+        return ids
+
+    def tokenize(self, text, context_length):
+        sot, eot = self.encoder["<|startoftext|>"], self.encoder["<|endoftext|>"]
+        ids = [sot] + self.encode(text) + [eot]
+        if len(ids) > context_length:
+            ids = ids[:context_length]
+            ids[-1] = eot
+        return ids
+
+
+def train_small_vocab(corpus, num_merges):
+    """A small byte-level BPE vocabulary in CLIP's layout, learned from corpus."""
+    byte_symbols = list(bytes_to_unicode().values())
+    words = {}
+    for line in corpus:
+        for token in regex.findall(PAT, clean(line)):
+            token = "".join(bytes_to_unicode()[b] for b in token.encode("utf-8"))
+            word = tuple(token[:-1]) + (token[-1] + "</w>",)
+            words[word] = words.get(word, 0) + 1
+    merges = []
+    for _ in range(num_merges):
+        counts = {}
+        for word, n in words.items():
+            for pair in zip(word[:-1], word[1:]):
+                counts[pair] = counts.get(pair, 0) + n
+        if not counts:
+            break
+        best = max(sorted(counts), key=lambda p: counts[p])
+        merges.append(best)
+        merged = {}
+        for word, n in words.items():
+            out, i = [], 0
+            while i < len(word):
+                if i < len(word) - 1 and (word[i], word[i + 1]) == best:
+                    out.append(word[i] + word[i + 1])
+                    i += 2
+                else:
+                    out.append(word[i])
+                    i += 1
+            merged[tuple(out)] = n
+        words = merged
+    vocab_list = byte_symbols + [s + "</w>" for s in byte_symbols] + ["".join(m) for m in merges]
+    vocab_list += ["<|startoftext|>", "<|endoftext|>"]
+    return {s: i for i, s in enumerate(vocab_list)}, merges
+
+
+def read_real_vocab():
+    with open(os.path.join(REAL_VOCAB, "vocab.json"), encoding="utf-8") as f:
+        vocab = json.load(f)
+    with open(os.path.join(REAL_VOCAB, "merges.txt"), encoding="utf-8") as f:
+        lines = f.read().split("\n")[1:]
+    merges = [tuple(l.split()) for l in lines if l]
+    return vocab, merges
+
+
+# ---------------------------------------------------------------- model
+
+
+def quick_gelu(x):
+    return x * torch.sigmoid(1.702 * x)
+
+
+def layer_norm(x, w, prefix, eps):
+    return torch.nn.functional.layer_norm(x, (x.shape[-1],), w[prefix + ".weight"], w[prefix + ".bias"], eps)
+
+
+def linear(x, w, prefix, bias=True):
+    y = x @ w[prefix + ".weight"].T
+    if bias:
+        y = y + w[prefix + ".bias"]
+    return y
+
+
+def encoder(x, w, prefix, cfg, causal):
+    heads = cfg["num_attention_heads"]
+    eps = cfg["layer_norm_eps"]
+    b, t, d = x.shape
+    hd = d // heads
+    mask = None
+    if causal:
+        mask = torch.full((t, t), float("-inf"), dtype=x.dtype).triu(1)
+    for i in range(cfg["num_hidden_layers"]):
+        p = f"{prefix}.encoder.layers.{i}"
+        h = layer_norm(x, w, p + ".layer_norm1", eps)
+        q = linear(h, w, p + ".self_attn.q_proj") * hd**-0.5
+        k = linear(h, w, p + ".self_attn.k_proj")
+        v = linear(h, w, p + ".self_attn.v_proj")
+        q, k, v = (z.reshape(b, t, heads, hd).transpose(1, 2) for z in (q, k, v))
+        scores = q @ k.transpose(-1, -2)
+        if mask is not None:
+            scores = scores + mask
+        a = torch.softmax(scores, dim=-1) @ v
+        a = a.transpose(1, 2).reshape(b, t, d)
+        x = x + linear(a, w, p + ".self_attn.out_proj")
+        h = layer_norm(x, w, p + ".layer_norm2", eps)
+        x = x + linear(quick_gelu(linear(h, w, p + ".mlp.fc1")), w, p + ".mlp.fc2")
+    return x
+
+
+def text_features(w, cfg, ids_batch):
+    tc = cfg["text_config"]
+    out = []
+    for ids in ids_batch:
+        t = torch.tensor([ids])
+        x = w["text_model.embeddings.token_embedding.weight"][t]
+        x = x + w["text_model.embeddings.position_embedding.weight"][: len(ids)]
+        x = encoder(x, w, "text_model", tc, causal=True)
+        x = layer_norm(x, w, "text_model.final_layer_norm", tc["layer_norm_eps"])
+        if tc["eos_token_id"] == 2:
+            pool = int(t.argmax(dim=-1))
+        else:
+            pool = ids.index(tc["eos_token_id"])
+        out.append(linear(x[0, pool], w, "text_projection", bias=False))
+    return torch.stack(out)
+
+
+def image_features(w, cfg, pixels):
+    vc = cfg["vision_config"]
+    p = vc["patch_size"]
+    x = torch.nn.functional.conv2d(pixels, w["vision_model.embeddings.patch_embedding.weight"], stride=p)
+    x = x.flatten(2).transpose(1, 2)
+    cls = w["vision_model.embeddings.class_embedding"].expand(x.shape[0], 1, -1)
+    x = torch.cat([cls, x], dim=1) + w["vision_model.embeddings.position_embedding.weight"]
+    x = layer_norm(x, w, "vision_model.pre_layrnorm", vc["layer_norm_eps"])
+    x = encoder(x, w, "vision_model", vc, causal=False)
+    pooled = layer_norm(x[:, 0], w, "vision_model.post_layernorm", vc["layer_norm_eps"])
+    return linear(pooled, w, "visual_projection", bias=False)
+
+
+def random_weights(cfg, gen):
+    tc, vc = cfg["text_config"], cfg["vision_config"]
+    proj = cfg["projection_dim"]
+    w = {}
+
+    def rnd(name, *shape, std=0.2):
+        w[name] = torch.randn(*shape, generator=gen, dtype=torch.float64) * std
+
+    def ln(name, d):
+        rnd(name + ".weight", d, std=0.1)
+        w[name + ".weight"] += 1
+        rnd(name + ".bias", d, std=0.1)
+
+    def layers(prefix, c):
+        d, m = c["hidden_size"], c["intermediate_size"]
+        for i in range(c["num_hidden_layers"]):
+            p = f"{prefix}.encoder.layers.{i}"
+            for n in ("q_proj", "k_proj", "v_proj", "out_proj"):
+                rnd(f"{p}.self_attn.{n}.weight", d, d, std=d**-0.5)
+                rnd(f"{p}.self_attn.{n}.bias", d, std=0.05)
+            ln(p + ".layer_norm1", d)
+            ln(p + ".layer_norm2", d)
+            rnd(p + ".mlp.fc1.weight", m, d, std=d**-0.5)
+            rnd(p + ".mlp.fc1.bias", m, std=0.05)
+            rnd(p + ".mlp.fc2.weight", d, m, std=m**-0.5)
+            rnd(p + ".mlp.fc2.bias", d, std=0.05)
+
+    d = tc["hidden_size"]
+    rnd("text_model.embeddings.token_embedding.weight", tc["vocab_size"], d, std=0.5)
+    rnd("text_model.embeddings.position_embedding.weight", tc["max_position_embeddings"], d, std=0.3)
+    layers("text_model", tc)
+    ln("text_model.final_layer_norm", d)
+    rnd("text_projection.weight", proj, d, std=d**-0.5)
+
+    d, p = vc["hidden_size"], vc["patch_size"]
+    n = (vc["image_size"] // p) ** 2 + 1
+    rnd("vision_model.embeddings.patch_embedding.weight", d, 3, p, p, std=(3 * p * p) ** -0.5)
+    rnd("vision_model.embeddings.class_embedding", d, std=0.5)
+    rnd("vision_model.embeddings.position_embedding.weight", n, d, std=0.3)
+    ln("vision_model.pre_layrnorm", d)
+    layers("vision_model", vc)
+    ln("vision_model.post_layernorm", d)
+    rnd("visual_projection.weight", proj, d, std=d**-0.5)
+    w["logit_scale"] = torch.tensor(3.1, dtype=torch.float64)
+    return w
+
+
+# ---------------------------------------------------------------- files
+
+ST_DTYPES = {torch.float32: "F32", torch.float16: "F16", torch.bfloat16: "BF16", torch.int64: "I64"}
+
+
+def tensor_bytes(t):
+    if t.dtype == torch.bfloat16:
+        return t.contiguous().view(torch.int16).numpy().tobytes()
+    return t.contiguous().numpy().tobytes()
+
+
+def write_safetensors(path, tensors):
+    header, blobs, offset = {"__metadata__": {"format": "pt"}}, [], 0
+    for name in sorted(tensors):
+        t = tensors[name]
+        data = tensor_bytes(t)
+        header[name] = {"dtype": ST_DTYPES[t.dtype], "shape": list(t.shape), "data_offsets": [offset, offset + len(data)]}
+        blobs.append(data)
+        offset += len(data)
+    h = json.dumps(header, separators=(",", ":")).encode()
+    h += b" " * (-len(h) % 8)
+    with open(path, "wb") as f:
+        f.write(struct.pack("<Q", len(h)))
+        f.write(h)
+        for b in blobs:
+            f.write(b)
+
+
+def write_checkpoint(folder, w, dtype, shards, extra_buffers):
+    stored = {k: v.to(dtype) for k, v in w.items()}
+    if extra_buffers:
+        tc, vc = CONFIG_CACHE["text"], CONFIG_CACHE["vision"]
+        stored["text_model.embeddings.position_ids"] = torch.arange(tc["max_position_embeddings"]).unsqueeze(0)
+        n = (vc["image_size"] // vc["patch_size"]) ** 2 + 1
+        stored["vision_model.embeddings.position_ids"] = torch.arange(n).unsqueeze(0)
+    if shards == 1:
+        write_safetensors(os.path.join(folder, "model.safetensors"), stored)
+    else:
+        names = sorted(stored)
+        weight_map, per = {}, math.ceil(len(names) / shards)
+        for s in range(shards):
+            fname = f"model-{s + 1:05d}-of-{shards:05d}.safetensors"
+            part = {n: stored[n] for n in names[s * per : (s + 1) * per]}
+            write_safetensors(os.path.join(folder, fname), part)
+            weight_map.update({n: fname for n in part})
+        total = sum(len(tensor_bytes(t)) for t in stored.values())
+        with open(os.path.join(folder, "model.safetensors.index.json"), "w") as f:
+            json.dump({"metadata": {"total_size": total}, "weight_map": weight_map}, f, indent=2)
+    # The truth is what was stored: round-trip through the storage dtype.
+    return {k: v.to(dtype).to(torch.float64) for k, v in w.items()}
+
+
+CONFIG_CACHE = {}
+
+# ---------------------------------------------------------------- images
+
+
+def test_image(width, height, seed):
+    rng = np.random.default_rng(seed)
+    yy, xx = np.mgrid[0:height, 0:width] / max(width, height)
+    img = np.zeros((height, width, 3))
+    for c in range(3):
+        fx, fy, ph = rng.uniform(1, 6), rng.uniform(1, 6), rng.uniform(0, 6)
+        img[..., c] = 0.5 + 0.4 * np.sin(fx * xx * 6 + fy * yy * 4 + ph)
+    img += rng.normal(0, 0.05, img.shape)
+    return Image.fromarray(np.clip(img * 255, 0, 255).astype(np.uint8), "RGB")
+
+
+def preprocess(img, pp):
+    """CLIPImageProcessor: bicubic resize of the short side, centre crop, normalise."""
+    size, crop = pp["size"]["shortest_edge"], pp["crop_size"]["height"]
+    w, h = img.size
+    if w <= h:
+        nw, nh = size, int(size * h / w)
+    else:
+        nw, nh = int(size * w / h), size
+    img = img.resize((nw, nh), Image.BICUBIC)
+    left, top = (nw - crop) // 2, (nh - crop) // 2
+    img = img.crop((left, top, left + crop, top + crop))
+    x = torch.tensor(np.asarray(img), dtype=torch.float64) / 255.0
+    x = (x - torch.tensor(pp["image_mean"], dtype=torch.float64)) / torch.tensor(pp["image_std"], dtype=torch.float64)
+    return x.permute(2, 0, 1)
+
+
+# ---------------------------------------------------------------- fixtures
+
+CORPUS = [
+    "a photo of a cat",
+    "a red circle on grass",
+    "two small yellow stars at the top",
+    "a large blue square at the bottom left",
+    "malazan book of the fallen",
+    "a green triangle in the centre",
+    "three purple rings on water",
+    "stairs in a dungeon",
+]
+
+TEXTS = [
+    "a photo of a cat",
+    "A  Red\tCircle on GRASS!",
+    "",
+    "Malazan &amp; the fallen, 1999",
+    "unseen wordings: zebra-quokka's",
+    "x " * 40,
+]
+
+MEAN = [0.48145466, 0.4578275, 0.40821073]
+STD = [0.26862954, 0.26130258, 0.27577711]
+
+FIXTURES = [
+    # name, vision (image, patch, width, layers, heads, mlp), text (width, layers, heads, mlp, max_pos),
+    # projection, dtype, shards, legacy_eos, images (w, h)
+    dict(name="vit-b32-tiny", vision=(32, 8, 32, 2, 4, 64), text=(24, 2, 4, 48, 16), proj=16,
+         dtype=torch.float32, shards=1, legacy=False, images=[(32, 32), (48, 40)]),
+    dict(name="legacy-eos-f16", vision=(32, 8, 32, 2, 4, 64), text=(24, 2, 4, 48, 16), proj=16,
+         dtype=torch.float16, shards=1, legacy=True, images=[(32, 32), (20, 50)]),
+    dict(name="vit-l14-336-bf16-sharded", vision=(42, 14, 48, 3, 6, 96), text=(32, 3, 4, 64, 20), proj=24,
+         dtype=torch.bfloat16, shards=3, legacy=False, images=[(42, 42), (64, 50)]),
+]
+
+
+def make_fixture(fx, vocab, merges, seed):
+    folder = os.path.join(TESTDATA, fx["name"])
+    os.makedirs(folder, exist_ok=True)
+    img_size, patch, vw, vl, vh, vm = fx["vision"]
+    tw, tl, th, tm, tp = fx["text"]
+    eos = 2 if fx["legacy"] else vocab["<|endoftext|>"]
+    text_cfg = dict(hidden_size=tw, num_hidden_layers=tl, num_attention_heads=th, intermediate_size=tm,
+                    max_position_embeddings=tp, vocab_size=len(vocab), hidden_act="quick_gelu",
+                    layer_norm_eps=1e-5, bos_token_id=vocab["<|startoftext|>"] if not fx["legacy"] else 0,
+                    eos_token_id=eos, pad_token_id=1, projection_dim=fx["proj"], model_type="clip_text_model")
+    vision_cfg = dict(hidden_size=vw, num_hidden_layers=vl, num_attention_heads=vh, intermediate_size=vm,
+                      image_size=img_size, patch_size=patch, num_channels=3, hidden_act="quick_gelu",
+                      layer_norm_eps=1e-5, projection_dim=fx["proj"], model_type="clip_vision_model")
+    cfg = {"architectures": ["CLIPModel"], "model_type": "clip", "projection_dim": fx["proj"],
+           "logit_scale_init_value": 2.6592, "torch_dtype": str(fx["dtype"]).replace("torch.", ""),
+           "text_config": text_cfg, "vision_config": vision_cfg}
+    if fx["legacy"]:
+        # openai/clip-vit-base-patch32 style: partial *_config_dict entries next to the full ones.
+        cfg["text_config_dict"] = {"eos_token_id": 2, "bos_token_id": 0}
+        cfg["vision_config_dict"] = {"patch_size": patch}
+    CONFIG_CACHE["text"], CONFIG_CACHE["vision"] = text_cfg, vision_cfg
+    with open(os.path.join(folder, "config.json"), "w") as f:
+        json.dump(cfg, f, indent=2)
+    pp = {"crop_size": {"height": img_size, "width": img_size}, "do_center_crop": True, "do_normalize": True,
+          "do_rescale": True, "do_resize": True, "image_mean": MEAN, "image_std": STD, "resample": 3,
+          "rescale_factor": 1 / 255, "size": {"shortest_edge": img_size}, "image_processor_type": "CLIPImageProcessor"}
+    with open(os.path.join(folder, "preprocessor_config.json"), "w") as f:
+        json.dump(pp, f, indent=2)
+    with open(os.path.join(folder, "vocab.json"), "w", encoding="utf-8") as f:
+        json.dump(vocab, f, ensure_ascii=False)
+    with open(os.path.join(folder, "merges.txt"), "w", encoding="utf-8") as f:
+        f.write("#version: 0.2\n" + "".join(f"{a} {b}\n" for a, b in merges))
+
+    gen = torch.Generator().manual_seed(seed)
+    w = random_weights(cfg, gen)
+    w = write_checkpoint(folder, w, fx["dtype"], fx["shards"], extra_buffers=fx["legacy"])
+
+    tok = SimpleTokenizer(vocab, merges)
+    ids = [tok.tokenize(t, tp) for t in TEXTS]
+    tf = text_features(w, cfg, ids)
+
+    images, pixels = [], []
+    for i, (iw, ih) in enumerate(fx["images"]):
+        fname = f"image-{i}.png"
+        test_image(iw, ih, seed * 10 + i).save(os.path.join(folder, fname))
+        images.append(fname)
+        pixels.append(preprocess(Image.open(os.path.join(folder, fname)).convert("RGB"), pp))
+    pixels = torch.stack(pixels)
+    imf = image_features(w, cfg, pixels)
+    norm = lambda z: z / z.norm(dim=-1, keepdim=True)
+    logits = norm(imf) @ norm(tf).T * w["logit_scale"].exp()
+
+    ref = {
+        "texts": [{"text": t, "tokens": i, "embedding": e.tolist()} for t, i, e in zip(TEXTS, ids, tf)],
+        "images": [{"file": f, "pixels_nhwc": p.permute(1, 2, 0).flatten().tolist(), "embedding": e.tolist()}
+                   for f, p, e in zip(images, pixels, imf)],
+        "logits_per_image": logits.tolist(),
+        "logit_scale": float(w["logit_scale"]),
+    }
+    with open(os.path.join(folder, "reference.json"), "w") as f:
+        json.dump(ref, f)
+    print(f"wrote {folder}")
+
+
+REAL_TEXTS = [
+    "a photo of a cat",
+    "Malazan",
+    "stairs in a dungeon",
+    "metal armour, leather armour & a warrior",
+    "Hello, World! It's 2026; we'll see... they've 3.14159 reasons",
+    "naïve café résumé — Ünïcödé",
+    "日本語のテキスト 中文 한국어",
+    "emoji 🐙🔥 and symbols ©®™ ±×÷",
+    "&lt;b&gt;bold&lt;/b&gt; &amp;amp; &quot;quoted&quot;",
+    "   lots\n\n of\t\twhitespace   ",
+    "<|startoftext|>already special<|endoftext|>",
+    "",
+    "x",
+    "antidisestablishmentarianism supercalifragilisticexpialidocious",
+    "0123456789 1st 2nd 3rd 42nd",
+    "don't can't won't I'm you're I'd we'll",
+    "Ελληνικά кириллица עברית العربية",
+    "word " * 100,
+]
+
+
+def make_real_vocab_tokens():
+    if not os.path.isdir(REAL_VOCAB):
+        print("no ../shared/clip-vocab: skipping tokens-real-vocab.json")
+        return
+    vocab, merges = read_real_vocab()
+    tok = SimpleTokenizer(vocab, merges)
+    out = [{"text": t, "tokens": tok.tokenize(t, 77)} for t in REAL_TEXTS]
+    with open(os.path.join(TESTDATA, "tokens-real-vocab.json"), "w", encoding="utf-8") as f:
+        json.dump(out, f, ensure_ascii=False, indent=1)
+    print("wrote tokens-real-vocab.json")
+
+
+def main():
+    vocab, merges = train_small_vocab(CORPUS, 60)
+    for i, fx in enumerate(FIXTURES):
+        make_fixture(fx, vocab, merges, seed=100 + i)
+    make_real_vocab_tokens()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,167 @@
+package clipmodel
+
+import (
+	"fmt"
+	"math"
+	"strings"
+
+	"github.com/gomlx/compute"
+	"github.com/gomlx/compute/dtypes"
+	"github.com/gomlx/compute/shapes"
+	. "github.com/gomlx/gomlx/core/graph" //nolint:revive // GoMLX graph code reads best with the dot import.
+	"github.com/gomlx/gomlx/ml/layers/activation"
+	"github.com/gomlx/gomlx/ml/model"
+	"github.com/gomlx/gomlx/ml/nn"
+)
+
+// activations maps HuggingFace's hidden_act names to graph functions.
+var activations = map[string]func(*Node) *Node{
+	"quick_gelu": func(x *Node) *Node { return Mul(x, Sigmoid(MulScalar(x, 1.702))) },
+	"gelu":       func(x *Node) *Node { return activation.Gelu(x) },
+	"gelu_new":   func(x *Node) *Node { return activation.GeluApproximate(x) },
+}
+
+func float32Shape(dims []int) shapes.Shape {
+	return shapes.Make(dtypes.Float32, dims...)
+}
+
+// weights reads the model's variables under one dotted prefix of checkpoint names.
+type weights struct {
+	scope *model.Scope
+	g     *Graph
+}
+
+// at descends into a dotted sub-path, e.g. "encoder.layers.3".
+func (w weights) at(path string) weights {
+	s := w.scope
+	for _, part := range strings.Split(path, ".") {
+		s = s.At("%s", part)
+	}
+	return weights{s, w.g}
+}
+
+// get returns the variable name of the current path as a graph node, creating it with the
+// scope's initializer if the store does not hold it yet (as when training from scratch).
+func (w weights) get(name string, dims ...int) *Node {
+	return w.scope.VariableWithShape(name, float32Shape(dims)).NodeValue(w.g)
+}
+
+func (w weights) linear(x *Node, out int, bias bool) *Node {
+	in := x.Shape().Dim(-1)
+	var b *Node
+	if bias {
+		b = w.get("bias", out)
+	}
+	return nn.Dense(x, w.get("weight", out, in), b, compute.DenseLayoutOutputsInput)
+}
+
+func (w weights) layerNorm(x *Node, eps float64) *Node {
+	d := x.Shape().Dim(-1)
+	return nn.LayerNorm(x, []int{-1}, eps, w.get("weight", d), w.get("bias", d), nil)
+}
+
+// encoderSpec is what the shared transformer encoder needs to know about a tower.
+type encoderSpec struct {
+	layers, heads, mlp int
+	eps                float64
+	act                func(*Node) *Node
+	causal             bool
+}
+
+// encoder runs the pre-LN transformer blocks of a tower over x [batch, tokens, width].
+func (w weights) encoder(x *Node, spec encoderSpec) *Node {
+	for i := range spec.layers {
+		layer := w.at(fmt.Sprintf("encoder.layers.%d", i))
+		h := layer.at("layer_norm1").layerNorm(x, spec.eps)
+		x = Add(x, layer.at("self_attn").attention(h, spec.heads, spec.causal))
+		h = layer.at("layer_norm2").layerNorm(x, spec.eps)
+		h = spec.act(layer.at("mlp.fc1").linear(h, spec.mlp, true))
+		x = Add(x, layer.at("mlp.fc2").linear(h, x.Shape().Dim(-1), true))
+	}
+	return x
+}
+
+// attention is multi-head self-attention written as two einsums, which the Go backend runs
+// faster than the fused attention.Core.
+func (w weights) attention(x *Node, heads int, causal bool) *Node {
+	batch, tokens, width := x.Shape().Dim(0), x.Shape().Dim(1), x.Shape().Dim(2)
+	headDim := width / heads
+	split := func(z *Node) *Node { return Reshape(z, batch, tokens, heads, headDim) }
+	q := split(MulScalar(w.at("q_proj").linear(x, width, true), 1/math.Sqrt(float64(headDim))))
+	k := split(w.at("k_proj").linear(x, width, true))
+	v := split(w.at("v_proj").linear(x, width, true))
+	scores := Einsum("bqhd,bkhd->bhqk", q, k)
+	var probs *Node
+	if causal {
+		mask := BroadcastToDims(Reshape(LowerTriangular(x.Graph(), tokens), 1, 1, tokens, tokens), batch, heads, tokens, tokens)
+		probs = MaskedSoftmax(scores, mask, -1)
+	} else {
+		probs = Softmax(scores, -1)
+	}
+	out := Reshape(Einsum("bhqk,bkhd->bqhd", probs, v), batch, tokens, width)
+	return w.at("out_proj").linear(out, width, true)
+}
+
+// ImageFeatures is the vision tower as a graph function: pixels [batch, size, size, 3] are RGB
+// in [0, 1] at the model's image size; the result [batch, projection_dim] is the projected,
+// unnormalised image embedding (HuggingFace's get_image_features). The normalisation with the
+// checkpoint's mean and std happens inside, so callers differentiate with respect to plain pixels.
+// scope is where the checkpoint's variables live (Model.Scope).
+func (m *Model) ImageFeatures(scope *model.Scope, pixels *Node) *Node {
+	v := m.Config.Vision
+	if s := pixels.Shape(); s.Rank() != 4 || s.Dim(1) != v.ImageSize || s.Dim(2) != v.ImageSize || s.Dim(3) != 3 {
+		panic(fmt.Errorf("ImageFeatures needs pixels [batch, %d, %d, 3], got %s", v.ImageSize, v.ImageSize, s))
+	}
+	g := pixels.Graph()
+	mean := Const(g, [][][][]float32{{{toFloat32s(m.Preprocess.Mean)}}})
+	std := Const(g, [][][][]float32{{{toFloat32s(m.Preprocess.Std)}}})
+	x := Div(Sub(pixels, mean), std)
+
+	w := weights{scope, g}.at("vision_model")
+	batch, p, grid := pixels.Shape().Dim(0), v.PatchSize, v.ImageSize/v.PatchSize
+	// Non-overlapping patches make the stride-p convolution a matrix product.
+	x = Reshape(x, batch, grid, p, grid, p, 3)
+	x = TransposeAllDims(x, 0, 1, 3, 5, 2, 4) // [batch, gy, gx, channel, py, px], the kernel's order
+	x = Reshape(x, batch, grid*grid, 3*p*p)
+	kernel := Reshape(w.at("embeddings.patch_embedding").get("weight", v.HiddenSize, 3, p, p), v.HiddenSize, 3*p*p)
+	x = nn.Dense(x, kernel, nil, compute.DenseLayoutOutputsInput)
+
+	class := BroadcastPrefix(w.at("embeddings").get("class_embedding", v.HiddenSize), batch, 1)
+	x = Concatenate([]*Node{class, x}, 1)
+	x = Add(x, InsertAxes(w.at("embeddings.position_embedding").get("weight", v.NumPatches()+1, v.HiddenSize), 0))
+	x = w.at("pre_layrnorm").layerNorm(x, v.LayerNormEps)
+	x = w.encoder(x, encoderSpec{v.NumHiddenLayers, v.NumAttentionHeads, v.IntermediateSize, v.LayerNormEps,
+		activations[v.HiddenAct], false})
+	pooled := Squeeze(Slice(x, AxisRange(), AxisRange(0, 1)), 1)
+	pooled = w.at("post_layernorm").layerNorm(pooled, v.LayerNormEps)
+	return weights{scope, g}.at("visual_projection").linear(pooled, m.Config.ProjectionDim, false)
+}
+
+// TextFeatures is the text tower as a graph function: tokens [batch, length] int32 (padded, at
+// most max_position_embeddings long) and pool [batch] int32, the position to pool at (see
+// TextConfig.PoolIndex); the result [batch, projection_dim] is the projected, unnormalised text
+// embedding (HuggingFace's get_text_features).
+func (m *Model) TextFeatures(scope *model.Scope, tokens, pool *Node) *Node {
+	t := m.Config.Text
+	batch, length := tokens.Shape().Dim(0), tokens.Shape().Dim(1)
+	g := tokens.Graph()
+	w := weights{scope, g}.at("text_model")
+	table := w.at("embeddings.token_embedding").get("weight", t.VocabSize, t.HiddenSize)
+	x := Gather(table, InsertAxes(tokens, -1))
+	positions := w.at("embeddings.position_embedding").get("weight", t.MaxPositionEmbeddings, t.HiddenSize)
+	x = Add(x, InsertAxes(Slice(positions, AxisRange(0, length)), 0))
+	x = w.encoder(x, encoderSpec{t.NumHiddenLayers, t.NumAttentionHeads, t.IntermediateSize, t.LayerNormEps,
+		activations[t.HiddenAct], true})
+	x = w.at("final_layer_norm").layerNorm(x, t.LayerNormEps)
+	rows := Iota(g, shapes.Make(dtypes.Int32, batch, 1), 0)
+	pooled := Gather(x, Concatenate([]*Node{rows, InsertAxes(ConvertDType(pool, dtypes.Int32), -1)}, 1))
+	return weights{scope, g}.at("text_projection").linear(pooled, m.Config.ProjectionDim, false)
+}
+
+func toFloat32s(values []float64) []float32 {
+	out := make([]float32, len(values))
+	for i, v := range values {
+		out[i] = float32(v)
+	}
+	return out
+}
