@@ -26,8 +26,11 @@ func Load(name string) (*Model, error) {
 	if arch, ok := strings.CutPrefix(name, RandomPrefix); ok {
 		return LoadRandom(arch, 0)
 	}
-	if info, err := os.Stat(name); err == nil && info.IsDir() {
+	if isDir(name) {
 		return LoadFolder(name)
+	}
+	if first, _, _ := strings.Cut(name, "/"); isDir(first) {
+		return nil, fmt.Errorf("there is no model folder %q", name)
 	}
 	if !hubIDPattern.MatchString(name) {
 		return nil, fmt.Errorf("model %q is neither a folder, a HuggingFace hub id (owner/name) nor %sARCH (%s)",
@@ -74,6 +77,11 @@ func LoadFolder(dir string) (*Model, error) {
 		return nil, err
 	}
 	return &Model{Name: dir, Config: cfg, Preprocess: pre, Tokenizer: tok, Store: store, Backend: backend}, nil
+}
+
+func isDir(path string) bool {
+	info, err := os.Stat(path)
+	return err == nil && info.IsDir()
 }
 
 // hubIDPattern matches HuggingFace repository ids: owner/name.

@@ -62,18 +62,23 @@ func NewRandom(name string, cfg *Config, seed uint64) (*Model, error) {
 	if err != nil {
 		return nil, err
 	}
-	tok, err := NewTokenizer(ByteVocabulary(cfg.Text.VocabSize), nil, cfg.Text.MaxPositionEmbeddings)
-	if err != nil {
-		return nil, err
-	}
 	store := model.NewStore()
 	for _, t := range RandomWeights(cfg, seed) {
 		if _, err := store.CreateVariable(VariablePath(t.Name), tensors.FromFlatDataAndDimensions(t.Data, t.Shape...)); err != nil {
 			return nil, err
 		}
 	}
-	return &Model{Name: name, Config: cfg, Preprocess: DefaultPreprocess(cfg.Vision.ImageSize), Tokenizer: tok,
+	return &Model{Name: name, Config: cfg, Preprocess: DefaultPreprocess(cfg.Vision.ImageSize), Tokenizer: ByteTokenizer(cfg),
 		Store: store, Backend: backend}, nil
+}
+
+// ByteTokenizer is a tokenizer over ByteVocabulary for a config, as random models use.
+func ByteTokenizer(cfg *Config) *Tokenizer {
+	tok, err := NewTokenizer(ByteVocabulary(cfg.Text.VocabSize), nil, cfg.Text.MaxPositionEmbeddings)
+	if err != nil {
+		panic(err) // The byte vocabulary always has what NewTokenizer checks for.
+	}
+	return tok
 }
 
 // ByteVocabulary is a byte-level vocabulary without merges: the 256 byte symbols, the same with

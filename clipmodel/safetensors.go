@@ -93,7 +93,7 @@ func ReadSafetensors(r io.ReaderAt, size int64) (*Safetensors, error) {
 			headerLen, size)
 	}
 	header := make([]byte, headerLen)
-	if _, err := r.ReadAt(header, 8); err != nil {
+	if _, err := r.ReadAt(header, 8); err != nil && headerLen > 0 {
 		return nil, fmt.Errorf("reading header: %w", err)
 	}
 	st := &Safetensors{r: r, data: 8 + int64(headerLen)}

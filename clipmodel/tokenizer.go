@@ -53,8 +53,9 @@ var byteSymbols = func() [256]string {
 
 // Tokenizer is CLIP's byte-level BPE tokenizer, matching openai/CLIP's SimpleTokenizer.
 type Tokenizer struct {
-	vocab map[string]int
-	ranks map[[2]string]int
+	vocab  map[string]int
+	merges [][2]string
+	ranks  map[[2]string]int
 	// StartID and EndID are the ids of <|startoftext|> and <|endoftext|>.
 	StartID, EndID int
 	// ContextLength is the longest token sequence, start and end included.
@@ -66,8 +67,8 @@ type Tokenizer struct {
 
 // NewTokenizer builds a tokenizer from a vocabulary (symbol to id) and the ranked merges.
 func NewTokenizer(vocab map[string]int, merges [][2]string, contextLength int) (*Tokenizer, error) {
-	t := &Tokenizer{vocab: vocab, ranks: make(map[[2]string]int, len(merges)), ContextLength: contextLength,
-		cache: map[string][]int{}}
+	t := &Tokenizer{vocab: vocab, merges: merges, ranks: make(map[[2]string]int, len(merges)),
+		ContextLength: contextLength, cache: map[string][]int{}}
 	var ok bool
 	if t.StartID, ok = vocab[startToken]; !ok {
 		return nil, fmt.Errorf("vocabulary has no %s token", startToken)
@@ -160,6 +161,27 @@ func loadTokenizerJSON(path string, contextLength int) (*Tokenizer, error) {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
 	return t, nil
+}
+
+// Save writes the vocabulary and merges as dir/vocab.json and dir/merges.txt.
+func (t *Tokenizer) Save(dir string) error {
+	vocab, err := json.Marshal(t.vocab)
+	if err != nil {
+		return err
+	}
+	if err := writeAtomically(filepath.Join(dir, "vocab.json"), func(w *bufio.Writer) error {
+		_, err := w.Write(vocab)
+		return err
+	}); err != nil {
+		return err
+	}
+	return writeAtomically(filepath.Join(dir, "merges.txt"), func(w *bufio.Writer) error {
+		w.WriteString("#version: 0.2\n")
+		for _, m := range t.merges {
+			w.WriteString(m[0] + " " + m[1] + "\n")
+		}
+		return nil
+	})
 }
 
 // ParseMerges reads a merges.txt: an optional "#version" line, then one "a b" pair per line.

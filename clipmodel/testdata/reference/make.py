@@ -503,6 +503,9 @@ REAL_TEXTS = [
     "don't can't won't I'm you're I'd we'll",
     "Ελληνικά кириллица עברית العربية",
     "word " * 100,
+    "İstanbul ΟΔΟΣ straße",
+    "\x1cseparated\x1fcontrol\x0bchars\u3000ideographic\u00a0nbsp",
+    "'S 'LL 'Ve caps apostrophes's",
 ]
 
 

@@ -1,0 +1,26 @@
+# GOEXPERIMENT=simd turns on the Go backend's AVX-512/AVX2 matmul (about 3x faster).
+export GOEXPERIMENT := simd
+
+GO ?= go
+
+.PHONY: build test fuzz bench-load reference
+
+build:
+	$(GO) build -o bin/clipwork ./cmd/clipwork
+
+test:
+	$(GO) vet ./...
+	$(GO) test ./...
+
+# Short fuzzing sessions of the parsers that read untrusted files.
+fuzz:
+	$(GO) test ./clipmodel -run '^$$' -fuzz FuzzSafetensors -fuzztime 30s
+	$(GO) test ./clipmodel -run '^$$' -fuzz FuzzTokenize -fuzztime 30s
+
+# Loading a 600 MB ViT-B/32 checkpoint: seconds and peak memory.
+bench-load:
+	$(GO) test ./clipmodel -run '^$$' -bench LoadViTB32 -benchtime 1x
+
+# Regenerates clipmodel's PyTorch reference fixtures (needs python3-torch, python3-regex, python3-pil).
+reference:
+	/usr/bin/python3 clipmodel/testdata/reference/make.py
