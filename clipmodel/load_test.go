@@ -208,9 +208,7 @@ func TestRandomModelEmbeds(t *testing.T) {
 	}
 }
 
-// tinyConfig is a small architecture for fast tests.
 func tinyConfig() *Config {
-	c := vitConfig(32, 2, 4, 32, 8, 24, 4, 16)
-	c.Text.VocabSize, c.Text.MaxPositionEmbeddings = 600, 16
+	c, _ := ArchitectureConfig("tiny")
 	return c
 }

@@ -18,6 +18,12 @@ var architectures = map[string]func() *Config{
 	"ViT-B/16":     func() *Config { return vitConfig(768, 12, 12, 224, 16, 512, 8, 512) },
 	"ViT-L/14":     func() *Config { return vitConfig(1024, 24, 16, 224, 14, 768, 12, 768) },
 	"ViT-L/14@336": func() *Config { return vitConfig(1024, 24, 16, 336, 14, 768, 12, 768) },
+	// tiny is a toy of the same family (32x32 input, width 32) for fast tests.
+	"tiny": func() *Config {
+		c := vitConfig(32, 2, 4, 32, 8, 24, 4, 16)
+		c.Text.VocabSize, c.Text.MaxPositionEmbeddings = 600, 16
+		return c
+	},
 }
 
 func vitConfig(vWidth, vLayers, vHeads, imageSize, patch, tWidth, tHeads, proj int) *Config {

@@ -1,0 +1,390 @@
+package workbench
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"image"
+	"image/color"
+	"math/rand/v2"
+	"time"
+
+	"github.com/clipwork/clipwork/clipmodel"
+	. "github.com/gomlx/gomlx/core/graph" //nolint:revive // GoMLX graph code reads best with the dot import.
+	"github.com/gomlx/gomlx/core/tensors"
+	"github.com/gomlx/gomlx/ml/model"
+)
+
+// Run is one execution of an Experiment: the image's state, the statistics so far, and the
+// loop that advances it and tells observers.
+type Run struct {
+	exp     Experiment
+	model   *clipmodel.Model
+	param   imageParam
+	targets []*preparedTarget
+
+	// step is the number of steps done.
+	step          int
+	width, height int
+	params, m, v  *tensors.Tensor
+	stats         *Stats
+	execs         map[string]*model.Exec
+	render        *Exec
+	started       time.Time
+	elapsed       time.Duration
+	windowsDone   int
+}
+
+// NewRun prepares a run: it fills the experiment's defaults, validates it, embeds every
+// feature with the model and draws the initial image.
+func NewRun(exp Experiment, m *clipmodel.Model) (*Run, error) {
+	exp.Defaults()
+	if err := exp.Validate(); err != nil {
+		return nil, err
+	}
+	if exp.Parameterization.Kind == ParamFFT && exp.Width%2 != 0 {
+		return nil, fmt.Errorf("the fft parameterization needs an even width, got %d", exp.Width)
+	}
+	targets, err := prepareTargets(exp.Targets, m)
+	if err != nil {
+		return nil, err
+	}
+	r := &Run{exp: exp, model: m, param: newImageParam(exp.Parameterization), targets: targets,
+		execs: map[string]*model.Exec{}, stats: newStats(targets)}
+	r.width, r.height = r.sizeAt(0)
+	if err := r.initialize(); err != nil {
+		return nil, err
+	}
+	return r, nil
+}
+
+// Experiment is the run's experiment with every default filled in.
+func (r *Run) Experiment() Experiment { return r.exp }
+
+// Step is the number of steps done so far.
+func (r *Run) Step() int { return r.step }
+
+// Done tells whether the run has made all its steps.
+func (r *Run) Done() bool { return r.step >= r.exp.Steps }
+
+// Stats are the run's frame counts, similarities and loss history.
+func (r *Run) Stats() *Stats { return r.stats }
+
+// Size is the image's current width and height.
+func (r *Run) Size() (width, height int) { return r.width, r.height }
+
+// sizeAt is the image size in effect at a step.
+func (r *Run) sizeAt(step int) (int, int) {
+	for _, s := range r.exp.Stages {
+		if step < s.Until.Step(r.exp.Steps) {
+			return s.Width, s.Height
+		}
+	}
+	return r.exp.Width, r.exp.Height
+}
+
+// StepResult is what one step reports.
+type StepResult struct {
+	Step int
+	Loss float64
+	// Terms are the loss's parts, named by TermNames.
+	Terms     []float64
+	TermNames []string
+	Duration  time.Duration
+	Windows   int
+}
+
+// ErrNonFinite reports a loss that became NaN or infinite; the image keeps its last good state.
+var ErrNonFinite = errors.New("the loss is not finite")
+
+// Advance makes one optimisation step.
+func (r *Run) Advance() (*StepResult, error) {
+	if r.Done() {
+		return nil, fmt.Errorf("the run has made all its %d steps", r.exp.Steps)
+	}
+	start := time.Now()
+	if w, h := r.sizeAt(r.step); w != r.width || h != r.height {
+		if err := r.resize(w, h); err != nil {
+			return nil, err
+		}
+	}
+	env := r.env(r.step)
+	plan := r.plan(env)
+	exec, err := r.exec(plan)
+	if err != nil {
+		return nil, err
+	}
+	inputs, err := r.inputs(plan, env)
+	if err != nil {
+		return nil, err
+	}
+	outputs, err := exec.Exec(inputs...)
+	if err != nil {
+		return nil, fmt.Errorf("step %d: %w", r.step, err)
+	}
+	names := termNames(plan)
+	terms := tensors.MustCopyFlatData[float32](outputs[outTerms])
+	if bad := nonFinite(names, terms); bad != "" {
+		return nil, fmt.Errorf("step %d: %w: %s exploded (the image keeps its last good state; "+
+			"lower the learnrate or that term's weight)", r.step, ErrNonFinite, bad)
+	}
+	r.params, r.m, r.v = outputs[outParams], outputs[outM], outputs[outV]
+	loss := float64(tensors.MustCopyFlatData[float32](outputs[outLoss])[0])
+	r.stats.record(r.step, loss, plan, outputs[outPerTarget:])
+	result := &StepResult{Step: r.step, Loss: loss, TermNames: names, Duration: time.Since(start)}
+	for _, t := range terms {
+		result.Terms = append(result.Terms, float64(t))
+	}
+	for _, t := range plan.targets {
+		result.Windows += t.BatchSize
+	}
+	r.step++
+	r.elapsed += result.Duration
+	r.windowsDone += result.Windows
+	return result, nil
+}
+
+// env is the time and state at a step, for Values.
+func (r *Run) env(step int) Env {
+	e := TimeAt(step, r.exp.Steps)
+	e.Resolution = float64(r.width)
+	e.LR = r.exp.Learnrate.At(e) * r.exp.LearnrateScale.At(e)
+	return e
+}
+
+// plan is the step's static structure: the targets active at this step and the image size.
+func (r *Run) plan(env Env) *stepPlan {
+	var active []*preparedTarget
+	for _, t := range r.targets {
+		if !t.Disabled && t.Period.Active(env.Step, env.Steps) {
+			active = append(active, t)
+		}
+	}
+	return newStepPlan(active, r.width, r.height, modelInput(r.model))
+}
+
+// exec returns the compiled step for a plan's structure; the Exec compiles again by itself
+// when shapes change (a new resolution).
+func (r *Run) exec(plan *stepPlan) (*model.Exec, error) {
+	if e, ok := r.execs[plan.key()]; ok {
+		return e, nil
+	}
+	e, err := model.NewExec(r.model.Backend, r.model.Store, r.stepGraph(plan))
+	if err != nil {
+		return nil, err
+	}
+	r.execs[plan.key()] = e
+	return e, nil
+}
+
+// stepRand is the host's random source for a step: a function of the seed and step only, so a
+// resumed run draws exactly what an uninterrupted one would.
+func (r *Run) stepRand(step int) *rand.Rand {
+	return rand.New(rand.NewPCG(r.exp.Seed, uint64(step)))
+}
+
+// inputs assembles the step graph's inputs in the plan's slot order.
+func (r *Run) inputs(plan *stepPlan, env Env) ([]any, error) {
+	rng := r.stepRand(env.Step)
+	values := map[string]*tensors.Tensor{"params": r.params, "m": r.m, "v": r.v}
+	lr := baseLearnrates[r.exp.Parameterization.Kind][r.exp.Optimizer] * env.LR
+	values["lr"] = tensors.FromScalar(float32(lr))
+	values["count"] = tensors.FromScalar(float32(r.step + 1))
+	state, err := RNGStateFromSeed(int64(rng.Uint64() >> 1))
+	if err != nil {
+		return nil, err
+	}
+	values["rng"] = state
+	values["postproc"] = tensors.FromFlatDataAndDimensions(r.postprocAmounts(env), max(len(r.exp.Postproc), 1))
+	for k, t := range plan.targets {
+		r.targetInputs(values, plan, k, t, env, rng)
+	}
+	out := make([]any, len(plan.names))
+	for i, name := range plan.names {
+		if values[name] == nil {
+			return nil, fmt.Errorf("internal: step input %q was not set", name)
+		}
+		out[i] = values[name]
+	}
+	return out, nil
+}
+
+func (r *Run) postprocAmounts(env Env) []float32 {
+	amounts := make([]float32, max(len(r.exp.Postproc), 1))
+	for i, p := range r.exp.Postproc {
+		if p.Period.Active(env.Step, env.Steps) {
+			amounts[i] = float32(p.Amount.At(env))
+		}
+	}
+	return amounts
+}
+
+// targetInputs draws a target's windows and evaluates its time-dependent values.
+func (r *Run) targetInputs(values map[string]*tensors.Tensor, plan *stepPlan, k int, t *preparedTarget, env Env, rng *rand.Rand) {
+	n, f := t.BatchSize, len(t.embeddings)
+	input := modelInput(r.model)
+	homs := make([]float32, 0, n*9)
+	scale := 1 / float64(plan.pool[k])
+	for range n {
+		h := t.Window.Sample(rng, input, r.width, r.height)
+		for i, c := range h {
+			if i < 6 {
+				c *= scale // into the pooled image's coordinates
+			}
+			homs = append(homs, float32(c))
+		}
+	}
+	values[fmt.Sprintf("homs/%d", k)] = tensors.FromFlatDataAndDimensions(homs, n, 9)
+	flat := make([]float32, 0, f*len(t.embeddings[0]))
+	weights, active := make([]float32, f), make([]float32, f)
+	for i, e := range t.embeddings {
+		flat = append(flat, e...)
+		weights[i] = float32(t.weights[i].At(env))
+		if t.periods[i].Active(env.Step, env.Steps) {
+			active[i] = 1
+		}
+	}
+	values[fmt.Sprintf("features/%d", k)] = tensors.FromFlatDataAndDimensions(flat, f, len(t.embeddings[0]))
+	values[fmt.Sprintf("weights/%d", k)] = tensors.FromFlatDataAndDimensions(weights, f)
+	values[fmt.Sprintf("active/%d", k)] = tensors.FromFlatDataAndDimensions(active, f)
+	values[fmt.Sprintf("weight/%d", k)] = tensors.FromScalar(float32(t.Weight.At(env)))
+	if len(t.Constraints) > 0 {
+		values[fmt.Sprintf("constraints/%d", k)] = constraintInputs(t.Constraints, env)
+	}
+	for j, tr := range t.Transforms {
+		values[fmt.Sprintf("transform/%d/%d", k, j)] = transformInputs(tr, n, env, rng)
+	}
+}
+
+func constraintInputs(constraints []Constraint, env Env) *tensors.Tensor {
+	rows := make([]float32, 0, 4*len(constraints))
+	for _, c := range constraints {
+		weight := 0.0
+		if c.Period.Active(env.Step, env.Steps) {
+			weight = c.Weight.At(env)
+		}
+		rows = append(rows, float32(weight), float32(c.Above.At(env)), float32(c.Below.At(env)), float32(c.Target.At(env)))
+	}
+	return tensors.FromFlatDataAndDimensions(rows, len(constraints), 4)
+}
+
+// transformInputs are a transform's per-window values [n, 4] at a step: identity values when
+// the transform is outside its period.
+func transformInputs(tr Transform, n int, env Env, rng *rand.Rand) *tensors.Tensor {
+	on := tr.Period.Active(env.Step, env.Steps)
+	rgb := func(def float64) [3]float64 {
+		if !on || len(tr.Amount) == 0 {
+			return [3]float64{def, def, def}
+		}
+		if len(tr.Amount) == 1 {
+			v := tr.Amount[0].At(env)
+			return [3]float64{v, v, v}
+		}
+		return [3]float64{tr.Amount[0].At(env), tr.Amount[1].At(env), tr.Amount[2].At(env)}
+	}
+	out := make([]float32, 0, 4*n)
+	for range n {
+		var row [4]float64
+		switch tr.Kind {
+		case TransformBlur, TransformNoise, TransformGreyNoise:
+			if on {
+				row[0] = uniform(rng, [2]float64{tr.Range[0].At(env), tr.Range[1].At(env)})
+			}
+		case TransformMul, TransformSaturation, TransformContrast:
+			c := rgb(1)
+			row = [4]float64{c[0], c[1], c[2], 0}
+		case TransformAdd, TransformEdge:
+			c := rgb(0)
+			row = [4]float64{c[0], c[1], c[2], 0}
+		case TransformMean:
+			c := rgb(0.5)
+			row = [4]float64{c[0], c[1], c[2], 0}
+			if on {
+				row[3] = 1
+			}
+		case TransformClamp:
+			row = [4]float64{-1e9, 1e9, 0, 0}
+			if on {
+				row[0], row[1] = tr.Range[0].At(env), tr.Range[1].At(env)
+			}
+		}
+		for _, v := range row {
+			out = append(out, float32(v))
+		}
+	}
+	return tensors.FromFlatDataAndDimensions(out, n, 4)
+}
+
+// Run advances the run to its end, telling observers about every step; it stops early, with
+// ctx's error, when ctx is cancelled (the state stays consistent for saving and resuming).
+func (r *Run) Run(ctx context.Context, observers ...Observer) error {
+	notify := func(e Event) {
+		for _, o := range observers {
+			o.Observe(e)
+		}
+	}
+	notify(Event{Kind: EventStart, Run: r})
+	for !r.Done() {
+		if err := ctx.Err(); err != nil {
+			notify(Event{Kind: EventStop, Run: r, Err: err})
+			return err
+		}
+		result, err := r.Advance()
+		if err != nil {
+			notify(Event{Kind: EventStop, Run: r, Err: err})
+			return err
+		}
+		notify(Event{Kind: EventStep, Run: r, Result: result})
+	}
+	notify(Event{Kind: EventEnd, Run: r})
+	return nil
+}
+
+// WindowsPerSecond is the run's throughput so far.
+func (r *Run) WindowsPerSecond() float64 {
+	if r.elapsed <= 0 {
+		return 0
+	}
+	return float64(r.windowsDone) / r.elapsed.Seconds()
+}
+
+// Elapsed is the time spent in steps so far.
+func (r *Run) Elapsed() time.Duration { return r.elapsed }
+
+// Image renders the current image.
+func (r *Run) Image() (*image.NRGBA, error) {
+	pixels, err := r.renderPixels()
+	if err != nil {
+		return nil, err
+	}
+	img := image.NewNRGBA(image.Rect(0, 0, r.width, r.height))
+	for y := range r.height {
+		for x := range r.width {
+			i := (y*r.width + x) * 3
+			img.SetNRGBA(x, y, color.NRGBA{toByte(pixels[i]), toByte(pixels[i+1]), toByte(pixels[i+2]), 255})
+		}
+	}
+	return img, nil
+}
+
+// renderPixels is the current image as [height*width*3] values in [0, 1].
+func (r *Run) renderPixels() ([]float32, error) {
+	if r.render == nil {
+		var err error
+		r.render, err = NewExec(r.model.Backend, func(params *Node) *Node {
+			return r.param.render(params)
+		})
+		if err != nil {
+			return nil, err
+		}
+	}
+	out, err := r.render.Exec(r.params)
+	if err != nil {
+		return nil, err
+	}
+	return tensors.MustCopyFlatData[float32](out[0]), nil
+}
+
+func toByte(v float32) uint8 {
+	return uint8(min(max(v*255+0.5, 0), 255))
+}

@@ -1,0 +1,92 @@
+package workbench
+
+import (
+	"context"
+	"testing"
+
+	"github.com/clipwork/clipwork/clipmodel"
+)
+
+func tinyModel(t testing.TB) *clipmodel.Model {
+	t.Helper()
+	m, err := clipmodel.Load("random:tiny")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return m
+}
+
+// TestOptimisingRaisesSimilarity runs a small experiment towards one text and checks that the
+// windows' similarity to it rises.
+func TestOptimisingRaisesSimilarity(t *testing.T) {
+	exp := Experiment{Seed: 1, Steps: 30, Width: 48, Height: 40,
+		Targets: []Target{{Name: "main", BatchSize: 4, Features: []Feature{{Text: "a red circle"}},
+			Window: Window{Rotate: [2]float64{-20, 20}, Scale: [2]float64{0.8, 1.2}}}}}
+	r, err := NewRun(exp, tinyModel(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := r.Run(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	h := r.Stats().History
+	first := (h[0].Similarities["main"][0] + h[1].Similarities["main"][0]) / 2
+	last := (h[len(h)-1].Similarities["main"][0] + h[len(h)-2].Similarities["main"][0]) / 2
+	if last < first+0.1 {
+		t.Errorf("similarity went from %.3f to %.3f", first, last)
+	}
+	t.Logf("similarity %.3f -> %.3f", first, last)
+}
+
+func TestSelectBestCountsEveryWindowOnce(t *testing.T) {
+	exp := Experiment{Seed: 2, Steps: 6, Width: 40, Height: 40,
+		Targets: []Target{{Name: "best", BatchSize: 5, Select: SelectBest,
+			Features: []Feature{{Text: "sword"}, {Text: "cthulhu"}, {Text: "warrior"}}}}}
+	r, err := NewRun(exp, tinyModel(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := r.Run(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	ts := r.Stats().Target("best")
+	frames, share := 0, 0.0
+	for _, f := range ts.Features {
+		frames += f.Frames
+		share += f.Share
+	}
+	if ts.Windows != 30 || frames != 30 || share < 0.9999 || share > 1.0001 {
+		t.Errorf("%d windows, %d frames, shares summing to %g", ts.Windows, frames, share)
+	}
+}
+
+func TestSameSeedSameImage(t *testing.T) {
+	exp := Experiment{Seed: 3, Steps: 4, Width: 36, Height: 36,
+		Targets: []Target{{BatchSize: 2, Features: []Feature{{Text: "a blue square"}},
+			Window:     Window{Perspective: 0.1, Rotate: [2]float64{-30, 30}},
+			Transforms: []Transform{{Kind: TransformNoise, Range: [2]Value{Constant(0), Constant(0.1)}}}}}}
+	images := make([][]uint8, 3)
+	for i := range images {
+		if i == 2 {
+			exp.Seed = 4
+		}
+		r, err := NewRun(exp, tinyModel(t))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := r.Run(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		img, err := r.Image()
+		if err != nil {
+			t.Fatal(err)
+		}
+		images[i] = img.Pix
+	}
+	if string(images[0]) != string(images[1]) {
+		t.Error("the same seed gave different images")
+	}
+	if string(images[0]) == string(images[2]) {
+		t.Error("different seeds gave the same image")
+	}
+}

@@ -1,0 +1,141 @@
+package workbench
+
+import (
+	"fmt"
+	"math"
+	"strconv"
+	"strings"
+)
+
+// Env is what a time-dependent Value can depend on at one step.
+type Env struct {
+	// T runs from 0 at the first step to 1 at the last: step / (steps - 1).
+	T float64
+	// Step is the 0-based step; Steps the run's length.
+	Step, Steps int
+	// Resolution is the image's current width; LR the current learning rate.
+	Resolution float64
+	LR         float64
+}
+
+// TimeAt is the Env of a step in a run of steps, with T as in CLIPig.
+func TimeAt(step, steps int) Env {
+	t := 0.0
+	if steps > 1 {
+		t = float64(step) / float64(steps-1)
+	}
+	return Env{T: t, Step: step, Steps: steps}
+}
+
+// Value is a number that may change during a run. The zero Value is unset, and the owner's
+// default applies.
+type Value struct {
+	// Expr is the source text the value came from, kept for reports and resolved configs.
+	Expr string
+	fn   func(Env) float64
+}
+
+// Constant is a Value that never changes.
+func Constant(v float64) Value {
+	return Value{Expr: strconv.FormatFloat(v, 'g', -1, 64), fn: func(Env) float64 { return v }}
+}
+
+// Func is a Value computed from the Env; expr describes it in reports.
+func Func(expr string, fn func(Env) float64) Value {
+	return Value{Expr: expr, fn: fn}
+}
+
+// IsSet tells whether the value was given.
+func (v Value) IsSet() bool { return v.fn != nil }
+
+// At evaluates the value; an unset Value is 0.
+func (v Value) At(e Env) float64 {
+	if v.fn == nil {
+		return 0
+	}
+	return v.fn(e)
+}
+
+// Or returns v if set, else the default.
+func (v Value) Or(def float64) Value {
+	if v.IsSet() {
+		return v
+	}
+	return Constant(def)
+}
+
+// String is the value's expression.
+func (v Value) String() string { return v.Expr }
+
+// Moment is a point of a run given as a step number, a fraction of the run (0.3) or a
+// percentage ("30%").
+type Moment struct {
+	step     int
+	fraction float64
+	byStep   bool
+	set      bool
+}
+
+// AtStep is the moment of a step number.
+func AtStep(step int) Moment { return Moment{step: step, byStep: true, set: true} }
+
+// AtFraction is the moment at a fraction of the run (0 first step, 1 last).
+func AtFraction(f float64) Moment { return Moment{fraction: f, set: true} }
+
+// ParseMoment reads "120" (a step), "0.3" (a fraction) or "30%".
+func ParseMoment(s string) (Moment, error) {
+	s = strings.TrimSpace(s)
+	if p, ok := strings.CutSuffix(s, "%"); ok {
+		f, err := strconv.ParseFloat(strings.TrimSpace(p), 64)
+		if err != nil || f < 0 || f > 100 {
+			return Moment{}, fmt.Errorf("%q is not a percentage from 0%% to 100%%", s)
+		}
+		return AtFraction(f / 100), nil
+	}
+	if n, err := strconv.Atoi(s); err == nil {
+		if n < 0 {
+			return Moment{}, fmt.Errorf("step %d is negative", n)
+		}
+		return AtStep(n), nil
+	}
+	f, err := strconv.ParseFloat(s, 64)
+	if err != nil || f < 0 || f > 1 || math.IsNaN(f) {
+		return Moment{}, fmt.Errorf("%q is not a step (integer), a fraction from 0 to 1, or a percentage (\"30%%\")", s)
+	}
+	return AtFraction(f), nil
+}
+
+// IsSet tells whether the moment was given.
+func (m Moment) IsSet() bool { return m.set }
+
+// Step resolves the moment in a run of steps.
+func (m Moment) Step(steps int) int {
+	if m.byStep {
+		return m.step
+	}
+	return int(math.Round(m.fraction * float64(max(steps-1, 0))))
+}
+
+// String writes the moment as ParseMoment reads it.
+func (m Moment) String() string {
+	if m.byStep {
+		return strconv.Itoa(m.step)
+	}
+	return strconv.FormatFloat(m.fraction*100, 'g', -1, 64) + "%"
+}
+
+// Period is when something is active: from Start to End, both included. Unset ends are open.
+type Period struct {
+	Start, End Moment
+}
+
+// Active tells whether the period includes a step of a run of steps.
+func (p Period) Active(step, steps int) bool {
+	if p.Start.IsSet() && step < p.Start.Step(steps) {
+		return false
+	}
+	if p.End.IsSet() && step > p.End.Step(steps) {
+		return false
+	}
+	return true
+}

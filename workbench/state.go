@@ -1,0 +1,104 @@
+package workbench
+
+import (
+	"fmt"
+	"image"
+	"image/color"
+	"math/rand/v2"
+
+	"github.com/clipwork/clipwork/clipmodel"
+	. "github.com/gomlx/gomlx/core/graph" //nolint:revive // GoMLX graph code reads best with the dot import.
+	"github.com/gomlx/gomlx/core/tensors"
+	"golang.org/x/image/draw"
+)
+
+// initialize draws the starting image and zeroes the optimiser's state.
+func (r *Run) initialize() error {
+	var start image.Image
+	if r.exp.Init.Image != "" {
+		img, err := clipmodel.LoadImage(r.exp.Init.Image)
+		if err != nil {
+			return fmt.Errorf("init image: %w", err)
+		}
+		start = img
+	} else {
+		start = r.noiseImage()
+	}
+	return r.setImage(resizeImage(start, r.width, r.height, draw.CatmullRom))
+}
+
+// noiseImage is Gaussian noise of the init's mean and std, at the init's resolution (upscaled
+// later) or the image's.
+func (r *Run) noiseImage() image.Image {
+	w, h := r.width, r.height
+	if res := r.exp.Init.Resolution; res > 0 && res < w {
+		w, h = res, max(1, res*r.height/r.width)
+	}
+	rng := rand.New(rand.NewPCG(r.exp.Seed, ^uint64(0)))
+	pixels := make([]float32, w*h*3)
+	for i := range pixels {
+		pixels[i] = float32(r.exp.Init.Mean + rng.NormFloat64()*r.exp.Init.Std)
+	}
+	return toRGBA64(pixels, w, h)
+}
+
+// resize carries the image over to a new resolution; the optimiser starts afresh there.
+func (r *Run) resize(width, height int) error {
+	pixels, err := r.renderPixels()
+	if err != nil {
+		return err
+	}
+	current := toRGBA64(pixels, r.width, r.height)
+	r.width, r.height = width, height
+	return r.setImage(resizeImage(current, width, height, draw.BiLinear))
+}
+
+// setImage encodes an image of the current size into parameters and zeroes m and v.
+func (r *Run) setImage(img *image.RGBA64) error {
+	encode, err := NewExec(r.model.Backend, func(pixels *Node) *Node {
+		return r.param.encode(pixels)
+	})
+	if err != nil {
+		return err
+	}
+	out, err := encode.Exec(tensors.FromFlatDataAndDimensions(fromRGBA64(img), r.height, r.width, 3))
+	if err != nil {
+		return fmt.Errorf("encoding the image: %w", err)
+	}
+	r.params = out[0]
+	shape := r.param.shape(r.width, r.height)
+	r.m, r.v = tensors.FromShape(shape), tensors.FromShape(shape)
+	return nil
+}
+
+func resizeImage(img image.Image, width, height int, scaler draw.Scaler) *image.RGBA64 {
+	out := image.NewRGBA64(image.Rect(0, 0, width, height))
+	scaler.Scale(out, out.Bounds(), img, img.Bounds(), draw.Src, nil)
+	return out
+}
+
+// toRGBA64 stores [h*w*3] values in [0, 1] (clamped) at 16 bits a channel, precise enough for
+// resampling with x/image/draw.
+func toRGBA64(pixels []float32, w, h int) *image.RGBA64 {
+	img := image.NewRGBA64(image.Rect(0, 0, w, h))
+	to16 := func(v float32) uint16 { return uint16(min(max(v, 0), 1)*65535 + 0.5) }
+	for y := range h {
+		for x := range w {
+			i := (y*w + x) * 3
+			img.SetRGBA64(x, y, color.RGBA64{to16(pixels[i]), to16(pixels[i+1]), to16(pixels[i+2]), 0xffff})
+		}
+	}
+	return img
+}
+
+func fromRGBA64(img *image.RGBA64) []float32 {
+	b := img.Bounds()
+	out := make([]float32, 0, b.Dx()*b.Dy()*3)
+	for y := b.Min.Y; y < b.Max.Y; y++ {
+		for x := b.Min.X; x < b.Max.X; x++ {
+			c := img.RGBA64At(x, y)
+			out = append(out, float32(c.R)/65535, float32(c.G)/65535, float32(c.B)/65535)
+		}
+	}
+	return out
+}

@@ -1,0 +1,114 @@
+package workbench
+
+import (
+	"fmt"
+	"io"
+	"text/tabwriter"
+
+	"github.com/gomlx/gomlx/core/tensors"
+)
+
+// Stats are a run's statistics: per target how often each feature was applied (its frame
+// count) and how similar the windows were to it, and the loss over time.
+type Stats struct {
+	Targets []*TargetStats `json:"targets"`
+	History []StepRecord   `json:"history"`
+}
+
+// TargetStats are one target's statistics.
+type TargetStats struct {
+	Name   string `json:"name"`
+	Select string `json:"select"`
+	// Windows is the number of windows the target drew.
+	Windows  int             `json:"windows"`
+	Features []*FeatureStats `json:"features"`
+}
+
+// FeatureStats are one feature's statistics.
+type FeatureStats struct {
+	Label string `json:"label"`
+	Text  string `json:"text"`
+	// Frames is the number of windows that applied the feature; Share is Frames / Windows.
+	Frames int     `json:"frames"`
+	Share  float64 `json:"share"`
+	// SimilarityMean is the mean cosine similarity of all the target's windows to the feature;
+	// SimilarityLast the mean at the latest step.
+	SimilarityMean float64 `json:"similarity_mean"`
+	SimilarityLast float64 `json:"similarity_last"`
+	similaritySum  float64
+}
+
+// StepRecord is one step of the history: the loss and, per target, each feature's mean
+// similarity at that step.
+type StepRecord struct {
+	Step         int                  `json:"step"`
+	Loss         float64              `json:"loss"`
+	Similarities map[string][]float64 `json:"similarities"`
+}
+
+func newStats(targets []*preparedTarget) *Stats {
+	s := &Stats{}
+	for _, t := range targets {
+		ts := &TargetStats{Name: t.Name, Select: t.Select}
+		for i, label := range t.labels {
+			ts.Features = append(ts.Features, &FeatureStats{Label: label, Text: t.texts[i]})
+		}
+		s.Targets = append(s.Targets, ts)
+	}
+	return s
+}
+
+// Target returns a target's statistics by name (nil if there is none).
+func (s *Stats) Target(name string) *TargetStats {
+	for _, t := range s.Targets {
+		if t.Name == name {
+			return t
+		}
+	}
+	return nil
+}
+
+// record adds one step: perTarget holds similarities and applied masks, two per active target.
+func (s *Stats) record(step int, loss float64, plan *stepPlan, perTarget []*tensors.Tensor) {
+	rec := StepRecord{Step: step, Loss: loss, Similarities: map[string][]float64{}}
+	for k, t := range plan.targets {
+		ts := s.Target(t.Name)
+		sims := tensors.MustCopyFlatData[float32](perTarget[2*k])
+		applied := tensors.MustCopyFlatData[float32](perTarget[2*k+1])
+		n, f := t.BatchSize, len(ts.Features)
+		ts.Windows += n
+		means := make([]float64, f)
+		for j, fs := range ts.Features {
+			sum := 0.0
+			for w := range n {
+				sum += float64(sims[w*f+j])
+				if applied[w*f+j] > 0.5 {
+					fs.Frames++
+				}
+			}
+			fs.similaritySum += sum
+			fs.SimilarityLast = sum / float64(n)
+			means[j] = fs.SimilarityLast
+		}
+		for _, fs := range ts.Features {
+			fs.Share = float64(fs.Frames) / float64(ts.Windows)
+			fs.SimilarityMean = fs.similaritySum / float64(ts.Windows)
+		}
+		rec.Similarities[t.Name] = means
+	}
+	s.History = append(s.History, rec)
+}
+
+// WriteFrameTable writes every target's frame counts in the seed's format:
+//
+//	malazan               : 879 (29.46%)  similarity 0.3120
+func (s *Stats) WriteFrameTable(w io.Writer) {
+	for _, t := range s.Targets {
+		fmt.Fprintf(w, "target %s (select %s, %d windows):\n", t.Name, t.Select, t.Windows)
+		tw := tabwriter.NewWriter(w, 0, 4, 1, ' ', 0)
+		for _, f := range t.Features {
+			fmt.Fprintf(tw, "  %s\t: %d\t(%.2f%%)\tsimilarity %.4f\n", f.Label, f.Frames, 100*f.Share, f.SimilarityMean)
+		}
+		tw.Flush()
+	}
+}
