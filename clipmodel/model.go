@@ -50,13 +50,18 @@ var (
 	backendErr  error
 )
 
+// defaultBackend is GoMLX's pure Go backend with ops run one at a time: compute v0.1.2's
+// worker pool can deadlock when ops running in parallel each fan a matrix product out over the
+// same pool, and the products' own parallelism keeps the cores busy anyway.
+const defaultBackend = "go:ops_sequential"
+
 // Backend is the process-wide compute backend: GOMLX_BACKEND when set (e.g. xla:cuda), else
 // GoMLX's pure Go backend, which needs nothing installed.
 func Backend() (compute.Backend, error) {
 	backendOnce.Do(func() {
 		config := os.Getenv(compute.ConfigEnvVar)
 		if config == "" {
-			config = "go"
+			config = defaultBackend
 		}
 		backend, backendErr = compute.NewWithConfig(config)
 		if backendErr != nil {

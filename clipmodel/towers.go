@@ -5,6 +5,7 @@ import (
 	"math"
 	"strings"
 
+	"github.com/clipwork/clipwork/internal/graphmath"
 	"github.com/gomlx/compute"
 	"github.com/gomlx/compute/dtypes"
 	"github.com/gomlx/compute/shapes"
@@ -16,7 +17,7 @@ import (
 
 // activations maps HuggingFace's hidden_act names to graph functions.
 var activations = map[string]func(*Node) *Node{
-	"quick_gelu": func(x *Node) *Node { return Mul(x, Sigmoid(MulScalar(x, 1.702))) },
+	"quick_gelu": func(x *Node) *Node { return Mul(x, graphmath.Sigmoid(MulScalar(x, 1.702))) },
 	"gelu":       func(x *Node) *Node { return activation.Gelu(x) },
 	"gelu_new":   func(x *Node) *Node { return activation.GeluApproximate(x) },
 }
@@ -93,10 +94,10 @@ func (w weights) attention(x *Node, heads int, causal bool) *Node {
 	scores := Einsum("bqhd,bkhd->bhqk", q, k)
 	var probs *Node
 	if causal {
-		mask := BroadcastToDims(Reshape(LowerTriangular(x.Graph(), tokens), 1, 1, tokens, tokens), batch, heads, tokens, tokens)
-		probs = MaskedSoftmax(scores, mask, -1)
+		mask := Reshape(LowerTriangular(x.Graph(), tokens), 1, 1, tokens, tokens)
+		probs = graphmath.MaskedSoftmax(scores, mask, -1)
 	} else {
-		probs = Softmax(scores, -1)
+		probs = graphmath.Softmax(scores, -1)
 	}
 	out := Reshape(Einsum("bhqk,bkhd->bqhd", probs, v), batch, tokens, width)
 	return w.at("out_proj").linear(out, width, true)

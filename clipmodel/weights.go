@@ -158,20 +158,20 @@ func LoadWeights(dir string, c *Config, store *model.Store) error {
 	return nil
 }
 
-// SaveWeights writes the model's weights from store into dir/model.safetensors as dtype
-// (F32, F16 or BF16), with HuggingFace's tensor names.
-func SaveWeights(dir string, c *Config, store *model.Store, dtype string) error {
+// StoreWeights collects the model's weights from store under HuggingFace's names, as
+// WriteFolder takes them.
+func StoreWeights(c *Config, store *model.Store) ([]NamedTensor, error) {
 	var named []NamedTensor
 	for _, spec := range c.TensorSpecs() {
 		v := store.GetVariable(VariablePath(spec.Name))
 		if v == nil {
-			return fmt.Errorf("the model has no variable %s", VariablePath(spec.Name))
+			return nil, fmt.Errorf("the model has no variable %s", VariablePath(spec.Name))
 		}
 		value, err := v.Value()
 		if err != nil {
-			return err
+			return nil, err
 		}
 		named = append(named, NamedTensor{Name: spec.Name, Shape: spec.Shape, Data: tensors.MustCopyFlatData[float32](value)})
 	}
-	return WriteSafetensors(filepath.Join(dir, "model.safetensors"), named, dtype, map[string]string{"format": "pt"})
+	return named, nil
 }

@@ -23,6 +23,8 @@ type command struct {
 var commands = []command{
 	{"embed", "--model M [--text T]... [--image FILE]... [--json]",
 		"embed texts and images with a CLIP model; print tokens, embeddings and similarities", runEmbed},
+	{"train-default", "--out DIR [--steps N] [--batch B]",
+		"train the embedded default model on generated scenes (resumes from DIR's checkpoints)", runTrainDefault},
 }
 
 func main() {

@@ -1,0 +1,235 @@
+// Package defaultmodel is clipwork's own small CLIP, trained on generated scenes of coloured
+// shapes (package scenes) so that clipwork works offline with no downloaded weights. It holds
+// the training procedure, its evaluation and the embedded checkpoint.
+package defaultmodel
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/clipwork/clipwork/clipmodel"
+	"github.com/clipwork/clipwork/clipmodel/scenes"
+	"github.com/clipwork/clipwork/internal/graphmath"
+	. "github.com/gomlx/gomlx/core/graph" //nolint:revive // GoMLX graph code reads best with the dot import.
+	"github.com/gomlx/gomlx/core/tensors"
+	"github.com/gomlx/gomlx/ml/model"
+	"github.com/gomlx/gomlx/ml/model/checkpoint"
+	"github.com/gomlx/gomlx/ml/train"
+	"github.com/gomlx/gomlx/ml/train/optimizer"
+)
+
+// ImageSize is the default model's input side in pixels.
+const ImageSize = 64
+
+// Architecture is the default model's shape for a vocabulary size: a ViT with 8x8 patches on
+// 64x64 images and a text transformer of the same width, both small enough to train on a CPU.
+func Architecture(vocabSize int) *clipmodel.Config {
+	c := &clipmodel.Config{ModelType: "clip", ProjectionDim: 128, LogitScaleInitValue: math.Log(1 / 0.07),
+		Text: clipmodel.DefaultTextConfig(), Vision: clipmodel.DefaultVisionConfig(), Architectures: []string{"CLIPModel"}}
+	c.Vision.HiddenSize, c.Vision.IntermediateSize, c.Vision.NumHiddenLayers, c.Vision.NumAttentionHeads = 128, 512, 4, 4
+	c.Vision.ImageSize, c.Vision.PatchSize = ImageSize, 8
+	c.Text.HiddenSize, c.Text.IntermediateSize, c.Text.NumHiddenLayers, c.Text.NumAttentionHeads = 128, 512, 3, 4
+	c.Text.MaxPositionEmbeddings, c.Text.VocabSize = 32, vocabSize
+	c.Text.BosTokenID, c.Text.EosTokenID, c.Text.PadTokenID = vocabSize-2, vocabSize-1, 0
+	return c
+}
+
+// TrainOptions configure Train.
+type TrainOptions struct {
+	// Out is the training folder: the tokenizer, GoMLX checkpoints (training resumes from the
+	// newest) and, at the end, the exported model in HuggingFace layout under Out/model.
+	Out string
+	// Steps is the total number of steps, counting those of earlier, resumed sessions.
+	Steps     int
+	BatchSize int
+	// LearningRate of Adam.
+	LearningRate float64
+	// CheckpointEvery is how many steps pass between checkpoints.
+	CheckpointEvery int
+	Seed            uint64
+	// Progress receives a line every few steps (nil: silent).
+	Progress io.Writer
+}
+
+func (o *TrainOptions) defaults() {
+	if o.Steps == 0 {
+		o.Steps = 6000
+	}
+	if o.BatchSize == 0 {
+		o.BatchSize = 128
+	}
+	if o.LearningRate == 0 {
+		o.LearningRate = 5e-4
+	}
+	if o.CheckpointEvery == 0 {
+		o.CheckpointEvery = 100
+	}
+	if o.Progress == nil {
+		o.Progress = io.Discard
+	}
+}
+
+// Train trains the default model, resuming from Out's newest checkpoint, until Steps or until
+// ctx is cancelled (then it saves a checkpoint first). It exports Out/model at the end.
+func Train(ctx context.Context, opts TrainOptions) error {
+	opts.defaults()
+	if err := os.MkdirAll(opts.Out, 0o755); err != nil {
+		return err
+	}
+	tok, err := trainingTokenizer(opts.Out, opts.Seed)
+	if err != nil {
+		return err
+	}
+	m, handler, err := trainingModel(opts, tok)
+	if err != nil {
+		return err
+	}
+	trainer := train.NewTrainer(m.Backend, m.Store, contrastiveModel(m), contrastiveLoss,
+		optimizer.Adam().LearningRate(opts.LearningRate).WeightDecay(1e-4).Done(), nil, nil)
+	step := int(optimizer.GetGlobalStep(m.Store))
+	fmt.Fprintf(opts.Progress, "training from step %d to %d, batch %d, in %s\n", step, opts.Steps, opts.BatchSize, opts.Out)
+	start, lastPrint, first := time.Now(), time.Now(), step
+	for ; step < opts.Steps; step++ {
+		if ctx.Err() != nil {
+			fmt.Fprintf(opts.Progress, "stopping at step %d: saving a checkpoint\n", step)
+			return errors.Join(ctx.Err(), handler.Save())
+		}
+		metrics, err := trainer.TrainStep(makeBatch(tok, opts.Seed, step, opts.BatchSize))
+		if err != nil {
+			return fmt.Errorf("step %d: %w", step, err)
+		}
+		if time.Since(lastPrint) > 30*time.Second || step+1 == opts.Steps {
+			lastPrint = time.Now()
+			fmt.Fprintf(opts.Progress, "step %d/%d  loss %.4f  (%.2f s/step)\n", step+1, opts.Steps,
+				tensors.MustCopyFlatData[float32](metrics[1])[0], time.Since(start).Seconds()/float64(step+1-first))
+		}
+		if (step+1)%opts.CheckpointEvery == 0 {
+			if err := handler.Save(); err != nil {
+				return err
+			}
+		}
+	}
+	if err := handler.Save(); err != nil {
+		return err
+	}
+	return Export(m, filepath.Join(opts.Out, "model"))
+}
+
+// trainingTokenizer learns a BPE vocabulary from generated captions, or reads the one an earlier
+// session learned.
+func trainingTokenizer(out string, seed uint64) (*clipmodel.Tokenizer, error) {
+	const contextLength = 32
+	if _, err := os.Stat(filepath.Join(out, "vocab.json")); err == nil {
+		return clipmodel.LoadTokenizer(out, contextLength)
+	}
+	rng := rand.New(rand.NewPCG(seed, 0xb9e))
+	corpus := make([]string, 20000)
+	for i := range corpus {
+		corpus[i] = scenes.Random(rng).Caption(rng)
+	}
+	tok, err := clipmodel.LearnBPE(corpus, 400, contextLength)
+	if err != nil {
+		return nil, err
+	}
+	return tok, tok.Save(out)
+}
+
+// trainingModel builds the model on a store attached to Out's checkpoints: variables come from
+// the newest checkpoint when there is one, else from CLIP's random initialisation.
+func trainingModel(opts TrainOptions, tok *clipmodel.Tokenizer) (*clipmodel.Model, *checkpoint.Handler, error) {
+	backend, err := clipmodel.Backend()
+	if err != nil {
+		return nil, nil, err
+	}
+	cfg := Architecture(tok.VocabSize())
+	store := model.NewStore()
+	handler, err := checkpoint.Build(store).Dir(filepath.Join(opts.Out, "checkpoints")).Keep(3).Done()
+	if err != nil {
+		return nil, nil, err
+	}
+	for _, t := range clipmodel.RandomWeights(cfg, opts.Seed) {
+		if _, err := store.CreateVariable(clipmodel.VariablePath(t.Name), tensors.FromFlatDataAndDimensions(t.Data, t.Shape...)); err != nil {
+			return nil, nil, err
+		}
+	}
+	m := &clipmodel.Model{Name: "clipwork-default", Config: cfg, Preprocess: clipmodel.DefaultPreprocess(ImageSize),
+		Tokenizer: tok, Store: store, Backend: backend}
+	return m, handler, nil
+}
+
+// contrastiveModel returns the logits [batch, batch] of every image against every caption.
+func contrastiveModel(m *clipmodel.Model) func(scope *model.Scope, inputs []*Node) *Node {
+	return func(scope *model.Scope, inputs []*Node) *Node {
+		images, tokens, pool := inputs[0], inputs[1], inputs[2]
+		img := L2Normalize(m.ImageFeatures(scope, images), -1)
+		txt := L2Normalize(m.TextFeatures(scope, tokens, pool), -1)
+		logScale := scope.VariableWithShape("logit_scale", Scalar(images.Graph(), images.DType(), 0).Shape()).NodeValue(images.Graph())
+		scale := graphmath.Exp(MinScalar(logScale, math.Log(100)))
+		return Mul(Einsum("id,jd->ij", img, txt), scale)
+	}
+}
+
+// contrastiveLoss is CLIP's symmetric cross-entropy, with soft targets: labels [batch, batch]
+// mark the pairs that show the same scene, each row summing to 1.
+func contrastiveLoss(labels, predictions []*Node) *Node {
+	logits, targets := predictions[0], labels[0]
+	rows := Neg(ReduceAllMean(ReduceSum(Mul(targets, graphmath.LogSoftmax(logits, -1)), -1)))
+	cols := Neg(ReduceAllMean(ReduceSum(Mul(targets, graphmath.LogSoftmax(logits, 0)), 0)))
+	return DivScalar(Add(rows, cols), 2)
+}
+
+// makeBatch renders a step's scenes and captions: a function of the seed and step only, so a
+// resumed training sees the same data it would have.
+func makeBatch(tok *clipmodel.Tokenizer, seed uint64, step, size int) train.Batch {
+	rng := rand.New(rand.NewPCG(seed, uint64(step)))
+	pixels := make([]float32, 0, size*ImageSize*ImageSize*3)
+	tokenLists := make([][]int, size)
+	pool := make([]int32, size)
+	sceneOf := make([]scenes.Scene, size)
+	for i := range size {
+		s := scenes.Random(rng)
+		sceneOf[i] = s
+		pixels = append(pixels, imagePixels(s.Render(rng, ImageSize))...)
+		tokenLists[i] = tok.Tokenize(s.Caption(rng))
+		pool[i] = int32(len(tokenLists[i]) - 1) // the end token, last in every list
+	}
+	padded := clipmodel.PadTokens(tokenLists)
+	tokens := make([]int32, 0, size*len(padded[0]))
+	for _, row := range padded {
+		tokens = append(tokens, row...)
+	}
+	return train.Batch{
+		Inputs: []*tensors.Tensor{
+			tensors.FromFlatDataAndDimensions(pixels, size, ImageSize, ImageSize, 3),
+			tensors.FromFlatDataAndDimensions(tokens, size, len(padded[0])),
+			tensors.FromFlatDataAndDimensions(pool, size),
+		},
+		Labels: []*tensors.Tensor{sameSceneTargets(sceneOf)},
+	}
+}
+
+func sameSceneTargets(s []scenes.Scene) *tensors.Tensor {
+	n := len(s)
+	t := make([]float32, n*n)
+	for i := range n {
+		same := 0
+		for j := range n {
+			if s[i] == s[j] {
+				same++
+			}
+		}
+		for j := range n {
+			if s[i] == s[j] {
+				t[i*n+j] = 1 / float32(same)
+			}
+		}
+	}
+	return tensors.FromFlatDataAndDimensions(t, n, n)
+}

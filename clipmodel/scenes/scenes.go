@@ -1,0 +1,320 @@
+// Package scenes renders small captioned images of coloured shapes on backgrounds, the training
+// data of clipwork's embedded default CLIP. Everything follows from a seed.
+package scenes
+
+import (
+	"fmt"
+	"image"
+	"image/color"
+	"math"
+	"math/rand/v2"
+	"strings"
+)
+
+// Shapes, colours, sizes, counts, positions and backgrounds a scene can have.
+var (
+	Shapes      = []string{"circle", "square", "triangle", "star", "ring", "cross", "stripes", "diamond", "heart"}
+	Colors      = []string{"red", "orange", "yellow", "green", "blue", "purple", "pink", "white", "black", "brown"}
+	Sizes       = []string{"small", "large"}
+	Counts      = []string{"one", "two", "three", "four", "many"}
+	Positions   = []string{"left", "right", "top", "bottom", "centre"}
+	Backgrounds = []string{"white", "black", "grey", "grass", "sky", "water", "night", "brick", "sand"}
+)
+
+// palette are the shape colours in RGB.
+var palette = map[string][3]float64{
+	"red": {0.85, 0.1, 0.1}, "orange": {0.95, 0.55, 0.1}, "yellow": {0.95, 0.9, 0.15},
+	"green": {0.15, 0.7, 0.2}, "blue": {0.15, 0.3, 0.9}, "purple": {0.55, 0.2, 0.75},
+	"pink": {0.98, 0.55, 0.75}, "white": {0.97, 0.97, 0.97}, "black": {0.05, 0.05, 0.05},
+	"brown": {0.5, 0.3, 0.12},
+}
+
+// Scene is one scene's content.
+type Scene struct {
+	Shape, Color, Size, Count, Position, Background string
+}
+
+// Number is how many shapes Count stands for (many: five to seven, drawn by Render's rng).
+func (s Scene) number(rng *rand.Rand) int {
+	switch s.Count {
+	case "two":
+		return 2
+	case "three":
+		return 3
+	case "four":
+		return 4
+	case "many":
+		return 5 + rng.IntN(3)
+	}
+	return 1
+}
+
+// Random draws a scene whose shape colour stands out from its background.
+func Random(rng *rand.Rand) Scene {
+	for {
+		s := Scene{
+			Shape: pick(rng, Shapes), Color: pick(rng, Colors), Size: pick(rng, Sizes),
+			Count: pick(rng, Counts), Position: pick(rng, Positions), Background: pick(rng, Backgrounds),
+		}
+		if !clashes(s.Color, s.Background) {
+			return s
+		}
+	}
+}
+
+// clashes tells whether a colour would be hard to see on a background.
+func clashes(c, background string) bool {
+	switch background {
+	case "white":
+		return c == "white" || c == "yellow"
+	case "black", "night":
+		return c == "black"
+	case "grass":
+		return c == "green"
+	case "sky", "water":
+		return c == "blue"
+	case "brick":
+		return c == "red" || c == "brown" || c == "orange"
+	case "sand":
+		return c == "yellow" || c == "orange" || c == "brown"
+	case "grey":
+		return false
+	}
+	return false
+}
+
+func pick(rng *rand.Rand, options []string) string { return options[rng.IntN(len(options))] }
+
+// Caption describes the scene in one of several wordings.
+func (s Scene) Caption(rng *rand.Rand) string {
+	noun := s.Shape
+	if s.Count != "one" {
+		noun = plural(s.Shape)
+	}
+	article := "a"
+	if s.Count != "one" {
+		article = s.Count
+	} else if s.Shape == "stripes" {
+		article = "some"
+	}
+	var adjectives []string
+	if rng.IntN(3) > 0 {
+		adjectives = append(adjectives, s.Size)
+	}
+	adjectives = append(adjectives, s.Color)
+	object := strings.Join(append(append([]string{article}, adjectives...), noun), " ")
+	if article == "a" && startsWithVowel(adjectives[0]) {
+		object = "an" + object[1:]
+	}
+	if s.Count == "many" {
+		object = strings.Join(append(append([]string{"many"}, adjectives...), noun), " ")
+	}
+	where := map[string][]string{
+		"left": {"on the left", "at the left"}, "right": {"on the right", "at the right"},
+		"top": {"at the top", "in the upper part"}, "bottom": {"at the bottom", "in the lower part"},
+		"centre": {"in the centre", "in the middle", "in the center"},
+	}[s.Position]
+	ground := map[string][]string{
+		"white": {"on white", "on a white background"}, "black": {"on black", "on a black background"},
+		"grey": {"on grey", "on a grey background"}, "grass": {"on grass", "on green grass"},
+		"sky": {"in the sky", "on a blue sky"}, "water": {"on water", "over water"},
+		"night": {"at night", "in the night sky"}, "brick": {"on a brick wall", "on bricks"},
+		"sand": {"on sand", "on a sandy beach"},
+	}[s.Background]
+	parts := []string{object, pick(rng, where), pick(rng, ground)}
+	if rng.IntN(2) == 0 {
+		parts[1], parts[2] = parts[2], parts[1]
+	}
+	prefix := []string{"", "", "a picture of ", "a photo of ", "an image of "}[rng.IntN(5)]
+	return prefix + strings.Join(parts, " ")
+}
+
+func startsWithVowel(word string) bool { return strings.ContainsRune("aeiou", rune(word[0])) }
+
+func plural(shape string) string {
+	switch shape {
+	case "cross":
+		return "crosses"
+	case "stripes":
+		return "stripes"
+	}
+	return shape + "s"
+}
+
+// Render draws the scene at size x size pixels.
+func (s Scene) Render(rng *rand.Rand, size int) *image.NRGBA {
+	n := s.number(rng)
+	radius := map[string]float64{"small": 0.085, "large": 0.16}[s.Size] * (0.9 + 0.2*rng.Float64())
+	radius *= []float64{1, 1, 0.9, 0.8, 0.7, 0.6, 0.55, 0.5}[n]
+	centres := place(rng, s.Position, n, radius)
+	fill := jitter(rng, palette[s.Color])
+	angles := make([]float64, n)
+	for i := range angles {
+		angles[i] = (rng.Float64() - 0.5) * 0.5
+	}
+	bg := background(s.Background, rng)
+	img := image.NewNRGBA(image.Rect(0, 0, size, size))
+	const samples = 3 // supersampling per axis, for smooth shape edges
+	for py := range size {
+		for px := range size {
+			cx, cy := (float64(px)+0.5)/float64(size), (float64(py)+0.5)/float64(size)
+			c := bg(cx, cy)
+			if cover := coverage(s.Shape, centres, angles, radius, px, py, size, samples); cover > 0 {
+				for k := range 3 {
+					c[k] += cover * (fill[k] - c[k])
+				}
+			}
+			img.SetNRGBA(px, py, color.NRGBA{to8(c[0]), to8(c[1]), to8(c[2]), 255})
+		}
+	}
+	return img
+}
+
+// coverage is the fraction of a pixel's subsamples inside any of the shapes.
+func coverage(shape string, centres [][2]float64, angles []float64, radius float64, px, py, size, samples int) float64 {
+	cx, cy := (float64(px)+0.5)/float64(size), (float64(py)+0.5)/float64(size)
+	var near []int
+	for i, c := range centres {
+		if math.Abs(cx-c[0]) < 1.5*radius && math.Abs(cy-c[1]) < 1.5*radius {
+			near = append(near, i)
+		}
+	}
+	if len(near) == 0 {
+		return 0
+	}
+	hits := 0
+	for sy := range samples {
+		for sx := range samples {
+			x := (float64(px) + (float64(sx)+0.5)/float64(samples)) / float64(size)
+			y := (float64(py) + (float64(sy)+0.5)/float64(samples)) / float64(size)
+			for _, i := range near {
+				if inside(shape, (x-centres[i][0])/radius, (y-centres[i][1])/radius, angles[i]) {
+					hits++
+					break
+				}
+			}
+		}
+	}
+	return float64(hits) / float64(samples*samples)
+}
+
+func to8(v float64) uint8 { return uint8(math.Round(min(max(v, 0), 1) * 255)) }
+
+func jitter(rng *rand.Rand, c [3]float64) [3]float64 {
+	for k := range c {
+		c[k] = min(max(c[k]+(rng.Float64()-0.5)*0.1, 0), 1)
+	}
+	return c
+}
+
+// place spreads n centres over the region of a position, without overlaps where possible.
+func place(rng *rand.Rand, position string, n int, radius float64) [][2]float64 {
+	region := map[string][4]float64{ // x0, y0, x1, y1
+		"left": {0.05, 0.1, 0.4, 0.9}, "right": {0.6, 0.1, 0.95, 0.9},
+		"top": {0.1, 0.05, 0.9, 0.4}, "bottom": {0.1, 0.6, 0.9, 0.95}, "centre": {0.3, 0.3, 0.7, 0.7},
+	}[position]
+	lo := func(i int) float64 { return region[i] + radius }
+	hi := func(i int) float64 { return max(region[i+2]-radius, region[i]+radius) }
+	var centres [][2]float64
+	for attempt := 0; len(centres) < n; attempt++ {
+		c := [2]float64{lo(0) + rng.Float64()*(hi(0)-lo(0)), lo(1) + rng.Float64()*(hi(1)-lo(1))}
+		ok := true
+		for _, o := range centres {
+			if math.Hypot(c[0]-o[0], c[1]-o[1]) < 2.1*radius && attempt < 200 {
+				ok = false
+			}
+		}
+		if ok {
+			centres = append(centres, c)
+		}
+	}
+	return centres
+}
+
+// inside tells whether a point, in units of the shape's radius around its centre and rotated
+// by angle, lies inside the shape.
+func inside(shape string, x, y, angle float64) bool {
+	sin, cos := math.Sincos(angle)
+	x, y = cos*x+sin*y, -sin*x+cos*y
+	ax, ay := math.Abs(x), math.Abs(y)
+	r := math.Hypot(x, y)
+	switch shape {
+	case "circle":
+		return r <= 1
+	case "square":
+		return ax <= 0.85 && ay <= 0.85
+	case "triangle":
+		return y <= 0.8 && y >= -1+2*ax*1.15 && ax <= 0.95
+	case "star":
+		a := math.Atan2(y, x) + math.Pi/2
+		spike := math.Abs(math.Mod(a*5/(2*math.Pi)+10.5, 1) - 0.5) // 0 at a spike, 0.5 between
+		return r <= 1-1.1*spike
+	case "ring":
+		return r <= 1 && r >= 0.6
+	case "cross":
+		return (ax <= 0.3 && ay <= 1) || (ay <= 0.3 && ax <= 1)
+	case "stripes":
+		return ax <= 0.9 && ay <= 0.9 && math.Mod(y+10, 0.45) < 0.225
+	case "diamond":
+		return ax+ay <= 1
+	case "heart":
+		hx, hy := ax, -y+0.25
+		return (math.Hypot(hx-0.45, hy-0.2) <= 0.48) || (hy <= 0.3 && hy >= -0.95+hx*1.6 && hx <= 0.9)
+	}
+	return false
+}
+
+// background returns the background's colour at a point.
+func background(name string, rng *rand.Rand) func(x, y float64) [3]float64 {
+	phase := rng.Float64() * 100
+	switch name {
+	case "white":
+		return flat(jitter(rng, [3]float64{0.95, 0.95, 0.95}))
+	case "black":
+		return flat(jitter(rng, [3]float64{0.05, 0.05, 0.05}))
+	case "grey":
+		return flat(jitter(rng, [3]float64{0.5, 0.5, 0.5}))
+	case "grass":
+		return func(x, y float64) [3]float64 {
+			v := 0.5 + 0.5*math.Sin(x*90+math.Sin(y*30+phase)*3)
+			return [3]float64{0.15 + 0.1*v, 0.45 + 0.25*v, 0.1}
+		}
+	case "sky":
+		return func(x, y float64) [3]float64 {
+			cloud := math.Max(0, math.Sin(x*9+phase)*math.Sin(y*7+phase*2)-0.5) * 1.6
+			return [3]float64{0.45 + 0.5*cloud, 0.65 + 0.3*cloud, 0.95}
+		}
+	case "water":
+		return func(x, y float64) [3]float64 {
+			v := 0.5 + 0.5*math.Sin(y*60+math.Sin(x*12+phase)*2)
+			return [3]float64{0.05 + 0.1*v, 0.3 + 0.2*v, 0.55 + 0.2*v}
+		}
+	case "night":
+		return func(x, y float64) [3]float64 {
+			h := math.Sin(math.Floor(x*40)*12.9898+math.Floor(y*40)*78.233+phase) * 43758.5453
+			if h-math.Floor(h) > 0.97 {
+				return [3]float64{0.9, 0.9, 0.8}
+			}
+			return [3]float64{0.03, 0.04, 0.15}
+		}
+	case "brick":
+		return func(x, y float64) [3]float64 {
+			row := math.Floor(y * 8)
+			bx := x*4 + math.Mod(row, 2)*0.5
+			if math.Mod(y*8, 1) < 0.12 || math.Mod(bx, 1) < 0.06 {
+				return [3]float64{0.8, 0.78, 0.72}
+			}
+			return [3]float64{0.62, 0.25, 0.15}
+		}
+	case "sand":
+		return func(x, y float64) [3]float64 {
+			v := 0.5 + 0.5*math.Sin(x*25+y*8+phase)
+			return [3]float64{0.88 + 0.06*v, 0.78 + 0.06*v, 0.55 + 0.05*v}
+		}
+	}
+	panic(fmt.Sprintf("scenes: unknown background %q", name))
+}
+
+func flat(c [3]float64) func(x, y float64) [3]float64 {
+	return func(float64, float64) [3]float64 { return c }
+}

@@ -1,0 +1,32 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"io"
+	"os"
+	"os/signal"
+
+	"github.com/clipwork/clipwork/clipmodel/defaultmodel"
+)
+
+func runTrainDefault(args []string, stdout io.Writer) error {
+	fs := newFlags("train-default", stdout)
+	var opts defaultmodel.TrainOptions
+	fs.StringVar(&opts.Out, "out", "", "training folder: checkpoints, tokenizer, and the exported model in OUT/model")
+	fs.IntVar(&opts.Steps, "steps", 6000, "total steps, counting those of resumed sessions")
+	fs.IntVar(&opts.BatchSize, "batch", 128, "scenes per step")
+	fs.Float64Var(&opts.LearningRate, "lr", 5e-4, "Adam's learning rate")
+	fs.IntVar(&opts.CheckpointEvery, "checkpoint-every", 100, "steps between checkpoints")
+	fs.Uint64Var(&opts.Seed, "seed", 1, "seed of the scenes and the initial weights")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if opts.Out == "" {
+		return errors.New("--out is required: the folder to train in (an existing one resumes)")
+	}
+	opts.Progress = stdout
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	defer stop()
+	return defaultmodel.Train(ctx, opts)
+}

@@ -1,0 +1,51 @@
+package graphmath
+
+import (
+	"math"
+	"testing"
+
+	"github.com/gomlx/compute"
+	_ "github.com/gomlx/compute/gobackend"
+	"github.com/gomlx/gomlx/core/graph"
+	"github.com/gomlx/gomlx/core/tensors"
+)
+
+// TestMatchesGoMLX compares every function and its gradient with GoMLX's own version.
+func TestMatchesGoMLX(t *testing.T) {
+	backend, err := compute.NewWithConfig("go")
+	if err != nil {
+		t.Fatal(err)
+	}
+	x := tensors.FromValue([][]float32{{-30, -3, -0.5, 0, 0.25, 2, 9}, {1, 1, 1, 4, -1, 0, 0.5}})
+	mask := tensors.FromValue([][]bool{{true, false, true, true, true, false, true}, {true, true, true, true, true, true, false}})
+	type fn = func(x, mask *node) *node
+	pairs := map[string][2]fn{
+		"exp":     {func(x, _ *node) *node { return Exp(x) }, func(x, _ *node) *node { return graph.Exp(x) }},
+		"sigmoid": {func(x, _ *node) *node { return Sigmoid(x) }, func(x, _ *node) *node { return graph.Logistic(x) }},
+		"softmax": {func(x, _ *node) *node { return Softmax(x, -1) }, func(x, _ *node) *node { return graph.Softmax(x, -1) }},
+		"masked": {func(x, m *node) *node { return MaskedSoftmax(x, m, -1) },
+			func(x, m *node) *node { return graph.MaskedSoftmax(x, m, -1) }},
+		"logsoftmax": {func(x, _ *node) *node { return LogSoftmax(x, -1) },
+			func(x, _ *node) *node { return graph.LogSoftmax(x, -1) }},
+	}
+	for name, fns := range pairs {
+		var results [2][2][]float32 // [ours, GoMLX's][value, gradient]
+		for i, f := range fns {
+			exec := graph.MustNewExec(backend, func(x, m *node) []*node {
+				y := f(x, m)
+				w := graph.Const(x.Graph(), [][]float32{{1, 2, 3, 4, 5, 6, 7}, {7, 6, 5, 4, 3, 2, 1}})
+				return []*node{y, graph.Gradient(graph.ReduceAllSum(graph.Mul(y, w)), x)[0]}
+			})
+			out := exec.MustExec(x, mask)
+			results[i] = [2][]float32{tensors.MustCopyFlatData[float32](out[0]), tensors.MustCopyFlatData[float32](out[1])}
+		}
+		for k, what := range []string{"value", "gradient"} {
+			for j, want := range results[1][k] {
+				got := results[0][k][j]
+				if math.Abs(float64(got-want)) > 1e-5*max(1, math.Abs(float64(want))) {
+					t.Errorf("%s %s, element %d: %g, GoMLX %g", name, what, j, got, want)
+				}
+			}
+		}
+	}
+}
