@@ -17,12 +17,30 @@ import (
 // RandomPrefix names randomly initialised models of a real architecture: "random:ViT-B/32".
 const RandomPrefix = "random:"
 
+// DefaultName names the default model, which an empty name also means.
+const DefaultName = "default"
+
+var defaultLoader func() (*Model, error)
+
+// RegisterDefault sets how the default model loads; clipwork's embedded model registers itself
+// (package defaultmodel).
+func RegisterDefault(load func() (*Model, error)) {
+	defaultLoader = load
+}
+
 // Load resolves a model name and loads it on the process-wide Backend:
+//   - "" or "default" is the registered default model (see RegisterDefault);
 //   - "random:ARCH" builds a random model of a known architecture (see Architectures);
 //   - a local folder in HuggingFace CLIPModel layout is read from disk;
 //   - a hub id such as "openai/clip-vit-base-patch32" is taken from the HuggingFace cache,
 //     downloading it there first when the network allows.
 func Load(name string) (*Model, error) {
+	if name == "" || name == DefaultName {
+		if defaultLoader == nil {
+			return nil, errors.New("this program has no default model built in: name a model (a folder, a hub id or random:ARCH)")
+		}
+		return defaultLoader()
+	}
 	if arch, ok := strings.CutPrefix(name, RandomPrefix); ok {
 		return LoadRandom(arch, 0)
 	}

@@ -322,6 +322,7 @@ func (t *Target) defaults(index int) {
 		t.Name = fmt.Sprintf("target%d", index+1)
 	}
 	t.Weight = t.Weight.Or(1)
+	t.Window = t.Window.withDefaults()
 	if t.BatchSize == 0 {
 		t.BatchSize = 4
 	}

@@ -63,8 +63,9 @@ func TestSelectBestCountsEveryWindowOnce(t *testing.T) {
 func TestSameSeedSameImage(t *testing.T) {
 	exp := Experiment{Seed: 3, Steps: 4, Width: 36, Height: 36,
 		Targets: []Target{{BatchSize: 2, Features: []Feature{{Text: "a blue square"}},
-			Window:     Window{Perspective: 0.1, Rotate: [2]float64{-30, 30}},
-			Transforms: []Transform{{Kind: TransformNoise, Range: [2]Value{Constant(0), Constant(0.1)}}}}}}
+			Window: Window{Perspective: 0.1, Rotate: [2]float64{-30, 30}},
+			Transforms: []Transform{{Kind: TransformNoise, Range: [2]Value{Constant(0), Constant(0.1)}},
+				{Kind: TransformBlur, Range: [2]Value{Constant(0.5), Constant(1)}}}}}}
 	images := make([][]uint8, 3)
 	for i := range images {
 		if i == 2 {
@@ -88,5 +89,49 @@ func TestSameSeedSameImage(t *testing.T) {
 	}
 	if string(images[0]) == string(images[2]) {
 		t.Error("different seeds gave the same image")
+	}
+}
+
+// TestResumeGivesTheSameImage stops a run half-way, restores its state into a new run and
+// checks the final image equals an uninterrupted run's.
+func TestResumeGivesTheSameImage(t *testing.T) {
+	exp := Experiment{Seed: 5, Steps: 6, Width: 36, Height: 36,
+		Stages: []Stage{{Until: AtStep(2), Width: 24, Height: 24}},
+		Targets: []Target{{BatchSize: 2, Select: SelectBest, Features: []Feature{{Text: "red"}, {Text: "blue"}},
+			Transforms: []Transform{{Kind: TransformNoise, Range: [2]Value{Constant(0), Constant(0.05)}}}}}}
+	m := tinyModel(t)
+	whole, err := NewRun(exp, m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := whole.Run(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	first, err := NewRun(exp, m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for range 3 {
+		if _, err := first.Advance(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	second, err := NewRun(exp, m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := second.Restore(first.State()); err != nil {
+		t.Fatal(err)
+	}
+	if err := second.Run(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	a, _ := whole.Image()
+	b, _ := second.Image()
+	if string(a.Pix) != string(b.Pix) {
+		t.Error("the resumed run's image differs from the uninterrupted run's")
+	}
+	if whole.Stats().Targets[0].Features[0].Frames != second.Stats().Targets[0].Features[0].Frames {
+		t.Error("the resumed run's frame counts differ")
 	}
 }

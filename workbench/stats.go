@@ -99,6 +99,15 @@ func (s *Stats) record(step int, loss float64, plan *stepPlan, perTarget []*tens
 	s.History = append(s.History, rec)
 }
 
+// restoreSums rebuilds the running sums behind the means after the stats were read from JSON.
+func (s *Stats) restoreSums() {
+	for _, t := range s.Targets {
+		for _, f := range t.Features {
+			f.similaritySum = f.SimilarityMean * float64(t.Windows)
+		}
+	}
+}
+
 // WriteFrameTable writes every target's frame counts in the seed's format:
 //
 //	malazan               : 879 (29.46%)  similarity 0.3120

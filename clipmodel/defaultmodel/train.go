@@ -56,6 +56,8 @@ type TrainOptions struct {
 	Seed            uint64
 	// Progress receives a line every few steps (nil: silent).
 	Progress io.Writer
+	// ExportOnly skips training and exports the newest checkpoint to Out/model.
+	ExportOnly bool
 }
 
 func (o *TrainOptions) defaults() {
@@ -90,6 +92,9 @@ func Train(ctx context.Context, opts TrainOptions) error {
 	m, handler, err := trainingModel(opts, tok)
 	if err != nil {
 		return err
+	}
+	if opts.ExportOnly {
+		return Export(m, filepath.Join(opts.Out, "model"))
 	}
 	trainer := train.NewTrainer(m.Backend, m.Store, contrastiveModel(m), contrastiveLoss,
 		optimizer.Adam().LearningRate(opts.LearningRate).WeightDecay(1e-4).Done(), nil, nil)

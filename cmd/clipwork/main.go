@@ -21,6 +21,10 @@ type command struct {
 }
 
 var commands = []command{
+	{"run", "FILE.yaml... [--steps N] [--resolution R] [--seed S] [--model M] [--set key=value]... [--out DIR] | --resume DIR",
+		"render an experiment; writes a run folder with image.png, snapshots, config.yaml and stats.json", runRun},
+	{"check", "FILE.yaml...", "validate experiment files without running them", runCheck},
+	{"runs", "[--out DIR]", "list the runs in a results folder", runRuns},
 	{"embed", "--model M [--text T]... [--image FILE]... [--json]",
 		"embed texts and images with a CLIP model; print tokens, embeddings and similarities", runEmbed},
 	{"train-default", "--out DIR [--steps N] [--batch B]",
@@ -73,3 +77,19 @@ type repeated []string
 
 func (r *repeated) String() string     { return strings.Join(*r, ", ") }
 func (r *repeated) Set(v string) error { *r = append(*r, v); return nil }
+
+// parseInterleaved parses flags that may come before, between or after positional arguments,
+// and returns the positional ones.
+func parseInterleaved(fs *flag.FlagSet, args []string) ([]string, error) {
+	var positional []string
+	for {
+		if err := fs.Parse(args); err != nil {
+			return nil, err
+		}
+		if fs.NArg() == 0 {
+			return positional, nil
+		}
+		positional = append(positional, fs.Arg(0))
+		args = fs.Args()[1:]
+	}
+}

@@ -19,6 +19,7 @@ func runTrainDefault(args []string, stdout io.Writer) error {
 	fs.Float64Var(&opts.LearningRate, "lr", 5e-4, "Adam's learning rate")
 	fs.IntVar(&opts.CheckpointEvery, "checkpoint-every", 100, "steps between checkpoints")
 	fs.Uint64Var(&opts.Seed, "seed", 1, "seed of the scenes and the initial weights")
+	fs.BoolVar(&opts.ExportOnly, "export", false, "only export the newest checkpoint to OUT/model")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}

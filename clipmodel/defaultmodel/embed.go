@@ -1,0 +1,41 @@
+package defaultmodel
+
+import (
+	"embed"
+	"io/fs"
+	"os"
+
+	"github.com/clipwork/clipwork/clipmodel"
+)
+
+// files is the trained model in HuggingFace layout with F16 weights (see Export).
+//
+//go:embed model/*
+var files embed.FS
+
+func init() {
+	clipmodel.RegisterDefault(Load)
+}
+
+// Load loads the embedded default model. clipmodel reads model folders from disk, so the few
+// embedded megabytes are written to a temporary folder for the load and removed after it.
+func Load() (*clipmodel.Model, error) {
+	dir, err := os.MkdirTemp("", "clipwork-default-*")
+	if err != nil {
+		return nil, err
+	}
+	defer os.RemoveAll(dir)
+	sub, err := fs.Sub(files, "model")
+	if err != nil {
+		return nil, err
+	}
+	if err := os.CopyFS(dir, sub); err != nil {
+		return nil, err
+	}
+	m, err := clipmodel.LoadFolder(dir)
+	if err != nil {
+		return nil, err
+	}
+	m.Name = clipmodel.DefaultName
+	return m, nil
+}

@@ -1,0 +1,80 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"path/filepath"
+	"strings"
+	"text/tabwriter"
+
+	"github.com/clipwork/clipwork/workbench/expfile"
+	"github.com/clipwork/clipwork/workbench/runstore"
+)
+
+// runCheck validates experiment files without running them.
+func runCheck(args []string, stdout io.Writer) error {
+	fs := newFlags("check", stdout)
+	files, err := parseInterleaved(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(files) == 0 {
+		return errors.New("give the experiment files to check")
+	}
+	var errs []error
+	for _, path := range files {
+		f, err := expfile.Load([]string{path})
+		if err == nil {
+			f.Experiment.Defaults()
+			if err = f.Experiment.Validate(); err != nil {
+				err = fmt.Errorf("%s: %w", path, err)
+			}
+		}
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		fmt.Fprintf(stdout, "%s: ok (%d steps, %dx%d, %d targets)\n", path, f.Experiment.Steps,
+			f.Experiment.Width, f.Experiment.Height, len(f.Experiment.Targets))
+	}
+	return errors.Join(errs...)
+}
+
+// runRuns lists the runs in a results folder.
+func runRuns(args []string, stdout io.Writer) error {
+	fs := newFlags("runs", stdout)
+	out := fs.String("out", "results", "the results folder")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	dirs, err := runstore.List(*out)
+	if err != nil {
+		return err
+	}
+	tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "run\tdate\tstatus\tmodel\tsteps\ttop features")
+	for _, d := range dirs {
+		s, err := d.ReadSummary()
+		if err != nil {
+			fmt.Fprintf(tw, "%s\t\tunreadable: %v\n", filepath.Base(d.Path), err)
+			continue
+		}
+		var top []string
+		for _, t := range s.Targets {
+			best := 0
+			for i, f := range t.Features {
+				if f.Frames > t.Features[best].Frames {
+					best = i
+				}
+			}
+			if len(t.Features) > 0 {
+				f := t.Features[best]
+				top = append(top, fmt.Sprintf("%s: %s %.0f%%", t.Name, f.Label, 100*f.Share))
+			}
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d/%d\t%s\n", s.Run, s.Started.Format("2006-01-02 15:04"), s.Status,
+			s.Model, s.StepsDone, s.Steps, strings.Join(top, "; "))
+	}
+	return tw.Flush()
+}

@@ -1,0 +1,191 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/clipwork/clipwork/clipmodel"
+	_ "github.com/clipwork/clipwork/clipmodel/defaultmodel" // the default model
+	"github.com/clipwork/clipwork/workbench"
+	"github.com/clipwork/clipwork/workbench/expfile"
+	"github.com/clipwork/clipwork/workbench/runstore"
+	"github.com/schollz/progressbar/v3"
+)
+
+// runFlags are the flags of clipwork run that override the experiment files.
+type runFlags struct {
+	out, resume, model, resolution, learnrate string
+	steps                                     int
+	seed                                      int64
+	settings                                  repeated
+	quiet                                     bool
+}
+
+func runRun(args []string, stdout io.Writer) error {
+	fs := newFlags("run", stdout)
+	var f runFlags
+	fs.StringVar(&f.out, "out", "results", "folder that holds the run folders")
+	fs.StringVar(&f.resume, "resume", "", "continue the run in this folder where it stopped")
+	fs.StringVar(&f.model, "model", "", "override the model")
+	fs.StringVar(&f.resolution, "resolution", "", `override the resolution ("512" or "640 480")`)
+	fs.StringVar(&f.learnrate, "learnrate", "", "override the learnrate")
+	fs.IntVar(&f.steps, "steps", 0, "override the number of steps (epochs)")
+	fs.Int64Var(&f.seed, "seed", -1, "override the seed")
+	fs.Var(&f.settings, "set", "override any value: key.path=value (repeatable), e.g. targets.details.batch_size=8")
+	fs.BoolVar(&f.quiet, "quiet", false, "no progress bar")
+	files, err := parseInterleaved(fs, args)
+	if err != nil {
+		return err
+	}
+	if f.resume != "" {
+		return resumeRun(f, stdout)
+	}
+	if len(files) == 0 {
+		return errors.New("give one or more experiment files (they merge left to right), e.g. clipwork run experiments/demo.yaml")
+	}
+	file, err := expfile.Load(files, f.overrides()...)
+	if err != nil {
+		return err
+	}
+	last := files[len(files)-1]
+	return execute(file, strings.TrimSuffix(filepath.Base(last), filepath.Ext(last)), nil, f, stdout)
+}
+
+// overrides turns the flags into expfile settings.
+func (f runFlags) overrides() []string {
+	var s []string
+	if f.model != "" {
+		s = append(s, "model="+f.model)
+	}
+	if f.resolution != "" {
+		s = append(s, "resolution=["+strings.Join(strings.Fields(f.resolution), ",")+"]")
+	}
+	if f.learnrate != "" {
+		s = append(s, "learnrate="+f.learnrate)
+	}
+	if f.steps > 0 {
+		s = append(s, fmt.Sprintf("epochs=%d", f.steps))
+	}
+	if f.seed >= 0 {
+		s = append(s, fmt.Sprintf("seed=%d", f.seed))
+	}
+	return append(s, f.settings...)
+}
+
+func resumeRun(f runFlags, stdout io.Writer) error {
+	dir, err := runstore.Open(f.resume)
+	if err != nil {
+		return err
+	}
+	file, err := expfile.Load([]string{filepath.Join(dir.Path, runstore.ConfigFile)})
+	if err != nil {
+		return err
+	}
+	state, err := dir.ReadState()
+	if err != nil {
+		return err
+	}
+	return execute(file, "", &resumePoint{dir, state}, f, stdout)
+}
+
+type resumePoint struct {
+	dir   *runstore.Dir
+	state *workbench.State
+}
+
+// execute loads the model, prepares the run (fresh or resumed), and runs it with the progress
+// bar, the frame-count table and the results folder as observers. Ctrl-C stops it cleanly.
+func execute(file *expfile.File, name string, resume *resumePoint, f runFlags, stdout io.Writer) error {
+	m, err := clipmodel.Load(file.Experiment.Model)
+	if err != nil {
+		return err
+	}
+	run, err := workbench.NewRun(file.Experiment, m)
+	if err != nil {
+		return err
+	}
+	var dir *runstore.Dir
+	if resume != nil {
+		dir = resume.dir
+		if err := run.Restore(resume.state); err != nil {
+			return fmt.Errorf("%s: %w", dir.Path, err)
+		}
+	} else if dir, err = runstore.Create(f.out, name); err != nil {
+		return err
+	}
+	resolved := *file
+	resolved.Experiment = run.Experiment()
+	resolved.Experiment.Model = m.Name
+	config, err := expfile.Marshal(&resolved)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "run %s: model %s, %dx%d, %d steps, seed %d\n", dir.Path, m.Name,
+		resolved.Experiment.Width, resolved.Experiment.Height, resolved.Experiment.Steps, resolved.Experiment.Seed)
+	recorder := &runstore.Recorder{Dir: dir, Config: config, Model: m.Name,
+		SnapshotEvery: file.SnapshotEvery, SnapshotSeconds: file.SnapshotSeconds}
+	observers := []workbench.Observer{recorder, &frameTablePrinter{w: stdout, every: 30 * time.Second}}
+	if !f.quiet {
+		observers = append(observers, newProgress(os.Stderr, run))
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	defer stop()
+	runErr := run.Run(ctx, observers...)
+	fmt.Fprintln(stdout)
+	run.Stats().WriteFrameTable(stdout)
+	fmt.Fprintf(stdout, "%d steps in %.1f s (%.2f windows/s); image: %s\n", run.Step(), run.Elapsed().Seconds(),
+		run.WindowsPerSecond(), filepath.Join(dir.Path, runstore.ImageFile))
+	if errors.Is(runErr, context.Canceled) {
+		fmt.Fprintf(stdout, "interrupted: continue with clipwork run --resume %s\n", dir.Path)
+	}
+	return errors.Join(runErr, recorder.Err())
+}
+
+// frameTablePrinter prints the frame counts every so often during a run.
+type frameTablePrinter struct {
+	w     io.Writer
+	every time.Duration
+	last  time.Time
+}
+
+func (p *frameTablePrinter) Observe(e workbench.Event) {
+	switch e.Kind {
+	case workbench.EventStart:
+		p.last = time.Now()
+	case workbench.EventStep:
+		if time.Since(p.last) >= p.every && !e.Run.Done() {
+			p.last = time.Now()
+			fmt.Fprintf(p.w, "\nstep %d:\n", e.Run.Step())
+			e.Run.Stats().WriteFrameTable(p.w)
+		}
+	}
+}
+
+// progress is the terminal progress bar: step, windows/s, loss and ETA.
+type progress struct {
+	bar *progressbar.ProgressBar
+}
+
+func newProgress(w io.Writer, run *workbench.Run) *progress {
+	steps := run.Experiment().Steps
+	bar := progressbar.NewOptions(steps, progressbar.OptionSetWriter(w), progressbar.OptionShowCount(),
+		progressbar.OptionSetPredictTime(true), progressbar.OptionShowElapsedTimeOnFinish(),
+		progressbar.OptionThrottle(200*time.Millisecond), progressbar.OptionSetWidth(24))
+	bar.Set(run.Step())
+	return &progress{bar: bar}
+}
+
+func (p *progress) Observe(e workbench.Event) {
+	if e.Kind != workbench.EventStep {
+		return
+	}
+	p.bar.Describe(fmt.Sprintf("loss %.4f  %.2f windows/s", e.Result.Loss, e.Run.WindowsPerSecond()))
+	p.bar.Set(e.Run.Step())
+}

@@ -1,0 +1,257 @@
+package expfile
+
+import (
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/clipwork/clipwork/workbench"
+	"go.yaml.in/yaml/v3"
+)
+
+// Error is one problem in an experiment file, at a line and column.
+type Error struct {
+	File         string
+	Line, Column int
+	Message      string
+}
+
+func (e *Error) Error() string {
+	return fmt.Sprintf("%s:%d:%d: %s", e.File, e.Line, e.Column, e.Message)
+}
+
+// decoder turns YAML nodes into workbench values, collecting every error with its position.
+type decoder struct {
+	// files names the file each node came from (files merge, so nodes mix).
+	files map[*yaml.Node]string
+	errs  []error
+}
+
+func (d *decoder) errorf(n *yaml.Node, format string, args ...any) {
+	d.errs = append(d.errs, &Error{File: d.files[n], Line: n.Line, Column: n.Column, Message: fmt.Sprintf(format, args...)})
+}
+
+// mapping calls fn for every key of a mapping node, reporting keys outside allowed with the
+// nearest allowed one.
+func (d *decoder) mapping(n *yaml.Node, what string, allowed []string, fn func(key string, value *yaml.Node)) {
+	if n.Kind != yaml.MappingNode {
+		d.errorf(n, "%s must be a mapping of keys to values, got %s", what, describe(n))
+		return
+	}
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		key, value := n.Content[i], n.Content[i+1]
+		if !slices.Contains(allowed, key.Value) {
+			d.errorf(key, "unknown key %q in %s%s", key.Value, what, suggestion(key.Value, allowed))
+			continue
+		}
+		fn(key.Value, value)
+	}
+}
+
+// suggestion names the allowed word nearest to a misspelling, or lists them all.
+func suggestion(word string, allowed []string) string {
+	best, bestDistance := "", len(word)/2+2
+	for _, a := range allowed {
+		if d := editDistance(word, a); d < bestDistance {
+			best, bestDistance = a, d
+		}
+	}
+	if best != "" {
+		return fmt.Sprintf(" (did you mean %q?)", best)
+	}
+	return fmt.Sprintf(" (allowed: %s)", strings.Join(allowed, ", "))
+}
+
+func editDistance(a, b string) int {
+	prev := make([]int, len(b)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		cur := make([]int, len(b)+1)
+		cur[0] = i
+		for j := 1; j <= len(b); j++ {
+			cost := 1
+			if a[i-1] == b[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+		}
+		prev = cur
+	}
+	return prev[len(b)]
+}
+
+func describe(n *yaml.Node) string {
+	switch n.Kind {
+	case yaml.MappingNode:
+		return "a mapping"
+	case yaml.SequenceNode:
+		return "a list"
+	case yaml.ScalarNode:
+		return fmt.Sprintf("%q", n.Value)
+	}
+	return "nothing"
+}
+
+func (d *decoder) scalar(n *yaml.Node, what string) (string, bool) {
+	if n.Kind != yaml.ScalarNode {
+		d.errorf(n, "%s must be a single value, got %s", what, describe(n))
+		return "", false
+	}
+	return n.Value, true
+}
+
+func (d *decoder) str(n *yaml.Node, what string) string {
+	s, _ := d.scalar(n, what)
+	return s
+}
+
+func (d *decoder) boolean(n *yaml.Node, what string) bool {
+	s, ok := d.scalar(n, what)
+	if !ok {
+		return false
+	}
+	b, err := strconv.ParseBool(s)
+	if err != nil {
+		d.errorf(n, "%s must be true or false, got %q", what, s)
+	}
+	return b
+}
+
+// integer reads a whole number of at least minimum.
+func (d *decoder) integer(n *yaml.Node, what string, minimum int) int {
+	s, ok := d.scalar(n, what)
+	if !ok {
+		return 0
+	}
+	v, err := strconv.Atoi(s)
+	if err != nil {
+		d.errorf(n, "%s must be a whole number, got %q", what, s)
+		return 0
+	}
+	if v < minimum {
+		d.errorf(n, "%s must be at least %d, got %d", what, minimum, v)
+	}
+	return v
+}
+
+func (d *decoder) number(n *yaml.Node, what string) float64 {
+	s, ok := d.scalar(n, what)
+	if !ok {
+		return 0
+	}
+	v, err := strconv.ParseFloat(s, 64)
+	if err != nil {
+		d.errorf(n, "%s must be a number, got %q", what, s)
+	}
+	return v
+}
+
+// value reads a number or an expression of time (see compileExpression).
+func (d *decoder) value(n *yaml.Node, what string) workbench.Value {
+	s, ok := d.scalar(n, what)
+	if !ok {
+		return workbench.Value{}
+	}
+	if v, err := strconv.ParseFloat(s, 64); err == nil {
+		return workbench.Constant(v)
+	}
+	v, err := compileExpression(s)
+	if err != nil {
+		d.errorf(n, "%s: %v", what, err)
+	}
+	return v
+}
+
+func (d *decoder) moment(n *yaml.Node, what string) workbench.Moment {
+	s, ok := d.scalar(n, what)
+	if !ok {
+		return workbench.Moment{}
+	}
+	m, err := workbench.ParseMoment(s)
+	if err != nil {
+		d.errorf(n, "%s: %v", what, err)
+	}
+	return m
+}
+
+// items reads a list written as a YAML list, or as a string of space-separated numbers
+// ("0.5 2"); any other single value is a list of one (so "0.1 * ti" stays one expression and
+// "metal armour" one text).
+func (d *decoder) items(n *yaml.Node, what string) []*yaml.Node {
+	switch n.Kind {
+	case yaml.SequenceNode:
+		return n.Content
+	case yaml.ScalarNode:
+		fields := strings.Fields(n.Value)
+		for _, f := range fields {
+			if _, err := strconv.ParseFloat(f, 64); err != nil {
+				return []*yaml.Node{n}
+			}
+		}
+		var out []*yaml.Node
+		for _, f := range fields {
+			item := &yaml.Node{Kind: yaml.ScalarNode, Value: f, Line: n.Line, Column: n.Column}
+			d.files[item] = d.files[n]
+			out = append(out, item)
+		}
+		return out
+	}
+	d.errorf(n, "%s must be a list, got %s", what, describe(n))
+	return nil
+}
+
+// numbers reads a list of count numbers (or one number, repeated).
+func (d *decoder) numbers(n *yaml.Node, what string, count int) []float64 {
+	items := d.items(n, what)
+	if len(items) == 1 && count > 1 {
+		items = slices.Repeat(items, count)
+	}
+	if len(items) != count {
+		d.errorf(n, "%s needs %d numbers, got %d", what, count, len(items))
+		return make([]float64, count)
+	}
+	out := make([]float64, count)
+	for i, item := range items {
+		out[i] = d.number(item, what)
+	}
+	return out
+}
+
+// valueRange reads [low, high] values (one value means low = high).
+func (d *decoder) valueRange(n *yaml.Node, what string) [2]workbench.Value {
+	items := d.items(n, what)
+	switch len(items) {
+	case 1:
+		v := d.value(items[0], what)
+		return [2]workbench.Value{v, v}
+	case 2:
+		return [2]workbench.Value{d.value(items[0], what), d.value(items[1], what)}
+	}
+	d.errorf(n, "%s needs [low, high] or one value, got %d values", what, len(items))
+	return [2]workbench.Value{}
+}
+
+func (d *decoder) numberRange(n *yaml.Node, what string) [2]float64 {
+	v := d.numbers(n, what, 2)
+	if v[1] < v[0] {
+		d.errorf(n, "%s [%g, %g]: low is above high", what, v[0], v[1])
+	}
+	return [2]float64{v[0], v[1]}
+}
+
+// singleKey reads a one-key mapping such as `- blur: {sigma: 1}` (CLIPig's list items).
+func (d *decoder) singleKey(n *yaml.Node, what string, allowed []string) (string, *yaml.Node, bool) {
+	if n.Kind != yaml.MappingNode || len(n.Content) != 2 {
+		d.errorf(n, "each %s is one key, such as `- %s: ...`, got %s", what, allowed[0], describe(n))
+		return "", nil, false
+	}
+	key := n.Content[0]
+	if !slices.Contains(allowed, key.Value) {
+		d.errorf(key, "unknown %s %q%s", what, key.Value, suggestion(key.Value, allowed))
+		return "", nil, false
+	}
+	return key.Value, n.Content[1], true
+}

@@ -1,0 +1,217 @@
+package expfile
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+
+	"github.com/clipwork/clipwork/workbench"
+	"go.yaml.in/yaml/v3"
+)
+
+// Marshal writes a File as YAML that Load reads back to the same experiment. Called after
+// Experiment.Defaults, it is the fully resolved configuration of a run.
+func Marshal(f *File) ([]byte, error) {
+	return yaml.Marshal(encodeFile(f))
+}
+
+// value is a Value written as a number when it is one, else as its expression.
+type value string
+
+func (v value) MarshalYAML() (any, error) {
+	if f, err := strconv.ParseFloat(string(v), 64); err == nil {
+		return f, nil
+	}
+	return string(v), nil
+}
+
+// flow writes a short list on one line.
+type flow []value
+
+func (f flow) MarshalYAML() (any, error) {
+	n := &yaml.Node{Kind: yaml.SequenceNode, Style: yaml.FlowStyle}
+	for _, v := range f {
+		item := &yaml.Node{}
+		if err := item.Encode(v); err != nil {
+			return nil, err
+		}
+		n.Content = append(n.Content, item)
+	}
+	return n, nil
+}
+
+func val(v workbench.Value) value { return value(v.Expr) }
+
+func moment(m workbench.Moment) string {
+	if !m.IsSet() {
+		return ""
+	}
+	return m.String()
+}
+
+type (
+	fileOut struct {
+		Model            string           `yaml:"model,omitempty"`
+		Seed             uint64           `yaml:"seed"`
+		Epochs           int              `yaml:"epochs"`
+		Resolution       []int            `yaml:"resolution,flow"`
+		Stages           []stageOut       `yaml:"resolution_stages,omitempty"`
+		Learnrate        value            `yaml:"learnrate"`
+		LearnrateScale   value            `yaml:"learnrate_scale"`
+		Optimizer        string           `yaml:"optimizer"`
+		Parameterization paramOut         `yaml:"parameterization"`
+		Init             initOut          `yaml:"init"`
+		SnapshotInterval any              `yaml:"snapshot_interval,omitempty"`
+		Targets          []targetOut      `yaml:"targets"`
+		Postproc         []map[string]any `yaml:"postproc,omitempty"`
+	}
+	stageOut struct {
+		Until      string `yaml:"until"`
+		Resolution []int  `yaml:"resolution,flow"`
+	}
+	paramOut struct {
+		Type  string  `yaml:"type"`
+		Decay float64 `yaml:"decay"`
+	}
+	initOut struct {
+		Mean       float64 `yaml:"mean"`
+		Std        float64 `yaml:"std"`
+		Resolution int     `yaml:"resolution,omitempty"`
+		Image      string  `yaml:"image,omitempty"`
+	}
+	targetOut struct {
+		Name        string           `yaml:"name"`
+		Active      bool             `yaml:"active"`
+		Start       string           `yaml:"start,omitempty"`
+		End         string           `yaml:"end,omitempty"`
+		Weight      value            `yaml:"weight"`
+		BatchSize   int              `yaml:"batch_size"`
+		Select      string           `yaml:"select"`
+		Features    []featureOut     `yaml:"features"`
+		Transforms  []map[string]any `yaml:"transforms"`
+		Constraints []map[string]any `yaml:"constraints,omitempty"`
+		AntiText    *antiTextOut     `yaml:"anti_text,omitempty"`
+	}
+	featureOut struct {
+		Text   string `yaml:"text,omitempty"`
+		Image  string `yaml:"image,omitempty"`
+		Label  string `yaml:"label"`
+		Weight value  `yaml:"weight"`
+		Start  string `yaml:"start,omitempty"`
+		End    string `yaml:"end,omitempty"`
+		Loss   string `yaml:"loss"`
+	}
+	antiTextOut struct {
+		Prompts []string `yaml:"prompts,flow"`
+		Weight  value    `yaml:"weight"`
+	}
+	windowOut struct {
+		Size        float64    `yaml:"size"`
+		FullFrame   bool       `yaml:"full_frame"`
+		Scale       [2]float64 `yaml:"scale,flow"`
+		Rotate      [2]float64 `yaml:"rotate,flow"`
+		CenterX     [2]float64 `yaml:"center_x,flow"`
+		CenterY     [2]float64 `yaml:"center_y,flow"`
+		Perspective float64    `yaml:"perspective"`
+		Pad         string     `yaml:"pad"`
+	}
+)
+
+func encodeFile(f *File) fileOut {
+	e := &f.Experiment
+	out := fileOut{
+		Model: e.Model, Seed: e.Seed, Epochs: e.Steps, Resolution: []int{e.Width, e.Height},
+		Learnrate: val(e.Learnrate), LearnrateScale: val(e.LearnrateScale), Optimizer: e.Optimizer,
+		Parameterization: paramOut{e.Parameterization.Kind, e.Parameterization.Decay},
+		Init:             initOut{e.Init.Mean, e.Init.Std, e.Init.Resolution, e.Init.Image},
+	}
+	if f.SnapshotEvery > 0 {
+		out.SnapshotInterval = f.SnapshotEvery
+	} else if f.SnapshotSeconds > 0 {
+		out.SnapshotInterval = floatNode(f.SnapshotSeconds)
+	}
+	for _, s := range e.Stages {
+		out.Stages = append(out.Stages, stageOut{moment(s.Until), []int{s.Width, s.Height}})
+	}
+	for _, t := range e.Targets {
+		out.Targets = append(out.Targets, encodeTarget(t))
+	}
+	for _, p := range e.Postproc {
+		body := map[string]any{"amount": val(p.Amount), "sigma": p.Sigma, "size": p.Size,
+			"color": flow{value(fmt.Sprint(p.Color[0])), value(fmt.Sprint(p.Color[1])), value(fmt.Sprint(p.Color[2]))}}
+		addPeriod(body, p.Period)
+		out.Postproc = append(out.Postproc, map[string]any{p.Kind: body})
+	}
+	return out
+}
+
+// floatNode writes a number that reads back as a float even when it is whole (10.0, not 10),
+// since snapshot_interval tells steps (int) from seconds (float) by type.
+func floatNode(v float64) *yaml.Node {
+	s := strconv.FormatFloat(v, 'f', -1, 64)
+	if !strings.ContainsAny(s, ".eE") {
+		s += ".0"
+	}
+	return &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!float", Value: s}
+}
+
+func encodeTarget(t workbench.Target) targetOut {
+	out := targetOut{Name: t.Name, Active: !t.Disabled, Start: moment(t.Period.Start), End: moment(t.Period.End),
+		Weight: val(t.Weight), BatchSize: t.BatchSize, Select: t.Select}
+	for _, f := range t.Features {
+		out.Features = append(out.Features, featureOut{f.Text, f.Image, f.Label, val(f.Weight),
+			moment(f.Period.Start), moment(f.Period.End), f.Loss})
+	}
+	w := t.Window
+	out.Transforms = append(out.Transforms, map[string]any{"window": windowOut{w.Size, w.FullFrame, w.Scale,
+		w.Rotate, w.CenterX, w.CenterY, w.Perspective, w.Pad}})
+	for _, tr := range t.Transforms {
+		out.Transforms = append(out.Transforms, map[string]any{tr.Kind: encodeTransform(tr)})
+	}
+	for _, c := range t.Constraints {
+		body := map[string]any{"weight": val(c.Weight), "loss": c.Loss, "size": c.Size}
+		for key, v := range map[string]workbench.Value{"above": c.Above, "below": c.Below, "target": c.Target} {
+			if v.IsSet() {
+				body[key] = val(v)
+			}
+		}
+		addPeriod(body, c.Period)
+		if c.OnImage {
+			body["on"] = "image"
+		}
+		out.Constraints = append(out.Constraints, map[string]any{c.Kind: body})
+	}
+	if t.AntiText != nil {
+		out.AntiText = &antiTextOut{t.AntiText.Prompts, val(t.AntiText.Weight)}
+	}
+	return out
+}
+
+func encodeTransform(tr workbench.Transform) map[string]any {
+	body := map[string]any{}
+	switch tr.Kind {
+	case workbench.TransformBlur:
+		body["sigma"] = flow{val(tr.Range[0]), val(tr.Range[1])}
+	case workbench.TransformNoise, workbench.TransformGreyNoise:
+		body["std"] = flow{val(tr.Range[0]), val(tr.Range[1])}
+	case workbench.TransformClamp:
+		body["range"] = flow{val(tr.Range[0]), val(tr.Range[1])}
+	default:
+		var amounts flow
+		for _, a := range tr.Amount {
+			amounts = append(amounts, val(a))
+		}
+		body["amount"] = amounts
+	}
+	addPeriod(body, tr.Period)
+	return body
+}
+
+func addPeriod(body map[string]any, p workbench.Period) {
+	if p.Start.IsSet() {
+		body["start"] = moment(p.Start)
+	}
+	if p.End.IsSet() {
+		body["end"] = moment(p.End)
+	}
+}

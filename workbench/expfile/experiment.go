@@ -1,0 +1,265 @@
+package expfile
+
+import (
+	"path/filepath"
+
+	"github.com/clipwork/clipwork/workbench"
+	"go.yaml.in/yaml/v3"
+)
+
+// File is an experiment as read from files: the experiment and the run settings around it.
+type File struct {
+	Experiment workbench.Experiment
+	// SnapshotEvery saves the image every that many steps (0: never); SnapshotSeconds every
+	// that many seconds. CLIPig's snapshot_interval gives one or the other (int or float).
+	SnapshotEvery   int
+	SnapshotSeconds float64
+}
+
+var topKeys = []string{"model", "seed", "epochs", "steps", "resolution", "resolution_stages", "learnrate",
+	"learnrate_scale", "optimizer", "parameterization", "init", "snapshot_interval", "targets", "postproc"}
+
+func (d *decoder) file(n *yaml.Node) *File {
+	f := &File{}
+	e := &f.Experiment
+	d.mapping(n, "the experiment", topKeys, func(key string, v *yaml.Node) {
+		switch key {
+		case "model":
+			e.Model = d.str(v, key)
+		case "seed":
+			e.Seed = uint64(d.integer(v, key, 0))
+		case "epochs", "steps":
+			e.Steps = d.integer(v, key, 1)
+		case "resolution":
+			e.Width, e.Height = d.resolution(v)
+		case "resolution_stages":
+			for _, item := range d.items(v, key) {
+				e.Stages = append(e.Stages, d.stage(item))
+			}
+		case "learnrate":
+			e.Learnrate = d.value(v, key)
+		case "learnrate_scale":
+			e.LearnrateScale = d.value(v, key)
+		case "optimizer":
+			e.Optimizer = d.str(v, key)
+		case "parameterization":
+			e.Parameterization = d.parameterization(v)
+		case "init":
+			e.Init = d.init(v)
+		case "snapshot_interval":
+			d.snapshotInterval(v, f)
+		case "targets":
+			for i, item := range d.items(v, key) {
+				e.Targets = append(e.Targets, d.target(item, i))
+			}
+		case "postproc":
+			for _, item := range d.items(v, key) {
+				e.Postproc = append(e.Postproc, d.postproc(item))
+			}
+		}
+	})
+	return f
+}
+
+// resolution reads "512", "[512, 384]" or "512 384".
+func (d *decoder) resolution(n *yaml.Node) (int, int) {
+	items := d.items(n, "resolution")
+	if len(items) == 1 {
+		s := d.integer(items[0], "resolution", 8)
+		return s, s
+	}
+	if len(items) != 2 {
+		d.errorf(n, "resolution is one size or [width, height], got %d values", len(items))
+		return 0, 0
+	}
+	return d.integer(items[0], "resolution width", 8), d.integer(items[1], "resolution height", 8)
+}
+
+func (d *decoder) stage(n *yaml.Node) workbench.Stage {
+	var s workbench.Stage
+	d.mapping(n, "a resolution stage", []string{"until", "resolution"}, func(key string, v *yaml.Node) {
+		if key == "until" {
+			s.Until = d.moment(v, key)
+		} else {
+			s.Width, s.Height = d.resolution(v)
+		}
+	})
+	if !s.Until.IsSet() {
+		d.errorf(n, "a resolution stage needs `until` (a step, fraction or percentage)")
+	}
+	return s
+}
+
+func (d *decoder) parameterization(n *yaml.Node) workbench.Parameterization {
+	var p workbench.Parameterization
+	if n.Kind == yaml.ScalarNode {
+		p.Kind = n.Value
+		return p
+	}
+	d.mapping(n, "parameterization", []string{"type", "decay"}, func(key string, v *yaml.Node) {
+		if key == "type" {
+			p.Kind = d.str(v, key)
+		} else {
+			p.Decay = d.number(v, key)
+		}
+	})
+	return p
+}
+
+func (d *decoder) init(n *yaml.Node) workbench.Init {
+	var in workbench.Init
+	d.mapping(n, "init", []string{"mean", "std", "resolution", "image"}, func(key string, v *yaml.Node) {
+		switch key {
+		case "mean":
+			in.Mean = d.number(v, key)
+		case "std":
+			in.Std = d.number(v, key)
+		case "resolution":
+			in.Resolution = d.integer(v, key, 1)
+		case "image":
+			in.Image = d.path(v, key)
+		}
+	})
+	return in
+}
+
+// path reads a file name, relative to the experiment file's folder.
+func (d *decoder) path(n *yaml.Node, what string) string {
+	p := d.str(n, what)
+	if p == "" || filepath.IsAbs(p) || d.files[n] == "" || d.files[n] == setSource {
+		return p
+	}
+	return filepath.Join(filepath.Dir(d.files[n]), p)
+}
+
+func (d *decoder) snapshotInterval(n *yaml.Node, f *File) {
+	if n.Tag == "!!int" {
+		f.SnapshotEvery = d.integer(n, "snapshot_interval", 0)
+		return
+	}
+	f.SnapshotSeconds = d.number(n, "snapshot_interval")
+	if f.SnapshotSeconds < 0 {
+		d.errorf(n, "snapshot_interval must not be negative")
+	}
+}
+
+var targetKeys = []string{"name", "active", "start", "end", "weight", "batch_size", "select", "features",
+	"transforms", "constraints", "anti_text"}
+
+func (d *decoder) target(n *yaml.Node, index int) workbench.Target {
+	var t workbench.Target
+	d.mapping(n, "a target", targetKeys, func(key string, v *yaml.Node) {
+		switch key {
+		case "name":
+			t.Name = d.str(v, key)
+		case "active":
+			t.Disabled = !d.boolean(v, key)
+		case "start":
+			t.Period.Start = d.moment(v, key)
+		case "end":
+			t.Period.End = d.moment(v, key)
+		case "weight":
+			t.Weight = d.value(v, key)
+		case "batch_size":
+			t.BatchSize = d.integer(v, key, 1)
+		case "select":
+			t.Select = d.str(v, key)
+		case "features":
+			for _, item := range d.items(v, key) {
+				t.Features = append(t.Features, d.feature(item))
+			}
+		case "transforms":
+			for _, item := range d.items(v, key) {
+				d.transform(item, &t)
+			}
+		case "constraints":
+			for _, item := range d.items(v, key) {
+				t.Constraints = append(t.Constraints, d.constraint(item))
+			}
+		case "anti_text":
+			t.AntiText = d.antiText(v)
+		}
+	})
+	return t
+}
+
+func (d *decoder) feature(n *yaml.Node) workbench.Feature {
+	var f workbench.Feature
+	if n.Kind == yaml.ScalarNode { // a bare text
+		f.Text = n.Value
+		return f
+	}
+	d.mapping(n, "a feature", []string{"text", "image", "label", "weight", "start", "end", "loss"}, func(key string, v *yaml.Node) {
+		switch key {
+		case "text":
+			f.Text = d.str(v, key)
+		case "image":
+			f.Image = d.path(v, key)
+		case "label":
+			f.Label = d.str(v, key)
+		case "weight":
+			f.Weight = d.value(v, key)
+		case "start":
+			f.Period.Start = d.moment(v, key)
+		case "end":
+			f.Period.End = d.moment(v, key)
+		case "loss":
+			f.Loss = d.str(v, key)
+		}
+	})
+	if (f.Text == "") == (f.Image == "") {
+		d.errorf(n, "a feature needs exactly one of text or image")
+	}
+	return f
+}
+
+func (d *decoder) antiText(n *yaml.Node) *workbench.AntiText {
+	if n.Kind == yaml.ScalarNode {
+		if d.boolean(n, "anti_text") {
+			return &workbench.AntiText{}
+		}
+		return nil
+	}
+	a := &workbench.AntiText{}
+	d.mapping(n, "anti_text", []string{"prompts", "weight"}, func(key string, v *yaml.Node) {
+		if key == "weight" {
+			a.Weight = d.value(v, key)
+			return
+		}
+		for _, item := range v.Content {
+			a.Prompts = append(a.Prompts, d.str(item, "an anti_text prompt"))
+		}
+		if v.Kind != yaml.SequenceNode {
+			d.errorf(v, "prompts must be a list of texts")
+		}
+	})
+	return a
+}
+
+var postprocKinds = []string{workbench.PostprocBlur, workbench.PostprocBorder, workbench.PostprocMean}
+
+func (d *decoder) postproc(n *yaml.Node) workbench.Postproc {
+	kind, v, ok := d.singleKey(n, "postproc", postprocKinds)
+	p := workbench.Postproc{Kind: kind}
+	if !ok {
+		return p
+	}
+	d.mapping(v, "postproc "+kind, []string{"amount", "sigma", "size", "color", "start", "end"}, func(key string, v *yaml.Node) {
+		switch key {
+		case "amount":
+			p.Amount = d.value(v, key)
+		case "sigma":
+			p.Sigma = d.number(v, key)
+		case "size":
+			p.Size = d.integer(v, key, 1)
+		case "color":
+			c := d.numbers(v, key, 3)
+			p.Color = [3]float64{c[0], c[1], c[2]}
+		case "start":
+			p.Period.Start = d.moment(v, key)
+		case "end":
+			p.Period.End = d.moment(v, key)
+		}
+	})
+	return p
+}

@@ -1,0 +1,150 @@
+package expfile
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/clipwork/clipwork/workbench"
+)
+
+func TestEveryExperimentFileIsValid(t *testing.T) {
+	paths, err := filepath.Glob("../../experiments/*.yaml")
+	if err != nil || len(paths) < 7 {
+		t.Fatalf("found %d experiment files (%v)", len(paths), err)
+	}
+	for _, p := range paths {
+		f, err := Load([]string{p})
+		if err != nil {
+			t.Errorf("%s: %v", p, err)
+			continue
+		}
+		f.Experiment.Defaults()
+		if err := f.Experiment.Validate(); err != nil {
+			t.Errorf("%s: %v", p, err)
+		}
+	}
+}
+
+func TestErrorsNamePositionAndFix(t *testing.T) {
+	for _, tc := range []struct {
+		yaml string
+		want []string
+	}{
+		{"epochs: 10\nresolutoin: 64\n", []string{"bad.yaml:2:1", `unknown key "resolutoin"`, `did you mean "resolution"`}},
+		{"epochs: ten\n", []string{"bad.yaml:1:9", "epochs must be a whole number"}},
+		{"epochs: -3\n", []string{"epochs must be at least 1"}},
+		{"targets:\n  - name: a\n    batch_sise: 2\n", []string{"bad.yaml:3:5", `did you mean "batch_size"`}},
+		{"targets:\n  - features: [x]\n    transforms:\n      - blurr: 1\n", []string{"bad.yaml:4:9", `unknown transform "blurr"`, `"blur"`}},
+		{"targets:\n  - features: [x]\n    start: 140%\n", []string{"bad.yaml:3:12", "percentage"}},
+		{"learnrate: 1 - pow(t,\n", []string{"bad.yaml:1:12", "not a number or a valid expression"}},
+		{"targets:\n  - features:\n      - {text: a, image: b.png}\n", []string{"exactly one of text or image"}},
+		{"- 1\n", []string{"a mapping"}},
+	} {
+		_, err := Parse("bad.yaml", []byte(tc.yaml))
+		if err == nil {
+			t.Errorf("%q: no error", tc.yaml)
+			continue
+		}
+		for _, w := range tc.want {
+			if !strings.Contains(err.Error(), w) {
+				t.Errorf("%q: error %q does not mention %q", tc.yaml, err, w)
+			}
+		}
+	}
+}
+
+func TestAllErrorsAtOnce(t *testing.T) {
+	_, err := Parse("x.yaml", []byte("epochs: x\nseed: y\nwat: 1\n"))
+	if err == nil || strings.Count(err.Error(), "x.yaml:") != 3 {
+		t.Errorf("want three errors, got %v", err)
+	}
+}
+
+func TestExpressionsAndMoments(t *testing.T) {
+	f, err := Parse("e.yaml", []byte(`
+epochs: 101
+learnrate_scale: 1 - .95 * pow(t, 5)
+targets:
+  - start: 10
+    end: 50%
+    weight: time_step(0.2, 0.4)
+    features: [a red circle]
+    transforms:
+      - noise: 0.1 * ti
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := f.Experiment
+	if got := e.LearnrateScale.At(workbench.TimeAt(100, 101)); got < 0.0499 || got > 0.0501 {
+		t.Errorf("learnrate_scale at t=1: %g", got)
+	}
+	target := e.Targets[0]
+	if target.Period.Active(9, 101) || !target.Period.Active(10, 101) || !target.Period.Active(50, 101) || target.Period.Active(51, 101) {
+		t.Error("start 10 / end 50% is not the inclusive period [10, 50]")
+	}
+	if w := target.Weight.At(workbench.TimeAt(30, 101)); w < 0.49 || w > 0.51 {
+		t.Errorf("time_step(0.2, 0.4) at t=0.3: %g", w)
+	}
+	if r := target.Transforms[0].Range; r[1].At(workbench.TimeAt(0, 101)) != 0.1 || r[1].At(workbench.TimeAt(100, 101)) != 0 {
+		t.Error("noise 0.1 * ti is not 0.1 at the start and 0 at the end")
+	}
+}
+
+func TestMergeAndSettings(t *testing.T) {
+	dir := t.TempDir()
+	base := filepath.Join(dir, "base.yaml")
+	details := filepath.Join(dir, "details.yaml")
+	os.WriteFile(base, []byte("epochs: 10\nresolution: 64\ntargets:\n  - name: a\n    batch_size: 2\n    features: [x]\n"), 0o644)
+	os.WriteFile(details, []byte("epochs: 20\ntargets:\n  - name: a\n    batch_size: 3\n  - name: b\n    features: [y]\n"), 0o644)
+	f, err := Load([]string{base, details}, "targets.b.batch_size=7", "init.std=0.3")
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := f.Experiment
+	if e.Steps != 20 || e.Width != 64 || len(e.Targets) != 2 || e.Targets[0].BatchSize != 3 ||
+		e.Targets[0].Features[0].Text != "x" || e.Targets[1].BatchSize != 7 || e.Init.Std != 0.3 {
+		t.Errorf("merged experiment: %+v", e)
+	}
+	if _, err := Load([]string{base}, "targets.zzz.batch_size=1"); err == nil {
+		t.Error("a setting on a missing target was accepted")
+	}
+}
+
+func TestMarshalRoundTrip(t *testing.T) {
+	for _, p := range []string{"../../experiments/strawberries.yaml", "../../experiments/malazan-landscape.yaml"} {
+		f, err := Load([]string{p})
+		if err != nil {
+			t.Fatal(err)
+		}
+		f.Experiment.Defaults()
+		first, err := Marshal(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		again, err := Parse("resolved.yaml", first)
+		if err != nil {
+			t.Fatalf("%s: the resolved config does not load: %v\n%s", p, err, first)
+		}
+		second, _ := Marshal(again)
+		if string(first) != string(second) {
+			t.Errorf("%s: resolving twice changed the config:\n%s\n---\n%s", p, first, second)
+		}
+	}
+}
+
+func FuzzParse(f *testing.F) {
+	for _, seed := range []string{"epochs: 3\n", "targets:\n  - features: [a]\n    transforms: [{blur: [1, 2]}]\n",
+		"resolution: 64 32\nlearnrate_scale: pow(t, 2)\n", "a: [\n"} {
+		f.Add([]byte(seed))
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		file, err := Parse("fuzz.yaml", data)
+		if err == nil {
+			file.Experiment.Defaults()
+			file.Experiment.Validate()
+		}
+	})
+}

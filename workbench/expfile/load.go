@@ -1,0 +1,213 @@
+// Package expfile reads experiments from YAML files in CLIPig's vocabulary, with values that
+// may be expressions of time, and writes fully resolved experiments back.
+//
+// Several files merge left to right: mappings merge key by key, targets merge by name (a later
+// file's target updates the earlier one of the same name, or adds a new one), and other lists
+// are replaced. Errors name the file, line and column.
+package expfile
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"strconv"
+	"strings"
+
+	"go.yaml.in/yaml/v3"
+)
+
+// setSource names values given by Load's settings rather than a file.
+const setSource = "--set"
+
+// Load reads and merges experiment files, applies settings ("key.path=value", e.g.
+// "targets.details.batch_size=8" or "init.std=0.2"), and decodes the result. It returns
+// every error it finds, each with its position.
+func Load(paths []string, settings ...string) (*File, error) {
+	if len(paths) == 0 {
+		return nil, errors.New("no experiment file given")
+	}
+	files := map[*yaml.Node]string{}
+	var merged *yaml.Node
+	for _, p := range paths {
+		root, err := parseFile(p, files)
+		if err != nil {
+			return nil, err
+		}
+		merged = mergeNodes(merged, root)
+	}
+	for _, s := range settings {
+		if err := applySetting(merged, s, files); err != nil {
+			return nil, err
+		}
+	}
+	return Decode(merged, files)
+}
+
+// Parse reads one experiment from YAML text; name stands for the file in errors.
+func Parse(name string, data []byte) (*File, error) {
+	files := map[*yaml.Node]string{}
+	root, err := parseBytes(name, data, files)
+	if err != nil {
+		return nil, err
+	}
+	return Decode(root, files)
+}
+
+// Decode turns a parsed experiment into a File; files names the source of each node.
+func Decode(root *yaml.Node, files map[*yaml.Node]string) (*File, error) {
+	d := &decoder{files: files}
+	f := d.file(root)
+	if len(d.errs) > 0 {
+		return nil, errors.Join(d.errs...)
+	}
+	return f, nil
+}
+
+func parseFile(path string, files map[*yaml.Node]string) (*yaml.Node, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	return parseBytes(path, data, files)
+}
+
+func parseBytes(name string, data []byte, files map[*yaml.Node]string) (*yaml.Node, error) {
+	var doc yaml.Node
+	if err := yaml.Unmarshal(data, &doc); err != nil {
+		return nil, fmt.Errorf("%s: %w", name, err)
+	}
+	root := &yaml.Node{Kind: yaml.MappingNode, Line: 1, Column: 1}
+	if len(doc.Content) > 0 {
+		root = doc.Content[0]
+	}
+	if root.Kind != yaml.MappingNode {
+		return nil, &Error{File: name, Line: root.Line, Column: root.Column,
+			Message: "an experiment is a mapping of keys (epochs, resolution, targets, ...) to values"}
+	}
+	markFile(root, name, files)
+	return root, nil
+}
+
+func markFile(n *yaml.Node, name string, files map[*yaml.Node]string) {
+	files[n] = name
+	for _, c := range n.Content {
+		markFile(c, name, files)
+	}
+}
+
+// mergeNodes merges b over a (see the package comment); it may reuse a's nodes.
+func mergeNodes(a, b *yaml.Node) *yaml.Node {
+	if a == nil || a.Kind != yaml.MappingNode || b.Kind != yaml.MappingNode {
+		return b
+	}
+	for i := 0; i+1 < len(b.Content); i += 2 {
+		key, value := b.Content[i], b.Content[i+1]
+		j := keyIndex(a, key.Value)
+		switch {
+		case j < 0:
+			a.Content = append(a.Content, key, value)
+		case key.Value == "targets" && a.Content[j+1].Kind == yaml.SequenceNode && value.Kind == yaml.SequenceNode:
+			a.Content[j+1] = mergeTargets(a.Content[j+1], value)
+		default:
+			a.Content[j+1] = mergeNodes(a.Content[j+1], value)
+		}
+	}
+	return a
+}
+
+func keyIndex(m *yaml.Node, key string) int {
+	for i := 0; i+1 < len(m.Content); i += 2 {
+		if m.Content[i].Value == key {
+			return i
+		}
+	}
+	return -1
+}
+
+func mergeTargets(a, b *yaml.Node) *yaml.Node {
+	for _, t := range b.Content {
+		if i := targetIndex(a, targetName(t)); i >= 0 && targetName(t) != "" {
+			a.Content[i] = mergeNodes(a.Content[i], t)
+		} else {
+			a.Content = append(a.Content, t)
+		}
+	}
+	return a
+}
+
+func targetName(t *yaml.Node) string {
+	if t.Kind != yaml.MappingNode {
+		return ""
+	}
+	if i := keyIndex(t, "name"); i >= 0 {
+		return t.Content[i+1].Value
+	}
+	return ""
+}
+
+func targetIndex(list *yaml.Node, name string) int {
+	for i, t := range list.Content {
+		if targetName(t) == name {
+			return i
+		}
+	}
+	return -1
+}
+
+// applySetting sets "a.b.c=value" in the merged tree; a list element is chosen by index or,
+// for targets, by name.
+func applySetting(root *yaml.Node, setting string, files map[*yaml.Node]string) error {
+	path, raw, ok := strings.Cut(setting, "=")
+	if !ok || path == "" {
+		return fmt.Errorf("setting %q: write key=value, e.g. init.std=0.2 or targets.details.batch_size=8", setting)
+	}
+	var value yaml.Node
+	if err := yaml.Unmarshal([]byte(raw), &value); err != nil || len(value.Content) == 0 {
+		value = yaml.Node{Kind: yaml.DocumentNode, Content: []*yaml.Node{{Kind: yaml.ScalarNode, Value: raw}}}
+	}
+	node := value.Content[0]
+	markFile(node, setSource, files)
+	parts := strings.Split(path, ".")
+	current := root
+	for i, part := range parts {
+		last := i == len(parts)-1
+		switch current.Kind {
+		case yaml.MappingNode:
+			j := keyIndex(current, part)
+			if j < 0 {
+				if !last {
+					child := &yaml.Node{Kind: yaml.MappingNode}
+					files[child] = setSource
+					current.Content = append(current.Content, &yaml.Node{Kind: yaml.ScalarNode, Value: part}, child)
+					current = child
+					continue
+				}
+				key := &yaml.Node{Kind: yaml.ScalarNode, Value: part}
+				files[key] = setSource
+				current.Content = append(current.Content, key, node)
+				return nil
+			}
+			if last {
+				current.Content[j+1] = node
+				return nil
+			}
+			current = current.Content[j+1]
+		case yaml.SequenceNode:
+			k, err := strconv.Atoi(part)
+			if err != nil {
+				k = targetIndex(current, part)
+			}
+			if k < 0 || k >= len(current.Content) {
+				return fmt.Errorf("setting %q: there is no list element %q", setting, part)
+			}
+			if last {
+				current.Content[k] = node
+				return nil
+			}
+			current = current.Content[k]
+		default:
+			return fmt.Errorf("setting %q: %q is a single value, not a mapping or list", setting, strings.Join(parts[:i], "."))
+		}
+	}
+	return nil
+}

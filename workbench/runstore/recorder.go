@@ -1,0 +1,103 @@
+package runstore
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"path/filepath"
+	"time"
+
+	"github.com/clipwork/clipwork/workbench"
+)
+
+// Recorder is the observer that keeps a run's folder up to date: snapshots when due, the
+// statistics and resumable state every SaveEvery, and the final image, statistics and state
+// when the run ends or stops (interrupted or failed).
+type Recorder struct {
+	Dir *Dir
+	// Config is the resolved config.yaml, also stored in the image's PNG text chunks.
+	Config []byte
+	Model  string
+	// SnapshotEvery is in steps, SnapshotSeconds in seconds (0: off).
+	SnapshotEvery   int
+	SnapshotSeconds float64
+	// SaveEvery is how often the statistics and state are saved during the run (default 30 s).
+	SaveEvery time.Duration
+
+	started, lastSnapshot, lastSave time.Time
+	errs                            []error
+}
+
+// Observe implements workbench.Observer.
+func (r *Recorder) Observe(e workbench.Event) {
+	now := time.Now()
+	switch e.Kind {
+	case workbench.EventStart:
+		r.started, r.lastSnapshot, r.lastSave = now, now, now
+		r.check(r.Dir.WriteFile(ConfigFile, r.Config))
+		r.check(r.saveProgress(e.Run, StatusRunning, nil))
+	case workbench.EventStep:
+		step := e.Run.Step()
+		if (r.SnapshotEvery > 0 && step%r.SnapshotEvery == 0) ||
+			(r.SnapshotSeconds > 0 && now.Sub(r.lastSnapshot).Seconds() >= r.SnapshotSeconds) {
+			r.lastSnapshot = now
+			r.check(r.writeImage(e.Run, filepath.Join(SnapshotsDir, fmt.Sprintf("step-%06d.png", step))))
+		}
+		every := r.SaveEvery
+		if every == 0 {
+			every = 30 * time.Second
+		}
+		if now.Sub(r.lastSave) >= every {
+			r.lastSave = now
+			r.check(r.saveProgress(e.Run, StatusRunning, nil))
+		}
+	case workbench.EventEnd:
+		r.check(r.finish(e.Run, StatusFinished, nil))
+	case workbench.EventStop:
+		status := StatusFailed
+		if errors.Is(e.Err, context.Canceled) {
+			status = StatusInterrupted
+		}
+		r.check(r.finish(e.Run, status, e.Err))
+	}
+}
+
+// Err reports the first problem writing the folder, if any.
+func (r *Recorder) Err() error { return errors.Join(r.errs...) }
+
+func (r *Recorder) check(err error) {
+	if err != nil {
+		r.errs = append(r.errs, err)
+	}
+}
+
+func (r *Recorder) finish(run *workbench.Run, status string, cause error) error {
+	return errors.Join(r.writeImage(run, ImageFile), r.saveProgress(run, status, cause))
+}
+
+func (r *Recorder) saveProgress(run *workbench.Run, status string, cause error) error {
+	return errors.Join(r.Dir.WriteSummary(r.summary(run, status, cause)), r.Dir.WriteState(run.State()))
+}
+
+func (r *Recorder) writeImage(run *workbench.Run, name string) error {
+	img, err := run.Image()
+	if err != nil {
+		return err
+	}
+	exp := run.Experiment()
+	return r.Dir.WriteImage(name, img, map[string]string{
+		"Software": "clipwork", "clipwork:config": string(r.Config), "clipwork:seed": fmt.Sprint(exp.Seed),
+		"clipwork:step": fmt.Sprint(run.Step()),
+	})
+}
+
+func (r *Recorder) summary(run *workbench.Run, status string, cause error) *Summary {
+	exp := run.Experiment()
+	s := &Summary{Run: filepath.Base(r.Dir.Path), Status: status, Model: r.Model, Seed: exp.Seed, Steps: exp.Steps,
+		StepsDone: run.Step(), Seconds: run.Elapsed().Seconds(), WindowsPerSecond: run.WindowsPerSecond(),
+		Started: r.started, Targets: run.Stats().Targets, History: run.Stats().History}
+	if cause != nil {
+		s.Error = cause.Error()
+	}
+	return s
+}

@@ -1,0 +1,255 @@
+// Package runstore keeps runs on disk: one folder per run with the final image (its config in
+// PNG text chunks), snapshots, the resolved config, statistics and the state to resume from.
+// Every file is written atomically, and no run folder is ever overwritten.
+package runstore
+
+import (
+	"bytes"
+	"encoding/binary"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"hash/crc32"
+	"image"
+	"image/png"
+	"os"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"time"
+
+	"github.com/clipwork/clipwork/clipmodel"
+	"github.com/clipwork/clipwork/workbench"
+)
+
+// File names inside a run folder.
+const (
+	ImageFile    = "image.png"
+	ConfigFile   = "config.yaml"
+	StatsFile    = "stats.json"
+	StateFile    = "state.safetensors"
+	SnapshotsDir = "snapshots"
+)
+
+// Dir is one run's folder.
+type Dir struct {
+	Path string
+}
+
+// Create makes a new run folder root/name, or root/name-1, root/name-2, ... when taken.
+func Create(root, name string) (*Dir, error) {
+	if err := os.MkdirAll(root, 0o755); err != nil {
+		return nil, fmt.Errorf("cannot create the results folder %s: %w", root, err)
+	}
+	for i := 0; ; i++ {
+		candidate := name
+		if i > 0 {
+			candidate = name + "-" + strconv.Itoa(i)
+		}
+		path := filepath.Join(root, candidate)
+		err := os.Mkdir(path, 0o755)
+		if err == nil {
+			return &Dir{Path: path}, nil
+		}
+		if !errors.Is(err, os.ErrExist) {
+			return nil, fmt.Errorf("cannot create a run folder in %s: %w", root, err)
+		}
+	}
+}
+
+// Open opens an existing run folder.
+func Open(path string) (*Dir, error) {
+	if _, err := os.Stat(filepath.Join(path, ConfigFile)); err != nil {
+		return nil, fmt.Errorf("%s is not a run folder (no %s): %w", path, ConfigFile, err)
+	}
+	return &Dir{Path: path}, nil
+}
+
+// WriteFile writes data to a file of the run atomically.
+func (d *Dir) WriteFile(name string, data []byte) error {
+	path := filepath.Join(d.Path, name)
+	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(name)+".tmp*")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(tmp.Name())
+	if _, err := tmp.Write(data); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Close(); err != nil {
+		return err
+	}
+	if err := os.Chmod(tmp.Name(), 0o644); err != nil {
+		return err
+	}
+	return os.Rename(tmp.Name(), path)
+}
+
+// WriteImage writes a PNG with text chunks (e.g. the config and seed) into the run.
+func (d *Dir) WriteImage(name string, img image.Image, texts map[string]string) error {
+	var buf bytes.Buffer
+	if err := png.Encode(&buf, img); err != nil {
+		return err
+	}
+	if err := os.MkdirAll(filepath.Dir(filepath.Join(d.Path, name)), 0o755); err != nil {
+		return err
+	}
+	return d.WriteFile(name, withTextChunks(buf.Bytes(), texts))
+}
+
+// withTextChunks inserts PNG tEXt chunks after the IHDR chunk. image/png cannot write them,
+// so the chunks (length, type, data, CRC-32 of type and data) are assembled here.
+func withTextChunks(encoded []byte, texts map[string]string) []byte {
+	const afterIHDR = 8 + 4 + 4 + 13 + 4 // signature, IHDR length, type, data, CRC
+	out := append([]byte{}, encoded[:afterIHDR]...)
+	keys := make([]string, 0, len(texts))
+	for k := range texts {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		data := append(append([]byte(k), 0), latin1(texts[k])...)
+		var chunk bytes.Buffer
+		binary.Write(&chunk, binary.BigEndian, uint32(len(data)))
+		chunk.WriteString("tEXt")
+		chunk.Write(data)
+		binary.Write(&chunk, binary.BigEndian, crc32.ChecksumIEEE(chunk.Bytes()[4:]))
+		out = append(out, chunk.Bytes()...)
+	}
+	return append(out, encoded[afterIHDR:]...)
+}
+
+// latin1 keeps what tEXt can hold (ISO 8859-1), replacing other characters with '?'.
+func latin1(s string) []byte {
+	out := make([]byte, 0, len(s))
+	for _, r := range s {
+		if r < 256 {
+			out = append(out, byte(r))
+		} else {
+			out = append(out, '?')
+		}
+	}
+	return out
+}
+
+// Status of a run, as stats.json records it.
+const (
+	StatusRunning     = "running"
+	StatusFinished    = "finished"
+	StatusInterrupted = "interrupted"
+	StatusFailed      = "failed"
+)
+
+// Summary is stats.json: the run's identity, speed and statistics.
+type Summary struct {
+	Run              string                   `json:"run"`
+	Status           string                   `json:"status"`
+	Error            string                   `json:"error,omitempty"`
+	Model            string                   `json:"model"`
+	Seed             uint64                   `json:"seed"`
+	Steps            int                      `json:"steps"`
+	StepsDone        int                      `json:"steps_done"`
+	Seconds          float64                  `json:"seconds"`
+	WindowsPerSecond float64                  `json:"windows_per_second"`
+	Started          time.Time                `json:"started"`
+	Targets          []*workbench.TargetStats `json:"targets"`
+	History          []workbench.StepRecord   `json:"history"`
+}
+
+// WriteSummary writes stats.json.
+func (d *Dir) WriteSummary(s *Summary) error {
+	data, err := json.MarshalIndent(s, "", " ")
+	if err != nil {
+		return err
+	}
+	return d.WriteFile(StatsFile, data)
+}
+
+// ReadSummary reads stats.json.
+func (d *Dir) ReadSummary() (*Summary, error) {
+	data, err := os.ReadFile(filepath.Join(d.Path, StatsFile))
+	if err != nil {
+		return nil, err
+	}
+	var s Summary
+	if err := json.Unmarshal(data, &s); err != nil {
+		return nil, fmt.Errorf("%s: %w", filepath.Join(d.Path, StatsFile), err)
+	}
+	return &s, nil
+}
+
+// WriteState saves the run's state for resuming: the tensors in state.safetensors, the rest in
+// the file's metadata.
+func (d *Dir) WriteState(s *workbench.State) error {
+	meta := map[string]string{
+		"step": strconv.Itoa(s.Step), "width": strconv.Itoa(s.Width), "height": strconv.Itoa(s.Height),
+		"elapsed_ns": strconv.FormatInt(int64(s.Elapsed), 10), "windows": strconv.Itoa(s.Windows),
+	}
+	stats, err := json.Marshal(s.Stats)
+	if err != nil {
+		return err
+	}
+	meta["stats"] = string(stats)
+	tensors := []clipmodel.NamedTensor{
+		{Name: "params", Shape: []int{len(s.Params)}, Data: s.Params},
+		{Name: "m", Shape: []int{len(s.M)}, Data: s.M},
+		{Name: "v", Shape: []int{len(s.V)}, Data: s.V},
+	}
+	return clipmodel.WriteSafetensors(filepath.Join(d.Path, StateFile), tensors, "F32", meta)
+}
+
+// ReadState reads the state WriteState saved.
+func (d *Dir) ReadState() (*workbench.State, error) {
+	path := filepath.Join(d.Path, StateFile)
+	st, err := clipmodel.OpenSafetensors(path)
+	if err != nil {
+		return nil, fmt.Errorf("no state to resume from: %w", err)
+	}
+	defer st.Close()
+	s := &workbench.State{}
+	ints := map[string]*int{"step": &s.Step, "width": &s.Width, "height": &s.Height, "windows": &s.Windows}
+	for key, dst := range ints {
+		if *dst, err = strconv.Atoi(st.Metadata[key]); err != nil {
+			return nil, fmt.Errorf("%s: metadata %s: %w", path, key, err)
+		}
+	}
+	elapsed, _ := strconv.ParseInt(st.Metadata["elapsed_ns"], 10, 64)
+	s.Elapsed = time.Duration(elapsed)
+	if err := json.Unmarshal([]byte(st.Metadata["stats"]), &s.Stats); err != nil {
+		return nil, fmt.Errorf("%s: statistics: %w", path, err)
+	}
+	for name, dst := range map[string]*[]float32{"params": &s.Params, "m": &s.M, "v": &s.V} {
+		if *dst, err = st.ReadFloat32(name); err != nil {
+			return nil, err
+		}
+	}
+	return s, nil
+}
+
+// List returns the run folders under root, newest first.
+func List(root string) ([]*Dir, error) {
+	entries, err := os.ReadDir(root)
+	if err != nil {
+		return nil, err
+	}
+	type dated struct {
+		dir  *Dir
+		time time.Time
+	}
+	var runs []dated
+	for _, e := range entries {
+		path := filepath.Join(root, e.Name())
+		info, err := os.Stat(filepath.Join(path, StatsFile))
+		if !e.IsDir() || err != nil {
+			continue
+		}
+		runs = append(runs, dated{&Dir{Path: path}, info.ModTime()})
+	}
+	sort.Slice(runs, func(i, j int) bool { return runs[i].time.After(runs[j].time) })
+	out := make([]*Dir, len(runs))
+	for i, r := range runs {
+		out[i] = r.dir
+	}
+	return out, nil
+}
