@@ -3,10 +3,14 @@ export GOEXPERIMENT := simd
 
 GO ?= go
 
-.PHONY: build test fuzz bench-load reference
+.PHONY: build demo test fuzz bench-load bench-step reference
 
 build:
 	$(GO) build -o bin/clipwork ./cmd/clipwork
+
+# Renders experiments/demo.yaml on the embedded default model into results/demo (or demo-N).
+demo: build
+	bin/clipwork run experiments/demo.yaml
 
 test:
 	$(GO) vet ./...
@@ -16,10 +20,15 @@ test:
 fuzz:
 	$(GO) test ./clipmodel -run '^$$' -fuzz FuzzSafetensors -fuzztime 30s
 	$(GO) test ./clipmodel -run '^$$' -fuzz FuzzTokenize -fuzztime 30s
+	$(GO) test ./workbench/expfile -run '^$$' -fuzz FuzzParse -fuzztime 30s
 
 # Loading a 600 MB ViT-B/32 checkpoint: seconds and peak memory.
 bench-load:
 	$(GO) test ./clipmodel -run '^$$' -bench LoadViTB32 -benchtime 1x
+
+# One optimisation step: 512x512 image, 8 windows, random ViT-B/32.
+bench-step:
+	$(GO) test ./workbench -run '^$$' -bench Step -benchtime 3x
 
 # Regenerates clipmodel's PyTorch reference fixtures (needs python3-torch, python3-regex, python3-pil).
 reference:

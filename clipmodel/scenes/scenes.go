@@ -85,8 +85,18 @@ func clashes(c, background string) bool {
 
 func pick(rng *rand.Rand, options []string) string { return options[rng.IntN(len(options))] }
 
+// Describe is the scene's caption in one fixed wording, for zero-shot prompts.
+func (s Scene) Describe() string {
+	return s.caption(func([]string) int { return 0 }, true)
+}
+
 // Caption describes the scene in one of several wordings.
 func (s Scene) Caption(rng *rand.Rand) string {
+	return s.caption(func(options []string) int { return rng.IntN(len(options)) }, rng.IntN(3) > 0)
+}
+
+// caption words the scene, choosing among wordings with choose and naming the size or not.
+func (s Scene) caption(choose func(options []string) int, withSize bool) string {
 	noun := s.Shape
 	if s.Count != "one" {
 		noun = plural(s.Shape)
@@ -98,7 +108,7 @@ func (s Scene) Caption(rng *rand.Rand) string {
 		article = "some"
 	}
 	var adjectives []string
-	if rng.IntN(3) > 0 {
+	if withSize {
 		adjectives = append(adjectives, s.Size)
 	}
 	adjectives = append(adjectives, s.Color)
@@ -121,12 +131,12 @@ func (s Scene) Caption(rng *rand.Rand) string {
 		"night": {"at night", "in the night sky"}, "brick": {"on a brick wall", "on bricks"},
 		"sand": {"on sand", "on a sandy beach"},
 	}[s.Background]
-	parts := []string{object, pick(rng, where), pick(rng, ground)}
-	if rng.IntN(2) == 0 {
+	parts := []string{object, where[choose(where)], ground[choose(ground)]}
+	if choose([]string{"keep", "swap"}) == 1 {
 		parts[1], parts[2] = parts[2], parts[1]
 	}
-	prefix := []string{"", "", "a picture of ", "a photo of ", "an image of "}[rng.IntN(5)]
-	return prefix + strings.Join(parts, " ")
+	prefixes := []string{"", "", "a picture of ", "a photo of ", "an image of "}
+	return prefixes[choose(prefixes)] + strings.Join(parts, " ")
 }
 
 func startsWithVowel(word string) bool { return strings.ContainsRune("aeiou", rune(word[0])) }

@@ -27,7 +27,9 @@ var commands = []command{
 	{"runs", "[--out DIR]", "list the runs in a results folder", runRuns},
 	{"embed", "--model M [--text T]... [--image FILE]... [--json]",
 		"embed texts and images with a CLIP model; print tokens, embeddings and similarities", runEmbed},
-	{"train-default", "--out DIR [--steps N] [--batch B]",
+	{"eval-default", "[--model M] [--scenes N]",
+		"zero-shot accuracy of the default model on held-out scenes (colour, shape, count, position)", runEvalDefault},
+	{"train-default", "--out DIR [--steps N] [--batch B] [--export]",
 		"train the embedded default model on generated scenes (resumes from DIR's checkpoints)", runTrainDefault},
 }
 
