@@ -10,11 +10,18 @@ import (
 	"unicode/utf8"
 )
 
-// realVocabDir is the real CLIP vocabulary, shared beside the repository and never committed.
-const realVocabDir = "../../shared/clip-vocab"
+// realVocabDir is the real CLIP vocabulary, shared beside the repository and never committed;
+// $CLIP_VOCAB_DIR points elsewhere.
+func realVocabDir() string {
+	if dir := os.Getenv("CLIP_VOCAB_DIR"); dir != "" {
+		return dir
+	}
+	return "../../shared/clip-vocab"
+}
 
 func realTokenizer(t testing.TB) *Tokenizer {
 	t.Helper()
+	realVocabDir := realVocabDir()
 	if _, err := os.Stat(filepath.Join(realVocabDir, "vocab.json")); err != nil {
 		t.Skipf("the real CLIP vocabulary is not at %s (it is shared beside the repository, not part of it): %v",
 			realVocabDir, err)
