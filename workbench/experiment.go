@@ -7,6 +7,9 @@ import (
 	"strings"
 )
 
+// Version is clipwork's version, recorded with every run.
+const Version = "0.1.0"
+
 // Experiment describes one image generation run: the image, how it is optimised, and the
 // targets that pull random windows of it towards CLIP features. The CLI and the notebooks
 // share it; Defaults fills what is left unset.

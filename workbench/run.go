@@ -45,6 +45,9 @@ func NewRun(exp Experiment, m *clipmodel.Model) (*Run, error) {
 	if exp.Parameterization.Kind == ParamFFT && exp.Width%2 != 0 {
 		return nil, fmt.Errorf("the fft parameterization needs an even width, got %d", exp.Width)
 	}
+	if err := checkWindowsFit(exp, modelInput(m)); err != nil {
+		return nil, err
+	}
 	targets, err := prepareTargets(exp.Targets, m)
 	if err != nil {
 		return nil, err
@@ -56,6 +59,32 @@ func NewRun(exp Experiment, m *clipmodel.Model) (*Run, error) {
 		return nil, err
 	}
 	return r, nil
+}
+
+// checkWindowsFit rejects targets whose windows, at their smallest, would still see beyond
+// every side of the image: padding then fills most of the window, which is rarely meant.
+// Zoomed-out (full-frame) and tiling (wrap) windows are meant to, and pass.
+func checkWindowsFit(exp Experiment, input int) error {
+	width, height := exp.Width, exp.Height
+	for _, s := range exp.Stages {
+		width, height = min(width, s.Width), min(height, s.Height)
+	}
+	for _, t := range exp.Targets {
+		w := t.Window
+		if w.FullFrame || w.Pad == PadWrap {
+			continue
+		}
+		side := w.Size
+		if side == 0 {
+			side = float64(input)
+		}
+		if smallest := side * w.Scale[0]; smallest > float64(max(width, height)) {
+			return fmt.Errorf("target %q: its windows (%.0f pixels at the smallest) are larger than the %dx%d image; "+
+				"zoom out with resize (full_frame), scale them down with random_scale, tile with pad: wrap, "+
+				"or raise the resolution", t.Name, smallest, width, height)
+		}
+	}
+	return nil
 }
 
 // Experiment is the run's experiment with every default filled in.

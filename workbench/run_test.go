@@ -2,7 +2,10 @@ package workbench
 
 import (
 	"context"
+	"strings"
 	"testing"
+
+	"github.com/gomlx/gomlx/core/tensors"
 
 	"github.com/clipwork/clipwork/clipmodel"
 )
@@ -95,8 +98,8 @@ func TestSameSeedSameImage(t *testing.T) {
 // TestResumeGivesTheSameImage stops a run half-way, restores its state into a new run and
 // checks the final image equals an uninterrupted run's.
 func TestResumeGivesTheSameImage(t *testing.T) {
-	exp := Experiment{Seed: 5, Steps: 6, Width: 36, Height: 36,
-		Stages: []Stage{{Until: AtStep(2), Width: 24, Height: 24}},
+	exp := Experiment{Seed: 5, Steps: 6, Width: 40, Height: 40,
+		Stages: []Stage{{Until: AtStep(2), Width: 32, Height: 32}},
 		Targets: []Target{{BatchSize: 2, Select: SelectBest, Features: []Feature{{Text: "red"}, {Text: "blue"}},
 			Transforms: []Transform{{Kind: TransformNoise, Range: [2]Value{Constant(0), Constant(0.05)}}}}}}
 	m := tinyModel(t)
@@ -133,5 +136,55 @@ func TestResumeGivesTheSameImage(t *testing.T) {
 	}
 	if whole.Stats().Targets[0].Features[0].Frames != second.Stats().Targets[0].Features[0].Frames {
 		t.Error("the resumed run's frame counts differ")
+	}
+}
+
+func TestWindowsLargerThanTheImageAreRejected(t *testing.T) {
+	exp := Experiment{Steps: 2, Width: 16, Height: 16, Targets: []Target{{Features: []Feature{{Text: "x"}}}}}
+	if _, err := NewRun(exp, tinyModel(t)); err == nil || !strings.Contains(err.Error(), "larger than the 16x16 image") {
+		t.Errorf("32-pixel windows on a 16-pixel image: %v", err)
+	}
+	exp.Targets[0].Window.FullFrame = true
+	if _, err := NewRun(exp, tinyModel(t)); err != nil {
+		t.Errorf("zoomed-out windows were rejected: %v", err)
+	}
+}
+
+func TestSelectBestAppliesTheMostSimilarFeature(t *testing.T) {
+	exp := Experiment{Seed: 6, Steps: 3, Width: 40, Height: 40,
+		Targets: []Target{{Name: "t", BatchSize: 6, Select: SelectBest,
+			Features: []Feature{{Text: "red"}, {Text: "green"}, {Text: "blue"}, {Text: "violet"}}}}}
+	r, err := NewRun(exp, tinyModel(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	env := r.env(0)
+	plan := r.plan(env)
+	exec, err := r.exec(plan)
+	if err != nil {
+		t.Fatal(err)
+	}
+	inputs, err := r.inputs(plan, env)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := exec.Exec(inputs...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sims := tensors.MustCopyFlatData[float32](out[outPerTarget])
+	applied := tensors.MustCopyFlatData[float32](out[outPerTarget+1])
+	for w := range 6 {
+		best := 0
+		for f := range 4 {
+			if sims[w*4+f] > sims[w*4+best] {
+				best = f
+			}
+		}
+		for f := range 4 {
+			if want := float32(map[bool]int{true: 1}[f == best]); applied[w*4+f] != want {
+				t.Errorf("window %d: feature %d applied %g, want %g (similarities %v)", w, f, applied[w*4+f], want, sims[w*4:w*4+4])
+			}
+		}
 	}
 }

@@ -51,6 +51,7 @@ func moment(m workbench.Moment) string {
 
 type (
 	fileOut struct {
+		Version          string           `yaml:"clipwork_version"`
 		Model            string           `yaml:"model,omitempty"`
 		Seed             uint64           `yaml:"seed"`
 		Epochs           int              `yaml:"epochs"`
@@ -120,7 +121,7 @@ type (
 func encodeFile(f *File) fileOut {
 	e := &f.Experiment
 	out := fileOut{
-		Model: e.Model, Seed: e.Seed, Epochs: e.Steps, Resolution: []int{e.Width, e.Height},
+		Version: workbench.Version, Model: e.Model, Seed: e.Seed, Epochs: e.Steps, Resolution: []int{e.Width, e.Height},
 		Learnrate: val(e.Learnrate), LearnrateScale: val(e.LearnrateScale), Optimizer: e.Optimizer,
 		Parameterization: paramOut{e.Parameterization.Kind, e.Parameterization.Decay},
 		Init:             initOut{e.Init.Mean, e.Init.Std, e.Init.Resolution, e.Init.Image},

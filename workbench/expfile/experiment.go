@@ -17,7 +17,8 @@ type File struct {
 }
 
 var topKeys = []string{"model", "seed", "epochs", "steps", "resolution", "resolution_stages", "learnrate",
-	"learnrate_scale", "optimizer", "parameterization", "init", "snapshot_interval", "targets", "postproc"}
+	"learnrate_scale", "optimizer", "parameterization", "init", "snapshot_interval", "targets", "postproc",
+	"clipwork_version"}
 
 func (d *decoder) file(n *yaml.Node) *File {
 	f := &File{}
@@ -26,6 +27,8 @@ func (d *decoder) file(n *yaml.Node) *File {
 		switch key {
 		case "model":
 			e.Model = d.str(v, key)
+		case "clipwork_version":
+			d.str(v, key) // recorded in resolved configs, for the reader
 		case "seed":
 			e.Seed = uint64(d.integer(v, key, 0))
 		case "epochs", "steps":
