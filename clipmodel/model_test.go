@@ -2,6 +2,7 @@ package clipmodel
 
 import (
 	"encoding/json"
+	"image/jpeg"
 	"math"
 	"os"
 	"path/filepath"
@@ -153,5 +154,31 @@ func TestPreprocessFollowsPIL(t *testing.T) {
 				t.Errorf("%s/%s: pixels differ from PIL's by up to %.4f (mean %.5f)", name, r.File, worst, mean)
 			}
 		}
+	}
+}
+
+// TestEmbedsJPEG embeds a fixture image saved as JPEG: close to the PNG's embedding.
+func TestEmbedsJPEG(t *testing.T) {
+	dir := filepath.Join("testdata", "vit-b32-tiny")
+	m, err := LoadFolder(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	img, err := LoadImage(filepath.Join(dir, "image-0.png"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(t.TempDir(), "x.jpg")
+	f, _ := os.Create(path)
+	if err := jpeg.Encode(f, img, &jpeg.Options{Quality: 98}); err != nil {
+		t.Fatal(err)
+	}
+	f.Close()
+	embs, err := m.EmbedImageFiles([]string{filepath.Join(dir, "image-0.png"), path})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c := Cosine(embs[0], embs[1]); c < 0.98 {
+		t.Errorf("JPEG and PNG embeddings differ: cosine %.4f", c)
 	}
 }
