@@ -3,6 +3,7 @@ package clipmodel
 import (
 	"bufio"
 	"encoding/json"
+	"github.com/clipwork/clipwork/internal/atomicfile"
 	"os"
 	"path/filepath"
 )
@@ -36,7 +37,7 @@ func writeJSON(path string, value any) error {
 	if err != nil {
 		return err
 	}
-	return writeAtomically(path, func(w *bufio.Writer) error {
+	return atomicfile.Write(path, func(w *bufio.Writer) error {
 		_, err := w.Write(append(data, '\n'))
 		return err
 	})

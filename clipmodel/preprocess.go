@@ -148,3 +148,16 @@ func (p Preprocess) Pixels(img image.Image) []float32 {
 	}
 	return out
 }
+
+// RGB is an opaque image's pixels as [height*width*3] values in [0, 1], row-major.
+func RGB(img image.Image) []float32 {
+	b := img.Bounds()
+	out := make([]float32, 0, b.Dx()*b.Dy()*3)
+	for y := b.Min.Y; y < b.Max.Y; y++ {
+		for x := b.Min.X; x < b.Max.X; x++ {
+			r, g, bl, _ := img.At(x, y).RGBA()
+			out = append(out, float32(r)/0xffff, float32(g)/0xffff, float32(bl)/0xffff)
+		}
+	}
+	return out
+}

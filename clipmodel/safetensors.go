@@ -12,10 +12,10 @@ import (
 	"io"
 	"math"
 	"os"
-	"path/filepath"
 	"slices"
 	"strings"
 
+	"github.com/clipwork/clipwork/internal/atomicfile"
 	"github.com/gomlx/compute/dtypes/bfloat16"
 	"github.com/gomlx/compute/dtypes/float16"
 )
@@ -267,7 +267,7 @@ func WriteSafetensors(path string, tensors []NamedTensor, dtype string, metadata
 	for len(headerJSON)%8 != 0 {
 		headerJSON = append(headerJSON, ' ')
 	}
-	return writeAtomically(path, func(w *bufio.Writer) error {
+	return atomicfile.Write(path, func(w *bufio.Writer) error {
 		if err := binary.Write(w, binary.LittleEndian, uint64(len(headerJSON))); err != nil {
 			return err
 		}
@@ -310,30 +310,4 @@ func writeValues(w io.Writer, values []float32, dtype string) error {
 		}
 	}
 	return nil
-}
-
-// writeAtomically writes a file through a temporary file in the same folder, renamed into place
-// only when fill succeeded.
-func writeAtomically(path string, fill func(w *bufio.Writer) error) error {
-	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp*")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(tmp.Name())
-	w := bufio.NewWriterSize(tmp, 1<<20)
-	if err := fill(w); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := w.Flush(); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
-	if err := os.Chmod(tmp.Name(), 0o644); err != nil {
-		return err
-	}
-	return os.Rename(tmp.Name(), path)
 }

@@ -10,6 +10,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/clipwork/clipwork/internal/atomicfile"
 	"html"
 	"os"
 	"path/filepath"
@@ -169,13 +170,13 @@ func (t *Tokenizer) Save(dir string) error {
 	if err != nil {
 		return err
 	}
-	if err := writeAtomically(filepath.Join(dir, "vocab.json"), func(w *bufio.Writer) error {
+	if err := atomicfile.Write(filepath.Join(dir, "vocab.json"), func(w *bufio.Writer) error {
 		_, err := w.Write(vocab)
 		return err
 	}); err != nil {
 		return err
 	}
-	return writeAtomically(filepath.Join(dir, "merges.txt"), func(w *bufio.Writer) error {
+	return atomicfile.Write(filepath.Join(dir, "merges.txt"), func(w *bufio.Writer) error {
 		w.WriteString("#version: 0.2\n")
 		for _, m := range t.merges {
 			w.WriteString(m[0] + " " + m[1] + "\n")

@@ -74,11 +74,7 @@ func checkWindowsFit(exp Experiment, input int) error {
 		if w.FullFrame || w.Pad == PadWrap {
 			continue
 		}
-		side := w.Size
-		if side == 0 {
-			side = float64(input)
-		}
-		if smallest := side * w.Scale[0]; smallest > float64(max(width, height)) {
+		if smallest := w.side(input, width, height) * w.Scale[0]; smallest > float64(max(width, height)) {
 			return fmt.Errorf("target %q: its windows (%.0f pixels at the smallest) are larger than the %dx%d image; "+
 				"zoom out with resize (full_frame), scale them down with random_scale, tile with pad: wrap, "+
 				"or raise the resolution", t.Name, smallest, width, height)

@@ -61,7 +61,7 @@ func (r *Run) setImage(img *image.RGBA64) error {
 	if err != nil {
 		return err
 	}
-	out, err := encode.Exec(tensors.FromFlatDataAndDimensions(fromRGBA64(img), r.height, r.width, 3))
+	out, err := encode.Exec(tensors.FromFlatDataAndDimensions(clipmodel.RGB(img), r.height, r.width, 3))
 	if err != nil {
 		return fmt.Errorf("encoding the image: %w", err)
 	}
@@ -89,16 +89,4 @@ func toRGBA64(pixels []float32, w, h int) *image.RGBA64 {
 		}
 	}
 	return img
-}
-
-func fromRGBA64(img *image.RGBA64) []float32 {
-	b := img.Bounds()
-	out := make([]float32, 0, b.Dx()*b.Dy()*3)
-	for y := b.Min.Y; y < b.Max.Y; y++ {
-		for x := b.Min.X; x < b.Max.X; x++ {
-			c := img.RGBA64At(x, y)
-			out = append(out, float32(c.R)/65535, float32(c.G)/65535, float32(c.B)/65535)
-		}
-	}
-	return out
 }

@@ -65,13 +65,7 @@ func (p *stepPlan) key() string {
 // integer factor of average pooling that keeps sampling from skipping pixels.
 func poolFactor(w Window, width, height, input int) int {
 	w = w.withDefaults()
-	side := w.Size
-	if w.FullFrame {
-		side = float64(max(width, height))
-	} else if side == 0 {
-		side = float64(input)
-	}
-	return max(1, int(side*w.Scale[0]/float64(input)))
+	return max(1, int(w.side(input, width, height)*w.Scale[0]/float64(input)))
 }
 
 // stepOutputs names the step graph's outputs: the new optimiser state, the loss, its terms,

@@ -113,17 +113,22 @@ func (w Window) validate() error {
 	return nil
 }
 
+// side is the window's side in image pixels before its random scale.
+func (w Window) side(input, width, height int) float64 {
+	switch {
+	case w.FullFrame:
+		return float64(max(width, height))
+	case w.Size == 0:
+		return float64(input)
+	}
+	return w.Size
+}
+
 // Sample draws one window's homography, for a model input of side input and an image of
 // width x height.
 func (w Window) Sample(rng *rand.Rand, input, width, height int) Homography {
 	w = w.withDefaults()
-	side := w.Size
-	if w.FullFrame {
-		side = float64(max(width, height))
-	} else if side == 0 {
-		side = float64(input)
-	}
-	side *= uniform(rng, w.Scale)
+	side := w.side(input, width, height) * uniform(rng, w.Scale)
 	cx := uniform(rng, w.CenterX) * float64(width)
 	cy := uniform(rng, w.CenterY) * float64(height)
 	angle := uniform(rng, w.Rotate) * math.Pi / 180

@@ -37,7 +37,7 @@ func ZeroShot(m *clipmodel.Model, n int, seed uint64) (Accuracy, error) {
 	acc := Accuracy{Scenes: n}
 	for range n {
 		s := scenes.Random(rng)
-		pixels := imagePixels(s.Render(rng, m.Config.Vision.ImageSize))
+		pixels := clipmodel.RGB(s.Render(rng, m.Config.Vision.ImageSize))
 		images, err := m.EmbedPixels([][]float32{pixels})
 		if err != nil {
 			return acc, err

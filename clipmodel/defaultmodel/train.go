@@ -201,7 +201,7 @@ func makeBatch(tok *clipmodel.Tokenizer, seed uint64, step, size int) train.Batc
 	for i := range size {
 		s := scenes.Random(rng)
 		sceneOf[i] = s
-		pixels = append(pixels, imagePixels(s.Render(rng, ImageSize))...)
+		pixels = append(pixels, clipmodel.RGB(s.Render(rng, ImageSize))...)
 		tokenLists[i] = tok.Tokenize(s.Caption(rng))
 		pool[i] = int32(len(tokenLists[i]) - 1) // the end token, last in every list
 	}

@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/clipwork/clipwork/clipmodel"
+	"github.com/clipwork/clipwork/internal/atomicfile"
 	"github.com/clipwork/clipwork/workbench"
 )
 
@@ -67,23 +68,7 @@ func Open(path string) (*Dir, error) {
 
 // WriteFile writes data to a file of the run atomically.
 func (d *Dir) WriteFile(name string, data []byte) error {
-	path := filepath.Join(d.Path, name)
-	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(name)+".tmp*")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(tmp.Name())
-	if _, err := tmp.Write(data); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
-	if err := os.Chmod(tmp.Name(), 0o644); err != nil {
-		return err
-	}
-	return os.Rename(tmp.Name(), path)
+	return atomicfile.WriteFile(filepath.Join(d.Path, name), data)
 }
 
 // WriteImage writes a PNG with text chunks (e.g. the config and seed) into the run.
