@@ -3,7 +3,7 @@ export GOEXPERIMENT := simd
 
 GO ?= go
 
-.PHONY: build demo test fuzz bench-load bench-step reference
+.PHONY: build demo test fuzz bench bench-load bench-step reference
 
 build:
 	$(GO) build -o bin/clipwork ./cmd/clipwork
@@ -21,6 +21,10 @@ fuzz:
 	$(GO) test ./clipmodel -run '^$$' -fuzz FuzzSafetensors -fuzztime 30s
 	$(GO) test ./clipmodel -run '^$$' -fuzz FuzzTokenize -fuzztime 30s
 	$(GO) test ./workbench/expfile -run '^$$' -fuzz FuzzParse -fuzztime 30s
+
+# clipwork and the PyTorch reference side by side (needs python3-torch and libopenblas0-pthread).
+bench:
+	bench/side-by-side.sh 2
 
 # Loading a 600 MB ViT-B/32 checkpoint: seconds and peak memory.
 bench-load:

@@ -23,6 +23,8 @@ type command struct {
 var commands = []command{
 	{"run", "FILE.yaml... [--steps N] [--resolution R] [--seed S] [--model M] [--set key=value]... [--out DIR] | --resume DIR",
 		"render an experiment; writes a run folder with image.png, snapshots, config.yaml and stats.json", runRun},
+	{"bench", "[--model M] [--windows N] [--steps N] [--resolution R] [--json]",
+		"time whole optimisation steps: windows/s, ms per step, compile time, peak memory", runBench},
 	{"check", "FILE.yaml...", "validate experiment files without running them", runCheck},
 	{"runs", "[--out DIR]", "list the runs in a results folder", runRuns},
 	{"embed", "--model M [--text T]... [--image FILE]... [--json]",

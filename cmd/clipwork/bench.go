@@ -1,0 +1,92 @@
+package main
+
+import (
+	"bufio"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/clipwork/clipwork/clipmodel"
+	"github.com/clipwork/clipwork/workbench"
+)
+
+// benchResult is what clipwork bench --json prints.
+type benchResult struct {
+	Model            string  `json:"model"`
+	Backend          string  `json:"backend"`
+	Windows          int     `json:"windows"`
+	Resolution       int     `json:"resolution"`
+	WindowsPerSecond float64 `json:"windows_per_second"`
+	MsPerStep        float64 `json:"ms_per_step"`
+	CompileSeconds   float64 `json:"compile_seconds"`
+	PeakRSSMB        float64 `json:"peak_rss_mb"`
+}
+
+// runBench times whole optimisation steps (rotated, perspective, noisy windows through the
+// vision tower, forward and backward, and an Adam update) after one warm-up step that compiles.
+func runBench(args []string, stdout io.Writer) error {
+	fs := newFlags("bench", stdout)
+	modelName := fs.String("model", "random:ViT-B/32", "model to time")
+	windows := fs.Int("windows", 8, "windows per step")
+	steps := fs.Int("steps", 5, "timed steps")
+	resolution := fs.Int("resolution", 512, "image side in pixels")
+	asJSON := fs.Bool("json", false, "print JSON")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	m, err := clipmodel.Load(*modelName)
+	if err != nil {
+		return err
+	}
+	exp := workbench.Experiment{Seed: 1, Steps: *steps + 1, Width: *resolution, Height: *resolution,
+		Targets: []workbench.Target{{BatchSize: *windows, Features: []workbench.Feature{{Text: "malazan"}},
+			Window: workbench.Window{Rotate: [2]float64{-30, 30}, Perspective: 0.1, Scale: [2]float64{0.8, 2}},
+			Transforms: []workbench.Transform{{Kind: workbench.TransformNoise,
+				Range: [2]workbench.Value{workbench.Constant(0), workbench.Constant(0.05)}}}}}}
+	run, err := workbench.NewRun(exp, m)
+	if err != nil {
+		return err
+	}
+	start := time.Now()
+	if _, err := run.Advance(); err != nil {
+		return err
+	}
+	compile := time.Since(start)
+	start = time.Now()
+	for range *steps {
+		if _, err := run.Advance(); err != nil {
+			return err
+		}
+	}
+	perStep := time.Since(start) / time.Duration(*steps)
+	r := benchResult{Model: *modelName, Backend: m.Backend.Name(), Windows: *windows, Resolution: *resolution,
+		WindowsPerSecond: float64(*windows) / perStep.Seconds(), MsPerStep: float64(perStep.Milliseconds()),
+		CompileSeconds: max(0, compile.Seconds()-perStep.Seconds()), PeakRSSMB: peakRSSMB()}
+	if *asJSON {
+		return json.NewEncoder(stdout).Encode(r)
+	}
+	fmt.Fprintf(stdout, "%s on %s, %d windows at %dx%d: %.2f windows/s, %.0f ms/step, compile %.1f s, peak memory %.0f MB\n",
+		r.Model, r.Backend, r.Windows, r.Resolution, r.Resolution, r.WindowsPerSecond, r.MsPerStep, r.CompileSeconds, r.PeakRSSMB)
+	return nil
+}
+
+// peakRSSMB is the process's peak resident memory (VmHWM), 0 where /proc is missing.
+func peakRSSMB() float64 {
+	f, err := os.Open("/proc/self/status")
+	if err != nil {
+		return 0
+	}
+	defer f.Close()
+	scanner := bufio.NewScanner(f)
+	for scanner.Scan() {
+		if rest, ok := strings.CutPrefix(scanner.Text(), "VmHWM:"); ok {
+			kb, _ := strconv.Atoi(strings.TrimSuffix(strings.TrimSpace(rest), " kB"))
+			return float64(kb) / 1024
+		}
+	}
+	return 0
+}
