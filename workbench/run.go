@@ -153,6 +153,10 @@ func (r *Run) Advance() (*StepResult, error) {
 		return nil, fmt.Errorf("step %d: %w: %s exploded (the image keeps its last good state; "+
 			"lower the learnrate or that term's weight)", r.step, ErrNonFinite, bad)
 	}
+	if !tensors.MustCopyFlatData[bool](outputs[outUpdateFinite])[0] {
+		return nil, fmt.Errorf("step %d: %w: the update made the image NaN or infinite (learning rate %g; "+
+			"the image keeps its last good state)", r.step, ErrNonFinite, env.LR)
+	}
 	r.params, r.m, r.v = outputs[outParams], outputs[outM], outputs[outV]
 	loss := float64(tensors.MustCopyFlatData[float32](outputs[outLoss])[0])
 	r.stats.record(r.step, loss, plan, outputs[outPerTarget:])

@@ -2,6 +2,8 @@ package workbench
 
 import (
 	"context"
+	"errors"
+	"math"
 	"strings"
 	"testing"
 
@@ -186,5 +188,31 @@ func TestSelectBestAppliesTheMostSimilarFeature(t *testing.T) {
 				t.Errorf("window %d: feature %d applied %g, want %g (similarities %v)", w, f, applied[w*4+f], want, sims[w*4:w*4+4])
 			}
 		}
+	}
+}
+
+func TestNonFiniteStopsAndKeepsTheImage(t *testing.T) {
+	exp := Experiment{Seed: 7, Steps: 5, Width: 40, Height: 40,
+		Learnrate: Func("explodes at step 2", func(e Env) float64 {
+			if e.Step >= 2 {
+				return math.NaN()
+			}
+			return 1
+		}),
+		Targets: []Target{{Features: []Feature{{Text: "x"}}}}}
+	r, err := NewRun(exp, tinyModel(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = r.Run(context.Background())
+	if !errors.Is(err, ErrNonFinite) || !strings.Contains(err.Error(), "step 2") {
+		t.Fatalf("error %v", err)
+	}
+	img, err := r.Image()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.Step() != 2 || img.Pix[0] == 0 && img.Pix[1] == 0 && img.Pix[2] == 0 {
+		t.Errorf("after the failure: step %d, first pixel %v", r.Step(), img.Pix[:3])
 	}
 }

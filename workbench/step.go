@@ -69,13 +69,15 @@ func poolFactor(w Window, width, height, input int) int {
 }
 
 // stepOutputs names the step graph's outputs: the new optimiser state, the loss, its terms,
-// then per target the similarities [windows, features] and the applied features.
+// whether the updated parameters are all finite, then per target the similarities
+// [windows, features] and the applied features.
 const (
 	outParams = iota
 	outM
 	outV
 	outLoss
 	outTerms
+	outUpdateFinite
 	outPerTarget
 )
 
@@ -121,7 +123,8 @@ func (r *Run) stepGraph(plan *stepPlan) func(scope *model.Scope, inputs []*Node)
 		if len(r.exp.Postproc) > 0 {
 			newParams = r.postprocess(newParams, in("postproc"))
 		}
-		outputs := []*Node{newParams, m, v, loss, Concatenate(flattenTerms(terms), 0)}
+		updateFinite := IsFinite(Add(ReduceAllSum(newParams), ReduceAllSum(v)))
+		outputs := []*Node{newParams, m, v, loss, Concatenate(flattenTerms(terms), 0), updateFinite}
 		return append(outputs, perTarget...)
 	}
 }

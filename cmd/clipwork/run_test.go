@@ -3,10 +3,13 @@ package main
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
+	"time"
 )
 
 // runCLI runs clipwork with args and fails the test on a non-zero exit.
@@ -90,5 +93,54 @@ func TestRunRejectsBadInput(t *testing.T) {
 		if code := run(tc.args, &stdout, &stderr); code == 0 || !strings.Contains(stderr.String(), tc.want) {
 			t.Errorf("%v: exit %d, stderr %q, want %q", tc.args, code, stderr.String(), tc.want)
 		}
+	}
+}
+
+// TestInterruptSavesAndResumes sends the process an interrupt during a run: the run folder
+// must hold an image and state marked interrupted, and --resume must finish the run.
+func TestInterruptSavesAndResumes(t *testing.T) {
+	out := t.TempDir()
+	done := make(chan string)
+	go func() {
+		var stdout, stderr bytes.Buffer
+		run([]string{"run", "../../experiments/demo.yaml", "--model", "random:tiny", "--steps", "100000",
+			"--resolution", "40", "--out", out, "--quiet"}, &stdout, &stderr)
+		done <- stdout.String()
+	}()
+	dir := filepath.Join(out, "demo")
+	for start := time.Now(); ; time.Sleep(50 * time.Millisecond) {
+		if _, err := os.Stat(filepath.Join(dir, "stats.json")); err == nil {
+			break
+		}
+		if time.Since(start) > time.Minute {
+			t.Fatal("the run did not start")
+		}
+	}
+	time.Sleep(300 * time.Millisecond)
+	syscall.Kill(os.Getpid(), syscall.SIGINT)
+	stdout := <-done
+	if !strings.Contains(stdout, "clipwork run --resume "+dir) {
+		t.Errorf("no resume hint after the interrupt:\n%s", stdout)
+	}
+	var stats struct {
+		Status    string `json:"status"`
+		StepsDone int    `json:"steps_done"`
+	}
+	data, _ := os.ReadFile(filepath.Join(dir, "stats.json"))
+	json.Unmarshal(data, &stats)
+	if stats.Status != "interrupted" || stats.StepsDone == 0 || stats.StepsDone >= 100000 {
+		t.Fatalf("after the interrupt: %+v", stats)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "image.png")); err != nil {
+		t.Errorf("no image saved at the interrupt: %v", err)
+	}
+	config, _ := os.ReadFile(filepath.Join(dir, "config.yaml"))
+	os.WriteFile(filepath.Join(dir, "config.yaml"),
+		bytes.Replace(config, []byte("epochs: 100000"), []byte(fmt.Sprintf("epochs: %d", stats.StepsDone+2)), 1), 0o644)
+	runCLI(t, "run", "--resume", dir, "--quiet")
+	data, _ = os.ReadFile(filepath.Join(dir, "stats.json"))
+	json.Unmarshal(data, &stats)
+	if stats.Status != "finished" {
+		t.Errorf("after resuming: %+v", stats)
 	}
 }
