@@ -3,7 +3,7 @@ export GOEXPERIMENT := simd
 
 GO ?= go
 
-.PHONY: build demo test fuzz bench bench-load bench-step reference
+.PHONY: build demo test notebook fuzz bench bench-load bench-step reference
 
 build:
 	$(GO) build -o bin/clipwork ./cmd/clipwork
@@ -14,7 +14,15 @@ demo: build
 
 test:
 	$(GO) vet ./...
-	$(GO) test ./...
+	$(GO) test -timeout 30m ./...
+
+# Installs the GoNB kernel (built from go.mod's pinned tools, with GOEXPERIMENT=simd for cell
+# builds) and opens Jupyter on notebooks/. Jupyter itself: apt-get install jupyter-notebook.
+notebook:
+	$(GO) build -o bin/ github.com/janpfeifer/gonb golang.org/x/tools/cmd/goimports
+	PATH="$(CURDIR)/bin:$$PATH" bin/gonb --install --force_deps
+	@command -v jupyter >/dev/null || { echo "Jupyter is missing: apt-get install jupyter-notebook (or pip install notebook)"; exit 1; }
+	cd notebooks && PATH="$(CURDIR)/bin:$$PATH" jupyter notebook
 
 # Short fuzzing sessions of the parsers that read untrusted files.
 fuzz:

@@ -43,12 +43,18 @@ func Load(paths []string, settings ...string) (*File, error) {
 	return Decode(merged, files)
 }
 
-// Parse reads one experiment from YAML text; name stands for the file in errors.
-func Parse(name string, data []byte) (*File, error) {
+// Parse reads one experiment from YAML text, with settings as in Load; name stands for the
+// file in errors.
+func Parse(name string, data []byte, settings ...string) (*File, error) {
 	files := map[*yaml.Node]string{}
 	root, err := parseBytes(name, data, files)
 	if err != nil {
 		return nil, err
+	}
+	for _, s := range settings {
+		if err := applySetting(root, s, files); err != nil {
+			return nil, err
+		}
 	}
 	return Decode(root, files)
 }

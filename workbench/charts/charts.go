@@ -1,0 +1,123 @@
+// Package charts draws a run's statistics with go-echarts: how often each feature won its
+// target's windows (win rate), similarity per feature over time, and the loss. Charts render
+// offline: ECharts' JavaScript (Apache-2.0, see ECHARTS-LICENSE) is embedded instead of loaded
+// from a CDN.
+package charts
+
+import (
+	_ "embed"
+	"fmt"
+	"math"
+	"strings"
+
+	"github.com/clipwork/clipwork/workbench"
+	"github.com/go-echarts/go-echarts/v2/charts"
+	"github.com/go-echarts/go-echarts/v2/opts"
+	"github.com/go-echarts/go-echarts/v2/render"
+)
+
+//go:embed echarts.min.js
+var echartsJS string
+
+// Script is a <script> element defining the global echarts. The wrapper hides the page's
+// RequireJS (classic Jupyter, nbconvert's HTML), which would otherwise take the UMD module and
+// leave the charts blank.
+func Script() string {
+	return "<script>(function(define, module, exports){\n" + echartsJS + "\n})();</script>"
+}
+
+func initOpts() charts.GlobalOpts {
+	return charts.WithInitializationOpts(opts.Initialization{Width: "860px", Height: "360px"})
+}
+
+func title(text, sub string) charts.GlobalOpts {
+	return charts.WithTitleOpts(opts.Title{Title: text, Subtitle: sub})
+}
+
+// WinRates is, per target, the share of its windows each feature won (was applied in).
+func WinRates(stats *workbench.Stats) []*charts.Bar {
+	var out []*charts.Bar
+	for _, t := range stats.Targets {
+		bar := charts.NewBar()
+		bar.SetGlobalOptions(initOpts(), charts.WithAnimation(false),
+			title("win rate: "+t.Name, fmt.Sprintf("select %s, %d windows", t.Select, t.Windows)),
+			charts.WithTooltipOpts(opts.Tooltip{Show: opts.Bool(true)}),
+			charts.WithYAxisOpts(opts.YAxis{Name: "% of windows", Max: 100}))
+		var labels []string
+		var data []opts.BarData
+		for _, f := range t.Features {
+			labels = append(labels, f.Label)
+			data = append(data, opts.BarData{Value: round(100 * f.Share)})
+		}
+		bar.SetXAxis(labels).AddSeries("win rate", data)
+		out = append(out, bar)
+	}
+	return out
+}
+
+// Similarities is, per target, each feature's mean similarity over the steps.
+func Similarities(stats *workbench.Stats) []*charts.Line {
+	var out []*charts.Line
+	for _, t := range stats.Targets {
+		line := charts.NewLine()
+		line.SetGlobalOptions(initOpts(), charts.WithAnimation(false), title("similarity: "+t.Name, ""),
+			charts.WithTooltipOpts(opts.Tooltip{Show: opts.Bool(true), Trigger: "axis"}),
+			charts.WithLegendOpts(opts.Legend{Show: opts.Bool(true), Top: "bottom"}),
+			charts.WithXAxisOpts(opts.XAxis{Name: "step"}))
+		var steps []int
+		series := make([][]opts.LineData, len(t.Features))
+		for _, rec := range stats.History {
+			sims, ok := rec.Similarities[t.Name]
+			if !ok {
+				continue
+			}
+			steps = append(steps, rec.Step)
+			for j := range t.Features {
+				series[j] = append(series[j], opts.LineData{Value: round(sims[j])})
+			}
+		}
+		line.SetXAxis(steps)
+		for j, f := range t.Features {
+			line.AddSeries(f.Label, series[j])
+		}
+		out = append(out, line)
+	}
+	return out
+}
+
+// Loss is the total loss over the steps.
+func Loss(stats *workbench.Stats) *charts.Line {
+	line := charts.NewLine()
+	line.SetGlobalOptions(initOpts(), charts.WithAnimation(false), title("loss", ""),
+		charts.WithXAxisOpts(opts.XAxis{Name: "step"}))
+	var steps []int
+	var data []opts.LineData
+	for _, rec := range stats.History {
+		steps = append(steps, rec.Step)
+		data = append(data, opts.LineData{Value: round(rec.Loss)})
+	}
+	line.SetXAxis(steps).AddSeries("loss", data)
+	return line
+}
+
+// All is every chart of a run as HTML elements with their scripts (after Script).
+func All(stats *workbench.Stats) string {
+	var b strings.Builder
+	for _, c := range WinRates(stats) {
+		b.WriteString(snippetHTML(c.RenderSnippet()))
+	}
+	for _, c := range Similarities(stats) {
+		b.WriteString(snippetHTML(c.RenderSnippet()))
+	}
+	b.WriteString(snippetHTML(Loss(stats).RenderSnippet()))
+	return b.String()
+}
+
+func snippetHTML(s render.ChartSnippet) string {
+	return s.Element + s.Script
+}
+
+// round keeps four decimals, so the chart options stay short.
+func round(v float64) float64 {
+	return math.Round(v*1e4) / 1e4
+}

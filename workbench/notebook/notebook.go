@@ -1,0 +1,224 @@
+// Package notebook runs experiments inside GoNB notebooks: a live view that updates in place
+// (image, step, windows/s, loss, win rates) and, at the end, the image and the charts as
+// persistent output. Outside a notebook the same calls run headless and display nothing.
+//
+//	run, err := notebook.RunYAML(`
+//	epochs: 100
+//	resolution: 128
+//	targets:
+//	  - features: [a large red circle on a blue sky]
+//	`)
+package notebook
+
+import (
+	"context"
+	"fmt"
+	"html"
+	"image"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/clipwork/clipwork/clipmodel"
+	_ "github.com/clipwork/clipwork/clipmodel/defaultmodel" // the default model
+	"github.com/clipwork/clipwork/workbench"
+	"github.com/clipwork/clipwork/workbench/charts"
+	"github.com/clipwork/clipwork/workbench/expfile"
+	"github.com/clipwork/clipwork/workbench/runstore"
+	"github.com/janpfeifer/gonb/gonbui"
+)
+
+// Results is where notebook runs are stored: $CLIPWORK_RESULTS, else results/ beside the
+// notebooks folder (notebooks run in their own folder).
+var Results = func() string {
+	if dir := os.Getenv("CLIPWORK_RESULTS"); dir != "" {
+		return dir
+	}
+	return filepath.Join("..", "results")
+}()
+
+// RunYAML runs an experiment written in YAML (settings as in clipwork run --set) with a live
+// view, stores it under Results like the CLI does, and shows the final image and charts.
+func RunYAML(text string, settings ...string) (*workbench.Run, error) {
+	defer gonbui.Sync()
+	file, err := expfile.Parse("notebook cell", []byte(text), settings...)
+	if err != nil {
+		return nil, err
+	}
+	return RunFile(file, "notebook", true)
+}
+
+// RunFile runs a parsed experiment like RunYAML; name names its results folder, and charts
+// says whether to show the charts at the end.
+func RunFile(file *expfile.File, name string, withCharts bool) (*workbench.Run, error) {
+	defer gonbui.Sync()
+	m, err := clipmodel.Load(file.Experiment.Model)
+	if err != nil {
+		return nil, err
+	}
+	run, err := workbench.NewRun(file.Experiment, m)
+	if err != nil {
+		return nil, err
+	}
+	dir, err := runstore.Create(Results, name)
+	if err != nil {
+		return nil, err
+	}
+	resolved := *file
+	resolved.Experiment = run.Experiment()
+	resolved.Experiment.Model = m.Name
+	config, err := expfile.Marshal(&resolved)
+	if err != nil {
+		return nil, err
+	}
+	recorder := &runstore.Recorder{Dir: dir, Config: config, Model: m.Name,
+		SnapshotEvery: file.SnapshotEvery, SnapshotSeconds: file.SnapshotSeconds}
+	err = run.Run(context.Background(), recorder, &LiveView{Every: time.Second, Charts: withCharts})
+	if err != nil {
+		return run, err
+	}
+	return run, recorder.Err()
+}
+
+// LiveView is the observer that shows a run in a notebook cell, updating in place.
+type LiveView struct {
+	// Every is how often the view refreshes (the last step always shows).
+	Every time.Duration
+	// Charts adds the win-rate, similarity and loss charts when the run ends.
+	Charts bool
+	id     string
+	last   time.Time
+}
+
+// Observe implements workbench.Observer.
+func (v *LiveView) Observe(e workbench.Event) {
+	if !gonbui.IsNotebook {
+		return
+	}
+	switch e.Kind {
+	case workbench.EventStart:
+		v.id = gonbui.UniqueId()
+		gonbui.UpdateHTML(v.id, status(e.Run, "starting"))
+	case workbench.EventStep:
+		if time.Since(v.last) >= v.Every {
+			v.last = time.Now()
+			gonbui.UpdateHTML(v.id, status(e.Run, ""))
+		}
+	case workbench.EventEnd, workbench.EventStop:
+		note := "done"
+		if e.Err != nil {
+			note = "stopped: " + e.Err.Error()
+		}
+		gonbui.UpdateHTML(v.id, status(e.Run, note))
+		if v.Charts {
+			ShowCharts(e.Run.Stats())
+		}
+		gonbui.Sync()
+	}
+}
+
+// status is the live view's HTML: the image, the numbers and the win-rate bars.
+func status(run *workbench.Run, note string) string {
+	var b strings.Builder
+	b.WriteString(`<div style="display:flex;gap:16px;align-items:flex-start;font-family:sans-serif">`)
+	if img, err := run.Image(); err == nil {
+		b.WriteString(imageTag(img, ""))
+	}
+	exp := run.Experiment()
+	fmt.Fprintf(&b, "<div><b>step %d / %d</b> %s<br>%.2f windows/s", run.Step(), exp.Steps, html.EscapeString(note),
+		run.WindowsPerSecond())
+	if h := run.Stats().History; len(h) > 0 {
+		fmt.Fprintf(&b, ", loss %.4f", h[len(h)-1].Loss)
+	}
+	b.WriteString(winRateBars(run.Stats()))
+	b.WriteString("</div></div>")
+	return b.String()
+}
+
+// winRateBars is the frame-count table as horizontal bars, plain HTML so it updates cheaply.
+func winRateBars(stats *workbench.Stats) string {
+	var b strings.Builder
+	for _, t := range stats.Targets {
+		fmt.Fprintf(&b, "<p><b>%s</b> (select %s, %d windows)</p><table>", html.EscapeString(t.Name), t.Select, t.Windows)
+		for _, f := range t.Features {
+			fmt.Fprintf(&b, `<tr><td>%s</td><td><div style="background:#4a7ebb;height:10px;width:%.0fpx"></div></td>`+
+				"<td>%d (%.1f%%)</td><td>sim %.3f</td></tr>", html.EscapeString(f.Label), 200*f.Share, f.Frames, 100*f.Share,
+				f.SimilarityMean)
+		}
+		b.WriteString("</table>")
+	}
+	return b.String()
+}
+
+func imageTag(img image.Image, caption string) string {
+	src, err := gonbui.EmbedImageAsPNGSrc(img)
+	if err != nil {
+		return html.EscapeString(err.Error())
+	}
+	tag := fmt.Sprintf(`<img src="%s" style="image-rendering:pixelated;max-width:512px;min-width:256px">`, src)
+	if caption == "" {
+		return tag
+	}
+	return fmt.Sprintf(`<figure style="margin:4px">%s<figcaption>%s</figcaption></figure>`, tag, html.EscapeString(caption))
+}
+
+var scriptOnce sync.Once
+
+// ShowCharts displays a run's win rates, similarities and loss. ECharts' script goes into the
+// notebook once per cell program.
+func ShowCharts(stats *workbench.Stats) {
+	if !gonbui.IsNotebook {
+		return
+	}
+	scriptOnce.Do(func() { gonbui.DisplayHTML(charts.Script()) })
+	gonbui.DisplayHTML(charts.All(stats))
+	gonbui.Sync()
+}
+
+// Grid displays images side by side with captions.
+func Grid(images []image.Image, captions []string) {
+	if !gonbui.IsNotebook {
+		return
+	}
+	var b strings.Builder
+	b.WriteString(`<div style="display:flex;flex-wrap:wrap;gap:8px">`)
+	for i, img := range images {
+		caption := ""
+		if i < len(captions) {
+			caption = captions[i]
+		}
+		b.WriteString(imageTag(img, caption))
+	}
+	b.WriteString("</div>")
+	gonbui.DisplayHTML(b.String())
+	gonbui.Sync()
+}
+
+// Sweep runs the same experiment once per prompt, replacing the features of every target with
+// that prompt, and shows the images side by side.
+func Sweep(text string, prompts ...string) ([]*workbench.Run, error) {
+	var runs []*workbench.Run
+	var images []image.Image
+	for _, p := range prompts {
+		file, err := expfile.Parse("notebook cell", []byte(text))
+		if err != nil {
+			return nil, err
+		}
+		for i := range file.Experiment.Targets {
+			file.Experiment.Targets[i].Features = []workbench.Feature{{Text: p}}
+		}
+		run, err := RunFile(file, "sweep", false)
+		if err != nil {
+			return runs, err
+		}
+		img, err := run.Image()
+		if err != nil {
+			return runs, err
+		}
+		runs, images = append(runs, run), append(images, img)
+	}
+	Grid(images, prompts)
+	return runs, nil
+}
