@@ -7,7 +7,9 @@ package charts
 import (
 	_ "embed"
 	"fmt"
+	"html"
 	"math"
+	"slices"
 	"strings"
 
 	"github.com/clipwork/clipwork/workbench"
@@ -104,12 +106,12 @@ func Loss(stats *workbench.Stats) *charts.Line {
 func All(stats *workbench.Stats) string {
 	var b strings.Builder
 	for _, c := range WinRates(stats) {
-		b.WriteString(snippetHTML(c.RenderSnippet()))
+		b.WriteString(Snippet(c))
 	}
 	for _, c := range Similarities(stats) {
-		b.WriteString(snippetHTML(c.RenderSnippet()))
+		b.WriteString(Snippet(c))
 	}
-	b.WriteString(snippetHTML(Loss(stats).RenderSnippet()))
+	b.WriteString(Snippet(Loss(stats)))
 	return b.String()
 }
 
@@ -120,4 +122,71 @@ func snippetHTML(s render.ChartSnippet) string {
 // round keeps four decimals, so the chart options stay short.
 func round(v float64) float64 {
 	return math.Round(v*1e4) / 1e4
+}
+
+// Page is a standalone HTML page holding charts (see Snippet) and other HTML; it renders
+// offline, the ECharts script included.
+func Page(title string, body ...string) string {
+	return "<!DOCTYPE html><html><head><meta charset=\"utf-8\"><title>" + html.EscapeString(title) + "</title>" +
+		Script() + "</head><body style=\"font-family:sans-serif\">" + strings.Join(body, "\n") + "</body></html>"
+}
+
+// Snippet is a chart's element and script for a Page or a notebook output.
+func Snippet(c interface{ RenderSnippet() render.ChartSnippet }) string {
+	return snippetHTML(c.RenderSnippet())
+}
+
+// NamedStats are one run's statistics and the name to show for it.
+type NamedStats struct {
+	Name  string
+	Stats *workbench.Stats
+}
+
+// CompareWinRates is, per target name, grouped bars of each feature's win rate in every run.
+func CompareWinRates(runs []NamedStats) []*charts.Bar {
+	var names []string
+	for _, r := range runs {
+		for _, t := range r.Stats.Targets {
+			if !slices.Contains(names, t.Name) {
+				names = append(names, t.Name)
+			}
+		}
+	}
+	var out []*charts.Bar
+	for _, name := range names {
+		var labels []string
+		for _, r := range runs {
+			if t := r.Stats.Target(name); t != nil {
+				for _, f := range t.Features {
+					if !slices.Contains(labels, f.Label) {
+						labels = append(labels, f.Label)
+					}
+				}
+			}
+		}
+		bar := charts.NewBar()
+		bar.SetGlobalOptions(initOpts(), charts.WithAnimation(false), title("win rates: "+name, "one bar per run"),
+			charts.WithTooltipOpts(opts.Tooltip{Show: opts.Bool(true)}),
+			charts.WithLegendOpts(opts.Legend{Show: opts.Bool(true), Top: "bottom"}),
+			charts.WithYAxisOpts(opts.YAxis{Name: "% of windows", Max: 100}))
+		bar.SetXAxis(labels)
+		for _, r := range runs {
+			t := r.Stats.Target(name)
+			data := make([]opts.BarData, len(labels))
+			for i, label := range labels {
+				data[i] = opts.BarData{Value: 0.0}
+				if t == nil {
+					continue
+				}
+				for _, f := range t.Features {
+					if f.Label == label {
+						data[i] = opts.BarData{Value: round(100 * f.Share)}
+					}
+				}
+			}
+			bar.AddSeries(r.Name, data)
+		}
+		out = append(out, bar)
+	}
+	return out
 }

@@ -1,0 +1,42 @@
+package main
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+func TestCompareAndExport(t *testing.T) {
+	out := t.TempDir()
+	base := []string{"run", "../../experiments/demo.yaml", "--model", "random:tiny", "--steps", "3",
+		"--resolution", "40", "--out", out, "--quiet"}
+	runCLI(t, base...)
+	runCLI(t, append(base, "--seed", "9")...)
+	a, b := filepath.Join(out, "demo"), filepath.Join(out, "demo-1")
+	report := filepath.Join(out, "report.html")
+	table := runCLI(t, "compare", a, b, "--html", report)
+	if !strings.Contains(table, "settings that differ") || !strings.Contains(table, "seed  1  9") {
+		t.Errorf("compare output:\n%s", table)
+	}
+	page, err := os.ReadFile(report)
+	if err != nil || !strings.Contains(string(page), "data:image/png;base64,") || !strings.Contains(string(page), "echarts.init") {
+		t.Errorf("the report lacks images or charts (%v)", err)
+	}
+	charts := filepath.Join(out, "charts")
+	runCLI(t, "export", "charts", a, "--out", charts)
+	for _, name := range []string{"demo-winrate-details.html", "demo-loss.html", "demo-winrates.csv", "demo-history.csv"} {
+		if _, err := os.Stat(filepath.Join(charts, name)); err != nil {
+			t.Errorf("missing %s", name)
+		}
+	}
+	if findChromium() != "" {
+		if _, err := os.Stat(filepath.Join(charts, "demo-winrate-details.png")); err != nil {
+			t.Errorf("Chromium is installed but no PNG was written: %v", err)
+		}
+	}
+	csv, _ := os.ReadFile(filepath.Join(charts, "demo-winrates.csv"))
+	if !strings.Contains(string(csv), "details,all,12,a large red circle on a blue sky,12,1,") {
+		t.Errorf("win-rate CSV:\n%s", csv)
+	}
+}
