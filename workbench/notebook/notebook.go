@@ -39,9 +39,16 @@ var Results = func() string {
 	return filepath.Join("..", "results")
 }()
 
+// Result is a finished notebook run and the results folder that holds it.
+type Result struct {
+	*workbench.Run
+	// Dir is the run's folder under Results.
+	Dir string
+}
+
 // RunYAML runs an experiment written in YAML (settings as in clipwork run --set) with a live
 // view, stores it under Results like the CLI does, and shows the final image and charts.
-func RunYAML(text string, settings ...string) (*workbench.Run, error) {
+func RunYAML(text string, settings ...string) (*Result, error) {
 	defer gonbui.Sync()
 	file, err := expfile.Parse("notebook cell", []byte(text), settings...)
 	if err != nil {
@@ -52,7 +59,7 @@ func RunYAML(text string, settings ...string) (*workbench.Run, error) {
 
 // RunFile runs a parsed experiment like RunYAML; name names its results folder, and charts
 // says whether to show the charts at the end.
-func RunFile(file *expfile.File, name string, withCharts bool) (*workbench.Run, error) {
+func RunFile(file *expfile.File, name string, withCharts bool) (*Result, error) {
 	defer gonbui.Sync()
 	m, err := clipmodel.Load(file.Experiment.Model)
 	if err != nil {
@@ -75,11 +82,11 @@ func RunFile(file *expfile.File, name string, withCharts bool) (*workbench.Run, 
 	}
 	recorder := &runstore.Recorder{Dir: dir, Config: config, Model: m.Name,
 		SnapshotEvery: file.SnapshotEvery, SnapshotSeconds: file.SnapshotSeconds}
-	err = run.Run(context.Background(), recorder, &LiveView{Every: time.Second, Charts: withCharts})
-	if err != nil {
-		return run, err
+	result := &Result{Run: run, Dir: dir.Path}
+	if err := run.Run(context.Background(), recorder, &LiveView{Every: time.Second, Charts: withCharts}); err != nil {
+		return result, err
 	}
-	return run, recorder.Err()
+	return result, recorder.Err()
 }
 
 // LiveView is the observer that shows a run in a notebook cell, updating in place.
@@ -198,8 +205,8 @@ func Grid(images []image.Image, captions []string) {
 
 // Sweep runs the same experiment once per prompt, replacing the features of every target with
 // that prompt, and shows the images side by side.
-func Sweep(text string, prompts ...string) ([]*workbench.Run, error) {
-	var runs []*workbench.Run
+func Sweep(text string, prompts ...string) ([]*Result, error) {
+	var runs []*Result
 	var images []image.Image
 	for _, p := range prompts {
 		file, err := expfile.Parse("notebook cell", []byte(text))
@@ -221,4 +228,33 @@ func Sweep(text string, prompts ...string) ([]*workbench.Run, error) {
 	}
 	Grid(images, prompts)
 	return runs, nil
+}
+
+// Compare shows runs side by side: their images, a table of their win rates, and grouped
+// win-rate charts per target.
+func Compare(runs ...*Result) error {
+	if !gonbui.IsNotebook {
+		return nil
+	}
+	var images []image.Image
+	var captions []string
+	var named []charts.NamedStats
+	for _, r := range runs {
+		img, err := r.Image()
+		if err != nil {
+			return err
+		}
+		name := filepath.Base(r.Dir)
+		images, captions = append(images, img), append(captions, name)
+		named = append(named, charts.NamedStats{Name: name, Stats: r.Stats()})
+	}
+	Grid(images, captions)
+	scriptOnce.Do(func() { gonbui.DisplayHTML(charts.Script()) })
+	var b strings.Builder
+	for _, c := range charts.CompareWinRates(named) {
+		b.WriteString(charts.Snippet(c))
+	}
+	gonbui.DisplayHTML(b.String())
+	gonbui.Sync()
+	return nil
 }
