@@ -58,6 +58,9 @@ type TrainOptions struct {
 	Progress io.Writer
 	// ExportOnly skips training and exports the newest checkpoint to Out/model.
 	ExportOnly bool
+	// InitFrom starts a new training folder from an exported model (its weights, tokenizer and
+	// step, see Export) instead of random weights; Adam's moments start afresh.
+	InitFrom string
 }
 
 func (o *TrainOptions) defaults() {
@@ -85,7 +88,7 @@ func Train(ctx context.Context, opts TrainOptions) error {
 	if err := os.MkdirAll(opts.Out, 0o755); err != nil {
 		return err
 	}
-	tok, err := trainingTokenizer(opts.Out, opts.Seed)
+	tok, err := trainingTokenizer(opts.Out, opts.InitFrom, opts.Seed)
 	if err != nil {
 		return err
 	}
@@ -94,7 +97,7 @@ func Train(ctx context.Context, opts TrainOptions) error {
 		return err
 	}
 	if opts.ExportOnly {
-		return Export(m, filepath.Join(opts.Out, "model"))
+		return Export(m, filepath.Join(opts.Out, "model"), int(optimizer.GetGlobalStep(m.Store)))
 	}
 	trainer := train.NewTrainer(m.Backend, m.Store, contrastiveModel(m), contrastiveLoss,
 		optimizer.Adam().LearningRate(opts.LearningRate).WeightDecay(1e-4).Done(), nil, nil)
@@ -124,15 +127,22 @@ func Train(ctx context.Context, opts TrainOptions) error {
 	if err := handler.Save(); err != nil {
 		return err
 	}
-	return Export(m, filepath.Join(opts.Out, "model"))
+	return Export(m, filepath.Join(opts.Out, "model"), step)
 }
 
 // trainingTokenizer learns a BPE vocabulary from generated captions, or reads the one an earlier
 // session learned.
-func trainingTokenizer(out string, seed uint64) (*clipmodel.Tokenizer, error) {
+func trainingTokenizer(out, initFrom string, seed uint64) (*clipmodel.Tokenizer, error) {
 	const contextLength = 32
 	if _, err := os.Stat(filepath.Join(out, "vocab.json")); err == nil {
 		return clipmodel.LoadTokenizer(out, contextLength)
+	}
+	if initFrom != "" {
+		tok, err := clipmodel.LoadTokenizer(initFrom, contextLength)
+		if err != nil {
+			return nil, err
+		}
+		return tok, tok.Save(out)
 	}
 	rng := rand.New(rand.NewPCG(seed, 0xb9e))
 	corpus := make([]string, 20000)
@@ -159,6 +169,15 @@ func trainingModel(opts TrainOptions, tok *clipmodel.Tokenizer) (*clipmodel.Mode
 	if err != nil {
 		return nil, nil, err
 	}
+	resuming, err := handler.HasCheckpoints()
+	if err != nil {
+		return nil, nil, err
+	}
+	if !resuming && opts.InitFrom != "" {
+		if err := initFromExport(store, cfg, opts.InitFrom); err != nil {
+			return nil, nil, err
+		}
+	}
 	for _, t := range clipmodel.RandomWeights(cfg, opts.Seed) {
 		if _, err := store.CreateVariable(clipmodel.VariablePath(t.Name), tensors.FromFlatDataAndDimensions(t.Data, t.Shape...)); err != nil {
 			return nil, nil, err
@@ -167,6 +186,18 @@ func trainingModel(opts TrainOptions, tok *clipmodel.Tokenizer) (*clipmodel.Mode
 	m := &clipmodel.Model{Name: "clipwork-default", Config: cfg, Preprocess: clipmodel.DefaultPreprocess(ImageSize),
 		Tokenizer: tok, Store: store, Backend: backend}
 	return m, handler, nil
+}
+
+// initFromExport loads an exported model's weights and training step into a fresh store.
+func initFromExport(store *model.Store, cfg *clipmodel.Config, dir string) error {
+	if err := clipmodel.LoadWeights(dir, cfg, store); err != nil {
+		return err
+	}
+	info, err := readTrainingInfo(dir)
+	if err != nil {
+		return err
+	}
+	return optimizer.GetGlobalStepVar(store).SetValue(tensors.FromScalar(int64(info.Step)))
 }
 
 // contrastiveModel returns the logits [batch, batch] of every image against every caption.

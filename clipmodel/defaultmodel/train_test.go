@@ -1,7 +1,12 @@
 package defaultmodel
 
 import (
+	"context"
+	"path/filepath"
+	"strings"
 	"testing"
+
+	"github.com/clipwork/clipwork/clipmodel"
 
 	"github.com/gomlx/gomlx/ml/train"
 	"github.com/gomlx/gomlx/ml/train/optimizer"
@@ -13,7 +18,7 @@ import (
 func BenchmarkTrainStep(b *testing.B) {
 	opts := TrainOptions{Out: b.TempDir()}
 	opts.defaults()
-	tok, err := trainingTokenizer(opts.Out, 1)
+	tok, err := trainingTokenizer(opts.Out, "", 1)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -32,5 +37,40 @@ func BenchmarkTrainStep(b *testing.B) {
 		if _, err := trainer.TrainStep(makeBatch(tok, 1, i+1, 64)); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+// TestTrainExportsAndContinues trains one small step, exports, and starts a new training
+// folder from the export: it continues at the exported step.
+func TestTrainExportsAndContinues(t *testing.T) {
+	if testing.Short() {
+		t.Skip("trains for a few seconds")
+	}
+	first := t.TempDir()
+	if err := Train(context.Background(), TrainOptions{Out: first, Steps: 1, BatchSize: 4}); err != nil {
+		t.Fatal(err)
+	}
+	info, err := readTrainingInfo(filepath.Join(first, "model"))
+	if err != nil || info.Step != 1 {
+		t.Fatalf("exported step %d (%v), want 1", info.Step, err)
+	}
+	var log strings.Builder
+	second := t.TempDir()
+	opts := TrainOptions{Out: second, Steps: 2, BatchSize: 4, InitFrom: filepath.Join(first, "model"), Progress: &log}
+	if err := Train(context.Background(), opts); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(log.String(), "training from step 1 to 2") {
+		t.Errorf("did not continue from the exported step:\n%s", log.String())
+	}
+	if info, _ := readTrainingInfo(filepath.Join(second, "model")); info.Step != 2 {
+		t.Errorf("second export at step %d, want 2", info.Step)
+	}
+	m, err := clipmodel.LoadFolder(filepath.Join(second, "model"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m.Config.Vision.ImageSize != ImageSize {
+		t.Errorf("exported image size %d", m.Config.Vision.ImageSize)
 	}
 }

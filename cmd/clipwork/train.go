@@ -20,6 +20,7 @@ func runTrainDefault(args []string, stdout io.Writer) error {
 	fs.IntVar(&opts.CheckpointEvery, "checkpoint-every", 100, "steps between checkpoints")
 	fs.Uint64Var(&opts.Seed, "seed", 1, "seed of the scenes and the initial weights")
 	fs.BoolVar(&opts.ExportOnly, "export", false, "only export the newest checkpoint to OUT/model")
+	fs.StringVar(&opts.InitFrom, "init-from", "", "start a new OUT from an exported model (e.g. clipmodel/defaultmodel/model)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
