@@ -39,11 +39,12 @@ type FeatureStats struct {
 }
 
 // StepRecord is one step of the history: the loss and, per target, each feature's mean
-// similarity at that step.
+// similarity and its frames (windows that applied it) at that step.
 type StepRecord struct {
 	Step         int                  `json:"step"`
 	Loss         float64              `json:"loss"`
 	Similarities map[string][]float64 `json:"similarities"`
+	Frames       map[string][]int     `json:"frames"`
 }
 
 func newStats(targets []*preparedTarget) *Stats {
@@ -70,20 +71,21 @@ func (s *Stats) Target(name string) *TargetStats {
 
 // record adds one step: perTarget holds similarities and applied masks, two per active target.
 func (s *Stats) record(step int, loss float64, plan *stepPlan, perTarget []*tensors.Tensor) {
-	rec := StepRecord{Step: step, Loss: loss, Similarities: map[string][]float64{}}
+	rec := StepRecord{Step: step, Loss: loss, Similarities: map[string][]float64{}, Frames: map[string][]int{}}
 	for k, t := range plan.targets {
 		ts := s.Target(t.Name)
 		sims := tensors.MustCopyFlatData[float32](perTarget[2*k])
 		applied := tensors.MustCopyFlatData[float32](perTarget[2*k+1])
 		n, f := t.BatchSize, len(ts.Features)
 		ts.Windows += n
-		means := make([]float64, f)
+		means, frames := make([]float64, f), make([]int, f)
 		for j, fs := range ts.Features {
 			sum := 0.0
 			for w := range n {
 				sum += float64(sims[w*f+j])
 				if applied[w*f+j] > 0.5 {
 					fs.Frames++
+					frames[j]++
 				}
 			}
 			fs.similaritySum += sum
@@ -95,6 +97,7 @@ func (s *Stats) record(step int, loss float64, plan *stepPlan, perTarget []*tens
 			fs.SimilarityMean = fs.similaritySum / float64(ts.Windows)
 		}
 		rec.Similarities[t.Name] = means
+		rec.Frames[t.Name] = frames
 	}
 	s.History = append(s.History, rec)
 }

@@ -224,6 +224,9 @@ func exportRun(r loadedRun, out, browser string, stdout io.Writer) error {
 	for i, c := range charts.Similarities(stats) {
 		pages["similarity-"+stats.Targets[i].Name] = charts.Snippet(c)
 	}
+	for i, c := range charts.WinRatesOverTime(stats) {
+		pages["winrate-over-time-"+stats.Targets[i].Name] = charts.Snippet(c)
+	}
 	for chart, body := range pages {
 		base := filepath.Join(out, name+"-"+safeName(chart))
 		if err := os.WriteFile(base+".html", []byte(charts.Page(name+" "+chart, body)), 0o644); err != nil {

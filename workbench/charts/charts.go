@@ -87,6 +87,49 @@ func Similarities(stats *workbench.Stats) []*charts.Line {
 	return out
 }
 
+// WinRatesOverTime is, per target, the share of windows each feature won, stacked, step by
+// step (averaged over spans of steps so long runs stay readable).
+func WinRatesOverTime(stats *workbench.Stats) []*charts.Line {
+	var out []*charts.Line
+	for _, t := range stats.Targets {
+		var steps []int
+		var frames [][]int
+		for _, rec := range stats.History {
+			if f, ok := rec.Frames[t.Name]; ok {
+				steps, frames = append(steps, rec.Step), append(frames, f)
+			}
+		}
+		span := max(1, len(steps)/100)
+		line := charts.NewLine()
+		line.SetGlobalOptions(initOpts(), charts.WithAnimation(false), title("win rate over time: "+t.Name, ""),
+			charts.WithTooltipOpts(opts.Tooltip{Show: opts.Bool(true), Trigger: "axis"}),
+			charts.WithLegendOpts(opts.Legend{Show: opts.Bool(true), Top: "bottom"}),
+			charts.WithXAxisOpts(opts.XAxis{Name: "step"}), charts.WithYAxisOpts(opts.YAxis{Name: "%", Max: 100}))
+		var xs []int
+		for i := 0; i < len(steps); i += span {
+			xs = append(xs, steps[i])
+		}
+		line.SetXAxis(xs)
+		for j, f := range t.Features {
+			var data []opts.LineData
+			for i := 0; i < len(steps); i += span {
+				won, total := 0, 0
+				for k := i; k < min(i+span, len(steps)); k++ {
+					won += frames[k][j]
+					for _, n := range frames[k] {
+						total += n
+					}
+				}
+				data = append(data, opts.LineData{Value: round(100 * float64(won) / float64(max(total, 1)))})
+			}
+			line.AddSeries(f.Label, data, charts.WithLineChartOpts(opts.LineChart{Stack: "share"}),
+				charts.WithAreaStyleOpts(opts.AreaStyle{Opacity: opts.Float(0.6)}))
+		}
+		out = append(out, line)
+	}
+	return out
+}
+
 // Loss is the total loss over the steps.
 func Loss(stats *workbench.Stats) *charts.Line {
 	line := charts.NewLine()
@@ -106,6 +149,9 @@ func Loss(stats *workbench.Stats) *charts.Line {
 func All(stats *workbench.Stats) string {
 	var b strings.Builder
 	for _, c := range WinRates(stats) {
+		b.WriteString(Snippet(c))
+	}
+	for _, c := range WinRatesOverTime(stats) {
 		b.WriteString(Snippet(c))
 	}
 	for _, c := range Similarities(stats) {
