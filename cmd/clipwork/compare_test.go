@@ -5,6 +5,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/clipwork/clipwork/workbench/report"
 )
 
 func TestCompareAndExport(t *testing.T) {
@@ -14,12 +16,12 @@ func TestCompareAndExport(t *testing.T) {
 	runCLI(t, base...)
 	runCLI(t, append(base, "--seed", "9")...)
 	a, b := filepath.Join(out, "demo"), filepath.Join(out, "demo-1")
-	report := filepath.Join(out, "report.html")
-	table := runCLI(t, "compare", a, b, "--html", report)
+	reportFile := filepath.Join(out, "report.html")
+	table := runCLI(t, "compare", a, b, "--html", reportFile)
 	if !strings.Contains(table, "settings that differ") || !strings.Contains(table, "seed  1  9") {
 		t.Errorf("compare output:\n%s", table)
 	}
-	page, err := os.ReadFile(report)
+	page, err := os.ReadFile(reportFile)
 	if err != nil || !strings.Contains(string(page), "data:image/png;base64,") || !strings.Contains(string(page), "echarts.init") {
 		t.Errorf("the report lacks images or charts (%v)", err)
 	}
@@ -30,7 +32,7 @@ func TestCompareAndExport(t *testing.T) {
 			t.Errorf("missing %s", name)
 		}
 	}
-	if findChromium() != "" {
+	if report.FindChromium() != "" {
 		if _, err := os.Stat(filepath.Join(charts, "demo-winrate-details.png")); err != nil {
 			t.Errorf("Chromium is installed but no PNG was written: %v", err)
 		}

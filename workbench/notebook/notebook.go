@@ -26,6 +26,7 @@ import (
 	"github.com/clipwork/clipwork/workbench"
 	"github.com/clipwork/clipwork/workbench/charts"
 	"github.com/clipwork/clipwork/workbench/expfile"
+	"github.com/clipwork/clipwork/workbench/report"
 	"github.com/clipwork/clipwork/workbench/runstore"
 	"github.com/janpfeifer/gonb/gonbui"
 )
@@ -256,5 +257,60 @@ func Compare(runs ...*Result) error {
 	}
 	gonbui.DisplayHTML(b.String())
 	gonbui.Sync()
+	return nil
+}
+
+// CompareFolders compares stored runs (folders under Results, or anywhere): their images, the
+// settings that differ, and grouped win-rate charts.
+func CompareFolders(paths ...string) error {
+	defer gonbui.Sync()
+	runs, err := report.Load(paths)
+	if err != nil {
+		return err
+	}
+	if !gonbui.IsNotebook {
+		return nil
+	}
+	var b strings.Builder
+	b.WriteString("<table><tr><th>setting</th>")
+	for _, r := range runs {
+		fmt.Fprintf(&b, "<th>%s</th>", html.EscapeString(filepath.Base(r.Dir.Path)))
+	}
+	b.WriteString("</tr>")
+	for _, k := range report.DifferingSettings(runs) {
+		fmt.Fprintf(&b, "<tr><td>%s</td>", html.EscapeString(k))
+		for _, r := range runs {
+			fmt.Fprintf(&b, "<td>%s</td>", html.EscapeString(r.Config[k]))
+		}
+		b.WriteString("</tr>")
+	}
+	b.WriteString("</table>")
+	page, err := report.HTML(runs)
+	if err != nil {
+		return err
+	}
+	gonbui.DisplayHTML(b.String())
+	gonbui.DisplayHTML(page)
+	return nil
+}
+
+// ExportCharts writes a stored run's charts into out as HTML, PNG (with Chromium) and CSV, as
+// clipwork export charts does, and lists the files written.
+func ExportCharts(path, out string) error {
+	runs, err := report.Load([]string{path})
+	if err != nil {
+		return err
+	}
+	if err := os.MkdirAll(out, 0o755); err != nil {
+		return err
+	}
+	var log strings.Builder
+	if err := report.Export(runs[0], out, report.FindChromium(), &log); err != nil {
+		return err
+	}
+	if gonbui.IsNotebook {
+		gonbui.DisplayHTML("<pre>" + html.EscapeString(log.String()) + "</pre>")
+		gonbui.Sync()
+	}
 	return nil
 }

@@ -27,4 +27,14 @@ func TestHeadless(t *testing.T) {
 	if err := Compare(runs...); err != nil {
 		t.Error(err)
 	}
+	if err := CompareFolders(runs[0].Dir, runs[1].Dir); err != nil {
+		t.Error(err)
+	}
+	charts := filepath.Join(t.TempDir(), "charts")
+	if err := ExportCharts(runs[0].Dir, charts); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(filepath.Join(charts, filepath.Base(runs[0].Dir)+"-winrates.csv")); err != nil {
+		t.Error(err)
+	}
 }
