@@ -21,7 +21,7 @@ test:
 notebook:
 	$(GO) build -o bin/ github.com/janpfeifer/gonb golang.org/x/tools/cmd/goimports
 	PATH="$(CURDIR)/bin:$$PATH" bin/gonb --install --force_deps
-	@command -v jupyter >/dev/null || { echo "Jupyter is missing: apt-get install jupyter-notebook (or pip install notebook)"; exit 1; }
+	@jupyter notebook --version >/dev/null 2>&1 || { echo "Jupyter Notebook is missing: apt-get install jupyter-notebook (or pip install notebook)"; exit 1; }
 	cd notebooks && PATH="$(CURDIR)/bin:$$PATH" jupyter notebook
 
 # Short fuzzing sessions of the parsers that read untrusted files.
