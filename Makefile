@@ -16,13 +16,14 @@ test:
 	$(GO) vet ./...
 	$(GO) test -timeout 30m ./...
 
-# Installs the GoNB kernel (built from go.mod's pinned tools, with GOEXPERIMENT=simd for cell
-# builds) and opens Jupyter on notebooks/. Jupyter itself: apt-get install jupyter-notebook.
+# Installs the GoNB kernel (built from go.mod's pinned tools; the exported GOEXPERIMENT=simd
+# reaches the kernel's cell builds) and opens Jupyter on notebooks/. Jupyter itself:
+# apt-get install jupyter-notebook. JUPYTER_FLAGS passes options, e.g. "--no-browser --port 8899".
 notebook:
 	$(GO) build -o bin/ github.com/janpfeifer/gonb golang.org/x/tools/cmd/goimports
 	PATH="$(CURDIR)/bin:$$PATH" bin/gonb --install --force_deps
 	@jupyter notebook --version >/dev/null 2>&1 || { echo "Jupyter Notebook is missing: apt-get install jupyter-notebook (or pip install notebook)"; exit 1; }
-	cd notebooks && PATH="$(CURDIR)/bin:$$PATH" jupyter notebook
+	cd notebooks && PATH="$(CURDIR)/bin:$$PATH" jupyter notebook $(JUPYTER_FLAGS)
 
 # Short fuzzing sessions of the parsers that read untrusted files.
 fuzz:
