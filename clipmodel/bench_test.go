@@ -1,16 +1,16 @@
 package clipmodel
 
 import (
-	"bufio"
 	"encoding/json"
 	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/clipwork/clipwork/internal/memstat"
 )
 
 // loadChildEnv makes the test binary a child that loads one folder and reports time and memory.
@@ -57,26 +57,8 @@ func TestLoadChild(t *testing.T) {
 		t.Fatal(err)
 	}
 	seconds := time.Since(start).Seconds()
-	report, _ := json.Marshal(map[string]float64{"Seconds": seconds, "PeakMB": peakRSSMB(t)})
+	report, _ := json.Marshal(map[string]float64{"Seconds": seconds, "PeakMB": memstat.PeakRSSMB()})
 	fmt.Printf("\n%s\n", report)
-}
-
-// peakRSSMB reads the process's peak resident set (VmHWM) from /proc.
-func peakRSSMB(t *testing.T) float64 {
-	f, err := os.Open("/proc/self/status")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	scanner := bufio.NewScanner(f)
-	for scanner.Scan() {
-		if rest, ok := strings.CutPrefix(scanner.Text(), "VmHWM:"); ok {
-			kb, _ := strconv.Atoi(strings.TrimSuffix(strings.TrimSpace(rest), " kB"))
-			return float64(kb) / 1024
-		}
-	}
-	t.Fatal("no VmHWM in /proc/self/status")
-	return 0
 }
 
 func TestWriteFolderRoundTrip(t *testing.T) {

@@ -1,16 +1,13 @@
 package main
 
 import (
-	"bufio"
 	"encoding/json"
 	"fmt"
 	"io"
-	"os"
-	"strconv"
-	"strings"
 	"time"
 
 	"github.com/clipwork/clipwork/clipmodel"
+	"github.com/clipwork/clipwork/internal/memstat"
 	"github.com/clipwork/clipwork/workbench"
 )
 
@@ -65,28 +62,11 @@ func runBench(args []string, stdout io.Writer) error {
 	perStep := time.Since(start) / time.Duration(*steps)
 	r := benchResult{Model: *modelName, Backend: m.Backend.Name(), Windows: *windows, Resolution: *resolution,
 		WindowsPerSecond: float64(*windows) / perStep.Seconds(), MsPerStep: float64(perStep.Milliseconds()),
-		CompileSeconds: max(0, compile.Seconds()-perStep.Seconds()), PeakRSSMB: peakRSSMB()}
+		CompileSeconds: max(0, compile.Seconds()-perStep.Seconds()), PeakRSSMB: memstat.PeakRSSMB()}
 	if *asJSON {
 		return json.NewEncoder(stdout).Encode(r)
 	}
 	fmt.Fprintf(stdout, "%s on %s, %d windows at %dx%d: %.2f windows/s, %.0f ms/step, compile %.1f s, peak memory %.0f MB\n",
 		r.Model, r.Backend, r.Windows, r.Resolution, r.Resolution, r.WindowsPerSecond, r.MsPerStep, r.CompileSeconds, r.PeakRSSMB)
 	return nil
-}
-
-// peakRSSMB is the process's peak resident memory (VmHWM), 0 where /proc is missing.
-func peakRSSMB() float64 {
-	f, err := os.Open("/proc/self/status")
-	if err != nil {
-		return 0
-	}
-	defer f.Close()
-	scanner := bufio.NewScanner(f)
-	for scanner.Scan() {
-		if rest, ok := strings.CutPrefix(scanner.Text(), "VmHWM:"); ok {
-			kb, _ := strconv.Atoi(strings.TrimSuffix(strings.TrimSpace(rest), " kB"))
-			return float64(kb) / 1024
-		}
-	}
-	return 0
 }
