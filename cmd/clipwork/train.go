@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"os"
 	"os/signal"
@@ -30,5 +31,10 @@ func runTrainDefault(args []string, stdout io.Writer) error {
 	opts.Progress = stdout
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
-	return defaultmodel.Train(ctx, opts)
+	err := defaultmodel.Train(ctx, opts)
+	if errors.Is(err, context.Canceled) {
+		fmt.Fprintf(stdout, "stopped; the same command resumes from the checkpoint in %s\n", opts.Out)
+		return nil
+	}
+	return err
 }
