@@ -5,6 +5,7 @@ import (
 	"math"
 
 	"github.com/clipwork/clipwork/clipmodel"
+	"github.com/gomlx/gomlx/core/tensors"
 )
 
 // preparedTarget is a target with its features embedded once at the start of a run.
@@ -14,8 +15,10 @@ type preparedTarget struct {
 	labels, texts, losses []string
 	weights               []Value
 	periods               []Period
-	// embeddings are the features' normalised embeddings, [feature][dim].
+	// embeddings are the features' normalised embeddings, [feature][dim]; features holds them
+	// as the [feature, dim] tensor every step feeds the graph.
 	embeddings [][]float32
+	features   *tensors.Tensor
 	// blurRadius is the static kernel radius of the target's blur transform, if any.
 	blurRadius int
 }
@@ -46,6 +49,11 @@ func prepareTargets(targets []Target, m *clipmodel.Model) ([]*preparedTarget, er
 				p.blurRadius = max(p.blurRadius, blurRadius(maxOverTime(tr.Range[1])))
 			}
 		}
+		flat := make([]float32, 0, len(p.embeddings)*len(p.embeddings[0]))
+		for _, e := range p.embeddings {
+			flat = append(flat, e...)
+		}
+		p.features = tensors.FromFlatDataAndDimensions(flat, len(p.embeddings), len(p.embeddings[0]))
 		out[i] = p
 	}
 	return out, nil

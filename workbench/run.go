@@ -264,16 +264,14 @@ func (r *Run) targetInputs(values map[string]*tensors.Tensor, plan *stepPlan, k 
 		}
 	}
 	values[fmt.Sprintf("homs/%d", k)] = tensors.FromFlatDataAndDimensions(homs, n, 9)
-	flat := make([]float32, 0, f*len(t.embeddings[0]))
 	weights, active := make([]float32, f), make([]float32, f)
-	for i, e := range t.embeddings {
-		flat = append(flat, e...)
+	for i := range t.embeddings {
 		weights[i] = float32(t.weights[i].At(env))
 		if t.periods[i].Active(env.Step, env.Steps) {
 			active[i] = 1
 		}
 	}
-	values[fmt.Sprintf("features/%d", k)] = tensors.FromFlatDataAndDimensions(flat, f, len(t.embeddings[0]))
+	values[fmt.Sprintf("features/%d", k)] = t.features
 	values[fmt.Sprintf("weights/%d", k)] = tensors.FromFlatDataAndDimensions(weights, f)
 	values[fmt.Sprintf("active/%d", k)] = tensors.FromFlatDataAndDimensions(active, f)
 	values[fmt.Sprintf("weight/%d", k)] = tensors.FromScalar(float32(t.Weight.At(env)))

@@ -120,17 +120,13 @@ func execute(file *expfile.File, name string, resume *resumePoint, f runFlags, s
 	} else if dir, err = runstore.Create(f.out, name); err != nil {
 		return err
 	}
-	resolved := *file
-	resolved.Experiment = run.Experiment()
-	resolved.Experiment.Model = m.Name
-	config, err := expfile.Marshal(&resolved)
+	recorder, err := runstore.NewRecorder(dir, file, run, m.Name)
 	if err != nil {
 		return err
 	}
+	exp := run.Experiment()
 	fmt.Fprintf(stdout, "run %s: model %s, %dx%d, %d steps, seed %d\n", dir.Path, m.Name,
-		resolved.Experiment.Width, resolved.Experiment.Height, resolved.Experiment.Steps, resolved.Experiment.Seed)
-	recorder := &runstore.Recorder{Dir: dir, Config: config, Model: m.Name,
-		SnapshotEvery: file.SnapshotEvery, SnapshotSeconds: file.SnapshotSeconds}
+		exp.Width, exp.Height, exp.Steps, exp.Seed)
 	observers := []workbench.Observer{recorder, &frameTablePrinter{w: stdout, every: 30 * time.Second}}
 	if !f.quiet {
 		observers = append(observers, newProgress(os.Stderr, run))

@@ -74,15 +74,10 @@ func RunFile(file *expfile.File, name string, withCharts bool) (*Result, error) 
 	if err != nil {
 		return nil, err
 	}
-	resolved := *file
-	resolved.Experiment = run.Experiment()
-	resolved.Experiment.Model = m.Name
-	config, err := expfile.Marshal(&resolved)
+	recorder, err := runstore.NewRecorder(dir, file, run, m.Name)
 	if err != nil {
 		return nil, err
 	}
-	recorder := &runstore.Recorder{Dir: dir, Config: config, Model: m.Name,
-		SnapshotEvery: file.SnapshotEvery, SnapshotSeconds: file.SnapshotSeconds}
 	result := &Result{Run: run, Dir: dir.Path}
 	if err := run.Run(context.Background(), recorder, &LiveView{Every: time.Second, Charts: withCharts}); err != nil {
 		return result, err

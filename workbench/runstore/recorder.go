@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/clipwork/clipwork/workbench"
+	"github.com/clipwork/clipwork/workbench/expfile"
 )
 
 // Recorder is the observer that keeps a run's folder up to date: snapshots when due, the
@@ -26,6 +27,20 @@ type Recorder struct {
 
 	started, lastSnapshot, lastSave time.Time
 	errs                            []error
+}
+
+// NewRecorder makes the recorder of a run of file's experiment into dir, with the fully
+// resolved config (every default, the model's name) that config.yaml and image.png carry.
+func NewRecorder(dir *Dir, file *expfile.File, run *workbench.Run, model string) (*Recorder, error) {
+	resolved := *file
+	resolved.Experiment = run.Experiment()
+	resolved.Experiment.Model = model
+	config, err := expfile.Marshal(&resolved)
+	if err != nil {
+		return nil, err
+	}
+	return &Recorder{Dir: dir, Config: config, Model: model,
+		SnapshotEvery: file.SnapshotEvery, SnapshotSeconds: file.SnapshotSeconds}, nil
 }
 
 // Observe implements workbench.Observer.
