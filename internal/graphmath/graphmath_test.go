@@ -5,7 +5,9 @@ import (
 	"testing"
 
 	"github.com/gomlx/compute"
+	"github.com/gomlx/compute/dtypes"
 	_ "github.com/gomlx/compute/gobackend"
+	"github.com/gomlx/compute/shapes"
 	"github.com/gomlx/gomlx/core/graph"
 	"github.com/gomlx/gomlx/core/tensors"
 )
@@ -23,6 +25,9 @@ func TestMatchesGoMLX(t *testing.T) {
 		"exp":     {func(x, _ *node) *node { return Exp(x) }, func(x, _ *node) *node { return graph.Exp(x) }},
 		"sigmoid": {func(x, _ *node) *node { return Sigmoid(x) }, func(x, _ *node) *node { return graph.Logistic(x) }},
 		"softmax": {func(x, _ *node) *node { return Softmax(x, -1) }, func(x, _ *node) *node { return graph.Softmax(x, -1) }},
+		"softmax-expm1": {func(x, _ *node) *node { return softmaxExpm1(x, -1) },
+			func(x, _ *node) *node { return graph.Softmax(x, -1) }},
+		"softmax-axis-0": {func(x, _ *node) *node { return Softmax(x, 0) }, func(x, _ *node) *node { return graph.Softmax(x, 0) }},
 		"masked": {func(x, m *node) *node { return MaskedSoftmax(x, m, -1) },
 			func(x, m *node) *node { return graph.MaskedSoftmax(x, m, -1) }},
 		"logsoftmax": {func(x, _ *node) *node { return LogSoftmax(x, -1) },
@@ -47,5 +52,22 @@ func TestMatchesGoMLX(t *testing.T) {
 				}
 			}
 		}
+	}
+}
+
+// TestSoftmaxUsesFusedOp checks that on the Go backend a float32 softmax over the last axis is
+// the backend's fused op, and one over another axis is not.
+func TestSoftmaxUsesFusedOp(t *testing.T) {
+	backend, err := compute.NewWithConfig("go")
+	if err != nil {
+		t.Fatal(err)
+	}
+	g := graph.NewGraph(backend, "softmax")
+	x := graph.Parameter(g, "x", shapes.Make(dtypes.Float32, 2, 3))
+	if got := Softmax(x, -1).Type(); got != graph.NodeTypeFusedSoftmax {
+		t.Errorf("softmax over the last axis is a %s node, want FusedSoftmax", got)
+	}
+	if got := Softmax(x, 0).Type(); got == graph.NodeTypeFusedSoftmax {
+		t.Errorf("softmax over axis 0 is a FusedSoftmax node")
 	}
 }
