@@ -228,10 +228,8 @@ func makeBatch(tok *clipmodel.Tokenizer, seed uint64, step, size int) train.Batc
 	pixels := make([]float32, 0, size*ImageSize*ImageSize*3)
 	tokenLists := make([][]int, size)
 	pool := make([]int32, size)
-	sceneOf := make([]scenes.Scene, size)
-	for i := range size {
-		s := scenes.Random(rng)
-		sceneOf[i] = s
+	sceneOf := batchScenes(rng, size)
+	for i, s := range sceneOf {
 		pixels = append(pixels, clipmodel.RGB(s.Render(rng, ImageSize))...)
 		tokenLists[i] = tok.Tokenize(s.Caption(rng))
 		pool[i] = int32(len(tokenLists[i]) - 1) // the end token, last in every list
@@ -249,6 +247,50 @@ func makeBatch(tok *clipmodel.Tokenizer, seed uint64, step, size int) train.Batc
 		},
 		Labels: []*tensors.Tensor{sameSceneTargets(sceneOf)},
 	}
+}
+
+// groupSize is how many scenes of a batch share all attributes but one.
+const groupSize = 4
+
+// batchScenes draws size scenes in groups of groupSize that differ in one attribute only, most
+// often shape, count or position. In a batch of unrelated scenes, colour alone tells most
+// captions apart and the contrastive loss never asks for the rest; hard negatives do.
+func batchScenes(rng *rand.Rand, size int) []scenes.Scene {
+	varied := []struct {
+		weight  int
+		options []string
+		set     func(*scenes.Scene, string)
+	}{
+		{3, scenes.Shapes, func(s *scenes.Scene, v string) { s.Shape = v }},
+		{2, scenes.Counts, func(s *scenes.Scene, v string) { s.Count = v }},
+		{2, scenes.Positions, func(s *scenes.Scene, v string) { s.Position = v }},
+		{1, scenes.Colors, func(s *scenes.Scene, v string) { s.Color = v }},
+		{1, scenes.Sizes, func(s *scenes.Scene, v string) { s.Size = v }},
+	}
+	var weighted []int
+	for i, v := range varied {
+		for range v.weight {
+			weighted = append(weighted, i)
+		}
+	}
+	out := make([]scenes.Scene, 0, size)
+	for len(out) < size {
+		base := scenes.Random(rng)
+		v := varied[weighted[rng.IntN(len(weighted))]]
+		group := 0
+		for _, k := range rng.Perm(len(v.options)) {
+			if group == groupSize || len(out) == size {
+				break
+			}
+			s := base
+			v.set(&s, v.options[k])
+			if s.Visible() {
+				out = append(out, s)
+				group++
+			}
+		}
+	}
+	return out
 }
 
 func sameSceneTargets(s []scenes.Scene) *tensors.Tensor {

@@ -2,11 +2,13 @@ package defaultmodel
 
 import (
 	"context"
+	"math/rand/v2"
 	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/clipwork/clipwork/clipmodel"
+	"github.com/clipwork/clipwork/clipmodel/scenes"
 
 	"github.com/gomlx/gomlx/ml/train"
 	"github.com/gomlx/gomlx/ml/train/optimizer"
@@ -73,4 +75,44 @@ func TestTrainExportsAndContinues(t *testing.T) {
 	if m.Config.Vision.ImageSize != ImageSize {
 		t.Errorf("exported image size %d", m.Config.Vision.ImageSize)
 	}
+}
+
+// TestBatchScenesComeInHardNegativeGroups checks that a batch is made of groups whose scenes
+// differ from the group's first in exactly one attribute.
+func TestBatchScenesComeInHardNegativeGroups(t *testing.T) {
+	rng := rand.New(rand.NewPCG(3, 4))
+	batch := batchScenes(rng, 64)
+	if len(batch) != 64 {
+		t.Fatalf("%d scenes, want 64", len(batch))
+	}
+	groups, first := 0, batch[0]
+	for i, s := range batch {
+		if !s.Visible() {
+			t.Errorf("scene %d: %s shapes on %s", i, s.Color, s.Background)
+		}
+		switch differences(first, s) {
+		case 0:
+			if i > 0 && s != first {
+				t.Errorf("scene %d equals its group's first but is not it", i)
+			}
+		case 1:
+		default:
+			first = s
+			groups++
+		}
+	}
+	if groups < 64/groupSize-1 {
+		t.Errorf("%d groups in 64 scenes, want about %d", groups+1, 64/groupSize)
+	}
+}
+
+func differences(a, b scenes.Scene) int {
+	n := 0
+	for _, d := range [][2]string{{a.Shape, b.Shape}, {a.Color, b.Color}, {a.Size, b.Size}, {a.Count, b.Count},
+		{a.Position, b.Position}, {a.Background, b.Background}} {
+		if d[0] != d[1] {
+			n++
+		}
+	}
+	return n
 }

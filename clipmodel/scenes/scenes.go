@@ -56,11 +56,14 @@ func Random(rng *rand.Rand) Scene {
 			Shape: pick(rng, Shapes), Color: pick(rng, Colors), Size: pick(rng, Sizes),
 			Count: pick(rng, Counts), Position: pick(rng, Positions), Background: pick(rng, Backgrounds),
 		}
-		if !clashes(s.Color, s.Background) {
+		if s.Visible() {
 			return s
 		}
 	}
 }
+
+// Visible tells whether the shapes' colour stands out from the background.
+func (s Scene) Visible() bool { return !clashes(s.Color, s.Background) }
 
 // clashes tells whether a colour would be hard to see on a background.
 func clashes(c, background string) bool {
