@@ -14,6 +14,7 @@ import (
 	"fmt"
 	"math"
 	"os"
+	"runtime"
 	"sync"
 
 	"github.com/gomlx/compute"
@@ -50,10 +51,16 @@ var (
 	backendErr  error
 )
 
-// defaultBackend is GoMLX's pure Go backend with ops run one at a time: compute v0.1.2's
-// worker pool can deadlock when ops running in parallel each fan a matrix product out over the
-// same pool, and the products' own parallelism keeps the cores busy anyway.
-const defaultBackend = "go:ops_sequential"
+// defaultBackend is GoMLX's pure Go backend running independent ops in parallel (1.2x faster
+// CLIP steps and 1.7x faster training than one op at a time on 2 cores).
+const defaultBackend = "go:ops_parallel"
+
+// goWorkerSlots is the size of the Go backend's worker pool. compute v0.1.2 sizes it at twice
+// GOMAXPROCS, and an op that fans a matrix product out over the pool holds its own slot while it
+// waits for others: on 2 cores, four products ready at once deadlock. With 64 slots that takes
+// 64 products ready at once, far more than a CLIP graph has; the products themselves still
+// split over GOMAXPROCS workers.
+const goWorkerSlots = 64
 
 // Backend is the process-wide compute backend: GOMLX_BACKEND when set (e.g. xla:cuda), else
 // GoMLX's pure Go backend, which needs nothing installed.
@@ -62,6 +69,9 @@ func Backend() (compute.Backend, error) {
 		config := os.Getenv(compute.ConfigEnvVar)
 		if config == "" {
 			config = defaultBackend
+			// The pool's "parallelism=N" option would print a line to stdout; the pool takes its
+			// size from GOMAXPROCS at creation instead.
+			defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(goWorkerSlots / 2))
 		}
 		backend, backendErr = compute.NewWithConfig(config)
 		if backendErr != nil {

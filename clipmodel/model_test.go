@@ -2,12 +2,17 @@ package clipmodel
 
 import (
 	"encoding/json"
+	"fmt"
 	"image/jpeg"
 	"math"
 	"os"
 	"path/filepath"
+	"runtime"
 	"slices"
+	"strings"
 	"testing"
+
+	"github.com/gomlx/compute"
 )
 
 // fixtures are tiny random CLIPs in HuggingFace layout with PyTorch's outputs, written by
@@ -180,5 +185,25 @@ func TestEmbedsJPEG(t *testing.T) {
 	}
 	if c := Cosine(embs[0], embs[1]); c < 0.98 {
 		t.Errorf("JPEG and PNG embeddings differ: cosine %.4f", c)
+	}
+}
+
+// TestDefaultBackendHasRoomForParallelOps checks that the default Go backend's worker pool has
+// the slots that keep parallel ops from deadlocking (see goWorkerSlots), whatever GOMAXPROCS is,
+// and that GOMAXPROCS is left as it was.
+func TestDefaultBackendHasRoomForParallelOps(t *testing.T) {
+	if os.Getenv(compute.ConfigEnvVar) != "" {
+		t.Skipf("%s chooses the backend", compute.ConfigEnvVar)
+	}
+	procs := runtime.GOMAXPROCS(0)
+	b, err := Backend()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := fmt.Sprintf("parallelism=%d", goWorkerSlots); !strings.Contains(b.Description(), want) {
+		t.Errorf("backend %q, want %s", b.Description(), want)
+	}
+	if runtime.GOMAXPROCS(0) != procs {
+		t.Errorf("GOMAXPROCS changed from %d to %d", procs, runtime.GOMAXPROCS(0))
 	}
 }
