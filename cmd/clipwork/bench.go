@@ -9,6 +9,9 @@ import (
 	"github.com/clipwork/clipwork/clipmodel"
 	"github.com/clipwork/clipwork/internal/memstat"
 	"github.com/clipwork/clipwork/workbench"
+	"github.com/gomlx/gomlx/core/graph"
+	"github.com/gomlx/gomlx/core/tensors"
+	"github.com/gomlx/gomlx/ml/model"
 )
 
 // benchResult is what clipwork bench --json prints.
@@ -21,6 +24,10 @@ type benchResult struct {
 	MsPerStep        float64 `json:"ms_per_step"`
 	CompileSeconds   float64 `json:"compile_seconds"`
 	PeakRSSMB        float64 `json:"peak_rss_mb"`
+	// VisionMsPerStep and OverheadPercent come with --overhead: the vision tower alone, forward
+	// and backward on the same number of windows, and the share of the step spent outside it.
+	VisionMsPerStep float64 `json:"vision_ms_per_step,omitempty"`
+	OverheadPercent float64 `json:"overhead_percent,omitempty"`
 }
 
 // runBench times whole optimisation steps (rotated, perspective, noisy windows through the
@@ -32,6 +39,7 @@ func runBench(args []string, stdout io.Writer) error {
 	steps := fs.Int("steps", 5, "timed steps")
 	resolution := fs.Int("resolution", 512, "image side in pixels")
 	asJSON := fs.Bool("json", false, "print JSON")
+	overhead := fs.Bool("overhead", false, "also time the vision tower alone and report the step's share outside it")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -63,10 +71,52 @@ func runBench(args []string, stdout io.Writer) error {
 	r := benchResult{Model: *modelName, Backend: m.Backend.Name(), Windows: *windows, Resolution: *resolution,
 		WindowsPerSecond: float64(*windows) / perStep.Seconds(), MsPerStep: float64(perStep.Milliseconds()),
 		CompileSeconds: max(0, compile.Seconds()-perStep.Seconds()), PeakRSSMB: memstat.PeakRSSMB()}
+	if *overhead {
+		vision, err := timeVisionTower(m, *windows, *steps)
+		if err != nil {
+			return err
+		}
+		r.VisionMsPerStep = float64(vision.Milliseconds())
+		r.OverheadPercent = 100 * (1 - vision.Seconds()/perStep.Seconds())
+	}
 	if *asJSON {
 		return json.NewEncoder(stdout).Encode(r)
 	}
 	fmt.Fprintf(stdout, "%s on %s, %d windows at %dx%d: %.2f windows/s, %.0f ms/step, compile %.1f s, peak memory %.0f MB\n",
 		r.Model, r.Backend, r.Windows, r.Resolution, r.Resolution, r.WindowsPerSecond, r.MsPerStep, r.CompileSeconds, r.PeakRSSMB)
+	if *overhead {
+		fmt.Fprintf(stdout, "vision tower alone: %.0f ms/step; outside it (windows, transforms, losses, optimiser, host): %.1f%%\n",
+			r.VisionMsPerStep, r.OverheadPercent)
+	}
 	return nil
+}
+
+// timeVisionTower times the vision tower alone, forward and backward to its input pixels, on
+// a batch of windows, after one call that compiles: the part of a step that is CLIP's.
+func timeVisionTower(m *clipmodel.Model, windows, steps int) (time.Duration, error) {
+	exec, err := model.NewExec(m.Backend, m.Store, func(scope *model.Scope, pixels *graph.Node) *graph.Node {
+		features := graph.L2Normalize(m.ImageFeatures(scope, pixels), -1)
+		target := graph.OnesLike(graph.Slice(features, graph.AxisElem(0)))
+		return graph.Gradient(graph.ReduceAllSum(graph.Mul(features, target)), pixels)[0]
+	})
+	if err != nil {
+		return 0, err
+	}
+	size := m.Config.Vision.ImageSize
+	pixels := make([]float32, windows*size*size*3)
+	for i := range pixels {
+		pixels[i] = float32(i%251) / 251
+	}
+	input := tensors.FromFlatDataAndDimensions(pixels, windows, size, size, 3)
+	var elapsed time.Duration
+	for i := range steps + 1 {
+		start := time.Now()
+		if _, err := exec.Exec(input); err != nil {
+			return 0, err
+		}
+		if i > 0 {
+			elapsed += time.Since(start)
+		}
+	}
+	return elapsed / time.Duration(steps), nil
 }
