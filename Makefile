@@ -3,7 +3,7 @@ export GOEXPERIMENT := simd
 
 GO ?= go
 
-.PHONY: build demo test notebook fuzz bench bench-load bench-step reference
+.PHONY: build demo test notebook fuzz bench bench-gpu bench-load bench-step reference
 
 build:
 	$(GO) build -o bin/clipwork ./cmd/clipwork
@@ -34,6 +34,10 @@ fuzz:
 # clipwork and the PyTorch reference side by side (needs python3-torch and libopenblas0-pthread).
 bench:
 	bench/side-by-side.sh 2
+
+# The same on a CUDA GPU at 8, 32 and 128 windows (needs the CUDA PJRT plugin, see bench/gpu.sh).
+bench-gpu:
+	bench/gpu.sh
 
 # Loading a 600 MB ViT-B/32 checkpoint: seconds and peak memory.
 bench-load:

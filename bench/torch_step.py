@@ -71,7 +71,7 @@ def windows(image, n, gen):
     theta = torch.stack([
         torch.stack([scale * torch.cos(angle), -scale * torch.sin(angle), shift[:, 0]], 1),
         torch.stack([scale * torch.sin(angle), scale * torch.cos(angle), shift[:, 1]], 1)], 1)
-    grid = F.affine_grid(theta, (n, 3, SIZE, SIZE), align_corners=False)
+    grid = F.affine_grid(theta.to(image.device), (n, 3, SIZE, SIZE), align_corners=False)
     return F.grid_sample(image.expand(n, -1, -1, -1), grid, mode="bilinear", padding_mode="border", align_corners=False)
 
 
