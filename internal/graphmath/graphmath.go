@@ -9,6 +9,8 @@
 package graphmath
 
 import (
+	"runtime"
+
 	"github.com/gomlx/compute"
 	"github.com/gomlx/compute/dtypes"
 	"github.com/gomlx/compute/shapes"
@@ -37,13 +39,35 @@ func init() {
 
 // Exp is e^x, as expm1(x) + 1.
 func Exp(x *node) *node {
-	return graph.AddScalar(graph.Expm1(x), 1)
+	return graph.AddScalar(expm1(x), 1)
 }
 
 // Sigmoid is 1 / (1 + e^-x), as 1 / (2 + expm1(-x)), with x clamped to ±80 so that expm1
 // cannot overflow (the true gradient there is below 1e-34).
 func Sigmoid(x *node) *node {
-	return graph.Reciprocal(graph.AddScalar(graph.Expm1(graph.Neg(graph.ClipScalar(x, -80, 80))), 2))
+	return graph.Reciprocal(graph.AddScalar(expm1(graph.Neg(graph.ClipScalar(x, -80, 80))), 2))
+}
+
+// minPiece is the fewest elements worth an Expm1 op of their own.
+const minPiece = 1 << 15
+
+// expm1 is Expm1 in pieces on the Go backend, whose Expm1 runs on one core (unlike its Erf
+// or its matrix products): slices of x along its first axis become separate ops, which the
+// backend's parallel executor runs side by side. Other backends get one Expm1.
+func expm1(x *node) *node {
+	if x.Rank() == 0 || x.Graph().Backend().String() != "go" {
+		return graph.Expm1(x)
+	}
+	rows := x.Shape().Dim(0)
+	pieces := min(runtime.GOMAXPROCS(0), rows, x.Shape().Size()/minPiece)
+	if pieces < 2 {
+		return graph.Expm1(x)
+	}
+	parts := make([]*node, pieces)
+	for i := range parts {
+		parts[i] = graph.Expm1(graph.Slice(x, graph.AxisRange(i*rows/pieces, (i+1)*rows/pieces)))
+	}
+	return graph.Concatenate(parts, 0)
 }
 
 // Softmax normalises e^x over axis.

@@ -71,3 +71,31 @@ func TestSoftmaxUsesFusedOp(t *testing.T) {
 		t.Errorf("softmax over axis 0 is a FusedSoftmax node")
 	}
 }
+
+// TestSigmoidInPiecesMatchesGoMLX checks the gradient of Sigmoid on a tensor large enough to be
+// computed in pieces against GoMLX's Logistic's.
+func TestSigmoidInPiecesMatchesGoMLX(t *testing.T) {
+	backend, err := compute.NewWithConfig("go")
+	if err != nil {
+		t.Fatal(err)
+	}
+	rows, cols := 7, 3*minPiece/5
+	data := make([]float32, rows*cols)
+	for i := range data {
+		data[i] = float32(i%997)/50 - 10
+	}
+	x := tensors.FromFlatDataAndDimensions(data, rows, cols)
+	var results [2][]float32
+	for i, f := range []func(*node) *node{Sigmoid, graph.Logistic} {
+		exec := graph.MustNewExec(backend, func(x *node) *node {
+			w := graph.Iota(x.Graph(), x.Shape(), 0)
+			return graph.Gradient(graph.ReduceAllSum(graph.Mul(f(x), w)), x)[0]
+		})
+		results[i] = tensors.MustCopyFlatData[float32](exec.MustExec(x)[0])
+	}
+	for j, want := range results[1] {
+		if got := results[0][j]; math.Abs(float64(got-want)) > 1e-5*max(1, math.Abs(float64(want))) {
+			t.Fatalf("gradient element %d: %g, GoMLX %g", j, got, want)
+		}
+	}
+}
