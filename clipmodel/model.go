@@ -55,11 +55,11 @@ var (
 // CLIP steps and 1.7x faster training than one op at a time on 2 cores).
 const defaultBackend = "go:ops_parallel"
 
-// goWorkerSlots is the size of the Go backend's worker pool. compute v0.1.2 sizes it at twice
-// GOMAXPROCS, and an op that fans a matrix product out over the pool holds its own slot while it
-// waits for others: on 2 cores, four products ready at once deadlock. With 64 slots that takes
-// 64 products ready at once, far more than a CLIP graph has; the products themselves still
-// split over GOMAXPROCS workers.
+// goWorkerSlots is the least size of the Go backend's worker pool. compute v0.1.2 sizes it at
+// twice GOMAXPROCS, and an op that fans a matrix product out over the pool holds its own slot
+// while it waits for others: on 2 cores, four products ready at once can deadlock. With 64
+// slots that takes 64 products ready at once, far more than a CLIP graph has; the products
+// themselves still split over GOMAXPROCS workers.
 const goWorkerSlots = 64
 
 // Backend is the process-wide compute backend: GOMLX_BACKEND when set (e.g. xla:cuda), else
@@ -71,7 +71,7 @@ func Backend() (compute.Backend, error) {
 			config = defaultBackend
 			// The pool's "parallelism=N" option would print a line to stdout; the pool takes its
 			// size from GOMAXPROCS at creation instead.
-			defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(goWorkerSlots / 2))
+			defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(max(goWorkerSlots/2, runtime.GOMAXPROCS(0))))
 		}
 		backend, backendErr = compute.NewWithConfig(config)
 		if backendErr != nil {

@@ -200,7 +200,7 @@ func TestDefaultBackendHasRoomForParallelOps(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if want := fmt.Sprintf("parallelism=%d", goWorkerSlots); !strings.Contains(b.Description(), want) {
+	if want := fmt.Sprintf("parallelism=%d", max(goWorkerSlots, 2*procs)); !strings.Contains(b.Description(), want) {
 		t.Errorf("backend %q, want %s", b.Description(), want)
 	}
 	if runtime.GOMAXPROCS(0) != procs {
