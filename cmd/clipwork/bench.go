@@ -67,20 +67,9 @@ func runBench(args []string, stdout io.Writer) error {
 			return err
 		}
 	}
-	var stepTime, visionTime time.Duration
-	for range *steps {
-		start = time.Now()
-		if _, err := run.Advance(); err != nil {
-			return err
-		}
-		stepTime += time.Since(start)
-		if vision != nil {
-			elapsed, err := vision.time()
-			if err != nil {
-				return err
-			}
-			visionTime += elapsed
-		}
+	stepTime, visionTime, err := timeSteps(run, vision, *steps)
+	if err != nil {
+		return err
 	}
 	perStep := stepTime / time.Duration(*steps)
 	r := benchResult{Model: *modelName, Backend: m.Backend.Name(), Windows: *windows, Resolution: *resolution,
@@ -95,11 +84,31 @@ func runBench(args []string, stdout io.Writer) error {
 	}
 	fmt.Fprintf(stdout, "%s on %s, %d windows at %dx%d: %.2f windows/s, %.0f ms/step, compile %.1f s, peak memory %.0f MB\n",
 		r.Model, r.Backend, r.Windows, r.Resolution, r.Resolution, r.WindowsPerSecond, r.MsPerStep, r.CompileSeconds, r.PeakRSSMB)
-	if *overhead {
+	if vision != nil {
 		fmt.Fprintf(stdout, "vision tower alone: %.0f ms/step; outside it (windows, transforms, losses, optimiser, host): %.1f%%\n",
 			r.VisionMsPerStep, r.OverheadPercent)
 	}
 	return nil
+}
+
+// timeSteps runs steps optimisation steps, and the vision tower alone after each when there is
+// one, and returns the time each took in all.
+func timeSteps(run *workbench.Run, vision *visionTower, steps int) (stepTime, visionTime time.Duration, err error) {
+	for range steps {
+		start := time.Now()
+		if _, err := run.Advance(); err != nil {
+			return 0, 0, err
+		}
+		stepTime += time.Since(start)
+		if vision != nil {
+			elapsed, err := vision.time()
+			if err != nil {
+				return 0, 0, err
+			}
+			visionTime += elapsed
+		}
+	}
+	return stepTime, visionTime, nil
 }
 
 // visionTower runs the vision tower alone, forward and backward to its input pixels, on a
