@@ -43,20 +43,17 @@ func ZeroShot(m *clipmodel.Model, n int, seed uint64) (Accuracy, error) {
 			return acc, err
 		}
 		for _, attr := range []struct {
-			options []string
-			set     func(*scenes.Scene, string)
-			score   *float64
+			scenes.Attribute
+			score *float64
 		}{
-			{scenes.Colors, func(s *scenes.Scene, v string) { s.Color = v }, &acc.Color},
-			{scenes.Shapes, func(s *scenes.Scene, v string) { s.Shape = v }, &acc.Shape},
-			{scenes.Counts, func(s *scenes.Scene, v string) { s.Count = v }, &acc.Count},
-			{scenes.Positions, func(s *scenes.Scene, v string) { s.Position = v }, &acc.Position},
+			{scenes.ColorAttribute, &acc.Color}, {scenes.ShapeAttribute, &acc.Shape},
+			{scenes.CountAttribute, &acc.Count}, {scenes.PositionAttribute, &acc.Position},
 		} {
-			prompts := make([]string, len(attr.options))
+			prompts := make([]string, len(attr.Options))
 			truth := 0
-			for i, v := range attr.options {
+			for i, v := range attr.Options {
 				variant := s
-				attr.set(&variant, v)
+				attr.Set(&variant, v)
 				prompts[i] = variant.Describe()
 				if variant == s {
 					truth = i

@@ -257,15 +257,11 @@ const groupSize = 4
 // captions apart and the contrastive loss never asks for the rest; hard negatives do.
 func batchScenes(rng *rand.Rand, size int) []scenes.Scene {
 	varied := []struct {
-		weight  int
-		options []string
-		set     func(*scenes.Scene, string)
+		weight int
+		scenes.Attribute
 	}{
-		{3, scenes.Shapes, func(s *scenes.Scene, v string) { s.Shape = v }},
-		{2, scenes.Counts, func(s *scenes.Scene, v string) { s.Count = v }},
-		{2, scenes.Positions, func(s *scenes.Scene, v string) { s.Position = v }},
-		{1, scenes.Colors, func(s *scenes.Scene, v string) { s.Color = v }},
-		{1, scenes.Sizes, func(s *scenes.Scene, v string) { s.Size = v }},
+		{3, scenes.ShapeAttribute}, {2, scenes.CountAttribute}, {2, scenes.PositionAttribute},
+		{1, scenes.ColorAttribute}, {1, scenes.SizeAttribute},
 	}
 	var weighted []int
 	for i, v := range varied {
@@ -278,12 +274,12 @@ func batchScenes(rng *rand.Rand, size int) []scenes.Scene {
 		base := scenes.Random(rng)
 		v := varied[weighted[rng.IntN(len(weighted))]]
 		group := 0
-		for _, k := range rng.Perm(len(v.options)) {
+		for _, k := range rng.Perm(len(v.Options)) {
 			if group == groupSize || len(out) == size {
 				break
 			}
 			s := base
-			v.set(&s, v.options[k])
+			v.Set(&s, v.Options[k])
 			if s.Visible() {
 				out = append(out, s)
 				group++

@@ -21,6 +21,21 @@ var (
 	Backgrounds = []string{"white", "black", "grey", "grass", "sky", "water", "night", "brick", "sand"}
 )
 
+// Attribute is one way scenes vary: its values and how to set it on a scene.
+type Attribute struct {
+	Options []string
+	Set     func(*Scene, string)
+}
+
+// The attributes captions name (besides the background), for hard negatives and zero-shot tests.
+var (
+	ShapeAttribute    = Attribute{Shapes, func(s *Scene, v string) { s.Shape = v }}
+	ColorAttribute    = Attribute{Colors, func(s *Scene, v string) { s.Color = v }}
+	SizeAttribute     = Attribute{Sizes, func(s *Scene, v string) { s.Size = v }}
+	CountAttribute    = Attribute{Counts, func(s *Scene, v string) { s.Count = v }}
+	PositionAttribute = Attribute{Positions, func(s *Scene, v string) { s.Position = v }}
+)
+
 // palette are the shape colours in RGB.
 var palette = map[string][3]float64{
 	"red": {0.85, 0.1, 0.1}, "orange": {0.95, 0.55, 0.1}, "yellow": {0.95, 0.9, 0.15},
