@@ -6,8 +6,8 @@ import (
 	"github.com/clipwork/clipwork/clipmodel"
 )
 
-// BenchmarkStep times one optimisation step on a 512x512 image with 8 windows through a
-// randomly initialised ViT-B/32 (rotation, perspective, noise and blur on every window).
+// BenchmarkStep times one step of BenchExperiment on a 512x512 image with 8 windows through a
+// randomly initialised ViT-B/32.
 //
 //	GOEXPERIMENT=simd go test ./workbench -run '^$' -bench Step -benchtime 3x
 func BenchmarkStep(b *testing.B) {
@@ -15,12 +15,7 @@ func BenchmarkStep(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	exp := Experiment{Seed: 1, Steps: b.N + 1, Width: 512, Height: 512,
-		Targets: []Target{{BatchSize: 8, Features: []Feature{{Text: "malazan"}},
-			Window: Window{Rotate: [2]float64{-30, 30}, Perspective: 0.1, Scale: [2]float64{0.8, 2}},
-			Transforms: []Transform{{Kind: TransformNoise, Range: [2]Value{Constant(0), Constant(0.05)}},
-				{Kind: TransformBlur, Range: [2]Value{Constant(0), Constant(1)}}}}}}
-	r, err := NewRun(exp, m)
+	r, err := NewRun(BenchExperiment(512, 8, b.N+1), m)
 	if err != nil {
 		b.Fatal(err)
 	}

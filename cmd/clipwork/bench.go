@@ -47,12 +47,7 @@ func runBench(args []string, stdout io.Writer) error {
 	if err != nil {
 		return err
 	}
-	exp := workbench.Experiment{Seed: 1, Steps: *steps + 1, Width: *resolution, Height: *resolution,
-		Targets: []workbench.Target{{BatchSize: *windows, Features: []workbench.Feature{{Text: "malazan"}},
-			Window: workbench.Window{Rotate: [2]float64{-30, 30}, Perspective: 0.1, Scale: [2]float64{0.8, 2}},
-			Transforms: []workbench.Transform{{Kind: workbench.TransformNoise,
-				Range: [2]workbench.Value{workbench.Constant(0), workbench.Constant(0.05)}}}}}}
-	run, err := workbench.NewRun(exp, m)
+	run, err := workbench.NewRun(workbench.BenchExperiment(*resolution, *windows, *steps+1), m)
 	if err != nil {
 		return err
 	}
