@@ -235,14 +235,36 @@ func jitter(rng *rand.Rand, c [3]float64) [3]float64 {
 	return c
 }
 
-// place spreads n centres over the region of a position, without overlaps where possible.
+// anchors are the points that name positions: a group of shapes is at the position whose
+// anchor is nearest to the group's centroid.
+var anchors = map[string][2]float64{
+	"left": {0.2, 0.5}, "right": {0.8, 0.5}, "top": {0.5, 0.2}, "bottom": {0.5, 0.8}, "centre": {0.5, 0.5},
+}
+
+// anchorMargin is how much nearer a group's centroid is to its own anchor than to any other, so
+// that no picture fits two positions (a shape in a corner is neither "left" nor "top").
+const anchorMargin = 0.04
+
+// place spreads n centres over the region of a position, without overlaps where possible, with
+// their centroid unambiguously at that position.
 func place(rng *rand.Rand, position string, n int, radius float64) [][2]float64 {
+	var centres [][2]float64
+	for range 100 {
+		if centres = spread(rng, position, n, radius); nearestAnchor(centroid(centres)) == position {
+			break
+		}
+	}
+	return centres
+}
+
+// spread draws n centres in the region of a position, keeping the shapes inside it.
+func spread(rng *rand.Rand, position string, n int, radius float64) [][2]float64 {
 	region := map[string][4]float64{ // x0, y0, x1, y1
 		"left": {0.05, 0.1, 0.4, 0.9}, "right": {0.6, 0.1, 0.95, 0.9},
 		"top": {0.1, 0.05, 0.9, 0.4}, "bottom": {0.1, 0.6, 0.9, 0.95}, "centre": {0.3, 0.3, 0.7, 0.7},
 	}[position]
-	lo := func(i int) float64 { return region[i] + radius }
-	hi := func(i int) float64 { return max(region[i+2]-radius, region[i]+radius) }
+	lo := func(i int) float64 { return min(region[i]+radius, (region[i]+region[i+2])/2) }
+	hi := func(i int) float64 { return max(region[i+2]-radius, lo(i)) }
 	var centres [][2]float64
 	for attempt := 0; len(centres) < n; attempt++ {
 		c := [2]float64{lo(0) + rng.Float64()*(hi(0)-lo(0)), lo(1) + rng.Float64()*(hi(1)-lo(1))}
@@ -257,6 +279,33 @@ func place(rng *rand.Rand, position string, n int, radius float64) [][2]float64 
 		}
 	}
 	return centres
+}
+
+func centroid(points [][2]float64) [2]float64 {
+	var c [2]float64
+	for _, p := range points {
+		c[0] += p[0] / float64(len(points))
+		c[1] += p[1] / float64(len(points))
+	}
+	return c
+}
+
+// nearestAnchor names the position whose anchor is nearest to p by at least anchorMargin, or
+// returns "" when two are about as near.
+func nearestAnchor(p [2]float64) string {
+	best, second, name := math.Inf(1), math.Inf(1), ""
+	for position, a := range anchors {
+		d := math.Hypot(p[0]-a[0], p[1]-a[1])
+		if d < best {
+			best, second, name = d, best, position
+		} else if d < second {
+			second = d
+		}
+	}
+	if second-best < anchorMargin {
+		return ""
+	}
+	return name
 }
 
 // inside tells whether a point, in units of the shape's radius around its centre and rotated

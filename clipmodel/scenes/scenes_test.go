@@ -50,3 +50,39 @@ func TestCaptionsNameTheScene(t *testing.T) {
 		}
 	}
 }
+
+// TestPositionsAreUnambiguous renders every position, count, size and shape and checks where
+// the shape pixels' centroid lies: nearer to its own position's anchor than to any other, by a
+// margin, so that no picture could be captioned with two positions.
+func TestPositionsAreUnambiguous(t *testing.T) {
+	rng := rand.New(rand.NewPCG(7, 8))
+	const size = 64
+	for _, position := range Positions {
+		for _, count := range Counts {
+			for _, sz := range Sizes {
+				for _, shape := range Shapes {
+					s := Scene{Shape: shape, Color: "white", Size: sz, Count: count, Position: position, Background: "black"}
+					c := brightCentroid(s.Render(rng, size).Pix, size)
+					if got := nearestAnchor(c); got != position {
+						t.Errorf("%+v: shapes centred at (%.2f, %.2f), which reads as %q", s, c[0], c[1], got)
+					}
+				}
+			}
+		}
+	}
+}
+
+// brightCentroid is the centroid of an RGBA image's bright pixels, in fractions of its side.
+func brightCentroid(pix []uint8, size int) [2]float64 {
+	var c [2]float64
+	mass := 0.0
+	for i := 0; i < len(pix); i += 4 {
+		if pix[i] < 128 {
+			continue
+		}
+		c[0] += (float64(i/4%size) + 0.5) / float64(size)
+		c[1] += (float64(i/4/size) + 0.5) / float64(size)
+		mass++
+	}
+	return [2]float64{c[0] / mass, c[1] / mass}
+}
