@@ -17,6 +17,7 @@ import (
 	"github.com/clipwork/clipwork/clipmodel"
 	"github.com/clipwork/clipwork/clipmodel/scenes"
 	"github.com/clipwork/clipwork/internal/graphmath"
+	"github.com/gomlx/compute/shapes"
 	. "github.com/gomlx/gomlx/core/graph" //nolint:revive // GoMLX graph code reads best with the dot import.
 	"github.com/gomlx/gomlx/core/tensors"
 	"github.com/gomlx/gomlx/ml/model"
@@ -200,25 +201,76 @@ func initFromExport(store *model.Store, cfg *clipmodel.Config, dir string) error
 	return optimizer.GetGlobalStepVar(store).SetValue(tensors.FromScalar(int64(info.Step)))
 }
 
-// contrastiveModel returns the logits [batch, batch] of every image against every caption.
-func contrastiveModel(m *clipmodel.Model) func(scope *model.Scope, inputs []*Node) *Node {
-	return func(scope *model.Scope, inputs []*Node) *Node {
+// contrastiveModel returns the logits [batch, batch] of every image against every caption, and
+// the attribute heads' logits for the images and for the captions ([batch, attributeOptions]).
+func contrastiveModel(m *clipmodel.Model) func(scope *model.Scope, inputs []*Node) []*Node {
+	return func(scope *model.Scope, inputs []*Node) []*Node {
 		images, tokens, pool := inputs[0], inputs[1], inputs[2]
 		img := L2Normalize(m.ImageFeatures(scope, images), -1)
 		txt := L2Normalize(m.TextFeatures(scope, tokens, pool), -1)
 		logScale := scope.VariableWithShape("logit_scale", Scalar(images.Graph(), images.DType(), 0).Shape()).NodeValue(images.Graph())
 		scale := graphmath.Exp(MinScalar(logScale, math.Log(100)))
-		return Mul(Einsum("id,jd->ij", img, txt), scale)
+		heads := attributeHeads(scope.In("attribute_heads"), img.Shape().Dim(-1))
+		return []*Node{Mul(Einsum("id,jd->ij", img, txt), scale), heads(img), heads(txt)}
 	}
 }
 
-// contrastiveLoss is CLIP's symmetric cross-entropy, with soft targets: labels [batch, batch]
-// mark the pairs that show the same scene, each row summing to 1.
+// headAttributes are the attributes that the training-only heads read from the embeddings.
+var headAttributes = []scenes.Attribute{scenes.ShapeAttribute, scenes.ColorAttribute, scenes.CountAttribute, scenes.PositionAttribute}
+
+// attributeOptions is the number of options of all headAttributes together.
+func attributeOptions() int {
+	n := 0
+	for _, a := range headAttributes {
+		n += len(a.Options)
+	}
+	return n
+}
+
+// attributeHeads returns one linear classifier of the headAttributes, shared by normalised image
+// and text embeddings of dim dimensions. They are not part of the exported model: they give
+// the towers a direct signal of what a scene holds, in the same directions for both, which the
+// contrastive loss alone gives only through the few hard negatives of a batch.
+func attributeHeads(scope *model.Scope, dim int) func(embeddings *Node) *Node {
+	return func(embeddings *Node) *Node {
+		g := embeddings.Graph()
+		w := scope.VariableWithShape("weight", shapes.Make(embeddings.DType(), dim, attributeOptions())).NodeValue(g)
+		b := scope.VariableWithShape("bias", shapes.Make(embeddings.DType(), attributeOptions())).NodeValue(g)
+		return Add(Einsum("id,do->io", embeddings, w), InsertAxes(b, 0))
+	}
+}
+
+// auxiliaryWeight scales the attribute heads' cross-entropy against the contrastive loss.
+const auxiliaryWeight = 1.0
+
+// contrastiveLoss is CLIP's symmetric cross-entropy, with soft targets (labels[0] [batch, batch]
+// marks the pairs that show the same scene, each row summing to 1), plus the attribute heads'
+// cross-entropy on images and captions against labels[1], their one-hot attributes.
 func contrastiveLoss(labels, predictions []*Node) *Node {
 	logits, targets := predictions[0], labels[0]
 	rows := Neg(ReduceAllMean(ReduceSum(Mul(targets, graphmath.LogSoftmax(logits, -1)), -1)))
 	cols := Neg(ReduceAllMean(ReduceSum(Mul(targets, graphmath.LogSoftmax(logits, 0)), 0)))
-	return DivScalar(Add(rows, cols), 2)
+	contrastive := DivScalar(Add(rows, cols), 2)
+	heads := Add(attributeCrossEntropy(predictions[1], labels[1]), attributeCrossEntropy(predictions[2], labels[1]))
+	return Add(contrastive, MulScalar(heads, auxiliaryWeight/2))
+}
+
+// attributeCrossEntropy is the mean over the batch and the headAttributes of each attribute's
+// cross-entropy, with logits and one-hot targets [batch, attributeOptions].
+func attributeCrossEntropy(logits, oneHot *Node) *Node {
+	var total *Node
+	offset := 0
+	for _, a := range headAttributes {
+		part := AxisRange(offset, offset+len(a.Options))
+		ce := Neg(ReduceAllMean(ReduceSum(Mul(Slice(oneHot, AxisRange(), part), graphmath.LogSoftmax(Slice(logits, AxisRange(), part), -1)), -1)))
+		if total == nil {
+			total = ce
+		} else {
+			total = Add(total, ce)
+		}
+		offset += len(a.Options)
+	}
+	return DivScalar(total, float64(len(headAttributes)))
 }
 
 // makeBatch renders a step's scenes and captions: a function of the seed and step only, so a
@@ -245,7 +297,7 @@ func makeBatch(tok *clipmodel.Tokenizer, seed uint64, step, size int) train.Batc
 			tensors.FromFlatDataAndDimensions(tokens, size, len(padded[0])),
 			tensors.FromFlatDataAndDimensions(pool, size),
 		},
-		Labels: []*tensors.Tensor{sameSceneTargets(sceneOf)},
+		Labels: []*tensors.Tensor{sameSceneTargets(sceneOf), attributeTargets(sceneOf)},
 	}
 }
 
@@ -307,4 +359,24 @@ func sameSceneTargets(s []scenes.Scene) *tensors.Tensor {
 		}
 	}
 	return tensors.FromFlatDataAndDimensions(t, n, n)
+}
+
+// attributeTargets are the scenes' headAttributes, one-hot [scenes, attributeOptions].
+func attributeTargets(s []scenes.Scene) *tensors.Tensor {
+	width := attributeOptions()
+	t := make([]float32, len(s)*width)
+	for i, scene := range s {
+		offset := 0
+		for _, a := range headAttributes {
+			for k, v := range a.Options {
+				probe := scene
+				a.Set(&probe, v)
+				if probe == scene {
+					t[i*width+offset+k] = 1
+				}
+			}
+			offset += len(a.Options)
+		}
+	}
+	return tensors.FromFlatDataAndDimensions(t, len(s), width)
 }

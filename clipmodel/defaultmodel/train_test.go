@@ -116,3 +116,31 @@ func differences(a, b scenes.Scene) int {
 	}
 	return n
 }
+
+// TestAttributeTargetsAreOneHot checks that each scene's row marks exactly its own option of
+// every head attribute.
+func TestAttributeTargetsAreOneHot(t *testing.T) {
+	s := []scenes.Scene{
+		{Shape: "star", Color: "red", Size: "small", Count: "two", Position: "left", Background: "sky"},
+		{Shape: "ring", Color: "blue", Size: "large", Count: "many", Position: "centre", Background: "sand"},
+	}
+	rows := attributeTargets(s).Value().([][]float32)
+	for i, scene := range s {
+		var marked []string
+		offset := 0
+		for _, a := range headAttributes {
+			for k, v := range a.Options {
+				if rows[i][offset+k] == 1 {
+					marked = append(marked, v)
+				} else if rows[i][offset+k] != 0 {
+					t.Fatalf("row %d holds %v", i, rows[i])
+				}
+			}
+			offset += len(a.Options)
+		}
+		want := []string{scene.Shape, scene.Color, scene.Count, scene.Position}
+		if strings.Join(marked, " ") != strings.Join(want, " ") {
+			t.Errorf("scene %d marks %v, want %v", i, marked, want)
+		}
+	}
+}
