@@ -62,6 +62,9 @@ type TrainOptions struct {
 	// InitFrom starts a new training folder from an exported model (its weights, tokenizer and
 	// step, see Export) instead of random weights; Adam's moments start afresh.
 	InitFrom string
+	// AddPositionTable adds the 2D sine table (see positionTable) to InitFrom's vision position
+	// embeddings, as a new training from random weights always does.
+	AddPositionTable bool
 }
 
 func (o *TrainOptions) defaults() {
@@ -184,9 +187,62 @@ func trainingModel(opts TrainOptions, tok *clipmodel.Tokenizer) (*clipmodel.Mode
 			return nil, nil, err
 		}
 	}
+	if !resuming && (opts.InitFrom == "" || opts.AddPositionTable) {
+		if err := addPositionTable(store, cfg.Vision); err != nil {
+			return nil, nil, err
+		}
+	}
 	m := &clipmodel.Model{Name: "clipwork-default", Config: cfg, Preprocess: clipmodel.DefaultPreprocess(ImageSize),
 		Tokenizer: tok, Store: store, Backend: backend}
 	return m, handler, nil
+}
+
+// positionNorm is the norm of each patch's row of the position table: about half that of a
+// patch's content after the patch embedding, where random position embeddings start at a
+// hundredth of it.
+const positionNorm = 2.0
+
+// positionTable is a 2D sine table for a grid x grid patch grid and dim dimensions: for each
+// patch, sines and cosines of its row (first half) and column (second half) at periods from 2
+// to 2*grid patches, scaled to positionNorm. With CLIP's random position embeddings the towers
+// went thousands of steps without telling positions apart (and shapes, made of neighbouring
+// patches, poorly); the table gives attention near and far patches to tell apart from the start.
+func positionTable(grid, dim int) [][]float32 {
+	frequencies := dim / 4
+	table := make([][]float32, grid*grid)
+	scale := positionNorm / math.Sqrt(float64(2*frequencies))
+	for i := range table {
+		row := make([]float32, dim)
+		for axis, coordinate := range []int{i / grid, i % grid} {
+			for f := range frequencies {
+				period := 2 * math.Pow(float64(grid), float64(f)/float64(max(frequencies-1, 1)))
+				sin, cos := math.Sincos(2 * math.Pi * float64(coordinate) / period)
+				row[axis*dim/2+2*f], row[axis*dim/2+2*f+1] = float32(scale*sin), float32(scale*cos)
+			}
+		}
+		table[i] = row
+	}
+	return table
+}
+
+// addPositionTable adds positionTable to the patch rows (all but the class token's) of the
+// vision tower's position embeddings in store.
+func addPositionTable(store *model.Store, v clipmodel.VisionConfig) error {
+	variable := store.GetVariable(clipmodel.VariablePath("vision_model.embeddings.position_embedding.weight"))
+	if variable == nil {
+		return errors.New("the store has no vision position embeddings")
+	}
+	value, err := variable.Value()
+	if err != nil {
+		return err
+	}
+	rows := value.Value().([][]float32)
+	for i, add := range positionTable(v.ImageSize/v.PatchSize, v.HiddenSize) {
+		for k := range add {
+			rows[i+1][k] += add[k]
+		}
+	}
+	return variable.SetValue(tensors.FromValue(rows))
 }
 
 // initFromExport loads an exported model's weights and training step into a fresh store.
@@ -236,7 +292,9 @@ func attributeHeads(scope *model.Scope, dim int) func(embeddings *Node) *Node {
 		g := embeddings.Graph()
 		w := scope.VariableWithShape("weight", shapes.Make(embeddings.DType(), dim, attributeOptions())).NodeValue(g)
 		b := scope.VariableWithShape("bias", shapes.Make(embeddings.DType(), attributeOptions())).NodeValue(g)
-		return Add(Einsum("id,do->io", embeddings, w), InsertAxes(b, 0))
+		// Normalised embeddings have components of about 1/sqrt(dim): scaled back to about 1,
+		// the heads learn (and pass gradients to the towers) at the pace of any dense layer.
+		return Add(MulScalar(Einsum("id,do->io", embeddings, w), math.Sqrt(float64(dim))), InsertAxes(b, 0))
 	}
 }
 

@@ -2,6 +2,7 @@ package defaultmodel
 
 import (
 	"context"
+	"math"
 	"math/rand/v2"
 	"path/filepath"
 	"strings"
@@ -141,6 +142,34 @@ func TestAttributeTargetsAreOneHot(t *testing.T) {
 		want := []string{scene.Shape, scene.Color, scene.Count, scene.Position}
 		if strings.Join(marked, " ") != strings.Join(want, " ") {
 			t.Errorf("scene %d marks %v, want %v", i, marked, want)
+		}
+	}
+}
+
+// TestPositionTableTellsNearFromFar checks the 2D sine table: every patch's row has norm
+// positionNorm, and a patch is more like its neighbour than like a patch across the grid.
+func TestPositionTableTellsNearFromFar(t *testing.T) {
+	const grid, dim = 8, 128
+	table := positionTable(grid, dim)
+	dot := func(a, b []float32) float64 {
+		s := 0.0
+		for k := range a {
+			s += float64(a[k] * b[k])
+		}
+		return s
+	}
+	for i, row := range table {
+		if n := math.Sqrt(dot(row, row)); math.Abs(n-positionNorm) > 1e-4 {
+			t.Fatalf("row %d has norm %g, want %g", i, n, positionNorm)
+		}
+	}
+	at := func(y, x int) []float32 { return table[y*grid+x] }
+	for _, c := range [][2]int{{0, 0}, {3, 4}, {7, 2}} {
+		y, x := c[0], c[1]
+		near := dot(at(y, x), at(y, x+1))
+		far := dot(at(y, x), at(grid-1-y, grid-1-x))
+		if near <= far {
+			t.Errorf("patch (%d,%d): neighbour similarity %.3f not above far patch's %.3f", y, x, near, far)
 		}
 	}
 }

@@ -22,6 +22,7 @@ func runTrainDefault(args []string, stdout io.Writer) error {
 	fs.Uint64Var(&opts.Seed, "seed", 1, "seed of the scenes and the initial weights")
 	fs.BoolVar(&opts.ExportOnly, "export", false, "only export the newest checkpoint to OUT/model")
 	fs.StringVar(&opts.InitFrom, "init-from", "", "start a new OUT from an exported model (e.g. clipmodel/defaultmodel/model)")
+	fs.BoolVar(&opts.AddPositionTable, "add-position-table", false, "with --init-from: add the 2D sine table to its vision position embeddings")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
