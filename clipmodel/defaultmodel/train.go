@@ -298,8 +298,13 @@ func attributeHeads(scope *model.Scope, dim int) func(embeddings *Node) *Node {
 	}
 }
 
-// auxiliaryWeight scales the attribute heads' cross-entropy against the contrastive loss.
-const auxiliaryWeight = 1.0
+// Weights of the attribute heads' cross-entropy beside the contrastive loss. The images' weigh
+// more: captions name their attributes in words and the text tower learns them within a few
+// hundred steps, while the vision tower learns shapes and counts over thousands.
+const (
+	imageHeadsWeight = 1.5
+	textHeadsWeight  = 0.5
+)
 
 // contrastiveLoss is CLIP's symmetric cross-entropy, with soft targets (labels[0] [batch, batch]
 // marks the pairs that show the same scene, each row summing to 1), plus the attribute heads'
@@ -309,8 +314,9 @@ func contrastiveLoss(labels, predictions []*Node) *Node {
 	rows := Neg(ReduceAllMean(ReduceSum(Mul(targets, graphmath.LogSoftmax(logits, -1)), -1)))
 	cols := Neg(ReduceAllMean(ReduceSum(Mul(targets, graphmath.LogSoftmax(logits, 0)), 0)))
 	contrastive := DivScalar(Add(rows, cols), 2)
-	heads := Add(attributeCrossEntropy(predictions[1], labels[1]), attributeCrossEntropy(predictions[2], labels[1]))
-	return Add(contrastive, MulScalar(heads, auxiliaryWeight/2))
+	images := MulScalar(attributeCrossEntropy(predictions[1], labels[1]), imageHeadsWeight)
+	texts := MulScalar(attributeCrossEntropy(predictions[2], labels[1]), textHeadsWeight)
+	return Add(contrastive, Add(images, texts))
 }
 
 // attributeCrossEntropy is the mean over the batch and the headAttributes of each attribute's
