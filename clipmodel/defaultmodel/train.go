@@ -17,6 +17,7 @@ import (
 	"github.com/clipwork/clipwork/clipmodel"
 	"github.com/clipwork/clipwork/clipmodel/scenes"
 	"github.com/clipwork/clipwork/internal/graphmath"
+	"github.com/gomlx/compute/dtypes"
 	"github.com/gomlx/compute/shapes"
 	. "github.com/gomlx/gomlx/core/graph" //nolint:revive // GoMLX graph code reads best with the dot import.
 	"github.com/gomlx/gomlx/core/tensors"
@@ -266,13 +267,20 @@ func contrastiveModel(m *clipmodel.Model) func(scope *model.Scope, inputs []*Nod
 		txt := L2Normalize(m.TextFeatures(scope, tokens, pool), -1)
 		logScale := scope.VariableWithShape("logit_scale", Scalar(images.Graph(), images.DType(), 0).Shape()).NodeValue(images.Graph())
 		scale := graphmath.Exp(MinScalar(logScale, math.Log(100)))
-		heads := attributeHeads(scope.In("attribute_heads"), img.Shape().Dim(-1))
+		heads := attributeHeads(scope.In("heads"), images.Graph(), img.Shape().Dim(-1))
 		return []*Node{Mul(Einsum("id,jd->ij", img, txt), scale), heads(img), heads(txt)}
 	}
 }
 
-// headAttributes are the attributes that the training-only heads read from the embeddings.
-var headAttributes = []scenes.Attribute{scenes.ShapeAttribute, scenes.ColorAttribute, scenes.CountAttribute, scenes.PositionAttribute}
+// headAttributes are the attributes that the training-only heads read from the embeddings,
+// by the names of their heads' variables.
+var headAttributes = []struct {
+	name string
+	scenes.Attribute
+}{
+	{"shape", scenes.ShapeAttribute}, {"colour", scenes.ColorAttribute}, {"count", scenes.CountAttribute},
+	{"position", scenes.PositionAttribute}, {"background", scenes.BackgroundAttribute},
+}
 
 // attributeOptions is the number of options of all headAttributes together.
 func attributeOptions() int {
@@ -283,18 +291,28 @@ func attributeOptions() int {
 	return n
 }
 
-// attributeHeads returns one linear classifier of the headAttributes, shared by normalised image
-// and text embeddings of dim dimensions. They are not part of the exported model: they give
-// the towers a direct signal of what a scene holds, in the same directions for both, which the
-// contrastive loss alone gives only through the few hard negatives of a batch.
-func attributeHeads(scope *model.Scope, dim int) func(embeddings *Node) *Node {
+// attributeHeads returns linear classifiers of the headAttributes, shared by normalised image
+// and text embeddings of dim dimensions, with their logits side by side. They are not part of
+// the exported model: they give the towers a direct signal of what a scene holds, in the same
+// directions for both, which the contrastive loss alone gives only through the few hard
+// negatives of a batch (and never for backgrounds, which a group shares).
+func attributeHeads(scope *model.Scope, g *Graph, dim int) func(embeddings *Node) *Node {
+	type head struct{ weight, bias *Node }
+	heads := make([]head, len(headAttributes))
+	for i, a := range headAttributes {
+		s := scope.In("%s", a.name)
+		heads[i] = head{s.VariableWithShape("weight", shapes.Make(dtypes.Float32, dim, len(a.Options))).NodeValue(g),
+			s.VariableWithShape("bias", shapes.Make(dtypes.Float32, len(a.Options))).NodeValue(g)}
+	}
 	return func(embeddings *Node) *Node {
-		g := embeddings.Graph()
-		w := scope.VariableWithShape("weight", shapes.Make(embeddings.DType(), dim, attributeOptions())).NodeValue(g)
-		b := scope.VariableWithShape("bias", shapes.Make(embeddings.DType(), attributeOptions())).NodeValue(g)
 		// Normalised embeddings have components of about 1/sqrt(dim): scaled back to about 1,
 		// the heads learn (and pass gradients to the towers) at the pace of any dense layer.
-		return Add(MulScalar(Einsum("id,do->io", embeddings, w), math.Sqrt(float64(dim))), InsertAxes(b, 0))
+		x := MulScalar(embeddings, math.Sqrt(float64(dim)))
+		logits := make([]*Node, len(heads))
+		for i, h := range heads {
+			logits[i] = Add(Einsum("id,do->io", x, h.weight), InsertAxes(h.bias, 0))
+		}
+		return Concatenate(logits, 1)
 	}
 }
 

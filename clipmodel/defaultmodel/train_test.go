@@ -139,7 +139,7 @@ func TestAttributeTargetsAreOneHot(t *testing.T) {
 			}
 			offset += len(a.Options)
 		}
-		want := []string{scene.Shape, scene.Color, scene.Count, scene.Position}
+		want := []string{scene.Shape, scene.Color, scene.Count, scene.Position, scene.Background}
 		if strings.Join(marked, " ") != strings.Join(want, " ") {
 			t.Errorf("scene %d marks %v, want %v", i, marked, want)
 		}

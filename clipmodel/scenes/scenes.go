@@ -27,13 +27,14 @@ type Attribute struct {
 	Set     func(*Scene, string)
 }
 
-// The attributes captions name (besides the background), for hard negatives and zero-shot tests.
+// The attributes captions name, for hard negatives, zero-shot tests and training heads.
 var (
-	ShapeAttribute    = Attribute{Shapes, func(s *Scene, v string) { s.Shape = v }}
-	ColorAttribute    = Attribute{Colors, func(s *Scene, v string) { s.Color = v }}
-	SizeAttribute     = Attribute{Sizes, func(s *Scene, v string) { s.Size = v }}
-	CountAttribute    = Attribute{Counts, func(s *Scene, v string) { s.Count = v }}
-	PositionAttribute = Attribute{Positions, func(s *Scene, v string) { s.Position = v }}
+	ShapeAttribute      = Attribute{Shapes, func(s *Scene, v string) { s.Shape = v }}
+	ColorAttribute      = Attribute{Colors, func(s *Scene, v string) { s.Color = v }}
+	SizeAttribute       = Attribute{Sizes, func(s *Scene, v string) { s.Size = v }}
+	CountAttribute      = Attribute{Counts, func(s *Scene, v string) { s.Count = v }}
+	PositionAttribute   = Attribute{Positions, func(s *Scene, v string) { s.Position = v }}
+	BackgroundAttribute = Attribute{Backgrounds, func(s *Scene, v string) { s.Background = v }}
 )
 
 // palette are the shape colours in RGB.
