@@ -364,7 +364,7 @@ func makeBatch(tok *clipmodel.Tokenizer, seed uint64, step, size int) train.Batc
 	pool := make([]int32, size)
 	sceneOf := batchScenes(rng, size)
 	for i, s := range sceneOf {
-		pixels = append(pixels, clipmodel.RGB(s.Render(rng, ImageSize))...)
+		pixels = append(pixels, addNoise(rng, clipmodel.RGB(s.Render(rng, ImageSize)))...)
 		tokenLists[i] = tok.Tokenize(s.Caption(rng))
 		pool[i] = int32(len(tokenLists[i]) - 1) // the end token, last in every list
 	}
@@ -381,6 +381,21 @@ func makeBatch(tok *clipmodel.Tokenizer, seed uint64, step, size int) train.Batc
 		},
 		Labels: []*tensors.Tensor{sameSceneTargets(sceneOf), attributeTargets(sceneOf)},
 	}
+}
+
+// maxNoise is the largest standard deviation of the pixel noise on training images.
+const maxNoise = 0.1
+
+// addNoise adds uniform noise of a random standard deviation up to maxNoise to pixels. A model
+// that has only seen clean renders takes any texture for evidence, and image optimisation
+// against it paints noise that it scores highly; trained through noise, its gradients point
+// to the shapes and colours that stand out of it.
+func addNoise(rng *rand.Rand, pixels []float32) []float32 {
+	halfWidth := float32(math.Sqrt(3) * maxNoise * rng.Float64()) // uniform on [-w, w] has std w/sqrt(3)
+	for i := range pixels {
+		pixels[i] += halfWidth * float32(2*rng.Float64()-1)
+	}
+	return pixels
 }
 
 // groupSize is how many scenes of a batch share all attributes but one.

@@ -5,6 +5,7 @@ import (
 	"math"
 	"math/rand/v2"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -171,5 +172,29 @@ func TestPositionTableTellsNearFromFar(t *testing.T) {
 		if near <= far {
 			t.Errorf("patch (%d,%d): neighbour similarity %.3f not above far patch's %.3f", y, x, near, far)
 		}
+	}
+}
+
+// TestAddNoiseStaysWithinItsStrength checks the training images' noise: centred, never stronger
+// than maxNoise, and of varying strength from image to image.
+func TestAddNoiseStaysWithinItsStrength(t *testing.T) {
+	rng := rand.New(rand.NewPCG(1, 2))
+	var stds []float64
+	for range 20 {
+		pixels := addNoise(rng, make([]float32, 4096))
+		var sum, squares float64
+		for _, p := range pixels {
+			sum += float64(p)
+			squares += float64(p) * float64(p)
+		}
+		mean := sum / float64(len(pixels))
+		std := math.Sqrt(squares/float64(len(pixels)) - mean*mean)
+		if math.Abs(mean) > 0.01 || std > maxNoise*1.05 {
+			t.Fatalf("noise of mean %.4f and std %.4f (at most %g)", mean, std, maxNoise)
+		}
+		stds = append(stds, std)
+	}
+	if slices.Max(stds)-slices.Min(stds) < maxNoise/2 {
+		t.Errorf("noise strengths %v hardly vary", stds)
 	}
 }
