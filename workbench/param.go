@@ -65,7 +65,8 @@ var colorCorrelation = func() [3][3]float64 {
 	return m
 }()
 
-// lucidSpatialScale is lucid's constant that keeps the initial image's values small.
+// lucidSpatialScale is lucid's constant that divides the spatial image, keeping the values that
+// the sigmoid sees, and the steps the optimiser takes in them, small.
 const lucidSpatialScale = 4
 
 func (f fftParam) shape(width, height int) shapes.Shape {
@@ -128,7 +129,7 @@ func (f fftParam) render(params *Node) *Node {
 	yr := Sub(Einsum("ckf,ky->cyf", re, cy), Einsum("ckf,ky->cyf", im, sy))
 	yi := Add(Einsum("ckf,ky->cyf", re, sy), Einsum("ckf,ky->cyf", im, cy))
 	spatial := Sub(Einsum("cyf,fx->cyx", yr, cx), Einsum("cyf,fx->cyx", yi, sx))
-	spatial = MulScalar(spatial, lucidSpatialScale/math.Sqrt(float64(width*height)))
+	spatial = MulScalar(spatial, 1/(lucidSpatialScale*math.Sqrt(float64(width*height))))
 	return graphmath.Sigmoid(Einsum("cyx,dc->yxd", spatial, colorMatrix(g, false)))
 }
 
@@ -139,7 +140,7 @@ func (f fftParam) encode(image *Node) *Node {
 	clipped := ClipScalar(image, 1e-3, 1-1e-3)
 	logits := Log(Div(clipped, OneMinus(clipped)))
 	spatial := Einsum("yxd,cd->cyx", logits, colorMatrix(g, true))
-	spatial = MulScalar(spatial, math.Sqrt(float64(width*height))/lucidSpatialScale/float64(width*height))
+	spatial = MulScalar(spatial, lucidSpatialScale*math.Sqrt(float64(width*height))/float64(width*height))
 	cx, sx := dftTables(g, wf, width, one)      // [kx, x]
 	cy, sy := dftTables(g, height, height, one) // [ky, y]
 	zr := Einsum("cyx,fx->cyf", spatial, cx)

@@ -60,3 +60,25 @@ func TestFFTParamIsSmoothAtInit(t *testing.T) {
 		t.Errorf("1/f spectrum roughness %.3f is not clearly below white noise's %.3f", pink, white)
 	}
 }
+
+// TestFFTParamMatchesLucidsScale checks the spectrum-to-image scale against lucid's fft_image
+// (scale by 1/max(f, 1/max(w, h))^decay and sqrt(w*h), inverse real FFT normalised by 1/(w*h),
+// divide by 4): a unit DC coefficient in the first colour component gives every pixel
+// sigmoid(M[d][0] * max(w, h) / (4 sqrt(w*h))), M the colour matrix.
+func TestFFTParamMatchesLucidsScale(t *testing.T) {
+	const w, h = 16, 8
+	params := make([]float32, 2*3*h*(w/2+1))
+	params[0] = 1 // real part, colour component 0, ky = kx = 0
+	p := fftParam{decay: 1}
+	img := run1(t, func(in []*Node) *Node { return p.render(in[0]) },
+		tensors.FromFlatDataAndDimensions(params, 2, 3, h, w/2+1))
+	spatial := float64(max(w, h)) / (4 * math.Sqrt(w*h))
+	for d := range 3 {
+		want := 1 / (1 + math.Exp(-colorCorrelation[d][0]*spatial))
+		for i := d; i < len(img); i += 3 {
+			if math.Abs(float64(img[i])-want) > 1e-5 {
+				t.Fatalf("pixel value %d is %.6f, lucid's scale gives %.6f", i, img[i], want)
+			}
+		}
+	}
+}
