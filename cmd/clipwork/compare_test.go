@@ -38,7 +38,7 @@ func TestCompareAndExport(t *testing.T) {
 		}
 	}
 	csv, _ := os.ReadFile(filepath.Join(charts, "demo-winrates.csv"))
-	if !strings.Contains(string(csv), "details,all,12,a large red circle on a blue sky,12,1,") {
+	if !strings.Contains(string(csv), "composition,all,12,a large red circle in the centre on a blue sky,12,1,") {
 		t.Errorf("win-rate CSV:\n%s", csv)
 	}
 }

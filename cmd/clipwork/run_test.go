@@ -29,7 +29,7 @@ func TestRunWritesARunFolder(t *testing.T) {
 	args := []string{"run", "../../experiments/demo.yaml", "--model", "random:tiny", "--steps", "4",
 		"--resolution", "48", "--out", out, "--quiet", "--set", "snapshot_interval=2"}
 	stdout := runCLI(t, args...)
-	if !strings.Contains(stdout, "target details (select all, 16 windows)") {
+	if !strings.Contains(stdout, "target composition (select all, 16 windows)") {
 		t.Errorf("no frame-count table in the output:\n%s", stdout)
 	}
 	runCLI(t, args...)
