@@ -329,12 +329,15 @@ const (
 // cross-entropy on images and captions against labels[1], their one-hot attributes.
 func contrastiveLoss(labels, predictions []*Node) *Node {
 	logits, targets := predictions[0], labels[0]
-	rows := Neg(ReduceAllMean(ReduceSum(Mul(targets, graphmath.LogSoftmax(logits, -1)), -1)))
-	cols := Neg(ReduceAllMean(ReduceSum(Mul(targets, graphmath.LogSoftmax(logits, 0)), 0)))
-	contrastive := DivScalar(Add(rows, cols), 2)
+	contrastive := DivScalar(Add(softCrossEntropy(logits, targets, -1), softCrossEntropy(logits, targets, 0)), 2)
 	images := MulScalar(attributeCrossEntropy(predictions[1], labels[1]), imageHeadsWeight)
 	texts := MulScalar(attributeCrossEntropy(predictions[2], labels[1]), textHeadsWeight)
 	return Add(contrastive, Add(images, texts))
+}
+
+// softCrossEntropy is the mean cross-entropy of logits against target distributions along axis.
+func softCrossEntropy(logits, targets *Node, axis int) *Node {
+	return Neg(ReduceAllMean(ReduceSum(Mul(targets, graphmath.LogSoftmax(logits, axis)), axis)))
 }
 
 // attributeCrossEntropy is the mean over the batch and the headAttributes of each attribute's
@@ -344,7 +347,7 @@ func attributeCrossEntropy(logits, oneHot *Node) *Node {
 	offset := 0
 	for _, a := range headAttributes {
 		part := AxisRange(offset, offset+len(a.Options))
-		ce := Neg(ReduceAllMean(ReduceSum(Mul(Slice(oneHot, AxisRange(), part), graphmath.LogSoftmax(Slice(logits, AxisRange(), part), -1)), -1)))
+		ce := softCrossEntropy(Slice(logits, AxisRange(), part), Slice(oneHot, AxisRange(), part), -1)
 		if total == nil {
 			total = ce
 		} else {
@@ -403,8 +406,7 @@ const groupSize = 4
 
 // batchScenes draws size scenes in groups of groupSize that differ in one attribute only, most
 // often shape, count or position. In a batch of unrelated scenes, colour alone tells most
-// captions apart and the contrastive loss never asks for the rest; hard negatives do. Position
-// weighs as much as shape: at equal weight with count it stayed at chance longest.
+// captions apart and the contrastive loss never asks for the rest; hard negatives do.
 func batchScenes(rng *rand.Rand, size int) []scenes.Scene {
 	varied := []struct {
 		weight int
