@@ -272,15 +272,10 @@ func contrastiveModel(m *clipmodel.Model) func(scope *model.Scope, inputs []*Nod
 	}
 }
 
-// headAttributes are the attributes that the training-only heads read from the embeddings,
-// by the names of their heads' variables.
-var headAttributes = []struct {
-	name string
-	scenes.Attribute
-}{
-	{"shape", scenes.ShapeAttribute}, {"colour", scenes.ColorAttribute}, {"count", scenes.CountAttribute},
-	{"position", scenes.PositionAttribute}, {"background", scenes.BackgroundAttribute},
-}
+// headAttributes are the attributes that the training-only heads read from the embeddings;
+// their names name the heads' variables.
+var headAttributes = []scenes.Attribute{scenes.ShapeAttribute, scenes.ColorAttribute, scenes.CountAttribute,
+	scenes.PositionAttribute, scenes.BackgroundAttribute}
 
 // attributeOptions is the number of options of all headAttributes together.
 func attributeOptions() int {
@@ -300,7 +295,7 @@ func attributeHeads(scope *model.Scope, g *Graph, dim int) func(embeddings *Node
 	type head struct{ weight, bias *Node }
 	heads := make([]head, len(headAttributes))
 	for i, a := range headAttributes {
-		s := scope.In("%s", a.name)
+		s := scope.In("%s", a.Name)
 		heads[i] = head{s.VariableWithShape("weight", shapes.Make(dtypes.Float32, dim, len(a.Options))).NodeValue(g),
 			s.VariableWithShape("bias", shapes.Make(dtypes.Float32, len(a.Options))).NodeValue(g)}
 	}

@@ -21,20 +21,21 @@ var (
 	Backgrounds = []string{"white", "black", "grey", "grass", "sky", "water", "night", "brick", "sand"}
 )
 
-// Attribute is one way scenes vary: its values and how to set it on a scene.
+// Attribute is one way scenes vary: its name, its values and how to set it on a scene.
 type Attribute struct {
+	Name    string
 	Options []string
 	Set     func(*Scene, string)
 }
 
 // The attributes captions name, for hard negatives, zero-shot tests and training heads.
 var (
-	ShapeAttribute      = Attribute{Shapes, func(s *Scene, v string) { s.Shape = v }}
-	ColorAttribute      = Attribute{Colors, func(s *Scene, v string) { s.Color = v }}
-	SizeAttribute       = Attribute{Sizes, func(s *Scene, v string) { s.Size = v }}
-	CountAttribute      = Attribute{Counts, func(s *Scene, v string) { s.Count = v }}
-	PositionAttribute   = Attribute{Positions, func(s *Scene, v string) { s.Position = v }}
-	BackgroundAttribute = Attribute{Backgrounds, func(s *Scene, v string) { s.Background = v }}
+	ShapeAttribute      = Attribute{"shape", Shapes, func(s *Scene, v string) { s.Shape = v }}
+	ColorAttribute      = Attribute{"colour", Colors, func(s *Scene, v string) { s.Color = v }}
+	SizeAttribute       = Attribute{"size", Sizes, func(s *Scene, v string) { s.Size = v }}
+	CountAttribute      = Attribute{"count", Counts, func(s *Scene, v string) { s.Count = v }}
+	PositionAttribute   = Attribute{"position", Positions, func(s *Scene, v string) { s.Position = v }}
+	BackgroundAttribute = Attribute{"background", Backgrounds, func(s *Scene, v string) { s.Background = v }}
 )
 
 // palette are the shape colours in RGB.
@@ -258,12 +259,15 @@ func place(rng *rand.Rand, position string, n int, radius float64) [][2]float64 
 	return centres
 }
 
+// regions are the areas, x0, y0, x1, y1, that each position's shapes are drawn in.
+var regions = map[string][4]float64{
+	"left": {0.05, 0.1, 0.4, 0.9}, "right": {0.6, 0.1, 0.95, 0.9},
+	"top": {0.1, 0.05, 0.9, 0.4}, "bottom": {0.1, 0.6, 0.9, 0.95}, "centre": {0.3, 0.3, 0.7, 0.7},
+}
+
 // spread draws n centres in the region of a position, keeping the shapes inside it.
 func spread(rng *rand.Rand, position string, n int, radius float64) [][2]float64 {
-	region := map[string][4]float64{ // x0, y0, x1, y1
-		"left": {0.05, 0.1, 0.4, 0.9}, "right": {0.6, 0.1, 0.95, 0.9},
-		"top": {0.1, 0.05, 0.9, 0.4}, "bottom": {0.1, 0.6, 0.9, 0.95}, "centre": {0.3, 0.3, 0.7, 0.7},
-	}[position]
+	region := regions[position]
 	lo := func(i int) float64 { return min(region[i]+radius, (region[i]+region[i+2])/2) }
 	hi := func(i int) float64 { return max(region[i+2]-radius, lo(i)) }
 	var centres [][2]float64
@@ -282,6 +286,7 @@ func spread(rng *rand.Rand, position string, n int, radius float64) [][2]float64
 	return centres
 }
 
+// centroid is the mean of points.
 func centroid(points [][2]float64) [2]float64 {
 	var c [2]float64
 	for _, p := range points {
