@@ -176,7 +176,7 @@ func (s Scene) Render(rng *rand.Rand, size int) *image.NRGBA {
 	n := s.number(rng)
 	radius := map[string]float64{"small": 0.085, "large": 0.16}[s.Size] * (0.9 + 0.2*rng.Float64())
 	radius *= []float64{1, 1, 0.9, 0.8, 0.7, 0.6, 0.55, 0.5}[n]
-	centres := place(rng, s.Position, n, radius)
+	centres, radius := place(rng, s.Position, n, radius)
 	fill := jitter(rng, palette[s.Color])
 	angles := make([]float64, n)
 	for i := range angles {
@@ -247,16 +247,25 @@ var anchors = map[string][2]float64{
 // that no picture fits two positions (a shape in a corner is neither "left" nor "top").
 const anchorMargin = 0.04
 
-// place spreads n centres over the region of a position, without overlaps where possible, with
-// their centroid unambiguously at that position.
-func place(rng *rand.Rand, position string, n int, radius float64) [][2]float64 {
-	var centres [][2]float64
-	for range 100 {
-		if centres = spread(rng, position, n, radius); nearestAnchor(centroid(centres)) == position {
-			break
+// centreDrift is how far a shape's pixels' centroid may lie from its centre (a large triangle's, a
+// fifth of its radius below it): place keeps the centres' centroid this much further within the margin, so that
+// the pixels' centroid keeps anchorMargin.
+const centreDrift = 0.045
+
+// place spreads n centres over the region of a position with their centroid unambiguously at
+// that position, and without overlaps, shrinking the shapes' radius where they would not fit
+// apart (four large shapes in the centre would otherwise merge into one blob, which no model
+// could count). It returns the centres and the radius.
+func place(rng *rand.Rand, position string, n int, radius float64) ([][2]float64, float64) {
+	for {
+		for range 100 {
+			centres, apart := spread(rng, position, n, radius)
+			if apart && nearestAnchor(centroid(centres), anchorMargin+centreDrift) == position {
+				return centres, radius
+			}
 		}
+		radius *= 0.9
 	}
-	return centres
 }
 
 // regions are the areas, x0, y0, x1, y1, that each position's shapes are drawn in.
@@ -265,25 +274,38 @@ var regions = map[string][4]float64{
 	"top": {0.1, 0.05, 0.9, 0.4}, "bottom": {0.1, 0.6, 0.9, 0.95}, "centre": {0.3, 0.3, 0.7, 0.7},
 }
 
-// spread draws n centres in the region of a position, keeping the shapes inside it.
-func spread(rng *rand.Rand, position string, n int, radius float64) [][2]float64 {
+// Two shapes' centres are at least minApart radii plus minGap (of the image side) apart: a
+// shape reaches up to 1.27 radii from its centre (a square's or stripes' corner), and the gap
+// keeps a dark pixel or two between neighbours at 64x64.
+const (
+	minApart = 2.6
+	minGap   = 0.03
+)
+
+// spread draws n centres in the region of a position, keeping the shapes inside it and apart; apart is false when, after a number of draws, they could not all be.
+func spread(rng *rand.Rand, position string, n int, radius float64) (centres [][2]float64, apart bool) {
 	region := regions[position]
 	lo := func(i int) float64 { return min(region[i]+radius, (region[i]+region[i+2])/2) }
 	hi := func(i int) float64 { return max(region[i+2]-radius, lo(i)) }
-	var centres [][2]float64
-	for attempt := 0; len(centres) < n; attempt++ {
+	for range 200 {
 		c := [2]float64{lo(0) + rng.Float64()*(hi(0)-lo(0)), lo(1) + rng.Float64()*(hi(1)-lo(1))}
-		ok := true
-		for _, o := range centres {
-			if math.Hypot(c[0]-o[0], c[1]-o[1]) < 2.1*radius && attempt < 200 {
-				ok = false
+		if !overlaps(c, centres, radius) {
+			if centres = append(centres, c); len(centres) == n {
+				return centres, true
 			}
 		}
-		if ok {
-			centres = append(centres, c)
+	}
+	return centres, false
+}
+
+// overlaps tells whether a shape at c would come too near any of centres.
+func overlaps(c [2]float64, centres [][2]float64, radius float64) bool {
+	for _, o := range centres {
+		if math.Hypot(c[0]-o[0], c[1]-o[1]) < minApart*radius+minGap {
+			return true
 		}
 	}
-	return centres
+	return false
 }
 
 // centroid is the mean of points.
@@ -296,9 +318,9 @@ func centroid(points [][2]float64) [2]float64 {
 	return c
 }
 
-// nearestAnchor names the position whose anchor is nearest to p by at least anchorMargin, or
+// nearestAnchor names the position whose anchor is nearest to p by at least margin, or
 // returns "" when two are about as near.
-func nearestAnchor(p [2]float64) string {
+func nearestAnchor(p [2]float64, margin float64) string {
 	best, second, name := math.Inf(1), math.Inf(1), ""
 	for position, a := range anchors {
 		d := math.Hypot(p[0]-a[0], p[1]-a[1])
@@ -308,7 +330,7 @@ func nearestAnchor(p [2]float64) string {
 			second = d
 		}
 	}
-	if second-best < anchorMargin {
+	if second-best < margin {
 		return ""
 	}
 	return name

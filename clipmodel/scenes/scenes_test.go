@@ -57,15 +57,21 @@ func TestCaptionsNameTheScene(t *testing.T) {
 func TestPositionsAreUnambiguous(t *testing.T) {
 	rng := rand.New(rand.NewPCG(7, 8))
 	const size = 64
+	forEveryLayout(func(s Scene) {
+		c := brightCentroid(s.Render(rng, size).Pix, size)
+		if got := nearestAnchor(c, anchorMargin); got != s.Position {
+			t.Errorf("%+v: shapes centred at (%.2f, %.2f), which reads as %q", s, c[0], c[1], got)
+		}
+	})
+}
+
+// forEveryLayout calls f with a white scene on black for every position, count, size and shape.
+func forEveryLayout(f func(Scene)) {
 	for _, position := range Positions {
 		for _, count := range Counts {
-			for _, sz := range Sizes {
+			for _, size := range Sizes {
 				for _, shape := range Shapes {
-					s := Scene{Shape: shape, Color: "white", Size: sz, Count: count, Position: position, Background: "black"}
-					c := brightCentroid(s.Render(rng, size).Pix, size)
-					if got := nearestAnchor(c); got != position {
-						t.Errorf("%+v: shapes centred at (%.2f, %.2f), which reads as %q", s, c[0], c[1], got)
-					}
+					f(Scene{Shape: shape, Color: "white", Size: size, Count: count, Position: position, Background: "black"})
 				}
 			}
 		}
@@ -85,4 +91,52 @@ func brightCentroid(pix []uint8, size int) [2]float64 {
 		mass++
 	}
 	return [2]float64{c[0] / mass, c[1] / mass}
+}
+
+// TestShapesCanBeCounted renders every position, count, size and shape (but stripes, whose
+// bands are apart by design) and counts the bright blobs: as many as the caption says, so
+// that no shapes merge into one.
+func TestShapesCanBeCounted(t *testing.T) {
+	rng := rand.New(rand.NewPCG(9, 10))
+	const size = 64
+	forEveryLayout(func(s Scene) {
+		if s.Shape == "stripes" {
+			return
+		}
+		lo, hi := s.number(rng), s.number(rng)
+		if s.Count == "many" {
+			lo, hi = 5, 7
+		}
+		if got := blobs(s.Render(rng, size).Pix, size); got < lo || got > hi {
+			t.Errorf("%+v: %d blobs", s, got)
+		}
+	})
+}
+
+// blobs counts the 8-connected groups of bright pixels of an RGBA image.
+func blobs(pix []uint8, size int) int {
+	seen := make([]bool, size*size)
+	n := 0
+	for start := range seen {
+		if seen[start] || pix[4*start] < 128 {
+			continue
+		}
+		n++
+		stack := []int{start}
+		seen[start] = true
+		for len(stack) > 0 {
+			p := stack[len(stack)-1]
+			stack = stack[:len(stack)-1]
+			for dy := -1; dy <= 1; dy++ {
+				for dx := -1; dx <= 1; dx++ {
+					x, y := p%size+dx, p/size+dy
+					if q := y*size + x; x >= 0 && y >= 0 && x < size && y < size && !seen[q] && pix[4*q] >= 128 {
+						seen[q] = true
+						stack = append(stack, q)
+					}
+				}
+			}
+		}
+	}
+	return n
 }
