@@ -313,9 +313,11 @@ func attributeHeads(scope *model.Scope, g *Graph, dim int) func(embeddings *Node
 
 // Weights of the attribute heads' cross-entropy beside the contrastive loss. The images' weigh
 // more: captions name their attributes in words and the text tower learns them within a few
-// hundred steps, while the vision tower learns shapes and counts over thousands.
+// hundred steps, while the vision tower learns shapes and counts over thousands (colour,
+// position and background within hundreds, after which their part of the loss is near zero
+// and shape and count have it to themselves).
 const (
-	imageHeadsWeight = 1.5
+	imageHeadsWeight = 3
 	textHeadsWeight  = 0.5
 )
 
@@ -400,14 +402,14 @@ func addNoise(rng *rand.Rand, pixels []float32) []float32 {
 const groupSize = 4
 
 // batchScenes draws size scenes in groups of groupSize that differ in one attribute only, most
-// often shape, count or position. In a batch of unrelated scenes, colour alone tells most
+// often shape or count, the ones the vision tower is slowest to learn. In a batch of unrelated scenes, colour alone tells most
 // captions apart and the contrastive loss never asks for the rest; hard negatives do.
 func batchScenes(rng *rand.Rand, size int) []scenes.Scene {
 	varied := []struct {
 		weight int
 		scenes.Attribute
 	}{
-		{3, scenes.ShapeAttribute}, {2, scenes.CountAttribute}, {3, scenes.PositionAttribute},
+		{4, scenes.ShapeAttribute}, {3, scenes.CountAttribute}, {1, scenes.PositionAttribute},
 		{1, scenes.ColorAttribute}, {1, scenes.SizeAttribute},
 	}
 	var weighted []int
