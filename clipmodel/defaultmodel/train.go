@@ -51,8 +51,12 @@ type TrainOptions struct {
 	// Steps is the total number of steps, counting those of earlier, resumed sessions.
 	Steps     int
 	BatchSize int
-	// LearningRate of Adam.
+	// LearningRate of Adam, until the last DecaySteps steps before Steps, over which it falls
+	// along a half cosine to a tenth of it. It applies to resumed trainings too.
 	LearningRate float64
+	// DecaySteps is how many of the last steps the learning rate decays over (0: a fifth of
+	// Steps).
+	DecaySteps int
 	// CheckpointEvery is how many steps pass between checkpoints.
 	CheckpointEvery int
 	Seed            uint64
@@ -77,6 +81,9 @@ func (o *TrainOptions) defaults() {
 	}
 	if o.LearningRate == 0 {
 		o.LearningRate = 5e-4
+	}
+	if o.DecaySteps == 0 {
+		o.DecaySteps = o.Steps / 5
 	}
 	if o.CheckpointEvery == 0 {
 		o.CheckpointEvery = 100
@@ -106,13 +113,18 @@ func Train(ctx context.Context, opts TrainOptions) error {
 	}
 	trainer := train.NewTrainer(m.Backend, m.Store, contrastiveModel(m), contrastiveLoss,
 		optimizer.Adam().LearningRate(opts.LearningRate).WeightDecay(1e-4).Done(), nil, nil)
+	learningRate := optimizer.LearningRateVar(m.Store.RootScope(), dtypes.Float32, opts.LearningRate)
 	step := int(optimizer.GetGlobalStep(m.Store))
-	fmt.Fprintf(opts.Progress, "training from step %d to %d, batch %d, in %s\n", step, opts.Steps, opts.BatchSize, opts.Out)
+	fmt.Fprintf(opts.Progress, "training from step %d to %d, batch %d, learning rate %g (decaying from step %d), in %s\n",
+		step, opts.Steps, opts.BatchSize, opts.LearningRate, opts.Steps-opts.DecaySteps, opts.Out)
 	start, lastPrint, first := time.Now(), time.Now(), step
 	for ; step < opts.Steps; step++ {
 		if ctx.Err() != nil {
 			fmt.Fprintf(opts.Progress, "stopping at step %d: saving a checkpoint\n", step)
 			return errors.Join(ctx.Err(), handler.Save())
+		}
+		if err := learningRate.SetValue(tensors.FromScalar(float32(opts.learningRate(step)))); err != nil {
+			return err
 		}
 		metrics, err := trainer.TrainStep(makeBatch(tok, opts.Seed, step, opts.BatchSize))
 		if err != nil {
@@ -133,6 +145,19 @@ func Train(ctx context.Context, opts TrainOptions) error {
 		return err
 	}
 	return Export(m, filepath.Join(opts.Out, "model"), step)
+}
+
+// learningRate is the learning rate of a step: LearningRate, falling along a half cosine to a
+// tenth of it over the last DecaySteps steps before Steps. Constant-rate training plateaus
+// with the noise of small batches; the decay settles the weights into what it averaged over.
+func (o TrainOptions) learningRate(step int) float64 {
+	start := o.Steps - o.DecaySteps
+	if step < start || o.DecaySteps <= 0 {
+		return o.LearningRate
+	}
+	floor := o.LearningRate / 10
+	progress := min(float64(step-start)/float64(o.DecaySteps), 1)
+	return floor + (o.LearningRate-floor)*(1+math.Cos(math.Pi*progress))/2
 }
 
 // trainingTokenizer learns a BPE vocabulary from generated captions, or reads the one an earlier

@@ -11,7 +11,8 @@ import (
 
 	"github.com/clipwork/clipwork/clipmodel"
 	"github.com/clipwork/clipwork/clipmodel/scenes"
-
+	"github.com/gomlx/compute/dtypes"
+	"github.com/gomlx/gomlx/core/tensors"
 	"github.com/gomlx/gomlx/ml/train"
 	"github.com/gomlx/gomlx/ml/train/optimizer"
 )
@@ -76,6 +77,52 @@ func TestTrainExportsAndContinues(t *testing.T) {
 	}
 	if m.Config.Vision.ImageSize != ImageSize {
 		t.Errorf("exported image size %d", m.Config.Vision.ImageSize)
+	}
+}
+
+func TestLearningRateDecaysOverTheLastSteps(t *testing.T) {
+	opts := TrainOptions{LearningRate: 1e-3, Steps: 100, DecaySteps: 20}
+	for _, c := range []struct {
+		step int
+		want float64
+	}{{0, 1e-3}, {79, 1e-3}, {80, 1e-3}, {90, 5.5e-4}, {100, 1e-4}} {
+		if got := opts.learningRate(c.step); math.Abs(got-c.want) > 1e-9 {
+			t.Errorf("step %d: learning rate %g, want %g", c.step, got, c.want)
+		}
+	}
+	for step := 80; step < 100; step++ {
+		if opts.learningRate(step+1) > opts.learningRate(step) {
+			t.Errorf("the learning rate rises at step %d", step)
+		}
+	}
+}
+
+// TestResumingTakesTheNewLearningRate resumes a training folder with another learning rate:
+// the optimiser uses it, not the one the checkpoint was saved with.
+func TestResumingTakesTheNewLearningRate(t *testing.T) {
+	if testing.Short() {
+		t.Skip("trains for a few seconds")
+	}
+	dir := t.TempDir()
+	for i, lr := range []float64{1e-3, 3e-4} {
+		if err := Train(context.Background(), TrainOptions{Out: dir, Steps: i + 1, BatchSize: 2, LearningRate: lr}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	tok, err := trainingTokenizer(dir, "", 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, _, err := trainingModel(TrainOptions{Out: dir}, tok)
+	if err != nil {
+		t.Fatal(err)
+	}
+	value, err := optimizer.LearningRateVar(m.Store.RootScope(), dtypes.Float32, 0).Value()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := tensors.MustCopyFlatData[float32](value)[0]; math.Abs(float64(got)-3e-4) > 1e-9 {
+		t.Errorf("learning rate %g after resuming with 3e-4", got)
 	}
 }
 
