@@ -49,7 +49,9 @@ type TrainOptions struct {
 	// newest) and, at the end, the exported model in HuggingFace layout under Out/model.
 	Out string
 	// Steps is the total number of steps, counting those of earlier, resumed sessions.
-	Steps     int
+	Steps int
+	// BatchSize is the number of scenes a step sees. On a CPU, 32 learns more per hour than
+	// larger batches: a step of 64 takes twice as long and does not teach twice as much.
 	BatchSize int
 	// LearningRate of Adam, until the last DecaySteps steps before Steps, over which it falls
 	// along a half cosine to a tenth of it. It applies to resumed trainings too.
@@ -77,7 +79,7 @@ func (o *TrainOptions) defaults() {
 		o.Steps = 6000
 	}
 	if o.BatchSize == 0 {
-		o.BatchSize = 128
+		o.BatchSize = 32
 	}
 	if o.LearningRate == 0 {
 		o.LearningRate = 5e-4
@@ -132,8 +134,10 @@ func Train(ctx context.Context, opts TrainOptions) error {
 		}
 		if time.Since(lastPrint) > 30*time.Second || step+1 == opts.Steps {
 			lastPrint = time.Now()
-			fmt.Fprintf(opts.Progress, "step %d/%d  loss %.4f  (%.2f s/step)\n", step+1, opts.Steps,
-				tensors.MustCopyFlatData[float32](metrics[1])[0], time.Since(start).Seconds()/float64(step+1-first))
+			perStep := time.Since(start) / time.Duration(step+1-first)
+			fmt.Fprintf(opts.Progress, "step %d/%d  loss %.4f  lr %.2g  (%.2f s/step, %s left)\n", step+1, opts.Steps,
+				tensors.MustCopyFlatData[float32](metrics[1])[0], opts.learningRate(step), perStep.Seconds(),
+				(perStep * time.Duration(opts.Steps-step-1)).Round(time.Minute))
 		}
 		if (step+1)%opts.CheckpointEvery == 0 {
 			if err := handler.Save(); err != nil {

@@ -16,7 +16,7 @@ func runTrainDefault(args []string, stdout io.Writer) error {
 	var opts defaultmodel.TrainOptions
 	fs.StringVar(&opts.Out, "out", "", "training folder: checkpoints, tokenizer, and the exported model in OUT/model")
 	fs.IntVar(&opts.Steps, "steps", 6000, "total steps, counting those of resumed sessions")
-	fs.IntVar(&opts.BatchSize, "batch", 128, "scenes per step")
+	fs.IntVar(&opts.BatchSize, "batch", 32, "scenes per step")
 	fs.Float64Var(&opts.LearningRate, "lr", 5e-4, "Adam's learning rate (also when resuming)")
 	fs.IntVar(&opts.DecaySteps, "decay-steps", 0, "the last steps, before --steps, over which the learning rate falls to a tenth (0: a fifth of --steps)")
 	fs.IntVar(&opts.CheckpointEvery, "checkpoint-every", 100, "steps between checkpoints")
