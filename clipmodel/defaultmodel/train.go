@@ -154,6 +154,8 @@ func Train(ctx context.Context, opts TrainOptions) error {
 // learningRate is the learning rate of a step: LearningRate, falling along a half cosine to a
 // tenth of it over the last DecaySteps steps before Steps. Constant-rate training plateaus
 // with the noise of small batches; the decay settles the weights into what it averaged over.
+// GoMLX's cosineschedule anneals in periods counted from step 0; this holds the rate until the
+// last steps, so that a training resumed, or continued from an export, decays only at its end.
 func (o TrainOptions) learningRate(step int) float64 {
 	start := o.Steps - o.DecaySteps
 	if step < start || o.DecaySteps <= 0 {
@@ -431,8 +433,9 @@ func addNoise(rng *rand.Rand, pixels []float32) []float32 {
 const groupSize = 4
 
 // batchScenes draws size scenes in groups of groupSize that differ in one attribute only, most
-// often shape or count, the ones the vision tower is slowest to learn. In a batch of unrelated scenes, colour alone tells most
-// captions apart and the contrastive loss never asks for the rest; hard negatives do.
+// often shape or count, the ones the vision tower is slowest to learn. In a batch of unrelated
+// scenes, colour alone tells most captions apart and the contrastive loss never asks for the
+// rest; hard negatives do.
 func batchScenes(rng *rand.Rand, size int) []scenes.Scene {
 	varied := []struct {
 		weight int
