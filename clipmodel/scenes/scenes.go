@@ -247,9 +247,9 @@ var anchors = map[string][2]float64{
 // that no picture fits two positions (a shape in a corner is neither "left" nor "top").
 const anchorMargin = 0.04
 
-// centreDrift is how far a shape's pixels' centroid may lie from its centre (a large triangle's, a
-// fifth of its radius below it): place keeps the centres' centroid this much further within the margin, so that
-// the pixels' centroid keeps anchorMargin.
+// centreDrift is how far a shape's pixels' centroid may lie from its centre (a large
+// triangle's lies a fifth of its radius below it): place keeps the centres' centroid this much
+// further within the margin, so that the pixels' centroid keeps anchorMargin.
 const centreDrift = 0.045
 
 // place spreads n centres over the region of a position with their centroid unambiguously at
@@ -282,7 +282,8 @@ const (
 	minGap   = 0.03
 )
 
-// spread draws n centres in the region of a position, keeping the shapes inside it and apart; apart is false when, after a number of draws, they could not all be.
+// spread draws n centres in the region of a position, keeping the shapes inside it and apart;
+// apart is false when, after a number of draws, they could not all be.
 func spread(rng *rand.Rand, position string, n int, radius float64) (centres [][2]float64, apart bool) {
 	region := regions[position]
 	lo := func(i int) float64 { return min(region[i]+radius, (region[i]+region[i+2])/2) }
