@@ -117,8 +117,8 @@ func Train(ctx context.Context, opts TrainOptions) error {
 		optimizer.Adam().LearningRate(opts.LearningRate).WeightDecay(1e-4).Done(), nil, nil)
 	learningRate := optimizer.LearningRateVar(m.Store.RootScope(), dtypes.Float32, opts.LearningRate)
 	step := int(optimizer.GetGlobalStep(m.Store))
-	fmt.Fprintf(opts.Progress, "training from step %d to %d, batch %d, learning rate %g (decaying from step %d), in %s\n",
-		step, opts.Steps, opts.BatchSize, opts.LearningRate, opts.Steps-opts.DecaySteps, opts.Out)
+	fmt.Fprintf(opts.Progress, "training from step %d to %d, batch %d, learning rate %g%s, in %s\n",
+		step, opts.Steps, opts.BatchSize, opts.LearningRate, opts.decayNote(), opts.Out)
 	start, lastPrint, first := time.Now(), time.Now(), step
 	for ; step < opts.Steps; step++ {
 		if ctx.Err() != nil {
@@ -164,6 +164,14 @@ func (o TrainOptions) learningRate(step int) float64 {
 	floor := o.LearningRate / 10
 	progress := min(float64(step-start)/float64(o.DecaySteps), 1)
 	return floor + (o.LearningRate-floor)*(1+math.Cos(math.Pi*progress))/2
+}
+
+// decayNote says from which step the learning rate decays, if it does.
+func (o TrainOptions) decayNote() string {
+	if o.DecaySteps <= 0 {
+		return ""
+	}
+	return fmt.Sprintf(" (decaying from step %d)", o.Steps-o.DecaySteps)
 }
 
 // trainingTokenizer learns a BPE vocabulary from generated captions, or reads the one an earlier
