@@ -116,6 +116,7 @@ func Train(ctx context.Context, opts TrainOptions) error {
 	trainer := train.NewTrainer(m.Backend, m.Store, contrastiveModel(m), contrastiveLoss,
 		optimizer.Adam().LearningRate(opts.LearningRate).WeightDecay(1e-4).Done(), nil, nil)
 	learningRate := optimizer.LearningRateVar(m.Store.RootScope(), dtypes.Float32, opts.LearningRate)
+	currentRate := float32(-1) // the variable's value, once a step has set it
 	step := int(optimizer.GetGlobalStep(m.Store))
 	fmt.Fprintf(opts.Progress, "training from step %d to %d, batch %d, learning rate %g%s, in %s\n",
 		step, opts.Steps, opts.BatchSize, opts.LearningRate, opts.decayNote(), opts.Out)
@@ -125,8 +126,11 @@ func Train(ctx context.Context, opts TrainOptions) error {
 			fmt.Fprintf(opts.Progress, "stopping at step %d: saving a checkpoint\n", step)
 			return errors.Join(ctx.Err(), handler.Save())
 		}
-		if err := learningRate.SetValue(tensors.FromScalar(float32(opts.learningRate(step)))); err != nil {
-			return err
+		if lr := float32(opts.learningRate(step)); lr != currentRate {
+			if err := learningRate.SetValue(tensors.FromScalar(lr)); err != nil {
+				return err
+			}
+			currentRate = lr
 		}
 		metrics, err := trainer.TrainStep(makeBatch(tok, opts.Seed, step, opts.BatchSize))
 		if err != nil {
