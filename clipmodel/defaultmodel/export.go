@@ -13,14 +13,16 @@ import (
 // trainingInfoFile records, beside an exported model, how far it was trained.
 const trainingInfoFile = "training.json"
 
-// trainingInfo is training.json.
-type trainingInfo struct {
+// TrainingInfo is what training.json, beside an exported model, records of its training.
+type TrainingInfo struct {
 	Step int `json:"step"`
+	// Averaged is how many checkpoints, up to Step, the weights are the mean of (0: none).
+	Averaged int `json:"averaged_checkpoints,omitempty"`
 }
 
 // Export writes a trained model in HuggingFace CLIPModel layout with F16 weights, the form
-// that is embedded in clipwork, and training.json with the step it was trained to.
-func Export(m *clipmodel.Model, dir string, step int) error {
+// that is embedded in clipwork, and training.json with how it was trained.
+func Export(m *clipmodel.Model, dir string, info TrainingInfo) error {
 	weights, err := clipmodel.StoreWeights(m.Config, m.Store)
 	if err != nil {
 		return err
@@ -28,15 +30,15 @@ func Export(m *clipmodel.Model, dir string, step int) error {
 	if err := clipmodel.WriteFolder(dir, m.Config, weights, m.Tokenizer, m.Preprocess, "F16"); err != nil {
 		return err
 	}
-	info, err := json.Marshal(trainingInfo{Step: step})
+	data, err := json.Marshal(info)
 	if err != nil {
 		return err
 	}
-	return atomicfile.WriteFile(filepath.Join(dir, trainingInfoFile), append(info, '\n'))
+	return atomicfile.WriteFile(filepath.Join(dir, trainingInfoFile), append(data, '\n'))
 }
 
-func readTrainingInfo(dir string) (trainingInfo, error) {
-	var info trainingInfo
+func readTrainingInfo(dir string) (TrainingInfo, error) {
+	var info TrainingInfo
 	data, err := os.ReadFile(filepath.Join(dir, trainingInfoFile))
 	if err != nil {
 		return info, fmt.Errorf("%s is not an exported default model: %w", dir, err)

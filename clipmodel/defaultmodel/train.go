@@ -66,6 +66,10 @@ type TrainOptions struct {
 	Progress io.Writer
 	// ExportOnly skips training and exports the newest checkpoint to Out/model.
 	ExportOnly bool
+	// Average, with ExportOnly, exports the mean of the newest Average checkpoints' weights
+	// instead (at most keptCheckpoints): checkpoint averaging, which smooths away the noise of
+	// the last steps.
+	Average int
 	// InitFrom starts a new training folder from an exported model (its weights, tokenizer and
 	// step, see Export) instead of random weights; Adam's moments start afresh.
 	InitFrom string
@@ -99,6 +103,9 @@ func (o *TrainOptions) defaults() {
 // ctx is cancelled (then it saves a checkpoint first). It exports Out/model at the end.
 func Train(ctx context.Context, opts TrainOptions) error {
 	opts.defaults()
+	if opts.Average > keptCheckpoints {
+		return fmt.Errorf("cannot average %d checkpoints: a training folder keeps the newest %d", opts.Average, keptCheckpoints)
+	}
 	if err := os.MkdirAll(opts.Out, 0o755); err != nil {
 		return err
 	}
@@ -111,7 +118,7 @@ func Train(ctx context.Context, opts TrainOptions) error {
 		return err
 	}
 	if opts.ExportOnly {
-		return Export(m, filepath.Join(opts.Out, "model"), int(optimizer.GetGlobalStep(m.Store)))
+		return exportNewest(m, handler, opts)
 	}
 	trainer := train.NewTrainer(m.Backend, m.Store, contrastiveModel(m), contrastiveLoss,
 		optimizer.Adam().LearningRate(opts.LearningRate).WeightDecay(1e-4).Done(), nil, nil)
@@ -149,10 +156,12 @@ func Train(ctx context.Context, opts TrainOptions) error {
 			}
 		}
 	}
-	if err := handler.Save(); err != nil {
-		return err
+	if step > first && step%opts.CheckpointEvery != 0 { // else the newest checkpoint holds this step
+		if err := handler.Save(); err != nil {
+			return err
+		}
 	}
-	return Export(m, filepath.Join(opts.Out, "model"), step)
+	return Export(m, filepath.Join(opts.Out, "model"), TrainingInfo{Step: step})
 }
 
 // learningRate is the learning rate of a step: LearningRate, falling along a half cosine to a
@@ -204,6 +213,23 @@ func trainingTokenizer(out, initFrom string, seed uint64) (*clipmodel.Tokenizer,
 	return tok, tok.Save(out)
 }
 
+// exportNewest exports the newest checkpoint, or the mean of the newest opts.Average ones, that
+// trainingModel loaded.
+func exportNewest(m *clipmodel.Model, handler *checkpoint.Handler, opts TrainOptions) error {
+	info := TrainingInfo{Step: int(optimizer.GetGlobalStep(m.Store))}
+	if opts.Average > 1 {
+		names, err := handler.ListCheckpoints()
+		if err != nil {
+			return err
+		}
+		info.Averaged = min(opts.Average, len(names))
+	}
+	return Export(m, filepath.Join(opts.Out, "model"), info)
+}
+
+// keptCheckpoints is how many of the newest checkpoints a training folder keeps.
+const keptCheckpoints = 10
+
 // trainingModel builds the model on a store attached to Out's checkpoints: variables come from
 // the newest checkpoint when there is one, else from CLIP's random initialisation.
 func trainingModel(opts TrainOptions, tok *clipmodel.Tokenizer) (*clipmodel.Model, *checkpoint.Handler, error) {
@@ -213,7 +239,11 @@ func trainingModel(opts TrainOptions, tok *clipmodel.Tokenizer) (*clipmodel.Mode
 	}
 	cfg := Architecture(tok.VocabSize())
 	store := model.NewStore()
-	handler, err := checkpoint.Build(store).Dir(filepath.Join(opts.Out, "checkpoints")).Keep(3).Done()
+	checkpoints := checkpoint.Build(store).Dir(filepath.Join(opts.Out, "checkpoints")).Keep(keptCheckpoints)
+	if opts.ExportOnly && opts.Average > 1 {
+		checkpoints = checkpoints.TakeMean(opts.Average, backend)
+	}
+	handler, err := checkpoints.Done()
 	if err != nil {
 		return nil, nil, err
 	}

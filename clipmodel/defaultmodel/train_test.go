@@ -80,6 +80,56 @@ func TestTrainExportsAndContinues(t *testing.T) {
 	}
 }
 
+// TestExportAveragesTheNewestCheckpoints trains two steps, exporting after each, then exports
+// the mean of both checkpoints: the weights are the mean of the two exports'.
+func TestExportAveragesTheNewestCheckpoints(t *testing.T) {
+	if testing.Short() {
+		t.Skip("trains for a few seconds")
+	}
+	dir := t.TempDir()
+	var exports []map[string][]float32
+	for _, opts := range []TrainOptions{{Steps: 1}, {Steps: 2}, {ExportOnly: true, Average: 2}} {
+		opts.Out, opts.BatchSize, opts.CheckpointEvery = dir, 4, 1
+		if err := Train(context.Background(), opts); err != nil {
+			t.Fatal(err)
+		}
+		exports = append(exports, readExportedWeights(t, filepath.Join(dir, "model")))
+	}
+	if info, err := readTrainingInfo(filepath.Join(dir, "model")); err != nil || info != (TrainingInfo{Step: 2, Averaged: 2}) {
+		t.Errorf("training.json holds %+v (%v), want step 2 averaged over 2", info, err)
+	}
+	// F16 rounding blurs single weights, so compare sums: the distance of the export from the
+	// two steps' midpoint against the distance between the steps.
+	var offMidpoint, apart float64
+	for name, mean := range exports[2] {
+		first, second := exports[0][name], exports[1][name]
+		for i := range mean {
+			offMidpoint += math.Abs(float64(mean[i] - (first[i]+second[i])/2))
+			apart += math.Abs(float64(first[i] - second[i]))
+		}
+	}
+	if apart == 0 || offMidpoint > apart/10 {
+		t.Errorf("the export is %g off the checkpoints' mean, which are %g apart", offMidpoint, apart)
+	}
+}
+
+// readExportedWeights reads every tensor of an exported model.
+func readExportedWeights(t *testing.T, dir string) map[string][]float32 {
+	t.Helper()
+	st, err := clipmodel.OpenSafetensors(filepath.Join(dir, "model.safetensors"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	weights := map[string][]float32{}
+	for name := range st.Tensors {
+		if weights[name], err = st.ReadFloat32(name); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return weights
+}
+
 func TestLearningRateDecaysOverTheLastSteps(t *testing.T) {
 	opts := TrainOptions{LearningRate: 1e-3, Steps: 100, DecaySteps: 20}
 	for _, c := range []struct {

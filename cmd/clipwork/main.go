@@ -33,7 +33,7 @@ var commands = []command{
 		"embed texts and images with a CLIP model; print tokens, embeddings and similarities", runEmbed},
 	{"eval-default", "[--model M] [--scenes N]",
 		"zero-shot accuracy of the default model on held-out scenes (colour, shape, count, position)", runEvalDefault},
-	{"train-default", "--out DIR [--steps N] [--batch B] [--lr LR] [--decay-steps D] [--init-from MODEL] [--export]",
+	{"train-default", "--out DIR [--steps N] [--batch B] [--lr LR] [--decay-steps D] [--init-from MODEL] [--export [--average N]]",
 		"train the embedded default model on generated scenes (resumes from DIR's checkpoints)", runTrainDefault},
 }
 
