@@ -103,6 +103,9 @@ func (o *TrainOptions) defaults() {
 // ctx is cancelled (then it saves a checkpoint first). It exports Out/model at the end.
 func Train(ctx context.Context, opts TrainOptions) error {
 	opts.defaults()
+	if opts.Average > 1 && !opts.ExportOnly {
+		return errors.New("averaging checkpoints is a way of exporting: give --average with --export")
+	}
 	if opts.Average > keptCheckpoints {
 		return fmt.Errorf("cannot average %d checkpoints: a training folder keeps the newest %d", opts.Average, keptCheckpoints)
 	}
@@ -118,7 +121,7 @@ func Train(ctx context.Context, opts TrainOptions) error {
 		return err
 	}
 	if opts.ExportOnly {
-		return exportNewest(m, handler, opts)
+		return exportLoaded(m, handler, opts)
 	}
 	trainer := train.NewTrainer(m.Backend, m.Store, contrastiveModel(m), contrastiveLoss,
 		optimizer.Adam().LearningRate(opts.LearningRate).WeightDecay(1e-4).Done(), nil, nil)
@@ -213,9 +216,9 @@ func trainingTokenizer(out, initFrom string, seed uint64) (*clipmodel.Tokenizer,
 	return tok, tok.Save(out)
 }
 
-// exportNewest exports the newest checkpoint, or the mean of the newest opts.Average ones, that
-// trainingModel loaded.
-func exportNewest(m *clipmodel.Model, handler *checkpoint.Handler, opts TrainOptions) error {
+// exportLoaded exports what trainingModel loaded: the newest checkpoint, or the mean of the
+// newest opts.Average ones.
+func exportLoaded(m *clipmodel.Model, handler *checkpoint.Handler, opts TrainOptions) error {
 	info := TrainingInfo{Step: int(optimizer.GetGlobalStep(m.Store))}
 	if opts.Average > 1 {
 		names, err := handler.ListCheckpoints()

@@ -113,6 +113,14 @@ func TestExportAveragesTheNewestCheckpoints(t *testing.T) {
 	}
 }
 
+// TestAverageNeedsExport refuses --average while training, where it would do nothing.
+func TestAverageNeedsExport(t *testing.T) {
+	err := Train(context.Background(), TrainOptions{Out: t.TempDir(), Steps: 1, Average: 3})
+	if err == nil || !strings.Contains(err.Error(), "--export") {
+		t.Errorf("training with Average 3 gave %v, want an error naming --export", err)
+	}
+}
+
 // readExportedWeights reads every tensor of an exported model.
 func readExportedWeights(t *testing.T, dir string) map[string][]float32 {
 	t.Helper()
