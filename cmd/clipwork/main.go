@@ -12,6 +12,7 @@ import (
 	"io"
 	"os"
 	"strings"
+	"syscall"
 )
 
 // command is one subcommand of clipwork.
@@ -99,3 +100,7 @@ func parseInterleaved(fs *flag.FlagSet, args []string) ([]string, error) {
 		args = fs.Args()[1:]
 	}
 }
+
+// stopSignals stop a run or a training cleanly, saving what it has: Ctrl-C, and the SIGTERM
+// that kill, timeout and container runtimes send.
+var stopSignals = []os.Signal{os.Interrupt, syscall.SIGTERM}

@@ -131,7 +131,7 @@ func execute(file *expfile.File, name string, resume *resumePoint, f runFlags, s
 	if !f.quiet {
 		observers = append(observers, newProgress(os.Stderr, run))
 	}
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	ctx, stop := signal.NotifyContext(context.Background(), stopSignals...)
 	defer stop()
 	runErr := run.Run(ctx, observers...)
 	fmt.Fprintln(stdout)

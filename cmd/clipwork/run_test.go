@@ -96,9 +96,16 @@ func TestRunRejectsBadInput(t *testing.T) {
 	}
 }
 
-// TestInterruptSavesAndResumes sends the process an interrupt during a run: the run folder
-// must hold an image and state marked interrupted, and --resume must finish the run.
-func TestInterruptSavesAndResumes(t *testing.T) {
+// TestStopSignalsSaveAndResume sends the process an interrupt (Ctrl-C) or a SIGTERM during a
+// run: the run folder must hold an image and state marked interrupted, and --resume must
+// finish the run.
+func TestStopSignalsSaveAndResume(t *testing.T) {
+	for _, sig := range []syscall.Signal{syscall.SIGINT, syscall.SIGTERM} {
+		t.Run(sig.String(), func(t *testing.T) { stopAndResume(t, sig) })
+	}
+}
+
+func stopAndResume(t *testing.T, sig syscall.Signal) {
 	out := t.TempDir()
 	done := make(chan string)
 	go func() {
@@ -117,7 +124,7 @@ func TestInterruptSavesAndResumes(t *testing.T) {
 		}
 	}
 	time.Sleep(300 * time.Millisecond)
-	syscall.Kill(os.Getpid(), syscall.SIGINT)
+	syscall.Kill(os.Getpid(), sig)
 	stdout := <-done
 	if !strings.Contains(stdout, "clipwork run --resume "+dir) {
 		t.Errorf("no resume hint after the interrupt:\n%s", stdout)

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"os/signal"
 
 	"github.com/clipwork/clipwork/clipmodel/defaultmodel"
@@ -32,7 +31,7 @@ func runTrainDefault(args []string, stdout io.Writer) error {
 		return errors.New("--out is required: the folder to train in (an existing one resumes)")
 	}
 	opts.Progress = stdout
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	ctx, stop := signal.NotifyContext(context.Background(), stopSignals...)
 	defer stop()
 	err := defaultmodel.Train(ctx, opts)
 	if errors.Is(err, context.Canceled) {
