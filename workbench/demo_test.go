@@ -18,8 +18,9 @@ import (
 // circle", which gives a bluer one, and "green grass" a greener image than either. How red an
 // image is: the mean over its pixels of how far red exceeds the larger of green and blue (negative
 // where it does not), and so on; unlike a count of vivid pixels, it moves little between seeds
-// (with seeds 1 to 3 the smallest of the four margins was 0.046). The embedded model at step 17000 gives red -0.011
-// against -0.128, blue 0.075 against -0.073, and green 0.013 against -0.111 and -0.119.
+// (with seeds 1 to 3 the smallest of the four margins was 0.046). The embedded model at step 17000
+// gives red -0.011 against -0.128, blue 0.075 against -0.073, and green 0.013 against -0.111 and
+// -0.119.
 func TestDemoAnswersThePromptInPixels(t *testing.T) {
 	if testing.Short() {
 		t.Skip("renders three images")
