@@ -35,7 +35,7 @@ func runCheck(args []string, stdout io.Writer) error {
 			errs = append(errs, err)
 			continue
 		}
-		fmt.Fprintf(stdout, "%s: ok (%d steps, %dx%d, %d targets)\n", path, f.Experiment.Steps,
+		fmt.Fprintf(stdout, "%s: ok (%d steps, %dx%d, targets: %d)\n", path, f.Experiment.Steps,
 			f.Experiment.Width, f.Experiment.Height, len(f.Experiment.Targets))
 	}
 	return errors.Join(errs...)
