@@ -67,7 +67,7 @@ type TrainOptions struct {
 	// ExportOnly skips training and exports the newest checkpoint to Out/model.
 	ExportOnly bool
 	// Average, with ExportOnly, exports the mean of the newest Average checkpoints' weights
-	// instead (at most keptCheckpoints): checkpoint averaging, which smooths away the noise of
+	// instead (at most KeptCheckpoints): checkpoint averaging, which smooths away the noise of
 	// the last steps.
 	Average int
 	// InitFrom starts a new training folder from an exported model (its weights, tokenizer and
@@ -106,8 +106,8 @@ func Train(ctx context.Context, opts TrainOptions) error {
 	if opts.Average > 1 && !opts.ExportOnly {
 		return errors.New("averaging checkpoints is a way of exporting: give --average with --export")
 	}
-	if opts.Average > keptCheckpoints {
-		return fmt.Errorf("cannot average %d checkpoints: a training folder keeps the newest %d", opts.Average, keptCheckpoints)
+	if opts.Average > KeptCheckpoints {
+		return fmt.Errorf("cannot average %d checkpoints: a training folder keeps the newest %d", opts.Average, KeptCheckpoints)
 	}
 	if err := os.MkdirAll(opts.Out, 0o755); err != nil {
 		return err
@@ -230,8 +230,9 @@ func exportLoaded(m *clipmodel.Model, handler *checkpoint.Handler, opts TrainOpt
 	return Export(m, filepath.Join(opts.Out, "model"), info)
 }
 
-// keptCheckpoints is how many of the newest checkpoints a training folder keeps.
-const keptCheckpoints = 10
+// KeptCheckpoints is how many of the newest checkpoints a training folder keeps, and so the
+// most --average can take.
+const KeptCheckpoints = 10
 
 // trainingModel builds the model on a store attached to Out's checkpoints: variables come from
 // the newest checkpoint when there is one, else from CLIP's random initialisation.
@@ -242,7 +243,7 @@ func trainingModel(opts TrainOptions, tok *clipmodel.Tokenizer) (*clipmodel.Mode
 	}
 	cfg := Architecture(tok.VocabSize())
 	store := model.NewStore()
-	checkpoints := checkpoint.Build(store).Dir(filepath.Join(opts.Out, "checkpoints")).Keep(keptCheckpoints)
+	checkpoints := checkpoint.Build(store).Dir(filepath.Join(opts.Out, "checkpoints")).Keep(KeptCheckpoints)
 	if opts.ExportOnly && opts.Average > 1 {
 		checkpoints = checkpoints.TakeMean(opts.Average, backend)
 	}

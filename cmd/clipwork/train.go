@@ -21,7 +21,8 @@ func runTrainDefault(args []string, stdout io.Writer) error {
 	fs.IntVar(&opts.CheckpointEvery, "checkpoint-every", 100, "steps between checkpoints")
 	fs.Uint64Var(&opts.Seed, "seed", 1, "seed of the scenes and the initial weights")
 	fs.BoolVar(&opts.ExportOnly, "export", false, "only export the newest checkpoint to OUT/model")
-	fs.IntVar(&opts.Average, "average", 1, "with --export: export the mean of the newest N checkpoints' weights (up to 10)")
+	fs.IntVar(&opts.Average, "average", 1, fmt.Sprintf("with --export: export the mean of the newest N checkpoints' weights (up to %d)",
+		defaultmodel.KeptCheckpoints))
 	fs.StringVar(&opts.InitFrom, "init-from", "", "start a new OUT from an exported model (e.g. clipmodel/defaultmodel/model)")
 	fs.BoolVar(&opts.AddPositionTable, "add-position-table", false, "with --init-from: add the 2D sine table to its vision position embeddings")
 	if err := fs.Parse(args); err != nil {
