@@ -1,5 +1,7 @@
 # GOEXPERIMENT=simd turns on the Go backend's AVX-512/AVX2 matmul (about 3x faster).
 export GOEXPERIMENT := simd
+# go.mod needs Go 1.27.3; the go command fetches that toolchain from the module proxy.
+export GOTOOLCHAIN := go1.27.3
 
 GO ?= go
 
@@ -33,7 +35,7 @@ fuzz:
 
 # clipwork and the PyTorch reference side by side (needs python3-torch and libopenblas0-pthread).
 bench:
-	bench/side-by-side.sh 2
+	bench/side-by-side.sh 3
 
 # The same on a CUDA GPU at 8, 32 and 128 windows (needs the CUDA PJRT plugin, see bench/gpu.sh).
 bench-gpu:

@@ -11,6 +11,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 steps=${1:-10}
 export GOEXPERIMENT=simd
+export GOTOOLCHAIN=go1.27.3
 
 if [ -z "${PJRT_PLUGIN_LIBRARY_PATH:-}" ]; then
   plugin=$(python3 -c 'import glob, site, sys

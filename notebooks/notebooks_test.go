@@ -28,7 +28,7 @@ func TestNotebooksExecute(t *testing.T) {
 	tmp := t.TempDir()
 	bin := filepath.Join(tmp, "bin")
 	env := append(os.Environ(), "PATH="+bin+string(os.PathListSeparator)+os.Getenv("PATH"),
-		"JUPYTER_DATA_DIR="+filepath.Join(tmp, "jupyter"), "GOEXPERIMENT=simd",
+		"JUPYTER_DATA_DIR="+filepath.Join(tmp, "jupyter"), "GOEXPERIMENT=simd", "GOTOOLCHAIN=go1.27.3",
 		"CLIPWORK_RESULTS="+filepath.Join(tmp, "results"))
 	command(t, "..", env, "go", "build", "-o", bin+"/", "github.com/janpfeifer/gonb", "golang.org/x/tools/cmd/goimports")
 	command(t, ".", env, filepath.Join(bin, "gonb"), "--install", "--force_deps")
