@@ -91,7 +91,7 @@ func LoadFolder(dir string) (*Model, error) {
 		return nil, err
 	}
 	store := model.NewStore()
-	if err := LoadWeights(dir, cfg, store); err != nil {
+	if err := LoadWeights(dir, cfg, store, backend); err != nil {
 		return nil, err
 	}
 	return &Model{Name: dir, Config: cfg, Preprocess: pre, Tokenizer: tok, Store: store, Backend: backend}, nil

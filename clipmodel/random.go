@@ -2,6 +2,7 @@ package clipmodel
 
 import (
 	"fmt"
+	"iter"
 	"maps"
 	"math"
 	"math/rand/v2"
@@ -69,8 +70,9 @@ func NewRandom(name string, cfg *Config, seed uint64) (*Model, error) {
 		return nil, err
 	}
 	store := model.NewStore()
-	for _, t := range RandomWeights(cfg, seed) {
-		if _, err := store.CreateVariable(VariablePath(t.Name), tensors.FromFlatDataAndDimensions(t.Data, t.Shape...)); err != nil {
+	// One weight at a time, so that the host never holds a second copy of the model.
+	for t := range randomWeights(cfg, seed) {
+		if err := storeOnBackend(store, backend, t.Name, tensors.FromFlatDataAndDimensions(t.Data, t.Shape...)); err != nil {
 			return nil, err
 		}
 	}
@@ -104,33 +106,39 @@ func ByteVocabulary(vocabSize int) map[string]int {
 // RandomWeights draws every tensor of the config from a seeded generator, scaled as CLIP's own
 // initialisation: unit layer norms, zero biases, small embeddings, fan-in scaled matrices.
 func RandomWeights(cfg *Config, seed uint64) []NamedTensor {
-	normal := newNormals(rand.New(rand.NewPCG(seed, 0x5eed)))
-	specs := cfg.TensorSpecs()
-	out := make([]NamedTensor, len(specs))
-	for i, spec := range specs {
-		n := 1
-		for _, d := range spec.Shape {
-			n *= d
-		}
-		data := make([]float32, n)
-		switch std, fill := initScale(spec); {
-		case std > 0:
-			for j := range data {
-				data[j] = float32(normal() * std)
+	return slices.Collect(randomWeights(cfg, seed))
+}
+
+// randomWeights yields RandomWeights one tensor at a time.
+func randomWeights(cfg *Config, seed uint64) iter.Seq[NamedTensor] {
+	return func(yield func(NamedTensor) bool) {
+		normal := newNormals(rand.New(rand.NewPCG(seed, 0x5eed)))
+		for _, spec := range cfg.TensorSpecs() {
+			n := 1
+			for _, d := range spec.Shape {
+				n *= d
 			}
-		default:
-			for j := range data {
-				data[j] = fill
+			data := make([]float32, n)
+			switch std, fill := initScale(spec); {
+			case std > 0:
+				for j := range data {
+					data[j] = float32(normal() * std)
+				}
+			default:
+				for j := range data {
+					data[j] = fill
+				}
+			}
+			if !yield(NamedTensor{Name: spec.Name, Shape: spec.Shape, Data: data}) {
+				return
 			}
 		}
-		out[i] = NamedTensor{Name: spec.Name, Shape: spec.Shape, Data: data}
 	}
-	return out
 }
 
 // newNormals returns a source of standard normal numbers, drawn in pairs by the Box-Muller
-// transform: rand's NormFloat64 calls math.Exp, which GOEXPERIMENT=simd makes about 100x
-// slower, and a ViT-B/32 has 88 million weights to draw.
+// transform. It fixes what every seed draws: random:ARCH models and trainings from scratch give
+// the weights they always gave.
 func newNormals(rng *rand.Rand) func() float64 {
 	var spare float64
 	var hasSpare bool

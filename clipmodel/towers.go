@@ -5,11 +5,11 @@ import (
 	"math"
 	"strings"
 
-	"github.com/clipwork/clipwork/internal/graphmath"
 	"github.com/gomlx/compute"
 	"github.com/gomlx/compute/dtypes"
 	"github.com/gomlx/compute/shapes"
 	. "github.com/gomlx/gomlx/core/graph" //nolint:revive // GoMLX graph code reads best with the dot import.
+	"github.com/gomlx/gomlx/core/tensors"
 	"github.com/gomlx/gomlx/ml/layers/activation"
 	"github.com/gomlx/gomlx/ml/model"
 	"github.com/gomlx/gomlx/ml/nn"
@@ -17,13 +17,33 @@ import (
 
 // activations maps HuggingFace's hidden_act names to graph functions.
 var activations = map[string]func(*Node) *Node{
-	"quick_gelu": func(x *Node) *Node { return Mul(x, graphmath.Sigmoid(MulScalar(x, 1.702))) },
+	"quick_gelu": func(x *Node) *Node { return Mul(x, Sigmoid(MulScalar(x, 1.702))) },
 	"gelu":       func(x *Node) *Node { return activation.Gelu(x) },
 	"gelu_new":   func(x *Node) *Node { return activation.GeluApproximate(x) },
 }
 
 func float32Shape(dims []int) shapes.Shape {
 	return shapes.Make(dtypes.Float32, dims...)
+}
+
+// storeOnBackend adds a weight to store and hands it over to backend at once, freeing its host
+// copy where the backend shares host memory (the Go backend): otherwise the first graph run
+// copies each weight into a buffer of its own and the process holds every weight twice.
+func storeOnBackend(store *model.Store, backend compute.Backend, name string, value *tensors.Tensor) error {
+	if err := value.ToDevice(backend, 0); err != nil {
+		return fmt.Errorf("weight %s: %w", name, err)
+	}
+	_, err := store.CreateVariable(VariablePath(name), value)
+	return err
+}
+
+// weightsAsParameters makes graph g read the weights in scope as parameters. Outside training
+// mode GoMLX folds them into the graph as constants on backends that prefer it (the Go backend),
+// which copies every weight into the graph (and packs it again for the matrix products); as
+// parameters the graph uses the store's buffers. Measured on ViT-B/32 at 8 windows: peak memory
+// 2.7 GB instead of 3.2 GB and steps 8% faster (bench/README.md).
+func weightsAsParameters(scope *model.Scope, g *Graph) {
+	scope.SetTraining(g, true)
 }
 
 // weights reads the model's variables under one dotted prefix of checkpoint names.
@@ -95,9 +115,9 @@ func (w weights) attention(x *Node, heads int, causal bool) *Node {
 	var probs *Node
 	if causal {
 		mask := Reshape(LowerTriangular(x.Graph(), tokens), 1, 1, tokens, tokens)
-		probs = graphmath.MaskedSoftmax(scores, mask, -1)
+		probs = MaskedSoftmax(scores, mask, -1)
 	} else {
-		probs = graphmath.Softmax(scores, -1)
+		probs = Softmax(scores, -1)
 	}
 	out := Reshape(Einsum("bhqk,bkhd->bqhd", probs, v), batch, tokens, width)
 	return w.at("out_proj").linear(out, width, true)
@@ -114,6 +134,7 @@ func (m *Model) ImageFeatures(scope *model.Scope, pixels *Node) *Node {
 		panic(fmt.Errorf("ImageFeatures needs pixels [batch, %d, %d, 3], got %s", v.ImageSize, v.ImageSize, s))
 	}
 	g := pixels.Graph()
+	weightsAsParameters(scope, g)
 	mean := Const(g, [][][][]float32{{{toFloat32s(m.Preprocess.Mean)}}})
 	std := Const(g, [][][][]float32{{{toFloat32s(m.Preprocess.Std)}}})
 	x := Div(Sub(pixels, mean), std)
@@ -146,6 +167,7 @@ func (m *Model) TextFeatures(scope *model.Scope, tokens, pool *Node) *Node {
 	t := m.Config.Text
 	batch, length := tokens.Shape().Dim(0), tokens.Shape().Dim(1)
 	g := tokens.Graph()
+	weightsAsParameters(scope, g)
 	w := weights{scope, g}.at("text_model")
 	table := w.at("embeddings.token_embedding").get("weight", t.VocabSize, t.HiddenSize)
 	x := Gather(table, InsertAxes(tokens, -1))

@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/gomlx/compute"
 	"github.com/gomlx/gomlx/core/tensors"
 	"github.com/gomlx/gomlx/ml/model"
 )
@@ -111,9 +112,9 @@ func checkpointFiles(dir string) ([]string, error) {
 }
 
 // LoadWeights reads every tensor the config needs from the model folder's safetensors file(s)
-// into store, converting F16/BF16 to float32. It fails naming the file and tensor when one is
-// missing or shaped unlike the config says.
-func LoadWeights(dir string, c *Config, store *model.Store) error {
+// into store on backend, converting F16/BF16 to float32. It fails naming the file and tensor when
+// one is missing or shaped unlike the config says.
+func LoadWeights(dir string, c *Config, store *model.Store, backend compute.Backend) error {
 	files, err := checkpointFiles(dir)
 	if err != nil {
 		return err
@@ -151,7 +152,7 @@ func LoadWeights(dir string, c *Config, store *model.Store) error {
 		if readErr != nil {
 			return readErr
 		}
-		if _, err := store.CreateVariable(VariablePath(spec.Name), t); err != nil {
+		if err := storeOnBackend(store, backend, spec.Name, t); err != nil {
 			return fmt.Errorf("%s: %w", st.Path, err)
 		}
 	}

@@ -1,7 +1,6 @@
 package workbench
 
 import (
-	"github.com/clipwork/clipwork/internal/graphmath"
 	"github.com/gomlx/compute/dtypes"
 	"github.com/gomlx/compute/shapes"
 	. "github.com/gomlx/gomlx/core/graph" //nolint:revive // GoMLX graph code reads best with the dot import.
@@ -18,7 +17,7 @@ func GaussianBlur(x, sigma *Node, radius int) *Node {
 	n := x.Shape().Dim(0)
 	offsets := AddScalar(Iota(g, shapes.Make(x.DType(), 1, 2*radius+1), 1), float64(-radius))
 	s := Reshape(MaxScalar(sigma, 1e-3), n, 1)
-	kernel := graphmath.Exp(Div(Neg(Square(offsets)), MulScalar(Square(s), 2))) // [n, 2r+1]
+	kernel := Exp(Div(Neg(Square(offsets)), MulScalar(Square(s), 2))) // [n, 2r+1]
 	ones := Ones(g, shapes.Make(x.DType(), 1, x.Shape().Dim(1), x.Shape().Dim(2), 1))
 	for _, axis := range []int{1, 2} {
 		x = Div(convolveAxis(x, kernel, axis, radius), convolveAxis(ones, kernel, axis, radius))

@@ -3,7 +3,6 @@ package workbench
 import (
 	"math"
 
-	"github.com/clipwork/clipwork/internal/graphmath"
 	"github.com/gomlx/compute/dtypes"
 	"github.com/gomlx/compute/shapes"
 	. "github.com/gomlx/gomlx/core/graph" //nolint:revive // GoMLX graph code reads best with the dot import.
@@ -130,7 +129,7 @@ func (f fftParam) render(params *Node) *Node {
 	yi := Add(Einsum("ckf,ky->cyf", re, sy), Einsum("ckf,ky->cyf", im, cy))
 	spatial := Sub(Einsum("cyf,fx->cyx", yr, cx), Einsum("cyf,fx->cyx", yi, sx))
 	spatial = MulScalar(spatial, 1/(lucidSpatialScale*math.Sqrt(float64(width*height))))
-	return graphmath.Sigmoid(Einsum("cyx,dc->yxd", spatial, colorMatrix(g, false)))
+	return Sigmoid(Einsum("cyx,dc->yxd", spatial, colorMatrix(g, false)))
 }
 
 func (f fftParam) encode(image *Node) *Node {

@@ -16,7 +16,7 @@ import (
 
 	"github.com/clipwork/clipwork/clipmodel"
 	"github.com/clipwork/clipwork/clipmodel/scenes"
-	"github.com/clipwork/clipwork/internal/graphmath"
+	"github.com/gomlx/compute"
 	"github.com/gomlx/compute/dtypes"
 	"github.com/gomlx/compute/shapes"
 	. "github.com/gomlx/gomlx/core/graph" //nolint:revive // GoMLX graph code reads best with the dot import.
@@ -256,7 +256,7 @@ func trainingModel(opts TrainOptions, tok *clipmodel.Tokenizer) (*clipmodel.Mode
 		return nil, nil, err
 	}
 	if !resuming && opts.InitFrom != "" {
-		if err := initFromExport(store, cfg, opts.InitFrom); err != nil {
+		if err := initFromExport(store, backend, cfg, opts.InitFrom); err != nil {
 			return nil, nil, err
 		}
 	}
@@ -324,8 +324,8 @@ func addPositionTable(store *model.Store, v clipmodel.VisionConfig) error {
 }
 
 // initFromExport loads an exported model's weights and training step into a fresh store.
-func initFromExport(store *model.Store, cfg *clipmodel.Config, dir string) error {
-	if err := clipmodel.LoadWeights(dir, cfg, store); err != nil {
+func initFromExport(store *model.Store, backend compute.Backend, cfg *clipmodel.Config, dir string) error {
+	if err := clipmodel.LoadWeights(dir, cfg, store, backend); err != nil {
 		return err
 	}
 	info, err := readTrainingInfo(dir)
@@ -343,7 +343,7 @@ func contrastiveModel(m *clipmodel.Model) func(scope *model.Scope, inputs []*Nod
 		img := L2Normalize(m.ImageFeatures(scope, images), -1)
 		txt := L2Normalize(m.TextFeatures(scope, tokens, pool), -1)
 		logScale := scope.VariableWithShape("logit_scale", Scalar(images.Graph(), images.DType(), 0).Shape()).NodeValue(images.Graph())
-		scale := graphmath.Exp(MinScalar(logScale, math.Log(100)))
+		scale := Exp(MinScalar(logScale, math.Log(100)))
 		heads := attributeHeads(scope.In("heads"), images.Graph(), img.Shape().Dim(-1))
 		return []*Node{Mul(Einsum("id,jd->ij", img, txt), scale), heads(img), heads(txt)}
 	}
@@ -411,7 +411,7 @@ func contrastiveLoss(labels, predictions []*Node) *Node {
 
 // softCrossEntropy is the mean cross-entropy of logits against target distributions along axis.
 func softCrossEntropy(logits, targets *Node, axis int) *Node {
-	return Neg(ReduceAllMean(ReduceSum(Mul(targets, graphmath.LogSoftmax(logits, axis)), axis)))
+	return Neg(ReduceAllMean(ReduceSum(Mul(targets, LogSoftmax(logits, axis)), axis)))
 }
 
 // attributeCrossEntropy is the mean over the batch and the headAttributes of each attribute's
