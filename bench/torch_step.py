@@ -8,8 +8,10 @@ by cosine with a target embedding, and backpropagated to the pixels. clipwork's 
 carry a random perspective, which costs it a little more per window.
 
 Usage: /usr/bin/python3 bench/torch_step.py [--windows 8] [--steps 5] [--resolution 512] [--device cpu]
-Prints one JSON line. Debian's python3-torch needs libopenblas0-pthread to be fair (else it runs
-on reference BLAS, about 20x slower).
+Prints one JSON line, with the BLAS kernel that ran ("blas_kernel", from threadpoolctl). Debian's
+python3-torch needs libopenblas0-pthread to be fair (else it runs on reference BLAS, about 20x
+slower), and OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE unset (bench/side-by-side.sh does that for
+this command alone), else OpenBLAS may be pinned to older, slower kernels.
 """
 
 import argparse
@@ -75,6 +77,18 @@ def windows(image, n, gen):
     return F.grid_sample(image.expand(n, -1, -1, -1), grid, mode="bilinear", padding_mode="border", align_corners=False)
 
 
+def blas_kernel():
+    """The BLAS library and kernel (OpenBLAS's core name) that torch's matrix products run on."""
+    try:
+        import threadpoolctl
+    except ImportError:
+        return "unknown (python3-threadpoolctl is missing)"
+    for lib in threadpoolctl.threadpool_info():
+        if lib.get("user_api") == "blas":
+            return f"{lib.get('internal_api')} {lib.get('version')} {lib.get('architecture')}"
+    return "none found"
+
+
 def main():
     p = argparse.ArgumentParser()
     p.add_argument("--windows", type=int, default=8)
@@ -116,7 +130,8 @@ def main():
     per_step = (time.time() - start) / a.steps
     print(json.dumps({"model": "torch ViT-B/32", "backend": f"torch {torch.__version__} {a.device}", "windows": a.windows,
                       "windows_per_second": a.windows / per_step, "ms_per_step": per_step * 1000,
-                      "compile_seconds": compile_seconds - per_step, "threads": torch.get_num_threads()}))
+                      "compile_seconds": compile_seconds - per_step, "threads": torch.get_num_threads(),
+                      "blas_kernel": blas_kernel()}))
 
 
 if __name__ == "__main__":
