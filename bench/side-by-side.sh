@@ -23,8 +23,8 @@ for i in $(seq "$rounds"); do
   torch_json=$(env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE /usr/bin/python3 bench/torch_step.py --windows "$windows" --steps 5 --resolution 512)
   echo "round $i clipwork: $go_json"
   echo "round $i pytorch:  $torch_json"
-  ratio=$(python3 -c 'import json,sys; g=json.loads(sys.argv[1]); t=json.loads(sys.argv[2]); print(f"{g[\"windows_per_second\"]/t[\"windows_per_second\"]:.3f}")' "$go_json" "$torch_json")
+  ratio=$(python3 -c 'import json,sys; g=json.loads(sys.argv[1]); t=json.loads(sys.argv[2]); print("%.3f" % (g["windows_per_second"] / t["windows_per_second"]))' "$go_json" "$torch_json")
   echo "round $i ratio (clipwork / pytorch windows/s): $ratio"
   ratios+=("$ratio")
 done
-python3 -c 'import statistics,sys; r=[float(x) for x in sys.argv[1:]]; print(f"median ratio over {len(r)} rounds: {statistics.median(r):.2f} (each: {\", \".join(f\"{x:.2f}\" for x in r)})")' "${ratios[@]}"
+python3 -c 'import statistics,sys; r=[float(x) for x in sys.argv[1:]]; print("median ratio over %d rounds: %.2f (each: %s)" % (len(r), statistics.median(r), ", ".join("%.2f" % x for x in r)))' "${ratios[@]}"
