@@ -37,19 +37,24 @@ func storeOnBackend(store *model.Store, backend compute.Backend, name string, va
 	return err
 }
 
-// weightsAsParameters makes graph g read the weights in scope as parameters. Outside training
-// mode GoMLX folds them into the graph as constants on backends that prefer it (the Go backend),
-// which copies every weight into the graph (and packs it again for the matrix products); as
-// parameters the graph uses the store's buffers. Measured on ViT-B/32 at 8 windows: peak memory
-// 2.7 GB instead of 3.2 GB and steps 8% faster (bench/README.md).
-func weightsAsParameters(scope *model.Scope, g *Graph) {
+// towerWeights reads a tower's weights in scope into graph g, always as parameters. Outside
+// training mode GoMLX folds them into the graph as constants on backends that prefer it (the Go
+// backend), which copies every weight into the graph (and packs it again for the matrix
+// products); as parameters the graph uses the store's buffers. Measured on ViT-B/32 at 8
+// windows: peak memory 2.7 GB instead of 3.2 GB and steps 8% faster (bench/README.md). A graph
+// already in training mode (as trainers set it) trains the weights.
+func towerWeights(scope *model.Scope, g *Graph) weights {
+	trained := scope.IsTraining(g)
 	scope.SetTraining(g, true)
+	return weights{scope: scope, g: g, trained: trained}
 }
 
 // weights reads the model's variables under one dotted prefix of checkpoint names.
 type weights struct {
 	scope *model.Scope
 	g     *Graph
+	// trained says the graph computes the weights' gradients.
+	trained bool
 }
 
 // at descends into a dotted sub-path, e.g. "encoder.layers.3".
@@ -58,7 +63,7 @@ func (w weights) at(path string) weights {
 	for _, part := range strings.Split(path, ".") {
 		s = s.At("%s", part)
 	}
-	return weights{s, w.g}
+	return weights{s, w.g, w.trained}
 }
 
 // get returns the variable name of the current path as a graph node, creating it with the
@@ -67,13 +72,36 @@ func (w weights) get(name string, dims ...int) *Node {
 	return w.scope.VariableWithShape(name, float32Shape(dims)).NodeValue(w.g)
 }
 
+// linear is the checkpoint's linear layer under w: weight [out, in] and optionally bias [out].
 func (w weights) linear(x *Node, out int, bias bool) *Node {
 	in := x.Shape().Dim(-1)
 	var b *Node
 	if bias {
 		b = w.get("bias", out)
 	}
-	return nn.Dense(x, w.get("weight", out, in), b, compute.DenseLayoutOutputsInput)
+	return w.affine(x, w.get("weight", out, in), b)
+}
+
+// affine is x times weight [out, in] transposed, plus bias when there is one.
+func (w weights) affine(x, weight, bias *Node) *Node {
+	if w.trained {
+		return nn.Dense(x, weight, bias, compute.DenseLayoutOutputsInput)
+	}
+	return frozenDense(x, weight, bias)
+}
+
+// frozenDense is x times weight [out, in] transposed, plus bias when there is one, for weights
+// that are not trained: a plain matrix product rather than GoMLX's fused Dense, whose backward
+// pass computes the weight's gradient whether or not anything asks for it. Image optimisation
+// needs only the pixels' gradient: with the plain product autodiff skips the weights' (ViT-B/32,
+// 8 windows: steps 20% faster, peak memory 0.5 GB lower; bench/README.md). Training keeps the
+// fused Dense, which computes both gradients in one op (the default model's steps 1.5x faster).
+func frozenDense(x, weight, bias *Node) *Node {
+	y := Dot(x, weight).General([]int{x.Rank() - 1}, nil, []int{1}, nil)
+	if bias != nil {
+		y = Add(y, ExpandLeftToRank(bias, y.Rank()))
+	}
+	return y
 }
 
 func (w weights) layerNorm(x *Node, eps float64) *Node {
@@ -134,19 +162,19 @@ func (m *Model) ImageFeatures(scope *model.Scope, pixels *Node) *Node {
 		panic(fmt.Errorf("ImageFeatures needs pixels [batch, %d, %d, 3], got %s", v.ImageSize, v.ImageSize, s))
 	}
 	g := pixels.Graph()
-	weightsAsParameters(scope, g)
+	tower := towerWeights(scope, g)
 	mean := Const(g, [][][][]float32{{{toFloat32s(m.Preprocess.Mean)}}})
 	std := Const(g, [][][][]float32{{{toFloat32s(m.Preprocess.Std)}}})
 	x := Div(Sub(pixels, mean), std)
 
-	w := weights{scope, g}.at("vision_model")
+	w := tower.at("vision_model")
 	batch, p, grid := pixels.Shape().Dim(0), v.PatchSize, v.ImageSize/v.PatchSize
 	// Non-overlapping patches make the stride-p convolution a matrix product.
 	x = Reshape(x, batch, grid, p, grid, p, 3)
 	x = TransposeAllDims(x, 0, 1, 3, 5, 2, 4) // [batch, gy, gx, channel, py, px], the kernel's order
 	x = Reshape(x, batch, grid*grid, 3*p*p)
 	kernel := Reshape(w.at("embeddings.patch_embedding").get("weight", v.HiddenSize, 3, p, p), v.HiddenSize, 3*p*p)
-	x = nn.Dense(x, kernel, nil, compute.DenseLayoutOutputsInput)
+	x = w.affine(x, kernel, nil)
 
 	class := BroadcastPrefix(w.at("embeddings").get("class_embedding", v.HiddenSize), batch, 1)
 	x = Concatenate([]*Node{class, x}, 1)
@@ -156,7 +184,7 @@ func (m *Model) ImageFeatures(scope *model.Scope, pixels *Node) *Node {
 		activations[v.HiddenAct], false})
 	pooled := Squeeze(Slice(x, AxisRange(), AxisRange(0, 1)), 1)
 	pooled = w.at("post_layernorm").layerNorm(pooled, v.LayerNormEps)
-	return weights{scope, g}.at("visual_projection").linear(pooled, m.Config.ProjectionDim, false)
+	return tower.at("visual_projection").linear(pooled, m.Config.ProjectionDim, false)
 }
 
 // TextFeatures is the text tower as a graph function: tokens [batch, length] int32 (padded, at
@@ -167,8 +195,8 @@ func (m *Model) TextFeatures(scope *model.Scope, tokens, pool *Node) *Node {
 	t := m.Config.Text
 	batch, length := tokens.Shape().Dim(0), tokens.Shape().Dim(1)
 	g := tokens.Graph()
-	weightsAsParameters(scope, g)
-	w := weights{scope, g}.at("text_model")
+	tower := towerWeights(scope, g)
+	w := tower.at("text_model")
 	table := w.at("embeddings.token_embedding").get("weight", t.VocabSize, t.HiddenSize)
 	x := Gather(table, InsertAxes(tokens, -1))
 	positions := w.at("embeddings.position_embedding").get("weight", t.MaxPositionEmbeddings, t.HiddenSize)
@@ -178,7 +206,7 @@ func (m *Model) TextFeatures(scope *model.Scope, tokens, pool *Node) *Node {
 	x = w.at("final_layer_norm").layerNorm(x, t.LayerNormEps)
 	rows := Iota(g, shapes.Make(dtypes.Int32, batch, 1), 0)
 	pooled := Gather(x, Concatenate([]*Node{rows, InsertAxes(ConvertDType(pool, dtypes.Int32), -1)}, 1))
-	return weights{scope, g}.at("text_projection").linear(pooled, m.Config.ProjectionDim, false)
+	return tower.at("text_projection").linear(pooled, m.Config.ProjectionDim, false)
 }
 
 func toFloat32s(values []float64) []float32 {
