@@ -12,7 +12,11 @@ import (
 //
 // GoMLX has no grid-sample op, so this is bilinear sampling by hand: a Gather of the four
 // neighbours of every sampled point, weighted by its fractional position. Its gradient is the
-// Gather's scatter-add back into the image.
+// Gather's scatter-add back into the image. The Gather reads single values of the flattened
+// image rather than a pixel's channels at once: the Go backend adds a scattered slice of
+// channels with vector loads that read past the slice's end, which faults when the image's
+// buffer ends at unmapped memory (a 512x512 RGB image fills its buffer exactly); added value by
+// value, the scatter reads nothing beyond the buffer.
 func SampleWindows(image, homographies *Node, size int, pad string) *Node {
 	g := image.Graph()
 	height, width, channels := image.Shape().Dim(0), image.Shape().Dim(1), image.Shape().Dim(2)
@@ -34,6 +38,8 @@ func SampleWindows(image, homographies *Node, size int, pad string) *Node {
 	x0, y0 := Floor(x), Floor(y)
 	fx, fy := Sub(x, x0), Sub(y, y0)
 
+	flat := Reshape(image, height*width*channels)
+	channel := Iota(g, shapes.Make(dtypes.Int32, 1, 1, channels), 2)
 	out := Zeros(g, shapes.Make(image.DType(), n, size*size, channels))
 	for _, corner := range [4][2]int{{0, 0}, {1, 0}, {0, 1}, {1, 1}} {
 		xi, yi := AddScalar(x0, float64(corner[0])), AddScalar(y0, float64(corner[1]))
@@ -43,8 +49,9 @@ func SampleWindows(image, homographies *Node, size int, pad string) *Node {
 		if xValid != nil {
 			weight = Mul(Mul(weight, xValid), yValid)
 		}
-		indices := Stack([]*Node{ConvertDType(yi, dtypes.Int32), ConvertDType(xi, dtypes.Int32)}, -1)
-		out = Add(out, Mul(Gather(image, indices), InsertAxes(weight, -1)))
+		pixel := Add(MulScalar(ConvertDType(yi, dtypes.Int32), width), ConvertDType(xi, dtypes.Int32))
+		indices := Add(MulScalar(InsertAxes(pixel, -1), channels), channel) // [n, size*size, channels]
+		out = Add(out, Mul(Gather(flat, InsertAxes(indices, -1)), InsertAxes(weight, -1)))
 	}
 	return Reshape(out, n, size, size, channels)
 }
