@@ -6,10 +6,12 @@ package clipmodel
 
 import (
 	"bufio"
+	"cmp"
 	"encoding/binary"
 	"encoding/json"
 	"fmt"
 	"io"
+	"maps"
 	"math"
 	"os"
 	"slices"
@@ -137,7 +139,33 @@ func parseSafetensorsHeader(header []byte, dataLen int64) (map[string]TensorInfo
 		}
 		tensors[name] = info
 	}
+	if err := checkCoverage(tensors, dataLen); err != nil {
+		return nil, nil, err
+	}
 	return tensors, metadata, nil
+}
+
+// checkCoverage enforces the format's rule that the tensors tile the data section exactly, in
+// some order: no two overlap, no bytes lie between or after them.
+func checkCoverage(tensors map[string]TensorInfo, dataLen int64) error {
+	ordered := slices.SortedFunc(maps.Values(tensors), func(a, b TensorInfo) int {
+		return cmp.Or(cmp.Compare(a.Begin, b.Begin), cmp.Compare(a.End, b.End), strings.Compare(a.Name, b.Name))
+	})
+	var end int64
+	previous := "the start of the data"
+	for _, t := range ordered {
+		switch {
+		case t.Begin < end:
+			return fmt.Errorf("tensor %q overlaps %s (data_offsets [%d, %d] begin before %d)", t.Name, previous, t.Begin, t.End, end)
+		case t.Begin > end:
+			return fmt.Errorf("%d unindexed bytes between %s and tensor %q (data_offsets must tile the data)", t.Begin-end, previous, t.Name)
+		}
+		end, previous = t.End, fmt.Sprintf("tensor %q", t.Name)
+	}
+	if end != dataLen {
+		return fmt.Errorf("%d unindexed bytes after %s at the end of the data (data_offsets must tile the data)", dataLen-end, previous)
+	}
+	return nil
 }
 
 func checkTensorInfo(t TensorInfo, dataLen int64) error {

@@ -74,6 +74,14 @@ func TestSafetensorsRejectsBadFiles(t *testing.T) {
 		{"shape mismatch", "needs 8", safetensorsBytes(`{"x":{"dtype":"F32","shape":[2],"data_offsets":[0,4]}}`, make([]byte, 8))},
 		{"negative dim", "negative", safetensorsBytes(`{"x":{"dtype":"F32","shape":[-1],"data_offsets":[0,4]}}`, make([]byte, 8))},
 		{"bad offsets", "data_offsets", safetensorsBytes(`{"x":{"dtype":"F32","shape":[1],"data_offsets":[4]}}`, make([]byte, 8))},
+		{"overlap", `tensor "y" overlaps tensor "x"`, safetensorsBytes(
+			`{"x":{"dtype":"F32","shape":[2],"data_offsets":[0,8]},"y":{"dtype":"F32","shape":[1],"data_offsets":[4,8]}}`, make([]byte, 8))},
+		{"gap", `4 unindexed bytes between tensor "x" and tensor "y"`, safetensorsBytes(
+			`{"x":{"dtype":"F32","shape":[1],"data_offsets":[0,4]},"y":{"dtype":"F32","shape":[1],"data_offsets":[8,12]}}`, make([]byte, 12))},
+		{"gap at the start", `4 unindexed bytes between the start of the data and tensor "x"`, safetensorsBytes(
+			`{"x":{"dtype":"F32","shape":[1],"data_offsets":[4,8]}}`, make([]byte, 8))},
+		{"trailing bytes", "4 unindexed bytes after", safetensorsBytes(
+			`{"x":{"dtype":"F32","shape":[1],"data_offsets":[0,4]}}`, make([]byte, 8))},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := ReadSafetensors(bytes.NewReader(tc.file), int64(len(tc.file)))
