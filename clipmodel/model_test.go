@@ -1,9 +1,14 @@
 package clipmodel
 
 import (
+	"bytes"
+	"encoding/binary"
 	"encoding/json"
 	"fmt"
+	"hash/crc32"
+	"image"
 	"image/jpeg"
+	"image/png"
 	"math"
 	"os"
 	"path/filepath"
@@ -205,5 +210,39 @@ func TestDefaultBackendHasRoomForParallelOps(t *testing.T) {
 	}
 	if runtime.GOMAXPROCS(0) != procs {
 		t.Errorf("GOMAXPROCS changed from %d to %d", procs, runtime.GOMAXPROCS(0))
+	}
+}
+
+// TestLoadImageRefusesHugeDeclaredSizes gives LoadImage a PNG and a JPEG whose headers declare
+// far more pixels than their few bytes hold: it refuses both from the header, naming the limit.
+func TestLoadImageRefusesHugeDeclaredSizes(t *testing.T) {
+	small := image.NewRGBA(image.Rect(0, 0, 2, 2))
+	var pngBytes, jpegBytes bytes.Buffer
+	if err := png.Encode(&pngBytes, small); err != nil {
+		t.Fatal(err)
+	}
+	if err := jpeg.Encode(&jpegBytes, small, nil); err != nil {
+		t.Fatal(err)
+	}
+	// PNG: IHDR's data starts at byte 16 (width, height), its CRC covers the type and data.
+	p := pngBytes.Bytes()
+	binary.BigEndian.PutUint32(p[16:], 100000)
+	binary.BigEndian.PutUint32(p[20:], 100000)
+	binary.BigEndian.PutUint32(p[29:], crc32.ChecksumIEEE(p[12:29]))
+	// JPEG: the baseline frame header (FF C0) holds height and width after length and precision.
+	j := jpegBytes.Bytes()
+	sof := bytes.Index(j, []byte{0xff, 0xc0})
+	binary.BigEndian.PutUint16(j[sof+5:], 65000)
+	binary.BigEndian.PutUint16(j[sof+7:], 65000)
+	dir := t.TempDir()
+	for name, data := range map[string][]byte{"huge.png": p, "huge.jpg": j} {
+		path := filepath.Join(dir, name)
+		if err := os.WriteFile(path, data, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		_, err := LoadImage(path)
+		if err == nil || !strings.Contains(err.Error(), "at most 100 megapixels") || !strings.Contains(err.Error(), path) {
+			t.Errorf("%s: error %v, want one naming the file and the 100-megapixel limit", name, err)
+		}
 	}
 }

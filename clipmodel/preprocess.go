@@ -7,6 +7,7 @@ import (
 	"image"
 	_ "image/jpeg" // JPEG input images.
 	_ "image/png"  // PNG input images.
+	"io"
 	"os"
 	"path/filepath"
 
@@ -110,13 +111,28 @@ func (p Preprocess) validate(imageSize int) error {
 	return nil
 }
 
-// LoadImage decodes a PNG or JPEG file.
+// MaxImagePixels is the most pixels an image file may declare: LoadImage reads the header first
+// and refuses larger ones before decoding (a 100-megapixel photo decodes into 400 MB or more).
+const MaxImagePixels = 100_000_000
+
+// LoadImage decodes a PNG or JPEG file of at most MaxImagePixels pixels.
 func LoadImage(path string) (image.Image, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, err
 	}
 	defer f.Close()
+	cfg, _, err := image.DecodeConfig(f)
+	if err != nil {
+		return nil, fmt.Errorf("%s: not a readable PNG or JPEG image: %w", path, err)
+	}
+	if pixels := int64(cfg.Width) * int64(cfg.Height); pixels > MaxImagePixels {
+		return nil, fmt.Errorf("%s: the image is %dx%d, %d megapixels; clipwork reads images of at most %d megapixels: scale it down",
+			path, cfg.Width, cfg.Height, pixels/1_000_000, MaxImagePixels/1_000_000)
+	}
+	if _, err := f.Seek(0, io.SeekStart); err != nil {
+		return nil, err
+	}
 	img, _, err := image.Decode(f)
 	if err != nil {
 		return nil, fmt.Errorf("%s: not a readable PNG or JPEG image: %w", path, err)
