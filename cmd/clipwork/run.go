@@ -84,6 +84,10 @@ func resumeRun(f runFlags, stdout io.Writer) error {
 	if err != nil {
 		return err
 	}
+	if err := dir.Lock(); err != nil {
+		return err
+	}
+	defer dir.Close()
 	file, err := expfile.Load([]string{filepath.Join(dir.Path, runstore.ConfigFile)})
 	if err != nil {
 		return err
@@ -119,6 +123,8 @@ func execute(file *expfile.File, name string, resume *resumePoint, f runFlags, s
 		}
 	} else if dir, err = runstore.Create(f.out, name); err != nil {
 		return err
+	} else {
+		defer dir.Close()
 	}
 	recorder, err := runstore.NewRecorder(dir, file, run, m.Name)
 	if err != nil {

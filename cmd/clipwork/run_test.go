@@ -10,6 +10,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/clipwork/clipwork/workbench/runstore"
 )
 
 // runCLI runs clipwork with args and fails the test on a non-zero exit.
@@ -73,6 +75,32 @@ func TestResumeContinuesARun(t *testing.T) {
 	json.Unmarshal(data, &stats)
 	if stats["steps_done"] != 3.0 || stats["status"] != "finished" {
 		t.Errorf("after resuming: %v", stats)
+	}
+}
+
+// TestResumeRefusesALiveRun resumes a run that another writer holds: refused, the run's files
+// untouched.
+func TestResumeRefusesALiveRun(t *testing.T) {
+	out := t.TempDir()
+	runCLI(t, "run", "../../experiments/demo.yaml", "--model", "random:tiny", "--steps", "2", "--resolution", "40",
+		"--out", out, "--quiet")
+	dir := filepath.Join(out, "demo")
+	holder, err := runstore.Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := holder.Lock(); err != nil {
+		t.Fatal(err)
+	}
+	defer holder.Close()
+	before, _ := os.ReadFile(filepath.Join(dir, "stats.json"))
+	var stdout, stderr bytes.Buffer
+	if code := run([]string{"run", "--resume", dir, "--quiet"}, &stdout, &stderr); code == 0 ||
+		!strings.Contains(stderr.String(), "another clipwork process is writing this run") {
+		t.Errorf("resuming a live run: exit %d, stderr %q", code, stderr.String())
+	}
+	if after, _ := os.ReadFile(filepath.Join(dir, "stats.json")); !bytes.Equal(before, after) {
+		t.Error("the refused resume rewrote stats.json")
 	}
 }
 

@@ -74,6 +74,7 @@ func RunFile(file *expfile.File, name string, withCharts bool) (*Result, error) 
 	if err != nil {
 		return nil, err
 	}
+	defer dir.Close()
 	recorder, err := runstore.NewRecorder(dir, file, run, m.Name)
 	if err != nil {
 		return nil, err

@@ -35,9 +35,12 @@ const (
 // Dir is one run's folder.
 type Dir struct {
 	Path string
+	// lock is the open lock file while this process writes the run (see Lock).
+	lock *os.File
 }
 
-// Create makes a new run folder root/name, or root/name-1, root/name-2, ... when taken.
+// Create makes a new run folder root/name, or root/name-1, root/name-2, ... when taken, and
+// locks it for this process (see Lock; Close releases it).
 func Create(root, name string) (*Dir, error) {
 	if err := os.MkdirAll(root, 0o755); err != nil {
 		return nil, fmt.Errorf("cannot create the results folder %s: %w", root, err)
@@ -50,7 +53,8 @@ func Create(root, name string) (*Dir, error) {
 		path := filepath.Join(root, candidate)
 		err := os.Mkdir(path, 0o755)
 		if err == nil {
-			return &Dir{Path: path}, nil
+			d := &Dir{Path: path}
+			return d, d.Lock()
 		}
 		if !errors.Is(err, os.ErrExist) {
 			return nil, fmt.Errorf("cannot create a run folder in %s: %w", root, err)
@@ -58,7 +62,7 @@ func Create(root, name string) (*Dir, error) {
 	}
 }
 
-// Open opens an existing run folder.
+// Open opens an existing run folder to read it; Lock it before writing.
 func Open(path string) (*Dir, error) {
 	if _, err := os.Stat(filepath.Join(path, ConfigFile)); err != nil {
 		return nil, fmt.Errorf("%s is not a run folder (no %s): %w", path, ConfigFile, err)

@@ -1,0 +1,83 @@
+package runstore
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+
+	"golang.org/x/sys/unix"
+)
+
+// LockFile is the file in a run folder that the process writing the run holds an exclusive
+// lock on (flock), and into which it writes its pid. The system drops the lock when the process
+// ends, however it ends, so a run whose lock is free has no writer.
+const LockFile = ".lock"
+
+// ErrRunBusy is returned by Lock when another process writes the run.
+var ErrRunBusy = errors.New("another clipwork process is writing this run")
+
+// Lock takes the run folder for this process until Close: a second writer, in this process or
+// another, gets ErrRunBusy.
+func (d *Dir) Lock() error {
+	if d.lock != nil {
+		return nil
+	}
+	f, err := os.OpenFile(filepath.Join(d.Path, LockFile), os.O_RDWR|os.O_CREATE, 0o644)
+	if err != nil {
+		return fmt.Errorf("%s: cannot open the run's lock: %w", d.Path, err)
+	}
+	if err := unix.Flock(int(f.Fd()), unix.LOCK_EX|unix.LOCK_NB); err != nil {
+		owner, _ := os.ReadFile(f.Name())
+		f.Close()
+		if errors.Is(err, unix.EWOULDBLOCK) {
+			return fmt.Errorf("%s: %w (pid %s); wait for it to end or stop it first", d.Path, ErrRunBusy,
+				strings.TrimSpace(string(owner)))
+		}
+		return fmt.Errorf("%s: cannot lock the run: %w", d.Path, err)
+	}
+	if err := f.Truncate(0); err == nil {
+		f.WriteAt([]byte(strconv.Itoa(os.Getpid())+"\n"), 0)
+	}
+	d.lock = f
+	return nil
+}
+
+// Close releases the lock Lock took (a no-op without one).
+func (d *Dir) Close() error {
+	if d.lock == nil {
+		return nil
+	}
+	err := d.lock.Close() // Closing the descriptor releases the flock.
+	d.lock = nil
+	return err
+}
+
+// Live says whether a process (this one or another) writes the run now.
+func (d *Dir) Live() bool {
+	if d.lock != nil {
+		return true
+	}
+	f, err := os.Open(filepath.Join(d.Path, LockFile))
+	if err != nil {
+		return false
+	}
+	defer f.Close()
+	if err := unix.Flock(int(f.Fd()), unix.LOCK_SH|unix.LOCK_NB); err != nil {
+		return errors.Is(err, unix.EWOULDBLOCK)
+	}
+	unix.Flock(int(f.Fd()), unix.LOCK_UN)
+	return false
+}
+
+// DisplayStatus is the run's status for people: stats.json's, except that a run recorded as
+// running whose writer is gone (killed, or its machine restarted) is "stopped (resumable from
+// step N)".
+func (d *Dir) DisplayStatus(s *Summary) string {
+	if s.Status == StatusRunning && !d.Live() {
+		return fmt.Sprintf("stopped (resumable from step %d)", s.StepsDone)
+	}
+	return s.Status
+}

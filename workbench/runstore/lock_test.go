@@ -1,0 +1,92 @@
+package runstore
+
+import (
+	"errors"
+	"os"
+	"os/exec"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+)
+
+// TestLockAllowsOneWriter locks a new run (Create does), refuses a second writer naming the
+// owner's pid, and frees the run on Close.
+func TestLockAllowsOneWriter(t *testing.T) {
+	d, err := Create(t.TempDir(), "run")
+	if err != nil {
+		t.Fatal(err)
+	}
+	other := &Dir{Path: d.Path}
+	err = other.Lock()
+	if !errors.Is(err, ErrRunBusy) || !strings.Contains(err.Error(), "pid "+strconv.Itoa(os.Getpid())) {
+		t.Fatalf("second writer: %v, want ErrRunBusy naming pid %d", err, os.Getpid())
+	}
+	running := &Summary{Status: StatusRunning, StepsDone: 7}
+	if !other.Live() || other.DisplayStatus(running) != StatusRunning {
+		t.Errorf("a locked run reads as %q (live %v)", other.DisplayStatus(running), other.Live())
+	}
+	if err := d.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if other.Live() {
+		t.Error("the run is live after its writer closed it")
+	}
+	if got := other.DisplayStatus(running); got != "stopped (resumable from step 7)" {
+		t.Errorf("an abandoned running run reads as %q", got)
+	}
+	if err := other.Lock(); err != nil {
+		t.Errorf("after Close another writer cannot lock: %v", err)
+	}
+	other.Close()
+}
+
+// holdLockEnv names the run folder the test binary, started as a child, locks and then holds
+// until killed.
+const holdLockEnv = "CLIPWORK_TEST_HOLD_LOCK"
+
+// TestKilledWriterLeavesRunStopped starts a process that locks a run, kills it with SIGKILL (no
+// chance to clean up) and checks that the run reads as stopped and can be taken again.
+func TestKilledWriterLeavesRunStopped(t *testing.T) {
+	if dir := os.Getenv(holdLockEnv); dir != "" {
+		holdLock(dir)
+		return
+	}
+	d, err := Create(t.TempDir(), "run")
+	if err != nil {
+		t.Fatal(err)
+	}
+	d.Close()
+	child := exec.Command(os.Args[0], "-test.run", "^TestKilledWriterLeavesRunStopped$")
+	child.Env = append(os.Environ(), holdLockEnv+"="+d.Path)
+	stdout, _ := child.StdoutPipe()
+	if err := child.Start(); err != nil {
+		t.Fatal(err)
+	}
+	buf := make([]byte, 6)
+	if _, err := stdout.Read(buf); err != nil || string(buf) != "locked" {
+		t.Fatalf("the child did not lock the run: %q %v", buf, err)
+	}
+	if !d.Live() {
+		t.Error("the run is not live while another process holds it")
+	}
+	child.Process.Kill()
+	child.Wait()
+	if d.Live() {
+		t.Error("the run is live after its writer was killed")
+	}
+	if err := d.Lock(); err != nil {
+		t.Errorf("cannot take the run after its writer was killed: %v", err)
+	}
+	d.Close()
+}
+
+func holdLock(path string) {
+	d := &Dir{Path: path}
+	if err := d.Lock(); err != nil {
+		os.Exit(3)
+	}
+	os.Stdout.WriteString("locked")
+	time.Sleep(time.Minute)
+	os.Exit(4)
+}
