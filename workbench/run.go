@@ -352,7 +352,8 @@ func (r *Run) Run(ctx context.Context, observers ...Observer) error {
 	}
 	notify(Event{Kind: EventStart, Run: r})
 	for !r.Done() {
-		if err := ctx.Err(); err != nil {
+		if ctx.Err() != nil {
+			err := context.Cause(ctx)
 			notify(Event{Kind: EventStop, Run: r, Err: err})
 			return err
 		}

@@ -139,6 +139,9 @@ func execute(file *expfile.File, name string, resume *resumePoint, f runFlags, s
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), stopSignals...)
 	defer stop()
+	ctx, stopOnWriteError := context.WithCancelCause(ctx)
+	defer stopOnWriteError(nil)
+	recorder.OnWriteError = stopOnWriteError
 	runErr := run.Run(ctx, observers...)
 	fmt.Fprintln(stdout)
 	run.Stats().WriteFrameTable(stdout)
@@ -147,7 +150,10 @@ func execute(file *expfile.File, name string, resume *resumePoint, f runFlags, s
 	if errors.Is(runErr, context.Canceled) {
 		fmt.Fprintf(stdout, "interrupted: continue with clipwork run --resume %s\n", dir.Path)
 	}
-	return errors.Join(runErr, recorder.Err())
+	if err := recorder.Err(); err != nil {
+		return fmt.Errorf("the run stopped at step %d: its folder could not be written: %w", run.Step(), err)
+	}
+	return runErr
 }
 
 // frameTablePrinter prints the frame counts every so often during a run.

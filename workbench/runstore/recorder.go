@@ -24,6 +24,9 @@ type Recorder struct {
 	SnapshotSeconds float64
 	// SaveEvery is how often the statistics and state are saved during the run (default 30 s).
 	SaveEvery time.Duration
+	// OnWriteError, when set, hears the first failed write (a full disk, a folder gone), so that
+	// the run can stop there rather than compute results it cannot keep.
+	OnWriteError func(error)
 
 	started, lastSnapshot, lastSave time.Time
 	errs                            []error
@@ -81,13 +84,22 @@ func (r *Recorder) Observe(e workbench.Event) {
 func (r *Recorder) Err() error { return errors.Join(r.errs...) }
 
 func (r *Recorder) check(err error) {
-	if err != nil {
-		r.errs = append(r.errs, err)
+	if err == nil {
+		return
 	}
+	if len(r.errs) == 0 && r.OnWriteError != nil {
+		r.OnWriteError(err)
+	}
+	r.errs = append(r.errs, err)
 }
 
+// finish writes the final image, statistics and state. A run whose image could not be written
+// is recorded as failed, with the reason: never "finished" without its image.
 func (r *Recorder) finish(run *workbench.Run, status string, cause error) error {
-	return errors.Join(r.writeImage(run, ImageFile), r.saveProgress(run, status, cause))
+	if err := r.writeImage(run, ImageFile); err != nil {
+		return errors.Join(err, r.saveProgress(run, StatusFailed, errors.Join(cause, err)))
+	}
+	return r.saveProgress(run, status, cause)
 }
 
 func (r *Recorder) saveProgress(run *workbench.Run, status string, cause error) error {

@@ -2,13 +2,18 @@ package runstore
 
 import (
 	"bytes"
+	"context"
+	"fmt"
 	"image"
 	"image/png"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
+	"github.com/clipwork/clipwork/clipmodel"
 	"github.com/clipwork/clipwork/workbench"
+	"github.com/clipwork/clipwork/workbench/expfile"
 )
 
 func TestCreateNeverOverwrites(t *testing.T) {
@@ -66,5 +71,72 @@ func TestStateRoundTrip(t *testing.T) {
 	}
 	if got.Step != 3 || got.Width != 2 || got.Params[5] != 6 || got.V[5] != 1 || got.Windows != 12 || got.Stats.Targets[0].Name != "a" {
 		t.Errorf("state came back as %+v", got)
+	}
+}
+
+// recordTinyRun runs steps steps of a tiny random-model experiment with rec (and its stop on
+// the first failed write) as the observer, and returns the run and what Run returned.
+func recordTinyRun(t *testing.T, steps int, prepare func(*Dir)) (*workbench.Run, *Recorder, error) {
+	t.Helper()
+	m, err := clipmodel.Load("random:tiny")
+	if err != nil {
+		t.Fatal(err)
+	}
+	file, err := expfile.Parse("x.yaml", []byte(fmt.Sprintf("epochs: %d\nresolution: 32\ntargets:\n  - features: [a red circle]\n", steps)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	run, err := workbench.NewRun(file.Experiment, m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir, err := Create(t.TempDir(), "run")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer dir.Close()
+	rec, err := NewRecorder(dir, file, run, m.Name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	prepare(dir)
+	ctx, stop := context.WithCancelCause(context.Background())
+	defer stop(nil)
+	rec.OnWriteError = stop
+	return run, rec, run.Run(ctx, rec)
+}
+
+// TestFailedImageWriteIsNoFinishedRun makes image.png unwritable (a folder of that name): the
+// run is recorded as failed with the reason, never as finished.
+func TestFailedImageWriteIsNoFinishedRun(t *testing.T) {
+	_, rec, _ := recordTinyRun(t, 2, func(d *Dir) {
+		os.MkdirAll(filepath.Join(d.Path, ImageFile, "taken"), 0o755)
+	})
+	s, err := rec.Dir.ReadSummary()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.Status != StatusFailed || !strings.Contains(s.Error, ImageFile) {
+		t.Errorf("status %q, error %q: want failed, naming %s", s.Status, s.Error, ImageFile)
+	}
+	if rec.Err() == nil {
+		t.Error("the recorder reports no error")
+	}
+}
+
+// TestRunStopsAtTheFirstFailedWrite makes stats.json unwritable from the start: the run stops
+// before its first step instead of computing results it cannot keep.
+func TestRunStopsAtTheFirstFailedWrite(t *testing.T) {
+	run, rec, err := recordTinyRun(t, 50, func(d *Dir) {
+		os.MkdirAll(filepath.Join(d.Path, StatsFile, "taken"), 0o755)
+	})
+	if err == nil || !strings.Contains(err.Error(), StatsFile) {
+		t.Errorf("Run returned %v, want the failed write of %s", err, StatsFile)
+	}
+	if run.Step() != 0 {
+		t.Errorf("the run went on for %d steps after its folder failed", run.Step())
+	}
+	if rec.Err() == nil {
+		t.Error("the recorder reports no error")
 	}
 }
