@@ -118,6 +118,9 @@ func execute(file *expfile.File, name string, resume *resumePoint, f runFlags, s
 	var dir *runstore.Dir
 	if resume != nil {
 		dir = resume.dir
+		if err := runstore.CheckStateFits(resume.state, run); err != nil {
+			return fmt.Errorf("%s: %w", dir.Path, err)
+		}
 		if err := run.Restore(resume.state); err != nil {
 			return fmt.Errorf("%s: %w", dir.Path, err)
 		}

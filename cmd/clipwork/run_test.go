@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"math"
 	"os"
 	"path/filepath"
 	"strings"
@@ -101,6 +102,48 @@ func TestResumeRefusesALiveRun(t *testing.T) {
 	}
 	if after, _ := os.ReadFile(filepath.Join(dir, "stats.json")); !bytes.Equal(before, after) {
 		t.Error("the refused resume rewrote stats.json")
+	}
+}
+
+// TestResumeRefusesBadStates resumes from a state with NaN values and from a state copied from
+// another experiment: both refused, the run's image and statistics untouched.
+func TestResumeRefusesBadStates(t *testing.T) {
+	out := t.TempDir()
+	short := []string{"--model", "random:tiny", "--steps", "2", "--resolution", "40", "--out", out, "--quiet"}
+	runCLI(t, append([]string{"run", "../../experiments/demo.yaml"}, short...)...)
+	other := filepath.Join(t.TempDir(), "other.yaml")
+	os.WriteFile(other, []byte("parameterization: {type: fft, decay: 2}\ntargets:\n  - name: composition\n    features: [a cat, a dog]\n"+
+		"  - name: details\n    features: [a red circle on a blue sky]\n"), 0o644)
+	runCLI(t, append([]string{"run", other}, short...)...)
+	dir := filepath.Join(out, "demo")
+	state, err := (&runstore.Dir{Path: dir}).ReadState()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, damage := range map[string]func(){
+		"nan": func() {
+			state.Params[3] = float32(math.NaN())
+			(&runstore.Dir{Path: dir}).WriteState(state)
+		},
+		"another run": func() {
+			data, _ := os.ReadFile(filepath.Join(out, "other", runstore.StateFile))
+			os.WriteFile(filepath.Join(dir, runstore.StateFile), data, 0o644)
+		},
+	} {
+		image, _ := os.ReadFile(filepath.Join(dir, runstore.ImageFile))
+		stats, _ := os.ReadFile(filepath.Join(dir, runstore.StatsFile))
+		damage()
+		var stdout, stderr bytes.Buffer
+		want := map[string]string{"nan": "damaged", "another run": "from another run"}[name]
+		if code := run([]string{"run", "--resume", dir, "--quiet"}, &stdout, &stderr); code == 0 ||
+			!strings.Contains(stderr.String(), want) {
+			t.Errorf("%s: exit %d, stderr %q, want %q", name, code, stderr.String(), want)
+		}
+		after, _ := os.ReadFile(filepath.Join(dir, runstore.ImageFile))
+		afterStats, _ := os.ReadFile(filepath.Join(dir, runstore.StatsFile))
+		if !bytes.Equal(image, after) || !bytes.Equal(stats, afterStats) {
+			t.Errorf("%s: the refused resume rewrote the run's image or statistics", name)
+		}
 	}
 }
 

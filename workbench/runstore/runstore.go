@@ -12,8 +12,10 @@ import (
 	"hash/crc32"
 	"image"
 	"image/png"
+	"math"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strconv"
 	"time"
@@ -212,8 +214,39 @@ func (d *Dir) ReadState() (*workbench.State, error) {
 		if *dst, err = st.ReadFloat32(name); err != nil {
 			return nil, err
 		}
+		if i := slices.IndexFunc(*dst, isNotFinite); i >= 0 {
+			return nil, fmt.Errorf("%s: %s[%d] is %v: the state is damaged and cannot be resumed (%s is kept as it is)",
+				path, name, i, (*dst)[i], ImageFile)
+		}
 	}
 	return s, nil
+}
+
+func isNotFinite(v float32) bool {
+	return math.IsNaN(float64(v)) || math.IsInf(float64(v), 0)
+}
+
+// CheckStateFits says whether a saved state belongs to run's experiment: the same targets with
+// the same features, in order. A state copied from another run is refused before it replaces
+// anything.
+func CheckStateFits(s *workbench.State, run *workbench.Run) error {
+	want := run.Stats().Targets
+	if s.Stats == nil || len(s.Stats.Targets) != len(want) {
+		return fmt.Errorf("the saved state has other targets than the experiment's %d: it is from another run", len(want))
+	}
+	for i, t := range s.Stats.Targets {
+		if t.Name != want[i].Name || len(t.Features) != len(want[i].Features) {
+			return fmt.Errorf("the saved state's target %d is %q with %d features, the experiment's %q with %d: it is from another run",
+				i+1, t.Name, len(t.Features), want[i].Name, len(want[i].Features))
+		}
+		for j, f := range t.Features {
+			if f.Label != want[i].Features[j].Label {
+				return fmt.Errorf("the saved state's target %q has feature %q where the experiment has %q: it is from another run",
+					t.Name, f.Label, want[i].Features[j].Label)
+			}
+		}
+	}
+	return nil
 }
 
 // List returns the run folders under root, newest first.
