@@ -3,11 +3,13 @@ package main
 import (
 	"context"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"os"
 	"os/signal"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -44,7 +46,18 @@ func runRun(args []string, stdout io.Writer) error {
 	if err != nil {
 		return err
 	}
+	given := map[string]bool{}
+	fs.Visit(func(fl *flag.Flag) { given[fl.Name] = true })
+	if given["steps"] && f.steps < 1 {
+		return fmt.Errorf("--steps %d: a run needs at least 1 step", f.steps)
+	}
+	if given["seed"] && f.seed < 0 {
+		return fmt.Errorf("--seed %d: seeds are 0 or more", f.seed)
+	}
 	if f.resume != "" {
+		if err := checkResumeFlags(given, files); err != nil {
+			return err
+		}
 		return resumeRun(f, stdout)
 	}
 	if len(files) == 0 {
@@ -79,6 +92,29 @@ func (f runFlags) overrides() []string {
 	return append(s, f.settings...)
 }
 
+// resumeFlags are the flags that --resume takes: the run's config.yaml fixes everything else.
+var resumeFlags = map[string]bool{"resume": true, "steps": true, "quiet": true}
+
+// checkResumeFlags refuses what --resume cannot honour: experiment files and flags that would
+// change the run's config.
+func checkResumeFlags(given map[string]bool, files []string) error {
+	if len(files) > 0 {
+		return fmt.Errorf("--resume continues a run from its own config.yaml: drop %s (or start a new run)", strings.Join(files, " "))
+	}
+	var refused []string
+	for name := range given {
+		if !resumeFlags[name] {
+			refused = append(refused, "--"+name)
+		}
+	}
+	if len(refused) > 0 {
+		slices.Sort(refused)
+		return fmt.Errorf("--resume cannot change %s: the run's config.yaml fixes it; --resume takes only --steps (more steps) and --quiet",
+			strings.Join(refused, ", "))
+	}
+	return nil
+}
+
 func resumeRun(f runFlags, stdout io.Writer) error {
 	dir, err := runstore.Open(f.resume)
 	if err != nil {
@@ -88,13 +124,20 @@ func resumeRun(f runFlags, stdout io.Writer) error {
 		return err
 	}
 	defer dir.Close()
-	file, err := expfile.Load([]string{filepath.Join(dir.Path, runstore.ConfigFile)})
+	var settings []string
+	if f.steps > 0 {
+		settings = append(settings, fmt.Sprintf("epochs=%d", f.steps))
+	}
+	file, err := expfile.Load([]string{filepath.Join(dir.Path, runstore.ConfigFile)}, settings...)
 	if err != nil {
 		return err
 	}
 	state, err := dir.ReadState()
 	if err != nil {
 		return err
+	}
+	if f.steps > 0 && f.steps < state.Step {
+		return fmt.Errorf("--steps %d: %s has already done %d steps", f.steps, dir.Path, state.Step)
 	}
 	return execute(file, "", &resumePoint{dir, state}, f, stdout)
 }

@@ -147,6 +147,28 @@ func TestResumeRefusesBadStates(t *testing.T) {
 	}
 }
 
+// TestResumeTakesMoreSteps resumes a finished 2-step run with --steps 3: it does one more step
+// and records the new length; fewer steps than done are refused.
+func TestResumeTakesMoreSteps(t *testing.T) {
+	out := t.TempDir()
+	runCLI(t, "run", "../../experiments/demo.yaml", "--model", "random:tiny", "--steps", "2", "--resolution", "40",
+		"--out", out, "--quiet")
+	dir := filepath.Join(out, "demo")
+	var stdout, stderr bytes.Buffer
+	if code := run([]string{"run", "--resume", dir, "--steps", "1"}, &stdout, &stderr); code == 0 ||
+		!strings.Contains(stderr.String(), "has already done 2 steps") {
+		t.Errorf("--steps below the steps done: exit %d, stderr %q", code, stderr.String())
+	}
+	runCLI(t, "run", "--resume", dir, "--steps", "3", "--quiet")
+	s, err := (&runstore.Dir{Path: dir}).ReadSummary()
+	if err != nil || s.StepsDone != 3 || s.Steps != 3 || s.Status != runstore.StatusFinished {
+		t.Errorf("after --resume --steps 3: %+v %v", s, err)
+	}
+	if config, _ := os.ReadFile(filepath.Join(dir, runstore.ConfigFile)); !bytes.Contains(config, []byte("epochs: 3")) {
+		t.Errorf("config.yaml does not record the new length:\n%s", config)
+	}
+}
+
 func TestRunRejectsBadInput(t *testing.T) {
 	bad := filepath.Join(t.TempDir(), "bad.yaml")
 	os.WriteFile(bad, []byte("epochs: 3\ntargets:\n  - features: [x]\n    batch_size: -1\n"), 0o644)
@@ -159,6 +181,11 @@ func TestRunRejectsBadInput(t *testing.T) {
 		{[]string{"run", "../../experiments/demo.yaml", "--model", "nope/nope/nope"}, "neither a folder"},
 		{[]string{"check", bad}, "batch_size must be at least 1"},
 		{[]string{"run", "--resume", t.TempDir()}, "not a run folder"},
+		{[]string{"run", "../../experiments/demo.yaml", "--steps", "0"}, "--steps 0: a run needs at least 1 step"},
+		{[]string{"run", "../../experiments/demo.yaml", "--steps", "-5"}, "--steps -5"},
+		{[]string{"run", "../../experiments/demo.yaml", "--seed", "-7"}, "--seed -7: seeds are 0 or more"},
+		{[]string{"run", "--resume", t.TempDir(), "--model", "random:tiny", "--set", "seed=3"}, "--resume cannot change --model, --set"},
+		{[]string{"run", "--resume", t.TempDir(), "../../experiments/demo.yaml"}, "drop ../../experiments/demo.yaml"},
 	} {
 		var stdout, stderr bytes.Buffer
 		if code := run(tc.args, &stdout, &stderr); code == 0 || !strings.Contains(stderr.String(), tc.want) {
