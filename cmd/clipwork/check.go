@@ -73,7 +73,7 @@ func runRuns(args []string, stdout io.Writer) error {
 				top = append(top, fmt.Sprintf("%s: %s %.0f%%", t.Name, f.Label, 100*f.Share))
 			}
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d/%d\t%s\n", s.Run, s.Started.Format("2006-01-02 15:04"), d.DisplayStatus(s),
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d/%d\t%s\n", filepath.Base(d.Path), s.Started.Format("2006-01-02 15:04"), d.DisplayStatus(s),
 			s.Model, s.StepsDone, s.Steps, strings.Join(top, "; "))
 	}
 	return tw.Flush()

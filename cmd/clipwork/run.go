@@ -172,7 +172,7 @@ func execute(file *expfile.File, name string, resume *resumePoint, f runFlags, s
 	} else {
 		defer dir.Close()
 	}
-	recorder, err := runstore.NewRecorder(dir, file, run, m.Name)
+	recorder, err := runstore.NewRecorder(dir, file, run, recordedModelName(m.Name))
 	if err != nil {
 		return err
 	}
@@ -200,6 +200,18 @@ func execute(file *expfile.File, name string, resume *resumePoint, f runFlags, s
 		return fmt.Errorf("the run stopped at step %d: its folder could not be written: %w", run.Step(), err)
 	}
 	return runErr
+}
+
+// recordedModelName is how config.yaml names the model: a local folder by its absolute path, so
+// that --resume from another working directory finds the same folder (a relative path would be
+// looked up there, or taken for a hub id).
+func recordedModelName(name string) string {
+	if info, err := os.Stat(name); err == nil && info.IsDir() {
+		if abs, err := filepath.Abs(name); err == nil {
+			return abs
+		}
+	}
+	return name
 }
 
 // frameTablePrinter prints the frame counts every so often during a run.

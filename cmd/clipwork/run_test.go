@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/clipwork/clipwork/clipmodel"
 	"github.com/clipwork/clipwork/workbench/runstore"
 )
 
@@ -166,6 +167,38 @@ func TestResumeTakesMoreSteps(t *testing.T) {
 	}
 	if config, _ := os.ReadFile(filepath.Join(dir, runstore.ConfigFile)); !bytes.Contains(config, []byte("epochs: 3")) {
 		t.Errorf("config.yaml does not record the new length:\n%s", config)
+	}
+}
+
+// TestRunRecordsWhereItsModelIs runs on a model folder named by a relative path: config.yaml
+// names it by its absolute path. A copy of the run folder is listed under its own name.
+func TestRunRecordsWhereItsModelIs(t *testing.T) {
+	modelDir := filepath.Join(t.TempDir(), "tiny-model")
+	cfg, err := clipmodel.ArchitectureConfig("tiny")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := clipmodel.WriteFolder(modelDir, cfg, clipmodel.RandomWeights(cfg, 1), clipmodel.ByteTokenizer(cfg),
+		clipmodel.DefaultPreprocess(cfg.Vision.ImageSize), "F32"); err != nil {
+		t.Fatal(err)
+	}
+	cwd, _ := os.Getwd()
+	relative, err := filepath.Rel(cwd, modelDir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := t.TempDir()
+	runCLI(t, "run", "../../experiments/demo.yaml", "--model", relative, "--steps", "1", "--resolution", "40",
+		"--out", out, "--quiet")
+	config, _ := os.ReadFile(filepath.Join(out, "demo", runstore.ConfigFile))
+	if !bytes.Contains(config, []byte("model: "+modelDir+"\n")) {
+		t.Errorf("config.yaml does not name the model folder by its absolute path %s:\n%s", modelDir, config)
+	}
+	if err := os.CopyFS(filepath.Join(out, "copy"), os.DirFS(filepath.Join(out, "demo"))); err != nil {
+		t.Fatal(err)
+	}
+	if listing := runCLI(t, "runs", "--out", out); !strings.Contains(listing, "\ncopy ") {
+		t.Errorf("clipwork runs does not list the copied run by its folder:\n%s", listing)
 	}
 }
 
