@@ -125,14 +125,32 @@ func hubSnapshot(id string) (string, error) {
 	if dir, ok := cachedSnapshot(repoDir); ok {
 		return dir, nil
 	}
+	_, statErr := os.Stat(repoDir)
 	dir, err := downloadSnapshot(id, cache)
 	if err != nil {
+		if os.IsNotExist(statErr) {
+			removeEmptyFolders(repoDir) // what the failed download began
+		}
 		return "", fmt.Errorf("model %q is not a local folder and is not in the HuggingFace cache %s, "+
 			"and downloading it failed: %w\nOn a machine with network access run `clipwork embed --model %s --text hi` "+
 			"(or `huggingface-cli download %s`) to fill the cache, and copy %s here; or pass a local folder "+
 			"holding config.json and model.safetensors", id, cache, err, id, id, repoDir)
 	}
 	return dir, nil
+}
+
+// removeEmptyFolders removes dir and the folders below it that hold no files, deepest first.
+func removeEmptyFolders(dir string) {
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return
+	}
+	for _, e := range entries {
+		if e.IsDir() {
+			removeEmptyFolders(filepath.Join(dir, e.Name()))
+		}
+	}
+	os.Remove(dir) // fails, as it should, while anything is left inside
 }
 
 // cachedSnapshot finds a complete snapshot of a repository in the cache: the one refs/main

@@ -155,6 +155,9 @@ func TestHubModelUnreachableSaysWhatToDo(t *testing.T) {
 			t.Errorf("error %q does not mention %q", err, want)
 		}
 	}
+	if left, _ := filepath.Glob(filepath.Join(cache, "models--*")); len(left) > 0 {
+		t.Errorf("the failed lookup left %v in the cache", left)
+	}
 }
 
 func TestRandomArchitecturesHaveRealShapes(t *testing.T) {
