@@ -32,6 +32,8 @@ fuzz:
 	$(GO) test ./clipmodel -run '^$$' -fuzz FuzzSafetensors -fuzztime 30s
 	$(GO) test ./clipmodel -run '^$$' -fuzz FuzzTokenize -fuzztime 30s
 	$(GO) test ./workbench/expfile -run '^$$' -fuzz FuzzParse -fuzztime 30s
+	$(GO) test ./clipmodel -run '^$$' -fuzz FuzzLoadImage -fuzztime 30s
+	$(GO) test ./workbench/runstore -run '^$$' -fuzz FuzzReadState -fuzztime 30s
 
 # clipwork and the PyTorch reference side by side (needs python3-torch and libopenblas0-pthread).
 bench:

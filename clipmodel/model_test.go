@@ -246,3 +246,25 @@ func TestLoadImageRefusesHugeDeclaredSizes(t *testing.T) {
 		}
 	}
 }
+
+// FuzzLoadImage feeds LoadImage arbitrary files (seeded with a PNG and a JPEG): errors, never a
+// panic, and never an image over the pixel limit.
+func FuzzLoadImage(f *testing.F) {
+	small := image.NewRGBA(image.Rect(0, 0, 3, 2))
+	var p, j bytes.Buffer
+	png.Encode(&p, small)
+	jpeg.Encode(&j, small, nil)
+	f.Add(p.Bytes())
+	f.Add(j.Bytes())
+	dir := f.TempDir()
+	f.Fuzz(func(t *testing.T, data []byte) {
+		path := filepath.Join(dir, "image")
+		if err := os.WriteFile(path, data, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		img, err := LoadImage(path)
+		if err == nil && int64(img.Bounds().Dx())*int64(img.Bounds().Dy()) > MaxImagePixels {
+			t.Errorf("decoded a %v image, over the limit", img.Bounds())
+		}
+	})
+}

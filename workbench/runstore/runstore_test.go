@@ -8,6 +8,7 @@ import (
 	"image/png"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -139,4 +140,34 @@ func TestRunStopsAtTheFirstFailedWrite(t *testing.T) {
 	if rec.Err() == nil {
 		t.Error("the recorder reports no error")
 	}
+}
+
+// FuzzReadState feeds ReadState arbitrary state files (seeded with a real one): errors, never a
+// panic, and never a state with values that are not finite.
+func FuzzReadState(f *testing.F) {
+	seed := &Dir{Path: f.TempDir()}
+	if err := seed.WriteState(&workbench.State{Step: 2, Width: 2, Height: 1, Params: make([]float32, 6),
+		M: make([]float32, 6), V: make([]float32, 6), Stats: &workbench.Stats{}}); err != nil {
+		f.Fatal(err)
+	}
+	data, err := os.ReadFile(filepath.Join(seed.Path, StateFile))
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Add(data)
+	d := &Dir{Path: f.TempDir()}
+	f.Fuzz(func(t *testing.T, file []byte) {
+		if err := os.WriteFile(filepath.Join(d.Path, StateFile), file, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		s, err := d.ReadState()
+		if err != nil {
+			return
+		}
+		for _, values := range [][]float32{s.Params, s.M, s.V} {
+			if slices.IndexFunc(values, isNotFinite) >= 0 {
+				t.Error("a state with values that are not finite was read")
+			}
+		}
+	})
 }
