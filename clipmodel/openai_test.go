@@ -1,0 +1,216 @@
+package clipmodel
+
+import (
+	"archive/zip"
+	"bytes"
+	"io"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	"golang.org/x/text/unicode/norm"
+)
+
+// openAIFixtures are tiny random OpenAI CLIPs written by testdata/reference/make.py both in
+// open_clip's layout and as TorchScript archives (model.pt), with PyTorch's outputs.
+var openAIFixtures = []struct {
+	name   string
+	resnet bool
+}{{"openai-rn-tiny", true}, {"openai-vit-tiny", false}}
+
+func TestOpenAICheckpointsMatchPyTorch(t *testing.T) {
+	for _, fx := range openAIFixtures {
+		dir := filepath.Join("testdata", fx.name)
+		ref := readReference(t, dir)
+		for _, path := range []string{dir, filepath.Join(dir, "model.pt")} {
+			t.Run(path, func(t *testing.T) {
+				m, err := Load(path)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if m.Config.Vision.IsResNet() != fx.resnet {
+					t.Fatalf("ResNet tower %v, want %v", m.Config.Vision.IsResNet(), fx.resnet)
+				}
+				checkReference(t, m, ref)
+			})
+		}
+	}
+}
+
+// TestOpenAIArchitectureFromShapes checks what build_model's rules infer for the fixtures.
+func TestOpenAIArchitectureFromShapes(t *testing.T) {
+	m, err := LoadTorchScript(filepath.Join("testdata", "openai-rn-tiny", "model.pt"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	v, tx := m.Config.Vision, m.Config.Text
+	if !slices.Equal(v.ResNetLayers, []int{1, 1, 2, 1}) || v.HiddenSize != 4 || v.ImageSize != 64 || v.NumAttentionHeads != 2 {
+		t.Errorf("vision %+v, want layers [1 1 2 1], width 4, 64 px, 2 heads", v)
+	}
+	if tx.HiddenSize != 64 || tx.NumHiddenLayers != 1 || tx.MaxPositionEmbeddings != 16 || tx.HiddenAct != "quick_gelu" {
+		t.Errorf("text %+v, want width 64, 1 layer, context 16, quick_gelu", tx)
+	}
+	if m.Config.ProjectionDim != 16 {
+		t.Errorf("projection %d, want 16", m.Config.ProjectionDim)
+	}
+}
+
+func TestOpenCLIPPreprocessAndOptions(t *testing.T) {
+	m, err := Load(filepath.Join("testdata", "openai-rn-tiny"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(m.Preprocess.Mean, []float64{0.5, 0.4, 0.3}) || m.Preprocess.CropSize != 64 {
+		t.Errorf("preprocess %+v, want open_clip_config.json's mean at 64 px", m.Preprocess)
+	}
+	base := `{"model_cfg": {"embed_dim": 16, "quick_gelu": false, "vision_cfg": {"layers": 2, "width": 128, "head_width": 32 %s},
+		"text_cfg": {"width": 64, "heads": 2}}}`
+	c, err := parseOpenCLIPConfig([]byte(strings.Replace(base, "%s", "", 1)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.hints != (openAIHints{visionHeads: 4, textHeads: 2, act: "gelu"}) {
+		t.Errorf("hints %+v, want 4 vision heads, 2 text heads, gelu", c.hints)
+	}
+	for _, extra := range []string{`, "timm_model_name": "vit_base"`, `, "attentional_pool": true`, `, "unknown": 1`} {
+		_, err := parseOpenCLIPConfig([]byte(strings.Replace(base, "%s", extra, 1)))
+		if err == nil || !strings.Contains(err.Error(), "not support") {
+			t.Errorf("option %s: error %v, want one saying it is not supported", extra, err)
+		}
+	}
+}
+
+// TestCLIPigNamesReadTheOpenAICache loads "RN50" from ~/.cache/clip/RN50.pt.
+func TestCLIPigNamesReadTheOpenAICache(t *testing.T) {
+	home := t.TempDir()
+	t.Setenv("HOME", home)
+	cache := filepath.Join(home, ".cache", "clip")
+	if err := os.MkdirAll(cache, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	src := filepath.Join("testdata", "openai-rn-tiny")
+	// The tiny model has a tiny vocabulary: its tokenizer files go beside the .pt.
+	for from, to := range map[string]string{"model.pt": "RN50.pt", "vocab.json": "vocab.json", "merges.txt": "merges.txt"} {
+		data, err := os.ReadFile(filepath.Join(src, from))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(cache, to), data, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	m, err := Load("RN50")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m.Name != "RN50" || !m.Config.Vision.IsResNet() {
+		t.Errorf("loaded %s (ResNet %v), want RN50 from the cache", m.Name, m.Config.Vision.IsResNet())
+	}
+}
+
+// TestStandardVocabularyMatchesOpenAI tokenizes the golden texts with the embedded vocabulary.
+func TestStandardVocabularyMatchesOpenAI(t *testing.T) {
+	golden := readGoldenTokens(t)
+	tok, err := StandardTokenizer(77)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if tok.StartID != 49406 || tok.EndID != 49407 {
+		t.Errorf("start/end ids %d/%d, want 49406/49407", tok.StartID, tok.EndID)
+	}
+	for _, g := range golden {
+		if got := tok.Tokenize(g.Text); !slices.Equal(got, g.Tokens) {
+			t.Errorf("%q: %v, want %v", g.Text, got, g.Tokens)
+		}
+	}
+}
+
+// TestTokenizerNormalisesToNFC: café with a combining accent gets the tokens of the composed é.
+func TestTokenizerNormalisesToNFC(t *testing.T) {
+	tok, err := StandardTokenizer(77)
+	if err != nil {
+		t.Fatal(err)
+	}
+	nfc, nfd := "un café crème", norm.NFD.String("un café crème")
+	if nfc == nfd {
+		t.Fatal("the NFD form should differ from the NFC one")
+	}
+	if got, want := tok.Tokenize(nfd), tok.Tokenize(nfc); !slices.Equal(got, want) {
+		t.Errorf("NFD text: %v, want the NFC tokens %v", got, want)
+	}
+}
+
+// zipWith builds a PyTorch-style archive holding the fixture's storages and the given data.pkl.
+func zipWith(t testing.TB, pkl []byte) []byte {
+	src, err := zip.OpenReader(filepath.Join("testdata", "openai-vit-tiny", "model.pt"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer src.Close()
+	var buf bytes.Buffer
+	zw := zip.NewWriter(&buf)
+	for _, f := range src.File {
+		w, _ := zw.CreateHeader(&zip.FileHeader{Name: f.Name, Method: zip.Store})
+		if strings.HasSuffix(f.Name, "/data.pkl") {
+			w.Write(pkl)
+			continue
+		}
+		rc, _ := f.Open()
+		io.Copy(w, rc)
+		rc.Close()
+	}
+	zw.Close()
+	return buf.Bytes()
+}
+
+func fixturePickle(t testing.TB) []byte {
+	zr, err := zip.OpenReader(filepath.Join("testdata", "openai-vit-tiny", "model.pt"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer zr.Close()
+	rc, err := zr.Open("model/data.pkl")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rc.Close()
+	data, _ := io.ReadAll(rc)
+	return data
+}
+
+func readArchiveBytes(data []byte) (*TorchArchive, error) {
+	zr, err := zip.NewReader(bytes.NewReader(data), int64(len(data)))
+	if err != nil {
+		return nil, err
+	}
+	return ReadTorchArchive("test.pt", zr)
+}
+
+// TestTorchArchiveRefusesCode: a pickle that names os.system is an error, not a call.
+func TestTorchArchiveRefusesCode(t *testing.T) {
+	evil := []byte("\x80\x02cos\nsystem\nq\x00X\x05\x00\x00\x00touchq\x01\x85q\x02Rq\x03.")
+	_, err := readArchiveBytes(zipWith(t, evil))
+	if err == nil || !strings.Contains(err.Error(), "os.system") {
+		t.Errorf("error %v, want one naming os.system", err)
+	}
+	if _, err := readArchiveBytes(zipWith(t, fixturePickle(t))); err != nil {
+		t.Errorf("the unchanged pickle: %v", err)
+	}
+}
+
+// FuzzTorchArchive feeds mutated data.pkl files: errors are fine, panics and hangs are not.
+func FuzzTorchArchive(f *testing.F) {
+	f.Add(fixturePickle(f))
+	f.Add([]byte("\x80\x02}q\x00."))
+	f.Fuzz(func(t *testing.T, pkl []byte) {
+		a, err := readArchiveBytes(zipWith(t, pkl))
+		if err != nil {
+			return
+		}
+		for _, name := range a.Names() {
+			a.Float32(name)
+		}
+	})
+}
