@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 
 	"golang.org/x/text/unicode/norm"
@@ -142,50 +143,61 @@ func TestTokenizerNormalisesToNFC(t *testing.T) {
 	}
 }
 
+// archiveEntries are the fixture archive's data.pkl and tensor storages, read once.
+var archiveEntries = sync.OnceValues(func() (map[string][]byte, error) {
+	zr, err := zip.OpenReader(filepath.Join("testdata", "openai-vit-tiny", "model.pt"))
+	if err != nil {
+		return nil, err
+	}
+	defer zr.Close()
+	entries := map[string][]byte{}
+	for _, f := range zr.File {
+		if strings.HasPrefix(f.Name, "model/data") {
+			rc, err := f.Open()
+			if err != nil {
+				return nil, err
+			}
+			entries[f.Name], err = io.ReadAll(rc)
+			rc.Close()
+			if err != nil {
+				return nil, err
+			}
+		}
+	}
+	return entries, nil
+})
+
 // zipWith builds a PyTorch-style archive holding the fixture's storages and the given data.pkl.
 func zipWith(t testing.TB, pkl []byte) []byte {
-	src, err := zip.OpenReader(filepath.Join("testdata", "openai-vit-tiny", "model.pt"))
+	entries, err := archiveEntries()
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer src.Close()
 	var buf bytes.Buffer
 	zw := zip.NewWriter(&buf)
-	for _, f := range src.File {
-		w, _ := zw.CreateHeader(&zip.FileHeader{Name: f.Name, Method: zip.Store})
-		if strings.HasSuffix(f.Name, "/data.pkl") {
-			w.Write(pkl)
-			continue
+	for name, data := range entries {
+		if name == "model/data.pkl" {
+			data = pkl
 		}
-		rc, _ := f.Open()
-		io.Copy(w, rc)
-		rc.Close()
+		w, err := zw.CreateHeader(&zip.FileHeader{Name: name, Method: zip.Store})
+		if err != nil {
+			t.Fatal(err)
+		}
+		w.Write(data)
 	}
 	zw.Close()
 	return buf.Bytes()
 }
 
 func fixturePickle(t testing.TB) []byte {
-	zr, err := zip.OpenReader(filepath.Join("testdata", "openai-vit-tiny", "model.pt"))
+	entries, err := archiveEntries()
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer zr.Close()
-	rc, err := zr.Open("model/data.pkl")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer rc.Close()
-	data, _ := io.ReadAll(rc)
-	return data
+	return entries["model/data.pkl"]
 }
-
 func readArchiveBytes(data []byte) (*TorchArchive, error) {
-	zr, err := zip.NewReader(bytes.NewReader(data), int64(len(data)))
-	if err != nil {
-		return nil, err
-	}
-	return ReadTorchArchive("test.pt", zr)
+	return ReadTorchArchive("test.pt", bytes.NewReader(data), int64(len(data)))
 }
 
 // TestTorchArchiveRefusesCode: a pickle that names os.system is an error, not a call.

@@ -2,11 +2,13 @@ package clipmodel
 
 import (
 	"archive/zip"
+	"bytes"
 	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
 	"math"
+	"os"
 	"path"
 	"slices"
 	"strings"
@@ -27,8 +29,14 @@ import (
 // maxPickleSize bounds data.pkl, which holds names and shapes only (OpenAI's largest is ~100 KB).
 const maxPickleSize = 64 << 20
 
-// maxPickleDepth bounds how deeply modules nest, against cyclic or hostile pickles.
-const maxPickleDepth = 64
+// maxPickleDepth bounds how deeply modules nest, maxPickleVisits how many values the walk over
+// the unpickled tree visits (shared references could otherwise make it exponential; OpenAI's
+// largest checkpoints need a few thousand) and maxTensorName how long a dotted name may grow.
+const (
+	maxPickleDepth  = 64
+	maxPickleVisits = 1 << 16
+	maxTensorName   = 512
+)
 
 // torchDTypes maps PyTorch storage classes to element sizes of the types clipwork reads.
 var torchDTypes = map[string]int{
@@ -159,24 +167,37 @@ func persistentStorage(pid any) (any, error) {
 	return &torchStorage{dtype: class.name, key: key, numel: numel}, nil
 }
 
-// unpickle reads a PyTorch data.pkl, turning a panic inside the reader into an error.
-func unpickle(r io.Reader) (result any, err error) {
+// unpickle reads a PyTorch data.pkl, after checking that every length in it fits in the data
+// (so that the reader never allocates what a hostile file claims), turning a panic inside the
+// reader into an error.
+func unpickle(data []byte) (result any, err error) {
+	if err := checkPickleLengths(data); err != nil {
+		return nil, err
+	}
 	defer func() {
 		if p := recover(); p != nil {
 			result, err = nil, fmt.Errorf("malformed pickle: %v", p)
 		}
 	}()
-	u := pickle.NewUnpickler(r)
+	u := pickle.NewUnpickler(bytes.NewReader(data))
 	u.FindClass = findTorchClass
 	u.PersistentLoad = persistentStorage
 	return u.Load()
 }
 
-// collectTensors walks the unpickled value: dicts and modules give dotted names, tensors end a path.
-func collectTensors(v any, prefix string, depth int, out map[string]*torchTensor) error {
-	if depth > maxPickleDepth {
-		return errors.New("modules nest too deeply (a cycle?)")
+// tensorWalk collects the tensors of an unpickled value under dotted names.
+type tensorWalk struct {
+	visits int
+	out    map[string]*torchTensor
+	onPath map[any]bool // the containers being walked, to refuse cycles
+}
+
+// collect walks v: dicts and modules give dotted names, tensors end a path.
+func (w *tensorWalk) collect(v any, prefix string, depth int) error {
+	if w.visits++; depth > maxPickleDepth || w.visits > maxPickleVisits || len(prefix) > maxTensorName {
+		return errors.New("the pickled module tree is too deep or too large")
 	}
+	out := w.out
 	var entries []types.DictEntry
 	switch x := v.(type) {
 	case *torchTensor:
@@ -195,9 +216,14 @@ func collectTensors(v any, prefix string, depth int, out map[string]*torchTensor
 	default:
 		return nil // Numbers, strings, flags: not weights.
 	}
+	if w.onPath[v] {
+		return errors.New("the pickled module tree contains a cycle")
+	}
+	w.onPath[v] = true
+	defer delete(w.onPath, v)
 	for _, e := range entries {
 		if name, ok := e.Key.(string); ok && name != "" {
-			if err := collectTensors(e.Value, prefix+name+".", depth+1, out); err != nil {
+			if err := w.collect(e.Value, prefix+name+".", depth+1); err != nil {
 				return err
 			}
 		}
@@ -209,6 +235,7 @@ func collectTensors(v any, prefix string, depth int, out map[string]*torchTensor
 type TorchArchive struct {
 	path    string
 	closer  io.Closer
+	size    int64
 	prefix  string
 	files   map[string]*zip.File
 	tensors map[string]*torchTensor
@@ -217,22 +244,31 @@ type TorchArchive struct {
 // OpenTorchArchive reads the names, shapes and storage layout of the tensors in a torch.save or
 // TorchScript (torch.jit.save) zip archive without executing anything from it.
 func OpenTorchArchive(file string) (*TorchArchive, error) {
-	zr, err := zip.OpenReader(file)
+	f, err := os.Open(file)
 	if err != nil {
-		return nil, fmt.Errorf("%s: not a PyTorch zip archive: %w (legacy pre-1.6 torch.save files are not supported; re-save with torch.save)", file, err)
-	}
-	a, err := ReadTorchArchive(file, &zr.Reader)
-	if err != nil {
-		zr.Close()
 		return nil, err
 	}
-	a.closer = zr
+	info, err := f.Stat()
+	if err != nil {
+		f.Close()
+		return nil, err
+	}
+	a, err := ReadTorchArchive(file, f, info.Size())
+	if err != nil {
+		f.Close()
+		return nil, err
+	}
+	a.closer = f
 	return a, nil
 }
 
-// ReadTorchArchive reads an archive already opened as zr; file names it in errors.
-func ReadTorchArchive(file string, zr *zip.Reader) (*TorchArchive, error) {
-	a := &TorchArchive{path: file, files: map[string]*zip.File{}}
+// ReadTorchArchive reads an archive of size bytes from r; file names it in errors.
+func ReadTorchArchive(file string, r io.ReaderAt, size int64) (*TorchArchive, error) {
+	zr, err := zip.NewReader(r, size)
+	if err != nil {
+		return nil, fmt.Errorf("%s: not a PyTorch zip archive: %w (legacy pre-1.6 torch.save files are not supported; re-save with torch.save)", file, err)
+	}
+	a := &TorchArchive{path: file, size: size, files: map[string]*zip.File{}}
 	var pkl *zip.File
 	for _, f := range zr.File {
 		a.files[f.Name] = f
@@ -249,17 +285,16 @@ func ReadTorchArchive(file string, zr *zip.Reader) (*TorchArchive, error) {
 	if pkl.UncompressedSize64 > maxPickleSize {
 		return nil, fmt.Errorf("%s: data.pkl has %d bytes, more than the %d a checkpoint's names need", file, pkl.UncompressedSize64, maxPickleSize)
 	}
-	rc, err := pkl.Open()
+	data, err := a.readEntry(pkl)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", file, err)
 	}
-	defer rc.Close()
-	value, err := unpickle(io.LimitReader(rc, maxPickleSize))
+	value, err := unpickle(data)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %s: %w", file, pkl.Name, err)
 	}
 	a.tensors = map[string]*torchTensor{}
-	if err := collectTensors(value, "", 0, a.tensors); err != nil {
+	if err := (&tensorWalk{out: a.tensors, onPath: map[any]bool{}}).collect(value, "", 0); err != nil {
 		return nil, fmt.Errorf("%s: %w", file, err)
 	}
 	if len(a.tensors) == 0 {
@@ -331,36 +366,56 @@ func (a *TorchArchive) storageBytes(s *torchStorage) ([]byte, error) {
 	if !ok {
 		return nil, fmt.Errorf("storage %s is missing from the archive", s.key)
 	}
-	size := uint64(s.numel) * uint64(torchDTypes[s.dtype])
-	if f.UncompressedSize64 != size {
-		return nil, fmt.Errorf("storage %s has %d bytes, want %d", s.key, f.UncompressedSize64, size)
+	elem := uint64(torchDTypes[s.dtype])
+	if f.UncompressedSize64%elem != 0 || f.UncompressedSize64/elem != uint64(s.numel) {
+		return nil, fmt.Errorf("storage %s has %d bytes, not %d elements of %d bytes", s.key, f.UncompressedSize64, s.numel, elem)
+	}
+	return a.readEntry(f)
+}
+
+// readEntry reads a whole archive entry, which PyTorch stores uncompressed: a larger size than
+// the archive's is a lie, not an allocation to make.
+func (a *TorchArchive) readEntry(f *zip.File) ([]byte, error) {
+	if f.Method != zip.Store || f.UncompressedSize64 > uint64(a.size) {
+		return nil, fmt.Errorf("entry %s is compressed or larger than the archive: PyTorch stores tensors and data.pkl uncompressed", f.Name)
 	}
 	rc, err := f.Open()
 	if err != nil {
 		return nil, err
 	}
 	defer rc.Close()
-	buf := make([]byte, size)
+	buf := make([]byte, f.UncompressedSize64)
 	if _, err := io.ReadFull(rc, buf); err != nil {
-		return nil, fmt.Errorf("storage %s: %w", s.key, err)
+		return nil, fmt.Errorf("%s: %w", f.Name, err)
 	}
 	return buf, nil
 }
 
-// elementOffsets lists the storage index of each element in row-major order, checking bounds.
+// elementOffsets lists the storage index of each element in row-major order, checking that
+// the view stays inside its storage.
 func (t *torchTensor) elementOffsets() ([]int, error) {
-	n, last := 1, t.offset
-	for i, d := range t.shape {
-		if d > 0 && n > math.MaxInt32/d {
-			return nil, errors.New("too many elements")
+	numel, n := t.storage.numel, 1
+	for _, d := range t.shape {
+		if d > numel {
+			return nil, fmt.Errorf("a dimension of %d exceeds the storage of %d elements", d, numel)
 		}
 		n *= d
-		if d > 0 {
-			last += (d - 1) * t.stride[i]
+		if n > numel {
+			return nil, fmt.Errorf("the view has more elements than its storage of %d", numel)
 		}
 	}
-	if n > 0 && last >= t.storage.numel {
-		return nil, fmt.Errorf("the view reaches element %d of a storage of %d", last, t.storage.numel)
+	if n == 0 {
+		return nil, nil
+	}
+	last := t.offset
+	if last >= numel {
+		return nil, fmt.Errorf("offset %d is outside the storage of %d elements", last, numel)
+	}
+	for i, d := range t.shape {
+		if d > 1 && t.stride[i] > (numel-1-last)/(d-1) {
+			return nil, fmt.Errorf("the view's strides %v reach outside the storage of %d elements", t.stride, numel)
+		}
+		last += (d - 1) * t.stride[i]
 	}
 	out := make([]int, 0, n)
 	idx := make([]int, len(t.shape))
