@@ -222,7 +222,11 @@ func downloadSnapshot(id, cache string) (string, error) {
 			wanted = append(wanted, name)
 		}
 	}
-	if !slices.Contains(wanted, "config.json") {
+	isCLIPModel, err := hasHFCLIPConfig(repo, names)
+	if err != nil {
+		return "", err
+	}
+	if !isCLIPModel {
 		return downloadOpenCLIP(repo, names)
 	}
 	paths, err := repo.DownloadFiles(wanted...)

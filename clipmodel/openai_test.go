@@ -83,25 +83,30 @@ func TestOpenCLIPPreprocessAndOptions(t *testing.T) {
 	}
 }
 
+// copyRNFiles copies files of the openai-rn-tiny fixture into dir, renamed as the map says.
+func copyRNFiles(t *testing.T, dir string, files map[string]string) {
+	t.Helper()
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	for from, to := range files {
+		data, err := os.ReadFile(filepath.Join("testdata", "openai-rn-tiny", from))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, to), data, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
 // TestCLIPigNamesReadTheOpenAICache loads "RN50" from ~/.cache/clip/RN50.pt.
 func TestCLIPigNamesReadTheOpenAICache(t *testing.T) {
 	home := t.TempDir()
 	t.Setenv("HOME", home)
-	cache := filepath.Join(home, ".cache", "clip")
-	if err := os.MkdirAll(cache, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	src := filepath.Join("testdata", "openai-rn-tiny")
 	// The tiny model has a tiny vocabulary: its tokenizer files go beside the .pt.
-	for from, to := range map[string]string{"model.pt": "RN50.pt", "vocab.json": "vocab.json", "merges.txt": "merges.txt"} {
-		data, err := os.ReadFile(filepath.Join(src, from))
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(filepath.Join(cache, to), data, 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
+	copyRNFiles(t, filepath.Join(home, ".cache", "clip"),
+		map[string]string{"model.pt": "RN50.pt", "vocab.json": "vocab.json", "merges.txt": "merges.txt"})
 	m, err := Load("RN50")
 	if err != nil {
 		t.Fatal(err)
@@ -225,4 +230,22 @@ func FuzzTorchArchive(f *testing.F) {
 			a.Float32(name)
 		}
 	})
+}
+
+// TestOpenCLIPFolderBesideTimmConfig: timm's repositories hold a config.json of timm's own next
+// to the open_clip files; the folder still loads as open_clip.
+func TestOpenCLIPFolderBesideTimmConfig(t *testing.T) {
+	dir := t.TempDir()
+	copyRNFiles(t, dir, map[string]string{openCLIPConfigFile: openCLIPConfigFile,
+		openCLIPSafetensorsFile: openCLIPSafetensorsFile, "vocab.json": "vocab.json", "merges.txt": "merges.txt"})
+	timm := `{"architecture": "resnet50_clip", "num_classes": 1024}`
+	if err := os.WriteFile(filepath.Join(dir, "config.json"), []byte(timm), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if !snapshotComplete(dir) {
+		t.Error("the folder does not count as a complete snapshot")
+	}
+	if _, err := Load(dir); err != nil {
+		t.Error(err)
+	}
 }

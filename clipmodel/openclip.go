@@ -22,13 +22,26 @@ const (
 	openCLIPPickleFile      = "open_clip_pytorch_model.bin"
 )
 
-// isOpenCLIPFolder tells whether dir holds an open_clip checkpoint rather than a HuggingFace one.
+// isOpenCLIPFolder tells whether dir holds an open_clip checkpoint rather than a HuggingFace one:
+// it has open_clip_config.json, and no config.json of a HuggingFace CLIPModel (laion's
+// repositories hold both layouts; timm's have a config.json of timm's own).
 func isOpenCLIPFolder(dir string) bool {
-	if _, err := os.Stat(filepath.Join(dir, "config.json")); err == nil {
+	if _, err := os.Stat(filepath.Join(dir, openCLIPConfigFile)); err != nil {
 		return false
 	}
-	_, err := os.Stat(filepath.Join(dir, openCLIPConfigFile))
-	return err == nil
+	return !isHFCLIPConfig(filepath.Join(dir, "config.json"))
+}
+
+// isHFCLIPConfig tells whether path is a HuggingFace CLIPModel config.json.
+func isHFCLIPConfig(path string) bool {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return false
+	}
+	var c struct {
+		ModelType string `json:"model_type"`
+	}
+	return json.Unmarshal(data, &c) == nil && c.ModelType == "clip"
 }
 
 // openCLIPWeights returns the folder's weights file: the safetensors one when both are there.
@@ -354,7 +367,7 @@ func loadOpenAIName(name string) (*Model, error) {
 // when it has one) into the cache.
 func downloadOpenCLIP(repo *hub.Repo, names []string) (string, error) {
 	if !slices.Contains(names, openCLIPConfigFile) {
-		return "", fmt.Errorf("the repository has neither config.json nor %s: not a HuggingFace CLIPModel or an open_clip checkpoint", openCLIPConfigFile)
+		return "", fmt.Errorf("the repository has neither a CLIPModel config.json nor %s: not a HuggingFace CLIPModel or an open_clip checkpoint", openCLIPConfigFile)
 	}
 	wanted := []string{openCLIPConfigFile, openCLIPPickleFile}
 	if slices.Contains(names, openCLIPSafetensorsFile) {
@@ -365,4 +378,17 @@ func downloadOpenCLIP(repo *hub.Repo, names []string) (string, error) {
 		return "", err
 	}
 	return filepath.Dir(paths[0]), nil
+}
+
+// hasHFCLIPConfig downloads a repository's config.json, if it has one, and tells whether it is a
+// HuggingFace CLIPModel's.
+func hasHFCLIPConfig(repo *hub.Repo, names []string) (bool, error) {
+	if !slices.Contains(names, "config.json") {
+		return false, nil
+	}
+	path, err := repo.DownloadFile("config.json")
+	if err != nil {
+		return false, err
+	}
+	return isHFCLIPConfig(path), nil
 }
