@@ -124,16 +124,38 @@ func (c *Config) resnetSpecs() []TensorSpec {
 }
 
 // conv is a bias-free convolution of x [batch, h, w, in] with a PyTorch kernel
-// [out, in, k, k], padded by k/2 on each side. 1x1 kernels run as matrix products.
+// [out, in, k, k], padded by k/2 on each side, written as a matrix product: the k*k shifted
+// (and strided) views of the padded input side by side on the channel axis, times the kernel
+// as [out, k*k*in]. The Go backend runs matrix products on its SIMD kernels, while its
+// ConvGeneral (and the convolutions of the gradient) are scalar loops.
 func (w weights) conv(x *Node, out, k, stride int) *Node {
 	in := x.Shape().Dim(-1)
 	kernel := w.get("weight", out, in, k, k)
-	if k == 1 && stride == 1 {
-		return nn.Dense(x, Reshape(kernel, out, in), nil, compute.DenseLayoutOutputsInput)
+	if k > 1 {
+		x = shiftedViews(x, k, stride)
 	}
-	hwio := TransposeAllDims(kernel, 2, 3, 1, 0)
+	kernel = Reshape(TransposeAllDims(kernel, 0, 2, 3, 1), out, k*k*in) // [out, dy, dx, in]
+	return nn.Dense(x, kernel, nil, compute.DenseLayoutOutputsInput)
+}
+
+// shiftedViews pads x [batch, h, w, c] by k/2 and concatenates, for each kernel offset (dy, dx)
+// in row-major order, the view of the padded input that the offset multiplies, sampled every
+// stride pixels: [batch, h', w', k*k*c], with h' = (h + 2*(k/2) - k)/stride + 1.
+func shiftedViews(x *Node, k, stride int) *Node {
 	p := k / 2
-	return Convolve(x, hwio).Strides(stride).PaddingPerDim([][2]int{{p, p}, {p, p}}).Done()
+	h, wd := x.Shape().Dim(1), x.Shape().Dim(2)
+	x = Pad(x, ScalarZero(x.Graph(), x.DType()), compute.PadAxis{}, compute.PadAxis{Start: p, End: p},
+		compute.PadAxis{Start: p, End: p}, compute.PadAxis{})
+	outH, outW := (h+2*p-k)/stride+1, (wd+2*p-k)/stride+1
+	views := make([]*Node, 0, k*k)
+	for dy := range k {
+		for dx := range k {
+			views = append(views, Slice(x, AxisRange(),
+				AxisRange(dy, dy+stride*(outH-1)+1).Stride(stride),
+				AxisRange(dx, dx+stride*(outW-1)+1).Stride(stride), AxisRange()))
+		}
+	}
+	return Concatenate(views, -1)
 }
 
 // batchNorm applies batch norm in inference mode with the stored running statistics.
