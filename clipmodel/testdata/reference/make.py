@@ -689,7 +689,10 @@ def half_like_openai(model):
     """Rounds to float16 what OpenAI's convert_weights stores as float16 (convolutions, linear and
     attention weights, projections, and here the embeddings too); norms stay float32."""
     keep32 = lambda name: any(k in name for k in ("bn", "downsample.1", "ln_", "running_", "logit_scale"))
-    return {k: (v if keep32(k) or not v.is_floating_point() else v.half()) for k, v in model.state_dict().items()}
+    state = model.state_dict()
+    stored = OrderedDict((k, v if keep32(k) or not v.is_floating_point() else v.half()) for k, v in state.items())
+    stored._metadata = state._metadata  # as torch.save(model.state_dict()) pickles it
+    return stored
 
 
 OPENAI_FIXTURES = [
