@@ -31,6 +31,7 @@ notebook:
 fuzz:
 	$(GO) test ./clipmodel -run '^$$' -fuzz FuzzSafetensors -fuzztime 30s
 	$(GO) test ./clipmodel -run '^$$' -fuzz FuzzTokenize -fuzztime 30s
+	$(GO) test ./clipmodel -run '^$$' -fuzz FuzzTorchArchive -fuzztime 30s -fuzzminimizetime 5s
 	$(GO) test ./workbench/expfile -run '^$$' -fuzz FuzzParse -fuzztime 30s
 	$(GO) test ./clipmodel -run '^$$' -fuzz FuzzLoadImage -fuzztime 30s
 	$(GO) test ./workbench/runstore -run '^$$' -fuzz FuzzReadState -fuzztime 30s

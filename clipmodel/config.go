@@ -33,6 +33,10 @@ type VisionConfig struct {
 	NumChannels       int     `json:"num_channels"`
 	HiddenAct         string  `json:"hidden_act"`
 	LayerNormEps      float64 `json:"layer_norm_eps"`
+	// ResNetLayers, a clipwork extension, makes the tower OpenAI's ModifiedResNet with this many
+	// Bottleneck blocks in each of its four stages; HiddenSize is then the stem's width and
+	// NumAttentionHeads the attention pool's heads (see resnet.go).
+	ResNetLayers []int `json:"resnet_layers,omitempty"`
 }
 
 // Config is a CLIP model's architecture, as in a HuggingFace CLIPModel config.json.
@@ -128,6 +132,15 @@ func ReadConfig(dir string) (*Config, error) {
 
 // Validate checks that the sizes are positive and consistent.
 func (c *Config) Validate() error {
+	if c.Vision.IsResNet() {
+		if err := c.Vision.validateResNet(); err != nil {
+			return err
+		}
+		// The rest concerns the text tower: check it beside a valid ViT.
+		text := *c
+		text.Vision = DefaultVisionConfig()
+		return text.Validate()
+	}
 	positive := []struct {
 		name  string
 		value int

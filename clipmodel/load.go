@@ -31,7 +31,11 @@ func RegisterDefault(load func() (*Model, error)) {
 // Load resolves a model name and loads it on the process-wide Backend:
 //   - "" or "default" is the registered default model (see RegisterDefault);
 //   - "random:ARCH" builds a random model of a known architecture (see Architectures);
-//   - a local folder in HuggingFace CLIPModel layout is read from disk;
+//   - an OpenAI name as CLIPig writes it (RN50, ViT-B/32, see OpenAIModels) is read from
+//     ~/.cache/clip/ (openai/CLIP's .pt files), else from the matching hub repository;
+//   - a local folder in HuggingFace CLIPModel layout or open_clip's layout is read from disk;
+//   - a .pt or .bin file (OpenAI's TorchScript checkpoints, torch.save'd state dicts in OpenAI's
+//     layout) is read without running anything from it;
 //   - a hub id such as "openai/clip-vit-base-patch32" is taken from the HuggingFace cache,
 //     downloading it there first when the network allows.
 func Load(name string) (*Model, error) {
@@ -44,8 +48,14 @@ func Load(name string) (*Model, error) {
 	if arch, ok := strings.CutPrefix(name, RandomPrefix); ok {
 		return LoadRandom(arch, 0)
 	}
+	if _, ok := OpenAIModels[name]; ok {
+		return loadOpenAIName(name)
+	}
 	if isDir(name) {
 		return LoadFolder(name)
+	}
+	if ext := filepath.Ext(name); (ext == ".pt" || ext == ".bin") && isFile(name) {
+		return LoadTorchScript(name)
 	}
 	if first, _, _ := strings.Cut(name, "/"); isDir(first) {
 		return nil, fmt.Errorf("there is no model folder %q", name)
@@ -68,8 +78,12 @@ func Load(name string) (*Model, error) {
 
 // LoadFolder loads a HuggingFace CLIPModel folder: config.json, model.safetensors (or shards
 // with model.safetensors.index.json), vocab.json + merges.txt (or tokenizer.json) and
-// preprocessor_config.json (OpenAI's preprocessing when absent).
+// preprocessor_config.json (OpenAI's preprocessing when absent); or an open_clip folder (see
+// LoadOpenCLIPFolder).
 func LoadFolder(dir string) (*Model, error) {
+	if isOpenCLIPFolder(dir) {
+		return LoadOpenCLIPFolder(dir)
+	}
 	cfg, err := ReadConfig(dir)
 	if err != nil {
 		return nil, err
@@ -100,6 +114,11 @@ func LoadFolder(dir string) (*Model, error) {
 func isDir(path string) bool {
 	info, err := os.Stat(path)
 	return err == nil && info.IsDir()
+}
+
+func isFile(path string) bool {
+	info, err := os.Stat(path)
+	return err == nil && info.Mode().IsRegular()
 }
 
 // hubIDPattern matches HuggingFace repository ids: owner/name.
@@ -182,6 +201,10 @@ func cachedSnapshot(repoDir string) (string, bool) {
 }
 
 func snapshotComplete(dir string) bool {
+	if isOpenCLIPFolder(dir) {
+		_, err := openCLIPWeights(dir)
+		return err == nil
+	}
 	if _, err := os.Stat(filepath.Join(dir, "config.json")); err != nil {
 		return false
 	}
@@ -210,15 +233,19 @@ func downloadSnapshot(id, cache string) (string, error) {
 	for _, name := range names {
 		switch {
 		case slices.Contains([]string{"config.json", "preprocessor_config.json", "vocab.json", "merges.txt",
-			"tokenizer.json", "model.safetensors.index.json"}, name):
+			"tokenizer.json", "model.safetensors.index.json", openCLIPConfigFile}, name):
 			wanted = append(wanted, name)
 		case !strings.Contains(name, "/") && strings.HasSuffix(name, ".safetensors") &&
 			(sharded || name == "model.safetensors"):
 			wanted = append(wanted, name)
 		}
 	}
-	if !slices.Contains(wanted, "config.json") {
-		return "", errors.New("the repository has no config.json: not a HuggingFace CLIPModel")
+	isCLIPModel, err := hasHFCLIPConfig(repo, names)
+	if err != nil {
+		return "", err
+	}
+	if !isCLIPModel {
+		return downloadOpenCLIP(repo, names)
 	}
 	paths, err := repo.DownloadFiles(wanted...)
 	if err != nil {

@@ -82,55 +82,61 @@ func TestModelMatchesPyTorchReference(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			texts := make([]string, len(ref.Texts))
-			for i, r := range ref.Texts {
-				texts[i] = r.Text
-			}
-			got, err := m.EmbedTexts(texts)
-			if err != nil {
-				t.Fatal(err)
-			}
-			for i, r := range ref.Texts {
-				if !slices.Equal(got[i].Tokens, r.Tokens) {
-					t.Errorf("text %q: tokens %v, want %v", r.Text, got[i].Tokens, r.Tokens)
-				}
-				if e := relativeError(got[i].Embedding, r.Embedding); e > 1e-4 {
-					t.Errorf("text %q: embedding relative error %.2e > 1e-4", r.Text, e)
-				}
-			}
-			var pixels [][]float32
-			for _, r := range ref.Images {
-				pixels = append(pixels, unnormalise(r.Pixels, m.Preprocess))
-			}
-			images, err := m.EmbedPixels(pixels)
-			if err != nil {
-				t.Fatal(err)
-			}
-			for i, r := range ref.Images {
-				if e := relativeError(images[i], r.Embedding); e > 1e-4 {
-					t.Errorf("image %s: embedding relative error %.2e > 1e-4", r.File, e)
-				}
-			}
-			scale, err := m.LogitScale()
-			if err != nil {
-				t.Fatal(err)
-			}
-			if math.Abs(scale-math.Exp(ref.LogitScale)) > 1e-3*scale {
-				t.Errorf("logit scale %g, want exp(%g) (the stored value, not the config's)", scale, ref.LogitScale)
-			}
-			textEmb := make([][]float32, len(got))
-			for i := range got {
-				textEmb[i] = got[i].Embedding
-			}
-			logits := LogitsPerImage(images, textEmb, scale)
-			for i := range ref.LogitsPerImage {
-				for j, want := range ref.LogitsPerImage[i] {
-					if math.Abs(logits[i][j]-want) > 1e-3*max(1, math.Abs(want)) {
-						t.Errorf("logits_per_image[%d][%d] = %g, want %g", i, j, logits[i][j], want)
-					}
-				}
-			}
+			checkReference(t, m, ref)
 		})
+	}
+}
+
+// checkReference compares a model's tokens, embeddings and logits with a PyTorch reference.
+func checkReference(t *testing.T, m *Model, ref reference) {
+	t.Helper()
+	texts := make([]string, len(ref.Texts))
+	for i, r := range ref.Texts {
+		texts[i] = r.Text
+	}
+	got, err := m.EmbedTexts(texts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, r := range ref.Texts {
+		if !slices.Equal(got[i].Tokens, r.Tokens) {
+			t.Errorf("text %q: tokens %v, want %v", r.Text, got[i].Tokens, r.Tokens)
+		}
+		if e := relativeError(got[i].Embedding, r.Embedding); e > 1e-4 {
+			t.Errorf("text %q: embedding relative error %.2e > 1e-4", r.Text, e)
+		}
+	}
+	var pixels [][]float32
+	for _, r := range ref.Images {
+		pixels = append(pixels, unnormalise(r.Pixels, m.Preprocess))
+	}
+	images, err := m.EmbedPixels(pixels)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, r := range ref.Images {
+		if e := relativeError(images[i], r.Embedding); e > 1e-4 {
+			t.Errorf("image %s: embedding relative error %.2e > 1e-4", r.File, e)
+		}
+	}
+	scale, err := m.LogitScale()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if math.Abs(scale-math.Exp(ref.LogitScale)) > 1e-3*scale {
+		t.Errorf("logit scale %g, want exp(%g) (the stored value, not the config's)", scale, ref.LogitScale)
+	}
+	textEmb := make([][]float32, len(got))
+	for i := range got {
+		textEmb[i] = got[i].Embedding
+	}
+	logits := LogitsPerImage(images, textEmb, scale)
+	for i := range ref.LogitsPerImage {
+		for j, want := range ref.LogitsPerImage[i] {
+			if math.Abs(logits[i][j]-want) > 1e-3*max(1, math.Abs(want)) {
+				t.Errorf("logits_per_image[%d][%d] = %g, want %g", i, j, logits[i][j], want)
+			}
+		}
 	}
 }
 

@@ -19,6 +19,11 @@ var architectures = map[string]func() *Config{
 	"ViT-B/16":     func() *Config { return vitConfig(768, 12, 12, 224, 16, 512, 8, 512) },
 	"ViT-L/14":     func() *Config { return vitConfig(1024, 24, 16, 224, 14, 768, 12, 768) },
 	"ViT-L/14@336": func() *Config { return vitConfig(1024, 24, 16, 336, 14, 768, 12, 768) },
+	"RN50":         func() *Config { return resnetConfig([]int{3, 4, 6, 3}, 64, 224, 1024, 512, 8) },
+	"RN101":        func() *Config { return resnetConfig([]int{3, 4, 23, 3}, 64, 224, 512, 512, 8) },
+	"RN50x4":       func() *Config { return resnetConfig([]int{4, 6, 10, 6}, 80, 288, 640, 640, 10) },
+	"RN50x16":      func() *Config { return resnetConfig([]int{6, 8, 18, 8}, 96, 384, 768, 768, 12) },
+	"RN50x64":      func() *Config { return resnetConfig([]int{3, 15, 36, 10}, 128, 448, 1024, 1024, 16) },
 	// tiny is a toy of the same family (32x32 input, width 32) for fast tests.
 	"tiny": func() *Config {
 		c := vitConfig(32, 2, 4, 32, 8, 24, 4, 16)
@@ -33,6 +38,14 @@ func vitConfig(vWidth, vLayers, vHeads, imageSize, patch, tWidth, tHeads, proj i
 	c.Vision.HiddenSize, c.Vision.NumHiddenLayers, c.Vision.NumAttentionHeads = vWidth, vLayers, vHeads
 	c.Vision.IntermediateSize, c.Vision.ImageSize, c.Vision.PatchSize = 4*vWidth, imageSize, patch
 	c.Text.HiddenSize, c.Text.NumAttentionHeads, c.Text.IntermediateSize = tWidth, tHeads, 4*tWidth
+	return c
+}
+
+// resnetConfig is an OpenAI ResNet CLIP: stage depths, stem width, input size, embedding width
+// and the text tower's width and heads; the attention pool has a head per 64 channels.
+func resnetConfig(layers []int, width, imageSize, proj, tWidth, tHeads int) *Config {
+	c := vitConfig(width, 0, width*32/64, imageSize, 32, tWidth, tHeads, proj)
+	c.Vision.ResNetLayers, c.Vision.IntermediateSize = layers, 0
 	return c
 }
 
@@ -160,8 +173,12 @@ func initScale(spec TensorSpec) (float64, float32) {
 	switch {
 	case name == "logit_scale":
 		return 0, float32(math.Log(1 / 0.07))
-	case strings.Contains(name, "norm") && strings.HasSuffix(name, ".weight"):
+	case strings.Contains(name, "norm") && strings.HasSuffix(name, ".weight"),
+		len(spec.Shape) == 1 && strings.HasSuffix(name, ".weight"), // batch norms
+		strings.HasSuffix(name, ".running_var"):
 		return 0, 1
+	case strings.HasSuffix(name, ".running_mean"):
+		return 0, 0
 	case strings.HasSuffix(name, ".bias"):
 		return 0, 0
 	case strings.Contains(name, "position_embedding"):

@@ -21,6 +21,7 @@ import (
 
 	"golang.org/x/text/cases"
 	"golang.org/x/text/language"
+	"golang.org/x/text/unicode/norm"
 )
 
 const (
@@ -204,10 +205,12 @@ func ParseMerges(data []byte) ([][2]string, error) {
 	return merges, scanner.Err()
 }
 
-// CleanText applies openai/CLIP's text cleaning: HTML entities unescaped (twice), whitespace
-// collapsed to single spaces and trimmed, then lower-cased with Unicode's full case mapping, as
-// Python's str.lower does. OpenAI's ftfy.fix_text (mojibake repair) is not applied.
+// CleanText applies openai/CLIP's text cleaning: Unicode NFC normalisation (what ftfy.fix_text
+// ends with), HTML entities unescaped (twice), whitespace collapsed to single spaces and trimmed,
+// then lower-cased with Unicode's full case mapping, as Python's str.lower does. ftfy's other
+// repairs (mojibake) are not applied.
 func CleanText(text string) string {
+	text = norm.NFC.String(text)
 	text = strings.TrimFunc(html.UnescapeString(html.UnescapeString(text)), isPythonSpace)
 	text = strings.Join(strings.FieldsFunc(text, unicode.IsSpace), " ")
 	text = strings.TrimFunc(text, isPythonSpace)

@@ -33,19 +33,28 @@ func realTokenizer(t testing.TB) *Tokenizer {
 	return tok
 }
 
-func TestTokenizerMatchesOpenAIOnRealVocabulary(t *testing.T) {
-	tok := realTokenizer(t)
+// goldenTokens are OpenAI's token ids for texts on the real vocabulary (make.py writes them).
+type goldenTokens []struct {
+	Text   string `json:"text"`
+	Tokens []int  `json:"tokens"`
+}
+
+func readGoldenTokens(t *testing.T) goldenTokens {
+	t.Helper()
 	data, err := os.ReadFile("testdata/tokens-real-vocab.json")
 	if err != nil {
 		t.Fatal(err)
 	}
-	var golden []struct {
-		Text   string `json:"text"`
-		Tokens []int  `json:"tokens"`
-	}
+	var golden goldenTokens
 	if err := json.Unmarshal(data, &golden); err != nil {
 		t.Fatal(err)
 	}
+	return golden
+}
+
+func TestTokenizerMatchesOpenAIOnRealVocabulary(t *testing.T) {
+	tok := realTokenizer(t)
+	golden := readGoldenTokens(t)
 	if len(golden) < 15 {
 		t.Fatalf("only %d golden texts", len(golden))
 	}

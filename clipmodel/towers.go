@@ -166,6 +166,9 @@ func (m *Model) ImageFeatures(scope *model.Scope, pixels *Node) *Node {
 	mean := Const(g, [][][][]float32{{{toFloat32s(m.Preprocess.Mean)}}})
 	std := Const(g, [][][][]float32{{{toFloat32s(m.Preprocess.Std)}}})
 	x := Div(Sub(pixels, mean), std)
+	if v.IsResNet() {
+		return resnetFeatures(tower, x, v, m.Config.ProjectionDim)
+	}
 
 	w := tower.at("vision_model")
 	batch, p, grid := pixels.Shape().Dim(0), v.PatchSize, v.ImageSize/v.PatchSize

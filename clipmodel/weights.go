@@ -29,8 +29,11 @@ func (c *Config) TensorSpecs() []TensorSpec {
 	}
 	specs = append(specs, encoderSpecs("text_model", t.NumHiddenLayers, t.HiddenSize, t.IntermediateSize)...)
 	specs = append(specs, layerNormSpecs("text_model.final_layer_norm", t.HiddenSize)...)
+	specs = append(specs, TensorSpec{"text_projection.weight", []int{c.ProjectionDim, t.HiddenSize}})
+	if v.IsResNet() {
+		return append(append(specs, c.resnetSpecs()...), TensorSpec{"logit_scale", []int{}})
+	}
 	specs = append(specs,
-		TensorSpec{"text_projection.weight", []int{c.ProjectionDim, t.HiddenSize}},
 		TensorSpec{"vision_model.embeddings.class_embedding", []int{v.HiddenSize}},
 		TensorSpec{"vision_model.embeddings.patch_embedding.weight", []int{v.HiddenSize, v.NumChannels, v.PatchSize, v.PatchSize}},
 		TensorSpec{"vision_model.embeddings.position_embedding.weight", []int{v.NumPatches() + 1, v.HiddenSize}},

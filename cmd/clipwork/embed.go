@@ -31,7 +31,7 @@ type embeddedImage struct {
 
 func runEmbed(args []string, stdout io.Writer) error {
 	fs := newFlags("embed", stdout)
-	modelName := fs.String("model", "", "model: a HuggingFace folder or hub id, or random:ARCH")
+	modelName := fs.String("model", "", "model: a HuggingFace or open_clip folder or hub id, an OpenAI .pt file or name (RN50, ViT-B/32), or random:ARCH")
 	var texts, images repeated
 	fs.Var(&texts, "text", "a text to embed (repeatable)")
 	fs.Var(&images, "image", "a PNG or JPEG file to embed (repeatable)")

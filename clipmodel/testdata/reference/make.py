@@ -18,8 +18,9 @@ python3-pil:
 
     /usr/bin/python3 clipmodel/testdata/reference/make.py
 
-Text cleaning follows openai/CLIP's simple_tokenizer minus ftfy.fix_text
-(ftfy is not packaged here); the test strings avoid what ftfy would repair.
+Text cleaning follows openai/CLIP's simple_tokenizer with ftfy.fix_text reduced
+to its NFC normalisation (ftfy is not packaged here); the test strings avoid
+what ftfy would otherwise repair.
 """
 
 import gzip
@@ -29,6 +30,7 @@ import math
 import os
 import struct
 import sys
+import unicodedata
 from functools import lru_cache
 
 import numpy as np
@@ -61,6 +63,7 @@ def get_pairs(word):
 
 
 def clean(text):
+    text = unicodedata.normalize("NFC", text)  # what ftfy.fix_text ends with
     text = html.unescape(html.unescape(text)).strip()
     text = regex.sub(r"\s+", " ", text).strip()
     return text.lower()
@@ -383,6 +386,24 @@ def preprocess(img, pp):
     return x.permute(2, 0, 1)
 
 
+def write_vocab(folder, vocab, merges):
+    with open(os.path.join(folder, "vocab.json"), "w", encoding="utf-8") as f:
+        json.dump(vocab, f, ensure_ascii=False)
+    with open(os.path.join(folder, "merges.txt"), "w", encoding="utf-8") as f:
+        f.write("#version: 0.2\n" + "".join(f"{a} {b}\n" for a, b in merges))
+
+
+def write_images(folder, sizes, seed, pp):
+    """Writes the test images as PNG files; returns their names and preprocessed pixels."""
+    images, pixels = [], []
+    for i, (iw, ih) in enumerate(sizes):
+        fname = f"image-{i}.png"
+        test_image(iw, ih, seed * 10 + i).save(os.path.join(folder, fname))
+        images.append(fname)
+        pixels.append(preprocess(Image.open(os.path.join(folder, fname)).convert("RGB"), pp))
+    return images, torch.stack(pixels)
+
+
 # ---------------------------------------------------------------- fixtures
 
 CORPUS = [
@@ -448,10 +469,7 @@ def make_fixture(fx, vocab, merges, seed):
           "rescale_factor": 1 / 255, "size": {"shortest_edge": img_size}, "image_processor_type": "CLIPImageProcessor"}
     with open(os.path.join(folder, "preprocessor_config.json"), "w") as f:
         json.dump(pp, f, indent=2)
-    with open(os.path.join(folder, "vocab.json"), "w", encoding="utf-8") as f:
-        json.dump(vocab, f, ensure_ascii=False)
-    with open(os.path.join(folder, "merges.txt"), "w", encoding="utf-8") as f:
-        f.write("#version: 0.2\n" + "".join(f"{a} {b}\n" for a, b in merges))
+    write_vocab(folder, vocab, merges)
 
     gen = torch.Generator().manual_seed(seed)
     w = random_weights(cfg, gen)
@@ -461,13 +479,7 @@ def make_fixture(fx, vocab, merges, seed):
     ids = [tok.tokenize(t, tp) for t in TEXTS]
     tf = text_features(w, cfg, ids)
 
-    images, pixels = [], []
-    for i, (iw, ih) in enumerate(fx["images"]):
-        fname = f"image-{i}.png"
-        test_image(iw, ih, seed * 10 + i).save(os.path.join(folder, fname))
-        images.append(fname)
-        pixels.append(preprocess(Image.open(os.path.join(folder, fname)).convert("RGB"), pp))
-    pixels = torch.stack(pixels)
+    images, pixels = write_images(folder, fx["images"], seed, pp)
     imf = image_features(w, cfg, pixels)
     norm = lambda z: z / z.norm(dim=-1, keepdim=True)
     logits = norm(imf) @ norm(tf).T * w["logit_scale"].exp()
@@ -478,6 +490,282 @@ def make_fixture(fx, vocab, merges, seed):
                    for f, p, e in zip(images, pixels, imf)],
         "logits_per_image": logits.tolist(),
         "logit_scale": float(w["logit_scale"]),
+    }
+    with open(os.path.join(folder, "reference.json"), "w") as f:
+        json.dump(ref, f)
+    print(f"wrote {folder}")
+
+
+# ---------------------------------------------------------------- OpenAI layout
+#
+# A port of openai/CLIP's clip/model.py (MIT), written for this script: the same module tree and
+# parameter names (visual.layer1.0.conv1.weight, visual.attnpool.*, transformer.resblocks.N.attn.
+# in_proj_weight, ...) so that its state_dict and its TorchScript archive look like OpenAI's.
+
+from collections import OrderedDict
+
+nn = torch.nn
+
+
+class Bottleneck(nn.Module):
+    def __init__(self, inplanes, planes, stride):
+        super().__init__()
+        self.conv1 = nn.Conv2d(inplanes, planes, 1, bias=False)
+        self.bn1 = nn.BatchNorm2d(planes)
+        self.conv2 = nn.Conv2d(planes, planes, 3, padding=1, bias=False)
+        self.bn2 = nn.BatchNorm2d(planes)
+        self.avgpool = nn.AvgPool2d(stride) if stride > 1 else nn.Identity()
+        self.conv3 = nn.Conv2d(planes, planes * 4, 1, bias=False)
+        self.bn3 = nn.BatchNorm2d(planes * 4)
+        self.downsample = None
+        if stride > 1 or inplanes != planes * 4:
+            self.downsample = nn.Sequential(OrderedDict([
+                ("-1", nn.AvgPool2d(stride)),
+                ("0", nn.Conv2d(inplanes, planes * 4, 1, bias=False)),
+                ("1", nn.BatchNorm2d(planes * 4))]))
+
+    def forward(self, x):
+        out = torch.relu(self.bn1(self.conv1(x)))
+        out = torch.relu(self.bn2(self.conv2(out)))
+        out = self.bn3(self.conv3(self.avgpool(out)))
+        identity = x if self.downsample is None else self.downsample(x)
+        return torch.relu(out + identity)
+
+
+class AttentionPool2d(nn.Module):
+    def __init__(self, grid, width, heads, out):
+        super().__init__()
+        self.positional_embedding = nn.Parameter(torch.randn(grid * grid + 1, width))
+        self.k_proj, self.q_proj, self.v_proj = (nn.Linear(width, width) for _ in range(3))
+        self.c_proj = nn.Linear(width, out)
+        self.num_heads = heads
+
+    def forward(self, x):
+        x = x.flatten(start_dim=2).permute(2, 0, 1)
+        x = torch.cat([x.mean(dim=0, keepdim=True), x], dim=0)
+        x = x + self.positional_embedding[:, None, :].to(x.dtype)
+        x, _ = nn.functional.multi_head_attention_forward(
+            query=x[:1], key=x, value=x, embed_dim_to_check=x.shape[-1], num_heads=self.num_heads,
+            q_proj_weight=self.q_proj.weight, k_proj_weight=self.k_proj.weight, v_proj_weight=self.v_proj.weight,
+            in_proj_weight=None, in_proj_bias=torch.cat([self.q_proj.bias, self.k_proj.bias, self.v_proj.bias]),
+            bias_k=None, bias_v=None, add_zero_attn=False, dropout_p=0.0, out_proj_weight=self.c_proj.weight,
+            out_proj_bias=self.c_proj.bias, use_separate_proj_weight=True, training=False, need_weights=False)
+        return x.squeeze(0)
+
+
+class ModifiedResNet(nn.Module):
+    def __init__(self, layers, out, heads, resolution, width):
+        super().__init__()
+        self.conv1 = nn.Conv2d(3, width // 2, 3, stride=2, padding=1, bias=False)
+        self.bn1 = nn.BatchNorm2d(width // 2)
+        self.conv2 = nn.Conv2d(width // 2, width // 2, 3, padding=1, bias=False)
+        self.bn2 = nn.BatchNorm2d(width // 2)
+        self.conv3 = nn.Conv2d(width // 2, width, 3, padding=1, bias=False)
+        self.bn3 = nn.BatchNorm2d(width)
+        self.avgpool = nn.AvgPool2d(2)
+        self.inplanes = width
+        for i, n in enumerate(layers):
+            setattr(self, f"layer{i + 1}", self.make_layer(width << i, n, 1 if i == 0 else 2))
+        self.attnpool = AttentionPool2d(resolution // 32, width * 32, heads, out)
+
+    def make_layer(self, planes, blocks, stride):
+        layers = [Bottleneck(self.inplanes, planes, stride)]
+        self.inplanes = planes * 4
+        layers += [Bottleneck(self.inplanes, planes, 1) for _ in range(1, blocks)]
+        return nn.Sequential(*layers)
+
+    def forward(self, x):
+        x = x.to(self.conv1.weight.dtype)
+        for conv, bn in ((self.conv1, self.bn1), (self.conv2, self.bn2), (self.conv3, self.bn3)):
+            x = torch.relu(bn(conv(x)))
+        x = self.avgpool(x)
+        x = self.layer4(self.layer3(self.layer2(self.layer1(x))))
+        return self.attnpool(x)
+
+
+class QuickGELU(nn.Module):
+    def forward(self, x):
+        return x * torch.sigmoid(1.702 * x)
+
+
+class ResidualAttentionBlock(nn.Module):
+    def __init__(self, width, heads, mask):
+        super().__init__()
+        self.attn = nn.MultiheadAttention(width, heads)
+        self.ln_1 = nn.LayerNorm(width)
+        self.mlp = nn.Sequential(OrderedDict([
+            ("c_fc", nn.Linear(width, width * 4)), ("gelu", QuickGELU()), ("c_proj", nn.Linear(width * 4, width))]))
+        self.ln_2 = nn.LayerNorm(width)
+        self.attn_mask = mask
+
+    def forward(self, x):
+        mask = None if self.attn_mask is None else self.attn_mask.to(x.dtype)
+        x = x + self.attn(self.ln_1(x), self.ln_1(x), self.ln_1(x), need_weights=False, attn_mask=mask)[0]
+        return x + self.mlp(self.ln_2(x))
+
+
+class Transformer(nn.Module):
+    def __init__(self, width, layers, heads, mask=None):
+        super().__init__()
+        self.resblocks = nn.Sequential(*[ResidualAttentionBlock(width, heads, mask) for _ in range(layers)])
+
+    def forward(self, x):
+        return self.resblocks(x)
+
+
+class VisionTransformer(nn.Module):
+    def __init__(self, resolution, patch, width, layers, heads, out):
+        super().__init__()
+        self.conv1 = nn.Conv2d(3, width, patch, stride=patch, bias=False)
+        self.class_embedding = nn.Parameter(torch.randn(width))
+        self.positional_embedding = nn.Parameter(torch.randn((resolution // patch) ** 2 + 1, width))
+        self.ln_pre = nn.LayerNorm(width)
+        self.transformer = Transformer(width, layers, heads)
+        self.ln_post = nn.LayerNorm(width)
+        self.proj = nn.Parameter(torch.randn(width, out))
+
+    def forward(self, x):
+        x = self.conv1(x.to(self.conv1.weight.dtype)).flatten(2).permute(0, 2, 1)
+        cls = self.class_embedding.to(x.dtype) + torch.zeros(x.shape[0], 1, x.shape[-1], dtype=x.dtype)
+        x = torch.cat([cls, x], dim=1) + self.positional_embedding.to(x.dtype)
+        x = self.transformer(self.ln_pre(x).permute(1, 0, 2)).permute(1, 0, 2)
+        return self.ln_post(x[:, 0, :]) @ self.proj
+
+
+class CLIP(nn.Module):
+    def __init__(self, embed, vision, resolution, vwidth, vlayers, patch, context, vocab, twidth, theads, tlayers):
+        super().__init__()
+        if isinstance(vlayers, (tuple, list)):
+            self.visual = ModifiedResNet(vlayers, embed, vwidth * 32 // 64, resolution, vwidth)
+        else:
+            self.visual = VisionTransformer(resolution, patch, vwidth, vlayers, vwidth // 64, embed)
+        mask = torch.full((context, context), float("-inf")).triu(1)
+        self.transformer = Transformer(twidth, tlayers, theads, mask)
+        self.token_embedding = nn.Embedding(vocab, twidth)
+        self.positional_embedding = nn.Parameter(torch.randn(context, twidth))
+        self.ln_final = nn.LayerNorm(twidth)
+        self.text_projection = nn.Parameter(torch.randn(twidth, embed))
+        self.logit_scale = nn.Parameter(torch.tensor(3.1))
+
+    def encode_image(self, image):
+        return self.visual(image)
+
+    def encode_text(self, text):
+        x = self.token_embedding(text) + self.positional_embedding
+        x = self.transformer(x.permute(1, 0, 2)).permute(1, 0, 2)
+        x = self.ln_final(x)
+        return x[torch.arange(x.shape[0]), text.argmax(dim=-1)] @ self.text_projection
+
+    def forward(self, image, text):
+        im, tx = self.encode_image(image), self.encode_text(text)
+        im, tx = im / im.norm(dim=1, keepdim=True), tx / tx.norm(dim=1, keepdim=True)
+        logits = self.logit_scale.exp() * im @ tx.t()
+        return logits, logits.t()
+
+
+def randomise(model, gen):
+    """Draws every weight away from identity: norms and batch-norm statistics too."""
+    for name, t in model.state_dict().items():
+        if not t.is_floating_point():
+            continue
+        n = torch.randn(t.shape, generator=gen, dtype=torch.float64)
+        if "running_var" in name:
+            v = 0.5 + torch.rand(t.shape, generator=gen, dtype=torch.float64)
+        elif name.endswith("running_mean") or name.endswith(".bias"):
+            v = 0.1 * n
+        elif t.dim() == 1 and name.endswith(".weight"):  # layer and batch norms
+            v = 1 + 0.2 * n
+        elif name == "logit_scale":
+            v = torch.tensor(3.1, dtype=torch.float64)
+        elif t.dim() >= 2 and "embedding" not in name:
+            fan_in = t[0].numel() if t.dim() == 4 or "proj" not in name or "weight" in name else t.shape[0]
+            v = n * fan_in ** -0.5
+        else:
+            v = 0.5 * n
+        t.copy_(v.to(t.dtype))
+
+
+def half_like_openai(model):
+    """Rounds to float16 what OpenAI's convert_weights stores as float16 (convolutions, linear and
+    attention weights, projections, and here the embeddings too); norms stay float32."""
+    keep32 = lambda name: any(k in name for k in ("bn", "downsample.1", "ln_", "running_", "logit_scale"))
+    state = model.state_dict()
+    stored = OrderedDict((k, v if keep32(k) or not v.is_floating_point() else v.half()) for k, v in state.items())
+    stored._metadata = state._metadata  # as torch.save(model.state_dict()) pickles it
+    return stored
+
+
+OPENAI_FIXTURES = [
+    # name, vision (resolution, width, layers, patch), text (context, width, heads, layers), embed, images
+    dict(name="openai-rn-tiny", vision=(64, 4, (1, 1, 2, 1), None), text=(16, 64, 1, 1), embed=16,
+         images=[(64, 64), (80, 70)], weights="open_clip_model.safetensors", mean=[0.5, 0.4, 0.3], std=[0.2, 0.3, 0.25]),
+    dict(name="openai-vit-tiny", vision=(32, 64, 1, 8), text=(16, 64, 1, 1), embed=16,
+         images=[(32, 32), (40, 48)], weights="open_clip_pytorch_model.bin", mean=MEAN, std=STD),
+]
+
+
+def open_clip_config(fx, vocab_size):
+    res, width, layers, patch = fx["vision"]
+    context, twidth, theads, tlayers = fx["text"]
+    vision = {"image_size": res, "layers": list(layers) if patch is None else layers, "width": width,
+              "patch_size": patch, "head_width": 64}
+    text = {"context_length": context, "vocab_size": vocab_size, "width": twidth, "heads": theads, "layers": tlayers}
+    return {"model_cfg": {"embed_dim": fx["embed"], "quick_gelu": True, "vision_cfg": vision, "text_cfg": text},
+            "preprocess_cfg": {"mean": fx["mean"], "std": fx["std"], "interpolation": "bicubic", "resize_mode": "shortest"}}
+
+
+def write_torchscript(model, stored, path, image, text):
+    """Traces the model as OpenAI did for its .pt files, then stores the float16 weights."""
+    model = model.float().eval()
+    traced = torch.jit.trace(model, (image.float(), text))
+    params = dict(traced.named_parameters())
+    params.update(dict(traced.named_buffers()))
+    for name, value in stored.items():
+        params[name].data = value.clone()
+    torch.jit.save(traced, path)
+    names = set(torch.jit.load(path).state_dict())
+    assert names == set(stored), "the archive's names differ from the state_dict's"
+
+
+def make_openai_fixture(fx, vocab, merges, seed):
+    folder = os.path.join(TESTDATA, fx["name"])
+    os.makedirs(folder, exist_ok=True)
+    res, width, layers, patch = fx["vision"]
+    context, twidth, theads, tlayers = fx["text"]
+    torch.manual_seed(seed)
+    model = CLIP(fx["embed"], None, res, width, layers, patch, context, len(vocab), twidth, theads, tlayers).eval()
+    gen = torch.Generator().manual_seed(seed)
+    with torch.no_grad():
+        randomise(model, gen)
+    stored = half_like_openai(model)
+    cfg = open_clip_config(fx, len(vocab))
+    with open(os.path.join(folder, "open_clip_config.json"), "w") as f:
+        json.dump(cfg, f, indent=2)
+    write_vocab(folder, vocab, merges)
+    if fx["weights"].endswith(".safetensors"):
+        write_safetensors(os.path.join(folder, fx["weights"]), stored)
+    else:
+        torch.save(stored, os.path.join(folder, fx["weights"]))
+
+    # The truth: the stored (rounded) weights in float64.
+    model = model.double()
+    model.load_state_dict({k: v.to(torch.float64) if v.is_floating_point() else v for k, v in stored.items()})
+    tok = SimpleTokenizer(vocab, merges)
+    ids = [tok.tokenize(t, context) for t in TEXTS]
+    text = torch.tensor([i + [0] * (context - len(i)) for i in ids])
+    pp = {"size": {"shortest_edge": res}, "crop_size": {"height": res}, "image_mean": MEAN, "image_std": STD}
+    images, pixels = write_images(folder, fx["images"], seed, pp)
+    with torch.no_grad():
+        tf, imf = model.encode_text(text), model.encode_image(pixels)
+        logits, _ = model(pixels, text)
+        write_torchscript(model, stored, os.path.join(folder, "model.pt"), pixels, text)
+    ref = {
+        "texts": [{"text": t, "tokens": i, "embedding": e.tolist()} for t, i, e in zip(TEXTS, ids, tf)],
+        # Pixels to 6 decimals (they are k/255, normalised) keep the file small.
+        "images": [{"file": f, "pixels_nhwc": [round(v, 6) for v in p.permute(1, 2, 0).flatten().tolist()],
+                    "embedding": e.tolist()} for f, p, e in zip(images, pixels, imf)],
+        "logits_per_image": logits.tolist(),
+        "logit_scale": float(model.logit_scale),
     }
     with open(os.path.join(folder, "reference.json"), "w") as f:
         json.dump(ref, f)
@@ -525,6 +813,8 @@ def main():
     vocab, merges = train_small_vocab(CORPUS, 60)
     for i, fx in enumerate(FIXTURES):
         make_fixture(fx, vocab, merges, seed=100 + i)
+    for i, fx in enumerate(OPENAI_FIXTURES):
+        make_openai_fixture(fx, vocab, merges, seed=200 + i)
     make_real_vocab_tokens()
 
 

@@ -1,0 +1,251 @@
+package clipmodel
+
+import (
+	"archive/zip"
+	"bytes"
+	"io"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+
+	"golang.org/x/text/unicode/norm"
+)
+
+// openAIFixtures are tiny random OpenAI CLIPs written by testdata/reference/make.py both in
+// open_clip's layout and as TorchScript archives (model.pt), with PyTorch's outputs.
+var openAIFixtures = []struct {
+	name   string
+	resnet bool
+}{{"openai-rn-tiny", true}, {"openai-vit-tiny", false}}
+
+func TestOpenAICheckpointsMatchPyTorch(t *testing.T) {
+	for _, fx := range openAIFixtures {
+		dir := filepath.Join("testdata", fx.name)
+		ref := readReference(t, dir)
+		for _, path := range []string{dir, filepath.Join(dir, "model.pt")} {
+			t.Run(path, func(t *testing.T) {
+				m, err := Load(path)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if m.Config.Vision.IsResNet() != fx.resnet {
+					t.Fatalf("ResNet tower %v, want %v", m.Config.Vision.IsResNet(), fx.resnet)
+				}
+				checkReference(t, m, ref)
+			})
+		}
+	}
+}
+
+// TestOpenAIArchitectureFromShapes checks what build_model's rules infer for the fixtures.
+func TestOpenAIArchitectureFromShapes(t *testing.T) {
+	m, err := LoadTorchScript(filepath.Join("testdata", "openai-rn-tiny", "model.pt"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	v, tx := m.Config.Vision, m.Config.Text
+	if !slices.Equal(v.ResNetLayers, []int{1, 1, 2, 1}) || v.HiddenSize != 4 || v.ImageSize != 64 || v.NumAttentionHeads != 2 {
+		t.Errorf("vision %+v, want layers [1 1 2 1], width 4, 64 px, 2 heads", v)
+	}
+	if tx.HiddenSize != 64 || tx.NumHiddenLayers != 1 || tx.MaxPositionEmbeddings != 16 || tx.HiddenAct != "quick_gelu" {
+		t.Errorf("text %+v, want width 64, 1 layer, context 16, quick_gelu", tx)
+	}
+	if m.Config.ProjectionDim != 16 {
+		t.Errorf("projection %d, want 16", m.Config.ProjectionDim)
+	}
+}
+
+func TestOpenCLIPPreprocessAndOptions(t *testing.T) {
+	m, err := Load(filepath.Join("testdata", "openai-rn-tiny"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(m.Preprocess.Mean, []float64{0.5, 0.4, 0.3}) || m.Preprocess.CropSize != 64 {
+		t.Errorf("preprocess %+v, want open_clip_config.json's mean at 64 px", m.Preprocess)
+	}
+	base := `{"model_cfg": {"embed_dim": 16, "quick_gelu": false, "vision_cfg": {"layers": 2, "width": 128, "head_width": 32 %s},
+		"text_cfg": {"width": 64, "heads": 2}}}`
+	c, err := parseOpenCLIPConfig([]byte(strings.Replace(base, "%s", "", 1)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.hints != (openAIHints{visionHeads: 4, textHeads: 2, act: "gelu"}) {
+		t.Errorf("hints %+v, want 4 vision heads, 2 text heads, gelu", c.hints)
+	}
+	for _, extra := range []string{`, "timm_model_name": "vit_base"`, `, "attentional_pool": true`, `, "unknown": 1`} {
+		_, err := parseOpenCLIPConfig([]byte(strings.Replace(base, "%s", extra, 1)))
+		if err == nil || !strings.Contains(err.Error(), "not support") {
+			t.Errorf("option %s: error %v, want one saying it is not supported", extra, err)
+		}
+	}
+}
+
+// copyRNFiles copies files of the openai-rn-tiny fixture into dir, renamed as the map says.
+func copyRNFiles(t *testing.T, dir string, files map[string]string) {
+	t.Helper()
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	for from, to := range files {
+		data, err := os.ReadFile(filepath.Join("testdata", "openai-rn-tiny", from))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, to), data, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// TestCLIPigNamesReadTheOpenAICache loads "RN50" from ~/.cache/clip/RN50.pt.
+func TestCLIPigNamesReadTheOpenAICache(t *testing.T) {
+	home := t.TempDir()
+	t.Setenv("HOME", home)
+	// The tiny model has a tiny vocabulary: its tokenizer files go beside the .pt.
+	copyRNFiles(t, filepath.Join(home, ".cache", "clip"),
+		map[string]string{"model.pt": "RN50.pt", "vocab.json": "vocab.json", "merges.txt": "merges.txt"})
+	m, err := Load("RN50")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m.Name != "RN50" || !m.Config.Vision.IsResNet() {
+		t.Errorf("loaded %s (ResNet %v), want RN50 from the cache", m.Name, m.Config.Vision.IsResNet())
+	}
+}
+
+// TestStandardVocabularyMatchesOpenAI tokenizes the golden texts with the embedded vocabulary.
+func TestStandardVocabularyMatchesOpenAI(t *testing.T) {
+	golden := readGoldenTokens(t)
+	tok, err := StandardTokenizer(77)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if tok.StartID != 49406 || tok.EndID != 49407 {
+		t.Errorf("start/end ids %d/%d, want 49406/49407", tok.StartID, tok.EndID)
+	}
+	for _, g := range golden {
+		if got := tok.Tokenize(g.Text); !slices.Equal(got, g.Tokens) {
+			t.Errorf("%q: %v, want %v", g.Text, got, g.Tokens)
+		}
+	}
+}
+
+// TestTokenizerNormalisesToNFC: café with a combining accent gets the tokens of the composed é.
+func TestTokenizerNormalisesToNFC(t *testing.T) {
+	tok, err := StandardTokenizer(77)
+	if err != nil {
+		t.Fatal(err)
+	}
+	nfc, nfd := "un café crème", norm.NFD.String("un café crème")
+	if nfc == nfd {
+		t.Fatal("the NFD form should differ from the NFC one")
+	}
+	if got, want := tok.Tokenize(nfd), tok.Tokenize(nfc); !slices.Equal(got, want) {
+		t.Errorf("NFD text: %v, want the NFC tokens %v", got, want)
+	}
+}
+
+// archiveEntries are the fixture archive's data.pkl and tensor storages, read once.
+var archiveEntries = sync.OnceValues(func() (map[string][]byte, error) {
+	zr, err := zip.OpenReader(filepath.Join("testdata", "openai-vit-tiny", "model.pt"))
+	if err != nil {
+		return nil, err
+	}
+	defer zr.Close()
+	entries := map[string][]byte{}
+	for _, f := range zr.File {
+		if strings.HasPrefix(f.Name, "model/data") {
+			rc, err := f.Open()
+			if err != nil {
+				return nil, err
+			}
+			entries[f.Name], err = io.ReadAll(rc)
+			rc.Close()
+			if err != nil {
+				return nil, err
+			}
+		}
+	}
+	return entries, nil
+})
+
+// zipWith builds a PyTorch-style archive holding the fixture's storages and the given data.pkl.
+func zipWith(t testing.TB, pkl []byte) []byte {
+	entries, err := archiveEntries()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var buf bytes.Buffer
+	zw := zip.NewWriter(&buf)
+	for name, data := range entries {
+		if name == "model/data.pkl" {
+			data = pkl
+		}
+		w, err := zw.CreateHeader(&zip.FileHeader{Name: name, Method: zip.Store})
+		if err != nil {
+			t.Fatal(err)
+		}
+		w.Write(data)
+	}
+	zw.Close()
+	return buf.Bytes()
+}
+
+func fixturePickle(t testing.TB) []byte {
+	entries, err := archiveEntries()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return entries["model/data.pkl"]
+}
+func readArchiveBytes(data []byte) (*TorchArchive, error) {
+	return ReadTorchArchive("test.pt", bytes.NewReader(data), int64(len(data)))
+}
+
+// TestTorchArchiveRefusesCode: a pickle that names os.system is an error, not a call.
+func TestTorchArchiveRefusesCode(t *testing.T) {
+	evil := []byte("\x80\x02cos\nsystem\nq\x00X\x05\x00\x00\x00touchq\x01\x85q\x02Rq\x03.")
+	_, err := readArchiveBytes(zipWith(t, evil))
+	if err == nil || !strings.Contains(err.Error(), "os.system") {
+		t.Errorf("error %v, want one naming os.system", err)
+	}
+	if _, err := readArchiveBytes(zipWith(t, fixturePickle(t))); err != nil {
+		t.Errorf("the unchanged pickle: %v", err)
+	}
+}
+
+// FuzzTorchArchive feeds mutated data.pkl files: errors are fine, panics and hangs are not.
+func FuzzTorchArchive(f *testing.F) {
+	f.Add(fixturePickle(f))
+	f.Add([]byte("\x80\x02}q\x00."))
+	f.Fuzz(func(t *testing.T, pkl []byte) {
+		a, err := readArchiveBytes(zipWith(t, pkl))
+		if err != nil {
+			return
+		}
+		for _, name := range a.Names() {
+			a.Float32(name)
+		}
+	})
+}
+
+// TestOpenCLIPFolderBesideTimmConfig: timm's repositories hold a config.json of timm's own next
+// to the open_clip files; the folder still loads as open_clip.
+func TestOpenCLIPFolderBesideTimmConfig(t *testing.T) {
+	dir := t.TempDir()
+	copyRNFiles(t, dir, map[string]string{openCLIPConfigFile: openCLIPConfigFile,
+		openCLIPSafetensorsFile: openCLIPSafetensorsFile, "vocab.json": "vocab.json", "merges.txt": "merges.txt"})
+	timm := `{"architecture": "resnet50_clip", "num_classes": 1024}`
+	if err := os.WriteFile(filepath.Join(dir, "config.json"), []byte(timm), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if !snapshotComplete(dir) {
+		t.Error("the folder does not count as a complete snapshot")
+	}
+	if _, err := Load(dir); err != nil {
+		t.Error(err)
+	}
+}

@@ -1,0 +1,394 @@
+package clipmodel
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+
+	"github.com/gomlx/go-huggingface/hub"
+)
+
+// open_clip's hub layout: open_clip_config.json and open_clip_model.safetensors (or
+// open_clip_pytorch_model.bin), with OpenAI's state-dict names, and no tokenizer files.
+
+const (
+	openCLIPConfigFile      = "open_clip_config.json"
+	openCLIPSafetensorsFile = "open_clip_model.safetensors"
+	openCLIPPickleFile      = "open_clip_pytorch_model.bin"
+)
+
+// isOpenCLIPFolder tells whether dir holds an open_clip checkpoint rather than a HuggingFace one:
+// it has open_clip_config.json, and no config.json of a HuggingFace CLIPModel (laion's
+// repositories hold both layouts; timm's have a config.json of timm's own).
+func isOpenCLIPFolder(dir string) bool {
+	if _, err := os.Stat(filepath.Join(dir, openCLIPConfigFile)); err != nil {
+		return false
+	}
+	return !isHFCLIPConfig(filepath.Join(dir, "config.json"))
+}
+
+// isHFCLIPConfig tells whether path is a HuggingFace CLIPModel config.json.
+func isHFCLIPConfig(path string) bool {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return false
+	}
+	var c struct {
+		ModelType string `json:"model_type"`
+	}
+	return json.Unmarshal(data, &c) == nil && c.ModelType == "clip"
+}
+
+// openCLIPWeights returns the folder's weights file: the safetensors one when both are there.
+func openCLIPWeights(dir string) (string, error) {
+	for _, name := range []string{openCLIPSafetensorsFile, openCLIPPickleFile} {
+		if _, err := os.Stat(filepath.Join(dir, name)); err == nil {
+			return filepath.Join(dir, name), nil
+		}
+	}
+	return "", fmt.Errorf("%s has %s but neither %s nor %s", dir, openCLIPConfigFile, openCLIPSafetensorsFile, openCLIPPickleFile)
+}
+
+// openCLIPConfig is what clipwork reads of open_clip_config.json.
+type openCLIPConfig struct {
+	hints openAIHints
+	pre   Preprocess
+	size  int // vision_cfg.image_size, 0 if absent
+}
+
+// openCLIPAnyValue are the keys whose value clipwork either reads or may ignore; the other keys
+// of openCLIPDefaults are accepted only at the value that means OpenAI's architecture.
+var (
+	openCLIPAnyValue = map[string]bool{
+		"model_cfg.embed_dim": true, "model_cfg.quick_gelu": true, "model_cfg.vision_cfg": true, "model_cfg.text_cfg": true,
+		"vision_cfg.image_size": true, "vision_cfg.layers": true, "vision_cfg.width": true, "vision_cfg.patch_size": true,
+		"vision_cfg.head_width": true, "vision_cfg.mlp_ratio": true, "vision_cfg.patch_dropout": true,
+		"text_cfg.context_length": true, "text_cfg.vocab_size": true, "text_cfg.width": true, "text_cfg.heads": true,
+		"text_cfg.layers": true, "text_cfg.mlp_ratio": true, "text_cfg.pad_id": true,
+	}
+	openCLIPDefaults = map[string][]string{
+		"model_cfg.custom_text": {"false"}, "model_cfg.cast_dtype": {"null"},
+		"vision_cfg.ls_init_value": {"null"}, "vision_cfg.attentional_pool": {"false"}, "vision_cfg.no_ln_pre": {"false"},
+		"vision_cfg.pool_type": {`"tok"`}, "vision_cfg.final_ln_after_pool": {"false"}, "vision_cfg.output_tokens": {"false"},
+		"vision_cfg.timm_model_name": {"null"}, "vision_cfg.input_patchnorm": {"false"},
+		"text_cfg.ls_init_value": {"null"}, "text_cfg.hf_model_name": {"null"}, "text_cfg.pool_type": {`"argmax"`},
+		"text_cfg.embed_cls": {"false"}, "text_cfg.no_causal_mask": {"false"}, "text_cfg.proj_bias": {"false"},
+		"text_cfg.output_tokens": {"false"}, "text_cfg.hf_tokenizer_name": {"null"}, "text_cfg.tokenizer_kwargs": {"null"},
+	}
+)
+
+// checkOpenCLIPKeys fails on any option of section that clipwork does not implement.
+func checkOpenCLIPKeys(section string, raw map[string]json.RawMessage) error {
+	for key, value := range raw {
+		name := section + "." + key
+		if openCLIPAnyValue[name] {
+			continue
+		}
+		v := string(bytes.TrimSpace(value))
+		if accepted, known := openCLIPDefaults[name]; known && slices.Contains(accepted, v) {
+			continue
+		}
+		return fmt.Errorf("%s is %s: clipwork does not support this option (it runs OpenAI's ViT and ModifiedResNet towers "+
+			"with the standard text transformer)", name, v)
+	}
+	return nil
+}
+
+// parseOpenCLIPConfig reads open_clip_config.json's model_cfg and preprocess_cfg.
+func parseOpenCLIPConfig(data []byte) (*openCLIPConfig, error) {
+	var file struct {
+		ModelCfg      map[string]json.RawMessage `json:"model_cfg"`
+		PreprocessCfg struct {
+			Mean       []float64 `json:"mean"`
+			Std        []float64 `json:"std"`
+			ResizeMode string    `json:"resize_mode"`
+		} `json:"preprocess_cfg"`
+	}
+	if err := json.Unmarshal(data, &file); err != nil {
+		return nil, fmt.Errorf("not valid JSON: %w", err)
+	}
+	if file.ModelCfg == nil {
+		return nil, errors.New("no model_cfg")
+	}
+	if err := checkOpenCLIPKeys("model_cfg", file.ModelCfg); err != nil {
+		return nil, err
+	}
+	var vision, text map[string]json.RawMessage
+	if err := unmarshalSection(file.ModelCfg, "vision_cfg", &vision); err != nil {
+		return nil, err
+	}
+	if err := unmarshalSection(file.ModelCfg, "text_cfg", &text); err != nil {
+		return nil, err
+	}
+	if err := checkOpenCLIPKeys("vision_cfg", vision); err != nil {
+		return nil, err
+	}
+	if err := checkOpenCLIPKeys("text_cfg", text); err != nil {
+		return nil, err
+	}
+	var v struct {
+		ImageSize int             `json:"image_size"`
+		Layers    json.RawMessage `json:"layers"`
+		Width     int             `json:"width"`
+		HeadWidth int             `json:"head_width"`
+	}
+	var t struct {
+		Width int `json:"width"`
+		Heads int `json:"heads"`
+	}
+	var quickGELU bool
+	for _, part := range []struct {
+		raw  json.RawMessage
+		into any
+	}{{file.ModelCfg["vision_cfg"], &v}, {file.ModelCfg["text_cfg"], &t}, {file.ModelCfg["quick_gelu"], &quickGELU}} {
+		if len(part.raw) > 0 {
+			if err := json.Unmarshal(part.raw, part.into); err != nil {
+				return nil, err
+			}
+		}
+	}
+	return openCLIPSettings(v.ImageSize, v.Width, cmpPositive(v.HeadWidth, 64), bytes.HasPrefix(bytes.TrimSpace(v.Layers), []byte("[")),
+		cmpPositive(t.Heads, 8), quickGELU, file.PreprocessCfg.Mean, file.PreprocessCfg.Std, file.PreprocessCfg.ResizeMode)
+}
+
+func unmarshalSection(cfg map[string]json.RawMessage, key string, into *map[string]json.RawMessage) error {
+	raw, ok := cfg[key]
+	if !ok {
+		return fmt.Errorf("model_cfg has no %s", key)
+	}
+	if err := json.Unmarshal(raw, into); err != nil {
+		return fmt.Errorf("model_cfg.%s: %w", key, err)
+	}
+	return nil
+}
+
+func cmpPositive(v, def int) int {
+	if v > 0 {
+		return v
+	}
+	return def
+}
+
+// openCLIPSettings turns the config's values into heads, activation and preprocessing.
+func openCLIPSettings(size, width, headWidth int, resnet bool, textHeads int, quickGELU bool, mean, std []float64, resize string) (*openCLIPConfig, error) {
+	c := &openCLIPConfig{size: size, pre: DefaultPreprocess(size), hints: openAIHints{textHeads: textHeads, act: "gelu"}}
+	if quickGELU {
+		c.hints.act = "quick_gelu"
+	}
+	if resnet {
+		c.hints.visionHeads = width * 32 / headWidth
+	} else {
+		c.hints.visionHeads = width / headWidth
+	}
+	if resize != "" && resize != "shortest" {
+		return nil, fmt.Errorf("preprocess_cfg.resize_mode %q is not supported (clipwork resizes the shortest side and crops the centre)", resize)
+	}
+	for name, v := range map[string][]float64{"mean": mean, "std": std} {
+		if v != nil && len(v) != 3 {
+			return nil, fmt.Errorf("preprocess_cfg.%s needs 3 values, got %v", name, v)
+		}
+	}
+	if mean != nil {
+		c.pre.Mean = mean
+	}
+	if std != nil {
+		c.pre.Std = std
+	}
+	return c, nil
+}
+
+// LoadOpenCLIPFolder loads an open_clip checkpoint folder: open_clip_config.json with
+// open_clip_model.safetensors or open_clip_pytorch_model.bin in OpenAI's layout. The tokenizer is
+// the folder's vocab.json and merges.txt where it has them, else CLIP's standard vocabulary.
+func LoadOpenCLIPFolder(dir string) (*Model, error) {
+	cfgPath := filepath.Join(dir, openCLIPConfigFile)
+	data, err := os.ReadFile(cfgPath)
+	if err != nil {
+		return nil, err
+	}
+	oc, err := parseOpenCLIPConfig(data)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", cfgPath, err)
+	}
+	weights, err := openCLIPWeights(dir)
+	if err != nil {
+		return nil, err
+	}
+	sd, err := openStateDict(weights)
+	if err != nil {
+		return nil, err
+	}
+	defer sd.Close()
+	tok, err := folderTokenizer(dir, sd)
+	if err != nil {
+		return nil, err
+	}
+	m, err := newOpenAIModel(dir, sd, oc.hints, &oc.pre, tok)
+	if err != nil {
+		return nil, err
+	}
+	if oc.size != 0 && oc.size != m.Config.Vision.ImageSize {
+		return nil, fmt.Errorf("%s: vision_cfg.image_size is %d but the weights are for %d", cfgPath, oc.size, m.Config.Vision.ImageSize)
+	}
+	return m, nil
+}
+
+// folderTokenizer is the tokenizer in dir (vocab.json and merges.txt), or nil for the standard
+// one when dir has none.
+func folderTokenizer(dir string, sd stateDict) (*Tokenizer, error) {
+	if _, err := os.Stat(filepath.Join(dir, "vocab.json")); err != nil {
+		return nil, nil
+	}
+	context, ok := sd.Shape("positional_embedding")
+	if !ok {
+		return nil, fmt.Errorf("%s: no positional_embedding: not a CLIP checkpoint in OpenAI's layout", sd.Path())
+	}
+	tok, err := LoadTokenizer(dir, context[0])
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", dir, err)
+	}
+	return tok, nil
+}
+
+// closableStateDict is a state dict over an open file.
+type closableStateDict interface {
+	stateDict
+	Close() error
+}
+
+// openStateDict opens a safetensors file or a PyTorch zip archive (.bin, .pt).
+func openStateDict(path string) (closableStateDict, error) {
+	if strings.HasSuffix(path, ".safetensors") {
+		st, err := OpenSafetensors(path)
+		if err != nil {
+			return nil, err
+		}
+		return safetensorsStateDict{st}, nil
+	}
+	return OpenTorchArchive(path)
+}
+
+// safetensorsStateDict reads a state dict from a safetensors file.
+type safetensorsStateDict struct{ *Safetensors }
+
+func (s safetensorsStateDict) Shape(name string) ([]int, bool) {
+	t, ok := s.Tensors[name]
+	return t.Shape, ok
+}
+
+func (s safetensorsStateDict) Float32(name string) ([]float32, error) {
+	return s.ReadFloat32(name)
+}
+
+func (s safetensorsStateDict) Names() []string {
+	names := make([]string, 0, len(s.Tensors))
+	for name := range s.Tensors {
+		names = append(names, name)
+	}
+	slices.Sort(names)
+	return names
+}
+
+func (s safetensorsStateDict) Path() string {
+	return s.Safetensors.Path
+}
+
+// LoadTorchScript loads one of OpenAI's checkpoint files (~/.cache/clip/ViT-B-32.pt and the like,
+// TorchScript archives) or a torch.save'd state dict in OpenAI's layout, inferring the
+// architecture from the tensor shapes. The tokenizer is vocab.json and merges.txt beside the file
+// where they exist, else CLIP's standard vocabulary.
+func LoadTorchScript(file string) (*Model, error) {
+	sd, err := OpenTorchArchive(file)
+	if err != nil {
+		return nil, err
+	}
+	defer sd.Close()
+	tok, err := folderTokenizer(filepath.Dir(file), sd)
+	if err != nil {
+		return nil, err
+	}
+	return newOpenAIModel(file, sd, openAIHints{}, nil, tok)
+}
+
+// OpenAIModels maps CLIPig's (and openai/CLIP's) model names to the file name clip.load keeps in
+// ~/.cache/clip/ and the hub repository that holds the same weights in open_clip's layout.
+var OpenAIModels = map[string]struct{ File, Hub string }{
+	"RN50":         {"RN50.pt", "timm/resnet50_clip.openai"},
+	"RN101":        {"RN101.pt", "timm/resnet101_clip.openai"},
+	"RN50x4":       {"RN50x4.pt", "timm/resnet50x4_clip.openai"},
+	"RN50x16":      {"RN50x16.pt", "timm/resnet50x16_clip.openai"},
+	"RN50x64":      {"RN50x64.pt", "timm/resnet50x64_clip.openai"},
+	"ViT-B/32":     {"ViT-B-32.pt", "timm/vit_base_patch32_clip_224.openai"},
+	"ViT-B/16":     {"ViT-B-16.pt", "timm/vit_base_patch16_clip_224.openai"},
+	"ViT-L/14":     {"ViT-L-14.pt", "timm/vit_large_patch14_clip_224.openai"},
+	"ViT-L/14@336": {"ViT-L-14-336px.pt", "timm/vit_large_patch14_clip_336.openai"},
+}
+
+// OpenAICacheDir is where openai/CLIP's clip.load keeps its downloads: ~/.cache/clip.
+func OpenAICacheDir() string {
+	home, err := os.UserHomeDir()
+	if err != nil {
+		return filepath.Join(".cache", "clip")
+	}
+	return filepath.Join(home, ".cache", "clip")
+}
+
+// loadOpenAIName loads an OpenAI model by its CLIPig name: ~/.cache/clip/FILE.pt when present,
+// else the matching hub repository.
+func loadOpenAIName(name string) (*Model, error) {
+	known := OpenAIModels[name]
+	file := filepath.Join(OpenAICacheDir(), known.File)
+	if _, err := os.Stat(file); err == nil {
+		m, err := LoadTorchScript(file)
+		if err != nil {
+			return nil, err
+		}
+		m.Name = name
+		return m, nil
+	}
+	dir, err := hubSnapshot(known.Hub)
+	if err != nil {
+		return nil, fmt.Errorf("model %s: no %s, and the hub repository %s: %w", name, file, known.Hub, err)
+	}
+	m, err := LoadFolder(dir)
+	if err != nil {
+		return nil, err
+	}
+	m.Name = name
+	return m, nil
+}
+
+// downloadOpenCLIP downloads an open_clip repository's config and weights (the safetensors file
+// when it has one) into the cache.
+func downloadOpenCLIP(repo *hub.Repo, names []string) (string, error) {
+	if !slices.Contains(names, openCLIPConfigFile) {
+		return "", fmt.Errorf("the repository has neither a CLIPModel config.json nor %s: not a HuggingFace CLIPModel or an open_clip checkpoint", openCLIPConfigFile)
+	}
+	wanted := []string{openCLIPConfigFile, openCLIPPickleFile}
+	if slices.Contains(names, openCLIPSafetensorsFile) {
+		wanted[1] = openCLIPSafetensorsFile
+	}
+	paths, err := repo.DownloadFiles(wanted...)
+	if err != nil {
+		return "", err
+	}
+	return filepath.Dir(paths[0]), nil
+}
+
+// hasHFCLIPConfig downloads a repository's config.json, if it has one, and tells whether it is a
+// HuggingFace CLIPModel's.
+func hasHFCLIPConfig(repo *hub.Repo, names []string) (bool, error) {
+	if !slices.Contains(names, "config.json") {
+		return false, nil
+	}
+	path, err := repo.DownloadFile("config.json")
+	if err != nil {
+		return false, err
+	}
+	return isHFCLIPConfig(path), nil
+}
