@@ -172,23 +172,30 @@ var archiveEntries = sync.OnceValues(func() (map[string][]byte, error) {
 	return entries, nil
 })
 
-// zipWith builds a PyTorch-style archive holding the fixture's storages and the given data.pkl.
-func zipWith(t testing.TB, pkl []byte) []byte {
+// zipWith builds a PyTorch-style archive holding the fixture's storages, the given data.pkl and
+// any extra entries.
+func zipWith(t testing.TB, pkl []byte, extra ...[2]string) []byte {
 	entries, err := archiveEntries()
 	if err != nil {
 		t.Fatal(err)
 	}
 	var buf bytes.Buffer
 	zw := zip.NewWriter(&buf)
-	for name, data := range entries {
-		if name == "model/data.pkl" {
-			data = pkl
-		}
+	write := func(name string, data []byte) {
 		w, err := zw.CreateHeader(&zip.FileHeader{Name: name, Method: zip.Store})
 		if err != nil {
 			t.Fatal(err)
 		}
 		w.Write(data)
+	}
+	for name, data := range entries {
+		if name == "model/data.pkl" {
+			data = pkl
+		}
+		write(name, data)
+	}
+	for _, e := range extra {
+		write(e[0], []byte(e[1]))
 	}
 	zw.Close()
 	return buf.Bytes()
@@ -212,8 +219,12 @@ func TestTorchArchiveRefusesCode(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "os.system") {
 		t.Errorf("error %v, want one naming os.system", err)
 	}
-	if _, err := readArchiveBytes(zipWith(t, fixturePickle(t))); err != nil {
+	if _, err := readArchiveBytes(zipWith(t, fixturePickle(t), [2]string{"model/byteorder", "little"})); err != nil {
 		t.Errorf("the unchanged pickle: %v", err)
+	}
+	_, err = readArchiveBytes(zipWith(t, fixturePickle(t), [2]string{"model/byteorder", "big"}))
+	if err == nil || !strings.Contains(err.Error(), "little-endian") {
+		t.Errorf("a big-endian archive: error %v, want one about byte order", err)
 	}
 }
 
@@ -247,5 +258,39 @@ func TestOpenCLIPFolderBesideTimmConfig(t *testing.T) {
 	}
 	if _, err := Load(dir); err != nil {
 		t.Error(err)
+	}
+}
+
+// TestCLIPigNamesFallBackToTheHub: without ~/.cache/clip/RN50.pt, "RN50" is the open_clip
+// repository timm/resnet50_clip.openai, here in an offline HuggingFace cache.
+func TestCLIPigNamesFallBackToTheHub(t *testing.T) {
+	t.Setenv("HOME", t.TempDir())
+	cache := t.TempDir()
+	t.Setenv("HF_HUB_CACHE", cache)
+	repo := filepath.Join(cache, "models--timm--resnet50_clip.openai")
+	copyRNFiles(t, filepath.Join(repo, "snapshots", "abc123"), map[string]string{
+		openCLIPConfigFile: openCLIPConfigFile, openCLIPSafetensorsFile: openCLIPSafetensorsFile,
+		"vocab.json": "vocab.json", "merges.txt": "merges.txt"})
+	m, err := Load("RN50")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m.Name != "RN50" || !m.Config.Vision.IsResNet() || m.Preprocess.Mean[0] != 0.5 {
+		t.Errorf("loaded %s (ResNet %v, mean %v), want RN50 from the open_clip snapshot", m.Name, m.Config.Vision.IsResNet(), m.Preprocess.Mean)
+	}
+}
+
+// TestTorchScriptTypeTagsPassValuesThrough: restore_type_tag(value, type) gives the value.
+func TestTorchScriptTypeTagsPassValuesThrough(t *testing.T) {
+	fn, err := findTorchClass("torch.jit._pickle", "restore_type_tag")
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := fn.(passFirst).Call(42, "List[int]")
+	if err != nil || got != 42 {
+		t.Errorf("restore_type_tag(42, List[int]) = %v, %v", got, err)
+	}
+	if _, err := findTorchClass("torch.jit._pickle", "build_tensor_from_id"); err == nil {
+		t.Error("other torch.jit._pickle functions should be refused")
 	}
 }

@@ -276,15 +276,18 @@ func openStateDict(path string) (closableStateDict, error) {
 // safetensorsStateDict reads a state dict from a safetensors file.
 type safetensorsStateDict struct{ *Safetensors }
 
+// Shape returns a tensor's shape.
 func (s safetensorsStateDict) Shape(name string) ([]int, bool) {
 	t, ok := s.Tensors[name]
 	return t.Shape, ok
 }
 
+// Float32 reads a tensor as float32.
 func (s safetensorsStateDict) Float32(name string) ([]float32, error) {
 	return s.ReadFloat32(name)
 }
 
+// Names lists the tensors, sorted.
 func (s safetensorsStateDict) Names() []string {
 	names := make([]string, 0, len(s.Tensors))
 	for name := range s.Tensors {
@@ -294,6 +297,7 @@ func (s safetensorsStateDict) Names() []string {
 	return names
 }
 
+// Path is the file's name.
 func (s safetensorsStateDict) Path() string {
 	return s.Safetensors.Path
 }

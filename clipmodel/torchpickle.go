@@ -136,9 +136,23 @@ func (m *torchModule) PySetState(state any) error {
 	return nil
 }
 
+// passFirst stands for TorchScript's pure helpers that return their first argument
+// (torch.jit._pickle.restore_type_tag(value, type_name) tags typed lists and dicts).
+type passFirst struct{}
+
+// Call returns the first argument.
+func (passFirst) Call(args ...any) (any, error) {
+	if len(args) == 0 {
+		return nil, errors.New("restore_type_tag without a value")
+	}
+	return args[0], nil
+}
+
 // findTorchClass allows the few globals PyTorch's archives name.
 func findTorchClass(module, name string) (any, error) {
 	switch {
+	case module == "torch.jit._pickle" && name == "restore_type_tag":
+		return passFirst{}, nil
 	case module == "torch._utils" && name == "_rebuild_tensor_v2":
 		return rebuildTensor{}, nil
 	case module == "torch._utils" && name == "_rebuild_parameter":
@@ -281,6 +295,12 @@ func ReadTorchArchive(file string, r io.ReaderAt, size int64) (*TorchArchive, er
 	}
 	if pkl == nil {
 		return nil, fmt.Errorf("%s: no PREFIX/data.pkl: not a PyTorch archive", file)
+	}
+	if order, ok := a.files[a.prefix+"byteorder"]; ok {
+		data, err := a.readEntry(order)
+		if err != nil || strings.TrimSpace(string(data)) != "little" {
+			return nil, fmt.Errorf("%s: the tensors are not stored little-endian (byteorder %q), which clipwork reads", file, data)
+		}
 	}
 	if pkl.UncompressedSize64 > maxPickleSize {
 		return nil, fmt.Errorf("%s: data.pkl has %d bytes, more than the %d a checkpoint's names need", file, pkl.UncompressedSize64, maxPickleSize)

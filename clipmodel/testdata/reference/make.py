@@ -10,6 +10,12 @@ names, and records what a correct implementation must compute:
   embeddings, preprocessed pixels, image embeddings and logits_per_image,
   all computed in float64 from the stored (possibly F16/BF16-rounded) weights.
 
+It also writes tiny random OpenAI CLIPs (a ModifiedResNet and a ViT, built
+with this script's own port of openai/CLIP's clip/model.py so that the names
+are OpenAI's) in open_clip's layout (open_clip_config.json with
+open_clip_model.safetensors or open_clip_pytorch_model.bin) and as a traced
+TorchScript archive (model.pt), with the same reference.json outputs.
+
 It also records golden token ids for the real CLIP vocabulary
 (../shared/clip-vocab) in tokens-real-vocab.json, when that folder exists.
 
