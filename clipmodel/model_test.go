@@ -274,3 +274,20 @@ func FuzzLoadImage(f *testing.F) {
 		}
 	})
 }
+
+// TestMissingWeightIsAnError deletes a weight from a loaded model's store: embedding fails,
+// naming the weight, instead of drawing a random one in its place.
+func TestMissingWeightIsAnError(t *testing.T) {
+	m, err := LoadRandom("tiny", 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	name := VariablePath("text_model.final_layer_norm.weight")
+	if err := m.Store.DeleteVariable(name); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := m.EmbedTexts([]string{"a cat"}); err == nil || !strings.Contains(err.Error(), "has no weight") ||
+		!strings.Contains(err.Error(), "final_layer_norm") {
+		t.Errorf("embedding without %s: %v", name, err)
+	}
+}

@@ -66,10 +66,18 @@ func (w weights) at(path string) weights {
 	return weights{s, w.g, w.trained}
 }
 
-// get returns the variable name of the current path as a graph node, creating it with the
-// scope's initializer if the store does not hold it yet (as when training from scratch).
+// get returns the weight name under the current path as a graph node. Every model's store holds
+// all its weights (loaded, or drawn by RandomWeights before training from scratch): a weight
+// the graph asks for and the store lacks is a bug, never a weight to invent.
 func (w weights) get(name string, dims ...int) *Node {
-	return w.scope.VariableWithShape(name, float32Shape(dims)).NodeValue(w.g)
+	v := w.scope.GetVariable(name)
+	if v == nil {
+		panic(fmt.Errorf("the model has no weight %s/%s", w.scope.Scope(), name))
+	}
+	if want := float32Shape(dims); !v.Shape().Equal(want) {
+		panic(fmt.Errorf("weight %s is %s, the model's graph needs %s", v.Path(), v.Shape(), want))
+	}
+	return v.NodeValue(w.g)
 }
 
 // linear is the checkpoint's linear layer under w: weight [out, in] and optionally bias [out].
