@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"html"
 	"math"
+	"slices"
 	"strings"
 
 	"github.com/clipwork/clipwork/workbench"
@@ -33,8 +34,9 @@ func common(text, sub string) []charts.GlobalOpts {
 	return []charts.GlobalOpts{
 		charts.WithInitializationOpts(opts.Initialization{Width: fmt.Sprintf("%dpx", Width), Height: fmt.Sprintf("%dpx", Height)}),
 		charts.WithAnimation(false),
-		charts.WithTitleOpts(opts.Title{Title: Wrap(text, 48), Subtitle: Wrap(sub, 64)}),
-		charts.WithGridOpts(opts.Grid{Top: "70", Bottom: "75", Left: "50", Right: "20"}),
+		charts.WithTitleOpts(opts.Title{Title: Wrap(text, 48), Subtitle: Wrap(sub, 64),
+			SubtitleStyle: &opts.TextStyle{LineHeight: lineHeight}}),
+		charts.WithGridOpts(opts.Grid{Top: "70", Bottom: "85", Left: "50", Right: "20"}),
 		charts.WithTooltipOpts(opts.Tooltip{Show: opts.Bool(true), Trigger: "axis"}),
 		charts.WithLegendOpts(opts.Legend{Show: opts.Bool(false)}),
 	}
@@ -47,14 +49,22 @@ func stepAxis() charts.GlobalOpts {
 
 // legend shows the series names at the bottom, scrolling when they do not fit.
 func legend() charts.GlobalOpts {
-	return charts.WithLegendOpts(opts.Legend{Show: opts.Bool(true), Type: "scroll", Bottom: "0"})
+	return charts.WithLegendOpts(opts.Legend{Show: opts.Bool(true), Type: "scroll", Bottom: "0",
+		TextStyle: &opts.TextStyle{LineHeight: lineHeight}})
 }
 
-// Wrap breaks text into lines of at most width characters at spaces, so long labels show whole.
+// Wrap breaks text into lines of at most width characters at spaces, and words longer than a
+// line into pieces, so long labels show whole.
 func Wrap(text string, width int) string {
 	var lines []string
 	line := ""
 	for _, word := range strings.Fields(text) {
+		for r := []rune(word); len(r) > width; r = []rune(word) {
+			if line != "" {
+				lines, line = append(lines, line), ""
+			}
+			lines, word = append(lines, string(r[:width])), string(r[width:])
+		}
 		if line != "" && len(line)+1+len(word) > width {
 			lines, line = append(lines, line), ""
 		}
@@ -139,7 +149,7 @@ func Similarities(stats *workbench.Stats, t *workbench.TargetStats) Chart {
 		if f.Negative {
 			name += " (negative)"
 		}
-		line.AddSeries(name, series[j], marks(stats, j == 0, t)...)
+		line.AddSeries(name, series[j], append(marks(stats, j == 0, t), noSymbols())...)
 	}
 	return Chart{Name: "similarity-" + t.Name, def: line}
 }
@@ -149,7 +159,11 @@ func Similarities(stats *workbench.Stats, t *workbench.TargetStats) Chart {
 // chart agrees with WinRates.
 func WinRatesOverTime(stats *workbench.Stats, t *workbench.TargetStats) Chart {
 	line := charts.NewLine()
-	line.SetGlobalOptions(append(common("win rate over time: "+t.Name, "positive features; the gap to 100% went to negative ones"),
+	sub := "share of each step's windows won by each positive feature"
+	if slices.ContainsFunc(t.Features, func(f *workbench.FeatureStats) bool { return f.Negative }) {
+		sub = "positive features; the gap to 100% went to negative ones"
+	}
+	line.SetGlobalOptions(append(common("win rate over time: "+t.Name, sub),
 		legend(), stepAxis(), charts.WithYAxisOpts(opts.YAxis{Name: "%", Max: 100}))...)
 	xs, rates := OverTime(stats, t)
 	line.SetXAxis(xs)
@@ -161,7 +175,7 @@ func WinRatesOverTime(stats *workbench.Stats, t *workbench.TargetStats) Chart {
 		for i, r := range rates[j] {
 			data[i] = opts.LineData{Value: round(100 * r)}
 		}
-		line.AddSeries(Wrap(f.Label, 24), data, charts.WithLineChartOpts(opts.LineChart{Stack: "share"}),
+		line.AddSeries(Wrap(f.Label, 24), data, charts.WithLineChartOpts(opts.LineChart{Stack: "share", ShowSymbol: opts.Bool(false)}),
 			charts.WithAreaStyleOpts(opts.AreaStyle{Opacity: opts.Float(0.6)}))
 	}
 	return Chart{Name: "winrate-over-time-" + t.Name, def: line}
@@ -233,8 +247,13 @@ func Loss(stats *workbench.Stats) Chart {
 		steps = append(steps, rec.Step)
 		data = append(data, opts.LineData{Value: round(rec.Loss)})
 	}
-	line.SetXAxis(steps).AddSeries("loss", data, marks(stats, true, stats.Targets...)...)
+	line.SetXAxis(steps).AddSeries("loss", data, append(marks(stats, true, stats.Targets...), noSymbols())...)
 	return Chart{Name: "loss", def: line}
+}
+
+// noSymbols draws a line without a marker at every point: lighter to read and to store.
+func noSymbols() charts.SeriesOpts {
+	return charts.WithLineChartOpts(opts.LineChart{ShowSymbol: opts.Bool(false)})
 }
 
 // marks draws the steps where targets start (after the first step) and end (before the last)

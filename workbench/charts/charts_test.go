@@ -161,6 +161,9 @@ func TestHostileLabelsAreEscaped(t *testing.T) {
 	if err := xml.Unmarshal([]byte(svg), new(struct{})); err != nil {
 		t.Errorf("the SVG breaks on the label: %v", err)
 	}
+	if !strings.Contains(svg, "&lt;/script") {
+		t.Error("the SVG does not show the label, escaped")
+	}
 }
 
 func TestCompareGroupsRuns(t *testing.T) {
@@ -185,5 +188,8 @@ func TestWrap(t *testing.T) {
 	got := Wrap("a large red circle in the centre on a blue sky", 18)
 	if got != "a large red circle\nin the centre on a\nblue sky" {
 		t.Errorf("Wrap: %q", got)
+	}
+	if got := Wrap("ab </script><script>", 8); got != "ab\n</script\n><script\n>" {
+		t.Errorf("Wrap of a long word: %q", got)
 	}
 }

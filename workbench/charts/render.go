@@ -39,10 +39,35 @@ type definition interface {
 // is safe inside a <script> element whatever the labels hold.
 func (c Chart) Option() ([]byte, error) {
 	c.def.Validate()
-	opt := c.def.JSON()
+	data, err := json.Marshal(c.def.JSON())
+	if err != nil {
+		return nil, err
+	}
+	var opt map[string]any
+	if err := json.Unmarshal(data, &opt); err != nil {
+		return nil, err
+	}
 	opt["backgroundColor"] = "#fff"
+	everyCategoryLabel(opt)
 	return json.Marshal(opt)
 }
+
+// everyCategoryLabel makes category axes show every label, wrapped lines apart. go-echarts
+// types the label interval as a string, and ECharts takes "0" for "auto", hiding labels that
+// overlap: it needs the number 0. go-echarts has no axis-label line height, and ECharts' guess
+// (from a CJK glyph's width) collapses wrapped lines in browsers without CJK fonts.
+func everyCategoryLabel(opt map[string]any) {
+	axes, _ := opt["xAxis"].([]any)
+	for _, a := range axes {
+		axis, _ := a.(map[string]any)
+		if label, ok := axis["axisLabel"].(map[string]any); ok && label["interval"] == "0" {
+			label["interval"], label["lineHeight"] = 0, lineHeight
+		}
+	}
+}
+
+// lineHeight is the line height of wrapped chart text, in pixels.
+const lineHeight = 14
 
 // ssr is one JavaScript engine with ECharts loaded, shared by every static rendering.
 var ssr struct {
@@ -141,13 +166,13 @@ func GridHTML(cs []Chart, svg string) (string, error) {
 		return "", err
 	}
 	id := newID()
-	return fmt.Sprintf(`<div id="%s" style="display:grid;grid-template-columns:repeat(2,%dpx)">`+
-		`<img alt="charts" src="data:image/svg+xml;base64,%s"></div>`+
+	return fmt.Sprintf(`<div id="%s"><img alt="charts" src="data:image/svg+xml;base64,%s"></div>`+
 		`<script>(function(){var box=document.getElementById(%q),options=%s;`+
 		`if(typeof echarts==="undefined"||!box)return;box.innerHTML="";`+
+		`box.style.cssText="display:grid;grid-template-columns:repeat(2,%dpx)";`+
 		`options.forEach(function(o){var d=document.createElement("div");d.style.width="%dpx";d.style.height="%dpx";`+
 		`box.appendChild(d);echarts.init(d,null,{renderer:"svg"}).setOption(o);});})();</script>`,
-		id, Width, base64.StdEncoding.EncodeToString([]byte(svg)), id, all, Width, Height), nil
+		id, base64.StdEncoding.EncodeToString([]byte(svg)), id, all, Width, Width, Height), nil
 }
 
 // newID is a fresh element id for a chart grid.
