@@ -195,6 +195,10 @@ func ShowCharts(stats *workbench.Stats) {
 // DisplayCharts shows charts two per row as one display item with two renderings: HTML that
 // draws them with ECharts where the notebook may run scripts (and shows the static image where
 // it may not), and the static SVG for GitHub, nbviewer and nbconvert's Markdown and PDF.
+//
+// ECharts (1 MB) reaches the page in a transient output that is erased once the charts are
+// drawn: the page keeps it, the saved notebook does not, so an executed notebook stays small and
+// shows the static charts until its cells run again.
 func DisplayCharts(cs []charts.Chart) {
 	if !gonbui.IsNotebook || len(cs) == 0 {
 		return
@@ -214,35 +218,15 @@ func DisplayCharts(cs []charts.Chart) {
 	for i, c := range cs {
 		names[i] = c.Name
 	}
+	script := "clipwork-echarts-" + gonbui.UniqueId()
+	gonbui.UpdateHTML(script, charts.Script())
 	gonbui.SendData(&protocol.DisplayData{Data: map[protocol.MIMEType]any{
-		protocol.MIMETextHTML:  echartsOnce() + grid,
+		protocol.MIMETextHTML:  grid,
 		protocol.MIMEImageSVG:  svg,
 		protocol.MIMETextPlain: "charts: " + strings.Join(names, ", "),
 	}})
+	gonbui.UpdateHTML(script, "")
 }
-
-// echartsOnce is ECharts' script the first time a kernel session shows charts, and "" after:
-// the script goes into a notebook once, not into every cell's output. A marker file in GoNB's
-// per-session folder remembers it across cells (each cell is a new program).
-func echartsOnce() string {
-	dir := os.Getenv(protocol.GONB_TMP_DIR_ENV)
-	if dir == "" {
-		if echartsShown {
-			return ""
-		}
-		echartsShown = true
-		return charts.Script()
-	}
-	f, err := os.OpenFile(filepath.Join(dir, "clipwork-echarts-shown"), os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o644)
-	if err != nil {
-		return ""
-	}
-	f.Close()
-	return charts.Script()
-}
-
-// echartsShown is echartsOnce's memory outside GoNB.
-var echartsShown bool
 
 // Grid displays images side by side with captions.
 func Grid(images []image.Image, captions []string) {
@@ -276,7 +260,7 @@ func Sweep(text string, prompts ...string) ([]*Result, error) {
 		for i := range file.Experiment.Targets {
 			file.Experiment.Targets[i].Features = []workbench.Feature{{Text: p}}
 		}
-		run, err := RunFile(file, "sweep", false)
+		run, err := RunFile(file, file.RunName("sweep"), false)
 		if err != nil {
 			return runs, err
 		}
