@@ -107,8 +107,8 @@ func WinRates(t *workbench.TargetStats) Chart {
 		return Chart{Name: "similarity-mean-" + t.Name, def: axisLabels(bar)}
 	}
 	bar.SetGlobalOptions(append(common("win rate: "+t.Name,
-		fmt.Sprintf("select %s: share of %d windows each positive feature won", t.Select, t.Windows)),
-		charts.WithYAxisOpts(opts.YAxis{Name: "% of windows", Max: 100}))...)
+		fmt.Sprintf("select %s: %% of %d windows each positive feature won", t.Select, t.Windows)),
+		charts.WithYAxisOpts(opts.YAxis{Max: 100}))...)
 	for j, f := range t.Features {
 		if rate, ok := t.WinRate(j); ok {
 			labels, data = append(labels, Wrap(f.Label, 18)), append(data, opts.BarData{Value: round(100 * rate)})
@@ -159,12 +159,12 @@ func Similarities(stats *workbench.Stats, t *workbench.TargetStats) Chart {
 // chart agrees with WinRates.
 func WinRatesOverTime(stats *workbench.Stats, t *workbench.TargetStats) Chart {
 	line := charts.NewLine()
-	sub := "share of each step's windows won by each positive feature"
+	sub := "% of each step's windows won by each positive feature"
 	if slices.ContainsFunc(t.Features, func(f *workbench.FeatureStats) bool { return f.Negative }) {
-		sub = "positive features; the gap to 100% went to negative ones"
+		sub = "% won by positive features; the gap to 100% went to negative ones"
 	}
 	line.SetGlobalOptions(append(common("win rate over time: "+t.Name, sub),
-		legend(), stepAxis(), charts.WithYAxisOpts(opts.YAxis{Name: "%", Max: 100}))...)
+		legend(), stepAxis(), charts.WithYAxisOpts(opts.YAxis{Max: 100}))...)
 	xs, rates := OverTime(stats, t)
 	line.SetXAxis(xs)
 	for j, f := range t.Features {
@@ -239,15 +239,19 @@ func OverTime(stats *workbench.Stats, t *workbench.TargetStats) ([]int, [][]floa
 // Loss is the total loss over the steps, with every target's start and end marked.
 func Loss(stats *workbench.Stats) Chart {
 	line := charts.NewLine()
-	line.SetGlobalOptions(append(common("loss", "dashed lines: a target starts or ends"),
-		stepAxis())...)
+	marked := marks(stats, true, stats.Targets...)
+	sub := ""
+	if marked != nil {
+		sub = "dashed lines: a target starts or ends"
+	}
+	line.SetGlobalOptions(append(common("loss", sub), stepAxis())...)
 	var steps []int
 	var data []opts.LineData
 	for _, rec := range stats.History {
 		steps = append(steps, rec.Step)
 		data = append(data, opts.LineData{Value: round(rec.Loss)})
 	}
-	line.SetXAxis(steps).AddSeries("loss", data, append(marks(stats, true, stats.Targets...), noSymbols())...)
+	line.SetXAxis(steps).AddSeries("loss", data, append(marked, noSymbols())...)
 	return Chart{Name: "loss", def: line}
 }
 

@@ -19,13 +19,13 @@ type NamedStats struct {
 func Compare(runs []NamedStats) []Chart {
 	var out []Chart
 	for _, name := range targetNames(runs) {
-		winRates := false
+		with := 0 // runs in which the target has win rates
 		for _, r := range runs {
 			if t := r.Stats.Target(name); t != nil && !t.AppliedEverywhere() {
-				winRates = true
+				with++
 			}
 		}
-		out = append(out, compareTarget(runs, name, winRates))
+		out = append(out, compareTarget(runs, name, with > 0, with < len(runs)))
 	}
 	return out
 }
@@ -43,12 +43,15 @@ func targetNames(runs []NamedStats) []string {
 }
 
 // compareTarget draws one target across runs; a run without a value for a feature (not in the
-// run, negative, or no win rates there) shows no bar.
-func compareTarget(runs []NamedStats, name string, winRates bool) Chart {
+// run, negative, or no win rates there) shows no bar; some says some runs have no win rates.
+func compareTarget(runs []NamedStats, name string, winRates, some bool) Chart {
 	bar := charts.NewBar()
 	head, sub, chartName := "similarity: "+name, "mean similarity; every feature applied in every window", "compare-similarity-"+name
 	if winRates {
-		head, sub, chartName = "win rates: "+name, "share of windows each positive feature won, per run", "compare-winrate-"+name
+		head, sub, chartName = "win rates: "+name, "% of windows each positive feature won, per run", "compare-winrate-"+name
+		if some {
+			sub += "; no bars where a run applies every feature in every window"
+		}
 	}
 	bar.SetGlobalOptions(append(common(head, sub), legend())...)
 	labels := featureLabels(runs, name)

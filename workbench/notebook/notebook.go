@@ -62,6 +62,11 @@ func RunYAML(text string, settings ...string) (*Result, error) {
 // the experiment's name:, else its first prompt), and charts says whether to show the charts at
 // the end.
 func RunFile(file *expfile.File, name string, withCharts bool) (*Result, error) {
+	return runFile(file, name, &LiveView{Every: time.Second, Charts: withCharts})
+}
+
+// runFile runs a parsed experiment with a live view.
+func runFile(file *expfile.File, name string, view *LiveView) (*Result, error) {
 	defer gonbui.Sync()
 	m, err := clipmodel.Load(file.Experiment.Model)
 	if err != nil {
@@ -80,7 +85,7 @@ func RunFile(file *expfile.File, name string, withCharts bool) (*Result, error) 
 		return nil, err
 	}
 	result := &Result{Run: run, Dir: dir.Path}
-	if err := run.Run(context.Background(), recorder, &LiveView{Every: time.Second, Charts: withCharts}); err != nil {
+	if err := run.Run(context.Background(), recorder, view); err != nil {
 		return result, err
 	}
 	return result, recorder.Err()
@@ -92,8 +97,11 @@ type LiveView struct {
 	Every time.Duration
 	// Charts adds the win-rate, similarity and loss charts when the run ends.
 	Charts bool
-	id     string
-	last   time.Time
+	// Transient erases the view when the run ends well, for runs that a larger display sums up
+	// (a Sweep's grid).
+	Transient bool
+	id        string
+	last      time.Time
 }
 
 // Observe implements workbench.Observer.
@@ -115,7 +123,11 @@ func (v *LiveView) Observe(e workbench.Event) {
 		if e.Err != nil {
 			note = "stopped: " + e.Err.Error()
 		}
-		gonbui.UpdateHTML(v.id, status(e.Run, note))
+		if v.Transient && e.Err == nil {
+			gonbui.UpdateHTML(v.id, "")
+		} else {
+			gonbui.UpdateHTML(v.id, status(e.Run, note))
+		}
 		if v.Charts {
 			ShowCharts(e.Run.Stats())
 		}
@@ -260,7 +272,7 @@ func Sweep(text string, prompts ...string) ([]*Result, error) {
 		for i := range file.Experiment.Targets {
 			file.Experiment.Targets[i].Features = []workbench.Feature{{Text: p}}
 		}
-		run, err := RunFile(file, file.RunName("sweep"), false)
+		run, err := runFile(file, file.RunName("sweep"), &LiveView{Every: time.Second, Transient: true})
 		if err != nil {
 			return runs, err
 		}
