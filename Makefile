@@ -5,7 +5,7 @@ export GOTOOLCHAIN := go1.27.3
 
 GO ?= go
 
-.PHONY: build demo test notebook fuzz bench bench-gpu bench-load bench-step reference
+.PHONY: build demo test notebook gallery fuzz bench bench-gpu bench-load bench-step reference
 
 build:
 	$(GO) build -o bin/clipwork ./cmd/clipwork
@@ -18,14 +18,27 @@ test:
 	$(GO) vet ./...
 	$(GO) test -timeout 30m ./...
 
-# Installs the GoNB kernel (built from go.mod's pinned tools; the exported GOEXPERIMENT=simd
-# reaches the kernel's cell builds) and opens Jupyter on notebooks/. Jupyter itself:
-# apt-get install jupyter-notebook. JUPYTER_FLAGS passes options, e.g. "--no-browser --port 8899".
+# Opens Jupyter on notebooks/ with the GoNB kernel, built from go.mod's pinned tools with gopls
+# for completion (the exported GOEXPERIMENT=simd reaches the kernel's cell builds). Checks for
+# Jupyter first. JUPYTER_FLAGS passes options, e.g. "--no-browser --port 8899".
 notebook:
-	$(GO) build -o bin/ github.com/janpfeifer/gonb golang.org/x/tools/cmd/goimports
+	@jupyter notebook --version >/dev/null 2>&1 || { echo "Jupyter Notebook is missing. Install it:"; \
+		echo "  Debian/Ubuntu: sudo apt-get install jupyter-notebook"; echo "  elsewhere:     pip install notebook"; exit 1; }
+	$(GO) build -o bin/ github.com/janpfeifer/gonb golang.org/x/tools/cmd/goimports golang.org/x/tools/gopls
 	PATH="$(CURDIR)/bin:$$PATH" bin/gonb --install --force_deps
-	@jupyter notebook --version >/dev/null 2>&1 || { echo "Jupyter Notebook is missing: apt-get install jupyter-notebook (or pip install notebook)"; exit 1; }
 	cd notebooks && PATH="$(CURDIR)/bin:$$PATH" jupyter notebook $(JUPYTER_FLAGS)
+
+# Regenerates docs/gallery: the picture and charts (SVG, and PNG where Chromium is installed) of
+# the quick-start notebook's recipe (experiments/demo.yaml with a contest in its details), run
+# on the embedded default model.
+GALLERY_RECIPE := experiments/demo.yaml --set name=quickstart --set targets.details.select=best \
+	--set "targets.details.features=[a red circle, a blue circle]"
+gallery: build
+	rm -rf docs/gallery/run && bin/clipwork run $(GALLERY_RECIPE) --out docs/gallery/run --quiet
+	rm -f docs/gallery/*.svg docs/gallery/*.png
+	cp docs/gallery/run/quickstart/image.png docs/gallery/quickstart.png
+	bin/clipwork export charts docs/gallery/run/quickstart --out docs/gallery
+	rm -rf docs/gallery/run docs/gallery/*.html docs/gallery/*.csv
 
 # Short fuzzing sessions of the parsers that read untrusted files.
 fuzz:

@@ -31,6 +31,9 @@ type FeatureStats struct {
 	// Frames is the number of windows that applied the feature; Share is Frames / Windows.
 	Frames int     `json:"frames"`
 	Share  float64 `json:"share"`
+	// Negative marks a feature that pushes away (a negative weight at the start, or anti-text):
+	// its windows are never counted as wins (see TargetStats.WinRate).
+	Negative bool `json:"negative,omitempty"`
 	// SimilarityMean is the mean cosine similarity of all the target's windows to the feature;
 	// SimilarityLast the mean at the latest step.
 	SimilarityMean float64 `json:"similarity_mean"`
@@ -45,6 +48,8 @@ type StepRecord struct {
 	Loss         float64              `json:"loss"`
 	Similarities map[string][]float64 `json:"similarities"`
 	Frames       map[string][]int     `json:"frames"`
+	// Windows is, per target, the number of windows it drew at that step.
+	Windows map[string]int `json:"windows,omitempty"`
 }
 
 func newStats(targets []*preparedTarget) *Stats {
@@ -52,7 +57,8 @@ func newStats(targets []*preparedTarget) *Stats {
 	for _, t := range targets {
 		ts := &TargetStats{Name: t.Name, Select: t.Select}
 		for i, label := range t.labels {
-			ts.Features = append(ts.Features, &FeatureStats{Label: label, Text: t.texts[i]})
+			negative := t.weights[i].At(Env{Steps: 1}) < 0
+			ts.Features = append(ts.Features, &FeatureStats{Label: label, Text: t.texts[i], Negative: negative})
 		}
 		s.Targets = append(s.Targets, ts)
 	}
@@ -71,7 +77,8 @@ func (s *Stats) Target(name string) *TargetStats {
 
 // record adds one step: perTarget holds similarities and applied masks, two per active target.
 func (s *Stats) record(step int, loss float64, plan *stepPlan, perTarget []*tensors.Tensor) {
-	rec := StepRecord{Step: step, Loss: loss, Similarities: map[string][]float64{}, Frames: map[string][]int{}}
+	rec := StepRecord{Step: step, Loss: loss, Similarities: map[string][]float64{}, Frames: map[string][]int{},
+		Windows: map[string]int{}}
 	for k, t := range plan.targets {
 		ts := s.Target(t.Name)
 		sims := tensors.MustCopyFlatData[float32](perTarget[2*k])
@@ -98,6 +105,7 @@ func (s *Stats) record(step int, loss float64, plan *stepPlan, perTarget []*tens
 		}
 		rec.Similarities[t.Name] = means
 		rec.Frames[t.Name] = frames
+		rec.Windows[t.Name] = n
 	}
 	s.History = append(s.History, rec)
 }

@@ -53,7 +53,7 @@ func runRuns(args []string, stdout io.Writer) error {
 		return err
 	}
 	tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "run\tdate\tstatus\tmodel\tsteps\ttop features")
+	fmt.Fprintln(tw, "run\tdate\tstatus\tmodel\tsteps\ttop win rates")
 	for _, d := range dirs {
 		s, err := d.ReadSummary()
 		if err != nil {
@@ -62,15 +62,11 @@ func runRuns(args []string, stdout io.Writer) error {
 		}
 		var top []string
 		for _, t := range s.Targets {
-			best := 0
-			for i, f := range t.Features {
-				if f.Frames > t.Features[best].Frames {
-					best = i
-				}
-			}
-			if len(t.Features) > 0 {
-				f := t.Features[best]
-				top = append(top, fmt.Sprintf("%s: %s %.0f%%", t.Name, f.Label, 100*f.Share))
+			if best := t.Best(); best >= 0 {
+				rate, _ := t.WinRate(best)
+				top = append(top, fmt.Sprintf("%s: %s %.0f%%", t.Name, t.Features[best].Label, 100*rate))
+			} else {
+				top = append(top, t.Name+": applied in every window")
 			}
 		}
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d/%d\t%s\n", filepath.Base(d.Path), s.Started.Format("2006-01-02 15:04"), d.DisplayStatus(s),

@@ -27,17 +27,22 @@ func runCompare(args []string, stdout io.Writer) error {
 	fmt.Fprintln(tw, "run\tstatus\tmodel\tsteps\tseconds\twindows/s\twin rates")
 	for _, r := range runs {
 		s := r.Summary
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%d/%d\t%.1f\t%.2f\t%s\n", r.Dir.Path, s.Status, s.Model, s.StepsDone, s.Steps,
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%d/%d\t%.1f\t%.2f\t%s\n", r.Name(), s.Status, s.Model, s.StepsDone, s.Steps,
 			s.Seconds, s.WindowsPerSecond, winRateSummary(s))
 	}
 	tw.Flush()
 	if diff := report.DifferingSettings(runs); len(diff) > 0 {
 		fmt.Fprintln(stdout, "\nsettings that differ:")
 		tw = tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
+		fmt.Fprint(tw, "  setting")
+		for _, r := range runs {
+			fmt.Fprintf(tw, "\t%s", r.Name())
+		}
+		fmt.Fprintln(tw)
 		for _, k := range diff {
 			fmt.Fprintf(tw, "  %s", k)
 			for _, r := range runs {
-				fmt.Fprintf(tw, "\t%s", r.Config[k])
+				fmt.Fprintf(tw, "\t%s", report.Setting(r, k))
 			}
 			fmt.Fprintln(tw)
 		}
@@ -57,12 +62,19 @@ func runCompare(args []string, stdout io.Writer) error {
 	return nil
 }
 
+// winRateSummary is every target's win rates (see workbench.TargetStats.WinRate), or what
+// stands instead where a target has none.
 func winRateSummary(s *runstore.Summary) string {
 	var parts []string
 	for _, t := range s.Targets {
 		var fs []string
-		for _, f := range t.Features {
-			fs = append(fs, fmt.Sprintf("%s %.0f%%", f.Label, 100*f.Share))
+		for j, f := range t.Features {
+			if rate, ok := t.WinRate(j); ok {
+				fs = append(fs, fmt.Sprintf("%s %.0f%%", f.Label, 100*rate))
+			}
+		}
+		if t.AppliedEverywhere() {
+			fs = []string{"applied in every window"}
 		}
 		parts = append(parts, t.Name+": "+strings.Join(fs, ", "))
 	}
@@ -74,7 +86,7 @@ func runExport(args []string, stdout io.Writer) error {
 		return errors.New("usage: clipwork export charts RUN... --out DIR")
 	}
 	fs := newFlags("export charts", stdout)
-	out := fs.String("out", "charts", "folder for the HTML, PNG and CSV files")
+	out := fs.String("out", "charts", "folder for the SVG, HTML, PNG and CSV files")
 	paths, err := parseInterleaved(fs, args[1:])
 	if err != nil {
 		return err
@@ -88,7 +100,7 @@ func runExport(args []string, stdout io.Writer) error {
 	}
 	browser := report.FindChromium()
 	if browser == "" {
-		fmt.Fprintln(stdout, "no Chromium found: writing HTML and CSV only (for PNGs: apt-get install chromium)")
+		fmt.Fprintln(stdout, "no Chromium found: writing SVG, HTML and CSV (for PNGs too: apt-get install chromium)")
 	}
 	for _, r := range runs {
 		if err := report.Export(r, *out, browser, stdout); err != nil {

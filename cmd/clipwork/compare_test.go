@@ -18,27 +18,32 @@ func TestCompareAndExport(t *testing.T) {
 	a, b := filepath.Join(out, "demo"), filepath.Join(out, "demo-1")
 	reportFile := filepath.Join(out, "report.html")
 	table := runCLI(t, "compare", a, b, "--html", reportFile)
-	if !strings.Contains(table, "settings that differ") || !strings.Contains(table, "seed  1  9") {
+	if !strings.Contains(table, "settings that differ") || !strings.Contains(table, "seed     1     9") ||
+		!strings.Contains(table, "details: applied in every window") {
 		t.Errorf("compare output:\n%s", table)
 	}
 	page, err := os.ReadFile(reportFile)
-	if err != nil || !strings.Contains(string(page), "data:image/png;base64,") || !strings.Contains(string(page), "echarts.init") {
-		t.Errorf("the report lacks images or charts (%v)", err)
+	for _, want := range []string{"data:image/png;base64,", "echarts.init", "data:image/svg+xml;base64,",
+		"setting that differs", "<code>seed</code>"} {
+		if err != nil || !strings.Contains(string(page), want) {
+			t.Errorf("the report lacks %s (%v)", want, err)
+		}
 	}
 	charts := filepath.Join(out, "charts")
 	runCLI(t, "export", "charts", a, "--out", charts)
-	for _, name := range []string{"demo-winrate-details.html", "demo-loss.html", "demo-winrates.csv", "demo-history.csv"} {
+	for _, name := range []string{"demo-similarity-mean-details.html", "demo-similarity-details.svg",
+		"demo-similarity-mean-composition.svg", "demo-loss.svg", "demo-winrates.csv", "demo-history.csv"} {
 		if _, err := os.Stat(filepath.Join(charts, name)); err != nil {
 			t.Errorf("missing %s", name)
 		}
 	}
 	if report.FindChromium() != "" {
-		if _, err := os.Stat(filepath.Join(charts, "demo-winrate-details.png")); err != nil {
+		if _, err := os.Stat(filepath.Join(charts, "demo-similarity-mean-details.png")); err != nil {
 			t.Errorf("Chromium is installed but no PNG was written: %v", err)
 		}
 	}
 	csv, _ := os.ReadFile(filepath.Join(charts, "demo-winrates.csv"))
-	if !strings.Contains(string(csv), "composition,all,12,a large red circle in the centre on a blue sky,12,1,") {
+	if !strings.Contains(string(csv), "composition,all,12,a large red circle in the centre on a blue sky,false,12,,") {
 		t.Errorf("win-rate CSV:\n%s", csv)
 	}
 }

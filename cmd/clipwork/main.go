@@ -29,7 +29,7 @@ var commands = []command{
 	{"check", "FILE.yaml...", "validate experiment files without running them", runCheck},
 	{"runs", "[--out DIR]", "list the runs in a results folder", runRuns},
 	{"compare", "RUN... [--html FILE]", "compare runs: status, speed, win rates, settings that differ; an HTML report", runCompare},
-	{"export", "charts RUN... [--out DIR]", "write each run's charts as HTML and PNG (with Chromium) and their numbers as CSV", runExport},
+	{"export", "charts RUN... [--out DIR]", "write each run's charts as SVG and HTML (PNG too with Chromium) and their numbers as CSV", runExport},
 	{"embed", "--model M [--text T]... [--image FILE]... [--json]",
 		"embed texts and images with a CLIP model; print tokens, embeddings and similarities", runEmbed},
 	{"eval-default", "[--model M] [--scenes N]",

@@ -68,7 +68,7 @@ func runRun(args []string, stdout io.Writer) error {
 		return err
 	}
 	last := files[len(files)-1]
-	return execute(file, strings.TrimSuffix(filepath.Base(last), filepath.Ext(last)), nil, f, stdout)
+	return execute(file, file.RunName(strings.TrimSuffix(filepath.Base(last), filepath.Ext(last))), nil, f, stdout)
 }
 
 // overrides turns the flags into expfile settings.

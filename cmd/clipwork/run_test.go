@@ -113,7 +113,7 @@ func TestResumeRefusesBadStates(t *testing.T) {
 	short := []string{"--model", "random:tiny", "--steps", "2", "--resolution", "40", "--out", out, "--quiet"}
 	runCLI(t, append([]string{"run", "../../experiments/demo.yaml"}, short...)...)
 	other := filepath.Join(t.TempDir(), "other.yaml")
-	os.WriteFile(other, []byte("parameterization: {type: fft, decay: 2}\ntargets:\n  - name: composition\n    features: [a cat, a dog]\n"+
+	os.WriteFile(other, []byte("name: other\nparameterization: {type: fft, decay: 2}\ntargets:\n  - name: composition\n    features: [a cat, a dog]\n"+
 		"  - name: details\n    features: [a red circle on a blue sky]\n"), 0o644)
 	runCLI(t, append([]string{"run", other}, short...)...)
 	dir := filepath.Join(out, "demo")

@@ -1,7 +1,8 @@
-// Package charts draws a run's statistics with go-echarts: how often each feature won its
-// target's windows (win rate), similarity per feature over time, and the loss. Charts render
-// offline: ECharts' JavaScript (Apache-2.0, see ECHARTS-LICENSE) is embedded instead of loaded
-// from a CDN.
+// Package charts draws a run's statistics with go-echarts: each positive feature's win rate
+// (see workbench.TargetStats.WinRate), similarity per feature over time, and the loss. Every
+// chart renders twice from one definition: interactive in a page, and as a static SVG made
+// without a browser (see Chart). Charts render offline: ECharts' JavaScript (Apache-2.0, see
+// ECHARTS-LICENSE) is embedded instead of loaded from a CDN.
 package charts
 
 import (
@@ -15,7 +16,6 @@ import (
 	"github.com/clipwork/clipwork/workbench"
 	"github.com/go-echarts/go-echarts/v2/charts"
 	"github.com/go-echarts/go-echarts/v2/opts"
-	"github.com/go-echarts/go-echarts/v2/render"
 )
 
 //go:embed echarts.min.js
@@ -28,141 +28,268 @@ func Script() string {
 	return "<script>(function(define, module, exports){\n" + echartsJS + "\n})();</script>"
 }
 
-func initOpts() charts.GlobalOpts {
-	return charts.WithInitializationOpts(opts.Initialization{Width: "860px", Height: "360px"})
+// common are the options every chart shares: its size, no animation, a title and room for a
+// legend at the bottom.
+func common(text, sub string) []charts.GlobalOpts {
+	return []charts.GlobalOpts{
+		charts.WithInitializationOpts(opts.Initialization{Width: fmt.Sprintf("%dpx", Width), Height: fmt.Sprintf("%dpx", Height)}),
+		charts.WithAnimation(false),
+		charts.WithTitleOpts(opts.Title{Title: Wrap(text, 48), Subtitle: Wrap(sub, 64),
+			SubtitleStyle: &opts.TextStyle{LineHeight: lineHeight}}),
+		charts.WithGridOpts(opts.Grid{Top: "70", Bottom: "85", Left: "50", Right: "20"}),
+		charts.WithTooltipOpts(opts.Tooltip{Show: opts.Bool(true), Trigger: "axis"}),
+		charts.WithLegendOpts(opts.Legend{Show: opts.Bool(false)}),
+	}
 }
 
-func title(text, sub string) charts.GlobalOpts {
-	return charts.WithTitleOpts(opts.Title{Title: text, Subtitle: sub})
+// stepAxis is the x axis of charts over time.
+func stepAxis() charts.GlobalOpts {
+	return charts.WithXAxisOpts(opts.XAxis{Name: "step", NameLocation: "middle", NameGap: 25})
 }
 
-// WinRates is, per target, the share of its windows each feature won (was applied in).
-func WinRates(stats *workbench.Stats) []*charts.Bar {
-	var out []*charts.Bar
+// legend shows the series names at the bottom, scrolling when they do not fit.
+func legend() charts.GlobalOpts {
+	return charts.WithLegendOpts(opts.Legend{Show: opts.Bool(true), Type: "scroll", Bottom: "0",
+		TextStyle: &opts.TextStyle{LineHeight: lineHeight}})
+}
+
+// Wrap breaks text into lines of at most width characters at spaces, and words longer than a
+// line into pieces, so long labels show whole.
+func Wrap(text string, width int) string {
+	var lines []string
+	line := ""
+	for _, word := range strings.Fields(text) {
+		for r := []rune(word); len(r) > width; r = []rune(word) {
+			if line != "" {
+				lines, line = append(lines, line), ""
+			}
+			lines, word = append(lines, string(r[:width])), string(r[width:])
+		}
+		if line != "" && len(line)+1+len(word) > width {
+			lines, line = append(lines, line), ""
+		}
+		if line != "" {
+			line += " "
+		}
+		line += word
+	}
+	return strings.Join(append(lines, line), "\n")
+}
+
+// Run is every chart of a run, in reading order: per target its win rates (or, where every
+// window applies every feature, its mean similarities), its win rates over time and its
+// similarities over time; then the loss.
+func Run(stats *workbench.Stats) []Chart {
+	var out []Chart
 	for _, t := range stats.Targets {
-		bar := charts.NewBar()
-		bar.SetGlobalOptions(initOpts(), charts.WithAnimation(false),
-			title("win rate: "+t.Name, fmt.Sprintf("select %s, %d windows", t.Select, t.Windows)),
-			charts.WithTooltipOpts(opts.Tooltip{Show: opts.Bool(true)}),
-			charts.WithYAxisOpts(opts.YAxis{Name: "% of windows", Max: 100}))
-		var labels []string
-		var data []opts.BarData
+		out = append(out, WinRates(t))
+		if !t.AppliedEverywhere() {
+			out = append(out, WinRatesOverTime(stats, t))
+		}
+		out = append(out, Similarities(stats, t))
+	}
+	return append(out, Loss(stats))
+}
+
+// WinRates is a target's win rates as bars, one per positive feature; where the target applies
+// every feature in every window it says so and shows the mean similarities instead.
+func WinRates(t *workbench.TargetStats) Chart {
+	bar := charts.NewBar()
+	var labels []string
+	var data []opts.BarData
+	if t.AppliedEverywhere() {
+		bar.SetGlobalOptions(common("similarity: "+t.Name,
+			fmt.Sprintf("select %s: every feature applied in every window (%d windows), so no win rates", t.Select, t.Windows))...)
 		for _, f := range t.Features {
-			labels = append(labels, f.Label)
-			data = append(data, opts.BarData{Value: round(100 * f.Share)})
+			labels, data = append(labels, Wrap(f.Label, 18)), append(data, opts.BarData{Value: round(f.SimilarityMean)})
 		}
-		bar.SetXAxis(labels).AddSeries("win rate", data)
-		out = append(out, bar)
+		bar.SetXAxis(labels).AddSeries("mean similarity", data)
+		return Chart{Name: "similarity-mean-" + t.Name, def: axisLabels(bar)}
 	}
-	return out
+	bar.SetGlobalOptions(append(common("win rate: "+t.Name,
+		fmt.Sprintf("select %s: %% of %d windows each positive feature won", t.Select, t.Windows)),
+		charts.WithYAxisOpts(opts.YAxis{Max: 100}))...)
+	for j, f := range t.Features {
+		if rate, ok := t.WinRate(j); ok {
+			labels, data = append(labels, Wrap(f.Label, 18)), append(data, opts.BarData{Value: round(100 * rate)})
+		}
+	}
+	bar.SetXAxis(labels).AddSeries("win rate", data)
+	return Chart{Name: "winrate-" + t.Name, def: axisLabels(bar)}
 }
 
-// Similarities is, per target, each feature's mean similarity over the steps.
-func Similarities(stats *workbench.Stats) []*charts.Line {
-	var out []*charts.Line
-	for _, t := range stats.Targets {
-		line := charts.NewLine()
-		line.SetGlobalOptions(initOpts(), charts.WithAnimation(false), title("similarity: "+t.Name, ""),
-			charts.WithTooltipOpts(opts.Tooltip{Show: opts.Bool(true), Trigger: "axis"}),
-			charts.WithLegendOpts(opts.Legend{Show: opts.Bool(true), Top: "bottom"}),
-			charts.WithXAxisOpts(opts.XAxis{Name: "step"}))
-		var steps []int
-		series := make([][]opts.LineData, len(t.Features))
-		for _, rec := range stats.History {
-			sims, ok := rec.Similarities[t.Name]
-			if !ok {
-				continue
-			}
-			steps = append(steps, rec.Step)
-			for j := range t.Features {
-				series[j] = append(series[j], opts.LineData{Value: round(sims[j])})
-			}
-		}
-		line.SetXAxis(steps)
-		for j, f := range t.Features {
-			line.AddSeries(f.Label, series[j])
-		}
-		out = append(out, line)
-	}
-	return out
+// axisLabels shows every category label of a bar chart (none dropped for lack of room).
+func axisLabels(bar *charts.Bar) *charts.Bar {
+	bar.SetGlobalOptions(charts.WithXAxisOpts(opts.XAxis{AxisLabel: &opts.AxisLabel{Interval: "0"}}))
+	return bar
 }
 
-// WinRatesOverTime is, per target, the share of windows each feature won, stacked, step by
-// step (averaged over spans of steps so long runs stay readable).
-func WinRatesOverTime(stats *workbench.Stats) []*charts.Line {
-	var out []*charts.Line
-	for _, t := range stats.Targets {
-		var steps []int
-		var frames [][]int
-		for _, rec := range stats.History {
-			if f, ok := rec.Frames[t.Name]; ok {
-				steps, frames = append(steps, rec.Step), append(frames, f)
-			}
-		}
-		span := max(1, len(steps)/100)
-		line := charts.NewLine()
-		line.SetGlobalOptions(initOpts(), charts.WithAnimation(false), title("win rate over time: "+t.Name, ""),
-			charts.WithTooltipOpts(opts.Tooltip{Show: opts.Bool(true), Trigger: "axis"}),
-			charts.WithLegendOpts(opts.Legend{Show: opts.Bool(true), Top: "bottom"}),
-			charts.WithXAxisOpts(opts.XAxis{Name: "step"}), charts.WithYAxisOpts(opts.YAxis{Name: "%", Max: 100}))
-		var xs []int
-		for i := 0; i < len(steps); i += span {
-			xs = append(xs, steps[i])
-		}
-		line.SetXAxis(xs)
-		for j, f := range t.Features {
-			var data []opts.LineData
-			for i := 0; i < len(steps); i += span {
-				won, total := 0, 0
-				for k := i; k < min(i+span, len(steps)); k++ {
-					won += frames[k][j]
-					for _, n := range frames[k] {
-						total += n
-					}
-				}
-				data = append(data, opts.LineData{Value: round(100 * float64(won) / float64(max(total, 1)))})
-			}
-			line.AddSeries(f.Label, data, charts.WithLineChartOpts(opts.LineChart{Stack: "share"}),
-				charts.WithAreaStyleOpts(opts.AreaStyle{Opacity: opts.Float(0.6)}))
-		}
-		out = append(out, line)
-	}
-	return out
-}
-
-// Loss is the total loss over the steps.
-func Loss(stats *workbench.Stats) *charts.Line {
+// Similarities is a target's mean similarity to each feature, step by step, with the target's
+// start and end marked.
+func Similarities(stats *workbench.Stats, t *workbench.TargetStats) Chart {
 	line := charts.NewLine()
-	line.SetGlobalOptions(initOpts(), charts.WithAnimation(false), title("loss", ""),
-		charts.WithXAxisOpts(opts.XAxis{Name: "step"}))
+	line.SetGlobalOptions(append(common("similarity over time: "+t.Name, ""), legend(),
+		stepAxis())...)
+	var steps []int
+	series := make([][]opts.LineData, len(t.Features))
+	for _, rec := range stats.History {
+		steps = append(steps, rec.Step)
+		sims, ok := rec.Similarities[t.Name]
+		for j := range t.Features {
+			point := opts.LineData{Value: "-"} // a gap where the target is not active
+			if ok {
+				point.Value = round(sims[j])
+			}
+			series[j] = append(series[j], point)
+		}
+	}
+	line.SetXAxis(steps)
+	for j, f := range t.Features {
+		name := Wrap(f.Label, 24)
+		if f.Negative {
+			name += " (negative)"
+		}
+		line.AddSeries(name, series[j], append(marks(stats, j == 0, t), noSymbols())...)
+	}
+	return Chart{Name: "similarity-" + t.Name, def: line}
+}
+
+// WinRatesOverTime is a target's win rates, stacked, step by step (summed over spans of steps
+// so long runs stay readable). Spans weigh steps by their windows, so over the whole run the
+// chart agrees with WinRates.
+func WinRatesOverTime(stats *workbench.Stats, t *workbench.TargetStats) Chart {
+	line := charts.NewLine()
+	sub := "% of each step's windows won by each positive feature"
+	if slices.ContainsFunc(t.Features, func(f *workbench.FeatureStats) bool { return f.Negative }) {
+		sub = "% won by positive features; the gap to 100% went to negative ones"
+	}
+	line.SetGlobalOptions(append(common("win rate over time: "+t.Name, sub),
+		legend(), stepAxis(), charts.WithYAxisOpts(opts.YAxis{Max: 100}))...)
+	xs, rates := OverTime(stats, t)
+	line.SetXAxis(xs)
+	for j, f := range t.Features {
+		if rates[j] == nil {
+			continue
+		}
+		data := make([]opts.LineData, len(rates[j]))
+		for i, r := range rates[j] {
+			data[i] = opts.LineData{Value: round(100 * r)}
+		}
+		line.AddSeries(Wrap(f.Label, 24), data, charts.WithLineChartOpts(opts.LineChart{Stack: "share", ShowSymbol: opts.Bool(false)}),
+			charts.WithAreaStyleOpts(opts.AreaStyle{Opacity: opts.Float(0.6)}))
+	}
+	return Chart{Name: "winrate-over-time-" + t.Name, def: line}
+}
+
+// Span is a stretch of steps in OverTime: the wins of each feature and the windows drawn.
+type Span struct {
+	Step    int
+	Won     []int
+	Windows int
+}
+
+// Spans sums a target's wins over spans of steps, at most about 100 spans per run; features
+// without a win rate stay at zero.
+func Spans(stats *workbench.Stats, t *workbench.TargetStats) []Span {
+	var active []workbench.StepRecord
+	for _, rec := range stats.History {
+		if _, ok := rec.Frames[t.Name]; ok {
+			active = append(active, rec)
+		}
+	}
+	size := max(1, (len(active)+99)/100)
+	var out []Span
+	for i := 0; i < len(active); i += size {
+		s := Span{Step: active[i].Step, Won: make([]int, len(t.Features))}
+		for _, rec := range active[i:min(i+size, len(active))] {
+			counted := false
+			for j := range t.Features {
+				won, windows, ok := t.WonAt(rec, j)
+				if !ok {
+					continue
+				}
+				s.Won[j] += won
+				if !counted {
+					s.Windows, counted = s.Windows+windows, true
+				}
+			}
+		}
+		out = append(out, s)
+	}
+	return out
+}
+
+// OverTime is the steps that start each span and, per feature, its win rate in each span (nil
+// for features without a win rate).
+func OverTime(stats *workbench.Stats, t *workbench.TargetStats) ([]int, [][]float64) {
+	spans := Spans(stats, t)
+	steps := make([]int, len(spans))
+	rates := make([][]float64, len(t.Features))
+	for i, s := range spans {
+		steps[i] = s.Step
+		for j := range t.Features {
+			if t.Counts(j) {
+				rates[j] = append(rates[j], float64(s.Won[j])/float64(max(s.Windows, 1)))
+			}
+		}
+	}
+	return steps, rates
+}
+
+// Loss is the total loss over the steps, with every target's start and end marked.
+func Loss(stats *workbench.Stats) Chart {
+	line := charts.NewLine()
+	marked := marks(stats, true, stats.Targets...)
+	sub := ""
+	if marked != nil {
+		sub = "dashed lines: a target starts or ends"
+	}
+	line.SetGlobalOptions(append(common("loss", sub), stepAxis())...)
 	var steps []int
 	var data []opts.LineData
 	for _, rec := range stats.History {
 		steps = append(steps, rec.Step)
 		data = append(data, opts.LineData{Value: round(rec.Loss)})
 	}
-	line.SetXAxis(steps).AddSeries("loss", data)
-	return line
+	line.SetXAxis(steps).AddSeries("loss", data, append(marked, noSymbols())...)
+	return Chart{Name: "loss", def: line}
 }
 
-// All is every chart of a run as HTML elements with their scripts (after Script).
-func All(stats *workbench.Stats) string {
-	var b strings.Builder
-	for _, c := range WinRates(stats) {
-		b.WriteString(Snippet(c))
-	}
-	for _, c := range WinRatesOverTime(stats) {
-		b.WriteString(Snippet(c))
-	}
-	for _, c := range Similarities(stats) {
-		b.WriteString(Snippet(c))
-	}
-	b.WriteString(Snippet(Loss(stats)))
-	return b.String()
+// noSymbols draws a line without a marker at every point: lighter to read and to store.
+func noSymbols() charts.SeriesOpts {
+	return charts.WithLineChartOpts(opts.LineChart{ShowSymbol: opts.Bool(false)})
 }
 
-func snippetHTML(s render.ChartSnippet) string {
-	return s.Element + s.Script
+// marks draws the steps where targets start (after the first step) and end (before the last)
+// as dashed vertical lines; on is false for series that should not repeat them.
+func marks(stats *workbench.Stats, on bool, targets ...*workbench.TargetStats) []charts.SeriesOpts {
+	if !on || len(stats.History) == 0 {
+		return nil
+	}
+	var items []opts.MarkLineNameXAxisItem
+	for _, t := range targets {
+		first, last := -1, -1
+		for i, rec := range stats.History {
+			if _, ok := rec.Similarities[t.Name]; ok {
+				if first < 0 {
+					first = i
+				}
+				last = i
+			}
+		}
+		if first > 0 {
+			items = append(items, opts.MarkLineNameXAxisItem{Name: t.Name + " starts", XAxis: first})
+		}
+		if last >= 0 && last < len(stats.History)-1 {
+			items = append(items, opts.MarkLineNameXAxisItem{Name: t.Name + " ends", XAxis: last + 1})
+		}
+	}
+	if len(items) == 0 {
+		return nil
+	}
+	return []charts.SeriesOpts{charts.WithMarkLineNameXAxisItemOpts(items...),
+		charts.WithMarkLineStyleOpts(opts.MarkLineStyle{Symbol: []string{"none", "none"},
+			Label: &opts.Label{Show: opts.Bool(true), Formatter: "{b}"}})}
 }
 
 // round keeps four decimals, so the chart options stay short.
@@ -170,69 +297,9 @@ func round(v float64) float64 {
 	return math.Round(v*1e4) / 1e4
 }
 
-// Page is a standalone HTML page holding charts (see Snippet) and other HTML; it renders
-// offline, the ECharts script included.
+// Page is a standalone HTML page holding HTML (such as GridHTML's); it renders offline, the
+// ECharts script included.
 func Page(title string, body ...string) string {
 	return "<!DOCTYPE html><html><head><meta charset=\"utf-8\"><title>" + html.EscapeString(title) + "</title>" +
 		Script() + "</head><body style=\"font-family:sans-serif\">" + strings.Join(body, "\n") + "</body></html>"
-}
-
-// Snippet is a chart's element and script for a Page or a notebook output.
-func Snippet(c interface{ RenderSnippet() render.ChartSnippet }) string {
-	return snippetHTML(c.RenderSnippet())
-}
-
-// NamedStats are one run's statistics and the name to show for it.
-type NamedStats struct {
-	Name  string
-	Stats *workbench.Stats
-}
-
-// CompareWinRates is, per target name, grouped bars of each feature's win rate in every run.
-func CompareWinRates(runs []NamedStats) []*charts.Bar {
-	var names []string
-	for _, r := range runs {
-		for _, t := range r.Stats.Targets {
-			if !slices.Contains(names, t.Name) {
-				names = append(names, t.Name)
-			}
-		}
-	}
-	var out []*charts.Bar
-	for _, name := range names {
-		var labels []string
-		for _, r := range runs {
-			if t := r.Stats.Target(name); t != nil {
-				for _, f := range t.Features {
-					if !slices.Contains(labels, f.Label) {
-						labels = append(labels, f.Label)
-					}
-				}
-			}
-		}
-		bar := charts.NewBar()
-		bar.SetGlobalOptions(initOpts(), charts.WithAnimation(false), title("win rates: "+name, "one bar per run"),
-			charts.WithTooltipOpts(opts.Tooltip{Show: opts.Bool(true)}),
-			charts.WithLegendOpts(opts.Legend{Show: opts.Bool(true), Top: "bottom"}),
-			charts.WithYAxisOpts(opts.YAxis{Name: "% of windows", Max: 100}))
-		bar.SetXAxis(labels)
-		for _, r := range runs {
-			t := r.Stats.Target(name)
-			data := make([]opts.BarData, len(labels))
-			for i, label := range labels {
-				data[i] = opts.BarData{Value: 0.0}
-				if t == nil {
-					continue
-				}
-				for _, f := range t.Features {
-					if f.Label == label {
-						data[i] = opts.BarData{Value: round(100 * f.Share)}
-					}
-				}
-			}
-			bar.AddSeries(r.Name, data)
-		}
-		out = append(out, bar)
-	}
-	return out
 }

@@ -1,47 +1,195 @@
 package charts
 
 import (
+	"encoding/xml"
+	"math"
 	"strings"
 	"testing"
 
 	"github.com/clipwork/clipwork/workbench"
 )
 
+// testStats is a select-best target over three steps: "sword" and "cthulhu" are positive,
+// "rust" negative (it wins some windows, which must not count).
 func testStats() *workbench.Stats {
 	return &workbench.Stats{
-		Targets: []*workbench.TargetStats{{Name: "t", Select: "best", Windows: 10, Features: []*workbench.FeatureStats{
-			{Label: "sword", Frames: 7, Share: 0.7}, {Label: "cthulhu", Frames: 3, Share: 0.3}}}},
+		Targets: []*workbench.TargetStats{{Name: "t", Select: "best", Windows: 15, Features: []*workbench.FeatureStats{
+			{Label: "sword", Frames: 8}, {Label: "cthulhu", Frames: 4}, {Label: "rust", Frames: 3, Negative: true}}}},
 		History: []workbench.StepRecord{
-			{Step: 0, Loss: 1.5, Similarities: map[string][]float64{"t": {0.1, 0.2}}, Frames: map[string][]int{"t": {4, 1}}},
-			{Step: 1, Loss: 1.25, Similarities: map[string][]float64{"t": {0.15, 0.18}}, Frames: map[string][]int{"t": {3, 2}}}},
+			{Step: 0, Loss: 1.5, Similarities: map[string][]float64{"t": {0.1, 0.2, 0.3}},
+				Frames: map[string][]int{"t": {3, 1, 1}}, Windows: map[string]int{"t": 5}},
+			{Step: 1, Loss: 1.25, Similarities: map[string][]float64{"t": {0.15, 0.18, 0.2}},
+				Frames: map[string][]int{"t": {3, 1, 1}}, Windows: map[string]int{"t": 5}},
+			{Step: 2, Loss: 1.125, Similarities: map[string][]float64{"t": {0.2, 0.1, 0.1}},
+				Frames: map[string][]int{"t": {2, 2, 1}}, Windows: map[string]int{"t": 5}}},
 	}
+}
+
+func option(t *testing.T, c Chart) string {
+	t.Helper()
+	o, err := c.Option()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(o)
 }
 
 func TestChartsCarryTheNumbers(t *testing.T) {
-	all := All(testStats())
-	for _, want := range []string{"win rate: t", `"sword"`, "70", "similarity: t", "1.25", "echarts.init",
-		"win rate over time: t", "80", `"stack":"share"`} {
-		if !strings.Contains(all, want) {
+	var all strings.Builder
+	for _, c := range Run(testStats()) {
+		all.WriteString(option(t, c))
+	}
+	for _, want := range []string{"win rate: t", `"sword"`, "53.3333", "similarity over time: t", "1.125",
+		"win rate over time: t", `"stack":"share"`, "loss"} {
+		if !strings.Contains(all.String(), want) {
 			t.Errorf("charts lack %q", want)
 		}
 	}
-	page := Page("runs", all)
-	if !strings.HasPrefix(page, "<!DOCTYPE html>") || !strings.Contains(page, "(function(define, module, exports){") {
-		t.Error("the page does not embed the ECharts script behind the RequireJS guard")
+}
+
+func TestSVGIsTheSameChart(t *testing.T) {
+	cs := Run(testStats())
+	svg, err := GridSVG(cs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := xml.Unmarshal([]byte(svg), new(struct{})); err != nil {
+		t.Fatalf("the grid is not well-formed SVG: %v", err)
+	}
+	for _, want := range []string{"win rate: t", "sword", "loss", `width="880"`, `height="600"`} {
+		if !strings.Contains(svg, want) {
+			t.Errorf("SVG lacks %q", want)
+		}
+	}
+	html, err := GridHTML(cs, svg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(html, "data:image/svg+xml;base64,") || !strings.Contains(html, "echarts.init") {
+		t.Error("the HTML lacks the static image or the interactive charts")
 	}
 }
 
-func TestCompareWinRatesGroupsRuns(t *testing.T) {
-	other := testStats()
-	other.Targets[0].Features[0].Share = 0.4
-	bars := CompareWinRates([]NamedStats{{"a", testStats()}, {"b", other}})
-	if len(bars) != 1 {
-		t.Fatalf("%d charts, want one per target name", len(bars))
+func TestSelectAllReportsNoWinRate(t *testing.T) {
+	for _, mode := range []string{workbench.SelectAll, workbench.SelectMix} {
+		s := testStats()
+		s.Targets[0].Select = mode
+		for j := range s.Targets[0].Features {
+			if rate, ok := s.Targets[0].WinRate(j); ok {
+				t.Errorf("select %s: feature %d has win rate %v", mode, j, rate)
+			}
+		}
+		cs := Run(s)
+		if len(cs) != 3 {
+			t.Errorf("select %s: %d charts, want similarity bars, similarity over time and loss", mode, len(cs))
+		}
+		if o := option(t, cs[0]); !strings.Contains(o, "every feature applied in every window") || strings.Contains(o, `"win rate: t"`) {
+			t.Errorf("select %s: the first chart does not say every window applies every feature: %s", mode, o)
+		}
 	}
-	html := Snippet(bars[0])
-	for _, want := range []string{`"a"`, `"b"`, "70", "40"} {
-		if !strings.Contains(html, want) {
+}
+
+func TestNegativeFeatureNeverCounts(t *testing.T) {
+	s := testStats()
+	if _, ok := s.Targets[0].WinRate(2); ok {
+		t.Error("the negative feature has a win rate")
+	}
+	if best := s.Targets[0].Best(); best != 0 {
+		t.Errorf("best feature %d, want 0", best)
+	}
+	s.Targets[0].Features[2].Frames = 100 // even winning most windows
+	if best := s.Targets[0].Best(); best != 0 {
+		t.Errorf("best feature %d after the negative one won most, want 0", best)
+	}
+	if o := option(t, WinRates(s.Targets[0])); strings.Contains(o, "rust") {
+		t.Error("the win-rate bars show the negative feature")
+	}
+}
+
+// TestBarAndOverTimeAgree: the over-time chart's spans, weighted by their windows, add up to
+// the bars' win rates.
+func TestBarAndOverTimeAgree(t *testing.T) {
+	s := testStats()
+	for i := 0; i < 250; i++ { // long enough that spans hold several steps
+		s.History = append(s.History, s.History[i%3])
+		s.History[len(s.History)-1].Step = 3 + i
+	}
+	tg := s.Targets[0]
+	tg.Windows = 5 * len(s.History)
+	tg.Features[0].Frames, tg.Features[1].Frames, tg.Features[2].Frames = 0, 0, 0
+	for _, rec := range s.History {
+		for j, n := range rec.Frames["t"] {
+			tg.Features[j].Frames += n
+		}
+	}
+	spans := Spans(s, tg)
+	if len(spans) >= len(s.History) || len(spans) > 100 {
+		t.Fatalf("%d spans for %d steps", len(spans), len(s.History))
+	}
+	for j := range tg.Features {
+		won, windows := 0, 0
+		for _, sp := range spans {
+			won, windows = won+sp.Won[j], windows+sp.Windows
+		}
+		rate, ok := tg.WinRate(j)
+		overTime := float64(won) / float64(windows)
+		if ok && math.Abs(rate-overTime) > 1e-12 || !ok && won != 0 {
+			t.Errorf("feature %d: bar %v (%v), over time %v", j, rate, ok, overTime)
+		}
+	}
+}
+
+func TestHostileLabelsAreEscaped(t *testing.T) {
+	const hostile = `</script><script>alert(1)</script>`
+	s := testStats()
+	s.Targets[0].Name = hostile
+	s.Targets[0].Features[0].Label = hostile
+	cs := append(Run(s), Compare([]NamedStats{{hostile, s}})...)
+	svg, err := GridSVG(cs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	html, err := GridHTML(cs, svg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, out := range map[string]string{"SVG": svg, "HTML": html} {
+		if strings.Contains(out, "<script>alert") {
+			t.Errorf("the %s carries the label unescaped", name)
+		}
+	}
+	if err := xml.Unmarshal([]byte(svg), new(struct{})); err != nil {
+		t.Errorf("the SVG breaks on the label: %v", err)
+	}
+	if !strings.Contains(svg, "&lt;/script") {
+		t.Error("the SVG does not show the label, escaped")
+	}
+}
+
+func TestCompareGroupsRuns(t *testing.T) {
+	other := testStats()
+	other.Targets[0].Features[0].Frames = 6
+	cs := Compare([]NamedStats{{"a", testStats()}, {"b", other}})
+	if len(cs) != 1 {
+		t.Fatalf("%d charts, want one per target name", len(cs))
+	}
+	o := option(t, cs[0])
+	for _, want := range []string{`"a"`, `"b"`, "53.3333", "40", "win rates: t"} {
+		if !strings.Contains(o, want) {
 			t.Errorf("comparison lacks %s", want)
 		}
+	}
+	if strings.Contains(o, "rust") && !strings.Contains(o, `"-"`) {
+		t.Error("the negative feature has a bar")
+	}
+}
+
+func TestWrap(t *testing.T) {
+	got := Wrap("a large red circle in the centre on a blue sky", 18)
+	if got != "a large red circle\nin the centre on a\nblue sky" {
+		t.Errorf("Wrap: %q", got)
+	}
+	if got := Wrap("ab </script><script>", 8); got != "ab\n</script\n><script\n>" {
+		t.Errorf("Wrap of a long word: %q", got)
 	}
 }

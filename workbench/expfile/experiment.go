@@ -14,17 +14,21 @@ type File struct {
 	// that many seconds. CLIPig's snapshot_interval gives one or the other (int or float).
 	SnapshotEvery   int
 	SnapshotSeconds float64
+	// Name names the run's results folder (see RunName).
+	Name string
 }
 
 var topKeys = []string{"model", "seed", "epochs", "steps", "resolution", "resolution_stages", "learnrate",
 	"learnrate_scale", "optimizer", "parameterization", "init", "snapshot_interval", "targets", "postproc",
-	"clipwork_version"}
+	"clipwork_version", "name"}
 
 func (d *decoder) file(n *yaml.Node) *File {
 	f := &File{}
 	e := &f.Experiment
 	d.mapping(n, "the experiment", topKeys, func(key string, v *yaml.Node) {
 		switch key {
+		case "name":
+			f.Name = d.str(v, key)
 		case "model":
 			e.Model = d.str(v, key)
 		case "clipwork_version":

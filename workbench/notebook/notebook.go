@@ -18,7 +18,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/clipwork/clipwork/clipmodel"
@@ -29,6 +28,7 @@ import (
 	"github.com/clipwork/clipwork/workbench/report"
 	"github.com/clipwork/clipwork/workbench/runstore"
 	"github.com/janpfeifer/gonb/gonbui"
+	"github.com/janpfeifer/gonb/gonbui/protocol"
 )
 
 // Results is where notebook runs are stored: $CLIPWORK_RESULTS, else results/ beside the
@@ -55,12 +55,18 @@ func RunYAML(text string, settings ...string) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	return RunFile(file, "notebook", true)
+	return RunFile(file, file.RunName("notebook"), true)
 }
 
-// RunFile runs a parsed experiment like RunYAML; name names its results folder, and charts
-// says whether to show the charts at the end.
+// RunFile runs a parsed experiment like RunYAML; name names its results folder (RunYAML uses
+// the experiment's name:, else its first prompt), and charts says whether to show the charts at
+// the end.
 func RunFile(file *expfile.File, name string, withCharts bool) (*Result, error) {
+	return runFile(file, name, &LiveView{Every: time.Second, Charts: withCharts})
+}
+
+// runFile runs a parsed experiment with a live view.
+func runFile(file *expfile.File, name string, view *LiveView) (*Result, error) {
 	defer gonbui.Sync()
 	m, err := clipmodel.Load(file.Experiment.Model)
 	if err != nil {
@@ -80,7 +86,7 @@ func RunFile(file *expfile.File, name string, withCharts bool) (*Result, error) 
 		return nil, err
 	}
 	result := &Result{Run: run, Dir: dir.Path}
-	if err := run.Run(context.Background(), recorder, &LiveView{Every: time.Second, Charts: withCharts}); err != nil {
+	if err := run.Run(context.Background(), recorder, view); err != nil {
 		return result, err
 	}
 	return result, recorder.Err()
@@ -92,8 +98,11 @@ type LiveView struct {
 	Every time.Duration
 	// Charts adds the win-rate, similarity and loss charts when the run ends.
 	Charts bool
-	id     string
-	last   time.Time
+	// Transient erases the view when the run ends well, for runs that a larger display sums up
+	// (a Sweep's grid).
+	Transient bool
+	id        string
+	last      time.Time
 }
 
 // Observe implements workbench.Observer.
@@ -115,7 +124,11 @@ func (v *LiveView) Observe(e workbench.Event) {
 		if e.Err != nil {
 			note = "stopped: " + e.Err.Error()
 		}
-		gonbui.UpdateHTML(v.id, status(e.Run, note))
+		if v.Transient && e.Err == nil {
+			gonbui.UpdateHTML(v.id, "")
+		} else {
+			gonbui.UpdateHTML(v.id, status(e.Run, note))
+		}
 		if v.Charts {
 			ShowCharts(e.Run.Stats())
 		}
@@ -126,9 +139,9 @@ func (v *LiveView) Observe(e workbench.Event) {
 // status is the live view's HTML: the image, the numbers and the win-rate bars.
 func status(run *workbench.Run, note string) string {
 	var b strings.Builder
-	b.WriteString(`<div style="display:flex;gap:16px;align-items:flex-start;font-family:sans-serif">`)
+	b.WriteString(`<div style="display:flex;flex-wrap:wrap;gap:16px;align-items:flex-start;font-family:sans-serif">`)
 	if img, err := run.Image(); err == nil {
-		b.WriteString(imageTag(img, ""))
+		b.WriteString(imageTag(img, "", 512))
 	}
 	exp := run.Experiment()
 	fmt.Fprintf(&b, "<div><b>step %d / %d</b> %s<br>%.2f windows/s", run.Step(), exp.Steps, html.EscapeString(note),
@@ -141,14 +154,15 @@ func status(run *workbench.Run, note string) string {
 	return b.String()
 }
 
-// winRateBars is the frame-count table as horizontal bars, plain HTML so it updates cheaply.
+// winRateBars is every target's win rates as horizontal bars, plain HTML so it updates cheaply;
+// targets that apply every feature in every window show similarities only.
 func winRateBars(stats *workbench.Stats) string {
 	var b strings.Builder
 	for _, t := range stats.Targets {
-		fmt.Fprintf(&b, "<p><b>%s</b> (select %s, %d windows)</p><table>", html.EscapeString(t.Name), t.Select, t.Windows)
-		for _, f := range t.Features {
-			fmt.Fprintf(&b, `<tr><td>%s</td><td><div style="background:#4a7ebb;height:10px;width:%.0fpx"></div></td>`+
-				"<td>%d (%.1f%%)</td><td>sim %.3f</td></tr>", html.EscapeString(f.Label), 200*f.Share, f.Frames, 100*f.Share,
+		fmt.Fprintf(&b, "<p><b>%s</b> (select %s, %d windows)</p><table>", html.EscapeString(t.Name),
+			html.EscapeString(t.Select), t.Windows)
+		for j, f := range t.Features {
+			fmt.Fprintf(&b, "<tr><td>%s</td>%s<td>sim %.3f</td></tr>", html.EscapeString(f.Label), winRateCells(t, j),
 				f.SimilarityMean)
 		}
 		b.WriteString("</table>")
@@ -156,29 +170,75 @@ func winRateBars(stats *workbench.Stats) string {
 	return b.String()
 }
 
-func imageTag(img image.Image, caption string) string {
+// winRateCells are a feature's bar and win rate, or why it has none.
+func winRateCells(t *workbench.TargetStats, j int) string {
+	rate, ok := t.WinRate(j)
+	switch {
+	case ok:
+		return fmt.Sprintf(`<td><div style="background:#4a7ebb;height:10px;width:%.0fpx"></div></td><td>won %.1f%%</td>`,
+			200*rate, 100*rate)
+	case t.Features[j].Negative:
+		return "<td></td><td>negative: never wins</td>"
+	default:
+		return "<td></td><td>applied in every window</td>"
+	}
+}
+
+// imageTag shows an image at least size pixels wide, upscaled by a whole factor without
+// smoothing, so small images stay sharp.
+func imageTag(img image.Image, caption string, size int) string {
 	src, err := gonbui.EmbedImageAsPNGSrc(img)
 	if err != nil {
 		return html.EscapeString(err.Error())
 	}
-	tag := fmt.Sprintf(`<img src="%s" style="image-rendering:pixelated;max-width:512px;min-width:256px">`, src)
+	w, h := img.Bounds().Dx(), img.Bounds().Dy()
+	scale := max(1, (size+w-1)/max(w, 1))
+	tag := fmt.Sprintf(`<img src="%s" width="%d" height="%d" style="image-rendering:pixelated">`, src, w*scale, h*scale)
 	if caption == "" {
 		return tag
 	}
 	return fmt.Sprintf(`<figure style="margin:4px">%s<figcaption>%s</figcaption></figure>`, tag, html.EscapeString(caption))
 }
 
-var scriptOnce sync.Once
-
-// ShowCharts displays a run's win rates, similarities and loss. ECharts' script goes into the
-// notebook once per cell program.
+// ShowCharts displays a run's charts (see charts.Run) two per row as one output.
 func ShowCharts(stats *workbench.Stats) {
-	if !gonbui.IsNotebook {
+	DisplayCharts(charts.Run(stats))
+}
+
+// DisplayCharts shows charts two per row as one display item with two renderings: HTML that
+// draws them with ECharts where the notebook may run scripts (and shows the static image where
+// it may not), and the static SVG for GitHub, nbviewer and nbconvert's Markdown and PDF.
+//
+// ECharts (1 MB) reaches the page in a transient output that is erased once the charts are
+// drawn: the page keeps it, the saved notebook does not, so an executed notebook stays small and
+// shows the static charts until its cells run again.
+func DisplayCharts(cs []charts.Chart) {
+	if !gonbui.IsNotebook || len(cs) == 0 {
 		return
 	}
-	scriptOnce.Do(func() { gonbui.DisplayHTML(charts.Script()) })
-	gonbui.DisplayHTML(charts.All(stats))
-	gonbui.Sync()
+	defer gonbui.Sync()
+	svg, err := charts.GridSVG(cs)
+	if err != nil {
+		gonbui.DisplayHTML("<pre>charts: " + html.EscapeString(err.Error()) + "</pre>")
+		return
+	}
+	grid, err := charts.GridHTML(cs, svg)
+	if err != nil {
+		gonbui.DisplayHTML("<pre>charts: " + html.EscapeString(err.Error()) + "</pre>")
+		return
+	}
+	names := make([]string, len(cs))
+	for i, c := range cs {
+		names[i] = c.Name
+	}
+	script := "clipwork-echarts-" + gonbui.UniqueId()
+	gonbui.UpdateHTML(script, charts.Script())
+	gonbui.SendData(&protocol.DisplayData{Data: map[protocol.MIMEType]any{
+		protocol.MIMETextHTML:  grid,
+		protocol.MIMEImageSVG:  svg,
+		protocol.MIMETextPlain: "charts: " + strings.Join(names, ", "),
+	}})
+	gonbui.UpdateHTML(script, "")
 }
 
 // Grid displays images side by side with captions.
@@ -193,7 +253,7 @@ func Grid(images []image.Image, captions []string) {
 		if i < len(captions) {
 			caption = captions[i]
 		}
-		b.WriteString(imageTag(img, caption))
+		b.WriteString(imageTag(img, caption, 256))
 	}
 	b.WriteString("</div>")
 	gonbui.DisplayHTML(b.String())
@@ -213,7 +273,7 @@ func Sweep(text string, prompts ...string) ([]*Result, error) {
 		for i := range file.Experiment.Targets {
 			file.Experiment.Targets[i].Features = []workbench.Feature{{Text: p}}
 		}
-		run, err := RunFile(file, "sweep", false)
+		run, err := runFile(file, file.RunName("sweep"), &LiveView{Every: time.Second, Transient: true})
 		if err != nil {
 			return runs, err
 		}
@@ -227,8 +287,7 @@ func Sweep(text string, prompts ...string) ([]*Result, error) {
 	return runs, nil
 }
 
-// Compare shows runs side by side: their images, a table of their win rates, and grouped
-// win-rate charts per target.
+// Compare shows runs side by side: their images and grouped win-rate charts per target.
 func Compare(runs ...*Result) error {
 	if !gonbui.IsNotebook {
 		return nil
@@ -246,13 +305,7 @@ func Compare(runs ...*Result) error {
 		named = append(named, charts.NamedStats{Name: name, Stats: r.Stats()})
 	}
 	Grid(images, captions)
-	scriptOnce.Do(func() { gonbui.DisplayHTML(charts.Script()) })
-	var b strings.Builder
-	for _, c := range charts.CompareWinRates(named) {
-		b.WriteString(charts.Snippet(c))
-	}
-	gonbui.DisplayHTML(b.String())
-	gonbui.Sync()
+	DisplayCharts(charts.Compare(named))
 	return nil
 }
 
@@ -267,30 +320,16 @@ func CompareFolders(paths ...string) error {
 	if !gonbui.IsNotebook {
 		return nil
 	}
-	var b strings.Builder
-	b.WriteString("<table><tr><th>setting</th>")
-	for _, r := range runs {
-		fmt.Fprintf(&b, "<th>%s</th>", html.EscapeString(filepath.Base(r.Dir.Path)))
-	}
-	b.WriteString("</tr>")
-	for _, k := range report.DifferingSettings(runs) {
-		fmt.Fprintf(&b, "<tr><td>%s</td>", html.EscapeString(k))
-		for _, r := range runs {
-			fmt.Fprintf(&b, "<td>%s</td>", html.EscapeString(r.Config[k]))
-		}
-		b.WriteString("</tr>")
-	}
-	b.WriteString("</table>")
-	page, err := report.HTML(runs)
+	images, err := report.Images(runs)
 	if err != nil {
 		return err
 	}
-	gonbui.DisplayHTML(b.String())
-	gonbui.DisplayHTML(page)
+	gonbui.DisplayHTML(images + report.SettingsTable(runs))
+	DisplayCharts(report.CompareCharts(runs))
 	return nil
 }
 
-// ExportCharts writes a stored run's charts into out as HTML, PNG (with Chromium) and CSV, as
+// ExportCharts writes a stored run's charts into out as SVG, HTML, PNG (with Chromium) and CSV, as
 // clipwork export charts does, and lists the files written.
 func ExportCharts(path, out string) error {
 	runs, err := report.Load([]string{path})

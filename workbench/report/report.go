@@ -36,6 +36,7 @@ func (r Run) Stats() *workbench.Stats {
 	return &workbench.Stats{Targets: r.Summary.Targets, History: r.Summary.History}
 }
 
+// Load reads run folders: summaries and resolved configs.
 func Load(paths []string) ([]Run, error) {
 	if len(paths) == 0 {
 		return nil, errors.New("give one or more run folders, e.g. results/demo results/demo-1")
@@ -67,7 +68,8 @@ func Load(paths []string) ([]Run, error) {
 	return runs, nil
 }
 
-// flatten maps every scalar of a YAML tree to its dotted key path.
+// flatten maps every scalar of a YAML tree to its dotted key path. List items that have a name
+// (targets) or a label (features) are keyed by it, so paths read targets.details.select.
 func flatten(n *yaml.Node, prefix string, out map[string]string) {
 	join := func(k string) string {
 		if prefix == "" {
@@ -82,14 +84,30 @@ func flatten(n *yaml.Node, prefix string, out map[string]string) {
 		}
 	case yaml.SequenceNode:
 		for i, c := range n.Content {
-			flatten(c, join(fmt.Sprint(i)), out)
+			flatten(c, join(itemKey(c, i)), out)
 		}
 	default:
 		out[prefix] = n.Value
 	}
 }
 
-// DifferingSettings lists the config keys whose values are not the same in all runs.
+// itemKey is a list item's name or label, else its index.
+func itemKey(n *yaml.Node, i int) string {
+	if n.Kind == yaml.MappingNode {
+		for _, key := range []string{"name", "label"} {
+			for j := 0; j+1 < len(n.Content); j += 2 {
+				if n.Content[j].Value == key && n.Content[j+1].Value != "" {
+					return n.Content[j+1].Value
+				}
+			}
+		}
+	}
+	return fmt.Sprint(i)
+}
+
+// DifferingSettings lists the settings whose values are not the same in all runs. Where a
+// whole part (a target, a feature) is missing from some runs, the part is listed once instead
+// of each of its resolved defaults.
 func DifferingSettings(runs []Run) []string {
 	keys := map[string]bool{}
 	for _, r := range runs {
@@ -100,8 +118,10 @@ func DifferingSettings(runs []Run) []string {
 	var out []string
 	for k := range keys {
 		for _, r := range runs[1:] {
-			if r.Config[k] != runs[0].Config[k] {
-				out = append(out, k)
+			if Setting(r, k) != Setting(runs[0], k) {
+				if k = missingPart(runs, k); !slices.Contains(out, k) {
+					out = append(out, k)
+				}
 				break
 			}
 		}
@@ -110,66 +130,154 @@ func DifferingSettings(runs []Run) []string {
 	return out
 }
 
-// HTML is an HTML page with every run's image and the grouped win-rate charts.
-func HTML(runs []Run) (string, error) {
-	var images strings.Builder
-	images.WriteString(`<div style="display:flex;flex-wrap:wrap;gap:12px">`)
-	var named []charts.NamedStats
+// missingPart is the shortest prefix of key that some run lacks entirely, or key itself.
+func missingPart(runs []Run, key string) string {
+	parts := strings.Split(key, ".")
+	for i := 1; i < len(parts); i++ {
+		prefix := strings.Join(parts[:i], ".")
+		for _, r := range runs {
+			if Setting(r, prefix) == absent {
+				return prefix
+			}
+		}
+	}
+	return key
+}
+
+// absent is what Setting says for a setting a run does not have.
+const absent = "-"
+
+// Setting is a run's value of a setting, "(set)" for a part of the config holding settings
+// (such as a target), or "-" where the run lacks it.
+func Setting(r Run, key string) string {
+	if v, ok := r.Config[key]; ok {
+		return v
+	}
+	for k := range r.Config {
+		if strings.HasPrefix(k, key+".") {
+			return "(set)"
+		}
+	}
+	return absent
+}
+
+// Name is the name to show for a run: its folder's name.
+func (r Run) Name() string {
+	return filepath.Base(r.Dir.Path)
+}
+
+// SettingsTable is an HTML table of the settings that differ between runs, one column per run.
+func SettingsTable(runs []Run) string {
+	diff := DifferingSettings(runs)
+	if len(diff) == 0 {
+		return "<p>No settings differ.</p>"
+	}
+	var b strings.Builder
+	b.WriteString(`<table style="border-collapse:collapse"><tr><th align="left">setting that differs</th>`)
+	for _, r := range runs {
+		fmt.Fprintf(&b, `<th align="left">%s</th>`, html.EscapeString(r.Name()))
+	}
+	b.WriteString("</tr>")
+	for _, k := range diff {
+		fmt.Fprintf(&b, "<tr><td><code>%s</code></td>", html.EscapeString(k))
+		for _, r := range runs {
+			fmt.Fprintf(&b, "<td>%s</td>", html.EscapeString(Setting(r, k)))
+		}
+		b.WriteString("</tr>")
+	}
+	b.WriteString("</table>")
+	return b.String()
+}
+
+// Images is an HTML row of the runs' final images with their names, upscaled without blurring.
+func Images(runs []Run) (string, error) {
+	var b strings.Builder
+	b.WriteString(`<div style="display:flex;flex-wrap:wrap;gap:12px">`)
 	for _, r := range runs {
 		png, err := os.ReadFile(filepath.Join(r.Dir.Path, runstore.ImageFile))
 		if err != nil {
 			return "", err
 		}
-		fmt.Fprintf(&images, `<figure><img src="data:image/png;base64,%s" style="max-width:400px"><figcaption>%s</figcaption></figure>`,
-			base64.StdEncoding.EncodeToString(png), html.EscapeString(r.Dir.Path))
-		named = append(named, charts.NamedStats{Name: filepath.Base(r.Dir.Path),
-			Stats: r.Stats()})
+		fmt.Fprintf(&b, `<figure style="margin:0"><img src="data:image/png;base64,%s" width="256" `+
+			`style="image-rendering:pixelated"><figcaption>%s</figcaption></figure>`,
+			base64.StdEncoding.EncodeToString(png), html.EscapeString(r.Name()))
 	}
-	images.WriteString("</div>")
-	body := []string{"<h1>clipwork runs</h1>", images.String()}
-	for _, c := range charts.CompareWinRates(named) {
-		body = append(body, charts.Snippet(c))
-	}
-	return charts.Page("clipwork runs", body...), nil
+	b.WriteString("</div>")
+	return b.String(), nil
 }
 
-// Export writes a run's charts as HTML pages (and PNG screenshots when a browser is
-// available) and the numbers behind them as CSV.
+// CompareCharts are the grouped win-rate (or similarity) charts of runs, one per target name.
+func CompareCharts(runs []Run) []charts.Chart {
+	var named []charts.NamedStats
+	for _, r := range runs {
+		named = append(named, charts.NamedStats{Name: r.Name(), Stats: r.Stats()})
+	}
+	return charts.Compare(named)
+}
+
+// HTML is a standalone page comparing runs: their images, the settings that differ and the
+// grouped charts.
+func HTML(runs []Run) (string, error) {
+	images, err := Images(runs)
+	if err != nil {
+		return "", err
+	}
+	cs := CompareCharts(runs)
+	svg, err := charts.GridSVG(cs)
+	if err != nil {
+		return "", err
+	}
+	grid, err := charts.GridHTML(cs, svg)
+	if err != nil {
+		return "", err
+	}
+	return charts.Page("clipwork runs", "<h1>clipwork runs</h1>", images, SettingsTable(runs), grid), nil
+}
+
+// Export writes each of a run's charts as an SVG image (drawn without a browser) and an HTML
+// page, PNG screenshots too when a browser is given, and the numbers behind them as CSV.
 func Export(r Run, out, browser string, stdout io.Writer) error {
-	name := filepath.Base(r.Dir.Path)
-	stats := r.Stats()
-	pages := map[string]string{"loss": charts.Snippet(charts.Loss(stats))}
-	for i, c := range charts.WinRates(stats) {
-		pages["winrate-"+stats.Targets[i].Name] = charts.Snippet(c)
-	}
-	for i, c := range charts.Similarities(stats) {
-		pages["similarity-"+stats.Targets[i].Name] = charts.Snippet(c)
-	}
-	for i, c := range charts.WinRatesOverTime(stats) {
-		pages["winrate-over-time-"+stats.Targets[i].Name] = charts.Snippet(c)
-	}
-	for chart, body := range pages {
-		base := filepath.Join(out, name+"-"+safeName(chart))
-		if err := os.WriteFile(base+".html", []byte(charts.Page(name+" "+chart, body)), 0o644); err != nil {
+	name := r.Name()
+	for _, c := range charts.Run(r.Stats()) {
+		base := filepath.Join(out, name+"-"+safeName(c.Name))
+		svg, err := c.SVG()
+		if err != nil {
 			return err
 		}
+		if err := os.WriteFile(base+".svg", []byte(svg), 0o644); err != nil {
+			return err
+		}
+		grid, err := charts.GridHTML([]charts.Chart{c}, svg)
+		if err != nil {
+			return err
+		}
+		if err := os.WriteFile(base+".html", []byte(charts.Page(name+" "+c.Name, grid)), 0o644); err != nil {
+			return err
+		}
+		written := base + ".svg and .html"
 		if browser != "" {
-			if err := Screenshot(browser, base+".html", base+".png"); err != nil {
+			if err := Screenshot(browser, base+".svg", base+".png", charts.Width, charts.Height); err != nil {
 				return fmt.Errorf("%s.png: %w", base, err)
 			}
+			written += " and .png"
 		}
-		fmt.Fprintf(stdout, "wrote %s.html%s\n", base, map[bool]string{true: " and .png"}[browser != ""])
+		fmt.Fprintf(stdout, "wrote %s\n", written)
 	}
-	return writeCSVs(filepath.Join(out, name), stats)
+	return writeCSVs(filepath.Join(out, name), r.Stats())
 }
 
 func writeCSVs(base string, stats *workbench.Stats) error {
 	var rows [][]string
-	rows = append(rows, []string{"target", "select", "windows", "feature", "frames", "share", "similarity_mean", "similarity_last"})
+	rows = append(rows, []string{"target", "select", "windows", "feature", "negative", "frames", "win_rate",
+		"similarity_mean", "similarity_last"})
 	for _, t := range stats.Targets {
-		for _, f := range t.Features {
-			rows = append(rows, []string{t.Name, t.Select, fmt.Sprint(t.Windows), f.Label, fmt.Sprint(f.Frames),
-				fmt.Sprint(f.Share), fmt.Sprint(f.SimilarityMean), fmt.Sprint(f.SimilarityLast)})
+		for j, f := range t.Features {
+			winRate := "" // none: a negative feature, or every feature applied in every window
+			if rate, ok := t.WinRate(j); ok {
+				winRate = fmt.Sprint(rate)
+			}
+			rows = append(rows, []string{t.Name, t.Select, fmt.Sprint(t.Windows), f.Label, fmt.Sprint(f.Negative),
+				fmt.Sprint(f.Frames), winRate, fmt.Sprint(f.SimilarityMean), fmt.Sprint(f.SimilarityLast)})
 		}
 	}
 	if err := writeCSV(base+"-winrates.csv", rows); err != nil {
@@ -205,6 +313,7 @@ func safeName(s string) string {
 	}, s)
 }
 
+// FindChromium is the path of a Chromium or Chrome on PATH, or "" where there is none.
 func FindChromium() string {
 	for _, name := range []string{"chromium", "chromium-browser", "google-chrome"} {
 		if p, err := exec.LookPath(name); err == nil {
@@ -214,8 +323,8 @@ func FindChromium() string {
 	return ""
 }
 
-// Screenshot renders a page with headless Chromium, offline.
-func Screenshot(browser, page, png string) error {
+// Screenshot renders a page (or an SVG image) width x height with headless Chromium, offline.
+func Screenshot(browser, page, png string, width, height int) error {
 	abs, err := filepath.Abs(page)
 	if err != nil {
 		return err
@@ -230,7 +339,7 @@ func Screenshot(browser, page, png string) error {
 	cmd := exec.CommandContext(ctx, browser, "--headless", "--no-sandbox", "--disable-gpu",
 		"--disable-background-networking", "--disable-component-update", "--no-first-run", "--disable-sync",
 		"--user-data-dir="+profile, "--virtual-time-budget=3000", "--hide-scrollbars",
-		"--screenshot="+png, "--window-size=900,400", "file://"+abs)
+		"--screenshot="+png, fmt.Sprintf("--window-size=%d,%d", width, height), "file://"+abs)
 	if out, err := cmd.CombinedOutput(); err != nil {
 		return fmt.Errorf("%v: %s", err, out)
 	}

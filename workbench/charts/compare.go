@@ -1,0 +1,107 @@
+package charts
+
+import (
+	"slices"
+
+	"github.com/clipwork/clipwork/workbench"
+	"github.com/go-echarts/go-echarts/v2/charts"
+	"github.com/go-echarts/go-echarts/v2/opts"
+)
+
+// NamedStats are one run's statistics and the name to show for it.
+type NamedStats struct {
+	Name  string
+	Stats *workbench.Stats
+}
+
+// Compare is, per target name, grouped bars with one series per run: the positive features'
+// win rates, or the mean similarities where no run of that target has win rates.
+func Compare(runs []NamedStats) []Chart {
+	var out []Chart
+	for _, name := range targetNames(runs) {
+		with := 0 // runs in which the target has win rates
+		for _, r := range runs {
+			if t := r.Stats.Target(name); t != nil && !t.AppliedEverywhere() {
+				with++
+			}
+		}
+		out = append(out, compareTarget(runs, name, with > 0, with < len(runs)))
+	}
+	return out
+}
+
+func targetNames(runs []NamedStats) []string {
+	var names []string
+	for _, r := range runs {
+		for _, t := range r.Stats.Targets {
+			if !slices.Contains(names, t.Name) {
+				names = append(names, t.Name)
+			}
+		}
+	}
+	return names
+}
+
+// compareTarget draws one target across runs; a run without a value for a feature (not in the
+// run, negative, or no win rates there) shows no bar; some says some runs have no win rates.
+func compareTarget(runs []NamedStats, name string, winRates, some bool) Chart {
+	bar := charts.NewBar()
+	head, sub, chartName := "similarity: "+name, "mean similarity; every feature applied in every window", "compare-similarity-"+name
+	if winRates {
+		head, sub, chartName = "win rates: "+name, "% of windows each positive feature won, per run", "compare-winrate-"+name
+		if some {
+			sub += "; no bars where a run applies every feature in every window"
+		}
+	}
+	bar.SetGlobalOptions(append(common(head, sub), legend())...)
+	labels := featureLabels(runs, name)
+	wrapped := make([]string, len(labels))
+	for i, l := range labels {
+		wrapped[i] = Wrap(l, 18)
+	}
+	bar.SetXAxis(wrapped)
+	for _, r := range runs {
+		t := r.Stats.Target(name)
+		data := make([]opts.BarData, len(labels))
+		for i, label := range labels {
+			data[i] = opts.BarData{Value: "-"}
+			if v, ok := featureValue(t, label, winRates); ok {
+				data[i] = opts.BarData{Value: round(v)}
+			}
+		}
+		bar.AddSeries(Wrap(r.Name, 30), data)
+	}
+	return Chart{Name: chartName, def: axisLabels(bar)}
+}
+
+func featureLabels(runs []NamedStats, name string) []string {
+	var labels []string
+	for _, r := range runs {
+		if t := r.Stats.Target(name); t != nil {
+			for _, f := range t.Features {
+				if !slices.Contains(labels, f.Label) {
+					labels = append(labels, f.Label)
+				}
+			}
+		}
+	}
+	return labels
+}
+
+// featureValue is a feature's win rate in percent, or its mean similarity.
+func featureValue(t *workbench.TargetStats, label string, winRate bool) (float64, bool) {
+	if t == nil {
+		return 0, false
+	}
+	for j, f := range t.Features {
+		if f.Label != label {
+			continue
+		}
+		if !winRate {
+			return f.SimilarityMean, true
+		}
+		rate, ok := t.WinRate(j)
+		return 100 * rate, ok
+	}
+	return 0, false
+}

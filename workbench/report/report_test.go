@@ -1,0 +1,35 @@
+package report
+
+import (
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/clipwork/clipwork/workbench/runstore"
+)
+
+func run(name string, config map[string]string) Run {
+	return Run{Dir: &runstore.Dir{Path: "results/" + name}, Config: config}
+}
+
+// TestDifferingSettingsAreRealDifferences: targets are named by name, and a feature only one run
+// has is one difference, not one per resolved default.
+func TestDifferingSettingsAreRealDifferences(t *testing.T) {
+	a := run("a", map[string]string{"seed": "1", "targets.details.select": "best",
+		"targets.details.features.red.weight": "1", "targets.details.features.red.loss": "cosine"})
+	b := run("b", map[string]string{"seed": "1", "targets.details.select": "all",
+		"targets.details.features.red.weight": "1", "targets.details.features.red.loss": "cosine",
+		"targets.details.features.blue.weight": "1", "targets.details.features.blue.loss": "cosine"})
+	got := DifferingSettings([]Run{a, b})
+	want := []string{"targets.details.features.blue", "targets.details.select"}
+	if !slices.Equal(got, want) {
+		t.Errorf("differences %q, want %q", got, want)
+	}
+	if v := Setting(a, "targets.details.features.blue"); v != "-" {
+		t.Errorf("a missing feature reads %q", v)
+	}
+	table := SettingsTable([]Run{run("<i>x", a.Config), b})
+	if !strings.Contains(table, "&lt;i&gt;x") || !strings.Contains(table, "targets.details.select") {
+		t.Errorf("settings table:\n%s", table)
+	}
+}
