@@ -35,15 +35,11 @@ type Run struct {
 	windowsDone   int
 }
 
-// NewRun prepares a run: it fills the experiment's defaults, validates it, embeds every
+// NewRun prepares a run: it resolves the experiment (see Resolve), embeds every
 // feature with the model and draws the initial image.
 func NewRun(exp Experiment, m *clipmodel.Model) (*Run, error) {
-	exp.Defaults()
-	if err := exp.Validate(); err != nil {
+	if err := exp.Resolve(); err != nil {
 		return nil, err
-	}
-	if exp.Parameterization.Kind == ParamFFT && exp.Width%2 != 0 {
-		return nil, fmt.Errorf("the fft parameterization needs an even width, got %d", exp.Width)
 	}
 	if err := checkWindowsFit(exp, modelInput(m)); err != nil {
 		return nil, err
@@ -212,48 +208,35 @@ func (r *Run) stepRand(step int) *rand.Rand {
 	return rand.New(rand.NewPCG(r.exp.Seed, uint64(step)))
 }
 
-// inputs assembles the step graph's inputs in the plan's slot order.
+// inputs assembles the step graph's inputs in the plan's order.
 func (r *Run) inputs(plan *stepPlan, env Env) ([]any, error) {
 	rng := r.stepRand(env.Step)
-	values := map[string]*tensors.Tensor{"params": r.params, "m": r.m, "v": r.v}
-	lr := baseLearnrates[r.exp.Parameterization.Kind][r.exp.Optimizer] * env.LR
-	values["lr"] = tensors.FromScalar(float32(lr))
-	values["count"] = tensors.FromScalar(float32(r.step + 1))
+	opt, _ := LookupOptimizer(r.exp.Optimizer)
+	lr := opt.Learnrate[r.exp.Parameterization.Kind] * env.LR
 	state, err := RNGStateFromSeed(int64(rng.Uint64() >> 1))
 	if err != nil {
 		return nil, err
 	}
-	values["rng"] = state
-	values["postproc"] = tensors.FromFlatDataAndDimensions(r.postprocAmounts(env), max(len(r.exp.Postproc), 1))
+	in := stepInputs[*tensors.Tensor]{Params: r.params, M: r.m, V: r.v, LR: tensors.FromScalar(float32(lr)),
+		Count: tensors.FromScalar(float32(r.step + 1)), RNG: state,
+		Postproc: tensors.FromFlatDataAndDimensions(r.postprocAmounts(env), max(len(r.exp.Postproc), 1))}
 	for k, t := range plan.targets {
-		r.targetInputs(values, plan, k, t, env, rng)
+		in.Targets = append(in.Targets, r.targetInputs(plan.pool[k], t, env, rng))
 	}
-	out := make([]any, len(plan.names))
-	for i, name := range plan.names {
-		if values[name] == nil {
-			return nil, fmt.Errorf("internal: step input %q was not set", name)
-		}
-		out[i] = values[name]
+	slots := in.slots(plan)
+	out := make([]any, len(slots))
+	for i, slot := range slots {
+		out[i] = *slot
 	}
 	return out, nil
 }
 
-func (r *Run) postprocAmounts(env Env) []float32 {
-	amounts := make([]float32, max(len(r.exp.Postproc), 1))
-	for i, p := range r.exp.Postproc {
-		if p.Period.Active(env.Step, env.Steps) {
-			amounts[i] = float32(p.Amount.At(env))
-		}
-	}
-	return amounts
-}
-
 // targetInputs draws a target's windows and evaluates its time-dependent values.
-func (r *Run) targetInputs(values map[string]*tensors.Tensor, plan *stepPlan, k int, t *preparedTarget, env Env, rng *rand.Rand) {
+func (r *Run) targetInputs(pool int, t *preparedTarget, env Env, rng *rand.Rand) targetInputs[*tensors.Tensor] {
 	n, f := t.BatchSize, len(t.embeddings)
 	input := modelInput(r.model)
 	homs := make([]float32, 0, n*9)
-	scale := 1 / float64(plan.pool[k])
+	scale := 1 / float64(pool)
 	for range n {
 		h := t.Window.Sample(rng, input, r.width, r.height)
 		for i, c := range h {
@@ -263,7 +246,6 @@ func (r *Run) targetInputs(values map[string]*tensors.Tensor, plan *stepPlan, k 
 			homs = append(homs, float32(c))
 		}
 	}
-	values[fmt.Sprintf("homs/%d", k)] = tensors.FromFlatDataAndDimensions(homs, n, 9)
 	weights, active := make([]float32, f), make([]float32, f)
 	for i := range t.embeddings {
 		weights[i] = float32(t.weights[i].At(env))
@@ -271,75 +253,16 @@ func (r *Run) targetInputs(values map[string]*tensors.Tensor, plan *stepPlan, k 
 			active[i] = 1
 		}
 	}
-	values[fmt.Sprintf("features/%d", k)] = t.features
-	values[fmt.Sprintf("weights/%d", k)] = tensors.FromFlatDataAndDimensions(weights, f)
-	values[fmt.Sprintf("active/%d", k)] = tensors.FromFlatDataAndDimensions(active, f)
-	values[fmt.Sprintf("weight/%d", k)] = tensors.FromScalar(float32(t.Weight.At(env)))
+	ti := targetInputs[*tensors.Tensor]{Homs: tensors.FromFlatDataAndDimensions(homs, n, 9), Features: t.features,
+		Weights: tensors.FromFlatDataAndDimensions(weights, f), Active: tensors.FromFlatDataAndDimensions(active, f),
+		Weight: tensors.FromScalar(float32(t.Weight.At(env)))}
 	if len(t.Constraints) > 0 {
-		values[fmt.Sprintf("constraints/%d", k)] = constraintInputs(t.Constraints, env)
+		ti.Constraints = constraintInputs(t.Constraints, env)
 	}
-	for j, tr := range t.Transforms {
-		values[fmt.Sprintf("transform/%d/%d", k, j)] = transformInputs(tr, n, env, rng)
+	for _, tr := range t.Transforms {
+		ti.Transforms = append(ti.Transforms, transformInputs(tr, n, env, rng))
 	}
-}
-
-func constraintInputs(constraints []Constraint, env Env) *tensors.Tensor {
-	rows := make([]float32, 0, 4*len(constraints))
-	for _, c := range constraints {
-		weight := 0.0
-		if c.Period.Active(env.Step, env.Steps) {
-			weight = c.Weight.At(env)
-		}
-		rows = append(rows, float32(weight), float32(c.Above.At(env)), float32(c.Below.At(env)), float32(c.Target.At(env)))
-	}
-	return tensors.FromFlatDataAndDimensions(rows, len(constraints), 4)
-}
-
-// transformInputs are a transform's per-window values [n, 4] at a step: identity values when
-// the transform is outside its period.
-func transformInputs(tr Transform, n int, env Env, rng *rand.Rand) *tensors.Tensor {
-	on := tr.Period.Active(env.Step, env.Steps)
-	rgb := func(def float64) [3]float64 {
-		if !on || len(tr.Amount) == 0 {
-			return [3]float64{def, def, def}
-		}
-		if len(tr.Amount) == 1 {
-			v := tr.Amount[0].At(env)
-			return [3]float64{v, v, v}
-		}
-		return [3]float64{tr.Amount[0].At(env), tr.Amount[1].At(env), tr.Amount[2].At(env)}
-	}
-	out := make([]float32, 0, 4*n)
-	for range n {
-		var row [4]float64
-		switch tr.Kind {
-		case TransformBlur, TransformNoise, TransformGreyNoise:
-			if on {
-				row[0] = uniform(rng, [2]float64{tr.Range[0].At(env), tr.Range[1].At(env)})
-			}
-		case TransformMul, TransformSaturation, TransformContrast:
-			c := rgb(1)
-			row = [4]float64{c[0], c[1], c[2], 0}
-		case TransformAdd, TransformEdge:
-			c := rgb(0)
-			row = [4]float64{c[0], c[1], c[2], 0}
-		case TransformMean:
-			c := rgb(0.5)
-			row = [4]float64{c[0], c[1], c[2], 0}
-			if on {
-				row[3] = 1
-			}
-		case TransformClamp:
-			row = [4]float64{-1e9, 1e9, 0, 0}
-			if on {
-				row[0], row[1] = tr.Range[0].At(env), tr.Range[1].At(env)
-			}
-		}
-		for _, v := range row {
-			out = append(out, float32(v))
-		}
-	}
-	return tensors.FromFlatDataAndDimensions(out, n, 4)
+	return ti
 }
 
 // Run advances the run to its end, telling observers about every step; it stops early, with

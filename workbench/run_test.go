@@ -43,10 +43,9 @@ func TestOptimisingRaisesSimilarity(t *testing.T) {
 	t.Logf("similarity %.3f -> %.3f", first, last)
 }
 
-func TestSelectBestCountsEveryWindowOnce(t *testing.T) {
-	exp := Experiment{Seed: 2, Steps: 6, Width: 40, Height: 40,
-		Targets: []Target{{Name: "best", BatchSize: 5, Select: SelectBest,
-			Features: []Feature{{Text: "sword"}, {Text: "cthulhu"}, {Text: "warrior"}}}}}
+// runToEnd runs an experiment on the tiny random model to its end.
+func runToEnd(t *testing.T, exp Experiment) *Run {
+	t.Helper()
 	r, err := NewRun(exp, tinyModel(t))
 	if err != nil {
 		t.Fatal(err)
@@ -54,7 +53,14 @@ func TestSelectBestCountsEveryWindowOnce(t *testing.T) {
 	if err := r.Run(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	ts := r.Stats().Target("best")
+	return r
+}
+
+func TestSelectBestCountsEveryWindowOnce(t *testing.T) {
+	exp := Experiment{Seed: 2, Steps: 6, Width: 40, Height: 40,
+		Targets: []Target{{Name: "best", BatchSize: 5, Select: SelectBest,
+			Features: []Feature{{Text: "sword"}, {Text: "cthulhu"}, {Text: "warrior"}}}}}
+	ts := runToEnd(t, exp).Stats().Target("best")
 	frames, share := 0, 0.0
 	for _, f := range ts.Features {
 		frames += f.Frames
@@ -69,8 +75,8 @@ func TestSameSeedSameImage(t *testing.T) {
 	exp := Experiment{Seed: 3, Steps: 4, Width: 36, Height: 36,
 		Targets: []Target{{BatchSize: 2, Features: []Feature{{Text: "a blue square"}},
 			Window: Window{Perspective: 0.1, Rotate: [2]float64{-30, 30}},
-			Transforms: []Transform{{Kind: TransformNoise, Range: [2]Value{Constant(0), Constant(0.1)}},
-				{Kind: TransformBlur, Range: [2]Value{Constant(0.5), Constant(1)}}}}}}
+			Transforms: []Transform{{Kind: TransformNoise, Values: []Value{Constant(0), Constant(0.1)}},
+				{Kind: TransformBlur, Values: []Value{Constant(0.5), Constant(1)}}}}}}
 	images := make([][]uint8, 3)
 	for i := range images {
 		if i == 2 {
@@ -103,7 +109,7 @@ func TestResumeGivesTheSameImage(t *testing.T) {
 	exp := Experiment{Seed: 5, Steps: 6, Width: 40, Height: 40,
 		Stages: []Stage{{Until: AtStep(2), Width: 32, Height: 32}},
 		Targets: []Target{{BatchSize: 2, Select: SelectBest, Features: []Feature{{Text: "red"}, {Text: "blue"}},
-			Transforms: []Transform{{Kind: TransformNoise, Range: [2]Value{Constant(0), Constant(0.05)}}}}}}
+			Transforms: []Transform{{Kind: TransformNoise, Values: []Value{Constant(0), Constant(0.05)}}}}}}
 	m := tinyModel(t)
 	whole, err := NewRun(exp, m)
 	if err != nil {
@@ -214,5 +220,18 @@ func TestNonFiniteStopsAndKeepsTheImage(t *testing.T) {
 	}
 	if r.Step() != 2 || img.Pix[0] == 0 && img.Pix[1] == 0 && img.Pix[2] == 0 {
 		t.Errorf("after the failure: step %d, first pixel %v", r.Step(), img.Pix[:3])
+	}
+}
+
+// TestNegativeFeaturesWinNoFrames checks that a negative feature and anti-text, applied to every
+// window, are not counted as frames, while the positive feature wins every window.
+func TestNegativeFeaturesWinNoFrames(t *testing.T) {
+	exp := Experiment{Seed: 6, Steps: 2, Width: 40, Height: 40,
+		Targets: []Target{{Name: "t", BatchSize: 3, AntiText: &AntiText{},
+			Features: []Feature{{Text: "red"}, {Text: "blue", Weight: Constant(-1)}}}}}
+	ts := runToEnd(t, exp).Stats().Target("t")
+	frames := []int{ts.Features[0].Frames, ts.Features[1].Frames, ts.Features[2].Frames}
+	if ts.Windows != 6 || frames[0] != 6 || frames[1] != 0 || frames[2] != 0 {
+		t.Errorf("%d windows, frames (red, -blue, anti-text) %v; want 6, [6 0 0]", ts.Windows, frames)
 	}
 }

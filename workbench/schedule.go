@@ -129,13 +129,26 @@ type Period struct {
 	Start, End Moment
 }
 
-// Active tells whether the period includes a step of a run of steps.
+// Active tells whether the period includes a step of a run of steps. As in CLIPig, a moment
+// given as a step is compared with the step, and a fraction or percentage with the time
+// t = step / (steps - 1) itself, not rounded to a step.
 func (p Period) Active(step, steps int) bool {
-	if p.Start.IsSet() && step < p.Start.Step(steps) {
-		return false
+	t := TimeAt(step, steps).T
+	return !p.Start.after(step, t) && !p.End.before(step, t)
+}
+
+// after tells whether a set moment lies after a step at time t.
+func (m Moment) after(step int, t float64) bool {
+	if m.byStep {
+		return m.set && m.step > step
 	}
-	if p.End.IsSet() && step > p.End.Step(steps) {
-		return false
+	return m.set && m.fraction > t
+}
+
+// before tells whether a set moment lies before a step at time t.
+func (m Moment) before(step int, t float64) bool {
+	if m.byStep {
+		return m.set && m.step < step
 	}
-	return true
+	return m.set && m.fraction < t
 }

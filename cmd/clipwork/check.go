@@ -26,8 +26,7 @@ func runCheck(args []string, stdout io.Writer) error {
 	for _, path := range files {
 		f, err := expfile.Load([]string{path})
 		if err == nil {
-			f.Experiment.Defaults()
-			if err = f.Experiment.Validate(); err != nil {
+			if err = f.Experiment.Resolve(); err != nil {
 				err = fmt.Errorf("%s: %w", path, err)
 			}
 		}

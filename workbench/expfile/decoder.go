@@ -108,6 +108,15 @@ func (d *decoder) str(n *yaml.Node, what string) string {
 	return s
 }
 
+// choice reads one of allowed, naming the nearest when the value is none of them.
+func (d *decoder) choice(n *yaml.Node, what string, allowed []string) string {
+	s, ok := d.scalar(n, what)
+	if ok && !slices.Contains(allowed, s) {
+		d.errorf(n, "%s %q is not one of %s%s", what, s, strings.Join(allowed, ", "), suggestion(s, allowed))
+	}
+	return s
+}
+
 func (d *decoder) boolean(n *yaml.Node, what string) bool {
 	s, ok := d.scalar(n, what)
 	if !ok {

@@ -189,21 +189,12 @@ func encodeTarget(t workbench.Target) targetOut {
 }
 
 func encodeTransform(tr workbench.Transform) map[string]any {
-	body := map[string]any{}
-	switch tr.Kind {
-	case workbench.TransformBlur:
-		body["sigma"] = flow{val(tr.Range[0]), val(tr.Range[1])}
-	case workbench.TransformNoise, workbench.TransformGreyNoise:
-		body["std"] = flow{val(tr.Range[0]), val(tr.Range[1])}
-	case workbench.TransformClamp:
-		body["range"] = flow{val(tr.Range[0]), val(tr.Range[1])}
-	default:
-		var amounts flow
-		for _, a := range tr.Amount {
-			amounts = append(amounts, val(a))
-		}
-		body["amount"] = amounts
+	kind, _ := workbench.LookupTransform(tr.Kind)
+	var values flow
+	for _, v := range tr.Values {
+		values = append(values, val(v))
 	}
+	body := map[string]any{kind.Param: values}
 	addPeriod(body, tr.Period)
 	return body
 }

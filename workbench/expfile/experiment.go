@@ -44,7 +44,7 @@ func (d *decoder) file(n *yaml.Node) *File {
 		case "learnrate_scale":
 			e.LearnrateScale = d.value(v, key)
 		case "optimizer":
-			e.Optimizer = d.str(v, key)
+			e.Optimizer = d.choice(v, key, workbench.OptimizerNames())
 		case "parameterization":
 			e.Parameterization = d.parameterization(v)
 		case "init":
@@ -96,12 +96,12 @@ func (d *decoder) stage(n *yaml.Node) workbench.Stage {
 func (d *decoder) parameterization(n *yaml.Node) workbench.Parameterization {
 	var p workbench.Parameterization
 	if n.Kind == yaml.ScalarNode {
-		p.Kind = n.Value
+		p.Kind = d.choice(n, "parameterization", workbench.Parameterizations)
 		return p
 	}
 	d.mapping(n, "parameterization", []string{"type", "decay"}, func(key string, v *yaml.Node) {
 		if key == "type" {
-			p.Kind = d.str(v, key)
+			p.Kind = d.choice(v, key, workbench.Parameterizations)
 		} else {
 			p.Decay = d.number(v, key)
 		}
@@ -166,7 +166,7 @@ func (d *decoder) target(n *yaml.Node, index int) workbench.Target {
 		case "batch_size":
 			t.BatchSize = d.integer(v, key, 1)
 		case "select":
-			t.Select = d.str(v, key)
+			t.Select = d.choice(v, key, workbench.Selections)
 		case "features":
 			for _, item := range d.items(v, key) {
 				t.Features = append(t.Features, d.feature(item))
@@ -207,7 +207,7 @@ func (d *decoder) feature(n *yaml.Node) workbench.Feature {
 		case "end":
 			f.Period.End = d.moment(v, key)
 		case "loss":
-			f.Loss = d.str(v, key)
+			f.Loss = d.choice(v, key, workbench.Losses)
 		}
 	})
 	if (f.Text == "") == (f.Image == "") {
@@ -239,10 +239,8 @@ func (d *decoder) antiText(n *yaml.Node) *workbench.AntiText {
 	return a
 }
 
-var postprocKinds = []string{workbench.PostprocBlur, workbench.PostprocBorder, workbench.PostprocMean}
-
 func (d *decoder) postproc(n *yaml.Node) workbench.Postproc {
-	kind, v, ok := d.singleKey(n, "postproc", postprocKinds)
+	kind, v, ok := d.singleKey(n, "postproc", workbench.PostprocKeys())
 	p := workbench.Postproc{Kind: kind}
 	if !ok {
 		return p

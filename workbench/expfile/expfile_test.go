@@ -41,6 +41,12 @@ func TestErrorsNamePositionAndFix(t *testing.T) {
 		{"learnrate: 1 - pow(t,\n", []string{"bad.yaml:1:12", "not a number or a valid expression"}},
 		{"targets:\n  - features:\n      - {text: a, image: b.png}\n", []string{"exactly one of text or image"}},
 		{"- 1\n", []string{"a mapping"}},
+		{"optimizer: adamw\n", []string{"bad.yaml:1:12", `optimizer "adamw"`, `did you mean "adam"`}},
+		{"targets:\n  - features: [x]\n    select: bets\n", []string{"bad.yaml:3:13", `did you mean "best"`}},
+		{"targets:\n  - features: [{text: x, loss: cosin}]\n", []string{"bad.yaml:2:32", `did you mean "cosine"`}},
+		{"targets:\n  - features: [x]\n    transforms: [{pad: wrapp}]\n", []string{"bad.yaml:3:24", `did you mean "wrap"`}},
+		{"parameterization: ftt\n", []string{"bad.yaml:1:19", `did you mean "fft"`}},
+		{"targets:\n  - features: [x]\n    constraints: [{mean: {loss: l3}}]\n", []string{"bad.yaml:3:33", `"l1"`}},
 	} {
 		_, err := Parse("bad.yaml", []byte(tc.yaml))
 		if err == nil {
@@ -88,7 +94,7 @@ targets:
 	if w := target.Weight.At(workbench.TimeAt(30, 101)); w < 0.49 || w > 0.51 {
 		t.Errorf("time_step(0.2, 0.4) at t=0.3: %g", w)
 	}
-	if r := target.Transforms[0].Range; r[1].At(workbench.TimeAt(0, 101)) != 0.1 || r[1].At(workbench.TimeAt(100, 101)) != 0 {
+	if v := target.Transforms[0].Values[0]; v.At(workbench.TimeAt(0, 101)) != 0.1 || v.At(workbench.TimeAt(100, 101)) != 0 {
 		t.Error("noise 0.1 * ti is not 0.1 at the start and 0 at the end")
 	}
 }
@@ -147,4 +153,38 @@ func FuzzParse(f *testing.F) {
 			file.Experiment.Validate()
 		}
 	})
+}
+
+// TestEveryRegisteredKindDecodes writes one item of every transform, constraint and
+// post-processing kind in the registries and checks each decodes to its kind.
+func TestEveryRegisteredKindDecodes(t *testing.T) {
+	for _, kind := range workbench.TransformKinds {
+		values := strings.TrimSpace(strings.Repeat("0.5 ", kind.Values))
+		for _, item := range []string{kind.Key + ": " + values, kind.Key + ": {" + kind.Param + ": 0.5, start: 10%}"} {
+			f, err := Parse("k.yaml", []byte("targets:\n  - features: [x]\n    transforms:\n      - "+item+"\n"))
+			if err != nil {
+				t.Errorf("%s: %v", item, err)
+				continue
+			}
+			if tr := f.Experiment.Targets[0].Transforms; len(tr) != 1 || tr[0].Kind != kind.Key || len(tr[0].Values) == 0 {
+				t.Errorf("%s decodes to %+v", item, tr)
+			}
+		}
+	}
+	for _, key := range workbench.ConstraintKeys() {
+		f, err := Parse("k.yaml", []byte("targets:\n  - features: [x]\n    constraints: [{"+key+": {above: 0.5, weight: 2}}]\n"))
+		if err != nil {
+			t.Errorf("constraint %s: %v", key, err)
+		} else if c := f.Experiment.Targets[0].Constraints; len(c) != 1 || c[0].Kind != key {
+			t.Errorf("constraint %s decodes to %+v", key, c)
+		}
+	}
+	for _, key := range workbench.PostprocKeys() {
+		f, err := Parse("k.yaml", []byte("postproc: [{"+key+": {amount: 0.5}}]\n"))
+		if err != nil {
+			t.Errorf("postproc %s: %v", key, err)
+		} else if p := f.Experiment.Postproc; len(p) != 1 || p[0].Kind != key {
+			t.Errorf("postproc %s decodes to %+v", key, p)
+		}
+	}
 }

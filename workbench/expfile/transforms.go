@@ -9,12 +9,8 @@ import (
 var geometryKinds = []string{"window", "resize", "random_rotate", "random_scale", "random_shift",
 	"random_translate", "perspective", "random_perspective", "center_crop", "random_crop", "pad", "repeat"}
 
-var pixelKinds = []string{workbench.TransformBlur, workbench.TransformNoise, workbench.TransformGreyNoise,
-	workbench.TransformMul, workbench.TransformAdd, workbench.TransformMean, workbench.TransformSaturation,
-	workbench.TransformContrast, workbench.TransformEdge, workbench.TransformClamp}
-
 func (d *decoder) transform(n *yaml.Node, t *workbench.Target) {
-	kind, v, ok := d.singleKey(n, "transform", append(append([]string{}, pixelKinds...), geometryKinds...))
+	kind, v, ok := d.singleKey(n, "transform", append(workbench.TransformKeys(), geometryKinds...))
 	if !ok {
 		return
 	}
@@ -51,7 +47,7 @@ func (d *decoder) transform(n *yaml.Node, t *workbench.Target) {
 	case "random_crop":
 		w.Size = float64(d.integer(v, kind, 1))
 	case "pad":
-		w.Pad = d.str(v, kind)
+		w.Pad = d.choice(v, kind, workbench.PadModes)
 	case "repeat":
 		times := float64(d.integer(v, kind, 1))
 		w.FullFrame, w.Scale, w.Pad = true, [2]float64{times, times}, workbench.PadWrap
@@ -84,52 +80,44 @@ func (d *decoder) window(n *yaml.Node, w *workbench.Window) {
 	})
 }
 
-// pixelTransform reads `blur: 1`, `blur: [0.5, 2]` or `blur: {sigma: [0.5, 2], start: 10%}`.
-func (d *decoder) pixelTransform(kind string, n *yaml.Node) workbench.Transform {
-	tr := workbench.Transform{Kind: kind}
-	main := map[string]string{
-		workbench.TransformBlur: "sigma", workbench.TransformNoise: "std", workbench.TransformGreyNoise: "std",
-		workbench.TransformClamp: "range",
-	}[kind]
-	if main == "" {
-		main = "amount"
-	}
-	setMain := func(v *yaml.Node) {
-		if main == "amount" {
-			for _, item := range d.items(v, kind) {
-				tr.Amount = append(tr.Amount, d.value(item, kind))
-			}
-			if len(tr.Amount) != 1 && len(tr.Amount) != 3 {
-				d.errorf(v, "%s needs one value or three (R G B), got %d", kind, len(tr.Amount))
-			}
+// pixelTransform reads a transform of TransformKinds as `blur: 1`, `blur: [0.5, 2]` or
+// `blur: {sigma: [0.5, 2], start: 10%}`.
+func (d *decoder) pixelTransform(key string, n *yaml.Node) workbench.Transform {
+	kind, _ := workbench.LookupTransform(key)
+	tr := workbench.Transform{Kind: key}
+	setValues := func(v *yaml.Node) {
+		items := d.items(v, key+" "+kind.Param)
+		if len(items) != 1 && len(items) != kind.Values {
+			d.errorf(v, "%s %s needs one value or %d, got %d", key, kind.Param, kind.Values, len(items))
 			return
 		}
-		tr.Range = d.valueRange(v, kind+" "+main)
+		for _, item := range items {
+			tr.Values = append(tr.Values, d.value(item, key+" "+kind.Param))
+		}
 	}
 	if n.Kind != yaml.MappingNode {
-		setMain(n)
+		setValues(n)
 		return tr
 	}
-	d.mapping(n, kind, []string{main, "start", "end"}, func(key string, v *yaml.Node) {
-		switch key {
+	d.mapping(n, key, []string{kind.Param, "start", "end"}, func(k string, v *yaml.Node) {
+		switch k {
 		case "start":
-			tr.Period.Start = d.moment(v, key)
+			tr.Period.Start = d.moment(v, k)
 		case "end":
-			tr.Period.End = d.moment(v, key)
+			tr.Period.End = d.moment(v, k)
 		default:
-			setMain(v)
+			setValues(v)
 		}
 	})
+	if len(tr.Values) == 0 {
+		d.errorf(n, "%s needs its %s", key, kind.Param)
+	}
 	return tr
 }
 
-var constraintKinds = []string{workbench.ConstraintBlur, workbench.ConstraintTV, workbench.ConstraintSaturation,
-	workbench.ConstraintMean, workbench.ConstraintStd, workbench.ConstraintContrast, workbench.ConstraintEdgeMean,
-	workbench.ConstraintBorder, workbench.ConstraintRange}
-
 // constraint reads `- saturation: {below: 0.4, weight: 2}`.
 func (d *decoder) constraint(n *yaml.Node) workbench.Constraint {
-	kind, v, ok := d.singleKey(n, "constraint", constraintKinds)
+	kind, v, ok := d.singleKey(n, "constraint", workbench.ConstraintKeys())
 	c := workbench.Constraint{Kind: kind}
 	if !ok {
 		return c
@@ -150,7 +138,7 @@ func (d *decoder) constraint(n *yaml.Node) workbench.Constraint {
 		case "target":
 			c.Target = d.value(v, key)
 		case "loss":
-			c.Loss = d.str(v, key)
+			c.Loss = d.choice(v, key, workbench.ConstraintLosses)
 		case "on":
 			switch on := d.str(v, key); on {
 			case "image":
