@@ -22,6 +22,9 @@ type Experiment struct {
 	Steps int
 	// Width and Height are the final image size in pixels.
 	Width, Height int
+	// Resolution, when set, is the image size at each step (CLIPig's resolution expression, such
+	// as `224 if t < .2 else 448`); the image is resampled when it changes.
+	Resolution [2]Value
 	// Stages make the resolution grow: the image is each stage's size until the stage's end,
 	// in order, and Width x Height after the last; it is upscaled in between.
 	Stages []Stage

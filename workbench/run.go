@@ -96,6 +96,11 @@ func (r *Run) Size() (width, height int) { return r.width, r.height }
 
 // sizeAt is the image size in effect at a step.
 func (r *Run) sizeAt(step int) (int, int) {
+	if r.exp.Resolution[0].IsSet() {
+		e := TimeAt(step, r.exp.Steps)
+		e.Width, e.Height, e.Seed = r.exp.Width, r.exp.Height, r.exp.Seed
+		return max(int(r.exp.Resolution[0].At(e)), 8), max(int(r.exp.Resolution[1].At(e)), 8)
+	}
 	for _, s := range r.exp.Stages {
 		if step < s.Until.Step(r.exp.Steps) {
 			return s.Width, s.Height
@@ -172,8 +177,9 @@ func (r *Run) Advance() (*StepResult, error) {
 // env is the time and state at a step, for Values.
 func (r *Run) env(step int) Env {
 	e := TimeAt(step, r.exp.Steps)
-	e.Resolution = float64(r.width)
-	e.LR = r.exp.Learnrate.At(e) * r.exp.LearnrateScale.At(e)
+	e.Width, e.Height, e.Seed = r.width, r.height, r.exp.Seed
+	e.LRScale = r.exp.LearnrateScale.At(e)
+	e.LR = r.exp.Learnrate.At(e) * e.LRScale
 	return e
 }
 
@@ -247,8 +253,11 @@ func (r *Run) targetInputs(pool int, t *preparedTarget, env Env, rng *rand.Rand)
 		}
 	}
 	weights, active := make([]float32, f), make([]float32, f)
+	last := r.stats.Target(t.Name).Features
 	for i := range t.embeddings {
-		weights[i] = float32(t.weights[i].At(env))
+		fe := env
+		fe.Similarity = 100 * last[i].SimilarityLast
+		weights[i] = float32(t.weights[i].At(fe))
 		if t.periods[i].Active(env.Step, env.Steps) {
 			active[i] = 1
 		}
@@ -257,7 +266,11 @@ func (r *Run) targetInputs(pool int, t *preparedTarget, env Env, rng *rand.Rand)
 		Weights: tensors.FromFlatDataAndDimensions(weights, f), Active: tensors.FromFlatDataAndDimensions(active, f),
 		Weight: tensors.FromScalar(float32(t.Weight.At(env)))}
 	if len(t.Constraints) > 0 {
-		ti.Constraints = constraintInputs(t.Constraints, env)
+		ce := env
+		for _, f := range last {
+			ce.Similarity += 100 * f.SimilarityLast / float64(len(last))
+		}
+		ti.Constraints = constraintInputs(t.Constraints, ce)
 	}
 	for _, tr := range t.Transforms {
 		ti.Transforms = append(ti.Transforms, transformInputs(tr, n, env, rng))

@@ -13,9 +13,15 @@ type Env struct {
 	T float64
 	// Step is the 0-based step; Steps the run's length.
 	Step, Steps int
-	// Resolution is the image's current width; LR the current learning rate.
-	Resolution float64
-	LR         float64
+	// Width and Height are the image's current size.
+	Width, Height int
+	// LR is the current learning rate (learnrate times learnrate_scale), LRScale the scale.
+	LR, LRScale float64
+	// Similarity is CLIPig's similarity variable (100 times a cosine similarity): in a feature's
+	// weight the feature's mean similarity at the previous step, in a constraint the target's.
+	Similarity float64
+	// Seed is the run's seed, for expressions that draw random numbers.
+	Seed uint64
 }
 
 // TimeAt is the Env of a step in a run of steps, with T as in CLIPig.

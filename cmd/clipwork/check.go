@@ -36,6 +36,9 @@ func runCheck(args []string, stdout io.Writer) error {
 		}
 		fmt.Fprintf(stdout, "%s: ok (%d steps, %dx%d, targets: %d)\n", path, f.Experiment.Steps,
 			f.Experiment.Width, f.Experiment.Height, len(f.Experiment.Targets))
+		for _, note := range f.Notes {
+			fmt.Fprintf(stdout, "  %v\n", note)
+		}
 	}
 	return errors.Join(errs...)
 }

@@ -16,6 +16,7 @@ import (
 	"github.com/clipwork/clipwork/workbench"
 	"github.com/clipwork/clipwork/workbench/expfile"
 	"github.com/clipwork/clipwork/workbench/runstore"
+	"github.com/gomlx/compute"
 	"github.com/schollz/progressbar/v3"
 )
 
@@ -103,6 +104,7 @@ type resumePoint struct {
 // execute loads the model, prepares the run (fresh or resumed), and runs it with the progress
 // bar, the frame-count table and the results folder as observers. Ctrl-C stops it cleanly.
 func execute(file *expfile.File, name string, resume *resumePoint, f runFlags, stdout io.Writer) error {
+	chooseDevice(file.Device)
 	m, err := clipmodel.Load(file.Experiment.Model)
 	if err != nil {
 		return err
@@ -127,8 +129,11 @@ func execute(file *expfile.File, name string, resume *resumePoint, f runFlags, s
 	exp := run.Experiment()
 	fmt.Fprintf(stdout, "run %s: model %s, %dx%d, %d steps, seed %d\n", dir.Path, m.Name,
 		exp.Width, exp.Height, exp.Steps, exp.Seed)
-	observers := []workbench.Observer{recorder, &frameTablePrinter{w: stdout, every: 30 * time.Second}}
-	if !f.quiet {
+	observers := []workbench.Observer{recorder}
+	if file.Verbose >= 2 {
+		observers = append(observers, &frameTablePrinter{w: stdout, every: 30 * time.Second})
+	}
+	if !f.quiet && file.Verbose >= 1 {
 		observers = append(observers, newProgress(os.Stderr, run))
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), stopSignals...)
@@ -142,6 +147,15 @@ func execute(file *expfile.File, name string, resume *resumePoint, f runFlags, s
 		fmt.Fprintf(stdout, "interrupted: continue with clipwork run --resume %s\n", dir.Path)
 	}
 	return errors.Join(runErr, recorder.Err())
+}
+
+// chooseDevice picks the compute backend for CLIPig's device unless GOMLX_BACKEND already
+// names one: cuda (or cuda:N) runs on XLA's CUDA backend; auto and cpu keep the default, the pure
+// Go backend on the CPU.
+func chooseDevice(device string) {
+	if strings.HasPrefix(device, "cuda") && os.Getenv(compute.ConfigEnvVar) == "" {
+		os.Setenv(compute.ConfigEnvVar, "xla:cuda")
+	}
 }
 
 // frameTablePrinter prints the frame counts every so often during a run.

@@ -55,7 +55,7 @@ type (
 		Model            string           `yaml:"model,omitempty"`
 		Seed             uint64           `yaml:"seed"`
 		Epochs           int              `yaml:"epochs"`
-		Resolution       []int            `yaml:"resolution,flow"`
+		Resolution       flow             `yaml:"resolution"`
 		Stages           []stageOut       `yaml:"resolution_stages,omitempty"`
 		Learnrate        value            `yaml:"learnrate"`
 		LearnrateScale   value            `yaml:"learnrate_scale"`
@@ -121,10 +121,13 @@ type (
 func encodeFile(f *File) fileOut {
 	e := &f.Experiment
 	out := fileOut{
-		Version: workbench.Version, Model: e.Model, Seed: e.Seed, Epochs: e.Steps, Resolution: []int{e.Width, e.Height},
+		Version: workbench.Version, Model: e.Model, Seed: e.Seed, Epochs: e.Steps, Resolution: flow{value(fmt.Sprint(e.Width)), value(fmt.Sprint(e.Height))},
 		Learnrate: val(e.Learnrate), LearnrateScale: val(e.LearnrateScale), Optimizer: e.Optimizer,
 		Parameterization: paramOut{e.Parameterization.Kind, e.Parameterization.Decay},
 		Init:             initOut{e.Init.Mean, e.Init.Std, e.Init.Resolution, e.Init.Image},
+	}
+	if e.Resolution[0].IsSet() {
+		out.Resolution = flow{val(e.Resolution[0]), val(e.Resolution[1])}
 	}
 	if f.SnapshotEvery > 0 {
 		out.SnapshotInterval = f.SnapshotEvery

@@ -1,7 +1,9 @@
 package expfile
 
 import (
+	"fmt"
 	"path/filepath"
+	"strings"
 
 	"github.com/clipwork/clipwork/workbench"
 	"go.yaml.in/yaml/v3"
@@ -14,27 +16,68 @@ type File struct {
 	// that many seconds. CLIPig's snapshot_interval gives one or the other (int or float).
 	SnapshotEvery   int
 	SnapshotSeconds float64
+	// Verbose is CLIPig's verbosity: 0 prints nothing while running, 1 the progress, 2 (default)
+	// the frame counts too.
+	Verbose int
+	// Device is CLIPig's device: auto (default), cpu, or cuda (cuda:N) for XLA's CUDA backend.
+	Device string
+	// Notes tell about keys that are accepted but mean nothing, or something else, in clipwork.
+	Notes []error
+}
+
+// notes are what `clipwork check` says about CLIPig keys with no meaning in clipwork.
+var notes = map[string]string{
+	"output": "clipwork writes each run to a folder under --out (default results/), " +
+		"named after the experiment file",
+	"start_epoch":       "CLIPig's GUI uses it to continue; clipwork continues a run with --resume",
+	"interpolation":     "clipwork resamples windows bilinearly and resizes the image with Catmull-Rom",
+	"init.image_tensor": "give the starting image as a file with init.image",
+	"feature_scale":     "every feature's similarity counts as it is (equal); fair is not implemented",
+	"features.scale":    "the similarity is used unscaled for select best and worst",
+}
+
+// note records that a key is accepted with the note above.
+func (d *decoder) note(n *yaml.Node, key string) {
+	d.notes = append(d.notes, &Error{File: d.files[n], Line: n.Line, Column: n.Column,
+		Message: fmt.Sprintf("note: %s is accepted and ignored: %s", key, notes[key])})
 }
 
 var topKeys = []string{"model", "seed", "epochs", "steps", "resolution", "resolution_stages", "learnrate",
 	"learnrate_scale", "optimizer", "parameterization", "init", "snapshot_interval", "targets", "postproc",
-	"clipwork_version"}
+	"clipwork_version", "verbose", "output", "device", "start_epoch", "interpolation"}
 
 func (d *decoder) file(n *yaml.Node) *File {
-	f := &File{}
+	f := &File{Verbose: 2, Device: "auto"}
 	e := &f.Experiment
+	d.width, d.height = 224, 224
+	if i := keyIndex(n, "resolution"); n.Kind == yaml.MappingNode && i >= 0 {
+		e.Width, e.Height, e.Resolution = d.resolution(n.Content[i+1])
+		d.width, d.height = e.Width, e.Height
+	}
 	d.mapping(n, "the experiment", topKeys, func(key string, v *yaml.Node) {
 		switch key {
 		case "model":
 			e.Model = d.str(v, key)
 		case "clipwork_version":
 			d.str(v, key) // recorded in resolved configs, for the reader
+		case "verbose":
+			f.Verbose = d.integer(v, key, 0)
+		case "device":
+			f.Device = d.str(v, key)
+			if f.Device != "auto" && f.Device != "cpu" && !strings.HasPrefix(f.Device, "cuda") {
+				d.errorf(v, "device %q: use auto, cpu or cuda", f.Device)
+			}
+		case "output", "interpolation":
+			d.str(v, key)
+			d.note(v, key)
+		case "start_epoch":
+			d.integer(v, key, 0)
+			d.note(v, key)
 		case "seed":
 			e.Seed = uint64(d.integer(v, key, 0))
 		case "epochs", "steps":
 			e.Steps = d.integer(v, key, 1)
-		case "resolution":
-			e.Width, e.Height = d.resolution(v)
+		case "resolution": // read first, above
 		case "resolution_stages":
 			for _, item := range d.items(v, key) {
 				e.Stages = append(e.Stages, d.stage(item))
@@ -64,18 +107,31 @@ func (d *decoder) file(n *yaml.Node) *File {
 	return f
 }
 
-// resolution reads "512", "[512, 384]" or "512 384".
-func (d *decoder) resolution(n *yaml.Node) (int, int) {
+// resolution reads "512", "640 480", "640, 480", a YAML list, or expressions of them; an
+// expression may change with time (`224 if t < .2 else 448`), and the image is resampled when
+// it does.
+func (d *decoder) resolution(n *yaml.Node) (int, int, [2]workbench.Value) {
 	items := d.items(n, "resolution")
 	if len(items) == 1 {
-		s := d.integer(items[0], "resolution", 8)
-		return s, s
+		items = append(items, items[0])
 	}
 	if len(items) != 2 {
-		d.errorf(n, "resolution is one size or [width, height], got %d values", len(items))
-		return 0, 0
+		d.errorf(n, "resolution is one size or width and height, got %d values", len(items))
+		return 0, 0, [2]workbench.Value{}
 	}
-	return d.integer(items[0], "resolution width", 8), d.integer(items[1], "resolution height", 8)
+	var values [2]workbench.Value
+	var sizes [2]int
+	for i, item := range items {
+		values[i] = d.value(item, "resolution")
+		sizes[i] = int(values[i].At(d.start()))
+		if values[i].IsSet() && sizes[i] < 8 {
+			d.errorf(item, "resolution must be at least 8, got %d", sizes[i])
+		}
+	}
+	if isNumber(items[0].Value) && isNumber(items[1].Value) {
+		values = [2]workbench.Value{}
+	}
+	return sizes[0], sizes[1], values
 }
 
 func (d *decoder) stage(n *yaml.Node) workbench.Stage {
@@ -84,7 +140,7 @@ func (d *decoder) stage(n *yaml.Node) workbench.Stage {
 		if key == "until" {
 			s.Until = d.moment(v, key)
 		} else {
-			s.Width, s.Height = d.resolution(v)
+			s.Width, s.Height, _ = d.resolution(v)
 		}
 	})
 	if !s.Until.IsSet() {
@@ -111,7 +167,7 @@ func (d *decoder) parameterization(n *yaml.Node) workbench.Parameterization {
 
 func (d *decoder) init(n *yaml.Node) workbench.Init {
 	var in workbench.Init
-	d.mapping(n, "init", []string{"mean", "std", "resolution", "image"}, func(key string, v *yaml.Node) {
+	d.mapping(n, "init", []string{"mean", "std", "resolution", "image", "image_tensor"}, func(key string, v *yaml.Node) {
 		switch key {
 		case "mean":
 			in.Mean = d.number(v, key)
@@ -121,6 +177,8 @@ func (d *decoder) init(n *yaml.Node) workbench.Init {
 			in.Resolution = d.integer(v, key, 1)
 		case "image":
 			in.Image = d.path(v, key)
+		case "image_tensor":
+			d.note(v, "init.image_tensor")
 		}
 	})
 	return in
@@ -147,7 +205,7 @@ func (d *decoder) snapshotInterval(n *yaml.Node, f *File) {
 }
 
 var targetKeys = []string{"name", "active", "start", "end", "weight", "batch_size", "select", "features",
-	"transforms", "constraints", "anti_text"}
+	"transforms", "constraints", "anti_text", "feature_scale"}
 
 func (d *decoder) target(n *yaml.Node, index int) workbench.Target {
 	var t workbench.Target
@@ -181,6 +239,10 @@ func (d *decoder) target(n *yaml.Node, index int) workbench.Target {
 			}
 		case "anti_text":
 			t.AntiText = d.antiText(v)
+		case "feature_scale":
+			if d.choice(v, key, []string{"equal", "fair"}) == "fair" {
+				d.note(v, key)
+			}
 		}
 	})
 	return t
@@ -192,7 +254,7 @@ func (d *decoder) feature(n *yaml.Node) workbench.Feature {
 		f.Text = n.Value
 		return f
 	}
-	d.mapping(n, "a feature", []string{"text", "image", "label", "weight", "start", "end", "loss"}, func(key string, v *yaml.Node) {
+	d.mapping(n, "a feature", []string{"text", "image", "label", "weight", "start", "end", "loss", "scale"}, func(key string, v *yaml.Node) {
 		switch key {
 		case "text":
 			f.Text = d.str(v, key)
@@ -208,6 +270,10 @@ func (d *decoder) feature(n *yaml.Node) workbench.Feature {
 			f.Period.End = d.moment(v, key)
 		case "loss":
 			f.Loss = d.choice(v, key, workbench.Losses)
+		case "scale":
+			if scale := d.value(v, key); scale.Expr != "1" {
+				d.note(v, "features.scale")
+			}
 		}
 	})
 	if (f.Text == "") == (f.Image == "") {

@@ -33,7 +33,7 @@ func TestErrorsNamePositionAndFix(t *testing.T) {
 		want []string
 	}{
 		{"epochs: 10\nresolutoin: 64\n", []string{"bad.yaml:2:1", `unknown key "resolutoin"`, `did you mean "resolution"`}},
-		{"epochs: ten\n", []string{"bad.yaml:1:9", "epochs must be a whole number"}},
+		{"epochs: ten\n", []string{"bad.yaml:1:9", "epochs must be a number", "undefined: ten"}},
 		{"epochs: -3\n", []string{"epochs must be at least 1"}},
 		{"targets:\n  - name: a\n    batch_sise: 2\n", []string{"bad.yaml:3:5", `did you mean "batch_size"`}},
 		{"targets:\n  - features: [x]\n    transforms:\n      - blurr: 1\n", []string{"bad.yaml:4:9", `unknown transform "blurr"`, `"blur"`}},
@@ -186,5 +186,24 @@ func TestEveryRegisteredKindDecodes(t *testing.T) {
 		} else if p := f.Experiment.Postproc; len(p) != 1 || p[0].Kind != key {
 			t.Errorf("postproc %s decodes to %+v", key, p)
 		}
+	}
+}
+
+// TestCLIPigTopLevelKeys reads CLIPig's top-level keys: verbose and device mean what they mean in
+// CLIPig, the others are accepted with a note each.
+func TestCLIPigTopLevelKeys(t *testing.T) {
+	f, err := Parse("top.yaml", []byte("verbose: 1\noutput: ./out/\ndevice: cuda\nstart_epoch: 0\ninterpolation: cubic\n"+
+		"init: {image_tensor: [[[0.5]]]}\ntargets:\n  - feature_scale: fair\n    features: [{text: x, scale: 2}]\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if f.Verbose != 1 || f.Device != "cuda" || len(f.Notes) != 6 {
+		t.Errorf("verbose %d, device %q, notes %v", f.Verbose, f.Device, f.Notes)
+	}
+	if !strings.Contains(f.Notes[0].Error(), "top.yaml:2:9: note: output") {
+		t.Errorf("the first note %q does not name output's position", f.Notes[0])
+	}
+	if _, err := Parse("d.yaml", []byte("device: tpu\n")); err == nil || !strings.Contains(err.Error(), "d.yaml:1:9") {
+		t.Errorf("device tpu: %v", err)
 	}
 }

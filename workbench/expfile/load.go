@@ -66,6 +66,7 @@ func Decode(root *yaml.Node, files map[*yaml.Node]string) (*File, error) {
 	if len(d.errs) > 0 {
 		return nil, errors.Join(d.errs...)
 	}
+	f.Notes = d.notes
 	return f, nil
 }
 
