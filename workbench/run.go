@@ -67,7 +67,7 @@ func checkWindowsFit(exp Experiment, input int) error {
 	}
 	for _, t := range exp.Targets {
 		w := t.Window
-		if w.FullFrame || w.Pad == PadWrap {
+		if w.FullFrame || w.Pad == PadWrap || len(t.Geometry) > 0 {
 			continue
 		}
 		if smallest := w.side(input, width, height) * w.Scale[0]; smallest > float64(max(width, height)) {
@@ -245,6 +245,9 @@ func (r *Run) targetInputs(pool int, t *preparedTarget, env Env, rng *rand.Rand)
 	scale := 1 / float64(pool)
 	for range n {
 		h := t.Window.Sample(rng, input, r.width, r.height)
+		if len(t.Geometry) > 0 {
+			h = sampleGeometry(t.Geometry, env, rng, input, r.width, r.height)
+		}
 		for i, c := range h {
 			if i < 6 {
 				c *= scale // into the pooled image's coordinates

@@ -26,7 +26,11 @@ type stepPlan struct {
 func newStepPlan(targets []*preparedTarget, width, height, input int) *stepPlan {
 	p := &stepPlan{targets: targets, width: width, height: height, input: input}
 	for _, t := range targets {
-		p.pool = append(p.pool, poolFactor(t.Window, width, height, input))
+		pool := poolFactor(t.Window, width, height, input)
+		if len(t.Geometry) > 0 {
+			pool = geometryPool(t.Geometry, input, width, height)
+		}
+		p.pool = append(p.pool, pool)
 	}
 	return p
 }
@@ -120,7 +124,7 @@ func (r *Run) stepGraph(plan *stepPlan) func(scope *model.Scope, inputs []*Node)
 		windows := make([]*Node, len(plan.targets))
 		for k, t := range plan.targets {
 			source := poolImage(image, plan.pool[k])
-			windows[k] = SampleWindows(source, in.Targets[k].Homs, plan.input, t.Window.withDefaults().Pad)
+			windows[k] = SampleWindows(source, in.Targets[k].Homs, plan.input, t.pad())
 			windows[k], rng = applyTransforms(windows[k], t, in.Targets[k].Transforms, rng)
 		}
 		embeddings := L2Normalize(r.model.ImageFeatures(scope, Concatenate(windows, 0)), -1)

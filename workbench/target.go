@@ -157,9 +157,12 @@ type Target struct {
 	// BatchSize is the number of windows per step (default 4).
 	BatchSize int
 	// Select is SelectAll (default), SelectBest, SelectWorst or SelectMix.
-	Select      string
-	Features    []Feature
-	Window      Window
+	Select   string
+	Features []Feature
+	// Window places the windows (clipwork's own geometry), unless Geometry is given.
+	Window Window
+	// Geometry are CLIPig's geometric transforms, in order; when given they place the windows.
+	Geometry    []Geometric
 	Transforms  []Transform
 	Constraints []Constraint
 	// AntiText pushes the windows away from a direction of text-like prompts (nil: off).
@@ -190,6 +193,14 @@ type AntiText struct {
 	Weight Value
 }
 
+// pad is what the target's windows see beyond the image's edges.
+func (t *Target) pad() string {
+	if len(t.Geometry) > 0 {
+		return geometryPad(t.Geometry)
+	}
+	return t.Window.withDefaults().Pad
+}
+
 func (t *Target) problems() []error {
 	var errs []error
 	add := func(format string, args ...any) { errs = append(errs, fmt.Errorf(format, args...)) }
@@ -208,6 +219,15 @@ func (t *Target) problems() []error {
 	}
 	if err := t.Window.validate(); err != nil {
 		add("window: %w", err)
+	}
+	if len(t.Geometry) > 0 && t.Window != (Window{}).withDefaults() {
+		add("window and perspective are clipwork's own window geometry; they do not combine with CLIPig's "+
+			"geometric transforms (%s): use one or the other", t.Geometry[0].Kind)
+	}
+	for _, g := range t.Geometry {
+		if err := g.validate(); err != nil {
+			add("%w", err)
+		}
 	}
 	for _, tr := range t.Transforms {
 		if err := tr.validate(); err != nil {

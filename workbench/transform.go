@@ -16,6 +16,9 @@ type Transform struct {
 	Period Period
 	// Values are the kind's parameter: as many as its entry's Values, or one that fills them.
 	Values []Value
+	// Extra are the values of the kind's Extra parameters, each filled to its size. They are
+	// fixed for the run (the graph is built with them).
+	Extra [][]Value
 }
 
 // TransformRow is one window's inputs to a transform's graph function, drawn on the host.
@@ -30,6 +33,11 @@ type TransformKind struct {
 	Param string
 	// Values is how many values the parameter takes (2: a [low, high] range, 3: R G B).
 	Values int
+	// Range tells that two values are a [low, high] range each window draws from (clipwork's
+	// addition to a parameter of one or three values).
+	Range bool
+	// Extra are further parameters, fixed for the run, such as a blur's kernel_size.
+	Extra []Param
 	// Identity is the row that leaves a window unchanged, used outside the transform's period.
 	Identity TransformRow
 	// Draw makes one window's row from the parameter's values at a step; it may draw random
@@ -47,6 +55,8 @@ type TransformArgs struct {
 	X, Rows *Node
 	// Radius is the target's static blur radius.
 	Radius int
+	// Extra are the transform's Extra values.
+	Extra [][]float64
 	// RNG is the graph's random state; a transform that draws replaces it.
 	RNG *Node
 }

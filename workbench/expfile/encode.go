@@ -167,8 +167,13 @@ func encodeTarget(t workbench.Target) targetOut {
 			moment(f.Period.Start), moment(f.Period.End), f.Loss})
 	}
 	w := t.Window
-	out.Transforms = append(out.Transforms, map[string]any{"window": windowOut{w.Size, w.FullFrame, w.Scale,
-		w.Rotate, w.CenterX, w.CenterY, w.Perspective, w.Pad}})
+	if len(t.Geometry) == 0 {
+		out.Transforms = append(out.Transforms, map[string]any{"window": windowOut{w.Size, w.FullFrame, w.Scale,
+			w.Rotate, w.CenterX, w.CenterY, w.Perspective, w.Pad}})
+	}
+	for _, g := range t.Geometry {
+		out.Transforms = append(out.Transforms, map[string]any{g.Kind: encodeGeometric(g)})
+	}
 	for _, tr := range t.Transforms {
 		out.Transforms = append(out.Transforms, map[string]any{tr.Kind: encodeTransform(tr)})
 	}
@@ -199,6 +204,24 @@ func encodeTransform(tr workbench.Transform) map[string]any {
 	}
 	body := map[string]any{kind.Param: values}
 	addPeriod(body, tr.Period)
+	return body
+}
+
+func encodeGeometric(g workbench.Geometric) map[string]any {
+	kind, _ := workbench.LookupGeometric(g.Kind)
+	body := map[string]any{}
+	for i, p := range kind.Params {
+		var values flow
+		for _, v := range g.Values[i] {
+			values = append(values, val(v))
+		}
+		body[p.Name] = values
+	}
+	for mode, pad := range workbench.PadFillModes {
+		if g.Kind == "pad" && g.Pad == pad {
+			body["mode"] = mode
+		}
+	}
 	return body
 }
 

@@ -44,7 +44,7 @@ func TestErrorsNamePositionAndFix(t *testing.T) {
 		{"optimizer: adamw\n", []string{"bad.yaml:1:12", `optimizer "adamw"`, `did you mean "adam"`}},
 		{"targets:\n  - features: [x]\n    select: bets\n", []string{"bad.yaml:3:13", `did you mean "best"`}},
 		{"targets:\n  - features: [{text: x, loss: cosin}]\n", []string{"bad.yaml:2:32", `did you mean "cosine"`}},
-		{"targets:\n  - features: [x]\n    transforms: [{pad: wrapp}]\n", []string{"bad.yaml:3:24", `did you mean "wrap"`}},
+		{"targets:\n  - features: [x]\n    transforms: [{window: {pad: wrapp}}]\n", []string{"bad.yaml:3:33", `did you mean "wrap"`}},
 		{"parameterization: ftt\n", []string{"bad.yaml:1:19", `did you mean "fft"`}},
 		{"targets:\n  - features: [x]\n    constraints: [{mean: {loss: l3}}]\n", []string{"bad.yaml:3:33", `"l1"`}},
 	} {
@@ -205,5 +205,30 @@ func TestCLIPigTopLevelKeys(t *testing.T) {
 	}
 	if _, err := Parse("d.yaml", []byte("device: tpu\n")); err == nil || !strings.Contains(err.Error(), "d.yaml:1:9") {
 		t.Errorf("device tpu: %v", err)
+	}
+}
+
+// TestGeometricTransformsDecode reads CLIPig's geometric transforms as its reference writes them.
+func TestGeometricTransformsDecode(t *testing.T) {
+	f, err := Parse("g.yaml", []byte(`resolution: 640 480
+targets:
+  - features: [x]
+    transforms:
+      - random_shift: -.1 .1
+      - center_crop: width/2
+      - random_rotate: {degree: [-10, 10], center: [.4, .6]}
+      - pad: {size: 4, mode: wrap}
+      - random_scale: .5 if t < .4 else 1.
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	g := f.Experiment.Targets[0].Geometry
+	start := workbench.TimeAt(0, 10)
+	start.Width = 640
+	if len(g) != 5 || len(g[0].Values[0]) != 4 || g[0].Values[0][2].At(start) != -0.1 ||
+		g[1].Values[0][1].At(start) != 320 || g[2].Values[1][1].At(start) != 0.6 || g[3].Pad != workbench.PadWrap ||
+		g[4].Values[0][0].At(start) != 0.5 || g[4].Values[0][1].At(workbench.TimeAt(9, 10)) != 1 {
+		t.Errorf("decoded %+v", g)
 	}
 }

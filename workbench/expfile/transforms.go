@@ -1,59 +1,90 @@
 package expfile
 
 import (
+	"slices"
+
 	"github.com/clipwork/clipwork/workbench"
 	"go.yaml.in/yaml/v3"
 )
 
-// Geometry transforms set the target's window placement; CLIPig's names map onto it.
-var geometryKinds = []string{"window", "resize", "random_rotate", "random_scale", "random_shift",
-	"random_translate", "perspective", "random_perspective", "center_crop", "random_crop", "pad", "repeat"}
+// windowKinds are clipwork's own window geometry, an addition to CLIPig's transforms.
+var windowKinds = []string{"window", "perspective", "random_perspective"}
 
 func (d *decoder) transform(n *yaml.Node, t *workbench.Target) {
-	kind, v, ok := d.singleKey(n, "transform", append(workbench.TransformKeys(), geometryKinds...))
-	if !ok {
-		return
-	}
-	w := &t.Window
-	switch kind {
-	case "window":
-		d.window(v, w)
-	case "resize":
-		d.number(v, kind) // CLIPig's target size: the whole image scaled into the window
-		w.FullFrame = true
-	case "random_rotate":
-		if v.Kind == yaml.MappingNode {
-			d.mapping(v, kind, []string{"degree", "center"}, func(key string, v *yaml.Node) {
-				if key == "degree" {
-					w.Rotate = d.numberRange(v, key)
-				} else {
-					w.CenterX = d.numberRange(v, key)
-					w.CenterY = w.CenterX
-				}
-			})
-		} else {
-			w.Rotate = d.numberRange(v, kind)
-		}
-	case "random_scale":
-		w.Scale = d.numberRange(v, kind)
-	case "random_shift", "random_translate":
-		w.CenterX = d.numberRange(v, kind)
-		w.CenterY = w.CenterX
-	case "perspective", "random_perspective":
-		w.Perspective = d.number(v, kind)
-	case "center_crop":
-		w.Size = float64(d.integer(v, kind, 1))
-		w.CenterX, w.CenterY = [2]float64{.5, .5}, [2]float64{.5, .5}
-	case "random_crop":
-		w.Size = float64(d.integer(v, kind, 1))
-	case "pad":
-		w.Pad = d.choice(v, kind, workbench.PadModes)
-	case "repeat":
-		times := float64(d.integer(v, kind, 1))
-		w.FullFrame, w.Scale, w.Pad = true, [2]float64{times, times}, workbench.PadWrap
+	allowed := slices.Concat(workbench.TransformKeys(), workbench.GeometricKeys(), windowKinds)
+	kind, v, ok := d.singleKey(n, "transform", allowed)
+	switch {
+	case !ok:
+	case kind == "window":
+		d.window(v, &t.Window)
+	case kind == "perspective" || kind == "random_perspective":
+		t.Window.Perspective = d.number(v, kind)
+	case slices.Contains(workbench.GeometricKeys(), kind):
+		t.Geometry = append(t.Geometry, d.geometric(kind, v))
 	default:
 		t.Transforms = append(t.Transforms, d.pixelTransform(kind, v))
 	}
+}
+
+// geometric reads one of CLIPig's geometric transforms: `random_shift: -.1 .1`,
+// `center_crop: width / 2` or `random_rotate: {degree: [-10, 10], center: [.4, .6]}`.
+func (d *decoder) geometric(key string, n *yaml.Node) workbench.Geometric {
+	kind, _ := workbench.LookupGeometric(key)
+	g := workbench.Geometric{Kind: key, Values: make([][]workbench.Value, len(kind.Params))}
+	var names []string
+	for _, p := range kind.Params {
+		names = append(names, p.Name)
+	}
+	if n.Kind != yaml.MappingNode {
+		g.Values[0] = d.geometricValues(n, key, kind.Params[0])
+	} else {
+		if key == "pad" {
+			names = append(names, "mode")
+		}
+		d.mapping(n, key, names, func(k string, v *yaml.Node) {
+			if k == "mode" {
+				g.Pad = workbench.PadFillModes[d.choice(v, k, []string{"fill", "edge", "wrap"})]
+				return
+			}
+			i := slices.Index(names, k)
+			g.Values[i] = d.geometricValues(v, key, kind.Params[i])
+		})
+	}
+	for i, p := range kind.Params {
+		if g.Values[i] != nil {
+			continue
+		}
+		if p.Default == nil {
+			d.errorf(n, "%s needs its %s", key, p.Name)
+			continue
+		}
+		for _, x := range p.Default {
+			g.Values[i] = append(g.Values[i], workbench.Constant(x))
+		}
+	}
+	if key == "pad" && len(g.Values[1]) == 3 && g.Values[1][0].Expr+g.Values[1][1].Expr+g.Values[1][2].Expr != "000" {
+		d.note(n, "pad.color")
+	}
+	return g
+}
+
+// geometricValues reads a parameter's values: as many as it takes, or one filling them; two
+// for random_shift's four give the same range to x and y.
+func (d *decoder) geometricValues(n *yaml.Node, key string, p workbench.Param) []workbench.Value {
+	what := key + " " + p.Name
+	var values []workbench.Value
+	for _, item := range d.items(n, what) {
+		values = append(values, d.value(item, what))
+	}
+	switch {
+	case len(values) == 1:
+		return slices.Repeat(values, p.Size)
+	case len(values) == 2 && p.Size == 4:
+		return slices.Concat(values, values)
+	case len(values) != p.Size:
+		d.errorf(n, "%s needs %d values or one, got %d", what, p.Size, len(values))
+	}
+	return values
 }
 
 func (d *decoder) window(n *yaml.Node, w *workbench.Window) {
@@ -75,7 +106,7 @@ func (d *decoder) window(n *yaml.Node, w *workbench.Window) {
 		case "perspective":
 			w.Perspective = d.number(v, key)
 		case "pad":
-			w.Pad = d.str(v, key)
+			w.Pad = d.choice(v, key, workbench.PadModes)
 		}
 	})
 }
