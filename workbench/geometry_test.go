@@ -66,13 +66,7 @@ func geometric(kind string, values ...float64) Geometric {
 	return Geometric{Kind: kind, Values: [][]Value{consts(values...)}}
 }
 
-func consts(values ...float64) []Value {
-	out := make([]Value, len(values))
-	for i, v := range values {
-		out[i] = Constant(v)
-	}
-	return out
-}
+func consts(values ...float64) []Value { return constants(values) }
 
 // lookupPadded is the image's value at the pixel holding (x, y), padded as the warp pads.
 func lookupPadded(image []float64, w, h int, x, y float64, c int, pad string) float64 {

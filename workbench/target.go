@@ -273,6 +273,9 @@ func (t *Target) defaults(index int) {
 		}
 		t.AntiText.Weight = t.AntiText.Weight.Or(0.5)
 	}
+	for i := range t.Transforms {
+		t.Transforms[i] = t.Transforms[i].withDefaults()
+	}
 	for i := range t.Constraints {
 		c := &t.Constraints[i]
 		c.Weight = c.Weight.Or(1)

@@ -2,6 +2,7 @@ package workbench
 
 import (
 	"fmt"
+	"math"
 	"math/rand/v2"
 
 	"github.com/gomlx/compute/dtypes"
@@ -36,6 +37,8 @@ type TransformKind struct {
 	// Range tells that two values are a [low, high] range each window draws from (clipwork's
 	// addition to a parameter of one or three values).
 	Range bool
+	// Default is the parameter's default (nil: it must be given).
+	Default []float64
 	// Extra are further parameters, fixed for the run, such as a blur's kernel_size.
 	Extra []Param
 	// Identity is the row that leaves a window unchanged, used outside the transform's period.
@@ -73,42 +76,60 @@ func (a *TransformArgs) RGB() *Node {
 
 // Transform kinds.
 const (
-	TransformBlur       = "blur"       // Gaussian blur; sigma drawn per window from [low, high]
-	TransformNoise      = "noise"      // Gaussian noise per channel; std drawn per window
-	TransformGreyNoise  = "bwnoise"    // the same noise on all channels
-	TransformMul        = "mul"        // multiply by a colour
 	TransformAdd        = "add"        // add a colour
-	TransformMean       = "mean"       // move each window's mean colour to a colour
-	TransformSaturation = "saturation" // scale saturation by a factor
-	TransformContrast   = "contrast"   // scale contrast by a factor
-	TransformEdge       = "edge"       // add an amount of the high-pass image
+	TransformBlur       = "blur"       // Gaussian blur; sigma drawn per window from [low, high]
+	TransformBorder     = "border"     // paint a border of size pixels in a colour
+	TransformGreyNoise  = "bwnoise"    // grey Gaussian noise
 	TransformClamp      = "clamp"      // clamp to [low, high]
+	TransformContrast   = "contrast"   // torchvision's adjust_contrast
+	TransformEdge       = "edge"       // CLIPig's edges: clamp((x - blur(x)) * amount, 0, 1)
+	TransformFNoise     = "fnoise"     // noise in Fourier space
+	TransformMean       = "mean"       // move each window's mean colour to a colour
+	TransformMul        = "mul"        // multiply by a colour
+	TransformNoise      = "noise"      // Gaussian noise per channel
+	TransformQuantize   = "quantize"   // floor to steps
+	TransformRNoise     = "rnoise"     // Gaussian noise drawn at a lower resolution and resized
+	TransformSaturation = "saturation" // torchvision's adjust_saturation
 )
+
+// kernelSize is CLIPig's kernel_size of a blur; 0 (clipwork's default for blur) sizes the
+// kernel to three sigmas.
+var kernelSize = Param{Name: "kernel_size", Size: 2, Default: []float64{0, 0}}
 
 // TransformKinds are the pixel transforms, in the order the documentation lists them.
 var TransformKinds = []TransformKind{
 	{Key: TransformAdd, Param: "color", Values: 3, Draw: color3,
 		Apply: func(a *TransformArgs) *Node { return Add(a.X, a.RGB()) }},
-	{Key: TransformBlur, Param: "sigma", Values: 2, Draw: drawUniform, Radius: blurTransformRadius,
-		Apply: func(a *TransformArgs) *Node {
-			return GaussianBlur(a.X, Reshape(a.Col(0), a.X.Shape().Dim(0)), a.Radius)
+	{Key: TransformBlur, Param: "sigma", Values: 2, Range: true, Draw: drawUniform, Radius: blurTransformRadius,
+		Extra: []Param{kernelSize}, Apply: func(a *TransformArgs) *Node {
+			return GaussianBlur(a.X, Reshape(a.Col(0), a.X.Shape().Dim(0)), kernelRadius(a.Extra[0], a.Radius))
 		}},
-	{Key: TransformGreyNoise, Param: "std", Values: 2, Draw: drawUniform, Apply: noiseOn(1)},
+	{Key: TransformBorder, Param: "color", Values: 3, Default: []float64{0, 0, 0}, Draw: on3, Extra: []Param{{"size", 2, []float64{1, 1}}},
+		Apply: borderTransform},
+	{Key: TransformGreyNoise, Param: "std", Values: 1, Range: true, Draw: drawUniform, Apply: noiseOn(1)},
 	{Key: TransformClamp, Param: "range", Values: 2, Identity: TransformRow{-1e9, 1e9},
 		Draw:  func(v []float64, _ *rand.Rand) TransformRow { return TransformRow{v[0], v[1]} },
 		Apply: func(a *TransformArgs) *Node { return Max(Min(a.X, a.Col(1)), a.Col(0)) }},
 	{Key: TransformContrast, Param: "factor", Values: 1, Identity: TransformRow{1}, Draw: first,
-		Apply: func(a *TransformArgs) *Node { m := imageMean(a.X); return Add(m, Mul(a.Col(0), Sub(a.X, m))) }},
-	{Key: TransformEdge, Param: "amount", Values: 1, Draw: first, Apply: edgeTransform},
-	{Key: TransformMean, Param: "mean", Values: 3, Draw: meanRow,
+		Apply: func(a *TransformArgs) *Node { return blend(a.X, imageMean(luminance(a.X)), a.Col(0)) }},
+	{Key: TransformEdge, Param: "amount", Values: 3, Default: []float64{1, 1, 1}, Draw: on3, Apply: edgeTransform,
+		Extra: []Param{{"kernel_size", 2, []float64{3, 3}}, {"sigma", 2, []float64{0, 0}}}},
+	{Key: TransformFNoise, Param: "std", Values: 3, Range: true, Draw: drawStd, Apply: fourierNoise},
+	{Key: TransformMean, Param: "mean", Values: 3, Draw: on3,
 		Apply: func(a *TransformArgs) *Node {
 			return Add(a.X, Mul(a.Col(3), Sub(a.RGB(), ReduceAndKeep(a.X, ReduceMean, 1, 2))))
 		}},
 	{Key: TransformMul, Param: "color", Values: 3, Identity: TransformRow{1, 1, 1}, Draw: color3,
 		Apply: func(a *TransformArgs) *Node { return Mul(a.X, a.RGB()) }},
-	{Key: TransformNoise, Param: "std", Values: 2, Draw: drawUniform, Apply: noiseOn(3)},
+	{Key: TransformNoise, Param: "std", Values: 3, Range: true, Draw: drawStd, Apply: noiseOn(3)},
+	{Key: TransformQuantize, Param: "step", Values: 3, Draw: on3, Apply: func(a *TransformArgs) *Node {
+		step := Add(a.RGB(), OneMinus(a.Col(3))) // 1 when off, so the division is safe
+		return Add(a.X, Mul(a.Col(3), Sub(Mul(Floor(Div(a.X, step)), step), a.X)))
+	}},
+	{Key: TransformRNoise, Param: "std", Values: 3, Range: true, Draw: drawStd, Apply: resizedNoise,
+		Extra: []Param{{"resolution", 2, nil}}},
 	{Key: TransformSaturation, Param: "factor", Values: 1, Identity: TransformRow{1}, Draw: first,
-		Apply: func(a *TransformArgs) *Node { gr := grey(a.X); return Add(gr, Mul(a.Col(0), Sub(a.X, gr))) }},
+		Apply: func(a *TransformArgs) *Node { return blend(a.X, luminance(a.X), a.Col(0)) }},
 }
 
 // LookupTransform returns a transform kind's entry.
@@ -122,38 +143,131 @@ func TransformKeys() []string {
 }
 
 func drawUniform(v []float64, rng *rand.Rand) TransformRow {
+	if len(v) == 1 {
+		return TransformRow{v[0]}
+	}
 	return TransformRow{uniform(rng, [2]float64{v[0], v[1]})}
+}
+
+// drawStd is a std per channel, or, from two values, one drawn per window for all channels.
+func drawStd(v []float64, rng *rand.Rand) TransformRow {
+	if len(v) == 2 {
+		s := uniform(rng, [2]float64{v[0], v[1]})
+		return TransformRow{s, s, s}
+	}
+	return TransformRow{v[0], v[1], v[2]}
 }
 
 func first(v []float64, _ *rand.Rand) TransformRow { return TransformRow{v[0]} }
 
 func color3(v []float64, _ *rand.Rand) TransformRow { return TransformRow{v[0], v[1], v[2]} }
 
-// meanRow is the target colour and, in the last column, 1: the transform is on.
-func meanRow(v []float64, _ *rand.Rand) TransformRow { return TransformRow{v[0], v[1], v[2], 1} }
+// on3 is three values and, in the last column, 1: the transform is on (its identity row is 0).
+func on3(v []float64, _ *rand.Rand) TransformRow { return TransformRow{v[0], v[1], v[2], 1} }
 
-// noiseOn adds Gaussian noise of the row's std to channels channels (1: grey noise).
+// noiseOn adds Gaussian noise of the row's std (per channel, or column 0 for grey noise) to
+// channels channels.
 func noiseOn(channels int) func(a *TransformArgs) *Node {
 	return func(a *TransformArgs) *Node {
 		n, s := a.X.Shape().Dim(0), a.X.Shape().Dim(1)
 		var noise *Node
 		a.RNG, noise = RandomNormal(a.RNG, shapes.Make(dtypes.Float32, n, s, s, channels))
-		return Add(a.X, Mul(noise, a.Col(0)))
+		if channels == 1 {
+			return Add(a.X, Mul(noise, a.Col(0)))
+		}
+		return Add(a.X, Mul(noise, a.RGB()))
 	}
 }
 
+// fourierNoise is CLIPig's fnoise: normal noise of std 15 * std added to the real and imaginary
+// parts of each channel's real FFT over its n pixels, transformed back. The inverse FFT is linear
+// and spreads the noise evenly, so this is white Gaussian noise of std 15 * std * sqrt(2n - 2) / n
+// in pixel space (n even; its two purely real bins lose their imaginary noise), drawn directly.
+func fourierNoise(a *TransformArgs) *Node {
+	s := a.X.Shape().Dim(1)
+	pixels := float64(s * s)
+	scaled := &TransformArgs{X: a.X, Rows: MulScalar(a.Rows, 15*math.Sqrt(2*pixels-2)/pixels), RNG: a.RNG}
+	x := noiseOn(3)(scaled)
+	a.RNG = scaled.RNG
+	return x
+}
+
+// resizedNoise is CLIPig's rnoise: noise drawn at the resolution of its Extra and resized
+// (bilinearly) to the window.
+func resizedNoise(a *TransformArgs) *Node {
+	n, s := a.X.Shape().Dim(0), a.X.Shape().Dim(1)
+	w, h := max(int(a.Extra[0][0]), 1), max(int(a.Extra[0][1]), 1)
+	var noise *Node
+	a.RNG, noise = RandomNormal(a.RNG, shapes.Make(dtypes.Float32, n, h, w, 3))
+	noise = Interpolate(noise, n, s, s, 3).Bilinear().HalfPixelCenters(true).Done()
+	return Add(a.X, Mul(noise, a.RGB()))
+}
+
+// borderTransform paints the outer size pixels (width, height of its Extra) in the row's colour.
+func borderTransform(a *TransformArgs) *Node {
+	s := a.X.Shape().Dim(1)
+	bx, by := int(a.Extra[0][0]), int(a.Extra[0][1])
+	mask := make([]float32, s*s)
+	for y := range s {
+		for x := range s {
+			if x < bx || x >= s-bx || y < by || y >= s-by {
+				mask[y*s+x] = 1
+			}
+		}
+	}
+	on := GreaterThan(Mul(Reshape(Const(a.X.Graph(), mask), 1, s, s, 1), a.Col(3)), ZerosLike(a.Col(3)))
+	dims := a.X.Shape().Dimensions
+	return Where(BroadcastToDims(on, dims...), BroadcastToDims(a.RGB(), dims...), a.X)
+}
+
+// edgeTransform is CLIPig's edge: clamp((x - blur(x)) * amount, 0, 1), blurred with its
+// kernel_size and sigma (torchvision's default sigma for the kernel when none is given).
 func edgeTransform(a *TransformArgs) *Node {
-	blurred := GaussianBlur(a.X, Ones(a.X.Graph(), shapes.Make(dtypes.Float32, a.X.Shape().Dim(0))), 3)
-	return Add(a.X, Mul(a.Col(0), Sub(a.X, blurred)))
+	k, sigma := a.Extra[0][0], a.Extra[1][0]
+	if sigma <= 0 {
+		sigma = defaultSigma(k)
+	}
+	sigmas := BroadcastToDims(Scalar(a.X.Graph(), dtypes.Float32, sigma), a.X.Shape().Dim(0))
+	blurred := GaussianBlur(a.X, sigmas, kernelRadius(a.Extra[0], 0))
+	edges := ClipScalar(Mul(Sub(a.X, blurred), a.RGB()), 0, 1)
+	return Add(a.X, Mul(a.Col(3), Sub(edges, a.X)))
+}
+
+// defaultSigma is torchvision's sigma for a Gaussian kernel of size k.
+func defaultSigma(k float64) float64 { return 0.3*((k-1)*0.5-1) + 0.8 }
+
+// kernelRadius is the radius of a kernel_size (its larger side), or fallback when it is 0.
+func kernelRadius(kernel []float64, fallback int) int {
+	k := int(max(kernel[0], kernel[1]))
+	if k <= 0 {
+		return fallback
+	}
+	return k / 2
+}
+
+// luminance is torchvision's grey image, 0.2989 R + 0.587 G + 0.114 B, as one channel.
+func luminance(x *Node) *Node {
+	weights := Reshape(Const(x.Graph(), []float32{0.2989, 0.587, 0.114}), 1, 1, 1, 3)
+	return ReduceAndKeep(Mul(x, weights), ReduceSum, -1)
+}
+
+// blend is torchvision's _blend: clamp(factor * x + (1 - factor) * other, 0, 1).
+func blend(x, other, factor *Node) *Node {
+	return ClipScalar(Add(Mul(factor, x), Mul(OneMinus(factor), other)), 0, 1)
 }
 
 func blurTransformRadius(tr Transform) int {
 	return blurRadius(maxOverTime(tr.Values[len(tr.Values)-1]))
 }
 
-// transformValues evaluates a transform's values at a step, one value filling them all.
+// transformValues evaluates a transform's values at a step, one value filling them all; a
+// range stays two values.
 func transformValues(tr Transform, kind *TransformKind, env Env) []float64 {
-	out := make([]float64, kind.Values)
+	count := kind.Values
+	if kind.Range && len(tr.Values) == 2 {
+		count = 2
+	}
+	out := make([]float64, count)
 	for i := range out {
 		out[i] = tr.Values[min(i, len(tr.Values)-1)].At(env)
 	}
@@ -186,11 +300,51 @@ func transformInputs(tr Transform, n int, env Env, rng *rand.Rand) *tensors.Tens
 func applyTransforms(x *Node, t *preparedTarget, rows []*Node, rng *Node) (*Node, *Node) {
 	for j, tr := range t.Transforms {
 		kind, _ := LookupTransform(tr.Kind)
-		a := &TransformArgs{X: x, Rows: rows[j], Radius: t.blurRadius, RNG: rng}
+		a := &TransformArgs{X: x, Rows: rows[j], Radius: t.blurRadius, RNG: rng, Extra: staticValues(tr.Extra)}
 		x = kind.Apply(a)
 		rng = a.RNG
 	}
 	return x, rng
+}
+
+// withDefaults fills the values and further parameters left unset with the kind's defaults.
+func (tr Transform) withDefaults() Transform {
+	kind, ok := LookupTransform(tr.Kind)
+	if !ok {
+		return tr
+	}
+	if len(tr.Values) == 0 {
+		tr.Values = constants(kind.Default)
+	}
+	for i, p := range kind.Extra {
+		if i == len(tr.Extra) {
+			tr.Extra = append(tr.Extra, nil)
+		}
+		if tr.Extra[i] == nil {
+			tr.Extra[i] = constants(p.Default)
+		}
+	}
+	return tr
+}
+
+// constants are Values of numbers.
+func constants(values []float64) []Value {
+	var out []Value
+	for _, v := range values {
+		out = append(out, Constant(v))
+	}
+	return out
+}
+
+// staticValues evaluates values fixed for the run.
+func staticValues(values [][]Value) [][]float64 {
+	out := make([][]float64, len(values))
+	for i, vs := range values {
+		for _, v := range vs {
+			out[i] = append(out[i], v.At(Env{Steps: 1}))
+		}
+	}
+	return out
 }
 
 // validate checks a transform's kind and number of values.
@@ -199,8 +353,13 @@ func (tr Transform) validate() error {
 	if !ok {
 		return fmt.Errorf("transform %q is not one of %v", tr.Kind, TransformKeys())
 	}
-	if n := len(tr.Values); n != 1 && n != kind.Values {
+	if n := len(tr.Values); n != 1 && n != kind.Values && (n != 2 || !kind.Range) {
 		return fmt.Errorf("transform %s: %s needs one value or %d, got %d", tr.Kind, kind.Param, kind.Values, n)
+	}
+	for i, p := range kind.Extra {
+		if i >= len(tr.Extra) || len(tr.Extra[i]) != p.Size {
+			return fmt.Errorf("transform %s needs its %s (%d values)", tr.Kind, p.Name, p.Size)
+		}
 	}
 	return nil
 }

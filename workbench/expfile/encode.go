@@ -198,24 +198,29 @@ func encodeTarget(t workbench.Target) targetOut {
 
 func encodeTransform(tr workbench.Transform) map[string]any {
 	kind, _ := workbench.LookupTransform(tr.Kind)
-	var values flow
-	for _, v := range tr.Values {
-		values = append(values, val(v))
+	body := map[string]any{kind.Param: values(tr.Values)}
+	for i, p := range kind.Extra {
+		if i < len(tr.Extra) && tr.Extra[i] != nil {
+			body[p.Name] = values(tr.Extra[i])
+		}
 	}
-	body := map[string]any{kind.Param: values}
 	addPeriod(body, tr.Period)
 	return body
+}
+
+func values(vs []workbench.Value) flow {
+	var out flow
+	for _, v := range vs {
+		out = append(out, val(v))
+	}
+	return out
 }
 
 func encodeGeometric(g workbench.Geometric) map[string]any {
 	kind, _ := workbench.LookupGeometric(g.Kind)
 	body := map[string]any{}
 	for i, p := range kind.Params {
-		var values flow
-		for _, v := range g.Values[i] {
-			values = append(values, val(v))
-		}
-		body[p.Name] = values
+		body[p.Name] = values(g.Values[i])
 	}
 	for mode, pad := range workbench.PadFillModes {
 		if g.Kind == "pad" && g.Pad == pad {

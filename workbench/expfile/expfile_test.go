@@ -160,7 +160,16 @@ func FuzzParse(f *testing.F) {
 func TestEveryRegisteredKindDecodes(t *testing.T) {
 	for _, kind := range workbench.TransformKinds {
 		values := strings.TrimSpace(strings.Repeat("0.5 ", kind.Values))
-		for _, item := range []string{kind.Key + ": " + values, kind.Key + ": {" + kind.Param + ": 0.5, start: 10%}"} {
+		items := []string{kind.Key + ": " + values}
+		required := ""
+		for _, p := range kind.Extra {
+			if p.Default == nil {
+				required += ", " + p.Name + ": 8"
+				items = nil // a scalar cannot give the required parameter
+			}
+		}
+		items = append(items, kind.Key+": {"+kind.Param+": 0.5, start: 10%"+required+"}")
+		for _, item := range items {
 			f, err := Parse("k.yaml", []byte("targets:\n  - features: [x]\n    transforms:\n      - "+item+"\n"))
 			if err != nil {
 				t.Errorf("%s: %v", item, err)

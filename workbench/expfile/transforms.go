@@ -112,38 +112,59 @@ func (d *decoder) window(n *yaml.Node, w *workbench.Window) {
 }
 
 // pixelTransform reads a transform of TransformKinds as `blur: 1`, `blur: [0.5, 2]` or
-// `blur: {sigma: [0.5, 2], start: 10%}`.
+// `blur: {sigma: [0.5, 2], kernel_size: 5, start: 10%}`.
 func (d *decoder) pixelTransform(key string, n *yaml.Node) workbench.Transform {
 	kind, _ := workbench.LookupTransform(key)
-	tr := workbench.Transform{Kind: key}
-	setValues := func(v *yaml.Node) {
-		items := d.items(v, key+" "+kind.Param)
-		if len(items) != 1 && len(items) != kind.Values {
-			d.errorf(v, "%s %s needs one value or %d, got %d", key, kind.Param, kind.Values, len(items))
-			return
-		}
-		for _, item := range items {
-			tr.Values = append(tr.Values, d.value(item, key+" "+kind.Param))
-		}
-	}
+	tr := workbench.Transform{Kind: key, Extra: make([][]workbench.Value, len(kind.Extra))}
 	if n.Kind != yaml.MappingNode {
-		setValues(n)
+		tr.Values = d.transformValues(n, kind)
 		return tr
 	}
-	d.mapping(n, key, []string{kind.Param, "start", "end"}, func(k string, v *yaml.Node) {
-		switch k {
-		case "start":
+	names := []string{kind.Param, "start", "end"}
+	for _, p := range kind.Extra {
+		names = append(names, p.Name)
+	}
+	d.mapping(n, key, names, func(k string, v *yaml.Node) {
+		switch i := slices.Index(names, k); {
+		case k == "start":
 			tr.Period.Start = d.moment(v, k)
-		case "end":
+		case k == "end":
 			tr.Period.End = d.moment(v, k)
+		case k == kind.Param:
+			tr.Values = d.transformValues(v, kind)
 		default:
-			setValues(v)
+			tr.Extra[i-3] = d.geometricValues(v, key, kind.Extra[i-3])
 		}
 	})
-	if len(tr.Values) == 0 {
+	if len(tr.Values) == 0 && key == workbench.TransformBlur && tr.Extra[0] != nil {
+		k := max(tr.Extra[0][0].At(d.start()), tr.Extra[0][1].At(d.start()))
+		tr.Values = []workbench.Value{workbench.Constant(0.3*((k-1)*0.5-1) + 0.8)} // torchvision's sigma
+	}
+	if len(tr.Values) == 0 && kind.Default == nil {
 		d.errorf(n, "%s needs its %s", key, kind.Param)
 	}
+	for i, p := range kind.Extra {
+		if tr.Extra[i] == nil && p.Default == nil {
+			d.errorf(n, "%s needs its %s", key, p.Name)
+		}
+	}
 	return tr
+}
+
+// transformValues reads a pixel transform's parameter: one value, as many as it takes, or two
+// for a range where the kind draws from one.
+func (d *decoder) transformValues(n *yaml.Node, kind *workbench.TransformKind) []workbench.Value {
+	what := kind.Key + " " + kind.Param
+	items := d.items(n, what)
+	if c := len(items); c != 1 && c != kind.Values && (c != 2 || !kind.Range) {
+		d.errorf(n, "%s needs one value or %d, got %d", what, kind.Values, c)
+		return nil
+	}
+	var values []workbench.Value
+	for _, item := range items {
+		values = append(values, d.value(item, what))
+	}
+	return values
 }
 
 // constraint reads `- saturation: {below: 0.4, weight: 2}`.
