@@ -43,7 +43,7 @@ var PostprocKinds = []PostprocKind{
 	}},
 	{Key: PostprocBorder, Params: []string{"size", "color"}, Apply: func(p Postproc, pixels, amount *Node) *Node {
 		h, w := pixels.Shape().Dim(0), pixels.Shape().Dim(1)
-		mask := Reshape(borderMask(pixels.Graph(), h, w, p.Size), h, w, 1)
+		mask := Reshape(borderMask(pixels.Graph(), h, w, p.Size, p.Size), h, w, 1)
 		return Add(pixels, Mul(Mul(amount, mask), Sub(postprocColor(p, pixels), pixels)))
 	}},
 	{Key: PostprocMean, Params: []string{"color"}, Apply: func(p Postproc, pixels, amount *Node) *Node {

@@ -19,3 +19,16 @@ func keys[K any](kinds []K, keyOf func(*K) string) []string {
 	}
 	return out
 }
+
+// fillDefaults fills the further parameters left unset with their defaults (nil when required).
+func fillDefaults(extra [][]Value, params []Param) [][]Value {
+	for i, p := range params {
+		if i == len(extra) {
+			extra = append(extra, nil)
+		}
+		if extra[i] == nil {
+			extra[i] = constants(p.Default)
+		}
+	}
+	return extra
+}

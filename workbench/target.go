@@ -278,12 +278,10 @@ func (t *Target) defaults(index int) {
 	}
 	for i := range t.Constraints {
 		c := &t.Constraints[i]
+		*c = c.withDefaults()
 		c.Weight = c.Weight.Or(1)
 		if c.Loss == "" {
 			c.Loss = "l2"
-		}
-		if c.Size == 0 {
-			c.Size = 1
 		}
 	}
 }

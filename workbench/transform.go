@@ -316,14 +316,7 @@ func (tr Transform) withDefaults() Transform {
 	if len(tr.Values) == 0 {
 		tr.Values = constants(kind.Default)
 	}
-	for i, p := range kind.Extra {
-		if i == len(tr.Extra) {
-			tr.Extra = append(tr.Extra, nil)
-		}
-		if tr.Extra[i] == nil {
-			tr.Extra[i] = constants(p.Default)
-		}
-	}
+	tr.Extra = fillDefaults(tr.Extra, kind.Extra)
 	return tr
 }
 

@@ -178,17 +178,7 @@ func encodeTarget(t workbench.Target) targetOut {
 		out.Transforms = append(out.Transforms, map[string]any{tr.Kind: encodeTransform(tr)})
 	}
 	for _, c := range t.Constraints {
-		body := map[string]any{"weight": val(c.Weight), "loss": c.Loss, "size": c.Size}
-		for key, v := range map[string]workbench.Value{"above": c.Above, "below": c.Below, "target": c.Target} {
-			if v.IsSet() {
-				body[key] = val(v)
-			}
-		}
-		addPeriod(body, c.Period)
-		if c.OnImage {
-			body["on"] = "image"
-		}
-		out.Constraints = append(out.Constraints, map[string]any{c.Kind: body})
+		out.Constraints = append(out.Constraints, map[string]any{c.Kind: encodeConstraint(c)})
 	}
 	if t.AntiText != nil {
 		out.AntiText = &antiTextOut{t.AntiText.Prompts, val(t.AntiText.Weight)}
@@ -214,6 +204,28 @@ func values(vs []workbench.Value) flow {
 		out = append(out, val(v))
 	}
 	return out
+}
+
+func encodeConstraint(c workbench.Constraint) map[string]any {
+	body := map[string]any{"weight": val(c.Weight), "loss": c.Loss}
+	if len(c.Above) > 0 {
+		body["above"] = values(c.Above)
+	}
+	if len(c.Below) > 0 {
+		body["below"] = values(c.Below)
+	}
+	if c.Target.IsSet() {
+		body["target"] = val(c.Target)
+	}
+	kind, _ := workbench.LookupConstraint(c.Kind)
+	for i, p := range kind.Extra {
+		body[p.Name] = values(c.Extra[i])
+	}
+	addPeriod(body, c.Period)
+	if c.OnImage {
+		body["on"] = "image"
+	}
+	return body
 }
 
 func encodeGeometric(g workbench.Geometric) map[string]any {

@@ -180,8 +180,15 @@ func TestEveryRegisteredKindDecodes(t *testing.T) {
 			}
 		}
 	}
-	for _, key := range workbench.ConstraintKeys() {
-		f, err := Parse("k.yaml", []byte("targets:\n  - features: [x]\n    constraints: [{"+key+": {above: 0.5, weight: 2}}]\n"))
+	for _, kind := range workbench.ConstraintKinds {
+		key, required := kind.Key, ""
+		for _, p := range kind.Extra {
+			if p.Default == nil {
+				required += ", " + p.Name + ": 0.1"
+			}
+		}
+		f, err := Parse("k.yaml", []byte("targets:\n  - features: [x]\n    constraints: [{"+key+": {above: 0.5, weight: 2"+
+			required+"}}]\n"))
 		if err != nil {
 			t.Errorf("constraint %s: %v", key, err)
 		} else if c := f.Experiment.Targets[0].Constraints; len(c) != 1 || c[0].Kind != key {

@@ -167,41 +167,57 @@ func (d *decoder) transformValues(n *yaml.Node, kind *workbench.TransformKind) [
 	return values
 }
 
-// constraint reads `- saturation: {below: 0.4, weight: 2}`.
+// constraint reads `- saturation: {below: 0.4, weight: 2}` or `- noise: {std: 0.1}`.
 func (d *decoder) constraint(n *yaml.Node) workbench.Constraint {
-	kind, v, ok := d.singleKey(n, "constraint", workbench.ConstraintKeys())
-	c := workbench.Constraint{Kind: kind}
+	key, v, ok := d.singleKey(n, "constraint", workbench.ConstraintKeys())
+	c := workbench.Constraint{Kind: key}
 	if !ok {
 		return c
 	}
-	keys := []string{"weight", "start", "end", "above", "below", "target", "loss", "on", "size"}
-	d.mapping(v, "constraint "+kind, keys, func(key string, v *yaml.Node) {
-		switch key {
+	kind, _ := workbench.LookupConstraint(key)
+	c.Extra = make([][]workbench.Value, len(kind.Extra))
+	keys := []string{"weight", "start", "end", "above", "below", "target", "loss", "on"}
+	for _, p := range kind.Extra {
+		keys = append(keys, p.Name)
+	}
+	d.mapping(v, "constraint "+key, keys, func(k string, v *yaml.Node) {
+		switch i := slices.Index(keys, k); k {
 		case "weight":
-			c.Weight = d.value(v, key)
+			c.Weight = d.value(v, k)
 		case "start":
-			c.Period.Start = d.moment(v, key)
+			c.Period.Start = d.moment(v, k)
 		case "end":
-			c.Period.End = d.moment(v, key)
+			c.Period.End = d.moment(v, k)
 		case "above":
-			c.Above = d.value(v, key)
+			c.Above = d.bound(v, k)
 		case "below":
-			c.Below = d.value(v, key)
+			c.Below = d.bound(v, k)
 		case "target":
-			c.Target = d.value(v, key)
+			c.Target = d.value(v, k)
 		case "loss":
-			c.Loss = d.choice(v, key, workbench.ConstraintLosses)
+			c.Loss = d.choice(v, k, workbench.ConstraintLosses)
 		case "on":
-			switch on := d.str(v, key); on {
-			case "image":
-				c.OnImage = true
-			case "windows":
-			default:
-				d.errorf(v, "on %q: use image or windows", on)
-			}
-		case "size":
-			c.Size = d.integer(v, key, 1)
+			c.OnImage = d.choice(v, k, []string{"windows", "image"}) == "image"
+		default:
+			c.Extra[i-8] = d.geometricValues(v, key, kind.Extra[i-8])
 		}
 	})
+	for i, p := range kind.Extra {
+		if c.Extra[i] == nil && p.Default == nil {
+			d.errorf(v, "constraint %s needs its %s", key, p.Name)
+		}
+	}
 	return c
+}
+
+// bound reads a constraint's above or below: one value or three (R G B).
+func (d *decoder) bound(n *yaml.Node, what string) []workbench.Value {
+	var values []workbench.Value
+	for _, item := range d.items(n, what) {
+		values = append(values, d.value(item, what))
+	}
+	if len(values) != 1 && len(values) != 3 {
+		d.errorf(n, "%s takes one value or three (R G B), got %d", what, len(values))
+	}
+	return values
 }
