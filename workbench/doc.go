@@ -8,8 +8,11 @@
 //	                           warp.go         differentiable op (shift, rotate, zoom, perspective)
 //	transforms                 transform.go    an entry of TransformKinds: key, parameter, identity
 //	                                           row, host-side draw, graph function
-//	constraints                constraint.go   an entry of ConstraintKinds: key, penalty
-//	post-processing            postproc.go     an entry of PostprocKinds: key, parameters, graph function
+//	geometric transforms       geometry.go     an entry of GeometricKinds: key, parameters, pad, the
+//	                                           map of the canvas, composed into the window's warp
+//	constraints                constraint.go   an entry of ConstraintKinds: key, parameters, CLIPig's
+//	                                           factor, penalty
+//	post-processing            postproc.go     a pixel transform of TransformKinds on the image
 //	targets and selection      target.go       features, Selections, Losses, the feature loss
 //	optimisers                 optimizer.go    an entry of Optimizers: name, usual rate, update
 //	schedules and time         schedule.go     Value (a number of time), Moment, Period
@@ -18,8 +21,8 @@
 //	statistics                 stats.go        frames, shares, similarities, history
 //	image filters              filters.go      blur, grey, Sobel, total variation
 //
-// Adding a transform, constraint or post-processing edit is one registry entry and its table
-// test; the tests beside each registry reject an incomplete entry.
+// Adding a transform or constraint is one registry entry and its table test; the tests beside
+// each registry reject an incomplete entry, and expfile's tests decode every entry.
 //
 // # Glossary
 //

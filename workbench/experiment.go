@@ -163,12 +163,8 @@ func (e *Experiment) Defaults() {
 		e.Targets[i].defaults(i)
 	}
 	for i := range e.Postproc {
-		e.Postproc[i].Amount = e.Postproc[i].Amount.Or(1)
-		if e.Postproc[i].Size == 0 {
-			e.Postproc[i].Size = 1
-		}
-		if e.Postproc[i].Sigma == 0 {
-			e.Postproc[i].Sigma = 1
-		}
+		p := &e.Postproc[i]
+		p.Amount = p.Amount.Or(1)
+		p.Transform = p.Transform.withDefaults()
 	}
 }

@@ -2,96 +2,59 @@ package workbench
 
 import (
 	"fmt"
+	"math/rand/v2"
 
 	. "github.com/gomlx/gomlx/core/graph" //nolint:revive // GoMLX graph code reads best with the dot import.
+	"github.com/gomlx/gomlx/core/tensors"
 )
 
-// Postproc edits the image between steps, one kind of PostprocKinds.
+// Postproc edits the image between steps (pixels parameterisation) with a pixel transform of
+// TransformKinds, as CLIPig's postproc does.
 type Postproc struct {
-	Kind   string
-	Period Period
+	Transform
+	// Disabled switches the edit off (CLIPig's active: false).
+	Disabled bool
+	// Amount blends the edited image into the image: 1 (default) replaces it, as in CLIPig;
+	// less keeps part of it (clipwork's addition).
 	Amount Value
-	Sigma  float64
-	Size   int
-	Color  [3]float64
-}
-
-// Postproc kinds.
-const (
-	PostprocBlur   = "blur"   // blend Amount of a Gaussian blur of Sigma into the image
-	PostprocBorder = "border" // pull a border of Size pixels towards Color by Amount
-	PostprocMean   = "mean"   // pull the image's mean towards Color by Amount
-)
-
-// PostprocKind is one post-processing edit: its YAML key, its parameters, and its graph
-// function on the pixels [h, w, 3] with the step's amount (0 outside its period).
-type PostprocKind struct {
-	// Key is the YAML key.
-	Key string
-	// Params are the keys the edit reads besides amount, start and end.
-	Params []string
-	// Apply edits the pixels.
-	Apply func(p Postproc, pixels, amount *Node) *Node
-}
-
-// PostprocKinds are the post-processing edits.
-var PostprocKinds = []PostprocKind{
-	{Key: PostprocBlur, Params: []string{"sigma"}, Apply: func(p Postproc, pixels, amount *Node) *Node {
-		sigma := Const(pixels.Graph(), []float32{float32(p.Sigma)})
-		blurred := Squeeze(GaussianBlur(InsertAxes(pixels, 0), sigma, blurRadius(p.Sigma)), 0)
-		return Add(pixels, Mul(amount, Sub(blurred, pixels)))
-	}},
-	{Key: PostprocBorder, Params: []string{"size", "color"}, Apply: func(p Postproc, pixels, amount *Node) *Node {
-		h, w := pixels.Shape().Dim(0), pixels.Shape().Dim(1)
-		mask := Reshape(borderMask(pixels.Graph(), h, w, p.Size, p.Size), h, w, 1)
-		return Add(pixels, Mul(Mul(amount, mask), Sub(postprocColor(p, pixels), pixels)))
-	}},
-	{Key: PostprocMean, Params: []string{"color"}, Apply: func(p Postproc, pixels, amount *Node) *Node {
-		mean := ReduceAndKeep(pixels, ReduceMean, 0, 1)
-		return Add(pixels, Mul(amount, Sub(postprocColor(p, pixels), mean)))
-	}},
-}
-
-func postprocColor(p Postproc, pixels *Node) *Node {
-	return Reshape(Const(pixels.Graph(), []float32{float32(p.Color[0]), float32(p.Color[1]), float32(p.Color[2])}), 1, 1, 3)
-}
-
-// LookupPostproc returns a post-processing kind's entry.
-func LookupPostproc(key string) (*PostprocKind, bool) {
-	return lookup(PostprocKinds, key, func(k *PostprocKind) string { return k.Key })
-}
-
-// PostprocKeys lists the post-processing edits' YAML keys.
-func PostprocKeys() []string {
-	return keys(PostprocKinds, func(k *PostprocKind) string { return k.Key })
 }
 
 func (p Postproc) validate() error {
-	if _, ok := LookupPostproc(p.Kind); !ok {
-		return fmt.Errorf("postproc %q is not one of %v", p.Kind, PostprocKeys())
+	if err := p.Transform.validate(); err != nil {
+		return fmt.Errorf("postproc: %w", err)
 	}
 	return nil
 }
 
-// postprocess applies the experiment's post-processing to the updated pixels; amounts [p]
-// are 0 outside each one's period.
-func (r *Run) postprocess(params, amounts *Node) *Node {
+// postprocess applies the experiment's post-processing to the updated pixels [h, w, 3]: each
+// edit with its row [1, 4] and its amount (0 outside its period or when disabled).
+func (r *Run) postprocess(params, amounts *Node, rows []*Node, rng *Node) *Node {
 	if r.exp.Parameterization.Kind != ParamPixels {
 		return params
 	}
 	for i, p := range r.exp.Postproc {
-		kind, _ := LookupPostproc(p.Kind)
-		params = kind.Apply(p, params, Reshape(Slice(amounts, AxisRange(i, i+1))))
+		kind, _ := LookupTransform(p.Kind)
+		radius := 0
+		if kind.Radius != nil {
+			radius = kind.Radius(p.Transform)
+		}
+		a := &TransformArgs{X: InsertAxes(params, 0), Rows: rows[i], Radius: radius, RNG: rng, Extra: staticValues(p.Extra)}
+		edited := Squeeze(kind.Apply(a), 0)
+		rng = a.RNG
+		params = Add(params, Mul(Reshape(Slice(amounts, AxisRange(i, i+1))), Sub(edited, params)))
 	}
 	return params
 }
 
-func (r *Run) postprocAmounts(env Env) []float32 {
+// postprocInputs are the edits' amounts [p] and rows, one [1, 4] per edit, at a step.
+func (r *Run) postprocInputs(env Env, rng *rand.Rand) (*tensors.Tensor, []*tensors.Tensor) {
 	amounts := make([]float32, max(len(r.exp.Postproc), 1))
+	var rows []*tensors.Tensor
 	for i, p := range r.exp.Postproc {
-		if p.Period.Active(env.Step, env.Steps) {
+		if !p.Disabled && p.Period.Active(env.Step, env.Steps) {
 			amounts[i] = float32(p.Amount.At(env))
 		}
+		rows = append(rows, transformInputs(p.Transform, 1, env, rng))
 	}
-	return amounts
+	return tensors.FromFlatDataAndDimensions(amounts, len(amounts)), rows
 }

@@ -191,7 +191,7 @@ func (r *Run) plan(env Env) *stepPlan {
 			active = append(active, t)
 		}
 	}
-	return newStepPlan(active, r.width, r.height, modelInput(r.model))
+	return newStepPlan(active, r.width, r.height, modelInput(r.model), len(r.exp.Postproc))
 }
 
 // exec returns the compiled step for a plan's structure; the Exec compiles again by itself
@@ -224,8 +224,8 @@ func (r *Run) inputs(plan *stepPlan, env Env) ([]any, error) {
 		return nil, err
 	}
 	in := stepInputs[*tensors.Tensor]{Params: r.params, M: r.m, V: r.v, LR: tensors.FromScalar(float32(lr)),
-		Count: tensors.FromScalar(float32(r.step + 1)), RNG: state,
-		Postproc: tensors.FromFlatDataAndDimensions(r.postprocAmounts(env), max(len(r.exp.Postproc), 1))}
+		Count: tensors.FromScalar(float32(r.step + 1)), RNG: state}
+	in.Postproc, in.PostprocRows = r.postprocInputs(env, rng)
 	for k, t := range plan.targets {
 		in.Targets = append(in.Targets, r.targetInputs(plan.pool[k], t, env, rng))
 	}

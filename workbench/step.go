@@ -21,10 +21,12 @@ type stepPlan struct {
 	// pool is, per target, the factor the image is average-pooled by before its windows are
 	// sampled, so that zoomed-out windows see every pixel instead of aliasing.
 	pool []int
+	// postproc is the number of post-processing edits.
+	postproc int
 }
 
-func newStepPlan(targets []*preparedTarget, width, height, input int) *stepPlan {
-	p := &stepPlan{targets: targets, width: width, height: height, input: input}
+func newStepPlan(targets []*preparedTarget, width, height, input, postproc int) *stepPlan {
+	p := &stepPlan{targets: targets, width: width, height: height, input: input, postproc: postproc}
 	for _, t := range targets {
 		pool := poolFactor(t.Window, width, height, input)
 		if len(t.Geometry) > 0 {
@@ -52,9 +54,10 @@ type stepInputs[T any] struct {
 	// LR is the step's learning rate, Count the 1-based step (Adam's bias correction).
 	LR, Count T
 	RNG       T
-	// Postproc holds each post-processing edit's amount [p].
-	Postproc T
-	Targets  []targetInputs[T]
+	// Postproc holds each post-processing edit's amount [p]; PostprocRows their rows [1, 4].
+	Postproc     T
+	PostprocRows []T
+	Targets      []targetInputs[T]
 }
 
 // targetInputs are one active target's inputs.
@@ -71,6 +74,12 @@ type targetInputs[T any] struct {
 // slots lists the inputs in the graph's order, shaping s to the plan.
 func (s *stepInputs[T]) slots(plan *stepPlan) []*T {
 	out := []*T{&s.Params, &s.M, &s.V, &s.LR, &s.Count, &s.RNG, &s.Postproc}
+	if len(s.PostprocRows) != plan.postproc {
+		s.PostprocRows = make([]T, plan.postproc)
+	}
+	for i := range s.PostprocRows {
+		out = append(out, &s.PostprocRows[i])
+	}
 	if len(s.Targets) != len(plan.targets) {
 		s.Targets = make([]targetInputs[T], len(plan.targets))
 	}
@@ -152,7 +161,7 @@ func (r *Run) stepGraph(plan *stepPlan) func(scope *model.Scope, inputs []*Node)
 		newParams, m, v := opt.Update(in.Params, grad, in.M, in.V, in.LR, in.Count)
 		newParams = r.param.project(newParams)
 		if len(r.exp.Postproc) > 0 {
-			newParams = r.postprocess(newParams, in.Postproc)
+			newParams = r.postprocess(newParams, in.Postproc, in.PostprocRows, rng)
 		}
 		updateFinite := IsFinite(Add(ReduceAllSum(newParams), ReduceAllSum(v)))
 		outputs := []*Node{newParams, m, v, loss, Concatenate(flattenTerms(terms), 0), updateFinite}

@@ -46,7 +46,7 @@ type TransformKind struct {
 	// Draw makes one window's row from the parameter's values at a step; it may draw random
 	// numbers from the step's source.
 	Draw func(values []float64, rng *rand.Rand) TransformRow
-	// Apply is the graph function on windows [n, s, s, 3].
+	// Apply is the graph function on windows (or the image, in post-processing) [n, h, w, 3].
 	Apply func(a *TransformArgs) *Node
 	// Radius, if set, is the static kernel radius the transform needs for its largest value.
 	Radius func(tr Transform) int
@@ -169,9 +169,9 @@ func on3(v []float64, _ *rand.Rand) TransformRow { return TransformRow{v[0], v[1
 // channels channels.
 func noiseOn(channels int) func(a *TransformArgs) *Node {
 	return func(a *TransformArgs) *Node {
-		n, s := a.X.Shape().Dim(0), a.X.Shape().Dim(1)
+		dims := a.X.Shape().Dimensions
 		var noise *Node
-		a.RNG, noise = RandomNormal(a.RNG, shapes.Make(dtypes.Float32, n, s, s, channels))
+		a.RNG, noise = RandomNormal(a.RNG, shapes.Make(dtypes.Float32, dims[0], dims[1], dims[2], channels))
 		if channels == 1 {
 			return Add(a.X, Mul(noise, a.Col(0)))
 		}
@@ -184,8 +184,7 @@ func noiseOn(channels int) func(a *TransformArgs) *Node {
 // and spreads the noise evenly, so this is white Gaussian noise of std 15 * std * sqrt(2n - 2) / n
 // in pixel space (n even; its two purely real bins lose their imaginary noise), drawn directly.
 func fourierNoise(a *TransformArgs) *Node {
-	s := a.X.Shape().Dim(1)
-	pixels := float64(s * s)
+	pixels := float64(a.X.Shape().Dim(1) * a.X.Shape().Dim(2))
 	scaled := &TransformArgs{X: a.X, Rows: MulScalar(a.Rows, 15*math.Sqrt(2*pixels-2)/pixels), RNG: a.RNG}
 	x := noiseOn(3)(scaled)
 	a.RNG = scaled.RNG
@@ -195,27 +194,19 @@ func fourierNoise(a *TransformArgs) *Node {
 // resizedNoise is CLIPig's rnoise: noise drawn at the resolution of its Extra and resized
 // (bilinearly) to the window.
 func resizedNoise(a *TransformArgs) *Node {
-	n, s := a.X.Shape().Dim(0), a.X.Shape().Dim(1)
+	dims := a.X.Shape().Dimensions
 	w, h := max(int(a.Extra[0][0]), 1), max(int(a.Extra[0][1]), 1)
 	var noise *Node
-	a.RNG, noise = RandomNormal(a.RNG, shapes.Make(dtypes.Float32, n, h, w, 3))
-	noise = Interpolate(noise, n, s, s, 3).Bilinear().HalfPixelCenters(true).Done()
+	a.RNG, noise = RandomNormal(a.RNG, shapes.Make(dtypes.Float32, dims[0], h, w, 3))
+	noise = Interpolate(noise, dims...).Bilinear().HalfPixelCenters(true).Done()
 	return Add(a.X, Mul(noise, a.RGB()))
 }
 
 // borderTransform paints the outer size pixels (width, height of its Extra) in the row's colour.
 func borderTransform(a *TransformArgs) *Node {
-	s := a.X.Shape().Dim(1)
-	bx, by := int(a.Extra[0][0]), int(a.Extra[0][1])
-	mask := make([]float32, s*s)
-	for y := range s {
-		for x := range s {
-			if x < bx || x >= s-bx || y < by || y >= s-by {
-				mask[y*s+x] = 1
-			}
-		}
-	}
-	on := GreaterThan(Mul(Reshape(Const(a.X.Graph(), mask), 1, s, s, 1), a.Col(3)), ZerosLike(a.Col(3)))
+	h, w := a.X.Shape().Dim(1), a.X.Shape().Dim(2)
+	mask := borderMask(a.X.Graph(), h, w, int(a.Extra[0][0]), int(a.Extra[0][1]))
+	on := GreaterThan(Mul(mask, a.Col(3)), ZerosLike(a.Col(3)))
 	dims := a.X.Shape().Dimensions
 	return Where(BroadcastToDims(on, dims...), BroadcastToDims(a.RGB(), dims...), a.X)
 }

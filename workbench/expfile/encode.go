@@ -141,9 +141,8 @@ func encodeFile(f *File) fileOut {
 		out.Targets = append(out.Targets, encodeTarget(t))
 	}
 	for _, p := range e.Postproc {
-		body := map[string]any{"amount": val(p.Amount), "sigma": p.Sigma, "size": p.Size,
-			"color": flow{value(fmt.Sprint(p.Color[0])), value(fmt.Sprint(p.Color[1])), value(fmt.Sprint(p.Color[2]))}}
-		addPeriod(body, p.Period)
+		body := encodeTransform(p.Transform)
+		body["amount"], body["active"] = val(p.Amount), !p.Disabled
 		out.Postproc = append(out.Postproc, map[string]any{p.Kind: body})
 	}
 	return out

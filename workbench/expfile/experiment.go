@@ -305,28 +305,29 @@ func (d *decoder) antiText(n *yaml.Node) *workbench.AntiText {
 	return a
 }
 
+// postproc reads a post-processing edit: a pixel transform as in a target's transforms, which
+// may also say active and (clipwork's addition) amount, e.g. `- blur: {kernel_size: 51, end: 80%}`.
 func (d *decoder) postproc(n *yaml.Node) workbench.Postproc {
-	kind, v, ok := d.singleKey(n, "postproc", workbench.PostprocKeys())
-	p := workbench.Postproc{Kind: kind}
+	key, v, ok := d.singleKey(n, "postproc", workbench.TransformKeys())
 	if !ok {
-		return p
+		return workbench.Postproc{}
 	}
-	d.mapping(v, "postproc "+kind, []string{"amount", "sigma", "size", "color", "start", "end"}, func(key string, v *yaml.Node) {
-		switch key {
-		case "amount":
-			p.Amount = d.value(v, key)
-		case "sigma":
-			p.Sigma = d.number(v, key)
-		case "size":
-			p.Size = d.integer(v, key, 1)
-		case "color":
-			c := d.numbers(v, key, 3)
-			p.Color = [3]float64{c[0], c[1], c[2]}
-		case "start":
-			p.Period.Start = d.moment(v, key)
-		case "end":
-			p.Period.End = d.moment(v, key)
+	p := workbench.Postproc{}
+	if v.Kind == yaml.MappingNode {
+		rest := &yaml.Node{Kind: yaml.MappingNode, Line: v.Line, Column: v.Column}
+		d.files[rest] = d.files[v]
+		for i := 0; i+1 < len(v.Content); i += 2 {
+			switch k, value := v.Content[i].Value, v.Content[i+1]; k {
+			case "active":
+				p.Disabled = !d.boolean(value, k)
+			case "amount":
+				p.Amount = d.value(value, k)
+			default:
+				rest.Content = append(rest.Content, v.Content[i], value)
+			}
 		}
-	})
+		v = rest
+	}
+	p.Transform = d.pixelTransform(key, v)
 	return p
 }

@@ -195,12 +195,18 @@ func TestEveryRegisteredKindDecodes(t *testing.T) {
 			t.Errorf("constraint %s decodes to %+v", key, c)
 		}
 	}
-	for _, key := range workbench.PostprocKeys() {
-		f, err := Parse("k.yaml", []byte("postproc: [{"+key+": {amount: 0.5}}]\n"))
+	for _, kind := range workbench.TransformKinds {
+		item := kind.Key + ": {" + kind.Param + ": 0.5, active: true, amount: 0.5, end: 80%"
+		for _, p := range kind.Extra {
+			if p.Default == nil {
+				item += ", " + p.Name + ": 8"
+			}
+		}
+		f, err := Parse("k.yaml", []byte("postproc: [{"+item+"}}]\n"))
 		if err != nil {
-			t.Errorf("postproc %s: %v", key, err)
-		} else if p := f.Experiment.Postproc; len(p) != 1 || p[0].Kind != key {
-			t.Errorf("postproc %s decodes to %+v", key, p)
+			t.Errorf("postproc %s: %v", kind.Key, err)
+		} else if p := f.Experiment.Postproc; len(p) != 1 || p[0].Kind != kind.Key || p[0].Amount.Expr != "0.5" {
+			t.Errorf("postproc %s decodes to %+v", kind.Key, p)
 		}
 	}
 }
