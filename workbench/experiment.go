@@ -3,6 +3,7 @@ package workbench
 import (
 	"errors"
 	"fmt"
+	"os"
 	"slices"
 	"strings"
 )
@@ -100,6 +101,9 @@ func (e *Experiment) Validate() error {
 	}
 	checkChoice(add, "optimizer", e.Optimizer, OptimizerNames()...)
 	checkChoice(add, "parameterization", e.Parameterization.Kind, Parameterizations...)
+	if _, err := os.Stat(e.Init.Image); e.Init.Image != "" && err != nil {
+		add("init image: %w", err)
+	}
 	if e.Init.Std < 0 {
 		add("init std %g is negative", e.Init.Std)
 	}

@@ -3,6 +3,7 @@ package workbench
 import (
 	"fmt"
 	"math"
+	"os"
 
 	"github.com/clipwork/clipwork/clipmodel"
 	"github.com/gomlx/compute/dtypes"
@@ -214,6 +215,9 @@ func (t *Target) problems() []error {
 	for _, f := range t.Features {
 		if (f.Text == "") == (f.Image == "") {
 			add("feature %q: give exactly one of text or image", f.Label)
+		}
+		if _, err := os.Stat(f.Image); f.Image != "" && err != nil {
+			add("feature %q: %w", f.Label, err)
 		}
 		checkChoice(add, fmt.Sprintf("feature %q loss", f.Label), f.Loss, Losses...)
 	}

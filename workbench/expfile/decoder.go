@@ -206,6 +206,19 @@ func (d *decoder) value(n *yaml.Node, what string) workbench.Value {
 	return x.value()
 }
 
+// periodKey reads key into p when it is start or end, and tells whether it was.
+func (d *decoder) periodKey(key string, v *yaml.Node, p *workbench.Period) bool {
+	switch key {
+	case "start":
+		p.Start = d.moment(v, key)
+	case "end":
+		p.End = d.moment(v, key)
+	default:
+		return false
+	}
+	return true
+}
+
 func (d *decoder) moment(n *yaml.Node, what string) workbench.Moment {
 	s, ok := d.scalar(n, what)
 	if !ok {

@@ -3,6 +3,7 @@ package expfile
 import (
 	"fmt"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"github.com/clipwork/clipwork/workbench"
@@ -100,7 +101,7 @@ func (d *decoder) file(n *yaml.Node) *File {
 			}
 		case "postproc":
 			for _, item := range d.items(v, key) {
-				e.Postproc = append(e.Postproc, d.postproc(item))
+				e.Postproc = append(e.Postproc, d.postprocItem(item)...)
 			}
 		}
 	})
@@ -210,15 +211,14 @@ var targetKeys = []string{"name", "active", "start", "end", "weight", "batch_siz
 func (d *decoder) target(n *yaml.Node, index int) workbench.Target {
 	var t workbench.Target
 	d.mapping(n, "a target", targetKeys, func(key string, v *yaml.Node) {
+		if d.periodKey(key, v, &t.Period) {
+			return
+		}
 		switch key {
 		case "name":
 			t.Name = d.str(v, key)
 		case "active":
 			t.Disabled = !d.boolean(v, key)
-		case "start":
-			t.Period.Start = d.moment(v, key)
-		case "end":
-			t.Period.End = d.moment(v, key)
 		case "weight":
 			t.Weight = d.value(v, key)
 		case "batch_size":
@@ -255,6 +255,9 @@ func (d *decoder) feature(n *yaml.Node) workbench.Feature {
 		return f
 	}
 	d.mapping(n, "a feature", []string{"text", "image", "label", "weight", "start", "end", "loss", "scale"}, func(key string, v *yaml.Node) {
+		if d.periodKey(key, v, &f.Period) {
+			return
+		}
 		switch key {
 		case "text":
 			f.Text = d.str(v, key)
@@ -264,10 +267,6 @@ func (d *decoder) feature(n *yaml.Node) workbench.Feature {
 			f.Label = d.str(v, key)
 		case "weight":
 			f.Weight = d.value(v, key)
-		case "start":
-			f.Period.Start = d.moment(v, key)
-		case "end":
-			f.Period.End = d.moment(v, key)
 		case "loss":
 			f.Loss = d.choice(v, key, workbench.Losses)
 		case "scale":
@@ -305,13 +304,51 @@ func (d *decoder) antiText(n *yaml.Node) *workbench.AntiText {
 	return a
 }
 
-// postproc reads a post-processing edit: a pixel transform as in a target's transforms, which
-// may also say active and (clipwork's addition) amount, e.g. `- blur: {kernel_size: 51, end: 80%}`.
-func (d *decoder) postproc(n *yaml.Node) workbench.Postproc {
-	key, v, ok := d.singleKey(n, "postproc", workbench.TransformKeys())
-	if !ok {
-		return workbench.Postproc{}
+// postprocItem reads one item of postproc as CLIPig writes it: one or more pixel transforms
+// with the item's active, start and end beside them (`- mean: .33` / `  end: 50%`), and
+// clipwork's amount.
+func (d *decoder) postprocItem(n *yaml.Node) []workbench.Postproc {
+	if n.Kind != yaml.MappingNode {
+		d.errorf(n, "each postproc is a mapping such as `- mean: .33`, got %s", describe(n))
+		return nil
 	}
+	var out []workbench.Postproc
+	var shared workbench.Postproc
+	allowed := slices.Concat(workbench.TransformKeys(), []string{"active", "start", "end", "amount"})
+	d.mapping(n, "postproc", allowed, func(key string, v *yaml.Node) {
+		if d.periodKey(key, v, &shared.Period) {
+			return
+		}
+		switch key {
+		case "active":
+			shared.Disabled = !d.boolean(v, key)
+		case "amount":
+			shared.Amount = d.value(v, key)
+		default:
+			out = append(out, d.postproc(key, v))
+		}
+	})
+	if len(out) == 0 {
+		d.errorf(n, "a postproc item needs a transform, such as `- mean: .33`")
+	}
+	for i := range out {
+		out[i].Disabled = out[i].Disabled || shared.Disabled
+		if shared.Amount.IsSet() {
+			out[i].Amount = shared.Amount
+		}
+		if shared.Period.Start.IsSet() {
+			out[i].Period.Start = shared.Period.Start
+		}
+		if shared.Period.End.IsSet() {
+			out[i].Period.End = shared.Period.End
+		}
+	}
+	return out
+}
+
+// postproc reads one transform of a postproc item; inside its mapping it may also say
+// (clipwork's additions) start, end, active and amount.
+func (d *decoder) postproc(key string, v *yaml.Node) workbench.Postproc {
 	p := workbench.Postproc{}
 	if v.Kind == yaml.MappingNode {
 		rest := &yaml.Node{Kind: yaml.MappingNode, Line: v.Line, Column: v.Column}

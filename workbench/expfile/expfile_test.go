@@ -254,3 +254,34 @@ targets:
 		t.Errorf("decoded %+v", g)
 	}
 }
+
+// TestMergeAppendsEntriesAsCLIPig checks CLIPig's merge: lists of entries (unnamed targets,
+// postproc) are appended, lists of values (resolution) replaced.
+func TestMergeAppendsEntriesAsCLIPig(t *testing.T) {
+	dir := t.TempDir()
+	first, second := filepath.Join(dir, "first.yaml"), filepath.Join(dir, "second.yaml")
+	os.WriteFile(first, []byte("resolution: [64, 48]\npostproc: [{mean: .5}]\ntargets: [{features: [x]}]\n"), 0o644)
+	os.WriteFile(second, []byte("resolution: [80, 60]\npostproc: [{clamp: 0 1}]\ntargets: [{features: [y]}]\n"), 0o644)
+	f, err := Load([]string{first, second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := f.Experiment
+	if e.Width != 80 || e.Height != 60 || len(e.Postproc) != 2 || e.Postproc[1].Kind != "clamp" || len(e.Targets) != 2 {
+		t.Errorf("merged: %dx%d, postproc %d, targets %d", e.Width, e.Height, len(e.Postproc), len(e.Targets))
+	}
+}
+
+// TestPostprocItemsAsCLIPig reads CLIPig's postproc items: transforms with the item's active,
+// start and end beside them.
+func TestPostprocItemsAsCLIPig(t *testing.T) {
+	f, err := Parse("p.yaml", []byte("postproc:\n  - mean: .45\n    clamp: 0 1\n    end: 50%\n  - blur: {kernel_size: 3}\n    active: false\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := f.Experiment.Postproc
+	if len(p) != 3 || p[0].Kind != "mean" || p[1].Kind != "clamp" || p[1].Period.End.String() != "50%" ||
+		p[0].Disabled || !p[2].Disabled || p[2].Period.End.IsSet() {
+		t.Errorf("postproc %+v", p)
+	}
+}

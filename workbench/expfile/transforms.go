@@ -125,11 +125,10 @@ func (d *decoder) pixelTransform(key string, n *yaml.Node) workbench.Transform {
 		names = append(names, p.Name)
 	}
 	d.mapping(n, key, names, func(k string, v *yaml.Node) {
+		if d.periodKey(k, v, &tr.Period) {
+			return
+		}
 		switch i := slices.Index(names, k); {
-		case k == "start":
-			tr.Period.Start = d.moment(v, k)
-		case k == "end":
-			tr.Period.End = d.moment(v, k)
 		case k == kind.Param:
 			tr.Values = d.transformValues(v, kind)
 		default:
@@ -181,13 +180,12 @@ func (d *decoder) constraint(n *yaml.Node) workbench.Constraint {
 		keys = append(keys, p.Name)
 	}
 	d.mapping(v, "constraint "+key, keys, func(k string, v *yaml.Node) {
+		if d.periodKey(k, v, &c.Period) {
+			return
+		}
 		switch i := slices.Index(keys, k); k {
 		case "weight":
 			c.Weight = d.value(v, k)
-		case "start":
-			c.Period.Start = d.moment(v, k)
-		case "end":
-			c.Period.End = d.moment(v, k)
 		case "above":
 			c.Above = d.bound(v, k)
 		case "below":
