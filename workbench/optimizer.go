@@ -25,6 +25,11 @@ var Optimizers = []Optimizer{
 	{Name: "adam", Learnrate: map[string]float64{ParamPixels: 0.02, ParamFFT: 0.05}, Update: adam},
 	{Name: "rmsprop", Learnrate: map[string]float64{ParamPixels: 0.01, ParamFFT: 0.02}, Update: rmsprop},
 	{Name: "sgd", Learnrate: map[string]float64{ParamPixels: 0.02, ParamFFT: 0.05}, Update: normalizedSGD},
+	// CLIPig's other names: its adadelta, its spelling rmsprob, and sparse_adam, which CLIPig
+	// runs as RMSprop; the rates keep CLIPig's ratios to adam.
+	{Name: "adadelta", Learnrate: map[string]float64{ParamPixels: 40, ParamFFT: 100}, Update: adadelta},
+	{Name: "rmsprob", Learnrate: map[string]float64{ParamPixels: 0.01, ParamFFT: 0.02}, Update: rmsprop},
+	{Name: "sparse_adam", Learnrate: map[string]float64{ParamPixels: 0.01, ParamFFT: 0.02}, Update: rmsprop},
 }
 
 // OptimizerNames lists the optimisers' names.
@@ -58,4 +63,14 @@ func rmsprop(params, grad, m, v, lr, _ *Node) (newParams, newM, newV *Node) {
 func normalizedSGD(params, grad, m, v, lr, _ *Node) (newParams, newM, newV *Node) {
 	rms := Sqrt(AddScalar(ReduceAllMean(Square(grad)), 1e-20))
 	return Sub(params, Mul(lr, Div(grad, rms))), m, v
+}
+
+// adadelta is torch's Adadelta (rho 0.9, eps 1e-6): v averages the squared gradients, m the
+// squared updates.
+func adadelta(params, grad, m, v, lr, _ *Node) (newParams, newM, newV *Node) {
+	const rho, eps = 0.9, 1e-6
+	v = Add(MulScalar(v, rho), MulScalar(Square(grad), 1-rho))
+	delta := Mul(Div(Sqrt(AddScalar(m, eps)), Sqrt(AddScalar(v, eps))), grad)
+	m = Add(MulScalar(m, rho), MulScalar(Square(delta), 1-rho))
+	return Sub(params, Mul(lr, delta)), m, v
 }

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	. "github.com/gomlx/gomlx/core/graph" //nolint:revive // GoMLX graph code reads best with the dot import.
 	"github.com/gomlx/gomlx/core/tensors"
 
 	"github.com/clipwork/clipwork/clipmodel"
@@ -233,5 +234,65 @@ func TestNegativeFeaturesWinNoFrames(t *testing.T) {
 	frames := []int{ts.Features[0].Frames, ts.Features[1].Frames, ts.Features[2].Frames}
 	if ts.Windows != 6 || frames[0] != 6 || frames[1] != 0 || frames[2] != 0 {
 		t.Errorf("%d windows, frames (red, -blue, anti-text) %v; want 6, [6 0 0]", ts.Windows, frames)
+	}
+}
+
+// TestEverySelectionLossAndOptimizerRuns runs every selection mode with one feature of each loss,
+// and every optimiser, a few steps each: the loss stays finite, frames follow the mode, and the
+// image moves.
+func TestEverySelectionLossAndOptimizerRuns(t *testing.T) {
+	features := []Feature{{Text: "red", Loss: LossCosine}, {Text: "blue", Loss: LossSpherical},
+		{Text: "green", Loss: LossL1}, {Text: "grey", Loss: LossL2}}
+	for _, sel := range Selections {
+		exp := Experiment{Seed: 8, Steps: 2, Width: 32, Height: 32,
+			Targets: []Target{{Name: "t", BatchSize: 3, Select: sel, Features: features}}}
+		ts := runToEnd(t, exp).Stats().Target("t")
+		frames := 0
+		for _, f := range ts.Features {
+			frames += f.Frames
+		}
+		want := 6 // one feature per window
+		if sel == SelectAll || sel == SelectMix {
+			want = 24 // every feature in every window
+		}
+		if frames != want {
+			t.Errorf("select %s: %d frames, want %d", sel, frames, want)
+		}
+	}
+	for _, name := range OptimizerNames() {
+		exp := Experiment{Seed: 9, Steps: 3, Width: 32, Height: 32, Optimizer: name,
+			Targets: []Target{{BatchSize: 2, Features: features[:1]}}}
+		r := runToEnd(t, exp)
+		if loss := r.Stats().History[2].Loss; math.IsNaN(loss) || math.IsInf(loss, 0) {
+			t.Errorf("optimizer %s: loss %g", name, loss)
+		}
+		start, err := NewRun(exp, tinyModel(t))
+		if err != nil {
+			t.Fatal(err)
+		}
+		a, _ := start.renderPixels()
+		b, _ := r.renderPixels()
+		if string(float32Bytes(a)) == string(float32Bytes(b)) {
+			t.Errorf("optimizer %s left the image as it was", name)
+		}
+	}
+}
+
+func float32Bytes(v []float32) []byte {
+	out := make([]byte, 0, 4*len(v))
+	for _, x := range v {
+		b := math.Float32bits(x)
+		out = append(out, byte(b), byte(b>>8), byte(b>>16), byte(b>>24))
+	}
+	return out
+}
+
+// TestArccosValueAndGradient checks arccos and its hand-attached gradient at c = 0.5.
+func TestArccosValueAndGradient(t *testing.T) {
+	got := run1(t, func(in []*Node) *Node {
+		return Concatenate([]*Node{arccos(in[0]), Gradient(ReduceAllSum(arccos(in[0])), in[0])[0]}, 0)
+	}, tensors.FromFlatDataAndDimensions([]float32{0.5}, 1))
+	if math.Abs(float64(got[0])-math.Acos(0.5)) > 1e-6 || math.Abs(float64(got[1])+1/math.Sqrt(0.75)) > 1e-5 {
+		t.Errorf("arccos(0.5) = %g, gradient %g; want %g, %g", got[0], got[1], math.Acos(0.5), -1/math.Sqrt(0.75))
 	}
 }

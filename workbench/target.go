@@ -144,8 +144,11 @@ const (
 	LossL2        = "l2"        // mean squared difference of the normalised embeddings
 )
 
-// Losses are the feature losses, the default first.
-var Losses = []string{LossCosine, LossSpherical, LossL1, LossL2}
+// Losses are the feature losses, the default first; mae and mse are CLIPig's names of l1 and l2.
+var Losses = []string{LossCosine, LossSpherical, LossL1, LossL2, "mae", "mse"}
+
+// lossAliases are CLIPig's other names of losses.
+var lossAliases = map[string]string{"mae": LossL1, "mse": LossL2}
 
 // Target is a set of features that random windows of the image are pulled towards.
 type Target struct {
@@ -264,6 +267,9 @@ func (t *Target) defaults(index int) {
 		if f.Loss == "" {
 			f.Loss = LossCosine
 		}
+		if canonical, ok := lossAliases[f.Loss]; ok {
+			f.Loss = canonical
+		}
 		if f.Label == "" {
 			f.Label = f.Text
 			if f.Label == "" {
@@ -353,9 +359,8 @@ func featureLosses(t *preparedTarget, emb, features, sims *Node) *Node {
 	}{
 		{LossCosine, func() *Node { return OneMinus(sims) }},
 		{LossSpherical, func() *Node {
-			// 2 asin(|a - b| / 2)^2, with asin(z) = atan2(z, sqrt(1 - z^2)).
-			half := DivScalar(Sqrt(MaxScalar(MulScalar(OneMinus(sims), 2), 1e-12)), 2)
-			return MulScalar(Square(Atan2(half, Sqrt(OneMinus(Square(half))))), 2)
+			// 2 asin(|a - b| / 2)^2 for unit vectors is half the squared angle between them.
+			return DivScalar(Square(arccos(sims)), 2)
 		}},
 		{LossL1, func() *Node { return ReduceMean(Abs(Sub(InsertAxes(emb, 1), InsertAxes(features, 0))), -1) }},
 		{LossL2, func() *Node { return ReduceMean(Square(Sub(InsertAxes(emb, 1), InsertAxes(features, 0))), -1) }},
@@ -380,4 +385,13 @@ func featureLosses(t *preparedTarget, emb, features, sims *Node) *Node {
 		}
 	}
 	return out
+}
+
+// arccos is acos(c) for c in [-1, 1]. GoMLX has no acos, and its Atan2 has no gradient, so the
+// value comes from Atan2 and the gradient, -1 / sqrt(1 - c^2), is attached by hand.
+func arccos(c *Node) *Node {
+	sine := Sqrt(MaxScalar(OneMinus(Square(c)), 1e-12))
+	value := StopGradient(Atan2(sine, c))
+	slope := StopGradient(Neg(Reciprocal(sine)))
+	return Add(value, Mul(Sub(c, StopGradient(c)), slope))
 }
