@@ -58,7 +58,7 @@ func (d *decoder) file(n *yaml.Node) *File {
 	d.mapping(n, "the experiment", topKeys, func(key string, v *yaml.Node) {
 		switch key {
 		case "model":
-			e.Model = d.str(v, key)
+			e.Model = d.model(v)
 		case "clipwork_version":
 			d.str(v, key) // recorded in resolved configs, for the reader
 		case "verbose":
@@ -106,6 +106,26 @@ func (d *decoder) file(n *yaml.Node) *File {
 		}
 	})
 	return f
+}
+
+// clipigModels are CLIPig's model names and the HuggingFace hub ids of the same weights.
+var clipigModels = map[string]string{
+	"ViT-B/32": "openai/clip-vit-base-patch32",
+	"ViT-B/16": "openai/clip-vit-base-patch16",
+	"ViT-L/14": "openai/clip-vit-large-patch14",
+}
+
+// model reads a model name; CLIPig's names of OpenAI's ViTs become their hub ids, and its
+// ResNets (RN50, RN101, RN50x4), which clipwork cannot run, are an error.
+func (d *decoder) model(n *yaml.Node) string {
+	name := d.str(n, "model")
+	if id, ok := clipigModels[name]; ok {
+		return id
+	}
+	if strings.HasPrefix(name, "RN") {
+		d.errorf(n, "model %q: clipwork has no ResNet towers; use ViT-B/32 (openai/clip-vit-base-patch32)", name)
+	}
+	return name
 }
 
 // resolution reads "512", "640 480", "640, 480", a YAML list, or expressions of them; an

@@ -45,6 +45,7 @@ func TestErrorsNamePositionAndFix(t *testing.T) {
 		{"targets:\n  - features: [x]\n    select: bets\n", []string{"bad.yaml:3:13", `did you mean "best"`}},
 		{"targets:\n  - features: [{text: x, loss: cosin}]\n", []string{"bad.yaml:2:32", `did you mean "cosine"`}},
 		{"targets:\n  - features: [x]\n    transforms: [{window: {pad: wrapp}}]\n", []string{"bad.yaml:3:33", `did you mean "wrap"`}},
+		{"model: RN50\n", []string{"bad.yaml:1:8", "no ResNet towers"}},
 		{"parameterization: ftt\n", []string{"bad.yaml:1:19", `did you mean "fft"`}},
 		{"targets:\n  - features: [x]\n    constraints: [{mean: {loss: l3}}]\n", []string{"bad.yaml:3:33", `"l1"`}},
 	} {
