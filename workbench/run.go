@@ -54,7 +54,34 @@ func NewRun(exp Experiment, m *clipmodel.Model) (*Run, error) {
 	if err := r.initialize(); err != nil {
 		return nil, err
 	}
+	if err := r.fairScales(); err != nil {
+		return nil, err
+	}
 	return r, nil
+}
+
+// fairScales sets the feature_scale: fair targets' factors from the initial image, embedded
+// whole as CLIPig embeds it.
+func (r *Run) fairScales() error {
+	var embedding []float32
+	for _, t := range r.targets {
+		if t.FeatureScale != FeatureScaleFair {
+			continue
+		}
+		if embedding == nil {
+			img, err := r.Image()
+			if err != nil {
+				return err
+			}
+			embs, err := r.model.EmbedPixels([][]float32{r.model.Preprocess.Pixels(img)})
+			if err != nil {
+				return err
+			}
+			embedding = normalize(embs[0])
+		}
+		t.setFairScales(embedding)
+	}
+	return nil
 }
 
 // checkWindowsFit rejects targets whose windows, at their smallest, would still see beyond
@@ -255,18 +282,20 @@ func (r *Run) targetInputs(pool int, t *preparedTarget, env Env, rng *rand.Rand)
 			homs = append(homs, float32(c))
 		}
 	}
-	weights, active := make([]float32, f), make([]float32, f)
+	weights, active, scales := make([]float32, f), make([]float32, f), make([]float32, f)
 	last := r.stats.Target(t.Name).Features
 	for i := range t.embeddings {
 		fe := env
 		fe.Similarity = 100 * last[i].SimilarityLast
 		weights[i] = float32(t.weights[i].At(fe))
+		scales[i] = float32(t.fair[i] * t.scales[i].At(fe))
 		if t.periods[i].Active(env.Step, env.Steps) {
 			active[i] = 1
 		}
 	}
 	ti := targetInputs[*tensors.Tensor]{Homs: tensors.FromFlatDataAndDimensions(homs, n, 9), Features: t.features,
 		Weights: tensors.FromFlatDataAndDimensions(weights, f), Active: tensors.FromFlatDataAndDimensions(active, f),
+		Scales: tensors.FromFlatDataAndDimensions(scales, f),
 		Weight: tensors.FromScalar(float32(t.Weight.At(env)))}
 	if len(t.Constraints) > 0 {
 		ce := env

@@ -296,3 +296,31 @@ func TestArccosValueAndGradient(t *testing.T) {
 		t.Errorf("arccos(0.5) = %g, gradient %g; want %g, %g", got[0], got[1], math.Acos(0.5), -1/math.Sqrt(0.75))
 	}
 }
+
+// TestFeatureScalesDecideSelectBest checks that a feature's scale changes which feature a window
+// wins, and CLIPig's fair factors: 1 / similarity, divided by the largest.
+func TestFeatureScalesDecideSelectBest(t *testing.T) {
+	p := &preparedTarget{Target: Target{Select: SelectBest}, losses: []string{LossCosine, LossCosine}}
+	winner := func(scales []float32) []float32 {
+		return run1(t, func(in []*Node) *Node {
+			_, won, _ := targetLoss(p, in[0], in[1], in[2], in[3], in[4])
+			return won
+		}, tensors.FromFlatDataAndDimensions([]float32{1, 0}, 1, 2),
+			tensors.FromFlatDataAndDimensions([]float32{0.6, 0.8, 0.8, 0.6}, 2, 2),
+			tensors.FromFlatDataAndDimensions([]float32{1, 1}, 2), tensors.FromFlatDataAndDimensions([]float32{1, 1}, 2),
+			tensors.FromFlatDataAndDimensions(scales, 2))
+	}
+	if w := winner([]float32{1, 1}); w[0] != 0 || w[1] != 1 {
+		t.Errorf("unscaled similarities 0.6, 0.8: won %v, want [0 1]", w)
+	}
+	if w := winner([]float32{2, 1}); w[0] != 1 || w[1] != 0 {
+		t.Errorf("scales 2, 1: won %v, want [1 0]", w)
+	}
+	p.embeddings, p.fair = [][]float32{{0.5, 0}, {0.25, 0}}, []float64{1, 1}
+	p.setFairScales([]float32{1, 0})
+	if p.fair[0] != 0.5 || p.fair[1] != 1 {
+		t.Errorf("fair factors %v, want [0.5 1]", p.fair)
+	}
+	runToEnd(t, Experiment{Seed: 10, Steps: 2, Width: 32, Height: 32, Targets: []Target{{BatchSize: 2,
+		Select: SelectBest, FeatureScale: FeatureScaleFair, Features: []Feature{{Text: "a"}, {Text: "b", Scale: Constant(2)}}}}})
+}

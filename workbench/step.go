@@ -63,8 +63,8 @@ type stepInputs[T any] struct {
 // targetInputs are one active target's inputs.
 type targetInputs[T any] struct {
 	// Homs are the windows' homographies [n, 9]; Features the embeddings [f, d]; Weights and
-	// Active per feature [f]; Weight the target's scalar weight.
-	Homs, Features, Weights, Active, Weight T
+	// Active and Scales per feature [f]; Weight the target's scalar weight.
+	Homs, Features, Weights, Active, Scales, Weight T
 	// Constraints are the constraints' rows [c, 4] (only when the target has constraints).
 	Constraints T
 	// Transforms are each transform's rows [n, 4].
@@ -85,7 +85,7 @@ func (s *stepInputs[T]) slots(plan *stepPlan) []*T {
 	}
 	for k, t := range plan.targets {
 		ti := &s.Targets[k]
-		out = append(out, &ti.Homs, &ti.Features, &ti.Weights, &ti.Active, &ti.Weight)
+		out = append(out, &ti.Homs, &ti.Features, &ti.Weights, &ti.Active, &ti.Scales, &ti.Weight)
 		if len(t.Constraints) > 0 {
 			out = append(out, &ti.Constraints)
 		}
@@ -145,7 +145,7 @@ func (r *Run) stepGraph(plan *stepPlan) func(scope *model.Scope, inputs []*Node)
 			ti := in.Targets[k]
 			emb := Slice(embeddings, AxisRange(offset, offset+t.BatchSize))
 			offset += t.BatchSize
-			sims, won, featureLoss := targetLoss(t, emb, ti.Features, ti.Weights, ti.Active)
+			sims, won, featureLoss := targetLoss(t, emb, ti.Features, ti.Weights, ti.Active, ti.Scales)
 			featureLoss = Mul(featureLoss, ti.Weight)
 			terms = append(terms, featureLoss)
 			loss = Add(loss, featureLoss)

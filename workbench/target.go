@@ -16,8 +16,10 @@ type preparedTarget struct {
 	Target
 	// labels, texts, losses and weights have one entry per feature; anti-text, when on, is the last.
 	labels, texts, losses []string
-	weights               []Value
+	weights, scales       []Value
 	periods               []Period
+	// fair are the feature_scale: fair factors (1 for equal).
+	fair []float64
 	// embeddings are the features' normalised embeddings, [feature][dim]; features holds them
 	// as the [feature, dim] tensor every step feeds the graph.
 	embeddings [][]float32
@@ -36,7 +38,7 @@ func prepareTargets(targets []Target, m *clipmodel.Model) ([]*preparedTarget, er
 			if err != nil {
 				return nil, fmt.Errorf("target %q, feature %q: %w", t.Name, f.Label, err)
 			}
-			p.add(f.Label, f.Text, f.Loss, f.Weight, f.Period, emb)
+			p.add(f.Label, f.Text, f.Loss, f.Weight, f.Scale, f.Period, emb)
 		}
 		if t.AntiText != nil {
 			emb, err := antiTextDirection(m, t.AntiText.Prompts)
@@ -45,7 +47,7 @@ func prepareTargets(targets []Target, m *clipmodel.Model) ([]*preparedTarget, er
 			}
 			weight := t.AntiText.Weight
 			negative := Func("-("+weight.Expr+")", func(e Env) float64 { return -weight.At(e) })
-			p.add("anti-text", fmt.Sprint(t.AntiText.Prompts), LossCosine, negative, Period{}, emb)
+			p.add("anti-text", fmt.Sprint(t.AntiText.Prompts), LossCosine, negative, Constant(1), Period{}, emb)
 		}
 		for _, tr := range t.Transforms {
 			if kind, _ := LookupTransform(tr.Kind); kind.Radius != nil {
@@ -62,8 +64,10 @@ func prepareTargets(targets []Target, m *clipmodel.Model) ([]*preparedTarget, er
 	return out, nil
 }
 
-func (p *preparedTarget) add(label, text, loss string, weight Value, period Period, embedding []float32) {
+func (p *preparedTarget) add(label, text, loss string, weight, scale Value, period Period, embedding []float32) {
 	p.labels = append(p.labels, label)
+	p.scales = append(p.scales, scale)
+	p.fair = append(p.fair, 1)
 	p.texts = append(p.texts, text)
 	p.losses = append(p.losses, loss)
 	p.weights = append(p.weights, weight)
@@ -133,6 +137,12 @@ const (
 	SelectMix   = "mix"   // one direction: the weighted mean of the features
 )
 
+// Feature scalings (CLIPig's feature_scale).
+const (
+	FeatureScaleEqual = "equal" // every similarity counts as it is
+	FeatureScaleFair  = "fair"  // similarities scaled to match the initial image equally
+)
+
 // Selections are the selection modes, the default first.
 var Selections = []string{SelectAll, SelectBest, SelectWorst, SelectMix}
 
@@ -161,8 +171,11 @@ type Target struct {
 	// BatchSize is the number of windows per step (default 4).
 	BatchSize int
 	// Select is SelectAll (default), SelectBest, SelectWorst or SelectMix.
-	Select   string
-	Features []Feature
+	Select string
+	// FeatureScale is CLIPig's feature_scale: "equal" (default) or "fair", which scales each
+	// feature's similarity so that all match the initial image equally.
+	FeatureScale string
+	Features     []Feature
 	// Window places the windows (clipwork's own geometry), unless Geometry is given.
 	Window Window
 	// Geometry are CLIPig's geometric transforms, in order; when given they place the windows.
@@ -182,6 +195,9 @@ type Feature struct {
 	Image string
 	// Weight scales the feature's loss (default 1); a negative weight pushes away.
 	Weight Value
+	// Scale multiplies the feature's similarity where select best and worst compare them
+	// (CLIPig's scale, default 1).
+	Scale  Value
 	Period Period
 	// Loss is LossCosine (default), LossSpherical, LossL1 or LossL2.
 	Loss string
@@ -212,6 +228,7 @@ func (t *Target) problems() []error {
 		add("batch_size must be at least 1, got %d", t.BatchSize)
 	}
 	checkChoice(add, "select", t.Select, Selections...)
+	checkChoice(add, "feature_scale", t.FeatureScale, FeatureScaleEqual, FeatureScaleFair)
 	if len(t.Features) == 0 {
 		add("no features: give at least one text or image")
 	}
@@ -261,9 +278,13 @@ func (t *Target) defaults(index int) {
 	if t.Select == "" {
 		t.Select = SelectAll
 	}
+	if t.FeatureScale == "" {
+		t.FeatureScale = FeatureScaleEqual
+	}
 	for i := range t.Features {
 		f := &t.Features[i]
 		f.Weight = f.Weight.Or(1)
+		f.Scale = f.Scale.Or(1)
 		if f.Loss == "" {
 			f.Loss = LossCosine
 		}
@@ -300,7 +321,7 @@ func (t *Target) defaults(index int) {
 // which features each window applies, and returns the similarities [n, f], the applied mask
 // [n, f] and the target's feature loss (mean over its windows), and which positive features
 // each window won, [n, f]: the frames (negative features apply to every window but win none).
-func targetLoss(t *preparedTarget, emb, features, weights, active *Node) (sims, won, loss *Node) {
+func targetLoss(t *preparedTarget, emb, features, weights, active, scales *Node) (sims, won, loss *Node) {
 	g := emb.Graph()
 	n, f := emb.Shape().Dim(0), features.Shape().Dim(0)
 	sims = Einsum("nd,fd->nf", emb, features)
@@ -315,7 +336,8 @@ func targetLoss(t *preparedTarget, emb, features, weights, active *Node) (sims, 
 		if best {
 			fill = Infinity(g, dtypes.Float32, -1)
 		}
-		masked := Where(BroadcastToDims(GreaterThan(positive, ZerosLike(positive)), n, f), sims, BroadcastToDims(fill, n, f))
+		scaled := Mul(sims, Reshape(scales, 1, f))
+		masked := Where(BroadcastToDims(GreaterThan(positive, ZerosLike(positive)), n, f), scaled, BroadcastToDims(fill, n, f))
 		var index *Node
 		if best {
 			index = ArgMax(masked, 1)
@@ -394,4 +416,21 @@ func arccos(c *Node) *Node {
 	value := StopGradient(Atan2(sine, c))
 	slope := StopGradient(Neg(Reciprocal(sine)))
 	return Add(value, Mul(Sub(c, StopGradient(c)), slope))
+}
+
+// setFairScales sets CLIPig's feature_scale: fair factors from the similarities of the initial
+// image to each feature: 1 / similarity, divided by the largest.
+func (p *preparedTarget) setFairScales(image []float32) {
+	largest := math.Inf(-1)
+	for i, e := range p.embeddings {
+		var sim float64
+		for j, v := range e {
+			sim += float64(v) * float64(image[j])
+		}
+		p.fair[i] = 1 / sim
+		largest = max(largest, p.fair[i])
+	}
+	for i := range p.fair {
+		p.fair[i] /= largest
+	}
 }

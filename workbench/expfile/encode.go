@@ -81,23 +81,25 @@ type (
 		Image      string  `yaml:"image,omitempty"`
 	}
 	targetOut struct {
-		Name        string           `yaml:"name"`
-		Active      bool             `yaml:"active"`
-		Start       string           `yaml:"start,omitempty"`
-		End         string           `yaml:"end,omitempty"`
-		Weight      value            `yaml:"weight"`
-		BatchSize   int              `yaml:"batch_size"`
-		Select      string           `yaml:"select"`
-		Features    []featureOut     `yaml:"features"`
-		Transforms  []map[string]any `yaml:"transforms"`
-		Constraints []map[string]any `yaml:"constraints,omitempty"`
-		AntiText    *antiTextOut     `yaml:"anti_text,omitempty"`
+		Name         string           `yaml:"name"`
+		Active       bool             `yaml:"active"`
+		Start        string           `yaml:"start,omitempty"`
+		End          string           `yaml:"end,omitempty"`
+		Weight       value            `yaml:"weight"`
+		BatchSize    int              `yaml:"batch_size"`
+		Select       string           `yaml:"select"`
+		FeatureScale string           `yaml:"feature_scale"`
+		Features     []featureOut     `yaml:"features"`
+		Transforms   []map[string]any `yaml:"transforms"`
+		Constraints  []map[string]any `yaml:"constraints,omitempty"`
+		AntiText     *antiTextOut     `yaml:"anti_text,omitempty"`
 	}
 	featureOut struct {
 		Text   string `yaml:"text,omitempty"`
 		Image  string `yaml:"image,omitempty"`
 		Label  string `yaml:"label"`
 		Weight value  `yaml:"weight"`
+		Scale  value  `yaml:"scale"`
 		Start  string `yaml:"start,omitempty"`
 		End    string `yaml:"end,omitempty"`
 		Loss   string `yaml:"loss"`
@@ -160,10 +162,10 @@ func floatNode(v float64) *yaml.Node {
 
 func encodeTarget(t workbench.Target) targetOut {
 	out := targetOut{Name: t.Name, Active: !t.Disabled, Start: moment(t.Period.Start), End: moment(t.Period.End),
-		Weight: val(t.Weight), BatchSize: t.BatchSize, Select: t.Select}
+		Weight: val(t.Weight), BatchSize: t.BatchSize, Select: t.Select, FeatureScale: t.FeatureScale}
 	for _, f := range t.Features {
 		out.Features = append(out.Features, featureOut{f.Text, f.Image, f.Label, val(f.Weight),
-			moment(f.Period.Start), moment(f.Period.End), f.Loss})
+			val(f.Scale), moment(f.Period.Start), moment(f.Period.End), f.Loss})
 	}
 	w := t.Window
 	if len(t.Geometry) == 0 {

@@ -33,8 +33,6 @@ var notes = map[string]string{
 	"start_epoch":       "CLIPig's GUI uses it to continue; clipwork continues a run with --resume",
 	"interpolation":     "clipwork resamples windows bilinearly and resizes the image with Catmull-Rom",
 	"init.image_tensor": "give the starting image as a file with init.image",
-	"feature_scale":     "every feature's similarity counts as it is (equal); fair is not implemented",
-	"features.scale":    "the similarity is used unscaled for select best and worst",
 }
 
 // note records that a key is accepted with the note above.
@@ -260,9 +258,7 @@ func (d *decoder) target(n *yaml.Node, index int) workbench.Target {
 		case "anti_text":
 			t.AntiText = d.antiText(v)
 		case "feature_scale":
-			if d.choice(v, key, []string{"equal", "fair"}) == "fair" {
-				d.note(v, key)
-			}
+			t.FeatureScale = d.choice(v, key, []string{workbench.FeatureScaleEqual, workbench.FeatureScaleFair})
 		}
 	})
 	return t
@@ -290,9 +286,7 @@ func (d *decoder) feature(n *yaml.Node) workbench.Feature {
 		case "loss":
 			f.Loss = d.choice(v, key, workbench.Losses)
 		case "scale":
-			if scale := d.value(v, key); scale.Expr != "1" {
-				d.note(v, "features.scale")
-			}
+			f.Scale = d.value(v, key)
 		}
 	})
 	if (f.Text == "") == (f.Image == "") {
