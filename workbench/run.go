@@ -41,7 +41,7 @@ func NewRun(exp Experiment, m *clipmodel.Model) (*Run, error) {
 	if err := exp.Resolve(); err != nil {
 		return nil, err
 	}
-	if err := checkWindowsFit(exp, modelInput(m)); err != nil {
+	if err := CheckWindowsFit(exp, modelInput(m)); err != nil {
 		return nil, err
 	}
 	targets, err := prepareTargets(exp.Targets, m)
@@ -84,10 +84,12 @@ func (r *Run) fairScales() error {
 	return nil
 }
 
-// checkWindowsFit rejects targets whose windows, at their smallest, would still see beyond
+// CheckWindowsFit rejects targets whose windows, at their smallest, would still see beyond
 // every side of the image: padding then fills most of the window, which is rarely meant.
-// Zoomed-out (full-frame) and tiling (wrap) windows are meant to, and pass.
-func checkWindowsFit(exp Experiment, input int) error {
+// Zoomed-out (full-frame) and tiling (wrap) windows are meant to, and pass. It is the one check
+// that needs the model (its input side, input); NewRun makes it, and clipwork check where it can
+// know the input without loading the model.
+func CheckWindowsFit(exp Experiment, input int) error {
 	width, height := exp.Width, exp.Height
 	for _, s := range exp.Stages {
 		width, height = min(width, s.Width), min(height, s.Height)

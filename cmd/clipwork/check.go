@@ -8,6 +8,9 @@ import (
 	"strings"
 	"text/tabwriter"
 
+	"github.com/clipwork/clipwork/clipmodel"
+	"github.com/clipwork/clipwork/clipmodel/defaultmodel"
+	"github.com/clipwork/clipwork/workbench"
 	"github.com/clipwork/clipwork/workbench/expfile"
 	"github.com/clipwork/clipwork/workbench/runstore"
 )
@@ -54,12 +57,35 @@ func checkFiles(files, settings []string, stdout io.Writer) error {
 	if err := f.Experiment.Resolve(); err != nil {
 		return fmt.Errorf("%s: %w", name, err)
 	}
+	if input, ok := modelInputSide(f.Experiment.Model); ok {
+		if err := workbench.CheckWindowsFit(f.Experiment, input); err != nil {
+			return fmt.Errorf("%s: %w", name, err)
+		}
+	} else {
+		f.Notes = append(f.Notes, fmt.Errorf("note: the windows' fit is checked against model %s's input when it runs", f.Experiment.Model))
+	}
 	fmt.Fprintf(stdout, "%s: ok (%d steps, %dx%d, targets: %d)\n", name, f.Experiment.Steps,
 		f.Experiment.Width, f.Experiment.Height, len(f.Experiment.Targets))
 	for _, note := range f.Notes {
 		fmt.Fprintf(stdout, "  %v\n", note)
 	}
 	return nil
+}
+
+// modelInputSide is the input side of a model that check can know without loading its weights:
+// the embedded default, a random architecture, or a local folder's config.
+func modelInputSide(name string) (int, bool) {
+	if name == "" || name == clipmodel.DefaultName {
+		return defaultmodel.ImageSize, true
+	}
+	cfg, err := clipmodel.ReadConfig(name)
+	if arch, ok := strings.CutPrefix(name, clipmodel.RandomPrefix); ok {
+		cfg, err = clipmodel.ArchitectureConfig(arch)
+	}
+	if err != nil {
+		return 0, false
+	}
+	return cfg.Vision.ImageSize, true
 }
 
 // runRuns lists the runs in a results folder.
