@@ -203,13 +203,21 @@ func (d *decoder) init(n *yaml.Node) workbench.Init {
 	return in
 }
 
-// path reads a file name, relative to the experiment file's folder.
+// path reads a file name, relative to the experiment file's folder, and makes it absolute, so
+// that a run's config.yaml and --resume find it from anywhere.
 func (d *decoder) path(n *yaml.Node, what string) string {
 	p := d.str(n, what)
-	if p == "" || filepath.IsAbs(p) || d.files[n] == "" || d.files[n] == setSource {
+	if p == "" || filepath.IsAbs(p) {
 		return p
 	}
-	return filepath.Join(filepath.Dir(d.files[n]), p)
+	if d.files[n] != "" && d.files[n] != setSource {
+		p = filepath.Join(filepath.Dir(d.files[n]), p)
+	}
+	abs, err := filepath.Abs(p)
+	if err != nil {
+		d.errorf(n, "%s %q: %v", what, p, err)
+	}
+	return abs
 }
 
 func (d *decoder) snapshotInterval(n *yaml.Node, f *File) {

@@ -287,3 +287,18 @@ func TestPostprocItemsAsCLIPig(t *testing.T) {
 		t.Errorf("postproc %+v", p)
 	}
 }
+
+// TestImagePathsResolveOnce checks that a feature image named relative to its file becomes an
+// absolute path, which a run's config.yaml keeps.
+func TestImagePathsResolveOnce(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "e.yaml")
+	os.WriteFile(path, []byte("targets: [{features: [{image: pics/a.png}]}]\n"), 0o644)
+	f, err := Load([]string{path})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := f.Experiment.Targets[0].Features[0].Image; got != filepath.Join(dir, "pics", "a.png") {
+		t.Errorf("image path %q", got)
+	}
+}
