@@ -169,6 +169,8 @@ func (e *Experiment) Defaults() {
 	for i := range e.Postproc {
 		p := &e.Postproc[i]
 		p.Amount = p.Amount.Or(1)
-		p.Transform = p.Transform.withDefaults()
+		if p.Geometric == nil {
+			p.Transform = p.Transform.withDefaults()
+		}
 	}
 }

@@ -19,17 +19,7 @@ func TestPostprocMeanSetsTheImageMean(t *testing.T) {
 		exp := Experiment{Seed: 7, Steps: 2, Width: 32, Height: 32,
 			Targets:  []Target{{BatchSize: 1, Features: []Feature{{Text: "red"}}}},
 			Postproc: []Postproc{{Transform: Transform{Kind: TransformMean, Period: c.period, Values: consts(0.33)}}}}
-		r, err := NewRun(exp, tinyModel(t))
-		if err != nil {
-			t.Fatal(err)
-		}
-		if _, err := r.Advance(); err != nil {
-			t.Fatal(err)
-		}
-		pixels, err := r.renderPixels()
-		if err != nil {
-			t.Fatal(err)
-		}
+		_, pixels := stepOnce(t, exp)
 		for ch := range 3 {
 			sum := 0.0
 			for i := ch; i < len(pixels); i += 3 {
@@ -40,4 +30,43 @@ func TestPostprocMeanSetsTheImageMean(t *testing.T) {
 			}
 		}
 	}
+}
+
+// TestPostprocShiftRollsTheImage runs one step, with no learning, of a `shift: 8 0` post-process:
+// the image must come back rolled 8 pixels to the right, wrapping, as torch.roll does.
+func TestPostprocShiftRollsTheImage(t *testing.T) {
+	shift := Geometric{Kind: "shift", Values: [][]Value{consts(8, 0)}}
+	exp := Experiment{Seed: 11, Steps: 2, Width: 32, Height: 24, Learnrate: Constant(0),
+		Targets:  []Target{{BatchSize: 1, Features: []Feature{{Text: "red"}}}},
+		Postproc: []Postproc{{Transform: Transform{Kind: "shift"}, Geometric: &shift}}}
+	before, after := stepOnce(t, exp)
+	for y := range 24 {
+		for x := range 32 {
+			for c := range 3 {
+				want, got := before[(y*32+(x+24)%32)*3+c], after[(y*32+x)*3+c]
+				if math.Abs(float64(got-want)) > 1e-6 {
+					t.Fatalf("pixel (%d, %d) channel %d: %g, want %g", x, y, c, got, want)
+				}
+			}
+		}
+	}
+}
+
+// stepOnce makes one step of an experiment and returns the image's pixels before and after.
+func stepOnce(t *testing.T, exp Experiment) (before, after []float32) {
+	t.Helper()
+	r, err := NewRun(exp, tinyModel(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if before, err = r.renderPixels(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := r.Advance(); err != nil {
+		t.Fatal(err)
+	}
+	if after, err = r.renderPixels(); err != nil {
+		t.Fatal(err)
+	}
+	return before, after
 }

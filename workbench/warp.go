@@ -14,16 +14,22 @@ import (
 // neighbours of every sampled point, weighted by its fractional position. Its gradient is the
 // Gather's scatter-add back into the image.
 func SampleWindows(image, homographies *Node, size int, pad string) *Node {
+	return sampleRect(image, homographies, size, size, pad)
+}
+
+// sampleRect is SampleWindows for windows of width x height pixels: [n, height, width, channels].
+func sampleRect(image, homographies *Node, outWidth, outHeight int, pad string) *Node {
 	g := image.Graph()
 	height, width, channels := image.Shape().Dim(0), image.Shape().Dim(1), image.Shape().Dim(2)
 	n := homographies.Shape().Dim(0)
 	hom := StopGradient(homographies)
 
-	// Window pixel centres, u across and v down, as [1, size*size].
-	across := Iota(g, shapes.Make(dtypes.Float32, size, size), 1)
-	down := Iota(g, shapes.Make(dtypes.Float32, size, size), 0)
-	u := AddScalar(Reshape(across, 1, size*size), 0.5)
-	v := AddScalar(Reshape(down, 1, size*size), 0.5)
+	// Window pixel centres, u across and v down, as [1, pixels].
+	pixels := outWidth * outHeight
+	across := Iota(g, shapes.Make(dtypes.Float32, outHeight, outWidth), 1)
+	down := Iota(g, shapes.Make(dtypes.Float32, outHeight, outWidth), 0)
+	u := AddScalar(Reshape(across, 1, pixels), 0.5)
+	v := AddScalar(Reshape(down, 1, pixels), 0.5)
 	coef := func(i int) *Node { return Slice(hom, AxisRange(), AxisRange(i, i+1)) }
 	w := Add(Add(Mul(coef(6), u), Mul(coef(7), v)), coef(8))
 	x := Div(Add(Add(Mul(coef(0), u), Mul(coef(1), v)), coef(2)), w)
@@ -34,7 +40,7 @@ func SampleWindows(image, homographies *Node, size int, pad string) *Node {
 	x0, y0 := Floor(x), Floor(y)
 	fx, fy := Sub(x, x0), Sub(y, y0)
 
-	out := Zeros(g, shapes.Make(image.DType(), n, size*size, channels))
+	out := Zeros(g, shapes.Make(image.DType(), n, pixels, channels))
 	for _, corner := range [4][2]int{{0, 0}, {1, 0}, {0, 1}, {1, 1}} {
 		xi, yi := AddScalar(x0, float64(corner[0])), AddScalar(y0, float64(corner[1]))
 		weight := Mul(pick(fx, corner[0]), pick(fy, corner[1]))
@@ -46,7 +52,7 @@ func SampleWindows(image, homographies *Node, size int, pad string) *Node {
 		indices := Stack([]*Node{ConvertDType(yi, dtypes.Int32), ConvertDType(xi, dtypes.Int32)}, -1)
 		out = Add(out, Mul(Gather(image, indices), InsertAxes(weight, -1)))
 	}
-	return Reshape(out, n, size, size, channels)
+	return Reshape(out, n, outHeight, outWidth, channels)
 }
 
 // pick is the bilinear weight of the lower (0) or upper (1) neighbour at fraction f.

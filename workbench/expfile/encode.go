@@ -143,11 +143,25 @@ func encodeFile(f *File) fileOut {
 		out.Targets = append(out.Targets, encodeTarget(t))
 	}
 	for _, p := range e.Postproc {
-		body := encodeTransform(p.Transform)
-		body["amount"], body["active"] = val(p.Amount), !p.Disabled
-		out.Postproc = append(out.Postproc, map[string]any{p.Kind: body})
+		out.Postproc = append(out.Postproc, encodePostproc(p))
 	}
 	return out
+}
+
+// encodePostproc writes a postproc item: its transform, with active, amount, start and end
+// beside it as CLIPig writes them.
+func encodePostproc(p workbench.Postproc) map[string]any {
+	var body map[string]any
+	if p.Geometric != nil {
+		body = encodeGeometric(*p.Geometric)
+	} else {
+		body = encodeTransform(p.Transform)
+		delete(body, "start")
+		delete(body, "end")
+	}
+	item := map[string]any{p.Kind: body, "amount": val(p.Amount), "active": !p.Disabled}
+	addPeriod(item, p.Period)
+	return item
 }
 
 // floatNode writes a number that reads back as a float even when it is whole (10.0, not 10),

@@ -326,6 +326,18 @@ func (d *decoder) antiText(n *yaml.Node) *workbench.AntiText {
 	return a
 }
 
+// postprocGeometric are the geometric transforms that keep the image's size, which postproc
+// may use.
+func postprocGeometric() []string {
+	var keys []string
+	for _, k := range workbench.GeometricKinds {
+		if k.KeepsSize {
+			keys = append(keys, k.Key)
+		}
+	}
+	return keys
+}
+
 // postprocItem reads one item of postproc as CLIPig writes it: one or more pixel transforms
 // with the item's active, start and end beside them (`- mean: .33` / `  end: 50%`), and
 // clipwork's amount.
@@ -336,16 +348,19 @@ func (d *decoder) postprocItem(n *yaml.Node) []workbench.Postproc {
 	}
 	var out []workbench.Postproc
 	var shared workbench.Postproc
-	allowed := slices.Concat(workbench.TransformKeys(), []string{"active", "start", "end", "amount"})
+	allowed := slices.Concat(workbench.TransformKeys(), postprocGeometric(), []string{"active", "start", "end", "amount"})
 	d.mapping(n, "postproc", allowed, func(key string, v *yaml.Node) {
 		if d.periodKey(key, v, &shared.Period) {
 			return
 		}
-		switch key {
-		case "active":
+		switch {
+		case key == "active":
 			shared.Disabled = !d.boolean(v, key)
-		case "amount":
+		case key == "amount":
 			shared.Amount = d.value(v, key)
+		case slices.Contains(postprocGeometric(), key):
+			g := d.geometric(key, v)
+			out = append(out, workbench.Postproc{Transform: workbench.Transform{Kind: key}, Geometric: &g})
 		default:
 			out = append(out, d.postproc(key, v))
 		}

@@ -302,3 +302,20 @@ func TestImagePathsResolveOnce(t *testing.T) {
 		t.Errorf("image path %q", got)
 	}
 }
+
+// TestGeometricPostproc reads the geometric transforms that keep the image's size as postproc,
+// and rejects one that changes it.
+func TestGeometricPostproc(t *testing.T) {
+	f, err := Parse("g.yaml", []byte("postproc:\n  - shift: 8 0\n    end: 50%\n  - random_rotate: {degree: -5 5}\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := f.Experiment.Postproc
+	if len(p) != 2 || p[0].Geometric == nil || p[0].Geometric.Kind != "shift" || !p[0].Period.End.IsSet() ||
+		p[1].Geometric == nil || len(p[1].Geometric.Values[1]) != 2 {
+		t.Errorf("postproc %+v", p)
+	}
+	if _, err := Parse("r.yaml", []byte("postproc: [{resize: 64}]\n")); err == nil || !strings.Contains(err.Error(), "r.yaml:1:13") {
+		t.Errorf("resize as postproc: %v", err)
+	}
+}
