@@ -67,12 +67,13 @@ type Parameterization struct {
 	Decay float64
 }
 
-// Init is the starting image: noise of a mean and standard deviation, optionally drawn at a
-// lower resolution and upscaled, or an image file.
+// Init is the starting image: noise of a mean and standard deviation per channel, or an image
+// file; either at Resolution first, if given, then resized to the image.
 type Init struct {
-	Mean, Std float64
-	// Resolution draws the noise at this width (height in proportion) and upscales it.
-	Resolution int
+	Mean, Std [3]float64
+	// Resolution is the width and height the noise is drawn at, or the image file resized to,
+	// before it is resized to the image (CLIPig's init.resolution).
+	Resolution [2]int
 	// Image is a PNG or JPEG file to start from, resized to the image size.
 	Image string
 }
@@ -104,8 +105,8 @@ func (e *Experiment) Validate() error {
 	if _, err := os.Stat(e.Init.Image); e.Init.Image != "" && err != nil {
 		add("init image: %w", err)
 	}
-	if e.Init.Std < 0 {
-		add("init std %g is negative", e.Init.Std)
+	if min(e.Init.Std[0], e.Init.Std[1], e.Init.Std[2]) < 0 {
+		add("init std %v is negative", e.Init.Std)
 	}
 	if len(e.Targets) == 0 {
 		add("no targets: an experiment needs at least one target with a feature")
@@ -160,8 +161,8 @@ func (e *Experiment) Defaults() {
 	if e.Parameterization.Decay == 0 {
 		e.Parameterization.Decay = 1
 	}
-	if e.Init.Mean == 0 && e.Init.Std == 0 && e.Init.Image == "" {
-		e.Init.Mean, e.Init.Std = 0.5, 0.1
+	if e.Init.Mean == [3]float64{} && e.Init.Std == [3]float64{} && e.Init.Image == "" {
+		e.Init.Mean, e.Init.Std = [3]float64{0.5, 0.5, 0.5}, [3]float64{0.1, 0.1, 0.1}
 	}
 	for i := range e.Targets {
 		e.Targets[i].defaults(i)

@@ -75,10 +75,10 @@ type (
 		Decay float64 `yaml:"decay"`
 	}
 	initOut struct {
-		Mean       float64 `yaml:"mean"`
-		Std        float64 `yaml:"std"`
-		Resolution int     `yaml:"resolution,omitempty"`
-		Image      string  `yaml:"image,omitempty"`
+		Mean       []float64 `yaml:"mean,flow"`
+		Std        []float64 `yaml:"std,flow"`
+		Resolution []int     `yaml:"resolution,flow,omitempty"`
+		Image      string    `yaml:"image,omitempty"`
 	}
 	targetOut struct {
 		Name         string           `yaml:"name"`
@@ -126,7 +126,7 @@ func encodeFile(f *File) fileOut {
 		Version: workbench.Version, Model: e.Model, Seed: e.Seed, Epochs: e.Steps, Resolution: flow{value(fmt.Sprint(e.Width)), value(fmt.Sprint(e.Height))},
 		Learnrate: val(e.Learnrate), LearnrateScale: val(e.LearnrateScale), Optimizer: e.Optimizer,
 		Parameterization: paramOut{e.Parameterization.Kind, e.Parameterization.Decay},
-		Init:             initOut{e.Init.Mean, e.Init.Std, e.Init.Resolution, e.Init.Image},
+		Init:             encodeInit(e.Init),
 	}
 	if e.Resolution[0].IsSet() {
 		out.Resolution = flow{val(e.Resolution[0]), val(e.Resolution[1])}
@@ -144,6 +144,14 @@ func encodeFile(f *File) fileOut {
 	}
 	for _, p := range e.Postproc {
 		out.Postproc = append(out.Postproc, encodePostproc(p))
+	}
+	return out
+}
+
+func encodeInit(in workbench.Init) initOut {
+	out := initOut{Mean: in.Mean[:], Std: in.Std[:], Image: in.Image}
+	if in.Resolution[0] > 0 {
+		out.Resolution = in.Resolution[:]
 	}
 	return out
 }

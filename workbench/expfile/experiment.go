@@ -189,11 +189,12 @@ func (d *decoder) init(n *yaml.Node) workbench.Init {
 	d.mapping(n, "init", []string{"mean", "std", "resolution", "image", "image_tensor"}, func(key string, v *yaml.Node) {
 		switch key {
 		case "mean":
-			in.Mean = d.number(v, key)
+			in.Mean = [3]float64(d.numbers(v, key, 3))
 		case "std":
-			in.Std = d.number(v, key)
+			in.Std = [3]float64(d.numbers(v, key, 3))
 		case "resolution":
-			in.Resolution = d.integer(v, key, 1)
+			w, h, _ := d.resolution(v)
+			in.Resolution = [2]int{w, h}
 		case "image":
 			in.Image = d.path(v, key)
 		case "image_tensor":

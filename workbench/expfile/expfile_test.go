@@ -112,7 +112,7 @@ func TestMergeAndSettings(t *testing.T) {
 	}
 	e := f.Experiment
 	if e.Steps != 20 || e.Width != 64 || len(e.Targets) != 2 || e.Targets[0].BatchSize != 3 ||
-		e.Targets[0].Features[0].Text != "x" || e.Targets[1].BatchSize != 7 || e.Init.Std != 0.3 {
+		e.Targets[0].Features[0].Text != "x" || e.Targets[1].BatchSize != 7 || e.Init.Std != [3]float64{0.3, 0.3, 0.3} {
 		t.Errorf("merged experiment: %+v", e)
 	}
 	if _, err := Load([]string{base}, "targets.zzz.batch_size=1"); err == nil {
@@ -317,5 +317,17 @@ func TestGeometricPostproc(t *testing.T) {
 	}
 	if _, err := Parse("r.yaml", []byte("postproc: [{resize: 64}]\n")); err == nil || !strings.Contains(err.Error(), "r.yaml:1:13") {
 		t.Errorf("resize as postproc: %v", err)
+	}
+}
+
+// TestInitAsCLIPig reads init's mean and std per channel and its resolution as width and height.
+func TestInitAsCLIPig(t *testing.T) {
+	f, err := Parse("i.yaml", []byte("init: {mean: 0.3 0.4 0.5, std: .1, resolution: 32 16}\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	in := f.Experiment.Init
+	if in.Mean != [3]float64{0.3, 0.4, 0.5} || in.Std != [3]float64{0.1, 0.1, 0.1} || in.Resolution != [2]int{32, 16} {
+		t.Errorf("init %+v", in)
 	}
 }
