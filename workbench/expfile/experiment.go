@@ -14,7 +14,8 @@ import (
 type File struct {
 	Experiment workbench.Experiment
 	// SnapshotEvery saves the image every that many steps (0: never); SnapshotSeconds every
-	// that many seconds. CLIPig's snapshot_interval gives one or the other (int or float).
+	// that many seconds. CLIPig's snapshot_interval gives one or the other (int or float); its
+	// default is every 20 seconds.
 	SnapshotEvery   int
 	SnapshotSeconds float64
 	// Verbose is CLIPig's verbosity: 0 prints nothing while running, 1 the progress, 2 (default)
@@ -46,7 +47,7 @@ var topKeys = []string{"model", "seed", "epochs", "steps", "resolution", "resolu
 	"clipwork_version", "verbose", "output", "device", "start_epoch", "interpolation"}
 
 func (d *decoder) file(n *yaml.Node) *File {
-	f := &File{Verbose: 2, Device: "auto"}
+	f := &File{Verbose: 2, Device: "auto", SnapshotSeconds: 20}
 	e := &f.Experiment
 	d.width, d.height = 224, 224
 	if i := keyIndex(n, "resolution"); n.Kind == yaml.MappingNode && i >= 0 {
@@ -223,7 +224,7 @@ func (d *decoder) path(n *yaml.Node, what string) string {
 
 func (d *decoder) snapshotInterval(n *yaml.Node, f *File) {
 	if n.Tag == "!!int" {
-		f.SnapshotEvery = d.integer(n, "snapshot_interval", 0)
+		f.SnapshotEvery, f.SnapshotSeconds = d.integer(n, "snapshot_interval", 0), 0
 		return
 	}
 	f.SnapshotSeconds = d.number(n, "snapshot_interval")

@@ -331,3 +331,18 @@ func TestInitAsCLIPig(t *testing.T) {
 		t.Errorf("init %+v", in)
 	}
 }
+
+// TestSnapshotIntervalAsCLIPig checks snapshot_interval's default (20 seconds) and its int form
+// (steps).
+func TestSnapshotIntervalAsCLIPig(t *testing.T) {
+	for source, want := range map[string][2]float64{"": {0, 20}, "snapshot_interval: 5\n": {5, 0},
+		"snapshot_interval: 0\n": {0, 0}, "snapshot_interval: 2.5\n": {0, 2.5}} {
+		f, err := Parse("s.yaml", []byte(source))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := [2]float64{float64(f.SnapshotEvery), f.SnapshotSeconds}; got != want {
+			t.Errorf("%q: every %v steps, %v seconds; want %v", source, got[0], got[1], want)
+		}
+	}
+}
