@@ -23,6 +23,9 @@ type Experiment struct {
 	Steps int
 	// Width and Height are the final image size in pixels.
 	Width, Height int
+	// Interpolation is the filter the image is resized with when the resolution changes:
+	// "cubic" (default), "linear" or "nearest" (CLIPig's interpolation).
+	Interpolation string
 	// Resolution, when set, is the image size at each step (CLIPig's resolution expression, such
 	// as `224 if t < .2 else 448`); the image is resampled when it changes.
 	Resolution [2]Value
@@ -55,6 +58,9 @@ const (
 	ParamPixels = "pixels" // RGB values optimised directly
 	ParamFFT    = "fft"    // lucid's Fourier-space image with 1/f^decay scaling and decorrelated colour
 )
+
+// Interpolations are the resize filters, the default first.
+var Interpolations = []string{"cubic", "linear", "nearest"}
 
 // Parameterizations are the parameterisation kinds, the default first.
 var Parameterizations = []string{ParamPixels, ParamFFT}
@@ -101,6 +107,7 @@ func (e *Experiment) Validate() error {
 		}
 	}
 	checkChoice(add, "optimizer", e.Optimizer, OptimizerNames()...)
+	checkChoice(add, "interpolation", e.Interpolation, Interpolations...)
 	checkChoice(add, "parameterization", e.Parameterization.Kind, Parameterizations...)
 	if _, err := os.Stat(e.Init.Image); e.Init.Image != "" && err != nil {
 		add("init image: %w", err)
@@ -152,6 +159,9 @@ func (e *Experiment) Defaults() {
 	}
 	e.Learnrate = e.Learnrate.Or(1)
 	e.LearnrateScale = e.LearnrateScale.Or(1)
+	if e.Interpolation == "" {
+		e.Interpolation = Interpolations[0]
+	}
 	if e.Optimizer == "" {
 		e.Optimizer = "adam"
 	}

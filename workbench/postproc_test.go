@@ -70,3 +70,32 @@ func stepOnce(t *testing.T, exp Experiment) (before, after []float32) {
 	}
 	return before, after
 }
+
+// TestInterpolationResizesAsNamed doubles a run's image with nearest: every 2x2 block holds one
+// value; cubic blends them.
+func TestInterpolationResizesAsNamed(t *testing.T) {
+	for _, interpolation := range []string{"nearest", "cubic"} {
+		exp := Experiment{Seed: 12, Steps: 2, Width: 16, Height: 16, Interpolation: interpolation,
+			Targets: []Target{{BatchSize: 1, Window: Window{FullFrame: true}, Features: []Feature{{Text: "red"}}}}}
+		r, err := NewRun(exp, tinyModel(t))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := r.resize(32, 32); err != nil {
+			t.Fatal(err)
+		}
+		pixels, err := r.renderPixels()
+		if err != nil {
+			t.Fatal(err)
+		}
+		blocky := true
+		for y := 0; y < 32; y += 2 {
+			for x := 0; x < 32; x += 2 {
+				blocky = blocky && pixels[(y*32+x)*3] == pixels[(y*32+x+1)*3] && pixels[(y*32+x)*3] == pixels[((y+1)*32+x)*3]
+			}
+		}
+		if blocky != (interpolation == "nearest") {
+			t.Errorf("%s: 2x2 blocks of one value: %v", interpolation, blocky)
+		}
+	}
+}

@@ -101,7 +101,8 @@ func CheckWindowsFit(exp Experiment, input int) error {
 		}
 		if smallest := w.side(input, width, height) * w.Scale[0]; smallest > float64(max(width, height)) {
 			return fmt.Errorf("target %q: its windows (%.0f pixels at the smallest) are larger than the %dx%d image; "+
-				"zoom out with resize (full_frame), scale them down with random_scale, tile with pad: wrap, "+
+				"zoom out with window: {full_frame: true}, scale them down with window: {scale: [...]}, tile with "+
+				"window: {pad: wrap}, place them with CLIPig's transforms (resize, center_crop, ...), "+
 				"or raise the resolution", t.Name, smallest, width, height)
 		}
 	}

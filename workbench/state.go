@@ -53,8 +53,12 @@ func (r *Run) resize(width, height int) error {
 	}
 	current := toRGBA64(pixels, r.width, r.height)
 	r.width, r.height = width, height
-	return r.setImage(resizeImage(current, width, height, draw.BiLinear))
+	return r.setImage(resizeImage(current, width, height, interpolationScalers[r.exp.Interpolation]))
 }
+
+// interpolationScalers are the scalers of Interpolations.
+var interpolationScalers = map[string]draw.Scaler{"cubic": draw.CatmullRom, "linear": draw.BiLinear,
+	"nearest": draw.NearestNeighbor}
 
 // setImage encodes an image of the current size into parameters and zeroes m and v.
 func (r *Run) setImage(img *image.RGBA64) error {

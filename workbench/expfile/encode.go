@@ -60,6 +60,7 @@ type (
 		Learnrate        value            `yaml:"learnrate"`
 		LearnrateScale   value            `yaml:"learnrate_scale"`
 		Optimizer        string           `yaml:"optimizer"`
+		Interpolation    string           `yaml:"interpolation"`
 		Parameterization paramOut         `yaml:"parameterization"`
 		Init             initOut          `yaml:"init"`
 		SnapshotInterval any              `yaml:"snapshot_interval,omitempty"`
@@ -124,7 +125,7 @@ func encodeFile(f *File) fileOut {
 	e := &f.Experiment
 	out := fileOut{
 		Version: workbench.Version, Model: e.Model, Seed: e.Seed, Epochs: e.Steps, Resolution: flow{value(fmt.Sprint(e.Width)), value(fmt.Sprint(e.Height))},
-		Learnrate: val(e.Learnrate), LearnrateScale: val(e.LearnrateScale), Optimizer: e.Optimizer,
+		Learnrate: val(e.Learnrate), LearnrateScale: val(e.LearnrateScale), Optimizer: e.Optimizer, Interpolation: e.Interpolation,
 		Parameterization: paramOut{e.Parameterization.Kind, e.Parameterization.Decay},
 		Init:             encodeInit(e.Init),
 	}

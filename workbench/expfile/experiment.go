@@ -32,7 +32,6 @@ var notes = map[string]string{
 	"output": "clipwork writes each run to a folder under --out (default results/), " +
 		"named after the experiment file",
 	"start_epoch":       "CLIPig's GUI uses it to continue; clipwork continues a run with --resume",
-	"interpolation":     "clipwork resamples windows bilinearly and resizes the image with Catmull-Rom",
 	"init.image_tensor": "give the starting image as a file with init.image",
 }
 
@@ -67,7 +66,9 @@ func (d *decoder) file(n *yaml.Node) *File {
 			if f.Device != "auto" && f.Device != "cpu" && !strings.HasPrefix(f.Device, "cuda") {
 				d.errorf(v, "device %q: use auto, cpu or cuda", f.Device)
 			}
-		case "output", "interpolation":
+		case "interpolation":
+			e.Interpolation = d.choice(v, key, workbench.Interpolations)
+		case "output":
 			d.str(v, key)
 			d.note(v, key)
 		case "start_epoch":

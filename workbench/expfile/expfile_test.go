@@ -220,7 +220,7 @@ func TestCLIPigTopLevelKeys(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if f.Verbose != 1 || f.Device != "cuda" || len(f.Notes) != 4 || f.Experiment.Targets[0].FeatureScale != "fair" ||
+	if f.Verbose != 1 || f.Device != "cuda" || len(f.Notes) != 3 || f.Experiment.Interpolation != "cubic" || f.Experiment.Targets[0].FeatureScale != "fair" ||
 		f.Experiment.Targets[0].Features[0].Scale.Expr != "2" {
 		t.Errorf("verbose %d, device %q, notes %v", f.Verbose, f.Device, f.Notes)
 	}
