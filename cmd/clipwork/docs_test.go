@@ -85,3 +85,17 @@ func dedent(s string) string {
 	}
 	return strings.Join(lines, "\n")
 }
+
+// TestOutputPlacesTheRun runs files whose CLIPig output names a folder or an image file name.
+func TestOutputPlacesTheRun(t *testing.T) {
+	dir := t.TempDir()
+	for output, want := range map[string]string{dir + "/folder/": "folder/exp", dir + "/named/picture.png": "named/picture"} {
+		path := filepath.Join(dir, "exp.yaml")
+		os.WriteFile(path, []byte("output: "+output+"\nresolution: 32\ntargets: [{batch_size: 1, features: [x], "+
+			"transforms: [{resize: 32}]}]\n"), 0o644)
+		runCLI(t, "run", path, "--model", "random:tiny", "--steps", "1", "--quiet")
+		if _, err := os.Stat(filepath.Join(dir, want, "image.png")); err != nil {
+			t.Errorf("output %s: %v", output, err)
+		}
+	}
+}

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -56,7 +57,27 @@ func runRun(args []string, stdout io.Writer) error {
 		return err
 	}
 	last := files[len(files)-1]
-	return execute(file, strings.TrimSuffix(filepath.Base(last), filepath.Ext(last)), nil, f, stdout)
+	name := strings.TrimSuffix(filepath.Base(last), filepath.Ext(last))
+	if !flagGiven(fs, "out") && file.Output != "" {
+		f.out, name = outputFolder(file.Output, name)
+	}
+	return execute(file, name, nil, f, stdout)
+}
+
+// outputFolder is where CLIPig's output puts a run: a folder (ending in /) holds run folders
+// named after the file; a file name.png names the run folder name in its folder.
+func outputFolder(output, name string) (folder, run string) {
+	if base, ok := strings.CutSuffix(output, ".png"); ok {
+		return filepath.Dir(output), filepath.Base(base)
+	}
+	return output, name
+}
+
+// flagGiven tells whether a flag was set on the command line.
+func flagGiven(fs *flag.FlagSet, name string) bool {
+	given := false
+	fs.Visit(func(f *flag.Flag) { given = given || f.Name == name })
+	return given
 }
 
 // overrides turns the flags into expfile settings.

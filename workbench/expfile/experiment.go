@@ -21,6 +21,9 @@ type File struct {
 	// Verbose is CLIPig's verbosity: 0 prints nothing while running, 1 the progress, 2 (default)
 	// the frame counts too.
 	Verbose int
+	// Output is CLIPig's output: a folder (ending in /) for the run folders, or a name.png that
+	// names the run's folder (clipwork writes a folder per run, with image.png in it).
+	Output string
 	// Device is CLIPig's device: auto (default), cpu, or cuda (cuda:N) for XLA's CUDA backend.
 	Device string
 	// Notes tell about keys that are accepted but mean nothing, or something else, in clipwork.
@@ -29,10 +32,9 @@ type File struct {
 
 // notes are what `clipwork check` says about CLIPig keys with no meaning in clipwork.
 var notes = map[string]string{
-	"output": "clipwork writes each run to a folder under --out (default results/), " +
-		"named after the experiment file",
 	"start_epoch":       "CLIPig's GUI uses it to continue; clipwork continues a run with --resume",
 	"init.image_tensor": "give the starting image as a file with init.image",
+	"pad.color":         "windows are padded with black",
 }
 
 // note records that a key is accepted with the note above.
@@ -69,8 +71,7 @@ func (d *decoder) file(n *yaml.Node) *File {
 		case "interpolation":
 			e.Interpolation = d.choice(v, key, workbench.Interpolations)
 		case "output":
-			d.str(v, key)
-			d.note(v, key)
+			f.Output = d.str(v, key)
 		case "start_epoch":
 			d.integer(v, key, 0)
 			d.note(v, key)

@@ -212,20 +212,21 @@ func TestEveryRegisteredKindDecodes(t *testing.T) {
 	}
 }
 
-// TestCLIPigTopLevelKeys reads CLIPig's top-level keys: verbose and device mean what they mean in
-// CLIPig, the others are accepted with a note each; feature_scale and a feature's scale are read.
+// TestCLIPigTopLevelKeys reads CLIPig's top-level keys: verbose, device, output and
+// interpolation mean what they mean in CLIPig, start_epoch and init.image_tensor are accepted
+// with a note each; feature_scale and a feature's scale are read.
 func TestCLIPigTopLevelKeys(t *testing.T) {
 	f, err := Parse("top.yaml", []byte("verbose: 1\noutput: ./out/\ndevice: cuda\nstart_epoch: 0\ninterpolation: cubic\n"+
 		"init: {image_tensor: [[[0.5]]]}\ntargets:\n  - feature_scale: fair\n    features: [{text: x, scale: 2}]\n"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if f.Verbose != 1 || f.Device != "cuda" || len(f.Notes) != 3 || f.Experiment.Interpolation != "cubic" || f.Experiment.Targets[0].FeatureScale != "fair" ||
+	if f.Verbose != 1 || f.Device != "cuda" || len(f.Notes) != 2 || f.Output != "./out/" || f.Experiment.Interpolation != "cubic" || f.Experiment.Targets[0].FeatureScale != "fair" ||
 		f.Experiment.Targets[0].Features[0].Scale.Expr != "2" {
 		t.Errorf("verbose %d, device %q, notes %v", f.Verbose, f.Device, f.Notes)
 	}
-	if !strings.Contains(f.Notes[0].Error(), "top.yaml:2:9: note: output") {
-		t.Errorf("the first note %q does not name output's position", f.Notes[0])
+	if !strings.Contains(f.Notes[0].Error(), "top.yaml:4:14: note: start_epoch") {
+		t.Errorf("the first note %q does not name start_epoch's position", f.Notes[0])
 	}
 	if _, err := Parse("d.yaml", []byte("device: tpu\n")); err == nil || !strings.Contains(err.Error(), "d.yaml:1:9") {
 		t.Errorf("device tpu: %v", err)
