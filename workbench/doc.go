@@ -3,7 +3,8 @@
 //
 //	concept                    file            each kind is
 //	experiment, Resolve        experiment.go   defaults and every check that needs no model
-//	parameterisation           param.go        pixels or fft: render, encode, project
+//	parameterisation           param.go        an entry of paramKinds (pixels, fft): render, encode,
+//	                                           project
 //	windows and the warp       window.go,      one homography per window, sampled in one
 //	                           warp.go         differentiable op (shift, rotate, zoom, perspective)
 //	transforms                 transform.go    an entry of TransformKinds: key, parameter, identity

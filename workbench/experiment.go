@@ -63,7 +63,7 @@ const (
 var Interpolations = []string{"cubic", "linear", "nearest"}
 
 // Parameterizations are the parameterisation kinds, the default first.
-var Parameterizations = []string{ParamPixels, ParamFFT}
+var Parameterizations = keys(paramKinds, func(k *paramKind) string { return k.key })
 
 // Parameterization chooses the image's representation.
 type Parameterization struct {
