@@ -183,24 +183,47 @@ func geometryValues(g Geometric, env Env) [][]float64 {
 }
 
 // sampleGeometry draws one window's homography from a target's geometric transforms: from the
-// model's input square through the final canvas and each transform back to the image.
-func sampleGeometry(chain []Geometric, env Env, rng *rand.Rand, input, width, height int) Homography {
-	m, w, h := geometryMap(chain, env, rng, width, height)
-	return compose(Homography{w / float64(input), 0, 0, 0, h / float64(input), 0, 0, 0, 1}, m)
+// model's input square through the final canvas and each transform back to the image. scales[k]
+// is how many pixels of the canvas after the chain's first k transforms one window pixel spans
+// (scales[0]: of the image), the scale a pixel transform listed there acts at.
+func sampleGeometry(chain []Geometric, env Env, rng *rand.Rand, input, width, height int) (Homography, []float64) {
+	maps, w, h := geometryMaps(chain, env, rng, width, height)
+	total := Homography{w / float64(input), 0, 0, 0, h / float64(input), 0, 0, 0, 1}
+	scales := make([]float64, len(maps)+1)
+	scales[len(maps)] = linearScale(total)
+	for k := len(maps) - 1; k >= 0; k-- {
+		total = compose(total, maps[k])
+		scales[k] = linearScale(total)
+	}
+	return total, scales
+}
+
+// linearScale is the mean factor by which a homography scales lengths near the origin.
+func linearScale(h Homography) float64 {
+	return math.Sqrt(math.Abs(h[0]*h[4] - h[1]*h[3]))
 }
 
 // geometryMap draws the map from the final canvas of a chain back to the image, and the
 // canvas's size.
 func geometryMap(chain []Geometric, env Env, rng *rand.Rand, width, height int) (Homography, float64, float64) {
-	w, h := float64(width), float64(height)
+	maps, w, h := geometryMaps(chain, env, rng, width, height)
 	total := IdentityHomography
-	for _, g := range chain {
-		kind, _ := LookupGeometric(g.Kind)
-		var m Homography
-		m, w, h = kind.Map(geometryValues(g, env), w, h, rng)
+	for _, m := range maps {
 		total = compose(m, total)
 	}
 	return total, w, h
+}
+
+// geometryMaps draws each transform's map from its canvas back to the one before, and the final
+// canvas's size.
+func geometryMaps(chain []Geometric, env Env, rng *rand.Rand, width, height int) ([]Homography, float64, float64) {
+	w, h := float64(width), float64(height)
+	maps := make([]Homography, len(chain))
+	for i, g := range chain {
+		kind, _ := LookupGeometric(g.Kind)
+		maps[i], w, h = kind.Map(geometryValues(g, env), w, h, rng)
+	}
+	return maps, w, h
 }
 
 // geometryPad is what a chain shows beyond the image, for the one warp: wrap when a transform
@@ -240,6 +263,6 @@ func (g Geometric) validate() error {
 // geometryPool is the average-pooling factor for a chain's windows: how many image pixels one
 // input pixel spans at the start of the run.
 func geometryPool(chain []Geometric, input, width, height int) int {
-	h := sampleGeometry(chain, TimeAt(0, 1), rand.New(rand.NewPCG(0, 0)), input, width, height)
-	return max(1, int(math.Sqrt(math.Abs(h[0]*h[4]-h[1]*h[3]))))
+	h, _ := sampleGeometry(chain, TimeAt(0, 1), rand.New(rand.NewPCG(0, 0)), input, width, height)
+	return max(1, int(linearScale(h)))
 }

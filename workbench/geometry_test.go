@@ -6,6 +6,8 @@ import (
 	"math/rand/v2"
 	"os"
 	"testing"
+
+	"github.com/gomlx/gomlx/core/tensors"
 )
 
 // geometryReference holds testdata/geometry.py's windows: name -> [h, w, 3] values, and shapes.
@@ -81,4 +83,22 @@ func lookupPadded(image []float64, w, h int, x, y float64, c int, pad string) fl
 		return 0
 	}
 	return image[(yi*w+xi)*3+c]
+}
+
+// TestPixelTransformsActAtTheirCanvasScale checks the canvas scales of a chain (a 448 image
+// resized to 112, seen through 56-pixel windows) and that a blur listed before the resize is
+// carried to the window's scale as CLIPig's order implies.
+func TestPixelTransformsActAtTheirCanvasScale(t *testing.T) {
+	chain := []Geometric{geometric("resize", 112, 112)}
+	_, scales := sampleGeometry(chain, TimeAt(0, 1), rand.New(rand.NewPCG(1, 1)), 56, 448, 448)
+	if len(scales) != 2 || math.Abs(scales[0]-8) > 1e-9 || math.Abs(scales[1]-2) > 1e-9 {
+		t.Fatalf("canvas scales %v, want [8 2]", scales)
+	}
+	for after, want := range []float32{0.5, 2} {
+		tr := Transform{Kind: TransformBlur, Values: consts(4), After: after}
+		rows := transformInputs(tr, 1, TimeAt(0, 1), rand.New(rand.NewPCG(1, 1)), [][]float64{scales})
+		if got := tensors.MustCopyFlatData[float32](rows)[0]; got != want {
+			t.Errorf("blur of sigma 4 after %d geometric transforms: %g in the window, want %g", after, got, want)
+		}
+	}
 }

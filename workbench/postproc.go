@@ -92,7 +92,7 @@ func (r *Run) postprocInputs(env Env, rng *rand.Rand) (*tensors.Tensor, []*tenso
 			rows = append(rows, r.postprocHomography(*p.Geometric, p.Period, env, rng))
 			continue
 		}
-		rows = append(rows, transformInputs(p.Transform, 1, env, rng))
+		rows = append(rows, transformInputs(p.Transform, 1, env, rng, nil))
 	}
 	return tensors.FromFlatDataAndDimensions(amounts, len(amounts)), rows
 }

@@ -273,10 +273,13 @@ func (r *Run) targetInputs(pool int, t *preparedTarget, env Env, rng *rand.Rand)
 	input := modelInput(r.model)
 	homs := make([]float32, 0, n*9)
 	scale := 1 / float64(pool)
+	var canvasScales [][]float64 // per window, for CLIPig's geometry
 	for range n {
 		h := t.Window.Sample(rng, input, r.width, r.height)
 		if len(t.Geometry) > 0 {
-			h = sampleGeometry(t.Geometry, env, rng, input, r.width, r.height)
+			var scales []float64
+			h, scales = sampleGeometry(t.Geometry, env, rng, input, r.width, r.height)
+			canvasScales = append(canvasScales, scales)
 		}
 		for i, c := range h {
 			if i < 6 {
@@ -308,7 +311,7 @@ func (r *Run) targetInputs(pool int, t *preparedTarget, env Env, rng *rand.Rand)
 		ti.Constraints = constraintInputs(t.Constraints, ce)
 	}
 	for _, tr := range t.Transforms {
-		ti.Transforms = append(ti.Transforms, transformInputs(tr, n, env, rng))
+		ti.Transforms = append(ti.Transforms, transformInputs(tr, n, env, rng, canvasScales))
 	}
 	return ti
 }

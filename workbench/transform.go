@@ -20,6 +20,10 @@ type Transform struct {
 	// Extra are the values of the kind's Extra parameters, each filled to its size. They are
 	// fixed for the run (the graph is built with them).
 	Extra [][]Value
+	// After is how many of the target's geometric transforms are listed before this one: it acts
+	// at the scale of that canvas, as in CLIPig (a blur before a resize to a quarter of the size
+	// blurs a quarter as much in the window).
+	After int
 }
 
 // TransformRow is one window's inputs to a transform's graph function, drawn on the host.
@@ -50,6 +54,9 @@ type TransformKind struct {
 	Apply func(a *TransformArgs) *Node
 	// Radius, if set, is the static kernel radius the transform needs for its largest value.
 	Radius func(tr Transform) int
+	// Rescale, if set, carries a row drawn at a canvas's scale to the window's, where one window
+	// pixel spans scale canvas pixels; transforms without it act alike at every scale.
+	Rescale func(row TransformRow, scale float64) TransformRow
 }
 
 // TransformArgs are what a transform's graph function gets.
@@ -101,12 +108,14 @@ var TransformKinds = []TransformKind{
 	{Key: TransformAdd, Param: "color", Values: 3, Draw: color3,
 		Apply: func(a *TransformArgs) *Node { return Add(a.X, a.RGB()) }},
 	{Key: TransformBlur, Param: "sigma", Values: 2, Range: true, Draw: drawUniform, Radius: blurTransformRadius,
-		Extra: []Param{kernelSize}, Apply: func(a *TransformArgs) *Node {
+		Rescale: func(r TransformRow, s float64) TransformRow { r[0] /= s; return r },
+		Extra:   []Param{kernelSize}, Apply: func(a *TransformArgs) *Node {
 			return GaussianBlur(a.X, Reshape(a.Col(0), a.X.Shape().Dim(0)), kernelRadius(a.Extra[0], a.Radius))
 		}},
 	{Key: TransformBorder, Param: "color", Values: 3, Default: []float64{0, 0, 0}, Draw: on3, Extra: []Param{{"size", 2, []float64{1, 1}}},
 		Apply: borderTransform},
-	{Key: TransformGreyNoise, Param: "std", Values: 1, Range: true, Draw: drawUniform, Apply: noiseOn(1)},
+	{Key: TransformGreyNoise, Param: "std", Values: 1, Range: true, Draw: drawUniform, Apply: noiseOn(1),
+		Rescale: averagedNoise},
 	{Key: TransformClamp, Param: "range", Values: 2, Identity: TransformRow{-1e9, 1e9},
 		Draw:  func(v []float64, _ *rand.Rand) TransformRow { return TransformRow{v[0], v[1]} },
 		Apply: func(a *TransformArgs) *Node { return Max(Min(a.X, a.Col(1)), a.Col(0)) }},
@@ -114,14 +123,16 @@ var TransformKinds = []TransformKind{
 		Apply: func(a *TransformArgs) *Node { return blend(a.X, imageMean(luminance(a.X)), a.Col(0)) }},
 	{Key: TransformEdge, Param: "amount", Values: 3, Default: []float64{1, 1, 1}, Draw: on3, Apply: edgeTransform,
 		Extra: []Param{{"kernel_size", 2, []float64{3, 3}}, {"sigma", 2, []float64{0, 0}}}},
-	{Key: TransformFNoise, Param: "std", Values: 3, Range: true, Draw: drawStd, Apply: fourierNoise},
+	{Key: TransformFNoise, Param: "std", Values: 3, Range: true, Draw: drawStd, Apply: fourierNoise,
+		Rescale: averagedNoise},
 	{Key: TransformMean, Param: "mean", Values: 3, Draw: on3,
 		Apply: func(a *TransformArgs) *Node {
 			return Add(a.X, Mul(a.Col(3), Sub(a.RGB(), ReduceAndKeep(a.X, ReduceMean, 1, 2))))
 		}},
 	{Key: TransformMul, Param: "color", Values: 3, Identity: TransformRow{1, 1, 1}, Draw: color3,
 		Apply: func(a *TransformArgs) *Node { return Mul(a.X, a.RGB()) }},
-	{Key: TransformNoise, Param: "std", Values: 3, Range: true, Draw: drawStd, Apply: noiseOn(3)},
+	{Key: TransformNoise, Param: "std", Values: 3, Range: true, Draw: drawStd, Apply: noiseOn(3),
+		Rescale: averagedNoise},
 	{Key: TransformQuantize, Param: "step", Values: 3, Draw: on3, Apply: func(a *TransformArgs) *Node {
 		step := Add(a.RGB(), OneMinus(a.Col(3))) // 1 when off, so the division is safe
 		return Add(a.X, Mul(a.Col(3), Sub(Mul(Floor(Div(a.X, step)), step), a.X)))
@@ -265,8 +276,19 @@ func transformValues(tr Transform, kind *TransformKind, env Env) []float64 {
 	return out
 }
 
+// averagedNoise is pixel noise drawn at a canvas's scale as the window sees it: a window pixel
+// averages about scale^2 canvas pixels, which divides the std by scale (an enlarged canvas keeps
+// it).
+func averagedNoise(r TransformRow, scale float64) TransformRow {
+	for i := range 3 {
+		r[i] /= max(scale, 1)
+	}
+	return r
+}
+
 // transformInputs are a transform's rows [n, 4] at a step: the identity row outside its period.
-func transformInputs(tr Transform, n int, env Env, rng *rand.Rand) *tensors.Tensor {
+// scales holds, per window, the scale of each canvas of the target's geometry (nil: 1).
+func transformInputs(tr Transform, n int, env Env, rng *rand.Rand, scales [][]float64) *tensors.Tensor {
 	kind, _ := LookupTransform(tr.Kind)
 	on := tr.Period.Active(env.Step, env.Steps)
 	var values []float64
@@ -278,6 +300,9 @@ func transformInputs(tr Transform, n int, env Env, rng *rand.Rand) *tensors.Tens
 		row := kind.Identity
 		if on {
 			row = kind.Draw(values, rng)
+		}
+		if w := len(out) / 4; on && kind.Rescale != nil && scales != nil {
+			row = kind.Rescale(row, scales[w][min(tr.After, len(scales[w])-1)])
 		}
 		for _, v := range row {
 			out = append(out, float32(v))

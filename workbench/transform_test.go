@@ -125,13 +125,13 @@ func TestBorderPaintsTheEdge(t *testing.T) {
 func TestTransformInputsOutsideThePeriod(t *testing.T) {
 	tr := Transform{Kind: TransformBlur, Period: Period{Start: AtStep(5)}, Values: []Value{Constant(1), Constant(2)}}
 	rng := rand.New(rand.NewPCG(1, 1))
-	off := tensors.MustCopyFlatData[float32](transformInputs(tr, 3, TimeAt(4, 10), rng))
+	off := tensors.MustCopyFlatData[float32](transformInputs(tr, 3, TimeAt(4, 10), rng, nil))
 	for _, v := range off {
 		if v != 0 {
 			t.Fatalf("blur before its start: rows %v, want zeros", off)
 		}
 	}
-	on := tensors.MustCopyFlatData[float32](transformInputs(tr, 3, TimeAt(5, 10), rng))
+	on := tensors.MustCopyFlatData[float32](transformInputs(tr, 3, TimeAt(5, 10), rng, nil))
 	for i := 0; i < len(on); i += 4 {
 		if on[i] < 1 || on[i] > 2 {
 			t.Errorf("blur sigma %g is outside [1, 2]", on[i])

@@ -91,7 +91,7 @@ type (
 		Select       string           `yaml:"select"`
 		FeatureScale string           `yaml:"feature_scale"`
 		Features     []featureOut     `yaml:"features"`
-		Transforms   []map[string]any `yaml:"transforms"`
+		Transforms   []any            `yaml:"transforms"`
 		Constraints  []map[string]any `yaml:"constraints,omitempty"`
 		AntiText     *antiTextOut     `yaml:"anti_text,omitempty"`
 	}
@@ -195,17 +195,29 @@ func encodeTarget(t workbench.Target) targetOut {
 		out.Transforms = append(out.Transforms, map[string]any{"window": windowOut{w.Size, w.FullFrame, w.Scale,
 			w.Rotate, w.CenterX, w.CenterY, w.Perspective, w.Pad}})
 	}
-	for _, g := range t.Geometry {
-		out.Transforms = append(out.Transforms, map[string]any{g.Kind: encodeGeometric(g)})
-	}
-	for _, tr := range t.Transforms {
-		out.Transforms = append(out.Transforms, map[string]any{tr.Kind: encodeTransform(tr)})
-	}
+	out.Transforms = append(out.Transforms, encodeTransforms(t)...)
 	for _, c := range t.Constraints {
 		out.Constraints = append(out.Constraints, map[string]any{c.Kind: encodeConstraint(c)})
 	}
 	if t.AntiText != nil {
 		out.AntiText = &antiTextOut{t.AntiText.Prompts, val(t.AntiText.Weight)}
+	}
+	return out
+}
+
+// encodeTransforms writes a target's geometric and pixel transforms in their order: each pixel
+// transform after as many geometric ones as its After says.
+func encodeTransforms(t workbench.Target) []any {
+	var out []any
+	for k := 0; k <= len(t.Geometry); k++ {
+		for _, tr := range t.Transforms {
+			if tr.After == k || (k == len(t.Geometry) && tr.After > k) {
+				out = append(out, map[string]any{tr.Kind: encodeTransform(tr)})
+			}
+		}
+		if k < len(t.Geometry) {
+			out = append(out, map[string]any{t.Geometry[k].Kind: encodeGeometric(t.Geometry[k])})
+		}
 	}
 	return out
 }

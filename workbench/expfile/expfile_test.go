@@ -121,20 +121,13 @@ func TestMergeAndSettings(t *testing.T) {
 }
 
 func TestMarshalRoundTrip(t *testing.T) {
-	for _, p := range []string{"../../experiments/strawberries.yaml", "../../experiments/malazan-landscape.yaml"} {
+	for _, p := range []string{"../../experiments/strawberries.yaml", "../../experiments/malazan-landscape.yaml",
+		"../../experiments/clipig-style.yaml"} {
 		f, err := Load([]string{p})
 		if err != nil {
 			t.Fatal(err)
 		}
-		f.Experiment.Defaults()
-		first, err := Marshal(f)
-		if err != nil {
-			t.Fatal(err)
-		}
-		again, err := Parse("resolved.yaml", first)
-		if err != nil {
-			t.Fatalf("%s: the resolved config does not load: %v\n%s", p, err, first)
-		}
+		first, again := roundTrip(t, f)
 		second, _ := Marshal(again)
 		if string(first) != string(second) {
 			t.Errorf("%s: resolving twice changed the config:\n%s\n---\n%s", p, first, second)
@@ -346,4 +339,33 @@ func TestSnapshotIntervalAsCLIPig(t *testing.T) {
 			t.Errorf("%q: every %v steps, %v seconds; want %v", source, got[0], got[1], want)
 		}
 	}
+}
+
+// TestTransformOrderSurvivesTheConfig writes and reads back a target whose blur comes before a
+// resize and whose noise comes after it.
+func TestTransformOrderSurvivesTheConfig(t *testing.T) {
+	f, err := Parse("o.yaml", []byte("targets: [{features: [x], transforms: [{blur: 2}, {resize: 112}, {noise: .1}]}]\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, again := roundTrip(t, f)
+	tr := again.Experiment.Targets[0].Transforms
+	if len(tr) != 2 || tr[0].Kind != "blur" || tr[0].After != 0 || tr[1].Kind != "noise" || tr[1].After != 1 {
+		t.Errorf("transforms after the round trip: %+v", tr)
+	}
+}
+
+// roundTrip fills an experiment's defaults, writes it as a resolved config and reads it back.
+func roundTrip(t *testing.T, f *File) ([]byte, *File) {
+	t.Helper()
+	f.Experiment.Defaults()
+	data, err := Marshal(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	again, err := Parse("resolved.yaml", data)
+	if err != nil {
+		t.Fatalf("the resolved config does not load: %v\n%s", err, data)
+	}
+	return data, again
 }

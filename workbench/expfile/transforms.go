@@ -22,7 +22,9 @@ func (d *decoder) transform(n *yaml.Node, t *workbench.Target) {
 	case slices.Contains(workbench.GeometricKeys(), kind):
 		t.Geometry = append(t.Geometry, d.geometric(kind, v))
 	default:
-		t.Transforms = append(t.Transforms, d.pixelTransform(kind, v))
+		tr := d.pixelTransform(kind, v)
+		tr.After = len(t.Geometry)
+		t.Transforms = append(t.Transforms, tr)
 	}
 }
 
