@@ -30,7 +30,9 @@ type Param struct {
 // GeometricKind is one geometric transform: its key, parameters, what it shows beyond the
 // image's edges, and its map.
 type GeometricKind struct {
-	Key    string
+	// Key is the transform's YAML key (CLIPig's name).
+	Key string
+	// Params are its parameters; the first is the one a bare value gives (`shift: 8 0`).
 	Params []Param
 	// Pad is what the transform shows where it moves the image away: PadConstant (CLIPig's
 	// black), PadWrap or PadEdge; "" for a transform that shows nothing new.
