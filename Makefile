@@ -15,6 +15,7 @@ demo: build
 	bin/clipwork run experiments/demo.yaml
 
 test:
+	$(GO) mod tidy -diff
 	$(GO) vet ./...
 	$(GO) test -timeout 30m ./...
 

@@ -7,5 +7,5 @@ func BenchExperiment(size, windows, steps int) Experiment {
 	return Experiment{Seed: 1, Steps: steps, Width: size, Height: size,
 		Targets: []Target{{BatchSize: windows, Features: []Feature{{Text: "malazan"}},
 			Window:     Window{Rotate: [2]float64{-30, 30}, Perspective: 0.1, Scale: [2]float64{0.8, 2}},
-			Transforms: []Transform{{Kind: TransformNoise, Range: [2]Value{Constant(0), Constant(0.05)}}}}}}
+			Transforms: []Transform{{Kind: TransformNoise, Values: []Value{Constant(0), Constant(0.05)}}}}}}
 }

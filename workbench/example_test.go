@@ -26,7 +26,7 @@ func ExampleNewRun() {
 				Features:  []workbench.Feature{{Text: "malazan landscape"}},
 				Window:    workbench.Window{FullFrame: true},
 				Transforms: []workbench.Transform{{Kind: workbench.TransformBlur,
-					Range: [2]workbench.Value{workbench.Constant(1), workbench.Constant(2)}}},
+					Values: []workbench.Value{workbench.Constant(1), workbench.Constant(2)}}},
 			},
 			{
 				Name:      "details",
@@ -56,6 +56,6 @@ func ExampleNewRun() {
 		fmt.Printf("%s: %d windows, %d frames\n", t.Name, t.Windows, frames)
 	}
 	// Output:
-	// composition: 8 windows, 8 frames
+	// composition: 6 windows, 6 frames
 	// details: 40 windows, 40 frames
 }

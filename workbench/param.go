@@ -21,11 +21,21 @@ type imageParam interface {
 	project(params *Node) *Node
 }
 
+// paramKind is one parameterisation: its YAML name and the representation it makes.
+type paramKind struct {
+	key  string
+	make func(p Parameterization) imageParam
+}
+
+// paramKinds are the parameterisations, the default first.
+var paramKinds = []paramKind{
+	{ParamPixels, func(Parameterization) imageParam { return pixelParam{} }},
+	{ParamFFT, func(p Parameterization) imageParam { return fftParam{decay: p.Decay} }},
+}
+
 func newImageParam(p Parameterization) imageParam {
-	if p.Kind == ParamFFT {
-		return fftParam{decay: p.Decay}
-	}
-	return pixelParam{}
+	kind, _ := lookup(paramKinds, p.Kind, func(k *paramKind) string { return k.key })
+	return kind.make(p)
 }
 
 // pixelParam optimises RGB values directly, kept within [0, 1].

@@ -35,17 +35,13 @@ type Run struct {
 	windowsDone   int
 }
 
-// NewRun prepares a run: it fills the experiment's defaults, validates it, embeds every
+// NewRun prepares a run: it resolves the experiment (see Resolve), embeds every
 // feature with the model and draws the initial image.
 func NewRun(exp Experiment, m *clipmodel.Model) (*Run, error) {
-	exp.Defaults()
-	if err := exp.Validate(); err != nil {
+	if err := exp.Resolve(); err != nil {
 		return nil, err
 	}
-	if exp.Parameterization.Kind == ParamFFT && exp.Width%2 != 0 {
-		return nil, fmt.Errorf("the fft parameterization needs an even width, got %d", exp.Width)
-	}
-	if err := checkWindowsFit(exp, modelInput(m)); err != nil {
+	if err := CheckWindowsFit(exp, modelInput(m)); err != nil {
 		return nil, err
 	}
 	targets, err := prepareTargets(exp.Targets, m)
@@ -58,25 +54,55 @@ func NewRun(exp Experiment, m *clipmodel.Model) (*Run, error) {
 	if err := r.initialize(); err != nil {
 		return nil, err
 	}
+	if err := r.fairScales(); err != nil {
+		return nil, err
+	}
 	return r, nil
 }
 
-// checkWindowsFit rejects targets whose windows, at their smallest, would still see beyond
+// fairScales sets the feature_scale: fair targets' factors from the initial image, embedded
+// whole as CLIPig embeds it.
+func (r *Run) fairScales() error {
+	var embedding []float32
+	for _, t := range r.targets {
+		if t.FeatureScale != FeatureScaleFair {
+			continue
+		}
+		if embedding == nil {
+			img, err := r.Image()
+			if err != nil {
+				return err
+			}
+			embs, err := r.model.EmbedPixels([][]float32{r.model.Preprocess.Pixels(img)})
+			if err != nil {
+				return err
+			}
+			embedding = normalize(embs[0])
+		}
+		t.setFairScales(embedding)
+	}
+	return nil
+}
+
+// CheckWindowsFit rejects targets whose windows, at their smallest, would still see beyond
 // every side of the image: padding then fills most of the window, which is rarely meant.
-// Zoomed-out (full-frame) and tiling (wrap) windows are meant to, and pass.
-func checkWindowsFit(exp Experiment, input int) error {
+// Zoomed-out (full-frame) and tiling (wrap) windows are meant to, and pass. It is the one check
+// that needs the model (its input side, input); NewRun makes it, and clipwork check where it can
+// know the input without loading the model.
+func CheckWindowsFit(exp Experiment, input int) error {
 	width, height := exp.Width, exp.Height
 	for _, s := range exp.Stages {
 		width, height = min(width, s.Width), min(height, s.Height)
 	}
 	for _, t := range exp.Targets {
 		w := t.Window
-		if w.FullFrame || w.Pad == PadWrap {
+		if w.FullFrame || w.Pad == PadWrap || len(t.Geometry) > 0 {
 			continue
 		}
 		if smallest := w.side(input, width, height) * w.Scale[0]; smallest > float64(max(width, height)) {
 			return fmt.Errorf("target %q: its windows (%.0f pixels at the smallest) are larger than the %dx%d image; "+
-				"zoom out with resize (full_frame), scale them down with random_scale, tile with pad: wrap, "+
+				"zoom out with window: {full_frame: true}, scale them down with window: {scale: [...]}, tile with "+
+				"window: {pad: wrap}, place them with CLIPig's transforms (resize, center_crop, ...), "+
 				"or raise the resolution", t.Name, smallest, width, height)
 		}
 	}
@@ -100,6 +126,11 @@ func (r *Run) Size() (width, height int) { return r.width, r.height }
 
 // sizeAt is the image size in effect at a step.
 func (r *Run) sizeAt(step int) (int, int) {
+	if r.exp.Resolution[0].IsSet() {
+		e := TimeAt(step, r.exp.Steps)
+		e.Width, e.Height, e.Seed = r.exp.Width, r.exp.Height, r.exp.Seed
+		return max(int(r.exp.Resolution[0].At(e)), 8), max(int(r.exp.Resolution[1].At(e)), 8)
+	}
 	for _, s := range r.exp.Stages {
 		if step < s.Until.Step(r.exp.Steps) {
 			return s.Width, s.Height
@@ -176,8 +207,9 @@ func (r *Run) Advance() (*StepResult, error) {
 // env is the time and state at a step, for Values.
 func (r *Run) env(step int) Env {
 	e := TimeAt(step, r.exp.Steps)
-	e.Resolution = float64(r.width)
-	e.LR = r.exp.Learnrate.At(e) * r.exp.LearnrateScale.At(e)
+	e.Width, e.Height, e.Seed = r.width, r.height, r.exp.Seed
+	e.LRScale = r.exp.LearnrateScale.At(e)
+	e.LR = r.exp.Learnrate.At(e) * e.LRScale
 	return e
 }
 
@@ -189,7 +221,7 @@ func (r *Run) plan(env Env) *stepPlan {
 			active = append(active, t)
 		}
 	}
-	return newStepPlan(active, r.width, r.height, modelInput(r.model))
+	return newStepPlan(active, r.width, r.height, modelInput(r.model), len(r.exp.Postproc))
 }
 
 // exec returns the compiled step for a plan's structure; the Exec compiles again by itself
@@ -212,50 +244,43 @@ func (r *Run) stepRand(step int) *rand.Rand {
 	return rand.New(rand.NewPCG(r.exp.Seed, uint64(step)))
 }
 
-// inputs assembles the step graph's inputs in the plan's slot order.
+// inputs assembles the step graph's inputs in the plan's order.
 func (r *Run) inputs(plan *stepPlan, env Env) ([]any, error) {
 	rng := r.stepRand(env.Step)
-	values := map[string]*tensors.Tensor{"params": r.params, "m": r.m, "v": r.v}
-	lr := baseLearnrates[r.exp.Parameterization.Kind][r.exp.Optimizer] * env.LR
-	values["lr"] = tensors.FromScalar(float32(lr))
-	values["count"] = tensors.FromScalar(float32(r.step + 1))
+	opt, _ := LookupOptimizer(r.exp.Optimizer)
+	lr := opt.Learnrate[r.exp.Parameterization.Kind] * env.LR
 	state, err := RNGStateFromSeed(int64(rng.Uint64() >> 1))
 	if err != nil {
 		return nil, err
 	}
-	values["rng"] = state
-	values["postproc"] = tensors.FromFlatDataAndDimensions(r.postprocAmounts(env), max(len(r.exp.Postproc), 1))
+	in := stepInputs[*tensors.Tensor]{Params: r.params, M: r.m, V: r.v, LR: tensors.FromScalar(float32(lr)),
+		Count: tensors.FromScalar(float32(r.step + 1)), RNG: state}
+	in.Postproc, in.PostprocRows = r.postprocInputs(env, rng)
 	for k, t := range plan.targets {
-		r.targetInputs(values, plan, k, t, env, rng)
+		in.Targets = append(in.Targets, r.targetInputs(plan.pool[k], t, env, rng))
 	}
-	out := make([]any, len(plan.names))
-	for i, name := range plan.names {
-		if values[name] == nil {
-			return nil, fmt.Errorf("internal: step input %q was not set", name)
-		}
-		out[i] = values[name]
+	slots := in.slots(plan)
+	out := make([]any, len(slots))
+	for i, slot := range slots {
+		out[i] = *slot
 	}
 	return out, nil
 }
 
-func (r *Run) postprocAmounts(env Env) []float32 {
-	amounts := make([]float32, max(len(r.exp.Postproc), 1))
-	for i, p := range r.exp.Postproc {
-		if p.Period.Active(env.Step, env.Steps) {
-			amounts[i] = float32(p.Amount.At(env))
-		}
-	}
-	return amounts
-}
-
 // targetInputs draws a target's windows and evaluates its time-dependent values.
-func (r *Run) targetInputs(values map[string]*tensors.Tensor, plan *stepPlan, k int, t *preparedTarget, env Env, rng *rand.Rand) {
+func (r *Run) targetInputs(pool int, t *preparedTarget, env Env, rng *rand.Rand) targetInputs[*tensors.Tensor] {
 	n, f := t.BatchSize, len(t.embeddings)
 	input := modelInput(r.model)
 	homs := make([]float32, 0, n*9)
-	scale := 1 / float64(plan.pool[k])
+	scale := 1 / float64(pool)
+	var canvasScales [][]float64 // per window, for CLIPig's geometry
 	for range n {
 		h := t.Window.Sample(rng, input, r.width, r.height)
+		if len(t.Geometry) > 0 {
+			var scales []float64
+			h, scales = sampleGeometry(t.Geometry, env, rng, input, r.width, r.height)
+			canvasScales = append(canvasScales, scales)
+		}
 		for i, c := range h {
 			if i < 6 {
 				c *= scale // into the pooled image's coordinates
@@ -263,83 +288,32 @@ func (r *Run) targetInputs(values map[string]*tensors.Tensor, plan *stepPlan, k 
 			homs = append(homs, float32(c))
 		}
 	}
-	values[fmt.Sprintf("homs/%d", k)] = tensors.FromFlatDataAndDimensions(homs, n, 9)
-	weights, active := make([]float32, f), make([]float32, f)
+	weights, active, scales := make([]float32, f), make([]float32, f), make([]float32, f)
+	last := r.stats.Target(t.Name).Features
 	for i := range t.embeddings {
-		weights[i] = float32(t.weights[i].At(env))
+		fe := env
+		fe.Similarity = 100 * last[i].SimilarityLast
+		weights[i] = float32(t.weights[i].At(fe))
+		scales[i] = float32(t.fair[i] * t.scales[i].At(fe))
 		if t.periods[i].Active(env.Step, env.Steps) {
 			active[i] = 1
 		}
 	}
-	values[fmt.Sprintf("features/%d", k)] = t.features
-	values[fmt.Sprintf("weights/%d", k)] = tensors.FromFlatDataAndDimensions(weights, f)
-	values[fmt.Sprintf("active/%d", k)] = tensors.FromFlatDataAndDimensions(active, f)
-	values[fmt.Sprintf("weight/%d", k)] = tensors.FromScalar(float32(t.Weight.At(env)))
+	ti := targetInputs[*tensors.Tensor]{Homs: tensors.FromFlatDataAndDimensions(homs, n, 9), Features: t.features,
+		Weights: tensors.FromFlatDataAndDimensions(weights, f), Active: tensors.FromFlatDataAndDimensions(active, f),
+		Scales: tensors.FromFlatDataAndDimensions(scales, f),
+		Weight: tensors.FromScalar(float32(t.Weight.At(env)))}
 	if len(t.Constraints) > 0 {
-		values[fmt.Sprintf("constraints/%d", k)] = constraintInputs(t.Constraints, env)
-	}
-	for j, tr := range t.Transforms {
-		values[fmt.Sprintf("transform/%d/%d", k, j)] = transformInputs(tr, n, env, rng)
-	}
-}
-
-func constraintInputs(constraints []Constraint, env Env) *tensors.Tensor {
-	rows := make([]float32, 0, 4*len(constraints))
-	for _, c := range constraints {
-		weight := 0.0
-		if c.Period.Active(env.Step, env.Steps) {
-			weight = c.Weight.At(env)
+		ce := env
+		for _, f := range last {
+			ce.Similarity += 100 * f.SimilarityLast / float64(len(last))
 		}
-		rows = append(rows, float32(weight), float32(c.Above.At(env)), float32(c.Below.At(env)), float32(c.Target.At(env)))
+		ti.Constraints = constraintInputs(t.Constraints, ce)
 	}
-	return tensors.FromFlatDataAndDimensions(rows, len(constraints), 4)
-}
-
-// transformInputs are a transform's per-window values [n, 4] at a step: identity values when
-// the transform is outside its period.
-func transformInputs(tr Transform, n int, env Env, rng *rand.Rand) *tensors.Tensor {
-	on := tr.Period.Active(env.Step, env.Steps)
-	rgb := func(def float64) [3]float64 {
-		if !on || len(tr.Amount) == 0 {
-			return [3]float64{def, def, def}
-		}
-		if len(tr.Amount) == 1 {
-			v := tr.Amount[0].At(env)
-			return [3]float64{v, v, v}
-		}
-		return [3]float64{tr.Amount[0].At(env), tr.Amount[1].At(env), tr.Amount[2].At(env)}
+	for _, tr := range t.Transforms {
+		ti.Transforms = append(ti.Transforms, transformInputs(tr, n, env, rng, canvasScales))
 	}
-	out := make([]float32, 0, 4*n)
-	for range n {
-		var row [4]float64
-		switch tr.Kind {
-		case TransformBlur, TransformNoise, TransformGreyNoise:
-			if on {
-				row[0] = uniform(rng, [2]float64{tr.Range[0].At(env), tr.Range[1].At(env)})
-			}
-		case TransformMul, TransformSaturation, TransformContrast:
-			c := rgb(1)
-			row = [4]float64{c[0], c[1], c[2], 0}
-		case TransformAdd, TransformEdge:
-			c := rgb(0)
-			row = [4]float64{c[0], c[1], c[2], 0}
-		case TransformMean:
-			c := rgb(0.5)
-			row = [4]float64{c[0], c[1], c[2], 0}
-			if on {
-				row[3] = 1
-			}
-		case TransformClamp:
-			row = [4]float64{-1e9, 1e9, 0, 0}
-			if on {
-				row[0], row[1] = tr.Range[0].At(env), tr.Range[1].At(env)
-			}
-		}
-		for _, v := range row {
-			out = append(out, float32(v))
-		}
-	}
-	return tensors.FromFlatDataAndDimensions(out, n, 4)
+	return ti
 }
 
 // Run advances the run to its end, telling observers about every step; it stops early, with

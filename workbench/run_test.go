@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	. "github.com/gomlx/gomlx/core/graph" //nolint:revive // GoMLX graph code reads best with the dot import.
 	"github.com/gomlx/gomlx/core/tensors"
 
 	"github.com/clipwork/clipwork/clipmodel"
@@ -43,10 +44,9 @@ func TestOptimisingRaisesSimilarity(t *testing.T) {
 	t.Logf("similarity %.3f -> %.3f", first, last)
 }
 
-func TestSelectBestCountsEveryWindowOnce(t *testing.T) {
-	exp := Experiment{Seed: 2, Steps: 6, Width: 40, Height: 40,
-		Targets: []Target{{Name: "best", BatchSize: 5, Select: SelectBest,
-			Features: []Feature{{Text: "sword"}, {Text: "cthulhu"}, {Text: "warrior"}}}}}
+// runToEnd runs an experiment on the tiny random model to its end.
+func runToEnd(t *testing.T, exp Experiment) *Run {
+	t.Helper()
 	r, err := NewRun(exp, tinyModel(t))
 	if err != nil {
 		t.Fatal(err)
@@ -54,7 +54,14 @@ func TestSelectBestCountsEveryWindowOnce(t *testing.T) {
 	if err := r.Run(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	ts := r.Stats().Target("best")
+	return r
+}
+
+func TestSelectBestCountsEveryWindowOnce(t *testing.T) {
+	exp := Experiment{Seed: 2, Steps: 6, Width: 40, Height: 40,
+		Targets: []Target{{Name: "best", BatchSize: 5, Select: SelectBest,
+			Features: []Feature{{Text: "sword"}, {Text: "cthulhu"}, {Text: "warrior"}}}}}
+	ts := runToEnd(t, exp).Stats().Target("best")
 	frames, share := 0, 0.0
 	for _, f := range ts.Features {
 		frames += f.Frames
@@ -69,8 +76,8 @@ func TestSameSeedSameImage(t *testing.T) {
 	exp := Experiment{Seed: 3, Steps: 4, Width: 36, Height: 36,
 		Targets: []Target{{BatchSize: 2, Features: []Feature{{Text: "a blue square"}},
 			Window: Window{Perspective: 0.1, Rotate: [2]float64{-30, 30}},
-			Transforms: []Transform{{Kind: TransformNoise, Range: [2]Value{Constant(0), Constant(0.1)}},
-				{Kind: TransformBlur, Range: [2]Value{Constant(0.5), Constant(1)}}}}}}
+			Transforms: []Transform{{Kind: TransformNoise, Values: []Value{Constant(0), Constant(0.1)}},
+				{Kind: TransformBlur, Values: []Value{Constant(0.5), Constant(1)}}}}}}
 	images := make([][]uint8, 3)
 	for i := range images {
 		if i == 2 {
@@ -103,7 +110,7 @@ func TestResumeGivesTheSameImage(t *testing.T) {
 	exp := Experiment{Seed: 5, Steps: 6, Width: 40, Height: 40,
 		Stages: []Stage{{Until: AtStep(2), Width: 32, Height: 32}},
 		Targets: []Target{{BatchSize: 2, Select: SelectBest, Features: []Feature{{Text: "red"}, {Text: "blue"}},
-			Transforms: []Transform{{Kind: TransformNoise, Range: [2]Value{Constant(0), Constant(0.05)}}}}}}
+			Transforms: []Transform{{Kind: TransformNoise, Values: []Value{Constant(0), Constant(0.05)}}}}}}
 	m := tinyModel(t)
 	whole, err := NewRun(exp, m)
 	if err != nil {
@@ -215,4 +222,105 @@ func TestNonFiniteStopsAndKeepsTheImage(t *testing.T) {
 	if r.Step() != 2 || img.Pix[0] == 0 && img.Pix[1] == 0 && img.Pix[2] == 0 {
 		t.Errorf("after the failure: step %d, first pixel %v", r.Step(), img.Pix[:3])
 	}
+}
+
+// TestNegativeFeaturesWinNoFrames checks that a negative feature and anti-text, applied to every
+// window, are not counted as frames, while the positive feature wins every window.
+func TestNegativeFeaturesWinNoFrames(t *testing.T) {
+	exp := Experiment{Seed: 6, Steps: 2, Width: 40, Height: 40,
+		Targets: []Target{{Name: "t", BatchSize: 3, AntiText: &AntiText{},
+			Features: []Feature{{Text: "red"}, {Text: "blue", Weight: Constant(-1)}}}}}
+	ts := runToEnd(t, exp).Stats().Target("t")
+	frames := []int{ts.Features[0].Frames, ts.Features[1].Frames, ts.Features[2].Frames}
+	if ts.Windows != 6 || frames[0] != 6 || frames[1] != 0 || frames[2] != 0 {
+		t.Errorf("%d windows, frames (red, -blue, anti-text) %v; want 6, [6 0 0]", ts.Windows, frames)
+	}
+}
+
+// TestEverySelectionLossAndOptimizerRuns runs every selection mode with one feature of each loss,
+// and every optimiser, a few steps each: the loss stays finite, frames follow the mode, and the
+// image moves.
+func TestEverySelectionLossAndOptimizerRuns(t *testing.T) {
+	features := []Feature{{Text: "red", Loss: LossCosine}, {Text: "blue", Loss: LossSpherical},
+		{Text: "green", Loss: LossL1}, {Text: "grey", Loss: LossL2}}
+	for _, sel := range Selections {
+		exp := Experiment{Seed: 8, Steps: 2, Width: 32, Height: 32,
+			Targets: []Target{{Name: "t", BatchSize: 3, Select: sel, Features: features}}}
+		ts := runToEnd(t, exp).Stats().Target("t")
+		frames := 0
+		for _, f := range ts.Features {
+			frames += f.Frames
+		}
+		want := 6 // one feature per window
+		if sel == SelectAll || sel == SelectMix {
+			want = 24 // every feature in every window
+		}
+		if frames != want {
+			t.Errorf("select %s: %d frames, want %d", sel, frames, want)
+		}
+	}
+	for _, name := range OptimizerNames() {
+		exp := Experiment{Seed: 9, Steps: 3, Width: 32, Height: 32, Optimizer: name,
+			Targets: []Target{{BatchSize: 2, Features: features[:1]}}}
+		r := runToEnd(t, exp)
+		if loss := r.Stats().History[2].Loss; math.IsNaN(loss) || math.IsInf(loss, 0) {
+			t.Errorf("optimizer %s: loss %g", name, loss)
+		}
+		start, err := NewRun(exp, tinyModel(t))
+		if err != nil {
+			t.Fatal(err)
+		}
+		a, _ := start.renderPixels()
+		b, _ := r.renderPixels()
+		if string(float32Bytes(a)) == string(float32Bytes(b)) {
+			t.Errorf("optimizer %s left the image as it was", name)
+		}
+	}
+}
+
+func float32Bytes(v []float32) []byte {
+	out := make([]byte, 0, 4*len(v))
+	for _, x := range v {
+		b := math.Float32bits(x)
+		out = append(out, byte(b), byte(b>>8), byte(b>>16), byte(b>>24))
+	}
+	return out
+}
+
+// TestArccosValueAndGradient checks arccos and its hand-attached gradient at c = 0.5.
+func TestArccosValueAndGradient(t *testing.T) {
+	got := run1(t, func(in []*Node) *Node {
+		return Concatenate([]*Node{arccos(in[0]), Gradient(ReduceAllSum(arccos(in[0])), in[0])[0]}, 0)
+	}, tensors.FromFlatDataAndDimensions([]float32{0.5}, 1))
+	if math.Abs(float64(got[0])-math.Acos(0.5)) > 1e-6 || math.Abs(float64(got[1])+1/math.Sqrt(0.75)) > 1e-5 {
+		t.Errorf("arccos(0.5) = %g, gradient %g; want %g, %g", got[0], got[1], math.Acos(0.5), -1/math.Sqrt(0.75))
+	}
+}
+
+// TestFeatureScalesDecideSelectBest checks that a feature's scale changes which feature a window
+// wins, and CLIPig's fair factors: 1 / similarity, divided by the largest.
+func TestFeatureScalesDecideSelectBest(t *testing.T) {
+	p := &preparedTarget{Target: Target{Select: SelectBest}, losses: []string{LossCosine, LossCosine}}
+	winner := func(scales []float32) []float32 {
+		return run1(t, func(in []*Node) *Node {
+			_, won, _ := targetLoss(p, in[0], in[1], in[2], in[3], in[4])
+			return won
+		}, tensors.FromFlatDataAndDimensions([]float32{1, 0}, 1, 2),
+			tensors.FromFlatDataAndDimensions([]float32{0.6, 0.8, 0.8, 0.6}, 2, 2),
+			tensors.FromFlatDataAndDimensions([]float32{1, 1}, 2), tensors.FromFlatDataAndDimensions([]float32{1, 1}, 2),
+			tensors.FromFlatDataAndDimensions(scales, 2))
+	}
+	if w := winner([]float32{1, 1}); w[0] != 0 || w[1] != 1 {
+		t.Errorf("unscaled similarities 0.6, 0.8: won %v, want [0 1]", w)
+	}
+	if w := winner([]float32{2, 1}); w[0] != 1 || w[1] != 0 {
+		t.Errorf("scales 2, 1: won %v, want [1 0]", w)
+	}
+	p.embeddings, p.fair = [][]float32{{0.5, 0}, {0.25, 0}}, []float64{1, 1}
+	p.setFairScales([]float32{1, 0})
+	if p.fair[0] != 0.5 || p.fair[1] != 1 {
+		t.Errorf("fair factors %v, want [0.5 1]", p.fair)
+	}
+	runToEnd(t, Experiment{Seed: 10, Steps: 2, Width: 32, Height: 32, Targets: []Target{{BatchSize: 2,
+		Select: SelectBest, FeatureScale: FeatureScaleFair, Features: []Feature{{Text: "a"}, {Text: "b", Scale: Constant(2)}}}}})
 }

@@ -13,9 +13,15 @@ type Env struct {
 	T float64
 	// Step is the 0-based step; Steps the run's length.
 	Step, Steps int
-	// Resolution is the image's current width; LR the current learning rate.
-	Resolution float64
-	LR         float64
+	// Width and Height are the image's current size.
+	Width, Height int
+	// LR is the current learning rate (learnrate times learnrate_scale), LRScale the scale.
+	LR, LRScale float64
+	// Similarity is CLIPig's similarity variable (100 times a cosine similarity): in a feature's
+	// weight the feature's mean similarity at the previous step, in a constraint the target's.
+	Similarity float64
+	// Seed is the run's seed, for expressions that draw random numbers.
+	Seed uint64
 }
 
 // TimeAt is the Env of a step in a run of steps, with T as in CLIPig.
@@ -129,13 +135,26 @@ type Period struct {
 	Start, End Moment
 }
 
-// Active tells whether the period includes a step of a run of steps.
+// Active tells whether the period includes a step of a run of steps. As in CLIPig, a moment
+// given as a step is compared with the step, and a fraction or percentage with the time
+// t = step / (steps - 1) itself, not rounded to a step.
 func (p Period) Active(step, steps int) bool {
-	if p.Start.IsSet() && step < p.Start.Step(steps) {
-		return false
+	t := TimeAt(step, steps).T
+	return !p.Start.after(step, t) && !p.End.before(step, t)
+}
+
+// after tells whether a set moment lies after a step at time t.
+func (m Moment) after(step int, t float64) bool {
+	if m.byStep {
+		return m.set && m.step > step
 	}
-	if p.End.IsSet() && step > p.End.Step(steps) {
-		return false
+	return m.set && m.fraction > t
+}
+
+// before tells whether a set moment lies before a step at time t.
+func (m Moment) before(step int, t float64) bool {
+	if m.byStep {
+		return m.set && m.step < step
 	}
-	return true
+	return m.set && m.fraction < t
 }

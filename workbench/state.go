@@ -21,23 +21,26 @@ func (r *Run) initialize() error {
 			return fmt.Errorf("init image: %w", err)
 		}
 		start = img
+		if res := r.exp.Init.Resolution; res[0] > 0 {
+			start = resizeImage(img, res[0], res[1], draw.CatmullRom)
+		}
 	} else {
 		start = r.noiseImage()
 	}
 	return r.setImage(resizeImage(start, r.width, r.height, draw.CatmullRom))
 }
 
-// noiseImage is Gaussian noise of the init's mean and std, at the init's resolution (upscaled
-// later) or the image's.
+// noiseImage is Gaussian noise of the init's mean and std per channel, at the init's resolution
+// (resized later) or the image's.
 func (r *Run) noiseImage() image.Image {
 	w, h := r.width, r.height
-	if res := r.exp.Init.Resolution; res > 0 && res < w {
-		w, h = res, max(1, res*r.height/r.width)
+	if res := r.exp.Init.Resolution; res[0] > 0 {
+		w, h = res[0], res[1]
 	}
 	rng := rand.New(rand.NewPCG(r.exp.Seed, ^uint64(0)))
 	pixels := make([]float32, w*h*3)
 	for i := range pixels {
-		pixels[i] = float32(r.exp.Init.Mean + rng.NormFloat64()*r.exp.Init.Std)
+		pixels[i] = float32(r.exp.Init.Mean[i%3] + rng.NormFloat64()*r.exp.Init.Std[i%3])
 	}
 	return toRGBA64(pixels, w, h)
 }
@@ -50,8 +53,12 @@ func (r *Run) resize(width, height int) error {
 	}
 	current := toRGBA64(pixels, r.width, r.height)
 	r.width, r.height = width, height
-	return r.setImage(resizeImage(current, width, height, draw.BiLinear))
+	return r.setImage(resizeImage(current, width, height, interpolationScalers[r.exp.Interpolation]))
 }
+
+// interpolationScalers are the scalers of Interpolations.
+var interpolationScalers = map[string]draw.Scaler{"cubic": draw.CatmullRom, "linear": draw.BiLinear,
+	"nearest": draw.NearestNeighbor}
 
 // setImage encodes an image of the current size into parameters and zeroes m and v.
 func (r *Run) setImage(img *image.RGBA64) error {

@@ -28,7 +28,9 @@ type TargetStats struct {
 type FeatureStats struct {
 	Label string `json:"label"`
 	Text  string `json:"text"`
-	// Frames is the number of windows that applied the feature; Share is Frames / Windows.
+	// Frames is the number of windows the feature won: a positive feature the window applied
+	// (negative features and anti-text apply to every window but win none). Share is
+	// Frames / Windows.
 	Frames int     `json:"frames"`
 	Share  float64 `json:"share"`
 	// Negative marks a feature that pushes away (a negative weight at the start, or anti-text):
@@ -75,14 +77,14 @@ func (s *Stats) Target(name string) *TargetStats {
 	return nil
 }
 
-// record adds one step: perTarget holds similarities and applied masks, two per active target.
+// record adds one step: perTarget holds similarities and won masks, two per active target.
 func (s *Stats) record(step int, loss float64, plan *stepPlan, perTarget []*tensors.Tensor) {
 	rec := StepRecord{Step: step, Loss: loss, Similarities: map[string][]float64{}, Frames: map[string][]int{},
 		Windows: map[string]int{}}
 	for k, t := range plan.targets {
 		ts := s.Target(t.Name)
 		sims := tensors.MustCopyFlatData[float32](perTarget[2*k])
-		applied := tensors.MustCopyFlatData[float32](perTarget[2*k+1])
+		won := tensors.MustCopyFlatData[float32](perTarget[2*k+1])
 		n, f := t.BatchSize, len(ts.Features)
 		ts.Windows += n
 		means, frames := make([]float64, f), make([]int, f)
@@ -90,7 +92,7 @@ func (s *Stats) record(step int, loss float64, plan *stepPlan, perTarget []*tens
 			sum := 0.0
 			for w := range n {
 				sum += float64(sims[w*f+j])
-				if applied[w*f+j] > 0.5 {
+				if won[w*f+j] > 0.5 {
 					fs.Frames++
 					frames[j]++
 				}

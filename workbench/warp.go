@@ -18,16 +18,22 @@ import (
 // buffer ends at unmapped memory (a 512x512 RGB image fills its buffer exactly); added value by
 // value, the scatter reads nothing beyond the buffer.
 func SampleWindows(image, homographies *Node, size int, pad string) *Node {
+	return sampleRect(image, homographies, size, size, pad)
+}
+
+// sampleRect is SampleWindows for windows of width x height pixels: [n, height, width, channels].
+func sampleRect(image, homographies *Node, outWidth, outHeight int, pad string) *Node {
 	g := image.Graph()
 	height, width, channels := image.Shape().Dim(0), image.Shape().Dim(1), image.Shape().Dim(2)
 	n := homographies.Shape().Dim(0)
 	hom := StopGradient(homographies)
 
-	// Window pixel centres, u across and v down, as [1, size*size].
-	across := Iota(g, shapes.Make(dtypes.Float32, size, size), 1)
-	down := Iota(g, shapes.Make(dtypes.Float32, size, size), 0)
-	u := AddScalar(Reshape(across, 1, size*size), 0.5)
-	v := AddScalar(Reshape(down, 1, size*size), 0.5)
+	// Window pixel centres, u across and v down, as [1, pixels].
+	pixels := outWidth * outHeight
+	across := Iota(g, shapes.Make(dtypes.Float32, outHeight, outWidth), 1)
+	down := Iota(g, shapes.Make(dtypes.Float32, outHeight, outWidth), 0)
+	u := AddScalar(Reshape(across, 1, pixels), 0.5)
+	v := AddScalar(Reshape(down, 1, pixels), 0.5)
 	coef := func(i int) *Node { return Slice(hom, AxisRange(), AxisRange(i, i+1)) }
 	w := Add(Add(Mul(coef(6), u), Mul(coef(7), v)), coef(8))
 	x := Div(Add(Add(Mul(coef(0), u), Mul(coef(1), v)), coef(2)), w)
@@ -40,7 +46,7 @@ func SampleWindows(image, homographies *Node, size int, pad string) *Node {
 
 	flat := Reshape(image, height*width*channels)
 	channel := Iota(g, shapes.Make(dtypes.Int32, 1, 1, channels), 2)
-	out := Zeros(g, shapes.Make(image.DType(), n, size*size, channels))
+	out := Zeros(g, shapes.Make(image.DType(), n, pixels, channels))
 	for _, corner := range [4][2]int{{0, 0}, {1, 0}, {0, 1}, {1, 1}} {
 		xi, yi := AddScalar(x0, float64(corner[0])), AddScalar(y0, float64(corner[1]))
 		weight := Mul(pick(fx, corner[0]), pick(fy, corner[1]))
@@ -50,10 +56,10 @@ func SampleWindows(image, homographies *Node, size int, pad string) *Node {
 			weight = Mul(Mul(weight, xValid), yValid)
 		}
 		pixel := Add(MulScalar(ConvertDType(yi, dtypes.Int32), width), ConvertDType(xi, dtypes.Int32))
-		indices := Add(MulScalar(InsertAxes(pixel, -1), channels), channel) // [n, size*size, channels]
+		indices := Add(MulScalar(InsertAxes(pixel, -1), channels), channel) // [n, pixels, channels]
 		out = Add(out, Mul(Gather(flat, InsertAxes(indices, -1)), InsertAxes(weight, -1)))
 	}
-	return Reshape(out, n, size, size, channels)
+	return Reshape(out, n, outHeight, outWidth, channels)
 }
 
 // pick is the bilinear weight of the lower (0) or upper (1) neighbour at fraction f.

@@ -47,6 +47,9 @@ const (
 	PadConstant = "constant" // black
 )
 
+// PadModes are the pad modes.
+var PadModes = []string{PadWrap, PadEdge, PadConstant}
+
 // Window describes how a target places its random windows on the image. Every random choice is
 // drawn anew for every window.
 type Window struct {

@@ -8,13 +8,21 @@ import (
 	"strings"
 	"text/tabwriter"
 
+	"github.com/clipwork/clipwork/clipmodel"
+	"github.com/clipwork/clipwork/clipmodel/defaultmodel"
+	"github.com/clipwork/clipwork/workbench"
 	"github.com/clipwork/clipwork/workbench/expfile"
 	"github.com/clipwork/clipwork/workbench/runstore"
 )
 
-// runCheck validates experiment files without running them.
+// runCheck validates experiment files without running them: the files merge into one
+// experiment, with --set settings, exactly as clipwork run reads them; with --each, every file is
+// one experiment.
 func runCheck(args []string, stdout io.Writer) error {
 	fs := newFlags("check", stdout)
+	each := fs.Bool("each", false, "check every file as an experiment of its own")
+	var settings repeated
+	fs.Var(&settings, "set", "override any value: key.path=value (repeatable), as clipwork run")
 	files, err := parseInterleaved(fs, args)
 	if err != nil {
 		return err
@@ -22,23 +30,62 @@ func runCheck(args []string, stdout io.Writer) error {
 	if len(files) == 0 {
 		return errors.New("give the experiment files to check")
 	}
+	groups := [][]string{files}
+	if *each {
+		groups = nil
+		for _, f := range files {
+			groups = append(groups, []string{f})
+		}
+	}
 	var errs []error
-	for _, path := range files {
-		f, err := expfile.Load([]string{path})
-		if err == nil {
-			f.Experiment.Defaults()
-			if err = f.Experiment.Validate(); err != nil {
-				err = fmt.Errorf("%s: %w", path, err)
-			}
-		}
-		if err != nil {
+	for _, group := range groups {
+		if err := checkFiles(group, settings, stdout); err != nil {
 			errs = append(errs, err)
-			continue
 		}
-		fmt.Fprintf(stdout, "%s: ok (%d steps, %dx%d, targets: %d)\n", path, f.Experiment.Steps,
-			f.Experiment.Width, f.Experiment.Height, len(f.Experiment.Targets))
 	}
 	return errors.Join(errs...)
+}
+
+// checkFiles loads and resolves one experiment as clipwork run does, and prints its summary and
+// notes.
+func checkFiles(files, settings []string, stdout io.Writer) error {
+	name := strings.Join(files, " + ")
+	f, err := expfile.Load(files, settings...)
+	if err != nil {
+		return err
+	}
+	if err := f.Experiment.Resolve(); err != nil {
+		return fmt.Errorf("%s: %w", name, err)
+	}
+	if input, ok := modelInputSide(f.Experiment.Model); ok {
+		if err := workbench.CheckWindowsFit(f.Experiment, input); err != nil {
+			return fmt.Errorf("%s: %w", name, err)
+		}
+	} else {
+		f.Notes = append(f.Notes, fmt.Errorf("note: the windows' fit is checked against model %s's input when it runs", f.Experiment.Model))
+	}
+	fmt.Fprintf(stdout, "%s: ok (%d steps, %dx%d, targets: %d)\n", name, f.Experiment.Steps,
+		f.Experiment.Width, f.Experiment.Height, len(f.Experiment.Targets))
+	for _, note := range f.Notes {
+		fmt.Fprintf(stdout, "  %v\n", note)
+	}
+	return nil
+}
+
+// modelInputSide is the input side of a model that check can know without loading its weights:
+// the embedded default, a random architecture, or a local folder's config.
+func modelInputSide(name string) (int, bool) {
+	if name == "" || name == clipmodel.DefaultName {
+		return defaultmodel.ImageSize, true
+	}
+	cfg, err := clipmodel.ReadConfig(name)
+	if arch, ok := strings.CutPrefix(name, clipmodel.RandomPrefix); ok {
+		cfg, err = clipmodel.ArchitectureConfig(arch)
+	}
+	if err != nil {
+		return 0, false
+	}
+	return cfg.Vision.ImageSize, true
 }
 
 // runRuns lists the runs in a results folder.

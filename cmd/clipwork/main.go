@@ -26,7 +26,7 @@ var commands = []command{
 		"render an experiment; writes a run folder with image.png, snapshots, config.yaml and stats.json", runRun},
 	{"bench", "[--model M] [--windows N] [--steps N] [--resolution R] [--json]",
 		"time whole optimisation steps: windows/s, ms per step, compile time, peak memory", runBench},
-	{"check", "FILE.yaml...", "validate experiment files without running them", runCheck},
+	{"check", "FILE.yaml...", "validate experiment files without running them (merged as run merges them; --each: one by one)", runCheck},
 	{"runs", "[--out DIR]", "list the runs in a results folder", runRuns},
 	{"compare", "RUN... [--html FILE]", "compare runs: status, speed, win rates, settings that differ; an HTML report", runCompare},
 	{"export", "charts RUN... [--out DIR]", "write each run's charts as SVG and HTML (PNG too with Chromium) and their numbers as CSV", runExport},

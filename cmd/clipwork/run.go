@@ -18,6 +18,7 @@ import (
 	"github.com/clipwork/clipwork/workbench"
 	"github.com/clipwork/clipwork/workbench/expfile"
 	"github.com/clipwork/clipwork/workbench/runstore"
+	"github.com/gomlx/compute"
 	"github.com/schollz/progressbar/v3"
 )
 
@@ -68,7 +69,21 @@ func runRun(args []string, stdout io.Writer) error {
 		return err
 	}
 	last := files[len(files)-1]
-	return execute(file, file.RunName(strings.TrimSuffix(filepath.Base(last), filepath.Ext(last))), nil, f, stdout)
+	name := file.RunName(strings.TrimSuffix(filepath.Base(last), filepath.Ext(last)))
+	if !given["out"] && file.Output != "" {
+		f.out, name = outputFolder(file.Output, name)
+	}
+	return execute(file, name, nil, f, stdout)
+}
+
+// outputFolder is where CLIPig's output puts a run: a folder (ending in /) holds the run
+// folders, named as always (see expfile.File.RunName); a file name.png names the run folder
+// name in its folder.
+func outputFolder(output, name string) (folder, run string) {
+	if base, ok := strings.CutSuffix(output, ".png"); ok {
+		return filepath.Dir(output), filepath.Base(base)
+	}
+	return output, name
 }
 
 // overrides turns the flags into expfile settings.
@@ -150,6 +165,7 @@ type resumePoint struct {
 // execute loads the model, prepares the run (fresh or resumed), and runs it with the progress
 // bar, the frame-count table and the results folder as observers. Ctrl-C stops it cleanly.
 func execute(file *expfile.File, name string, resume *resumePoint, f runFlags, stdout io.Writer) error {
+	chooseDevice(file.Device)
 	m, err := clipmodel.Load(file.Experiment.Model)
 	if err != nil {
 		return err
@@ -179,8 +195,11 @@ func execute(file *expfile.File, name string, resume *resumePoint, f runFlags, s
 	exp := run.Experiment()
 	fmt.Fprintf(stdout, "run %s: model %s, %dx%d, %d steps, seed %d\n", dir.Path, m.Name,
 		exp.Width, exp.Height, exp.Steps, exp.Seed)
-	observers := []workbench.Observer{recorder, &frameTablePrinter{w: stdout, every: 30 * time.Second}}
-	if !f.quiet {
+	observers := []workbench.Observer{recorder}
+	if file.Verbose >= 2 {
+		observers = append(observers, &frameTablePrinter{w: stdout, every: 30 * time.Second})
+	}
+	if !f.quiet && file.Verbose >= 1 {
 		observers = append(observers, newProgress(os.Stderr, run))
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), stopSignals...)
@@ -212,6 +231,15 @@ func recordedModelName(name string) string {
 		}
 	}
 	return name
+}
+
+// chooseDevice picks the compute backend for CLIPig's device unless GOMLX_BACKEND already
+// names one: cuda (or cuda:N) runs on XLA's CUDA backend; auto and cpu keep the default, the pure
+// Go backend on the CPU.
+func chooseDevice(device string) {
+	if strings.HasPrefix(device, "cuda") && os.Getenv(compute.ConfigEnvVar) == "" {
+		os.Setenv(compute.ConfigEnvVar, "xla:cuda")
+	}
 }
 
 // frameTablePrinter prints the frame counts every so often during a run.

@@ -205,6 +205,8 @@ func TestRunRecordsWhereItsModelIs(t *testing.T) {
 func TestRunRejectsBadInput(t *testing.T) {
 	bad := filepath.Join(t.TempDir(), "bad.yaml")
 	os.WriteFile(bad, []byte("epochs: 3\ntargets:\n  - features: [x]\n    batch_size: -1\n"), 0o644)
+	small := filepath.Join(t.TempDir(), "small.yaml") // windows of the model's input on an 8x8 image
+	os.WriteFile(small, []byte("model: random:tiny\nresolution: 8\ntargets: [{features: [x]}]\n"), 0o644)
 	for _, tc := range []struct {
 		args []string
 		want string
@@ -213,6 +215,8 @@ func TestRunRejectsBadInput(t *testing.T) {
 		{[]string{"run", bad}, "bad.yaml:4:17"},
 		{[]string{"run", "../../experiments/demo.yaml", "--model", "nope/nope/nope"}, "neither a folder"},
 		{[]string{"check", bad}, "batch_size must be at least 1"},
+		{[]string{"check", small}, "larger than the 8x8 image"},
+		{[]string{"run", small, "--out", t.TempDir()}, "larger than the 8x8 image"},
 		{[]string{"run", "--resume", t.TempDir()}, "not a run folder"},
 		{[]string{"run", "../../experiments/demo.yaml", "--steps", "0"}, "--steps 0: a run needs at least 1 step"},
 		{[]string{"run", "../../experiments/demo.yaml", "--steps", "-5"}, "--steps -5"},

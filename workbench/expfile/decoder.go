@@ -26,6 +26,10 @@ type decoder struct {
 	// files names the file each node came from (files merge, so nodes mix).
 	files map[*yaml.Node]string
 	errs  []error
+	notes []error
+	// width and height are the experiment's resolution, for expressions fixed when the file is
+	// read (`center_crop: width / 2`).
+	width, height int
 }
 
 func (d *decoder) errorf(n *yaml.Node, format string, args ...any) {
@@ -108,6 +112,15 @@ func (d *decoder) str(n *yaml.Node, what string) string {
 	return s
 }
 
+// choice reads one of allowed, naming the nearest when the value is none of them.
+func (d *decoder) choice(n *yaml.Node, what string, allowed []string) string {
+	s, ok := d.scalar(n, what)
+	if ok && !slices.Contains(allowed, s) {
+		d.errorf(n, "%s %q is not one of %s%s", what, s, strings.Join(allowed, ", "), suggestion(s, allowed))
+	}
+	return s
+}
+
 func (d *decoder) boolean(n *yaml.Node, what string) bool {
 	s, ok := d.scalar(n, what)
 	if !ok {
@@ -120,7 +133,8 @@ func (d *decoder) boolean(n *yaml.Node, what string) bool {
 	return b
 }
 
-// integer reads a whole number of at least minimum.
+// integer reads a whole number of at least minimum, or an expression of one fixed at the
+// start of the run (converted to int, as CLIPig does).
 func (d *decoder) integer(n *yaml.Node, what string, minimum int) int {
 	s, ok := d.scalar(n, what)
 	if !ok {
@@ -128,8 +142,11 @@ func (d *decoder) integer(n *yaml.Node, what string, minimum int) int {
 	}
 	v, err := strconv.Atoi(s)
 	if err != nil {
-		d.errorf(n, "%s must be a whole number, got %q", what, s)
-		return 0
+		f, ok := d.evaluate(n, s, what)
+		if !ok {
+			return 0
+		}
+		v = int(f)
 	}
 	if v < minimum {
 		d.errorf(n, "%s must be at least %d, got %d", what, minimum, v)
@@ -137,19 +154,39 @@ func (d *decoder) integer(n *yaml.Node, what string, minimum int) int {
 	return v
 }
 
+// number reads a number, or an expression of one fixed at the start of the run.
 func (d *decoder) number(n *yaml.Node, what string) float64 {
 	s, ok := d.scalar(n, what)
 	if !ok {
 		return 0
 	}
-	v, err := strconv.ParseFloat(s, 64)
-	if err != nil {
-		d.errorf(n, "%s must be a number, got %q", what, s)
+	if v, err := strconv.ParseFloat(s, 64); err == nil {
+		return v
 	}
+	v, _ := d.evaluate(n, s, what)
 	return v
 }
 
-// value reads a number or an expression of time (see compileExpression).
+// evaluate computes an expression at the start of the run, as a value fixed for the run.
+func (d *decoder) evaluate(n *yaml.Node, source, what string) (float64, bool) {
+	x, err := compileExpression(source)
+	if err == nil {
+		var v float64
+		if v, err = x.eval(d.start()); err == nil {
+			return v, true
+		}
+	}
+	d.errorf(n, "%s must be a number: %v", what, errorMessage(err))
+	return 0, false
+}
+
+// start is the Env at the run's first step, for expressions evaluated when the file is read.
+func (d *decoder) start() workbench.Env {
+	return workbench.Env{Steps: 2, Width: d.width, Height: d.height, LR: 1, LRScale: 1}
+}
+
+// value reads a number or an expression of time (see compileExpression), and evaluates it at the
+// start of the run to report errors such as an unknown name or a result that is no number.
 func (d *decoder) value(n *yaml.Node, what string) workbench.Value {
 	s, ok := d.scalar(n, what)
 	if !ok {
@@ -158,11 +195,28 @@ func (d *decoder) value(n *yaml.Node, what string) workbench.Value {
 	if v, err := strconv.ParseFloat(s, 64); err == nil {
 		return workbench.Constant(v)
 	}
-	v, err := compileExpression(s)
+	x, err := compileExpression(s)
+	if err == nil {
+		_, err = x.eval(d.start())
+	}
 	if err != nil {
 		d.errorf(n, "%s: %v", what, err)
+		return workbench.Value{}
 	}
-	return v
+	return x.value()
+}
+
+// periodKey reads key into p when it is start or end, and tells whether it was.
+func (d *decoder) periodKey(key string, v *yaml.Node, p *workbench.Period) bool {
+	switch key {
+	case "start":
+		p.Start = d.moment(v, key)
+	case "end":
+		p.End = d.moment(v, key)
+	default:
+		return false
+	}
+	return true
 }
 
 func (d *decoder) moment(n *yaml.Node, what string) workbench.Moment {
@@ -177,23 +231,21 @@ func (d *decoder) moment(n *yaml.Node, what string) workbench.Moment {
 	return m
 }
 
-// items reads a list written as a YAML list, or as a string of space-separated numbers
-// ("0.5 2"); any other single value is a list of one (so "0.1 * ti" stays one expression and
+// items reads a list as CLIPig writes it: a YAML list, "640, 480" or "640 480" (see
+// splitList); any other single value is a list of one (so "0.1 * ti" stays one expression and
 // "metal armour" one text).
 func (d *decoder) items(n *yaml.Node, what string) []*yaml.Node {
 	switch n.Kind {
 	case yaml.SequenceNode:
 		return n.Content
 	case yaml.ScalarNode:
-		fields := strings.Fields(n.Value)
-		for _, f := range fields {
-			if _, err := strconv.ParseFloat(f, 64); err != nil {
-				return []*yaml.Node{n}
-			}
+		parts := splitList(n.Value)
+		if len(parts) == 1 {
+			return []*yaml.Node{n}
 		}
 		var out []*yaml.Node
-		for _, f := range fields {
-			item := &yaml.Node{Kind: yaml.ScalarNode, Value: f, Line: n.Line, Column: n.Column}
+		for _, p := range parts {
+			item := &yaml.Node{Kind: yaml.ScalarNode, Value: p, Line: n.Line, Column: n.Column}
 			d.files[item] = d.files[n]
 			out = append(out, item)
 		}

@@ -55,11 +55,12 @@ type (
 		Model            string           `yaml:"model,omitempty"`
 		Seed             uint64           `yaml:"seed"`
 		Epochs           int              `yaml:"epochs"`
-		Resolution       []int            `yaml:"resolution,flow"`
+		Resolution       flow             `yaml:"resolution"`
 		Stages           []stageOut       `yaml:"resolution_stages,omitempty"`
 		Learnrate        value            `yaml:"learnrate"`
 		LearnrateScale   value            `yaml:"learnrate_scale"`
 		Optimizer        string           `yaml:"optimizer"`
+		Interpolation    string           `yaml:"interpolation"`
 		Parameterization paramOut         `yaml:"parameterization"`
 		Init             initOut          `yaml:"init"`
 		SnapshotInterval any              `yaml:"snapshot_interval,omitempty"`
@@ -75,29 +76,31 @@ type (
 		Decay float64 `yaml:"decay"`
 	}
 	initOut struct {
-		Mean       float64 `yaml:"mean"`
-		Std        float64 `yaml:"std"`
-		Resolution int     `yaml:"resolution,omitempty"`
-		Image      string  `yaml:"image,omitempty"`
+		Mean       []float64 `yaml:"mean,flow"`
+		Std        []float64 `yaml:"std,flow"`
+		Resolution []int     `yaml:"resolution,flow,omitempty"`
+		Image      string    `yaml:"image,omitempty"`
 	}
 	targetOut struct {
-		Name        string           `yaml:"name"`
-		Active      bool             `yaml:"active"`
-		Start       string           `yaml:"start,omitempty"`
-		End         string           `yaml:"end,omitempty"`
-		Weight      value            `yaml:"weight"`
-		BatchSize   int              `yaml:"batch_size"`
-		Select      string           `yaml:"select"`
-		Features    []featureOut     `yaml:"features"`
-		Transforms  []map[string]any `yaml:"transforms"`
-		Constraints []map[string]any `yaml:"constraints,omitempty"`
-		AntiText    *antiTextOut     `yaml:"anti_text,omitempty"`
+		Name         string           `yaml:"name"`
+		Active       bool             `yaml:"active"`
+		Start        string           `yaml:"start,omitempty"`
+		End          string           `yaml:"end,omitempty"`
+		Weight       value            `yaml:"weight"`
+		BatchSize    int              `yaml:"batch_size"`
+		Select       string           `yaml:"select"`
+		FeatureScale string           `yaml:"feature_scale"`
+		Features     []featureOut     `yaml:"features"`
+		Transforms   []any            `yaml:"transforms"`
+		Constraints  []map[string]any `yaml:"constraints,omitempty"`
+		AntiText     *antiTextOut     `yaml:"anti_text,omitempty"`
 	}
 	featureOut struct {
 		Text   string `yaml:"text,omitempty"`
 		Image  string `yaml:"image,omitempty"`
 		Label  string `yaml:"label"`
 		Weight value  `yaml:"weight"`
+		Scale  value  `yaml:"scale"`
 		Start  string `yaml:"start,omitempty"`
 		End    string `yaml:"end,omitempty"`
 		Loss   string `yaml:"loss"`
@@ -121,10 +124,13 @@ type (
 func encodeFile(f *File) fileOut {
 	e := &f.Experiment
 	out := fileOut{
-		Version: workbench.Version, Model: e.Model, Seed: e.Seed, Epochs: e.Steps, Resolution: []int{e.Width, e.Height},
-		Learnrate: val(e.Learnrate), LearnrateScale: val(e.LearnrateScale), Optimizer: e.Optimizer,
+		Version: workbench.Version, Model: e.Model, Seed: e.Seed, Epochs: e.Steps, Resolution: flow{value(fmt.Sprint(e.Width)), value(fmt.Sprint(e.Height))},
+		Learnrate: val(e.Learnrate), LearnrateScale: val(e.LearnrateScale), Optimizer: e.Optimizer, Interpolation: e.Interpolation,
 		Parameterization: paramOut{e.Parameterization.Kind, e.Parameterization.Decay},
-		Init:             initOut{e.Init.Mean, e.Init.Std, e.Init.Resolution, e.Init.Image},
+		Init:             encodeInit(e.Init),
+	}
+	if e.Resolution[0].IsSet() {
+		out.Resolution = flow{val(e.Resolution[0]), val(e.Resolution[1])}
 	}
 	if f.SnapshotEvery > 0 {
 		out.SnapshotInterval = f.SnapshotEvery
@@ -138,12 +144,33 @@ func encodeFile(f *File) fileOut {
 		out.Targets = append(out.Targets, encodeTarget(t))
 	}
 	for _, p := range e.Postproc {
-		body := map[string]any{"amount": val(p.Amount), "sigma": p.Sigma, "size": p.Size,
-			"color": flow{value(fmt.Sprint(p.Color[0])), value(fmt.Sprint(p.Color[1])), value(fmt.Sprint(p.Color[2]))}}
-		addPeriod(body, p.Period)
-		out.Postproc = append(out.Postproc, map[string]any{p.Kind: body})
+		out.Postproc = append(out.Postproc, encodePostproc(p))
 	}
 	return out
+}
+
+func encodeInit(in workbench.Init) initOut {
+	out := initOut{Mean: in.Mean[:], Std: in.Std[:], Image: in.Image}
+	if in.Resolution[0] > 0 {
+		out.Resolution = in.Resolution[:]
+	}
+	return out
+}
+
+// encodePostproc writes a postproc item: its transform, with active, amount, start and end
+// beside it as CLIPig writes them.
+func encodePostproc(p workbench.Postproc) map[string]any {
+	var body map[string]any
+	if p.Geometric != nil {
+		body = encodeGeometric(*p.Geometric)
+	} else {
+		body = encodeTransform(p.Transform)
+		delete(body, "start")
+		delete(body, "end")
+	}
+	item := map[string]any{p.Kind: body, "amount": val(p.Amount), "active": !p.Disabled}
+	addPeriod(item, p.Period)
+	return item
 }
 
 // floatNode writes a number that reads back as a float even when it is whole (10.0, not 10),
@@ -158,29 +185,19 @@ func floatNode(v float64) *yaml.Node {
 
 func encodeTarget(t workbench.Target) targetOut {
 	out := targetOut{Name: t.Name, Active: !t.Disabled, Start: moment(t.Period.Start), End: moment(t.Period.End),
-		Weight: val(t.Weight), BatchSize: t.BatchSize, Select: t.Select}
+		Weight: val(t.Weight), BatchSize: t.BatchSize, Select: t.Select, FeatureScale: t.FeatureScale}
 	for _, f := range t.Features {
 		out.Features = append(out.Features, featureOut{f.Text, f.Image, f.Label, val(f.Weight),
-			moment(f.Period.Start), moment(f.Period.End), f.Loss})
+			val(f.Scale), moment(f.Period.Start), moment(f.Period.End), f.Loss})
 	}
 	w := t.Window
-	out.Transforms = append(out.Transforms, map[string]any{"window": windowOut{w.Size, w.FullFrame, w.Scale,
-		w.Rotate, w.CenterX, w.CenterY, w.Perspective, w.Pad}})
-	for _, tr := range t.Transforms {
-		out.Transforms = append(out.Transforms, map[string]any{tr.Kind: encodeTransform(tr)})
+	if len(t.Geometry) == 0 {
+		out.Transforms = append(out.Transforms, map[string]any{"window": windowOut{w.Size, w.FullFrame, w.Scale,
+			w.Rotate, w.CenterX, w.CenterY, w.Perspective, w.Pad}})
 	}
+	out.Transforms = append(out.Transforms, encodeTransforms(t)...)
 	for _, c := range t.Constraints {
-		body := map[string]any{"weight": val(c.Weight), "loss": c.Loss, "size": c.Size}
-		for key, v := range map[string]workbench.Value{"above": c.Above, "below": c.Below, "target": c.Target} {
-			if v.IsSet() {
-				body[key] = val(v)
-			}
-		}
-		addPeriod(body, c.Period)
-		if c.OnImage {
-			body["on"] = "image"
-		}
-		out.Constraints = append(out.Constraints, map[string]any{c.Kind: body})
+		out.Constraints = append(out.Constraints, map[string]any{c.Kind: encodeConstraint(c)})
 	}
 	if t.AntiText != nil {
 		out.AntiText = &antiTextOut{t.AntiText.Prompts, val(t.AntiText.Weight)}
@@ -188,23 +205,76 @@ func encodeTarget(t workbench.Target) targetOut {
 	return out
 }
 
-func encodeTransform(tr workbench.Transform) map[string]any {
-	body := map[string]any{}
-	switch tr.Kind {
-	case workbench.TransformBlur:
-		body["sigma"] = flow{val(tr.Range[0]), val(tr.Range[1])}
-	case workbench.TransformNoise, workbench.TransformGreyNoise:
-		body["std"] = flow{val(tr.Range[0]), val(tr.Range[1])}
-	case workbench.TransformClamp:
-		body["range"] = flow{val(tr.Range[0]), val(tr.Range[1])}
-	default:
-		var amounts flow
-		for _, a := range tr.Amount {
-			amounts = append(amounts, val(a))
+// encodeTransforms writes a target's geometric and pixel transforms in their order: each pixel
+// transform after as many geometric ones as its After says.
+func encodeTransforms(t workbench.Target) []any {
+	var out []any
+	for k := 0; k <= len(t.Geometry); k++ {
+		for _, tr := range t.Transforms {
+			if tr.After == k || (k == len(t.Geometry) && tr.After > k) {
+				out = append(out, map[string]any{tr.Kind: encodeTransform(tr)})
+			}
 		}
-		body["amount"] = amounts
+		if k < len(t.Geometry) {
+			out = append(out, map[string]any{t.Geometry[k].Kind: encodeGeometric(t.Geometry[k])})
+		}
+	}
+	return out
+}
+
+func encodeTransform(tr workbench.Transform) map[string]any {
+	kind, _ := workbench.LookupTransform(tr.Kind)
+	body := map[string]any{kind.Param: values(tr.Values)}
+	for i, p := range kind.Extra {
+		if i < len(tr.Extra) && tr.Extra[i] != nil {
+			body[p.Name] = values(tr.Extra[i])
+		}
 	}
 	addPeriod(body, tr.Period)
+	return body
+}
+
+func values(vs []workbench.Value) flow {
+	var out flow
+	for _, v := range vs {
+		out = append(out, val(v))
+	}
+	return out
+}
+
+func encodeConstraint(c workbench.Constraint) map[string]any {
+	body := map[string]any{"weight": val(c.Weight), "loss": c.Loss}
+	if len(c.Above) > 0 {
+		body["above"] = values(c.Above)
+	}
+	if len(c.Below) > 0 {
+		body["below"] = values(c.Below)
+	}
+	if c.Target.IsSet() {
+		body["target"] = val(c.Target)
+	}
+	kind, _ := workbench.LookupConstraint(c.Kind)
+	for i, p := range kind.Extra {
+		body[p.Name] = values(c.Extra[i])
+	}
+	addPeriod(body, c.Period)
+	if c.OnImage {
+		body["on"] = "image"
+	}
+	return body
+}
+
+func encodeGeometric(g workbench.Geometric) map[string]any {
+	kind, _ := workbench.LookupGeometric(g.Kind)
+	body := map[string]any{}
+	for i, p := range kind.Params {
+		body[p.Name] = values(g.Values[i])
+	}
+	for mode, pad := range workbench.PadFillModes {
+		if g.Kind == "pad" && g.Pad == pad {
+			body["mode"] = mode
+		}
+	}
 	return body
 }
 

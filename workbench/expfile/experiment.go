@@ -1,7 +1,10 @@
 package expfile
 
 import (
+	"fmt"
 	"path/filepath"
+	"slices"
+	"strings"
 
 	"github.com/clipwork/clipwork/workbench"
 	"go.yaml.in/yaml/v3"
@@ -11,34 +14,76 @@ import (
 type File struct {
 	Experiment workbench.Experiment
 	// SnapshotEvery saves the image every that many steps (0: never); SnapshotSeconds every
-	// that many seconds. CLIPig's snapshot_interval gives one or the other (int or float).
+	// that many seconds. CLIPig's snapshot_interval gives one or the other (int or float); its
+	// default is every 20 seconds.
 	SnapshotEvery   int
 	SnapshotSeconds float64
 	// Name names the run's results folder (see RunName).
 	Name string
+	// Verbose is CLIPig's verbosity: 0 prints nothing while running, 1 the progress, 2 (default)
+	// the frame counts too.
+	Verbose int
+	// Output is CLIPig's output: a folder (ending in /) for the run folders, or a name.png that
+	// names the run's folder (clipwork writes a folder per run, with image.png in it).
+	Output string
+	// Device is CLIPig's device: auto (default), cpu, or cuda (cuda:N) for XLA's CUDA backend.
+	Device string
+	// Notes tell about keys that are accepted but mean nothing, or something else, in clipwork.
+	Notes []error
+}
+
+// notes are what `clipwork check` says about CLIPig keys with no meaning in clipwork.
+var notes = map[string]string{
+	"start_epoch":       "CLIPig's GUI uses it to continue; clipwork continues a run with --resume",
+	"init.image_tensor": "give the starting image as a file with init.image",
+	"pad.color":         "windows are padded with black",
+}
+
+// note records that a key is accepted with the note above.
+func (d *decoder) note(n *yaml.Node, key string) {
+	d.notes = append(d.notes, &Error{File: d.files[n], Line: n.Line, Column: n.Column,
+		Message: fmt.Sprintf("note: %s is accepted and ignored: %s", key, notes[key])})
 }
 
 var topKeys = []string{"model", "seed", "epochs", "steps", "resolution", "resolution_stages", "learnrate",
 	"learnrate_scale", "optimizer", "parameterization", "init", "snapshot_interval", "targets", "postproc",
-	"clipwork_version", "name"}
+	"clipwork_version", "name", "verbose", "output", "device", "start_epoch", "interpolation"}
 
 func (d *decoder) file(n *yaml.Node) *File {
-	f := &File{}
+	f := &File{Verbose: 2, Device: "auto", SnapshotSeconds: 20}
 	e := &f.Experiment
+	d.width, d.height = 224, 224
+	if i := keyIndex(n, "resolution"); n.Kind == yaml.MappingNode && i >= 0 {
+		e.Width, e.Height, e.Resolution = d.resolution(n.Content[i+1])
+		d.width, d.height = e.Width, e.Height
+	}
 	d.mapping(n, "the experiment", topKeys, func(key string, v *yaml.Node) {
 		switch key {
 		case "name":
 			f.Name = d.str(v, key)
 		case "model":
-			e.Model = d.str(v, key)
+			e.Model = d.model(v)
 		case "clipwork_version":
 			d.str(v, key) // recorded in resolved configs, for the reader
+		case "verbose":
+			f.Verbose = d.integer(v, key, 0)
+		case "device":
+			f.Device = d.str(v, key)
+			if f.Device != "auto" && f.Device != "cpu" && !strings.HasPrefix(f.Device, "cuda") {
+				d.errorf(v, "device %q: use auto, cpu or cuda", f.Device)
+			}
+		case "interpolation":
+			e.Interpolation = d.choice(v, key, workbench.Interpolations)
+		case "output":
+			f.Output = d.str(v, key)
+		case "start_epoch":
+			d.integer(v, key, 0)
+			d.note(v, key)
 		case "seed":
 			e.Seed = uint64(d.integer(v, key, 0))
 		case "epochs", "steps":
 			e.Steps = d.integer(v, key, 1)
-		case "resolution":
-			e.Width, e.Height = d.resolution(v)
+		case "resolution": // read first, above
 		case "resolution_stages":
 			for _, item := range d.items(v, key) {
 				e.Stages = append(e.Stages, d.stage(item))
@@ -48,7 +93,7 @@ func (d *decoder) file(n *yaml.Node) *File {
 		case "learnrate_scale":
 			e.LearnrateScale = d.value(v, key)
 		case "optimizer":
-			e.Optimizer = d.str(v, key)
+			e.Optimizer = d.choice(v, key, workbench.OptimizerNames())
 		case "parameterization":
 			e.Parameterization = d.parameterization(v)
 		case "init":
@@ -61,25 +106,44 @@ func (d *decoder) file(n *yaml.Node) *File {
 			}
 		case "postproc":
 			for _, item := range d.items(v, key) {
-				e.Postproc = append(e.Postproc, d.postproc(item))
+				e.Postproc = append(e.Postproc, d.postprocItem(item)...)
 			}
 		}
 	})
 	return f
 }
 
-// resolution reads "512", "[512, 384]" or "512 384".
-func (d *decoder) resolution(n *yaml.Node) (int, int) {
+// model reads a model name. CLIPig's names of OpenAI's models (ViT-B/32, RN50, ...) stay as they
+// are: clipmodel.Load reads them from ~/.cache/clip as CLIPig does, else from the hub.
+func (d *decoder) model(n *yaml.Node) string {
+	return d.str(n, "model")
+}
+
+// resolution reads "512", "640 480", "640, 480", a YAML list, or expressions of them; an
+// expression may change with time (`224 if t < .2 else 448`), and the image is resampled when
+// it does.
+func (d *decoder) resolution(n *yaml.Node) (int, int, [2]workbench.Value) {
 	items := d.items(n, "resolution")
 	if len(items) == 1 {
-		s := d.integer(items[0], "resolution", 8)
-		return s, s
+		items = append(items, items[0])
 	}
 	if len(items) != 2 {
-		d.errorf(n, "resolution is one size or [width, height], got %d values", len(items))
-		return 0, 0
+		d.errorf(n, "resolution is one size or width and height, got %d values", len(items))
+		return 0, 0, [2]workbench.Value{}
 	}
-	return d.integer(items[0], "resolution width", 8), d.integer(items[1], "resolution height", 8)
+	var values [2]workbench.Value
+	var sizes [2]int
+	for i, item := range items {
+		values[i] = d.value(item, "resolution")
+		sizes[i] = int(values[i].At(d.start()))
+		if values[i].IsSet() && sizes[i] < 8 {
+			d.errorf(item, "resolution must be at least 8, got %d", sizes[i])
+		}
+	}
+	if isNumber(items[0].Value) && isNumber(items[1].Value) {
+		values = [2]workbench.Value{}
+	}
+	return sizes[0], sizes[1], values
 }
 
 func (d *decoder) stage(n *yaml.Node) workbench.Stage {
@@ -88,7 +152,7 @@ func (d *decoder) stage(n *yaml.Node) workbench.Stage {
 		if key == "until" {
 			s.Until = d.moment(v, key)
 		} else {
-			s.Width, s.Height = d.resolution(v)
+			s.Width, s.Height, _ = d.resolution(v)
 		}
 	})
 	if !s.Until.IsSet() {
@@ -100,12 +164,12 @@ func (d *decoder) stage(n *yaml.Node) workbench.Stage {
 func (d *decoder) parameterization(n *yaml.Node) workbench.Parameterization {
 	var p workbench.Parameterization
 	if n.Kind == yaml.ScalarNode {
-		p.Kind = n.Value
+		p.Kind = d.choice(n, "parameterization", workbench.Parameterizations)
 		return p
 	}
 	d.mapping(n, "parameterization", []string{"type", "decay"}, func(key string, v *yaml.Node) {
 		if key == "type" {
-			p.Kind = d.str(v, key)
+			p.Kind = d.choice(v, key, workbench.Parameterizations)
 		} else {
 			p.Decay = d.number(v, key)
 		}
@@ -115,33 +179,44 @@ func (d *decoder) parameterization(n *yaml.Node) workbench.Parameterization {
 
 func (d *decoder) init(n *yaml.Node) workbench.Init {
 	var in workbench.Init
-	d.mapping(n, "init", []string{"mean", "std", "resolution", "image"}, func(key string, v *yaml.Node) {
+	d.mapping(n, "init", []string{"mean", "std", "resolution", "image", "image_tensor"}, func(key string, v *yaml.Node) {
 		switch key {
 		case "mean":
-			in.Mean = d.number(v, key)
+			in.Mean = [3]float64(d.numbers(v, key, 3))
 		case "std":
-			in.Std = d.number(v, key)
+			in.Std = [3]float64(d.numbers(v, key, 3))
 		case "resolution":
-			in.Resolution = d.integer(v, key, 1)
+			w, h, _ := d.resolution(v)
+			in.Resolution = [2]int{w, h}
 		case "image":
 			in.Image = d.path(v, key)
+		case "image_tensor":
+			d.note(v, "init.image_tensor")
 		}
 	})
 	return in
 }
 
-// path reads a file name, relative to the experiment file's folder.
+// path reads a file name, relative to the experiment file's folder, and makes it absolute, so
+// that a run's config.yaml and --resume find it from anywhere.
 func (d *decoder) path(n *yaml.Node, what string) string {
 	p := d.str(n, what)
-	if p == "" || filepath.IsAbs(p) || d.files[n] == "" || d.files[n] == setSource {
+	if p == "" || filepath.IsAbs(p) {
 		return p
 	}
-	return filepath.Join(filepath.Dir(d.files[n]), p)
+	if d.files[n] != "" && d.files[n] != setSource {
+		p = filepath.Join(filepath.Dir(d.files[n]), p)
+	}
+	abs, err := filepath.Abs(p)
+	if err != nil {
+		d.errorf(n, "%s %q: %v", what, p, err)
+	}
+	return abs
 }
 
 func (d *decoder) snapshotInterval(n *yaml.Node, f *File) {
 	if n.Tag == "!!int" {
-		f.SnapshotEvery = d.integer(n, "snapshot_interval", 0)
+		f.SnapshotEvery, f.SnapshotSeconds = d.integer(n, "snapshot_interval", 0), 0
 		return
 	}
 	f.SnapshotSeconds = d.number(n, "snapshot_interval")
@@ -151,26 +226,25 @@ func (d *decoder) snapshotInterval(n *yaml.Node, f *File) {
 }
 
 var targetKeys = []string{"name", "active", "start", "end", "weight", "batch_size", "select", "features",
-	"transforms", "constraints", "anti_text"}
+	"transforms", "constraints", "anti_text", "feature_scale"}
 
 func (d *decoder) target(n *yaml.Node, index int) workbench.Target {
 	var t workbench.Target
 	d.mapping(n, "a target", targetKeys, func(key string, v *yaml.Node) {
+		if d.periodKey(key, v, &t.Period) {
+			return
+		}
 		switch key {
 		case "name":
 			t.Name = d.str(v, key)
 		case "active":
 			t.Disabled = !d.boolean(v, key)
-		case "start":
-			t.Period.Start = d.moment(v, key)
-		case "end":
-			t.Period.End = d.moment(v, key)
 		case "weight":
 			t.Weight = d.value(v, key)
 		case "batch_size":
 			t.BatchSize = d.integer(v, key, 1)
 		case "select":
-			t.Select = d.str(v, key)
+			t.Select = d.choice(v, key, workbench.Selections)
 		case "features":
 			for _, item := range d.items(v, key) {
 				t.Features = append(t.Features, d.feature(item))
@@ -185,6 +259,8 @@ func (d *decoder) target(n *yaml.Node, index int) workbench.Target {
 			}
 		case "anti_text":
 			t.AntiText = d.antiText(v)
+		case "feature_scale":
+			t.FeatureScale = d.choice(v, key, []string{workbench.FeatureScaleEqual, workbench.FeatureScaleFair})
 		}
 	})
 	return t
@@ -196,7 +272,10 @@ func (d *decoder) feature(n *yaml.Node) workbench.Feature {
 		f.Text = n.Value
 		return f
 	}
-	d.mapping(n, "a feature", []string{"text", "image", "label", "weight", "start", "end", "loss"}, func(key string, v *yaml.Node) {
+	d.mapping(n, "a feature", []string{"text", "image", "label", "weight", "start", "end", "loss", "scale"}, func(key string, v *yaml.Node) {
+		if d.periodKey(key, v, &f.Period) {
+			return
+		}
 		switch key {
 		case "text":
 			f.Text = d.str(v, key)
@@ -206,12 +285,10 @@ func (d *decoder) feature(n *yaml.Node) workbench.Feature {
 			f.Label = d.str(v, key)
 		case "weight":
 			f.Weight = d.value(v, key)
-		case "start":
-			f.Period.Start = d.moment(v, key)
-		case "end":
-			f.Period.End = d.moment(v, key)
 		case "loss":
-			f.Loss = d.str(v, key)
+			f.Loss = d.choice(v, key, workbench.Losses)
+		case "scale":
+			f.Scale = d.value(v, key)
 		}
 	})
 	if (f.Text == "") == (f.Image == "") {
@@ -243,30 +320,82 @@ func (d *decoder) antiText(n *yaml.Node) *workbench.AntiText {
 	return a
 }
 
-var postprocKinds = []string{workbench.PostprocBlur, workbench.PostprocBorder, workbench.PostprocMean}
-
-func (d *decoder) postproc(n *yaml.Node) workbench.Postproc {
-	kind, v, ok := d.singleKey(n, "postproc", postprocKinds)
-	p := workbench.Postproc{Kind: kind}
-	if !ok {
-		return p
+// postprocGeometric are the geometric transforms that keep the image's size, which postproc
+// may use.
+func postprocGeometric() []string {
+	var keys []string
+	for _, k := range workbench.GeometricKinds {
+		if k.KeepsSize {
+			keys = append(keys, k.Key)
+		}
 	}
-	d.mapping(v, "postproc "+kind, []string{"amount", "sigma", "size", "color", "start", "end"}, func(key string, v *yaml.Node) {
-		switch key {
-		case "amount":
-			p.Amount = d.value(v, key)
-		case "sigma":
-			p.Sigma = d.number(v, key)
-		case "size":
-			p.Size = d.integer(v, key, 1)
-		case "color":
-			c := d.numbers(v, key, 3)
-			p.Color = [3]float64{c[0], c[1], c[2]}
-		case "start":
-			p.Period.Start = d.moment(v, key)
-		case "end":
-			p.Period.End = d.moment(v, key)
+	return keys
+}
+
+// postprocItem reads one item of postproc as CLIPig writes it: one or more pixel transforms
+// with the item's active, start and end beside them (`- mean: .33` / `  end: 50%`), and
+// clipwork's amount.
+func (d *decoder) postprocItem(n *yaml.Node) []workbench.Postproc {
+	if n.Kind != yaml.MappingNode {
+		d.errorf(n, "each postproc is a mapping such as `- mean: .33`, got %s", describe(n))
+		return nil
+	}
+	var out []workbench.Postproc
+	var shared workbench.Postproc
+	allowed := slices.Concat(workbench.TransformKeys(), postprocGeometric(), []string{"active", "start", "end", "amount"})
+	d.mapping(n, "postproc", allowed, func(key string, v *yaml.Node) {
+		if d.periodKey(key, v, &shared.Period) {
+			return
+		}
+		switch {
+		case key == "active":
+			shared.Disabled = !d.boolean(v, key)
+		case key == "amount":
+			shared.Amount = d.value(v, key)
+		case slices.Contains(postprocGeometric(), key):
+			g := d.geometric(key, v)
+			out = append(out, workbench.Postproc{Transform: workbench.Transform{Kind: key}, Geometric: &g})
+		default:
+			out = append(out, d.postproc(key, v))
 		}
 	})
+	if len(out) == 0 {
+		d.errorf(n, "a postproc item needs a transform, such as `- mean: .33`")
+	}
+	for i := range out {
+		out[i].Disabled = out[i].Disabled || shared.Disabled
+		if shared.Amount.IsSet() {
+			out[i].Amount = shared.Amount
+		}
+		if shared.Period.Start.IsSet() {
+			out[i].Period.Start = shared.Period.Start
+		}
+		if shared.Period.End.IsSet() {
+			out[i].Period.End = shared.Period.End
+		}
+	}
+	return out
+}
+
+// postproc reads one transform of a postproc item; inside its mapping it may also say
+// (clipwork's additions) start, end, active and amount.
+func (d *decoder) postproc(key string, v *yaml.Node) workbench.Postproc {
+	p := workbench.Postproc{}
+	if v.Kind == yaml.MappingNode {
+		rest := &yaml.Node{Kind: yaml.MappingNode, Line: v.Line, Column: v.Column}
+		d.files[rest] = d.files[v]
+		for i := 0; i+1 < len(v.Content); i += 2 {
+			switch k, value := v.Content[i].Value, v.Content[i+1]; k {
+			case "active":
+				p.Disabled = !d.boolean(value, k)
+			case "amount":
+				p.Amount = d.value(value, k)
+			default:
+				rest.Content = append(rest.Content, v.Content[i], value)
+			}
+		}
+		v = rest
+	}
+	p.Transform = d.pixelTransform(key, v)
 	return p
 }

@@ -33,7 +33,7 @@ func TestErrorsNamePositionAndFix(t *testing.T) {
 		want []string
 	}{
 		{"epochs: 10\nresolutoin: 64\n", []string{"bad.yaml:2:1", `unknown key "resolutoin"`, `did you mean "resolution"`}},
-		{"epochs: ten\n", []string{"bad.yaml:1:9", "epochs must be a whole number"}},
+		{"epochs: ten\n", []string{"bad.yaml:1:9", "epochs must be a number", "undefined: ten"}},
 		{"epochs: -3\n", []string{"epochs must be at least 1"}},
 		{"targets:\n  - name: a\n    batch_sise: 2\n", []string{"bad.yaml:3:5", `did you mean "batch_size"`}},
 		{"targets:\n  - features: [x]\n    transforms:\n      - blurr: 1\n", []string{"bad.yaml:4:9", `unknown transform "blurr"`, `"blur"`}},
@@ -41,6 +41,12 @@ func TestErrorsNamePositionAndFix(t *testing.T) {
 		{"learnrate: 1 - pow(t,\n", []string{"bad.yaml:1:12", "not a number or a valid expression"}},
 		{"targets:\n  - features:\n      - {text: a, image: b.png}\n", []string{"exactly one of text or image"}},
 		{"- 1\n", []string{"a mapping"}},
+		{"optimizer: adamw\n", []string{"bad.yaml:1:12", `optimizer "adamw"`, `did you mean "adam"`}},
+		{"targets:\n  - features: [x]\n    select: bets\n", []string{"bad.yaml:3:13", `did you mean "best"`}},
+		{"targets:\n  - features: [{text: x, loss: cosin}]\n", []string{"bad.yaml:2:32", `did you mean "cosine"`}},
+		{"targets:\n  - features: [x]\n    transforms: [{window: {pad: wrapp}}]\n", []string{"bad.yaml:3:33", `did you mean "wrap"`}},
+		{"parameterization: ftt\n", []string{"bad.yaml:1:19", `did you mean "fft"`}},
+		{"targets:\n  - features: [x]\n    constraints: [{mean: {loss: l3}}]\n", []string{"bad.yaml:3:33", `"l1"`}},
 	} {
 		_, err := Parse("bad.yaml", []byte(tc.yaml))
 		if err == nil {
@@ -88,7 +94,7 @@ targets:
 	if w := target.Weight.At(workbench.TimeAt(30, 101)); w < 0.49 || w > 0.51 {
 		t.Errorf("time_step(0.2, 0.4) at t=0.3: %g", w)
 	}
-	if r := target.Transforms[0].Range; r[1].At(workbench.TimeAt(0, 101)) != 0.1 || r[1].At(workbench.TimeAt(100, 101)) != 0 {
+	if v := target.Transforms[0].Values[0]; v.At(workbench.TimeAt(0, 101)) != 0.1 || v.At(workbench.TimeAt(100, 101)) != 0 {
 		t.Error("noise 0.1 * ti is not 0.1 at the start and 0 at the end")
 	}
 }
@@ -105,7 +111,7 @@ func TestMergeAndSettings(t *testing.T) {
 	}
 	e := f.Experiment
 	if e.Steps != 20 || e.Width != 64 || len(e.Targets) != 2 || e.Targets[0].BatchSize != 3 ||
-		e.Targets[0].Features[0].Text != "x" || e.Targets[1].BatchSize != 7 || e.Init.Std != 0.3 {
+		e.Targets[0].Features[0].Text != "x" || e.Targets[1].BatchSize != 7 || e.Init.Std != [3]float64{0.3, 0.3, 0.3} {
 		t.Errorf("merged experiment: %+v", e)
 	}
 	if _, err := Load([]string{base}, "targets.zzz.batch_size=1"); err == nil {
@@ -114,20 +120,13 @@ func TestMergeAndSettings(t *testing.T) {
 }
 
 func TestMarshalRoundTrip(t *testing.T) {
-	for _, p := range []string{"../../experiments/strawberries.yaml", "../../experiments/malazan-landscape.yaml"} {
+	for _, p := range []string{"../../experiments/strawberries.yaml", "../../experiments/malazan-landscape.yaml",
+		"../../experiments/clipig-style.yaml"} {
 		f, err := Load([]string{p})
 		if err != nil {
 			t.Fatal(err)
 		}
-		f.Experiment.Defaults()
-		first, err := Marshal(f)
-		if err != nil {
-			t.Fatal(err)
-		}
-		again, err := Parse("resolved.yaml", first)
-		if err != nil {
-			t.Fatalf("%s: the resolved config does not load: %v\n%s", p, err, first)
-		}
+		first, again := roundTrip(t, f)
 		second, _ := Marshal(again)
 		if string(first) != string(second) {
 			t.Errorf("%s: resolving twice changed the config:\n%s\n---\n%s", p, first, second)
@@ -147,4 +146,225 @@ func FuzzParse(f *testing.F) {
 			file.Experiment.Validate()
 		}
 	})
+}
+
+// TestEveryRegisteredKindDecodes writes one item of every transform, constraint and
+// post-processing kind in the registries and checks each decodes to its kind.
+func TestEveryRegisteredKindDecodes(t *testing.T) {
+	for _, kind := range workbench.TransformKinds {
+		values := strings.TrimSpace(strings.Repeat("0.5 ", kind.Values))
+		items := []string{kind.Key + ": " + values}
+		required := ""
+		for _, p := range kind.Extra {
+			if p.Default == nil {
+				required += ", " + p.Name + ": 8"
+				items = nil // a scalar cannot give the required parameter
+			}
+		}
+		items = append(items, kind.Key+": {"+kind.Param+": 0.5, start: 10%"+required+"}")
+		for _, item := range items {
+			f, err := Parse("k.yaml", []byte("targets:\n  - features: [x]\n    transforms:\n      - "+item+"\n"))
+			if err != nil {
+				t.Errorf("%s: %v", item, err)
+				continue
+			}
+			if tr := f.Experiment.Targets[0].Transforms; len(tr) != 1 || tr[0].Kind != kind.Key || len(tr[0].Values) == 0 {
+				t.Errorf("%s decodes to %+v", item, tr)
+			}
+		}
+	}
+	for _, kind := range workbench.ConstraintKinds {
+		key, required := kind.Key, ""
+		for _, p := range kind.Extra {
+			if p.Default == nil {
+				required += ", " + p.Name + ": 0.1"
+			}
+		}
+		f, err := Parse("k.yaml", []byte("targets:\n  - features: [x]\n    constraints: [{"+key+": {above: 0.5, weight: 2"+
+			required+"}}]\n"))
+		if err != nil {
+			t.Errorf("constraint %s: %v", key, err)
+		} else if c := f.Experiment.Targets[0].Constraints; len(c) != 1 || c[0].Kind != key {
+			t.Errorf("constraint %s decodes to %+v", key, c)
+		}
+	}
+	for _, kind := range workbench.TransformKinds {
+		item := kind.Key + ": {" + kind.Param + ": 0.5, active: true, amount: 0.5, end: 80%"
+		for _, p := range kind.Extra {
+			if p.Default == nil {
+				item += ", " + p.Name + ": 8"
+			}
+		}
+		f, err := Parse("k.yaml", []byte("postproc: [{"+item+"}}]\n"))
+		if err != nil {
+			t.Errorf("postproc %s: %v", kind.Key, err)
+		} else if p := f.Experiment.Postproc; len(p) != 1 || p[0].Kind != kind.Key || p[0].Amount.Expr != "0.5" {
+			t.Errorf("postproc %s decodes to %+v", kind.Key, p)
+		}
+	}
+}
+
+// TestCLIPigTopLevelKeys reads CLIPig's top-level keys: verbose, device, output and
+// interpolation mean what they mean in CLIPig, start_epoch and init.image_tensor are accepted
+// with a note each; feature_scale and a feature's scale are read.
+func TestCLIPigTopLevelKeys(t *testing.T) {
+	f, err := Parse("top.yaml", []byte("verbose: 1\noutput: ./out/\ndevice: cuda\nstart_epoch: 0\ninterpolation: cubic\n"+
+		"init: {image_tensor: [[[0.5]]]}\ntargets:\n  - feature_scale: fair\n    features: [{text: x, scale: 2}]\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if f.Verbose != 1 || f.Device != "cuda" || len(f.Notes) != 2 || f.Output != "./out/" || f.Experiment.Interpolation != "cubic" || f.Experiment.Targets[0].FeatureScale != "fair" ||
+		f.Experiment.Targets[0].Features[0].Scale.Expr != "2" {
+		t.Errorf("verbose %d, device %q, notes %v", f.Verbose, f.Device, f.Notes)
+	}
+	if !strings.Contains(f.Notes[0].Error(), "top.yaml:4:14: note: start_epoch") {
+		t.Errorf("the first note %q does not name start_epoch's position", f.Notes[0])
+	}
+	if _, err := Parse("d.yaml", []byte("device: tpu\n")); err == nil || !strings.Contains(err.Error(), "d.yaml:1:9") {
+		t.Errorf("device tpu: %v", err)
+	}
+}
+
+// TestGeometricTransformsDecode reads CLIPig's geometric transforms as its reference writes them.
+func TestGeometricTransformsDecode(t *testing.T) {
+	f, err := Parse("g.yaml", []byte(`resolution: 640 480
+targets:
+  - features: [x]
+    transforms:
+      - random_shift: -.1 .1
+      - center_crop: width/2
+      - random_rotate: {degree: [-10, 10], center: [.4, .6]}
+      - pad: {size: 4, mode: wrap}
+      - random_scale: .5 if t < .4 else 1.
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	g := f.Experiment.Targets[0].Geometry
+	start := workbench.TimeAt(0, 10)
+	start.Width = 640
+	if len(g) != 5 || len(g[0].Values[0]) != 4 || g[0].Values[0][2].At(start) != -0.1 ||
+		g[1].Values[0][1].At(start) != 320 || g[2].Values[1][1].At(start) != 0.6 || g[3].Pad != workbench.PadWrap ||
+		g[4].Values[0][0].At(start) != 0.5 || g[4].Values[0][1].At(workbench.TimeAt(9, 10)) != 1 {
+		t.Errorf("decoded %+v", g)
+	}
+}
+
+// TestMergeAppendsEntriesAsCLIPig checks CLIPig's merge: lists of entries (unnamed targets,
+// postproc) are appended, lists of values (resolution) replaced.
+func TestMergeAppendsEntriesAsCLIPig(t *testing.T) {
+	dir := t.TempDir()
+	first, second := filepath.Join(dir, "first.yaml"), filepath.Join(dir, "second.yaml")
+	os.WriteFile(first, []byte("resolution: [64, 48]\npostproc: [{mean: .5}]\ntargets: [{features: [x]}]\n"), 0o644)
+	os.WriteFile(second, []byte("resolution: [80, 60]\npostproc: [{clamp: 0 1}]\ntargets: [{features: [y]}]\n"), 0o644)
+	f, err := Load([]string{first, second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := f.Experiment
+	if e.Width != 80 || e.Height != 60 || len(e.Postproc) != 2 || e.Postproc[1].Kind != "clamp" || len(e.Targets) != 2 {
+		t.Errorf("merged: %dx%d, postproc %d, targets %d", e.Width, e.Height, len(e.Postproc), len(e.Targets))
+	}
+}
+
+// TestPostprocItemsAsCLIPig reads CLIPig's postproc items: transforms with the item's active,
+// start and end beside them.
+func TestPostprocItemsAsCLIPig(t *testing.T) {
+	f, err := Parse("p.yaml", []byte("postproc:\n  - mean: .45\n    clamp: 0 1\n    end: 50%\n  - blur: {kernel_size: 3}\n    active: false\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := f.Experiment.Postproc
+	if len(p) != 3 || p[0].Kind != "mean" || p[1].Kind != "clamp" || p[1].Period.End.String() != "50%" ||
+		p[0].Disabled || !p[2].Disabled || p[2].Period.End.IsSet() {
+		t.Errorf("postproc %+v", p)
+	}
+}
+
+// TestImagePathsResolveOnce checks that a feature image named relative to its file becomes an
+// absolute path, which a run's config.yaml keeps.
+func TestImagePathsResolveOnce(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "e.yaml")
+	os.WriteFile(path, []byte("targets: [{features: [{image: pics/a.png}]}]\n"), 0o644)
+	f, err := Load([]string{path})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := f.Experiment.Targets[0].Features[0].Image; got != filepath.Join(dir, "pics", "a.png") {
+		t.Errorf("image path %q", got)
+	}
+}
+
+// TestGeometricPostproc reads the geometric transforms that keep the image's size as postproc,
+// and rejects one that changes it.
+func TestGeometricPostproc(t *testing.T) {
+	f, err := Parse("g.yaml", []byte("postproc:\n  - shift: 8 0\n    end: 50%\n  - random_rotate: {degree: -5 5}\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := f.Experiment.Postproc
+	if len(p) != 2 || p[0].Geometric == nil || p[0].Geometric.Kind != "shift" || !p[0].Period.End.IsSet() ||
+		p[1].Geometric == nil || len(p[1].Geometric.Values[1]) != 2 {
+		t.Errorf("postproc %+v", p)
+	}
+	if _, err := Parse("r.yaml", []byte("postproc: [{resize: 64}]\n")); err == nil || !strings.Contains(err.Error(), "r.yaml:1:13") {
+		t.Errorf("resize as postproc: %v", err)
+	}
+}
+
+// TestInitAsCLIPig reads init's mean and std per channel and its resolution as width and height.
+func TestInitAsCLIPig(t *testing.T) {
+	f, err := Parse("i.yaml", []byte("init: {mean: 0.3 0.4 0.5, std: .1, resolution: 32 16}\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	in := f.Experiment.Init
+	if in.Mean != [3]float64{0.3, 0.4, 0.5} || in.Std != [3]float64{0.1, 0.1, 0.1} || in.Resolution != [2]int{32, 16} {
+		t.Errorf("init %+v", in)
+	}
+}
+
+// TestSnapshotIntervalAsCLIPig checks snapshot_interval's default (20 seconds) and its int form
+// (steps).
+func TestSnapshotIntervalAsCLIPig(t *testing.T) {
+	for source, want := range map[string][2]float64{"": {0, 20}, "snapshot_interval: 5\n": {5, 0},
+		"snapshot_interval: 0\n": {0, 0}, "snapshot_interval: 2.5\n": {0, 2.5}} {
+		f, err := Parse("s.yaml", []byte(source))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := [2]float64{float64(f.SnapshotEvery), f.SnapshotSeconds}; got != want {
+			t.Errorf("%q: every %v steps, %v seconds; want %v", source, got[0], got[1], want)
+		}
+	}
+}
+
+// TestTransformOrderSurvivesTheConfig writes and reads back a target whose blur comes before a
+// resize and whose noise comes after it.
+func TestTransformOrderSurvivesTheConfig(t *testing.T) {
+	f, err := Parse("o.yaml", []byte("targets: [{features: [x], transforms: [{blur: 2}, {resize: 112}, {noise: .1}]}]\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, again := roundTrip(t, f)
+	tr := again.Experiment.Targets[0].Transforms
+	if len(tr) != 2 || tr[0].Kind != "blur" || tr[0].After != 0 || tr[1].Kind != "noise" || tr[1].After != 1 {
+		t.Errorf("transforms after the round trip: %+v", tr)
+	}
+}
+
+// roundTrip fills an experiment's defaults, writes it as a resolved config and reads it back.
+func roundTrip(t *testing.T, f *File) ([]byte, *File) {
+	t.Helper()
+	f.Experiment.Defaults()
+	data, err := Marshal(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	again, err := Parse("resolved.yaml", data)
+	if err != nil {
+		t.Fatalf("the resolved config does not load: %v\n%s", err, data)
+	}
+	return data, again
 }

@@ -1,68 +1,280 @@
 package expfile
 
 import (
+	"errors"
 	"fmt"
+	"hash/fnv"
 	"math"
+	"math/rand/v2"
+	"slices"
+	"strconv"
+	"strings"
 
 	"github.com/clipwork/clipwork/workbench"
-	"github.com/expr-lang/expr"
-	"github.com/expr-lang/expr/vm"
+	starmath "go.starlark.net/lib/math"
+	"go.starlark.net/resolve"
+	"go.starlark.net/starlark"
+	"go.starlark.net/syntax"
 )
 
-// exprEnv is what an expression can use: the time t (0 at the first step, 1 at the last) and
-// ti = 1 - t, the step (CLIPig's epoch), the image's resolution, the learning rate, and a few
-// functions.
-type exprEnv struct {
-	T          float64 `expr:"t"`
-	Ti         float64 `expr:"ti"`
-	Epoch      int     `expr:"epoch"`
-	Step       int     `expr:"step"`
-	Steps      int     `expr:"steps"`
-	Resolution float64 `expr:"resolution"`
-	LR         float64 `expr:"lr"`
+// Expressions are CLIPig's, in Python syntax: Starlark, a Python dialect made for embedding,
+// compiles each one once, and each step evaluates it on the host with the variables of
+// docs/expressions.md and the functions of Python's math and random modules (random draws come
+// from the run's seed, the step and the expression, so runs reproduce).
 
-	Pow   func(x, y float64) float64      `expr:"pow"`
-	Sqrt  func(x float64) float64         `expr:"sqrt"`
-	Sin   func(x float64) float64         `expr:"sin"`
-	Cos   func(x float64) float64         `expr:"cos"`
-	Exp   func(x float64) float64         `expr:"exp"`
-	Log   func(x float64) float64         `expr:"log"`
-	Clamp func(x, lo, hi float64) float64 `expr:"clamp"`
-	// TimeStep is 0 before t = a, 1 after t = b, and linear in between.
-	TimeStep func(a, b float64) float64 `expr:"time_step"`
+// timeVariables are CLIPig's expression variables and their aliases.
+var timeVariables = [][2]string{
+	{"time", "t"}, {"time2", "t2"}, {"time3", "t3"}, {"time4", "t4"}, {"time5", "t5"},
+	{"time_inverse", "ti"}, {"time_inverse2", "ti2"}, {"time_inverse3", "ti3"}, {"time_inverse4", "ti4"},
+	{"time_inverse5", "ti5"},
 }
 
-func newExprEnv(e workbench.Env) exprEnv {
-	clamp := func(x, lo, hi float64) float64 { return math.Min(math.Max(x, lo), hi) }
-	return exprEnv{
-		T: e.T, Ti: 1 - e.T, Epoch: e.Step, Step: e.Step, Steps: e.Steps, Resolution: e.Resolution, LR: e.LR,
-		Pow: math.Pow, Sqrt: math.Sqrt, Sin: math.Sin, Cos: math.Cos, Exp: math.Exp, Log: math.Log, Clamp: clamp,
-		TimeStep: func(a, b float64) float64 {
-			if b <= a {
-				if e.T >= a {
-					return 1
-				}
-				return 0
+// variableNames are every name an expression can use besides the functions.
+var variableNames = func() []string {
+	names := []string{"epoch", "epochs", "time_step", "ts", "resolution", "res", "width", "height",
+		"learnrate", "lr", "learnrate_scale", "lrs", "similarity", "sim"}
+	for _, v := range timeVariables {
+		names = append(names, v[0], v[1])
+	}
+	return names
+}()
+
+// functions are Python's math module (from math import *) and a few Python built-ins Starlark lacks.
+var functions = func() starlark.StringDict {
+	d := starlark.StringDict{}
+	for name, v := range starmath.Module.Members {
+		d[name] = v
+	}
+	d["atan2"] = floatFunc2("atan2", math.Atan2)
+	d["log2"] = floatFunc1("log2", math.Log2)
+	d["log10"] = floatFunc1("log10", math.Log10)
+	d["trunc"] = floatFunc1("trunc", math.Trunc)
+	return d
+}()
+
+// randomNames are the functions of Python's random module an expression can call.
+var randomNames = []string{"random", "uniform", "randint", "randrange", "gauss", "normalvariate", "choice"}
+
+// expression is one compiled expression.
+type expression struct {
+	source  string
+	program *starlark.Program
+	// salt tells expressions apart in the random draws.
+	salt uint64
+}
+
+// compileExpression compiles a number-valued expression, e.g. "1 - .95 * t5" or
+// ".5 if t < .4 else 1.".
+func compileExpression(source string) (*expression, error) {
+	known := func(name string) bool {
+		return slices.Contains(variableNames, name) || functions.Has(name) || slices.Contains(randomNames, name)
+	}
+	opts := &syntax.FileOptions{}
+	_, program, err := starlark.SourceProgramOptions(opts, source, "_ = ("+source+"\n)", known)
+	if err != nil {
+		return nil, fmt.Errorf("%q is not a number or a valid expression (Python syntax, with t, epoch, width, "+
+			"height, lr, ... and the math and random functions; see docs/expressions.md): %s", source, errorMessage(err))
+	}
+	h := fnv.New64a()
+	h.Write([]byte(source))
+	return &expression{source: source, program: program, salt: h.Sum64()}, nil
+}
+
+// value is the expression as a Value of the step.
+func (x *expression) value() workbench.Value { return workbench.Func(x.source, x.at) }
+
+// at evaluates the expression at a step; an error or a value that is no number gives NaN,
+// which the run reports as a non-finite loss term or value naming the step.
+func (x *expression) at(e workbench.Env) float64 {
+	v, err := x.eval(e)
+	if err != nil {
+		return math.NaN()
+	}
+	return v
+}
+
+func (x *expression) eval(e workbench.Env) (float64, error) {
+	thread := &starlark.Thread{Name: x.source}
+	globals, err := x.program.Init(thread, x.predeclared(e))
+	if err != nil {
+		return 0, err
+	}
+	return toFloat(globals["_"])
+}
+
+func toFloat(v starlark.Value) (float64, error) {
+	switch v := v.(type) {
+	case starlark.Float:
+		return float64(v), nil
+	case starlark.Int:
+		f, _ := v.Int64()
+		return float64(f), nil
+	case starlark.Bool:
+		if v {
+			return 1, nil
+		}
+		return 0, nil
+	}
+	return 0, fmt.Errorf("the expression gives %s %s, not a number", v.Type(), v)
+}
+
+func (x *expression) predeclared(e workbench.Env) starlark.StringDict {
+	d := make(starlark.StringDict, len(functions)+len(variableNames)+len(randomNames))
+	for name, v := range functions {
+		d[name] = v
+	}
+	times := []float64{e.T, e.T * e.T, math.Pow(e.T, 3), math.Pow(e.T, 4), math.Pow(e.T, 5)}
+	for i, v := range timeVariables {
+		value := starlark.Float(times[i%5])
+		if i >= 5 {
+			value = starlark.Float(math.Pow(1-e.T, float64(i-4)))
+		}
+		d[v[0]], d[v[1]] = value, value
+	}
+	step := timeStep(e.T)
+	set := func(value starlark.Value, names ...string) {
+		for _, n := range names {
+			d[n] = value
+		}
+	}
+	set(starlark.MakeInt(e.Step), "epoch")
+	set(starlark.MakeInt(e.Steps), "epochs")
+	set(step, "time_step", "ts")
+	set(starlark.NewList([]starlark.Value{starlark.MakeInt(e.Width), starlark.MakeInt(e.Height)}), "resolution", "res")
+	set(starlark.MakeInt(e.Width), "width")
+	set(starlark.MakeInt(e.Height), "height")
+	set(starlark.Float(e.LR), "learnrate", "lr")
+	set(starlark.Float(e.LRScale), "learnrate_scale", "lrs")
+	set(starlark.Float(e.Similarity), "similarity", "sim")
+	for name, fn := range randomFunctions(rand.New(rand.NewPCG(e.Seed^x.salt, uint64(e.Step)))) {
+		d[name] = fn
+	}
+	return d
+}
+
+// timeStep is CLIPig's time_step(a, b): 0 before t = a, 1 after t = b, linear in between; with
+// b < a it falls from 1 to 0 instead.
+func timeStep(t float64) starlark.Value {
+	return floatBuiltin("time_step", 2, func(a []float64) starlark.Value {
+		lo, hi := a[0], a[1]
+		inverse := hi < lo
+		if inverse {
+			lo, hi = hi, lo
+		}
+		s := 1.0
+		switch {
+		case t < lo:
+			s = 0
+		case t <= hi && lo != hi:
+			s = (t - lo) / (hi - lo)
+		}
+		if inverse {
+			s = 1 - s
+		}
+		return starlark.Float(s)
+	})
+}
+
+// randomFunctions are Python's random functions drawing from rng.
+func randomFunctions(rng *rand.Rand) map[string]starlark.Value {
+	gauss := func(args []float64) starlark.Value { return starlark.Float(args[0] + args[1]*rng.NormFloat64()) }
+	return map[string]starlark.Value{
+		"random":  floatBuiltin("random", 0, func([]float64) starlark.Value { return starlark.Float(rng.Float64()) }),
+		"uniform": floatBuiltin("uniform", 2, func(a []float64) starlark.Value { return starlark.Float(a[0] + (a[1]-a[0])*rng.Float64()) }),
+		"randint": floatBuiltin("randint", 2, func(a []float64) starlark.Value {
+			return starlark.MakeInt64(int64(a[0]) + rng.Int64N(int64(a[1])-int64(a[0])+1))
+		}),
+		"randrange": floatBuiltin("randrange", 2, func(a []float64) starlark.Value {
+			return starlark.MakeInt64(int64(a[0]) + rng.Int64N(max(int64(a[1])-int64(a[0]), 1)))
+		}),
+		"gauss":         floatBuiltin("gauss", 2, gauss),
+		"normalvariate": floatBuiltin("normalvariate", 2, gauss),
+		"choice": starlark.NewBuiltin("choice", func(_ *starlark.Thread, b *starlark.Builtin, args starlark.Tuple,
+			kwargs []starlark.Tuple) (starlark.Value, error) {
+			var seq starlark.Indexable
+			if err := starlark.UnpackPositionalArgs(b.Name(), args, kwargs, 1, &seq); err != nil {
+				return nil, err
 			}
-			return clamp((e.T-a)/(b-a), 0, 1)
-		},
+			if seq.Len() == 0 {
+				return nil, fmt.Errorf("choice from an empty sequence")
+			}
+			return seq.Index(rng.IntN(seq.Len())), nil
+		}),
 	}
 }
 
-// compileExpression compiles a number-valued expression of time, e.g. "1 - .95 * pow(t, 5)".
-func compileExpression(source string) (workbench.Value, error) {
-	program, err := expr.Compile(source, expr.Env(exprEnv{}), expr.AsFloat64())
-	if err != nil {
-		return workbench.Value{}, fmt.Errorf("%q is not a number or a valid expression of t, ti, epoch, steps, "+
-			"resolution, lr (functions: pow, sqrt, sin, cos, exp, log, clamp, time_step): %w", source, err)
-	}
-	return workbench.Func(source, func(e workbench.Env) float64 { return run(program, e) }), nil
+// floatBuiltin is a built-in of count number arguments.
+func floatBuiltin(name string, count int, fn func([]float64) starlark.Value) *starlark.Builtin {
+	return starlark.NewBuiltin(name, func(_ *starlark.Thread, b *starlark.Builtin, args starlark.Tuple,
+		kwargs []starlark.Tuple) (starlark.Value, error) {
+		if len(args) != count || len(kwargs) > 0 {
+			return nil, fmt.Errorf("%s takes %d numbers, got %d", name, count, len(args))
+		}
+		values := make([]float64, count)
+		for i, a := range args {
+			f, ok := starlark.AsFloat(a)
+			if !ok {
+				return nil, fmt.Errorf("%s: argument %d is %s, not a number", name, i+1, a.Type())
+			}
+			values[i] = f
+		}
+		return fn(values), nil
+	})
 }
 
-func run(program *vm.Program, e workbench.Env) float64 {
-	out, err := expr.Run(program, newExprEnv(e))
-	if err != nil {
-		return math.NaN() // reported as a non-finite loss term, naming the step
+func floatFunc1(name string, fn func(float64) float64) *starlark.Builtin {
+	return floatBuiltin(name, 1, func(a []float64) starlark.Value { return starlark.Float(fn(a[0])) })
+}
+
+func floatFunc2(name string, fn func(float64, float64) float64) *starlark.Builtin {
+	return floatBuiltin(name, 2, func(a []float64) starlark.Value { return starlark.Float(fn(a[0], a[1])) })
+}
+
+// splitList splits CLIPig's written lists: at commas outside brackets ("640, 480",
+// "pow(2, 3), 5"), else at spaces when every part is a number ("640 480"); anything else is
+// one item.
+func splitList(s string) []string {
+	var parts []string
+	depth, start := 0, 0
+	for i, r := range s {
+		switch r {
+		case '(', '[':
+			depth++
+		case ')', ']':
+			depth--
+		case ',':
+			if depth == 0 {
+				parts = append(parts, strings.TrimSpace(s[start:i]))
+				start = i + 1
+			}
+		}
 	}
-	return out.(float64)
+	if parts != nil {
+		return append(parts, strings.TrimSpace(s[start:]))
+	}
+	fields := strings.Fields(s)
+	for _, f := range fields {
+		if !isNumber(f) {
+			return []string{s}
+		}
+	}
+	return fields
+}
+
+func isNumber(s string) bool {
+	_, err := strconv.ParseFloat(s, 64)
+	return err == nil
+}
+
+// errorMessage is a Starlark error without its position in the wrapped source.
+func errorMessage(err error) string {
+	var list resolve.ErrorList
+	var syntaxErr syntax.Error
+	switch {
+	case errors.As(err, &list) && len(list) > 0:
+		return list[0].Msg
+	case errors.As(err, &syntaxErr):
+		return syntaxErr.Msg
+	}
+	return err.Error()
 }

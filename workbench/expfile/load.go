@@ -1,9 +1,10 @@
 // Package expfile reads experiments from YAML files in CLIPig's vocabulary, with values that
 // may be expressions of time, and writes fully resolved experiments back.
 //
-// Several files merge left to right: mappings merge key by key, targets merge by name (a later
-// file's target updates the earlier one of the same name, or adds a new one), and other lists
-// are replaced. Errors name the file, line and column.
+// Several files merge left to right as CLIPig merges them: mappings merge key by key, and lists
+// of entries (targets, postproc, a target's transforms) are appended; clipwork adds that a target
+// with the name of an earlier one updates it instead. Lists of values (resolution) are replaced.
+// Errors name the file, line and column.
 package expfile
 
 import (
@@ -66,6 +67,7 @@ func Decode(root *yaml.Node, files map[*yaml.Node]string) (*File, error) {
 	if len(d.errs) > 0 {
 		return nil, errors.Join(d.errs...)
 	}
+	f.Notes = d.notes
 	return f, nil
 }
 
@@ -114,11 +116,19 @@ func mergeNodes(a, b *yaml.Node) *yaml.Node {
 			a.Content = append(a.Content, key, value)
 		case key.Value == "targets" && a.Content[j+1].Kind == yaml.SequenceNode && value.Kind == yaml.SequenceNode:
 			a.Content[j+1] = mergeTargets(a.Content[j+1], value)
+		case isEntryList(a.Content[j+1]) && isEntryList(value):
+			a.Content[j+1].Content = append(a.Content[j+1].Content, value.Content...)
 		default:
 			a.Content[j+1] = mergeNodes(a.Content[j+1], value)
 		}
 	}
 	return a
+}
+
+// isEntryList tells whether a node is a list of entries (mappings, such as postproc items or
+// features), which CLIPig appends when files merge, rather than a list of values.
+func isEntryList(n *yaml.Node) bool {
+	return n.Kind == yaml.SequenceNode && len(n.Content) > 0 && n.Content[0].Kind == yaml.MappingNode
 }
 
 func keyIndex(m *yaml.Node, key string) int {

@@ -1,63 +1,92 @@
 package expfile
 
 import (
+	"slices"
+
 	"github.com/clipwork/clipwork/workbench"
 	"go.yaml.in/yaml/v3"
 )
 
-// Geometry transforms set the target's window placement; CLIPig's names map onto it.
-var geometryKinds = []string{"window", "resize", "random_rotate", "random_scale", "random_shift",
-	"random_translate", "perspective", "random_perspective", "center_crop", "random_crop", "pad", "repeat"}
-
-var pixelKinds = []string{workbench.TransformBlur, workbench.TransformNoise, workbench.TransformGreyNoise,
-	workbench.TransformMul, workbench.TransformAdd, workbench.TransformMean, workbench.TransformSaturation,
-	workbench.TransformContrast, workbench.TransformEdge, workbench.TransformClamp}
+// windowKinds are clipwork's own window geometry, an addition to CLIPig's transforms.
+var windowKinds = []string{"window", "perspective", "random_perspective"}
 
 func (d *decoder) transform(n *yaml.Node, t *workbench.Target) {
-	kind, v, ok := d.singleKey(n, "transform", append(append([]string{}, pixelKinds...), geometryKinds...))
-	if !ok {
-		return
-	}
-	w := &t.Window
-	switch kind {
-	case "window":
-		d.window(v, w)
-	case "resize":
-		d.number(v, kind) // CLIPig's target size: the whole image scaled into the window
-		w.FullFrame = true
-	case "random_rotate":
-		if v.Kind == yaml.MappingNode {
-			d.mapping(v, kind, []string{"degree", "center"}, func(key string, v *yaml.Node) {
-				if key == "degree" {
-					w.Rotate = d.numberRange(v, key)
-				} else {
-					w.CenterX = d.numberRange(v, key)
-					w.CenterY = w.CenterX
-				}
-			})
-		} else {
-			w.Rotate = d.numberRange(v, kind)
-		}
-	case "random_scale":
-		w.Scale = d.numberRange(v, kind)
-	case "random_shift", "random_translate":
-		w.CenterX = d.numberRange(v, kind)
-		w.CenterY = w.CenterX
-	case "perspective", "random_perspective":
-		w.Perspective = d.number(v, kind)
-	case "center_crop":
-		w.Size = float64(d.integer(v, kind, 1))
-		w.CenterX, w.CenterY = [2]float64{.5, .5}, [2]float64{.5, .5}
-	case "random_crop":
-		w.Size = float64(d.integer(v, kind, 1))
-	case "pad":
-		w.Pad = d.str(v, kind)
-	case "repeat":
-		times := float64(d.integer(v, kind, 1))
-		w.FullFrame, w.Scale, w.Pad = true, [2]float64{times, times}, workbench.PadWrap
+	allowed := slices.Concat(workbench.TransformKeys(), workbench.GeometricKeys(), windowKinds)
+	kind, v, ok := d.singleKey(n, "transform", allowed)
+	switch {
+	case !ok:
+	case kind == "window":
+		d.window(v, &t.Window)
+	case kind == "perspective" || kind == "random_perspective":
+		t.Window.Perspective = d.number(v, kind)
+	case slices.Contains(workbench.GeometricKeys(), kind):
+		t.Geometry = append(t.Geometry, d.geometric(kind, v))
 	default:
-		t.Transforms = append(t.Transforms, d.pixelTransform(kind, v))
+		tr := d.pixelTransform(kind, v)
+		tr.After = len(t.Geometry)
+		t.Transforms = append(t.Transforms, tr)
 	}
+}
+
+// geometric reads one of CLIPig's geometric transforms: `random_shift: -.1 .1`,
+// `center_crop: width / 2` or `random_rotate: {degree: [-10, 10], center: [.4, .6]}`.
+func (d *decoder) geometric(key string, n *yaml.Node) workbench.Geometric {
+	kind, _ := workbench.LookupGeometric(key)
+	g := workbench.Geometric{Kind: key, Values: make([][]workbench.Value, len(kind.Params))}
+	var names []string
+	for _, p := range kind.Params {
+		names = append(names, p.Name)
+	}
+	if n.Kind != yaml.MappingNode {
+		g.Values[0] = d.geometricValues(n, key, kind.Params[0])
+	} else {
+		if key == "pad" {
+			names = append(names, "mode")
+		}
+		d.mapping(n, key, names, func(k string, v *yaml.Node) {
+			if k == "mode" {
+				g.Pad = workbench.PadFillModes[d.choice(v, k, []string{"fill", "edge", "wrap"})]
+				return
+			}
+			i := slices.Index(names, k)
+			g.Values[i] = d.geometricValues(v, key, kind.Params[i])
+		})
+	}
+	for i, p := range kind.Params {
+		if g.Values[i] != nil {
+			continue
+		}
+		if p.Default == nil {
+			d.errorf(n, "%s needs its %s", key, p.Name)
+			continue
+		}
+		for _, x := range p.Default {
+			g.Values[i] = append(g.Values[i], workbench.Constant(x))
+		}
+	}
+	if key == "pad" && len(g.Values[1]) == 3 && g.Values[1][0].Expr+g.Values[1][1].Expr+g.Values[1][2].Expr != "000" {
+		d.note(n, "pad.color")
+	}
+	return g
+}
+
+// geometricValues reads a parameter's values: as many as it takes, or one filling them; two
+// for random_shift's four give the same range to x and y.
+func (d *decoder) geometricValues(n *yaml.Node, key string, p workbench.Param) []workbench.Value {
+	what := key + " " + p.Name
+	var values []workbench.Value
+	for _, item := range d.items(n, what) {
+		values = append(values, d.value(item, what))
+	}
+	switch {
+	case len(values) == 1:
+		return slices.Repeat(values, p.Size)
+	case len(values) == 2 && p.Size == 4:
+		return slices.Concat(values, values)
+	case len(values) != p.Size:
+		d.errorf(n, "%s needs %d values or one, got %d", what, p.Size, len(values))
+	}
+	return values
 }
 
 func (d *decoder) window(n *yaml.Node, w *workbench.Window) {
@@ -79,89 +108,116 @@ func (d *decoder) window(n *yaml.Node, w *workbench.Window) {
 		case "perspective":
 			w.Perspective = d.number(v, key)
 		case "pad":
-			w.Pad = d.str(v, key)
+			w.Pad = d.choice(v, key, workbench.PadModes)
 		}
 	})
 }
 
-// pixelTransform reads `blur: 1`, `blur: [0.5, 2]` or `blur: {sigma: [0.5, 2], start: 10%}`.
-func (d *decoder) pixelTransform(kind string, n *yaml.Node) workbench.Transform {
-	tr := workbench.Transform{Kind: kind}
-	main := map[string]string{
-		workbench.TransformBlur: "sigma", workbench.TransformNoise: "std", workbench.TransformGreyNoise: "std",
-		workbench.TransformClamp: "range",
-	}[kind]
-	if main == "" {
-		main = "amount"
-	}
-	setMain := func(v *yaml.Node) {
-		if main == "amount" {
-			for _, item := range d.items(v, kind) {
-				tr.Amount = append(tr.Amount, d.value(item, kind))
-			}
-			if len(tr.Amount) != 1 && len(tr.Amount) != 3 {
-				d.errorf(v, "%s needs one value or three (R G B), got %d", kind, len(tr.Amount))
-			}
-			return
-		}
-		tr.Range = d.valueRange(v, kind+" "+main)
-	}
+// pixelTransform reads a transform of TransformKinds as `blur: 1`, `blur: [0.5, 2]` or
+// `blur: {sigma: [0.5, 2], kernel_size: 5, start: 10%}`.
+func (d *decoder) pixelTransform(key string, n *yaml.Node) workbench.Transform {
+	kind, _ := workbench.LookupTransform(key)
+	tr := workbench.Transform{Kind: key, Extra: make([][]workbench.Value, len(kind.Extra))}
 	if n.Kind != yaml.MappingNode {
-		setMain(n)
+		tr.Values = d.transformValues(n, kind)
 		return tr
 	}
-	d.mapping(n, kind, []string{main, "start", "end"}, func(key string, v *yaml.Node) {
-		switch key {
-		case "start":
-			tr.Period.Start = d.moment(v, key)
-		case "end":
-			tr.Period.End = d.moment(v, key)
+	names := []string{kind.Param, "start", "end"}
+	for _, p := range kind.Extra {
+		names = append(names, p.Name)
+	}
+	d.mapping(n, key, names, func(k string, v *yaml.Node) {
+		if d.periodKey(k, v, &tr.Period) {
+			return
+		}
+		switch i := slices.Index(names, k); {
+		case k == kind.Param:
+			tr.Values = d.transformValues(v, kind)
 		default:
-			setMain(v)
+			tr.Extra[i-3] = d.geometricValues(v, key, kind.Extra[i-3])
 		}
 	})
+	if len(tr.Values) == 0 && key == workbench.TransformBlur && tr.Extra[0] != nil {
+		k := max(tr.Extra[0][0].At(d.start()), tr.Extra[0][1].At(d.start()))
+		tr.Values = []workbench.Value{workbench.Constant(0.3*((k-1)*0.5-1) + 0.8)} // torchvision's sigma
+	}
+	if len(tr.Values) == 0 && kind.Default == nil {
+		d.errorf(n, "%s needs its %s", key, kind.Param)
+	}
+	for i, p := range kind.Extra {
+		if tr.Extra[i] == nil && p.Default == nil {
+			d.errorf(n, "%s needs its %s", key, p.Name)
+		}
+	}
 	return tr
 }
 
-var constraintKinds = []string{workbench.ConstraintBlur, workbench.ConstraintTV, workbench.ConstraintSaturation,
-	workbench.ConstraintMean, workbench.ConstraintStd, workbench.ConstraintContrast, workbench.ConstraintEdgeMean,
-	workbench.ConstraintBorder, workbench.ConstraintRange}
+// transformValues reads a pixel transform's parameter: one value, as many as it takes, or two
+// for a range where the kind draws from one.
+func (d *decoder) transformValues(n *yaml.Node, kind *workbench.TransformKind) []workbench.Value {
+	what := kind.Key + " " + kind.Param
+	items := d.items(n, what)
+	if c := len(items); c != 1 && c != kind.Values && (c != 2 || !kind.Range) {
+		d.errorf(n, "%s needs one value or %d, got %d", what, kind.Values, c)
+		return nil
+	}
+	var values []workbench.Value
+	for _, item := range items {
+		values = append(values, d.value(item, what))
+	}
+	return values
+}
 
-// constraint reads `- saturation: {below: 0.4, weight: 2}`.
+// constraint reads `- saturation: {below: 0.4, weight: 2}` or `- noise: {std: 0.1}`.
 func (d *decoder) constraint(n *yaml.Node) workbench.Constraint {
-	kind, v, ok := d.singleKey(n, "constraint", constraintKinds)
-	c := workbench.Constraint{Kind: kind}
+	key, v, ok := d.singleKey(n, "constraint", workbench.ConstraintKeys())
+	c := workbench.Constraint{Kind: key}
 	if !ok {
 		return c
 	}
-	keys := []string{"weight", "start", "end", "above", "below", "target", "loss", "on", "size"}
-	d.mapping(v, "constraint "+kind, keys, func(key string, v *yaml.Node) {
-		switch key {
+	kind, _ := workbench.LookupConstraint(key)
+	c.Extra = make([][]workbench.Value, len(kind.Extra))
+	keys := []string{"weight", "start", "end", "above", "below", "target", "loss", "on"}
+	for _, p := range kind.Extra {
+		keys = append(keys, p.Name)
+	}
+	d.mapping(v, "constraint "+key, keys, func(k string, v *yaml.Node) {
+		if d.periodKey(k, v, &c.Period) {
+			return
+		}
+		switch i := slices.Index(keys, k); k {
 		case "weight":
-			c.Weight = d.value(v, key)
-		case "start":
-			c.Period.Start = d.moment(v, key)
-		case "end":
-			c.Period.End = d.moment(v, key)
+			c.Weight = d.value(v, k)
 		case "above":
-			c.Above = d.value(v, key)
+			c.Above = d.bound(v, k)
 		case "below":
-			c.Below = d.value(v, key)
+			c.Below = d.bound(v, k)
 		case "target":
-			c.Target = d.value(v, key)
+			c.Target = d.value(v, k)
 		case "loss":
-			c.Loss = d.str(v, key)
+			c.Loss = d.choice(v, k, workbench.ConstraintLosses)
 		case "on":
-			switch on := d.str(v, key); on {
-			case "image":
-				c.OnImage = true
-			case "windows":
-			default:
-				d.errorf(v, "on %q: use image or windows", on)
-			}
-		case "size":
-			c.Size = d.integer(v, key, 1)
+			c.OnImage = d.choice(v, k, []string{"windows", "image"}) == "image"
+		default:
+			c.Extra[i-8] = d.geometricValues(v, key, kind.Extra[i-8])
 		}
 	})
+	for i, p := range kind.Extra {
+		if c.Extra[i] == nil && p.Default == nil {
+			d.errorf(v, "constraint %s needs its %s", key, p.Name)
+		}
+	}
 	return c
+}
+
+// bound reads a constraint's above or below: one value or three (R G B).
+func (d *decoder) bound(n *yaml.Node, what string) []workbench.Value {
+	var values []workbench.Value
+	for _, item := range d.items(n, what) {
+		values = append(values, d.value(item, what))
+	}
+	if len(values) != 1 && len(values) != 3 {
+		d.errorf(n, "%s takes one value or three (R G B), got %d", what, len(values))
+	}
+	return values
 }

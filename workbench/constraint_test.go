@@ -1,0 +1,133 @@
+package workbench
+
+import (
+	"encoding/json"
+	"math"
+	"math/rand/v2"
+	"os"
+	"testing"
+
+	"github.com/clipwork/clipwork/clipmodel"
+	. "github.com/gomlx/gomlx/core/graph" //nolint:revive // GoMLX graph code reads best with the dot import.
+	"github.com/gomlx/gomlx/core/tensors"
+)
+
+// constraintCases give every constraint kind settings that a random image in [0, 1] violates.
+var constraintCases = []Constraint{
+	{Kind: ConstraintBlur},
+	{Kind: ConstraintBorder, Extra: [][]Value{consts(2, 1), consts(1, 1, 1)}},
+	{Kind: ConstraintContrast, Below: consts(0.1)},
+	{Kind: ConstraintEdgeMean, Below: consts(0.01), Loss: "l1"},
+	{Kind: ConstraintMean, Above: consts(0.9, 0.7, 0.8)},
+	{Kind: ConstraintNoise, Extra: [][]Value{consts(0.1, 0.1, 0.1)}},
+	{Kind: ConstraintNormalize, Extra: [][]Value{consts(0.2, 0.2, 0.2), consts(0.8, 0.8, 0.8)}, Loss: "mae"},
+	{Kind: ConstraintRange, Above: consts(0.3), Below: consts(0.6)},
+	{Kind: ConstraintSaturation, Below: consts(0.02)},
+	{Kind: ConstraintStd, Above: consts(0.6)},
+	{Kind: ConstraintTV, Target: Constant(0)},
+}
+
+// TestConstraintKindsAreComplete checks that every kind has an entry with a penalty and a case
+// in constraintCases.
+func TestConstraintKindsAreComplete(t *testing.T) {
+	covered := map[string]bool{}
+	for _, c := range constraintCases {
+		covered[c.Kind] = true
+	}
+	for _, kind := range ConstraintKinds {
+		if kind.Key == "" || kind.Penalty == nil {
+			t.Errorf("constraint %q: incomplete entry", kind.Key)
+		}
+		if !covered[kind.Key] {
+			t.Errorf("constraint %q has no case in constraintCases", kind.Key)
+		}
+	}
+}
+
+// TestGradientStepsLowerEveryConstraint takes a few gradient steps on a random image against
+// each constraint alone and checks its loss falls (noise, which has no gradient in CLIPig, keeps
+// its loss).
+func TestGradientStepsLowerEveryConstraint(t *testing.T) {
+	backend, err := clipmodel.Backend()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range constraintCases {
+		if c.Loss == "" {
+			c.Loss = "l2"
+		}
+		c.Weight = Constant(1)
+		c = c.withDefaults()
+		exec, err := NewExec(backend, func(x, values *Node) (*Node, *Node) {
+			loss := ReduceAllSum(constraintLosses([]Constraint{c}, x, Squeeze(x, 0), values))
+			grad := Gradient(loss, x)[0]
+			step := Div(grad, Sqrt(AddScalar(ReduceAllMean(Square(grad)), 1e-12)))
+			return loss, Sub(x, MulScalar(step, 0.02))
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		x := tensors.FromFlatDataAndDimensions(randomImage(rand.New(rand.NewPCG(3, 4)), 12, 12, 3), 1, 12, 12, 3)
+		values := constraintInputs([]Constraint{c}, TimeAt(0, 1))
+		var losses []float32
+		for range 5 {
+			out, err := exec.Exec(x, values)
+			if err != nil {
+				t.Fatal(err)
+			}
+			losses = append(losses, tensors.MustCopyFlatData[float32](out[0])[0])
+			x = out[1]
+		}
+		if c.Kind == ConstraintNoise { // CLIPig's noise constraint has no gradient: its loss stays
+			if losses[0] <= 0 || losses[4] != losses[0] {
+				t.Errorf("constraint noise: loss %v, want one positive value throughout", losses)
+			}
+			continue
+		}
+		if losses[0] <= 0 || losses[4] >= losses[0]*0.95 {
+			t.Errorf("constraint %s: loss %v does not fall", c.Kind, losses)
+		}
+	}
+}
+
+// TestConstraintsMatchCLIPig compares each constraint's loss (weight 1, l2) on a known image with
+// CLIPig's, computed in PyTorch by testdata/constraints.py.
+func TestConstraintsMatchCLIPig(t *testing.T) {
+	data, err := os.ReadFile("testdata/constraints.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ref map[string]json.RawMessage
+	if err := json.Unmarshal(data, &ref); err != nil {
+		t.Fatal(err)
+	}
+	var pixels []float32
+	if err := json.Unmarshal(ref["image"], &pixels); err != nil {
+		t.Fatal(err)
+	}
+	image := tensors.FromFlatDataAndDimensions(pixels, 1, 9, 9, 3)
+	cases := []Constraint{
+		{Kind: ConstraintBlur},
+		{Kind: ConstraintBorder, Extra: [][]Value{consts(2, 1), consts(1, 1, 1)}},
+		{Kind: ConstraintContrast, Below: consts(0.1)},
+		{Kind: ConstraintEdgeMean, Below: consts(0.01)},
+		{Kind: ConstraintMean, Above: consts(0.9, 0.8, 0.7)},
+		{Kind: ConstraintNormalize, Extra: [][]Value{consts(0.2, 0.2, 0.2), consts(0.8, 0.8, 0.8)}},
+		{Kind: ConstraintSaturation, Below: consts(0.0001)},
+		{Kind: ConstraintStd, Above: consts(0.6)},
+	}
+	for _, c := range cases {
+		c.Loss, c.Weight = "l2", Constant(1)
+		c = c.withDefaults()
+		var want float64
+		if err := json.Unmarshal(ref[c.Kind], &want); err != nil {
+			t.Fatal(err)
+		}
+		got := run1(t, func(in []*Node) *Node {
+			return constraintLosses([]Constraint{c}, in[0], Squeeze(in[0], 0), in[1])
+		}, image, constraintInputs([]Constraint{c}, TimeAt(0, 1)))[0]
+		if math.Abs(float64(got)-want) > 1e-4*max(want, 1e-3) {
+			t.Errorf("%s: loss %g, CLIPig's %g", c.Kind, got, want)
+		}
+	}
+}

@@ -1,0 +1,96 @@
+package expfile
+
+import (
+	"math"
+	"testing"
+
+	"github.com/clipwork/clipwork/workbench"
+)
+
+// TestExpressionsSpeakPython evaluates CLIPig's expressions with every variable and alias of
+// docs/expressions.md at step 5 of 11 (t = 0.5) on a 640x480 image.
+func TestExpressionsSpeakPython(t *testing.T) {
+	env := workbench.TimeAt(5, 11)
+	env.Width, env.Height, env.LR, env.LRScale, env.Similarity = 640, 480, 0.02, 0.5, 30
+	tests := []struct {
+		source string
+		want   float64
+	}{
+		{".5 if t < .4 else 1.", 1},
+		{"1./5.", 0.2},
+		{"7 / 2", 3.5},
+		{"time + time2 + t3 + time4 + t5", 0.5 + 0.25 + 0.125 + 0.0625 + 0.03125},
+		{"time_inverse * 10 + ti2 + time_inverse3 + ti4 + ti5", 5 + 0.25 + 0.125 + 0.0625 + 0.03125},
+		{"1. - .95 * t5", 1 - 0.95*0.03125},
+		{"epoch * 2 + epochs", 21},
+		{"res[0] + resolution[1] + width + height", 640 + 480 + 640 + 480},
+		{"learnrate + lr + learnrate_scale + lrs", 0.04 + 1},
+		{"similarity + sim", 60},
+		{"time_step(0, 1) + ts(0.5, 1) * 10 + time_step(1, 0.5) * 100", 0.5 + 0 + 100},
+		{"pow(2, 3) + sqrt(16) + floor(2.7) + log10(100) + abs(-1) + max(1, 2)", 8 + 4 + 2 + 2 + 1 + 2},
+		{"sin(pi / 2) + cos(0) + atan2(1, 1) * 4 / pi", 3},
+		{"t > 0.2 and t < 0.8 or not True", 1},
+		{"int(width / 3)", 213},
+	}
+	for _, test := range tests {
+		x, err := compileExpression(test.source)
+		if err != nil {
+			t.Errorf("%s: %v", test.source, err)
+			continue
+		}
+		if got, err := x.eval(env); err != nil || math.Abs(got-test.want) > 1e-9 {
+			t.Errorf("%s = %g (%v), want %g", test.source, got, err, test.want)
+		}
+	}
+}
+
+// TestRandomExpressionsFollowTheSeed checks that random draws repeat for the same seed and step
+// and change with either.
+func TestRandomExpressionsFollowTheSeed(t *testing.T) {
+	x, err := compileExpression("uniform(0, 1) + random() + gauss(0, 1) + randint(1, 6) + choice([1, 2])")
+	if err != nil {
+		t.Fatal(err)
+	}
+	at := func(seed uint64, step int) float64 {
+		e := workbench.TimeAt(step, 10)
+		e.Seed = seed
+		return x.value().At(e)
+	}
+	if at(1, 3) != at(1, 3) || at(1, 3) == at(2, 3) || at(1, 3) == at(1, 4) || math.IsNaN(at(1, 3)) {
+		t.Errorf("draws: seed 1 step 3 %g (twice %g), seed 2 %g, step 4 %g", at(1, 3), at(1, 3), at(2, 3), at(1, 4))
+	}
+}
+
+// TestListsAsCLIPigWritesThem reads lists in every written form.
+func TestListsAsCLIPigWritesThem(t *testing.T) {
+	for source, want := range map[string][2]int{
+		"resolution: 640, 480":                        {640, 480},
+		"resolution: 640 480":                         {640, 480},
+		"resolution: [640, 480]":                      {640, 480},
+		"resolution:\n  - 224 * 3\n  - pow(224, 1.2)": {672, 661},
+		"resolution: 224*3":                           {672, 672},
+		"resolution: 512":                             {512, 512},
+	} {
+		f, err := Parse("l.yaml", []byte(source+"\ntargets: [{features: [x]}]\n"))
+		if err != nil {
+			t.Errorf("%q: %v", source, err)
+			continue
+		}
+		if got := [2]int{f.Experiment.Width, f.Experiment.Height}; got != want {
+			t.Errorf("%q: %v, want %v", source, got, want)
+		}
+	}
+}
+
+// TestResolutionChangesWithTime reads a resolution expression of t.
+func TestResolutionChangesWithTime(t *testing.T) {
+	f, err := Parse("r.yaml", []byte("epochs: 11\nresolution:\n- 224 if t < .2 else 448\ntargets: [{features: [x]}]\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := f.Experiment.Resolution
+	if f.Experiment.Width != 224 || r[0].At(workbench.TimeAt(1, 11)) != 224 || r[1].At(workbench.TimeAt(2, 11)) != 448 {
+		t.Errorf("width %d, at t=0.1 %g, at t=0.2 %g", f.Experiment.Width, r[0].At(workbench.TimeAt(1, 11)),
+			r[1].At(workbench.TimeAt(2, 11)))
+	}
+}

@@ -1,0 +1,270 @@
+package workbench
+
+import (
+	"fmt"
+	"math"
+	"math/rand/v2"
+)
+
+// Geometric is one of CLIPig's geometric transforms of a target's windows (random_shift,
+// random_rotate, center_crop, ...), one kind of GeometricKinds. A target's geometric transforms
+// apply in order to the whole image, as in CLIPig, and the resulting canvas is scaled to the
+// model's input; clipwork composes them into one homography per window, so each window is
+// resampled once.
+type Geometric struct {
+	Kind string
+	// Values are the kind's numbers, in the order of its entry's Params, each filled to its size.
+	Values [][]Value
+	// Pad is the pad transform's mode: PadConstant (CLIPig's fill), PadEdge or PadWrap.
+	Pad string
+}
+
+// Param is one parameter of a transform: its name, how many numbers it takes, and its default
+// (nil: required).
+type Param struct {
+	Name    string
+	Size    int
+	Default []float64
+}
+
+// GeometricKind is one geometric transform: its key, parameters, what it shows beyond the
+// image's edges, and its map.
+type GeometricKind struct {
+	// Key is the transform's YAML key (CLIPig's name).
+	Key string
+	// Params are its parameters; the first is the one a bare value gives (`shift: 8 0`).
+	Params []Param
+	// Pad is what the transform shows where it moves the image away: PadConstant (CLIPig's
+	// black), PadWrap or PadEdge; "" for a transform that shows nothing new.
+	Pad string
+	// KeepsSize tells that the canvas keeps its size, so the transform can post-process the image.
+	KeepsSize bool
+	// Map draws, for a canvas of width x height, the map from the canvas after the transform to
+	// the canvas before it, and the size after.
+	Map func(v [][]float64, width, height float64, rng *rand.Rand) (Homography, float64, float64)
+}
+
+// GeometricKinds are CLIPig's geometric transforms.
+var GeometricKinds = []GeometricKind{
+	{Key: "center_crop", Params: []Param{{"size", 2, nil}},
+		Map: func(v [][]float64, w, h float64, _ *rand.Rand) (Homography, float64, float64) {
+			cw, ch := math.Floor(v[0][0]), math.Floor(v[0][1])
+			return translation(math.Round((w-cw)/2), math.Round((h-ch)/2)), cw, ch
+		}},
+	{Key: "crop", Params: []Param{{"xywh", 4, nil}},
+		Map: func(v [][]float64, w, h float64, _ *rand.Rand) (Homography, float64, float64) {
+			x, y, cw, ch := v[0][0], v[0][1], v[0][2], v[0][3]
+			x, cw = fractionOf(x, w), fractionOf(cw, w)
+			y, ch = fractionOf(y, h), fractionOf(ch, h)
+			return translation(math.Floor(x), math.Floor(y)), math.Floor(cw), math.Floor(ch)
+		}},
+	{Key: "pad", Params: []Param{{"size", 2, nil}, {"color", 3, []float64{0, 0, 0}}},
+		Map: func(v [][]float64, w, h float64, _ *rand.Rand) (Homography, float64, float64) {
+			px, py := max(math.Floor(v[0][0]), 0), max(math.Floor(v[0][1]), 0)
+			return translation(-px, -py), w + 2*px, h + 2*py
+		}},
+	{Key: "random_crop", Params: []Param{{"size", 2, nil}},
+		Map: func(v [][]float64, w, h float64, rng *rand.Rand) (Homography, float64, float64) {
+			cw, ch := math.Floor(v[0][0]), math.Floor(v[0][1])
+			return translation(randomInt(rng, w-cw), randomInt(rng, h-ch)), cw, ch
+		}},
+	{Key: "random_rotate", KeepsSize: true, Pad: PadConstant,
+		Params: []Param{{"degree", 2, nil}, {"center", 2, []float64{0.5, 0.5}}},
+		Map: func(v [][]float64, w, h float64, rng *rand.Rand) (Homography, float64, float64) {
+			angle := uniform(rng, [2]float64{v[0][0], v[0][1]})
+			cx, cy := uniform(rng, [2]float64{v[1][0], v[1][1]}), uniform(rng, [2]float64{v[1][0], v[1][1]})
+			return rotation(angle, cx*w, cy*h), w, h
+		}},
+	{Key: "random_scale", KeepsSize: true, Pad: PadConstant, Params: []Param{{"scale", 2, nil}},
+		Map: func(v [][]float64, w, h float64, rng *rand.Rand) (Homography, float64, float64) {
+			s := uniform(rng, [2]float64{v[0][0], v[0][1]})
+			return scaling(1/s, w/2, h/2), w, h
+		}},
+	{Key: "random_shift", KeepsSize: true, Pad: PadWrap, Params: []Param{{"offset", 4, nil}},
+		Map: func(v [][]float64, w, h float64, rng *rand.Rand) (Homography, float64, float64) {
+			x := uniform(rng, [2]float64{v[0][0], v[0][1]})
+			y := uniform(rng, [2]float64{v[0][2], v[0][3]})
+			return shift(x, y, w, h), w, h
+		}},
+	{Key: "random_translate", KeepsSize: true, Pad: PadConstant, Params: []Param{{"offset", 2, nil}},
+		Map: func(v [][]float64, w, h float64, rng *rand.Rand) (Homography, float64, float64) {
+			dx := math.Round(uniform(rng, [2]float64{-w * v[0][0], w * v[0][0]}))
+			dy := math.Round(uniform(rng, [2]float64{-h * v[0][1], h * v[0][1]}))
+			return translation(-dx, -dy), w, h
+		}},
+	{Key: "repeat", Pad: PadWrap, Params: []Param{{"count", 2, nil}},
+		Map: func(v [][]float64, w, h float64, _ *rand.Rand) (Homography, float64, float64) {
+			return IdentityHomography, w * max(math.Floor(v[0][0]), 1), h * max(math.Floor(v[0][1]), 1)
+		}},
+	{Key: "resize", Params: []Param{{"size", 2, nil}},
+		Map: func(v [][]float64, w, h float64, _ *rand.Rand) (Homography, float64, float64) {
+			rw, rh := math.Floor(v[0][0]), math.Floor(v[0][1])
+			return Homography{w / rw, 0, 0, 0, h / rh, 0, 0, 0, 1}, rw, rh
+		}},
+	{Key: "rotate", KeepsSize: true, Pad: PadConstant, Params: []Param{{"degree", 1, nil}, {"center", 2, []float64{0.5, 0.5}}},
+		Map: func(v [][]float64, w, h float64, _ *rand.Rand) (Homography, float64, float64) {
+			return rotation(v[0][0], v[1][0]*w, v[1][1]*h), w, h
+		}},
+	{Key: "shift", KeepsSize: true, Pad: PadWrap, Params: []Param{{"offset", 2, nil}},
+		Map: func(v [][]float64, w, h float64, _ *rand.Rand) (Homography, float64, float64) {
+			return shift(v[0][0], v[0][1], w, h), w, h
+		}},
+}
+
+// PadFillModes are CLIPig's pad modes and the warp's pad each means.
+var PadFillModes = map[string]string{"fill": PadConstant, "edge": PadEdge, "wrap": PadWrap}
+
+// LookupGeometric returns a geometric transform's entry.
+func LookupGeometric(key string) (*GeometricKind, bool) {
+	return lookup(GeometricKinds, key, func(k *GeometricKind) string { return k.Key })
+}
+
+// GeometricKeys lists the geometric transforms' YAML keys.
+func GeometricKeys() []string {
+	return keys(GeometricKinds, func(k *GeometricKind) string { return k.Key })
+}
+
+func translation(dx, dy float64) Homography { return Homography{1, 0, dx, 0, 1, dy, 0, 0, 1} }
+
+// scaling maps a point to (p - c) * f + c.
+func scaling(f, cx, cy float64) Homography {
+	return Homography{f, 0, cx - f*cx, 0, f, cy - f*cy, 0, 0, 1}
+}
+
+// rotation is the map from a canvas rotated counter-clockwise by degrees about (cx, cy), as
+// torchvision rotates, back to the canvas before.
+func rotation(degrees, cx, cy float64) Homography {
+	sin, cos := math.Sincos(degrees * math.Pi / 180)
+	return Homography{cos, -sin, cx - cos*cx + sin*cy, sin, cos, cy - sin*cx - cos*cy, 0, 0, 1}
+}
+
+// shift is CLIPig's wrapping shift: offsets below 1 in magnitude are fractions of the canvas,
+// whole pixels otherwise.
+func shift(x, y, w, h float64) Homography {
+	return translation(-math.Trunc(fractionOf(x, w)), -math.Trunc(fractionOf(y, h)))
+}
+
+// fractionOf is v times size when |v| < 1 (a fraction), else v.
+func fractionOf(v, size float64) float64 {
+	if math.Abs(v) < 1 {
+		return v * size
+	}
+	return v
+}
+
+// randomInt is a whole number from 0 to n included, as torch.randint(0, n + 1).
+func randomInt(rng *rand.Rand, n float64) float64 {
+	if n <= 0 {
+		return 0
+	}
+	return float64(rng.IntN(int(n) + 1))
+}
+
+// compose is the map a then b: b(a(p)) for homographies as matrices, b * a.
+func compose(a, b Homography) Homography {
+	var out Homography
+	for r := range 3 {
+		for c := range 3 {
+			for k := range 3 {
+				out[r*3+c] += b[r*3+k] * a[k*3+c]
+			}
+		}
+	}
+	return out
+}
+
+// geometryValues evaluates a geometric transform's values at a step.
+func geometryValues(g Geometric, env Env) [][]float64 {
+	out := make([][]float64, len(g.Values))
+	for i, vs := range g.Values {
+		for _, v := range vs {
+			out[i] = append(out[i], v.At(env))
+		}
+	}
+	return out
+}
+
+// sampleGeometry draws one window's homography from a target's geometric transforms: from the
+// model's input square through the final canvas and each transform back to the image. scales[k]
+// is how many pixels of the canvas after the chain's first k transforms one window pixel spans
+// (scales[0]: of the image), the scale a pixel transform listed there acts at.
+func sampleGeometry(chain []Geometric, env Env, rng *rand.Rand, input, width, height int) (Homography, []float64) {
+	maps, w, h := geometryMaps(chain, env, rng, width, height)
+	total := Homography{w / float64(input), 0, 0, 0, h / float64(input), 0, 0, 0, 1}
+	scales := make([]float64, len(maps)+1)
+	scales[len(maps)] = linearScale(total)
+	for k := len(maps) - 1; k >= 0; k-- {
+		total = compose(total, maps[k])
+		scales[k] = linearScale(total)
+	}
+	return total, scales
+}
+
+// linearScale is the mean factor by which a homography scales lengths near the origin.
+func linearScale(h Homography) float64 {
+	return math.Sqrt(math.Abs(h[0]*h[4] - h[1]*h[3]))
+}
+
+// geometryMap draws the map from the final canvas of a chain back to the image, and the
+// canvas's size.
+func geometryMap(chain []Geometric, env Env, rng *rand.Rand, width, height int) (Homography, float64, float64) {
+	maps, w, h := geometryMaps(chain, env, rng, width, height)
+	total := IdentityHomography
+	for _, m := range maps {
+		total = compose(m, total)
+	}
+	return total, w, h
+}
+
+// geometryMaps draws each transform's map from its canvas back to the one before, and the final
+// canvas's size.
+func geometryMaps(chain []Geometric, env Env, rng *rand.Rand, width, height int) ([]Homography, float64, float64) {
+	w, h := float64(width), float64(height)
+	maps := make([]Homography, len(chain))
+	for i, g := range chain {
+		kind, _ := LookupGeometric(g.Kind)
+		maps[i], w, h = kind.Map(geometryValues(g, env), w, h, rng)
+	}
+	return maps, w, h
+}
+
+// geometryPad is what a chain shows beyond the image, for the one warp: wrap when a transform
+// wraps, else black when one fills, else the edge pixels.
+func geometryPad(chain []Geometric) string {
+	pads := map[string]bool{}
+	for _, g := range chain {
+		kind, _ := LookupGeometric(g.Kind)
+		pads[kind.Pad] = true
+		pads[g.Pad] = true
+	}
+	for _, p := range []string{PadWrap, PadConstant, PadEdge} {
+		if pads[p] {
+			return p
+		}
+	}
+	return PadEdge
+}
+
+// validate checks a geometric transform's kind and values.
+func (g Geometric) validate() error {
+	kind, ok := LookupGeometric(g.Kind)
+	if !ok {
+		return fmt.Errorf("geometric transform %q is not one of %v", g.Kind, GeometricKeys())
+	}
+	if len(g.Values) != len(kind.Params) {
+		return fmt.Errorf("%s needs %d parameters, got %d", g.Kind, len(kind.Params), len(g.Values))
+	}
+	for i, p := range kind.Params {
+		if len(g.Values[i]) != p.Size {
+			return fmt.Errorf("%s %s needs %d values, got %d", g.Kind, p.Name, p.Size, len(g.Values[i]))
+		}
+	}
+	return nil
+}
+
+// geometryPool is the average-pooling factor for a chain's windows: how many image pixels one
+// input pixel spans at the start of the run.
+func geometryPool(chain []Geometric, input, width, height int) int {
+	h, _ := sampleGeometry(chain, TimeAt(0, 1), rand.New(rand.NewPCG(0, 0)), input, width, height)
+	return max(1, int(linearScale(h)))
+}

@@ -1,0 +1,104 @@
+package workbench
+
+import (
+	"encoding/json"
+	"math"
+	"math/rand/v2"
+	"os"
+	"testing"
+
+	"github.com/gomlx/gomlx/core/tensors"
+)
+
+// geometryReference holds testdata/geometry.py's windows: name -> [h, w, 3] values, and shapes.
+type geometryReference map[string]json.RawMessage
+
+// TestGeometricTransformsMatchCLIPig maps every pixel of each transform's canvas back to a
+// known 8x6 image and compares it with CLIPig's result computed in PyTorch
+// (testdata/geometry.py).
+func TestGeometricTransformsMatchCLIPig(t *testing.T) {
+	data, err := os.ReadFile("testdata/geometry.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ref geometryReference
+	if err := json.Unmarshal(data, &ref); err != nil {
+		t.Fatal(err)
+	}
+	var shapes map[string][2]int
+	if err := json.Unmarshal(ref["shapes"], &shapes); err != nil {
+		t.Fatal(err)
+	}
+	const w, h = 8, 6
+	image := make([]float64, h*w*3)
+	for i := range image {
+		image[i] = float64(i) / float64(len(image))
+	}
+	chains := map[string][]Geometric{
+		"center_crop":    {geometric("center_crop", 4, 2)},
+		"crop":           {geometric("crop", 2, 1, 5, 3)},
+		"shift":          {geometric("shift", 3, -2)},
+		"shift_fraction": {geometric("random_shift", 0.25, 0.25, 0.5, 0.5)},
+		"rotate":         {geometric("center_crop", 6, 6), {Kind: "rotate", Values: [][]Value{consts(90), consts(0.5, 0.5)}}},
+		"pad":            {{Kind: "pad", Pad: PadConstant, Values: [][]Value{consts(2, 1), consts(0, 0, 0)}}},
+		"repeat":         {geometric("repeat", 3, 2)},
+	}
+	for name, chain := range chains {
+		var want []float64
+		if err := json.Unmarshal(ref[name], &want); err != nil {
+			t.Fatal(err)
+		}
+		m, cw, ch := geometryMap(chain, TimeAt(0, 1), rand.New(rand.NewPCG(1, 1)), w, h)
+		if int(cw) != shapes[name][1] || int(ch) != shapes[name][0] {
+			t.Errorf("%s: canvas %gx%g, want %dx%d", name, cw, ch, shapes[name][1], shapes[name][0])
+			continue
+		}
+		pad := geometryPad(chain)
+		for i, v := range want {
+			x, y := m.Apply(float64(i/3%int(cw))+0.5, float64(i/3/int(cw))+0.5)
+			if got := lookupPadded(image, w, h, x, y, i%3, pad); math.Abs(got-v) > 1e-9 {
+				t.Errorf("%s: canvas value %d is %g, want %g", name, i, got, v)
+				break
+			}
+		}
+	}
+}
+
+func geometric(kind string, values ...float64) Geometric {
+	return Geometric{Kind: kind, Values: [][]Value{consts(values...)}}
+}
+
+func consts(values ...float64) []Value { return constants(values) }
+
+// lookupPadded is the image's value at the pixel holding (x, y), padded as the warp pads.
+func lookupPadded(image []float64, w, h int, x, y float64, c int, pad string) float64 {
+	xi, yi := int(math.Floor(x)), int(math.Floor(y))
+	switch pad {
+	case PadWrap:
+		xi, yi = (xi%w+w)%w, (yi%h+h)%h
+	case PadEdge:
+		xi, yi = min(max(xi, 0), w-1), min(max(yi, 0), h-1)
+	}
+	if xi < 0 || yi < 0 || xi >= w || yi >= h {
+		return 0
+	}
+	return image[(yi*w+xi)*3+c]
+}
+
+// TestPixelTransformsActAtTheirCanvasScale checks the canvas scales of a chain (a 448 image
+// resized to 112, seen through 56-pixel windows) and that a blur listed before the resize is
+// carried to the window's scale as CLIPig's order implies.
+func TestPixelTransformsActAtTheirCanvasScale(t *testing.T) {
+	chain := []Geometric{geometric("resize", 112, 112)}
+	_, scales := sampleGeometry(chain, TimeAt(0, 1), rand.New(rand.NewPCG(1, 1)), 56, 448, 448)
+	if len(scales) != 2 || math.Abs(scales[0]-8) > 1e-9 || math.Abs(scales[1]-2) > 1e-9 {
+		t.Fatalf("canvas scales %v, want [8 2]", scales)
+	}
+	for after, want := range []float32{0.5, 2} {
+		tr := Transform{Kind: TransformBlur, Values: consts(4), After: after}
+		rows := transformInputs(tr, 1, TimeAt(0, 1), rand.New(rand.NewPCG(1, 1)), [][]float64{scales})
+		if got := tensors.MustCopyFlatData[float32](rows)[0]; got != want {
+			t.Errorf("blur of sigma 4 after %d geometric transforms: %g in the window, want %g", after, got, want)
+		}
+	}
+}

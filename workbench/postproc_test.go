@@ -1,0 +1,101 @@
+package workbench
+
+import (
+	"math"
+	"testing"
+)
+
+// TestPostprocMeanSetsTheImageMean runs one step with CLIPig's `postproc: [{mean: .33}]` and
+// checks the image's mean per channel afterwards, and that an edit outside its period does
+// nothing.
+func TestPostprocMeanSetsTheImageMean(t *testing.T) {
+	for _, c := range []struct {
+		period Period
+		want   func(m float64) bool
+	}{
+		{Period{}, func(m float64) bool { return math.Abs(m-0.33) < 1e-4 }},
+		{Period{Start: AtStep(1)}, func(m float64) bool { return math.Abs(m-0.33) > 0.05 }},
+	} {
+		exp := Experiment{Seed: 7, Steps: 2, Width: 32, Height: 32,
+			Targets:  []Target{{BatchSize: 1, Features: []Feature{{Text: "red"}}}},
+			Postproc: []Postproc{{Transform: Transform{Kind: TransformMean, Period: c.period, Values: consts(0.33)}}}}
+		_, pixels := stepOnce(t, exp)
+		for ch := range 3 {
+			sum := 0.0
+			for i := ch; i < len(pixels); i += 3 {
+				sum += float64(pixels[i])
+			}
+			if m := sum / float64(len(pixels)/3); !c.want(m) {
+				t.Errorf("period %+v: channel %d mean %g", c.period, ch, m)
+			}
+		}
+	}
+}
+
+// TestPostprocShiftRollsTheImage runs one step, with no learning, of a `shift: 8 0` post-process:
+// the image must come back rolled 8 pixels to the right, wrapping, as torch.roll does.
+func TestPostprocShiftRollsTheImage(t *testing.T) {
+	shift := Geometric{Kind: "shift", Values: [][]Value{consts(8, 0)}}
+	exp := Experiment{Seed: 11, Steps: 2, Width: 32, Height: 24, Learnrate: Constant(0),
+		Targets:  []Target{{BatchSize: 1, Features: []Feature{{Text: "red"}}}},
+		Postproc: []Postproc{{Transform: Transform{Kind: "shift"}, Geometric: &shift}}}
+	before, after := stepOnce(t, exp)
+	for y := range 24 {
+		for x := range 32 {
+			for c := range 3 {
+				want, got := before[(y*32+(x+24)%32)*3+c], after[(y*32+x)*3+c]
+				if math.Abs(float64(got-want)) > 1e-6 {
+					t.Fatalf("pixel (%d, %d) channel %d: %g, want %g", x, y, c, got, want)
+				}
+			}
+		}
+	}
+}
+
+// stepOnce makes one step of an experiment and returns the image's pixels before and after.
+func stepOnce(t *testing.T, exp Experiment) (before, after []float32) {
+	t.Helper()
+	r, err := NewRun(exp, tinyModel(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if before, err = r.renderPixels(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := r.Advance(); err != nil {
+		t.Fatal(err)
+	}
+	if after, err = r.renderPixels(); err != nil {
+		t.Fatal(err)
+	}
+	return before, after
+}
+
+// TestInterpolationResizesAsNamed doubles a run's image with nearest: every 2x2 block holds one
+// value; cubic blends them.
+func TestInterpolationResizesAsNamed(t *testing.T) {
+	for _, interpolation := range []string{"nearest", "cubic"} {
+		exp := Experiment{Seed: 12, Steps: 2, Width: 16, Height: 16, Interpolation: interpolation,
+			Targets: []Target{{BatchSize: 1, Window: Window{FullFrame: true}, Features: []Feature{{Text: "red"}}}}}
+		r, err := NewRun(exp, tinyModel(t))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := r.resize(32, 32); err != nil {
+			t.Fatal(err)
+		}
+		pixels, err := r.renderPixels()
+		if err != nil {
+			t.Fatal(err)
+		}
+		blocky := true
+		for y := 0; y < 32; y += 2 {
+			for x := 0; x < 32; x += 2 {
+				blocky = blocky && pixels[(y*32+x)*3] == pixels[(y*32+x+1)*3] && pixels[(y*32+x)*3] == pixels[((y+1)*32+x)*3]
+			}
+		}
+		if blocky != (interpolation == "nearest") {
+			t.Errorf("%s: 2x2 blocks of one value: %v", interpolation, blocky)
+		}
+	}
+}

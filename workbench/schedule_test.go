@@ -1,0 +1,26 @@
+package workbench
+
+import "testing"
+
+// TestPeriodComparesFractionsWithTime checks CLIPig's rule: a fraction or percentage is compared
+// with t = step / (steps - 1), a whole number with the step.
+func TestPeriodComparesFractionsWithTime(t *testing.T) {
+	tests := []struct {
+		period Period
+		step   int
+		want   bool
+	}{
+		{Period{End: AtFraction(0.3)}, 5, true},    // t = 5/19 = 0.263
+		{Period{End: AtFraction(0.3)}, 6, false},   // t = 6/19 = 0.316
+		{Period{Start: AtFraction(0.3)}, 5, false}, // before
+		{Period{Start: AtFraction(0.3)}, 6, true},
+		{Period{Start: AtStep(6), End: AtStep(6)}, 6, true},
+		{Period{Start: AtStep(6), End: AtStep(6)}, 7, false},
+		{Period{}, 19, true},
+	}
+	for _, test := range tests {
+		if got := test.period.Active(test.step, 20); got != test.want {
+			t.Errorf("%+v at step %d of 20: %v, want %v", test.period, test.step, got, test.want)
+		}
+	}
+}

@@ -1,0 +1,54 @@
+"""Expected outputs of CLIPig's blur, edge and fnoise on known images, in PyTorch.
+
+torchvision is not installed here; its gaussian_blur is written out (a normalised 1-D Gaussian of
+kernel_size taps, x = -(k-1)/2 .. (k-1)/2, applied along each axis with reflect padding). Blur and
+edge are compared away from the borders, where padding plays no part. fnoise is random: its
+pixel-space standard deviation is measured over many draws of CLIPig's code on a black image.
+Writes pixels.json. Run: /usr/bin/python3 workbench/testdata/pixels.py
+"""
+import json
+import os
+
+import torch
+import torch.fft as fft
+import torch.nn.functional as F
+
+torch.manual_seed(0)
+H = W = 9
+image = ((torch.arange(3 * H * W, dtype=torch.float64) * 0.37) % 1.0).reshape(H, W, 3).permute(2, 0, 1)
+
+
+def gaussian_blur(x, k, sigma):
+    r = torch.linspace(-(k - 1) * 0.5, (k - 1) * 0.5, k, dtype=torch.float64)
+    kernel = torch.exp(-0.5 * (r / sigma) ** 2)
+    kernel = kernel / kernel.sum()
+    x = F.pad(x.unsqueeze(0), (k // 2, k // 2, k // 2, k // 2), mode="reflect")
+    x = F.conv2d(x, kernel.reshape(1, 1, 1, k).repeat(3, 1, 1, 1), groups=3)
+    x = F.conv2d(x, kernel.reshape(1, 1, k, 1).repeat(3, 1, 1, 1), groups=3)
+    return x[0]
+
+
+def edge(x, k, amount):  # CLIPig Edge with sigma None: torchvision's default sigma
+    sigma = 0.3 * ((k - 1) * 0.5 - 1) + 0.8
+    return torch.clamp((x - gaussian_blur(x, k, sigma)) * amount, 0, 1)
+
+
+def fnoise_std(std, size, draws):  # CLIPig FNoise on a black [3, size, size] image
+    image = torch.zeros(3, size, size)
+    out = []
+    for _ in range(draws):
+        space = fft.rfft(image.reshape(3, -1))
+        space.real = space.real + torch.randn(space.shape) * 15.0 * std
+        space.imag = space.imag + torch.randn(space.shape) * 15.0 * std
+        out.append(fft.irfft(space).reshape(*image.shape))
+    return float(torch.stack(out).std())
+
+
+out = {
+    "image": image.permute(1, 2, 0).reshape(-1).tolist(),
+    "blur": gaussian_blur(image, 5, 1.2).permute(1, 2, 0).reshape(-1).tolist(),
+    "edge": edge(image, 5, 2.0).permute(1, 2, 0).reshape(-1).tolist(),
+    "fnoise_std_0.1_16": fnoise_std(0.1, 16, 400),
+}
+with open(os.path.join(os.path.dirname(__file__), "pixels.json"), "w") as f:
+    json.dump(out, f)

@@ -1,0 +1,374 @@
+package workbench
+
+import (
+	"fmt"
+	"math"
+	"math/rand/v2"
+
+	"github.com/gomlx/compute/dtypes"
+	"github.com/gomlx/compute/shapes"
+	. "github.com/gomlx/gomlx/core/graph" //nolint:revive // GoMLX graph code reads best with the dot import.
+	"github.com/gomlx/gomlx/core/tensors"
+)
+
+// Transform is a pixel transform of a target's windows, one kind of TransformKinds.
+type Transform struct {
+	Kind   string
+	Period Period
+	// Values are the kind's parameter: as many as its entry's Values, or one that fills them.
+	Values []Value
+	// Extra are the values of the kind's Extra parameters, each filled to its size. They are
+	// fixed for the run (the graph is built with them).
+	Extra [][]Value
+	// After is how many of the target's geometric transforms are listed before this one: it acts
+	// at the scale of that canvas, as in CLIPig (a blur before a resize to a quarter of the size
+	// blurs a quarter as much in the window).
+	After int
+}
+
+// TransformRow is one window's inputs to a transform's graph function, drawn on the host.
+type TransformRow [4]float64
+
+// TransformKind is one pixel transform: its YAML key and parameter, the host-side draw of each
+// window's row, and the graph function.
+type TransformKind struct {
+	// Key is the transform's YAML key (CLIPig's name).
+	Key string
+	// Param names the transform's parameter, as written in `blur: {sigma: [0.5, 2]}`.
+	Param string
+	// Values is how many values the parameter takes (2: a [low, high] range, 3: R G B).
+	Values int
+	// Range tells that two values are a [low, high] range each window draws from (clipwork's
+	// addition to a parameter of one or three values).
+	Range bool
+	// Default is the parameter's default (nil: it must be given).
+	Default []float64
+	// Extra are further parameters, fixed for the run, such as a blur's kernel_size.
+	Extra []Param
+	// Identity is the row that leaves a window unchanged, used outside the transform's period.
+	Identity TransformRow
+	// Draw makes one window's row from the parameter's values at a step; it may draw random
+	// numbers from the step's source.
+	Draw func(values []float64, rng *rand.Rand) TransformRow
+	// Apply is the graph function on windows (or the image, in post-processing) [n, h, w, 3].
+	Apply func(a *TransformArgs) *Node
+	// Radius, if set, is the static kernel radius the transform needs for its largest value.
+	Radius func(tr Transform) int
+	// Rescale, if set, carries a row drawn at a canvas's scale to the window's, where one window
+	// pixel spans scale canvas pixels; transforms without it act alike at every scale.
+	Rescale func(row TransformRow, scale float64) TransformRow
+}
+
+// TransformArgs are what a transform's graph function gets.
+type TransformArgs struct {
+	// X is the windows [n, s, s, 3]; Rows their rows [n, 4].
+	X, Rows *Node
+	// Radius is the target's static blur radius.
+	Radius int
+	// Extra are the transform's Extra values.
+	Extra [][]float64
+	// RNG is the graph's random state; a transform that draws replaces it.
+	RNG *Node
+}
+
+// Col is column i of the rows, shaped to broadcast over X: [n, 1, 1, 1].
+func (a *TransformArgs) Col(i int) *Node {
+	return Reshape(Slice(a.Rows, AxisRange(), AxisRange(i, i+1)), a.X.Shape().Dim(0), 1, 1, 1)
+}
+
+// RGB is the rows' first three columns as a colour per window: [n, 1, 1, 3].
+func (a *TransformArgs) RGB() *Node {
+	return Reshape(Slice(a.Rows, AxisRange(), AxisRange(0, 3)), a.X.Shape().Dim(0), 1, 1, 3)
+}
+
+// Transform kinds.
+const (
+	TransformAdd        = "add"        // add a colour
+	TransformBlur       = "blur"       // Gaussian blur; sigma drawn per window from [low, high]
+	TransformBorder     = "border"     // paint a border of size pixels in a colour
+	TransformGreyNoise  = "bwnoise"    // grey Gaussian noise
+	TransformClamp      = "clamp"      // clamp to [low, high]
+	TransformContrast   = "contrast"   // torchvision's adjust_contrast
+	TransformEdge       = "edge"       // CLIPig's edges: clamp((x - blur(x)) * amount, 0, 1)
+	TransformFNoise     = "fnoise"     // noise in Fourier space
+	TransformMean       = "mean"       // move each window's mean colour to a colour
+	TransformMul        = "mul"        // multiply by a colour
+	TransformNoise      = "noise"      // Gaussian noise per channel
+	TransformQuantize   = "quantize"   // floor to steps
+	TransformRNoise     = "rnoise"     // Gaussian noise drawn at a lower resolution and resized
+	TransformSaturation = "saturation" // torchvision's adjust_saturation
+)
+
+// kernelSize is CLIPig's kernel_size of a blur; 0 (clipwork's default for blur) sizes the
+// kernel to three sigmas.
+var kernelSize = Param{Name: "kernel_size", Size: 2, Default: []float64{0, 0}}
+
+// TransformKinds are the pixel transforms, in the order the documentation lists them.
+var TransformKinds = []TransformKind{
+	{Key: TransformAdd, Param: "color", Values: 3, Draw: color3,
+		Apply: func(a *TransformArgs) *Node { return Add(a.X, a.RGB()) }},
+	{Key: TransformBlur, Param: "sigma", Values: 2, Range: true, Draw: drawUniform, Radius: blurTransformRadius,
+		Rescale: func(r TransformRow, s float64) TransformRow { r[0] /= s; return r },
+		Extra:   []Param{kernelSize}, Apply: func(a *TransformArgs) *Node {
+			return GaussianBlur(a.X, Reshape(a.Col(0), a.X.Shape().Dim(0)), kernelRadius(a.Extra[0], a.Radius))
+		}},
+	{Key: TransformBorder, Param: "color", Values: 3, Default: []float64{0, 0, 0}, Draw: on3, Extra: []Param{{"size", 2, []float64{1, 1}}},
+		Apply: borderTransform},
+	{Key: TransformGreyNoise, Param: "std", Values: 1, Range: true, Draw: drawUniform, Apply: noiseOn(1),
+		Rescale: averagedNoise},
+	{Key: TransformClamp, Param: "range", Values: 2, Identity: TransformRow{-1e9, 1e9},
+		Draw:  func(v []float64, _ *rand.Rand) TransformRow { return TransformRow{v[0], v[1]} },
+		Apply: func(a *TransformArgs) *Node { return Max(Min(a.X, a.Col(1)), a.Col(0)) }},
+	{Key: TransformContrast, Param: "factor", Values: 1, Identity: TransformRow{1}, Draw: first,
+		Apply: func(a *TransformArgs) *Node { return blend(a.X, imageMean(luminance(a.X)), a.Col(0)) }},
+	{Key: TransformEdge, Param: "amount", Values: 3, Default: []float64{1, 1, 1}, Draw: on3, Apply: edgeTransform,
+		Extra: []Param{{"kernel_size", 2, []float64{3, 3}}, {"sigma", 2, []float64{0, 0}}}},
+	{Key: TransformFNoise, Param: "std", Values: 3, Range: true, Draw: drawStd, Apply: fourierNoise,
+		Rescale: averagedNoise},
+	{Key: TransformMean, Param: "mean", Values: 3, Draw: on3,
+		Apply: func(a *TransformArgs) *Node {
+			return Add(a.X, Mul(a.Col(3), Sub(a.RGB(), ReduceAndKeep(a.X, ReduceMean, 1, 2))))
+		}},
+	{Key: TransformMul, Param: "color", Values: 3, Identity: TransformRow{1, 1, 1}, Draw: color3,
+		Apply: func(a *TransformArgs) *Node { return Mul(a.X, a.RGB()) }},
+	{Key: TransformNoise, Param: "std", Values: 3, Range: true, Draw: drawStd, Apply: noiseOn(3),
+		Rescale: averagedNoise},
+	{Key: TransformQuantize, Param: "step", Values: 3, Draw: on3, Apply: func(a *TransformArgs) *Node {
+		step := Add(a.RGB(), OneMinus(a.Col(3))) // 1 when off, so the division is safe
+		return Add(a.X, Mul(a.Col(3), Sub(Mul(Floor(Div(a.X, step)), step), a.X)))
+	}},
+	{Key: TransformRNoise, Param: "std", Values: 3, Range: true, Draw: drawStd, Apply: resizedNoise,
+		Extra: []Param{{"resolution", 2, nil}}},
+	{Key: TransformSaturation, Param: "factor", Values: 1, Identity: TransformRow{1}, Draw: first,
+		Apply: func(a *TransformArgs) *Node { return blend(a.X, luminance(a.X), a.Col(0)) }},
+}
+
+// LookupTransform returns a transform kind's entry.
+func LookupTransform(key string) (*TransformKind, bool) {
+	return lookup(TransformKinds, key, func(k *TransformKind) string { return k.Key })
+}
+
+// TransformKeys lists the pixel transforms' YAML keys.
+func TransformKeys() []string {
+	return keys(TransformKinds, func(k *TransformKind) string { return k.Key })
+}
+
+func drawUniform(v []float64, rng *rand.Rand) TransformRow {
+	if len(v) == 1 {
+		return TransformRow{v[0]}
+	}
+	return TransformRow{uniform(rng, [2]float64{v[0], v[1]})}
+}
+
+// drawStd is a std per channel, or, from two values, one drawn per window for all channels.
+func drawStd(v []float64, rng *rand.Rand) TransformRow {
+	if len(v) == 2 {
+		s := uniform(rng, [2]float64{v[0], v[1]})
+		return TransformRow{s, s, s}
+	}
+	return TransformRow{v[0], v[1], v[2]}
+}
+
+func first(v []float64, _ *rand.Rand) TransformRow { return TransformRow{v[0]} }
+
+func color3(v []float64, _ *rand.Rand) TransformRow { return TransformRow{v[0], v[1], v[2]} }
+
+// on3 is three values and, in the last column, 1: the transform is on (its identity row is 0).
+func on3(v []float64, _ *rand.Rand) TransformRow { return TransformRow{v[0], v[1], v[2], 1} }
+
+// noiseOn adds Gaussian noise of the row's std (per channel, or column 0 for grey noise) to
+// channels channels.
+func noiseOn(channels int) func(a *TransformArgs) *Node {
+	return func(a *TransformArgs) *Node {
+		dims := a.X.Shape().Dimensions
+		var noise *Node
+		a.RNG, noise = RandomNormal(a.RNG, shapes.Make(dtypes.Float32, dims[0], dims[1], dims[2], channels))
+		if channels == 1 {
+			return Add(a.X, Mul(noise, a.Col(0)))
+		}
+		return Add(a.X, Mul(noise, a.RGB()))
+	}
+}
+
+// fourierNoise is CLIPig's fnoise: normal noise of std 15 * std added to the real and imaginary
+// parts of each channel's real FFT over its n pixels, transformed back. The inverse FFT is linear
+// and spreads the noise evenly, so this is white Gaussian noise of std 15 * std * sqrt(2n - 2) / n
+// in pixel space (n even; its two purely real bins lose their imaginary noise), drawn directly.
+func fourierNoise(a *TransformArgs) *Node {
+	pixels := float64(a.X.Shape().Dim(1) * a.X.Shape().Dim(2))
+	scaled := &TransformArgs{X: a.X, Rows: MulScalar(a.Rows, 15*math.Sqrt(2*pixels-2)/pixels), RNG: a.RNG}
+	x := noiseOn(3)(scaled)
+	a.RNG = scaled.RNG
+	return x
+}
+
+// resizedNoise is CLIPig's rnoise: noise drawn at the resolution of its Extra and resized
+// (bilinearly) to the window.
+func resizedNoise(a *TransformArgs) *Node {
+	dims := a.X.Shape().Dimensions
+	w, h := max(int(a.Extra[0][0]), 1), max(int(a.Extra[0][1]), 1)
+	var noise *Node
+	a.RNG, noise = RandomNormal(a.RNG, shapes.Make(dtypes.Float32, dims[0], h, w, 3))
+	noise = Interpolate(noise, dims...).Bilinear().HalfPixelCenters(true).Done()
+	return Add(a.X, Mul(noise, a.RGB()))
+}
+
+// borderTransform paints the outer size pixels (width, height of its Extra) in the row's colour.
+func borderTransform(a *TransformArgs) *Node {
+	h, w := a.X.Shape().Dim(1), a.X.Shape().Dim(2)
+	mask := borderMask(a.X.Graph(), h, w, int(a.Extra[0][0]), int(a.Extra[0][1]))
+	on := GreaterThan(Mul(mask, a.Col(3)), ZerosLike(a.Col(3)))
+	dims := a.X.Shape().Dimensions
+	return Where(BroadcastToDims(on, dims...), BroadcastToDims(a.RGB(), dims...), a.X)
+}
+
+// edgeTransform is CLIPig's edge: clamp((x - blur(x)) * amount, 0, 1), blurred with its
+// kernel_size and sigma (torchvision's default sigma for the kernel when none is given).
+func edgeTransform(a *TransformArgs) *Node {
+	k, sigma := a.Extra[0][0], a.Extra[1][0]
+	if sigma <= 0 {
+		sigma = defaultSigma(k)
+	}
+	sigmas := BroadcastToDims(Scalar(a.X.Graph(), dtypes.Float32, sigma), a.X.Shape().Dim(0))
+	blurred := GaussianBlur(a.X, sigmas, kernelRadius(a.Extra[0], 0))
+	edges := ClipScalar(Mul(Sub(a.X, blurred), a.RGB()), 0, 1)
+	return Add(a.X, Mul(a.Col(3), Sub(edges, a.X)))
+}
+
+// defaultSigma is torchvision's sigma for a Gaussian kernel of size k.
+func defaultSigma(k float64) float64 { return 0.3*((k-1)*0.5-1) + 0.8 }
+
+// kernelRadius is the radius of a kernel_size (its larger side), or fallback when it is 0.
+func kernelRadius(kernel []float64, fallback int) int {
+	k := int(max(kernel[0], kernel[1]))
+	if k <= 0 {
+		return fallback
+	}
+	return k / 2
+}
+
+// luminance is torchvision's grey image, 0.2989 R + 0.587 G + 0.114 B, as one channel.
+func luminance(x *Node) *Node {
+	weights := Reshape(Const(x.Graph(), []float32{0.2989, 0.587, 0.114}), 1, 1, 1, 3)
+	return ReduceAndKeep(Mul(x, weights), ReduceSum, -1)
+}
+
+// blend is torchvision's _blend: clamp(factor * x + (1 - factor) * other, 0, 1).
+func blend(x, other, factor *Node) *Node {
+	return ClipScalar(Add(Mul(factor, x), Mul(OneMinus(factor), other)), 0, 1)
+}
+
+func blurTransformRadius(tr Transform) int {
+	return blurRadius(maxOverTime(tr.Values[len(tr.Values)-1]))
+}
+
+// transformValues evaluates a transform's values at a step, one value filling them all; a
+// range stays two values.
+func transformValues(tr Transform, kind *TransformKind, env Env) []float64 {
+	count := kind.Values
+	if kind.Range && len(tr.Values) == 2 {
+		count = 2
+	}
+	out := make([]float64, count)
+	for i := range out {
+		out[i] = tr.Values[min(i, len(tr.Values)-1)].At(env)
+	}
+	return out
+}
+
+// averagedNoise is pixel noise drawn at a canvas's scale as the window sees it: a window pixel
+// averages about scale^2 canvas pixels, which divides the std by scale (an enlarged canvas keeps
+// it).
+func averagedNoise(r TransformRow, scale float64) TransformRow {
+	for i := range 3 {
+		r[i] /= max(scale, 1)
+	}
+	return r
+}
+
+// transformInputs are a transform's rows [n, 4] at a step: the identity row outside its period.
+// scales holds, per window, the scale of each canvas of the target's geometry (nil: 1).
+func transformInputs(tr Transform, n int, env Env, rng *rand.Rand, scales [][]float64) *tensors.Tensor {
+	kind, _ := LookupTransform(tr.Kind)
+	on := tr.Period.Active(env.Step, env.Steps)
+	var values []float64
+	if on {
+		values = transformValues(tr, kind, env)
+	}
+	out := make([]float32, 0, 4*n)
+	for range n {
+		row := kind.Identity
+		if on {
+			row = kind.Draw(values, rng)
+		}
+		if w := len(out) / 4; on && kind.Rescale != nil && scales != nil {
+			row = kind.Rescale(row, scales[w][min(tr.After, len(scales[w])-1)])
+		}
+		for _, v := range row {
+			out = append(out, float32(v))
+		}
+	}
+	return tensors.FromFlatDataAndDimensions(out, n, 4)
+}
+
+// applyTransforms runs a target's pixel transforms over its windows [n, s, s, 3], the k-th
+// target's rows coming from in.
+func applyTransforms(x *Node, t *preparedTarget, rows []*Node, rng *Node) (*Node, *Node) {
+	for j, tr := range t.Transforms {
+		kind, _ := LookupTransform(tr.Kind)
+		a := &TransformArgs{X: x, Rows: rows[j], Radius: t.blurRadius, RNG: rng, Extra: staticValues(tr.Extra)}
+		x = kind.Apply(a)
+		rng = a.RNG
+	}
+	return x, rng
+}
+
+// withDefaults fills the values and further parameters left unset with the kind's defaults.
+func (tr Transform) withDefaults() Transform {
+	kind, ok := LookupTransform(tr.Kind)
+	if !ok {
+		return tr
+	}
+	if len(tr.Values) == 0 {
+		tr.Values = constants(kind.Default)
+	}
+	tr.Extra = fillDefaults(tr.Extra, kind.Extra)
+	return tr
+}
+
+// constants are Values of numbers.
+func constants(values []float64) []Value {
+	var out []Value
+	for _, v := range values {
+		out = append(out, Constant(v))
+	}
+	return out
+}
+
+// staticValues evaluates values fixed for the run.
+func staticValues(values [][]Value) [][]float64 {
+	out := make([][]float64, len(values))
+	for i, vs := range values {
+		for _, v := range vs {
+			out[i] = append(out[i], v.At(Env{Steps: 1}))
+		}
+	}
+	return out
+}
+
+// validate checks a transform's kind and number of values.
+func (tr Transform) validate() error {
+	kind, ok := LookupTransform(tr.Kind)
+	if !ok {
+		return fmt.Errorf("transform %q is not one of %v", tr.Kind, TransformKeys())
+	}
+	if n := len(tr.Values); n != 1 && n != kind.Values && (n != 2 || !kind.Range) {
+		return fmt.Errorf("transform %s: %s needs one value or %d, got %d", tr.Kind, kind.Param, kind.Values, n)
+	}
+	for i, p := range kind.Extra {
+		if i >= len(tr.Extra) || len(tr.Extra[i]) != p.Size {
+			return fmt.Errorf("transform %s needs its %s (%d values)", tr.Kind, p.Name, p.Size)
+		}
+	}
+	return nil
+}

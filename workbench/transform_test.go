@@ -1,0 +1,190 @@
+package workbench
+
+import (
+	"encoding/json"
+	"math"
+	"math/rand/v2"
+	"os"
+	"testing"
+
+	. "github.com/gomlx/gomlx/core/graph" //nolint:revive // GoMLX graph code reads best with the dot import.
+	"github.com/gomlx/gomlx/core/tensors"
+)
+
+// applyKind runs one transform kind's graph function on windows x [n, s, s, 3] with rows [n, 4].
+func applyKind(t *testing.T, kind *TransformKind, x []float32, n, s int, rows []float32, extra [][]float64) []float32 {
+	t.Helper()
+	state, err := RNGStateFromSeed(1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return run1(t, func(in []*Node) *Node {
+		return kind.Apply(&TransformArgs{X: in[0], Rows: in[1], Radius: 3, RNG: in[2], Extra: extra})
+	}, tensors.FromFlatDataAndDimensions(x, n, s, s, 3), tensors.FromFlatDataAndDimensions(rows, n, 4), state)
+}
+
+// TestTransformKindsAreComplete checks every entry of the registry: a unique key, a parameter
+// and its size, a draw and a graph function, and an identity row that leaves windows as they are
+// (the row used outside a transform's period).
+func TestTransformKindsAreComplete(t *testing.T) {
+	const n, s = 2, 6
+	x := randomImage(rand.New(rand.NewPCG(1, 2)), n*s, s, 3)
+	seen := map[string]bool{}
+	for _, kind := range TransformKinds {
+		if kind.Key == "" || seen[kind.Key] || kind.Param == "" || kind.Values < 1 || kind.Values > 3 ||
+			kind.Draw == nil || kind.Apply == nil {
+			t.Errorf("transform %q: incomplete or repeated entry", kind.Key)
+			continue
+		}
+		seen[kind.Key] = true
+		if k, ok := LookupTransform(kind.Key); !ok || k.Key != kind.Key {
+			t.Errorf("LookupTransform(%q) does not find it", kind.Key)
+		}
+		var rows []float32
+		for range n {
+			for _, v := range kind.Identity {
+				rows = append(rows, float32(v))
+			}
+		}
+		extra := staticValues(Transform{Kind: kind.Key}.withDefaults().Extra)
+		for i, p := range kind.Extra {
+			if p.Default == nil { // required: any value
+				extra[i] = []float64{2, 3}
+			}
+		}
+		got := applyKind(t, &kind, x, n, s, rows, extra)
+		for i := range x {
+			if math.Abs(float64(got[i]-x[i])) > 1e-5 {
+				t.Errorf("%s: the identity row changes value %d from %g to %g", kind.Key, i, x[i], got[i])
+				break
+			}
+		}
+	}
+}
+
+// TestTransformsExact checks the per-pixel transforms against CLIPig's formulas (torchvision's
+// adjust_saturation and adjust_contrast for those two) on a known 2x2 window.
+func TestTransformsExact(t *testing.T) {
+	x := []float32{0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 0.2, 0.4, 0.6}
+	mean := [3]float64{(0.1 + 0.4 + 0.7 + 0.2) / 4, (0.2 + 0.5 + 0.8 + 0.4) / 4, (0.3 + 0.6 + 0.9 + 0.6) / 4}
+	lum := func(p int) float64 {
+		return 0.2989*float64(x[3*p]) + 0.587*float64(x[3*p+1]) + 0.114*float64(x[3*p+2])
+	}
+	meanLum := (lum(0) + lum(1) + lum(2) + lum(3)) / 4
+	clamp := func(v float64) float64 { return min(max(v, 0), 1) }
+	tests := []struct {
+		key  string
+		row  TransformRow
+		want func(v float64, c, pixel int) float64
+	}{
+		{TransformAdd, TransformRow{0.1, -0.2, 0.3}, func(v float64, c, _ int) float64 { return v + []float64{0.1, -0.2, 0.3}[c] }},
+		{TransformMul, TransformRow{2, 0.5, 1}, func(v float64, c, _ int) float64 { return v * []float64{2, 0.5, 1}[c] }},
+		{TransformClamp, TransformRow{0.3, 0.6}, func(v float64, _, _ int) float64 { return min(max(v, 0.3), 0.6) }},
+		{TransformMean, TransformRow{0.5, 0.5, 0.5, 1}, func(v float64, c, _ int) float64 { return v - mean[c] + 0.5 }},
+		{TransformContrast, TransformRow{2}, func(v float64, _, _ int) float64 { return clamp(2*v - meanLum) }},
+		{TransformSaturation, TransformRow{0.5}, func(v float64, _, p int) float64 { return clamp(0.5*v + 0.5*lum(p)) }},
+		{TransformQuantize, TransformRow{0.25, 0.5, 0.3, 1}, func(v float64, c, _ int) float64 {
+			step := []float64{0.25, 0.5, 0.3}[c]
+			return math.Floor(float64(float32(v)/float32(step))) * step
+		}},
+	}
+	for _, test := range tests {
+		kind, _ := LookupTransform(test.key)
+		rows := make([]float32, 4)
+		for i, v := range test.row {
+			rows[i] = float32(v)
+		}
+		got := applyKind(t, kind, x, 1, 2, rows, nil)
+		for i, v := range x {
+			if want := test.want(float64(v), i%3, i/3); math.Abs(float64(got[i])-want) > 1e-6 {
+				t.Errorf("%s: value %d is %g, want %g", test.key, i, got[i], want)
+			}
+		}
+	}
+}
+
+// TestBorderPaintsTheEdge paints a 1-pixel-wide, 2-pixel-high border on a 5x5 window.
+func TestBorderPaintsTheEdge(t *testing.T) {
+	x := randomImage(rand.New(rand.NewPCG(5, 5)), 5, 5, 3)
+	kind, _ := LookupTransform(TransformBorder)
+	got := applyKind(t, kind, x, 1, 5, []float32{0.1, 0.2, 0.3, 1}, [][]float64{{1, 2}})
+	for i := range x {
+		px, py := i/3%5, i/3/5
+		want := x[i]
+		if px < 1 || px > 3 || py < 2 || py > 2 {
+			want = []float32{0.1, 0.2, 0.3}[i%3]
+		}
+		if got[i] != want {
+			t.Fatalf("pixel (%d, %d) channel %d: %g, want %g", px, py, i%3, got[i], want)
+		}
+	}
+}
+
+// TestTransformInputsOutsideThePeriod checks that a transform outside its period gets its
+// identity row and draws nothing.
+func TestTransformInputsOutsideThePeriod(t *testing.T) {
+	tr := Transform{Kind: TransformBlur, Period: Period{Start: AtStep(5)}, Values: []Value{Constant(1), Constant(2)}}
+	rng := rand.New(rand.NewPCG(1, 1))
+	off := tensors.MustCopyFlatData[float32](transformInputs(tr, 3, TimeAt(4, 10), rng, nil))
+	for _, v := range off {
+		if v != 0 {
+			t.Fatalf("blur before its start: rows %v, want zeros", off)
+		}
+	}
+	on := tensors.MustCopyFlatData[float32](transformInputs(tr, 3, TimeAt(5, 10), rng, nil))
+	for i := 0; i < len(on); i += 4 {
+		if on[i] < 1 || on[i] > 2 {
+			t.Errorf("blur sigma %g is outside [1, 2]", on[i])
+		}
+	}
+}
+
+// TestBlurEdgeAndFNoiseMatchCLIPig compares blur and edge with CLIPig's results in PyTorch away
+// from the borders (testdata/pixels.py), and fnoise's spread with the spread PyTorch measured.
+func TestBlurEdgeAndFNoiseMatchCLIPig(t *testing.T) {
+	data, err := os.ReadFile("testdata/pixels.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ref struct {
+		Image, Blur, Edge []float64
+		FNoise            float64 `json:"fnoise_std_0.1_16"`
+	}
+	if err := json.Unmarshal(data, &ref); err != nil {
+		t.Fatal(err)
+	}
+	x := make([]float32, len(ref.Image))
+	for i, v := range ref.Image {
+		x[i] = float32(v)
+	}
+	blur, _ := LookupTransform(TransformBlur)
+	edge, _ := LookupTransform(TransformEdge)
+	for _, c := range []struct {
+		name string
+		got  []float32
+		want []float64
+	}{
+		{"blur", applyKind(t, blur, x, 1, 9, []float32{1.2, 0, 0, 0}, [][]float64{{5, 5}}), ref.Blur},
+		{"edge", applyKind(t, edge, x, 1, 9, []float32{2, 2, 2, 1}, [][]float64{{5, 5}, {0, 0}}), ref.Edge},
+	} {
+		for i, want := range c.want {
+			if px, py := i/3%9, i/3/9; px >= 2 && px <= 6 && py >= 2 && py <= 6 && math.Abs(float64(c.got[i])-want) > 1e-5 {
+				t.Errorf("%s: pixel (%d, %d) channel %d is %g, want %g", c.name, px, py, i%3, c.got[i], want)
+			}
+		}
+	}
+	const n, s = 40, 16
+	fnoise, _ := LookupTransform(TransformFNoise)
+	rows := make([]float32, 0, 4*n)
+	for range n {
+		rows = append(rows, 0.1, 0.1, 0.1, 0)
+	}
+	noise := applyKind(t, fnoise, make([]float32, n*s*s*3), n, s, rows, nil)
+	var sum float64
+	for _, v := range noise {
+		sum += float64(v) * float64(v)
+	}
+	if std := math.Sqrt(sum / float64(len(noise))); math.Abs(std-ref.FNoise) > 0.03*ref.FNoise {
+		t.Errorf("fnoise std %g, PyTorch measured %g", std, ref.FNoise)
+	}
+}
