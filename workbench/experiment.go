@@ -47,6 +47,22 @@ type Experiment struct {
 	Postproc []Postproc
 }
 
+// SizeAt is the image size in effect at a step: the resolution expression's, the stage's, or
+// Width x Height.
+func (e Experiment) SizeAt(step int) (int, int) {
+	if e.Resolution[0].IsSet() {
+		env := TimeAt(step, e.Steps)
+		env.Width, env.Height, env.Seed = e.Width, e.Height, e.Seed
+		return max(int(e.Resolution[0].At(env)), 8), max(int(e.Resolution[1].At(env)), 8)
+	}
+	for _, s := range e.Stages {
+		if step < s.Until.Step(e.Steps) {
+			return s.Width, s.Height
+		}
+	}
+	return e.Width, e.Height
+}
+
 // Stage is an earlier, smaller resolution of a progressive run, in effect until Until.
 type Stage struct {
 	Until         Moment

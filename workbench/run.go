@@ -44,6 +44,9 @@ func NewRun(exp Experiment, m *clipmodel.Model) (*Run, error) {
 	if err := CheckWindowsFit(exp, modelInput(m)); err != nil {
 		return nil, err
 	}
+	if err := CheckMemory(exp, m.Config, true); err != nil {
+		return nil, err
+	}
 	targets, err := prepareTargets(exp.Targets, m)
 	if err != nil {
 		return nil, err
@@ -126,17 +129,7 @@ func (r *Run) Size() (width, height int) { return r.width, r.height }
 
 // sizeAt is the image size in effect at a step.
 func (r *Run) sizeAt(step int) (int, int) {
-	if r.exp.Resolution[0].IsSet() {
-		e := TimeAt(step, r.exp.Steps)
-		e.Width, e.Height, e.Seed = r.exp.Width, r.exp.Height, r.exp.Seed
-		return max(int(r.exp.Resolution[0].At(e)), 8), max(int(r.exp.Resolution[1].At(e)), 8)
-	}
-	for _, s := range r.exp.Stages {
-		if step < s.Until.Step(r.exp.Steps) {
-			return s.Width, s.Height
-		}
-	}
-	return r.exp.Width, r.exp.Height
+	return r.exp.SizeAt(step)
 }
 
 // StepResult is what one step reports.

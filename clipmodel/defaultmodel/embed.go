@@ -39,3 +39,12 @@ func Load() (*clipmodel.Model, error) {
 	m.Name = clipmodel.DefaultName
 	return m, nil
 }
+
+// Config is the embedded model's architecture, read without loading its weights.
+func Config() (*clipmodel.Config, error) {
+	data, err := files.ReadFile("model/config.json")
+	if err != nil {
+		return nil, err
+	}
+	return clipmodel.ParseConfig(data)
+}

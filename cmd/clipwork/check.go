@@ -57,12 +57,16 @@ func checkFiles(files, settings []string, stdout io.Writer) error {
 	if err := f.Experiment.Resolve(); err != nil {
 		return fmt.Errorf("%s: %w", name, err)
 	}
-	if input, ok := modelInputSide(f.Experiment.Model); ok {
-		if err := workbench.CheckWindowsFit(f.Experiment, input); err != nil {
+	if cfg, ok := modelConfig(f.Experiment.Model); ok {
+		if err := workbench.CheckWindowsFit(f.Experiment, cfg.Vision.ImageSize); err != nil {
+			return fmt.Errorf("%s: %w", name, err)
+		}
+		if err := workbench.CheckMemory(f.Experiment, cfg, false); err != nil {
 			return fmt.Errorf("%s: %w", name, err)
 		}
 	} else {
-		f.Notes = append(f.Notes, fmt.Errorf("note: the windows' fit is checked against model %s's input when it runs", f.Experiment.Model))
+		f.Notes = append(f.Notes, fmt.Errorf("note: the windows' fit and the memory a run needs are checked against model %s when it runs",
+			f.Experiment.Model))
 	}
 	fmt.Fprintf(stdout, "%s: ok (%d steps, %dx%d, targets: %d)\n", name, f.Experiment.Steps,
 		f.Experiment.Width, f.Experiment.Height, len(f.Experiment.Targets))
@@ -72,20 +76,19 @@ func checkFiles(files, settings []string, stdout io.Writer) error {
 	return nil
 }
 
-// modelInputSide is the input side of a model that check can know without loading its weights:
+// modelConfig is the architecture of a model that check can know without loading its weights:
 // the embedded default, a random architecture, or a local folder's config.
-func modelInputSide(name string) (int, bool) {
-	if name == "" || name == clipmodel.DefaultName {
-		return defaultmodel.ImageSize, true
-	}
-	cfg, err := clipmodel.ReadConfig(name)
+func modelConfig(name string) (*clipmodel.Config, bool) {
+	var cfg *clipmodel.Config
+	var err error
 	if arch, ok := strings.CutPrefix(name, clipmodel.RandomPrefix); ok {
 		cfg, err = clipmodel.ArchitectureConfig(arch)
+	} else if name == "" || name == clipmodel.DefaultName {
+		cfg, err = defaultmodel.Config()
+	} else {
+		cfg, err = clipmodel.ReadConfig(name)
 	}
-	if err != nil {
-		return 0, false
-	}
-	return cfg.Vision.ImageSize, true
+	return cfg, err == nil
 }
 
 // runRuns lists the runs in a results folder.

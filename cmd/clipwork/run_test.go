@@ -219,6 +219,8 @@ func TestRunRejectsBadInput(t *testing.T) {
 		{[]string{"run", small, "--out", t.TempDir()}, "larger than the 8x8 image"},
 		{[]string{"run", "--resume", t.TempDir()}, "not a run folder"},
 		{[]string{"run", "../../experiments/demo.yaml", "--steps", "0"}, "--steps 0: a run needs at least 1 step"},
+		{[]string{"check", "../../experiments/demo.yaml", "--set", "resolution=100000"}, "lower the resolution"},
+		{[]string{"run", "../../experiments/demo.yaml", "--set", "targets.details.batch_size=100000"}, "lower the targets' batch_size"},
 		{[]string{"run", "../../experiments/demo.yaml", "--steps", "-5"}, "--steps -5"},
 		{[]string{"run", "../../experiments/demo.yaml", "--seed", "-7"}, "--seed -7: seeds are 0 or more"},
 		{[]string{"run", "--resume", t.TempDir(), "--model", "random:tiny", "--set", "seed=3"}, "--resume cannot change --model, --set"},

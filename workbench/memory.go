@@ -1,0 +1,140 @@
+package workbench
+
+import (
+	"bufio"
+	"fmt"
+	"os"
+	"strconv"
+	"strings"
+
+	"github.com/clipwork/clipwork/clipmodel"
+)
+
+// MemoryEstimate is what a run needs at its peak, in bytes, by part: an estimate made before
+// anything is allocated, so that a run that cannot fit is refused with the setting to lower
+// rather than killed midway (calibrated on clipwork bench's peak memory: ViT-B/32 with 8
+// windows of a 512x512 image estimates 1.3 GB and peaks at 1.2 GB).
+type MemoryEstimate struct {
+	// Weights are the model's, as float32.
+	Weights int64
+	// Image is the largest image with its optimiser state, gradients and the parameterisation's
+	// transforms.
+	Image int64
+	// Windows are one step's windows of every target with their transforms and gradients.
+	Windows int64
+	// Activations are the vision tower's for one step's windows, kept for the backward pass.
+	Activations int64
+}
+
+// Total is the estimate's sum.
+func (m MemoryEstimate) Total() int64 { return m.Weights + m.Image + m.Windows + m.Activations }
+
+// Copies of the image and of the windows a step holds at once (values, gradients, optimiser
+// state, transforms' intermediates): rough counts that the estimate's calibration covers.
+const (
+	imageCopies  = 12
+	windowCopies = 20
+)
+
+// EstimateMemory estimates a run of exp on a model of architecture c. exp must be resolved.
+func EstimateMemory(exp Experiment, c *clipmodel.Config) MemoryEstimate {
+	var weights int64
+	for _, spec := range c.TensorSpecs() {
+		n := int64(4)
+		for _, d := range spec.Shape {
+			n *= int64(d)
+		}
+		weights += n
+	}
+	width, height := largestSize(exp)
+	image := int64(width) * int64(height) * 3 * 4 * imageCopies
+	if exp.Parameterization.Kind == ParamFFT {
+		// The Fourier basis as matrices: width x width and height x height, real and imaginary,
+		// forward and inverse.
+		image += (int64(width)*int64(width) + int64(height)*int64(height)) * 4 * 4
+	}
+	windows := int64(0)
+	for _, t := range exp.Targets {
+		windows += int64(t.BatchSize)
+	}
+	side := int64(c.Vision.ImageSize)
+	return MemoryEstimate{Weights: weights, Image: image,
+		Windows:     windows * side * side * 3 * 4 * windowCopies,
+		Activations: windows * c.Vision.ActivationBytes()}
+}
+
+// largestSize is the largest image the run has at any step (sampled at up to 1000 steps of a
+// longer run).
+func largestSize(exp Experiment) (width, height int) {
+	stride := max(1, exp.Steps/1000)
+	for step := 0; step < exp.Steps; step += stride {
+		w, h := exp.SizeAt(step)
+		if int64(w)*int64(h) > int64(width)*int64(height) {
+			width, height = w, h
+		}
+	}
+	return width, height
+}
+
+// CheckMemory refuses an experiment whose estimate exceeds the memory this machine has
+// available, naming the estimate and the setting that takes the most. loaded says the model's
+// weights are in memory already (and so not among what is available).
+func CheckMemory(exp Experiment, c *clipmodel.Config, loaded bool) error {
+	available, ok := availableMemory()
+	if !ok {
+		return nil
+	}
+	return checkMemoryAgainst(EstimateMemory(exp, c), exp, available, loaded)
+}
+
+func checkMemoryAgainst(m MemoryEstimate, exp Experiment, available int64, loaded bool) error {
+	needed := m.Total()
+	if loaded {
+		needed -= m.Weights
+	}
+	if needed <= available {
+		return nil
+	}
+	width, height := largestSize(exp)
+	advice := fmt.Sprintf("lower the resolution (the image is up to %dx%d)", width, height)
+	switch {
+	case m.Windows+m.Activations > m.Image && m.Windows+m.Activations > m.Weights:
+		advice = fmt.Sprintf("lower the targets' batch_size (%d windows a step in all)", windowCount(exp))
+	case m.Weights > m.Image:
+		advice = "use a smaller model"
+	}
+	return fmt.Errorf("this run needs about %s of memory (weights %s, image %s, windows %s, activations %s), "+
+		"and the machine has %s available: %s", gigabytes(m.Total()), gigabytes(m.Weights), gigabytes(m.Image),
+		gigabytes(m.Windows), gigabytes(m.Activations), gigabytes(available), advice)
+}
+
+func windowCount(exp Experiment) int {
+	n := 0
+	for _, t := range exp.Targets {
+		n += t.BatchSize
+	}
+	return n
+}
+
+func gigabytes(bytes int64) string {
+	return fmt.Sprintf("%.1f GB", float64(bytes)/1e9)
+}
+
+// availableMemory is the kernel's estimate of the memory available to a new process
+// (MemAvailable in /proc/meminfo), where the system reports one.
+func availableMemory() (int64, bool) {
+	f, err := os.Open("/proc/meminfo")
+	if err != nil {
+		return 0, false
+	}
+	defer f.Close()
+	scanner := bufio.NewScanner(f)
+	for scanner.Scan() {
+		fields := strings.Fields(scanner.Text())
+		if len(fields) >= 2 && fields[0] == "MemAvailable:" {
+			kb, err := strconv.ParseInt(fields[1], 10, 64)
+			return kb * 1024, err == nil
+		}
+	}
+	return 0, false
+}

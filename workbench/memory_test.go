@@ -1,0 +1,63 @@
+package workbench
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/clipwork/clipwork/clipmodel"
+)
+
+func architecture(t *testing.T, arch string) *clipmodel.Config {
+	t.Helper()
+	c, err := clipmodel.ArchitectureConfig(arch)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+// TestMemoryEstimateMatchesTheBench compares the estimate of clipwork bench's experiment with
+// the peak memory it measures (1.2 GB for ViT-B/32, 8 windows, 512x512).
+func TestMemoryEstimateMatchesTheBench(t *testing.T) {
+	exp := BenchExperiment(512, 8, 5)
+	if err := exp.Resolve(); err != nil {
+		t.Fatal(err)
+	}
+	got := EstimateMemory(exp, architecture(t, "ViT-B/32")).Total()
+	if got < 1.0e9 || got > 1.6e9 {
+		t.Errorf("ViT-B/32, 8 windows at 512x512: estimate %.2f GB, the bench peaks at 1.2 GB", float64(got)/1e9)
+	}
+}
+
+// TestMemoryRefusalNamesTheSetting checks an oversized image and an oversized batch against
+// 20 GB of memory: each refused, naming the setting to lower; the ordinary demo passes.
+func TestMemoryRefusalNamesTheSetting(t *testing.T) {
+	vit := architecture(t, "ViT-B/32")
+	resolve := func(exp Experiment) Experiment {
+		t.Helper()
+		if err := exp.Resolve(); err != nil {
+			t.Fatal(err)
+		}
+		return exp
+	}
+	huge := resolve(BenchExperiment(100000, 8, 5))
+	batch := BenchExperiment(512, 8, 5)
+	batch.Targets[0].BatchSize = 10000
+	batch = resolve(batch)
+	for name, tc := range map[string]struct {
+		exp  Experiment
+		want string
+	}{
+		"resolution": {huge, "lower the resolution (the image is up to 100000x100000)"},
+		"batch":      {batch, "lower the targets' batch_size (10000 windows a step in all)"},
+		"fits":       {resolve(BenchExperiment(512, 8, 5)), ""},
+	} {
+		err := checkMemoryAgainst(EstimateMemory(tc.exp, vit), tc.exp, 20e9, false)
+		switch {
+		case tc.want == "" && err != nil:
+			t.Errorf("%s: refused: %v", name, err)
+		case tc.want != "" && (err == nil || !strings.Contains(err.Error(), tc.want)):
+			t.Errorf("%s: %v, want an error saying %q", name, err, tc.want)
+		}
+	}
+}
