@@ -3,7 +3,10 @@ package workbench
 import (
 	"fmt"
 	"io"
+	"strconv"
+	"strings"
 	"text/tabwriter"
+	"unicode"
 
 	"github.com/gomlx/gomlx/core/tensors"
 )
@@ -124,13 +127,25 @@ func (s *Stats) restoreSums() {
 // WriteFrameTable writes every target's frame counts in the seed's format:
 //
 //	malazan               : 879 (29.46%)  similarity 0.3120
+//
+// Names and labels with control characters (which could move the cursor or recolour a
+// terminal) are printed quoted, with the characters escaped.
 func (s *Stats) WriteFrameTable(w io.Writer) {
 	for _, t := range s.Targets {
-		fmt.Fprintf(w, "target %s (select %s, %d windows):\n", t.Name, t.Select, t.Windows)
+		fmt.Fprintf(w, "target %s (select %s, %d windows):\n", printable(t.Name), t.Select, t.Windows)
 		tw := tabwriter.NewWriter(w, 0, 4, 1, ' ', 0)
 		for _, f := range t.Features {
-			fmt.Fprintf(tw, "  %s\t: %d\t(%.2f%%)\tsimilarity %.4f\n", f.Label, f.Frames, 100*f.Share, f.SimilarityMean)
+			fmt.Fprintf(tw, "  %s\t: %d\t(%.2f%%)\tsimilarity %.4f\n", printable(f.Label), f.Frames, 100*f.Share, f.SimilarityMean)
 		}
 		tw.Flush()
 	}
+}
+
+// printable is s, or s quoted with Go's escapes when it holds characters a terminal would act on
+// or not show.
+func printable(s string) string {
+	if strings.IndexFunc(s, func(r rune) bool { return !unicode.IsPrint(r) && r != ' ' }) >= 0 {
+		return strconv.Quote(s)
+	}
+	return s
 }
