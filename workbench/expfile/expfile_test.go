@@ -1,6 +1,7 @@
 package expfile
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -189,7 +190,10 @@ func TestEveryRegisteredKindDecodes(t *testing.T) {
 		}
 	}
 	for _, kind := range workbench.TransformKinds {
-		item := kind.Key + ": {" + kind.Param + ": 0.5, active: true, amount: 0.5, end: 80%"
+		item := kind.Key + ": {" + kind.Param + ": 0.5, active: true, end: 80%"
+		if kind.Param != "amount" {
+			item += ", amount: 0.5"
+		}
 		for _, p := range kind.Extra {
 			if p.Default == nil {
 				item += ", " + p.Name + ": 8"
@@ -367,4 +371,34 @@ func roundTrip(t *testing.T, f *File) ([]byte, *File) {
 		t.Fatalf("the resolved config does not load: %v\n%s", err, data)
 	}
 	return data, again
+}
+
+// TestAliasesDuplicatesAndLongExpressions reads a file that shares its transforms through a
+// YAML alias, a file that names a key twice, an alias bomb and a 20,000-term expression.
+func TestAliasesDuplicatesAndLongExpressions(t *testing.T) {
+	shared, err := Parse("alias.yaml", []byte("targets:\n  - name: a\n    features: [x]\n    transforms: &tr\n"+
+		"      - noise: [0, 0.1]\n  - name: b\n    features: [y]\n    transforms: *tr\n"))
+	if err != nil {
+		t.Fatalf("aliased transforms: %v", err)
+	}
+	if a, b := shared.Experiment.Targets[0].Transforms, shared.Experiment.Targets[1].Transforms; len(a) != 1 || len(b) != 1 {
+		t.Errorf("the alias did not carry the transforms: %+v, %+v", a, b)
+	}
+	bomb := "a0: &a0 [x, x, x, x, x, x, x, x, x, x]\n"
+	for i := 1; i < 8; i++ {
+		bomb += fmt.Sprintf("a%d: &a%d [%s]\n", i, i, strings.TrimSuffix(strings.Repeat(fmt.Sprintf("*a%d, ", i-1), 10), ", "))
+	}
+	long := "learnrate: " + strings.Repeat("t+", 20000) + "\n"
+	for name, tc := range map[string]struct{ file, want string }{
+		"duplicate": {"epochs: 3\nepochs: 5\n", `dup.yaml:2:1: key "epochs" appears twice in this mapping (lines 1 and 2)`},
+		"bomb":      {bomb, "aliases expand to more than 100000 values"},
+		"long":      {long, "not a number or a valid expression: got ')'"},
+	} {
+		_, err := Parse("dup.yaml", []byte(tc.file))
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%s: %v, want %q", name, err, tc.want)
+		} else if len(err.Error()) > 1000 {
+			t.Errorf("%s: the error is %d characters long", name, len(err.Error()))
+		}
+	}
 }

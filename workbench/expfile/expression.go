@@ -72,12 +72,21 @@ func compileExpression(source string) (*expression, error) {
 	opts := &syntax.FileOptions{}
 	_, program, err := starlark.SourceProgramOptions(opts, source, "_ = ("+source+"\n)", known)
 	if err != nil {
-		return nil, fmt.Errorf("%q is not a number or a valid expression (Python syntax, with t, epoch, width, "+
-			"height, lr, ... and the math and random functions; see docs/expressions.md): %s", source, errorMessage(err))
+		return nil, fmt.Errorf("not a number or a valid expression: %s (Python syntax, with t, epoch, width, "+
+			"height, lr, ... and the math and random functions; see docs/expressions.md): %q", errorMessage(err), abbreviate(source))
 	}
 	h := fnv.New64a()
 	h.Write([]byte(source))
 	return &expression{source: source, program: program, salt: h.Sum64()}, nil
+}
+
+// abbreviate shortens a long source for an error message to its start and end.
+func abbreviate(source string) string {
+	const head, tail = 60, 20
+	if r := []rune(source); len(r) > head+tail+10 {
+		return fmt.Sprintf("%s ... %s (%d characters)", string(r[:head]), string(r[len(r)-tail:]), len(r))
+	}
+	return source
 }
 
 // value is the expression as a Value of the step.

@@ -92,8 +92,64 @@ func parseBytes(name string, data []byte, files map[*yaml.Node]string) (*yaml.No
 		return nil, &Error{File: name, Line: root.Line, Column: root.Column,
 			Message: "an experiment is a mapping of keys (epochs, resolution, targets, ...) to values"}
 	}
+	budget := maxExpandedNodes
+	root, err := expandAliases(root, name, &budget)
+	if err != nil {
+		return nil, err
+	}
+	if err := checkDuplicateKeys(root, name); err != nil {
+		return nil, err
+	}
 	markFile(root, name, files)
 	return root, nil
+}
+
+// maxExpandedNodes bounds a file's values once its aliases are expanded: a few lines of
+// aliases of aliases can otherwise stand for billions of values.
+const maxExpandedNodes = 100_000
+
+// expandAliases returns n with every alias (*name) replaced by a copy of what its anchor
+// (&name) marks, spending one of budget per value.
+func expandAliases(n *yaml.Node, file string, budget *int) (*yaml.Node, error) {
+	if *budget--; *budget < 0 {
+		return nil, &Error{File: file, Line: n.Line, Column: n.Column,
+			Message: fmt.Sprintf("the file's aliases expand to more than %d values: write the values out", maxExpandedNodes)}
+	}
+	if n.Kind == yaml.AliasNode {
+		return expandAliases(n.Alias, file, budget)
+	}
+	out := *n
+	out.Content = make([]*yaml.Node, len(n.Content))
+	for i, c := range n.Content {
+		expanded, err := expandAliases(c, file, budget)
+		if err != nil {
+			return nil, err
+		}
+		out.Content[i] = expanded
+	}
+	return &out, nil
+}
+
+// checkDuplicateKeys refuses a mapping that names a key twice, which YAML leaves undefined
+// (the parser would keep the last silently).
+func checkDuplicateKeys(n *yaml.Node, file string) error {
+	if n.Kind == yaml.MappingNode {
+		seen := map[string]*yaml.Node{}
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			key := n.Content[i]
+			if first, ok := seen[key.Value]; ok {
+				return &Error{File: file, Line: key.Line, Column: key.Column, Message: fmt.Sprintf(
+					"key %q appears twice in this mapping (lines %d and %d): keep one", key.Value, first.Line, key.Line)}
+			}
+			seen[key.Value] = key
+		}
+	}
+	for _, c := range n.Content {
+		if err := checkDuplicateKeys(c, file); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 func markFile(n *yaml.Node, name string, files map[*yaml.Node]string) {
