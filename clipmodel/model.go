@@ -16,6 +16,7 @@ import (
 	"os"
 	"runtime"
 	"runtime/debug"
+	"slices"
 	"sync"
 
 	"github.com/gomlx/compute"
@@ -113,7 +114,11 @@ type TextEmbedding struct {
 	Embedding []float32
 }
 
-// EmbedTexts tokenizes and embeds texts in one batch.
+// textBatch is how many texts the text tower embeds at once: enough to amortise a call, few
+// enough that thousands of texts do not hold thousands of texts' activations.
+const textBatch = 256
+
+// EmbedTexts tokenizes and embeds texts, textBatch at a time.
 func (m *Model) EmbedTexts(texts []string) ([]TextEmbedding, error) {
 	if len(texts) == 0 {
 		return nil, nil
@@ -121,6 +126,19 @@ func (m *Model) EmbedTexts(texts []string) ([]TextEmbedding, error) {
 	if err := m.compile(); err != nil {
 		return nil, err
 	}
+	out := make([]TextEmbedding, 0, len(texts))
+	for batch := range slices.Chunk(texts, textBatch) {
+		embs, err := m.embedTextBatch(batch)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, embs...)
+	}
+	return out, nil
+}
+
+// embedTextBatch embeds texts in one call of the text tower.
+func (m *Model) embedTextBatch(texts []string) ([]TextEmbedding, error) {
 	out := make([]TextEmbedding, len(texts))
 	lists := make([][]int, len(texts))
 	pool := make([]int32, len(texts))

@@ -291,3 +291,30 @@ func TestMissingWeightIsAnError(t *testing.T) {
 		t.Errorf("embedding without %s: %v", name, err)
 	}
 }
+
+// TestEmbedTextsInBatches embeds more texts than one batch holds: every embedding equals the
+// text's embedding alone, in order.
+func TestEmbedTextsInBatches(t *testing.T) {
+	m, err := LoadRandom("tiny", 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	texts := make([]string, textBatch+5)
+	for i := range texts {
+		texts[i] = fmt.Sprintf("text number %d", i)
+	}
+	all, err := m.EmbedTexts(texts)
+	if err != nil || len(all) != len(texts) {
+		t.Fatalf("%d embeddings, %v", len(all), err)
+	}
+	for _, i := range []int{0, textBatch - 1, textBatch, len(texts) - 1} {
+		alone, err := m.EmbedTexts(texts[i : i+1])
+		if err != nil {
+			t.Fatal(err)
+		}
+		if all[i].Text != texts[i] || Cosine(all[i].Embedding, alone[0].Embedding) < 0.99999 {
+			t.Errorf("text %d in a batch: %q, cosine %.6f with its embedding alone", i, all[i].Text,
+				Cosine(all[i].Embedding, alone[0].Embedding))
+		}
+	}
+}

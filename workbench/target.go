@@ -30,11 +30,15 @@ type preparedTarget struct {
 
 // prepareTargets embeds every feature of every target with the model.
 func prepareTargets(targets []Target, m *clipmodel.Model) ([]*preparedTarget, error) {
+	texts, err := embedTexts(targets, m)
+	if err != nil {
+		return nil, err
+	}
 	out := make([]*preparedTarget, len(targets))
 	for i, t := range targets {
 		p := &preparedTarget{Target: t}
 		for _, f := range t.Features {
-			emb, err := embedFeature(m, f)
+			emb, err := embedFeature(m, f, texts)
 			if err != nil {
 				return nil, fmt.Errorf("target %q, feature %q: %w", t.Name, f.Label, err)
 			}
@@ -75,19 +79,39 @@ func (p *preparedTarget) add(label, text, loss string, weight, scale Value, peri
 	p.embeddings = append(p.embeddings, normalize(embedding))
 }
 
-func embedFeature(m *clipmodel.Model, f Feature) ([]float32, error) {
-	if f.Image != "" {
-		embs, err := m.EmbedImageFiles([]string{f.Image})
-		if err != nil {
-			return nil, err
+// embedTexts embeds every distinct text feature of the targets in batches (a run may have
+// thousands), by text.
+func embedTexts(targets []Target, m *clipmodel.Model) (map[string][]float32, error) {
+	var texts []string
+	seen := map[string]bool{}
+	for _, t := range targets {
+		for _, f := range t.Features {
+			if f.Image == "" && !seen[f.Text] {
+				seen[f.Text] = true
+				texts = append(texts, f.Text)
+			}
 		}
-		return embs[0], nil
 	}
-	embs, err := m.EmbedTexts([]string{f.Text})
+	embs, err := m.EmbedTexts(texts)
+	if err != nil {
+		return nil, fmt.Errorf("embedding the text features: %w", err)
+	}
+	out := make(map[string][]float32, len(embs))
+	for _, e := range embs {
+		out[e.Text] = e.Embedding
+	}
+	return out, nil
+}
+
+func embedFeature(m *clipmodel.Model, f Feature, texts map[string][]float32) ([]float32, error) {
+	if f.Image == "" {
+		return texts[f.Text], nil
+	}
+	embs, err := m.EmbedImageFiles([]string{f.Image})
 	if err != nil {
 		return nil, err
 	}
-	return embs[0].Embedding, nil
+	return embs[0], nil
 }
 
 // antiTextDirection is the normalised mean of the prompts' normalised embeddings.

@@ -170,6 +170,9 @@ func execute(file *expfile.File, name string, resume *resumePoint, f runFlags, s
 	if err != nil {
 		return err
 	}
+	if n := featureCount(file.Experiment); n >= manyFeatures {
+		fmt.Fprintf(stdout, "embedding %d features before the first step...\n", n)
+	}
 	run, err := workbench.NewRun(file.Experiment, m)
 	if err != nil {
 		return err
@@ -219,6 +222,18 @@ func execute(file *expfile.File, name string, resume *resumePoint, f runFlags, s
 		return fmt.Errorf("the run stopped at step %d: its folder could not be written: %w", run.Step(), err)
 	}
 	return runErr
+}
+
+// manyFeatures is the feature count from which a run says that it embeds them first (about a
+// second per thousand on the default model), so that a long silence is explained.
+const manyFeatures = 1000
+
+func featureCount(exp workbench.Experiment) int {
+	n := 0
+	for _, t := range exp.Targets {
+		n += len(t.Features)
+	}
+	return n
 }
 
 // recordedModelName is how config.yaml names the model: a local folder by its absolute path, so
