@@ -3,6 +3,8 @@ package workbench
 import (
 	"errors"
 	"fmt"
+	"maps"
+	"math"
 	"os"
 	"slices"
 	"strings"
@@ -45,6 +47,25 @@ type Experiment struct {
 	Targets []Target
 	// Postproc edits the image between steps.
 	Postproc []Postproc
+}
+
+// nonFiniteAtStart reports the run-wide values (learning rate and its scale, targets' weights)
+// that are NaN or infinite at step 0, which would stop the run at its first step.
+func (e *Experiment) nonFiniteAtStart() []error {
+	env := TimeAt(0, e.Steps)
+	env.Width, env.Height, env.Seed = e.Width, e.Height, e.Seed
+	values := map[string]Value{"learnrate": e.Learnrate, "learnrate_scale": e.LearnrateScale}
+	for _, t := range e.Targets {
+		values[fmt.Sprintf("target %q weight", t.Name)] = t.Weight
+	}
+	var errs []error
+	for _, name := range slices.Sorted(maps.Keys(values)) {
+		v := values[name]
+		if x := v.At(env); v.IsSet() && (math.IsNaN(x) || math.IsInf(x, 0)) {
+			errs = append(errs, fmt.Errorf("%s is %v at step 0 (%s)", name, x, v.Expr))
+		}
+	}
+	return errs
 }
 
 // SizeAt is the image size in effect at a step: the resolution expression's, the stage's, or
@@ -122,6 +143,9 @@ func (e *Experiment) Validate() error {
 			add("stage %d: resolution %dx%d is too small", i+1, s.Width, s.Height)
 		}
 	}
+	for _, err := range e.nonFiniteAtStart() {
+		add("%w", err)
+	}
 	checkChoice(add, "optimizer", e.Optimizer, OptimizerNames()...)
 	checkChoice(add, "interpolation", e.Interpolation, Interpolations...)
 	checkChoice(add, "parameterization", e.Parameterization.Kind, Parameterizations...)
@@ -144,6 +168,11 @@ func (e *Experiment) Validate() error {
 		for _, err := range t.problems() {
 			add("target %q: %w", t.Name, err)
 		}
+	}
+	if len(e.Targets) > 0 && !slices.ContainsFunc(e.Targets, func(t Target) bool {
+		return !t.Disabled && t.activeAtSomeStep(e.Steps)
+	}) {
+		add("no target is active at any step of the run's %d: check the targets' start, end and active", e.Steps)
 	}
 	for _, p := range e.Postproc {
 		if err := p.validate(); err != nil {

@@ -159,6 +159,9 @@ func (r *Run) Advance() (*StepResult, error) {
 	}
 	env := r.env(r.step)
 	plan := r.plan(env)
+	if len(plan.targets) == 0 {
+		return r.idleStep(start), nil
+	}
 	exec, err := r.exec(plan)
 	if err != nil {
 		return nil, err
@@ -195,6 +198,15 @@ func (r *Run) Advance() (*StepResult, error) {
 	r.elapsed += result.Duration
 	r.windowsDone += result.Windows
 	return result, nil
+}
+
+// idleStep passes a step at which no target is active (one that starts later, say): the image
+// stays as it is, and the step adds nothing to the statistics.
+func (r *Run) idleStep(start time.Time) *StepResult {
+	result := &StepResult{Step: r.step, Duration: time.Since(start)}
+	r.step++
+	r.elapsed += result.Duration
+	return result
 }
 
 // env is the time and state at a step, for Values.

@@ -1,6 +1,7 @@
 package workbench
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"math"
@@ -323,4 +324,37 @@ func TestFeatureScalesDecideSelectBest(t *testing.T) {
 	}
 	runToEnd(t, Experiment{Seed: 10, Steps: 2, Width: 32, Height: 32, Targets: []Target{{BatchSize: 2,
 		Select: SelectBest, FeatureScale: FeatureScaleFair, Features: []Feature{{Text: "a"}, {Text: "b", Scale: Constant(2)}}}}})
+}
+
+// TestTargetsActiveAtSomeSteps runs a target that starts at step 3 of 5 (the first steps pass
+// with the image as it was) and refuses one that starts after the run ends.
+func TestTargetsActiveAtSomeSteps(t *testing.T) {
+	m, err := clipmodel.Load("random:tiny")
+	if err != nil {
+		t.Fatal(err)
+	}
+	exp := BenchExperiment(32, 2, 5)
+	exp.Targets[0].Window = Window{FullFrame: true}
+	exp.Targets[0].Period = Period{Start: AtStep(3)}
+	run, err := NewRun(exp, m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	before, _ := run.Image()
+	for range 3 {
+		if _, err := run.Advance(); err != nil {
+			t.Fatalf("step %d: %v", run.Step(), err)
+		}
+	}
+	after, _ := run.Image()
+	if !bytes.Equal(before.Pix, after.Pix) {
+		t.Error("the image changed at steps where no target was active")
+	}
+	if err := run.Run(context.Background()); err != nil || run.Stats().Targets[0].Windows != 4 {
+		t.Errorf("run: %v, %d windows (want 2 steps of 2)", err, run.Stats().Targets[0].Windows)
+	}
+	exp.Targets[0].Period = Period{Start: AtStep(9)}
+	if _, err := NewRun(exp, m); err == nil || !strings.Contains(err.Error(), "no target is active at any step") {
+		t.Errorf("a target starting after the run: %v", err)
+	}
 }

@@ -245,6 +245,16 @@ func (t *Target) pad() string {
 	return t.Window.withDefaults().Pad
 }
 
+// activeAtSomeStep tells whether the target's period includes any of a run's steps.
+func (t *Target) activeAtSomeStep(steps int) bool {
+	for step := range steps {
+		if t.Period.Active(step, steps) {
+			return true
+		}
+	}
+	return false
+}
+
 func (t *Target) problems() []error {
 	var errs []error
 	add := func(format string, args ...any) { errs = append(errs, fmt.Errorf(format, args...)) }
