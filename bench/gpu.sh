@@ -37,5 +37,5 @@ for windows in 8 32 128; do
   torch_json=$(python3 bench/torch_step.py --device cuda --windows "$windows" --steps "$steps")
   echo "clipwork: $go_json"
   echo "pytorch:  $torch_json"
-  python3 -c "import json,sys; g=json.loads(sys.argv[1]); t=json.loads(sys.argv[2]); print(f'{sys.argv[3]} windows: ratio (clipwork / pytorch windows/s) {g[\"windows_per_second\"]/t[\"windows_per_second\"]:.2f}')" "$go_json" "$torch_json" "$windows"
+  python3 -c 'import json,sys; g=json.loads(sys.argv[1]); t=json.loads(sys.argv[2]); print("%s windows: ratio (clipwork / pytorch windows/s) %.2f" % (sys.argv[3], g["windows_per_second"] / t["windows_per_second"]))' "$go_json" "$torch_json" "$windows"
 done
