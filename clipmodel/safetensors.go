@@ -60,18 +60,27 @@ type Safetensors struct {
 	closer   io.Closer
 }
 
-// OpenSafetensors opens and validates a safetensors file. Close it when done.
-func OpenSafetensors(path string) (*Safetensors, error) {
+// openSized opens a file for reading and says how long it is.
+func openSized(path string) (*os.File, int64, error) {
 	f, err := os.Open(path)
 	if err != nil {
-		return nil, err
+		return nil, 0, err
 	}
 	info, err := f.Stat()
 	if err != nil {
 		f.Close()
+		return nil, 0, err
+	}
+	return f, info.Size(), nil
+}
+
+// OpenSafetensors opens and validates a safetensors file. Close it when done.
+func OpenSafetensors(path string) (*Safetensors, error) {
+	f, size, err := openSized(path)
+	if err != nil {
 		return nil, err
 	}
-	st, err := ReadSafetensors(f, info.Size())
+	st, err := ReadSafetensors(f, size)
 	if err != nil {
 		f.Close()
 		return nil, fmt.Errorf("%s: %w", path, err)

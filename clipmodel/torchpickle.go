@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"io"
 	"math"
-	"os"
 	"path"
 	"slices"
 	"strings"
@@ -258,16 +257,11 @@ type TorchArchive struct {
 // OpenTorchArchive reads the names, shapes and storage layout of the tensors in a torch.save or
 // TorchScript (torch.jit.save) zip archive without executing anything from it.
 func OpenTorchArchive(file string) (*TorchArchive, error) {
-	f, err := os.Open(file)
+	f, size, err := openSized(file)
 	if err != nil {
 		return nil, err
 	}
-	info, err := f.Stat()
-	if err != nil {
-		f.Close()
-		return nil, err
-	}
-	a, err := ReadTorchArchive(file, f, info.Size())
+	a, err := ReadTorchArchive(file, f, size)
 	if err != nil {
 		f.Close()
 		return nil, err

@@ -80,13 +80,19 @@ func TestResumeContinuesARun(t *testing.T) {
 	}
 }
 
-// TestResumeRefusesALiveRun resumes a run that another writer holds: refused, the run's files
-// untouched.
-func TestResumeRefusesALiveRun(t *testing.T) {
+// shortDemoRun runs the demo for 2 steps on the tiny random model and returns its run folder.
+func shortDemoRun(t *testing.T) string {
+	t.Helper()
 	out := t.TempDir()
 	runCLI(t, "run", "../../experiments/demo.yaml", "--model", "random:tiny", "--steps", "2", "--resolution", "40",
 		"--out", out, "--quiet")
-	dir := filepath.Join(out, "demo")
+	return filepath.Join(out, "demo")
+}
+
+// TestResumeRefusesALiveRun resumes a run that another writer holds: refused, the run's files
+// untouched.
+func TestResumeRefusesALiveRun(t *testing.T) {
+	dir := shortDemoRun(t)
 	holder, err := runstore.Open(dir)
 	if err != nil {
 		t.Fatal(err)
@@ -151,10 +157,7 @@ func TestResumeRefusesBadStates(t *testing.T) {
 // TestResumeTakesMoreSteps resumes a finished 2-step run with --steps 3: it does one more step
 // and records the new length; fewer steps than done are refused.
 func TestResumeTakesMoreSteps(t *testing.T) {
-	out := t.TempDir()
-	runCLI(t, "run", "../../experiments/demo.yaml", "--model", "random:tiny", "--steps", "2", "--resolution", "40",
-		"--out", out, "--quiet")
-	dir := filepath.Join(out, "demo")
+	dir := shortDemoRun(t)
 	var stdout, stderr bytes.Buffer
 	if code := run([]string{"run", "--resume", dir, "--steps", "1"}, &stdout, &stderr); code == 0 ||
 		!strings.Contains(stderr.String(), "has already done 2 steps") {
