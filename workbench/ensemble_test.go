@@ -7,6 +7,9 @@ import (
 	"strings"
 	"testing"
 
+	. "github.com/gomlx/gomlx/core/graph" //nolint:revive // GoMLX graph code reads best with the dot import.
+	"github.com/gomlx/gomlx/core/tensors"
+
 	"github.com/clipwork/clipwork/clipmodel"
 )
 
@@ -98,6 +101,50 @@ func TestEnsembleRunRecordsEachModel(t *testing.T) {
 		if !strings.Contains(string(data), key) {
 			t.Errorf("stats.json lacks %s", key)
 		}
+	}
+}
+
+// TestEnsembleSelectsByTheWeightedMean gives one window two features: the first model finds it
+// more like feature 0 (0.9 against 0.1), the second more like feature 1 (0.2 against 0.8).
+// Select best follows the weighted mean similarity: the first model's choice at weights 3:1
+// (mean 0.725 against 0.275), the second's at 1:3 (0.375 against 0.625).
+func TestEnsembleSelectsByTheWeightedMean(t *testing.T) {
+	p := &preparedTarget{Target: Target{Select: SelectBest}, losses: []string{LossCosine, LossCosine}}
+	winner := func(weights []float64) []float32 {
+		return run1(t, func(in []*Node) *Node {
+			_, _, won, _ := targetLoss(p, []*Node{in[0], in[0]}, []*Node{in[1], in[2]}, weights, in[3], in[3], in[3])
+			return won
+		}, tensors.FromFlatDataAndDimensions([]float32{1, 0}, 1, 2),
+			tensors.FromFlatDataAndDimensions([]float32{0.9, 0, 0.1, 0}, 2, 2),
+			tensors.FromFlatDataAndDimensions([]float32{0.2, 0, 0.8, 0}, 2, 2),
+			tensors.FromFlatDataAndDimensions([]float32{1, 1}, 2))
+	}
+	if w := winner([]float64{3, 1}); w[0] != 1 || w[1] != 0 {
+		t.Errorf("weights 3:1: won %v, want [1 0]", w)
+	}
+	if w := winner([]float64{1, 3}); w[0] != 0 || w[1] != 1 {
+		t.Errorf("weights 1:3: won %v, want [0 1]", w)
+	}
+}
+
+// TestEnsembleOfOneWeighsItsLoss runs the first step of random:tiny alone at weight 1 and 2.5:
+// the loss scales with the weight.
+func TestEnsembleOfOneWeighsItsLoss(t *testing.T) {
+	exp := ensembleExperiment(2)
+	var losses []float64
+	for _, weight := range []float64{1, 2.5} {
+		r, err := NewEnsembleRun(exp, []Member{{tinyModel(t), weight}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		result, err := r.Advance()
+		if err != nil {
+			t.Fatal(err)
+		}
+		losses = append(losses, result.Terms[0])
+	}
+	if math.Abs(losses[1]-2.5*losses[0]) > 1e-6*math.Abs(losses[1]) {
+		t.Errorf("the first target's loss at weight 2.5 is %g, at weight 1 %g", losses[1], losses[0])
 	}
 }
 

@@ -413,10 +413,10 @@ func targetLoss(t *preparedTarget, embs, features []*Node, modelWeights []float6
 }
 
 // weightedSum is the sum of xs weighted by weights, divided by the weights' sum when mean is
-// set; a single x is returned as it is, so that a run of one model computes exactly what it
-// did before ensembles.
+// set; a single x of weight 1 (or a mean of one) is returned as it is, so that a run of one
+// model computes exactly what it did before ensembles.
 func weightedSum(xs []*Node, weights []float64, mean bool) *Node {
-	if len(xs) == 1 {
+	if len(xs) == 1 && (mean || weights[0] == 1) {
 		return xs[0]
 	}
 	var sum *Node
