@@ -2,6 +2,7 @@ package workbench
 
 import (
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/gomlx/gomlx/core/tensors"
@@ -41,6 +42,9 @@ func (r *Run) Restore(s *State) error {
 	}
 	if s.Stats == nil || len(s.Stats.Targets) != len(r.stats.Targets) {
 		return fmt.Errorf("saved statistics do not match the experiment's %d targets", len(r.stats.Targets))
+	}
+	if !slices.Equal(s.Stats.Models, r.stats.Models) {
+		return fmt.Errorf("saved statistics are of the models %q, the run has %q", s.Stats.Models, r.stats.Models)
 	}
 	r.step, r.width, r.height = s.Step, s.Width, s.Height
 	r.params = tensors.FromFlatDataAndDimensions(s.Params, shape.Dimensions...)

@@ -18,6 +18,8 @@
 //	optimisers                 optimizer.go    an entry of Optimizers: name, usual rate, update
 //	schedules and time         schedule.go     Value (a number of time), Moment, Period
 //	the step graph             step.go         typed inputs (stepInputs), one graph per plan
+//	model ensembles            ensemble.go     ModelChoice, Member, one store for every model; the
+//	                                           weighted losses in target.go (targetLoss)
 //	the run loop               run.go, state.go, checkpoint.go, observer.go
 //	statistics                 stats.go        frames, shares, similarities, history
 //	image filters              filters.go      blur, grey, Sobel, total variation

@@ -19,6 +19,9 @@ const Version = "0.1.0"
 type Experiment struct {
 	// Model names the CLIP model (see clipmodel.Load); empty means the embedded default.
 	Model string
+	// Ensemble, when it lists models, replaces Model: every target's loss is the weighted sum of
+	// each model's loss on the same windows (see Models).
+	Ensemble []ModelChoice
 	// Seed makes every random choice of the run reproducible.
 	Seed uint64
 	// Steps is the number of optimisation steps (CLIPig's epochs).
@@ -146,6 +149,7 @@ func (e *Experiment) Validate() error {
 	for _, err := range e.nonFiniteAtStart() {
 		add("%w", err)
 	}
+	e.ensembleProblems(add)
 	checkChoice(add, "optimizer", e.Optimizer, OptimizerNames()...)
 	checkChoice(add, "interpolation", e.Interpolation, Interpolations...)
 	checkChoice(add, "parameterization", e.Parameterization.Kind, Parameterizations...)

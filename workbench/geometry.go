@@ -263,8 +263,12 @@ func (g Geometric) validate() error {
 }
 
 // geometryPool is the average-pooling factor for a chain's windows: how many image pixels one
-// input pixel spans at the start of the run.
-func geometryPool(chain []Geometric, input, width, height int) int {
+// window pixel spans, for windows drawn for a side of input and sampled at size.
+func geometryPool(chain []Geometric, input, size, width, height int) int {
 	h, _ := sampleGeometry(chain, TimeAt(0, 1), rand.New(rand.NewPCG(0, 0)), input, width, height)
-	return max(1, int(linearScale(h)))
+	scale := linearScale(h)
+	if size != input {
+		scale *= float64(input) / float64(size)
+	}
+	return max(1, int(scale))
 }

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"fmt"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -36,8 +37,32 @@ const (
 	windowCopies = 20
 )
 
-// EstimateMemory estimates a run of exp on a model of architecture c. exp must be resolved.
-func EstimateMemory(exp Experiment, c *clipmodel.Config) MemoryEstimate {
+// EstimateMemory estimates a run of exp on models of architectures configs (every model of an
+// ensemble). exp must be resolved.
+func EstimateMemory(exp Experiment, configs ...*clipmodel.Config) MemoryEstimate {
+	width, height := largestSize(exp)
+	image := int64(width) * int64(height) * 3 * 4 * imageCopies
+	if exp.Parameterization.Kind == ParamFFT {
+		// The Fourier basis as matrices: width x width and height x height, real and imaginary,
+		// forward and inverse.
+		image += (int64(width)*int64(width) + int64(height)*int64(height)) * 4 * 4
+	}
+	windows := int64(windowCount(exp))
+	m := MemoryEstimate{Image: image}
+	var sides []int64 // the windows are sampled once per input size
+	for _, c := range configs {
+		m.Weights += weightBytes(c)
+		m.Activations += windows * c.Vision.ActivationBytes()
+		if side := int64(c.Vision.ImageSize); !slices.Contains(sides, side) {
+			sides = append(sides, side)
+			m.Windows += windows * side * side * 3 * 4 * windowCopies
+		}
+	}
+	return m
+}
+
+// weightBytes is the size of a model's weights as float32.
+func weightBytes(c *clipmodel.Config) int64 {
 	var weights int64
 	for _, spec := range c.TensorSpecs() {
 		n := int64(4)
@@ -46,21 +71,7 @@ func EstimateMemory(exp Experiment, c *clipmodel.Config) MemoryEstimate {
 		}
 		weights += n
 	}
-	width, height := largestSize(exp)
-	image := int64(width) * int64(height) * 3 * 4 * imageCopies
-	if exp.Parameterization.Kind == ParamFFT {
-		// The Fourier basis as matrices: width x width and height x height, real and imaginary,
-		// forward and inverse.
-		image += (int64(width)*int64(width) + int64(height)*int64(height)) * 4 * 4
-	}
-	windows := int64(0)
-	for _, t := range exp.Targets {
-		windows += int64(t.BatchSize)
-	}
-	side := int64(c.Vision.ImageSize)
-	return MemoryEstimate{Weights: weights, Image: image,
-		Windows:     windows * side * side * 3 * 4 * windowCopies,
-		Activations: windows * c.Vision.ActivationBytes()}
+	return weights
 }
 
 // largestSize is the largest image the run has at any step (sampled at up to 1000 steps of a
@@ -77,14 +88,15 @@ func largestSize(exp Experiment) (width, height int) {
 }
 
 // CheckMemory refuses an experiment whose estimate exceeds the memory this machine has
-// available, naming the estimate and the setting that takes the most. loaded says the model's
-// weights are in memory already (and so not among what is available).
-func CheckMemory(exp Experiment, c *clipmodel.Config, loaded bool) error {
+// available, naming the estimate and the setting that takes the most. configs are the run's
+// models (every model of an ensemble); loaded says their weights are in memory already (and so
+// not among what is available).
+func CheckMemory(exp Experiment, configs []*clipmodel.Config, loaded bool) error {
 	available, ok := availableMemory()
 	if !ok {
 		return nil
 	}
-	return checkMemoryAgainst(EstimateMemory(exp, c), exp, available, loaded)
+	return checkMemoryAgainst(EstimateMemory(exp, configs...), exp, available, loaded)
 }
 
 func checkMemoryAgainst(m MemoryEstimate, exp Experiment, available int64, loaded bool) error {

@@ -61,3 +61,28 @@ func TestMemoryRefusalNamesTheSetting(t *testing.T) {
 		}
 	}
 }
+
+// TestMemoryEstimateCountsEveryModel estimates an ensemble as the weights and activations of
+// each model, and windows once per input size: ViT-B/32 twice samples its windows once.
+func TestMemoryEstimateCountsEveryModel(t *testing.T) {
+	exp := BenchExperiment(512, 8, 5)
+	if err := exp.Resolve(); err != nil {
+		t.Fatal(err)
+	}
+	vit, rn := architecture(t, "ViT-B/32"), architecture(t, "RN50x4")
+	a, b := EstimateMemory(exp, vit), EstimateMemory(exp, rn)
+	both, twice := EstimateMemory(exp, vit, rn), EstimateMemory(exp, vit, vit)
+	if both.Weights != a.Weights+b.Weights || both.Activations != a.Activations+b.Activations ||
+		both.Windows != a.Windows+b.Windows || both.Image != a.Image {
+		t.Errorf("ViT-B/32 %+v and RN50x4 %+v: ensemble %+v", a, b, both)
+	}
+	if twice.Windows != a.Windows || twice.Weights != 2*a.Weights {
+		t.Errorf("ViT-B/32 %+v twice: %+v", a, twice)
+	}
+	if err := checkMemoryAgainst(both, exp, both.Total()-1, false); err == nil {
+		t.Error("an ensemble that needs more than the machine has was accepted")
+	}
+	if err := checkMemoryAgainst(both, exp, both.Total(), false); err != nil {
+		t.Errorf("an ensemble that fits was refused: %v", err)
+	}
+}

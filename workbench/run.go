@@ -18,8 +18,12 @@ import (
 // Run is one execution of an Experiment: the image's state, the statistics so far, and the
 // loop that advances it and tells observers.
 type Run struct {
-	exp     Experiment
+	exp Experiment
+	// members are the run's models and their weights; model is the first, whose backend runs
+	// the step, and store holds every member's weights (see ensembleStore).
+	members []Member
 	model   *clipmodel.Model
+	store   *model.Store
 	param   imageParam
 	targets []*preparedTarget
 
@@ -35,24 +39,44 @@ type Run struct {
 	windowsDone   int
 }
 
-// NewRun prepares a run: it resolves the experiment (see Resolve), embeds every
+// NewRun prepares a run of one model: it resolves the experiment (see Resolve), embeds every
 // feature with the model and draws the initial image.
 func NewRun(exp Experiment, m *clipmodel.Model) (*Run, error) {
+	return NewEnsembleRun(exp, []Member{{Model: m, Weight: 1}})
+}
+
+// NewEnsembleRun prepares a run of several models (see LoadModels): every target's loss is the
+// weighted sum of each member's loss on the same windows, each member seeing them at its own
+// input size.
+func NewEnsembleRun(exp Experiment, members []Member) (*Run, error) {
+	if len(members) == 0 {
+		return nil, errors.New("a run needs at least one model")
+	}
 	if err := exp.Resolve(); err != nil {
 		return nil, err
 	}
-	if err := CheckWindowsFit(exp, modelInput(m)); err != nil {
+	var models []*clipmodel.Model
+	var configs []*clipmodel.Config
+	for _, m := range members {
+		models, configs = append(models, m.Model), append(configs, m.Model.Config)
+	}
+	if err := CheckWindowsFit(exp, inputSizes(members)...); err != nil {
 		return nil, err
 	}
-	if err := CheckMemory(exp, m.Config, true); err != nil {
+	if err := CheckMemory(exp, configs, true); err != nil {
 		return nil, err
 	}
-	targets, err := prepareTargets(exp.Targets, m)
+	targets, err := prepareTargets(exp.Targets, models)
 	if err != nil {
 		return nil, err
 	}
-	r := &Run{exp: exp, model: m, param: newImageParam(exp.Parameterization), targets: targets,
-		execs: map[string]*model.Exec{}, stats: newStats(targets)}
+	store, err := ensembleStore(members)
+	if err != nil {
+		return nil, err
+	}
+	r := &Run{exp: exp, members: members, model: members[0].Model, store: store,
+		param: newImageParam(exp.Parameterization), targets: targets,
+		execs: map[string]*model.Exec{}, stats: newStats(targets, modelNames(members))}
 	r.width, r.height = r.sizeAt(0)
 	if err := r.initialize(); err != nil {
 		return nil, err
@@ -63,26 +87,37 @@ func NewRun(exp Experiment, m *clipmodel.Model) (*Run, error) {
 	return r, nil
 }
 
+// modelWeights are the members' weights, in order.
+func (r *Run) modelWeights() []float64 {
+	weights := make([]float64, len(r.members))
+	for i, m := range r.members {
+		weights[i] = m.Weight
+	}
+	return weights
+}
+
 // fairScales sets the feature_scale: fair targets' factors from the initial image, embedded
 // whole as CLIPig embeds it.
 func (r *Run) fairScales() error {
-	var embedding []float32
+	var embeddings [][]float32
 	for _, t := range r.targets {
 		if t.FeatureScale != FeatureScaleFair {
 			continue
 		}
-		if embedding == nil {
+		if embeddings == nil {
 			img, err := r.Image()
 			if err != nil {
 				return err
 			}
-			embs, err := r.model.EmbedPixels([][]float32{r.model.Preprocess.Pixels(img)})
-			if err != nil {
-				return err
+			for _, m := range r.members {
+				embs, err := m.Model.EmbedPixels([][]float32{m.Model.Preprocess.Pixels(img)})
+				if err != nil {
+					return err
+				}
+				embeddings = append(embeddings, normalize(embs[0]))
 			}
-			embedding = normalize(embs[0])
 		}
-		t.setFairScales(embedding)
+		t.setFairScales(embeddings, r.modelWeights())
 	}
 	return nil
 }
@@ -90,9 +125,18 @@ func (r *Run) fairScales() error {
 // CheckWindowsFit rejects targets whose windows, at their smallest, would still see beyond
 // every side of the image: padding then fills most of the window, which is rarely meant.
 // Zoomed-out (full-frame) and tiling (wrap) windows are meant to, and pass. It is the one check
-// that needs the model (its input side, input); NewRun makes it, and clipwork check where it can
-// know the input without loading the model.
-func CheckWindowsFit(exp Experiment, input int) error {
+// that needs the models (their input sides, inputs: every model of an ensemble); NewRun makes
+// it, and clipwork check where it can know the inputs without loading the models.
+func CheckWindowsFit(exp Experiment, inputs ...int) error {
+	for _, input := range inputs {
+		if err := checkWindowsFit(exp, input); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func checkWindowsFit(exp Experiment, input int) error {
 	width, height := exp.Width, exp.Height
 	for _, s := range exp.Stages {
 		width, height = min(width, s.Width), min(height, s.Height)
@@ -114,6 +158,9 @@ func CheckWindowsFit(exp Experiment, input int) error {
 
 // Experiment is the run's experiment with every default filled in.
 func (r *Run) Experiment() Experiment { return r.exp }
+
+// ModelNames names the run's models (clipmodel.Model.Name), one or an ensemble's, in order.
+func (r *Run) ModelNames() []string { return modelNames(r.members) }
 
 // Step is the number of steps done so far.
 func (r *Run) Step() int { return r.step }
@@ -226,7 +273,7 @@ func (r *Run) plan(env Env) *stepPlan {
 			active = append(active, t)
 		}
 	}
-	return newStepPlan(active, r.width, r.height, modelInput(r.model), len(r.exp.Postproc))
+	return newStepPlan(active, r.width, r.height, inputSizes(r.members), len(r.exp.Postproc))
 }
 
 // exec returns the compiled step for a plan's structure; the Exec compiles again by itself
@@ -235,7 +282,7 @@ func (r *Run) exec(plan *stepPlan) (*model.Exec, error) {
 	if e, ok := r.execs[plan.key()]; ok {
 		return e, nil
 	}
-	e, err := model.NewExec(r.model.Backend, r.model.Store, r.stepGraph(plan))
+	e, err := model.NewExec(r.model.Backend, r.store, r.stepGraph(plan))
 	if err != nil {
 		return nil, err
 	}
@@ -261,8 +308,8 @@ func (r *Run) inputs(plan *stepPlan, env Env) ([]any, error) {
 	in := stepInputs[*tensors.Tensor]{Params: r.params, M: r.m, V: r.v, LR: tensors.FromScalar(float32(lr)),
 		Count: tensors.FromScalar(float32(r.step + 1)), RNG: state}
 	in.Postproc, in.PostprocRows = r.postprocInputs(env, rng)
-	for k, t := range plan.targets {
-		in.Targets = append(in.Targets, r.targetInputs(plan.pool[k], t, env, rng))
+	for k := range plan.targets {
+		in.Targets = append(in.Targets, r.targetInputs(plan, k, env, rng))
 	}
 	slots := in.slots(plan)
 	out := make([]any, len(slots))
@@ -272,12 +319,12 @@ func (r *Run) inputs(plan *stepPlan, env Env) ([]any, error) {
 	return out, nil
 }
 
-// targetInputs draws a target's windows and evaluates its time-dependent values.
-func (r *Run) targetInputs(pool int, t *preparedTarget, env Env, rng *rand.Rand) targetInputs[*tensors.Tensor] {
-	n, f := t.BatchSize, len(t.embeddings)
-	input := modelInput(r.model)
-	homs := make([]float32, 0, n*9)
-	scale := 1 / float64(pool)
+// targetInputs draws the windows of the plan's target k and evaluates its time-dependent values.
+func (r *Run) targetInputs(plan *stepPlan, k int, env Env, rng *rand.Rand) targetInputs[*tensors.Tensor] {
+	t := plan.targets[k]
+	n, f := t.BatchSize, len(t.labels)
+	input := plan.sizes[0]
+	homs := make([][]float32, len(plan.sizes))
 	var canvasScales [][]float64 // per window, for CLIPig's geometry
 	for range n {
 		h := t.Window.Sample(rng, input, r.width, r.height)
@@ -286,16 +333,17 @@ func (r *Run) targetInputs(pool int, t *preparedTarget, env Env, rng *rand.Rand)
 			h, scales = sampleGeometry(t.Geometry, env, rng, input, r.width, r.height)
 			canvasScales = append(canvasScales, scales)
 		}
-		for i, c := range h {
-			if i < 6 {
-				c *= scale // into the pooled image's coordinates
-			}
-			homs = append(homs, float32(c))
+		for j, size := range plan.sizes {
+			homs[j] = appendHomography(homs[j], h, input, size, plan.pool[k][j])
 		}
+	}
+	ti := targetInputs[*tensors.Tensor]{Features: t.features}
+	for _, h := range homs {
+		ti.Homs = append(ti.Homs, tensors.FromFlatDataAndDimensions(h, n, 9))
 	}
 	weights, active, scales := make([]float32, f), make([]float32, f), make([]float32, f)
 	last := r.stats.Target(t.Name).Features
-	for i := range t.embeddings {
+	for i := range t.labels {
 		fe := env
 		fe.Similarity = 100 * last[i].SimilarityLast
 		weights[i] = float32(t.weights[i].At(fe))
@@ -304,10 +352,8 @@ func (r *Run) targetInputs(pool int, t *preparedTarget, env Env, rng *rand.Rand)
 			active[i] = 1
 		}
 	}
-	ti := targetInputs[*tensors.Tensor]{Homs: tensors.FromFlatDataAndDimensions(homs, n, 9), Features: t.features,
-		Weights: tensors.FromFlatDataAndDimensions(weights, f), Active: tensors.FromFlatDataAndDimensions(active, f),
-		Scales: tensors.FromFlatDataAndDimensions(scales, f),
-		Weight: tensors.FromScalar(float32(t.Weight.At(env)))}
+	ti.Weights, ti.Active = tensors.FromFlatDataAndDimensions(weights, f), tensors.FromFlatDataAndDimensions(active, f)
+	ti.Scales, ti.Weight = tensors.FromFlatDataAndDimensions(scales, f), tensors.FromScalar(float32(t.Weight.At(env)))
 	if len(t.Constraints) > 0 {
 		ce := env
 		for _, f := range last {
@@ -319,6 +365,22 @@ func (r *Run) targetInputs(pool int, t *preparedTarget, env Env, rng *rand.Rand)
 		ti.Transforms = append(ti.Transforms, transformInputs(tr, n, env, rng, canvasScales))
 	}
 	return ti
+}
+
+// appendHomography appends a window's homography h, drawn for a side of input, as the
+// homography of the same window sampled at size from the image pooled by pool.
+func appendHomography(homs []float32, h Homography, input, size, pool int) []float32 {
+	scale := 1 / float64(pool)
+	for i, c := range h {
+		if i < 6 {
+			c *= scale // into the pooled image's coordinates
+		}
+		if size != input && i%3 != 2 {
+			c *= float64(input) / float64(size) // from the size's window pixels to the input's
+		}
+		homs = append(homs, float32(c))
+	}
+	return homs
 }
 
 // Run advances the run to its end, telling observers about every step; it stops early, with

@@ -304,7 +304,7 @@ func TestFeatureScalesDecideSelectBest(t *testing.T) {
 	p := &preparedTarget{Target: Target{Select: SelectBest}, losses: []string{LossCosine, LossCosine}}
 	winner := func(scales []float32) []float32 {
 		return run1(t, func(in []*Node) *Node {
-			_, won, _ := targetLoss(p, in[0], in[1], in[2], in[3], in[4])
+			_, _, won, _ := targetLoss(p, []*Node{in[0]}, []*Node{in[1]}, []float64{1}, in[2], in[3], in[4])
 			return won
 		}, tensors.FromFlatDataAndDimensions([]float32{1, 0}, 1, 2),
 			tensors.FromFlatDataAndDimensions([]float32{0.6, 0.8, 0.8, 0.6}, 2, 2),
@@ -317,8 +317,8 @@ func TestFeatureScalesDecideSelectBest(t *testing.T) {
 	if w := winner([]float32{2, 1}); w[0] != 1 || w[1] != 0 {
 		t.Errorf("scales 2, 1: won %v, want [1 0]", w)
 	}
-	p.embeddings, p.fair = [][]float32{{0.5, 0}, {0.25, 0}}, []float64{1, 1}
-	p.setFairScales([]float32{1, 0})
+	p.embeddings, p.fair = [][][]float32{{{0.5, 0}, {0.25, 0}}}, []float64{1, 1}
+	p.setFairScales([][]float32{{1, 0}}, []float64{1})
 	if p.fair[0] != 0.5 || p.fair[1] != 1 {
 		t.Errorf("fair factors %v, want [0.5 1]", p.fair)
 	}

@@ -14,6 +14,8 @@ import (
 // Stats are a run's statistics: per target how often each feature was applied (its frame
 // count) and how similar the windows were to it, and the loss over time.
 type Stats struct {
+	// Models names an ensemble's models, in order (empty for a run of one model).
+	Models  []string       `json:"models,omitempty"`
 	Targets []*TargetStats `json:"targets"`
 	History []StepRecord   `json:"history"`
 }
@@ -44,6 +46,17 @@ type FeatureStats struct {
 	SimilarityMean float64 `json:"similarity_mean"`
 	SimilarityLast float64 `json:"similarity_last"`
 	similaritySum  float64
+	// Models are, in an ensemble, each model's similarities by its name; SimilarityMean and
+	// SimilarityLast are then the models' weighted mean.
+	Models map[string]*ModelSimilarity `json:"models,omitempty"`
+}
+
+// ModelSimilarity is one model's similarities of an ensemble's windows to a feature, in the
+// model's own space, as FeatureStats has the ensemble's.
+type ModelSimilarity struct {
+	SimilarityMean float64 `json:"similarity_mean"`
+	SimilarityLast float64 `json:"similarity_last"`
+	similaritySum  float64
 }
 
 // StepRecord is one step of the history: the loss and, per target, each feature's mean
@@ -55,15 +68,29 @@ type StepRecord struct {
 	Frames       map[string][]int     `json:"frames"`
 	// Windows is, per target, the number of windows it drew at that step.
 	Windows map[string]int `json:"windows,omitempty"`
+	// ModelSimilarities are, in an ensemble, each model's Similarities, by the model's name.
+	ModelSimilarities map[string]map[string][]float64 `json:"model_similarities,omitempty"`
 }
 
-func newStats(targets []*preparedTarget) *Stats {
+// newStats are the empty statistics of a run of targets; models names an ensemble's models
+// (their per-model similarities are kept when there are several).
+func newStats(targets []*preparedTarget, models []string) *Stats {
 	s := &Stats{}
+	if len(models) > 1 {
+		s.Models = models
+	}
 	for _, t := range targets {
 		ts := &TargetStats{Name: t.Name, Select: t.Select}
 		for i, label := range t.labels {
 			negative := t.weights[i].At(Env{Steps: 1}) < 0
-			ts.Features = append(ts.Features, &FeatureStats{Label: label, Text: t.texts[i], Negative: negative})
+			fs := &FeatureStats{Label: label, Text: t.texts[i], Negative: negative}
+			for _, m := range s.Models {
+				if fs.Models == nil {
+					fs.Models = map[string]*ModelSimilarity{}
+				}
+				fs.Models[m] = &ModelSimilarity{}
+			}
+			ts.Features = append(ts.Features, fs)
 		}
 		s.Targets = append(s.Targets, ts)
 	}
@@ -80,39 +107,79 @@ func (s *Stats) Target(name string) *TargetStats {
 	return nil
 }
 
-// record adds one step: perTarget holds similarities and won masks, two per active target.
+// record adds one step: perTarget holds, per active target, the similarities and won masks,
+// and in an ensemble each model's similarities.
 func (s *Stats) record(step int, loss float64, plan *stepPlan, perTarget []*tensors.Tensor) {
 	rec := StepRecord{Step: step, Loss: loss, Similarities: map[string][]float64{}, Frames: map[string][]int{},
 		Windows: map[string]int{}}
+	per := 2
+	if len(s.Models) > 0 {
+		per += len(s.Models)
+		rec.ModelSimilarities = map[string]map[string][]float64{}
+		for _, m := range s.Models {
+			rec.ModelSimilarities[m] = map[string][]float64{}
+		}
+	}
 	for k, t := range plan.targets {
 		ts := s.Target(t.Name)
-		sims := tensors.MustCopyFlatData[float32](perTarget[2*k])
-		won := tensors.MustCopyFlatData[float32](perTarget[2*k+1])
-		n, f := t.BatchSize, len(ts.Features)
-		ts.Windows += n
-		means, frames := make([]float64, f), make([]int, f)
-		for j, fs := range ts.Features {
-			sum := 0.0
-			for w := range n {
-				sum += float64(sims[w*f+j])
-				if won[w*f+j] > 0.5 {
-					fs.Frames++
-					frames[j]++
-				}
-			}
-			fs.similaritySum += sum
-			fs.SimilarityLast = sum / float64(n)
-			means[j] = fs.SimilarityLast
+		outs := perTarget[per*k : per*(k+1)]
+		rec.Similarities[t.Name], rec.Frames[t.Name] = ts.record(outs[0], outs[1])
+		rec.Windows[t.Name] = t.BatchSize
+		for i, m := range s.Models {
+			rec.ModelSimilarities[m][t.Name] = ts.recordModel(m, outs[2+i])
 		}
-		for _, fs := range ts.Features {
-			fs.Share = float64(fs.Frames) / float64(ts.Windows)
-			fs.SimilarityMean = fs.similaritySum / float64(ts.Windows)
-		}
-		rec.Similarities[t.Name] = means
-		rec.Frames[t.Name] = frames
-		rec.Windows[t.Name] = n
 	}
 	s.History = append(s.History, rec)
+}
+
+// record adds one step's similarities [windows, features] and won masks, and returns each
+// feature's mean similarity and frames at the step.
+func (ts *TargetStats) record(simsOut, wonOut *tensors.Tensor) ([]float64, []int) {
+	sims := tensors.MustCopyFlatData[float32](simsOut)
+	won := tensors.MustCopyFlatData[float32](wonOut)
+	f := len(ts.Features)
+	n := len(sims) / f
+	ts.Windows += n
+	means, frames := make([]float64, f), make([]int, f)
+	for j, fs := range ts.Features {
+		sum := 0.0
+		for w := range n {
+			sum += float64(sims[w*f+j])
+			if won[w*f+j] > 0.5 {
+				fs.Frames++
+				frames[j]++
+			}
+		}
+		fs.similaritySum += sum
+		fs.SimilarityLast = sum / float64(n)
+		means[j] = fs.SimilarityLast
+	}
+	for _, fs := range ts.Features {
+		fs.Share = float64(fs.Frames) / float64(ts.Windows)
+		fs.SimilarityMean = fs.similaritySum / float64(ts.Windows)
+	}
+	return means, frames
+}
+
+// recordModel adds one model's similarities [windows, features] at a step (after record has
+// counted the step's windows) and returns each feature's mean.
+func (ts *TargetStats) recordModel(model string, simsOut *tensors.Tensor) []float64 {
+	sims := tensors.MustCopyFlatData[float32](simsOut)
+	f := len(ts.Features)
+	n := len(sims) / f
+	means := make([]float64, f)
+	for j, fs := range ts.Features {
+		ms := fs.Models[model]
+		sum := 0.0
+		for w := range n {
+			sum += float64(sims[w*f+j])
+		}
+		ms.similaritySum += sum
+		ms.SimilarityLast = sum / float64(n)
+		ms.SimilarityMean = ms.similaritySum / float64(ts.Windows)
+		means[j] = ms.SimilarityLast
+	}
+	return means
 }
 
 // restoreSums rebuilds the running sums behind the means after the stats were read from JSON.
@@ -120,6 +187,9 @@ func (s *Stats) restoreSums() {
 	for _, t := range s.Targets {
 		for _, f := range t.Features {
 			f.similaritySum = f.SimilarityMean * float64(t.Windows)
+			for _, m := range f.Models {
+				m.similaritySum = m.SimilarityMean * float64(t.Windows)
+			}
 		}
 	}
 }

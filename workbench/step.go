@@ -3,6 +3,7 @@ package workbench
 import (
 	"fmt"
 	"math"
+	"slices"
 	"strings"
 
 	"github.com/clipwork/clipwork/clipmodel"
@@ -17,22 +18,27 @@ import (
 type stepPlan struct {
 	targets       []*preparedTarget
 	width, height int
-	input         int // the model's input side
-	// pool is, per target, the factor the image is average-pooled by before its windows are
-	// sampled, so that zoomed-out windows see every pixel instead of aliasing.
-	pool []int
+	// sizes are the models' distinct input sides, largest first: windows are drawn for the
+	// first and scaled to each.
+	sizes []int
+	// pool is, per target and size, the factor the image is average-pooled by before its
+	// windows are sampled, so that zoomed-out windows see every pixel instead of aliasing.
+	pool [][]int
 	// postproc is the number of post-processing edits.
 	postproc int
 }
 
-func newStepPlan(targets []*preparedTarget, width, height, input, postproc int) *stepPlan {
-	p := &stepPlan{targets: targets, width: width, height: height, input: input, postproc: postproc}
+func newStepPlan(targets []*preparedTarget, width, height int, sizes []int, postproc int) *stepPlan {
+	p := &stepPlan{targets: targets, width: width, height: height, sizes: sizes, postproc: postproc}
 	for _, t := range targets {
-		pool := poolFactor(t.Window, width, height, input)
-		if len(t.Geometry) > 0 {
-			pool = geometryPool(t.Geometry, input, width, height)
+		pools := make([]int, len(sizes))
+		for j, size := range sizes {
+			pools[j] = poolFactor(t.Window, width, height, sizes[0], size)
+			if len(t.Geometry) > 0 {
+				pools[j] = geometryPool(t.Geometry, sizes[0], size, width, height)
+			}
 		}
-		p.pool = append(p.pool, pool)
+		p.pool = append(p.pool, pools)
 	}
 	return p
 }
@@ -42,7 +48,7 @@ func newStepPlan(targets []*preparedTarget, width, height, input, postproc int) 
 func (p *stepPlan) key() string {
 	var parts []string
 	for k, t := range p.targets {
-		parts = append(parts, fmt.Sprintf("%s/%d", t.Name, p.pool[k]))
+		parts = append(parts, fmt.Sprintf("%s/%v", t.Name, p.pool[k]))
 	}
 	return fmt.Sprintf("%dx%d\x00%s", p.width, p.height, strings.Join(parts, "\x00"))
 }
@@ -62,9 +68,11 @@ type stepInputs[T any] struct {
 
 // targetInputs are one active target's inputs.
 type targetInputs[T any] struct {
-	// Homs are the windows' homographies [n, 9]; Features the embeddings [f, d]; Weights and
-	// Active and Scales per feature [f]; Weight the target's scalar weight.
-	Homs, Features, Weights, Active, Scales, Weight T
+	// Homs are the windows' homographies [n, 9], one per input size; Features the embeddings
+	// [f, d], one per model; Weights and Active and Scales per feature [f]; Weight the target's
+	// scalar weight.
+	Homs, Features                  []T
+	Weights, Active, Scales, Weight T
 	// Constraints are the constraints' rows [c, 4] (only when the target has constraints).
 	Constraints T
 	// Transforms are each transform's rows [n, 4].
@@ -85,7 +93,15 @@ func (s *stepInputs[T]) slots(plan *stepPlan) []*T {
 	}
 	for k, t := range plan.targets {
 		ti := &s.Targets[k]
-		out = append(out, &ti.Homs, &ti.Features, &ti.Weights, &ti.Active, &ti.Scales, &ti.Weight)
+		ti.Homs = resize(ti.Homs, len(plan.sizes))
+		ti.Features = resize(ti.Features, len(t.features))
+		for i := range ti.Homs {
+			out = append(out, &ti.Homs[i])
+		}
+		for i := range ti.Features {
+			out = append(out, &ti.Features[i])
+		}
+		out = append(out, &ti.Weights, &ti.Active, &ti.Scales, &ti.Weight)
 		if len(t.Constraints) > 0 {
 			out = append(out, &ti.Constraints)
 		}
@@ -99,16 +115,26 @@ func (s *stepInputs[T]) slots(plan *stepPlan) []*T {
 	return out
 }
 
+// resize is xs if it has n elements, else n zero values.
+func resize[T any](xs []T, n int) []T {
+	if len(xs) != n {
+		return make([]T, n)
+	}
+	return xs
+}
+
 // poolFactor is how much smaller than the image a target's smallest window can see it: the
-// integer factor of average pooling that keeps sampling from skipping pixels.
-func poolFactor(w Window, width, height, input int) int {
+// integer factor of average pooling that keeps sampling from skipping pixels. input is the side
+// the windows are drawn for, size the side they are sampled at.
+func poolFactor(w Window, width, height, input, size int) int {
 	w = w.withDefaults()
-	return max(1, int(w.side(input, width, height)*w.Scale[0]/float64(input)))
+	return max(1, int(w.side(input, width, height)*w.Scale[0]/float64(size)))
 }
 
 // stepOutputs names the step graph's outputs: the new optimiser state, the loss, its terms,
 // whether the updated parameters are all finite, then per target the similarities
-// [windows, features] and the features each window won (positive features only).
+// [windows, features] (the models' weighted mean in an ensemble) and the features each window
+// won (positive features only), and in an ensemble each model's similarities.
 const (
 	outParams = iota
 	outM
@@ -120,8 +146,8 @@ const (
 )
 
 // stepGraph builds the step: render the image, sample and transform every active target's
-// windows, run them through CLIP in one batch, select features, add constraints, and update
-// the parameters with the optimiser.
+// windows at each input size, run them through each model in one batch, select features, add
+// constraints, and update the parameters with the optimiser.
 func (r *Run) stepGraph(plan *stepPlan) func(scope *model.Scope, inputs []*Node) []*Node {
 	return func(scope *model.Scope, inputs []*Node) []*Node {
 		var in stepInputs[*Node]
@@ -129,32 +155,32 @@ func (r *Run) stepGraph(plan *stepPlan) func(scope *model.Scope, inputs []*Node)
 			*slot = inputs[i]
 		}
 		image := r.param.render(in.Params)
-		rng := in.RNG
-		windows := make([]*Node, len(plan.targets))
-		for k, t := range plan.targets {
-			source := poolImage(image, plan.pool[k])
-			windows[k] = SampleWindows(source, in.Targets[k].Homs, plan.input, t.pad())
-			windows[k], rng = applyTransforms(windows[k], t, in.Targets[k].Transforms, rng)
-		}
-		embeddings := L2Normalize(r.model.ImageFeatures(scope, Concatenate(windows, 0)), -1)
+		windows, rng := r.sampleWindows(plan, image, in)
+		embeddings := r.embedWindows(scope, plan, windows)
 
 		loss := ScalarZero(in.Params.Graph(), dtypes.Float32)
 		var terms, perTarget []*Node
 		offset := 0
 		for k, t := range plan.targets {
 			ti := in.Targets[k]
-			emb := Slice(embeddings, AxisRange(offset, offset+t.BatchSize))
+			embs := make([]*Node, len(embeddings))
+			for i, e := range embeddings {
+				embs[i] = Slice(e, AxisRange(offset, offset+t.BatchSize))
+			}
 			offset += t.BatchSize
-			sims, won, featureLoss := targetLoss(t, emb, ti.Features, ti.Weights, ti.Active, ti.Scales)
+			mean, sims, won, featureLoss := targetLoss(t, embs, ti.Features, r.modelWeights(), ti.Weights, ti.Active, ti.Scales)
 			featureLoss = Mul(featureLoss, ti.Weight)
 			terms = append(terms, featureLoss)
 			loss = Add(loss, featureLoss)
-			if len(t.Constraints) > 0 {
-				constraintTerms := constraintLosses(t.Constraints, windows[k], image, ti.Constraints)
+			if len(t.Constraints) > 0 { // on the windows of the largest input size
+				constraintTerms := constraintLosses(t.Constraints, windows[0][k], image, ti.Constraints)
 				terms = append(terms, constraintTerms)
 				loss = Add(loss, ReduceAllSum(constraintTerms))
 			}
-			perTarget = append(perTarget, sims, won)
+			perTarget = append(perTarget, mean, won)
+			if len(sims) > 1 {
+				perTarget = append(perTarget, sims...)
+			}
 		}
 		grad := Gradient(loss, in.Params)[0]
 		opt, _ := LookupOptimizer(r.exp.Optimizer)
@@ -167,6 +193,39 @@ func (r *Run) stepGraph(plan *stepPlan) func(scope *model.Scope, inputs []*Node)
 		outputs := []*Node{newParams, m, v, loss, Concatenate(flattenTerms(terms), 0), updateFinite}
 		return append(outputs, perTarget...)
 	}
+}
+
+// sampleWindows samples and transforms every active target's windows at each input size,
+// [size][target], from the same homographies (scaled to the size) and the same random draws;
+// it returns the random state after the last size.
+//
+// Each size samples the image itself, rather than resizing the windows of the largest, so that
+// no model sees windows resampled twice (blurred, and different from a single model's run).
+func (r *Run) sampleWindows(plan *stepPlan, image *Node, in stepInputs[*Node]) ([][]*Node, *Node) {
+	windows := make([][]*Node, len(plan.sizes))
+	var rng *Node
+	for j, size := range plan.sizes {
+		rng = in.RNG
+		windows[j] = make([]*Node, len(plan.targets))
+		for k, t := range plan.targets {
+			source := poolImage(image, plan.pool[k][j])
+			windows[j][k] = SampleWindows(source, in.Targets[k].Homs[j], size, t.pad())
+			windows[j][k], rng = applyTransforms(windows[j][k], t, in.Targets[k].Transforms, rng)
+		}
+	}
+	return windows, rng
+}
+
+// embedWindows runs each model on the windows of its input size, in one batch: the normalised
+// embeddings [windows, d], one per model.
+func (r *Run) embedWindows(scope *model.Scope, plan *stepPlan, windows [][]*Node) []*Node {
+	out := make([]*Node, len(r.members))
+	for i, m := range r.members {
+		j := slices.Index(plan.sizes, modelInput(m.Model))
+		features := m.Model.ImageFeatures(memberScope(scope, r.members, i), Concatenate(windows[j], 0))
+		out[i] = L2Normalize(features, -1)
+	}
+	return out
 }
 
 func flattenTerms(terms []*Node) []*Node {

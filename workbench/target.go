@@ -20,55 +20,55 @@ type preparedTarget struct {
 	periods               []Period
 	// fair are the feature_scale: fair factors (1 for equal).
 	fair []float64
-	// embeddings are the features' normalised embeddings, [feature][dim]; features holds them
-	// as the [feature, dim] tensor every step feeds the graph.
-	embeddings [][]float32
-	features   *tensors.Tensor
+	// embeddings are the features' normalised embeddings by each model of the run, in its own
+	// space, [model][feature][dim]; features holds each model's as the [feature, dim] tensor
+	// every step feeds the graph.
+	embeddings [][][]float32
+	features   []*tensors.Tensor
 	// blurRadius is the static kernel radius of the target's blur transform, if any.
 	blurRadius int
 }
 
-// prepareTargets embeds every feature of every target with the model.
-func prepareTargets(targets []Target, m *clipmodel.Model) ([]*preparedTarget, error) {
-	texts, err := embedTexts(targets, m)
-	if err != nil {
-		return nil, err
-	}
+// prepareTargets embeds every feature of every target with each model.
+func prepareTargets(targets []Target, models []*clipmodel.Model) ([]*preparedTarget, error) {
 	out := make([]*preparedTarget, len(targets))
 	for i, t := range targets {
-		p := &preparedTarget{Target: t}
-		for _, f := range t.Features {
-			emb, err := embedFeature(m, f, texts)
-			if err != nil {
-				return nil, fmt.Errorf("target %q, feature %q: %w", t.Name, f.Label, err)
-			}
-			p.add(f.Label, f.Text, f.Loss, f.Weight, f.Scale, f.Period, emb)
+		out[i] = newPreparedTarget(t)
+	}
+	for _, m := range models {
+		texts, err := embedTexts(targets, m)
+		if err != nil {
+			return nil, err
 		}
-		if t.AntiText != nil {
-			emb, err := antiTextDirection(m, t.AntiText.Prompts)
-			if err != nil {
-				return nil, fmt.Errorf("target %q, anti-text: %w", t.Name, err)
-			}
-			weight := t.AntiText.Weight
-			negative := Func("-("+weight.Expr+")", func(e Env) float64 { return -weight.At(e) })
-			p.add("anti-text", fmt.Sprint(t.AntiText.Prompts), LossCosine, negative, Constant(1), Period{}, emb)
-		}
-		for _, tr := range t.Transforms {
-			if kind, _ := LookupTransform(tr.Kind); kind.Radius != nil {
-				p.blurRadius = max(p.blurRadius, kind.Radius(tr))
+		for _, p := range out {
+			if err := p.embed(m, texts); err != nil {
+				return nil, err
 			}
 		}
-		flat := make([]float32, 0, len(p.embeddings)*len(p.embeddings[0]))
-		for _, e := range p.embeddings {
-			flat = append(flat, e...)
-		}
-		p.features = tensors.FromFlatDataAndDimensions(flat, len(p.embeddings), len(p.embeddings[0]))
-		out[i] = p
 	}
 	return out, nil
 }
 
-func (p *preparedTarget) add(label, text, loss string, weight, scale Value, period Period, embedding []float32) {
+// newPreparedTarget lists a target's features, anti-text last, without their embeddings.
+func newPreparedTarget(t Target) *preparedTarget {
+	p := &preparedTarget{Target: t}
+	for _, f := range t.Features {
+		p.add(f.Label, f.Text, f.Loss, f.Weight, f.Scale, f.Period)
+	}
+	if t.AntiText != nil {
+		weight := t.AntiText.Weight
+		negative := Func("-("+weight.Expr+")", func(e Env) float64 { return -weight.At(e) })
+		p.add("anti-text", fmt.Sprint(t.AntiText.Prompts), LossCosine, negative, Constant(1), Period{})
+	}
+	for _, tr := range t.Transforms {
+		if kind, _ := LookupTransform(tr.Kind); kind.Radius != nil {
+			p.blurRadius = max(p.blurRadius, kind.Radius(tr))
+		}
+	}
+	return p
+}
+
+func (p *preparedTarget) add(label, text, loss string, weight, scale Value, period Period) {
 	p.labels = append(p.labels, label)
 	p.scales = append(p.scales, scale)
 	p.fair = append(p.fair, 1)
@@ -76,7 +76,32 @@ func (p *preparedTarget) add(label, text, loss string, weight, scale Value, peri
 	p.losses = append(p.losses, loss)
 	p.weights = append(p.weights, weight)
 	p.periods = append(p.periods, period)
-	p.embeddings = append(p.embeddings, normalize(embedding))
+}
+
+// embed adds one model's embeddings of the target's features; texts are its text embeddings.
+func (p *preparedTarget) embed(m *clipmodel.Model, texts map[string][]float32) error {
+	var embs [][]float32
+	for _, f := range p.Features {
+		emb, err := embedFeature(m, f, texts)
+		if err != nil {
+			return fmt.Errorf("target %q, feature %q: %w", p.Name, f.Label, err)
+		}
+		embs = append(embs, normalize(emb))
+	}
+	if p.AntiText != nil {
+		emb, err := antiTextDirection(m, p.AntiText.Prompts)
+		if err != nil {
+			return fmt.Errorf("target %q, anti-text: %w", p.Name, err)
+		}
+		embs = append(embs, normalize(emb))
+	}
+	flat := make([]float32, 0, len(embs)*len(embs[0]))
+	for _, e := range embs {
+		flat = append(flat, e...)
+	}
+	p.embeddings = append(p.embeddings, embs)
+	p.features = append(p.features, tensors.FromFlatDataAndDimensions(flat, len(embs), len(embs[0])))
+	return nil
 }
 
 // embedTexts embeds every distinct text feature of the targets in batches (a run may have
@@ -351,57 +376,115 @@ func (t *Target) defaults(index int) {
 	}
 }
 
-// targetLoss compares a target's window embeddings [n, d] with its features [f, d], selects
-// which features each window applies, and returns the similarities [n, f], the applied mask
-// [n, f] and the target's feature loss (mean over its windows), and which positive features
-// each window won, [n, f]: the frames (negative features apply to every window but win none).
-func targetLoss(t *preparedTarget, emb, features, weights, active, scales *Node) (sims, won, loss *Node) {
-	g := emb.Graph()
-	n, f := emb.Shape().Dim(0), features.Shape().Dim(0)
-	sims = Einsum("nd,fd->nf", emb, features)
+// targetLoss compares a target's window embeddings by each model, embs [n, d], with the
+// features in that model's space [f, d], selects which features each window applies from the
+// models' weighted mean similarity, and returns that mean [n, f], each model's similarities
+// [n, f], which positive features each window won, [n, f]: the frames (negative features apply
+// to every window but win none), and the target's feature loss: the weighted sum of each
+// model's (the mean over its windows).
+func targetLoss(t *preparedTarget, embs, features []*Node, modelWeights []float64, weights, active, scales *Node) (
+	mean *Node, sims []*Node, won, loss *Node) {
+	for k, emb := range embs {
+		sims = append(sims, Einsum("nd,fd->nf", emb, features[k]))
+	}
+	mean = weightedSum(sims, modelWeights, true)
+	n, f := mean.Shape().Dim(0), mean.Shape().Dim(1)
+	m := newFeatureMasks(weights, active)
+	losses := make([]*Node, len(embs))
+	if t.Select == SelectMix {
+		for k, emb := range embs {
+			losses[k] = mixLoss(t, m, emb, features[k], sims[k])
+		}
+		return mean, sims, BroadcastToDims(m.positive, n, f), weightedSum(losses, modelWeights, false)
+	}
+	var applied *Node
+	switch t.Select {
+	case SelectBest, SelectWorst:
+		applied = Add(m.pick(mean, scales, t.Select == SelectBest), BroadcastToDims(m.negative, n, f))
+	default:
+		applied = BroadcastToDims(m.on, n, f)
+	}
+	for k, emb := range embs {
+		perFeature := featureLosses(t, emb, features[k], sims[k])
+		losses[k] = DivScalar(ReduceAllSum(Mul(Mul(applied, m.w), perFeature)), n)
+	}
+	won = Mul(applied, BroadcastToDims(m.positive, n, f))
+	return mean, sims, won, weightedSum(losses, modelWeights, false)
+}
+
+// weightedSum is the sum of xs weighted by weights, divided by the weights' sum when mean is
+// set; a single x of weight 1 (or a mean of one) is returned as it is, so that a run of one
+// model computes exactly what it did before ensembles.
+func weightedSum(xs []*Node, weights []float64, mean bool) *Node {
+	if len(xs) == 1 && (mean || weights[0] == 1) {
+		return xs[0]
+	}
+	var sum *Node
+	total := 0.0
+	for k, x := range xs {
+		term := MulScalar(x, weights[k])
+		total += weights[k]
+		if sum == nil {
+			sum = term
+		} else {
+			sum = Add(sum, term)
+		}
+	}
+	if mean {
+		return DivScalar(sum, total)
+	}
+	return sum
+}
+
+// featureMasks are a target's per-feature weights and masks at a step, as [1, f] rows.
+type featureMasks struct {
+	w, on, positive, negative *Node
+	// anyPositive is 1 when some positive feature is active, [1, 1].
+	anyPositive *Node
+}
+
+func newFeatureMasks(weights, active *Node) featureMasks {
+	f := weights.Shape().Dim(0)
 	w := Reshape(weights, 1, f)
 	on := Reshape(active, 1, f)
 	zero := ZerosLike(w)
 	positive := Mul(on, ConvertDType(GreaterThan(w, zero), dtypes.Float32))
 	negative := Mul(on, ConvertDType(LessThan(w, zero), dtypes.Float32))
-	anyPositive := ReduceAndKeep(positive, ReduceMax, 1)
-	pick := func(best bool) *Node {
-		fill := Infinity(g, dtypes.Float32, 1)
-		if best {
-			fill = Infinity(g, dtypes.Float32, -1)
-		}
-		scaled := Mul(sims, Reshape(scales, 1, f))
-		masked := Where(BroadcastToDims(GreaterThan(positive, ZerosLike(positive)), n, f), scaled, BroadcastToDims(fill, n, f))
-		var index *Node
-		if best {
-			index = ArgMax(masked, 1)
-		} else {
-			index = ArgMin(masked, 1)
-		}
-		return Mul(OneHot(index, f, dtypes.Float32), anyPositive)
+	return featureMasks{w: w, on: on, positive: positive, negative: negative,
+		anyPositive: ReduceAndKeep(positive, ReduceMax, 1)}
+}
+
+// pick is the one-hot [n, f] of each window's best (or worst) positive feature by the scaled
+// similarities sims [n, f]; all zero when no positive feature is active.
+func (m featureMasks) pick(sims, scales *Node, best bool) *Node {
+	g := sims.Graph()
+	n, f := sims.Shape().Dim(0), sims.Shape().Dim(1)
+	fill := Infinity(g, dtypes.Float32, 1)
+	if best {
+		fill = Infinity(g, dtypes.Float32, -1)
 	}
-	var applied *Node
-	switch t.Select {
-	case SelectBest:
-		applied = Add(pick(true), BroadcastToDims(negative, n, f))
-	case SelectWorst:
-		applied = Add(pick(false), BroadcastToDims(negative, n, f))
-	default:
-		applied = BroadcastToDims(on, n, f)
+	scaled := Mul(sims, Reshape(scales, 1, f))
+	masked := Where(BroadcastToDims(GreaterThan(m.positive, ZerosLike(m.positive)), n, f), scaled, BroadcastToDims(fill, n, f))
+	var index *Node
+	if best {
+		index = ArgMax(masked, 1)
+	} else {
+		index = ArgMin(masked, 1)
 	}
-	perFeature := featureLosses(t, emb, features, sims)
-	if t.Select == SelectMix {
-		// One direction: the weighted mean of the positive features, applied at their mean weight.
-		sum := Einsum("xf,fd->xd", Mul(positive, w), features)
-		direction := Div(sum, MaxScalar(Sqrt(ReduceAndKeep(Square(sum), ReduceSum, -1)), 1e-12))
-		mixSim := Einsum("nd,xd->nx", emb, direction)
-		meanWeight := Div(ReduceAllSum(Mul(positive, w)), MaxScalar(ReduceAllSum(positive), 1))
-		mixed := Mul(ReduceAllMean(OneMinus(mixSim)), Mul(meanWeight, ReduceAllMax(anyPositive)))
-		rest := ReduceAllSum(Mul(Mul(BroadcastToDims(negative, n, f), w), perFeature))
-		return sims, BroadcastToDims(positive, n, f), Add(mixed, DivScalar(rest, n))
-	}
-	won = Mul(applied, BroadcastToDims(positive, n, f))
-	return sims, won, DivScalar(ReduceAllSum(Mul(Mul(applied, w), perFeature)), n)
+	return Mul(OneHot(index, f, dtypes.Float32), m.anyPositive)
+}
+
+// mixLoss is select mix's loss for one model: one direction, the weighted mean of the positive
+// features, applied at their mean weight, and the negative features as they are.
+func mixLoss(t *preparedTarget, m featureMasks, emb, features, sims *Node) *Node {
+	n, f := sims.Shape().Dim(0), sims.Shape().Dim(1)
+	sum := Einsum("xf,fd->xd", Mul(m.positive, m.w), features)
+	direction := Div(sum, MaxScalar(Sqrt(ReduceAndKeep(Square(sum), ReduceSum, -1)), 1e-12))
+	mixSim := Einsum("nd,xd->nx", emb, direction)
+	meanWeight := Div(ReduceAllSum(Mul(m.positive, m.w)), MaxScalar(ReduceAllSum(m.positive), 1))
+	mixed := Mul(ReduceAllMean(OneMinus(mixSim)), Mul(meanWeight, ReduceAllMax(m.anyPositive)))
+	rest := ReduceAllSum(Mul(Mul(BroadcastToDims(m.negative, n, f), m.w), featureLosses(t, emb, features, sims)))
+	return Add(mixed, DivScalar(rest, n))
 }
 
 // featureLosses is the loss of every window against every feature, [n, f], by each feature's
@@ -453,18 +536,28 @@ func arccos(c *Node) *Node {
 }
 
 // setFairScales sets CLIPig's feature_scale: fair factors from the similarities of the initial
-// image to each feature: 1 / similarity, divided by the largest.
-func (p *preparedTarget) setFairScales(image []float32) {
+// image to each feature: 1 / similarity, divided by the largest. images are the image's
+// normalised embedding by each model; in an ensemble the similarity is the models' weighted mean.
+func (p *preparedTarget) setFairScales(images [][]float32, weights []float64) {
 	largest := math.Inf(-1)
-	for i, e := range p.embeddings {
-		var sim float64
-		for j, v := range e {
-			sim += float64(v) * float64(image[j])
+	for i := range p.fair {
+		var sim, total float64
+		for k, image := range images {
+			sim += weights[k] * dot(p.embeddings[k][i], image)
+			total += weights[k]
 		}
-		p.fair[i] = 1 / sim
+		p.fair[i] = 1 / (sim / total)
 		largest = max(largest, p.fair[i])
 	}
 	for i := range p.fair {
 		p.fair[i] /= largest
 	}
+}
+
+func dot(a, b []float32) float64 {
+	var sum float64
+	for j, v := range a {
+		sum += float64(v) * float64(b[j])
+	}
+	return sum
 }

@@ -57,16 +57,16 @@ func checkFiles(files, settings []string, stdout io.Writer) error {
 	if err := f.Experiment.Resolve(); err != nil {
 		return fmt.Errorf("%s: %w", name, err)
 	}
-	if cfg, ok := modelConfig(f.Experiment.Model); ok {
-		if err := workbench.CheckWindowsFit(f.Experiment, cfg.Vision.ImageSize); err != nil {
+	if configs, inputs, ok := modelConfigs(f.Experiment); ok {
+		if err := workbench.CheckWindowsFit(f.Experiment, inputs...); err != nil {
 			return fmt.Errorf("%s: %w", name, err)
 		}
-		if err := workbench.CheckMemory(f.Experiment, cfg, false); err != nil {
+		if err := workbench.CheckMemory(f.Experiment, configs, false); err != nil {
 			return fmt.Errorf("%s: %w", name, err)
 		}
 	} else {
 		f.Notes = append(f.Notes, fmt.Errorf("note: the windows' fit and the memory a run needs are checked against model %s when it runs",
-			f.Experiment.Model))
+			modelsName(f.Experiment)))
 	}
 	fmt.Fprintf(stdout, "%s: ok (%d steps, %dx%d, targets: %d)\n", name, f.Experiment.Steps,
 		f.Experiment.Width, f.Experiment.Height, len(f.Experiment.Targets))
@@ -74,6 +74,30 @@ func checkFiles(files, settings []string, stdout io.Writer) error {
 		fmt.Fprintf(stdout, "  %v\n", note)
 	}
 	return nil
+}
+
+// modelConfigs are the architectures and input sides of the experiment's models, where check
+// can know every one without loading weights (see modelConfig).
+func modelConfigs(exp workbench.Experiment) ([]*clipmodel.Config, []int, bool) {
+	var configs []*clipmodel.Config
+	var inputs []int
+	for _, c := range exp.Models() {
+		cfg, ok := modelConfig(c.Name)
+		if !ok {
+			return nil, nil, false
+		}
+		configs, inputs = append(configs, cfg), append(inputs, cfg.Vision.ImageSize)
+	}
+	return configs, inputs, true
+}
+
+// modelsName names the experiment's model, or its ensemble's models joined by " + ".
+func modelsName(exp workbench.Experiment) string {
+	var names []string
+	for _, c := range exp.Models() {
+		names = append(names, c.Name)
+	}
+	return strings.Join(names, " + ")
 }
 
 // modelConfig is the architecture of a model that check can know without loading its weights:

@@ -13,7 +13,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/clipwork/clipwork/clipmodel"
 	_ "github.com/clipwork/clipwork/clipmodel/defaultmodel" // the default model
 	"github.com/clipwork/clipwork/workbench"
 	"github.com/clipwork/clipwork/workbench/expfile"
@@ -166,14 +165,14 @@ type resumePoint struct {
 // bar, the frame-count table and the results folder as observers. Ctrl-C stops it cleanly.
 func execute(file *expfile.File, name string, resume *resumePoint, f runFlags, stdout io.Writer) error {
 	chooseDevice(file.Device)
-	m, err := clipmodel.Load(file.Experiment.Model)
+	members, err := workbench.LoadModels(file.Experiment)
 	if err != nil {
 		return err
 	}
 	if n := featureCount(file.Experiment); n >= manyFeatures {
 		fmt.Fprintf(stdout, "embedding %d features before the first step...\n", n)
 	}
-	run, err := workbench.NewRun(file.Experiment, m)
+	run, err := workbench.NewEnsembleRun(file.Experiment, members)
 	if err != nil {
 		return err
 	}
@@ -191,12 +190,16 @@ func execute(file *expfile.File, name string, resume *resumePoint, f runFlags, s
 	} else {
 		defer dir.Close()
 	}
-	recorder, err := runstore.NewRecorder(dir, file, run, recordedModelName(m.Name))
+	var names []string
+	for _, name := range run.ModelNames() {
+		names = append(names, recordedModelName(name))
+	}
+	recorder, err := runstore.NewRecorder(dir, file, run, names...)
 	if err != nil {
 		return err
 	}
 	exp := run.Experiment()
-	fmt.Fprintf(stdout, "run %s: model %s, %dx%d, %d steps, seed %d\n", dir.Path, m.Name,
+	fmt.Fprintf(stdout, "run %s: model %s, %dx%d, %d steps, seed %d\n", dir.Path, strings.Join(run.ModelNames(), " + "),
 		exp.Width, exp.Height, exp.Steps, exp.Seed)
 	observers := []workbench.Observer{recorder}
 	if file.Verbose >= 2 {

@@ -61,6 +61,39 @@ func TestRunWritesARunFolder(t *testing.T) {
 	}
 }
 
+// TestRunOfAnEnsemble runs two models at once for 2 steps and resumes it for a third:
+// config.yaml names both with their weights, and stats.json keeps each one's similarities;
+// clipwork runs lists the run, and check accepts the recorded config.
+func TestRunOfAnEnsemble(t *testing.T) {
+	out := t.TempDir()
+	runCLI(t, "run", "../../experiments/demo.yaml", "--set", "model=[{name: random:tiny, weight: 2}, default]",
+		"--steps", "2", "--resolution", "64", "--out", out, "--quiet")
+	dir := filepath.Join(out, "demo")
+	config, _ := os.ReadFile(filepath.Join(dir, "config.yaml"))
+	if !strings.Contains(string(config), "model:\n    - name: random:tiny\n      weight: 2\n    - name: default\n      weight: 1\n") {
+		t.Errorf("config.yaml does not name the ensemble:\n%s", config)
+	}
+	os.WriteFile(filepath.Join(dir, "config.yaml"), bytes.Replace(config, []byte("epochs: 2"), []byte("epochs: 3"), 1), 0o644)
+	runCLI(t, "run", "--resume", dir, "--quiet")
+	var stats struct {
+		Models  []string
+		History []struct {
+			ModelSimilarities map[string]map[string][]float64 `json:"model_similarities"`
+		}
+	}
+	data, _ := os.ReadFile(filepath.Join(dir, "stats.json"))
+	if err := json.Unmarshal(data, &stats); err != nil || len(stats.Models) != 2 || len(stats.History) != 3 ||
+		len(stats.History[2].ModelSimilarities[stats.Models[1]]) == 0 {
+		t.Errorf("stats.json: %v %s", err, data)
+	}
+	if listing := runCLI(t, "runs", "--out", out); !strings.Contains(listing, "random:tiny + ") {
+		t.Errorf("clipwork runs does not name the ensemble:\n%s", listing)
+	}
+	if report := runCLI(t, "check", filepath.Join(dir, "config.yaml")); !strings.Contains(report, ": ok (3 steps") {
+		t.Errorf("check of the ensemble's config.yaml:\n%s", report)
+	}
+}
+
 // TestResumeFinishesLikeAnUninterruptedRun resumes a run stopped early (by a shorter run whose
 // config is then given the full length) and compares with an uninterrupted one.
 func TestResumeContinuesARun(t *testing.T) {

@@ -125,33 +125,50 @@ func axisLabels(bar *charts.Bar) *charts.Bar {
 }
 
 // Similarities is a target's mean similarity to each feature, step by step, with the target's
-// start and end marked.
+// start and end marked; for an ensemble, each model's similarities follow as dotted lines.
 func Similarities(stats *workbench.Stats, t *workbench.TargetStats) Chart {
 	line := charts.NewLine()
-	line.SetGlobalOptions(append(common("similarity over time: "+t.Name, ""), legend(),
+	sub := ""
+	if len(stats.Models) > 0 {
+		sub = "solid: the models' weighted mean; dotted: each model"
+	}
+	line.SetGlobalOptions(append(common("similarity over time: "+t.Name, sub), legend(),
 		stepAxis())...)
 	var steps []int
-	series := make([][]opts.LineData, len(t.Features))
 	for _, rec := range stats.History {
 		steps = append(steps, rec.Step)
-		sims, ok := rec.Similarities[t.Name]
-		for j := range t.Features {
-			point := opts.LineData{Value: "-"} // a gap where the target is not active
-			if ok {
-				point.Value = round(sims[j])
-			}
-			series[j] = append(series[j], point)
-		}
 	}
 	line.SetXAxis(steps)
+	ensemble := func(rec workbench.StepRecord) []float64 { return rec.Similarities[t.Name] }
 	for j, f := range t.Features {
 		name := Wrap(f.Label, 24)
 		if f.Negative {
 			name += " (negative)"
 		}
-		line.AddSeries(name, series[j], append(marks(stats, j == 0, t), noSymbols())...)
+		line.AddSeries(name, similaritySeries(stats, j, ensemble), append(marks(stats, j == 0, t), noSymbols())...)
+	}
+	for _, m := range stats.Models {
+		model := func(rec workbench.StepRecord) []float64 { return rec.ModelSimilarities[m][t.Name] }
+		for j, f := range t.Features {
+			line.AddSeries(Wrap(f.Label, 24)+" ("+m+")", similaritySeries(stats, j, model), noSymbols(),
+				charts.WithLineStyleOpts(opts.LineStyle{Type: "dotted"}))
+		}
 	}
 	return Chart{Name: "similarity-" + t.Name, def: line}
+}
+
+// similaritySeries is feature j's similarity at each step, as sims reads it from a step's
+// record, with a gap where the target is not active.
+func similaritySeries(stats *workbench.Stats, j int, sims func(workbench.StepRecord) []float64) []opts.LineData {
+	var series []opts.LineData
+	for _, rec := range stats.History {
+		point := opts.LineData{Value: "-"}
+		if values := sims(rec); values != nil {
+			point.Value = round(values[j])
+		}
+		series = append(series, point)
+	}
+	return series
 }
 
 // WinRatesOverTime is a target's win rates, stacked, step by step (summed over spans of steps

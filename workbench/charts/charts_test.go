@@ -47,6 +47,26 @@ func TestChartsCarryTheNumbers(t *testing.T) {
 	}
 }
 
+// TestEnsembleSimilaritiesPerModel draws an ensemble's similarities: the weighted mean and,
+// dotted, each model's.
+func TestEnsembleSimilaritiesPerModel(t *testing.T) {
+	stats := testStats()
+	stats.Models = []string{"RN50", "ViT-B/32"}
+	for i := range stats.History {
+		stats.History[i].ModelSimilarities = map[string]map[string][]float64{
+			"RN50": {"t": {0.5, 0.25, 0.125}}, "ViT-B/32": {"t": {0.0625, 0.75, 0.375}}}
+	}
+	got := option(t, Similarities(stats, stats.Targets[0]))
+	for _, want := range []string{`"sword (RN50)"`, `"rust (ViT-B/32)"`, "0.0625", `"dotted"`, "weighted mean"} {
+		if !strings.Contains(got, want) {
+			t.Errorf("the similarity chart lacks %s", want)
+		}
+	}
+	if plain := option(t, Similarities(testStats(), stats.Targets[0])); strings.Contains(plain, "dotted") {
+		t.Error("a single model's chart has dotted lines")
+	}
+}
+
 func TestSVGIsTheSameChart(t *testing.T) {
 	cs := Run(testStats())
 	svg, err := GridSVG(cs)

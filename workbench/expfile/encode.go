@@ -52,7 +52,7 @@ func moment(m workbench.Moment) string {
 type (
 	fileOut struct {
 		Version          string           `yaml:"clipwork_version"`
-		Model            string           `yaml:"model,omitempty"`
+		Model            any              `yaml:"model,omitempty"`
 		Seed             uint64           `yaml:"seed"`
 		Epochs           int              `yaml:"epochs"`
 		Resolution       flow             `yaml:"resolution"`
@@ -109,6 +109,10 @@ type (
 		Prompts []string `yaml:"prompts,flow"`
 		Weight  value    `yaml:"weight"`
 	}
+	modelOut struct {
+		Name   string  `yaml:"name"`
+		Weight float64 `yaml:"weight"`
+	}
 	windowOut struct {
 		Size        float64    `yaml:"size"`
 		FullFrame   bool       `yaml:"full_frame"`
@@ -121,10 +125,25 @@ type (
 	}
 )
 
+// encodeModel is the model's name (nil when empty), or the ensemble's models with their weights.
+func encodeModel(e *workbench.Experiment) any {
+	if len(e.Ensemble) > 0 {
+		out := make([]modelOut, len(e.Ensemble))
+		for i, c := range e.Ensemble {
+			out[i] = modelOut(c)
+		}
+		return out
+	}
+	if e.Model == "" {
+		return nil
+	}
+	return e.Model
+}
+
 func encodeFile(f *File) fileOut {
 	e := &f.Experiment
 	out := fileOut{
-		Version: workbench.Version, Model: e.Model, Seed: e.Seed, Epochs: e.Steps, Resolution: flow{value(fmt.Sprint(e.Width)), value(fmt.Sprint(e.Height))},
+		Version: workbench.Version, Model: encodeModel(e), Seed: e.Seed, Epochs: e.Steps, Resolution: flow{value(fmt.Sprint(e.Width)), value(fmt.Sprint(e.Height))},
 		Learnrate: val(e.Learnrate), LearnrateScale: val(e.LearnrateScale), Optimizer: e.Optimizer, Interpolation: e.Interpolation,
 		Parameterization: paramOut{e.Parameterization.Kind, e.Parameterization.Decay},
 		Init:             encodeInit(e.Init),

@@ -62,7 +62,7 @@ func (d *decoder) file(n *yaml.Node) *File {
 		case "name":
 			f.Name = d.str(v, key)
 		case "model":
-			e.Model = d.model(v)
+			e.Model, e.Ensemble = d.model(v)
 		case "clipwork_version":
 			d.str(v, key) // recorded in resolved configs, for the reader
 		case "verbose":
@@ -113,10 +113,41 @@ func (d *decoder) file(n *yaml.Node) *File {
 	return f
 }
 
-// model reads a model name. CLIPig's names of OpenAI's models (ViT-B/32, RN50, ...) stay as they
+// model reads a model name, or an ensemble: a list of names (each of weight 1) or of
+// {name, weight} entries. CLIPig's names of OpenAI's models (ViT-B/32, RN50, ...) stay as they
 // are: clipmodel.Load reads them from ~/.cache/clip as CLIPig does, else from the hub.
-func (d *decoder) model(n *yaml.Node) string {
-	return d.str(n, "model")
+func (d *decoder) model(n *yaml.Node) (string, []workbench.ModelChoice) {
+	if n.Kind != yaml.SequenceNode {
+		return d.str(n, "model"), nil
+	}
+	if len(n.Content) == 0 {
+		d.errorf(n, "model: an ensemble lists at least one model")
+	}
+	var ensemble []workbench.ModelChoice
+	for _, item := range n.Content {
+		ensemble = append(ensemble, d.modelChoice(item))
+	}
+	return "", ensemble
+}
+
+// modelChoice reads one model of an ensemble: a name, or {name, weight}.
+func (d *decoder) modelChoice(n *yaml.Node) workbench.ModelChoice {
+	c := workbench.ModelChoice{Weight: 1}
+	if n.Kind != yaml.MappingNode {
+		c.Name = d.str(n, "model")
+		return c
+	}
+	d.mapping(n, "an ensemble's model", []string{"name", "weight"}, func(key string, v *yaml.Node) {
+		if key == "name" {
+			c.Name = d.str(v, "model name")
+		} else {
+			c.Weight = d.number(v, "model weight")
+		}
+	})
+	if c.Name == "" {
+		d.errorf(n, "an ensemble's model needs a name (default for the embedded model)")
+	}
+	return c
 }
 
 // resolution reads "512", "640 480", "640, 480", a YAML list, or expressions of them; an

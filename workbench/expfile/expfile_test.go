@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -399,6 +400,46 @@ func TestAliasesDuplicatesAndLongExpressions(t *testing.T) {
 			t.Errorf("%s: %v, want %q", name, err, tc.want)
 		} else if len(err.Error()) > 1000 {
 			t.Errorf("%s: the error is %d characters long", name, len(err.Error()))
+		}
+	}
+}
+
+// TestModelEnsemble decodes model: as one name, a list of names and a list of {name, weight}
+// entries (from a file and from --set), writes each back and reads it again unchanged, and
+// rejects an ensemble entry without a name or with an unknown key.
+func TestModelEnsemble(t *testing.T) {
+	base := "targets:\n  - features: [x]\n"
+	tests := []struct {
+		yaml, set string
+		model     string
+		ensemble  []workbench.ModelChoice
+	}{
+		{yaml: "model: random:tiny\n", model: "random:tiny"},
+		{yaml: "model: [ViT-B/32, RN50]\n", ensemble: []workbench.ModelChoice{{Name: "ViT-B/32", Weight: 1}, {Name: "RN50", Weight: 1}}},
+		{yaml: "model: [{name: random:tiny, weight: 2}, {name: default, weight: 0.5}]\n",
+			ensemble: []workbench.ModelChoice{{Name: "random:tiny", Weight: 2}, {Name: "default", Weight: 0.5}}},
+		{set: "model=[random:tiny, {name: default, weight: 3}]",
+			ensemble: []workbench.ModelChoice{{Name: "random:tiny", Weight: 1}, {Name: "default", Weight: 3}}},
+	}
+	for _, tc := range tests {
+		var settings []string
+		if tc.set != "" {
+			settings = append(settings, tc.set)
+		}
+		f, err := Parse("ensemble.yaml", []byte(tc.yaml+base), settings...)
+		if err != nil {
+			t.Fatalf("%q %q: %v", tc.yaml, tc.set, err)
+		}
+		_, again := roundTrip(t, f)
+		for _, e := range []workbench.Experiment{f.Experiment, again.Experiment} {
+			if e.Model != tc.model || !slices.Equal(e.Ensemble, tc.ensemble) {
+				t.Errorf("%q %q: model %q, ensemble %v; want %q, %v", tc.yaml, tc.set, e.Model, e.Ensemble, tc.model, tc.ensemble)
+			}
+		}
+	}
+	for _, bad := range []string{"model: [{weight: 2}]\n", "model: [{name: a, wieght: 2}]\n", "model: []\n"} {
+		if _, err := Parse("bad.yaml", []byte(bad+base)); err == nil {
+			t.Errorf("%q was accepted", bad)
 		}
 	}
 }

@@ -20,7 +20,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/clipwork/clipwork/clipmodel"
 	_ "github.com/clipwork/clipwork/clipmodel/defaultmodel" // the default model
 	"github.com/clipwork/clipwork/workbench"
 	"github.com/clipwork/clipwork/workbench/charts"
@@ -68,11 +67,11 @@ func RunFile(file *expfile.File, name string, withCharts bool) (*Result, error) 
 // runFile runs a parsed experiment with a live view.
 func runFile(file *expfile.File, name string, view *LiveView) (*Result, error) {
 	defer gonbui.Sync()
-	m, err := clipmodel.Load(file.Experiment.Model)
+	members, err := workbench.LoadModels(file.Experiment)
 	if err != nil {
 		return nil, err
 	}
-	run, err := workbench.NewRun(file.Experiment, m)
+	run, err := workbench.NewEnsembleRun(file.Experiment, members)
 	if err != nil {
 		return nil, err
 	}
@@ -81,7 +80,7 @@ func runFile(file *expfile.File, name string, view *LiveView) (*Result, error) {
 		return nil, err
 	}
 	defer dir.Close()
-	recorder, err := runstore.NewRecorder(dir, file, run, m.Name)
+	recorder, err := runstore.NewRecorder(dir, file, run, run.ModelNames()...)
 	if err != nil {
 		return nil, err
 	}

@@ -33,7 +33,7 @@ type Run struct {
 
 // Stats are the run's statistics as its summary holds them.
 func (r Run) Stats() *workbench.Stats {
-	return &workbench.Stats{Targets: r.Summary.Targets, History: r.Summary.History}
+	return &workbench.Stats{Models: r.Summary.Models, Targets: r.Summary.Targets, History: r.Summary.History}
 }
 
 // Load reads run folders: summaries and resolved configs.

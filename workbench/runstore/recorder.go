@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"path/filepath"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/clipwork/clipwork/workbench"
@@ -18,7 +20,8 @@ type Recorder struct {
 	Dir *Dir
 	// Config is the resolved config.yaml, also stored in the image's PNG text chunks.
 	Config []byte
-	Model  string
+	// Model names the run's model, or its ensemble's models joined by " + ".
+	Model string
 	// SnapshotEvery is in steps, SnapshotSeconds in seconds (0: off).
 	SnapshotEvery   int
 	SnapshotSeconds float64
@@ -33,17 +36,37 @@ type Recorder struct {
 }
 
 // NewRecorder makes the recorder of a run of file's experiment into dir, with the fully
-// resolved config (every default, the model's name) that config.yaml and image.png carry.
-func NewRecorder(dir *Dir, file *expfile.File, run *workbench.Run, model string) (*Recorder, error) {
+// resolved config (every default, the models' names: one, or one per model of an ensemble)
+// that config.yaml and image.png carry.
+func NewRecorder(dir *Dir, file *expfile.File, run *workbench.Run, models ...string) (*Recorder, error) {
 	resolved := *file
 	resolved.Experiment = run.Experiment()
-	resolved.Experiment.Model = model
+	if err := nameModels(&resolved.Experiment, models); err != nil {
+		return nil, err
+	}
 	config, err := expfile.Marshal(&resolved)
 	if err != nil {
 		return nil, err
 	}
-	return &Recorder{Dir: dir, Config: config, Model: model,
+	return &Recorder{Dir: dir, Config: config, Model: strings.Join(models, " + "),
 		SnapshotEvery: file.SnapshotEvery, SnapshotSeconds: file.SnapshotSeconds}, nil
+}
+
+// nameModels sets the names of exp's model or ensemble to the models'.
+func nameModels(exp *workbench.Experiment, models []string) error {
+	if len(models) != len(exp.Models()) {
+		return fmt.Errorf("the run has %d models, and %d names were given", len(exp.Models()), len(models))
+	}
+	if len(exp.Ensemble) == 0 {
+		exp.Model = models[0]
+		return nil
+	}
+	ensemble := slices.Clone(exp.Ensemble)
+	for i := range ensemble {
+		ensemble[i].Name = models[i]
+	}
+	exp.Ensemble = ensemble
+	return nil
 }
 
 // Observe implements workbench.Observer.
@@ -122,7 +145,7 @@ func (r *Recorder) summary(run *workbench.Run, status string, cause error) *Summ
 	exp := run.Experiment()
 	s := &Summary{Run: filepath.Base(r.Dir.Path), Status: status, Model: r.Model, Seed: exp.Seed, Steps: exp.Steps,
 		StepsDone: run.Step(), Seconds: run.Elapsed().Seconds(), WindowsPerSecond: run.WindowsPerSecond(),
-		Started: r.started, Targets: run.Stats().Targets, History: run.Stats().History}
+		Started: r.started, Models: run.Stats().Models, Targets: run.Stats().Targets, History: run.Stats().History}
 	if cause != nil {
 		s.Error = cause.Error()
 	}

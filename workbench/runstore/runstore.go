@@ -134,10 +134,12 @@ const (
 
 // Summary is stats.json: the run's identity, speed and statistics.
 type Summary struct {
-	Run              string                   `json:"run"`
-	Status           string                   `json:"status"`
-	Error            string                   `json:"error,omitempty"`
-	Model            string                   `json:"model"`
+	Run    string `json:"run"`
+	Status string `json:"status"`
+	Error  string `json:"error,omitempty"`
+	Model  string `json:"model"`
+	// Models name an ensemble's models in order, the keys of its per-model similarities.
+	Models           []string                 `json:"models,omitempty"`
 	Seed             uint64                   `json:"seed"`
 	Steps            int                      `json:"steps"`
 	StepsDone        int                      `json:"steps_done"`
