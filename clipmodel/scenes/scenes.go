@@ -46,6 +46,13 @@ var palette = map[string][3]float64{
 	"brown": {0.5, 0.3, 0.12},
 }
 
+// ColorRGB is the RGB value, in [0, 1], that scenes paint a colour of Colors in; false for a
+// name not in Colors.
+func ColorRGB(name string) ([3]float64, bool) {
+	c, ok := palette[name]
+	return c, ok
+}
+
 // Scene is one scene's content.
 type Scene struct {
 	Shape, Color, Size, Count, Position, Background string
