@@ -14,6 +14,7 @@ import (
 	"github.com/clipwork/clipwork/clipmodel/scenes"
 	"github.com/clipwork/clipwork/internal/atomicfile"
 	"github.com/clipwork/clipwork/internal/steploop"
+	"github.com/gomlx/compute/dtypes"
 	. "github.com/gomlx/gomlx/core/graph" //nolint:revive // GoMLX graph code reads best with the dot import.
 	"github.com/gomlx/gomlx/core/tensors"
 	"github.com/gomlx/gomlx/ml/model"
@@ -136,6 +137,11 @@ func fineTune(ctx context.Context, opts Options, student *clipmodel.Model, handl
 	}
 	trainer := train.NewTrainer(student.Backend, student.Store, fareModel(student, opts), fareLoss(opts),
 		optimizer.Adam().LearningRate(opts.LearningRate).Done(), nil, nil)
+	// A resumed training's checkpoint holds the rate it was started with; --lr overrides it.
+	rate := optimizer.LearningRateVar(student.Store.RootScope(), dtypes.Float32, opts.LearningRate)
+	if err := rate.SetValue(tensors.FromScalar(float32(opts.LearningRate))); err != nil {
+		return err
+	}
 	step := int(optimizer.GetGlobalStep(student.Store))
 	fmt.Fprintf(opts.Progress, "robust fine-tuning of %s from step %d to %d, batch %d, lr %g, PGD %d steps of %.2f/255 in %.2f/255, in %s\n",
 		opts.Model, step, opts.Steps, opts.BatchSize, opts.LearningRate, opts.Attack.Steps,

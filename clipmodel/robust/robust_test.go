@@ -7,12 +7,14 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/clipwork/clipwork/clipmodel"
 	. "github.com/gomlx/gomlx/core/graph" //nolint:revive // GoMLX graph code reads best with the dot import.
 	"github.com/gomlx/gomlx/core/tensors"
 	"github.com/gomlx/gomlx/ml/model"
+	"github.com/gomlx/gomlx/ml/model/checkpoint"
 	"github.com/gomlx/gomlx/ml/train"
 	"github.com/gomlx/gomlx/ml/train/optimizer"
 )
@@ -111,9 +113,12 @@ func TestRobustifyWritesAModelAndResumes(t *testing.T) {
 	if err := Robustify(context.Background(), opts); err != nil {
 		t.Fatal(err)
 	}
-	opts.Steps = 3
+	opts.Steps, opts.LearningRate = 3, 2e-5
 	if err := Robustify(context.Background(), opts); err != nil {
 		t.Fatal(err)
+	}
+	if rate := learningRate(t, out); rate != float32(opts.LearningRate) {
+		t.Errorf("the resumed training ran at learning rate %g, want the new %g", rate, opts.LearningRate)
 	}
 	tuned, err := clipmodel.LoadFolder(filepath.Join(out, "model"))
 	if err != nil {
@@ -151,4 +156,24 @@ func weight(t *testing.T, m *clipmodel.Model, name string) []float32 {
 		t.Fatal(err)
 	}
 	return tensors.MustCopyFlatData[float32](value)
+}
+
+// learningRate reads the learning rate stored in a training folder's newest checkpoint.
+func learningRate(t *testing.T, out string) float32 {
+	t.Helper()
+	store := model.NewStore()
+	if _, err := checkpoint.Build(store).Dir(filepath.Join(out, "checkpoints")).Immediate().Done(); err != nil {
+		t.Fatal(err)
+	}
+	for v := range store.IterVariables() {
+		if strings.HasSuffix(v.Path(), optimizer.ParamLearningRate) {
+			value, err := v.Value()
+			if err != nil {
+				t.Fatal(err)
+			}
+			return tensors.MustCopyFlatData[float32](value)[0]
+		}
+	}
+	t.Fatal("no learning rate in the checkpoint")
+	return 0
 }
