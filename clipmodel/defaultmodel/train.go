@@ -452,11 +452,7 @@ const maxNoise = 0.1
 // against it paints noise that it scores highly; trained through noise, its gradients point
 // to the shapes and colours that stand out of it.
 func addNoise(rng *rand.Rand, pixels []float32) []float32 {
-	halfWidth := float32(math.Sqrt(3) * maxNoise * rng.Float64()) // uniform on [-w, w] has std w/sqrt(3)
-	for i := range pixels {
-		pixels[i] += halfWidth * float32(2*rng.Float64()-1)
-	}
-	return pixels
+	return scenes.AddNoise(rng, pixels, maxNoise)
 }
 
 // groupSize is how many scenes of a batch share all attributes but one.

@@ -43,6 +43,10 @@ type Options struct {
 	// FARE uses the adversarial term alone; a clean term keeps clean accuracy closer.
 	AdversarialWeight float64 `json:"adversarial_weight"`
 	CleanWeight       float64 `json:"clean_weight"`
+	// Noise is the largest standard deviation of the uniform pixel noise on training images
+	// (each image draws its own, up to this): image optimisation starts from noise, and a
+	// tower made robust around clean renders only can stay brittle there.
+	Noise float64 `json:"noise"`
 	// CheckpointEvery is how many steps pass between checkpoints.
 	CheckpointEvery int    `json:"-"`
 	Seed            uint64 `json:"seed"`
@@ -200,7 +204,7 @@ func makeBatch(teacher *clipmodel.Model, opts Options, step int) (train.Batch, f
 	images := make([][]float32, opts.BatchSize)
 	flat := make([]float32, 0, opts.BatchSize*size*size*3)
 	for i := range images {
-		images[i] = clipmodel.RGB(scenes.Random(rng).Render(rng, size))
+		images[i] = clip01(scenes.AddNoise(rng, clipmodel.RGB(scenes.Random(rng).Render(rng, size)), opts.Noise))
 		flat = append(flat, images[i]...)
 	}
 	start := make([]float32, len(flat))
@@ -226,6 +230,14 @@ func makeBatch(teacher *clipmodel.Model, opts Options, step int) (train.Batch, f
 			tensors.FromFlatDataAndDimensions(embeddings, len(original), len(original[0]))},
 		Labels: []*tensors.Tensor{tensors.FromFlatDataAndDimensions(embeddings, len(original), len(original[0]))},
 	}, norm, nil
+}
+
+// clip01 clips pixel values to [0, 1].
+func clip01(pixels []float32) []float32 {
+	for i, v := range pixels {
+		pixels[i] = min(max(v, 0), 1)
+	}
+	return pixels
 }
 
 // trainingInfoFile is the file beside an exported model that records its training.

@@ -53,6 +53,16 @@ func ColorRGB(name string) ([3]float64, bool) {
 	return c, ok
 }
 
+// AddNoise adds uniform noise of a random standard deviation, up to maxStd, to pixels (not
+// clipped to [0, 1]) and returns them.
+func AddNoise(rng *rand.Rand, pixels []float32, maxStd float64) []float32 {
+	halfWidth := float32(math.Sqrt(3) * maxStd * rng.Float64()) // uniform on [-w, w] has std w/sqrt(3)
+	for i := range pixels {
+		pixels[i] += halfWidth * float32(2*rng.Float64()-1)
+	}
+	return pixels
+}
+
 // Scene is one scene's content.
 type Scene struct {
 	Shape, Color, Size, Count, Position, Background string

@@ -21,6 +21,7 @@ func runRobustify(args []string, stdout io.Writer) error {
 	fs.IntVar(&opts.Attack.Steps, "pgd-steps", robust.DefaultPGDSteps, "PGD steps per training step")
 	fs.Float64Var(&opts.AdversarialWeight, "adversarial-weight", 1, "weight of the attacked images' distance to the original embeddings (FARE's loss)")
 	fs.Float64Var(&opts.CleanWeight, "clean-weight", 0, "weight of the clean images' distance to the original embeddings")
+	fs.Float64Var(&opts.Noise, "noise", 0.1, "the largest standard deviation of the pixel noise on training images")
 	fs.IntVar(&opts.CheckpointEvery, "checkpoint-every", 50, "steps between checkpoints")
 	fs.Uint64Var(&opts.Seed, "seed", 1, "seed of the scenes and the attacks' random starts")
 	fs.StringVar(&opts.DType, "dtype", "F16", "the exported weights' type: F16, BF16 or F32")
