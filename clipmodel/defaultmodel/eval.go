@@ -3,10 +3,8 @@ package defaultmodel
 import (
 	"fmt"
 	"io"
-	"math/rand/v2"
 
 	"github.com/clipwork/clipwork/clipmodel"
-	"github.com/clipwork/clipwork/clipmodel/scenes"
 )
 
 // Accuracy is zero-shot classification accuracy per attribute, on scenes of unseen seeds.
@@ -15,14 +13,19 @@ type Accuracy struct {
 	Color, Shape, Count, Position float64
 }
 
-// Report writes the accuracies beside the targets the default model is held to.
-func (a Accuracy) Report(w io.Writer) {
-	fmt.Fprintf(w, "zero-shot accuracy on %d held-out scenes:\n", a.Scenes)
+// Report writes the accuracies under a title, with targets beside the targets the default
+// model is held to on clean scenes.
+func (a Accuracy) Report(w io.Writer, title string, targets bool) {
+	fmt.Fprintf(w, "%s on %d held-out scenes:\n", title, a.Scenes)
 	for _, row := range []struct {
 		name        string
 		got, target float64
 	}{{"colour", a.Color, 0.95}, {"shape", a.Shape, 0.90}, {"count", a.Count, 0.80}, {"position", a.Position, 0.80}} {
-		fmt.Fprintf(w, "  %-8s %5.1f%%  (target %.0f%%)\n", row.name, 100*row.got, 100*row.target)
+		if targets {
+			fmt.Fprintf(w, "  %-8s %5.1f%%  (target %.0f%%)\n", row.name, 100*row.got, 100*row.target)
+		} else {
+			fmt.Fprintf(w, "  %-8s %5.1f%%\n", row.name, 100*row.got)
+		}
 	}
 }
 
@@ -33,32 +36,16 @@ const heldOutStream = 1 << 62
 // against the descriptions that differ from it in that attribute only; the prediction is the
 // most similar one.
 func ZeroShot(m *clipmodel.Model, n int, seed uint64) (Accuracy, error) {
-	rng := rand.New(rand.NewPCG(seed, heldOutStream))
 	acc := Accuracy{Scenes: n}
-	for range n {
-		s := scenes.Random(rng)
-		pixels := clipmodel.RGB(s.Render(rng, m.Config.Vision.ImageSize))
-		images, err := m.EmbedPixels([][]float32{pixels})
+	all, pixels := heldOutScenes(m, n, seed)
+	scores := []*float64{&acc.Color, &acc.Shape, &acc.Count, &acc.Position}
+	for i, s := range all {
+		images, err := m.EmbedPixels(pixels[i : i+1])
 		if err != nil {
 			return acc, err
 		}
-		for _, attr := range []struct {
-			scenes.Attribute
-			score *float64
-		}{
-			{scenes.ColorAttribute, &acc.Color}, {scenes.ShapeAttribute, &acc.Shape},
-			{scenes.CountAttribute, &acc.Count}, {scenes.PositionAttribute, &acc.Position},
-		} {
-			prompts := make([]string, len(attr.Options))
-			truth := 0
-			for i, v := range attr.Options {
-				variant := s
-				attr.Set(&variant, v)
-				prompts[i] = variant.Describe()
-				if variant == s {
-					truth = i
-				}
-			}
+		for k, attr := range zeroShotAttributes {
+			prompts, truth := choices(s, attr)
 			texts, err := m.EmbedTexts(prompts)
 			if err != nil {
 				return acc, err
@@ -70,7 +57,7 @@ func ZeroShot(m *clipmodel.Model, n int, seed uint64) (Accuracy, error) {
 				}
 			}
 			if best == truth {
-				*attr.score += 1 / float64(n)
+				*scores[k] += 1 / float64(n)
 			}
 		}
 	}

@@ -12,10 +12,10 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
-	"time"
 
 	"github.com/clipwork/clipwork/clipmodel"
 	"github.com/clipwork/clipwork/clipmodel/scenes"
+	"github.com/clipwork/clipwork/internal/steploop"
 	"github.com/gomlx/compute"
 	"github.com/gomlx/compute/dtypes"
 	"github.com/gomlx/compute/shapes"
@@ -130,40 +130,24 @@ func Train(ctx context.Context, opts TrainOptions) error {
 	step := int(optimizer.GetGlobalStep(m.Store))
 	fmt.Fprintf(opts.Progress, "training from step %d to %d, batch %d, learning rate %g%s, in %s\n",
 		step, opts.Steps, opts.BatchSize, opts.LearningRate, opts.decayNote(), opts.Out)
-	start, lastPrint, first := time.Now(), time.Now(), step
-	for ; step < opts.Steps; step++ {
-		if ctx.Err() != nil {
-			fmt.Fprintf(opts.Progress, "stopping at step %d: saving a checkpoint\n", step)
-			return errors.Join(ctx.Err(), handler.Save())
-		}
+	loop := steploop.Loop{Steps: opts.Steps, CheckpointEvery: opts.CheckpointEvery, Save: handler.Save, Progress: opts.Progress}
+	err = loop.Run(ctx, step, func(step int) (string, error) {
 		if lr := float32(opts.learningRate(step)); lr != currentRate {
 			if err := learningRate.SetValue(tensors.FromScalar(lr)); err != nil {
-				return err
+				return "", err
 			}
 			currentRate = lr
 		}
 		metrics, err := trainer.TrainStep(makeBatch(tok, opts.Seed, step, opts.BatchSize))
 		if err != nil {
-			return fmt.Errorf("step %d: %w", step, err)
+			return "", err
 		}
-		if time.Since(lastPrint) > 30*time.Second || step+1 == opts.Steps {
-			lastPrint = time.Now()
-			perStep := time.Since(start) / time.Duration(step+1-first)
-			fmt.Fprintf(opts.Progress, "step %d/%d  loss %.4f  lr %.2g  (%.2f s/step, %s left)\n", step+1, opts.Steps,
-				tensors.MustCopyFlatData[float32](metrics[1])[0], opts.learningRate(step), perStep.Seconds(),
-				(perStep * time.Duration(opts.Steps-step-1)).Round(time.Minute))
-		}
-		if (step+1)%opts.CheckpointEvery == 0 {
-			if err := handler.Save(); err != nil {
-				return err
-			}
-		}
+		return fmt.Sprintf("loss %.4f  lr %.2g", tensors.MustCopyFlatData[float32](metrics[1])[0], opts.learningRate(step)), nil
+	})
+	if err != nil {
+		return err
 	}
-	if step > first && step%opts.CheckpointEvery != 0 { // else the newest checkpoint holds this step
-		if err := handler.Save(); err != nil {
-			return err
-		}
-	}
+	step = max(step, opts.Steps)
 	return Export(m, filepath.Join(opts.Out, "model"), TrainingInfo{Step: step})
 }
 
@@ -468,11 +452,7 @@ const maxNoise = 0.1
 // against it paints noise that it scores highly; trained through noise, its gradients point
 // to the shapes and colours that stand out of it.
 func addNoise(rng *rand.Rand, pixels []float32) []float32 {
-	halfWidth := float32(math.Sqrt(3) * maxNoise * rng.Float64()) // uniform on [-w, w] has std w/sqrt(3)
-	for i := range pixels {
-		pixels[i] += halfWidth * float32(2*rng.Float64()-1)
-	}
-	return pixels
+	return scenes.AddNoise(rng, pixels, maxNoise)
 }
 
 // groupSize is how many scenes of a batch share all attributes but one.

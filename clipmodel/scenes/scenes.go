@@ -46,6 +46,23 @@ var palette = map[string][3]float64{
 	"brown": {0.5, 0.3, 0.12},
 }
 
+// ColorRGB is the RGB value, in [0, 1], that scenes paint a colour of Colors in; false for a
+// name not in Colors.
+func ColorRGB(name string) ([3]float64, bool) {
+	c, ok := palette[name]
+	return c, ok
+}
+
+// AddNoise adds uniform noise of a random standard deviation, up to maxStd, to pixels (not
+// clipped to [0, 1]) and returns them.
+func AddNoise(rng *rand.Rand, pixels []float32, maxStd float64) []float32 {
+	halfWidth := float32(math.Sqrt(3) * maxStd * rng.Float64()) // uniform on [-w, w] has std w/sqrt(3)
+	for i := range pixels {
+		pixels[i] += halfWidth * float32(2*rng.Float64()-1)
+	}
+	return pixels
+}
+
 // Scene is one scene's content.
 type Scene struct {
 	Shape, Color, Size, Count, Position, Background string

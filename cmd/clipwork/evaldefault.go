@@ -1,7 +1,9 @@
 package main
 
 import (
+	"context"
 	"io"
+	"os/signal"
 
 	"github.com/clipwork/clipwork/clipmodel"
 	"github.com/clipwork/clipwork/clipmodel/defaultmodel"
@@ -11,6 +13,8 @@ func runEvalDefault(args []string, stdout io.Writer) error {
 	fs := newFlags("eval-default", stdout)
 	modelName := fs.String("model", "default", "the model to evaluate (a folder in the default model's family)")
 	n := fs.Int("scenes", 200, "number of held-out scenes")
+	attacked := fs.Int("attack", 0, "also classify the first N held-out scenes under a PGD attack of 10 steps in 4/255")
+	paint := fs.Bool("paint", false, "also measure what plain experiments paint (a run of \"a COLOUR circle\" per colour, and a sky scene)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -22,6 +26,22 @@ func runEvalDefault(args []string, stdout io.Writer) error {
 	if err != nil {
 		return err
 	}
-	acc.Report(stdout)
+	acc.Report(stdout, "zero-shot accuracy", true)
+	if *attacked > 0 {
+		acc, err := defaultmodel.AttackedZeroShot(m, *attacked, 1, defaultmodel.EvalAttack)
+		if err != nil {
+			return err
+		}
+		acc.Report(stdout, "zero-shot accuracy under a 4/255 PGD attack of 10 steps", false)
+	}
+	if *paint {
+		ctx, stop := signal.NotifyContext(context.Background(), stopSignals...)
+		defer stop()
+		p, err := defaultmodel.Paint(ctx, m, 1)
+		if err != nil {
+			return err
+		}
+		p.Report(stdout)
+	}
 	return nil
 }

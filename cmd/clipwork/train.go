@@ -32,11 +32,17 @@ func runTrainDefault(args []string, stdout io.Writer) error {
 		return errors.New("--out is required: the folder to train in (an existing one resumes)")
 	}
 	opts.Progress = stdout
+	return untilStopped(stdout, opts.Out, func(ctx context.Context) error { return defaultmodel.Train(ctx, opts) })
+}
+
+// untilStopped runs a training in folder out until it ends or a stop signal (Ctrl-C, SIGTERM)
+// has it save a checkpoint, after which it says how to resume.
+func untilStopped(stdout io.Writer, out string, train func(ctx context.Context) error) error {
 	ctx, stop := signal.NotifyContext(context.Background(), stopSignals...)
 	defer stop()
-	err := defaultmodel.Train(ctx, opts)
+	err := train(ctx)
 	if errors.Is(err, context.Canceled) {
-		fmt.Fprintf(stdout, "stopped; the same command resumes from the checkpoint in %s\n", opts.Out)
+		fmt.Fprintf(stdout, "stopped; the same command resumes from the checkpoint in %s\n", out)
 		return nil
 	}
 	return err

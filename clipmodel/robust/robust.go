@@ -1,0 +1,272 @@
+package robust
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+
+	"github.com/clipwork/clipwork/clipmodel"
+	"github.com/clipwork/clipwork/clipmodel/scenes"
+	"github.com/clipwork/clipwork/internal/atomicfile"
+	"github.com/clipwork/clipwork/internal/steploop"
+	"github.com/gomlx/compute/dtypes"
+	. "github.com/gomlx/gomlx/core/graph" //nolint:revive // GoMLX graph code reads best with the dot import.
+	"github.com/gomlx/gomlx/core/tensors"
+	"github.com/gomlx/gomlx/ml/model"
+	"github.com/gomlx/gomlx/ml/model/checkpoint"
+	"github.com/gomlx/gomlx/ml/train"
+	"github.com/gomlx/gomlx/ml/train/optimizer"
+)
+
+// Options configure Robustify. The JSON names are those of training.json's "robust" record.
+type Options struct {
+	// Model names the CLIP to make robust (a HuggingFace folder, a hub id, or "default").
+	Model string `json:"model"`
+	// Out is the training folder: checkpoints (training resumes from the newest) and, at the
+	// end, the robust model in HuggingFace layout under Out/model.
+	Out string `json:"-"`
+	// Steps is the total number of outer (Adam) steps, counting those of resumed sessions.
+	Steps int `json:"steps"`
+	// BatchSize is the number of images an outer step sees.
+	BatchSize int `json:"batch_size"`
+	// LearningRate of Adam on the vision tower.
+	LearningRate float64 `json:"learning_rate"`
+	// Attack is the inner PGD attack of every step (FARE: radius 4/255).
+	Attack Attack `json:"attack"`
+	// AdversarialWeight and CleanWeight weigh the squared distances of the tuned tower's
+	// embeddings of the attacked and of the clean images to the original's of the clean ones.
+	// FARE uses the adversarial term alone; a clean term keeps clean accuracy closer.
+	AdversarialWeight float64 `json:"adversarial_weight"`
+	CleanWeight       float64 `json:"clean_weight"`
+	// Noise is the largest standard deviation of the uniform pixel noise on training images
+	// (each image draws its own, up to this): image optimisation starts from noise, and a
+	// tower made robust around clean renders only can stay brittle there.
+	Noise float64 `json:"noise"`
+	// CheckpointEvery is how many steps pass between checkpoints.
+	CheckpointEvery int    `json:"-"`
+	Seed            uint64 `json:"seed"`
+	// DType is the exported weights' type: F16 (default), BF16 or F32.
+	DType string `json:"-"`
+	// ExportOnly skips training and exports the newest checkpoint to Out/model.
+	ExportOnly bool `json:"-"`
+	// Progress receives a line every few steps (nil: silent).
+	Progress io.Writer `json:"-"`
+}
+
+// Defaults of Options, also the command's.
+const (
+	DefaultRadius    = 4.0 / 255
+	DefaultStepSize  = 1.0 / 255
+	DefaultPGDSteps  = 3
+	DefaultBatchSize = 16
+)
+
+func (o *Options) defaults() {
+	if o.Steps == 0 {
+		o.Steps = 2000
+	}
+	if o.BatchSize == 0 {
+		o.BatchSize = DefaultBatchSize
+	}
+	if o.LearningRate == 0 {
+		o.LearningRate = 1e-4
+	}
+	if o.Attack == (Attack{}) {
+		o.Attack = Attack{Radius: DefaultRadius, StepSize: DefaultStepSize, Steps: DefaultPGDSteps}
+	}
+	if o.AdversarialWeight == 0 && o.CleanWeight == 0 {
+		o.AdversarialWeight = 1
+	}
+	if o.CheckpointEvery == 0 {
+		o.CheckpointEvery = 50
+	}
+	if o.DType == "" {
+		o.DType = "F16"
+	}
+	if o.Progress == nil {
+		o.Progress = io.Discard
+	}
+}
+
+// keptCheckpoints is how many checkpoints a robust training folder keeps: a real CLIP's take
+// hundreds of megabytes each.
+const keptCheckpoints = 3
+
+// Robustify fine-tunes Model's vision tower FARE-style in Out, resuming from Out's newest
+// checkpoint, until Steps or until ctx is cancelled (then it saves a checkpoint first). At the
+// end it exports Out/model, a HuggingFace folder that clipmodel.Load reads, with
+// training.json recording the options.
+func Robustify(ctx context.Context, opts Options) error {
+	opts.defaults()
+	if opts.Model == "" || opts.Out == "" {
+		return errors.New("robustify needs the model to start from and the folder to train in")
+	}
+	student, handler, err := studentModel(opts)
+	if err != nil {
+		return err
+	}
+	if !opts.ExportOnly {
+		if err := fineTune(ctx, opts, student, handler); err != nil {
+			return err
+		}
+	}
+	return Export(student, filepath.Join(opts.Out, "model"), opts)
+}
+
+// studentModel loads the model to tune, attached to Out's checkpoints: its weights come from
+// the newest checkpoint when there is one.
+func studentModel(opts Options) (*clipmodel.Model, *checkpoint.Handler, error) {
+	m, err := clipmodel.Load(opts.Model)
+	if err != nil {
+		return nil, nil, err
+	}
+	handler, err := checkpoint.Build(m.Store).Dir(filepath.Join(opts.Out, "checkpoints")).Keep(keptCheckpoints).Done()
+	if err != nil {
+		return nil, nil, fmt.Errorf("%s: %w (remove the folder to start afresh)", opts.Out, err)
+	}
+	return m, handler, nil
+}
+
+// fineTune runs the outer steps: the original tower (a second copy of Model) embeds a batch of
+// clean images, then one graph attacks the tuned tower and takes Adam's step on it.
+func fineTune(ctx context.Context, opts Options, student *clipmodel.Model, handler *checkpoint.Handler) error {
+	teacher, err := clipmodel.Load(opts.Model)
+	if err != nil {
+		return err
+	}
+	trainer := train.NewTrainer(student.Backend, student.Store, fareModel(student, opts), fareLoss(opts),
+		optimizer.Adam().LearningRate(opts.LearningRate).Done(), nil, nil)
+	// A resumed training's checkpoint holds the rate it was started with; --lr overrides it.
+	rate := optimizer.LearningRateVar(student.Store.RootScope(), dtypes.Float32, opts.LearningRate)
+	if err := rate.SetValue(tensors.FromScalar(float32(opts.LearningRate))); err != nil {
+		return err
+	}
+	step := int(optimizer.GetGlobalStep(student.Store))
+	fmt.Fprintf(opts.Progress, "robust fine-tuning of %s from step %d to %d, batch %d, lr %g, PGD %d steps of %.2f/255 in %.2f/255, in %s\n",
+		opts.Model, step, opts.Steps, opts.BatchSize, opts.LearningRate, opts.Attack.Steps,
+		255*opts.Attack.StepSize, 255*opts.Attack.Radius, opts.Out)
+	loop := steploop.Loop{Steps: opts.Steps, CheckpointEvery: opts.CheckpointEvery, Save: handler.Save, Progress: opts.Progress}
+	return loop.Run(ctx, step, func(step int) (string, error) {
+		batch, teacherNorm, err := makeBatch(teacher, opts, step)
+		if err != nil {
+			return "", err
+		}
+		metrics, err := trainer.TrainStep(batch)
+		if err != nil {
+			return "", err
+		}
+		loss := tensors.MustCopyFlatData[float32](metrics[1])[0]
+		return fmt.Sprintf("loss %.4f (%.4f of the embeddings' squared norm)", loss, float64(loss)/teacherNorm), nil
+	})
+}
+
+// fareModel is the training graph: PGD against the tuned tower's distance to the original
+// embeddings (inputs: clean images, the attack's random start, the original embeddings), and
+// the tuned tower's embeddings of the attacked and of the clean images.
+func fareModel(m *clipmodel.Model, opts Options) func(scope *model.Scope, inputs []*Node) []*Node {
+	return func(scope *model.Scope, inputs []*Node) []*Node {
+		clean, start, original := inputs[0], inputs[1], inputs[2]
+		attacked := PGD(clean, start, opts.Attack, func(images *Node) *Node {
+			return SquaredDistance(m.ImageFeatures(scope, images), original)
+		})
+		out := []*Node{m.ImageFeatures(scope, attacked)}
+		if opts.CleanWeight != 0 {
+			out = append(out, m.ImageFeatures(scope, clean))
+		}
+		return out
+	}
+}
+
+// fareLoss weighs the squared distances of fareModel's embeddings to the original ones
+// (labels[0]).
+func fareLoss(opts Options) func(labels, predictions []*Node) *Node {
+	return func(labels, predictions []*Node) *Node {
+		loss := MulScalar(SquaredDistance(predictions[0], labels[0]), opts.AdversarialWeight)
+		if opts.CleanWeight != 0 {
+			loss = Add(loss, MulScalar(SquaredDistance(predictions[1], labels[0]), opts.CleanWeight))
+		}
+		return loss
+	}
+}
+
+// makeBatch renders a step's scenes at the model's input size, draws the attack's uniform
+// random start and embeds the scenes with the original tower: a function of the seed and step
+// only, so a resumed training sees the same data. It also returns the mean squared norm of the
+// original embeddings, the scale of the loss.
+func makeBatch(teacher *clipmodel.Model, opts Options, step int) (train.Batch, float64, error) {
+	rng := rand.New(rand.NewPCG(opts.Seed, uint64(step)))
+	size := teacher.Config.Vision.ImageSize
+	images := make([][]float32, opts.BatchSize)
+	flat := make([]float32, 0, opts.BatchSize*size*size*3)
+	for i := range images {
+		images[i] = clip01(scenes.AddNoise(rng, clipmodel.RGB(scenes.Random(rng).Render(rng, size)), opts.Noise))
+		flat = append(flat, images[i]...)
+	}
+	start := make([]float32, len(flat))
+	for i := range start {
+		start[i] = float32(opts.Attack.Radius * (2*rng.Float64() - 1))
+	}
+	original, err := teacher.EmbedPixels(images)
+	if err != nil {
+		return train.Batch{}, 0, err
+	}
+	var norm float64
+	embeddings := make([]float32, 0, len(original)*len(original[0]))
+	for _, e := range original {
+		embeddings = append(embeddings, e...)
+		for _, x := range e {
+			norm += float64(x) * float64(x) / float64(len(original))
+		}
+	}
+	dims := []int{opts.BatchSize, size, size, 3}
+	return train.Batch{
+		Inputs: []*tensors.Tensor{tensors.FromFlatDataAndDimensions(flat, dims...),
+			tensors.FromFlatDataAndDimensions(start, dims...),
+			tensors.FromFlatDataAndDimensions(embeddings, len(original), len(original[0]))},
+		Labels: []*tensors.Tensor{tensors.FromFlatDataAndDimensions(embeddings, len(original), len(original[0]))},
+	}, norm, nil
+}
+
+// clip01 clips pixel values to [0, 1].
+func clip01(pixels []float32) []float32 {
+	for i, v := range pixels {
+		pixels[i] = min(max(v, 0), 1)
+	}
+	return pixels
+}
+
+// trainingInfoFile is the file beside an exported model that records its training.
+const trainingInfoFile = "training.json"
+
+// Export writes the tuned model to dir in HuggingFace layout with opts.DType weights, and
+// training.json: the source model's record (when it has one) with a "robust" entry holding
+// opts and the step reached.
+func Export(m *clipmodel.Model, dir string, opts Options) error {
+	weights, err := clipmodel.StoreWeights(m.Config, m.Store)
+	if err != nil {
+		return err
+	}
+	if err := clipmodel.WriteFolder(dir, m.Config, weights, m.Tokenizer, m.Preprocess, opts.DType); err != nil {
+		return err
+	}
+	info := map[string]any{}
+	if data, err := os.ReadFile(filepath.Join(opts.Model, trainingInfoFile)); err == nil {
+		if err := json.Unmarshal(data, &info); err != nil {
+			return fmt.Errorf("%s: %w", filepath.Join(opts.Model, trainingInfoFile), err)
+		}
+	}
+	info["robust"] = struct {
+		Options
+		Step int `json:"step"`
+	}{opts, int(optimizer.GetGlobalStep(m.Store))}
+	data, err := json.MarshalIndent(info, "", "  ")
+	if err != nil {
+		return err
+	}
+	return atomicfile.WriteFile(filepath.Join(dir, trainingInfoFile), append(data, '\n'))
+}

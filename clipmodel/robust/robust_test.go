@@ -1,0 +1,179 @@
+package robust
+
+import (
+	"context"
+	"encoding/json"
+	"math"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/clipwork/clipwork/clipmodel"
+	. "github.com/gomlx/gomlx/core/graph" //nolint:revive // GoMLX graph code reads best with the dot import.
+	"github.com/gomlx/gomlx/core/tensors"
+	"github.com/gomlx/gomlx/ml/model"
+	"github.com/gomlx/gomlx/ml/model/checkpoint"
+	"github.com/gomlx/gomlx/ml/train"
+	"github.com/gomlx/gomlx/ml/train/optimizer"
+)
+
+func tinyModel(t *testing.T) *clipmodel.Model {
+	t.Helper()
+	m, err := clipmodel.Load("random:tiny")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return m
+}
+
+// TestPGDStaysInTheBallAndRaisesTheLoss attacks a tiny random tower's distance to a fixed
+// embedding: the attacked images stay within the radius and in [0, 1], and are farther.
+func TestPGDStaysInTheBallAndRaisesTheLoss(t *testing.T) {
+	m := tinyModel(t)
+	attack := Attack{Radius: 4.0 / 255, StepSize: 1.0 / 255, Steps: 5}
+	exec, err := model.NewExec(m.Backend, m.Store, func(scope *model.Scope, clean, target *Node) []*Node {
+		distance := func(x *Node) *Node { return SquaredDistance(m.ImageFeatures(scope, x), target) }
+		attacked := PGD(clean, nil, attack, distance)
+		return []*Node{attacked, distance(clean), distance(attacked)}
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	batch, _, err := makeBatch(m, Options{BatchSize: 3, Attack: attack}, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	clean := batch.Inputs[0]
+	target := tensors.FromFlatDataAndDimensions(make([]float32, 3*m.Config.ProjectionDim), 3, m.Config.ProjectionDim)
+	out, err := exec.Exec(clean, target)
+	if err != nil {
+		t.Fatal(err)
+	}
+	before, after := tensors.MustCopyFlatData[float32](out[1])[0], tensors.MustCopyFlatData[float32](out[2])[0]
+	if after <= before {
+		t.Errorf("the attack left the loss at %g (clean %g); it must raise it", after, before)
+	}
+	in, adv := tensors.MustCopyFlatData[float32](clean), tensors.MustCopyFlatData[float32](out[0])
+	var largest float64
+	for i := range in {
+		largest = max(largest, math.Abs(float64(adv[i]-in[i])))
+		if adv[i] < 0 || adv[i] > 1 {
+			t.Fatalf("attacked pixel %d is %g, outside [0, 1]", i, adv[i])
+		}
+	}
+	if largest > attack.Radius+1e-6 || largest < attack.Radius/2 {
+		t.Errorf("the attack moved pixels by up to %g, want up to the radius %g (and near it)", largest, attack.Radius)
+	}
+}
+
+// TestFARELossFalls takes Adam steps on one batch of the embedded default model (64x64, 4
+// layers) against a frozen copy: the FARE loss falls. (Random towers do not show it: their
+// gradients are so steep that any step large enough to learn in a few throws them off.)
+func TestFARELossFalls(t *testing.T) {
+	const folder = "../defaultmodel/model"
+	student, err := clipmodel.Load(folder)
+	if err != nil {
+		t.Fatal(err)
+	}
+	teacher, err := clipmodel.Load(folder)
+	if err != nil {
+		t.Fatal(err)
+	}
+	opts := Options{BatchSize: 4, LearningRate: 1e-3, AdversarialWeight: 1,
+		Attack: Attack{Radius: 4.0 / 255, StepSize: 2.0 / 255, Steps: 2}}
+	opts.defaults()
+	trainer := train.NewTrainer(student.Backend, student.Store, fareModel(student, opts), fareLoss(opts),
+		optimizer.Adam().LearningRate(opts.LearningRate).Done(), nil, nil)
+	batch, _, err := makeBatch(teacher, opts, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var losses []float32
+	for range 8 {
+		metrics, err := trainer.TrainStep(batch)
+		if err != nil {
+			t.Fatal(err)
+		}
+		losses = append(losses, tensors.MustCopyFlatData[float32](metrics[0])[0])
+	}
+	if last := losses[len(losses)-1]; !(last < 0.5*losses[0]) {
+		t.Errorf("FARE losses %v: the last should be under half the first", losses)
+	}
+}
+
+// TestRobustifyWritesAModelAndResumes fine-tunes a tiny random model for two steps, then
+// resumes to three: the export loads, its vision tower changed, its text tower did not, and
+// training.json records the options and the step.
+func TestRobustifyWritesAModelAndResumes(t *testing.T) {
+	out := t.TempDir()
+	opts := Options{Model: "random:tiny", Out: out, Steps: 2, BatchSize: 2, CheckpointEvery: 1, DType: "F32",
+		Attack: Attack{Radius: 8.0 / 255, StepSize: 2.0 / 255, Steps: 2}, AdversarialWeight: 1, CleanWeight: 0.5}
+	if err := Robustify(context.Background(), opts); err != nil {
+		t.Fatal(err)
+	}
+	opts.Steps, opts.LearningRate = 3, 2e-5
+	if err := Robustify(context.Background(), opts); err != nil {
+		t.Fatal(err)
+	}
+	if rate := learningRate(t, out); rate != float32(opts.LearningRate) {
+		t.Errorf("the resumed training ran at learning rate %g, want the new %g", rate, opts.LearningRate)
+	}
+	tuned, err := clipmodel.LoadFolder(filepath.Join(out, "model"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	original := tinyModel(t)
+	for name, wantChanged := range map[string]bool{"vision_model.encoder.layers.0.mlp.fc1.weight": true,
+		"visual_projection.weight": true, "text_model.encoder.layers.0.mlp.fc1.weight": false} {
+		if changed := !slices.Equal(weight(t, tuned, name), weight(t, original, name)); changed != wantChanged {
+			t.Errorf("%s changed: %v, want %v", name, changed, wantChanged)
+		}
+	}
+	var info struct {
+		Robust struct {
+			Options
+			Step int `json:"step"`
+		} `json:"robust"`
+	}
+	data, err := os.ReadFile(filepath.Join(out, "model", "training.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal(data, &info); err != nil {
+		t.Fatal(err)
+	}
+	if got := info.Robust; got.Step != 3 || got.Attack != opts.Attack || got.CleanWeight != 0.5 || got.BatchSize != 2 {
+		t.Errorf("training.json records %+v, want step 3 and the options %+v", got, opts)
+	}
+}
+
+func weight(t *testing.T, m *clipmodel.Model, name string) []float32 {
+	t.Helper()
+	value, err := m.Store.GetVariable(clipmodel.VariablePath(name)).Value()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tensors.MustCopyFlatData[float32](value)
+}
+
+// learningRate reads the learning rate stored in a training folder's newest checkpoint.
+func learningRate(t *testing.T, out string) float32 {
+	t.Helper()
+	store := model.NewStore()
+	if _, err := checkpoint.Build(store).Dir(filepath.Join(out, "checkpoints")).Immediate().Done(); err != nil {
+		t.Fatal(err)
+	}
+	for v := range store.IterVariables() {
+		if strings.HasSuffix(v.Path(), optimizer.ParamLearningRate) {
+			value, err := v.Value()
+			if err != nil {
+				t.Fatal(err)
+			}
+			return tensors.MustCopyFlatData[float32](value)[0]
+		}
+	}
+	t.Fatal("no learning rate in the checkpoint")
+	return 0
+}

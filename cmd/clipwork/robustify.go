@@ -1,0 +1,38 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"io"
+
+	"github.com/clipwork/clipwork/clipmodel/robust"
+)
+
+func runRobustify(args []string, stdout io.Writer) error {
+	fs := newFlags("robustify", stdout)
+	var opts robust.Options
+	fs.StringVar(&opts.Model, "model", "", "the CLIP to make robust: a HuggingFace folder or hub id (e.g. clipmodel/defaultmodel/model)")
+	fs.StringVar(&opts.Out, "out", "", "training folder: checkpoints, and the robust model in OUT/model")
+	fs.IntVar(&opts.Steps, "steps", 2000, "total Adam steps, counting those of resumed sessions")
+	fs.IntVar(&opts.BatchSize, "batch", robust.DefaultBatchSize, "images per step")
+	fs.Float64Var(&opts.LearningRate, "lr", 1e-4, "Adam's learning rate on the vision tower")
+	radius := fs.Float64("radius", 255*robust.DefaultRadius, "the attack's L-infinity radius, in 255ths of the pixel range")
+	stepSize := fs.Float64("step-size", 255*robust.DefaultStepSize, "each PGD step's size, in 255ths")
+	fs.IntVar(&opts.Attack.Steps, "pgd-steps", robust.DefaultPGDSteps, "PGD steps per training step")
+	fs.Float64Var(&opts.AdversarialWeight, "adversarial-weight", 1, "weight of the attacked images' distance to the original embeddings (FARE's loss)")
+	fs.Float64Var(&opts.CleanWeight, "clean-weight", 0, "weight of the clean images' distance to the original embeddings")
+	fs.Float64Var(&opts.Noise, "noise", 0.1, "the largest standard deviation of the pixel noise on training images")
+	fs.IntVar(&opts.CheckpointEvery, "checkpoint-every", 50, "steps between checkpoints")
+	fs.Uint64Var(&opts.Seed, "seed", 1, "seed of the scenes and the attacks' random starts")
+	fs.StringVar(&opts.DType, "dtype", "F16", "the exported weights' type: F16, BF16 or F32")
+	fs.BoolVar(&opts.ExportOnly, "export", false, "only export the newest checkpoint to OUT/model")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if opts.Model == "" || opts.Out == "" {
+		return errors.New("--model and --out are required: the CLIP to start from and the folder to train in (an existing one resumes)")
+	}
+	opts.Attack.Radius, opts.Attack.StepSize = *radius/255, *stepSize/255
+	opts.Progress = stdout
+	return untilStopped(stdout, opts.Out, func(ctx context.Context) error { return robust.Robustify(ctx, opts) })
+}

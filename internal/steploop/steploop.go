@@ -1,0 +1,60 @@
+// Package steploop runs the step loop that clipwork's trainings share: stop and save a
+// checkpoint on cancellation, save every few steps and at the end, and report progress with
+// the time per step and the time left.
+package steploop
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"time"
+)
+
+// Loop is a training's schedule of steps and checkpoints.
+type Loop struct {
+	// Steps is the step to run up to, counting those of earlier, resumed sessions.
+	Steps int
+	// CheckpointEvery is how many steps pass between calls of Save.
+	CheckpointEvery int
+	// Save writes a checkpoint.
+	Save func() error
+	// Progress receives a line every PrintEvery and after the last step.
+	Progress io.Writer
+}
+
+// PrintEvery is how often Run reports progress.
+const PrintEvery = 30 * time.Second
+
+// Run calls step for each step from first up to l.Steps, saving every l.CheckpointEvery steps
+// and after the last one (unless that was a save already). step returns what a progress line
+// says of it, e.g. its loss. When ctx is cancelled, Run saves and returns ctx's error.
+func (l Loop) Run(ctx context.Context, first int, step func(step int) (string, error)) error {
+	start, lastPrint := time.Now(), time.Time{}
+	s := first
+	for ; s < l.Steps; s++ {
+		if ctx.Err() != nil {
+			fmt.Fprintf(l.Progress, "stopping at step %d: saving a checkpoint\n", s)
+			return errors.Join(ctx.Err(), l.Save())
+		}
+		status, err := step(s)
+		if err != nil {
+			return fmt.Errorf("step %d: %w", s, err)
+		}
+		if time.Since(lastPrint) > PrintEvery || s+1 == l.Steps {
+			lastPrint = time.Now()
+			perStep := time.Since(start) / time.Duration(s+1-first)
+			fmt.Fprintf(l.Progress, "step %d/%d  %s  (%.2f s/step, %s left)\n", s+1, l.Steps, status,
+				perStep.Seconds(), (perStep * time.Duration(l.Steps-s-1)).Round(time.Minute))
+		}
+		if (s+1)%l.CheckpointEvery == 0 {
+			if err := l.Save(); err != nil {
+				return err
+			}
+		}
+	}
+	if s > first && s%l.CheckpointEvery != 0 { // else the newest checkpoint holds this step
+		return l.Save()
+	}
+	return nil
+}
