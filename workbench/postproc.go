@@ -67,21 +67,25 @@ func (r *Run) postprocess(params, amounts *Node, rows []*Node, rng *Node) *Node 
 
 // postprocHomography is a geometric edit's map [1, 9] from the edited image to the image (the
 // identity outside its period).
-func (r *Run) postprocHomography(g Geometric, period Period, env Env, rng *rand.Rand) *tensors.Tensor {
+func (r *Run) postprocHomography(g Geometric, period Period, env Env, rng *rand.Rand) (*tensors.Tensor, error) {
 	h := IdentityHomography
 	if period.Active(env.Step, env.Steps) {
 		h, _, _ = geometryMap([]Geometric{g}, env, rng, r.width, r.height)
+	}
+	if !h.Valid() {
+		return nil, fmt.Errorf("step %d: postproc %s is no valid mapping (%v): a value is NaN, infinite or zero at this step",
+			env.Step, g.Kind, h)
 	}
 	row := make([]float32, 9)
 	for i, v := range h {
 		row[i] = float32(v)
 	}
-	return tensors.FromFlatDataAndDimensions(row, 1, 9)
+	return tensors.FromFlatDataAndDimensions(row, 1, 9), nil
 }
 
 // postprocInputs are the edits' amounts [p] and rows, one [1, 4] per pixel edit and one
 // homography [1, 9] per geometric edit, at a step.
-func (r *Run) postprocInputs(env Env, rng *rand.Rand) (*tensors.Tensor, []*tensors.Tensor) {
+func (r *Run) postprocInputs(env Env, rng *rand.Rand) (*tensors.Tensor, []*tensors.Tensor, error) {
 	amounts := make([]float32, max(len(r.exp.Postproc), 1))
 	var rows []*tensors.Tensor
 	for i, p := range r.exp.Postproc {
@@ -89,10 +93,14 @@ func (r *Run) postprocInputs(env Env, rng *rand.Rand) (*tensors.Tensor, []*tenso
 			amounts[i] = float32(p.Amount.At(env))
 		}
 		if p.Geometric != nil {
-			rows = append(rows, r.postprocHomography(*p.Geometric, p.Period, env, rng))
+			row, err := r.postprocHomography(*p.Geometric, p.Period, env, rng)
+			if err != nil {
+				return nil, nil, err
+			}
+			rows = append(rows, row)
 			continue
 		}
 		rows = append(rows, transformInputs(p.Transform, 1, env, rng, nil))
 	}
-	return tensors.FromFlatDataAndDimensions(amounts, len(amounts)), rows
+	return tensors.FromFlatDataAndDimensions(amounts, len(amounts)), rows, nil
 }

@@ -307,9 +307,16 @@ func (r *Run) inputs(plan *stepPlan, env Env) ([]any, error) {
 	}
 	in := stepInputs[*tensors.Tensor]{Params: r.params, M: r.m, V: r.v, LR: tensors.FromScalar(float32(lr)),
 		Count: tensors.FromScalar(float32(r.step + 1)), RNG: state}
-	in.Postproc, in.PostprocRows = r.postprocInputs(env, rng)
+	in.Postproc, in.PostprocRows, err = r.postprocInputs(env, rng)
+	if err != nil {
+		return nil, err
+	}
 	for k := range plan.targets {
-		in.Targets = append(in.Targets, r.targetInputs(plan, k, env, rng))
+		ti, err := r.targetInputs(plan, k, env, rng)
+		if err != nil {
+			return nil, err
+		}
+		in.Targets = append(in.Targets, ti)
 	}
 	slots := in.slots(plan)
 	out := make([]any, len(slots))
@@ -320,7 +327,7 @@ func (r *Run) inputs(plan *stepPlan, env Env) ([]any, error) {
 }
 
 // targetInputs draws the windows of the plan's target k and evaluates its time-dependent values.
-func (r *Run) targetInputs(plan *stepPlan, k int, env Env, rng *rand.Rand) targetInputs[*tensors.Tensor] {
+func (r *Run) targetInputs(plan *stepPlan, k int, env Env, rng *rand.Rand) (targetInputs[*tensors.Tensor], error) {
 	t := plan.targets[k]
 	n, f := t.BatchSize, len(t.labels)
 	input := plan.sizes[0]
@@ -332,6 +339,10 @@ func (r *Run) targetInputs(plan *stepPlan, k int, env Env, rng *rand.Rand) targe
 			var scales []float64
 			h, scales = sampleGeometry(t.Geometry, env, rng, input, r.width, r.height)
 			canvasScales = append(canvasScales, scales)
+		}
+		if !h.Valid() {
+			return targetInputs[*tensors.Tensor]{}, fmt.Errorf("step %d: target %q: its windows' geometry is no valid "+
+				"mapping (%v): a window or geometric transform value is NaN, infinite or zero at this step", env.Step, t.Name, h)
 		}
 		for j, size := range plan.sizes {
 			homs[j] = appendHomography(homs[j], h, input, size, plan.pool[k][j])
@@ -364,7 +375,7 @@ func (r *Run) targetInputs(plan *stepPlan, k int, env Env, rng *rand.Rand) targe
 	for _, tr := range t.Transforms {
 		ti.Transforms = append(ti.Transforms, transformInputs(tr, n, env, rng, canvasScales))
 	}
-	return ti
+	return ti, nil
 }
 
 // appendHomography appends a window's homography h, drawn for a side of input, as the

@@ -39,8 +39,9 @@ func sampleRect(image, homographies *Node, outWidth, outHeight int, pad string) 
 	x := Div(Add(Add(Mul(coef(0), u), Mul(coef(1), v)), coef(2)), w)
 	y := Div(Add(Add(Mul(coef(3), u), Mul(coef(4), v)), coef(5)), w)
 
-	// Continuous pixel index space: pixel i's centre is at i.
-	x, y = AddScalar(x, -0.5), AddScalar(y, -0.5)
+	// Continuous pixel index space: pixel i's centre is at i. A point a perspective sends to
+	// infinity and back (0/0) samples pixel 0 rather than an index that is no number.
+	x, y = AddScalar(notNaN(x), -0.5), AddScalar(notNaN(y), -0.5)
 	x0, y0 := Floor(x), Floor(y)
 	fx, fy := Sub(x, x0), Sub(y, y0)
 
@@ -60,6 +61,11 @@ func sampleRect(image, homographies *Node, outWidth, outHeight int, pad string) 
 		out = Add(out, Mul(Gather(flat, InsertAxes(indices, -1)), InsertAxes(weight, -1)))
 	}
 	return Reshape(out, n, outHeight, outWidth, channels)
+}
+
+// notNaN is x with NaN values replaced by 0.
+func notNaN(x *Node) *Node {
+	return Where(IsNaN(x), ZerosLike(x), x)
 }
 
 // pick is the bilinear weight of the lower (0) or upper (1) neighbour at fraction f.

@@ -20,6 +20,18 @@ func (h Homography) Apply(u, v float64) (x, y float64) {
 	return (h[0]*u + h[1]*v + h[2]) / w, (h[3]*u + h[4]*v + h[5]) / w
 }
 
+// Valid tells whether h maps windows to the image: finite values and an invertible matrix (a
+// scale of 0 or a NaN in a transform's value gives neither).
+func (h Homography) Valid() bool {
+	for _, v := range h {
+		if math.IsNaN(v) || math.IsInf(v, 0) {
+			return false
+		}
+	}
+	det := h[0]*(h[4]*h[8]-h[5]*h[7]) - h[1]*(h[3]*h[8]-h[5]*h[6]) + h[2]*(h[3]*h[7]-h[4]*h[6])
+	return math.Abs(det) > 1e-12 && !math.IsInf(det, 0)
+}
+
 // SquareToQuad is the homography from the square [0, side]² (corners in the order top-left,
 // top-right, bottom-right, bottom-left) onto the quadrilateral q (Heckbert's closed form).
 func SquareToQuad(side float64, q [4][2]float64) Homography {

@@ -238,6 +238,22 @@ func TestRunRecordsWhereItsModelIs(t *testing.T) {
 	}
 }
 
+// TestRunStopsOnBrokenGeometry runs targets whose geometric transforms give no valid window
+// mapping (a NaN angle, a zero scale): an error naming the target, not a crash.
+func TestRunStopsOnBrokenGeometry(t *testing.T) {
+	for _, transform := range []string{"{random_rotate: {degree: nan}}", "{resize: 0}", "{random_scale: [0, 0]}",
+		`{random_rotate: {degree: "1/(epoch-1)"}}`} {
+		path := filepath.Join(t.TempDir(), "g.yaml")
+		os.WriteFile(path, []byte("epochs: 3\nresolution: 64\ntargets:\n  - batch_size: 1\n    features: [a cat]\n"+
+			"    transforms: ["+transform+"]\n"), 0o644)
+		var stdout, stderr bytes.Buffer
+		code := run([]string{"run", path, "--model", "random:tiny", "--out", t.TempDir(), "--quiet"}, &stdout, &stderr)
+		if code == 0 || !strings.Contains(stderr.String(), `target "target1": its windows' geometry is no valid mapping`) {
+			t.Errorf("%s: exit %d, stderr %q", transform, code, stderr.String())
+		}
+	}
+}
+
 func TestRunRejectsBadInput(t *testing.T) {
 	bad := filepath.Join(t.TempDir(), "bad.yaml")
 	os.WriteFile(bad, []byte("epochs: 3\ntargets:\n  - features: [x]\n    batch_size: -1\n"), 0o644)
