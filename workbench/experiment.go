@@ -87,6 +87,28 @@ func (e Experiment) SizeAt(step int) (int, int) {
 	return e.Width, e.Height
 }
 
+// Sizes are the distinct image sizes of the run, in order of first use (the resolution is
+// sampled at up to 1000 steps of a longer run; stages change it at their ends).
+func (e Experiment) Sizes() [][2]int {
+	var sizes [][2]int
+	add := func(w, h int) {
+		if !slices.Contains(sizes, [2]int{w, h}) {
+			sizes = append(sizes, [2]int{w, h})
+		}
+	}
+	stride := max(1, e.Steps/1000)
+	for step := 0; step < e.Steps; step += stride {
+		add(e.SizeAt(step))
+	}
+	if !e.Resolution[0].IsSet() {
+		for _, s := range e.Stages {
+			add(s.Width, s.Height)
+		}
+		add(e.Width, e.Height)
+	}
+	return sizes
+}
+
 // Stage is an earlier, smaller resolution of a progressive run, in effect until Until.
 type Stage struct {
 	Until         Moment
@@ -183,8 +205,13 @@ func (e *Experiment) Validate() error {
 			add("%w", err)
 		}
 	}
-	if e.Parameterization.Kind == ParamFFT && e.Width%2 != 0 {
-		add("the fft parameterization needs an even width, got %d", e.Width)
+	if e.Parameterization.Kind == ParamFFT {
+		for _, s := range e.Sizes() {
+			if s[0]%2 != 0 {
+				add("the fft parameterization needs an even width at every step, and the image is %dx%d at one", s[0], s[1])
+				break
+			}
+		}
 	}
 	if len(e.Postproc) > 0 && e.Parameterization.Kind == ParamFFT {
 		add("postproc edits pixels, and the fft parameterization has none: drop postproc or use pixels")

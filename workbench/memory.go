@@ -42,6 +42,10 @@ const (
 func EstimateMemory(exp Experiment, configs ...*clipmodel.Config) MemoryEstimate {
 	width, height := largestSize(exp)
 	image := int64(width) * int64(height) * 3 * 4 * imageCopies
+	if res := exp.Init.Resolution; res[0] > 0 {
+		// The initial noise (or image) at init.resolution: values, 16-bit pixels and resampling.
+		image += int64(res[0]) * int64(res[1]) * 3 * 4 * 4
+	}
 	if exp.Parameterization.Kind == ParamFFT {
 		// The Fourier basis as matrices: width x width and height x height, real and imaginary,
 		// forward and inverse.
@@ -74,14 +78,11 @@ func weightBytes(c *clipmodel.Config) int64 {
 	return weights
 }
 
-// largestSize is the largest image the run has at any step (sampled at up to 1000 steps of a
-// longer run).
+// largestSize is the largest image the run has at any step (see Sizes).
 func largestSize(exp Experiment) (width, height int) {
-	stride := max(1, exp.Steps/1000)
-	for step := 0; step < exp.Steps; step += stride {
-		w, h := exp.SizeAt(step)
-		if int64(w)*int64(h) > int64(width)*int64(height) {
-			width, height = w, h
+	for _, s := range exp.Sizes() {
+		if int64(s[0])*int64(s[1]) > int64(width)*int64(height) {
+			width, height = s[0], s[1]
 		}
 	}
 	return width, height
@@ -109,6 +110,9 @@ func checkMemoryAgainst(m MemoryEstimate, exp Experiment, available int64, loade
 	}
 	width, height := largestSize(exp)
 	advice := fmt.Sprintf("lower the resolution (the image is up to %dx%d)", width, height)
+	if res := exp.Init.Resolution; int64(res[0])*int64(res[1]) > int64(width)*int64(height) {
+		advice = fmt.Sprintf("lower init.resolution (%dx%d)", res[0], res[1])
+	}
 	switch {
 	case m.Windows+m.Activations > m.Image && m.Windows+m.Activations > m.Weights:
 		advice = fmt.Sprintf("lower the targets' batch_size (%d windows a step in all)", windowCount(exp))

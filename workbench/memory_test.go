@@ -86,3 +86,32 @@ func TestMemoryEstimateCountsEveryModel(t *testing.T) {
 		t.Errorf("an ensemble that fits was refused: %v", err)
 	}
 }
+
+// TestInitResolutionCountsInTheEstimate refuses an initial noise of 100000x100000 pixels for a
+// 64x64 image, naming init.resolution.
+func TestInitResolutionCountsInTheEstimate(t *testing.T) {
+	exp := BenchExperiment(64, 1, 3)
+	exp.Init.Resolution = [2]int{100000, 100000}
+	if err := exp.Resolve(); err != nil {
+		t.Fatal(err)
+	}
+	err := checkMemoryAgainst(EstimateMemory(exp, architecture(t, "tiny")), exp, 20e9, false)
+	if err == nil || !strings.Contains(err.Error(), "lower init.resolution (100000x100000)") {
+		t.Errorf("init.resolution 100000: %v", err)
+	}
+}
+
+// TestFFTNeedsEvenWidthsThroughout refuses the fft parameterisation when any size the run
+// reaches, by a stage or a resolution expression, has an odd width.
+func TestFFTNeedsEvenWidthsThroughout(t *testing.T) {
+	staged := BenchExperiment(64, 1, 4)
+	staged.Parameterization = Parameterization{Kind: ParamFFT}
+	staged.Stages = []Stage{{Until: AtStep(2), Width: 33, Height: 33}}
+	if err := staged.Resolve(); err == nil || !strings.Contains(err.Error(), "even width at every step, and the image is 33x33") {
+		t.Errorf("a 33x33 stage under fft: %v", err)
+	}
+	staged.Stages = []Stage{{Until: AtStep(2), Width: 32, Height: 33}}
+	if err := staged.Resolve(); err != nil {
+		t.Errorf("even widths throughout: %v", err)
+	}
+}

@@ -209,6 +209,10 @@ var Losses = []string{LossCosine, LossSpherical, LossL1, LossL2, "mae", "mse"}
 // lossAliases are CLIPig's other names of losses.
 var lossAliases = map[string]string{"mae": LossL1, "mse": LossL2}
 
+// MaxBatchSize is the most windows a target may draw in a step; memory runs out far sooner on
+// any model (see CheckMemory), but counts beyond it would overflow the estimate itself.
+const MaxBatchSize = 1 << 20
+
 // Target is a set of features that random windows of the image are pulled towards.
 type Target struct {
 	Name string
@@ -283,8 +287,8 @@ func (t *Target) activeAtSomeStep(steps int) bool {
 func (t *Target) problems() []error {
 	var errs []error
 	add := func(format string, args ...any) { errs = append(errs, fmt.Errorf(format, args...)) }
-	if t.BatchSize < 1 {
-		add("batch_size must be at least 1, got %d", t.BatchSize)
+	if t.BatchSize < 1 || t.BatchSize > MaxBatchSize {
+		add("batch_size must be 1 to %d, got %d", MaxBatchSize, t.BatchSize)
 	}
 	checkChoice(add, "select", t.Select, Selections...)
 	checkChoice(add, "feature_scale", t.FeatureScale, FeatureScaleEqual, FeatureScaleFair)
