@@ -145,8 +145,9 @@ func TestResumeRefusesALiveRun(t *testing.T) {
 	}
 }
 
-// TestResumeRefusesBadStates resumes from a state with NaN values and from a state copied from
-// another experiment: both refused, the run's image and statistics untouched.
+// TestResumeRefusesBadStates resumes from a state with NaN values, from a state of the same
+// experiment at another size and from a state copied from another experiment: all refused,
+// the run's image and statistics untouched.
 func TestResumeRefusesBadStates(t *testing.T) {
 	out := t.TempDir()
 	short := []string{"--model", "random:tiny", "--steps", "2", "--resolution", "40", "--out", out, "--quiet"}
@@ -155,6 +156,8 @@ func TestResumeRefusesBadStates(t *testing.T) {
 	os.WriteFile(other, []byte("name: other\nparameterization: {type: fft, decay: 2}\ntargets:\n  - name: composition\n    features: [a cat, a dog]\n"+
 		"  - name: details\n    features: [a red circle on a blue sky]\n"), 0o644)
 	runCLI(t, append([]string{"run", other}, short...)...)
+	runCLI(t, "run", "../../experiments/demo.yaml", "--model", "random:tiny", "--steps", "2", "--resolution", "48",
+		"--out", out, "--quiet", "--set", "name=big")
 	dir := filepath.Join(out, "demo")
 	state, err := (&runstore.Dir{Path: dir}).ReadState()
 	if err != nil {
@@ -165,6 +168,10 @@ func TestResumeRefusesBadStates(t *testing.T) {
 			state.Params[3] = float32(math.NaN())
 			(&runstore.Dir{Path: dir}).WriteState(state)
 		},
+		"another size": func() {
+			data, _ := os.ReadFile(filepath.Join(filepath.Dir(dir), "big", runstore.StateFile))
+			os.WriteFile(filepath.Join(dir, runstore.StateFile), data, 0o644)
+		},
 		"another run": func() {
 			data, _ := os.ReadFile(filepath.Join(out, "other", runstore.StateFile))
 			os.WriteFile(filepath.Join(dir, runstore.StateFile), data, 0o644)
@@ -174,7 +181,8 @@ func TestResumeRefusesBadStates(t *testing.T) {
 		stats, _ := os.ReadFile(filepath.Join(dir, runstore.StatsFile))
 		damage()
 		var stdout, stderr bytes.Buffer
-		want := map[string]string{"nan": "damaged", "another run": "from another run"}[name]
+		want := map[string]string{"nan": "damaged", "another run": "from another run",
+			"another size": "image is 48x48, the experiment's is 40x40"}[name]
 		if code := run([]string{"run", "--resume", dir, "--quiet"}, &stdout, &stderr); code == 0 ||
 			!strings.Contains(stderr.String(), want) {
 			t.Errorf("%s: exit %d, stderr %q, want %q", name, code, stderr.String(), want)

@@ -228,10 +228,16 @@ func isNotFinite(v float32) bool {
 	return math.IsNaN(float64(v)) || math.IsInf(float64(v), 0)
 }
 
-// CheckStateFits says whether a saved state belongs to run's experiment: the same targets with
-// the same features, in order. A state copied from another run is refused before it replaces
+// CheckStateFits says whether a saved state belongs to run's experiment: its image of the size
+// the experiment has at its step, the same targets with the same features, in order. A state copied from another run is refused before it replaces
 // anything.
 func CheckStateFits(s *workbench.State, run *workbench.Run) error {
+	exp := run.Experiment()
+	// The image a state holds has the size of the step before the one it resumes at.
+	if w, h := exp.SizeAt(max(0, s.Step-1)); s.Width != w || s.Height != h {
+		return fmt.Errorf("the saved state's image is %dx%d, the experiment's is %dx%d at step %d: it is from another run",
+			s.Width, s.Height, w, h, s.Step)
+	}
 	want := run.Stats().Targets
 	if s.Stats == nil || len(s.Stats.Targets) != len(want) {
 		return fmt.Errorf("the saved state has other targets than the experiment's %d: it is from another run", len(want))
