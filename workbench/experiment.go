@@ -52,14 +52,19 @@ type Experiment struct {
 	Postproc []Postproc
 }
 
-// nonFiniteAtStart reports the run-wide values (learning rate and its scale, targets' weights)
-// that are NaN or infinite at step 0, which would stop the run at its first step.
+// nonFiniteAtStart reports the values (learning rate and its scale, targets' and features'
+// weights and scales) that are NaN or infinite at step 0, which would stop the run at its first
+// step.
 func (e *Experiment) nonFiniteAtStart() []error {
 	env := TimeAt(0, e.Steps)
 	env.Width, env.Height, env.Seed = e.Width, e.Height, e.Seed
 	values := map[string]Value{"learnrate": e.Learnrate, "learnrate_scale": e.LearnrateScale}
 	for _, t := range e.Targets {
 		values[fmt.Sprintf("target %q weight", t.Name)] = t.Weight
+		for _, f := range t.Features {
+			values[fmt.Sprintf("target %q feature %q weight", t.Name, f.Label)] = f.Weight
+			values[fmt.Sprintf("target %q feature %q scale", t.Name, f.Label)] = f.Scale
+		}
 	}
 	var errs []error
 	for _, name := range slices.Sorted(maps.Keys(values)) {

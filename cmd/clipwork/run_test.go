@@ -281,6 +281,8 @@ func TestRunRejectsBadInput(t *testing.T) {
 		{[]string{"run", "../../experiments/demo.yaml", "--steps", "0"}, "--steps 0: a run needs at least 1 step"},
 		{[]string{"check", "../../experiments/demo.yaml", "--set", "resolution=100000"}, "lower the resolution"},
 		{[]string{"check", "../../experiments/demo.yaml", "--set", "learnrate=log(0)"}, "learnrate is -Inf at step 0 (log(0))"},
+		{[]string{"check", "../../experiments/demo.yaml", "--set", "targets.details.weight=log(t)"},
+			`target "details" weight is -Inf at step 0 (log(t))`},
 		{[]string{"check", "../../experiments/demo.yaml", "--set", "targets.details.start=200", "--set", "targets.composition.start=300"},
 			"no target is active at any step"},
 		{[]string{"run", "../../experiments/demo.yaml", "--set", "targets.details.batch_size=100000"}, "lower the targets' batch_size"},
