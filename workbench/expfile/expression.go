@@ -49,8 +49,27 @@ var functions = func() starlark.StringDict {
 	d["log2"] = floatFunc1("log2", math.Log2)
 	d["log10"] = floatFunc1("log10", math.Log10)
 	d["trunc"] = floatFunc1("trunc", math.Trunc)
+	d["range"] = boundedRange
 	return d
 }()
+
+// maxExpressionSteps bounds the work of one evaluation of an expression (Starlark's execution
+// steps, and the length of a range, whose iteration by built-ins such as max counts no steps):
+// an expression such as "max(range(2000000000))" would otherwise hang check and run.
+const maxExpressionSteps = 1_000_000
+
+// boundedRange is Starlark's range, refusing ranges longer than maxExpressionSteps.
+var boundedRange = starlark.NewBuiltin("range", func(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple,
+	kwargs []starlark.Tuple) (starlark.Value, error) {
+	r, err := starlark.Call(thread, starlark.Universe["range"], args, kwargs)
+	if err != nil {
+		return nil, err
+	}
+	if n := r.(starlark.Sequence).Len(); n > maxExpressionSteps {
+		return nil, fmt.Errorf("range of %d values: more than the limit of %d per evaluation", n, maxExpressionSteps)
+	}
+	return r, nil
+})
 
 // randomNames are the functions of Python's random module an expression can call.
 var randomNames = []string{"random", "uniform", "randint", "randrange", "gauss", "normalvariate", "choice"}
@@ -104,9 +123,13 @@ func (x *expression) at(e workbench.Env) float64 {
 
 func (x *expression) eval(e workbench.Env) (float64, error) {
 	thread := &starlark.Thread{Name: x.source}
+	thread.SetMaxExecutionSteps(maxExpressionSteps)
+	thread.OnMaxSteps = func(thread *starlark.Thread) {
+		thread.Cancel(fmt.Sprintf("the expression takes more than %d steps, the limit per evaluation", maxExpressionSteps))
+	}
 	globals, err := x.program.Init(thread, x.predeclared(e))
 	if err != nil {
-		return 0, err
+		return 0, fmt.Errorf("expression %q: %s", abbreviate(x.source), errorMessage(err))
 	}
 	return toFloat(globals["_"])
 }
