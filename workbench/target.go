@@ -310,10 +310,14 @@ func (t *Target) problems() []error {
 	for _, g := range t.Geometry {
 		if err := g.validate(); err != nil {
 			add("%w", err)
+		} else if err := geometricSizeProblem(g); err != nil {
+			add("%w", err)
 		}
 	}
 	for _, tr := range t.Transforms {
 		if err := tr.validate(); err != nil {
+			add("%w", err)
+		} else if err := transformSizeProblem(tr); err != nil {
 			add("%w", err)
 		}
 	}

@@ -23,3 +23,47 @@ func TestExpressionStepLimit(t *testing.T) {
 		}
 	}
 }
+
+// TestSizeLimits checks that size-like transform parameters whose graphs grow with their value
+// are refused by Resolve (check and run alike), naming the parameter and the limit.
+func TestSizeLimits(t *testing.T) {
+	refused := map[string]string{
+		"{blur: {kernel_size: 1e9}}":               "blur kernel_size",
+		"{edge: {kernel_size: 1e9}}":               "edge kernel_size",
+		"{pad: 1e9}":                               "pad size",
+		"{repeat: 1e9}":                            "repeat count",
+		"{random_crop: 1e9}":                       "random_crop size",
+		"{rnoise: {std: .1, resolution: 1e9}}":     "rnoise resolution",
+		"{crop: 0 0 1e9 1e9}":                      "crop xywh",
+		"{center_crop: \"1e9 if t > .5 else 10\"}": "center_crop size",
+		"{resize: 1e9}":                            "resize size",
+	}
+	for transform, want := range refused {
+		yaml := "epochs: 2\nresolution: 32\ntargets: [{features: [{text: a cat}], transforms: [" + transform + "]}]\n"
+		f, err := Parse("big.yaml", []byte(yaml))
+		if err == nil {
+			err = f.Experiment.Resolve()
+		}
+		if err == nil || !strings.Contains(err.Error(), want) || !strings.Contains(err.Error(), "limit") {
+			t.Errorf("%s: got %v, want an error naming %s and its limit", transform, err, want)
+		}
+	}
+	for _, transform := range []string{"{blur: {kernel_size: 51}}", "{pad: 100}", "{repeat: 3}", "{crop: .1 .1 .5 .5}"} {
+		yaml := "epochs: 2\nresolution: 32\ntargets: [{features: [{text: a cat}], transforms: [" + transform + "]}]\n"
+		f, err := Parse("ok.yaml", []byte(yaml))
+		if err == nil {
+			err = f.Experiment.Resolve()
+		}
+		if err != nil {
+			t.Errorf("%s: %v", transform, err)
+		}
+	}
+	postproc := "epochs: 2\nresolution: 32\npostproc: [{blur: {kernel_size: 1001}}]\ntargets: [{features: [{text: a cat}]}]\n"
+	if f, err := Parse("pp.yaml", []byte(postproc)); err == nil {
+		if err := f.Experiment.Resolve(); err == nil || !strings.Contains(err.Error(), "kernel_size") {
+			t.Errorf("postproc blur kernel_size 1001: got %v", err)
+		}
+	} else {
+		t.Errorf("postproc: %v", err)
+	}
+}
