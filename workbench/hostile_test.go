@@ -10,3 +10,14 @@ func TestCanvasFarLargerThanTheImageRuns(t *testing.T) {
 		Targets: []Target{{BatchSize: 1, Features: []Feature{{Text: "a cat"}}, Geometry: []Geometric{pad}}}}
 	runToEnd(t, exp)
 }
+
+// TestQuantizeInATargetRuns runs a target whose windows are quantized: CLIPig's floor has a zero
+// gradient, where GoMLX's Floor has none and failed the step's graph.
+func TestQuantizeInATargetRuns(t *testing.T) {
+	quantize := Transform{Kind: TransformQuantize, Values: constants([]float64{0.1})}
+	exp := Experiment{Seed: 4, Steps: 2, Width: 32, Height: 32,
+		Targets: []Target{{BatchSize: 2, Features: []Feature{{Text: "a cat"}}, Transforms: []Transform{quantize}}}}
+	if h := runToEnd(t, exp).Stats().History; len(h) != 2 {
+		t.Errorf("%d steps recorded, want 2", len(h))
+	}
+}
