@@ -3,6 +3,9 @@ package workbench
 import (
 	"fmt"
 	"math"
+	"os"
+
+	"github.com/clipwork/clipwork/clipmodel"
 )
 
 // Limits on the size-like parameters of transforms, whose graphs grow with their values: a
@@ -84,6 +87,22 @@ func paramsSizeProblem(kind string, params []Param, values [][]Value) error {
 				return err
 			}
 		}
+	}
+	return nil
+}
+
+// initImageProblem reads the init image's header as the run will (clipmodel.LoadImage), so that
+// check refuses what run refuses: no PNG or JPEG, a directory, too many pixels. A file that does
+// not exist is Validate's to report.
+func (e *Experiment) initImageProblem() error {
+	if e.Init.Image == "" {
+		return nil
+	}
+	if _, err := os.Stat(e.Init.Image); err != nil {
+		return nil
+	}
+	if err := clipmodel.CheckImageFile(e.Init.Image); err != nil {
+		return fmt.Errorf("init image: %w", err)
 	}
 	return nil
 }

@@ -3,7 +3,6 @@ package workbench
 import (
 	"fmt"
 	"math"
-	"os"
 
 	"github.com/clipwork/clipwork/clipmodel"
 	"github.com/gomlx/compute/dtypes"
@@ -295,8 +294,10 @@ func (t *Target) problems() []error {
 		if (f.Text == "") == (f.Image == "") {
 			add("feature %q: give exactly one of text or image", f.Label)
 		}
-		if _, err := os.Stat(f.Image); f.Image != "" && err != nil {
-			add("feature %q: %w", f.Label, err)
+		if f.Image != "" {
+			if err := clipmodel.CheckImageFile(f.Image); err != nil {
+				add("feature %q: %w", f.Label, err)
+			}
 		}
 		checkChoice(add, fmt.Sprintf("feature %q loss", f.Label), f.Loss, Losses...)
 	}

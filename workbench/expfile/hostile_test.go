@@ -1,9 +1,15 @@
 package expfile
 
 import (
+	"encoding/binary"
+	"hash/crc32"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/clipwork/clipwork/clipmodel"
 )
 
 // TestExpressionStepLimit checks that an expression doing unbounded work is refused quickly,
@@ -65,5 +71,41 @@ func TestSizeLimits(t *testing.T) {
 		}
 	} else {
 		t.Errorf("postproc: %v", err)
+	}
+}
+
+// TestCheckReadsImageHeaders checks that Resolve (check and run alike) reads image files'
+// headers as the run's clipmodel.LoadImage does, refusing with its message: a PNG declaring
+// 100000x100000, a file that is no image, a folder.
+func TestCheckReadsImageHeaders(t *testing.T) {
+	dir := t.TempDir()
+	big := filepath.Join(dir, "big.png")
+	ihdr := []byte{0, 1, 0x86, 0xa0, 0, 1, 0x86, 0xa0, 8, 2, 0, 0, 0} // 100000 x 100000, RGB
+	png := append([]byte("\x89PNG\r\n\x1a\n\x00\x00\x00\x0dIHDR"), ihdr...)
+	png = binary.BigEndian.AppendUint32(png, crc32.ChecksumIEEE(append([]byte("IHDR"), ihdr...)))
+	text := filepath.Join(dir, "passwd")
+	if err := os.WriteFile(big, png, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(text, []byte("root:x:0:0::/root:/bin/sh\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, path := range []string{big, text, dir} {
+		_, loadErr := clipmodel.LoadImage(path)
+		if loadErr == nil {
+			t.Fatalf("LoadImage(%s) succeeded", path)
+		}
+		for _, yaml := range []string{
+			"epochs: 2\ntargets: [{features: [{image: " + path + "}]}]\n",
+			"epochs: 2\ninit: {image: " + path + "}\ntargets: [{features: [{text: a cat}]}]\n",
+		} {
+			f, err := Parse("img.yaml", []byte(yaml))
+			if err == nil {
+				err = f.Experiment.Resolve()
+			}
+			if err == nil || !strings.Contains(err.Error(), loadErr.Error()) {
+				t.Errorf("%q: got %v, want %q", yaml, err, loadErr)
+			}
+		}
 	}
 }
