@@ -2,6 +2,7 @@ package expfile
 
 import (
 	"encoding/binary"
+	"fmt"
 	"hash/crc32"
 	"os"
 	"path/filepath"
@@ -107,5 +108,22 @@ func TestCheckReadsImageHeaders(t *testing.T) {
 				t.Errorf("%q: got %v, want %q", yaml, err, loadErr)
 			}
 		}
+	}
+}
+
+// TestManyPlainValuesAreNoAliasBomb checks that the alias limit counts only values reached
+// through aliases: a file of more than 100000 values written out is read.
+func TestManyPlainValuesAreNoAliasBomb(t *testing.T) {
+	var b strings.Builder
+	b.WriteString("epochs: 2\ntargets:\n  - features:\n")
+	for i := range 40_000 {
+		fmt.Fprintf(&b, "      - {text: cat %d, weight: 1}\n", i) // 5 values each
+	}
+	f, err := Parse("plain.yaml", []byte(b.String()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := len(f.Experiment.Targets[0].Features); n != 40_000 {
+		t.Errorf("%d features, want 40000", n)
 	}
 }
