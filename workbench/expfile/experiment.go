@@ -275,7 +275,7 @@ func (d *decoder) target(n *yaml.Node, index int) workbench.Target {
 		case "batch_size":
 			t.BatchSize = d.integer(v, key, 1)
 		case "select":
-			t.Select = d.choice(v, key, workbench.Selections)
+			t.Select = d.foldedChoice(v, key, workbench.Selections)
 		case "features":
 			for _, item := range d.items(v, key) {
 				t.Features = append(t.Features, d.feature(item))
@@ -317,7 +317,7 @@ func (d *decoder) feature(n *yaml.Node) workbench.Feature {
 		case "weight":
 			f.Weight = d.value(v, key)
 		case "loss":
-			f.Loss = d.choice(v, key, workbench.Losses)
+			f.Loss = d.foldedChoice(v, key, workbench.Losses)
 		case "scale":
 			f.Scale = d.value(v, key)
 		}

@@ -50,6 +50,9 @@ var functions = func() starlark.StringDict {
 	d["log10"] = floatFunc1("log10", math.Log10)
 	d["trunc"] = floatFunc1("trunc", math.Trunc)
 	d["range"] = boundedRange
+	for name, v := range pythonMath() {
+		d[name] = v
+	}
 	return d
 }()
 
@@ -89,7 +92,7 @@ func compileExpression(source string) (*expression, error) {
 		return slices.Contains(variableNames, name) || functions.Has(name) || slices.Contains(randomNames, name)
 	}
 	opts := &syntax.FileOptions{}
-	_, program, err := starlark.SourceProgramOptions(opts, source, "_ = ("+source+"\n)", known)
+	_, program, err := starlark.SourceProgramOptions(opts, source, "_ = ("+rewritePower(source)+"\n)", known)
 	if err != nil {
 		return nil, fmt.Errorf("not a number or a valid expression: %s (Python syntax, with t, epoch, width, "+
 			"height, lr, ... and the math and random functions; see docs/expressions.md): %q", errorMessage(err), abbreviate(source))
@@ -237,20 +240,32 @@ func randomFunctions(rng *rand.Rand) map[string]starlark.Value {
 
 // floatBuiltin is a built-in of count number arguments.
 func floatBuiltin(name string, count int, fn func([]float64) starlark.Value) *starlark.Builtin {
+	return numberBuiltin(name, count, func(a starlark.Value) (float64, error) {
+		f, ok := starlark.AsFloat(a)
+		if !ok {
+			return 0, fmt.Errorf("%s, not a number", a.Type())
+		}
+		return f, nil
+	}, func(values []float64) (starlark.Value, error) { return fn(values), nil })
+}
+
+// numberBuiltin is a built-in of count arguments, each converted by convert.
+func numberBuiltin[T any](name string, count int, convert func(starlark.Value) (T, error),
+	fn func([]T) (starlark.Value, error)) *starlark.Builtin {
 	return starlark.NewBuiltin(name, func(_ *starlark.Thread, b *starlark.Builtin, args starlark.Tuple,
 		kwargs []starlark.Tuple) (starlark.Value, error) {
 		if len(args) != count || len(kwargs) > 0 {
 			return nil, fmt.Errorf("%s takes %d numbers, got %d", name, count, len(args))
 		}
-		values := make([]float64, count)
+		values := make([]T, count)
 		for i, a := range args {
-			f, ok := starlark.AsFloat(a)
-			if !ok {
-				return nil, fmt.Errorf("%s: argument %d is %s, not a number", name, i+1, a.Type())
+			v, err := convert(a)
+			if err != nil {
+				return nil, fmt.Errorf("%s: argument %d is %v", name, i+1, err)
 			}
-			values[i] = f
+			values[i] = v
 		}
-		return fn(values), nil
+		return fn(values)
 	})
 }
 

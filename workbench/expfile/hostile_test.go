@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"fmt"
 	"hash/crc32"
+	"math"
 	"os"
 	"path/filepath"
 	"strings"
@@ -11,6 +12,7 @@ import (
 	"time"
 
 	"github.com/clipwork/clipwork/clipmodel"
+	"github.com/clipwork/clipwork/workbench"
 )
 
 // TestExpressionStepLimit checks that an expression doing unbounded work is refused quickly,
@@ -125,5 +127,63 @@ func TestManyPlainValuesAreNoAliasBomb(t *testing.T) {
 	}
 	if n := len(f.Experiment.Targets[0].Features); n != 40_000 {
 		t.Errorf("%d features, want 40000", n)
+	}
+}
+
+// TestCLIPigLeniencies reads what CLIPig's yaml.safe_load and Python expressions accept: loss
+// and select names in any case, YAML 1.1 booleans, the math module's names, the power
+// operator, and merge keys.
+func TestCLIPigLeniencies(t *testing.T) {
+	yaml := `epochs: 4
+learnrate: "factorial(3) * 0.001 + 0 * (pi + e + tau) + (1 if isfinite(1.) and not isnan(1.) else 0) * 0.0001"
+targets:
+  - &first
+    name: first
+    batch_size: 3
+    select: Best
+    features: [{text: a bird}]
+  - <<: *first
+    name: a
+    batch_size: 2
+    active: Yes
+    features: [{text: a cat, loss: L2, weight: "t**2 + 1"}]
+  - name: b
+    active: off
+    features: [{text: a dog}]
+    constraints: [{mean: {above: .1, loss: MSE}}]
+`
+	f, err := Parse("clipig.yaml", []byte(yaml))
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := f.Experiment
+	if a := e.Targets[1]; a.BatchSize != 2 || a.Select != "best" || a.Disabled || a.Features[0].Loss != "l2" {
+		t.Errorf("target a: batch_size %d, select %q, disabled %v, loss %q", a.BatchSize, a.Select, a.Disabled, a.Features[0].Loss)
+	}
+	if b := e.Targets[2]; !b.Disabled || b.Constraints[0].Loss != "mse" {
+		t.Errorf("target b: disabled %v, constraint loss %q", b.Disabled, b.Constraints[0].Loss)
+	}
+	for _, tc := range []struct {
+		source string
+		want   float64
+	}{
+		{"t**2", 0.25}, {"2**3**2", 512}, {"-2**2", -4}, {"2**-1", 0.5}, {"(1+1)**3 * 2", 16},
+		{"res[0]**2 / 100", 4}, {"sqrt(4)**2", 4}, {"2 * 3**2", 18}, {"factorial(5)", 120},
+		{"inf if t > 2 else -inf", math.Inf(-1)}, {"gcd(12, 18) + fmod(7, 4)", 9},
+	} {
+		x, err := compileExpression(tc.source)
+		if err != nil {
+			t.Errorf("%s: %v", tc.source, err)
+			continue
+		}
+		env := workbench.Env{T: 0.5, Steps: 3, Step: 1, Width: 20, Height: 10}
+		if got, err := x.eval(env); err != nil || got != tc.want {
+			t.Errorf("%s = %g (%v), want %g", tc.source, got, err, tc.want)
+		}
+	}
+	if x, err := compileExpression("nan"); err != nil {
+		t.Error(err)
+	} else if v, _ := x.eval(workbench.Env{Steps: 2}); !math.IsNaN(v) {
+		t.Errorf("nan = %g", v)
 	}
 }

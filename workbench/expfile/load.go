@@ -136,6 +136,45 @@ func expandNode(n *yaml.Node, file string, budget *int, aliased bool) (*yaml.Nod
 		}
 		out.Content[i] = expanded
 	}
+	if out.Kind == yaml.MappingNode {
+		return mergeKeys(&out, file)
+	}
+	return &out, nil
+}
+
+// mergeKeys applies YAML's merge keys (`<<: *defaults` or `<<: [*a, *b]`), which CLIPig's
+// reader follows: the merged mappings' keys join the mapping, its own keys and earlier merged
+// mappings winning.
+func mergeKeys(m *yaml.Node, file string) (*yaml.Node, error) {
+	var own, merged []*yaml.Node
+	for i := 0; i+1 < len(m.Content); i += 2 {
+		key, value := m.Content[i], m.Content[i+1]
+		if key.Kind != yaml.ScalarNode || key.Value != "<<" || key.Style&(yaml.SingleQuotedStyle|yaml.DoubleQuotedStyle) != 0 {
+			own = append(own, key, value)
+			continue
+		}
+		sources := []*yaml.Node{value}
+		if value.Kind == yaml.SequenceNode {
+			sources = value.Content
+		}
+		for _, src := range sources {
+			if src.Kind != yaml.MappingNode {
+				return nil, &Error{File: file, Line: src.Line, Column: src.Column,
+					Message: "a merge key (<<) takes a mapping or a list of mappings, e.g. <<: *defaults"}
+			}
+			merged = append(merged, src.Content...)
+		}
+	}
+	if merged == nil {
+		return m, nil
+	}
+	out := *m
+	out.Content = own
+	for i := 0; i+1 < len(merged); i += 2 {
+		if keyIndex(&out, merged[i].Value) < 0 {
+			out.Content = append(out.Content, merged[i], merged[i+1])
+		}
+	}
 	return &out, nil
 }
 
