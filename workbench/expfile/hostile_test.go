@@ -187,3 +187,31 @@ targets:
 		t.Errorf("nan = %g", v)
 	}
 }
+
+// TestRelativeModelFolderFollowsTheFile checks that a relative model folder is found beside
+// the file, as images are, and recorded absolute; a hub id stays as written.
+func TestRelativeModelFolderFollowsTheFile(t *testing.T) {
+	dir := t.TempDir()
+	if err := os.MkdirAll(filepath.Join(dir, "models", "mine"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	file := filepath.Join(dir, "exp.yaml")
+	yaml := "model: models/mine\nepochs: 2\ntargets: [{features: [{text: a cat}]}]\n"
+	if err := os.WriteFile(file, []byte(yaml), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	f, err := Load([]string{file})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := filepath.Join(dir, "models", "mine"); f.Experiment.Model != want {
+		t.Errorf("model %q, want %q", f.Experiment.Model, want)
+	}
+	f, err = Load([]string{file}, "model=openai/clip-vit-base-patch32")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if f.Experiment.Model != "openai/clip-vit-base-patch32" {
+		t.Errorf("hub id became %q", f.Experiment.Model)
+	}
+}
