@@ -1,9 +1,11 @@
 package main
 
 import (
+	"encoding/csv"
 	"os"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -58,6 +60,42 @@ func TestTerminalOutputEscapesControlCharacters(t *testing.T) {
 	for _, f := range files {
 		if !safe.MatchString(f.Name()) {
 			t.Errorf("unsafe file name %q", f.Name())
+		}
+	}
+}
+
+// TestCSVCellsAreNoFormulas checks that export charts' CSVs quote cells a spreadsheet would run
+// as formulas (=, +, -, @, tab, carriage return first), as OWASP recommends.
+func TestCSVCellsAreNoFormulas(t *testing.T) {
+	out, run := hostileRun(t)
+	charts := filepath.Join(out, "charts")
+	runCLI(t, "export", "charts", run, "--out", charts)
+	for _, name := range []string{"hostile-winrates.csv", "hostile-history.csv"} {
+		f, err := os.Open(filepath.Join(charts, name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		rows, err := csv.NewReader(f).ReadAll()
+		f.Close()
+		if err != nil {
+			t.Fatal(err)
+		}
+		quoted := 0
+		for _, row := range rows {
+			for _, cell := range row {
+				if cell != "" && strings.ContainsRune("=+@\t\r", rune(cell[0])) {
+					t.Errorf("%s: cell %q starts a formula", name, cell)
+				}
+				if _, err := strconv.ParseFloat(cell, 64); strings.HasPrefix(cell, "-") && err != nil {
+					t.Errorf("%s: cell %q starts a formula", name, cell)
+				}
+				if strings.HasPrefix(cell, "'=HYPERLINK") {
+					quoted++
+				}
+			}
+		}
+		if quoted == 0 {
+			t.Errorf("%s: the feature text =HYPERLINK(...) is missing or not quoted", name)
 		}
 	}
 }

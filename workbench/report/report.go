@@ -16,6 +16,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 	"unicode"
@@ -307,8 +308,26 @@ func writeCSV(path string, rows [][]string) error {
 		return err
 	}
 	w := csv.NewWriter(f)
+	for _, row := range rows {
+		for i, cell := range row {
+			row[i] = spreadsheetSafe(cell)
+		}
+	}
 	w.WriteAll(rows)
 	return errors.Join(w.Error(), f.Close())
+}
+
+// spreadsheetSafe is a CSV cell a spreadsheet will not run as a formula: one starting with =, +,
+// -, @, a tab or a carriage return gets a leading single quote (OWASP's CSV injection advice).
+// Numbers, negative ones included, are left as they are.
+func spreadsheetSafe(cell string) string {
+	if cell == "" || !strings.ContainsRune("=+-@\t\r", rune(cell[0])) {
+		return cell
+	}
+	if _, err := strconv.ParseFloat(cell, 64); err == nil {
+		return cell
+	}
+	return "'" + cell
 }
 
 // safeName is s as a file name: ASCII letters, digits, '-', '_' and '.', anything else '_', and,
