@@ -215,3 +215,25 @@ func TestRelativeModelFolderFollowsTheFile(t *testing.T) {
 		t.Errorf("hub id became %q", f.Experiment.Model)
 	}
 }
+
+// TestFeatureActiveAtNoStepIsRefused checks that Resolve (check and run alike) refuses a feature
+// that no step of the run applies, naming it.
+func TestFeatureActiveAtNoStepIsRefused(t *testing.T) {
+	for _, feature := range []string{"{text: a cat, start: 99}", "{text: a cat, start: 3, end: 2}", "{text: a cat, start: 90%, end: 10%}"} {
+		yaml := "epochs: 4\ntargets: [{features: [{text: a dog}, " + feature + "]}]\n"
+		f, err := Parse("late.yaml", []byte(yaml))
+		if err == nil {
+			err = f.Experiment.Resolve()
+		}
+		if err == nil || !strings.Contains(err.Error(), `feature "a cat" is active at no step`) {
+			t.Errorf("%s: got %v", feature, err)
+		}
+	}
+	f, err := Parse("ok.yaml", []byte("epochs: 4\ntargets: [{features: [{text: a dog}, {text: a cat, start: 3}]}]\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := f.Experiment.Resolve(); err != nil {
+		t.Errorf("a feature active at the last step: %v", err)
+	}
+}
