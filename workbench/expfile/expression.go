@@ -97,9 +97,55 @@ func compileExpression(source string) (*expression, error) {
 		return nil, fmt.Errorf("not a number or a valid expression: %s (Python syntax, with t, epoch, width, "+
 			"height, lr, ... and the math and random functions; see docs/expressions.md): %q", errorMessage(err), abbreviate(source))
 	}
+	if err := checkRepetition(opts, rewritePower(source)); err != nil {
+		return nil, fmt.Errorf("%v: %q", err, abbreviate(source))
+	}
 	h := fnv.New64a()
 	h.Write([]byte(source))
 	return &expression{source: source, program: program, salt: h.Sum64()}, nil
+}
+
+// sequenceBuilders are the built-ins that make a list, tuple or string, and the variables that
+// hold one.
+var sequenceBuilders = []string{"list", "tuple", "sorted", "reversed", "str", "repr", "enumerate", "zip", "dict",
+	"resolution", "res"}
+
+// checkRepetition refuses repeating a sequence (`[0] * 500000000`, `res * n`, `"a" * n`): the
+// step limit does not count the one step that allocates it, which could take gigabytes.
+func checkRepetition(opts *syntax.FileOptions, source string) error {
+	expr, err := opts.ParseExpr("", source, 0)
+	if err != nil {
+		return nil // the compiler reports it
+	}
+	isSequence := func(x syntax.Expr) bool {
+		for {
+			p, ok := x.(*syntax.ParenExpr)
+			if !ok {
+				break
+			}
+			x = p.X
+		}
+		switch x := x.(type) {
+		case *syntax.ListExpr, *syntax.TupleExpr, *syntax.Comprehension, *syntax.DictExpr:
+			return true
+		case *syntax.Literal:
+			return x.Token == syntax.STRING || x.Token == syntax.BYTES
+		case *syntax.Ident:
+			return slices.Contains(sequenceBuilders, x.Name)
+		case *syntax.CallExpr:
+			fn, ok := x.Fn.(*syntax.Ident)
+			return ok && slices.Contains(sequenceBuilders, fn.Name)
+		}
+		return false
+	}
+	var found error
+	syntax.Walk(expr, func(n syntax.Node) bool {
+		if b, ok := n.(*syntax.BinaryExpr); ok && b.Op == syntax.STAR && found == nil && (isSequence(b.X) || isSequence(b.Y)) {
+			found = errors.New("an expression may not repeat a list or string with *")
+		}
+		return found == nil
+	})
+	return found
 }
 
 // abbreviate shortens a long source for an error message to its start and end.
