@@ -115,20 +115,48 @@ func (p Preprocess) validate(imageSize int) error {
 // and refuses larger ones before decoding (a 100-megapixel photo decodes into 400 MB or more).
 const MaxImagePixels = 100_000_000
 
+// CheckImageFile reads an image file's header as LoadImage does, without decoding it: it
+// refuses what LoadImage would refuse for its header (no PNG or JPEG, a directory, more than
+// MaxImagePixels pixels) with the same message.
+func CheckImageFile(path string) error {
+	f, err := openImage(path)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	return checkImageHeader(f, path)
+}
+
+// openImage opens an image file, refusing a folder.
+func openImage(path string) (*os.File, error) {
+	if info, err := os.Stat(path); err == nil && info.IsDir() {
+		return nil, fmt.Errorf("%s is a folder, not a PNG or JPEG image", path)
+	}
+	return os.Open(path)
+}
+
+// checkImageHeader reads an image's header from r and refuses what LoadImage cannot read.
+func checkImageHeader(r io.Reader, path string) error {
+	cfg, _, err := image.DecodeConfig(r)
+	if err != nil {
+		return fmt.Errorf("%s: not a readable PNG or JPEG image: %w", path, err)
+	}
+	if pixels := int64(cfg.Width) * int64(cfg.Height); pixels > MaxImagePixels {
+		return fmt.Errorf("%s: the image is %dx%d, %d megapixels; clipwork reads images of at most %d megapixels: scale it down",
+			path, cfg.Width, cfg.Height, pixels/1_000_000, MaxImagePixels/1_000_000)
+	}
+	return nil
+}
+
 // LoadImage decodes a PNG or JPEG file of at most MaxImagePixels pixels.
 func LoadImage(path string) (image.Image, error) {
-	f, err := os.Open(path)
+	f, err := openImage(path)
 	if err != nil {
 		return nil, err
 	}
 	defer f.Close()
-	cfg, _, err := image.DecodeConfig(f)
-	if err != nil {
-		return nil, fmt.Errorf("%s: not a readable PNG or JPEG image: %w", path, err)
-	}
-	if pixels := int64(cfg.Width) * int64(cfg.Height); pixels > MaxImagePixels {
-		return nil, fmt.Errorf("%s: the image is %dx%d, %d megapixels; clipwork reads images of at most %d megapixels: scale it down",
-			path, cfg.Width, cfg.Height, pixels/1_000_000, MaxImagePixels/1_000_000)
+	if err := checkImageHeader(f, path); err != nil {
+		return nil, err
 	}
 	if _, err := f.Seek(0, io.SeekStart); err != nil {
 		return nil, err

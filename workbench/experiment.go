@@ -155,7 +155,7 @@ type Init struct {
 // needs no model, returning every problem it finds. `clipwork check` and NewRun both call it.
 func (e *Experiment) Resolve() error {
 	e.Defaults()
-	return e.Validate()
+	return errors.Join(e.Validate(), e.initImageProblem(), e.inactiveFeatureProblems())
 }
 
 // Validate checks an experiment after Defaults and returns every problem it finds.

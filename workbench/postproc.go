@@ -27,9 +27,15 @@ func (p Postproc) validate() error {
 		if err := p.Transform.validate(); err != nil {
 			return fmt.Errorf("postproc: %w", err)
 		}
+		if err := transformSizeProblem(p.Transform); err != nil {
+			return fmt.Errorf("postproc: %w", err)
+		}
 		return nil
 	}
 	if err := p.Geometric.validate(); err != nil {
+		return fmt.Errorf("postproc: %w", err)
+	}
+	if err := geometricSizeProblem(*p.Geometric); err != nil {
 		return fmt.Errorf("postproc: %w", err)
 	}
 	if kind, _ := LookupGeometric(p.Geometric.Kind); !kind.KeepsSize {

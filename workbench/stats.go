@@ -202,18 +202,18 @@ func (s *Stats) restoreSums() {
 // terminal) are printed quoted, with the characters escaped.
 func (s *Stats) WriteFrameTable(w io.Writer) {
 	for _, t := range s.Targets {
-		fmt.Fprintf(w, "target %s (select %s, %d windows):\n", printable(t.Name), t.Select, t.Windows)
+		fmt.Fprintf(w, "target %s (select %s, %d windows):\n", Printable(t.Name), t.Select, t.Windows)
 		tw := tabwriter.NewWriter(w, 0, 4, 1, ' ', 0)
 		for _, f := range t.Features {
-			fmt.Fprintf(tw, "  %s\t: %d\t(%.2f%%)\tsimilarity %.4f\n", printable(f.Label), f.Frames, 100*f.Share, f.SimilarityMean)
+			fmt.Fprintf(tw, "  %s\t: %d\t(%.2f%%)\tsimilarity %.4f\n", Printable(f.Label), f.Frames, 100*f.Share, f.SimilarityMean)
 		}
 		tw.Flush()
 	}
 }
 
-// printable is s, or s quoted with Go's escapes when it holds characters a terminal would act on
+// Printable is s, or s quoted with Go's escapes when it holds characters a terminal would act on
 // or not show.
-func printable(s string) string {
+func Printable(s string) string {
 	if strings.IndexFunc(s, func(r rune) bool { return !unicode.IsPrint(r) && r != ' ' }) >= 0 {
 		return strconv.Quote(s)
 	}

@@ -250,6 +250,8 @@ func termNames(plan *stepPlan) []string {
 
 // poolImage averages factor x factor blocks of image [height, width, 3].
 func poolImage(image *Node, factor int) *Node {
+	// A canvas far larger than the image (pad, repeat) may ask for more than the image has.
+	factor = min(factor, image.Shape().Dim(0), image.Shape().Dim(1))
 	if factor <= 1 {
 		return image
 	}

@@ -1,9 +1,9 @@
 package workbench
 
 import (
+	"errors"
 	"fmt"
 	"math"
-	"os"
 
 	"github.com/clipwork/clipwork/clipmodel"
 	"github.com/gomlx/compute/dtypes"
@@ -275,13 +275,32 @@ func (t *Target) pad() string {
 }
 
 // activeAtSomeStep tells whether the target's period includes any of a run's steps.
-func (t *Target) activeAtSomeStep(steps int) bool {
+func (t *Target) activeAtSomeStep(steps int) bool { return t.Period.activeAtSomeStep(steps) }
+
+// activeAtSomeStep tells whether the period includes at least one step of a run of steps.
+func (p Period) activeAtSomeStep(steps int) bool {
 	for step := range steps {
-		if t.Period.Active(step, steps) {
+		if p.Active(step, steps) {
 			return true
 		}
 	}
 	return false
+}
+
+// inactiveFeatureProblems refuses a feature active at no step of the run (start after the last
+// step, or end before the first): it would be accepted and never applied.
+func (e *Experiment) inactiveFeatureProblems() error {
+	var errs []error
+	for _, t := range e.Targets {
+		for _, f := range t.Features {
+			if f.Period == (Period{}) || f.Period.activeAtSomeStep(e.Steps) {
+				continue
+			}
+			errs = append(errs, fmt.Errorf("target %q: feature %q is active at no step of the run's %d: check its start and end",
+				t.Name, f.Label, e.Steps))
+		}
+	}
+	return errors.Join(errs...)
 }
 
 func (t *Target) problems() []error {
@@ -299,8 +318,10 @@ func (t *Target) problems() []error {
 		if (f.Text == "") == (f.Image == "") {
 			add("feature %q: give exactly one of text or image", f.Label)
 		}
-		if _, err := os.Stat(f.Image); f.Image != "" && err != nil {
-			add("feature %q: %w", f.Label, err)
+		if f.Image != "" {
+			if err := clipmodel.CheckImageFile(f.Image); err != nil {
+				add("feature %q: %w", f.Label, err)
+			}
 		}
 		checkChoice(add, fmt.Sprintf("feature %q loss", f.Label), f.Loss, Losses...)
 	}
@@ -314,10 +335,14 @@ func (t *Target) problems() []error {
 	for _, g := range t.Geometry {
 		if err := g.validate(); err != nil {
 			add("%w", err)
+		} else if err := geometricSizeProblem(g); err != nil {
+			add("%w", err)
 		}
 	}
 	for _, tr := range t.Transforms {
 		if err := tr.validate(); err != nil {
+			add("%w", err)
+		} else if err := transformSizeProblem(tr); err != nil {
 			add("%w", err)
 		}
 	}

@@ -135,7 +135,9 @@ var TransformKinds = []TransformKind{
 		Rescale: averagedNoise},
 	{Key: TransformQuantize, Param: "step", Values: 3, Draw: on3, Apply: func(a *TransformArgs) *Node {
 		step := Add(a.RGB(), OneMinus(a.Col(3))) // 1 when off, so the division is safe
-		return Add(a.X, Mul(a.Col(3), Sub(Mul(Floor(Div(a.X, step)), step), a.X)))
+		// CLIPig's floor has a zero gradient (torch's); GoMLX defines none, so stop it there.
+		quantized := StopGradient(Mul(Floor(Div(a.X, step)), step))
+		return Add(a.X, Mul(a.Col(3), Sub(quantized, a.X)))
 	}},
 	{Key: TransformRNoise, Param: "std", Values: 3, Range: true, Draw: drawStd, Apply: resizedNoise,
 		Extra: []Param{{"resolution", 2, nil}}},

@@ -131,20 +131,20 @@ func runRuns(args []string, stdout io.Writer) error {
 	for _, d := range dirs {
 		s, err := d.ReadSummary()
 		if err != nil {
-			fmt.Fprintf(tw, "%s\t\tunreadable: %v\n", filepath.Base(d.Path), err)
+			fmt.Fprintf(tw, "%s\t\tunreadable: %s\n", workbench.Printable(filepath.Base(d.Path)), workbench.Printable(err.Error()))
 			continue
 		}
 		var top []string
 		for _, t := range s.Targets {
 			if best := t.Best(); best >= 0 {
 				rate, _ := t.WinRate(best)
-				top = append(top, fmt.Sprintf("%s: %s %.0f%%", t.Name, t.Features[best].Label, 100*rate))
+				top = append(top, fmt.Sprintf("%s: %s %.0f%%", workbench.Printable(t.Name), workbench.Printable(t.Features[best].Label), 100*rate))
 			} else {
-				top = append(top, t.Name+": applied in every window")
+				top = append(top, workbench.Printable(t.Name)+": applied in every window")
 			}
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d/%d\t%s\n", filepath.Base(d.Path), s.Started.Format("2006-01-02 15:04"), d.DisplayStatus(s),
-			s.Model, s.StepsDone, s.Steps, strings.Join(top, "; "))
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d/%d\t%s\n", workbench.Printable(filepath.Base(d.Path)), s.Started.Format("2006-01-02 15:04"),
+			workbench.Printable(d.DisplayStatus(s)), workbench.Printable(s.Model), s.StepsDone, s.Steps, strings.Join(top, "; "))
 	}
 	return tw.Flush()
 }

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"text/tabwriter"
 
+	"github.com/clipwork/clipwork/workbench"
 	"github.com/clipwork/clipwork/workbench/report"
 	"github.com/clipwork/clipwork/workbench/runstore"
 )
@@ -27,7 +28,8 @@ func runCompare(args []string, stdout io.Writer) error {
 	fmt.Fprintln(tw, "run\tstatus\tmodel\tsteps\tseconds\twindows/s\twin rates")
 	for _, r := range runs {
 		s := r.Summary
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%d/%d\t%.1f\t%.2f\t%s\n", r.Name(), s.Status, s.Model, s.StepsDone, s.Steps,
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%d/%d\t%.1f\t%.2f\t%s\n", workbench.Printable(r.Name()), workbench.Printable(s.Status),
+			workbench.Printable(s.Model), s.StepsDone, s.Steps,
 			s.Seconds, s.WindowsPerSecond, winRateSummary(s))
 	}
 	tw.Flush()
@@ -36,13 +38,13 @@ func runCompare(args []string, stdout io.Writer) error {
 		tw = tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
 		fmt.Fprint(tw, "  setting")
 		for _, r := range runs {
-			fmt.Fprintf(tw, "\t%s", r.Name())
+			fmt.Fprintf(tw, "\t%s", workbench.Printable(r.Name()))
 		}
 		fmt.Fprintln(tw)
 		for _, k := range diff {
-			fmt.Fprintf(tw, "  %s", k)
+			fmt.Fprintf(tw, "  %s", workbench.Printable(k))
 			for _, r := range runs {
-				fmt.Fprintf(tw, "\t%s", report.Setting(r, k))
+				fmt.Fprintf(tw, "\t%s", workbench.Printable(report.Setting(r, k)))
 			}
 			fmt.Fprintln(tw)
 		}
@@ -70,13 +72,13 @@ func winRateSummary(s *runstore.Summary) string {
 		var fs []string
 		for j, f := range t.Features {
 			if rate, ok := t.WinRate(j); ok {
-				fs = append(fs, fmt.Sprintf("%s %.0f%%", f.Label, 100*rate))
+				fs = append(fs, fmt.Sprintf("%s %.0f%%", workbench.Printable(f.Label), 100*rate))
 			}
 		}
 		if t.AppliedEverywhere() {
 			fs = []string{"applied in every window"}
 		}
-		parts = append(parts, t.Name+": "+strings.Join(fs, ", "))
+		parts = append(parts, workbench.Printable(t.Name)+": "+strings.Join(fs, ", "))
 	}
 	return strings.Join(parts, "; ")
 }

@@ -121,14 +121,30 @@ func (d *decoder) choice(n *yaml.Node, what string, allowed []string) string {
 	return s
 }
 
+// foldedChoice reads one of allowed in any case (CLIPig lowercases loss names), as lower case.
+func (d *decoder) foldedChoice(n *yaml.Node, what string, allowed []string) string {
+	written := n.Value
+	n.Value = strings.ToLower(written)
+	defer func() { n.Value = written }()
+	return d.choice(n, what, allowed)
+}
+
+// boolean reads a boolean as CLIPig's YAML 1.1 reader does: true/false, yes/no, on/off in any
+// case (and Go's 1/0, t/f).
 func (d *decoder) boolean(n *yaml.Node, what string) bool {
 	s, ok := d.scalar(n, what)
 	if !ok {
 		return false
 	}
-	b, err := strconv.ParseBool(s)
+	switch strings.ToLower(s) {
+	case "yes", "on":
+		return true
+	case "no", "off":
+		return false
+	}
+	b, err := strconv.ParseBool(strings.ToLower(s))
 	if err != nil {
-		d.errorf(n, "%s must be true or false, got %q", what, s)
+		d.errorf(n, "%s must be true or false (or yes, no, on, off), got %q", what, s)
 	}
 	return b
 }

@@ -2,6 +2,7 @@ package expfile
 
 import (
 	"fmt"
+	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -118,7 +119,7 @@ func (d *decoder) file(n *yaml.Node) *File {
 // are: clipmodel.Load reads them from ~/.cache/clip as CLIPig does, else from the hub.
 func (d *decoder) model(n *yaml.Node) (string, []workbench.ModelChoice) {
 	if n.Kind != yaml.SequenceNode {
-		return d.str(n, "model"), nil
+		return d.modelName(n, "model"), nil
 	}
 	if len(n.Content) == 0 {
 		d.errorf(n, "model: an ensemble lists at least one model")
@@ -134,12 +135,12 @@ func (d *decoder) model(n *yaml.Node) (string, []workbench.ModelChoice) {
 func (d *decoder) modelChoice(n *yaml.Node) workbench.ModelChoice {
 	c := workbench.ModelChoice{Weight: 1}
 	if n.Kind != yaml.MappingNode {
-		c.Name = d.str(n, "model")
+		c.Name = d.modelName(n, "model")
 		return c
 	}
 	d.mapping(n, "an ensemble's model", []string{"name", "weight"}, func(key string, v *yaml.Node) {
 		if key == "name" {
-			c.Name = d.str(v, "model name")
+			c.Name = d.modelName(v, "model name")
 		} else {
 			c.Weight = d.number(v, "model weight")
 		}
@@ -230,6 +231,23 @@ func (d *decoder) init(n *yaml.Node) workbench.Init {
 
 // path reads a file name, relative to the experiment file's folder, and makes it absolute, so
 // that a run's config.yaml and --resume find it from anywhere.
+// modelName reads a model: a hub id or CLIPig name as written, or a folder, which a relative
+// path names relative to the file's folder (as images are) and is recorded absolute.
+func (d *decoder) modelName(n *yaml.Node, what string) string {
+	name := d.str(n, what)
+	if name == "" || filepath.IsAbs(name) || d.files[n] == "" || d.files[n] == setSource {
+		return name
+	}
+	folder := filepath.Join(filepath.Dir(d.files[n]), name)
+	if info, err := os.Stat(folder); err != nil || !info.IsDir() {
+		return name
+	}
+	if abs, err := filepath.Abs(folder); err == nil {
+		return abs
+	}
+	return folder
+}
+
 func (d *decoder) path(n *yaml.Node, what string) string {
 	p := d.str(n, what)
 	if p == "" || filepath.IsAbs(p) {
@@ -275,7 +293,7 @@ func (d *decoder) target(n *yaml.Node, index int) workbench.Target {
 		case "batch_size":
 			t.BatchSize = d.integer(v, key, 1)
 		case "select":
-			t.Select = d.choice(v, key, workbench.Selections)
+			t.Select = d.foldedChoice(v, key, workbench.Selections)
 		case "features":
 			for _, item := range d.items(v, key) {
 				t.Features = append(t.Features, d.feature(item))
@@ -317,7 +335,7 @@ func (d *decoder) feature(n *yaml.Node) workbench.Feature {
 		case "weight":
 			f.Weight = d.value(v, key)
 		case "loss":
-			f.Loss = d.choice(v, key, workbench.Losses)
+			f.Loss = d.foldedChoice(v, key, workbench.Losses)
 		case "scale":
 			f.Scale = d.value(v, key)
 		}

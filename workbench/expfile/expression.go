@@ -49,8 +49,30 @@ var functions = func() starlark.StringDict {
 	d["log2"] = floatFunc1("log2", math.Log2)
 	d["log10"] = floatFunc1("log10", math.Log10)
 	d["trunc"] = floatFunc1("trunc", math.Trunc)
+	d["range"] = boundedRange
+	for name, v := range pythonMath() {
+		d[name] = v
+	}
 	return d
 }()
+
+// maxExpressionSteps bounds the work of one evaluation of an expression (Starlark's execution
+// steps, and the length of a range, whose iteration by built-ins such as max counts no steps):
+// an expression such as "max(range(2000000000))" would otherwise hang check and run.
+const maxExpressionSteps = 1_000_000
+
+// boundedRange is Starlark's range, refusing ranges longer than maxExpressionSteps.
+var boundedRange = starlark.NewBuiltin("range", func(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple,
+	kwargs []starlark.Tuple) (starlark.Value, error) {
+	r, err := starlark.Call(thread, starlark.Universe["range"], args, kwargs)
+	if err != nil {
+		return nil, err
+	}
+	if n := r.(starlark.Sequence).Len(); n > maxExpressionSteps {
+		return nil, fmt.Errorf("range of %d values: more than the limit of %d per evaluation", n, maxExpressionSteps)
+	}
+	return r, nil
+})
 
 // randomNames are the functions of Python's random module an expression can call.
 var randomNames = []string{"random", "uniform", "randint", "randrange", "gauss", "normalvariate", "choice"}
@@ -70,14 +92,60 @@ func compileExpression(source string) (*expression, error) {
 		return slices.Contains(variableNames, name) || functions.Has(name) || slices.Contains(randomNames, name)
 	}
 	opts := &syntax.FileOptions{}
-	_, program, err := starlark.SourceProgramOptions(opts, source, "_ = ("+source+"\n)", known)
+	_, program, err := starlark.SourceProgramOptions(opts, source, "_ = ("+rewritePower(source)+"\n)", known)
 	if err != nil {
 		return nil, fmt.Errorf("not a number or a valid expression: %s (Python syntax, with t, epoch, width, "+
 			"height, lr, ... and the math and random functions; see docs/expressions.md): %q", errorMessage(err), abbreviate(source))
 	}
+	if err := checkRepetition(opts, rewritePower(source)); err != nil {
+		return nil, fmt.Errorf("%v: %q", err, abbreviate(source))
+	}
 	h := fnv.New64a()
 	h.Write([]byte(source))
 	return &expression{source: source, program: program, salt: h.Sum64()}, nil
+}
+
+// sequenceBuilders are the built-ins that make a list, tuple or string, and the variables that
+// hold one.
+var sequenceBuilders = []string{"list", "tuple", "sorted", "reversed", "str", "repr", "enumerate", "zip", "dict",
+	"resolution", "res"}
+
+// checkRepetition refuses repeating a sequence (`[0] * 500000000`, `res * n`, `"a" * n`): the
+// step limit does not count the one step that allocates it, which could take gigabytes.
+func checkRepetition(opts *syntax.FileOptions, source string) error {
+	expr, err := opts.ParseExpr("", source, 0)
+	if err != nil {
+		return nil // the compiler reports it
+	}
+	isSequence := func(x syntax.Expr) bool {
+		for {
+			p, ok := x.(*syntax.ParenExpr)
+			if !ok {
+				break
+			}
+			x = p.X
+		}
+		switch x := x.(type) {
+		case *syntax.ListExpr, *syntax.TupleExpr, *syntax.Comprehension, *syntax.DictExpr:
+			return true
+		case *syntax.Literal:
+			return x.Token == syntax.STRING || x.Token == syntax.BYTES
+		case *syntax.Ident:
+			return slices.Contains(sequenceBuilders, x.Name)
+		case *syntax.CallExpr:
+			fn, ok := x.Fn.(*syntax.Ident)
+			return ok && slices.Contains(sequenceBuilders, fn.Name)
+		}
+		return false
+	}
+	var found error
+	syntax.Walk(expr, func(n syntax.Node) bool {
+		if b, ok := n.(*syntax.BinaryExpr); ok && b.Op == syntax.STAR && found == nil && (isSequence(b.X) || isSequence(b.Y)) {
+			found = errors.New("an expression may not repeat a list or string with *")
+		}
+		return found == nil
+	})
+	return found
 }
 
 // abbreviate shortens a long source for an error message to its start and end.
@@ -104,9 +172,13 @@ func (x *expression) at(e workbench.Env) float64 {
 
 func (x *expression) eval(e workbench.Env) (float64, error) {
 	thread := &starlark.Thread{Name: x.source}
+	thread.SetMaxExecutionSteps(maxExpressionSteps)
+	thread.OnMaxSteps = func(thread *starlark.Thread) {
+		thread.Cancel(fmt.Sprintf("the expression takes more than %d steps, the limit per evaluation", maxExpressionSteps))
+	}
 	globals, err := x.program.Init(thread, x.predeclared(e))
 	if err != nil {
-		return 0, err
+		return 0, fmt.Errorf("expression %q: %s", abbreviate(x.source), errorMessage(err))
 	}
 	return toFloat(globals["_"])
 }
@@ -214,20 +286,32 @@ func randomFunctions(rng *rand.Rand) map[string]starlark.Value {
 
 // floatBuiltin is a built-in of count number arguments.
 func floatBuiltin(name string, count int, fn func([]float64) starlark.Value) *starlark.Builtin {
+	return numberBuiltin(name, count, func(a starlark.Value) (float64, error) {
+		f, ok := starlark.AsFloat(a)
+		if !ok {
+			return 0, fmt.Errorf("%s, not a number", a.Type())
+		}
+		return f, nil
+	}, func(values []float64) (starlark.Value, error) { return fn(values), nil })
+}
+
+// numberBuiltin is a built-in of count arguments, each converted by convert.
+func numberBuiltin[T any](name string, count int, convert func(starlark.Value) (T, error),
+	fn func([]T) (starlark.Value, error)) *starlark.Builtin {
 	return starlark.NewBuiltin(name, func(_ *starlark.Thread, b *starlark.Builtin, args starlark.Tuple,
 		kwargs []starlark.Tuple) (starlark.Value, error) {
 		if len(args) != count || len(kwargs) > 0 {
 			return nil, fmt.Errorf("%s takes %d numbers, got %d", name, count, len(args))
 		}
-		values := make([]float64, count)
+		values := make([]T, count)
 		for i, a := range args {
-			f, ok := starlark.AsFloat(a)
-			if !ok {
-				return nil, fmt.Errorf("%s: argument %d is %s, not a number", name, i+1, a.Type())
+			v, err := convert(a)
+			if err != nil {
+				return nil, fmt.Errorf("%s: argument %d is %v", name, i+1, err)
 			}
-			values[i] = f
+			values[i] = v
 		}
-		return fn(values), nil
+		return fn(values)
 	})
 }
 

@@ -104,28 +104,76 @@ func parseBytes(name string, data []byte, files map[*yaml.Node]string) (*yaml.No
 	return root, nil
 }
 
-// maxExpandedNodes bounds a file's values once its aliases are expanded: a few lines of
-// aliases of aliases can otherwise stand for billions of values.
+// maxExpandedNodes bounds the values a file's aliases expand to: a few lines of aliases of
+// aliases can otherwise stand for billions of values. Values written out count for nothing.
 const maxExpandedNodes = 100_000
 
 // expandAliases returns n with every alias (*name) replaced by a copy of what its anchor
-// (&name) marks, spending one of budget per value.
+// (&name) marks, spending one of budget per value reached through an alias.
 func expandAliases(n *yaml.Node, file string, budget *int) (*yaml.Node, error) {
-	if *budget--; *budget < 0 {
-		return nil, &Error{File: file, Line: n.Line, Column: n.Column,
-			Message: fmt.Sprintf("the file's aliases expand to more than %d values: write the values out", maxExpandedNodes)}
+	return expandNode(n, file, budget, false)
+}
+
+func expandNode(n *yaml.Node, file string, budget *int, aliased bool) (*yaml.Node, error) {
+	if n.Kind == yaml.AliasNode {
+		aliased = true
+	}
+	if aliased {
+		if *budget--; *budget < 0 {
+			return nil, &Error{File: file, Line: n.Line, Column: n.Column,
+				Message: fmt.Sprintf("the file's aliases expand to more than %d values: write the values out", maxExpandedNodes)}
+		}
 	}
 	if n.Kind == yaml.AliasNode {
-		return expandAliases(n.Alias, file, budget)
+		return expandNode(n.Alias, file, budget, true)
 	}
 	out := *n
 	out.Content = make([]*yaml.Node, len(n.Content))
 	for i, c := range n.Content {
-		expanded, err := expandAliases(c, file, budget)
+		expanded, err := expandNode(c, file, budget, aliased)
 		if err != nil {
 			return nil, err
 		}
 		out.Content[i] = expanded
+	}
+	if out.Kind == yaml.MappingNode {
+		return mergeKeys(&out, file)
+	}
+	return &out, nil
+}
+
+// mergeKeys applies YAML's merge keys (`<<: *defaults` or `<<: [*a, *b]`), which CLIPig's
+// reader follows: the merged mappings' keys join the mapping, its own keys and earlier merged
+// mappings winning.
+func mergeKeys(m *yaml.Node, file string) (*yaml.Node, error) {
+	var own, merged []*yaml.Node
+	for i := 0; i+1 < len(m.Content); i += 2 {
+		key, value := m.Content[i], m.Content[i+1]
+		if key.Kind != yaml.ScalarNode || key.Value != "<<" || key.Style&(yaml.SingleQuotedStyle|yaml.DoubleQuotedStyle) != 0 {
+			own = append(own, key, value)
+			continue
+		}
+		sources := []*yaml.Node{value}
+		if value.Kind == yaml.SequenceNode {
+			sources = value.Content
+		}
+		for _, src := range sources {
+			if src.Kind != yaml.MappingNode {
+				return nil, &Error{File: file, Line: src.Line, Column: src.Column,
+					Message: "a merge key (<<) takes a mapping or a list of mappings, e.g. <<: *defaults"}
+			}
+			merged = append(merged, src.Content...)
+		}
+	}
+	if merged == nil {
+		return m, nil
+	}
+	out := *m
+	out.Content = own
+	for i := 0; i+1 < len(merged); i += 2 {
+		if keyIndex(&out, merged[i].Value) < 0 {
+			out.Content = append(out.Content, merged[i], merged[i+1])
+		}
 	}
 	return &out, nil
 }

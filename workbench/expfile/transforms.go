@@ -195,7 +195,7 @@ func (d *decoder) constraint(n *yaml.Node) workbench.Constraint {
 		case "target":
 			c.Target = d.value(v, k)
 		case "loss":
-			c.Loss = d.choice(v, k, workbench.ConstraintLosses)
+			c.Loss = d.foldedChoice(v, k, workbench.ConstraintLosses)
 		case "on":
 			c.OnImage = d.choice(v, k, []string{"windows", "image"}) == "image"
 		default:

@@ -8,14 +8,18 @@ import (
 	"encoding/csv"
 	"errors"
 	"fmt"
+	"hash/fnv"
 	"html"
 	"io"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
+	"unicode"
 
 	"github.com/clipwork/clipwork/workbench"
 	"github.com/clipwork/clipwork/workbench/charts"
@@ -239,7 +243,7 @@ func HTML(runs []Run) (string, error) {
 func Export(r Run, out, browser string, stdout io.Writer) error {
 	name := r.Name()
 	for _, c := range charts.Run(r.Stats()) {
-		base := filepath.Join(out, name+"-"+safeName(c.Name))
+		base := filepath.Join(out, safeName(name)+"-"+safeName(c.Name))
 		svg, err := c.SVG()
 		if err != nil {
 			return err
@@ -259,11 +263,15 @@ func Export(r Run, out, browser string, stdout io.Writer) error {
 			if err := Screenshot(browser, base+".svg", base+".png", charts.Width, charts.Height); err != nil {
 				return fmt.Errorf("%s.png: %w", base, err)
 			}
-			written += " and .png"
+			if info, err := os.Stat(base + ".png"); err == nil && info.Size() > 0 {
+				written += " and .png"
+			} else {
+				written += " (the browser wrote no .png)"
+			}
 		}
 		fmt.Fprintf(stdout, "wrote %s\n", written)
 	}
-	return writeCSVs(filepath.Join(out, name), r.Stats())
+	return writeCSVs(filepath.Join(out, safeName(name)), r.Stats())
 }
 
 func writeCSVs(base string, stats *workbench.Stats) error {
@@ -300,17 +308,46 @@ func writeCSV(path string, rows [][]string) error {
 		return err
 	}
 	w := csv.NewWriter(f)
+	for _, row := range rows {
+		for i, cell := range row {
+			row[i] = spreadsheetSafe(cell)
+		}
+	}
 	w.WriteAll(rows)
 	return errors.Join(w.Error(), f.Close())
 }
 
+// spreadsheetSafe is a CSV cell a spreadsheet will not run as a formula: one starting with =, +,
+// -, @, a tab or a carriage return gets a leading single quote (OWASP's CSV injection advice).
+// Numbers, negative ones included, are left as they are.
+func spreadsheetSafe(cell string) string {
+	if cell == "" || !strings.ContainsRune("=+-@\t\r", rune(cell[0])) {
+		return cell
+	}
+	if _, err := strconv.ParseFloat(cell, 64); err == nil {
+		return cell
+	}
+	return "'" + cell
+}
+
+// safeName is s as a file name: ASCII letters, digits, '-', '_' and '.', anything else '_', and,
+// where it changed s, a hash of s so that different names stay apart.
 func safeName(s string) string {
-	return strings.Map(func(r rune) rune {
-		if r == '/' || r == ' ' || r == '\\' {
-			return '_'
+	slug := strings.Map(func(r rune) rune {
+		if r < 0x80 && (unicode.IsLetter(r) || unicode.IsDigit(r)) || r == '-' || r == '_' || r == '.' {
+			return r
 		}
-		return r
+		return '_'
 	}, s)
+	if len(slug) > 80 {
+		slug = slug[:80]
+	}
+	if slug != s || strings.Trim(s, ".") == "" {
+		h := fnv.New32a()
+		h.Write([]byte(s))
+		slug = fmt.Sprintf("%s-%08x", slug, h.Sum32())
+	}
+	return slug
 }
 
 // FindChromium is the path of a Chromium or Chrome on PATH, or "" where there is none.
@@ -339,7 +376,7 @@ func Screenshot(browser, page, png string, width, height int) error {
 	cmd := exec.CommandContext(ctx, browser, "--headless", "--no-sandbox", "--disable-gpu",
 		"--disable-background-networking", "--disable-component-update", "--no-first-run", "--disable-sync",
 		"--user-data-dir="+profile, "--virtual-time-budget=3000", "--hide-scrollbars",
-		"--screenshot="+png, fmt.Sprintf("--window-size=%d,%d", width, height), "file://"+abs)
+		"--screenshot="+png, fmt.Sprintf("--window-size=%d,%d", width, height), (&url.URL{Scheme: "file", Path: abs}).String())
 	if out, err := cmd.CombinedOutput(); err != nil {
 		return fmt.Errorf("%v: %s", err, out)
 	}

@@ -1,0 +1,243 @@
+package expfile
+
+import (
+	"encoding/binary"
+	"fmt"
+	"hash/crc32"
+	"math"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/clipwork/clipwork/clipmodel"
+	"github.com/clipwork/clipwork/workbench"
+)
+
+// TestExpressionStepLimit checks that an expression doing unbounded work is refused quickly,
+// naming the expression, rather than hanging check and run.
+func TestExpressionStepLimit(t *testing.T) {
+	for _, source := range []string{
+		"0.01 + 0*max(range(2000000000))",
+		"0.01 + 0*len([x for x in range(999999) for y in range(999999)])",
+		"0.01 + 0*len([0] * 500000000)",
+		"0.01 + 0*len(res * 500000000)",
+		"0.01 + 0*len(list(range(1000000)) * 1000)",
+	} {
+		begin := time.Now()
+		_, err := Parse("bad.yaml", []byte("learnrate: \""+source+"\"\n"))
+		if err == nil || !strings.Contains(err.Error(), "limit") && !strings.Contains(err.Error(), "repeat") ||
+			!strings.Contains(err.Error(), "0.01 + 0*") {
+			t.Errorf("%s: got %v, want an error naming the expression and the limit", source, err)
+		}
+		if d := time.Since(begin); d > 10*time.Second {
+			t.Errorf("%s: took %v", source, d)
+		}
+	}
+}
+
+// TestSizeLimits checks that size-like transform parameters whose graphs grow with their value
+// are refused by Resolve (check and run alike), naming the parameter and the limit.
+func TestSizeLimits(t *testing.T) {
+	refused := map[string]string{
+		"{blur: {kernel_size: 1e9}}":               "blur kernel_size",
+		"{edge: {kernel_size: 1e9}}":               "edge kernel_size",
+		"{pad: 1e9}":                               "pad size",
+		"{repeat: 1e9}":                            "repeat count",
+		"{random_crop: 1e9}":                       "random_crop size",
+		"{rnoise: {std: .1, resolution: 1e9}}":     "rnoise resolution",
+		"{crop: 0 0 1e9 1e9}":                      "crop xywh",
+		"{center_crop: \"1e9 if t > .5 else 10\"}": "center_crop size",
+		"{resize: 1e9}":                            "resize size",
+	}
+	for transform, want := range refused {
+		yaml := "epochs: 2\nresolution: 32\ntargets: [{features: [{text: a cat}], transforms: [" + transform + "]}]\n"
+		f, err := Parse("big.yaml", []byte(yaml))
+		if err == nil {
+			err = f.Experiment.Resolve()
+		}
+		if err == nil || !strings.Contains(err.Error(), want) || !strings.Contains(err.Error(), "limit") {
+			t.Errorf("%s: got %v, want an error naming %s and its limit", transform, err, want)
+		}
+	}
+	for _, transform := range []string{"{blur: {kernel_size: 51}}", "{pad: 100}", "{repeat: 3}", "{crop: .1 .1 .5 .5}"} {
+		yaml := "epochs: 2\nresolution: 32\ntargets: [{features: [{text: a cat}], transforms: [" + transform + "]}]\n"
+		f, err := Parse("ok.yaml", []byte(yaml))
+		if err == nil {
+			err = f.Experiment.Resolve()
+		}
+		if err != nil {
+			t.Errorf("%s: %v", transform, err)
+		}
+	}
+	postproc := "epochs: 2\nresolution: 32\npostproc: [{blur: {kernel_size: 1001}}]\ntargets: [{features: [{text: a cat}]}]\n"
+	if f, err := Parse("pp.yaml", []byte(postproc)); err == nil {
+		if err := f.Experiment.Resolve(); err == nil || !strings.Contains(err.Error(), "kernel_size") {
+			t.Errorf("postproc blur kernel_size 1001: got %v", err)
+		}
+	} else {
+		t.Errorf("postproc: %v", err)
+	}
+}
+
+// TestCheckReadsImageHeaders checks that Resolve (check and run alike) reads image files'
+// headers as the run's clipmodel.LoadImage does, refusing with its message: a PNG declaring
+// 100000x100000, a file that is no image, a folder.
+func TestCheckReadsImageHeaders(t *testing.T) {
+	dir := t.TempDir()
+	big := filepath.Join(dir, "big.png")
+	ihdr := []byte{0, 1, 0x86, 0xa0, 0, 1, 0x86, 0xa0, 8, 2, 0, 0, 0} // 100000 x 100000, RGB
+	png := append([]byte("\x89PNG\r\n\x1a\n\x00\x00\x00\x0dIHDR"), ihdr...)
+	png = binary.BigEndian.AppendUint32(png, crc32.ChecksumIEEE(append([]byte("IHDR"), ihdr...)))
+	text := filepath.Join(dir, "passwd")
+	if err := os.WriteFile(big, png, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(text, []byte("root:x:0:0::/root:/bin/sh\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, path := range []string{big, text, dir} {
+		_, loadErr := clipmodel.LoadImage(path)
+		if loadErr == nil {
+			t.Fatalf("LoadImage(%s) succeeded", path)
+		}
+		for _, yaml := range []string{
+			"epochs: 2\ntargets: [{features: [{image: " + path + "}]}]\n",
+			"epochs: 2\ninit: {image: " + path + "}\ntargets: [{features: [{text: a cat}]}]\n",
+		} {
+			f, err := Parse("img.yaml", []byte(yaml))
+			if err == nil {
+				err = f.Experiment.Resolve()
+			}
+			if err == nil || !strings.Contains(err.Error(), loadErr.Error()) {
+				t.Errorf("%q: got %v, want %q", yaml, err, loadErr)
+			}
+		}
+	}
+}
+
+// TestManyPlainValuesAreNoAliasBomb checks that the alias limit counts only values reached
+// through aliases: a file of more than 100000 values written out is read.
+func TestManyPlainValuesAreNoAliasBomb(t *testing.T) {
+	var b strings.Builder
+	b.WriteString("epochs: 2\ntargets:\n  - features:\n")
+	for i := range 40_000 {
+		fmt.Fprintf(&b, "      - {text: cat %d, weight: 1}\n", i) // 5 values each
+	}
+	f, err := Parse("plain.yaml", []byte(b.String()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := len(f.Experiment.Targets[0].Features); n != 40_000 {
+		t.Errorf("%d features, want 40000", n)
+	}
+}
+
+// TestCLIPigLeniencies reads what CLIPig's yaml.safe_load and Python expressions accept: loss
+// and select names in any case, YAML 1.1 booleans, the math module's names, the power
+// operator, and merge keys.
+func TestCLIPigLeniencies(t *testing.T) {
+	yaml := `epochs: 4
+learnrate: "factorial(3) * 0.001 + 0 * (pi + e + tau) + (1 if isfinite(1.) and not isnan(1.) else 0) * 0.0001"
+targets:
+  - &first
+    name: first
+    batch_size: 3
+    select: Best
+    features: [{text: a bird}]
+  - <<: *first
+    name: a
+    batch_size: 2
+    active: Yes
+    features: [{text: a cat, loss: L2, weight: "t**2 + 1"}]
+  - name: b
+    active: off
+    features: [{text: a dog}]
+    constraints: [{mean: {above: .1, loss: MSE}}]
+`
+	f, err := Parse("clipig.yaml", []byte(yaml))
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := f.Experiment
+	if a := e.Targets[1]; a.BatchSize != 2 || a.Select != "best" || a.Disabled || a.Features[0].Loss != "l2" {
+		t.Errorf("target a: batch_size %d, select %q, disabled %v, loss %q", a.BatchSize, a.Select, a.Disabled, a.Features[0].Loss)
+	}
+	if b := e.Targets[2]; !b.Disabled || b.Constraints[0].Loss != "mse" {
+		t.Errorf("target b: disabled %v, constraint loss %q", b.Disabled, b.Constraints[0].Loss)
+	}
+	for _, tc := range []struct {
+		source string
+		want   float64
+	}{
+		{"t**2", 0.25}, {"2**3**2", 512}, {"-2**2", -4}, {"2**-1", 0.5}, {"(1+1)**3 * 2", 16},
+		{"res[0]**2 / 100", 4}, {"sqrt(4)**2", 4}, {"2 * 3**2", 18}, {"factorial(5)", 120},
+		{"inf if t > 2 else -inf", math.Inf(-1)}, {"gcd(12, 18) + fmod(7, 4)", 9},
+	} {
+		x, err := compileExpression(tc.source)
+		if err != nil {
+			t.Errorf("%s: %v", tc.source, err)
+			continue
+		}
+		env := workbench.Env{T: 0.5, Steps: 3, Step: 1, Width: 20, Height: 10}
+		if got, err := x.eval(env); err != nil || got != tc.want {
+			t.Errorf("%s = %g (%v), want %g", tc.source, got, err, tc.want)
+		}
+	}
+	if x, err := compileExpression("nan"); err != nil {
+		t.Error(err)
+	} else if v, _ := x.eval(workbench.Env{Steps: 2}); !math.IsNaN(v) {
+		t.Errorf("nan = %g", v)
+	}
+}
+
+// TestRelativeModelFolderFollowsTheFile checks that a relative model folder is found beside
+// the file, as images are, and recorded absolute; a hub id stays as written.
+func TestRelativeModelFolderFollowsTheFile(t *testing.T) {
+	dir := t.TempDir()
+	if err := os.MkdirAll(filepath.Join(dir, "models", "mine"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	file := filepath.Join(dir, "exp.yaml")
+	yaml := "model: models/mine\nepochs: 2\ntargets: [{features: [{text: a cat}]}]\n"
+	if err := os.WriteFile(file, []byte(yaml), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	f, err := Load([]string{file})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := filepath.Join(dir, "models", "mine"); f.Experiment.Model != want {
+		t.Errorf("model %q, want %q", f.Experiment.Model, want)
+	}
+	f, err = Load([]string{file}, "model=openai/clip-vit-base-patch32")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if f.Experiment.Model != "openai/clip-vit-base-patch32" {
+		t.Errorf("hub id became %q", f.Experiment.Model)
+	}
+}
+
+// TestFeatureActiveAtNoStepIsRefused checks that Resolve (check and run alike) refuses a feature
+// that no step of the run applies, naming it.
+func TestFeatureActiveAtNoStepIsRefused(t *testing.T) {
+	for _, feature := range []string{"{text: a cat, start: 99}", "{text: a cat, start: 3, end: 2}", "{text: a cat, start: 90%, end: 10%}"} {
+		yaml := "epochs: 4\ntargets: [{features: [{text: a dog}, " + feature + "]}]\n"
+		f, err := Parse("late.yaml", []byte(yaml))
+		if err == nil {
+			err = f.Experiment.Resolve()
+		}
+		if err == nil || !strings.Contains(err.Error(), `feature "a cat" is active at no step`) {
+			t.Errorf("%s: got %v", feature, err)
+		}
+	}
+	f, err := Parse("ok.yaml", []byte("epochs: 4\ntargets: [{features: [{text: a dog}, {text: a cat, start: 3}]}]\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := f.Experiment.Resolve(); err != nil {
+		t.Errorf("a feature active at the last step: %v", err)
+	}
+}
