@@ -1,6 +1,7 @@
 package workbench
 
 import (
+	"github.com/gomlx/compute"
 	"github.com/gomlx/compute/dtypes"
 	"github.com/gomlx/compute/shapes"
 	. "github.com/gomlx/gomlx/core/graph" //nolint:revive // GoMLX graph code reads best with the dot import.
@@ -30,11 +31,9 @@ func GaussianBlur(x, sigma *Node, radius int) *Node {
 // broadcast to x's first axis), with zeros beyond the edges.
 func convolveAxis(x, kernel *Node, axis, radius int) *Node {
 	length := x.Shape().Dim(axis)
-	// Concatenated zeros rather than Pad, which has no gradient in GoMLX v0.28.2.
-	dims := x.Shape().Clone().Dimensions
-	dims[axis] = radius
-	zeros := Zeros(x.Graph(), shapes.Make(x.DType(), dims...))
-	padded := Concatenate([]*Node{zeros, x, zeros}, axis)
+	pads := make([]compute.PadAxis, x.Rank())
+	pads[axis] = compute.PadAxis{Start: radius, End: radius}
+	padded := Pad(x, ScalarZero(x.Graph(), x.DType()), pads...)
 	var sum *Node
 	for k := range 2*radius + 1 {
 		specs := make([]SliceAxisSpec, x.Rank())
