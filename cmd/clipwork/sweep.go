@@ -41,6 +41,8 @@ func runSweep(args []string, stdout io.Writer) error {
 	fs.IntVar(&f.index, "index", -1, "run only variant I (what a cluster task runs)")
 	fs.Var(&f.set, "set", "override a value in every variant: key.path=value (repeatable)")
 	fs.BoolVar(&f.quiet, "quiet", false, "no progress bars")
+	var job jobFlags
+	job.register(fs)
 	files, err := parseInterleaved(fs, args)
 	if err != nil {
 		return err
@@ -48,6 +50,9 @@ func runSweep(args []string, stdout io.Writer) error {
 	plan, err := planSweep(files, f)
 	if err != nil {
 		return err
+	}
+	if job.wanted() {
+		return job.print(plan, f, stdout)
 	}
 	if f.index >= len(plan.manifest.Variants) {
 		return fmt.Errorf("--index %d: the sweep has variants 0 to %d", f.index, len(plan.manifest.Variants)-1)
