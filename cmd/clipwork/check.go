@@ -161,5 +161,8 @@ func runRuns(args []string, stdout io.Writer) error {
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d/%d\t%s\n", workbench.Printable(filepath.Base(d.Path)), s.Started.Format("2006-01-02 15:04"),
 			workbench.Printable(d.DisplayStatus(s)), workbench.Printable(s.Model), s.StepsDone, s.Steps, strings.Join(top, "; "))
 	}
-	return tw.Flush()
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	return listSweeps(*out, stdout)
 }

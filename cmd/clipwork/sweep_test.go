@@ -56,6 +56,9 @@ func TestSweepRunsSkipsAndShows(t *testing.T) {
 	if len(table) != 5 || !strings.HasPrefix(strings.Join(strings.Fields(table[0]), " "), "# seed learnrate status steps composition:") {
 		t.Fatalf("runs table:\n%s", strings.Join(table, "\n"))
 	}
+	if listing := runCLI(t, "runs", out); !strings.Contains(listing, "sweep demo-sweep: 4 variants of seed, learnrate (clipwork runs "+dir+")") {
+		t.Errorf("runs of the results folder does not name the sweep:\n%s", listing)
+	}
 	if row := strings.Fields(table[3]); strings.Join(row[:5], " ") != "2 2 0.02 finished 2/2" || row[5] != "sim" {
 		t.Errorf("row of variant 2: %v", row)
 	}

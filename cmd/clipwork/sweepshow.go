@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"io"
+	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -103,4 +104,21 @@ func featureColumns(s *runstore.Summary) []featureColumn {
 		}
 	}
 	return columns
+}
+
+// listSweeps names the sweep folders in a results folder (runs lists run folders only), each
+// with its variant count and the command that shows its table.
+func listSweeps(root string, stdout io.Writer) error {
+	entries, err := os.ReadDir(root)
+	if err != nil {
+		return err
+	}
+	for _, e := range entries {
+		path := filepath.Join(root, e.Name())
+		if m, err := sweep.ReadManifest(path); e.IsDir() && err == nil {
+			fmt.Fprintf(stdout, "sweep %s: %d variants of %s (clipwork runs %s)\n", workbench.Printable(e.Name()),
+				len(m.Variants), workbench.Printable(strings.Join(m.Keys(), ", ")), workbench.Printable(path))
+		}
+	}
+	return nil
 }
