@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"path/filepath"
 	"strings"
 	"text/tabwriter"
@@ -13,6 +14,7 @@ import (
 	"github.com/clipwork/clipwork/workbench"
 	"github.com/clipwork/clipwork/workbench/expfile"
 	"github.com/clipwork/clipwork/workbench/runstore"
+	"github.com/clipwork/clipwork/workbench/sweep"
 )
 
 // runCheck validates experiment files without running them: the files merge into one
@@ -119,7 +121,20 @@ func modelConfig(name string) (*clipmodel.Config, bool) {
 func runRuns(args []string, stdout io.Writer) error {
 	fs := newFlags("runs", stdout)
 	out := fs.String("out", "results", "the results folder")
-	if err := fs.Parse(args); err != nil {
+	folders, err := parseInterleaved(fs, args)
+	if err != nil {
+		return err
+	}
+	switch len(folders) {
+	case 0:
+	case 1:
+		*out = folders[0]
+	default:
+		return errors.New("give one folder: a results folder or a sweep folder")
+	}
+	if m, err := sweep.ReadManifest(*out); err == nil {
+		return printSweep(*out, m, stdout)
+	} else if !errors.Is(err, os.ErrNotExist) {
 		return err
 	}
 	dirs, err := runstore.List(*out)
@@ -146,5 +161,8 @@ func runRuns(args []string, stdout io.Writer) error {
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d/%d\t%s\n", workbench.Printable(filepath.Base(d.Path)), s.Started.Format("2006-01-02 15:04"),
 			workbench.Printable(d.DisplayStatus(s)), workbench.Printable(s.Model), s.StepsDone, s.Steps, strings.Join(top, "; "))
 	}
-	return tw.Flush()
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	return listSweeps(*out, stdout)
 }

@@ -1,0 +1,163 @@
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"path/filepath"
+	"strconv"
+	"strings"
+
+	batchv1 "k8s.io/api/batch/v1"
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/resource"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"sigs.k8s.io/yaml"
+)
+
+// jobFlags are clipwork sweep's flags that print a cluster job instead of running the sweep.
+type jobFlags struct {
+	k8sJob, image, pvc string
+	gpus, parallelism  int
+	backoff            int
+	slurm              bool
+}
+
+func (j *jobFlags) register(fs *flag.FlagSet) {
+	fs.StringVar(&j.k8sJob, "k8s-job", "", "print a Kubernetes Indexed Job of this name that runs one variant per index")
+	fs.StringVar(&j.image, "image", "", "the container image of --k8s-job (one with clipwork on its PATH)")
+	fs.StringVar(&j.pvc, "pvc", "", "a PersistentVolumeClaim that --k8s-job mounts at --out (an absolute path), the store every task shares")
+	fs.IntVar(&j.gpus, "gpus", 0, "GPUs per task (nvidia.com/gpu for --k8s-job, --gpus-per-task for --slurm)")
+	fs.IntVar(&j.parallelism, "parallelism", 0, "tasks at once (default: all variants)")
+	fs.IntVar(&j.backoff, "retries", 3, "retries of one variant's task before it counts as failed")
+	fs.BoolVar(&j.slurm, "slurm", false, "print a Slurm sbatch script with one array task per variant")
+}
+
+// wanted says whether a job is to be printed.
+func (j *jobFlags) wanted() bool { return j.k8sJob != "" || j.slurm }
+
+// print writes the Kubernetes Job or the sbatch script of the sweep.
+func (j *jobFlags) print(p *sweepPlan, f sweepFlags, stdout io.Writer) error {
+	if j.k8sJob != "" && j.slurm {
+		return errors.New("--k8s-job and --slurm: choose one")
+	}
+	if f.index >= 0 {
+		return errors.New("--index runs one variant: a job runs them all, drop it")
+	}
+	if j.gpus < 0 || j.parallelism < 0 || j.backoff < 0 {
+		return errors.New("--gpus, --parallelism and --retries are 0 or more")
+	}
+	n := len(p.manifest.Variants)
+	if j.slurm {
+		_, err := io.WriteString(stdout, j.sbatch(p, f, n))
+		return err
+	}
+	if j.image == "" {
+		return errors.New("--k8s-job needs --image IMG, an image with clipwork on its PATH")
+	}
+	if j.pvc != "" && !filepath.IsAbs(f.out) {
+		return fmt.Errorf("--pvc mounts the claim at --out, which must then be an absolute path, not %q", f.out)
+	}
+	job := j.kubernetes(p, f, n)
+	data, err := yaml.Marshal(job)
+	if err != nil {
+		return err
+	}
+	_, err = stdout.Write(data)
+	return err
+}
+
+// taskArgs are the arguments of one task's clipwork sweep, ending in --index and the index
+// (as the engine writes it).
+func taskArgs(p *sweepPlan, f sweepFlags, index string) []string {
+	args := []string{"clipwork", "sweep"}
+	args = append(args, p.manifest.Files...)
+	for _, v := range f.vary {
+		args = append(args, "--vary", v)
+	}
+	if f.zip {
+		args = append(args, "--zip")
+	}
+	for _, s := range f.set {
+		args = append(args, "--set", s)
+	}
+	return append(args, "--out", f.out, "--name", filepath.Base(p.dir), "--quiet", "--index", index)
+}
+
+// completionIndexAnnotation is where Kubernetes writes an Indexed Job pod's index.
+const completionIndexAnnotation = "batch.kubernetes.io/job-completion-index"
+
+// kubernetes is the Indexed Job: one completion per variant, each retried on its own.
+func (j *jobFlags) kubernetes(p *sweepPlan, f sweepFlags, n int) *batchv1.Job {
+	indexed := batchv1.IndexedCompletion
+	completions, backoff := int32(n), int32(j.backoff)
+	parallelism := completions
+	if j.parallelism > 0 {
+		parallelism = int32(min(j.parallelism, n))
+	}
+	container := corev1.Container{
+		Name:    "variant",
+		Image:   j.image,
+		Command: taskArgs(p, f, "$(JOB_COMPLETION_INDEX)"),
+		Env: []corev1.EnvVar{{Name: "JOB_COMPLETION_INDEX", ValueFrom: &corev1.EnvVarSource{
+			FieldRef: &corev1.ObjectFieldSelector{FieldPath: "metadata.annotations['" + completionIndexAnnotation + "']"}}}},
+	}
+	if j.gpus > 0 {
+		gpus := resource.MustParse(strconv.Itoa(j.gpus))
+		container.Resources.Limits = corev1.ResourceList{"nvidia.com/gpu": gpus}
+	}
+	var volumes []corev1.Volume
+	if j.pvc != "" {
+		volumes = []corev1.Volume{{Name: "store", VolumeSource: corev1.VolumeSource{
+			PersistentVolumeClaim: &corev1.PersistentVolumeClaimVolumeSource{ClaimName: j.pvc}}}}
+		container.VolumeMounts = []corev1.VolumeMount{{Name: "store", MountPath: f.out}}
+	}
+	return &batchv1.Job{
+		TypeMeta:   metav1.TypeMeta{APIVersion: "batch/v1", Kind: "Job"},
+		ObjectMeta: metav1.ObjectMeta{Name: j.k8sJob},
+		Spec: batchv1.JobSpec{
+			CompletionMode:       &indexed,
+			Completions:          &completions,
+			Parallelism:          &parallelism,
+			BackoffLimitPerIndex: &backoff,
+			Template: corev1.PodTemplateSpec{Spec: corev1.PodSpec{
+				RestartPolicy: corev1.RestartPolicyNever,
+				Containers:    []corev1.Container{container},
+				Volumes:       volumes,
+			}},
+		},
+	}
+}
+
+// sbatch is the Slurm script: an array of one task per variant.
+func (j *jobFlags) sbatch(p *sweepPlan, f sweepFlags, n int) string {
+	var b strings.Builder
+	b.WriteString("#!/bin/bash\n")
+	fmt.Fprintf(&b, "#SBATCH --job-name=%s\n", filepath.Base(p.dir))
+	array := fmt.Sprintf("0-%d", n-1)
+	if j.parallelism > 0 {
+		array += "%" + strconv.Itoa(j.parallelism)
+	}
+	fmt.Fprintf(&b, "#SBATCH --array=%s\n", array)
+	if j.gpus > 0 {
+		fmt.Fprintf(&b, "#SBATCH --gpus-per-task=%d\n", j.gpus)
+	}
+	fmt.Fprintf(&b, "#SBATCH --requeue\n")
+	args := taskArgs(p, f, "$SLURM_ARRAY_TASK_ID")
+	for i, a := range args[:len(args)-1] {
+		args[i] = shellQuote(a)
+	}
+	args[len(args)-1] = `"$SLURM_ARRAY_TASK_ID"`
+	fmt.Fprintf(&b, "exec %s\n", strings.Join(args, " "))
+	return b.String()
+}
+
+// shellQuote quotes s for bash when it holds anything but plain characters.
+func shellQuote(s string) string {
+	plain := s != "" && strings.Trim(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_./=:,+@%") == ""
+	if plain {
+		return s
+	}
+	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
+}

@@ -1,0 +1,94 @@
+package main
+
+import (
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	batchv1 "k8s.io/api/batch/v1"
+	corev1 "k8s.io/api/core/v1"
+	"sigs.k8s.io/yaml"
+)
+
+// TestKubernetesJobDecodesAndRuns decodes the printed Job strictly with the Kubernetes types,
+// checks its fields, and runs its container's command for index 2 as a pod would.
+func TestKubernetesJobDecodesAndRuns(t *testing.T) {
+	store := t.TempDir()
+	args := append(demoSweep(store, 2), "--k8s-job", "demo", "--image", "registry.example/clipwork:1",
+		"--gpus", "1", "--parallelism", "2", "--pvc", "results")
+	var job batchv1.Job
+	if err := yaml.UnmarshalStrict([]byte(runCLI(t, args...)), &job); err != nil {
+		t.Fatal(err)
+	}
+	spec := job.Spec
+	if job.APIVersion != "batch/v1" || job.Kind != "Job" || job.Name != "demo" || *spec.CompletionMode != batchv1.IndexedCompletion ||
+		*spec.Completions != 4 || *spec.Parallelism != 2 || *spec.BackoffLimitPerIndex != 3 {
+		t.Fatalf("job: %+v", job)
+	}
+	pod := spec.Template.Spec
+	if pod.RestartPolicy != corev1.RestartPolicyNever || len(pod.Containers) != 1 || len(pod.Volumes) != 1 ||
+		pod.Volumes[0].PersistentVolumeClaim.ClaimName != "results" {
+		t.Fatalf("pod: %+v", pod)
+	}
+	c := pod.Containers[0]
+	gpus := c.Resources.Limits["nvidia.com/gpu"]
+	if c.Image != "registry.example/clipwork:1" || gpus.Value() != 1 || c.VolumeMounts[0].MountPath != store ||
+		c.Env[0].Name != "JOB_COMPLETION_INDEX" || c.Env[0].ValueFrom.FieldRef.FieldPath != "metadata.annotations['batch.kubernetes.io/job-completion-index']" {
+		t.Fatalf("container: %+v", c)
+	}
+	n := len(c.Command)
+	if c.Command[0] != "clipwork" || c.Command[n-2] != "--index" || c.Command[n-1] != "$(JOB_COMPLETION_INDEX)" ||
+		slices.Contains(c.Command, "--k8s-job") || slices.Contains(c.Command, "--pvc") {
+		t.Fatalf("command: %q", c.Command)
+	}
+	task := slices.Clone(c.Command[1:])
+	task[len(task)-1] = "2"
+	runCLI(t, task...)
+	entries, _ := os.ReadDir(filepath.Join(store, "demo-sweep"))
+	if len(entries) != 2 || entries[0].Name() != demoFolders[2] {
+		t.Errorf("index 2 wrote %v, want sweep.json and %s", entries, demoFolders[2])
+	}
+}
+
+// TestSlurmScript checks the sbatch script line by line.
+func TestSlurmScript(t *testing.T) {
+	args := append(demoSweep("/shared/results", 2), "--set", "targets.details.features=[a red, circle]",
+		"--slurm", "--gpus", "1", "--parallelism", "3")
+	got := strings.Split(runCLI(t, args...), "\n")
+	want := []string{
+		"#!/bin/bash",
+		"#SBATCH --job-name=demo-sweep",
+		"#SBATCH --array=0-3%3",
+		"#SBATCH --gpus-per-task=1",
+		"#SBATCH --requeue",
+		"exec clipwork sweep ../../experiments/demo.yaml --vary seed=1..2 --vary learnrate=0.02,0.04" +
+			" --set model=random:tiny --set epochs=2 --set resolution=40 --set 'targets.details.features=[a red, circle]'" +
+			" --out /shared/results --name demo-sweep --quiet --index \"$SLURM_ARRAY_TASK_ID\"",
+		"",
+	}
+	if !slices.Equal(got, want) {
+		t.Errorf("sbatch script:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+}
+
+// TestJobFlagsAreChecked refuses jobs that could not run.
+func TestJobFlagsAreChecked(t *testing.T) {
+	for _, c := range []struct {
+		extra []string
+		want  string
+	}{
+		{[]string{"--k8s-job", "x"}, "--image"},
+		{[]string{"--k8s-job", "x", "--slurm", "--image", "i"}, "choose one"},
+		{[]string{"--slurm", "--index", "1"}, "drop it"},
+		{[]string{"--k8s-job", "x", "--image", "i", "--pvc", "c"}, "absolute path"},
+		{[]string{"--slurm", "--gpus", "-1"}, "0 or more"},
+	} {
+		var stdout, stderr strings.Builder
+		args := append(demoSweep("relative", 2), c.extra...)
+		if code := run(args, &stdout, &stderr); code == 0 || !strings.Contains(stderr.String(), c.want) {
+			t.Errorf("%v: exit %d, %q; want %q", c.extra, code, stderr.String(), c.want)
+		}
+	}
+}

@@ -1,0 +1,199 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"slices"
+	"strings"
+
+	"github.com/clipwork/clipwork/workbench/expfile"
+	"github.com/clipwork/clipwork/workbench/runstore"
+	"github.com/clipwork/clipwork/workbench/sweep"
+)
+
+// sweepFlags are the flags of clipwork sweep.
+type sweepFlags struct {
+	out, name  string
+	vary, set  repeated
+	zip, quiet bool
+	index      int
+}
+
+// sweepPlan is a sweep resolved from its flags: its manifest and its folder.
+type sweepPlan struct {
+	manifest *sweep.Manifest
+	dir      string
+	quiet    bool
+}
+
+func runSweep(args []string, stdout io.Writer) error {
+	fs := newFlags("sweep", stdout)
+	var f sweepFlags
+	fs.Var(&f.vary, "vary", "a varied key and its values, KEY=V1,V2,... or KEY=A..B (repeatable)")
+	fs.BoolVar(&f.zip, "zip", false, "pair the i-th values of every --vary instead of running their grid")
+	fs.StringVar(&f.out, "out", "results", "folder that holds the sweep folder (one that every task can reach)")
+	fs.StringVar(&f.name, "name", "", "the sweep folder's name (default: the last experiment file's name and -sweep)")
+	fs.IntVar(&f.index, "index", -1, "run only variant I (what a cluster task runs)")
+	fs.Var(&f.set, "set", "override a value in every variant: key.path=value (repeatable)")
+	fs.BoolVar(&f.quiet, "quiet", false, "no progress bars")
+	var job jobFlags
+	job.register(fs)
+	files, err := parseInterleaved(fs, args)
+	if err != nil {
+		return err
+	}
+	plan, err := planSweep(files, f)
+	if err != nil {
+		return err
+	}
+	if job.wanted() {
+		return job.print(plan, f, stdout)
+	}
+	if f.index >= len(plan.manifest.Variants) {
+		return fmt.Errorf("--index %d: the sweep has variants 0 to %d", f.index, len(plan.manifest.Variants)-1)
+	}
+	return plan.run(f.index, stdout)
+}
+
+// planSweep expands the varied keys into the sweep's variants.
+func planSweep(files []string, f sweepFlags) (*sweepPlan, error) {
+	if len(files) == 0 {
+		return nil, errors.New("give one or more experiment files, e.g. clipwork sweep experiments/demo.yaml --vary seed=1..4")
+	}
+	var axes []sweep.Axis
+	for _, v := range f.vary {
+		axis, err := sweep.ParseVary(v)
+		if err != nil {
+			return nil, err
+		}
+		axes = append(axes, axis)
+	}
+	variants, err := sweep.Expand(axes, f.zip)
+	if err != nil {
+		return nil, err
+	}
+	name := f.name
+	if name == "" {
+		last := files[len(files)-1]
+		name = strings.TrimSuffix(filepath.Base(last), filepath.Ext(last)) + "-sweep"
+	}
+	if name == "." || name == ".." || strings.ContainsAny(name, `/\`) {
+		return nil, fmt.Errorf("--name %q: a sweep's name is one folder name", name)
+	}
+	m := &sweep.Manifest{Files: files, Settings: f.set, Axes: axes, Zip: f.zip, Variants: variants}
+	// Every variant must load before any runs: a bad value fails now, not hours later.
+	for _, v := range variants {
+		if _, err := expfile.Load(files, append(slices.Clone(f.set), v.Settings(axes)...)...); err != nil {
+			return nil, fmt.Errorf("variant %d (%s): %w", v.Index, v.Folder, err)
+		}
+	}
+	return &sweepPlan{manifest: m, dir: filepath.Join(f.out, name), quiet: f.quiet}, nil
+}
+
+// run runs variant index, or every variant in order when index is negative: finished ones are
+// skipped, interrupted ones resumed from their state. Ctrl-C stops the variant that runs (it stays
+// resumable) and the sweep.
+func (p *sweepPlan) run(index int, stdout io.Writer) error {
+	if err := p.writeManifest(); err != nil {
+		return err
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), stopSignals...)
+	defer stop()
+	var failed []error
+	for _, v := range p.manifest.Variants {
+		if index >= 0 && v.Index != index {
+			continue
+		}
+		if ctx.Err() != nil {
+			break
+		}
+		err := p.runVariant(v, stdout)
+		if errors.Is(err, context.Canceled) || ctx.Err() != nil {
+			p.writeManifest()
+			return fmt.Errorf("interrupted at variant %d (%s): run the same command again to go on", v.Index, v.Folder)
+		}
+		if err != nil {
+			fmt.Fprintf(stdout, "variant %d (%s) failed: %v\n", v.Index, v.Folder, err)
+			failed = append(failed, fmt.Errorf("variant %d (%s): %w", v.Index, v.Folder, err))
+		}
+	}
+	return errors.Join(append(failed, p.writeManifest())...)
+}
+
+// writeManifest writes sweep.json with each variant's status, refusing a folder that holds
+// another sweep.
+func (p *sweepPlan) writeManifest() error {
+	if err := os.MkdirAll(p.dir, 0o755); err != nil {
+		return fmt.Errorf("cannot create the sweep folder: %w", err)
+	}
+	if old, err := sweep.ReadManifest(p.dir); err == nil {
+		if err := p.manifest.SameSweep(old); err != nil {
+			return fmt.Errorf("%s holds another sweep (%w): give another --name or --out", p.dir, err)
+		}
+	} else if !errors.Is(err, os.ErrNotExist) {
+		return err
+	}
+	for i, v := range p.manifest.Variants {
+		p.manifest.Variants[i].Status = variantStatus(filepath.Join(p.dir, v.Folder))
+	}
+	return p.manifest.Write(p.dir)
+}
+
+// statusPending is the status of a variant that has not started.
+const statusPending = "pending"
+
+// variantStatus is the status of the run in path for people, or pending.
+func variantStatus(path string) string {
+	dir, err := runstore.Open(path)
+	if err != nil {
+		return statusPending
+	}
+	s, err := dir.ReadSummary()
+	if err != nil {
+		return statusPending
+	}
+	return dir.DisplayStatus(s)
+}
+
+// runVariant runs one variant in its folder: nothing when it has finished, a resume when it has
+// a state, else a fresh run (after clearing what a start that never saved a state left).
+func (p *sweepPlan) runVariant(v sweep.Variant, stdout io.Writer) error {
+	path := filepath.Join(p.dir, v.Folder)
+	if variantStatus(path) == runstore.StatusFinished {
+		fmt.Fprintf(stdout, "variant %d (%s): finished, skipped\n", v.Index, v.Folder)
+		return nil
+	}
+	if _, err := os.Stat(filepath.Join(path, runstore.StateFile)); err == nil {
+		fmt.Fprintf(stdout, "variant %d (%s): resuming\n", v.Index, v.Folder)
+		return resumeRun(runFlags{resume: path, quiet: p.quiet}, stdout)
+	}
+	if err := clearUnstarted(path); err != nil {
+		return err
+	}
+	settings := append(slices.Clone(p.manifest.Settings), v.Settings(p.manifest.Axes)...)
+	file, err := expfile.Load(p.manifest.Files, settings...)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "variant %d (%s): %s\n", v.Index, v.Folder, strings.Join(v.Settings(p.manifest.Axes), " "))
+	return execute(file, v.Folder, nil, runFlags{out: p.dir, quiet: p.quiet}, stdout)
+}
+
+// clearUnstarted removes a variant folder that holds no state (a run stopped before its first
+// save), so that the variant starts afresh in a folder of its own name; a live run's is refused.
+func clearUnstarted(path string) error {
+	if _, err := os.Stat(path); errors.Is(err, os.ErrNotExist) {
+		return nil
+	}
+	dir := &runstore.Dir{Path: path}
+	if err := dir.Lock(); err != nil {
+		return err
+	}
+	defer dir.Close()
+	return os.RemoveAll(path)
+}

@@ -1,0 +1,212 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/clipwork/clipwork/workbench/sweep"
+)
+
+// demoSweep are the arguments of a 2x2 sweep of the demo, small on the tiny random model.
+func demoSweep(out string, steps int) []string {
+	return []string{"sweep", "../../experiments/demo.yaml", "--vary", "seed=1..2", "--vary", "learnrate=0.02,0.04",
+		"--set", "model=random:tiny", "--set", "epochs=" + strconv.Itoa(steps), "--set", "resolution=40",
+		"--out", out, "--quiet"}
+}
+
+var demoFolders = []string{"seed-1_learnrate-0.02", "seed-1_learnrate-0.04", "seed-2_learnrate-0.02", "seed-2_learnrate-0.04"}
+
+// TestSweepRunsSkipsAndShows runs a 2x2 sweep, runs it again (every variant skipped, no new
+// folder), and checks the manifest and the runs table.
+func TestSweepRunsSkipsAndShows(t *testing.T) {
+	out := t.TempDir()
+	first := runCLI(t, demoSweep(out, 2)...)
+	dir := filepath.Join(out, "demo-sweep")
+	for i, f := range demoFolders {
+		if !strings.Contains(first, "variant "+strconv.Itoa(i)+" ("+f+")") {
+			t.Errorf("variant %d (%s) did not run:\n%s", i, f, first)
+		}
+	}
+	second := runCLI(t, demoSweep(out, 2)...)
+	if strings.Count(second, "finished, skipped") != 4 {
+		t.Errorf("the second call ran again:\n%s", second)
+	}
+	entries, _ := os.ReadDir(dir)
+	if len(entries) != 5 {
+		t.Errorf("%d entries in the sweep folder, want 4 variants and sweep.json", len(entries))
+	}
+	m, err := sweep.ReadManifest(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, v := range m.Variants {
+		if v.Index != i || v.Folder != demoFolders[i] || v.Status != "finished" {
+			t.Errorf("manifest variant %d: %+v", i, v)
+		}
+	}
+	table := strings.Split(strings.TrimSpace(runCLI(t, "runs", dir)), "\n")
+	if len(table) != 5 || !strings.HasPrefix(strings.Join(strings.Fields(table[0]), " "), "# seed learnrate status steps composition:") {
+		t.Fatalf("runs table:\n%s", strings.Join(table, "\n"))
+	}
+	if listing := runCLI(t, "runs", out); !strings.Contains(listing, "sweep demo-sweep: 4 variants of seed, learnrate (clipwork runs "+dir+")") {
+		t.Errorf("runs of the results folder does not name the sweep:\n%s", listing)
+	}
+	if row := strings.Fields(table[3]); strings.Join(row[:5], " ") != "2 2 0.02 finished 2/2" || row[5] != "sim" {
+		t.Errorf("row of variant 2: %v", row)
+	}
+}
+
+// TestSweepRefusesAnotherSweepInItsFolder checks that a sweep of other variants does not take
+// over a sweep folder, and that bad sweeps fail before anything runs.
+func TestSweepRefusesAnotherSweepInItsFolder(t *testing.T) {
+	out := t.TempDir()
+	runCLI(t, demoSweep(out, 1)...)
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{append(demoSweep(out, 1), "--vary", "init.std=0.1,0.2"), "holds another sweep"},
+		{append(demoSweep(out, 1), "--index", "4"), "variants 0 to 3"},
+		{append(demoSweep(out, 1), "--vary", "nosuchkey=1,2", "--name", "x"), "variant 0"},
+		{append(demoSweep(out, 1), "--zip", "--vary", "init.std=0.1", "--name", "y"), "one length"},
+		{[]string{"sweep", "--vary", "seed=1,2"}, "experiment files"},
+	} {
+		var stdout, stderr bytes.Buffer
+		if code := run(c.args, &stdout, &stderr); code == 0 || !strings.Contains(stderr.String(), c.want) {
+			t.Errorf("%v: exit %d, %q; want an error with %q", c.args[len(c.args)-2:], code, stderr.String(), c.want)
+		}
+	}
+}
+
+// sweepTaskEnv carries a simulated cluster task's arguments (JSON) into the test binary.
+const sweepTaskEnv = "CLIPWORK_TEST_SWEEP_TASK"
+
+// TestSweepTaskProcess is not a test: it is one simulated task of an Indexed Job, started by
+// TestSimulatedIndexedJob in a process of its own with its index in JOB_COMPLETION_INDEX.
+func TestSweepTaskProcess(t *testing.T) {
+	spec := os.Getenv(sweepTaskEnv)
+	if spec == "" {
+		t.Skip("run by TestSimulatedIndexedJob")
+	}
+	var args []string
+	json.Unmarshal([]byte(spec), &args)
+	os.Exit(run(append(args, "--index", os.Getenv("JOB_COMPLETION_INDEX")), os.Stdout, os.Stderr))
+}
+
+func startTask(t *testing.T, args []string, index int) *exec.Cmd {
+	t.Helper()
+	spec, _ := json.Marshal(args)
+	cmd := exec.Command(os.Args[0], "-test.run=^TestSweepTaskProcess$")
+	cmd.Env = append(os.Environ(), sweepTaskEnv+"="+string(spec), "JOB_COMPLETION_INDEX="+strconv.Itoa(index))
+	var output bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &output, &output
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Logf("task %d:\n%s", index, output.String())
+		}
+	})
+	return cmd
+}
+
+// TestSimulatedIndexedJob runs the 2x2 sweep as Kubernetes would run its Indexed Job: one
+// process per index, all at once; one is killed mid-run (SIGKILL, as a lost node) and started
+// again. Every variant must finish with an image byte-identical to the same variant run alone.
+func TestSimulatedIndexedJob(t *testing.T) {
+	const steps = 60
+	store := t.TempDir()
+	args := demoSweep(store, steps)
+	tasks := make([]*exec.Cmd, len(demoFolders))
+	for i := range tasks {
+		tasks[i] = startTask(t, args, i)
+	}
+	victim := filepath.Join(store, "demo-sweep", demoFolders[1])
+	waitForFile(t, filepath.Join(victim, "state.safetensors")) // its first save: from here it resumes
+	tasks[1].Process.Signal(syscall.SIGKILL)
+	tasks[1].Wait()
+	var stats struct{ Status string }
+	data, _ := os.ReadFile(filepath.Join(victim, "stats.json"))
+	json.Unmarshal(data, &stats)
+	if stats.Status != "running" {
+		t.Fatalf("the killed task's variant is %q, not stopped mid-run: make the run longer", stats.Status)
+	}
+	tasks[1] = startTask(t, args, 1)
+	for i, task := range tasks {
+		if err := task.Wait(); err != nil {
+			t.Fatalf("task %d: %v", i, err)
+		}
+	}
+	if output := tasks[1].Stdout.(*bytes.Buffer).String(); !strings.Contains(output, "variant 1 ("+demoFolders[1]+"): resuming") {
+		t.Errorf("the restarted task did not resume its variant:\n%s", output)
+	}
+	checkSameAsAlone(t, store, steps, 0, 1, 2, 3)
+}
+
+// checkSameAsAlone checks that the sweep's variants in store have the image that each has when
+// it runs alone.
+func checkSameAsAlone(t *testing.T, store string, steps int, indices ...int) {
+	t.Helper()
+	for _, i := range indices {
+		f := demoFolders[i]
+		alone := t.TempDir()
+		runCLI(t, append(demoSweep(alone, steps), "--index", strconv.Itoa(i))...)
+		want, err := os.ReadFile(filepath.Join(alone, "demo-sweep", f, "image.png"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := os.ReadFile(filepath.Join(store, "demo-sweep", f, "image.png"))
+		if err != nil || !bytes.Equal(got, want) {
+			t.Errorf("variant %d (%s): the job's image differs from the variant run alone (%v)", i, f, err)
+		}
+	}
+}
+
+func waitForFile(t *testing.T, path string) {
+	t.Helper()
+	for start := time.Now(); ; time.Sleep(5 * time.Millisecond) {
+		if _, err := os.Stat(path); err == nil {
+			return
+		}
+		if time.Since(start) > 2*time.Minute {
+			t.Fatalf("%s did not appear", path)
+		}
+	}
+}
+
+// TestInterruptedSweepResumes stops a local sweep with Ctrl-C during its first variant: the
+// sweep stops there, and the same command again resumes the variant from its state and runs the
+// rest, the images as the variants' alone.
+func TestInterruptedSweepResumes(t *testing.T) {
+	const steps = 300
+	store := t.TempDir()
+	done := make(chan string)
+	go func() {
+		var stdout, stderr bytes.Buffer
+		run(demoSweep(store, steps), &stdout, &stderr)
+		done <- stdout.String() + stderr.String()
+	}()
+	waitForFile(t, filepath.Join(store, "demo-sweep", demoFolders[0], "stats.json"))
+	time.Sleep(200 * time.Millisecond)
+	syscall.Kill(os.Getpid(), syscall.SIGINT)
+	if output := <-done; !strings.Contains(output, "interrupted at variant 0") {
+		t.Fatalf("after Ctrl-C:\n%s", output)
+	}
+	m, _ := sweep.ReadManifest(filepath.Join(store, "demo-sweep"))
+	if m == nil || m.Variants[0].Status != "interrupted" || m.Variants[1].Status != "pending" {
+		t.Fatalf("manifest after Ctrl-C: %+v", m)
+	}
+	if output := runCLI(t, demoSweep(store, steps)...); !strings.Contains(output, "variant 0 ("+demoFolders[0]+"): resuming") {
+		t.Errorf("variant 0 was not resumed:\n%s", output)
+	}
+	checkSameAsAlone(t, store, steps, 0, 1)
+}

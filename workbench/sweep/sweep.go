@@ -1,0 +1,263 @@
+// Package sweep expands an experiment's varied keys into variants (a grid, or a zip of
+// equal-length lists) in an order that is the same on every machine, names each variant's run
+// folder by its values, and keeps the sweep's manifest, sweep.json.
+package sweep
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+
+	"github.com/clipwork/clipwork/internal/atomicfile"
+)
+
+// ManifestFile is the sweep manifest's name in a sweep folder.
+const ManifestFile = "sweep.json"
+
+// maxVariants bounds a sweep: a few ranges multiply quickly.
+const maxVariants = 100_000
+
+// Axis is one varied key and its values, in the order given.
+type Axis struct {
+	Key    string   `json:"key"`
+	Values []string `json:"values"`
+}
+
+// ParseVary reads one --vary argument, KEY=V1,V2,... where a value may be an integer range
+// A..B (inclusive, rising or falling), e.g. seed=1..8.
+func ParseVary(arg string) (Axis, error) {
+	key, list, ok := strings.Cut(arg, "=")
+	key = strings.TrimSpace(key)
+	if !ok || key == "" || strings.TrimSpace(list) == "" {
+		return Axis{}, fmt.Errorf("--vary %q: write KEY=V1,V2,... or KEY=A..B, e.g. seed=1..8", arg)
+	}
+	a := Axis{Key: key}
+	for _, v := range strings.Split(list, ",") {
+		values, err := expandRange(strings.TrimSpace(v))
+		if err != nil {
+			return Axis{}, fmt.Errorf("--vary %q: %w", arg, err)
+		}
+		a.Values = append(a.Values, values...)
+		if len(a.Values) > maxVariants {
+			return Axis{}, fmt.Errorf("--vary %q: more than %d values", arg, maxVariants)
+		}
+	}
+	return a, nil
+}
+
+// expandRange turns "A..B" of integers into its values and returns any other value as it is.
+func expandRange(v string) ([]string, error) {
+	from, to, ok := strings.Cut(v, "..")
+	if !ok {
+		if v == "" {
+			return nil, errors.New("an empty value")
+		}
+		return []string{v}, nil
+	}
+	a, errA := strconv.Atoi(strings.TrimSpace(from))
+	b, errB := strconv.Atoi(strings.TrimSpace(to))
+	if errA != nil || errB != nil {
+		return nil, fmt.Errorf("%q: a range is two integers, A..B", v)
+	}
+	step := 1
+	if b < a {
+		step = -1
+	}
+	if (b-a)*step >= maxVariants {
+		return nil, fmt.Errorf("%q: more than %d values", v, maxVariants)
+	}
+	var out []string
+	for i := a; ; i += step {
+		out = append(out, strconv.Itoa(i))
+		if i == b {
+			return out, nil
+		}
+	}
+}
+
+// Variant is one run of a sweep: its index, its value for each axis (in the axes' order) and
+// the name of its run folder.
+type Variant struct {
+	Index  int      `json:"index"`
+	Values []string `json:"values"`
+	Folder string   `json:"folder"`
+	// Status is the variant's status when the manifest was last written (the run folder's
+	// stats.json is the live one).
+	Status string `json:"status,omitempty"`
+}
+
+// Settings are the variant's values as expfile settings, key=value, in the axes' order.
+func (v Variant) Settings(axes []Axis) []string {
+	s := make([]string, len(axes))
+	for i, a := range axes {
+		s[i] = a.Key + "=" + v.Values[i]
+	}
+	return s
+}
+
+// Expand lists the variants of axes: the grid, the first axis varying slowest, or with zip the
+// i-th values of every axis together (the lists must then have one length).
+func Expand(axes []Axis, zip bool) ([]Variant, error) {
+	if len(axes) == 0 {
+		return nil, errors.New("a sweep varies at least one key: --vary KEY=V1,V2,...")
+	}
+	seen := map[string]bool{}
+	for _, a := range axes {
+		if seen[a.Key] {
+			return nil, fmt.Errorf("--vary %s is given twice", a.Key)
+		}
+		seen[a.Key] = true
+	}
+	var rows [][]string
+	var err error
+	if zip {
+		rows, err = zipped(axes)
+	} else {
+		rows, err = grid(axes)
+	}
+	if err != nil {
+		return nil, err
+	}
+	return name(axes, rows), nil
+}
+
+func zipped(axes []Axis) ([][]string, error) {
+	n := len(axes[0].Values)
+	rows := make([][]string, n)
+	for _, a := range axes {
+		if len(a.Values) != n {
+			return nil, fmt.Errorf("--zip needs lists of one length: %s has %d values, %s has %d",
+				axes[0].Key, n, a.Key, len(a.Values))
+		}
+	}
+	for i := range rows {
+		for _, a := range axes {
+			rows[i] = append(rows[i], a.Values[i])
+		}
+	}
+	return rows, nil
+}
+
+func grid(axes []Axis) ([][]string, error) {
+	rows := [][]string{nil}
+	for _, a := range axes {
+		if len(rows)*len(a.Values) > maxVariants {
+			return nil, fmt.Errorf("the grid has more than %d variants", maxVariants)
+		}
+		var next [][]string
+		for _, row := range rows {
+			for _, v := range a.Values {
+				next = append(next, append(append([]string(nil), row...), v))
+			}
+		}
+		rows = next
+	}
+	return rows, nil
+}
+
+// name numbers the rows and names their folders key-value_key-value; a name that two variants
+// would share (values that differ only in characters a folder name drops) gets the index too.
+func name(axes []Axis, rows [][]string) []Variant {
+	variants := make([]Variant, len(rows))
+	count := map[string]int{}
+	for i, row := range rows {
+		parts := make([]string, len(row))
+		for j, v := range row {
+			parts[j] = clean(axes[j].Key) + "-" + clean(v)
+		}
+		variants[i] = Variant{Index: i, Values: row, Folder: strings.Join(parts, "_")}
+		count[variants[i].Folder]++
+	}
+	for i := range variants {
+		if count[variants[i].Folder] > 1 {
+			variants[i].Folder += "_" + strconv.Itoa(i)
+		}
+	}
+	return variants
+}
+
+// maxPart bounds one key's or value's share of a folder name.
+const maxPart = 40
+
+// clean keeps letters, digits, dots and dashes of s and turns anything else into one dash.
+func clean(s string) string {
+	var b strings.Builder
+	dash := false
+	for _, r := range s {
+		ok := r < 128 && (r == '.' || r == '-' || r >= '0' && r <= '9' || r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z')
+		switch {
+		case ok:
+			b.WriteRune(r)
+			dash = false
+		case !dash:
+			b.WriteByte('-')
+			dash = true
+		}
+	}
+	out := strings.Trim(b.String(), "-.")
+	if len(out) > maxPart {
+		out = out[:maxPart]
+	}
+	if out == "" {
+		return "x"
+	}
+	return out
+}
+
+// Manifest is sweep.json: what the sweep runs and its variants.
+type Manifest struct {
+	Files    []string  `json:"files"`
+	Settings []string  `json:"settings,omitempty"`
+	Axes     []Axis    `json:"axes"`
+	Zip      bool      `json:"zip,omitempty"`
+	Variants []Variant `json:"variants"`
+}
+
+// Keys are the varied keys, in order.
+func (m *Manifest) Keys() []string {
+	keys := make([]string, len(m.Axes))
+	for i, a := range m.Axes {
+		keys[i] = a.Key
+	}
+	return keys
+}
+
+// Write writes the manifest to dir/sweep.json atomically.
+func (m *Manifest) Write(dir string) error {
+	data, err := json.MarshalIndent(m, "", "  ")
+	if err != nil {
+		return err
+	}
+	return atomicfile.WriteFile(filepath.Join(dir, ManifestFile), append(data, '\n'))
+}
+
+// ReadManifest reads dir/sweep.json.
+func ReadManifest(dir string) (*Manifest, error) {
+	data, err := os.ReadFile(filepath.Join(dir, ManifestFile))
+	if err != nil {
+		return nil, err
+	}
+	var m Manifest
+	if err := json.Unmarshal(data, &m); err != nil {
+		return nil, fmt.Errorf("%s: %w", filepath.Join(dir, ManifestFile), err)
+	}
+	return &m, nil
+}
+
+// SameSweep says why other (a manifest already in the sweep folder) is not the sweep m, or nil
+// when their variants are the same.
+func (m *Manifest) SameSweep(other *Manifest) error {
+	if len(m.Variants) != len(other.Variants) {
+		return fmt.Errorf("the folder holds a sweep of %d variants, this one has %d", len(other.Variants), len(m.Variants))
+	}
+	for i, v := range m.Variants {
+		if v.Folder != other.Variants[i].Folder {
+			return fmt.Errorf("variant %d is %s there and %s here", i, other.Variants[i].Folder, v.Folder)
+		}
+	}
+	return nil
+}

@@ -1,0 +1,120 @@
+package sweep
+
+import (
+	"reflect"
+	"strings"
+	"testing"
+)
+
+func mustVary(t *testing.T, args ...string) []Axis {
+	t.Helper()
+	var axes []Axis
+	for _, a := range args {
+		axis, err := ParseVary(a)
+		if err != nil {
+			t.Fatal(err)
+		}
+		axes = append(axes, axis)
+	}
+	return axes
+}
+
+func folders(vs []Variant) []string {
+	var out []string
+	for i, v := range vs {
+		if v.Index != i {
+			panic("variants out of order")
+		}
+		out = append(out, v.Folder)
+	}
+	return out
+}
+
+func TestRangesExpand(t *testing.T) {
+	for arg, want := range map[string][]string{
+		"seed=1..4":            {"1", "2", "3", "4"},
+		"seed=3..1":            {"3", "2", "1"},
+		"seed=0..0,7":          {"0", "7"},
+		"learnrate=0.02, 0.04": {"0.02", "0.04"},
+	} {
+		a := mustVary(t, arg)[0]
+		if !reflect.DeepEqual(a.Values, want) {
+			t.Errorf("%s: %v, want %v", arg, a.Values, want)
+		}
+	}
+	for _, bad := range []string{"seed", "=1,2", "seed=", "seed=1,,2", "seed=a..3", "seed=1..99999999"} {
+		if _, err := ParseVary(bad); err == nil {
+			t.Errorf("%q was accepted", bad)
+		}
+	}
+}
+
+func TestGridIsDeterministic(t *testing.T) {
+	axes := mustVary(t, "seed=1..2", "learnrate=0.02,0.04")
+	want := []string{"seed-1_learnrate-0.02", "seed-1_learnrate-0.04", "seed-2_learnrate-0.02", "seed-2_learnrate-0.04"}
+	for range 5 {
+		vs, err := Expand(axes, false)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := folders(vs); !reflect.DeepEqual(got, want) {
+			t.Fatalf("%v, want %v", got, want)
+		}
+	}
+	vs, _ := Expand(axes, false)
+	if s := vs[2].Settings(axes); !reflect.DeepEqual(s, []string{"seed=2", "learnrate=0.02"}) {
+		t.Errorf("settings %v", s)
+	}
+}
+
+func TestZipPairsValues(t *testing.T) {
+	vs, err := Expand(mustVary(t, "seed=1..3", "targets.a.features=[red],[blue],[a/b c]"), true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []string{"seed-1_targets.a.features-red", "seed-2_targets.a.features-blue", "seed-3_targets.a.features-a-b-c"}
+	if got := folders(vs); !reflect.DeepEqual(got, want) {
+		t.Errorf("%v, want %v", got, want)
+	}
+	if _, err := Expand(mustVary(t, "seed=1..3", "learnrate=1,2"), true); err == nil || !strings.Contains(err.Error(), "one length") {
+		t.Errorf("unequal zip: %v", err)
+	}
+}
+
+func TestFolderNamesStayUnique(t *testing.T) {
+	vs, err := Expand(mustVary(t, "text=a b,a/b,c"), false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []string{"text-a-b_0", "text-a-b_1", "text-c"}
+	if got := folders(vs); !reflect.DeepEqual(got, want) {
+		t.Errorf("%v, want %v", got, want)
+	}
+	if _, err := Expand(mustVary(t, "seed=1,2", "seed=3"), false); err == nil {
+		t.Error("a key varied twice was accepted")
+	}
+	if _, err := Expand(nil, false); err == nil {
+		t.Error("a sweep of nothing was accepted")
+	}
+}
+
+func TestManifestRoundTrips(t *testing.T) {
+	dir := t.TempDir()
+	axes := mustVary(t, "seed=1..2")
+	vs, _ := Expand(axes, false)
+	m := &Manifest{Files: []string{"demo.yaml"}, Axes: axes, Variants: vs}
+	if err := m.Write(dir); err != nil {
+		t.Fatal(err)
+	}
+	back, err := ReadManifest(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(back, m) || back.SameSweep(m) != nil {
+		t.Errorf("%+v came back as %+v", m, back)
+	}
+	other, _ := Expand(mustVary(t, "seed=1..3"), false)
+	if (&Manifest{Variants: other}).SameSweep(m) == nil {
+		t.Error("another sweep was taken for the same")
+	}
+}
