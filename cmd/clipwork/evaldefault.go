@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"os/signal"
 
@@ -17,6 +18,9 @@ func runEvalDefault(args []string, stdout io.Writer) error {
 	paint := fs.Bool("paint", false, "also measure what plain experiments paint (a run of \"a COLOUR circle\" per colour, and a sky scene)")
 	if err := fs.Parse(args); err != nil {
 		return err
+	}
+	if *n < 1 || *attacked < 0 {
+		return fmt.Errorf("--scenes must be at least 1 and --attack at least 0, got %d and %d", *n, *attacked)
 	}
 	m, err := clipmodel.Load(*modelName)
 	if err != nil {

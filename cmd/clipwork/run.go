@@ -51,6 +51,9 @@ func runRun(args []string, stdout io.Writer) error {
 	if given["steps"] && f.steps < 1 {
 		return fmt.Errorf("--steps %d: a run needs at least 1 step", f.steps)
 	}
+	if given["model"] && strings.TrimSpace(f.model) == "" {
+		return errors.New("--model is empty: name a model (a folder, a hub id, random:ARCH), or leave the flag out for the default model")
+	}
 	if given["seed"] && f.seed < 0 {
 		return fmt.Errorf("--seed %d: seeds are 0 or more", f.seed)
 	}

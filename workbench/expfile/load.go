@@ -8,6 +8,7 @@
 package expfile
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"os"
@@ -84,6 +85,9 @@ func parseBytes(name string, data []byte, files map[*yaml.Node]string) (*yaml.No
 	if err := yaml.Unmarshal(data, &doc); err != nil {
 		return nil, fmt.Errorf("%s: %w", name, err)
 	}
+	if err := checkOneDocument(name, data); err != nil {
+		return nil, err
+	}
 	root := &yaml.Node{Kind: yaml.MappingNode, Line: 1, Column: 1}
 	if len(doc.Content) > 0 {
 		root = doc.Content[0]
@@ -102,6 +106,27 @@ func parseBytes(name string, data []byte, files map[*yaml.Node]string) (*yaml.No
 	}
 	markFile(root, name, files)
 	return root, nil
+}
+
+// checkOneDocument refuses a file of several YAML documents (separated by ---), whose later
+// documents the parser would drop silently.
+func checkOneDocument(name string, data []byte) error {
+	decoder := yaml.NewDecoder(bytes.NewReader(data))
+	var first, second yaml.Node
+	if err := decoder.Decode(&first); err != nil {
+		return nil // empty, or refused by the parser already
+	}
+	if err := decoder.Decode(&second); err == nil && !emptyDocument(&second) {
+		return &Error{File: name, Line: second.Line, Column: second.Column,
+			Message: "a second YAML document: clipwork reads one experiment per file; put the others in files of their own " +
+				"(several files given to run merge left to right)"}
+	}
+	return nil
+}
+
+// emptyDocument tells whether a document holds nothing (a trailing --- does that).
+func emptyDocument(doc *yaml.Node) bool {
+	return len(doc.Content) == 0 || (len(doc.Content) == 1 && doc.Content[0].Tag == "!!null")
 }
 
 // maxExpandedNodes bounds the values a file's aliases expand to: a few lines of aliases of
