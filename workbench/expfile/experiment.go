@@ -2,6 +2,7 @@ package expfile
 
 import (
 	"fmt"
+	"math"
 	"os"
 	"path/filepath"
 	"slices"
@@ -269,8 +270,8 @@ func (d *decoder) snapshotInterval(n *yaml.Node, f *File) {
 		return
 	}
 	f.SnapshotSeconds = d.number(n, "snapshot_interval")
-	if f.SnapshotSeconds < 0 {
-		d.errorf(n, "snapshot_interval must not be negative")
+	if !(f.SnapshotSeconds >= 0) || math.IsInf(f.SnapshotSeconds, 0) {
+		d.errorf(n, "snapshot_interval must be a number of seconds (a float) or steps (an int), 0 or more, got %v", f.SnapshotSeconds)
 	}
 }
 

@@ -343,6 +343,12 @@ func TestSnapshotIntervalAsCLIPig(t *testing.T) {
 			t.Errorf("%q: every %v steps, %v seconds; want %v", source, got[0], got[1], want)
 		}
 	}
+	for _, bad := range []string{"nan", "-1.5", "inf"} {
+		if _, err := Parse("s.yaml", []byte("snapshot_interval: "+bad+"\n")); err == nil ||
+			!strings.Contains(err.Error(), "snapshot_interval must be a number of seconds") {
+			t.Errorf("snapshot_interval: %s: %v", bad, err)
+		}
+	}
 }
 
 // TestTransformOrderSurvivesTheConfig writes and reads back a target whose blur comes before a
