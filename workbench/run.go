@@ -224,8 +224,9 @@ func (r *Run) Advance() (*StepResult, error) {
 	names := termNames(plan)
 	terms := tensors.MustCopyFlatData[float32](outputs[outTerms])
 	if bad := nonFinite(names, terms); bad != "" {
-		return nil, fmt.Errorf("step %d: %w: %s exploded (the image keeps its last good state; "+
-			"lower the learnrate or that term's weight)", r.step, ErrNonFinite, bad)
+		return nil, fmt.Errorf("step %d: %w in %s (the image keeps its last good state): a value of its "+
+			"transforms, weights or constraints may be NaN or infinite at this step, or the learnrate too high",
+			r.step, ErrNonFinite, bad)
 	}
 	if !tensors.MustCopyFlatData[bool](outputs[outUpdateFinite])[0] {
 		return nil, fmt.Errorf("step %d: %w: the update made the image NaN or infinite (learning rate %g; "+
