@@ -2,7 +2,6 @@ package clipmodel
 
 import (
 	"fmt"
-	"math"
 
 	"github.com/gomlx/compute"
 	. "github.com/gomlx/gomlx/core/graph" //nolint:revive // GoMLX graph code reads best with the dot import.
@@ -215,12 +214,8 @@ func (w weights) attentionPool(x *Node, heads, projection int) *Node {
 	x = Reshape(x, b, h*wd, e)
 	x = Concatenate([]*Node{ReduceAndKeep(x, ReduceMean, 1), x}, 1)
 	x = Add(x, InsertAxes(w.get("positional_embedding", tokens, e), 0))
-	headDim := e / heads
 	query := Slice(x, AxisRange(), AxisRange(0, 1))
-	q := Reshape(MulScalar(w.at("q_proj").linear(query, e, true), 1/math.Sqrt(float64(headDim))), b, 1, heads, headDim)
-	k := Reshape(w.at("k_proj").linear(x, e, true), b, tokens, heads, headDim)
-	val := Reshape(w.at("v_proj").linear(x, e, true), b, tokens, heads, headDim)
-	probs := Softmax(Einsum("bqhd,bkhd->bhqk", q, k), -1)
-	out := Reshape(Einsum("bhqk,bkhd->bqhd", probs, val), b, e)
+	out := Reshape(multiHeadAttention(w.at("q_proj").linear(query, e, true), w.at("k_proj").linear(x, e, true),
+		w.at("v_proj").linear(x, e, true), heads, nil), b, e)
 	return w.at("c_proj").linear(out, projection, true)
 }

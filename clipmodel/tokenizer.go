@@ -38,12 +38,9 @@ var splitPattern = regexp.MustCompile(`(?i)<\|startoftext\|>|<\|endoftext\|>|'s|
 // byteSymbols is GPT-2's reversible byte-to-character table that CLIP's vocabulary is written in.
 var byteSymbols = func() [256]string {
 	var table [256]string
-	printable := func(b int) bool {
-		return (b >= '!' && b <= '~') || (b >= 0xA1 && b <= 0xAC) || (b >= 0xAE && b <= 0xFF)
-	}
 	next := 256
 	for b := range 256 {
-		if printable(b) {
+		if printableByte(b) {
 			table[b] = string(rune(b))
 		} else {
 			table[b] = string(rune(next))
@@ -52,6 +49,11 @@ var byteSymbols = func() [256]string {
 	}
 	return table
 }()
+
+// printableByte says whether byteSymbols writes b as itself: '!'..'~', '¡'..'¬' and '®'..'ÿ'.
+func printableByte(b int) bool {
+	return (b >= '!' && b <= '~') || (b >= 0xA1 && b <= 0xAC) || (b >= 0xAE && b <= 0xFF)
+}
 
 // Tokenizer is CLIP's byte-level BPE tokenizer, matching openai/CLIP's SimpleTokenizer.
 type Tokenizer struct {

@@ -138,25 +138,37 @@ func (w weights) encoder(x *Node, spec encoderSpec) *Node {
 	return x
 }
 
-// attention is multi-head self-attention written as two einsums, which the Go backend runs
-// faster than the fused attention.Core.
+// attention is multi-head self-attention, the query, key and value projections under w.
 func (w weights) attention(x *Node, heads int, causal bool) *Node {
-	batch, tokens, width := x.Shape().Dim(0), x.Shape().Dim(1), x.Shape().Dim(2)
-	headDim := width / heads
-	split := func(z *Node) *Node { return Reshape(z, batch, tokens, heads, headDim) }
-	q := split(MulScalar(w.at("q_proj").linear(x, width, true), 1/math.Sqrt(float64(headDim))))
-	k := split(w.at("k_proj").linear(x, width, true))
-	v := split(w.at("v_proj").linear(x, width, true))
+	width := x.Shape().Dim(-1)
+	var mask *Node
+	if causal {
+		tokens := x.Shape().Dim(1)
+		mask = Reshape(LowerTriangular(x.Graph(), tokens), 1, 1, tokens, tokens)
+	}
+	out := multiHeadAttention(w.at("q_proj").linear(x, width, true), w.at("k_proj").linear(x, width, true),
+		w.at("v_proj").linear(x, width, true), heads, mask)
+	return w.at("out_proj").linear(out, width, true)
+}
+
+// multiHeadAttention attends projected queries q [batch, queries, width] to keys and values
+// k, v [batch, tokens, width] in heads heads, where mask (nil: none) [1, 1, queries, tokens]
+// allows it, and returns [batch, queries, width]. It is written as two einsums, which the Go
+// backend runs faster than the fused attention.Core.
+func multiHeadAttention(q, k, v *Node, heads int, mask *Node) *Node {
+	batch, queries, width := q.Shape().Dim(0), q.Shape().Dim(1), q.Shape().Dim(2)
+	tokens, headDim := k.Shape().Dim(1), width/heads
+	q = Reshape(MulScalar(q, 1/math.Sqrt(float64(headDim))), batch, queries, heads, headDim)
+	k = Reshape(k, batch, tokens, heads, headDim)
+	v = Reshape(v, batch, tokens, heads, headDim)
 	scores := Einsum("bqhd,bkhd->bhqk", q, k)
 	var probs *Node
-	if causal {
-		mask := Reshape(LowerTriangular(x.Graph(), tokens), 1, 1, tokens, tokens)
+	if mask != nil {
 		probs = MaskedSoftmax(scores, mask, -1)
 	} else {
 		probs = Softmax(scores, -1)
 	}
-	out := Reshape(Einsum("bhqk,bkhd->bqhd", probs, v), batch, tokens, width)
-	return w.at("out_proj").linear(out, width, true)
+	return Reshape(Einsum("bhqk,bkhd->bqhd", probs, v), batch, queries, width)
 }
 
 // ImageFeatures is the vision tower as a graph function: pixels [batch, size, size, 3] are RGB

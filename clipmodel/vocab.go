@@ -28,10 +28,10 @@ var (
 	standardErr    error
 )
 
-// StandardVocabulary returns CLIP's standard vocabulary (symbol to id) and its ranked merges,
+// standardVocabulary returns CLIP's standard vocabulary (symbol to id) and its ranked merges,
 // built from the embedded merge list as openai/CLIP's SimpleTokenizer builds them: the 256 byte
 // symbols, the same with the word-end mark, one symbol per merge, then the start and end tokens.
-func StandardVocabulary() (map[string]int, [][2]string, error) {
+func standardVocabulary() (map[string]int, [][2]string, error) {
 	standardOnce.Do(func() {
 		standardRanked, standardErr = readStandardMerges()
 		if standardErr != nil {
@@ -52,19 +52,16 @@ func StandardVocabulary() (map[string]int, [][2]string, error) {
 }
 
 // openAIByteOrder lists the bytes in the order of openai/CLIP's bytes_to_unicode table, which
-// numbers the vocabulary: the printable ranges '!'..'~', '¡'..'¬' and '®'..'ÿ', then the rest.
+// numbers the vocabulary: the printable bytes (printableByte), then the rest.
 func openAIByteOrder() []int {
 	var order []int
-	printable := func(b int) bool {
-		return (b >= '!' && b <= '~') || (b >= 0xa1 && b <= 0xac) || (b >= 0xae && b <= 0xff)
-	}
 	for b := range 256 {
-		if printable(b) {
+		if printableByte(b) {
 			order = append(order, b)
 		}
 	}
 	for b := range 256 {
-		if !printable(b) {
+		if !printableByte(b) {
 			order = append(order, b)
 		}
 	}
@@ -91,7 +88,7 @@ func readStandardMerges() ([][2]string, error) {
 // StandardTokenizer is CLIP's tokenizer over the standard vocabulary, for checkpoints that come
 // without one (OpenAI's .pt files, open_clip folders).
 func StandardTokenizer(contextLength int) (*Tokenizer, error) {
-	vocab, merges, err := StandardVocabulary()
+	vocab, merges, err := standardVocabulary()
 	if err != nil {
 		return nil, err
 	}

@@ -56,12 +56,13 @@ func AttackedZeroShot(m *clipmodel.Model, n int, seed uint64, attack robust.Atta
 	if err != nil {
 		return acc, err
 	}
+	// One Exec for all attributes: it compiles once per shape of the descriptions.
+	exec, err := model.NewExec(m.Backend, m.Store, attackGraph(m, attack, scale))
+	if err != nil {
+		return acc, err
+	}
 	scores := []*float64{&acc.Color, &acc.Shape, &acc.Count, &acc.Position}
 	for k, attr := range zeroShotAttributes {
-		exec, err := model.NewExec(m.Backend, m.Store, attackGraph(m, attack, scale))
-		if err != nil {
-			return acc, err
-		}
 		for from := 0; from < n; from += attackBatch {
 			to := min(from+attackBatch, n)
 			correct, err := attackChunk(m, exec, all[from:to], pixels[from:to], attr)

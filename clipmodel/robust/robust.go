@@ -60,21 +60,24 @@ type Options struct {
 
 // Defaults of Options, also the command's.
 const (
-	DefaultRadius    = 4.0 / 255
-	DefaultStepSize  = 1.0 / 255
-	DefaultPGDSteps  = 3
-	DefaultBatchSize = 16
+	DefaultSteps           = 2000
+	DefaultLearningRate    = 1e-4
+	DefaultCheckpointEvery = 50
+	DefaultRadius          = 4.0 / 255
+	DefaultStepSize        = 1.0 / 255
+	DefaultPGDSteps        = 3
+	DefaultBatchSize       = 16
 )
 
 func (o *Options) defaults() {
 	if o.Steps == 0 {
-		o.Steps = 2000
+		o.Steps = DefaultSteps
 	}
 	if o.BatchSize == 0 {
 		o.BatchSize = DefaultBatchSize
 	}
 	if o.LearningRate == 0 {
-		o.LearningRate = 1e-4
+		o.LearningRate = DefaultLearningRate
 	}
 	if o.Attack == (Attack{}) {
 		o.Attack = Attack{Radius: DefaultRadius, StepSize: DefaultStepSize, Steps: DefaultPGDSteps}
@@ -83,7 +86,7 @@ func (o *Options) defaults() {
 		o.AdversarialWeight = 1
 	}
 	if o.CheckpointEvery == 0 {
-		o.CheckpointEvery = 50
+		o.CheckpointEvery = DefaultCheckpointEvery
 	}
 	if o.DType == "" {
 		o.DType = "F16"
