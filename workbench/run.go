@@ -345,11 +345,13 @@ func (r *Run) targetInputs(plan *stepPlan, k int, env Env, rng *rand.Rand) (targ
 	homs := make([][]float32, len(plan.sizes))
 	var canvasScales [][]float64 // per window, for CLIPig's geometry
 	for range n {
-		h := t.Window.Sample(rng, input, r.width, r.height)
-		if len(t.Geometry) > 0 {
+		var h Homography
+		if len(t.Geometry) > 0 { // the geometry draws the whole window; Window has no say
 			var scales []float64
 			h, scales = sampleGeometry(t.Geometry, env, rng, input, r.width, r.height)
 			canvasScales = append(canvasScales, scales)
+		} else {
+			h = t.Window.Sample(rng, input, r.width, r.height)
 		}
 		if !h.Valid() {
 			return targetInputs[*tensors.Tensor]{}, fmt.Errorf("step %d: target %q: its windows' geometry is no valid "+
