@@ -32,11 +32,13 @@ type Run struct {
 	width, height int
 	params, m, v  *tensors.Tensor
 	stats         *Stats
-	execs         map[string]*model.Exec
-	render        *Exec
-	started       time.Time
-	elapsed       time.Duration
-	windowsDone   int
+	// plans are the step plans met so far, by image size and active targets, each with its
+	// compiled step.
+	plans       map[string]*stepPlan
+	render      *Exec
+	started     time.Time
+	elapsed     time.Duration
+	windowsDone int
 }
 
 // NewRun prepares a run of one model: it resolves the experiment (see Resolve), embeds every
@@ -76,7 +78,7 @@ func NewEnsembleRun(exp Experiment, members []Member) (*Run, error) {
 	}
 	r := &Run{exp: exp, members: members, model: members[0].Model, store: store,
 		param: newImageParam(exp.Parameterization), targets: targets,
-		execs: map[string]*model.Exec{}, stats: newStats(targets, modelNames(members))}
+		plans: map[string]*stepPlan{}, stats: newStats(targets, modelNames(members))}
 	r.width, r.height = r.sizeAt(0)
 	if err := r.initialize(); err != nil {
 		return nil, err
@@ -221,7 +223,7 @@ func (r *Run) Advance() (*StepResult, error) {
 	if err != nil {
 		return nil, fmt.Errorf("step %d: %w", r.step, err)
 	}
-	names := termNames(plan)
+	names := plan.names
 	terms := tensors.MustCopyFlatData[float32](outputs[outTerms])
 	if bad := nonFinite(names, terms); bad != "" {
 		return nil, fmt.Errorf("step %d: %w in %s (the image keeps its last good state): a value of its "+
@@ -266,28 +268,36 @@ func (r *Run) env(step int) Env {
 	return e
 }
 
-// plan is the step's static structure: the targets active at this step and the image size.
+// plan is the step's static structure: the targets active at this step and the image size,
+// built once per distinct structure.
 func (r *Run) plan(env Env) *stepPlan {
 	var active []*preparedTarget
-	for _, t := range r.targets {
+	mask := make([]byte, len(r.targets))
+	for i, t := range r.targets {
 		if !t.Disabled && t.Period.Active(env.Step, env.Steps) {
 			active = append(active, t)
+			mask[i] = 1
 		}
 	}
-	return newStepPlan(active, r.width, r.height, inputSizes(r.members), len(r.exp.Postproc))
+	key := fmt.Sprintf("%dx%d/%s", r.width, r.height, mask)
+	if p, ok := r.plans[key]; ok {
+		return p
+	}
+	p := newStepPlan(active, r.width, r.height, inputSizes(r.members), len(r.exp.Postproc))
+	r.plans[key] = p
+	return p
 }
 
-// exec returns the compiled step for a plan's structure; the Exec compiles again by itself
-// when shapes change (a new resolution).
+// exec returns the compiled step for a plan's structure, compiling it the first time.
 func (r *Run) exec(plan *stepPlan) (*model.Exec, error) {
-	if e, ok := r.execs[plan.key()]; ok {
-		return e, nil
+	if plan.exec != nil {
+		return plan.exec, nil
 	}
 	e, err := model.NewExec(r.model.Backend, r.store, r.stepGraph(plan))
 	if err != nil {
 		return nil, err
 	}
-	r.execs[plan.key()] = e
+	plan.exec = e
 	return e, nil
 }
 
@@ -335,11 +345,13 @@ func (r *Run) targetInputs(plan *stepPlan, k int, env Env, rng *rand.Rand) (targ
 	homs := make([][]float32, len(plan.sizes))
 	var canvasScales [][]float64 // per window, for CLIPig's geometry
 	for range n {
-		h := t.Window.Sample(rng, input, r.width, r.height)
-		if len(t.Geometry) > 0 {
+		var h Homography
+		if len(t.Geometry) > 0 { // the geometry draws the whole window; Window has no say
 			var scales []float64
 			h, scales = sampleGeometry(t.Geometry, env, rng, input, r.width, r.height)
 			canvasScales = append(canvasScales, scales)
+		} else {
+			h = t.Window.Sample(rng, input, r.width, r.height)
 		}
 		if !h.Valid() {
 			return targetInputs[*tensors.Tensor]{}, fmt.Errorf("step %d: target %q: its windows' geometry is no valid "+

@@ -152,11 +152,9 @@ func (ts *TargetStats) record(simsOut, wonOut *tensors.Tensor) ([]float64, []int
 		}
 		fs.similaritySum += sum
 		fs.SimilarityLast = sum / float64(n)
-		means[j] = fs.SimilarityLast
-	}
-	for _, fs := range ts.Features {
 		fs.Share = float64(fs.Frames) / float64(ts.Windows)
 		fs.SimilarityMean = fs.similaritySum / float64(ts.Windows)
+		means[j] = fs.SimilarityLast
 	}
 	return means, frames
 }

@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"math"
 	"slices"
-	"strings"
 
 	"github.com/clipwork/clipwork/clipmodel"
 	"github.com/gomlx/compute/dtypes"
@@ -26,6 +25,9 @@ type stepPlan struct {
 	pool [][]int
 	// postproc is the number of post-processing edits.
 	postproc int
+	// names are the loss terms' names (see termNames); exec the compiled step, once built.
+	names []string
+	exec  *model.Exec
 }
 
 func newStepPlan(targets []*preparedTarget, width, height int, sizes []int, postproc int) *stepPlan {
@@ -40,17 +42,8 @@ func newStepPlan(targets []*preparedTarget, width, height int, sizes []int, post
 		}
 		p.pool = append(p.pool, pools)
 	}
+	p.names = termNames(p)
 	return p
-}
-
-// key identifies everything the plan's graph fixes when it is built: the active targets, the
-// image size and the pooling factors.
-func (p *stepPlan) key() string {
-	var parts []string
-	for k, t := range p.targets {
-		parts = append(parts, fmt.Sprintf("%s/%v", t.Name, p.pool[k]))
-	}
-	return fmt.Sprintf("%dx%d\x00%s", p.width, p.height, strings.Join(parts, "\x00"))
 }
 
 // stepInputs are one step's graph inputs: tensors on the host (T = *tensors.Tensor), nodes in

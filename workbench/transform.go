@@ -298,12 +298,12 @@ func transformInputs(tr Transform, n int, env Env, rng *rand.Rand, scales [][]fl
 		values = transformValues(tr, kind, env)
 	}
 	out := make([]float32, 0, 4*n)
-	for range n {
+	for w := range n {
 		row := kind.Identity
 		if on {
 			row = kind.Draw(values, rng)
 		}
-		if w := len(out) / 4; on && kind.Rescale != nil && scales != nil {
+		if on && kind.Rescale != nil && scales != nil {
 			row = kind.Rescale(row, scales[w][min(tr.After, len(scales[w])-1)])
 		}
 		for _, v := range row {
