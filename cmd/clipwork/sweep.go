@@ -8,7 +8,6 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
-	"slices"
 	"strings"
 
 	"github.com/clipwork/clipwork/workbench/expfile"
@@ -79,8 +78,7 @@ func planSweep(files []string, f sweepFlags) (*sweepPlan, error) {
 	}
 	name := f.name
 	if name == "" {
-		last := files[len(files)-1]
-		name = strings.TrimSuffix(filepath.Base(last), filepath.Ext(last)) + "-sweep"
+		name = fileStem(files[len(files)-1]) + "-sweep"
 	}
 	if name == "." || name == ".." || strings.ContainsAny(name, `/\`) {
 		return nil, fmt.Errorf("--name %q: a sweep's name is one folder name", name)
@@ -88,7 +86,7 @@ func planSweep(files []string, f sweepFlags) (*sweepPlan, error) {
 	m := &sweep.Manifest{Files: files, Settings: f.set, Axes: axes, Zip: f.zip, Variants: variants}
 	// Every variant must load before any runs: a bad value fails now, not hours later.
 	for _, v := range variants {
-		if _, err := expfile.Load(files, append(slices.Clone(f.set), v.Settings(axes)...)...); err != nil {
+		if _, err := expfile.Load(files, m.VariantSettings(v)...); err != nil {
 			return nil, fmt.Errorf("variant %d (%s): %w", v.Index, v.Folder, err)
 		}
 	}
@@ -175,8 +173,7 @@ func (p *sweepPlan) runVariant(v sweep.Variant, stdout io.Writer) error {
 	if err := clearUnstarted(path); err != nil {
 		return err
 	}
-	settings := append(slices.Clone(p.manifest.Settings), v.Settings(p.manifest.Axes)...)
-	file, err := expfile.Load(p.manifest.Files, settings...)
+	file, err := expfile.Load(p.manifest.Files, p.manifest.VariantSettings(v)...)
 	if err != nil {
 		return err
 	}
