@@ -147,15 +147,22 @@ const statusPending = "pending"
 
 // variantStatus is the status of the run in path for people, or pending.
 func variantStatus(path string) string {
+	_, status := readVariant(path)
+	return status
+}
+
+// readVariant reads the run in path: its stats.json and its status for people, or nil and
+// pending where it has none yet.
+func readVariant(path string) (*runstore.Summary, string) {
 	dir, err := runstore.Open(path)
 	if err != nil {
-		return statusPending
+		return nil, statusPending
 	}
 	s, err := dir.ReadSummary()
 	if err != nil {
-		return statusPending
+		return nil, statusPending
 	}
-	return dir.DisplayStatus(s)
+	return s, dir.DisplayStatus(s)
 }
 
 // runVariant runs one variant in its folder: nothing when it has finished, a resume when it has
