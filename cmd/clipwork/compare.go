@@ -28,7 +28,7 @@ func runCompare(args []string, stdout io.Writer) error {
 	fmt.Fprintln(tw, "run\tstatus\tmodel\tsteps\tseconds\twindows/s\twin rates")
 	for _, r := range runs {
 		s := r.Summary
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%d/%d\t%.1f\t%.2f\t%s\n", workbench.Printable(r.Name()), workbench.Printable(s.Status),
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%d/%d\t%.1f\t%.2f\t%s\n", workbench.Printable(r.Name()), workbench.Printable(r.Dir.DisplayStatus(s)),
 			workbench.Printable(s.Model), s.StepsDone, s.Steps,
 			s.Seconds, s.WindowsPerSecond, winRateSummary(s))
 	}

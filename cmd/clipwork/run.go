@@ -70,12 +70,16 @@ func runRun(args []string, stdout io.Writer) error {
 	if err != nil {
 		return err
 	}
-	last := files[len(files)-1]
-	name := file.RunName(strings.TrimSuffix(filepath.Base(last), filepath.Ext(last)))
+	name := file.RunName(fileStem(files[len(files)-1]))
 	if !given["out"] && file.Output != "" {
 		f.out, name = outputFolder(file.Output, name)
 	}
 	return execute(file, name, nil, f, stdout)
+}
+
+// fileStem is path's file name without its extension, e.g. demo for experiments/demo.yaml.
+func fileStem(path string) string {
+	return strings.TrimSuffix(filepath.Base(path), filepath.Ext(path))
 }
 
 // outputFolder is where CLIPig's output puts a run: a folder (ending in /) holds the run

@@ -8,7 +8,6 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
-	"slices"
 	"strings"
 
 	"github.com/clipwork/clipwork/workbench/expfile"
@@ -79,8 +78,7 @@ func planSweep(files []string, f sweepFlags) (*sweepPlan, error) {
 	}
 	name := f.name
 	if name == "" {
-		last := files[len(files)-1]
-		name = strings.TrimSuffix(filepath.Base(last), filepath.Ext(last)) + "-sweep"
+		name = fileStem(files[len(files)-1]) + "-sweep"
 	}
 	if name == "." || name == ".." || strings.ContainsAny(name, `/\`) {
 		return nil, fmt.Errorf("--name %q: a sweep's name is one folder name", name)
@@ -88,7 +86,7 @@ func planSweep(files []string, f sweepFlags) (*sweepPlan, error) {
 	m := &sweep.Manifest{Files: files, Settings: f.set, Axes: axes, Zip: f.zip, Variants: variants}
 	// Every variant must load before any runs: a bad value fails now, not hours later.
 	for _, v := range variants {
-		if _, err := expfile.Load(files, append(slices.Clone(f.set), v.Settings(axes)...)...); err != nil {
+		if _, err := expfile.Load(files, m.VariantSettings(v)...); err != nil {
 			return nil, fmt.Errorf("variant %d (%s): %w", v.Index, v.Folder, err)
 		}
 	}
@@ -149,15 +147,22 @@ const statusPending = "pending"
 
 // variantStatus is the status of the run in path for people, or pending.
 func variantStatus(path string) string {
+	_, status := readVariant(path)
+	return status
+}
+
+// readVariant reads the run in path: its stats.json and its status for people, or nil and
+// pending where it has none yet.
+func readVariant(path string) (*runstore.Summary, string) {
 	dir, err := runstore.Open(path)
 	if err != nil {
-		return statusPending
+		return nil, statusPending
 	}
 	s, err := dir.ReadSummary()
 	if err != nil {
-		return statusPending
+		return nil, statusPending
 	}
-	return dir.DisplayStatus(s)
+	return s, dir.DisplayStatus(s)
 }
 
 // runVariant runs one variant in its folder: nothing when it has finished, a resume when it has
@@ -175,8 +180,7 @@ func (p *sweepPlan) runVariant(v sweep.Variant, stdout io.Writer) error {
 	if err := clearUnstarted(path); err != nil {
 		return err
 	}
-	settings := append(slices.Clone(p.manifest.Settings), v.Settings(p.manifest.Axes)...)
-	file, err := expfile.Load(p.manifest.Files, settings...)
+	file, err := expfile.Load(p.manifest.Files, p.manifest.VariantSettings(v)...)
 	if err != nil {
 		return err
 	}

@@ -21,18 +21,9 @@ func printSweep(dir string, m *sweep.Manifest, stdout io.Writer) error {
 	statuses := make([]string, len(m.Variants))
 	var columns []featureColumn
 	for i, v := range m.Variants {
-		statuses[i] = statusPending
-		run, err := runstore.Open(filepath.Join(dir, v.Folder))
-		if err != nil {
-			continue
-		}
-		s, err := run.ReadSummary()
-		if err != nil {
-			continue
-		}
-		summaries[i], statuses[i] = s, run.DisplayStatus(s)
-		if columns == nil {
-			columns = featureColumns(s)
+		summaries[i], statuses[i] = readVariant(filepath.Join(dir, v.Folder))
+		if columns == nil && summaries[i] != nil {
+			columns = featureColumns(summaries[i])
 		}
 	}
 	tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)

@@ -12,6 +12,7 @@ import (
 	"math"
 	"slices"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/clipwork/clipwork/workbench"
 	"github.com/go-echarts/go-echarts/v2/charts"
@@ -65,7 +66,7 @@ func Wrap(text string, width int) string {
 			}
 			lines, word = append(lines, string(r[:width])), string(r[width:])
 		}
-		if line != "" && len(line)+1+len(word) > width {
+		if line != "" && utf8.RuneCountInString(line)+1+utf8.RuneCountInString(word) > width {
 			lines, line = append(lines, line), ""
 		}
 		if line != "" {

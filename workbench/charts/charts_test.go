@@ -212,4 +212,8 @@ func TestWrap(t *testing.T) {
 	if got := Wrap("ab </script><script>", 8); got != "ab\n</script\n><script\n>" {
 		t.Errorf("Wrap of a long word: %q", got)
 	}
+	// Widths count characters, not bytes: "été été" is 7 characters (10 bytes).
+	if got := Wrap("été été", 7); got != "été été" {
+		t.Errorf("Wrap of non-ASCII words: %q", got)
+	}
 }

@@ -217,11 +217,10 @@ func DisplayCharts(cs []charts.Chart) {
 	}
 	defer gonbui.Sync()
 	svg, err := charts.GridSVG(cs)
-	if err != nil {
-		gonbui.DisplayHTML("<pre>charts: " + html.EscapeString(err.Error()) + "</pre>")
-		return
+	var grid string
+	if err == nil {
+		grid, err = charts.GridHTML(cs, svg)
 	}
-	grid, err := charts.GridHTML(cs, svg)
 	if err != nil {
 		gonbui.DisplayHTML("<pre>charts: " + html.EscapeString(err.Error()) + "</pre>")
 		return

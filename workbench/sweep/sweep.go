@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -215,6 +216,12 @@ type Manifest struct {
 	Axes     []Axis    `json:"axes"`
 	Zip      bool      `json:"zip,omitempty"`
 	Variants []Variant `json:"variants"`
+}
+
+// VariantSettings are the settings a variant's experiment loads with: the sweep's own, then the
+// variant's values.
+func (m *Manifest) VariantSettings(v Variant) []string {
+	return append(slices.Clone(m.Settings), v.Settings(m.Axes)...)
 }
 
 // Keys are the varied keys, in order.
