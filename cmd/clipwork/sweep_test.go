@@ -59,7 +59,7 @@ func TestSweepRunsSkipsAndShows(t *testing.T) {
 	if listing := runCLI(t, "runs", out); !strings.Contains(listing, "sweep demo-sweep: 4 variants of seed, learnrate (clipwork runs "+dir+")") {
 		t.Errorf("runs of the results folder does not name the sweep:\n%s", listing)
 	}
-	if row := strings.Fields(table[3]); strings.Join(row[:5], " ") != "2 2 0.02 finished 2/2" || row[5] != "sim" {
+	if row := strings.Fields(table[3]); strings.Join(row[:5], " ") != "2 2 0.02 finished 2/2" || row[5] != "final" || row[6] != "sim" {
 		t.Errorf("row of variant 2: %v", row)
 	}
 }

@@ -59,6 +59,7 @@ func printableCells(cells []string) string {
 type featureColumn struct {
 	target, label string
 	feature       int
+	negative      bool
 }
 
 // maxLabel bounds a feature's label in a table header.
@@ -69,6 +70,9 @@ func (c featureColumn) header() string {
 	if r := []rune(label); len(r) > maxLabel {
 		label = string(r[:maxLabel-1]) + "…"
 	}
+	if c.negative {
+		label += " (negative)"
+	}
 	return c.target + ": " + label
 }
 
@@ -78,7 +82,7 @@ func (c featureColumn) cell(s *runstore.Summary) string {
 		if t.Name != c.target || c.feature >= len(t.Features) || t.Features[c.feature].Label != c.label {
 			continue
 		}
-		cell := fmt.Sprintf("sim %.3f", t.Features[c.feature].SimilarityLast)
+		cell := fmt.Sprintf("final sim %.3f", t.Features[c.feature].SimilarityLast)
 		if rate, ok := t.WinRate(c.feature); ok {
 			cell += fmt.Sprintf(" win %.0f%%", 100*rate)
 		}
@@ -91,7 +95,7 @@ func featureColumns(s *runstore.Summary) []featureColumn {
 	var columns []featureColumn
 	for _, t := range s.Targets {
 		for j, f := range t.Features {
-			columns = append(columns, featureColumn{target: t.Name, label: f.Label, feature: j})
+			columns = append(columns, featureColumn{target: t.Name, label: f.Label, feature: j, negative: f.Negative})
 		}
 	}
 	return columns
