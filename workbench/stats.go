@@ -194,7 +194,7 @@ func (s *Stats) restoreSums() {
 
 // WriteFrameTable writes every target's frame counts in the seed's format:
 //
-//	malazan               : 879 (29.46%)  similarity 0.3120
+//	malazan               : 879 (29.46%)  mean similarity 0.3120
 //
 // Names and labels with control characters (which could move the cursor or recolour a
 // terminal) are printed quoted, with the characters escaped.
@@ -203,7 +203,7 @@ func (s *Stats) WriteFrameTable(w io.Writer) {
 		fmt.Fprintf(w, "target %s (select %s, %d windows):\n", Printable(t.Name), t.Select, t.Windows)
 		tw := tabwriter.NewWriter(w, 0, 4, 1, ' ', 0)
 		for _, f := range t.Features {
-			fmt.Fprintf(tw, "  %s\t: %d\t(%.2f%%)\tsimilarity %.4f\n", Printable(f.Label), f.Frames, 100*f.Share, f.SimilarityMean)
+			fmt.Fprintf(tw, "  %s\t: %d\t(%.2f%%)\tmean similarity %.4f\n", Printable(f.Label), f.Frames, 100*f.Share, f.SimilarityMean)
 		}
 		tw.Flush()
 	}
