@@ -142,7 +142,9 @@ func runRuns(args []string, stdout io.Writer) error {
 		return err
 	}
 	tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "run\tdate\tstatus\tmodel\tsteps\ttop win rates")
+	if len(dirs) > 0 {
+		fmt.Fprintln(tw, "run\tdate\tstatus\tmodel\tsteps\ttop win rates")
+	}
 	for _, d := range dirs {
 		s, err := d.ReadSummary()
 		if err != nil {
