@@ -191,7 +191,7 @@ func trainingTokenizer(out, initFrom string, seed uint64) (*clipmodel.Tokenizer,
 	rng := rand.New(rand.NewPCG(seed, 0xb9e))
 	corpus := make([]string, 20000)
 	for i := range corpus {
-		corpus[i] = scenes.Random(rng).Caption(rng)
+		corpus[i] = scenes.Random(rng).Caption(rng).Text
 	}
 	tok, err := clipmodel.LearnBPE(corpus, 400, contextLength)
 	if err != nil {
@@ -383,13 +383,16 @@ const (
 )
 
 // contrastiveLoss is CLIP's symmetric cross-entropy, with soft targets (labels[0] [batch, batch]
-// marks the pairs that show the same scene, each row summing to 1), plus the attribute heads'
-// cross-entropy on images and captions against labels[1], their one-hot attributes.
+// marks with 1 the captions that describe each image; each image's row and each caption's
+// column, normalised, is its target distribution), plus the attribute heads' cross-entropy on
+// images against labels[1] and on captions against labels[2], their one-hot attributes.
 func contrastiveLoss(labels, predictions []*Node) *Node {
-	logits, targets := predictions[0], labels[0]
-	contrastive := DivScalar(Add(softCrossEntropy(logits, targets, -1), softCrossEntropy(logits, targets, 0)), 2)
+	logits, matches := predictions[0], labels[0]
+	perImage := Div(matches, ReduceAndKeep(matches, ReduceSum, -1))
+	perCaption := Div(matches, ReduceAndKeep(matches, ReduceSum, 0))
+	contrastive := DivScalar(Add(softCrossEntropy(logits, perImage, -1), softCrossEntropy(logits, perCaption, 0)), 2)
 	images := MulScalar(attributeCrossEntropy(predictions[1], labels[1]), imageHeadsWeight)
-	texts := MulScalar(attributeCrossEntropy(predictions[2], labels[1]), textHeadsWeight)
+	texts := MulScalar(attributeCrossEntropy(predictions[2], labels[2]), textHeadsWeight)
 	return Add(contrastive, Add(images, texts))
 }
 
@@ -424,9 +427,11 @@ func makeBatch(tok *clipmodel.Tokenizer, seed uint64, step, size int) train.Batc
 	tokenLists := make([][]int, size)
 	pool := make([]int32, size)
 	sceneOf := batchScenes(rng, size)
+	captions := make([]scenes.Caption, size)
 	for i, s := range sceneOf {
 		pixels = append(pixels, addNoise(rng, clipmodel.RGB(s.Render(rng, ImageSize)))...)
-		tokenLists[i] = tok.Tokenize(s.Caption(rng))
+		captions[i] = s.Caption(rng)
+		tokenLists[i] = tok.Tokenize(captions[i].Text)
 		pool[i] = int32(len(tokenLists[i]) - 1) // the end token, last in every list
 	}
 	padded := clipmodel.PadTokens(tokenLists)
@@ -440,7 +445,8 @@ func makeBatch(tok *clipmodel.Tokenizer, seed uint64, step, size int) train.Batc
 			tensors.FromFlatDataAndDimensions(tokens, size, len(padded[0])),
 			tensors.FromFlatDataAndDimensions(pool, size),
 		},
-		Labels: []*tensors.Tensor{sameSceneTargets(sceneOf), attributeTargets(sceneOf)},
+		Labels: []*tensors.Tensor{captionMatches(sceneOf, captions), attributeTargets(sceneOf, nil),
+			attributeTargets(sceneOf, captions)},
 	}
 }
 
@@ -461,14 +467,15 @@ const groupSize = 4
 // batchScenes draws size scenes in groups of groupSize that differ in one attribute only, most
 // often shape or count, the ones the vision tower is slowest to learn. In a batch of unrelated
 // scenes, colour alone tells most captions apart and the contrastive loss never asks for the
-// rest; hard negatives do.
+// rest; hard negatives do. Groups that vary the colour keep a colour that melts into the
+// background (a green circle on grass): among them, only the colour tells the captions apart.
 func batchScenes(rng *rand.Rand, size int) []scenes.Scene {
 	varied := []struct {
 		weight int
 		scenes.Attribute
 	}{
 		{4, scenes.ShapeAttribute}, {3, scenes.CountAttribute}, {1, scenes.PositionAttribute},
-		{1, scenes.ColorAttribute}, {1, scenes.SizeAttribute},
+		{2, scenes.ColorAttribute}, {1, scenes.SizeAttribute},
 	}
 	var weighted []int
 	for i, v := range varied {
@@ -487,7 +494,7 @@ func batchScenes(rng *rand.Rand, size int) []scenes.Scene {
 			}
 			s := base
 			v.Set(&s, v.Options[k])
-			if s.Visible() {
+			if s.Visible() || v.Name == scenes.ColorAttribute.Name {
 				out = append(out, s)
 				group++
 			}
@@ -496,41 +503,53 @@ func batchScenes(rng *rand.Rand, size int) []scenes.Scene {
 	return out
 }
 
-func sameSceneTargets(s []scenes.Scene) *tensors.Tensor {
+// captionMatches is 1 where caption j describes scene i and 0 elsewhere, [scenes, captions]: a
+// caption that leaves the position out fits the scenes of its group that differ only there, and
+// those that leave the background out fit every background.
+func captionMatches(s []scenes.Scene, captions []scenes.Caption) *tensors.Tensor {
 	n := len(s)
 	t := make([]float32, n*n)
 	for i := range n {
-		same := 0
-		for j := range n {
-			if s[i] == s[j] {
-				same++
-			}
-		}
-		for j := range n {
-			if s[i] == s[j] {
-				t[i*n+j] = 1 / float32(same)
+		for j, c := range captions {
+			if c.Describes(s[i]) {
+				t[i*n+j] = 1
 			}
 		}
 	}
 	return tensors.FromFlatDataAndDimensions(t, n, n)
 }
 
-// attributeTargets are the scenes' headAttributes, one-hot [scenes, attributeOptions].
-func attributeTargets(s []scenes.Scene) *tensors.Tensor {
+// attributeTargets are the scenes' headAttributes, one-hot [scenes, attributeOptions]. Given
+// captions, only the attributes each caption names are set: the text heads cannot tell what a
+// caption leaves out.
+func attributeTargets(s []scenes.Scene, captions []scenes.Caption) *tensors.Tensor {
 	width := attributeOptions()
 	t := make([]float32, len(s)*width)
 	for i, scene := range s {
 		offset := 0
 		for _, a := range headAttributes {
-			for k, v := range a.Options {
-				probe := scene
-				a.Set(&probe, v)
-				if probe == scene {
-					t[i*width+offset+k] = 1
+			if captions == nil || names(captions[i], a) {
+				for k, v := range a.Options {
+					probe := scene
+					a.Set(&probe, v)
+					if probe == scene {
+						t[i*width+offset+k] = 1
+					}
 				}
 			}
 			offset += len(a.Options)
 		}
 	}
 	return tensors.FromFlatDataAndDimensions(t, len(s), width)
+}
+
+// names tells whether a caption names attribute a of its scene.
+func names(c scenes.Caption, a scenes.Attribute) bool {
+	switch a.Name {
+	case scenes.PositionAttribute.Name:
+		return c.Names.Position
+	case scenes.BackgroundAttribute.Name:
+		return c.Names.Background
+	}
+	return true
 }

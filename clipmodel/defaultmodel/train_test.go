@@ -2,6 +2,7 @@ package defaultmodel
 
 import (
 	"context"
+	"fmt"
 	"math"
 	"math/rand/v2"
 	"path/filepath"
@@ -194,9 +195,6 @@ func TestBatchScenesComeInHardNegativeGroups(t *testing.T) {
 	}
 	groups, first := 0, batch[0]
 	for i, s := range batch {
-		if !s.Visible() {
-			t.Errorf("scene %d: %s shapes on %s", i, s.Color, s.Background)
-		}
 		switch differences(first, s) {
 		case 0:
 			if i > 0 && s != first {
@@ -231,7 +229,7 @@ func TestAttributeTargetsAreOneHot(t *testing.T) {
 		{Shape: "star", Color: "red", Size: "small", Count: "two", Position: "left", Background: "sky"},
 		{Shape: "ring", Color: "blue", Size: "large", Count: "many", Position: "centre", Background: "sand"},
 	}
-	rows := attributeTargets(s).Value().([][]float32)
+	rows := attributeTargets(s, nil).Value().([][]float32)
 	for i, scene := range s {
 		var marked []string
 		offset := 0
@@ -249,6 +247,70 @@ func TestAttributeTargetsAreOneHot(t *testing.T) {
 		if strings.Join(marked, " ") != strings.Join(want, " ") {
 			t.Errorf("scene %d marks %v, want %v", i, marked, want)
 		}
+	}
+}
+
+// TestTextTargetsMarkOnlyWhatCaptionsName checks the caption heads' targets: a caption that
+// leaves the background out marks no background, and one that names it marks its own.
+func TestTextTargetsMarkOnlyWhatCaptionsName(t *testing.T) {
+	s := scenes.Scene{Shape: "star", Color: "red", Size: "small", Count: "two", Position: "left", Background: "sky"}
+	captions := []scenes.Caption{{Scene: s, Names: scenes.Named{Position: true}}, {Scene: s, Names: scenes.Named{Background: true}}}
+	rows := attributeTargets([]scenes.Scene{s, s}, captions).Value().([][]float32)
+	marked := func(row []float32, attr string) int {
+		offset, n := 0, 0
+		for _, a := range headAttributes {
+			for k := range a.Options {
+				if a.Name == attr && row[offset+k] == 1 {
+					n++
+				}
+			}
+			offset += len(a.Options)
+		}
+		return n
+	}
+	if marked(rows[0], "background") != 0 || marked(rows[0], "position") != 1 || marked(rows[0], "shape") != 1 {
+		t.Errorf("a caption without background marks %d backgrounds, %d positions", marked(rows[0], "background"), marked(rows[0], "position"))
+	}
+	if marked(rows[1], "background") != 1 || marked(rows[1], "position") != 0 {
+		t.Errorf("a caption without position marks %d backgrounds, %d positions", marked(rows[1], "background"), marked(rows[1], "position"))
+	}
+}
+
+// TestCaptionMatchesFollowWhatCaptionsName checks the contrastive targets: the diagonal is
+// always 1, and a caption that leaves the position out fits the scenes of a position group.
+func TestCaptionMatchesFollowWhatCaptionsName(t *testing.T) {
+	base := scenes.Scene{Shape: "star", Color: "red", Size: "small", Count: "two", Position: "left", Background: "sky"}
+	right := base
+	right.Position = "right"
+	s := []scenes.Scene{base, right}
+	captions := []scenes.Caption{{Scene: base, Names: scenes.Named{Position: true}}, {Scene: right}}
+	m := captionMatches(s, captions).Value().([][]float32)
+	want := [][]float32{{1, 1}, {0, 1}}
+	if fmt.Sprint(m) != fmt.Sprint(want) {
+		t.Errorf("matches %v, want %v", m, want)
+	}
+}
+
+// TestColourGroupsKeepColoursOfTheBackground checks that hard-negative groups of colour draw
+// shapes of the background's own colour, and other groups never do.
+func TestColourGroupsKeepColoursOfTheBackground(t *testing.T) {
+	hidden := 0
+	for step := range 50 {
+		s := batchScenes(rand.New(rand.NewPCG(1, uint64(step))), 64)
+		for i, scene := range s {
+			if scene.Visible() {
+				continue
+			}
+			hidden++
+			for _, j := range []int{i - 1, i + 1} {
+				if j >= 0 && j < len(s) && differences(scene, s[j]) == 1 && scene.Color == s[j].Color {
+					t.Fatalf("scene %d (%+v) melts into its background in a group that does not vary colour", i, scene)
+				}
+			}
+		}
+	}
+	if hidden == 0 {
+		t.Error("no scene of 50 batches has a shape of its background's colour")
 	}
 }
 

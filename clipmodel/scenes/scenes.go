@@ -122,18 +122,45 @@ func clashes(c, background string) bool {
 
 func pick(rng *rand.Rand, options []string) string { return options[rng.IntN(len(options))] }
 
-// Describe is the scene's caption in one fixed wording, for zero-shot prompts.
+// Caption is a scene's description in words: Text names the scene's shape, colour and count
+// always, and its size, position and background where Names says so.
+type Caption struct {
+	Text  string
+	Scene Scene
+	Names Named
+}
+
+// Named tells which of a scene's optional attributes a caption names.
+type Named struct{ Size, Position, Background bool }
+
+// Describes tells whether the caption fits scene s: same shape, colour and count, and the same
+// size, position and background where it names them.
+func (c Caption) Describes(s Scene) bool {
+	d := c.Scene
+	return d.Shape == s.Shape && d.Color == s.Color && d.Count == s.Count &&
+		(!c.Names.Size || d.Size == s.Size) &&
+		(!c.Names.Position || d.Position == s.Position) &&
+		(!c.Names.Background || d.Background == s.Background)
+}
+
+// Describe is the scene's caption in one fixed wording that names everything, for zero-shot
+// prompts.
 func (s Scene) Describe() string {
-	return s.caption(func([]string) int { return 0 }, true)
+	return s.caption(func([]string) int { return 0 }, Named{true, true, true})
 }
 
-// Caption describes the scene in one of several wordings.
-func (s Scene) Caption(rng *rand.Rand) string {
-	return s.caption(func(options []string) int { return rng.IntN(len(options)) }, rng.IntN(3) > 0)
+// Caption describes the scene in one of several wordings, naming its size in two captions of
+// three, its position in three of four and its background in one of two. Captions that leave
+// the background out pair a colour with every background, that of the same colour included,
+// so that a colour's name means the colour, not the contrast of a shape with its background.
+func (s Scene) Caption(rng *rand.Rand) Caption {
+	names := Named{Size: rng.IntN(3) > 0, Position: rng.IntN(4) > 0, Background: rng.IntN(2) > 0}
+	text := s.caption(func(options []string) int { return rng.IntN(len(options)) }, names)
+	return Caption{Text: text, Scene: s, Names: names}
 }
 
-// caption words the scene, choosing among wordings with choose and naming the size or not.
-func (s Scene) caption(choose func(options []string) int, withSize bool) string {
+// caption words the scene, choosing among wordings with choose and naming what names says.
+func (s Scene) caption(choose func(options []string) int, names Named) string {
 	noun := s.Shape
 	if s.Count != "one" {
 		noun = plural(s.Shape)
@@ -145,7 +172,7 @@ func (s Scene) caption(choose func(options []string) int, withSize bool) string 
 		article = "some"
 	}
 	var adjectives []string
-	if withSize {
+	if names.Size {
 		adjectives = append(adjectives, s.Size)
 	}
 	adjectives = append(adjectives, s.Color)
@@ -156,25 +183,36 @@ func (s Scene) caption(choose func(options []string) int, withSize bool) string 
 	if s.Count == "many" {
 		object = strings.Join(append(append([]string{"many"}, adjectives...), noun), " ")
 	}
-	where := map[string][]string{
+	word := func(options []string) string { return options[choose(options)] }
+	var parts []string
+	if names.Position {
+		parts = append(parts, word(positionWords[s.Position]))
+	}
+	if names.Background {
+		parts = append(parts, word(backgroundWords[s.Background]))
+	}
+	if len(parts) == 2 && choose([]string{"keep", "swap"}) == 1 {
+		parts[0], parts[1] = parts[1], parts[0]
+	}
+	prefixes := []string{"", "", "a picture of ", "a photo of ", "an image of "}
+	return word(prefixes) + strings.Join(append([]string{object}, parts...), " ")
+}
+
+// positionWords and backgroundWords are the ways captions name positions and backgrounds.
+var (
+	positionWords = map[string][]string{
 		"left": {"on the left", "at the left"}, "right": {"on the right", "at the right"},
 		"top": {"at the top", "in the upper part"}, "bottom": {"at the bottom", "in the lower part"},
 		"centre": {"in the centre", "in the middle", "in the center"},
-	}[s.Position]
-	ground := map[string][]string{
+	}
+	backgroundWords = map[string][]string{
 		"white": {"on white", "on a white background"}, "black": {"on black", "on a black background"},
 		"grey": {"on grey", "on a grey background"}, "grass": {"on grass", "on green grass"},
 		"sky": {"in the sky", "on a blue sky"}, "water": {"on water", "over water"},
 		"night": {"at night", "in the night sky"}, "brick": {"on a brick wall", "on bricks"},
 		"sand": {"on sand", "on a sandy beach"},
-	}[s.Background]
-	parts := []string{object, where[choose(where)], ground[choose(ground)]}
-	if choose([]string{"keep", "swap"}) == 1 {
-		parts[1], parts[2] = parts[2], parts[1]
 	}
-	prefixes := []string{"", "", "a picture of ", "a photo of ", "an image of "}
-	return prefixes[choose(prefixes)] + strings.Join(parts, " ")
-}
+)
 
 func startsWithVowel(word string) bool { return strings.ContainsRune("aeiou", rune(word[0])) }
 

@@ -10,7 +10,7 @@ func TestScenesAreDeterministic(t *testing.T) {
 	draw := func() (string, []uint8) {
 		rng := rand.New(rand.NewPCG(3, 4))
 		s := Random(rng)
-		return s.Caption(rng), s.Render(rng, 32).Pix
+		return s.Caption(rng).Text, s.Render(rng, 32).Pix
 	}
 	c1, p1 := draw()
 	c2, p2 := draw()
@@ -40,7 +40,7 @@ func TestCaptionsNameTheScene(t *testing.T) {
 	rng := rand.New(rand.NewPCG(5, 6))
 	for range 200 {
 		s := Random(rng)
-		for _, c := range []string{s.Caption(rng), s.Describe()} {
+		for _, c := range []string{s.Caption(rng).Text, s.Describe()} {
 			if !strings.Contains(c, s.Color) || !strings.Contains(c, strings.TrimSuffix(s.Shape, "s")) {
 				t.Fatalf("caption %q of %+v misses its colour or shape", c, s)
 			}
@@ -48,6 +48,63 @@ func TestCaptionsNameTheScene(t *testing.T) {
 		if clashes(s.Color, s.Background) {
 			t.Fatalf("scene %+v has a colour that does not stand out", s)
 		}
+	}
+}
+
+// TestCaptionsNameWhatTheySay checks that a caption's text names the position and background
+// exactly when Names says so, and that every combination occurs.
+func TestCaptionsNameWhatTheySay(t *testing.T) {
+	rng := rand.New(rand.NewPCG(11, 12))
+	seen := map[Named]int{}
+	for range 400 {
+		s := Random(rng)
+		c := s.Caption(rng)
+		seen[c.Names]++
+		position := containsAny(c.Text, positionWords[s.Position])
+		background := containsAny(c.Text, backgroundWords[s.Background])
+		if position != c.Names.Position || background != c.Names.Background {
+			t.Fatalf("caption %q of %+v: names position %v, background %v; Names says %+v", c.Text, s, position, background, c.Names)
+		}
+	}
+	if len(seen) != 8 {
+		t.Errorf("captions name %d of the 8 combinations of size, position and background: %v", len(seen), seen)
+	}
+}
+
+func containsAny(text string, phrases []string) bool {
+	for _, p := range phrases {
+		if strings.Contains(text, p) {
+			return true
+		}
+	}
+	return false
+}
+
+// TestCaptionDescribesWhatItNames checks Describes: a caption fits a scene that differs only in
+// what it leaves out, and no scene that differs in what it names.
+func TestCaptionDescribesWhatItNames(t *testing.T) {
+	s := Scene{Shape: "circle", Color: "green", Size: "large", Count: "one", Position: "left", Background: "sky"}
+	short := Caption{Scene: s, Names: Named{}}
+	full := Caption{Scene: s, Names: Named{Size: true, Position: true, Background: true}}
+	for _, a := range []Attribute{SizeAttribute, PositionAttribute, BackgroundAttribute} {
+		other := s
+		a.Set(&other, a.Options[0])
+		if other == s {
+			a.Set(&other, a.Options[1])
+		}
+		if !short.Describes(other) || full.Describes(other) {
+			t.Errorf("another %s: the short caption fits %v, the full one %v", a.Name, short.Describes(other), full.Describes(other))
+		}
+	}
+	for _, a := range []Attribute{ShapeAttribute, ColorAttribute, CountAttribute} {
+		other := s
+		a.Set(&other, a.Options[len(a.Options)-1])
+		if short.Describes(other) {
+			t.Errorf("a caption fits a scene of another %s", a.Name)
+		}
+	}
+	if !full.Describes(s) || !short.Describes(s) {
+		t.Error("a caption does not fit its own scene")
 	}
 }
 
