@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"errors"
+	"flag"
 	"io"
 
 	"github.com/clipwork/clipwork/clipmodel/robust"
@@ -13,15 +14,7 @@ func runRobustify(args []string, stdout io.Writer) error {
 	var opts robust.Options
 	fs.StringVar(&opts.Model, "model", "", "the CLIP to make robust: a HuggingFace folder or hub id (e.g. clipmodel/defaultmodel/model)")
 	fs.StringVar(&opts.Out, "out", "", "training folder: checkpoints, and the robust model in OUT/model")
-	fs.IntVar(&opts.Steps, "steps", robust.DefaultSteps, "total Adam steps, counting those of resumed sessions")
-	fs.IntVar(&opts.BatchSize, "batch", robust.DefaultBatchSize, "images per step")
-	fs.Float64Var(&opts.LearningRate, "lr", robust.DefaultLearningRate, "Adam's learning rate on the vision tower")
-	radius := fs.Float64("radius", 255*robust.DefaultRadius, "the attack's L-infinity radius, in 255ths of the pixel range")
-	stepSize := fs.Float64("step-size", 255*robust.DefaultStepSize, "each PGD step's size, in 255ths")
-	fs.IntVar(&opts.Attack.Steps, "pgd-steps", robust.DefaultPGDSteps, "PGD steps per training step")
-	fs.Float64Var(&opts.AdversarialWeight, "adversarial-weight", 1, "weight of the attacked images' distance to the original embeddings (FARE's loss)")
-	fs.Float64Var(&opts.CleanWeight, "clean-weight", 0, "weight of the clean images' distance to the original embeddings")
-	fs.Float64Var(&opts.Noise, "noise", 0.1, "the largest standard deviation of the pixel noise on training images")
+	finish := robustFlags(fs, &opts, "", robust.DefaultSteps)
 	fs.IntVar(&opts.CheckpointEvery, "checkpoint-every", robust.DefaultCheckpointEvery, "steps between checkpoints")
 	fs.Uint64Var(&opts.Seed, "seed", 1, "seed of the scenes and the attacks' random starts")
 	fs.StringVar(&opts.DType, "dtype", "F16", "the exported weights' type: F16, BF16 or F32")
@@ -32,7 +25,22 @@ func runRobustify(args []string, stdout io.Writer) error {
 	if opts.Model == "" || opts.Out == "" {
 		return errors.New("--model and --out are required: the CLIP to start from and the folder to train in (an existing one resumes)")
 	}
-	opts.Attack.Radius, opts.Attack.StepSize = *radius/255, *stepSize/255
+	finish()
 	opts.Progress = stdout
 	return untilStopped(stdout, opts.Out, func(ctx context.Context) error { return robust.Robustify(ctx, opts) })
+}
+
+// robustFlags registers the flags of a robust fine-tuning on fs, each name after prefix, with
+// steps as the default of --steps; the function it returns completes opts after parsing.
+func robustFlags(fs *flag.FlagSet, opts *robust.Options, prefix string, steps int) (finish func()) {
+	fs.IntVar(&opts.Steps, prefix+"steps", steps, "total robust (Adam) steps, counting those of resumed sessions")
+	fs.IntVar(&opts.BatchSize, prefix+"batch", robust.DefaultBatchSize, "images per robust step")
+	fs.Float64Var(&opts.LearningRate, prefix+"lr", robust.DefaultLearningRate, "Adam's learning rate on the vision tower")
+	radius := fs.Float64(prefix+"radius", 255*robust.DefaultRadius, "the attack's L-infinity radius, in 255ths of the pixel range")
+	stepSize := fs.Float64(prefix+"step-size", 255*robust.DefaultStepSize, "each PGD step's size, in 255ths")
+	fs.IntVar(&opts.Attack.Steps, prefix+"pgd-steps", robust.DefaultPGDSteps, "PGD steps per robust step")
+	fs.Float64Var(&opts.AdversarialWeight, prefix+"adversarial-weight", 1, "weight of the attacked images' distance to the original embeddings (FARE's loss)")
+	fs.Float64Var(&opts.CleanWeight, prefix+"clean-weight", 0, "weight of the clean images' distance to the original embeddings")
+	fs.Float64Var(&opts.Noise, prefix+"noise", 0.1, "the largest standard deviation of the pixel noise on robust training images")
+	return func() { opts.Attack.Radius, opts.Attack.StepSize = *radius/255, *stepSize/255 }
 }

@@ -40,3 +40,43 @@ func TestRobustifyRecordsItsFlags(t *testing.T) {
 		t.Errorf("training.json records %s", data)
 	}
 }
+
+// TestTrainDefaultRobustPhase trains the default model for a step with a robust phase of one
+// step: the robust model loads from OUT/robust/model, and its training.json holds the base
+// training's step beside the robust record, whose teacher is OUT/model.
+func TestTrainDefaultRobustPhase(t *testing.T) {
+	if testing.Short() {
+		t.Skip("trains for a few seconds")
+	}
+	out := t.TempDir()
+	stdout := runCLI(t, "train-default", "--out", out, "--steps", "1", "--batch", "4",
+		"--robust-steps", "1", "--robust-batch", "2", "--robust-pgd-steps", "1", "--robust-radius", "2")
+	robustModel := filepath.Join(out, "robust", "model")
+	if !strings.Contains(stdout, "the robust model is in "+robustModel) {
+		t.Errorf("the output does not name the robust model:\n%s", stdout)
+	}
+	if _, err := clipmodel.LoadFolder(robustModel); err != nil {
+		t.Fatal(err)
+	}
+	data, err := os.ReadFile(filepath.Join(robustModel, "training.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var info struct {
+		Step   int `json:"step"`
+		Robust struct {
+			Model  string `json:"model"`
+			Step   int    `json:"step"`
+			Attack struct {
+				Radius float64 `json:"radius"`
+			} `json:"attack"`
+		} `json:"robust"`
+	}
+	if err := json.Unmarshal(data, &info); err != nil {
+		t.Fatal(err)
+	}
+	if info.Step != 1 || info.Robust.Step != 1 || info.Robust.Model != filepath.Join(out, "model") ||
+		info.Robust.Attack.Radius < 1.99/255 || info.Robust.Attack.Radius > 2.01/255 {
+		t.Errorf("training.json records %s", data)
+	}
+}

@@ -6,8 +6,10 @@ import (
 	"fmt"
 	"io"
 	"os/signal"
+	"path/filepath"
 
 	"github.com/clipwork/clipwork/clipmodel/defaultmodel"
+	"github.com/clipwork/clipwork/clipmodel/robust"
 )
 
 func runTrainDefault(args []string, stdout io.Writer) error {
@@ -25,14 +27,41 @@ func runTrainDefault(args []string, stdout io.Writer) error {
 		defaultmodel.KeptCheckpoints))
 	fs.StringVar(&opts.InitFrom, "init-from", "", "start a new OUT from an exported model (e.g. clipmodel/defaultmodel/model)")
 	fs.BoolVar(&opts.AddPositionTable, "add-position-table", false, "with --init-from: add the 2D sine table to its vision position embeddings")
+	var robustOpts robust.Options
+	finishRobust := robustFlags(fs, &robustOpts, "robust-", 0)
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
 	if opts.Out == "" {
 		return errors.New("--out is required: the folder to train in (an existing one resumes)")
 	}
+	if robustOpts.Steps < 0 {
+		return fmt.Errorf("--robust-steps %d: give 0 (no robust phase) or more", robustOpts.Steps)
+	}
+	finishRobust()
 	opts.Progress = stdout
-	return untilStopped(stdout, opts.Out, func(ctx context.Context) error { return defaultmodel.Train(ctx, opts) })
+	return untilStopped(stdout, opts.Out, func(ctx context.Context) error {
+		if err := defaultmodel.Train(ctx, opts); err != nil || robustOpts.Steps == 0 {
+			return err
+		}
+		return robustPhase(ctx, opts, robustOpts, stdout)
+	})
+}
+
+// robustPhase makes the model that train-default exported to OUT/model robust in OUT/robust
+// (FARE, as clipwork robustify does), resuming there; the robust model lands in
+// OUT/robust/model.
+func robustPhase(ctx context.Context, base defaultmodel.TrainOptions, opts robust.Options, stdout io.Writer) error {
+	opts.Model = filepath.Join(base.Out, "model")
+	opts.Out = filepath.Join(base.Out, "robust")
+	opts.Seed = base.Seed
+	opts.ExportOnly = base.ExportOnly
+	opts.Progress = stdout
+	if err := robust.Robustify(ctx, opts); err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "the robust model is in %s\n", filepath.Join(opts.Out, "model"))
+	return nil
 }
 
 // untilStopped runs a training in folder out until it ends or a stop signal (Ctrl-C, SIGTERM)
