@@ -28,6 +28,8 @@ type runFlags struct {
 	seed                                      int64
 	settings                                  repeated
 	quiet                                     bool
+	// onSave hears every file the run writes (see runstore.Dir.OnSave).
+	onSave func(path string) error
 }
 
 func runRun(args []string, stdout io.Writer) error {
@@ -197,6 +199,7 @@ func execute(file *expfile.File, name string, resume *resumePoint, f runFlags, s
 	} else {
 		defer dir.Close()
 	}
+	dir.OnSave = f.onSave
 	var names []string
 	for _, name := range run.ModelNames() {
 		names = append(names, recordedModelName(name))

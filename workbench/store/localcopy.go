@@ -3,12 +3,16 @@ package store
 import (
 	"context"
 	"fmt"
+	"net/url"
 	"os"
+	"path"
+	"path/filepath"
 )
 
 // LocalCopy makes location readable as a plain folder: a store URL (s3://..., file://...) is
-// downloaded into a new temporary folder, which remove deletes; a plain folder is returned as it
-// is, with a remove that does nothing. A URL under which nothing is stored is an error.
+// downloaded into a new temporary folder named as the URL's last element, which remove deletes;
+// a plain folder is returned as it is, with a remove that does nothing. A URL under which
+// nothing is stored is an error.
 func LocalCopy(ctx context.Context, location string) (dir string, remove func(), err error) {
 	if !IsURL(location) {
 		return location, func() {}, nil
@@ -18,11 +22,12 @@ func LocalCopy(ctx context.Context, location string) (dir string, remove func(),
 		return "", nil, err
 	}
 	defer s.Close()
-	dir, err = os.MkdirTemp("", "clipwork-copy-")
+	tmp, err := os.MkdirTemp("", "clipwork-copy-")
 	if err != nil {
 		return "", nil, err
 	}
-	remove = func() { os.RemoveAll(dir) }
+	remove = func() { os.RemoveAll(tmp) }
+	dir = filepath.Join(tmp, lastElement(location))
 	n, err := s.Fetch(ctx, "", dir)
 	if err == nil && n == 0 {
 		err = fmt.Errorf("%s: nothing is stored there: check the bucket and prefix", location)
@@ -32,4 +37,51 @@ func LocalCopy(ctx context.Context, location string) (dir string, remove func(),
 		return "", nil, err
 	}
 	return dir, remove, nil
+}
+
+// LocalCopies is LocalCopy of each location; remove deletes every copy.
+func LocalCopies(ctx context.Context, locations []string) (dirs []string, remove func(), err error) {
+	var removes []func()
+	remove = func() {
+		for _, r := range removes {
+			r()
+		}
+	}
+	for _, location := range locations {
+		dir, r, err := LocalCopy(ctx, location)
+		if err != nil {
+			remove()
+			return nil, nil, err
+		}
+		dirs, removes = append(dirs, dir), append(removes, r)
+	}
+	return dirs, remove, nil
+}
+
+// lastElement is the last element of a store URL's path, or its bucket's name.
+func lastElement(location string) string {
+	u, err := url.Parse(location)
+	if err != nil {
+		return "store"
+	}
+	if base := path.Base(u.Path); base != "/" && base != "." {
+		return base
+	}
+	if u.Host != "" {
+		return u.Host
+	}
+	return "store"
+}
+
+// Join is location/name: a folder's path, or a store URL's (its query kept).
+func Join(location, name string) string {
+	if !IsURL(location) {
+		return filepath.Join(location, name)
+	}
+	u, err := url.Parse(location)
+	if err != nil {
+		return location + "/" + name
+	}
+	u.Path = path.Join("/", u.Path, name)
+	return u.String()
 }

@@ -43,7 +43,7 @@ func (m *Mirror) key(path string) (string, error) {
 	return filepath.ToSlash(rel), nil
 }
 
-// Pull downloads the folder rel (a path under Local) from the store.
+// Pull downloads the file or folder rel (a path under Local) from the store.
 func (m *Mirror) Pull(ctx context.Context, rel string) error {
 	_, err := m.Store.Fetch(ctx, rel, m.Local)
 	return err

@@ -60,6 +60,17 @@ func Open(ctx context.Context, location string) (*Store, error) {
 	return s, nil
 }
 
+// OpenToWrite is Open for a store that is to be written: a file:// store's folder is created
+// first.
+func OpenToWrite(ctx context.Context, location string) (*Store, error) {
+	if u, err := url.Parse(location); err == nil && u.Scheme == "file" {
+		if err := os.MkdirAll(filepath.FromSlash(u.Path), 0o755); err != nil {
+			return nil, fmt.Errorf("%s: %w", location, err)
+		}
+	}
+	return Open(ctx, location)
+}
+
 // bucketURL is gocloud's URL of location's bucket, its path as the key prefix: a file:// store
 // is a plain folder tree (no metadata files beside the objects), and an S3 service reached at
 // an endpoint of its own is addressed path-style, as MinIO, SeaweedFS and Ceph expect.
@@ -71,7 +82,6 @@ func bucketURL(location string) (string, error) {
 	q := u.Query()
 	switch u.Scheme {
 	case "file":
-		q.Set("create_dir", "true")
 		q.Set("metadata", "skip")
 		q.Set("no_tmp_dir", "true")
 		u.RawQuery = q.Encode()
@@ -148,32 +158,39 @@ func (s *Store) Get(ctx context.Context, key string) ([]byte, error) {
 	return data, nil
 }
 
-// Keys lists the keys of the objects under prefix (a folder's path, or "" for all), in order.
+// Keys lists the keys of the objects under prefix, in order: the object prefix itself and those
+// in the folder prefix ("" for all).
 func (s *Store) Keys(ctx context.Context, prefix string) ([]string, error) {
 	var keys []string
-	iter := s.bucket.List(&blob.ListOptions{Prefix: folderPrefix(prefix)})
+	err := s.each(ctx, prefix, func(obj *blob.ListObject) error {
+		keys = append(keys, obj.Key)
+		return nil
+	})
+	return keys, err
+}
+
+// each calls fn with the object prefix and every object in the folder prefix, in order.
+func (s *Store) each(ctx context.Context, prefix string, fn func(*blob.ListObject) error) error {
+	prefix = strings.Trim(path.Clean("/"+filepath.ToSlash(prefix)), "/")
+	iter := s.bucket.List(&blob.ListOptions{Prefix: prefix})
 	for {
 		obj, err := iter.Next(ctx)
 		if err == io.EOF {
-			return keys, nil
+			return nil
 		}
 		if err != nil {
-			return nil, fmt.Errorf("%s: cannot list %s: %w", s.location, prefix, err)
+			return fmt.Errorf("%s: cannot list %s: %w", s.location, prefix, err)
 		}
-		keys = append(keys, obj.Key)
+		if prefix != "" && obj.Key != prefix && !strings.HasPrefix(obj.Key, prefix+"/") {
+			continue
+		}
+		if err := fn(obj); err != nil {
+			return err
+		}
 	}
 }
 
-// folderPrefix is the key prefix of the folder path: path and a slash, or "" for the root.
-func folderPrefix(folder string) string {
-	folder = strings.Trim(path.Clean("/"+filepath.ToSlash(folder)), "/")
-	if folder == "" {
-		return ""
-	}
-	return folder + "/"
-}
-
-// Delete removes the objects under the folder prefix.
+// Delete removes the objects under prefix (see Keys).
 func (s *Store) Delete(ctx context.Context, prefix string) error {
 	keys, err := s.Keys(ctx, prefix)
 	if err != nil {
@@ -187,22 +204,15 @@ func (s *Store) Delete(ctx context.Context, prefix string) error {
 	return nil
 }
 
-// Fetch downloads the objects under the folder prefix into dir, each to its key's path under
+// Fetch downloads the objects under prefix (see Keys) into dir, each to its key's path under
 // dir, each file written atomically with the object's time. It returns how many it fetched.
 func (s *Store) Fetch(ctx context.Context, prefix, dir string) (int, error) {
-	iter := s.bucket.List(&blob.ListOptions{Prefix: folderPrefix(prefix)})
-	for n := 0; ; n++ {
-		obj, err := iter.Next(ctx)
-		if err == io.EOF {
-			return n, nil
-		}
-		if err != nil {
-			return n, fmt.Errorf("%s: cannot list %s: %w", s.location, prefix, err)
-		}
-		if err := s.fetchObject(ctx, obj, dir); err != nil {
-			return n, err
-		}
-	}
+	n := 0
+	err := s.each(ctx, prefix, func(obj *blob.ListObject) error {
+		n++
+		return s.fetchObject(ctx, obj, dir)
+	})
+	return n, err
 }
 
 func (s *Store) fetchObject(ctx context.Context, obj *blob.ListObject, dir string) error {

@@ -39,7 +39,16 @@ func TestBadURLsSayWhatToWrite(t *testing.T) {
 // TestFileStore runs the store's operations on a file:// URL, which keeps a plain folder tree.
 func TestFileStore(t *testing.T) {
 	root := t.TempDir()
-	checkOperations(t, openStore(t, "file://"+filepath.ToSlash(root)+"/sweeps"))
+	location := "file://" + filepath.ToSlash(root) + "/sweeps"
+	if _, err := Open(context.Background(), location); err == nil || !strings.Contains(err.Error(), location) {
+		t.Errorf("opened a missing folder to read: %v", err)
+	}
+	s, err := OpenToWrite(context.Background(), location)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	checkOperations(t, s)
 	var files []string
 	filepath.WalkDir(root, func(path string, d os.DirEntry, err error) error {
 		if err == nil && !d.IsDir() {
@@ -69,6 +78,9 @@ func checkOperations(t *testing.T, s *Store) {
 		t.Errorf("Get of a missing object: %v", err)
 	}
 	local := t.TempDir()
+	if keys, _ := s.Keys(ctx, "run/stats.json"); !slices.Equal(keys, []string{"run/stats.json"}) {
+		t.Errorf("Keys of one object: %v", keys)
+	}
 	if n, err := s.Fetch(ctx, "run", local); n != 3 || err != nil {
 		t.Errorf("Fetch(run) = %d, %v", n, err)
 	}
@@ -153,7 +165,7 @@ func TestMirrorAndLocalCopy(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := os.Stat(filepath.Join(dir, "variant", "state.safetensors")); err != nil {
+	if _, err := os.Stat(filepath.Join(dir, "variant", "state.safetensors")); err != nil || filepath.Base(dir) != "sweep" {
 		t.Error(err)
 	}
 	remove()
@@ -184,4 +196,22 @@ func openStore(t *testing.T, location string) *Store {
 	}
 	t.Cleanup(func() { s.Close() })
 	return s
+}
+
+func TestJoinAndLastElement(t *testing.T) {
+	for _, c := range [][3]string{
+		{"s3://b/runs?endpoint=http://x:1", "demo-sweep", "s3://b/runs/demo-sweep?endpoint=http://x:1"},
+		{"s3://b", "demo", "s3://b/demo"},
+		{"file:///tmp/r/", "demo", "file:///tmp/r/demo"},
+		{"results", "demo", filepath.Join("results", "demo")},
+	} {
+		if got := Join(c[0], c[1]); got != c[2] {
+			t.Errorf("Join(%q, %q) = %q, want %q", c[0], c[1], got, c[2])
+		}
+	}
+	for location, want := range map[string]string{"s3://b/runs/demo-sweep/": "demo-sweep", "s3://b": "b", "file:///tmp/x?a=1": "x"} {
+		if got := lastElement(location); got != want {
+			t.Errorf("lastElement(%q) = %q, want %q", location, got, want)
+		}
+	}
 }
