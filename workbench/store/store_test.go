@@ -110,6 +110,11 @@ func TestS3Store(t *testing.T) {
 	if _, err := Open(ctx, s3test.URL("ops")); err == nil || !strings.Contains(err.Error(), "AWS_SECRET_ACCESS_KEY") {
 		t.Errorf("refused credentials: %v", err)
 	}
+	t.Setenv("AWS_ACCESS_KEY_ID", "")
+	t.Setenv("AWS_SECRET_ACCESS_KEY", "")
+	if _, err := Open(ctx, s3test.URL("ops")); err == nil || !strings.Contains(err.Error(), "AWS_ACCESS_KEY_ID") {
+		t.Errorf("no credentials: %v", err)
+	}
 }
 
 // TestS3WritesAreWholeObjects replaces an object of a few megabytes again and again while
