@@ -22,7 +22,7 @@ type command struct {
 }
 
 var commands = []command{
-	{"run", "FILE.yaml... [--steps N] [--resolution R] [--seed S] [--model M] [--set key=value]... [--out DIR] | --resume DIR",
+	{"run", "FILE.yaml... [--steps N] [--resolution R] [--seed S] [--model M] [--set key=value]... [--out DIR|URL] | --resume DIR|URL",
 		"render an experiment; writes a run folder with image.png, snapshots, config.yaml and stats.json", runRun},
 	{"bench", "[--model M] [--windows N] [--steps N] [--resolution R] [--json]",
 		"time whole optimisation steps: windows/s, ms per step, compile time, peak memory", runBench},

@@ -74,12 +74,8 @@ func runSweep(args []string, stdout io.Writer) error {
 // so that a retried task resumes from the last state in the store.
 func (p *sweepPlan) useStore(out string, index int) error {
 	ctx := context.Background()
-	s, err := store.OpenToWrite(ctx, out)
-	if err != nil {
-		return err
-	}
-	if p.mirror, err = store.NewMirror(s); err != nil {
-		s.Close()
+	var err error
+	if p.mirror, err = openMirror(ctx, out); err != nil {
 		return err
 	}
 	name := filepath.Base(p.dir)
@@ -95,14 +91,6 @@ func (p *sweepPlan) useStore(out string, index int) error {
 		}
 	}
 	return nil
-}
-
-// onSave uploads a saved file to the sweep's store, or is nil for a sweep in a folder.
-func (p *sweepPlan) onSave() func(string) error {
-	if p.mirror == nil {
-		return nil
-	}
-	return p.mirror.Saved
 }
 
 // planSweep expands the varied keys into the sweep's variants.
@@ -227,7 +215,7 @@ func (p *sweepPlan) runVariant(v sweep.Variant, stdout io.Writer) error {
 	}
 	if _, err := os.Stat(filepath.Join(path, runstore.StateFile)); err == nil {
 		fmt.Fprintf(stdout, "variant %d (%s): resuming\n", v.Index, v.Folder)
-		return resumeRun(runFlags{resume: path, quiet: p.quiet, onSave: p.onSave()}, stdout)
+		return resumeRun(runFlags{resume: path, quiet: p.quiet, mirror: p.mirror}, stdout)
 	}
 	if err := p.clearUnstarted(path); err != nil {
 		return err
@@ -237,7 +225,7 @@ func (p *sweepPlan) runVariant(v sweep.Variant, stdout io.Writer) error {
 		return err
 	}
 	fmt.Fprintf(stdout, "variant %d (%s): %s\n", v.Index, v.Folder, strings.Join(v.Settings(p.manifest.Axes), " "))
-	return execute(file, v.Folder, nil, runFlags{out: p.dir, quiet: p.quiet, onSave: p.onSave()}, stdout)
+	return execute(file, v.Folder, nil, runFlags{out: p.dir, quiet: p.quiet, mirror: p.mirror}, stdout)
 }
 
 // clearUnstarted removes a variant folder that holds no state (a run stopped before its first

@@ -73,6 +73,17 @@ func lastElement(location string) string {
 	return "store"
 }
 
+// Split splits a store URL into the URL of its parent folder and its last element.
+func Split(location string) (parent, name string) {
+	u, err := url.Parse(location)
+	if err != nil || path.Base(u.Path) == "/" || path.Base(u.Path) == "." {
+		return location, ""
+	}
+	name = path.Base(u.Path)
+	u.Path = path.Dir(path.Clean(u.Path))
+	return u.String(), name
+}
+
 // Join is location/name: a folder's path, or a store URL's (its query kept).
 func Join(location, name string) string {
 	if !IsURL(location) {

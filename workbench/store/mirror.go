@@ -34,6 +34,15 @@ func (m *Mirror) Saved(path string) error {
 	return m.Store.PutFile(context.Background(), key, path)
 }
 
+// URL is the store URL of path, a file or folder in Local, or path itself when it is elsewhere.
+func (m *Mirror) URL(path string) string {
+	key, err := m.key(path)
+	if err != nil {
+		return path
+	}
+	return Join(m.Store.Location(), key)
+}
+
 // key is the object key of the local file path.
 func (m *Mirror) key(path string) (string, error) {
 	rel, err := filepath.Rel(m.Local, path)

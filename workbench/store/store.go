@@ -169,6 +169,24 @@ func (s *Store) Keys(ctx context.Context, prefix string) ([]string, error) {
 	return keys, err
 }
 
+// Folders lists the names of the store's top folders, in order.
+func (s *Store) Folders(ctx context.Context) ([]string, error) {
+	var names []string
+	iter := s.bucket.List(&blob.ListOptions{Delimiter: "/"})
+	for {
+		obj, err := iter.Next(ctx)
+		if err == io.EOF {
+			return names, nil
+		}
+		if err != nil {
+			return nil, fmt.Errorf("%s: cannot list: %w", s.location, err)
+		}
+		if obj.IsDir {
+			names = append(names, strings.TrimSuffix(obj.Key, "/"))
+		}
+	}
+}
+
 // each calls fn with the object prefix and every object in the folder prefix, in order.
 func (s *Store) each(ctx context.Context, prefix string, fn func(*blob.ListObject) error) error {
 	prefix = strings.Trim(path.Clean("/"+filepath.ToSlash(prefix)), "/")

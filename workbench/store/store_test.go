@@ -78,6 +78,9 @@ func checkOperations(t *testing.T, s *Store) {
 		t.Errorf("Get of a missing object: %v", err)
 	}
 	local := t.TempDir()
+	if folders, err := s.Folders(ctx); err != nil || !slices.Equal(folders, []string{"other", "run"}) {
+		t.Errorf("Folders() = %v, %v", folders, err)
+	}
 	if keys, _ := s.Keys(ctx, "run/stats.json"); !slices.Equal(keys, []string{"run/stats.json"}) {
 		t.Errorf("Keys of one object: %v", keys)
 	}
@@ -156,6 +159,9 @@ func TestMirrorAndLocalCopy(t *testing.T) {
 	if err := writer.Saved(path); err != nil {
 		t.Fatal(err)
 	}
+	if url := writer.URL(path); url != s3test.URL("mirror/sweep/variant/state.safetensors") {
+		t.Errorf("URL of the saved file: %s", url)
+	}
 	if err := writer.Saved(filepath.Join(t.TempDir(), "elsewhere")); err == nil {
 		t.Error("a file outside the working folder was uploaded")
 	}
@@ -212,6 +218,13 @@ func TestJoinAndLastElement(t *testing.T) {
 	} {
 		if got := Join(c[0], c[1]); got != c[2] {
 			t.Errorf("Join(%q, %q) = %q, want %q", c[0], c[1], got, c[2])
+		}
+	}
+	for location, want := range map[string][2]string{
+		"s3://b/runs/demo?region=r": {"s3://b/runs?region=r", "demo"}, "file:///tmp/r/": {"file:///tmp", "r"}, "s3://b": {"s3://b", ""},
+	} {
+		if parent, name := Split(location); parent != want[0] || name != want[1] {
+			t.Errorf("Split(%q) = %q, %q; want %q", location, parent, name, want)
 		}
 	}
 	for location, want := range map[string]string{"s3://b/runs/demo-sweep/": "demo-sweep", "s3://b": "b", "file:///tmp/x?a=1": "x"} {
