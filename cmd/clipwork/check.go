@@ -134,7 +134,7 @@ func runRuns(args []string, stdout io.Writer) error {
 	default:
 		return errors.New("give one folder: a results folder or a sweep folder")
 	}
-	root, remove, err := store.LocalCopy(context.Background(), *out)
+	root, remove, err := store.LocalCopy(context.Background(), *out, runstore.StateFile)
 	if err != nil {
 		return err
 	}

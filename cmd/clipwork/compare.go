@@ -70,7 +70,7 @@ func runCompare(args []string, stdout io.Writer) error {
 // loadRuns loads the runs in folders or stores (s3://..., file://..., read through local copies
 // that remove deletes).
 func loadRuns(locations []string) (runs []report.Run, remove func(), err error) {
-	dirs, remove, err := store.LocalCopies(context.Background(), locations)
+	dirs, remove, err := store.LocalCopies(context.Background(), locations, runstore.StateFile)
 	if err != nil {
 		return nil, nil, err
 	}

@@ -313,7 +313,7 @@ func Compare(runs ...*Result) error {
 // grouped win-rate charts.
 func CompareFolders(paths ...string) error {
 	defer gonbui.Sync()
-	dirs, remove, err := store.LocalCopies(context.Background(), paths)
+	dirs, remove, err := store.LocalCopies(context.Background(), paths, runstore.StateFile)
 	if err != nil {
 		return err
 	}
@@ -338,7 +338,7 @@ func CompareFolders(paths ...string) error {
 // into out as SVG, HTML, PNG (with Chromium) and CSV, as clipwork export charts does, and lists
 // the files written.
 func ExportCharts(path, out string) error {
-	dir, remove, err := store.LocalCopy(context.Background(), path)
+	dir, remove, err := store.LocalCopy(context.Background(), path, runstore.StateFile)
 	if err != nil {
 		return err
 	}

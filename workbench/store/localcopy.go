@@ -10,10 +10,11 @@ import (
 )
 
 // LocalCopy makes location readable as a plain folder: a store URL (s3://..., file://...) is
-// downloaded into a new temporary folder named as the URL's last element, which remove deletes;
-// a plain folder is returned as it is, with a remove that does nothing. A URL under which
-// nothing is stored is an error.
-func LocalCopy(ctx context.Context, location string) (dir string, remove func(), err error) {
+// downloaded, but for the files named in except (e.g. runstore.StateFile, which views never
+// read), into a new temporary folder named as the URL's last element, which remove deletes; a
+// plain folder is returned as it is, with a remove that does nothing. A URL under which nothing
+// is stored is an error.
+func LocalCopy(ctx context.Context, location string, except ...string) (dir string, remove func(), err error) {
 	if !IsURL(location) {
 		return location, func() {}, nil
 	}
@@ -28,7 +29,7 @@ func LocalCopy(ctx context.Context, location string) (dir string, remove func(),
 	}
 	remove = func() { os.RemoveAll(tmp) }
 	dir = filepath.Join(tmp, lastElement(location))
-	n, err := s.Fetch(ctx, "", dir)
+	n, err := s.Fetch(ctx, "", dir, except...)
 	if err == nil && n == 0 {
 		err = fmt.Errorf("%s: nothing is stored there: check the bucket and prefix", location)
 	}
@@ -40,7 +41,7 @@ func LocalCopy(ctx context.Context, location string) (dir string, remove func(),
 }
 
 // LocalCopies is LocalCopy of each location; remove deletes every copy.
-func LocalCopies(ctx context.Context, locations []string) (dirs []string, remove func(), err error) {
+func LocalCopies(ctx context.Context, locations []string, except ...string) (dirs []string, remove func(), err error) {
 	var removes []func()
 	remove = func() {
 		for _, r := range removes {
@@ -48,7 +49,7 @@ func LocalCopies(ctx context.Context, locations []string) (dirs []string, remove
 		}
 	}
 	for _, location := range locations {
-		dir, r, err := LocalCopy(ctx, location)
+		dir, r, err := LocalCopy(ctx, location, except...)
 		if err != nil {
 			remove()
 			return nil, nil, err

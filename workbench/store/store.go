@@ -15,6 +15,7 @@ import (
 	"os"
 	"path"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"github.com/clipwork/clipwork/internal/atomicfile"
@@ -223,10 +224,14 @@ func (s *Store) Delete(ctx context.Context, prefix string) error {
 }
 
 // Fetch downloads the objects under prefix (see Keys) into dir, each to its key's path under
-// dir, each file written atomically with the object's time. It returns how many it fetched.
-func (s *Store) Fetch(ctx context.Context, prefix, dir string) (int, error) {
+// dir, each file written atomically with the object's time, except those whose file names are
+// in except. It returns how many it fetched.
+func (s *Store) Fetch(ctx context.Context, prefix, dir string, except ...string) (int, error) {
 	n := 0
 	err := s.each(ctx, prefix, func(obj *blob.ListObject) error {
+		if slices.Contains(except, path.Base(obj.Key)) {
+			return nil
+		}
 		n++
 		return s.fetchObject(ctx, obj, dir)
 	})

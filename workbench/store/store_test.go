@@ -180,6 +180,9 @@ func TestMirrorAndLocalCopy(t *testing.T) {
 		t.Error(err)
 	}
 	remove()
+	if _, _, err := LocalCopy(ctx, s3test.URL("mirror/sweep"), "state.safetensors"); err == nil || !strings.Contains(err.Error(), "nothing is stored") {
+		t.Errorf("LocalCopy of nothing but an excepted file: %v", err)
+	}
 	if err := reader.Forget(ctx, "sweep/variant"); err != nil {
 		t.Fatal(err)
 	}
