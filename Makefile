@@ -5,10 +5,15 @@ export GOTOOLCHAIN := go1.27.3
 
 GO ?= go
 
-.PHONY: build demo test notebook gallery fuzz bench bench-gpu bench-load bench-step reference
+.PHONY: build weed demo test notebook gallery fuzz bench bench-gpu bench-load bench-step reference
 
 build:
 	$(GO) build -o bin/clipwork ./cmd/clipwork
+
+# Builds bin/weed, the SeaweedFS server that the S3 store tests start, from its own module
+# (tools/seaweedfs) so that its dependencies stay out of clipwork's go.mod.
+weed:
+	cd tools/seaweedfs && $(GO) build -o ../../bin/weed github.com/seaweedfs/seaweedfs/weed
 
 # Renders experiments/demo.yaml on the embedded default model into results/demo (or demo-N).
 demo: build

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -14,6 +15,7 @@ import (
 	"github.com/clipwork/clipwork/workbench"
 	"github.com/clipwork/clipwork/workbench/expfile"
 	"github.com/clipwork/clipwork/workbench/runstore"
+	"github.com/clipwork/clipwork/workbench/store"
 	"github.com/clipwork/clipwork/workbench/sweep"
 )
 
@@ -117,10 +119,10 @@ func modelConfig(name string) (*clipmodel.Config, bool) {
 	return cfg, err == nil
 }
 
-// runRuns lists the runs in a results folder.
+// runRuns lists the runs in a results folder, or a store's (a local copy of it).
 func runRuns(args []string, stdout io.Writer) error {
 	fs := newFlags("runs", stdout)
-	out := fs.String("out", "results", "the results folder")
+	out := fs.String("out", "results", "the results folder, or a store: s3://bucket/prefix, file:///folder")
 	folders, err := parseInterleaved(fs, args)
 	if err != nil {
 		return err
@@ -132,12 +134,17 @@ func runRuns(args []string, stdout io.Writer) error {
 	default:
 		return errors.New("give one folder: a results folder or a sweep folder")
 	}
-	if m, err := sweep.ReadManifest(*out); err == nil {
-		return printSweep(*out, m, stdout)
+	root, remove, err := store.LocalCopy(context.Background(), *out, runstore.StateFile)
+	if err != nil {
+		return err
+	}
+	defer remove()
+	if m, err := sweep.ReadManifest(root); err == nil {
+		return printSweep(root, m, stdout)
 	} else if !errors.Is(err, os.ErrNotExist) {
 		return err
 	}
-	dirs, err := runstore.List(*out)
+	dirs, err := runstore.List(root)
 	if err != nil {
 		return err
 	}
@@ -166,5 +173,5 @@ func runRuns(args []string, stdout io.Writer) error {
 	if err := tw.Flush(); err != nil {
 		return err
 	}
-	return listSweeps(*out, stdout)
+	return listSweeps(root, *out, stdout)
 }

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -11,19 +12,21 @@ import (
 	"github.com/clipwork/clipwork/workbench"
 	"github.com/clipwork/clipwork/workbench/report"
 	"github.com/clipwork/clipwork/workbench/runstore"
+	"github.com/clipwork/clipwork/workbench/store"
 )
 
 func runCompare(args []string, stdout io.Writer) error {
 	fs := newFlags("compare", stdout)
 	htmlOut := fs.String("html", "", "also write an HTML report with the images and charts to this file")
-	paths, err := parseInterleaved(fs, args)
+	locations, err := parseInterleaved(fs, args)
 	if err != nil {
 		return err
 	}
-	runs, err := report.Load(paths)
+	runs, remove, err := loadRuns(locations)
 	if err != nil {
 		return err
 	}
+	defer remove()
 	tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "run\tstatus\tmodel\tsteps\tseconds\twindows/s\twin rates")
 	for _, r := range runs {
@@ -64,6 +67,20 @@ func runCompare(args []string, stdout io.Writer) error {
 	return nil
 }
 
+// loadRuns loads the runs in folders or stores (s3://..., file://..., read through local copies
+// that remove deletes).
+func loadRuns(locations []string) (runs []report.Run, remove func(), err error) {
+	dirs, remove, err := store.LocalCopies(context.Background(), locations, runstore.StateFile)
+	if err != nil {
+		return nil, nil, err
+	}
+	if runs, err = report.Load(dirs); err != nil {
+		remove()
+		return nil, nil, err
+	}
+	return runs, remove, nil
+}
+
 // winRateSummary is every target's win rates (see workbench.TargetStats.WinRate), or what
 // stands instead where a target has none.
 func winRateSummary(s *runstore.Summary) string {
@@ -89,14 +106,15 @@ func runExport(args []string, stdout io.Writer) error {
 	}
 	fs := newFlags("export charts", stdout)
 	out := fs.String("out", "charts", "folder for the SVG, HTML, PNG and CSV files")
-	paths, err := parseInterleaved(fs, args[1:])
+	locations, err := parseInterleaved(fs, args[1:])
 	if err != nil {
 		return err
 	}
-	runs, err := report.Load(paths)
+	runs, remove, err := loadRuns(locations)
 	if err != nil {
 		return err
 	}
+	defer remove()
 	if err := os.MkdirAll(*out, 0o755); err != nil {
 		return err
 	}

@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/clipwork/clipwork/workbench/store"
 	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
@@ -19,6 +20,7 @@ import (
 // jobFlags are clipwork sweep's flags that print a cluster job instead of running the sweep.
 type jobFlags struct {
 	k8sJob, image, pvc string
+	envSecret          string
 	gpus, parallelism  int
 	backoff            int
 	slurm              bool
@@ -28,6 +30,7 @@ func (j *jobFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&j.k8sJob, "k8s-job", "", "print a Kubernetes Indexed Job of this name that runs one variant per index")
 	fs.StringVar(&j.image, "image", "", "the container image of --k8s-job (one with clipwork on its PATH)")
 	fs.StringVar(&j.pvc, "pvc", "", "a PersistentVolumeClaim that --k8s-job mounts at --out (an absolute path), the store every task shares")
+	fs.StringVar(&j.envSecret, "env-secret", "", "a Kubernetes Secret whose keys --k8s-job sets as the tasks' environment, e.g. AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY of an s3:// --out")
 	fs.IntVar(&j.gpus, "gpus", 0, "GPUs per task (nvidia.com/gpu for --k8s-job, --gpus-per-task for --slurm)")
 	fs.IntVar(&j.parallelism, "parallelism", 0, "tasks at once (default: all variants)")
 	fs.IntVar(&j.backoff, "retries", 3, "retries of one variant's task before it counts as failed")
@@ -55,6 +58,9 @@ func (j *jobFlags) print(p *sweepPlan, f sweepFlags, stdout io.Writer) error {
 	}
 	if j.image == "" {
 		return errors.New("--k8s-job needs --image IMG, an image with clipwork on its PATH")
+	}
+	if j.pvc != "" && store.IsURL(f.out) {
+		return fmt.Errorf("--pvc mounts a folder at --out, and %s is a store: drop --pvc", f.out)
 	}
 	if j.pvc != "" && !filepath.IsAbs(f.out) {
 		return fmt.Errorf("--pvc mounts the claim at --out, which must then be an absolute path, not %q", f.out)
@@ -102,6 +108,10 @@ func (j *jobFlags) kubernetes(p *sweepPlan, f sweepFlags, n int) *batchv1.Job {
 		Command: taskArgs(p, f, "$(JOB_COMPLETION_INDEX)"),
 		Env: []corev1.EnvVar{{Name: "JOB_COMPLETION_INDEX", ValueFrom: &corev1.EnvVarSource{
 			FieldRef: &corev1.ObjectFieldSelector{FieldPath: "metadata.annotations['" + completionIndexAnnotation + "']"}}}},
+	}
+	if j.envSecret != "" {
+		container.EnvFrom = []corev1.EnvFromSource{{SecretRef: &corev1.SecretEnvSource{
+			LocalObjectReference: corev1.LocalObjectReference{Name: j.envSecret}}}}
 	}
 	if j.gpus > 0 {
 		gpus := resource.MustParse(strconv.Itoa(j.gpus))

@@ -52,6 +52,23 @@ func TestKubernetesJobDecodesAndRuns(t *testing.T) {
 	}
 }
 
+// TestKubernetesJobWithStore checks the Job of a sweep into a bucket: the store URL in the
+// command, the credentials from a Secret, no volume.
+func TestKubernetesJobWithStore(t *testing.T) {
+	args := append(demoSweep("s3://bucket/sweeps", 2), "--k8s-job", "demo", "--image", "i", "--env-secret", "clipwork-s3")
+	var job batchv1.Job
+	if err := yaml.UnmarshalStrict([]byte(runCLI(t, args...)), &job); err != nil {
+		t.Fatal(err)
+	}
+	c := job.Spec.Template.Spec.Containers[0]
+	if i := slices.Index(c.Command, "--out"); i < 0 || c.Command[i+1] != "s3://bucket/sweeps" {
+		t.Errorf("command: %q", c.Command)
+	}
+	if len(c.EnvFrom) != 1 || c.EnvFrom[0].SecretRef.Name != "clipwork-s3" || len(c.VolumeMounts) != 0 {
+		t.Errorf("container: %+v", c)
+	}
+}
+
 // TestSlurmScript checks the sbatch script line by line.
 func TestSlurmScript(t *testing.T) {
 	args := append(demoSweep("/shared/results", 2), "--set", "targets.details.features=[a red, circle]",
@@ -84,6 +101,7 @@ func TestJobFlagsAreChecked(t *testing.T) {
 		{[]string{"--slurm", "--index", "1"}, "drop it"},
 		{[]string{"--k8s-job", "x", "--image", "i", "--pvc", "c"}, "absolute path"},
 		{[]string{"--slurm", "--gpus", "-1"}, "0 or more"},
+		{[]string{"--k8s-job", "x", "--image", "i", "--pvc", "c", "--out", "s3://b/p"}, "drop --pvc"},
 	} {
 		var stdout, stderr strings.Builder
 		args := append(demoSweep("relative", 2), c.extra...)

@@ -22,15 +22,15 @@ type command struct {
 }
 
 var commands = []command{
-	{"run", "FILE.yaml... [--steps N] [--resolution R] [--seed S] [--model M] [--set key=value]... [--out DIR] | --resume DIR",
+	{"run", "FILE.yaml... [--steps N] [--resolution R] [--seed S] [--model M] [--set key=value]... [--out DIR|URL] | --resume DIR|URL",
 		"render an experiment; writes a run folder with image.png, snapshots, config.yaml and stats.json", runRun},
 	{"bench", "[--model M] [--windows N] [--steps N] [--resolution R] [--json]",
 		"time whole optimisation steps: windows/s, ms per step, compile time, peak memory", runBench},
 	{"check", "FILE.yaml...", "validate experiment files without running them (merged as run merges them; --each: one by one)", runCheck},
 	{"sweep", "FILE.yaml... --vary KEY=V1,V2,...|KEY=A..B... [--zip] [--set key=value]... [--out DIR] [--name NAME] [--index I] | --k8s-job NAME --image IMG [--gpus N] [--parallelism P] | --slurm",
 		"run an experiment over the grid (or zip) of varied values, one run folder per variant, resumable; or print a Kubernetes Job or sbatch script that runs one variant per task", runSweep},
-	{"runs", "[DIR] [--out DIR]", "list the runs in a results folder; a sweep folder's variants in one table", runRuns},
-	{"compare", "RUN... [--html FILE]", "compare runs: status, speed, win rates, settings that differ; an HTML report", runCompare},
+	{"runs", "[DIR] [--out DIR]", "list the runs in a results folder; a sweep folder's variants in one table (DIR may be a store: s3://bucket/prefix, file:///folder)", runRuns},
+	{"compare", "RUN... [--html FILE]", "compare runs (folders, or in stores: s3://..., file://...): status, speed, win rates, settings that differ; an HTML report", runCompare},
 	{"export", "charts RUN... [--out DIR]", "write each run's charts as SVG and HTML (PNG too with Chromium) and their numbers as CSV", runExport},
 	{"embed", "--model M [--text T]... [--image FILE]... [--json]",
 		"embed texts and images with a CLIP model; print tokens, embeddings and similarities", runEmbed},

@@ -17,6 +17,7 @@ import (
 	"github.com/clipwork/clipwork/workbench"
 	"github.com/clipwork/clipwork/workbench/expfile"
 	"github.com/clipwork/clipwork/workbench/runstore"
+	"github.com/clipwork/clipwork/workbench/store"
 	"github.com/gomlx/compute"
 	"github.com/schollz/progressbar/v3"
 )
@@ -28,13 +29,15 @@ type runFlags struct {
 	seed                                      int64
 	settings                                  repeated
 	quiet                                     bool
+	// mirror, for a run in a store, holds the local working folder of out and resume.
+	mirror *store.Mirror
 }
 
 func runRun(args []string, stdout io.Writer) error {
 	fs := newFlags("run", stdout)
 	var f runFlags
-	fs.StringVar(&f.out, "out", "results", "folder that holds the run folders")
-	fs.StringVar(&f.resume, "resume", "", "continue the run in this folder where it stopped")
+	fs.StringVar(&f.out, "out", "results", "folder or store (s3://bucket/prefix, file:///folder) that holds the run folders")
+	fs.StringVar(&f.resume, "resume", "", "continue the run in this folder (or store URL) where it stopped")
 	fs.StringVar(&f.model, "model", "", "override the model")
 	fs.StringVar(&f.resolution, "resolution", "", `override the resolution ("512" or "640 480")`)
 	fs.StringVar(&f.learnrate, "learnrate", "", "override the learnrate")
@@ -61,6 +64,9 @@ func runRun(args []string, stdout io.Writer) error {
 		if err := checkResumeFlags(given, files); err != nil {
 			return err
 		}
+		if store.IsURL(f.resume) {
+			return resumeFromStore(f, stdout)
+		}
 		return resumeRun(f, stdout)
 	}
 	if len(files) == 0 {
@@ -74,7 +80,70 @@ func runRun(args []string, stdout io.Writer) error {
 	if !given["out"] && file.Output != "" {
 		f.out, name = outputFolder(file.Output, name)
 	}
+	if store.IsURL(f.out) {
+		return runIntoStore(file, name, f, stdout)
+	}
 	return execute(file, name, nil, f, stdout)
+}
+
+// runIntoStore runs into the store f.out from a local working folder that holds an empty folder
+// for each run folder in the store, so that the run takes a name of its own there.
+func runIntoStore(file *expfile.File, name string, f runFlags, stdout io.Writer) error {
+	ctx := context.Background()
+	mirror, err := openMirror(ctx, f.out)
+	if err != nil {
+		return err
+	}
+	defer mirror.Close()
+	taken, err := mirror.Store.Folders(ctx)
+	if err != nil {
+		return err
+	}
+	for _, folder := range taken {
+		if err := os.Mkdir(filepath.Join(mirror.Local, folder), 0o755); err != nil {
+			return err
+		}
+	}
+	f.out, f.mirror = mirror.Local, mirror
+	return execute(file, name, nil, f, stdout)
+}
+
+// resumeFromStore downloads the run at the store URL f.resume and resumes it there.
+func resumeFromStore(f runFlags, stdout io.Writer) error {
+	ctx := context.Background()
+	parent, name := store.Split(f.resume)
+	mirror, err := openMirror(ctx, parent)
+	if err != nil {
+		return err
+	}
+	defer mirror.Close()
+	if err := mirror.Pull(ctx, name); err != nil {
+		return err
+	}
+	f.resume, f.mirror = filepath.Join(mirror.Local, name), mirror
+	return resumeRun(f, stdout)
+}
+
+// openMirror opens the store at location with a new local working folder.
+func openMirror(ctx context.Context, location string) (*store.Mirror, error) {
+	s, err := store.OpenToWrite(ctx, location)
+	if err != nil {
+		return nil, err
+	}
+	mirror, err := store.NewMirror(s)
+	if err != nil {
+		s.Close()
+	}
+	return mirror, err
+}
+
+// shown is how messages name path, a file or folder of the run: by its store URL for a run in a
+// store.
+func (f runFlags) shown(path string) string {
+	if f.mirror == nil {
+		return path
+	}
+	return f.mirror.URL(path)
 }
 
 // fileStem is path's file name without its extension, e.g. demo for experiments/demo.yaml.
@@ -197,6 +266,9 @@ func execute(file *expfile.File, name string, resume *resumePoint, f runFlags, s
 	} else {
 		defer dir.Close()
 	}
+	if f.mirror != nil {
+		dir.OnSave = f.mirror.Saved
+	}
 	var names []string
 	for _, name := range run.ModelNames() {
 		names = append(names, recordedModelName(name))
@@ -206,7 +278,7 @@ func execute(file *expfile.File, name string, resume *resumePoint, f runFlags, s
 		return err
 	}
 	exp := run.Experiment()
-	fmt.Fprintf(stdout, "run %s: model %s, %dx%d, %d steps, seed %d\n", dir.Path, strings.Join(run.ModelNames(), " + "),
+	fmt.Fprintf(stdout, "run %s: model %s, %dx%d, %d steps, seed %d\n", f.shown(dir.Path), strings.Join(run.ModelNames(), " + "),
 		exp.Width, exp.Height, exp.Steps, exp.Seed)
 	observers := []workbench.Observer{recorder}
 	if file.Verbose >= 2 {
@@ -224,9 +296,9 @@ func execute(file *expfile.File, name string, resume *resumePoint, f runFlags, s
 	fmt.Fprintln(stdout)
 	run.Stats().WriteFrameTable(stdout)
 	fmt.Fprintf(stdout, "%d steps in %.1f s (%.2f windows/s); image: %s\n", run.Step(), run.Elapsed().Seconds(),
-		run.WindowsPerSecond(), filepath.Join(dir.Path, runstore.ImageFile))
+		run.WindowsPerSecond(), f.shown(filepath.Join(dir.Path, runstore.ImageFile)))
 	if errors.Is(runErr, context.Canceled) {
-		fmt.Fprintf(stdout, "interrupted: continue with clipwork run --resume %s\n", dir.Path)
+		fmt.Fprintf(stdout, "interrupted: continue with clipwork run --resume %s\n", f.shown(dir.Path))
 	}
 	if err := recorder.Err(); err != nil {
 		return fmt.Errorf("the run stopped at step %d: its folder could not be written: %w", run.Step(), err)

@@ -7,11 +7,13 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"path"
 	"path/filepath"
 	"strings"
 
 	"github.com/clipwork/clipwork/workbench/expfile"
 	"github.com/clipwork/clipwork/workbench/runstore"
+	"github.com/clipwork/clipwork/workbench/store"
 	"github.com/clipwork/clipwork/workbench/sweep"
 )
 
@@ -28,6 +30,8 @@ type sweepPlan struct {
 	manifest *sweep.Manifest
 	dir      string
 	quiet    bool
+	// mirror, for a sweep in a store, holds the local working folder that dir is in.
+	mirror *store.Mirror
 }
 
 func runSweep(args []string, stdout io.Writer) error {
@@ -35,7 +39,7 @@ func runSweep(args []string, stdout io.Writer) error {
 	var f sweepFlags
 	fs.Var(&f.vary, "vary", "a varied key and its values, KEY=V1,V2,... or KEY=A..B (repeatable)")
 	fs.BoolVar(&f.zip, "zip", false, "pair the i-th values of every --vary instead of running their grid")
-	fs.StringVar(&f.out, "out", "results", "folder that holds the sweep folder (one that every task can reach)")
+	fs.StringVar(&f.out, "out", "results", "folder or store (s3://bucket/prefix, file:///folder) that holds the sweep folder, one that every task can reach")
 	fs.StringVar(&f.name, "name", "", "the sweep folder's name (default: the last experiment file's name and -sweep)")
 	fs.IntVar(&f.index, "index", -1, "run only variant I (what a cluster task runs)")
 	fs.Var(&f.set, "set", "override a value in every variant: key.path=value (repeatable)")
@@ -56,7 +60,37 @@ func runSweep(args []string, stdout io.Writer) error {
 	if f.index >= len(plan.manifest.Variants) {
 		return fmt.Errorf("--index %d: the sweep has variants 0 to %d", f.index, len(plan.manifest.Variants)-1)
 	}
+	if store.IsURL(f.out) {
+		if err := plan.useStore(f.out, f.index); err != nil {
+			return err
+		}
+		defer plan.mirror.Close()
+	}
 	return plan.run(f.index, stdout)
+}
+
+// useStore runs the sweep in a local working folder whose saves go to the store at out. It
+// first downloads the sweep's manifest and the variants to run (index, or all when negative),
+// so that a retried task resumes from the last state in the store.
+func (p *sweepPlan) useStore(out string, index int) error {
+	ctx := context.Background()
+	var err error
+	if p.mirror, err = openMirror(ctx, out); err != nil {
+		return err
+	}
+	name := filepath.Base(p.dir)
+	p.dir = filepath.Join(p.mirror.Local, name)
+	pulls := []string{name}
+	if index >= 0 {
+		pulls = []string{path.Join(name, sweep.ManifestFile), path.Join(name, p.manifest.Variants[index].Folder)}
+	}
+	for _, rel := range pulls {
+		if err := p.mirror.Pull(ctx, rel); err != nil {
+			p.mirror.Close()
+			return err
+		}
+	}
+	return nil
 }
 
 // planSweep expands the varied keys into the sweep's variants.
@@ -139,7 +173,13 @@ func (p *sweepPlan) writeManifest() error {
 	for i, v := range p.manifest.Variants {
 		p.manifest.Variants[i].Status = variantStatus(filepath.Join(p.dir, v.Folder))
 	}
-	return p.manifest.Write(p.dir)
+	if err := p.manifest.Write(p.dir); err != nil {
+		return err
+	}
+	if p.mirror == nil {
+		return nil
+	}
+	return p.mirror.Saved(filepath.Join(p.dir, sweep.ManifestFile))
 }
 
 // statusPending is the status of a variant that has not started.
@@ -175,9 +215,9 @@ func (p *sweepPlan) runVariant(v sweep.Variant, stdout io.Writer) error {
 	}
 	if _, err := os.Stat(filepath.Join(path, runstore.StateFile)); err == nil {
 		fmt.Fprintf(stdout, "variant %d (%s): resuming\n", v.Index, v.Folder)
-		return resumeRun(runFlags{resume: path, quiet: p.quiet}, stdout)
+		return resumeRun(runFlags{resume: path, quiet: p.quiet, mirror: p.mirror}, stdout)
 	}
-	if err := clearUnstarted(path); err != nil {
+	if err := p.clearUnstarted(path); err != nil {
 		return err
 	}
 	file, err := expfile.Load(p.manifest.Files, p.manifest.VariantSettings(v)...)
@@ -185,12 +225,13 @@ func (p *sweepPlan) runVariant(v sweep.Variant, stdout io.Writer) error {
 		return err
 	}
 	fmt.Fprintf(stdout, "variant %d (%s): %s\n", v.Index, v.Folder, strings.Join(v.Settings(p.manifest.Axes), " "))
-	return execute(file, v.Folder, nil, runFlags{out: p.dir, quiet: p.quiet}, stdout)
+	return execute(file, v.Folder, nil, runFlags{out: p.dir, quiet: p.quiet, mirror: p.mirror}, stdout)
 }
 
 // clearUnstarted removes a variant folder that holds no state (a run stopped before its first
-// save), so that the variant starts afresh in a folder of its own name; a live run's is refused.
-func clearUnstarted(path string) error {
+// save), also from the store, so that the variant starts afresh in a folder of its own name; a
+// live run's is refused.
+func (p *sweepPlan) clearUnstarted(path string) error {
 	if _, err := os.Stat(path); errors.Is(err, os.ErrNotExist) {
 		return nil
 	}
@@ -199,5 +240,9 @@ func clearUnstarted(path string) error {
 		return err
 	}
 	defer dir.Close()
+	if p.mirror != nil {
+		rel, _ := filepath.Rel(p.mirror.Local, path)
+		return p.mirror.Forget(context.Background(), rel)
+	}
 	return os.RemoveAll(path)
 }

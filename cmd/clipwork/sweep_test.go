@@ -119,23 +119,34 @@ func startTask(t *testing.T, args []string, index int) *exec.Cmd {
 	return cmd
 }
 
-// TestSimulatedIndexedJob runs the 2x2 sweep as Kubernetes would run its Indexed Job: one
-// process per index, all at once; one is killed mid-run (SIGKILL, as a lost node) and started
-// again. Every variant must finish with an image byte-identical to the same variant run alone.
+// TestSimulatedIndexedJob runs the 2x2 sweep as Kubernetes would run its Indexed Job (see
+// simulateIndexedJob) into a folder that every task shares. Every variant must finish with an
+// image byte-identical to the same variant run alone.
 func TestSimulatedIndexedJob(t *testing.T) {
 	const steps = 60
 	store := t.TempDir()
-	args := demoSweep(store, steps)
+	simulateIndexedJob(t, store, steps, func(rel string) ([]byte, error) {
+		return os.ReadFile(filepath.Join(store, filepath.FromSlash(rel)))
+	})
+	checkSameAsAlone(t, store, steps, 0, 1, 2, 3)
+}
+
+// simulateIndexedJob runs the 2x2 sweep into out as Kubernetes would run its Indexed Job: one
+// process per index, all at once; one is killed mid-run (SIGKILL, as a lost node) after its
+// first save and started again, and must resume. read reads a file under out by its path.
+func simulateIndexedJob(t *testing.T, out string, steps int, read func(rel string) ([]byte, error)) {
+	t.Helper()
+	args := demoSweep(out, steps)
 	tasks := make([]*exec.Cmd, len(demoFolders))
 	for i := range tasks {
 		tasks[i] = startTask(t, args, i)
 	}
-	victim := filepath.Join(store, "demo-sweep", demoFolders[1])
-	waitForFile(t, filepath.Join(victim, "state.safetensors")) // its first save: from here it resumes
+	victim := "demo-sweep/" + demoFolders[1]
+	waitFor(t, read, victim+"/state.safetensors") // its first save: from here it resumes
 	tasks[1].Process.Signal(syscall.SIGKILL)
 	tasks[1].Wait()
 	var stats struct{ Status string }
-	data, _ := os.ReadFile(filepath.Join(victim, "stats.json"))
+	data, _ := read(victim + "/stats.json")
 	json.Unmarshal(data, &stats)
 	if stats.Status != "running" {
 		t.Fatalf("the killed task's variant is %q, not stopped mid-run: make the run longer", stats.Status)
@@ -149,7 +160,6 @@ func TestSimulatedIndexedJob(t *testing.T) {
 	if output := tasks[1].Stdout.(*bytes.Buffer).String(); !strings.Contains(output, "variant 1 ("+demoFolders[1]+"): resuming") {
 		t.Errorf("the restarted task did not resume its variant:\n%s", output)
 	}
-	checkSameAsAlone(t, store, steps, 0, 1, 2, 3)
 }
 
 // checkSameAsAlone checks that the sweep's variants in store have the image that each has when
@@ -173,12 +183,18 @@ func checkSameAsAlone(t *testing.T, store string, steps int, indices ...int) {
 
 func waitForFile(t *testing.T, path string) {
 	t.Helper()
+	waitFor(t, os.ReadFile, path)
+}
+
+// waitFor waits until read finds the file name.
+func waitFor(t *testing.T, read func(name string) ([]byte, error), name string) {
+	t.Helper()
 	for start := time.Now(); ; time.Sleep(5 * time.Millisecond) {
-		if _, err := os.Stat(path); err == nil {
+		if _, err := read(name); err == nil {
 			return
 		}
 		if time.Since(start) > 2*time.Minute {
-			t.Fatalf("%s did not appear", path)
+			t.Fatalf("%s did not appear", name)
 		}
 	}
 }

@@ -11,6 +11,7 @@ import (
 
 	"github.com/clipwork/clipwork/workbench"
 	"github.com/clipwork/clipwork/workbench/runstore"
+	"github.com/clipwork/clipwork/workbench/store"
 	"github.com/clipwork/clipwork/workbench/sweep"
 )
 
@@ -101,9 +102,10 @@ func featureColumns(s *runstore.Summary) []featureColumn {
 	return columns
 }
 
-// listSweeps names the sweep folders in a results folder (runs lists run folders only), each
-// with its variant count and the command that shows its table.
-func listSweeps(root string, stdout io.Writer) error {
+// listSweeps names the sweep folders in a results folder, root, (runs lists run folders only),
+// each with its variant count and the command that shows its table, in the folder or store
+// shown.
+func listSweeps(root, shown string, stdout io.Writer) error {
 	entries, err := os.ReadDir(root)
 	if err != nil {
 		return err
@@ -112,7 +114,7 @@ func listSweeps(root string, stdout io.Writer) error {
 		path := filepath.Join(root, e.Name())
 		if m, err := sweep.ReadManifest(path); e.IsDir() && err == nil {
 			fmt.Fprintf(stdout, "sweep %s: %d variants of %s (clipwork runs %s)\n", workbench.Printable(e.Name()),
-				len(m.Variants), workbench.Printable(strings.Join(m.Keys(), ", ")), workbench.Printable(path))
+				len(m.Variants), workbench.Printable(strings.Join(m.Keys(), ", ")), workbench.Printable(store.Join(shown, e.Name())))
 		}
 	}
 	return nil

@@ -26,6 +26,7 @@ import (
 	"github.com/clipwork/clipwork/workbench/expfile"
 	"github.com/clipwork/clipwork/workbench/report"
 	"github.com/clipwork/clipwork/workbench/runstore"
+	"github.com/clipwork/clipwork/workbench/store"
 	"github.com/janpfeifer/gonb/gonbui"
 	"github.com/janpfeifer/gonb/gonbui/protocol"
 )
@@ -307,11 +308,17 @@ func Compare(runs ...*Result) error {
 	return nil
 }
 
-// CompareFolders compares stored runs (folders under Results, or anywhere): their images, the
-// settings that differ, and grouped win-rate charts.
+// CompareFolders compares stored runs (folders under Results, or anywhere, or in stores:
+// s3://bucket/prefix/run, file:///folder/run): their images, the settings that differ, and
+// grouped win-rate charts.
 func CompareFolders(paths ...string) error {
 	defer gonbui.Sync()
-	runs, err := report.Load(paths)
+	dirs, remove, err := store.LocalCopies(context.Background(), paths, runstore.StateFile)
+	if err != nil {
+		return err
+	}
+	defer remove()
+	runs, err := report.Load(dirs)
 	if err != nil {
 		return err
 	}
@@ -327,10 +334,16 @@ func CompareFolders(paths ...string) error {
 	return nil
 }
 
-// ExportCharts writes a stored run's charts into out as SVG, HTML, PNG (with Chromium) and CSV, as
-// clipwork export charts does, and lists the files written.
+// ExportCharts writes a stored run's charts (a folder, or in a store as CompareFolders takes)
+// into out as SVG, HTML, PNG (with Chromium) and CSV, as clipwork export charts does, and lists
+// the files written.
 func ExportCharts(path, out string) error {
-	runs, err := report.Load([]string{path})
+	dir, remove, err := store.LocalCopy(context.Background(), path, runstore.StateFile)
+	if err != nil {
+		return err
+	}
+	defer remove()
+	runs, err := report.Load([]string{dir})
 	if err != nil {
 		return err
 	}

@@ -38,3 +38,26 @@ func TestHeadless(t *testing.T) {
 		t.Error(err)
 	}
 }
+
+// TestFoldersInStores compares and exports runs named by file:// store URLs, as s3:// ones are.
+func TestFoldersInStores(t *testing.T) {
+	Results = t.TempDir()
+	run, err := RunYAML("model: random:tiny\nepochs: 1\nresolution: 40\ntargets:\n  - features: [x]\n")
+	if err != nil {
+		t.Fatal(err)
+	}
+	url := "file://" + filepath.ToSlash(run.Dir)
+	if err := CompareFolders(url, url); err != nil {
+		t.Error(err)
+	}
+	charts := t.TempDir()
+	if err := ExportCharts(url, charts); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(filepath.Join(charts, filepath.Base(run.Dir)+"-winrates.csv")); err != nil {
+		t.Error(err)
+	}
+	if err := CompareFolders("file://" + filepath.ToSlash(t.TempDir()) + "/none"); err == nil {
+		t.Error("compared runs of an empty store")
+	}
+}

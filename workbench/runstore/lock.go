@@ -74,10 +74,15 @@ func (d *Dir) Live() bool {
 
 // DisplayStatus is the run's status for people: stats.json's, except that a run recorded as
 // running whose writer is gone (killed, or its machine restarted) is "stopped (resumable from
-// step N)".
+// step N)". A folder without a lock file was written elsewhere (e.g. a copy from a store), so
+// whether its writer lives cannot be told: a running run there is "running? (step N when
+// saved)".
 func (d *Dir) DisplayStatus(s *Summary) string {
-	if s.Status == StatusRunning && !d.Live() {
-		return fmt.Sprintf("stopped (resumable from step %d)", s.StepsDone)
+	if s.Status != StatusRunning || d.Live() {
+		return s.Status
 	}
-	return s.Status
+	if _, err := os.Stat(filepath.Join(d.Path, LockFile)); errors.Is(err, os.ErrNotExist) {
+		return fmt.Sprintf("running? (step %d when saved)", s.StepsDone)
+	}
+	return fmt.Sprintf("stopped (resumable from step %d)", s.StepsDone)
 }

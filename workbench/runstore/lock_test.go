@@ -4,6 +4,7 @@ import (
 	"errors"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
@@ -39,6 +40,10 @@ func TestLockAllowsOneWriter(t *testing.T) {
 		t.Errorf("after Close another writer cannot lock: %v", err)
 	}
 	other.Close()
+	os.Remove(filepath.Join(d.Path, LockFile))
+	if got := other.DisplayStatus(running); got != "running? (step 7 when saved)" {
+		t.Errorf("a running run written elsewhere reads as %q", got)
+	}
 }
 
 // holdLockEnv names the run folder the test binary, started as a child, locks and then holds

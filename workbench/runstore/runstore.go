@@ -37,6 +37,9 @@ const (
 // Dir is one run's folder.
 type Dir struct {
 	Path string
+	// OnSave, when set, hears the path of every file the run has written, once it is complete
+	// (e.g. to upload it to a shared store); its error fails the write.
+	OnSave func(path string) error
 	// lock is the open lock file while this process writes the run (see Lock).
 	lock *os.File
 }
@@ -74,7 +77,19 @@ func Open(path string) (*Dir, error) {
 
 // WriteFile writes data to a file of the run atomically.
 func (d *Dir) WriteFile(name string, data []byte) error {
-	return atomicfile.WriteFile(filepath.Join(d.Path, name), data)
+	path := filepath.Join(d.Path, name)
+	if err := atomicfile.WriteFile(path, data); err != nil {
+		return err
+	}
+	return d.saved(path)
+}
+
+// saved passes a written file's path to OnSave.
+func (d *Dir) saved(path string) error {
+	if d.OnSave == nil {
+		return nil
+	}
+	return d.OnSave(path)
 }
 
 // WriteImage writes a PNG with text chunks (e.g. the config and seed) into the run.
@@ -189,7 +204,11 @@ func (d *Dir) WriteState(s *workbench.State) error {
 		{Name: "m", Shape: []int{len(s.M)}, Data: s.M},
 		{Name: "v", Shape: []int{len(s.V)}, Data: s.V},
 	}
-	return clipmodel.WriteSafetensors(filepath.Join(d.Path, StateFile), tensors, "F32", meta)
+	path := filepath.Join(d.Path, StateFile)
+	if err := clipmodel.WriteSafetensors(path, tensors, "F32", meta); err != nil {
+		return err
+	}
+	return d.saved(path)
 }
 
 // ReadState reads the state WriteState saved.

@@ -171,3 +171,27 @@ func FuzzReadState(f *testing.F) {
 		}
 	})
 }
+
+// TestOnSaveHearsEveryCompleteFile checks that OnSave hears each file once it is written, and
+// that its error fails the write.
+func TestOnSaveHearsEveryCompleteFile(t *testing.T) {
+	d := &Dir{Path: t.TempDir()}
+	var heard []string
+	d.OnSave = func(path string) error {
+		if _, err := os.Stat(path); err != nil {
+			t.Errorf("OnSave heard %s before it was written", path)
+		}
+		heard = append(heard, filepath.Base(path))
+		return nil
+	}
+	d.WriteFile(ConfigFile, []byte("x"))
+	d.WriteState(&workbench.State{Width: 1, Height: 1, Params: make([]float32, 3), M: make([]float32, 3), V: make([]float32, 3)})
+	d.WriteImage(ImageFile, image.NewGray(image.Rect(0, 0, 1, 1)), nil)
+	if want := []string{ConfigFile, StateFile, ImageFile}; !slices.Equal(heard, want) {
+		t.Errorf("OnSave heard %v, want %v", heard, want)
+	}
+	d.OnSave = func(string) error { return fmt.Errorf("the store is gone") }
+	if err := d.WriteFile(StatsFile, []byte("{}")); err == nil || !strings.Contains(err.Error(), "the store is gone") {
+		t.Errorf("a failed OnSave: %v", err)
+	}
+}

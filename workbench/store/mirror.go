@@ -1,0 +1,72 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+)
+
+// Mirror is a local working folder whose files are kept in a store: the file Local/a/b is the
+// object a/b.
+type Mirror struct {
+	Store *Store
+	Local string
+}
+
+// NewMirror makes a mirror of the store in a new temporary folder; Close removes the folder
+// and closes the store.
+func NewMirror(s *Store) (*Mirror, error) {
+	local, err := os.MkdirTemp("", "clipwork-store-")
+	if err != nil {
+		return nil, err
+	}
+	return &Mirror{Store: s, Local: local}, nil
+}
+
+// Saved uploads the file at path, inside Local, whole: what a run folder calls after each save.
+func (m *Mirror) Saved(path string) error {
+	key, err := m.key(path)
+	if err != nil {
+		return err
+	}
+	return m.Store.PutFile(context.Background(), key, path)
+}
+
+// URL is the store URL of path, a file or folder in Local, or path itself when it is elsewhere.
+func (m *Mirror) URL(path string) string {
+	key, err := m.key(path)
+	if err != nil {
+		return path
+	}
+	return Join(m.Store.Location(), key)
+}
+
+// key is the object key of the local file path.
+func (m *Mirror) key(path string) (string, error) {
+	rel, err := filepath.Rel(m.Local, path)
+	if err != nil || !filepath.IsLocal(rel) {
+		return "", fmt.Errorf("%s is outside the store's working folder %s", path, m.Local)
+	}
+	return filepath.ToSlash(rel), nil
+}
+
+// Pull downloads the file or folder rel (a path under Local) from the store.
+func (m *Mirror) Pull(ctx context.Context, rel string) error {
+	_, err := m.Store.Fetch(ctx, rel, m.Local)
+	return err
+}
+
+// Forget removes the folder rel both locally and from the store.
+func (m *Mirror) Forget(ctx context.Context, rel string) error {
+	if err := os.RemoveAll(filepath.Join(m.Local, rel)); err != nil {
+		return err
+	}
+	return m.Store.Delete(ctx, rel)
+}
+
+// Close removes the local folder and closes the store.
+func (m *Mirror) Close() error {
+	return errors.Join(os.RemoveAll(m.Local), m.Store.Close())
+}
