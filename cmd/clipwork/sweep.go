@@ -1,12 +1,11 @@
 package main
 
 import (
-	"context"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"os"
-	"os/signal"
 	"path/filepath"
 	"strings"
 
@@ -20,7 +19,9 @@ type sweepFlags struct {
 	out, name  string
 	vary, set  repeated
 	zip, quiet bool
-	index      int
+	// zipGiven says that --zip was given (--zip=false too), overriding the file's zip.
+	zipGiven    bool
+	index, jobs int
 }
 
 // sweepPlan is a sweep resolved from its flags: its manifest and its folder.
@@ -40,11 +41,16 @@ func runSweep(args []string, stdout io.Writer) error {
 	fs.IntVar(&f.index, "index", -1, "run only variant I (what a cluster task runs)")
 	fs.Var(&f.set, "set", "override a value in every variant: key.path=value (repeatable)")
 	fs.BoolVar(&f.quiet, "quiet", false, "no progress bars")
+	fs.IntVar(&f.jobs, "j", 1, "run up to N variants at once, as many as the memory estimates allow")
 	var job jobFlags
 	job.register(fs)
 	files, err := parseInterleaved(fs, args)
 	if err != nil {
 		return err
+	}
+	fs.Visit(func(fl *flag.Flag) { f.zipGiven = f.zipGiven || fl.Name == "zip" })
+	if f.jobs < 1 {
+		return fmt.Errorf("-j %d: run at least 1 variant at once", f.jobs)
 	}
 	plan, err := planSweep(files, f)
 	if err != nil {
@@ -56,7 +62,7 @@ func runSweep(args []string, stdout io.Writer) error {
 	if f.index >= len(plan.manifest.Variants) {
 		return fmt.Errorf("--index %d: the sweep has variants 0 to %d", f.index, len(plan.manifest.Variants)-1)
 	}
-	return plan.run(f.index, stdout)
+	return plan.run(f.index, f.jobs, stdout)
 }
 
 // planSweep expands the varied keys into the sweep's variants.
@@ -64,15 +70,11 @@ func planSweep(files []string, f sweepFlags) (*sweepPlan, error) {
 	if len(files) == 0 {
 		return nil, errors.New("give one or more experiment files, e.g. clipwork sweep experiments/demo.yaml --vary seed=1..4")
 	}
-	var axes []sweep.Axis
-	for _, v := range f.vary {
-		axis, err := sweep.ParseVary(v)
-		if err != nil {
-			return nil, err
-		}
-		axes = append(axes, axis)
+	axes, zip, err := sweepAxes(files, f)
+	if err != nil {
+		return nil, err
 	}
-	variants, err := sweep.Expand(axes, f.zip)
+	variants, err := sweep.Expand(axes, zip)
 	if err != nil {
 		return nil, err
 	}
@@ -83,7 +85,7 @@ func planSweep(files []string, f sweepFlags) (*sweepPlan, error) {
 	if name == "." || name == ".." || strings.ContainsAny(name, `/\`) {
 		return nil, fmt.Errorf("--name %q: a sweep's name is one folder name", name)
 	}
-	m := &sweep.Manifest{Files: files, Settings: f.set, Axes: axes, Zip: f.zip, Variants: variants}
+	m := &sweep.Manifest{Files: files, Settings: f.set, Axes: axes, Zip: zip, Variants: variants}
 	// Every variant must load before any runs: a bad value fails now, not hours later.
 	for _, v := range variants {
 		if _, err := expfile.Load(files, m.VariantSettings(v)...); err != nil {
@@ -93,34 +95,30 @@ func planSweep(files []string, f sweepFlags) (*sweepPlan, error) {
 	return &sweepPlan{manifest: m, dir: filepath.Join(f.out, name), quiet: f.quiet}, nil
 }
 
-// run runs variant index, or every variant in order when index is negative: finished ones are
-// skipped, interrupted ones resumed from their state. Ctrl-C stops the variant that runs (it stays
-// resumable) and the sweep.
-func (p *sweepPlan) run(index int, stdout io.Writer) error {
-	if err := p.writeManifest(); err != nil {
-		return err
+// sweepAxes are the axes of the files' sweep: with the --vary flags applied (see sweep.Override),
+// and zip: the file's unless --zip is given.
+func sweepAxes(files []string, f sweepFlags) ([]sweep.Axis, bool, error) {
+	file, err := expfile.Load(files, f.set...)
+	if err != nil {
+		return nil, false, err
 	}
-	ctx, stop := signal.NotifyContext(context.Background(), stopSignals...)
-	defer stop()
-	var failed []error
-	for _, v := range p.manifest.Variants {
-		if index >= 0 && v.Index != index {
-			continue
+	var base []sweep.Axis
+	zip := f.zip
+	if file.Sweep != nil {
+		base = file.Sweep.Axes
+		if !f.zipGiven {
+			zip = file.Sweep.Zip
 		}
-		if ctx.Err() != nil {
-			break
-		}
-		err := p.runVariant(v, stdout)
-		if errors.Is(err, context.Canceled) || ctx.Err() != nil {
-			p.writeManifest()
-			return fmt.Errorf("interrupted at variant %d (%s): run the same command again to go on", v.Index, v.Folder)
-		}
+	}
+	var flags []sweep.Axis
+	for _, v := range f.vary {
+		axis, err := sweep.ParseVary(v)
 		if err != nil {
-			fmt.Fprintf(stdout, "variant %d (%s) failed: %v\n", v.Index, v.Folder, err)
-			failed = append(failed, fmt.Errorf("variant %d (%s): %w", v.Index, v.Folder, err))
+			return nil, false, err
 		}
+		flags = append(flags, axis)
 	}
-	return errors.Join(append(failed, p.writeManifest())...)
+	return sweep.Override(base, flags), zip, nil
 }
 
 // writeManifest writes sweep.json with each variant's status, refusing a folder that holds
