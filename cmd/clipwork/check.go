@@ -15,6 +15,7 @@ import (
 	"github.com/clipwork/clipwork/workbench/expfile"
 	"github.com/clipwork/clipwork/workbench/runstore"
 	"github.com/clipwork/clipwork/workbench/sweep"
+	"github.com/clipwork/clipwork/workbench/sweepview"
 )
 
 // runCheck validates experiment files without running them: the files merge into one
@@ -121,6 +122,8 @@ func modelConfig(name string) (*clipmodel.Config, bool) {
 func runRuns(args []string, stdout io.Writer) error {
 	fs := newFlags("runs", stdout)
 	out := fs.String("out", "results", "the results folder")
+	chart := fs.String("chart", "", "of a sweep folder: also write a chart of --metric over this varied key")
+	metric := fs.String("metric", "similarity", "what --chart shows: similarity, winrate or loss, with :TARGET[:FEATURE] (default: the first target's first positive feature)")
 	folders, err := parseInterleaved(fs, args)
 	if err != nil {
 		return err
@@ -132,10 +135,12 @@ func runRuns(args []string, stdout io.Writer) error {
 	default:
 		return errors.New("give one folder: a results folder or a sweep folder")
 	}
-	if m, err := sweep.ReadManifest(*out); err == nil {
-		return printSweep(*out, m, stdout)
+	if view, err := sweepview.Read(*out); err == nil {
+		return showSweep(view, *chart, *metric, stdout)
 	} else if !errors.Is(err, os.ErrNotExist) {
 		return err
+	} else if *chart != "" {
+		return fmt.Errorf("--chart: %s holds no sweep (no %s)", *out, sweep.ManifestFile)
 	}
 	dirs, err := runstore.List(*out)
 	if err != nil {

@@ -12,6 +12,7 @@ import (
 	"github.com/clipwork/clipwork/workbench/expfile"
 	"github.com/clipwork/clipwork/workbench/runstore"
 	"github.com/clipwork/clipwork/workbench/sweep"
+	"github.com/clipwork/clipwork/workbench/sweepview"
 )
 
 // sweepFlags are the flags of clipwork sweep.
@@ -140,27 +141,10 @@ func (p *sweepPlan) writeManifest() error {
 	return p.manifest.Write(p.dir)
 }
 
-// statusPending is the status of a variant that has not started.
-const statusPending = "pending"
-
 // variantStatus is the status of the run in path for people, or pending.
 func variantStatus(path string) string {
-	_, status := readVariant(path)
+	_, status := sweepview.ReadRun(path)
 	return status
-}
-
-// readVariant reads the run in path: its stats.json and its status for people, or nil and
-// pending where it has none yet.
-func readVariant(path string) (*runstore.Summary, string) {
-	dir, err := runstore.Open(path)
-	if err != nil {
-		return nil, statusPending
-	}
-	s, err := dir.ReadSummary()
-	if err != nil {
-		return nil, statusPending
-	}
-	return s, dir.DisplayStatus(s)
 }
 
 // runVariant runs one variant in its folder: nothing when it has finished, a resume when it has

@@ -64,6 +64,35 @@ func TestSweepRunsSkipsAndShows(t *testing.T) {
 	if row := strings.Fields(table[3]); strings.Join(row[:5], " ") != "2 2 0.02 finished 2/2" || row[5] != "final" || row[6] != "sim" {
 		t.Errorf("row of variant 2: %v", row)
 	}
+	checkSweepChart(t, out, dir)
+}
+
+// checkSweepChart writes the loss over learnrate of the demo sweep in dir, and checks that bad
+// --chart and --metric values are refused.
+func checkSweepChart(t *testing.T, out, dir string) {
+	t.Helper()
+	if output := runCLI(t, "runs", dir, "--chart", "learnrate", "--metric", "loss"); !strings.Contains(output, "chart: "+dir+"/chart-learnrate-loss.svg") {
+		t.Errorf("runs --chart:\n%s", output)
+	}
+	svg, _ := os.ReadFile(filepath.Join(dir, "chart-learnrate-loss.svg"))
+	for _, want := range []string{"loss at the last step over learnrate", "seed=1", "seed=2"} {
+		if !strings.Contains(string(svg), want) {
+			t.Errorf("the chart lacks %q", want)
+		}
+	}
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"runs", dir, "--chart", "init.std"}, `varies seed, learnrate, not "init.std"`},
+		{[]string{"runs", dir, "--chart", "seed", "--metric", "speed"}, "--metric: metric \"speed\""},
+		{[]string{"runs", out, "--chart", "seed"}, "holds no sweep"},
+	} {
+		var stdout, stderr bytes.Buffer
+		if code := run(c.args, &stdout, &stderr); code == 0 || !strings.Contains(stderr.String(), c.want) {
+			t.Errorf("%v: exit %d, %q; want an error with %q", c.args, code, stderr.String(), c.want)
+		}
+	}
 }
 
 // TestSweepRefusesAnotherSweepInItsFolder checks that a sweep of other variants does not take

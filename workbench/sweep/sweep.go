@@ -202,7 +202,7 @@ func name(axes []Axis, rows [][]string) []Variant {
 	for i, row := range rows {
 		parts := make([]string, len(row))
 		for j, v := range row {
-			parts[j] = clean(axes[j].Key) + "-" + clean(v)
+			parts[j] = FolderPart(axes[j].Key) + "-" + FolderPart(v)
 		}
 		variants[i] = Variant{Index: i, Values: row, Folder: strings.Join(parts, "_")}
 		count[variants[i].Folder]++
@@ -218,8 +218,9 @@ func name(axes []Axis, rows [][]string) []Variant {
 // maxPart bounds one key's or value's share of a folder name.
 const maxPart = 40
 
-// clean keeps letters, digits, dots and dashes of s and turns anything else into one dash.
-func clean(s string) string {
+// FolderPart is s as a part of a file or folder name: its letters, digits, dots and dashes,
+// anything else turned into one dash.
+func FolderPart(s string) string {
 	var b strings.Builder
 	dash := false
 	for _, r := range s {
