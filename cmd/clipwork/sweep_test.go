@@ -317,7 +317,7 @@ func TestLinePrefixerKeepsLinesWhole(t *testing.T) {
 	a := &linePrefixer{mu: &mu, w: &out, prefix: "[0] "}
 	b := &linePrefixer{mu: &mu, w: &out, prefix: "[1] "}
 	a.Write([]byte("one "))
-	b.Write([]byte("two\nthree\nfo"))
+	b.Write([]byte("two\n\nthree\nfo"))
 	a.Write([]byte("line\n"))
 	b.Write([]byte("ur"))
 	b.Flush()

@@ -171,7 +171,7 @@ func sum(values []int64) int64 {
 }
 
 // linePrefixer writes whole lines, each with a prefix, to a writer that several variants share
-// (mu guards it), so that their lines do not interleave midway.
+// (mu guards it), so that their lines do not interleave midway; it drops blank lines.
 type linePrefixer struct {
 	mu      *sync.Mutex
 	w       io.Writer
@@ -201,6 +201,9 @@ func (l *linePrefixer) Flush() {
 func (l *linePrefixer) writeLines(lines []byte) {
 	var b bytes.Buffer
 	for line := range bytes.Lines(lines) {
+		if len(bytes.TrimSpace(line)) == 0 {
+			continue // blank lines space out one run's output; among several they only scatter
+		}
 		b.WriteString(l.prefix)
 		b.Write(line)
 	}

@@ -65,20 +65,27 @@ func (m Metric) Value(stats *workbench.Stats) (float64, bool) {
 	return t.Features[j].SimilarityLast, true
 }
 
-// Label names the metric as the run's statistics resolve it, e.g. "final similarity of
-// composition: a red circle".
-func (m Metric) Label(stats *workbench.Stats) string {
-	if m.Kind == "loss" {
+// Name names the metric's kind, e.g. "final similarity".
+func (m Metric) Name() string {
+	switch m.Kind {
+	case "loss":
 		return "loss at the last step"
+	case "winrate":
+		return "win rate (%)"
 	}
-	what := "final similarity"
-	if m.Kind == "winrate" {
-		what = "win rate (%)"
+	return "final similarity"
+}
+
+// Subject is the target and feature the metric is of, as the run's statistics resolve them,
+// e.g. "composition: a red circle" ("" for the loss).
+func (m Metric) Subject(stats *workbench.Stats) string {
+	if m.Kind == "loss" {
+		return ""
 	}
 	if t, j, ok := m.feature(stats); ok {
-		return what + " of " + t.Name + ": " + t.Features[j].Label
+		return t.Name + ": " + t.Features[j].Label
 	}
-	return what + " of " + strings.Trim(m.Target+": "+m.Feature, ": ")
+	return strings.Trim(m.Target+": "+m.Feature, ": ")
 }
 
 // feature finds the metric's target and feature in a run's statistics.
@@ -114,8 +121,13 @@ func Sweep(keys []string, variants []SweepVariant, over int, m Metric) Chart {
 	xs := distinct(variants, func(v SweepVariant) string { return v.Values[over] })
 	others := func(v SweepVariant) string { return otherValues(keys, v.Values, over) }
 	line := charts.NewLine()
-	line.SetGlobalOptions(append(common(metricLabel(variants, m)+" over "+keys[over], sweepSubtitle(keys, variants, over)),
-		legend(), charts.WithXAxisOpts(opts.XAxis{Name: keys[over], NameLocation: "middle", NameGap: 25}),
+	subtitle := Wrap(sweepSubtitle(keys, variants, over), 64)
+	if subject := metricSubject(variants, m); subject != "" {
+		subtitle = Wrap(shorten(subject, 64), 64) + "\n" + subtitle
+	}
+	top := 70 + lineHeight*strings.Count(subtitle, "\n") // below the subtitle's lines
+	line.SetGlobalOptions(append(layout(Wrap(m.Name()+" over "+keys[over], 48), subtitle, top), legend(),
+		charts.WithXAxisOpts(opts.XAxis{Name: keys[over], NameLocation: "middle", NameGap: 25}),
 		charts.WithYAxisOpts(opts.YAxis{Scale: opts.Bool(true)}))...)
 	line.SetXAxis(xs)
 	values := map[[2]string]float64{} // by x value and line
@@ -144,25 +156,30 @@ func (m Metric) valueOf(v SweepVariant) (float64, bool) {
 	return m.Value(v.Stats)
 }
 
-// metricLabel is the metric's label as the first variant with statistics resolves it.
-func metricLabel(variants []SweepVariant, m Metric) string {
+// metricSubject is the metric's subject as the first variant with statistics resolves it.
+func metricSubject(variants []SweepVariant, m Metric) string {
 	for _, v := range variants {
 		if v.Stats != nil {
-			return m.Label(v.Stats)
+			return m.Subject(v.Stats)
 		}
 	}
-	return m.Label(nil)
+	return m.Subject(nil)
+}
+
+// shorten cuts text to at most n characters, marking the cut.
+func shorten(text string, n int) string {
+	if r := []rune(text); len(r) > n {
+		return string(r[:n-1]) + "…"
+	}
+	return text
 }
 
 // sweepSubtitle says what the lines are and how many variants have finished.
 func sweepSubtitle(keys []string, variants []SweepVariant, over int) string {
 	others := slices.Delete(slices.Clone(keys), over, over+1)
-	lines := "one line per combination of " + strings.Join(others, ", ")
-	switch len(others) {
-	case 0:
+	lines := "a line per " + strings.Join(others, " and ")
+	if len(others) == 0 {
 		lines = keys[0] + " is the only varied key"
-	case 1:
-		lines = "one line per value of " + others[0]
 	}
 	finished := 0
 	for _, v := range variants {
@@ -173,7 +190,7 @@ func sweepSubtitle(keys []string, variants []SweepVariant, over int) string {
 	if finished == len(variants) {
 		return lines
 	}
-	return fmt.Sprintf("%s; %d of %d variants finished, the others show their latest values", lines, finished, len(variants))
+	return fmt.Sprintf("%s; %d of %d finished, the others at their latest step", lines, finished, len(variants))
 }
 
 // otherValues names a variant's values of every key but keys[over], e.g. "seed=1, learnrate=0.02".

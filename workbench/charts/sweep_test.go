@@ -30,23 +30,23 @@ func TestMetricValues(t *testing.T) {
 	s := testStats()
 	s.Targets[0].Features[0].SimilarityLast, s.Targets[0].Features[2].SimilarityLast = 0.25, 0.125
 	for _, c := range []struct {
-		metric string
-		want   float64
-		ok     bool
-		label  string
+		metric  string
+		want    float64
+		ok      bool
+		subject string
 	}{
-		{"similarity", 0.25, true, "final similarity of t: sword"},
-		{"similarity:t:2", 0.125, true, "final similarity of t: rust"},
-		{"similarity:t:3", 0, false, "final similarity of t: 3"},
-		{"winrate:t:sword", 100 * 8.0 / 15, true, "win rate (%) of t: sword"},
-		{"winrate:t:rust", 0, false, "win rate (%) of t: rust"},
-		{"similarity:nosuchtarget", 0, false, "final similarity of nosuchtarget"},
-		{"loss", 1.125, true, "loss at the last step"},
+		{"similarity", 0.25, true, "t: sword"},
+		{"similarity:t:2", 0.125, true, "t: rust"},
+		{"similarity:t:3", 0, false, "t: 3"},
+		{"winrate:t:sword", 100 * 8.0 / 15, true, "t: sword"},
+		{"winrate:t:rust", 0, false, "t: rust"},
+		{"similarity:nosuchtarget", 0, false, "nosuchtarget"},
+		{"loss", 1.125, true, ""},
 	} {
 		m, _ := ParseMetric(c.metric)
 		got, ok := m.Value(s)
-		if ok != c.ok || ok && got != c.want || m.Label(s) != c.label {
-			t.Errorf("%s: %v %v %q; want %v %v %q", c.metric, got, ok, m.Label(s), c.want, c.ok, c.label)
+		if ok != c.ok || ok && got != c.want || m.Subject(s) != c.subject {
+			t.Errorf("%s: %v %v %q; want %v %v %q", c.metric, got, ok, m.Subject(s), c.want, c.ok, c.subject)
 		}
 	}
 }
@@ -81,11 +81,10 @@ func TestSweepChartLines(t *testing.T) {
 	if err := json.Unmarshal([]byte(option(t, c)), &opt); err != nil {
 		t.Fatal(err)
 	}
-	if title := strings.ReplaceAll(opt.Title.Text, "\n", " "); title != "final similarity of t: sword over learnrate" {
+	if title := strings.ReplaceAll(opt.Title.Text, "\n", " "); title != "final similarity over learnrate" {
 		t.Errorf("title %q", title)
 	}
-	if want := "one line per value of seed; 3 of 4 variants finished, the others show their latest values"; !strings.Contains(
-		strings.ReplaceAll(opt.Title.Subtext, "\n", " "), want) {
+	if want := "t: sword a line per seed; 3 of 4 finished, the others at their latest step"; strings.ReplaceAll(opt.Title.Subtext, "\n", " ") != want {
 		t.Errorf("subtitle %q, want %q", opt.Title.Subtext, want)
 	}
 	if !reflect.DeepEqual(opt.XAxis[0].Data, []string{"0.02", "0.04"}) || len(opt.Series) != 2 {

@@ -55,7 +55,7 @@ func TestReadFinishedAndPendingVariants(t *testing.T) {
 		t.Fatal(err)
 	}
 	o, _ := c.Option()
-	if !strings.Contains(string(o), `"data":[{"value":0.5},{"value":"-"}]`) || !strings.Contains(string(o), "1 of 2 variants finished") {
+	if !strings.Contains(string(o), `"data":[{"value":0.5},{"value":"-"}]`) || !strings.Contains(string(o), "1 of 2 finished") {
 		t.Errorf("chart option %s", o)
 	}
 	if _, err := view.Chart("learnrate", charts.Metric{Kind: "loss"}); err == nil || !strings.Contains(err.Error(), `varies seed, not "learnrate"`) {
