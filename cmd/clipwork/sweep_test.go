@@ -266,7 +266,7 @@ func TestSweepFromTheFile(t *testing.T) {
 	}
 	var stdout, stderr bytes.Buffer
 	code := run([]string{"run", "../../experiments/demo.yaml", file, "--out", out}, &stdout, &stderr)
-	if code == 0 || !strings.Contains(stderr.String(), file+":2: the experiment has a sweep: run its variants with clipwork sweep") {
+	if code == 0 || !strings.Contains(stderr.String(), file+":1: the experiment has a sweep: run its variants with clipwork sweep") {
 		t.Errorf("run of a file with a sweep: exit %d, %s", code, stderr.String())
 	}
 	zipped := append(args, "--zip", "--vary", "seed=1,2", "--name", "zipped")

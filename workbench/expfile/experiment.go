@@ -81,7 +81,7 @@ func (d *decoder) file(n *yaml.Node) *File {
 		case "output":
 			f.Output = d.str(v, key)
 		case "sweep":
-			f.Sweep = d.sweep(v)
+			f.Sweep = d.sweep(n.Content[keyIndex(n, key)], v)
 		case "start_epoch":
 			d.integer(v, key, 0)
 			d.note(v, key)

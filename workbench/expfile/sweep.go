@@ -19,16 +19,16 @@ import (
 type Sweep struct {
 	Axes []sweep.Axis
 	Zip  bool
-	// Position is where sweep: stands, for messages that send the reader there.
+	// Position is the file and line of sweep:, for messages that send the reader there.
 	Position string
 }
 
 var sweepKeys = []string{"vary", "zip"}
 
-// sweep reads the sweep: mapping; the varied keys themselves are checked when each variant's
-// experiment is loaded with its values.
-func (d *decoder) sweep(n *yaml.Node) *Sweep {
-	s := &Sweep{Position: fmt.Sprintf("%s:%d", d.files[n], n.Line)}
+// sweep reads the sweep: mapping n, whose key is key; the varied keys themselves are checked
+// when each variant's experiment is loaded with its values.
+func (d *decoder) sweep(key, n *yaml.Node) *Sweep {
+	s := &Sweep{Position: fmt.Sprintf("%s:%d", d.files[key], key.Line)}
 	hasVary := false
 	d.mapping(n, "sweep", sweepKeys, func(key string, v *yaml.Node) {
 		switch key {

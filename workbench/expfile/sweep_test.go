@@ -25,7 +25,7 @@ func TestSweepIsRead(t *testing.T) {
 	}
 	want := []sweep.Axis{{Key: "seed", Values: []string{"1", "2", "3"}}, {Key: "learnrate", Values: []string{"0.02", "0.04"}},
 		{Key: "targets.t.features.0", Values: []string{"a red circle", "a red circle, glowing", "wait... a circle"}}}
-	if f.Sweep == nil || !reflect.DeepEqual(f.Sweep.Axes, want) || f.Sweep.Zip || f.Sweep.Position != "s.yaml:6" {
+	if f.Sweep == nil || !reflect.DeepEqual(f.Sweep.Axes, want) || f.Sweep.Zip || f.Sweep.Position != "s.yaml:5" {
 		t.Fatalf("sweep %+v, want the axes %v", f.Sweep, want)
 	}
 	plain, err := Parse("p.yaml", []byte(sweepBase))

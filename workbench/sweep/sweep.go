@@ -181,7 +181,7 @@ func grid(axes []Axis) ([][]string, error) {
 	rows := [][]string{nil}
 	for _, a := range axes {
 		if len(rows)*len(a.Values) > MaxVariants {
-			return nil, fmt.Errorf("the grid has more than %d variants", MaxVariants)
+			return nil, fmt.Errorf("the grid has more than %d variants: vary fewer keys or fewer values", MaxVariants)
 		}
 		var next [][]string
 		for _, row := range rows {
