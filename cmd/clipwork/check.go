@@ -73,6 +73,14 @@ func checkFiles(files, settings []string, stdout io.Writer) error {
 	}
 	fmt.Fprintf(stdout, "%s: ok (%d steps, %dx%d, targets: %d)\n", name, f.Experiment.Steps,
 		f.Experiment.Width, f.Experiment.Height, len(f.Experiment.Targets))
+	if f.Sweep != nil {
+		variants, err := sweep.Expand(f.Sweep.Axes, f.Sweep.Zip)
+		if err != nil {
+			return fmt.Errorf("%s: %w", f.Sweep.Position, err)
+		}
+		fmt.Fprintf(stdout, "  sweep: %d variants of %s (clipwork sweep runs them; this checks the file without their values)\n",
+			len(variants), strings.Join(sweep.Keys(f.Sweep.Axes), ", "))
+	}
 	for _, note := range f.Notes {
 		fmt.Fprintf(stdout, "  %v\n", note)
 	}

@@ -264,6 +264,9 @@ func TestSweepFromTheFile(t *testing.T) {
 	if strings.Join(got, " ") != strings.Join(want, " ") {
 		t.Errorf("variants %v, want %v", got, want)
 	}
+	if checked := runCLI(t, "check", "../../experiments/demo.yaml", file); !strings.Contains(checked, "sweep: 6 variants of learnrate, seed") {
+		t.Errorf("check of a file with a sweep:\n%s", checked)
+	}
 	var stdout, stderr bytes.Buffer
 	code := run([]string{"run", "../../experiments/demo.yaml", file, "--out", out}, &stdout, &stderr)
 	if code == 0 || !strings.Contains(stderr.String(), file+":1: the experiment has a sweep: run its variants with clipwork sweep") {

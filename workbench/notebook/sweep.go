@@ -68,13 +68,13 @@ func sweepTable(view *sweepview.View) string {
 	var b strings.Builder
 	b.WriteString(`<table style="font-family:sans-serif;font-size:small"><tr>`)
 	for _, h := range header {
-		fmt.Fprintf(&b, "<th>%s</th>", html.EscapeString(h))
+		fmt.Fprintf(&b, `<th style="text-align:left;padding-right:12px">%s</th>`, html.EscapeString(h))
 	}
 	b.WriteString("</tr>")
 	for _, row := range rows {
 		b.WriteString("<tr>")
 		for _, cell := range row {
-			fmt.Fprintf(&b, "<td>%s</td>", html.EscapeString(cell))
+			fmt.Fprintf(&b, `<td style="padding-right:12px">%s</td>`, html.EscapeString(cell))
 		}
 		b.WriteString("</tr>")
 	}

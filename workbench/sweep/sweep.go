@@ -261,8 +261,13 @@ func (m *Manifest) VariantSettings(v Variant) []string {
 
 // Keys are the varied keys, in order.
 func (m *Manifest) Keys() []string {
-	keys := make([]string, len(m.Axes))
-	for i, a := range m.Axes {
+	return Keys(m.Axes)
+}
+
+// Keys are the axes' keys, in order.
+func Keys(axes []Axis) []string {
+	keys := make([]string, len(axes))
+	for i, a := range axes {
 		keys[i] = a.Key
 	}
 	return keys
