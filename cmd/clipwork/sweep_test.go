@@ -296,6 +296,29 @@ func TestParallelSweepIsTheSameAsAlone(t *testing.T) {
 	}
 }
 
+// TestJobsAreLoweredToTheMemory plans the 2x2 sweep with -j 4 against less memory than four
+// variants' estimates: it runs fewer at once, and says so.
+func TestJobsAreLoweredToTheMemory(t *testing.T) {
+	plan, err := planSweep([]string{"../../experiments/demo.yaml"}, sweepFlags{vary: repeated{"seed=1..2", "learnrate=0.02,0.04"}, set: repeated{
+		"model=random:tiny", "resolution=40"}, out: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	one := plan.estimate(plan.manifest.Variants[0])
+	if one <= 0 {
+		t.Fatalf("estimate %d", one)
+	}
+	var out bytes.Buffer
+	if n := plan.fitJobs(plan.manifest.Variants, 4, 2*one+one/2, &out); n != 2 || !strings.Contains(out.String(), "-j 4: 4 variants at once need about") ||
+		!strings.Contains(out.String(), "running 2 at once") {
+		t.Errorf("-j 4 in the memory of 2.5 variants: %d at once, %q", n, out.String())
+	}
+	out.Reset()
+	if n := plan.fitJobs(plan.manifest.Variants, 8, 100*one, &out); n != 4 || out.Len() > 0 {
+		t.Errorf("-j 8 of 4 variants in plenty of memory: %d at once, %q", n, out.String())
+	}
+}
+
 func TestJobsThatFit(t *testing.T) {
 	for _, c := range []struct {
 		estimates       []int64

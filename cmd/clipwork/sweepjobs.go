@@ -27,7 +27,9 @@ func (p *sweepPlan) run(index, jobs int, stdout io.Writer) error {
 	ctx, stop := signal.NotifyContext(context.Background(), stopSignals...)
 	defer stop()
 	todo := p.selected(index)
-	jobs = p.fitJobs(todo, jobs, stdout)
+	if available, ok := workbench.AvailableMemory(); ok && jobs > 1 {
+		jobs = p.fitJobs(todo, jobs, available, stdout)
+	}
 	p.quiet = p.quiet || jobs > 1 // progress bars of several variants would overwrite each other
 	errs := p.runAll(ctx, todo, jobs, stdout)
 	if ctx.Err() != nil {
@@ -105,17 +107,13 @@ func interruptedVariants(todo []sweep.Variant, errs []error) string {
 }
 
 // fitJobs is how many of the variants run at once: jobs, or fewer where the memory estimates
-// of the largest variants together exceed the memory available, which it then says. Variants
-// whose model it cannot know without loading count for nothing; one variant always runs (a run
-// that cannot fit is refused by the run itself, with the setting to lower).
-func (p *sweepPlan) fitJobs(todo []sweep.Variant, jobs int, stdout io.Writer) int {
+// of the largest variants together exceed available (bytes), which it then says. Variants whose
+// model it cannot know without loading count for nothing; one variant always runs (a run that
+// cannot fit is refused by the run itself, with the setting to lower).
+func (p *sweepPlan) fitJobs(todo []sweep.Variant, jobs int, available int64, stdout io.Writer) int {
 	jobs = min(jobs, len(todo))
 	if jobs <= 1 {
 		return 1
-	}
-	available, ok := workbench.AvailableMemory()
-	if !ok {
-		return jobs
 	}
 	estimates := p.estimates(todo)
 	fit := jobsThatFit(estimates, jobs, available)
