@@ -277,6 +277,11 @@ func TestSweepFromTheFile(t *testing.T) {
 	if m, err := sweep.ReadManifest(filepath.Join(out, "zipped")); err != nil || len(m.Variants) != 2 || !m.Zip {
 		t.Errorf("--zip over the file's sweep: %+v, %v", m, err)
 	}
+	os.WriteFile(file, []byte("sweep: {vary: {learnrate: [0.02, 0.04], seed: 1..2}, zip: true}\n"), 0o644)
+	script := runCLI(t, append(args, "--zip=false", "--slurm")...)
+	if !strings.Contains(script, "--array=0-3") || !strings.Contains(script, " --zip=false ") {
+		t.Errorf("a task's command must keep --zip=false over the file's zip: true:\n%s", script)
+	}
 }
 
 // TestParallelSweepIsTheSameAsAlone runs the 2x2 sweep two variants at once: every image is the
