@@ -107,8 +107,8 @@ func (m Metric) feature(stats *workbench.Stats) (*workbench.TargetStats, int, bo
 	return nil, 0, false
 }
 
-// SweepVariant is one variant of a sweep as SweepChart draws it: its values of the varied keys,
-// in their order, and its statistics (nil before its first save).
+// SweepVariant is one variant of a sweep as Sweep draws it: its values of the varied keys, in
+// their order, its statistics (nil before its first save) and whether it has finished.
 type SweepVariant struct {
 	Values   []string
 	Stats    *workbench.Stats
@@ -121,12 +121,7 @@ func Sweep(keys []string, variants []SweepVariant, over int, m Metric) Chart {
 	xs := distinct(variants, func(v SweepVariant) string { return v.Values[over] })
 	others := func(v SweepVariant) string { return otherValues(keys, v.Values, over) }
 	line := charts.NewLine()
-	subtitle := Wrap(sweepSubtitle(keys, variants, over), 64)
-	if subject := metricSubject(variants, m); subject != "" {
-		subtitle = Wrap(shorten(subject, 64), 64) + "\n" + subtitle
-	}
-	top := 70 + lineHeight*strings.Count(subtitle, "\n") // below the subtitle's lines
-	line.SetGlobalOptions(append(layout(Wrap(m.Name()+" over "+keys[over], 48), subtitle, top), legend(),
+	line.SetGlobalOptions(append(sweepLayout(keys, variants, over, m), legend(),
 		charts.WithXAxisOpts(opts.XAxis{Name: keys[over], NameLocation: "middle", NameGap: 25}),
 		charts.WithYAxisOpts(opts.YAxis{Scale: opts.Bool(true)}))...)
 	line.SetXAxis(xs)
@@ -147,6 +142,17 @@ func Sweep(keys []string, variants []SweepVariant, over int, m Metric) Chart {
 		line.AddSeries(Wrap(series, 30), data)
 	}
 	return Chart{Name: "sweep-" + m.Kind + "-over-" + keys[over], def: line}
+}
+
+// sweepLayout titles a sweep chart with the metric and the key, and says in the subtitle what
+// the metric is of, what the lines are and how many variants have finished; the plot starts
+// below the subtitle's lines.
+func sweepLayout(keys []string, variants []SweepVariant, over int, m Metric) []charts.GlobalOpts {
+	subtitle := Wrap(sweepSubtitle(keys, variants, over), 64)
+	if subject := metricSubject(variants, m); subject != "" {
+		subtitle = Wrap(shorten(subject, 64), 64) + "\n" + subtitle
+	}
+	return layout(Wrap(m.Name()+" over "+keys[over], 48), subtitle, 70+lineHeight*strings.Count(subtitle, "\n"))
 }
 
 func (m Metric) valueOf(v SweepVariant) (float64, bool) {
@@ -210,9 +216,10 @@ func otherValues(keys, values []string, over int) string {
 // distinct are the values of fn over variants, each once, in their first variant's order.
 func distinct(variants []SweepVariant, fn func(SweepVariant) string) []string {
 	var out []string
+	seen := map[string]bool{}
 	for _, v := range variants {
-		if s := fn(v); !slices.Contains(out, s) {
-			out = append(out, s)
+		if s := fn(v); !seen[s] {
+			out, seen[s] = append(out, s), true
 		}
 	}
 	return out

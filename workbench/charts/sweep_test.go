@@ -4,8 +4,10 @@ import (
 	"encoding/json"
 	"encoding/xml"
 	"reflect"
+	"strconv"
 	"strings"
 	"testing"
+	"time"
 )
 
 func TestParseMetric(t *testing.T) {
@@ -117,5 +119,24 @@ func TestSweepChartRendersBothWays(t *testing.T) {
 	}
 	if strings.Contains(svg+html, "<script>alert") {
 		t.Error("a hostile value is unescaped")
+	}
+}
+
+// TestLargestSweepChartIsQuick draws a sweep of the most variants a sweep may have (100 x 100).
+func TestLargestSweepChartIsQuick(t *testing.T) {
+	stats := testStats()
+	var vs []SweepVariant
+	for i := range 100 {
+		for j := range 100 {
+			vs = append(vs, SweepVariant{Values: []string{strconv.Itoa(i), strconv.Itoa(j)}, Stats: stats, Finished: true})
+		}
+	}
+	begin := time.Now()
+	c := Sweep([]string{"seed", "n"}, vs, 1, Metric{Kind: "loss"})
+	if o := option(t, c); strings.Count(o, `"name":"seed=`) != 100 {
+		t.Errorf("want 100 lines")
+	}
+	if d := time.Since(begin); d > 5*time.Second {
+		t.Errorf("took %v", d)
 	}
 }
