@@ -93,7 +93,7 @@ func largestSize(exp Experiment) (width, height int) {
 // models (every model of an ensemble); loaded says their weights are in memory already (and so
 // not among what is available).
 func CheckMemory(exp Experiment, configs []*clipmodel.Config, loaded bool) error {
-	available, ok := availableMemory()
+	available, ok := AvailableMemory()
 	if !ok {
 		return nil
 	}
@@ -136,9 +136,9 @@ func gigabytes(bytes int64) string {
 	return fmt.Sprintf("%.1f GB", float64(bytes)/1e9)
 }
 
-// availableMemory is the kernel's estimate of the memory available to a new process
+// AvailableMemory is the kernel's estimate of the memory available to a new process
 // (MemAvailable in /proc/meminfo), where the system reports one.
-func availableMemory() (int64, bool) {
+func AvailableMemory() (int64, bool) {
 	f, err := os.Open("/proc/meminfo")
 	if err != nil {
 		return 0, false

@@ -17,6 +17,7 @@ import (
 	"github.com/clipwork/clipwork/workbench/runstore"
 	"github.com/clipwork/clipwork/workbench/store"
 	"github.com/clipwork/clipwork/workbench/sweep"
+	"github.com/clipwork/clipwork/workbench/sweepview"
 )
 
 // runCheck validates experiment files without running them: the files merge into one
@@ -74,6 +75,14 @@ func checkFiles(files, settings []string, stdout io.Writer) error {
 	}
 	fmt.Fprintf(stdout, "%s: ok (%d steps, %dx%d, targets: %d)\n", name, f.Experiment.Steps,
 		f.Experiment.Width, f.Experiment.Height, len(f.Experiment.Targets))
+	if f.Sweep != nil {
+		variants, err := sweep.Expand(f.Sweep.Axes, f.Sweep.Zip)
+		if err != nil {
+			return fmt.Errorf("%s: %w", f.Sweep.Position, err)
+		}
+		fmt.Fprintf(stdout, "  sweep: %d variants of %s (clipwork sweep runs them; this checks the file without their values)\n",
+			len(variants), strings.Join(sweep.Keys(f.Sweep.Axes), ", "))
+	}
 	for _, note := range f.Notes {
 		fmt.Fprintf(stdout, "  %v\n", note)
 	}
@@ -123,6 +132,8 @@ func modelConfig(name string) (*clipmodel.Config, bool) {
 func runRuns(args []string, stdout io.Writer) error {
 	fs := newFlags("runs", stdout)
 	out := fs.String("out", "results", "the results folder, or a store: s3://bucket/prefix, file:///folder")
+	chart := fs.String("chart", "", "of a sweep folder: also write a chart of --metric over this varied key")
+	metric := fs.String("metric", "similarity", "what --chart shows: similarity, winrate or loss, with :TARGET[:FEATURE] (default: the first target's first positive feature)")
 	folders, err := parseInterleaved(fs, args)
 	if err != nil {
 		return err
@@ -139,10 +150,16 @@ func runRuns(args []string, stdout io.Writer) error {
 		return err
 	}
 	defer remove()
-	if m, err := sweep.ReadManifest(root); err == nil {
-		return printSweep(root, m, stdout)
+	if view, err := sweepview.Read(root); err == nil {
+		chartDir := view.Dir
+		if store.IsURL(*out) {
+			chartDir = "." // the copy of a store's sweep is removed on return
+		}
+		return showSweep(view, *chart, *metric, chartDir, stdout)
 	} else if !errors.Is(err, os.ErrNotExist) {
 		return err
+	} else if *chart != "" {
+		return fmt.Errorf("--chart: %s holds no sweep (no %s)", *out, sweep.ManifestFile)
 	}
 	dirs, err := runstore.List(root)
 	if err != nil {

@@ -82,8 +82,11 @@ func taskArgs(p *sweepPlan, f sweepFlags, index string) []string {
 	for _, v := range f.vary {
 		args = append(args, "--vary", v)
 	}
-	if f.zip {
+	switch {
+	case f.zip:
 		args = append(args, "--zip")
+	case f.zipGiven:
+		args = append(args, "--zip=false") // over the files' sweep: zip: true
 	}
 	for _, s := range f.set {
 		args = append(args, "--set", s)

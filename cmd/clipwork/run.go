@@ -76,6 +76,10 @@ func runRun(args []string, stdout io.Writer) error {
 	if err != nil {
 		return err
 	}
+	if file.Sweep != nil {
+		return fmt.Errorf("%s: the experiment has a sweep: run its variants with clipwork sweep %s (one of them: add --index I)",
+			file.Sweep.Position, strings.Join(files, " "))
+	}
 	name := file.RunName(fileStem(files[len(files)-1]))
 	if !given["out"] && file.Output != "" {
 		f.out, name = outputFolder(file.Output, name)

@@ -3,10 +3,10 @@ package main
 import (
 	"context"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"os"
-	"os/signal"
 	"path"
 	"path/filepath"
 	"strings"
@@ -15,6 +15,7 @@ import (
 	"github.com/clipwork/clipwork/workbench/runstore"
 	"github.com/clipwork/clipwork/workbench/store"
 	"github.com/clipwork/clipwork/workbench/sweep"
+	"github.com/clipwork/clipwork/workbench/sweepview"
 )
 
 // sweepFlags are the flags of clipwork sweep.
@@ -22,7 +23,9 @@ type sweepFlags struct {
 	out, name  string
 	vary, set  repeated
 	zip, quiet bool
-	index      int
+	// zipGiven says that --zip was given (--zip=false too), overriding the file's zip.
+	zipGiven    bool
+	index, jobs int
 }
 
 // sweepPlan is a sweep resolved from its flags: its manifest and its folder.
@@ -44,11 +47,16 @@ func runSweep(args []string, stdout io.Writer) error {
 	fs.IntVar(&f.index, "index", -1, "run only variant I (what a cluster task runs)")
 	fs.Var(&f.set, "set", "override a value in every variant: key.path=value (repeatable)")
 	fs.BoolVar(&f.quiet, "quiet", false, "no progress bars")
+	fs.IntVar(&f.jobs, "j", 1, "run up to N variants at once, as many as the memory estimates allow")
 	var job jobFlags
 	job.register(fs)
 	files, err := parseInterleaved(fs, args)
 	if err != nil {
 		return err
+	}
+	fs.Visit(func(fl *flag.Flag) { f.zipGiven = f.zipGiven || fl.Name == "zip" })
+	if f.jobs < 1 {
+		return fmt.Errorf("-j %d: run at least 1 variant at once", f.jobs)
 	}
 	plan, err := planSweep(files, f)
 	if err != nil {
@@ -66,7 +74,7 @@ func runSweep(args []string, stdout io.Writer) error {
 		}
 		defer plan.mirror.Close()
 	}
-	return plan.run(f.index, stdout)
+	return plan.run(f.index, f.jobs, stdout)
 }
 
 // useStore runs the sweep in a local working folder whose saves go to the store at out. It
@@ -98,15 +106,11 @@ func planSweep(files []string, f sweepFlags) (*sweepPlan, error) {
 	if len(files) == 0 {
 		return nil, errors.New("give one or more experiment files, e.g. clipwork sweep experiments/demo.yaml --vary seed=1..4")
 	}
-	var axes []sweep.Axis
-	for _, v := range f.vary {
-		axis, err := sweep.ParseVary(v)
-		if err != nil {
-			return nil, err
-		}
-		axes = append(axes, axis)
+	axes, zip, err := sweepAxes(files, f)
+	if err != nil {
+		return nil, err
 	}
-	variants, err := sweep.Expand(axes, f.zip)
+	variants, err := sweep.Expand(axes, zip)
 	if err != nil {
 		return nil, err
 	}
@@ -117,7 +121,7 @@ func planSweep(files []string, f sweepFlags) (*sweepPlan, error) {
 	if name == "." || name == ".." || strings.ContainsAny(name, `/\`) {
 		return nil, fmt.Errorf("--name %q: a sweep's name is one folder name", name)
 	}
-	m := &sweep.Manifest{Files: files, Settings: f.set, Axes: axes, Zip: f.zip, Variants: variants}
+	m := &sweep.Manifest{Files: files, Settings: f.set, Axes: axes, Zip: zip, Variants: variants}
 	// Every variant must load before any runs: a bad value fails now, not hours later.
 	for _, v := range variants {
 		if _, err := expfile.Load(files, m.VariantSettings(v)...); err != nil {
@@ -127,34 +131,30 @@ func planSweep(files []string, f sweepFlags) (*sweepPlan, error) {
 	return &sweepPlan{manifest: m, dir: filepath.Join(f.out, name), quiet: f.quiet}, nil
 }
 
-// run runs variant index, or every variant in order when index is negative: finished ones are
-// skipped, interrupted ones resumed from their state. Ctrl-C stops the variant that runs (it stays
-// resumable) and the sweep.
-func (p *sweepPlan) run(index int, stdout io.Writer) error {
-	if err := p.writeManifest(); err != nil {
-		return err
+// sweepAxes are the axes of the files' sweep: with the --vary flags applied (see sweep.Override),
+// and zip: the file's unless --zip is given.
+func sweepAxes(files []string, f sweepFlags) ([]sweep.Axis, bool, error) {
+	file, err := expfile.Load(files, f.set...)
+	if err != nil {
+		return nil, false, err
 	}
-	ctx, stop := signal.NotifyContext(context.Background(), stopSignals...)
-	defer stop()
-	var failed []error
-	for _, v := range p.manifest.Variants {
-		if index >= 0 && v.Index != index {
-			continue
+	var base []sweep.Axis
+	zip := f.zip
+	if file.Sweep != nil {
+		base = file.Sweep.Axes
+		if !f.zipGiven {
+			zip = file.Sweep.Zip
 		}
-		if ctx.Err() != nil {
-			break
-		}
-		err := p.runVariant(v, stdout)
-		if errors.Is(err, context.Canceled) || ctx.Err() != nil {
-			p.writeManifest()
-			return fmt.Errorf("interrupted at variant %d (%s): run the same command again to go on", v.Index, v.Folder)
-		}
+	}
+	var flags []sweep.Axis
+	for _, v := range f.vary {
+		axis, err := sweep.ParseVary(v)
 		if err != nil {
-			fmt.Fprintf(stdout, "variant %d (%s) failed: %v\n", v.Index, v.Folder, err)
-			failed = append(failed, fmt.Errorf("variant %d (%s): %w", v.Index, v.Folder, err))
+			return nil, false, err
 		}
+		flags = append(flags, axis)
 	}
-	return errors.Join(append(failed, p.writeManifest())...)
+	return sweep.Override(base, flags), zip, nil
 }
 
 // writeManifest writes sweep.json with each variant's status, refusing a folder that holds
@@ -182,27 +182,10 @@ func (p *sweepPlan) writeManifest() error {
 	return p.mirror.Saved(filepath.Join(p.dir, sweep.ManifestFile))
 }
 
-// statusPending is the status of a variant that has not started.
-const statusPending = "pending"
-
 // variantStatus is the status of the run in path for people, or pending.
 func variantStatus(path string) string {
-	_, status := readVariant(path)
+	_, status := sweepview.ReadRun(path)
 	return status
-}
-
-// readVariant reads the run in path: its stats.json and its status for people, or nil and
-// pending where it has none yet.
-func readVariant(path string) (*runstore.Summary, string) {
-	dir, err := runstore.Open(path)
-	if err != nil {
-		return nil, statusPending
-	}
-	s, err := dir.ReadSummary()
-	if err != nil {
-		return nil, statusPending
-	}
-	return s, dir.DisplayStatus(s)
 }
 
 // runVariant runs one variant in its folder: nothing when it has finished, a resume when it has

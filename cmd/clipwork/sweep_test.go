@@ -3,11 +3,13 @@ package main
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -61,6 +63,43 @@ func TestSweepRunsSkipsAndShows(t *testing.T) {
 	}
 	if row := strings.Fields(table[3]); strings.Join(row[:5], " ") != "2 2 0.02 finished 2/2" || row[5] != "final" || row[6] != "sim" {
 		t.Errorf("row of variant 2: %v", row)
+	}
+	checkSweepChart(t, out, dir)
+}
+
+// checkSweepChart writes the loss over learnrate of the demo sweep in dir, and checks that bad
+// --chart and --metric values are refused.
+func checkSweepChart(t *testing.T, out, dir string) {
+	t.Helper()
+	if output := runCLI(t, "runs", dir, "--chart", "learnrate", "--metric", "loss"); !strings.Contains(output, "chart: "+dir+"/chart-learnrate-loss.svg") {
+		t.Errorf("runs --chart:\n%s", output)
+	}
+	svg, _ := os.ReadFile(filepath.Join(dir, "chart-learnrate-loss.svg"))
+	for _, want := range []string{"loss at the last step over learnrate", "seed=1", "seed=2"} {
+		if !strings.Contains(string(svg), want) {
+			t.Errorf("the chart lacks %q", want)
+		}
+	}
+	here := t.TempDir()
+	t.Chdir(here) // a store's sweep is read from a copy: its chart lands in the working folder
+	if output := runCLI(t, "runs", "file://"+filepath.ToSlash(dir), "--chart", "seed"); !strings.Contains(output, "chart: chart-seed-similarity.svg") {
+		t.Errorf("runs --chart of a store:\n%s", output)
+	}
+	if _, err := os.Stat(filepath.Join(here, "chart-seed-similarity.svg")); err != nil {
+		t.Error(err)
+	}
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"runs", dir, "--chart", "init.std"}, `varies seed, learnrate, not "init.std"`},
+		{[]string{"runs", dir, "--chart", "seed", "--metric", "speed"}, "--metric: metric \"speed\""},
+		{[]string{"runs", out, "--chart", "seed"}, "holds no sweep"},
+	} {
+		var stdout, stderr bytes.Buffer
+		if code := run(c.args, &stdout, &stderr); code == 0 || !strings.Contains(stderr.String(), c.want) {
+			t.Errorf("%v: exit %d, %q; want an error with %q", c.args, code, stderr.String(), c.want)
+		}
 	}
 }
 
@@ -225,4 +264,154 @@ func TestInterruptedSweepResumes(t *testing.T) {
 		t.Errorf("variant 0 was not resumed:\n%s", output)
 	}
 	checkSameAsAlone(t, store, steps, 0, 1)
+}
+
+// TestSweepFromTheFile runs a sweep: given in an experiment file, a --vary replacing one of its
+// keys and adding another, and checks that clipwork run refuses the file.
+func TestSweepFromTheFile(t *testing.T) {
+	out := t.TempDir()
+	file := filepath.Join(t.TempDir(), "lr.yaml")
+	os.WriteFile(file, []byte("sweep:\n  vary:\n    learnrate: [0.02, 0.04]\n    seed: 1..3\n"), 0o644)
+	args := []string{"sweep", "../../experiments/demo.yaml", file, "--vary", "seed=5", "--vary", "init.std=0.1,0.2",
+		"--set", "model=random:tiny", "--set", "epochs=1", "--set", "resolution=40", "--out", out, "--quiet"}
+	runCLI(t, args...)
+	m, err := sweep.ReadManifest(filepath.Join(out, "lr-sweep"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, v := range m.Variants {
+		got = append(got, v.Folder)
+	}
+	want := []string{"learnrate-0.02_seed-5_init.std-0.1", "learnrate-0.02_seed-5_init.std-0.2",
+		"learnrate-0.04_seed-5_init.std-0.1", "learnrate-0.04_seed-5_init.std-0.2"}
+	if strings.Join(got, " ") != strings.Join(want, " ") {
+		t.Errorf("variants %v, want %v", got, want)
+	}
+	if checked := runCLI(t, "check", "../../experiments/demo.yaml", file); !strings.Contains(checked, "sweep: 6 variants of learnrate, seed") {
+		t.Errorf("check of a file with a sweep:\n%s", checked)
+	}
+	var stdout, stderr bytes.Buffer
+	code := run([]string{"run", "../../experiments/demo.yaml", file, "--out", out}, &stdout, &stderr)
+	if code == 0 || !strings.Contains(stderr.String(), file+":1: the experiment has a sweep: run its variants with clipwork sweep") {
+		t.Errorf("run of a file with a sweep: exit %d, %s", code, stderr.String())
+	}
+	zipped := append(args, "--zip", "--vary", "seed=1,2", "--name", "zipped")
+	runCLI(t, zipped...)
+	if m, err := sweep.ReadManifest(filepath.Join(out, "zipped")); err != nil || len(m.Variants) != 2 || !m.Zip {
+		t.Errorf("--zip over the file's sweep: %+v, %v", m, err)
+	}
+	os.WriteFile(file, []byte("sweep: {vary: {learnrate: [0.02, 0.04], seed: 1..2}, zip: true}\n"), 0o644)
+	script := runCLI(t, append(args, "--zip=false", "--slurm")...)
+	if !strings.Contains(script, "--array=0-3") || !strings.Contains(script, " --zip=false ") {
+		t.Errorf("a task's command must keep --zip=false over the file's zip: true:\n%s", script)
+	}
+}
+
+// TestParallelSweepIsTheSameAsAlone runs the 2x2 sweep two variants at once: every image is the
+// one its variant makes alone, and each output line names its variant.
+func TestParallelSweepIsTheSameAsAlone(t *testing.T) {
+	const steps = 6
+	store := t.TempDir()
+	output := runCLI(t, append(demoSweep(store, steps), "-j", "2")...)
+	for i, f := range demoFolders {
+		if !strings.Contains(output, "["+strconv.Itoa(i)+"] variant "+strconv.Itoa(i)+" ("+f+")") {
+			t.Errorf("no line of variant %d:\n%s", i, output)
+		}
+	}
+	checkSameAsAlone(t, store, steps, 0, 1, 2, 3)
+	if again := runCLI(t, append(demoSweep(store, steps), "-j", "2")...); strings.Count(again, "finished, skipped") != 4 {
+		t.Errorf("the second call ran again:\n%s", again)
+	}
+}
+
+// TestJobsAreLoweredToTheMemory plans the 2x2 sweep with -j 4 against less memory than four
+// variants' estimates: it runs fewer at once, and says so.
+func TestJobsAreLoweredToTheMemory(t *testing.T) {
+	plan, err := planSweep([]string{"../../experiments/demo.yaml"}, sweepFlags{vary: repeated{"seed=1..2", "learnrate=0.02,0.04"}, set: repeated{
+		"model=random:tiny", "resolution=40"}, out: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	one := plan.estimate(plan.manifest.Variants[0])
+	if one <= 0 {
+		t.Fatalf("estimate %d", one)
+	}
+	var out bytes.Buffer
+	if n := plan.fitJobs(plan.manifest.Variants, 4, 2*one+one/2, &out); n != 2 || !strings.Contains(out.String(), "-j 4: 4 variants at once need about") ||
+		!strings.Contains(out.String(), "running 2 at once") {
+		t.Errorf("-j 4 in the memory of 2.5 variants: %d at once, %q", n, out.String())
+	}
+	out.Reset()
+	if n := plan.fitJobs(plan.manifest.Variants, 8, 100*one, &out); n != 4 || out.Len() > 0 {
+		t.Errorf("-j 8 of 4 variants in plenty of memory: %d at once, %q", n, out.String())
+	}
+}
+
+func TestJobsThatFit(t *testing.T) {
+	for _, c := range []struct {
+		estimates       []int64
+		jobs, available int
+		want            int
+	}{
+		{[]int64{3, 2, 2, 1}, 4, 8, 4},
+		{[]int64{3, 2, 2, 1}, 4, 7, 3},
+		{[]int64{3, 2, 2, 1}, 2, 100, 2},
+		{[]int64{3, 2}, 2, 1, 1}, // not even one fits: the run refuses itself
+		{[]int64{0, 0}, 2, 1, 2}, // unknown estimates
+	} {
+		if got := jobsThatFit(c.estimates, c.jobs, int64(c.available)); got != c.want {
+			t.Errorf("%v, -j %d, %d available: %d, want %d", c.estimates, c.jobs, c.available, got, c.want)
+		}
+	}
+}
+
+func TestLinePrefixerKeepsLinesWhole(t *testing.T) {
+	var out bytes.Buffer
+	var mu sync.Mutex
+	a := &linePrefixer{mu: &mu, w: &out, prefix: "[0] "}
+	b := &linePrefixer{mu: &mu, w: &out, prefix: "[1] "}
+	a.Write([]byte("one "))
+	b.Write([]byte("two\n\nthree\nfo"))
+	a.Write([]byte("line\n"))
+	b.Write([]byte("ur"))
+	b.Flush()
+	if want := "[1] two\n[1] three\n[0] one line\n[1] four\n"; out.String() != want {
+		t.Errorf("%q, want %q", out.String(), want)
+	}
+}
+
+// TestInterruptedParallelSweepResumes stops a sweep that runs two variants at once with Ctrl-C:
+// both stay resumable, and the same command again resumes both, the images as the variants'
+// alone.
+func TestInterruptedParallelSweepResumes(t *testing.T) {
+	const steps = 300
+	store := t.TempDir()
+	args := append(demoSweep(store, steps), "-j", "2")
+	done := make(chan string)
+	go func() {
+		var stdout, stderr bytes.Buffer
+		run(args, &stdout, &stderr)
+		done <- stdout.String() + stderr.String()
+	}()
+	for _, f := range demoFolders[:2] {
+		waitForFile(t, filepath.Join(store, "demo-sweep", f, "stats.json"))
+	}
+	time.Sleep(200 * time.Millisecond)
+	syscall.Kill(os.Getpid(), syscall.SIGINT)
+	want := "interrupted at variants 0 (" + demoFolders[0] + "), 1 (" + demoFolders[1] + ")"
+	if output := <-done; !strings.Contains(output, want) {
+		t.Fatalf("after Ctrl-C, want %q:\n%s", want, output)
+	}
+	m, _ := sweep.ReadManifest(filepath.Join(store, "demo-sweep"))
+	if m == nil || m.Variants[0].Status != "interrupted" || m.Variants[1].Status != "interrupted" || m.Variants[2].Status != "pending" {
+		t.Fatalf("manifest after Ctrl-C: %+v", m)
+	}
+	output := runCLI(t, args...)
+	for _, i := range []int{0, 1} {
+		if !strings.Contains(output, fmt.Sprintf("variant %d (%s): resuming", i, demoFolders[i])) {
+			t.Errorf("variant %d was not resumed:\n%s", i, output)
+		}
+	}
+	checkSameAsAlone(t, store, steps, 0, 1, 3)
 }

@@ -5,44 +5,32 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"text/tabwriter"
 
 	"github.com/clipwork/clipwork/workbench"
-	"github.com/clipwork/clipwork/workbench/runstore"
+	"github.com/clipwork/clipwork/workbench/charts"
+	"github.com/clipwork/clipwork/workbench/report"
 	"github.com/clipwork/clipwork/workbench/store"
 	"github.com/clipwork/clipwork/workbench/sweep"
+	"github.com/clipwork/clipwork/workbench/sweepview"
 )
 
-// printSweep prints one table of a sweep's variants: their values, status, steps, and for each
-// feature its final similarity and win rate, from the variants' stats.json.
-func printSweep(dir string, m *sweep.Manifest, stdout io.Writer) error {
-	summaries := make([]*runstore.Summary, len(m.Variants))
-	statuses := make([]string, len(m.Variants))
-	var columns []featureColumn
-	for i, v := range m.Variants {
-		summaries[i], statuses[i] = readVariant(filepath.Join(dir, v.Folder))
-		if columns == nil && summaries[i] != nil {
-			columns = featureColumns(summaries[i])
-		}
+// showSweep prints a sweep's table and, when chart names a varied key, writes the chart of the
+// metric over it into chartDir.
+func showSweep(view *sweepview.View, chart, metric, chartDir string, stdout io.Writer) error {
+	if err := printSweep(view, stdout); err != nil || chart == "" {
+		return err
 	}
+	return writeSweepChart(view, chart, metric, chartDir, stdout)
+}
+
+// printSweep prints one table of a sweep's variants (see sweepview.View.Table).
+func printSweep(view *sweepview.View, stdout io.Writer) error {
+	header, rows := view.Table()
 	tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
-	header := append([]string{"#"}, m.Keys()...)
-	header = append(header, "status", "steps")
-	for _, c := range columns {
-		header = append(header, c.header())
-	}
 	fmt.Fprintln(tw, printableCells(header))
-	for i, v := range m.Variants {
-		row := append([]string{strconv.Itoa(v.Index)}, v.Values...)
-		row = append(row, statuses[i], "")
-		if s := summaries[i]; s != nil {
-			row[len(row)-1] = fmt.Sprintf("%d/%d", s.StepsDone, s.Steps)
-			for _, c := range columns {
-				row = append(row, c.cell(s))
-			}
-		}
+	for _, row := range rows {
 		fmt.Fprintln(tw, printableCells(row))
 	}
 	return tw.Flush()
@@ -56,50 +44,41 @@ func printableCells(cells []string) string {
 	return strings.Join(out, "\t")
 }
 
-// featureColumn is one feature of one target in a sweep table.
-type featureColumn struct {
-	target, label string
-	feature       int
-	negative      bool
-}
-
-// maxLabel bounds a feature's label in a table header.
-const maxLabel = 24
-
-func (c featureColumn) header() string {
-	label := c.label
-	if r := []rune(label); len(r) > maxLabel {
-		label = string(r[:maxLabel-1]) + "…"
+// writeSweepChart writes the chart of metric over the varied key into dir as SVG and HTML, and
+// PNG where Chromium is installed.
+func writeSweepChart(view *sweepview.View, key, metric, dir string, stdout io.Writer) error {
+	m, err := charts.ParseMetric(metric)
+	if err != nil {
+		return fmt.Errorf("--metric: %w", err)
 	}
-	if c.negative {
-		label += " (negative)"
+	c, err := view.Chart(key, m)
+	if err != nil {
+		return fmt.Errorf("--chart: %w", err)
 	}
-	return c.target + ": " + label
-}
-
-// cell is the feature's final similarity and, where it can win windows, its win rate.
-func (c featureColumn) cell(s *runstore.Summary) string {
-	for _, t := range s.Targets {
-		if t.Name != c.target || c.feature >= len(t.Features) || t.Features[c.feature].Label != c.label {
-			continue
+	base := filepath.Join(dir, "chart-"+sweep.FolderPart(key)+"-"+m.Kind)
+	svg, err := c.SVG()
+	if err != nil {
+		return err
+	}
+	grid, err := charts.GridHTML([]charts.Chart{c}, svg)
+	if err != nil {
+		return err
+	}
+	if err := os.WriteFile(base+".svg", []byte(svg), 0o644); err != nil {
+		return err
+	}
+	if err := os.WriteFile(base+".html", []byte(charts.Page(filepath.Base(view.Dir)+" "+c.Name, grid)), 0o644); err != nil {
+		return err
+	}
+	written := base + ".svg and .html"
+	if browser := report.FindChromium(); browser != "" {
+		if err := report.Screenshot(browser, base+".svg", base+".png", charts.Width, charts.Height); err != nil {
+			return fmt.Errorf("%s.png: %w", base, err)
 		}
-		cell := fmt.Sprintf("final sim %.3f", t.Features[c.feature].SimilarityLast)
-		if rate, ok := t.WinRate(c.feature); ok {
-			cell += fmt.Sprintf(" win %.0f%%", 100*rate)
-		}
-		return cell
+		written += " and .png"
 	}
-	return "-"
-}
-
-func featureColumns(s *runstore.Summary) []featureColumn {
-	var columns []featureColumn
-	for _, t := range s.Targets {
-		for j, f := range t.Features {
-			columns = append(columns, featureColumn{target: t.Name, label: f.Label, feature: j, negative: f.Negative})
-		}
-	}
-	return columns
+	fmt.Fprintf(stdout, "\nchart: %s\n", workbench.Printable(written))
+	return nil
 }
 
 // listSweeps names the sweep folders in a results folder, root, (runs lists run folders only),

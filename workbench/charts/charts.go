@@ -11,6 +11,7 @@ import (
 	"html"
 	"math"
 	"slices"
+	"strconv"
 	"strings"
 	"unicode/utf8"
 
@@ -32,12 +33,17 @@ func Script() string {
 // common are the options every chart shares: its size, no animation, a title and room for a
 // legend at the bottom.
 func common(text, sub string) []charts.GlobalOpts {
+	return layout(Wrap(text, 48), Wrap(sub, 64), 70)
+}
+
+// layout is common with the title and subtitle as given (wrapped already) and the plot top
+// pixels down.
+func layout(title, subtitle string, top int) []charts.GlobalOpts {
 	return []charts.GlobalOpts{
 		charts.WithInitializationOpts(opts.Initialization{Width: fmt.Sprintf("%dpx", Width), Height: fmt.Sprintf("%dpx", Height)}),
 		charts.WithAnimation(false),
-		charts.WithTitleOpts(opts.Title{Title: Wrap(text, 48), Subtitle: Wrap(sub, 64),
-			SubtitleStyle: &opts.TextStyle{LineHeight: lineHeight}}),
-		charts.WithGridOpts(opts.Grid{Top: "70", Bottom: "85", Left: "50", Right: "20"}),
+		charts.WithTitleOpts(opts.Title{Title: title, Subtitle: subtitle, SubtitleStyle: &opts.TextStyle{LineHeight: lineHeight}}),
+		charts.WithGridOpts(opts.Grid{Top: strconv.Itoa(top), Bottom: "85", Left: "50", Right: "20"}),
 		charts.WithTooltipOpts(opts.Tooltip{Show: opts.Bool(true), Trigger: "axis"}),
 		charts.WithLegendOpts(opts.Legend{Show: opts.Bool(false)}),
 	}

@@ -159,20 +159,26 @@ func TestBarAndOverTimeAgree(t *testing.T) {
 	}
 }
 
+// renderBoth renders charts as the static SVG grid and as the interactive HTML.
+func renderBoth(t *testing.T, cs []Chart) (svg, html string) {
+	t.Helper()
+	svg, err := GridSVG(cs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	html, err = GridHTML(cs, svg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return svg, html
+}
+
 func TestHostileLabelsAreEscaped(t *testing.T) {
 	const hostile = `</script><script>alert(1)</script>`
 	s := testStats()
 	s.Targets[0].Name = hostile
 	s.Targets[0].Features[0].Label = hostile
-	cs := append(Run(s), Compare([]NamedStats{{hostile, s}})...)
-	svg, err := GridSVG(cs)
-	if err != nil {
-		t.Fatal(err)
-	}
-	html, err := GridHTML(cs, svg)
-	if err != nil {
-		t.Fatal(err)
-	}
+	svg, html := renderBoth(t, append(Run(s), Compare([]NamedStats{{hostile, s}})...))
 	for name, out := range map[string]string{"SVG": svg, "HTML": html} {
 		if strings.Contains(out, "<script>alert") {
 			t.Errorf("the %s carries the label unescaped", name)

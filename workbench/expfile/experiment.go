@@ -30,6 +30,8 @@ type File struct {
 	Output string
 	// Device is CLIPig's device: auto (default), cpu, or cuda (cuda:N) for XLA's CUDA backend.
 	Device string
+	// Sweep is the file's sweep: (nil when it has none), which clipwork sweep runs.
+	Sweep *Sweep
 	// Notes tell about keys that are accepted but mean nothing, or something else, in clipwork.
 	Notes []error
 }
@@ -49,7 +51,7 @@ func (d *decoder) note(n *yaml.Node, key string) {
 
 var topKeys = []string{"model", "seed", "epochs", "steps", "resolution", "resolution_stages", "learnrate",
 	"learnrate_scale", "optimizer", "parameterization", "init", "snapshot_interval", "targets", "postproc",
-	"clipwork_version", "name", "verbose", "output", "device", "start_epoch", "interpolation"}
+	"clipwork_version", "name", "verbose", "output", "device", "start_epoch", "interpolation", "sweep"}
 
 func (d *decoder) file(n *yaml.Node) *File {
 	f := &File{Verbose: 2, Device: "auto", SnapshotSeconds: 20}
@@ -78,6 +80,8 @@ func (d *decoder) file(n *yaml.Node) *File {
 			e.Interpolation = d.choice(v, key, workbench.Interpolations)
 		case "output":
 			f.Output = d.str(v, key)
+		case "sweep":
+			f.Sweep = d.sweep(n.Content[keyIndex(n, key)], v)
 		case "start_epoch":
 			d.integer(v, key, 0)
 			d.note(v, key)

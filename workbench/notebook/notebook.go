@@ -99,7 +99,7 @@ type LiveView struct {
 	// Charts adds the win-rate, similarity and loss charts when the run ends.
 	Charts bool
 	// Transient erases the view when the run ends well, for runs that a larger display sums up
-	// (a Sweep's grid).
+	// (ComparePrompts' grid).
 	Transient bool
 	id        string
 	last      time.Time
@@ -259,9 +259,9 @@ func Grid(images []image.Image, captions []string) {
 	gonbui.Sync()
 }
 
-// Sweep runs the same experiment once per prompt, replacing the features of every target with
-// that prompt, and shows the images side by side.
-func Sweep(text string, prompts ...string) ([]*Result, error) {
+// ComparePrompts runs the same experiment once per prompt, replacing the features of every
+// target with that prompt, and shows the images side by side.
+func ComparePrompts(text string, prompts ...string) ([]*Result, error) {
 	var runs []*Result
 	var images []image.Image
 	for _, p := range prompts {

@@ -3,7 +3,13 @@ package notebook
 import (
 	"os"
 	"path/filepath"
+	"regexp"
+	"strings"
 	"testing"
+
+	"github.com/clipwork/clipwork/workbench/expfile"
+	"github.com/clipwork/clipwork/workbench/sweep"
+	"github.com/clipwork/clipwork/workbench/sweepview"
 )
 
 // TestHeadless runs the notebook helpers outside a notebook: they display nothing, and the
@@ -20,7 +26,7 @@ func TestHeadless(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(run.Dir, "image.png")); err != nil {
 		t.Error(err)
 	}
-	runs, err := Sweep("model: random:tiny\nepochs: 1\nresolution: 40\ntargets:\n  - features: [x]\n", "a", "b")
+	runs, err := ComparePrompts("model: random:tiny\nepochs: 1\nresolution: 40\ntargets:\n  - features: [x]\n", "a", "b")
 	if err != nil || len(runs) != 2 || runs[1].Stats().Targets[0].Features[0].Text != "b" {
 		t.Fatalf("sweep: %v", err)
 	}
@@ -59,5 +65,51 @@ func TestFoldersInStores(t *testing.T) {
 	}
 	if err := CompareFolders("file://" + filepath.ToSlash(t.TempDir()) + "/none"); err == nil {
 		t.Error("compared runs of an empty store")
+	}
+}
+
+// TestSweepReadsASweepFolder shows a sweep folder of two variants, one run and one not yet
+// started, headless, and checks its table's HTML.
+func TestSweepReadsASweepFolder(t *testing.T) {
+	dir := t.TempDir()
+	axes := []sweep.Axis{{Key: "targets.0.features.0", Values: []string{"<b>x</b>", "y"}}}
+	variants, _ := sweep.Expand(axes, false)
+	if err := (&sweep.Manifest{Files: []string{"cell.yaml"}, Axes: axes, Variants: variants}).Write(dir); err != nil {
+		t.Fatal(err)
+	}
+	Results = dir
+	file, err := expfile.Parse("cell.yaml", []byte("model: random:tiny\nepochs: 2\nresolution: 40\ntargets:\n  - features: [x]\n"),
+		variants[0].Settings(axes)...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := RunFile(file, variants[0].Folder, false); err != nil {
+		t.Fatal(err)
+	}
+	if err := Sweep(dir, "similarity", "loss"); err != nil {
+		t.Error(err)
+	}
+	view, err := sweepview.Read(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	table := regexp.MustCompile(` style="[^"]*"`).ReplaceAllString(sweepTable(view), "")
+	for _, want := range []string{"<th>targets.0.features.0</th>", "<td>&lt;b&gt;x&lt;/b&gt;</td><td>finished</td><td>2/2</td>",
+		"<td>y</td><td>pending</td>"} {
+		if !strings.Contains(table, want) {
+			t.Errorf("the table lacks %s:\n%s", want, table)
+		}
+	}
+	if images := sweepImages(view); strings.Count(images, "<img") != 1 || !strings.Contains(images, "targets.0.features.0=&lt;b&gt;") {
+		t.Errorf("images: %.300s", images)
+	}
+	if err := Sweep(dir, "speed"); err == nil {
+		t.Error("an unknown metric was accepted")
+	}
+	if err := Sweep("file://"+filepath.ToSlash(dir), "similarity"); err != nil {
+		t.Errorf("the sweep through a file:// store: %v", err)
+	}
+	if err := Sweep(t.TempDir()); !os.IsNotExist(err) {
+		t.Errorf("a folder without a sweep: %v", err)
 	}
 }

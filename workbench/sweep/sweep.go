@@ -19,8 +19,9 @@ import (
 // ManifestFile is the sweep manifest's name in a sweep folder.
 const ManifestFile = "sweep.json"
 
-// maxVariants bounds a sweep: a few ranges multiply quickly.
-const maxVariants = 100_000
+// MaxVariants bounds a sweep: a few ranges multiply quickly, and every variant is loaded (and
+// listed in the manifest) before the first one runs.
+const MaxVariants = 10_000
 
 // Axis is one varied key and its values, in the order given.
 type Axis struct {
@@ -43,8 +44,8 @@ func ParseVary(arg string) (Axis, error) {
 			return Axis{}, fmt.Errorf("--vary %q: %w", arg, err)
 		}
 		a.Values = append(a.Values, values...)
-		if len(a.Values) > maxVariants {
-			return Axis{}, fmt.Errorf("--vary %q: more than %d values", arg, maxVariants)
+		if len(a.Values) > MaxVariants {
+			return Axis{}, fmt.Errorf("--vary %q: more than %d values", arg, MaxVariants)
 		}
 	}
 	return a, nil
@@ -52,32 +53,65 @@ func ParseVary(arg string) (Axis, error) {
 
 // expandRange turns "A..B" of integers into its values and returns any other value as it is.
 func expandRange(v string) ([]string, error) {
-	from, to, ok := strings.Cut(v, "..")
-	if !ok {
-		if v == "" {
-			return nil, errors.New("an empty value")
-		}
-		return []string{v}, nil
+	values, isRange, err := integerRange(v)
+	switch {
+	case isRange || err != nil:
+		return values, err
+	case strings.Contains(v, ".."):
+		return nil, fmt.Errorf("%q: a range is two integers, A..B", v)
+	case v == "":
+		return nil, errors.New("an empty value")
 	}
+	return []string{v}, nil
+}
+
+// ExpandValue expands one value of an experiment file's sweep.vary: an integer range A..B to
+// its values; any other value is itself (a text may hold dots and commas).
+func ExpandValue(v string) ([]string, error) {
+	values, isRange, err := integerRange(v)
+	if isRange || err != nil {
+		return values, err
+	}
+	return []string{v}, nil
+}
+
+// integerRange reads "A..B" of integers (rising or falling, inclusive) and tells whether v is
+// one.
+func integerRange(v string) ([]string, bool, error) {
+	from, to, ok := strings.Cut(v, "..")
 	a, errA := strconv.Atoi(strings.TrimSpace(from))
 	b, errB := strconv.Atoi(strings.TrimSpace(to))
-	if errA != nil || errB != nil {
-		return nil, fmt.Errorf("%q: a range is two integers, A..B", v)
+	if !ok || errA != nil || errB != nil {
+		return nil, false, nil
+	}
+	if span := max(a, b) - min(a, b); span < 0 || span >= MaxVariants { // span < 0: it overflowed
+		return nil, true, fmt.Errorf("%q: more than %d values", v, MaxVariants)
 	}
 	step := 1
 	if b < a {
 		step = -1
 	}
-	if (b-a)*step >= maxVariants {
-		return nil, fmt.Errorf("%q: more than %d values", v, maxVariants)
-	}
 	var out []string
 	for i := a; ; i += step {
 		out = append(out, strconv.Itoa(i))
 		if i == b {
-			return out, nil
+			return out, true, nil
 		}
 	}
+}
+
+// Override is the axes of base (a file's sweep) with those of over (--vary flags) applied: an
+// axis of a key that base varies replaces its values in place, the others follow in their order.
+func Override(base, over []Axis) []Axis {
+	out := slices.Clone(base)
+	for _, a := range over {
+		if i := slices.IndexFunc(out, func(b Axis) bool { return b.Key == a.Key }); i >= 0 {
+			out[i] = a
+		} else {
+			out = append(out, a)
+		}
+	}
+	return out
 }
 
 // Variant is one run of a sweep: its index, its value for each axis (in the axes' order) and
@@ -104,7 +138,7 @@ func (v Variant) Settings(axes []Axis) []string {
 // i-th values of every axis together (the lists must then have one length).
 func Expand(axes []Axis, zip bool) ([]Variant, error) {
 	if len(axes) == 0 {
-		return nil, errors.New("a sweep varies at least one key: --vary KEY=V1,V2,...")
+		return nil, errors.New("a sweep varies at least one key: --vary KEY=V1,V2,... or sweep: {vary: {KEY: [V1, V2]}} in the file")
 	}
 	seen := map[string]bool{}
 	for _, a := range axes {
@@ -146,8 +180,8 @@ func zipped(axes []Axis) ([][]string, error) {
 func grid(axes []Axis) ([][]string, error) {
 	rows := [][]string{nil}
 	for _, a := range axes {
-		if len(rows)*len(a.Values) > maxVariants {
-			return nil, fmt.Errorf("the grid has more than %d variants", maxVariants)
+		if len(rows)*len(a.Values) > MaxVariants {
+			return nil, fmt.Errorf("the grid has more than %d variants: vary fewer keys or fewer values", MaxVariants)
 		}
 		var next [][]string
 		for _, row := range rows {
@@ -168,7 +202,7 @@ func name(axes []Axis, rows [][]string) []Variant {
 	for i, row := range rows {
 		parts := make([]string, len(row))
 		for j, v := range row {
-			parts[j] = clean(axes[j].Key) + "-" + clean(v)
+			parts[j] = FolderPart(axes[j].Key) + "-" + FolderPart(v)
 		}
 		variants[i] = Variant{Index: i, Values: row, Folder: strings.Join(parts, "_")}
 		count[variants[i].Folder]++
@@ -184,8 +218,9 @@ func name(axes []Axis, rows [][]string) []Variant {
 // maxPart bounds one key's or value's share of a folder name.
 const maxPart = 40
 
-// clean keeps letters, digits, dots and dashes of s and turns anything else into one dash.
-func clean(s string) string {
+// FolderPart is s as a part of a file or folder name: its letters, digits, dots and dashes,
+// anything else turned into one dash.
+func FolderPart(s string) string {
 	var b strings.Builder
 	dash := false
 	for _, r := range s {
@@ -226,8 +261,13 @@ func (m *Manifest) VariantSettings(v Variant) []string {
 
 // Keys are the varied keys, in order.
 func (m *Manifest) Keys() []string {
-	keys := make([]string, len(m.Axes))
-	for i, a := range m.Axes {
+	return Keys(m.Axes)
+}
+
+// Keys are the axes' keys, in order.
+func Keys(axes []Axis) []string {
+	keys := make([]string, len(axes))
+	for i, a := range axes {
 		keys[i] = a.Key
 	}
 	return keys

@@ -118,3 +118,43 @@ func TestManifestRoundTrips(t *testing.T) {
 		t.Error("another sweep was taken for the same")
 	}
 }
+
+func TestExpandValueKeepsTexts(t *testing.T) {
+	for v, want := range map[string][]string{
+		"1..3":                  {"1", "2", "3"},
+		"-1..-2":                {"-1", "-2"},
+		"a red circle, glowing": {"a red circle, glowing"},
+		"wait... a circle":      {"wait... a circle"},
+		"0.02":                  {"0.02"},
+	} {
+		got, err := ExpandValue(v)
+		if err != nil || !reflect.DeepEqual(got, want) {
+			t.Errorf("%q: %v, %v; want %v", v, got, err, want)
+		}
+	}
+	for _, huge := range []string{"0..10000", "-9223372036854775808..9223372036854775807"} {
+		if _, err := ExpandValue(huge); err == nil || !strings.Contains(err.Error(), "more than 10000 values") {
+			t.Errorf("%s: %v", huge, err)
+		}
+	}
+}
+
+func TestHugeGridIsRefused(t *testing.T) {
+	axes := mustVary(t, "seed=1..100", "learnrate=1..100", "init.std=1..2")
+	if _, err := Expand(axes, false); err == nil || !strings.Contains(err.Error(), "more than 10000 variants") {
+		t.Errorf("a grid of 20000 variants: %v", err)
+	}
+}
+
+func TestOverrideReplacesInPlace(t *testing.T) {
+	file := mustVary(t, "seed=1..2", "learnrate=0.02,0.04")
+	flags := mustVary(t, "init.std=0.1", "seed=7")
+	got := Override(file, flags)
+	want := mustVary(t, "seed=7", "learnrate=0.02,0.04", "init.std=0.1")
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("%v, want %v", got, want)
+	}
+	if file[0].Values[0] != "1" {
+		t.Error("Override changed the file's axes")
+	}
+}

@@ -1,0 +1,211 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os/signal"
+	"slices"
+	"strings"
+	"sync"
+
+	"github.com/clipwork/clipwork/workbench"
+	"github.com/clipwork/clipwork/workbench/expfile"
+	"github.com/clipwork/clipwork/workbench/sweep"
+)
+
+// run runs variant index, or every variant when index is negative, up to jobs at once (as many
+// as the memory estimates allow, see fitJobs), in index order: finished ones are skipped,
+// interrupted ones resumed from their state. Ctrl-C stops every variant that runs (each stays
+// resumable) and the sweep.
+func (p *sweepPlan) run(index, jobs int, stdout io.Writer) error {
+	if err := p.writeManifest(); err != nil {
+		return err
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), stopSignals...)
+	defer stop()
+	todo := p.selected(index)
+	if available, ok := workbench.AvailableMemory(); ok && jobs > 1 {
+		jobs = p.fitJobs(todo, jobs, available, stdout)
+	}
+	p.quiet = p.quiet || jobs > 1 // progress bars of several variants would overwrite each other
+	errs := p.runAll(ctx, todo, jobs, stdout)
+	if ctx.Err() != nil {
+		p.writeManifest()
+		return fmt.Errorf("interrupted%s: run the same command again to go on", interruptedVariants(todo, errs))
+	}
+	var failed []error
+	for i, err := range errs {
+		if v := todo[i]; err != nil {
+			fmt.Fprintf(stdout, "variant %d (%s) failed: %v\n", v.Index, v.Folder, err)
+			failed = append(failed, fmt.Errorf("variant %d (%s): %w", v.Index, v.Folder, err))
+		}
+	}
+	return errors.Join(append(failed, p.writeManifest())...)
+}
+
+// selected are the variants to run: the one of index, or every one when index is negative.
+func (p *sweepPlan) selected(index int) []sweep.Variant {
+	if index >= 0 {
+		return []sweep.Variant{p.manifest.Variants[index]}
+	}
+	return p.manifest.Variants
+}
+
+// runAll runs the variants on jobs workers, handing them out in order, and returns each
+// variant's error; once ctx is cancelled no variant starts.
+func (p *sweepPlan) runAll(ctx context.Context, todo []sweep.Variant, jobs int, stdout io.Writer) []error {
+	errs := make([]error, len(todo))
+	next := make(chan int)
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	for range min(jobs, len(todo)) {
+		wg.Go(func() {
+			for i := range next {
+				if ctx.Err() != nil {
+					continue
+				}
+				out := stdout
+				if jobs > 1 {
+					out = &linePrefixer{mu: &mu, w: stdout, prefix: fmt.Sprintf("[%d] ", todo[i].Index)}
+				}
+				errs[i] = p.runVariant(todo[i], out)
+				if lp, ok := out.(*linePrefixer); ok {
+					lp.Flush()
+				}
+			}
+		})
+	}
+	for i := range todo {
+		select {
+		case next <- i:
+		case <-ctx.Done():
+		}
+	}
+	close(next)
+	wg.Wait()
+	return errs
+}
+
+// interruptedVariants names the variants that Ctrl-C stopped mid-run, as " at variant ...".
+func interruptedVariants(todo []sweep.Variant, errs []error) string {
+	var names []string
+	for i, err := range errs {
+		if errors.Is(err, context.Canceled) {
+			names = append(names, fmt.Sprintf("%d (%s)", todo[i].Index, todo[i].Folder))
+		}
+	}
+	switch len(names) {
+	case 0:
+		return ""
+	case 1:
+		return " at variant " + names[0]
+	}
+	return " at variants " + strings.Join(names, ", ")
+}
+
+// fitJobs is how many of the variants run at once: jobs, or fewer where the memory estimates
+// of the largest variants together exceed available (bytes), which it then says. Variants whose
+// model it cannot know without loading count for nothing; one variant always runs (a run that
+// cannot fit is refused by the run itself, with the setting to lower).
+func (p *sweepPlan) fitJobs(todo []sweep.Variant, jobs int, available int64, stdout io.Writer) int {
+	jobs = min(jobs, len(todo))
+	if jobs <= 1 {
+		return 1
+	}
+	estimates := p.estimates(todo)
+	fit := jobsThatFit(estimates, jobs, available)
+	if fit < jobs {
+		fmt.Fprintf(stdout, "-j %d: %d variants at once need about %.1f GB by their estimates and %.1f GB is available: running %d at once\n",
+			jobs, jobs, float64(sum(estimates[:jobs]))/1e9, float64(available)/1e9, fit)
+	}
+	return fit
+}
+
+// estimates are the variants' memory estimates in bytes, largest first.
+func (p *sweepPlan) estimates(todo []sweep.Variant) []int64 {
+	out := make([]int64, len(todo))
+	for i, v := range todo {
+		out[i] = p.estimate(v)
+	}
+	slices.Sort(out)
+	slices.Reverse(out)
+	return out
+}
+
+// estimate is a variant's memory estimate (workbench.EstimateMemory), or 0 where its model
+// is not known without loading it.
+func (p *sweepPlan) estimate(v sweep.Variant) int64 {
+	file, err := expfile.Load(p.manifest.Files, p.manifest.VariantSettings(v)...)
+	if err != nil || file.Experiment.Resolve() != nil {
+		return 0
+	}
+	configs, _, ok := modelConfigs(file.Experiment)
+	if !ok {
+		return 0
+	}
+	return workbench.EstimateMemory(file.Experiment, configs...).Total()
+}
+
+// jobsThatFit is how many of estimates (largest first) fit in available together, from 1 to
+// jobs.
+func jobsThatFit(estimates []int64, jobs int, available int64) int {
+	n, need := 0, int64(0)
+	for n < jobs && n < len(estimates) && need+estimates[n] <= available {
+		need += estimates[n]
+		n++
+	}
+	return max(1, n)
+}
+
+func sum(values []int64) int64 {
+	var s int64
+	for _, v := range values {
+		s += v
+	}
+	return s
+}
+
+// linePrefixer writes whole lines, each with a prefix, to a writer that several variants share
+// (mu guards it), so that their lines do not interleave midway; it drops blank lines.
+type linePrefixer struct {
+	mu      *sync.Mutex
+	w       io.Writer
+	prefix  string
+	pending []byte
+}
+
+func (l *linePrefixer) Write(data []byte) (int, error) {
+	l.pending = append(l.pending, data...)
+	end := bytes.LastIndexByte(l.pending, '\n')
+	if end < 0 {
+		return len(data), nil
+	}
+	l.writeLines(l.pending[:end+1])
+	l.pending = slices.Clone(l.pending[end+1:])
+	return len(data), nil
+}
+
+// Flush writes what is left of the last line.
+func (l *linePrefixer) Flush() {
+	if len(l.pending) > 0 {
+		l.writeLines(append(l.pending, '\n'))
+		l.pending = nil
+	}
+}
+
+func (l *linePrefixer) writeLines(lines []byte) {
+	var b bytes.Buffer
+	for line := range bytes.Lines(lines) {
+		if len(bytes.TrimSpace(line)) == 0 {
+			continue // blank lines space out one run's output; among several they only scatter
+		}
+		b.WriteString(l.prefix)
+		b.Write(line)
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.w.Write(b.Bytes())
+}

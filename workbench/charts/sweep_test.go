@@ -1,0 +1,142 @@
+package charts
+
+import (
+	"encoding/json"
+	"encoding/xml"
+	"reflect"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestParseMetric(t *testing.T) {
+	for s, want := range map[string]Metric{
+		"similarity":          {Kind: "similarity"},
+		"winrate:t":           {Kind: "winrate", Target: "t"},
+		"similarity:t:a: b:c": {Kind: "similarity", Target: "t", Feature: "a: b:c"},
+		"loss":                {Kind: "loss"},
+	} {
+		if got, err := ParseMetric(s); err != nil || got != want {
+			t.Errorf("%q: %+v, %v; want %+v", s, got, err, want)
+		}
+	}
+	for _, bad := range []string{"", "sim", "loss:t", "Similarity"} {
+		if _, err := ParseMetric(bad); err == nil {
+			t.Errorf("%q was accepted", bad)
+		}
+	}
+}
+
+func TestMetricValues(t *testing.T) {
+	s := testStats()
+	s.Targets[0].Features[0].SimilarityLast, s.Targets[0].Features[2].SimilarityLast = 0.25, 0.125
+	for _, c := range []struct {
+		metric  string
+		want    float64
+		ok      bool
+		subject string
+	}{
+		{"similarity", 0.25, true, "t: sword"},
+		{"similarity:t:2", 0.125, true, "t: rust"},
+		{"similarity:t:3", 0, false, "t: 3"},
+		{"winrate:t:sword", 100 * 8.0 / 15, true, "t: sword"},
+		{"winrate:t:rust", 0, false, "t: rust"},
+		{"similarity:nosuchtarget", 0, false, "nosuchtarget"},
+		{"loss", 1.125, true, ""},
+	} {
+		m, _ := ParseMetric(c.metric)
+		got, ok := m.Value(s)
+		if ok != c.ok || ok && got != c.want || m.Subject(s) != c.subject {
+			t.Errorf("%s: %v %v %q; want %v %v %q", c.metric, got, ok, m.Subject(s), c.want, c.ok, c.subject)
+		}
+	}
+}
+
+// sweepVariants are a 2x2 grid of seed and learnrate; variant 3 has no statistics yet.
+func sweepVariants() ([]string, []SweepVariant) {
+	stats := func(last float64) *SweepVariant {
+		s := testStats()
+		s.Targets[0].Features[0].SimilarityLast = last
+		return &SweepVariant{Stats: s, Finished: true}
+	}
+	vs := []SweepVariant{*stats(0.25), *stats(0.5), *stats(0.125), {}}
+	for i, values := range [][]string{{"1", "0.02"}, {"1", "0.04"}, {"2", "0.02"}, {"2", "0.04"}} {
+		vs[i].Values = values
+	}
+	return []string{"seed", "learnrate"}, vs
+}
+
+// TestSweepChartLines draws final similarity over learnrate, one line per seed, with a gap
+// where a variant has no statistics.
+func TestSweepChartLines(t *testing.T) {
+	keys, vs := sweepVariants()
+	c := Sweep(keys, vs, 1, Metric{Kind: "similarity"})
+	var opt struct {
+		Title  struct{ Text, Subtext string }
+		XAxis  []struct{ Data []string }
+		Series []struct {
+			Name string
+			Data []struct{ Value any }
+		}
+	}
+	if err := json.Unmarshal([]byte(option(t, c)), &opt); err != nil {
+		t.Fatal(err)
+	}
+	if title := strings.ReplaceAll(opt.Title.Text, "\n", " "); title != "final similarity over learnrate" {
+		t.Errorf("title %q", title)
+	}
+	if want := "t: sword a line per seed; 3 of 4 finished, the others at their latest step"; strings.ReplaceAll(opt.Title.Subtext, "\n", " ") != want {
+		t.Errorf("subtitle %q, want %q", opt.Title.Subtext, want)
+	}
+	if !reflect.DeepEqual(opt.XAxis[0].Data, []string{"0.02", "0.04"}) || len(opt.Series) != 2 {
+		t.Fatalf("x %v, %d series", opt.XAxis[0].Data, len(opt.Series))
+	}
+	got := map[string][]any{}
+	for _, s := range opt.Series {
+		got[s.Name] = []any{s.Data[0].Value, s.Data[1].Value}
+	}
+	want := map[string][]any{"seed=1": {0.25, 0.5}, "seed=2": {0.125, "-"}}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("series %v, want %v", got, want)
+	}
+	if c.Name != "sweep-similarity-over-learnrate" {
+		t.Errorf("name %q", c.Name)
+	}
+}
+
+func TestSweepChartRendersBothWays(t *testing.T) {
+	keys, vs := sweepVariants()
+	vs[0].Values[0] = `</script><script>alert(1)</script>`
+	svg, html := renderBoth(t, []Chart{Sweep(keys, vs, 0, Metric{Kind: "loss"}), Sweep(keys[:1], vs[:1], 0, Metric{Kind: "winrate"})})
+	if err := xml.Unmarshal([]byte(svg), new(struct{})); err != nil {
+		t.Fatalf("not well-formed SVG: %v", err)
+	}
+	for _, want := range []string{"loss at the last step over seed", "learnrate=0.02", "seed is the only varied key"} {
+		if !strings.Contains(strings.ReplaceAll(svg, "\n", " "), want) {
+			t.Errorf("the SVG lacks %q", want)
+		}
+	}
+	if strings.Contains(svg+html, "<script>alert") {
+		t.Error("a hostile value is unescaped")
+	}
+}
+
+// TestLargestSweepChartIsQuick draws a sweep of the most variants a sweep may have (100 x 100).
+func TestLargestSweepChartIsQuick(t *testing.T) {
+	stats := testStats()
+	var vs []SweepVariant
+	for i := range 100 {
+		for j := range 100 {
+			vs = append(vs, SweepVariant{Values: []string{strconv.Itoa(i), strconv.Itoa(j)}, Stats: stats, Finished: true})
+		}
+	}
+	begin := time.Now()
+	c := Sweep([]string{"seed", "n"}, vs, 1, Metric{Kind: "loss"})
+	if o := option(t, c); strings.Count(o, `"name":"seed=`) != 100 {
+		t.Errorf("want 100 lines")
+	}
+	if d := time.Since(begin); d > 5*time.Second {
+		t.Errorf("took %v", d)
+	}
+}

@@ -1,0 +1,70 @@
+package sweepview
+
+import (
+	"os"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"testing"
+
+	"github.com/clipwork/clipwork/workbench"
+	"github.com/clipwork/clipwork/workbench/charts"
+	"github.com/clipwork/clipwork/workbench/runstore"
+	"github.com/clipwork/clipwork/workbench/sweep"
+)
+
+// writeSweep writes a sweep of seed=1..2 into a folder whose first variant has finished and
+// whose second has not started.
+func writeSweep(t *testing.T) string {
+	t.Helper()
+	dir := t.TempDir()
+	axes := []sweep.Axis{{Key: "seed", Values: []string{"1", "2"}}}
+	variants, _ := sweep.Expand(axes, false)
+	if err := (&sweep.Manifest{Files: []string{"demo.yaml"}, Axes: axes, Variants: variants}).Write(dir); err != nil {
+		t.Fatal(err)
+	}
+	run, err := runstore.Create(dir, variants[0].Folder)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer run.Close()
+	os.WriteFile(filepath.Join(run.Path, runstore.ConfigFile), []byte("epochs: 2\n"), 0o644)
+	target := &workbench.TargetStats{Name: "t", Select: "all", Windows: 4,
+		Features: []*workbench.FeatureStats{{Label: "a red circle", SimilarityLast: 0.25}}}
+	err = run.WriteSummary(&runstore.Summary{Status: runstore.StatusFinished, Steps: 2, StepsDone: 2,
+		Targets: []*workbench.TargetStats{target}, History: []workbench.StepRecord{{Step: 1, Loss: 0.5}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return dir
+}
+
+func TestReadFinishedAndPendingVariants(t *testing.T) {
+	view, err := Read(writeSweep(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	header, rows := view.Table()
+	wantHeader := []string{"#", "seed", "status", "steps", "t: a red circle"}
+	wantRows := [][]string{{"0", "1", "finished", "2/2", "final sim 0.250"}, {"1", "2", "pending", ""}}
+	if !reflect.DeepEqual(header, wantHeader) || !reflect.DeepEqual(rows, wantRows) {
+		t.Errorf("table %v %v, want %v %v", header, rows, wantHeader, wantRows)
+	}
+	c, err := view.Chart("seed", charts.Metric{Kind: "loss"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	o, _ := c.Option()
+	if !strings.Contains(string(o), `"data":[{"value":0.5},{"value":"-"}]`) || !strings.Contains(string(o), "1 of 2 finished") {
+		t.Errorf("chart option %s", o)
+	}
+	if _, err := view.Chart("learnrate", charts.Metric{Kind: "loss"}); err == nil || !strings.Contains(err.Error(), `varies seed, not "learnrate"`) {
+		t.Errorf("a chart over a key the sweep does not vary: %v", err)
+	}
+	if cs := view.Charts(charts.Metric{Kind: "similarity"}); len(cs) != 1 {
+		t.Errorf("%d charts of one varied key", len(cs))
+	}
+	if _, err := Read(t.TempDir()); !os.IsNotExist(err) {
+		t.Errorf("a folder without a sweep: %v", err)
+	}
+}
