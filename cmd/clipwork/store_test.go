@@ -12,13 +12,29 @@ import (
 	"github.com/clipwork/clipwork/workbench/store"
 )
 
-// TestSimulatedIndexedJobOnS3 runs the simulated Indexed Job (see simulateIndexedJob) into a
-// SeaweedFS bucket: the killed task resumes from the state in the store, every variant finishes
+// TestSimulatedIndexedJobOnS3 runs the Kubernetes Job of a sweep into a SeaweedFS bucket (see
+// simulateCluster): the killed task resumes from the state in the store, every variant finishes
 // there with the image it has when run alone, and clipwork runs shows the sweep from the store.
 func TestSimulatedIndexedJobOnS3(t *testing.T) {
 	const steps = 60
 	out, read := s3Store(t, "job")
-	simulateIndexedJob(t, out, steps, read)
+	simulateCluster(t, jobTasks(t, append(demoSweep(out, steps), "--env-secret", "clipwork-s3")...), read)
+	checkSweepInStore(t, out, steps)
+}
+
+// TestSimulatedSlurmArrayOnS3 runs the sbatch script of a sweep, one bash per array index,
+// into a SeaweedFS bucket, with a task killed and requeued, as TestSimulatedIndexedJobOnS3.
+func TestSimulatedSlurmArrayOnS3(t *testing.T) {
+	const steps = 60
+	out, read := s3Store(t, "slurm")
+	simulateCluster(t, slurmTasks(t, demoSweep(out, steps)...), read)
+	checkSweepInStore(t, out, steps)
+}
+
+// checkSweepInStore checks the demo sweep in the store at out: every variant's image is the one
+// it has when run alone, and clipwork runs shows the sweep and names it by its URL.
+func checkSweepInStore(t *testing.T, out string, steps int) {
+	t.Helper()
 	dir, remove, err := store.LocalCopy(context.Background(), out+"/demo-sweep")
 	if err != nil {
 		t.Fatal(err)

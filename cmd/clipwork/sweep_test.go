@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"encoding/json"
+	"flag"
 	"fmt"
 	"os"
 	"os/exec"
@@ -15,6 +16,8 @@ import (
 	"time"
 
 	"github.com/clipwork/clipwork/workbench/sweep"
+	batchv1 "k8s.io/api/batch/v1"
+	"sigs.k8s.io/yaml"
 )
 
 // demoSweep are the arguments of a 2x2 sweep of the demo, small on the tiny random model.
@@ -125,26 +128,84 @@ func TestSweepRefusesAnotherSweepInItsFolder(t *testing.T) {
 	}
 }
 
-// sweepTaskEnv carries a simulated cluster task's arguments (JSON) into the test binary.
-const sweepTaskEnv = "CLIPWORK_TEST_SWEEP_TASK"
+// cliProcessEnv marks a test binary started as the clipwork command (see TestCLIProcess).
+const cliProcessEnv = "CLIPWORK_TEST_CLI_PROCESS"
 
-// TestSweepTaskProcess is not a test: it is one simulated task of an Indexed Job, started by
-// TestSimulatedIndexedJob in a process of its own with its index in JOB_COMPLETION_INDEX.
-func TestSweepTaskProcess(t *testing.T) {
-	spec := os.Getenv(sweepTaskEnv)
-	if spec == "" {
-		t.Skip("run by TestSimulatedIndexedJob")
+// TestCLIProcess is not a test: it is the clipwork command, run by the shim that cliShim
+// writes with the command's arguments after "--", as a cluster task runs clipwork.
+func TestCLIProcess(t *testing.T) {
+	if os.Getenv(cliProcessEnv) == "" {
+		t.Skip("run by the simulated cluster tasks")
 	}
-	var args []string
-	json.Unmarshal([]byte(spec), &args)
-	os.Exit(run(append(args, "--index", os.Getenv("JOB_COMPLETION_INDEX")), os.Stdout, os.Stderr))
+	os.Exit(run(flag.Args(), os.Stdout, os.Stderr))
 }
 
-func startTask(t *testing.T, args []string, index int) *exec.Cmd {
+// cliShim writes an executable named clipwork, which runs this test binary as the clipwork
+// command, into a new folder, and returns its path and the environment of a task that finds it
+// on its PATH.
+func cliShim(t *testing.T) (string, []string) {
 	t.Helper()
-	spec, _ := json.Marshal(args)
-	cmd := exec.Command(os.Args[0], "-test.run=^TestSweepTaskProcess$")
-	cmd.Env = append(os.Environ(), sweepTaskEnv+"="+string(spec), "JOB_COMPLETION_INDEX="+strconv.Itoa(index))
+	binary, err := filepath.Abs(os.Args[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	script := "#!/bin/sh\nexec " + shellQuote(binary) + " -test.run='^TestCLIProcess$' -- \"$@\"\n"
+	if err := os.WriteFile(filepath.Join(dir, "clipwork"), []byte(script), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	env := append(os.Environ(), "PATH="+dir+string(os.PathListSeparator)+os.Getenv("PATH"), cliProcessEnv+"=1")
+	return filepath.Join(dir, "clipwork"), env
+}
+
+// taskStarter makes the command of a cluster task of an index.
+type taskStarter func(index int) *exec.Cmd
+
+// jobTasks decodes the Indexed Job that clipwork sweep args --k8s-job prints and runs its
+// container's command for an index as the kubelet would: JOB_COMPLETION_INDEX set, and
+// $(JOB_COMPLETION_INDEX) in the command replaced by it.
+func jobTasks(t *testing.T, args ...string) taskStarter {
+	t.Helper()
+	var job batchv1.Job
+	if err := yaml.UnmarshalStrict([]byte(runCLI(t, append(args, "--k8s-job", "demo", "--image", "clipwork:test")...)), &job); err != nil {
+		t.Fatal(err)
+	}
+	command := job.Spec.Template.Spec.Containers[0].Command
+	if command[0] != "clipwork" {
+		t.Fatalf("the Job runs %q, not clipwork", command[0])
+	}
+	clipwork, env := cliShim(t)
+	return func(index int) *exec.Cmd {
+		args := make([]string, len(command)-1)
+		for i, arg := range command[1:] {
+			args[i] = strings.ReplaceAll(arg, "$(JOB_COMPLETION_INDEX)", strconv.Itoa(index))
+		}
+		cmd := exec.Command(clipwork, args...)
+		cmd.Env = append(env, "JOB_COMPLETION_INDEX="+strconv.Itoa(index))
+		return cmd
+	}
+}
+
+// slurmTasks writes the sbatch script that clipwork sweep args --slurm prints and runs it with
+// bash for an index, as a Slurm array task: the index in SLURM_ARRAY_TASK_ID.
+func slurmTasks(t *testing.T, args ...string) taskStarter {
+	t.Helper()
+	script := filepath.Join(t.TempDir(), "sweep.sbatch")
+	if err := os.WriteFile(script, []byte(runCLI(t, append(args, "--slurm")...)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	_, env := cliShim(t)
+	return func(index int) *exec.Cmd {
+		cmd := exec.Command("bash", script)
+		cmd.Env = append(env, "SLURM_ARRAY_TASK_ID="+strconv.Itoa(index))
+		return cmd
+	}
+}
+
+// startTask starts a cluster task's command with its output kept for the test's log.
+func startTask(t *testing.T, start taskStarter, index int) *exec.Cmd {
+	t.Helper()
+	cmd := start(index)
 	var output bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &output, &output
 	if err := cmd.Start(); err != nil {
@@ -158,27 +219,26 @@ func startTask(t *testing.T, args []string, index int) *exec.Cmd {
 	return cmd
 }
 
-// TestSimulatedIndexedJob runs the 2x2 sweep as Kubernetes would run its Indexed Job (see
-// simulateIndexedJob) into a folder that every task shares. Every variant must finish with an
-// image byte-identical to the same variant run alone.
+// TestSimulatedIndexedJob runs the 2x2 sweep's Kubernetes Job (see simulateCluster) into a
+// folder that every task shares, a volume. Every variant must finish with an image
+// byte-identical to the same variant run alone.
 func TestSimulatedIndexedJob(t *testing.T) {
 	const steps = 60
 	store := t.TempDir()
-	simulateIndexedJob(t, store, steps, func(rel string) ([]byte, error) {
+	simulateCluster(t, jobTasks(t, append(demoSweep(store, steps), "--pvc", "results")...), func(rel string) ([]byte, error) {
 		return os.ReadFile(filepath.Join(store, filepath.FromSlash(rel)))
 	})
 	checkSameAsAlone(t, store, steps, 0, 1, 2, 3)
 }
 
-// simulateIndexedJob runs the 2x2 sweep into out as Kubernetes would run its Indexed Job: one
-// process per index, all at once; one is killed mid-run (SIGKILL, as a lost node) after its
-// first save and started again, and must resume. read reads a file under out by its path.
-func simulateIndexedJob(t *testing.T, out string, steps int, read func(rel string) ([]byte, error)) {
+// simulateCluster runs the 2x2 sweep's tasks as a cluster would: one process per index, all at
+// once; one is killed mid-run (SIGKILL, as a lost node) after its first save and started again,
+// and must resume. read reads a file of the sweep's store by its path.
+func simulateCluster(t *testing.T, start taskStarter, read func(rel string) ([]byte, error)) {
 	t.Helper()
-	args := demoSweep(out, steps)
 	tasks := make([]*exec.Cmd, len(demoFolders))
 	for i := range tasks {
-		tasks[i] = startTask(t, args, i)
+		tasks[i] = startTask(t, start, i)
 	}
 	victim := "demo-sweep/" + demoFolders[1]
 	waitFor(t, read, victim+"/state.safetensors") // its first save: from here it resumes
@@ -190,7 +250,7 @@ func simulateIndexedJob(t *testing.T, out string, steps int, read func(rel strin
 	if stats.Status != "running" {
 		t.Fatalf("the killed task's variant is %q, not stopped mid-run: make the run longer", stats.Status)
 	}
-	tasks[1] = startTask(t, args, 1)
+	tasks[1] = startTask(t, start, 1)
 	for i, task := range tasks {
 		if err := task.Wait(); err != nil {
 			t.Fatalf("task %d: %v", i, err)
