@@ -504,8 +504,8 @@ func batchScenes(rng *rand.Rand, size int) []scenes.Scene {
 }
 
 // captionMatches is 1 where caption j describes scene i and 0 elsewhere, [scenes, captions]: a
-// caption that leaves the position out fits the scenes of its group that differ only there, and
-// those that leave the background out fit every background.
+// caption that leaves the position (or size) out fits the scenes of its group that differ only
+// there.
 func captionMatches(s []scenes.Scene, captions []scenes.Caption) *tensors.Tensor {
 	n := len(s)
 	t := make([]float32, n*n)
@@ -520,8 +520,8 @@ func captionMatches(s []scenes.Scene, captions []scenes.Caption) *tensors.Tensor
 }
 
 // attributeTargets are the scenes' headAttributes, one-hot [scenes, attributeOptions]. Given
-// captions, only the attributes each caption names are set: the text heads cannot tell what a
-// caption leaves out.
+// captions, only the attributes each caption names are set: the text heads cannot tell a
+// position that a caption leaves out.
 func attributeTargets(s []scenes.Scene, captions []scenes.Caption) *tensors.Tensor {
 	width := attributeOptions()
 	t := make([]float32, len(s)*width)
@@ -543,13 +543,8 @@ func attributeTargets(s []scenes.Scene, captions []scenes.Caption) *tensors.Tens
 	return tensors.FromFlatDataAndDimensions(t, len(s), width)
 }
 
-// names tells whether a caption names attribute a of its scene.
+// names tells whether a caption names attribute a of its scene: all but the position always
+// (a caption without a background names the plain one).
 func names(c scenes.Caption, a scenes.Attribute) bool {
-	switch a.Name {
-	case scenes.PositionAttribute.Name:
-		return c.Names.Position
-	case scenes.BackgroundAttribute.Name:
-		return c.Names.Background
-	}
-	return true
+	return a.Name != scenes.PositionAttribute.Name || c.Names.Position
 }

@@ -251,9 +251,10 @@ func TestAttributeTargetsAreOneHot(t *testing.T) {
 }
 
 // TestTextTargetsMarkOnlyWhatCaptionsName checks the caption heads' targets: a caption that
-// leaves the background out marks no background, and one that names it marks its own.
+// leaves the position out marks no position, one that names it marks its own; backgrounds are
+// always marked.
 func TestTextTargetsMarkOnlyWhatCaptionsName(t *testing.T) {
-	s := scenes.Scene{Shape: "star", Color: "red", Size: "small", Count: "two", Position: "left", Background: "sky"}
+	s := scenes.Scene{Shape: "star", Color: "red", Size: "small", Count: "two", Position: "left", Background: "grey"}
 	captions := []scenes.Caption{{Scene: s, Names: scenes.Named{Position: true}}, {Scene: s, Names: scenes.Named{Background: true}}}
 	rows := attributeTargets([]scenes.Scene{s, s}, captions).Value().([][]float32)
 	marked := func(row []float32, attr string) int {
@@ -268,8 +269,8 @@ func TestTextTargetsMarkOnlyWhatCaptionsName(t *testing.T) {
 		}
 		return n
 	}
-	if marked(rows[0], "background") != 0 || marked(rows[0], "position") != 1 || marked(rows[0], "shape") != 1 {
-		t.Errorf("a caption without background marks %d backgrounds, %d positions", marked(rows[0], "background"), marked(rows[0], "position"))
+	if marked(rows[0], "background") != 1 || marked(rows[0], "position") != 1 || marked(rows[0], "shape") != 1 {
+		t.Errorf("a caption naming the position marks %d backgrounds, %d positions", marked(rows[0], "background"), marked(rows[0], "position"))
 	}
 	if marked(rows[1], "background") != 1 || marked(rows[1], "position") != 0 {
 		t.Errorf("a caption without position marks %d backgrounds, %d positions", marked(rows[1], "background"), marked(rows[1], "position"))

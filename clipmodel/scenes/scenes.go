@@ -90,6 +90,9 @@ func Random(rng *rand.Rand) Scene {
 			Shape: pick(rng, Shapes), Color: pick(rng, Colors), Size: pick(rng, Sizes),
 			Count: pick(rng, Counts), Position: pick(rng, Positions), Background: pick(rng, Backgrounds),
 		}
+		if rng.IntN(4) == 0 {
+			s.Background = PlainBackground // a third of all scenes, for the captions that name no background
+		}
 		if s.Visible() {
 			return s
 		}
@@ -133,15 +136,19 @@ type Caption struct {
 // Named tells which of a scene's optional attributes a caption names.
 type Named struct{ Size, Position, Background bool }
 
-// Describes tells whether the caption fits scene s: same shape, colour and count, and the same
-// size, position and background where it names them.
+// Describes tells whether the caption fits scene s: same shape, colour, count and background
+// (PlainBackground where it names none), and the same size and position where it names them.
 func (c Caption) Describes(s Scene) bool {
 	d := c.Scene
-	return d.Shape == s.Shape && d.Color == s.Color && d.Count == s.Count &&
+	return d.Shape == s.Shape && d.Color == s.Color && d.Count == s.Count && d.Background == s.Background &&
 		(!c.Names.Size || d.Size == s.Size) &&
-		(!c.Names.Position || d.Position == s.Position) &&
-		(!c.Names.Background || d.Background == s.Background)
+		(!c.Names.Position || d.Position == s.Position)
 }
+
+// PlainBackground is the background of captions that name none: plain grey, what an image
+// optimisation starts from (CLIPig's init is grey noise), so that a prompt without a background
+// keeps the grey and paints what it names on it.
+const PlainBackground = "grey"
 
 // Describe is the scene's caption in one fixed wording that names everything, for zero-shot
 // prompts.
@@ -150,11 +157,10 @@ func (s Scene) Describe() string {
 }
 
 // Caption describes the scene in one of several wordings, naming its size in two captions of
-// three, its position in three of four and its background in one of two. Captions that leave
-// the background out pair a colour with every background, that of the same colour included,
-// so that a colour's name means the colour, not the contrast of a shape with its background.
+// three, its position in three of four, and its background always but for PlainBackground,
+// which one caption in two leaves out.
 func (s Scene) Caption(rng *rand.Rand) Caption {
-	names := Named{Size: rng.IntN(3) > 0, Position: rng.IntN(4) > 0, Background: rng.IntN(2) > 0}
+	names := Named{Size: rng.IntN(3) > 0, Position: rng.IntN(4) > 0, Background: s.Background != PlainBackground || rng.IntN(2) > 0}
 	text := s.caption(func(options []string) int { return rng.IntN(len(options)) }, names)
 	return Caption{Text: text, Scene: s, Names: names}
 }

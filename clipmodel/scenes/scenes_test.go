@@ -52,7 +52,8 @@ func TestCaptionsNameTheScene(t *testing.T) {
 }
 
 // TestCaptionsNameWhatTheySay checks that a caption's text names the position and background
-// exactly when Names says so, and that every combination occurs.
+// exactly when Names says so, that only the plain background goes unnamed, and that every
+// combination occurs.
 func TestCaptionsNameWhatTheySay(t *testing.T) {
 	rng := rand.New(rand.NewPCG(11, 12))
 	seen := map[Named]int{}
@@ -64,6 +65,9 @@ func TestCaptionsNameWhatTheySay(t *testing.T) {
 		background := containsAny(c.Text, backgroundWords[s.Background])
 		if position != c.Names.Position || background != c.Names.Background {
 			t.Fatalf("caption %q of %+v: names position %v, background %v; Names says %+v", c.Text, s, position, background, c.Names)
+		}
+		if !background && s.Background != PlainBackground {
+			t.Fatalf("caption %q leaves out the background %s", c.Text, s.Background)
 		}
 	}
 	if len(seen) != 8 {
@@ -81,12 +85,13 @@ func containsAny(text string, phrases []string) bool {
 }
 
 // TestCaptionDescribesWhatItNames checks Describes: a caption fits a scene that differs only in
-// what it leaves out, and no scene that differs in what it names.
+// the size or position it leaves out, and no scene that differs in what it names or in its
+// background (a caption without one means the plain background).
 func TestCaptionDescribesWhatItNames(t *testing.T) {
-	s := Scene{Shape: "circle", Color: "green", Size: "large", Count: "one", Position: "left", Background: "sky"}
+	s := Scene{Shape: "circle", Color: "green", Size: "large", Count: "one", Position: "left", Background: PlainBackground}
 	short := Caption{Scene: s, Names: Named{}}
 	full := Caption{Scene: s, Names: Named{Size: true, Position: true, Background: true}}
-	for _, a := range []Attribute{SizeAttribute, PositionAttribute, BackgroundAttribute} {
+	for _, a := range []Attribute{SizeAttribute, PositionAttribute} {
 		other := s
 		a.Set(&other, a.Options[0])
 		if other == s {
@@ -96,10 +101,10 @@ func TestCaptionDescribesWhatItNames(t *testing.T) {
 			t.Errorf("another %s: the short caption fits %v, the full one %v", a.Name, short.Describes(other), full.Describes(other))
 		}
 	}
-	for _, a := range []Attribute{ShapeAttribute, ColorAttribute, CountAttribute} {
+	for _, a := range []Attribute{ShapeAttribute, ColorAttribute, CountAttribute, BackgroundAttribute} {
 		other := s
 		a.Set(&other, a.Options[len(a.Options)-1])
-		if short.Describes(other) {
+		if short.Describes(other) || full.Describes(other) {
 			t.Errorf("a caption fits a scene of another %s", a.Name)
 		}
 	}
