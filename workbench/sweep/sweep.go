@@ -146,6 +146,9 @@ func Expand(axes []Axis, zip bool) ([]Variant, error) {
 			return nil, fmt.Errorf("--vary %s is given twice", a.Key)
 		}
 		seen[a.Key] = true
+		if err := checkDistinct(a); err != nil {
+			return nil, err
+		}
 	}
 	var rows [][]string
 	var err error
@@ -160,15 +163,31 @@ func Expand(axes []Axis, zip bool) ([]Variant, error) {
 	return name(axes, rows), nil
 }
 
+// checkDistinct refuses an axis that gives a value twice: its variants would run the same
+// experiment twice.
+func checkDistinct(a Axis) error {
+	seen := make(map[string]bool, len(a.Values))
+	for _, v := range a.Values {
+		if seen[v] {
+			return fmt.Errorf("%s has the value %q twice (ranges included): give each value once", a.Key, v)
+		}
+		seen[v] = true
+	}
+	return nil
+}
+
 func zipped(axes []Axis) ([][]string, error) {
 	n := len(axes[0].Values)
-	rows := make([][]string, n)
+	if n > MaxVariants {
+		return nil, fmt.Errorf("the zip has more than %d variants: give fewer values", MaxVariants)
+	}
 	for _, a := range axes {
 		if len(a.Values) != n {
 			return nil, fmt.Errorf("--zip needs lists of one length: %s has %d values, %s has %d",
 				axes[0].Key, n, a.Key, len(a.Values))
 		}
 	}
+	rows := make([][]string, n)
 	for i := range rows {
 		for _, a := range axes {
 			rows[i] = append(rows[i], a.Values[i])
@@ -282,28 +301,58 @@ func (m *Manifest) Write(dir string) error {
 	return atomicfile.WriteFile(filepath.Join(dir, ManifestFile), append(data, '\n'))
 }
 
-// ReadManifest reads dir/sweep.json.
+// ReadManifest reads dir/sweep.json, refusing one whose variants do not fit its axes or name
+// folders outside dir.
 func ReadManifest(dir string) (*Manifest, error) {
-	data, err := os.ReadFile(filepath.Join(dir, ManifestFile))
+	file := filepath.Join(dir, ManifestFile)
+	data, err := os.ReadFile(file)
 	if err != nil {
 		return nil, err
 	}
 	var m Manifest
 	if err := json.Unmarshal(data, &m); err != nil {
-		return nil, fmt.Errorf("%s: %w", filepath.Join(dir, ManifestFile), err)
+		return nil, fmt.Errorf("%s: %w", file, err)
+	}
+	if err := m.check(); err != nil {
+		return nil, fmt.Errorf("%s is damaged (%w): remove it and run the sweep's command again to rewrite it", file, err)
 	}
 	return &m, nil
 }
 
+// check says what is wrong with a manifest read from a file: too many variants, or a variant out
+// of order, with values that do not match the axes, or whose folder is not one folder name.
+func (m *Manifest) check() error {
+	if len(m.Variants) > MaxVariants {
+		return fmt.Errorf("%d variants, more than %d", len(m.Variants), MaxVariants)
+	}
+	for i, v := range m.Variants {
+		switch {
+		case v.Index != i:
+			return fmt.Errorf("variant %d has the index %d", i, v.Index)
+		case len(v.Values) != len(m.Axes):
+			return fmt.Errorf("variant %d has %d values for %d varied keys", i, len(v.Values), len(m.Axes))
+		case !filepath.IsLocal(v.Folder) || filepath.Base(v.Folder) != v.Folder || v.Folder == ".":
+			return fmt.Errorf("variant %d's folder %q is not a folder name", i, v.Folder)
+		}
+	}
+	return nil
+}
+
 // SameSweep says why other (a manifest already in the sweep folder) is not the sweep m, or nil
-// when their variants are the same.
+// when their settings, varied keys and variants are the same.
 func (m *Manifest) SameSweep(other *Manifest) error {
 	if len(m.Variants) != len(other.Variants) {
 		return fmt.Errorf("the folder holds a sweep of %d variants, this one has %d", len(other.Variants), len(m.Variants))
 	}
+	if !slices.Equal(m.Settings, other.Settings) {
+		return fmt.Errorf("its --set are %q, here %q", other.Settings, m.Settings)
+	}
+	if !slices.Equal(m.Keys(), other.Keys()) {
+		return fmt.Errorf("it varies %q, this one %q", other.Keys(), m.Keys())
+	}
 	for i, v := range m.Variants {
-		if v.Folder != other.Variants[i].Folder {
-			return fmt.Errorf("variant %d is %s there and %s here", i, other.Variants[i].Folder, v.Folder)
+		if o := other.Variants[i]; v.Folder != o.Folder || !slices.Equal(v.Values, o.Values) {
+			return fmt.Errorf("variant %d is %s (%q) there and %s (%q) here", i, o.Folder, o.Values, v.Folder, v.Values)
 		}
 	}
 	return nil
