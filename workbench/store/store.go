@@ -64,6 +64,9 @@ func Open(ctx context.Context, location string) (*Store, error) {
 // OpenToWrite is Open for a store that is to be written: a file:// store's folder is created
 // first.
 func OpenToWrite(ctx context.Context, location string) (*Store, error) {
+	if _, err := bucketURL(location); err != nil {
+		return nil, err
+	}
 	if u, err := url.Parse(location); err == nil && u.Scheme == "file" {
 		if err := os.MkdirAll(filepath.FromSlash(u.Path), 0o755); err != nil {
 			return nil, fmt.Errorf("%s: %w", location, err)
@@ -79,6 +82,9 @@ func bucketURL(location string) (string, error) {
 	u, err := url.Parse(location)
 	if err != nil {
 		return "", fmt.Errorf("%q is not a store URL: %w (write s3://bucket/prefix or file:///folder)", location, err)
+	}
+	if err := checkPath(location, u); err != nil {
+		return "", err
 	}
 	q := u.Query()
 	switch u.Scheme {
@@ -101,6 +107,20 @@ func bucketURL(location string) (string, error) {
 		return u.String(), nil
 	}
 	return "", fmt.Errorf("%q: stores are s3://bucket/prefix or file:///folder, not %s://", location, u.Scheme)
+}
+
+// checkPath refuses a file:// URL that names a host (file://results/x is the folder /x, not
+// results/x) and a path with . or .. elements, which would be keys that no folder can hold.
+func checkPath(location string, u *url.URL) error {
+	if u.Scheme == "file" && u.Host != "" && u.Host != "localhost" {
+		return fmt.Errorf("%q names the host %q: a file:// URL takes an absolute path, file:///folder", location, u.Host)
+	}
+	for _, elem := range strings.Split(u.Path, "/") {
+		if elem == "." || elem == ".." {
+			return fmt.Errorf("%q: a store's path has no . or .. elements: write it without them", location)
+		}
+	}
+	return nil
 }
 
 // help is what to check when the store at location cannot be reached.

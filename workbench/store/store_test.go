@@ -236,3 +236,25 @@ func TestJoinAndLastElement(t *testing.T) {
 		}
 	}
 }
+
+// TestURLPathsAreRefusedBeforeWriting checks that a file:// URL with a host (file://results/x
+// is the folder /x) and a path with .. elements (keys that no folder can hold again) are refused
+// before anything is created.
+func TestURLPathsAreRefusedBeforeWriting(t *testing.T) {
+	dir := t.TempDir()
+	for location, want := range map[string]string{
+		"file://results" + dir + "/x":     `names the host "results"`,
+		"file://" + dir + "/a/../x":       "no . or .. elements",
+		"s3://bucket/../x":                "no . or .. elements",
+		"s3://bucket/a/..%2f..%2fb":       "no . or .. elements",
+		"s3://bucket/a/./b?region=eu-x-1": "no . or .. elements",
+	} {
+		_, err := OpenToWrite(context.Background(), location)
+		if err == nil || !strings.Contains(err.Error(), want) || !strings.Contains(err.Error(), location) {
+			t.Errorf("OpenToWrite(%q): %v, want %q", location, err, want)
+		}
+	}
+	if entries, _ := os.ReadDir(dir); len(entries) > 0 {
+		t.Errorf("refused URLs created %v", entries)
+	}
+}
