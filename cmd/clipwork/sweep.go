@@ -54,7 +54,12 @@ func runSweep(args []string, stdout io.Writer) error {
 	if err != nil {
 		return err
 	}
-	fs.Visit(func(fl *flag.Flag) { f.zipGiven = f.zipGiven || fl.Name == "zip" })
+	given := map[string]bool{}
+	fs.Visit(func(fl *flag.Flag) { given[fl.Name] = true })
+	f.zipGiven = given["zip"]
+	if given["index"] && f.index < 0 {
+		return fmt.Errorf("--index %d: variants are numbered from 0 (leave --index out to run them all)", f.index)
+	}
 	if f.jobs < 1 {
 		return fmt.Errorf("-j %d: run at least 1 variant at once", f.jobs)
 	}

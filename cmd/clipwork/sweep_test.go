@@ -117,6 +117,9 @@ func TestSweepRefusesAnotherSweepInItsFolder(t *testing.T) {
 	}{
 		{append(demoSweep(out, 1), "--vary", "init.std=0.1,0.2"), "holds another sweep"},
 		{append(demoSweep(out, 1), "--index", "4"), "variants 0 to 3"},
+		{append(demoSweep(out, 1), "--index", "-2"), "numbered from 0"},
+		{append(demoSweep(out, 1), "--index", "-1"), "numbered from 0"},
+		{demoSweep(out, 2), "holds another sweep"},
 		{append(demoSweep(out, 1), "--vary", "nosuchkey=1,2", "--name", "x"), "variant 0"},
 		{append(demoSweep(out, 1), "--zip", "--vary", "init.std=0.1", "--name", "y"), "one length"},
 		{[]string{"sweep", "--vary", "seed=1,2"}, "experiment files"},
