@@ -17,6 +17,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/clipwork/clipwork/internal/atomicfile"
 	"gocloud.dev/blob"
@@ -267,11 +268,19 @@ func (s *Store) fetchObject(ctx context.Context, obj *blob.ListObject, dir strin
 		return err
 	}
 	local := filepath.Join(dir, filepath.FromSlash(obj.Key))
+	if err := writeCopy(local, data, obj.ModTime); err != nil {
+		return fmt.Errorf("%s: cannot copy the object %q: %w", s.location, obj.Key, err)
+	}
+	return nil
+}
+
+// writeCopy writes data to the file local, its folders created, with the time modTime.
+func writeCopy(local string, data []byte, modTime time.Time) error {
 	if err := os.MkdirAll(filepath.Dir(local), 0o755); err != nil {
 		return err
 	}
 	if err := atomicfile.WriteFile(local, data); err != nil {
 		return err
 	}
-	return os.Chtimes(local, obj.ModTime, obj.ModTime)
+	return os.Chtimes(local, modTime, modTime)
 }
