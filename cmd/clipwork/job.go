@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -108,7 +109,7 @@ func (j *jobFlags) kubernetes(p *sweepPlan, f sweepFlags, n int) *batchv1.Job {
 	container := corev1.Container{
 		Name:    "variant",
 		Image:   j.image,
-		Command: taskArgs(p, f, "$(JOB_COMPLETION_INDEX)"),
+		Command: kubernetesArgs(taskArgs(p, f, "$(JOB_COMPLETION_INDEX)")),
 		Env: []corev1.EnvVar{{Name: "JOB_COMPLETION_INDEX", ValueFrom: &corev1.EnvVarSource{
 			FieldRef: &corev1.ObjectFieldSelector{FieldPath: "metadata.annotations['" + completionIndexAnnotation + "']"}}}},
 	}
@@ -141,6 +142,17 @@ func (j *jobFlags) kubernetes(p *sweepPlan, f sweepFlags, n int) *batchv1.Job {
 			}},
 		},
 	}
+}
+
+// kubernetesArgs are a task's args with every $ but the last argument's (the index reference)
+// written $$, which Kubernetes reads back as $: it replaces $(NAME) in a command by the
+// container's variable NAME, e.g. in a prompt holding $(AWS_SECRET_ACCESS_KEY).
+func kubernetesArgs(args []string) []string {
+	out := slices.Clone(args)
+	for i := range out[:len(out)-1] {
+		out[i] = strings.ReplaceAll(out[i], "$", "$$")
+	}
+	return out
 }
 
 // sbatch is the Slurm script: an array of one task per variant.

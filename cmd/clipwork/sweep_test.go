@@ -168,7 +168,7 @@ type taskStarter func(index int) *exec.Cmd
 
 // jobTasks decodes the Indexed Job that clipwork sweep args --k8s-job prints and runs its
 // container's command for an index as the kubelet would: JOB_COMPLETION_INDEX set, and
-// $(JOB_COMPLETION_INDEX) in the command replaced by it.
+// the command expanded as the kubelet expands it (see kubeletExpand).
 func jobTasks(t *testing.T, args ...string) taskStarter {
 	t.Helper()
 	var job batchv1.Job
@@ -183,12 +183,36 @@ func jobTasks(t *testing.T, args ...string) taskStarter {
 	return func(index int) *exec.Cmd {
 		args := make([]string, len(command)-1)
 		for i, arg := range command[1:] {
-			args[i] = strings.ReplaceAll(arg, "$(JOB_COMPLETION_INDEX)", strconv.Itoa(index))
+			args[i] = kubeletExpand(arg, map[string]string{"JOB_COMPLETION_INDEX": strconv.Itoa(index)})
 		}
 		cmd := exec.Command(clipwork, args...)
 		cmd.Env = append(env, "JOB_COMPLETION_INDEX="+strconv.Itoa(index))
 		return cmd
 	}
+}
+
+// kubeletExpand expands arg as the kubelet expands a container's command: $(NAME) of a variable
+// in env is its value, $$ is $, anything else stays as it is.
+func kubeletExpand(arg string, env map[string]string) string {
+	var b strings.Builder
+	for i := 0; i < len(arg); i++ {
+		if arg[i] != '$' || i+1 == len(arg) {
+			b.WriteByte(arg[i])
+			continue
+		}
+		if arg[i+1] == '$' {
+			b.WriteByte('$')
+			i++
+			continue
+		}
+		if name, _, ok := strings.Cut(arg[i+1:], ")"); ok && strings.HasPrefix(name, "(") && env[name[1:]] != "" {
+			b.WriteString(env[name[1:]])
+			i += len(name) + 1
+			continue
+		}
+		b.WriteByte(arg[i])
+	}
+	return b.String()
 }
 
 // slurmTasks writes the sbatch script that clipwork sweep args --slurm prints and runs it with
