@@ -55,6 +55,9 @@ func writeSweepChart(view *sweepview.View, key, metric, dir string, stdout io.Wr
 	if err != nil {
 		return fmt.Errorf("--chart: %w", err)
 	}
+	if err := view.CheckMetric(m); err != nil {
+		return fmt.Errorf("--metric %s: %w", metric, err)
+	}
 	base := filepath.Join(dir, "chart-"+sweep.FolderPart(key)+"-"+m.Kind)
 	svg, err := c.SVG()
 	if err != nil {

@@ -106,6 +106,9 @@ func TestSweepReadsASweepFolder(t *testing.T) {
 	if err := Sweep(dir, "speed"); err == nil {
 		t.Error("an unknown metric was accepted")
 	}
+	if err := Sweep(dir, "similarity:nosuch"); err == nil || !strings.Contains(err.Error(), "no variant has") {
+		t.Errorf("a metric of a target that no run has: %v", err)
+	}
 	if err := Sweep("file://"+filepath.ToSlash(dir), "similarity"); err != nil {
 		t.Errorf("the sweep through a file:// store: %v", err)
 	}

@@ -41,6 +41,9 @@ func Sweep(dir string, metrics ...string) error {
 		if err != nil {
 			return err
 		}
+		if err := view.CheckMetric(m); err != nil {
+			return fmt.Errorf("%s: %w", metric, err)
+		}
 		cs = append(cs, view.Charts(m)...)
 	}
 	if !gonbui.IsNotebook {
