@@ -170,10 +170,10 @@ func (p *sweepPlan) writeManifest() error {
 	}
 	if old, err := sweep.ReadManifest(p.dir); err == nil {
 		if err := p.manifest.SameSweep(old); err != nil {
-			return fmt.Errorf("%s holds another sweep (%w): give another --name or --out", p.dir, err)
+			return fmt.Errorf("%s holds another sweep (%w): give another --name or --out", p.shown(p.dir), err)
 		}
 	} else if !errors.Is(err, os.ErrNotExist) {
-		return err
+		return p.shownError(err)
 	}
 	for i, v := range p.manifest.Variants {
 		p.manifest.Variants[i].Status = variantStatus(filepath.Join(p.dir, v.Folder))
@@ -185,6 +185,20 @@ func (p *sweepPlan) writeManifest() error {
 		return nil
 	}
 	return p.mirror.Saved(filepath.Join(p.dir, sweep.ManifestFile))
+}
+
+// shown is how messages name path, a file or folder of the sweep: by its store URL for a sweep
+// in a store.
+func (p *sweepPlan) shown(path string) string {
+	return runFlags{mirror: p.mirror}.shown(path)
+}
+
+// shownError is err with the sweep folder's path in its message written as shown names it.
+func (p *sweepPlan) shownError(err error) error {
+	if p.mirror == nil {
+		return err
+	}
+	return errors.New(strings.ReplaceAll(err.Error(), p.dir, p.shown(p.dir)))
 }
 
 // variantStatus is the status of the run in path for people, or pending.

@@ -504,3 +504,20 @@ func TestInterruptedParallelSweepResumes(t *testing.T) {
 	}
 	checkSameAsAlone(t, store, steps, 0, 1, 3)
 }
+
+// TestDamagedManifestIsNamedByItsURL checks that a bad sweep.json in a store is named by its
+// URL, not by the path of a temporary copy.
+func TestDamagedManifestIsNamedByItsURL(t *testing.T) {
+	out := t.TempDir()
+	dir := filepath.Join(out, "demo-sweep")
+	os.MkdirAll(dir, 0o755)
+	os.WriteFile(filepath.Join(dir, sweep.ManifestFile), []byte("{bad"), 0o644)
+	url := "file://" + filepath.ToSlash(out)
+	want := url + "/demo-sweep/sweep.json: invalid character"
+	for _, args := range [][]string{demoSweep(url, 1), {"runs", url + "/demo-sweep"}} {
+		var stdout, stderr bytes.Buffer
+		if code := run(args, &stdout, &stderr); code == 0 || !strings.Contains(stderr.String(), want) {
+			t.Errorf("clipwork %s: exit %d, %s; want %q", args[0], code, stderr.String(), want)
+		}
+	}
+}
