@@ -60,6 +60,9 @@ func runSweep(args []string, stdout io.Writer) error {
 	if given["index"] && f.index < 0 {
 		return fmt.Errorf("--index %d: variants are numbered from 0 (leave --index out to run them all)", f.index)
 	}
+	if err := store.CheckFolder(f.out); err != nil {
+		return fmt.Errorf("--out: %w", err)
+	}
 	if f.jobs < 1 {
 		return fmt.Errorf("-j %d: run at least 1 variant at once", f.jobs)
 	}

@@ -120,6 +120,7 @@ func TestSweepRefusesAnotherSweepInItsFolder(t *testing.T) {
 		{append(demoSweep(out, 1), "--index", "-2"), "numbered from 0"},
 		{append(demoSweep(out, 1), "--index", "-1"), "numbered from 0"},
 		{demoSweep(out, 2), "holds another sweep"},
+		{demoSweep("s3:/bucket/x", 1), "slash missing"},
 		{[]string{"compare", filepath.Join(out, "demo-sweep")}, "demo-sweep is a sweep folder, not a run: show it with clipwork runs"},
 		{[]string{"export", "charts", "file://" + filepath.Join(out, "demo-sweep")}, "file://" + filepath.Join(out, "demo-sweep") + " is a sweep folder"},
 		{append(demoSweep(out, 1), "--vary", "nosuchkey=1,2", "--name", "x"), "variant 0"},

@@ -33,6 +33,17 @@ func IsURL(location string) bool {
 	return ok && scheme != "" && !strings.ContainsAny(scheme, `/\.`)
 }
 
+// CheckFolder refuses a folder that reads as a store URL with a slash missing, s3:/bucket/prefix
+// or file:folder, which would otherwise be written as a local folder named s3: or file:.
+func CheckFolder(location string) error {
+	scheme, _, ok := strings.Cut(location, ":")
+	if IsURL(location) || !ok || !strings.EqualFold(scheme, "s3") && !strings.EqualFold(scheme, "file") {
+		return nil
+	}
+	return fmt.Errorf("%q reads as a store URL with a slash missing: write s3://bucket/prefix or file:///folder (or ./%s for a folder)",
+		location, location)
+}
+
 // Store is the objects under one prefix of a bucket.
 type Store struct {
 	location string

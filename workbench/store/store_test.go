@@ -258,3 +258,18 @@ func TestURLPathsAreRefusedBeforeWriting(t *testing.T) {
 		t.Errorf("refused URLs created %v", entries)
 	}
 }
+
+// TestFoldersThatReadAsURLs checks that s3:/bucket/x and file:x, store URLs with a slash
+// missing, are refused as folders, and that real folders and URLs pass.
+func TestFoldersThatReadAsURLs(t *testing.T) {
+	for _, location := range []string{"s3:/bucket/x", "S3:bucket", "file:results", "file:/tmp/x"} {
+		if err := CheckFolder(location); err == nil || !strings.Contains(err.Error(), "slash missing") {
+			t.Errorf("CheckFolder(%q): %v", location, err)
+		}
+	}
+	for _, location := range []string{"results", "./s3:/x", "/tmp/a:b", "s3://bucket/x", "file:///tmp/x", "C:/results"} {
+		if err := CheckFolder(location); err != nil {
+			t.Errorf("CheckFolder(%q): %v", location, err)
+		}
+	}
+}
