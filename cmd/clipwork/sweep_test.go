@@ -521,4 +521,7 @@ func TestDamagedManifestIsNamedByItsURL(t *testing.T) {
 			t.Errorf("clipwork %s: exit %d, %s; want %q", args[0], code, stderr.String(), want)
 		}
 	}
+	if listed := runCLI(t, "runs", url); !strings.Contains(listed, "sweep demo-sweep: unreadable: "+want) {
+		t.Errorf("runs of the results folder:\n%s\nwant the damaged sweep named with %q", listed, want)
+	}
 }
