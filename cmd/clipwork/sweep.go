@@ -98,7 +98,8 @@ func (p *sweepPlan) useStore(out string, index int) error {
 	p.dir = filepath.Join(p.mirror.Local, name)
 	pulls := []string{name}
 	if index >= 0 {
-		pulls = []string{path.Join(name, sweep.ManifestFile), path.Join(name, p.manifest.Variants[index].Folder)}
+		pulls = []string{path.Join(name, sweep.ManifestFile), path.Join(name, runstore.ConfigFile),
+			path.Join(name, p.manifest.Variants[index].Folder)}
 	}
 	for _, rel := range pulls {
 		if err := p.mirror.Pull(ctx, rel); err != nil {
@@ -166,10 +167,13 @@ func sweepAxes(files []string, f sweepFlags) ([]sweep.Axis, bool, error) {
 }
 
 // writeManifest writes sweep.json with each variant's status, refusing a folder that holds
-// another sweep.
+// another sweep or a run.
 func (p *sweepPlan) writeManifest() error {
 	if err := os.MkdirAll(p.dir, 0o755); err != nil {
 		return fmt.Errorf("cannot create the sweep folder: %w", err)
+	}
+	if _, err := os.Stat(filepath.Join(p.dir, runstore.ConfigFile)); err == nil {
+		return fmt.Errorf("%s is a run folder, not a sweep's: give another --name or --out", p.shown(p.dir))
 	}
 	if old, err := sweep.ReadManifest(p.dir); err == nil {
 		if err := p.manifest.SameSweep(old); err != nil {

@@ -121,6 +121,7 @@ func TestSweepRefusesAnotherSweepInItsFolder(t *testing.T) {
 		{append(demoSweep(out, 1), "--index", "-1"), "numbered from 0"},
 		{demoSweep(out, 2), "holds another sweep"},
 		{demoSweep("s3:/bucket/x", 1), "slash missing"},
+		{append(demoSweep(out, 1), "--name", filepath.Base(runIn(t, out))), "is a run folder, not a sweep's"},
 		{[]string{"compare", filepath.Join(out, "demo-sweep")}, "demo-sweep is a sweep folder, not a run: show it with clipwork runs"},
 		{[]string{"export", "charts", "file://" + filepath.Join(out, "demo-sweep")}, "file://" + filepath.Join(out, "demo-sweep") + " is a sweep folder"},
 		{append(demoSweep(out, 1), "--vary", "nosuchkey=1,2", "--name", "x"), "variant 0"},
@@ -524,4 +525,12 @@ func TestDamagedManifestIsNamedByItsURL(t *testing.T) {
 	if listed := runCLI(t, "runs", url); !strings.Contains(listed, "sweep demo-sweep: unreadable: "+want) {
 		t.Errorf("runs of the results folder:\n%s\nwant the damaged sweep named with %q", listed, want)
 	}
+}
+
+// runIn runs the demo small into out and returns its run folder.
+func runIn(t *testing.T, out string) string {
+	t.Helper()
+	runCLI(t, "run", "../../experiments/demo.yaml", "--set", "model=random:tiny", "--set", "epochs=1",
+		"--set", "resolution=40", "--out", out, "--quiet")
+	return filepath.Join(out, "demo")
 }
