@@ -161,7 +161,7 @@ func runRuns(args []string, stdout io.Writer) error {
 	} else if *chart != "" {
 		return fmt.Errorf("--chart: %s holds no sweep (no %s)", *out, sweep.ManifestFile)
 	}
-	dirs, err := runstore.List(root)
+	dirs, err := runsIn(root)
 	if err != nil {
 		return err
 	}
@@ -191,4 +191,12 @@ func runRuns(args []string, stdout io.Writer) error {
 		return err
 	}
 	return listSweeps(root, *out, stdout)
+}
+
+// runsIn are the run folders in root, newest first, or root itself when it is one.
+func runsIn(root string) ([]*runstore.Dir, error) {
+	if _, err := os.Stat(filepath.Join(root, runstore.StatsFile)); err == nil {
+		return []*runstore.Dir{{Path: root}}, nil
+	}
+	return runstore.List(root)
 }

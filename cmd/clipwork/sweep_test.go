@@ -534,3 +534,11 @@ func runIn(t *testing.T, out string) string {
 		"--set", "resolution=40", "--out", out, "--quiet")
 	return filepath.Join(out, "demo")
 }
+
+// TestRunsOfARunFolder checks that runs of a run folder shows that run, rather than nothing.
+func TestRunsOfARunFolder(t *testing.T) {
+	dir := runIn(t, t.TempDir())
+	if listed := runCLI(t, "runs", dir); !strings.Contains(listed, "demo") || !strings.Contains(listed, "finished") {
+		t.Errorf("runs %s:\n%s", dir, listed)
+	}
+}
