@@ -15,6 +15,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/validation"
 	"sigs.k8s.io/yaml"
 )
 
@@ -59,6 +60,9 @@ func (j *jobFlags) print(p *sweepPlan, f sweepFlags, stdout io.Writer) error {
 	}
 	if j.image == "" {
 		return errors.New("--k8s-job needs --image IMG, an image with clipwork on its PATH")
+	}
+	if problems := validation.IsDNS1123Subdomain(j.k8sJob); len(problems) > 0 {
+		return fmt.Errorf("--k8s-job %q is no Job name that Kubernetes takes: %s", j.k8sJob, strings.Join(problems, "; "))
 	}
 	if j.pvc != "" && store.IsURL(f.out) {
 		return fmt.Errorf("--pvc mounts a folder at --out, and %s is a store: drop --pvc", f.out)

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"os"
 	"path/filepath"
 	"slices"
@@ -128,5 +129,17 @@ func TestKubernetesJobKeepsDollars(t *testing.T) {
 	}
 	if !slices.Contains(got, prompt) || got[len(got)-1] != "3" {
 		t.Errorf("the task runs %q, want the --vary %q and the index 3", got, prompt)
+	}
+}
+
+// TestKubernetesJobNameIsChecked checks that a Job name that Kubernetes refuses is refused here,
+// before kubectl apply.
+func TestKubernetesJobNameIsChecked(t *testing.T) {
+	for _, name := range []string{"My_Job", "-demo", strings.Repeat("a", 254)} {
+		var stdout, stderr bytes.Buffer
+		args := append(demoSweep("/results", 1), "--k8s-job", name, "--image", "i")
+		if code := run(args, &stdout, &stderr); code == 0 || !strings.Contains(stderr.String(), "no Job name that Kubernetes takes") {
+			t.Errorf("--k8s-job %.20q: exit %d, %s", name, code, stderr.String())
+		}
 	}
 }
