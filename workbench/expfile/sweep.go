@@ -94,6 +94,10 @@ func (d *decoder) sweepAxis(key, value *yaml.Node) (sweep.Axis, bool) {
 		}
 		a.Values = append(a.Values, values...)
 	}
+	if err := a.CheckDistinct(); err != nil {
+		d.errorf(value, "sweep.vary.%v", err)
+		return a, false
+	}
 	return a, true
 }
 

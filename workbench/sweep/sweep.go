@@ -146,7 +146,7 @@ func Expand(axes []Axis, zip bool) ([]Variant, error) {
 			return nil, fmt.Errorf("--vary %s is given twice", a.Key)
 		}
 		seen[a.Key] = true
-		if err := checkDistinct(a); err != nil {
+		if err := a.CheckDistinct(); err != nil {
 			return nil, err
 		}
 	}
@@ -163,9 +163,9 @@ func Expand(axes []Axis, zip bool) ([]Variant, error) {
 	return name(axes, rows), nil
 }
 
-// checkDistinct refuses an axis that gives a value twice: its variants would run the same
+// CheckDistinct refuses an axis that gives a value twice: its variants would run the same
 // experiment twice.
-func checkDistinct(a Axis) error {
+func (a Axis) CheckDistinct() error {
 	seen := make(map[string]bool, len(a.Values))
 	for _, v := range a.Values {
 		if seen[v] {
