@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
 	"strings"
 	"text/tabwriter"
 
@@ -14,7 +13,6 @@ import (
 	"github.com/clipwork/clipwork/workbench/report"
 	"github.com/clipwork/clipwork/workbench/runstore"
 	"github.com/clipwork/clipwork/workbench/store"
-	"github.com/clipwork/clipwork/workbench/sweep"
 )
 
 func runCompare(args []string, stdout io.Writer) error {
@@ -76,7 +74,7 @@ func loadRuns(locations []string) (runs []report.Run, remove func(), err error) 
 	if err != nil {
 		return nil, nil, err
 	}
-	if err := refuseSweeps(dirs, locations); err != nil {
+	if err := report.RefuseSweeps(dirs, locations); err != nil {
 		remove()
 		return nil, nil, err
 	}
@@ -85,17 +83,6 @@ func loadRuns(locations []string) (runs []report.Run, remove func(), err error) 
 		return nil, nil, err
 	}
 	return runs, remove, nil
-}
-
-// refuseSweeps says which of locations (read from dirs) is a sweep folder rather than a run, and
-// how to show it.
-func refuseSweeps(dirs, locations []string) error {
-	for i, dir := range dirs {
-		if _, err := os.Stat(filepath.Join(dir, sweep.ManifestFile)); err == nil {
-			return fmt.Errorf("%s is a sweep folder, not a run: show it with clipwork runs %s, or give its variants' folders", locations[i], locations[i])
-		}
-	}
-	return nil
 }
 
 // winRateSummary is every target's win rates (see workbench.TargetStats.WinRate), or what

@@ -109,6 +109,9 @@ func TestSweepReadsASweepFolder(t *testing.T) {
 	if err := Sweep(dir, "similarity:nosuch"); err == nil || !strings.Contains(err.Error(), "no variant has") {
 		t.Errorf("a metric of a target that no run has: %v", err)
 	}
+	if err := CompareFolders("file://" + filepath.ToSlash(dir)); err == nil || !strings.Contains(err.Error(), "is a sweep folder") {
+		t.Errorf("CompareFolders of a sweep folder: %v", err)
+	}
 	if err := Sweep("file://"+filepath.ToSlash(dir), "similarity"); err != nil {
 		t.Errorf("the sweep through a file:// store: %v", err)
 	}
