@@ -213,8 +213,12 @@ func grid(axes []Axis) ([][]string, error) {
 	return rows, nil
 }
 
+// maxFolder bounds a variant's folder name, within the 255 bytes that file systems allow.
+const maxFolder = 200
+
 // name numbers the rows and names their folders key-value_key-value; a name that two variants
-// would share (values that differ only in characters a folder name drops) gets the index too.
+// would share (values that differ only in characters a folder name drops) gets the index too,
+// as does a name cut to maxFolder.
 func name(axes []Axis, rows [][]string) []Variant {
 	variants := make([]Variant, len(rows))
 	count := map[string]int{}
@@ -223,7 +227,12 @@ func name(axes []Axis, rows [][]string) []Variant {
 		for j, v := range row {
 			parts[j] = FolderPart(axes[j].Key) + "-" + FolderPart(v)
 		}
-		variants[i] = Variant{Index: i, Values: row, Folder: strings.Join(parts, "_")}
+		folder := strings.Join(parts, "_")
+		if len(folder) > maxFolder {
+			suffix := "_" + strconv.Itoa(i)
+			folder = folder[:maxFolder-len(suffix)] + suffix
+		}
+		variants[i] = Variant{Index: i, Values: row, Folder: folder}
 		count[variants[i].Folder]++
 	}
 	for i := range variants {

@@ -226,3 +226,20 @@ func TestDamagedManifestIsRefused(t *testing.T) {
 		}
 	}
 }
+
+// TestLongFolderNamesAreCut checks that the folder of a variant of many long keys and values
+// fits a file system's 255 bytes, and stays its own.
+func TestLongFolderNamesAreCut(t *testing.T) {
+	long := strings.Repeat("a", 45)
+	var args []string
+	for _, key := range []string{"targets.composition.features.0", "targets.composition.features.1", "targets.details.features.0", "targets.details.name"} {
+		args = append(args, key+"="+long+","+long+"b")
+	}
+	vs, err := Expand(mustVary(t, args...), true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if f := folders(vs); len(f[0]) > 255 || len(f[1]) > 255 || f[0] == f[1] || !strings.HasSuffix(f[1], "_1") {
+		t.Errorf("folders %q", f)
+	}
+}
