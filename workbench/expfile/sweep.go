@@ -70,6 +70,10 @@ func (d *decoder) sweepAxis(key, value *yaml.Node) (sweep.Axis, bool) {
 		d.errorf(key, "sweep.vary has an empty key: name a key as --set does, e.g. seed: 1..4")
 		return a, false
 	}
+	if err := sweep.CheckKey(key.Value); err != nil {
+		d.errorf(key, "sweep.vary: %v", err)
+		return a, false
+	}
 	items := []*yaml.Node{value}
 	if value.Kind == yaml.SequenceNode {
 		items = value.Content

@@ -37,6 +37,9 @@ func ParseVary(arg string) (Axis, error) {
 	if !ok || key == "" || strings.TrimSpace(list) == "" {
 		return Axis{}, fmt.Errorf("--vary %q: write KEY=V1,V2,... or KEY=A..B, e.g. seed=1..8", arg)
 	}
+	if err := CheckKey(key); err != nil {
+		return Axis{}, fmt.Errorf("--vary %q: %w", arg, err)
+	}
 	a := Axis{Key: key}
 	for _, v := range strings.Split(list, ",") {
 		values, err := expandRange(strings.TrimSpace(v))
@@ -49,6 +52,15 @@ func ParseVary(arg string) (Axis, error) {
 		}
 	}
 	return a, nil
+}
+
+// CheckKey refuses a varied key of the sweep itself (sweep.vary.seed): a variant's sweep: is
+// not read, so its variants would all run the same experiment.
+func CheckKey(key string) error {
+	if key == "sweep" || strings.HasPrefix(key, "sweep.") {
+		return fmt.Errorf("%s is a key of the sweep, which its variants do not read: vary the experiment's key, e.g. seed=1..4", key)
+	}
+	return nil
 }
 
 // expandRange turns "A..B" of integers into its values and returns any other value as it is.

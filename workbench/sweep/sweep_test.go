@@ -43,7 +43,7 @@ func TestRangesExpand(t *testing.T) {
 			t.Errorf("%s: %v, want %v", arg, a.Values, want)
 		}
 	}
-	for _, bad := range []string{"seed", "=1,2", "seed=", "seed=1,,2", "seed=a..3", "seed=1..99999999"} {
+	for _, bad := range []string{"seed", "=1,2", "seed=", "seed=1,,2", "seed=a..3", "seed=1..99999999", "sweep.vary.seed=1,2", "sweep=1"} {
 		if _, err := ParseVary(bad); err == nil {
 			t.Errorf("%q was accepted", bad)
 		}
