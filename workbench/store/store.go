@@ -98,7 +98,10 @@ func bucketURL(location string) (string, error) {
 	if err := checkPath(location, u); err != nil {
 		return "", err
 	}
-	q := u.Query()
+	q, err := url.ParseQuery(u.RawQuery)
+	if err != nil {
+		return "", fmt.Errorf("%q: its query cannot be read: %w (write ?endpoint=URL&region=R)", location, err)
+	}
 	switch u.Scheme {
 	case "file":
 		q.Set("metadata", "skip")

@@ -248,6 +248,7 @@ func TestURLPathsAreRefusedBeforeWriting(t *testing.T) {
 		"s3://bucket/../x":                "no . or .. elements",
 		"s3://bucket/a/..%2f..%2fb":       "no . or .. elements",
 		"s3://bucket/a/./b?region=eu-x-1": "no . or .. elements",
+		"s3://bucket/x?endpoint=%%":       "its query cannot be read",
 	} {
 		_, err := OpenToWrite(context.Background(), location)
 		if err == nil || !strings.Contains(err.Error(), want) || !strings.Contains(err.Error(), location) {
