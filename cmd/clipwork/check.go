@@ -157,7 +157,7 @@ func runRuns(args []string, stdout io.Writer) error {
 		}
 		return showSweep(view, *chart, *metric, chartDir, stdout)
 	} else if !errors.Is(err, os.ErrNotExist) {
-		return errors.New(strings.ReplaceAll(err.Error(), root, *out)) // the copy's path as the URL
+		return store.ShownError(err, root, *out)
 	} else if *chart != "" {
 		return fmt.Errorf("--chart: %s holds no sweep (no %s)", *out, sweep.ManifestFile)
 	}

@@ -180,7 +180,7 @@ func (p *sweepPlan) writeManifest() error {
 			return fmt.Errorf("%s holds another sweep (%w): give another --name or --out", p.shown(p.dir), err)
 		}
 	} else if !errors.Is(err, os.ErrNotExist) {
-		return p.shownError(err)
+		return store.ShownError(err, p.dir, p.shown(p.dir))
 	}
 	for i, v := range p.manifest.Variants {
 		p.manifest.Variants[i].Status = variantStatus(filepath.Join(p.dir, v.Folder))
@@ -198,14 +198,6 @@ func (p *sweepPlan) writeManifest() error {
 // in a store.
 func (p *sweepPlan) shown(path string) string {
 	return runFlags{mirror: p.mirror}.shown(path)
-}
-
-// shownError is err with the sweep folder's path in its message written as shown names it.
-func (p *sweepPlan) shownError(err error) error {
-	if p.mirror == nil {
-		return err
-	}
-	return errors.New(strings.ReplaceAll(err.Error(), p.dir, p.shown(p.dir)))
 }
 
 // variantStatus is the status of the run in path for people, or pending.

@@ -103,7 +103,7 @@ func listSweeps(root, shown string, stdout io.Writer) error {
 			fmt.Fprintf(stdout, "sweep %s: %d variants of %s (clipwork runs %s)\n", workbench.Printable(e.Name()),
 				len(m.Variants), workbench.Printable(strings.Join(m.Keys(), ", ")), workbench.Printable(store.Join(shown, e.Name())))
 		case !errors.Is(err, os.ErrNotExist):
-			message := strings.ReplaceAll(err.Error(), root, shown)
+			message := store.ShownError(err, root, shown).Error()
 			fmt.Fprintf(stdout, "sweep %s: unreadable: %s\n", workbench.Printable(e.Name()), workbench.Printable(message))
 		}
 	}

@@ -118,4 +118,9 @@ func TestSweepReadsASweepFolder(t *testing.T) {
 	if err := Sweep(t.TempDir()); !os.IsNotExist(err) {
 		t.Errorf("a folder without a sweep: %v", err)
 	}
+	os.WriteFile(filepath.Join(dir, sweep.ManifestFile), []byte("{bad"), 0o644)
+	url := "file://" + filepath.ToSlash(dir)
+	if err := Sweep(url); err == nil || !strings.Contains(err.Error(), url+"/sweep.json: invalid") {
+		t.Errorf("a damaged sweep.json in a store: %v", err)
+	}
 }

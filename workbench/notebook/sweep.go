@@ -30,7 +30,7 @@ func Sweep(dir string, metrics ...string) error {
 	defer remove()
 	view, err := sweepview.Read(local)
 	if err != nil {
-		return err
+		return store.ShownError(err, local, dir)
 	}
 	if len(metrics) == 0 {
 		metrics = []string{"similarity"}

@@ -274,3 +274,16 @@ func TestFoldersThatReadAsURLs(t *testing.T) {
 		}
 	}
 }
+
+// TestShownErrorKeepsWhatItMatches checks that an error's local path is shown as the URL and
+// that the error still matches os.ErrNotExist.
+func TestShownErrorKeepsWhatItMatches(t *testing.T) {
+	_, err := os.ReadFile("/tmp/clipwork-copy-1/run/stats.json")
+	shown := ShownError(err, "/tmp/clipwork-copy-1/run", "s3://b/run")
+	if !errors.Is(shown, os.ErrNotExist) || !strings.Contains(shown.Error(), "s3://b/run/stats.json") {
+		t.Errorf("%v", shown)
+	}
+	if ShownError(nil, "a", "b") != nil || ShownError(err, "x", "x") != err {
+		t.Error("ShownError changed what it had no need to")
+	}
+}
