@@ -121,6 +121,8 @@ func TestSweepRefusesAnotherSweepInItsFolder(t *testing.T) {
 		{append(demoSweep(out, 1), "--index", "-1"), "numbered from 0"},
 		{demoSweep(out, 2), "holds another sweep"},
 		{demoSweep("s3:/bucket/x", 1), "slash missing"},
+		{[]string{"export", "charts", filepath.Join(out, "demo-sweep", demoFolders[0]), "--out", "s3://bucket/charts"}, "not into a store"},
+		{[]string{"compare", filepath.Join(out, "demo-sweep", demoFolders[0]), "--html", "s3:/bucket/x.html"}, "slash missing"},
 		{append(demoSweep(out, 1), "--name", filepath.Base(runIn(t, out))), "is a run folder, not a sweep's"},
 		{[]string{"compare", filepath.Join(out, "demo-sweep")}, "demo-sweep is a sweep folder, not a run: show it with clipwork runs"},
 		{[]string{"export", "charts", "file://" + filepath.Join(out, "demo-sweep")}, "file://" + filepath.Join(out, "demo-sweep") + " is a sweep folder"},
