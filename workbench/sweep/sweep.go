@@ -84,7 +84,18 @@ func ExpandValue(v string) ([]string, error) {
 	if isRange || err != nil {
 		return values, err
 	}
+	if numberRange(v) {
+		return nil, fmt.Errorf("%q: a range is two integers, A..B; list other numbers, e.g. [0.1, 0.2]", v)
+	}
 	return []string{v}, nil
+}
+
+// numberRange says whether v is A..B of two numbers, such as 0.1..0.3.
+func numberRange(v string) bool {
+	from, to, ok := strings.Cut(v, "..")
+	_, errA := strconv.ParseFloat(strings.TrimSpace(from), 64)
+	_, errB := strconv.ParseFloat(strings.TrimSpace(to), 64)
+	return ok && errA == nil && errB == nil
 }
 
 // integerRange reads "A..B" of integers (rising or falling, inclusive) and tells whether v is

@@ -133,6 +133,9 @@ func TestExpandValueKeepsTexts(t *testing.T) {
 			t.Errorf("%q: %v, %v; want %v", v, got, err, want)
 		}
 	}
+	if _, err := ExpandValue("0.1..0.3"); err == nil || !strings.Contains(err.Error(), "a range is two integers") {
+		t.Errorf("0.1..0.3: %v", err)
+	}
 	for _, huge := range []string{"0..10000", "-9223372036854775808..9223372036854775807"} {
 		if _, err := ExpandValue(huge); err == nil || !strings.Contains(err.Error(), "more than 10000 values") {
 			t.Errorf("%s: %v", huge, err)
