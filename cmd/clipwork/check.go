@@ -157,11 +157,11 @@ func runRuns(args []string, stdout io.Writer) error {
 		}
 		return showSweep(view, *chart, *metric, chartDir, stdout)
 	} else if !errors.Is(err, os.ErrNotExist) {
-		return err
+		return store.ShownError(err, root, *out)
 	} else if *chart != "" {
 		return fmt.Errorf("--chart: %s holds no sweep (no %s)", *out, sweep.ManifestFile)
 	}
-	dirs, err := runstore.List(root)
+	dirs, err := runsIn(root)
 	if err != nil {
 		return err
 	}
@@ -191,4 +191,12 @@ func runRuns(args []string, stdout io.Writer) error {
 		return err
 	}
 	return listSweeps(root, *out, stdout)
+}
+
+// runsIn are the run folders in root, newest first, or root itself when it is one.
+func runsIn(root string) ([]*runstore.Dir, error) {
+	if _, err := os.Stat(filepath.Join(root, runstore.StatsFile)); err == nil {
+		return []*runstore.Dir{{Path: root}}, nil
+	}
+	return runstore.List(root)
 }

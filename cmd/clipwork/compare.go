@@ -22,6 +22,9 @@ func runCompare(args []string, stdout io.Writer) error {
 	if err != nil {
 		return err
 	}
+	if err := checkLocalOut("html", *htmlOut); err != nil {
+		return err
+	}
 	runs, remove, err := loadRuns(locations)
 	if err != nil {
 		return err
@@ -67,11 +70,27 @@ func runCompare(args []string, stdout io.Writer) error {
 	return nil
 }
 
+// checkLocalOut refuses a store URL (or one with a slash missing) as the local file or folder
+// that the flag name writes.
+func checkLocalOut(name, path string) error {
+	if store.IsURL(path) {
+		return fmt.Errorf("--%s %s: this writes a local file or folder, not into a store: write it here and copy it there", name, path)
+	}
+	if err := store.CheckFolder(path); err != nil {
+		return fmt.Errorf("--%s: %w", name, err)
+	}
+	return nil
+}
+
 // loadRuns loads the runs in folders or stores (s3://..., file://..., read through local copies
 // that remove deletes).
 func loadRuns(locations []string) (runs []report.Run, remove func(), err error) {
 	dirs, remove, err := store.LocalCopies(context.Background(), locations, runstore.StateFile)
 	if err != nil {
+		return nil, nil, err
+	}
+	if err := report.RefuseSweeps(dirs, locations); err != nil {
+		remove()
 		return nil, nil, err
 	}
 	if runs, err = report.Load(dirs); err != nil {
@@ -108,6 +127,9 @@ func runExport(args []string, stdout io.Writer) error {
 	out := fs.String("out", "charts", "folder for the SVG, HTML, PNG and CSV files")
 	locations, err := parseInterleaved(fs, args[1:])
 	if err != nil {
+		return err
+	}
+	if err := checkLocalOut("out", *out); err != nil {
 		return err
 	}
 	runs, remove, err := loadRuns(locations)

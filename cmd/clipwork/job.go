@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -14,6 +15,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/validation"
 	"sigs.k8s.io/yaml"
 )
 
@@ -58,6 +60,9 @@ func (j *jobFlags) print(p *sweepPlan, f sweepFlags, stdout io.Writer) error {
 	}
 	if j.image == "" {
 		return errors.New("--k8s-job needs --image IMG, an image with clipwork on its PATH")
+	}
+	if problems := validation.IsDNS1123Subdomain(j.k8sJob); len(problems) > 0 {
+		return fmt.Errorf("--k8s-job %q is no Job name that Kubernetes takes: %s", j.k8sJob, strings.Join(problems, "; "))
 	}
 	if j.pvc != "" && store.IsURL(f.out) {
 		return fmt.Errorf("--pvc mounts a folder at --out, and %s is a store: drop --pvc", f.out)
@@ -108,7 +113,7 @@ func (j *jobFlags) kubernetes(p *sweepPlan, f sweepFlags, n int) *batchv1.Job {
 	container := corev1.Container{
 		Name:    "variant",
 		Image:   j.image,
-		Command: taskArgs(p, f, "$(JOB_COMPLETION_INDEX)"),
+		Command: kubernetesArgs(taskArgs(p, f, "$(JOB_COMPLETION_INDEX)")),
 		Env: []corev1.EnvVar{{Name: "JOB_COMPLETION_INDEX", ValueFrom: &corev1.EnvVarSource{
 			FieldRef: &corev1.ObjectFieldSelector{FieldPath: "metadata.annotations['" + completionIndexAnnotation + "']"}}}},
 	}
@@ -141,6 +146,17 @@ func (j *jobFlags) kubernetes(p *sweepPlan, f sweepFlags, n int) *batchv1.Job {
 			}},
 		},
 	}
+}
+
+// kubernetesArgs are a task's args with every $ but the last argument's (the index reference)
+// written $$, which Kubernetes reads back as $: it replaces $(NAME) in a command by the
+// container's variable NAME, e.g. in a prompt holding $(AWS_SECRET_ACCESS_KEY).
+func kubernetesArgs(args []string) []string {
+	out := slices.Clone(args)
+	for i := range out[:len(out)-1] {
+		out[i] = strings.ReplaceAll(out[i], "$", "$$")
+	}
+	return out
 }
 
 // sbatch is the Slurm script: an array of one task per variant.

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"os"
 	"path/filepath"
 	"slices"
@@ -107,6 +108,38 @@ func TestJobFlagsAreChecked(t *testing.T) {
 		args := append(demoSweep("relative", 2), c.extra...)
 		if code := run(args, &stdout, &stderr); code == 0 || !strings.Contains(stderr.String(), c.want) {
 			t.Errorf("%v: exit %d, %q; want %q", c.extra, code, stderr.String(), c.want)
+		}
+	}
+}
+
+// TestKubernetesJobKeepsDollars checks that a value holding $(NAME) or $$ reaches the task as
+// written: Kubernetes replaces $(NAME) in a command by the container's variable NAME, and $$ by $.
+func TestKubernetesJobKeepsDollars(t *testing.T) {
+	prompt := "targets.0.features.0=a $(AWS_SECRET_ACCESS_KEY) circle,$$ and $(JOB_COMPLETION_INDEX)"
+	args := append(demoSweep("s3://bucket/sweeps", 2), "--vary", prompt, "--k8s-job", "demo", "--image", "i")
+	var job batchv1.Job
+	if err := yaml.UnmarshalStrict([]byte(runCLI(t, args...)), &job); err != nil {
+		t.Fatal(err)
+	}
+	env := map[string]string{"AWS_SECRET_ACCESS_KEY": "secret", "JOB_COMPLETION_INDEX": "3"}
+	command := job.Spec.Template.Spec.Containers[0].Command
+	var got []string
+	for _, arg := range command {
+		got = append(got, kubeletExpand(arg, env))
+	}
+	if !slices.Contains(got, prompt) || got[len(got)-1] != "3" {
+		t.Errorf("the task runs %q, want the --vary %q and the index 3", got, prompt)
+	}
+}
+
+// TestKubernetesJobNameIsChecked checks that a Job name that Kubernetes refuses is refused here,
+// before kubectl apply.
+func TestKubernetesJobNameIsChecked(t *testing.T) {
+	for _, name := range []string{"My_Job", "-demo", strings.Repeat("a", 254)} {
+		var stdout, stderr bytes.Buffer
+		args := append(demoSweep("/results", 1), "--k8s-job", name, "--image", "i")
+		if code := run(args, &stdout, &stderr); code == 0 || !strings.Contains(stderr.String(), "no Job name that Kubernetes takes") {
+			t.Errorf("--k8s-job %.20q: exit %d, %s", name, code, stderr.String())
 		}
 	}
 }

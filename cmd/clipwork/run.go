@@ -84,6 +84,9 @@ func runRun(args []string, stdout io.Writer) error {
 	if !given["out"] && file.Output != "" {
 		f.out, name = outputFolder(file.Output, name)
 	}
+	if err := store.CheckFolder(f.out); err != nil {
+		return fmt.Errorf("--out: %w", err)
+	}
 	if store.IsURL(f.out) {
 		return runIntoStore(file, name, f, stdout)
 	}

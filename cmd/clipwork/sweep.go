@@ -54,7 +54,15 @@ func runSweep(args []string, stdout io.Writer) error {
 	if err != nil {
 		return err
 	}
-	fs.Visit(func(fl *flag.Flag) { f.zipGiven = f.zipGiven || fl.Name == "zip" })
+	given := map[string]bool{}
+	fs.Visit(func(fl *flag.Flag) { given[fl.Name] = true })
+	f.zipGiven = given["zip"]
+	if given["index"] && f.index < 0 {
+		return fmt.Errorf("--index %d: variants are numbered from 0 (leave --index out to run them all)", f.index)
+	}
+	if err := store.CheckFolder(f.out); err != nil {
+		return fmt.Errorf("--out: %w", err)
+	}
 	if f.jobs < 1 {
 		return fmt.Errorf("-j %d: run at least 1 variant at once", f.jobs)
 	}
@@ -90,7 +98,8 @@ func (p *sweepPlan) useStore(out string, index int) error {
 	p.dir = filepath.Join(p.mirror.Local, name)
 	pulls := []string{name}
 	if index >= 0 {
-		pulls = []string{path.Join(name, sweep.ManifestFile), path.Join(name, p.manifest.Variants[index].Folder)}
+		pulls = []string{path.Join(name, sweep.ManifestFile), path.Join(name, runstore.ConfigFile),
+			path.Join(name, p.manifest.Variants[index].Folder)}
 	}
 	for _, rel := range pulls {
 		if err := p.mirror.Pull(ctx, rel); err != nil {
@@ -158,17 +167,20 @@ func sweepAxes(files []string, f sweepFlags) ([]sweep.Axis, bool, error) {
 }
 
 // writeManifest writes sweep.json with each variant's status, refusing a folder that holds
-// another sweep.
+// another sweep or a run.
 func (p *sweepPlan) writeManifest() error {
 	if err := os.MkdirAll(p.dir, 0o755); err != nil {
 		return fmt.Errorf("cannot create the sweep folder: %w", err)
 	}
+	if _, err := os.Stat(filepath.Join(p.dir, runstore.ConfigFile)); err == nil {
+		return fmt.Errorf("%s is a run folder, not a sweep's: give another --name or --out", p.shown(p.dir))
+	}
 	if old, err := sweep.ReadManifest(p.dir); err == nil {
 		if err := p.manifest.SameSweep(old); err != nil {
-			return fmt.Errorf("%s holds another sweep (%w): give another --name or --out", p.dir, err)
+			return fmt.Errorf("%s holds another sweep (%w): give another --name or --out", p.shown(p.dir), err)
 		}
 	} else if !errors.Is(err, os.ErrNotExist) {
-		return err
+		return store.ShownError(err, p.dir, p.shown(p.dir))
 	}
 	for i, v := range p.manifest.Variants {
 		p.manifest.Variants[i].Status = variantStatus(filepath.Join(p.dir, v.Folder))
@@ -180,6 +192,12 @@ func (p *sweepPlan) writeManifest() error {
 		return nil
 	}
 	return p.mirror.Saved(filepath.Join(p.dir, sweep.ManifestFile))
+}
+
+// shown is how messages name path, a file or folder of the sweep: by its store URL for a sweep
+// in a store.
+func (p *sweepPlan) shown(path string) string {
+	return runFlags{mirror: p.mirror}.shown(path)
 }
 
 // variantStatus is the status of the run in path for people, or pending.

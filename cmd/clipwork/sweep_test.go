@@ -117,6 +117,15 @@ func TestSweepRefusesAnotherSweepInItsFolder(t *testing.T) {
 	}{
 		{append(demoSweep(out, 1), "--vary", "init.std=0.1,0.2"), "holds another sweep"},
 		{append(demoSweep(out, 1), "--index", "4"), "variants 0 to 3"},
+		{append(demoSweep(out, 1), "--index", "-2"), "numbered from 0"},
+		{append(demoSweep(out, 1), "--index", "-1"), "numbered from 0"},
+		{demoSweep(out, 2), "holds another sweep"},
+		{demoSweep("s3:/bucket/x", 1), "slash missing"},
+		{[]string{"export", "charts", filepath.Join(out, "demo-sweep", demoFolders[0]), "--out", "s3://bucket/charts"}, "not into a store"},
+		{[]string{"compare", filepath.Join(out, "demo-sweep", demoFolders[0]), "--html", "s3:/bucket/x.html"}, "slash missing"},
+		{append(demoSweep(out, 1), "--name", filepath.Base(runIn(t, out))), "is a run folder, not a sweep's"},
+		{[]string{"compare", filepath.Join(out, "demo-sweep")}, "demo-sweep is a sweep folder, not a run: show it with clipwork runs"},
+		{[]string{"export", "charts", "file://" + filepath.Join(out, "demo-sweep")}, "file://" + filepath.Join(out, "demo-sweep") + " is a sweep folder"},
 		{append(demoSweep(out, 1), "--vary", "nosuchkey=1,2", "--name", "x"), "variant 0"},
 		{append(demoSweep(out, 1), "--zip", "--vary", "init.std=0.1", "--name", "y"), "one length"},
 		{[]string{"sweep", "--vary", "seed=1,2"}, "experiment files"},
@@ -163,7 +172,7 @@ type taskStarter func(index int) *exec.Cmd
 
 // jobTasks decodes the Indexed Job that clipwork sweep args --k8s-job prints and runs its
 // container's command for an index as the kubelet would: JOB_COMPLETION_INDEX set, and
-// $(JOB_COMPLETION_INDEX) in the command replaced by it.
+// the command expanded as the kubelet expands it (see kubeletExpand).
 func jobTasks(t *testing.T, args ...string) taskStarter {
 	t.Helper()
 	var job batchv1.Job
@@ -178,12 +187,36 @@ func jobTasks(t *testing.T, args ...string) taskStarter {
 	return func(index int) *exec.Cmd {
 		args := make([]string, len(command)-1)
 		for i, arg := range command[1:] {
-			args[i] = strings.ReplaceAll(arg, "$(JOB_COMPLETION_INDEX)", strconv.Itoa(index))
+			args[i] = kubeletExpand(arg, map[string]string{"JOB_COMPLETION_INDEX": strconv.Itoa(index)})
 		}
 		cmd := exec.Command(clipwork, args...)
 		cmd.Env = append(env, "JOB_COMPLETION_INDEX="+strconv.Itoa(index))
 		return cmd
 	}
+}
+
+// kubeletExpand expands arg as the kubelet expands a container's command: $(NAME) of a variable
+// in env is its value, $$ is $, anything else stays as it is.
+func kubeletExpand(arg string, env map[string]string) string {
+	var b strings.Builder
+	for i := 0; i < len(arg); i++ {
+		if arg[i] != '$' || i+1 == len(arg) {
+			b.WriteByte(arg[i])
+			continue
+		}
+		if arg[i+1] == '$' {
+			b.WriteByte('$')
+			i++
+			continue
+		}
+		if name, _, ok := strings.Cut(arg[i+1:], ")"); ok && strings.HasPrefix(name, "(") && env[name[1:]] != "" {
+			b.WriteString(env[name[1:]])
+			i += len(name) + 1
+			continue
+		}
+		b.WriteByte(arg[i])
+	}
+	return b.String()
 }
 
 // slurmTasks writes the sbatch script that clipwork sweep args --slurm prints and runs it with
@@ -474,4 +507,40 @@ func TestInterruptedParallelSweepResumes(t *testing.T) {
 		}
 	}
 	checkSameAsAlone(t, store, steps, 0, 1, 3)
+}
+
+// TestDamagedManifestIsNamedByItsURL checks that a bad sweep.json in a store is named by its
+// URL, not by the path of a temporary copy.
+func TestDamagedManifestIsNamedByItsURL(t *testing.T) {
+	out := t.TempDir()
+	dir := filepath.Join(out, "demo-sweep")
+	os.MkdirAll(dir, 0o755)
+	os.WriteFile(filepath.Join(dir, sweep.ManifestFile), []byte("{bad"), 0o644)
+	url := "file://" + filepath.ToSlash(out)
+	want := url + "/demo-sweep/sweep.json: invalid character"
+	for _, args := range [][]string{demoSweep(url, 1), {"runs", url + "/demo-sweep"}} {
+		var stdout, stderr bytes.Buffer
+		if code := run(args, &stdout, &stderr); code == 0 || !strings.Contains(stderr.String(), want) {
+			t.Errorf("clipwork %s: exit %d, %s; want %q", args[0], code, stderr.String(), want)
+		}
+	}
+	if listed := runCLI(t, "runs", url); !strings.Contains(listed, "sweep demo-sweep: unreadable: "+want) {
+		t.Errorf("runs of the results folder:\n%s\nwant the damaged sweep named with %q", listed, want)
+	}
+}
+
+// runIn runs the demo small into out and returns its run folder.
+func runIn(t *testing.T, out string) string {
+	t.Helper()
+	runCLI(t, "run", "../../experiments/demo.yaml", "--set", "model=random:tiny", "--set", "epochs=1",
+		"--set", "resolution=40", "--out", out, "--quiet")
+	return filepath.Join(out, "demo")
+}
+
+// TestRunsOfARunFolder checks that runs of a run folder shows that run, rather than nothing.
+func TestRunsOfARunFolder(t *testing.T) {
+	dir := runIn(t, t.TempDir())
+	if listed := runCLI(t, "runs", dir); !strings.Contains(listed, "demo") || !strings.Contains(listed, "finished") {
+		t.Errorf("runs %s:\n%s", dir, listed)
+	}
 }

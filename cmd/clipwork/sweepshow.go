@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -55,6 +56,9 @@ func writeSweepChart(view *sweepview.View, key, metric, dir string, stdout io.Wr
 	if err != nil {
 		return fmt.Errorf("--chart: %w", err)
 	}
+	if err := view.CheckMetric(m); err != nil {
+		return fmt.Errorf("--metric %s: %w", metric, err)
+	}
 	base := filepath.Join(dir, "chart-"+sweep.FolderPart(key)+"-"+m.Kind)
 	svg, err := c.SVG()
 	if err != nil {
@@ -90,10 +94,17 @@ func listSweeps(root, shown string, stdout io.Writer) error {
 		return err
 	}
 	for _, e := range entries {
-		path := filepath.Join(root, e.Name())
-		if m, err := sweep.ReadManifest(path); e.IsDir() && err == nil {
+		if !e.IsDir() {
+			continue
+		}
+		m, err := sweep.ReadManifest(filepath.Join(root, e.Name()))
+		switch {
+		case err == nil:
 			fmt.Fprintf(stdout, "sweep %s: %d variants of %s (clipwork runs %s)\n", workbench.Printable(e.Name()),
 				len(m.Variants), workbench.Printable(strings.Join(m.Keys(), ", ")), workbench.Printable(store.Join(shown, e.Name())))
+		case !errors.Is(err, os.ErrNotExist):
+			message := store.ShownError(err, root, shown).Error()
+			fmt.Fprintf(stdout, "sweep %s: unreadable: %s\n", workbench.Printable(e.Name()), workbench.Printable(message))
 		}
 	}
 	return nil

@@ -8,9 +8,17 @@ import (
 	"path/filepath"
 )
 
+// maxTempBase bounds the share of path's name in its temporary file's name, so that a name up
+// to the usual limit of 255 bytes has a temporary name within it too.
+const maxTempBase = 200
+
 // Write creates or replaces path with what fill writes, atomically.
 func Write(path string, fill func(w *bufio.Writer) error) error {
-	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp*")
+	base := filepath.Base(path)
+	if len(base) > maxTempBase {
+		base = base[:maxTempBase]
+	}
+	tmp, err := os.CreateTemp(filepath.Dir(path), "."+base+".tmp*")
 	if err != nil {
 		return err
 	}

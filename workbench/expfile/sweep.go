@@ -2,6 +2,7 @@ package expfile
 
 import (
 	"fmt"
+	"strings"
 
 	"github.com/clipwork/clipwork/workbench/sweep"
 	"go.yaml.in/yaml/v3"
@@ -65,6 +66,14 @@ func (d *decoder) sweepAxes(n *yaml.Node) []sweep.Axis {
 func (d *decoder) sweepAxis(key, value *yaml.Node) (sweep.Axis, bool) {
 	a := sweep.Axis{Key: key.Value}
 	what := "sweep.vary." + key.Value
+	if strings.TrimSpace(key.Value) == "" {
+		d.errorf(key, "sweep.vary has an empty key: name a key as --set does, e.g. seed: 1..4")
+		return a, false
+	}
+	if err := sweep.CheckKey(key.Value); err != nil {
+		d.errorf(key, "sweep.vary: %v", err)
+		return a, false
+	}
 	items := []*yaml.Node{value}
 	if value.Kind == yaml.SequenceNode {
 		items = value.Content
@@ -89,17 +98,25 @@ func (d *decoder) sweepAxis(key, value *yaml.Node) (sweep.Axis, bool) {
 		}
 		a.Values = append(a.Values, values...)
 	}
+	if err := a.CheckDistinct(); err != nil {
+		d.errorf(value, "sweep.vary.%v", err)
+		return a, false
+	}
 	return a, true
 }
 
 // checkSweepShape refuses here, where the message can point at the file, a zip of lists of
-// different lengths and a grid of more than sweep.MaxVariants variants.
+// different lengths and a grid or zip of more than sweep.MaxVariants variants.
 func (d *decoder) checkSweepShape(n *yaml.Node, s *Sweep) {
 	count := 1
 	for i, a := range s.Axes {
 		if s.Zip && len(a.Values) != len(s.Axes[0].Values) {
 			d.errorf(n, "zip: true pairs lists of one length: %s has %d values, %s has %d",
 				s.Axes[0].Key, len(s.Axes[0].Values), a.Key, len(a.Values))
+			return
+		}
+		if s.Zip && len(a.Values) > sweep.MaxVariants {
+			d.errorf(n, "the sweep's zip has more than %d variants: give fewer values", sweep.MaxVariants)
 			return
 		}
 		if count *= len(a.Values); !s.Zip && count > sweep.MaxVariants {

@@ -70,6 +70,10 @@ func TestHostileSweeps(t *testing.T) {
 		{"sweep: {vary: {seed: 0..99999999}}", "more than 10000 values"},
 		{"sweep: {vary: {seed: 1..100, learnrate: 1..100, init.std: [1, 2]}}", "s.yaml:5:8: the sweep's grid has more than 10000 variants (3 keys in)"},
 		{"sweep: {vary: {seed: 1..3, learnrate: [1, 2]}, zip: true}", "zip: true pairs lists of one length: seed has 3 values, learnrate has 2"},
+		{"sweep: {vary: {'': [1, 2]}}", "s.yaml:5:16: sweep.vary has an empty key"},
+		{"sweep: {vary: {seed: [1, 1..3]}}", `s.yaml:5:22: sweep.vary.seed has the value "1" twice`},
+		{"sweep: {vary: {sweep.zip: [true]}}", "s.yaml:5:16: sweep.vary: sweep.zip is a key of the sweep"},
+		{"sweep: {vary: {seed: [0..9999, 10000]}, zip: true}", "s.yaml:5:8: the sweep's zip has more than 10000 variants"},
 	} {
 		_, err := Parse("s.yaml", []byte(sweepBase+c.sweep+"\n"))
 		if err == nil || !strings.Contains(err.Error(), c.want) {

@@ -318,6 +318,9 @@ func CompareFolders(paths ...string) error {
 		return err
 	}
 	defer remove()
+	if err := report.RefuseSweeps(dirs, paths); err != nil {
+		return err
+	}
 	runs, err := report.Load(dirs)
 	if err != nil {
 		return err

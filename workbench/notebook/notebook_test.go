@@ -106,10 +106,21 @@ func TestSweepReadsASweepFolder(t *testing.T) {
 	if err := Sweep(dir, "speed"); err == nil {
 		t.Error("an unknown metric was accepted")
 	}
+	if err := Sweep(dir, "similarity:nosuch"); err == nil || !strings.Contains(err.Error(), "no variant has") {
+		t.Errorf("a metric of a target that no run has: %v", err)
+	}
+	if err := CompareFolders("file://" + filepath.ToSlash(dir)); err == nil || !strings.Contains(err.Error(), "is a sweep folder") {
+		t.Errorf("CompareFolders of a sweep folder: %v", err)
+	}
 	if err := Sweep("file://"+filepath.ToSlash(dir), "similarity"); err != nil {
 		t.Errorf("the sweep through a file:// store: %v", err)
 	}
 	if err := Sweep(t.TempDir()); !os.IsNotExist(err) {
 		t.Errorf("a folder without a sweep: %v", err)
+	}
+	os.WriteFile(filepath.Join(dir, sweep.ManifestFile), []byte("{bad"), 0o644)
+	url := "file://" + filepath.ToSlash(dir)
+	if err := Sweep(url); err == nil || !strings.Contains(err.Error(), url+"/sweep.json: invalid") {
+		t.Errorf("a damaged sweep.json in a store: %v", err)
 	}
 }

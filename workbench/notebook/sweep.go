@@ -30,7 +30,7 @@ func Sweep(dir string, metrics ...string) error {
 	defer remove()
 	view, err := sweepview.Read(local)
 	if err != nil {
-		return err
+		return store.ShownError(err, local, dir)
 	}
 	if len(metrics) == 0 {
 		metrics = []string{"similarity"}
@@ -40,6 +40,9 @@ func Sweep(dir string, metrics ...string) error {
 		m, err := charts.ParseMetric(metric)
 		if err != nil {
 			return err
+		}
+		if err := view.CheckMetric(m); err != nil {
+			return fmt.Errorf("%s: %w", metric, err)
 		}
 		cs = append(cs, view.Charts(m)...)
 	}

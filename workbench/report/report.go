@@ -24,6 +24,7 @@ import (
 	"github.com/clipwork/clipwork/workbench"
 	"github.com/clipwork/clipwork/workbench/charts"
 	"github.com/clipwork/clipwork/workbench/runstore"
+	"github.com/clipwork/clipwork/workbench/sweep"
 	"go.yaml.in/yaml/v3"
 )
 
@@ -38,6 +39,17 @@ type Run struct {
 // Stats are the run's statistics as its summary holds them.
 func (r Run) Stats() *workbench.Stats {
 	return &workbench.Stats{Models: r.Summary.Models, Targets: r.Summary.Targets, History: r.Summary.History}
+}
+
+// RefuseSweeps says which of locations (read from dirs, their local copies) is a sweep folder
+// rather than a run, and how to show it.
+func RefuseSweeps(dirs, locations []string) error {
+	for i, dir := range dirs {
+		if _, err := os.Stat(filepath.Join(dir, sweep.ManifestFile)); err == nil {
+			return fmt.Errorf("%s is a sweep folder, not a run: show it with clipwork runs %s, or give its variants' folders", locations[i], locations[i])
+		}
+	}
+	return nil
 }
 
 // Load reads run folders: summaries and resolved configs.

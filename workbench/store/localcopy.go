@@ -7,6 +7,7 @@ import (
 	"os"
 	"path"
 	"path/filepath"
+	"strings"
 )
 
 // LocalCopy makes location readable as a plain folder: a store URL (s3://..., file://...) is
@@ -97,3 +98,20 @@ func Join(location, name string) string {
 	u.Path = path.Join("/", u.Path, name)
 	return u.String()
 }
+
+// ShownError is err with the path local, a local copy or working folder, written in its message
+// as location, the store URL that the user gave; it still matches what err matches (errors.Is).
+func ShownError(err error, local, location string) error {
+	if err == nil || local == location {
+		return err
+	}
+	return &shownError{msg: strings.ReplaceAll(err.Error(), local, location), err: err}
+}
+
+type shownError struct {
+	msg string
+	err error
+}
+
+func (e *shownError) Error() string { return e.msg }
+func (e *shownError) Unwrap() error { return e.err }

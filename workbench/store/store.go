@@ -17,6 +17,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/clipwork/clipwork/internal/atomicfile"
 	"gocloud.dev/blob"
@@ -30,6 +31,17 @@ import (
 func IsURL(location string) bool {
 	scheme, _, ok := strings.Cut(location, "://")
 	return ok && scheme != "" && !strings.ContainsAny(scheme, `/\.`)
+}
+
+// CheckFolder refuses a folder that reads as a store URL with a slash missing, s3:/bucket/prefix
+// or file:folder, which would otherwise be written as a local folder named s3: or file:.
+func CheckFolder(location string) error {
+	scheme, _, ok := strings.Cut(location, ":")
+	if IsURL(location) || !ok || !strings.EqualFold(scheme, "s3") && !strings.EqualFold(scheme, "file") {
+		return nil
+	}
+	return fmt.Errorf("%q reads as a store URL with a slash missing: write s3://bucket/prefix or file:///folder (or ./%s for a folder)",
+		location, location)
 }
 
 // Store is the objects under one prefix of a bucket.
@@ -64,6 +76,9 @@ func Open(ctx context.Context, location string) (*Store, error) {
 // OpenToWrite is Open for a store that is to be written: a file:// store's folder is created
 // first.
 func OpenToWrite(ctx context.Context, location string) (*Store, error) {
+	if _, err := bucketURL(location); err != nil {
+		return nil, err
+	}
 	if u, err := url.Parse(location); err == nil && u.Scheme == "file" {
 		if err := os.MkdirAll(filepath.FromSlash(u.Path), 0o755); err != nil {
 			return nil, fmt.Errorf("%s: %w", location, err)
@@ -80,7 +95,13 @@ func bucketURL(location string) (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("%q is not a store URL: %w (write s3://bucket/prefix or file:///folder)", location, err)
 	}
-	q := u.Query()
+	if err := checkPath(location, u); err != nil {
+		return "", err
+	}
+	q, err := url.ParseQuery(u.RawQuery)
+	if err != nil {
+		return "", fmt.Errorf("%q: its query cannot be read: %w (write ?endpoint=URL&region=R)", location, err)
+	}
 	switch u.Scheme {
 	case "file":
 		q.Set("metadata", "skip")
@@ -101,6 +122,20 @@ func bucketURL(location string) (string, error) {
 		return u.String(), nil
 	}
 	return "", fmt.Errorf("%q: stores are s3://bucket/prefix or file:///folder, not %s://", location, u.Scheme)
+}
+
+// checkPath refuses a file:// URL that names a host (file://results/x is the folder /x, not
+// results/x) and a path with . or .. elements, which would be keys that no folder can hold.
+func checkPath(location string, u *url.URL) error {
+	if u.Scheme == "file" && u.Host != "" && u.Host != "localhost" {
+		return fmt.Errorf("%q names the host %q: a file:// URL takes an absolute path, file:///folder", location, u.Host)
+	}
+	for _, elem := range strings.Split(u.Path, "/") {
+		if elem == "." || elem == ".." {
+			return fmt.Errorf("%q: a store's path has no . or .. elements: write it without them", location)
+		}
+	}
+	return nil
 }
 
 // help is what to check when the store at location cannot be reached.
@@ -247,11 +282,19 @@ func (s *Store) fetchObject(ctx context.Context, obj *blob.ListObject, dir strin
 		return err
 	}
 	local := filepath.Join(dir, filepath.FromSlash(obj.Key))
+	if err := writeCopy(local, data, obj.ModTime); err != nil {
+		return fmt.Errorf("%s: cannot copy the object %q: %w", s.location, obj.Key, err)
+	}
+	return nil
+}
+
+// writeCopy writes data to the file local, its folders created, with the time modTime.
+func writeCopy(local string, data []byte, modTime time.Time) error {
 	if err := os.MkdirAll(filepath.Dir(local), 0o755); err != nil {
 		return err
 	}
 	if err := atomicfile.WriteFile(local, data); err != nil {
 		return err
 	}
-	return os.Chtimes(local, obj.ModTime, obj.ModTime)
+	return os.Chtimes(local, modTime, modTime)
 }

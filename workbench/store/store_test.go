@@ -236,3 +236,54 @@ func TestJoinAndLastElement(t *testing.T) {
 		}
 	}
 }
+
+// TestURLPathsAreRefusedBeforeWriting checks that a file:// URL with a host (file://results/x
+// is the folder /x) and a path with .. elements (keys that no folder can hold again) are refused
+// before anything is created.
+func TestURLPathsAreRefusedBeforeWriting(t *testing.T) {
+	dir := t.TempDir()
+	for location, want := range map[string]string{
+		"file://results" + dir + "/x":     `names the host "results"`,
+		"file://" + dir + "/a/../x":       "no . or .. elements",
+		"s3://bucket/../x":                "no . or .. elements",
+		"s3://bucket/a/..%2f..%2fb":       "no . or .. elements",
+		"s3://bucket/a/./b?region=eu-x-1": "no . or .. elements",
+		"s3://bucket/x?endpoint=%%":       "its query cannot be read",
+	} {
+		_, err := OpenToWrite(context.Background(), location)
+		if err == nil || !strings.Contains(err.Error(), want) || !strings.Contains(err.Error(), location) {
+			t.Errorf("OpenToWrite(%q): %v, want %q", location, err, want)
+		}
+	}
+	if entries, _ := os.ReadDir(dir); len(entries) > 0 {
+		t.Errorf("refused URLs created %v", entries)
+	}
+}
+
+// TestFoldersThatReadAsURLs checks that s3:/bucket/x and file:x, store URLs with a slash
+// missing, are refused as folders, and that real folders and URLs pass.
+func TestFoldersThatReadAsURLs(t *testing.T) {
+	for _, location := range []string{"s3:/bucket/x", "S3:bucket", "file:results", "file:/tmp/x"} {
+		if err := CheckFolder(location); err == nil || !strings.Contains(err.Error(), "slash missing") {
+			t.Errorf("CheckFolder(%q): %v", location, err)
+		}
+	}
+	for _, location := range []string{"results", "./s3:/x", "/tmp/a:b", "s3://bucket/x", "file:///tmp/x", "C:/results"} {
+		if err := CheckFolder(location); err != nil {
+			t.Errorf("CheckFolder(%q): %v", location, err)
+		}
+	}
+}
+
+// TestShownErrorKeepsWhatItMatches checks that an error's local path is shown as the URL and
+// that the error still matches os.ErrNotExist.
+func TestShownErrorKeepsWhatItMatches(t *testing.T) {
+	_, err := os.ReadFile("/tmp/clipwork-copy-1/run/stats.json")
+	shown := ShownError(err, "/tmp/clipwork-copy-1/run", "s3://b/run")
+	if !errors.Is(shown, os.ErrNotExist) || !strings.Contains(shown.Error(), "s3://b/run/stats.json") {
+		t.Errorf("%v", shown)
+	}
+	if ShownError(nil, "a", "b") != nil || ShownError(err, "x", "x") != err {
+		t.Error("ShownError changed what it had no need to")
+	}
+}

@@ -37,6 +37,9 @@ func ParseVary(arg string) (Axis, error) {
 	if !ok || key == "" || strings.TrimSpace(list) == "" {
 		return Axis{}, fmt.Errorf("--vary %q: write KEY=V1,V2,... or KEY=A..B, e.g. seed=1..8", arg)
 	}
+	if err := CheckKey(key); err != nil {
+		return Axis{}, fmt.Errorf("--vary %q: %w", arg, err)
+	}
 	a := Axis{Key: key}
 	for _, v := range strings.Split(list, ",") {
 		values, err := expandRange(strings.TrimSpace(v))
@@ -49,6 +52,15 @@ func ParseVary(arg string) (Axis, error) {
 		}
 	}
 	return a, nil
+}
+
+// CheckKey refuses a varied key of the sweep itself (sweep.vary.seed): a variant's sweep: is
+// not read, so its variants would all run the same experiment.
+func CheckKey(key string) error {
+	if key == "sweep" || strings.HasPrefix(key, "sweep.") {
+		return fmt.Errorf("%s is a key of the sweep, which its variants do not read: vary the experiment's key, e.g. seed=1..4", key)
+	}
+	return nil
 }
 
 // expandRange turns "A..B" of integers into its values and returns any other value as it is.
@@ -72,7 +84,18 @@ func ExpandValue(v string) ([]string, error) {
 	if isRange || err != nil {
 		return values, err
 	}
+	if numberRange(v) {
+		return nil, fmt.Errorf("%q: a range is two integers, A..B; list other numbers, e.g. [0.1, 0.2]", v)
+	}
 	return []string{v}, nil
+}
+
+// numberRange says whether v is A..B of two numbers, such as 0.1..0.3.
+func numberRange(v string) bool {
+	from, to, ok := strings.Cut(v, "..")
+	_, errA := strconv.ParseFloat(strings.TrimSpace(from), 64)
+	_, errB := strconv.ParseFloat(strings.TrimSpace(to), 64)
+	return ok && errA == nil && errB == nil
 }
 
 // integerRange reads "A..B" of integers (rising or falling, inclusive) and tells whether v is
@@ -146,6 +169,9 @@ func Expand(axes []Axis, zip bool) ([]Variant, error) {
 			return nil, fmt.Errorf("--vary %s is given twice", a.Key)
 		}
 		seen[a.Key] = true
+		if err := a.CheckDistinct(); err != nil {
+			return nil, err
+		}
 	}
 	var rows [][]string
 	var err error
@@ -160,15 +186,31 @@ func Expand(axes []Axis, zip bool) ([]Variant, error) {
 	return name(axes, rows), nil
 }
 
+// CheckDistinct refuses an axis that gives a value twice: its variants would run the same
+// experiment twice.
+func (a Axis) CheckDistinct() error {
+	seen := make(map[string]bool, len(a.Values))
+	for _, v := range a.Values {
+		if seen[v] {
+			return fmt.Errorf("%s has the value %q twice (ranges included): give each value once", a.Key, v)
+		}
+		seen[v] = true
+	}
+	return nil
+}
+
 func zipped(axes []Axis) ([][]string, error) {
 	n := len(axes[0].Values)
-	rows := make([][]string, n)
+	if n > MaxVariants {
+		return nil, fmt.Errorf("the zip has more than %d variants: give fewer values", MaxVariants)
+	}
 	for _, a := range axes {
 		if len(a.Values) != n {
 			return nil, fmt.Errorf("--zip needs lists of one length: %s has %d values, %s has %d",
 				axes[0].Key, n, a.Key, len(a.Values))
 		}
 	}
+	rows := make([][]string, n)
 	for i := range rows {
 		for _, a := range axes {
 			rows[i] = append(rows[i], a.Values[i])
@@ -194,8 +236,12 @@ func grid(axes []Axis) ([][]string, error) {
 	return rows, nil
 }
 
+// maxFolder bounds a variant's folder name, within the 255 bytes that file systems allow.
+const maxFolder = 200
+
 // name numbers the rows and names their folders key-value_key-value; a name that two variants
-// would share (values that differ only in characters a folder name drops) gets the index too.
+// would share (values that differ only in characters a folder name drops) gets the index too,
+// as does a name cut to maxFolder.
 func name(axes []Axis, rows [][]string) []Variant {
 	variants := make([]Variant, len(rows))
 	count := map[string]int{}
@@ -204,7 +250,12 @@ func name(axes []Axis, rows [][]string) []Variant {
 		for j, v := range row {
 			parts[j] = FolderPart(axes[j].Key) + "-" + FolderPart(v)
 		}
-		variants[i] = Variant{Index: i, Values: row, Folder: strings.Join(parts, "_")}
+		folder := strings.Join(parts, "_")
+		if len(folder) > maxFolder {
+			suffix := "_" + strconv.Itoa(i)
+			folder = folder[:maxFolder-len(suffix)] + suffix
+		}
+		variants[i] = Variant{Index: i, Values: row, Folder: folder}
 		count[variants[i].Folder]++
 	}
 	for i := range variants {
@@ -282,28 +333,58 @@ func (m *Manifest) Write(dir string) error {
 	return atomicfile.WriteFile(filepath.Join(dir, ManifestFile), append(data, '\n'))
 }
 
-// ReadManifest reads dir/sweep.json.
+// ReadManifest reads dir/sweep.json, refusing one whose variants do not fit its axes or name
+// folders outside dir.
 func ReadManifest(dir string) (*Manifest, error) {
-	data, err := os.ReadFile(filepath.Join(dir, ManifestFile))
+	file := filepath.Join(dir, ManifestFile)
+	data, err := os.ReadFile(file)
 	if err != nil {
 		return nil, err
 	}
 	var m Manifest
 	if err := json.Unmarshal(data, &m); err != nil {
-		return nil, fmt.Errorf("%s: %w", filepath.Join(dir, ManifestFile), err)
+		return nil, fmt.Errorf("%s: %w", file, err)
+	}
+	if err := m.check(); err != nil {
+		return nil, fmt.Errorf("%s is damaged (%w): remove it and run the sweep's command again to rewrite it", file, err)
 	}
 	return &m, nil
 }
 
+// check says what is wrong with a manifest read from a file: too many variants, or a variant out
+// of order, with values that do not match the axes, or whose folder is not one folder name.
+func (m *Manifest) check() error {
+	if len(m.Variants) > MaxVariants {
+		return fmt.Errorf("%d variants, more than %d", len(m.Variants), MaxVariants)
+	}
+	for i, v := range m.Variants {
+		switch {
+		case v.Index != i:
+			return fmt.Errorf("variant %d has the index %d", i, v.Index)
+		case len(v.Values) != len(m.Axes):
+			return fmt.Errorf("variant %d has %d values for %d varied keys", i, len(v.Values), len(m.Axes))
+		case !filepath.IsLocal(v.Folder) || filepath.Base(v.Folder) != v.Folder || v.Folder == ".":
+			return fmt.Errorf("variant %d's folder %q is not a folder name", i, v.Folder)
+		}
+	}
+	return nil
+}
+
 // SameSweep says why other (a manifest already in the sweep folder) is not the sweep m, or nil
-// when their variants are the same.
+// when their settings, varied keys and variants are the same.
 func (m *Manifest) SameSweep(other *Manifest) error {
 	if len(m.Variants) != len(other.Variants) {
 		return fmt.Errorf("the folder holds a sweep of %d variants, this one has %d", len(other.Variants), len(m.Variants))
 	}
+	if !slices.Equal(m.Settings, other.Settings) {
+		return fmt.Errorf("its --set are %q, here %q", other.Settings, m.Settings)
+	}
+	if !slices.Equal(m.Keys(), other.Keys()) {
+		return fmt.Errorf("it varies %q, this one %q", other.Keys(), m.Keys())
+	}
 	for i, v := range m.Variants {
-		if v.Folder != other.Variants[i].Folder {
-			return fmt.Errorf("variant %d is %s there and %s here", i, other.Variants[i].Folder, v.Folder)
+		if o := other.Variants[i]; v.Folder != o.Folder || !slices.Equal(v.Values, o.Values) {
+			return fmt.Errorf("variant %d is %s (%q) there and %s (%q) here", i, o.Folder, o.Values, v.Folder, v.Values)
 		}
 	}
 	return nil

@@ -2,6 +2,7 @@ package sweep
 
 import (
 	"reflect"
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -42,7 +43,7 @@ func TestRangesExpand(t *testing.T) {
 			t.Errorf("%s: %v, want %v", arg, a.Values, want)
 		}
 	}
-	for _, bad := range []string{"seed", "=1,2", "seed=", "seed=1,,2", "seed=a..3", "seed=1..99999999"} {
+	for _, bad := range []string{"seed", "=1,2", "seed=", "seed=1,,2", "seed=a..3", "seed=1..99999999", "sweep.vary.seed=1,2", "sweep=1"} {
 		if _, err := ParseVary(bad); err == nil {
 			t.Errorf("%q was accepted", bad)
 		}
@@ -132,6 +133,9 @@ func TestExpandValueKeepsTexts(t *testing.T) {
 			t.Errorf("%q: %v, %v; want %v", v, got, err, want)
 		}
 	}
+	if _, err := ExpandValue("0.1..0.3"); err == nil || !strings.Contains(err.Error(), "a range is two integers") {
+		t.Errorf("0.1..0.3: %v", err)
+	}
 	for _, huge := range []string{"0..10000", "-9223372036854775808..9223372036854775807"} {
 		if _, err := ExpandValue(huge); err == nil || !strings.Contains(err.Error(), "more than 10000 values") {
 			t.Errorf("%s: %v", huge, err)
@@ -156,5 +160,89 @@ func TestOverrideReplacesInPlace(t *testing.T) {
 	}
 	if file[0].Values[0] != "1" {
 		t.Error("Override changed the file's axes")
+	}
+}
+
+// TestRepeatedValuesAreRefused checks that a value given twice in an axis (ranges included),
+// which would run one experiment twice, is refused, as is a zip of more than MaxVariants.
+func TestRepeatedValuesAreRefused(t *testing.T) {
+	for _, arg := range []string{"seed=1,1", "seed=1..3,2", "learnrate=0.1, 0.1"} {
+		if _, err := Expand(mustVary(t, arg), false); err == nil || !strings.Contains(err.Error(), "twice") {
+			t.Errorf("%s: %v", arg, err)
+		}
+	}
+	long := Axis{Key: "seed", Values: make([]string, MaxVariants+1)}
+	for i := range long.Values {
+		long.Values[i] = strconv.Itoa(i)
+	}
+	if _, err := Expand([]Axis{long}, true); err == nil || !strings.Contains(err.Error(), "more than 10000 variants") {
+		t.Errorf("a zip of %d variants: %v", len(long.Values), err)
+	}
+}
+
+// TestSameSweepComparesValuesAndSettings checks that a sweep whose folder names are the same
+// but whose values or settings differ is another sweep.
+func TestSameSweepComparesValuesAndSettings(t *testing.T) {
+	manifest := func(settings []string, vary string) *Manifest {
+		axes := mustVary(t, vary)
+		vs, err := Expand(axes, false)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return &Manifest{Settings: settings, Axes: axes, Variants: vs}
+	}
+	m := manifest([]string{"epochs=2"}, "targets.0.features.0=a red circle,a blue square")
+	if manifest(nil, "x y=1,2").SameSweep(manifest(nil, "x-y=1,2")) == nil {
+		t.Error("other keys were taken for the same sweep")
+	}
+	for what, other := range map[string]*Manifest{
+		"settings": manifest([]string{"epochs=3"}, "targets.0.features.0=a red circle,a blue square"),
+		"values":   manifest([]string{"epochs=2"}, "targets.0.features.0=a red-circle,a blue-square"),
+	} {
+		if err := other.SameSweep(m); err == nil {
+			t.Errorf("other %s were taken for the same sweep", what)
+		}
+	}
+}
+
+// TestDamagedManifestIsRefused checks that a sweep.json whose variants name folders outside the
+// sweep folder, or do not fit its axes, is refused with its path.
+func TestDamagedManifestIsRefused(t *testing.T) {
+	axes := mustVary(t, "seed=1..2")
+	for what, damage := range map[string]func(*Variant){
+		"a folder outside":  func(v *Variant) { v.Folder = "../../etc" },
+		"a nested folder":   func(v *Variant) { v.Folder = "a/b" },
+		"an empty folder":   func(v *Variant) { v.Folder = "" },
+		"too few values":    func(v *Variant) { v.Values = nil },
+		"another index":     func(v *Variant) { v.Index = 7 },
+		"an absolute path":  func(v *Variant) { v.Folder = "/etc" },
+		"the folder itself": func(v *Variant) { v.Folder = "." },
+	} {
+		dir := t.TempDir()
+		vs, _ := Expand(axes, false)
+		damage(&vs[1])
+		if err := (&Manifest{Axes: axes, Variants: vs}).Write(dir); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := ReadManifest(dir); err == nil || !strings.Contains(err.Error(), "is damaged") {
+			t.Errorf("%s: %v", what, err)
+		}
+	}
+}
+
+// TestLongFolderNamesAreCut checks that the folder of a variant of many long keys and values
+// fits a file system's 255 bytes, and stays its own.
+func TestLongFolderNamesAreCut(t *testing.T) {
+	long := strings.Repeat("a", 45)
+	var args []string
+	for _, key := range []string{"targets.composition.features.0", "targets.composition.features.1", "targets.details.features.0", "targets.details.name"} {
+		args = append(args, key+"="+long+","+long+"b")
+	}
+	vs, err := Expand(mustVary(t, args...), true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if f := folders(vs); len(f[0]) > 255 || len(f[1]) > 255 || f[0] == f[1] || !strings.HasSuffix(f[1], "_1") {
+		t.Errorf("folders %q", f)
 	}
 }

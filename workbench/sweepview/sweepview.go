@@ -155,6 +155,35 @@ func (v *View) Chart(key string, m charts.Metric) (charts.Chart, error) {
 	return charts.Sweep(keys, variants, over, m), nil
 }
 
+// CheckMetric says which targets the runs have when none of the variants that have statistics
+// has the metric (a target or feature named wrong, or a win rate of a target whose windows do not
+// select); nil when one has it, or none has statistics yet.
+func (v *View) CheckMetric(m charts.Metric) error {
+	var targets []string
+	for _, variant := range v.Variants {
+		s := variant.Summary
+		if s == nil {
+			continue
+		}
+		if _, ok := m.Value(&workbench.Stats{Targets: s.Targets, History: s.History}); ok {
+			return nil
+		}
+		targets = targets[:0]
+		for _, t := range s.Targets {
+			targets = append(targets, t.Name)
+		}
+	}
+	if targets == nil {
+		return nil
+	}
+	subject := "the first target's first positive feature"
+	if m.Target != "" {
+		subject = strconv.Quote(m.Subject(nil))
+	}
+	return fmt.Errorf("no variant has the %s of %s (a win rate needs windows that select): the targets are %s",
+		m.Name(), subject, strings.Join(targets, ", "))
+}
+
 // Charts are the metric's chart over every varied key, in the keys' order.
 func (v *View) Charts(m charts.Metric) []charts.Chart {
 	var out []charts.Chart

@@ -61,6 +61,14 @@ func TestReadFinishedAndPendingVariants(t *testing.T) {
 	if _, err := view.Chart("learnrate", charts.Metric{Kind: "loss"}); err == nil || !strings.Contains(err.Error(), `varies seed, not "learnrate"`) {
 		t.Errorf("a chart over a key the sweep does not vary: %v", err)
 	}
+	if err := view.CheckMetric(charts.Metric{Kind: "similarity", Target: "t"}); err != nil {
+		t.Errorf("a metric the runs have: %v", err)
+	}
+	for _, m := range []charts.Metric{{Kind: "similarity", Target: "nosuch"}, {Kind: "winrate", Target: "t", Feature: "blue"}} {
+		if err := view.CheckMetric(m); err == nil || !strings.Contains(err.Error(), "the targets are t") {
+			t.Errorf("%+v, which no run has: %v", m, err)
+		}
+	}
 	if cs := view.Charts(charts.Metric{Kind: "similarity"}); len(cs) != 1 {
 		t.Errorf("%d charts of one varied key", len(cs))
 	}
