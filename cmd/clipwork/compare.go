@@ -31,12 +31,9 @@ func runCompare(args []string, stdout io.Writer) error {
 	}
 	defer remove()
 	tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "run\tstatus\tmodel\tsteps\tseconds\twindows/s\twin rates")
-	for _, r := range runs {
-		s := r.Summary
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%d/%d\t%.1f\t%.2f\t%s\n", workbench.Printable(r.Name()), workbench.Printable(r.Dir.DisplayStatus(s)),
-			workbench.Printable(s.Model), s.StepsDone, s.Steps,
-			s.Seconds, s.WindowsPerSecond, winRateSummary(s))
+	fmt.Fprintln(tw, strings.Join(report.StatusHeader, "\t"))
+	for _, row := range report.StatusRows(runs) {
+		fmt.Fprintln(tw, strings.Join(row, "\t"))
 	}
 	tw.Flush()
 	if diff := report.DifferingSettings(runs); len(diff) > 0 {
@@ -98,25 +95,6 @@ func loadRuns(locations []string) (runs []report.Run, remove func(), err error) 
 		return nil, nil, err
 	}
 	return runs, remove, nil
-}
-
-// winRateSummary is every target's win rates (see workbench.TargetStats.WinRate), or what
-// stands instead where a target has none.
-func winRateSummary(s *runstore.Summary) string {
-	var parts []string
-	for _, t := range s.Targets {
-		var fs []string
-		for j, f := range t.Features {
-			if rate, ok := t.WinRate(j); ok {
-				fs = append(fs, fmt.Sprintf("%s %.0f%%", workbench.Printable(f.Label), 100*rate))
-			}
-		}
-		if t.AppliedEverywhere() {
-			fs = []string{"applied in every window"}
-		}
-		parts = append(parts, workbench.Printable(t.Name)+": "+strings.Join(fs, ", "))
-	}
-	return strings.Join(parts, "; ")
 }
 
 func runExport(args []string, stdout io.Writer) error {

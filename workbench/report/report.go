@@ -182,6 +182,60 @@ func (r Run) Name() string {
 	return filepath.Base(r.Dir.Path)
 }
 
+// StatusHeader names the columns of StatusRows.
+var StatusHeader = []string{"run", "status", "model", "steps", "seconds", "windows/s", "win rates"}
+
+// StatusRows are each run's status and speed as clipwork compare prints them, made printable
+// (see workbench.Printable): one row per run, one cell per column of StatusHeader.
+func StatusRows(runs []Run) [][]string {
+	var rows [][]string
+	for _, r := range runs {
+		s := r.Summary
+		rows = append(rows, []string{workbench.Printable(r.Name()), workbench.Printable(r.Dir.DisplayStatus(s)),
+			workbench.Printable(s.Model), fmt.Sprintf("%d/%d", s.StepsDone, s.Steps),
+			fmt.Sprintf("%.1f", s.Seconds), fmt.Sprintf("%.2f", s.WindowsPerSecond), winRateSummary(s)})
+	}
+	return rows
+}
+
+// winRateSummary is every target's win rates (see workbench.TargetStats.WinRate), or what
+// stands instead where a target has none.
+func winRateSummary(s *runstore.Summary) string {
+	var parts []string
+	for _, t := range s.Targets {
+		var fs []string
+		for j, f := range t.Features {
+			if rate, ok := t.WinRate(j); ok {
+				fs = append(fs, fmt.Sprintf("%s %.0f%%", workbench.Printable(f.Label), 100*rate))
+			}
+		}
+		if t.AppliedEverywhere() {
+			fs = []string{"applied in every window"}
+		}
+		parts = append(parts, workbench.Printable(t.Name)+": "+strings.Join(fs, ", "))
+	}
+	return strings.Join(parts, "; ")
+}
+
+// StatusTable is StatusRows as an HTML table.
+func StatusTable(runs []Run) string {
+	var b strings.Builder
+	b.WriteString(`<table style="border-collapse:collapse"><tr>`)
+	for _, h := range StatusHeader {
+		fmt.Fprintf(&b, `<th align="left">%s</th>`, html.EscapeString(h))
+	}
+	b.WriteString("</tr>")
+	for _, row := range StatusRows(runs) {
+		b.WriteString("<tr>")
+		for _, cell := range row {
+			fmt.Fprintf(&b, "<td>%s</td>", html.EscapeString(cell))
+		}
+		b.WriteString("</tr>")
+	}
+	b.WriteString("</table>")
+	return b.String()
+}
+
 // SettingsTable is an HTML table of the settings that differ between runs, one column per run.
 func SettingsTable(runs []Run) string {
 	diff := DifferingSettings(runs)
@@ -231,8 +285,8 @@ func CompareCharts(runs []Run) []charts.Chart {
 	return charts.Compare(named)
 }
 
-// HTML is a standalone page comparing runs: their images, the settings that differ and the
-// grouped charts.
+// HTML is a standalone page comparing runs: their images, their status and speed, the settings
+// that differ and the grouped charts.
 func HTML(runs []Run) (string, error) {
 	images, err := Images(runs)
 	if err != nil {
@@ -247,7 +301,7 @@ func HTML(runs []Run) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	return charts.Page("clipwork runs", "<h1>clipwork runs</h1>", images, SettingsTable(runs), grid), nil
+	return charts.Page("clipwork runs", "<h1>clipwork runs</h1>", images, StatusTable(runs), SettingsTable(runs), grid), nil
 }
 
 // Export writes each of a run's charts as an SVG image (drawn without a browser) and an HTML

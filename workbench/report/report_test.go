@@ -33,3 +33,18 @@ func TestDifferingSettingsAreRealDifferences(t *testing.T) {
 		t.Errorf("settings table:\n%s", table)
 	}
 }
+
+// TestStatusTableMatchesTheText: the HTML status table holds the cells the text table prints,
+// escaped.
+func TestStatusTableMatchesTheText(t *testing.T) {
+	r := run("<b>x", nil)
+	r.Summary = &runstore.Summary{Status: "done", Model: "random:tiny", Steps: 4, StepsDone: 4,
+		Seconds: 2.5, WindowsPerSecond: 12.345}
+	table := StatusTable([]Run{r})
+	for _, want := range []string{"<th align=\"left\">windows/s</th>", "<td>&lt;b&gt;x</td>", "<td>done</td>",
+		"<td>random:tiny</td>", "<td>4/4</td>", "<td>2.5</td>", "<td>12.35</td>"} {
+		if !strings.Contains(table, want) {
+			t.Errorf("status table lacks %s:\n%s", want, table)
+		}
+	}
+}
