@@ -99,16 +99,20 @@ func Run(stats *workbench.Stats) []Chart {
 }
 
 // WinRates is a target's win rates as bars, one per positive feature; where the target applies
-// every feature in every window it says so and shows the mean similarities instead.
+// every feature in every window it says so and shows the mean similarities instead, negative
+// features labelled and coloured apart.
 func WinRates(t *workbench.TargetStats) Chart {
 	bar := charts.NewBar()
 	var labels []string
 	var data []opts.BarData
 	if t.AppliedEverywhere() {
-		bar.SetGlobalOptions(common("similarity: "+t.Name,
-			fmt.Sprintf("select %s: every feature applied in every window (%d windows), so no win rates", t.Select, t.Windows))...)
+		sub := fmt.Sprintf("select %s: every feature applied in every window (%d windows), so no win rates", t.Select, t.Windows)
+		if slices.ContainsFunc(t.Features, func(f *workbench.FeatureStats) bool { return f.Negative }) {
+			sub += "; red: negative features, pushed away"
+		}
+		bar.SetGlobalOptions(common("similarity: "+t.Name, sub)...)
 		for _, f := range t.Features {
-			labels, data = append(labels, Wrap(f.Label, 18)), append(data, opts.BarData{Value: round(f.SimilarityMean)})
+			labels, data = append(labels, barLabel(f.Label, f.Negative)), append(data, similarityBar(f))
 		}
 		bar.SetXAxis(labels).AddSeries("mean similarity", data)
 		return Chart{Name: "similarity-mean-" + t.Name, def: axisLabels(bar)}
@@ -123,6 +127,27 @@ func WinRates(t *workbench.TargetStats) Chart {
 	}
 	bar.SetXAxis(labels).AddSeries("win rate", data)
 	return Chart{Name: "winrate-" + t.Name, def: axisLabels(bar)}
+}
+
+// negativeColour is the colour of a negative feature's bar.
+const negativeColour = "#d9534f"
+
+// barLabel is a feature's label under its bar, marked where the feature is negative.
+func barLabel(label string, negative bool) string {
+	if negative {
+		return Wrap(label, 18) + "\n(negative)"
+	}
+	return Wrap(label, 18)
+}
+
+// similarityBar is a feature's mean similarity as a bar, in negativeColour where the feature
+// is negative.
+func similarityBar(f *workbench.FeatureStats) opts.BarData {
+	bar := opts.BarData{Value: round(f.SimilarityMean)}
+	if f.Negative {
+		bar.ItemStyle = &opts.ItemStyle{Color: negativeColour}
+	}
+	return bar
 }
 
 // axisLabels shows every category label of a bar chart (none dropped for lack of room).

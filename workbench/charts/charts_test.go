@@ -223,3 +223,43 @@ func TestWrap(t *testing.T) {
 		t.Errorf("Wrap of non-ASCII words: %q", got)
 	}
 }
+
+// TestSimilarityBarsMarkNegativeFeatures: where every window applies every feature, the
+// similarity bars label and colour the negative feature apart, in the definition and the SVG.
+func TestSimilarityBarsMarkNegativeFeatures(t *testing.T) {
+	s := testStats()
+	s.Targets[0].Select = workbench.SelectAll
+	s.Targets[0].Features[2].SimilarityMean = 0.125
+	c := WinRates(s.Targets[0])
+	o := option(t, c)
+	for _, want := range []string{`"rust\n(negative)"`, `{"itemStyle":{"color":"` + negativeColour + `"},"value":0.125}`,
+		"red: negative features"} {
+		if !strings.Contains(o, want) {
+			t.Errorf("the similarity bars lack %s: %s", want, o)
+		}
+	}
+	if strings.Contains(o, `"sword\n(negative)"`) || strings.Count(o, negativeColour) != 1 {
+		t.Errorf("a positive feature is marked negative: %s", o)
+	}
+	svg, err := c.SVG()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(svg, "(negative)") || !strings.Contains(svg, negativeColour) {
+		t.Errorf("the SVG does not mark the negative feature:\n%s", svg)
+	}
+}
+
+// TestCompareMarksNegativeFeatures: the grouped similarity bars label the negative feature.
+func TestCompareMarksNegativeFeatures(t *testing.T) {
+	s := testStats()
+	s.Targets[0].Select = workbench.SelectAll
+	cs := Compare([]NamedStats{{"a", s}, {"b", s}})
+	svg, html := renderBoth(t, cs)
+	if o := option(t, cs[0]); !strings.Contains(o, `"rust\n(negative)"`) || strings.Contains(o, `"sword\n(negative)"`) {
+		t.Errorf("the comparison's labels: %s", o)
+	}
+	if !strings.Contains(svg, "(negative)") || !strings.Contains(html, "(negative)") {
+		t.Error("a rendering of the comparison does not mark the negative feature")
+	}
+}

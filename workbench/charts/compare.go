@@ -42,8 +42,9 @@ func targetNames(runs []NamedStats) []string {
 	return names
 }
 
-// compareTarget draws one target across runs; a run without a value for a feature (not in the
-// run, negative, or no win rates there) shows no bar; some says some runs have no win rates.
+// compareTarget draws one target across runs, negative features' labels marked; a run without
+// a value for a feature (not in the run, negative, or no win rates there) shows no bar; some
+// says some runs have no win rates.
 func compareTarget(runs []NamedStats, name string, winRates, some bool) Chart {
 	bar := charts.NewBar()
 	head, sub, chartName := "similarity: "+name, "mean similarity; every feature applied in every window", "compare-similarity-"+name
@@ -57,7 +58,7 @@ func compareTarget(runs []NamedStats, name string, winRates, some bool) Chart {
 	labels := featureLabels(runs, name)
 	wrapped := make([]string, len(labels))
 	for i, l := range labels {
-		wrapped[i] = Wrap(l, 18)
+		wrapped[i] = barLabel(l, negativeIn(runs, name, l))
 	}
 	bar.SetXAxis(wrapped)
 	for _, r := range runs {
@@ -86,6 +87,16 @@ func featureLabels(runs []NamedStats, name string) []string {
 		}
 	}
 	return labels
+}
+
+// negativeIn says whether the feature labelled label is negative in the target name of any run.
+func negativeIn(runs []NamedStats, name, label string) bool {
+	return slices.ContainsFunc(runs, func(r NamedStats) bool {
+		t := r.Stats.Target(name)
+		return t != nil && slices.ContainsFunc(t.Features, func(f *workbench.FeatureStats) bool {
+			return f.Label == label && f.Negative
+		})
+	})
 }
 
 // featureValue is a feature's win rate in percent, or its mean similarity.
