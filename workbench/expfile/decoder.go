@@ -10,15 +10,24 @@ import (
 	"go.yaml.in/yaml/v3"
 )
 
-// Error is one problem in an experiment file, at a line and column.
+// Error is one problem in an experiment file, at a line and column, or in a setting.
 type Error struct {
+	// File is the file's name, or the setting (--set key=value), which has no lines.
 	File         string
 	Line, Column int
 	Message      string
 }
 
 func (e *Error) Error() string {
-	return fmt.Sprintf("%s:%d:%d: %s", e.File, e.Line, e.Column, e.Message)
+	return position(e.File, fmt.Sprintf("%d:%d", e.Line, e.Column)) + ": " + e.Message
+}
+
+// position is a value's place for messages: FILE:at, or the setting that gave it.
+func position(source, at string) string {
+	if fromSetting(source) {
+		return source
+	}
+	return source + ":" + at
 }
 
 // decoder turns YAML nodes into workbench values, collecting every error with its position.

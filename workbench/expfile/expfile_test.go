@@ -63,6 +63,33 @@ func TestErrorsNamePositionAndFix(t *testing.T) {
 	}
 }
 
+// TestSettingErrorsNameTheSetting: an error in a --set value or key names the setting, which
+// has no lines, while one in the file keeps its file and line.
+func TestSettingErrorsNameTheSetting(t *testing.T) {
+	const file = "epochs: 10\ntargets:\n  - name: a\n    features: [x]\n"
+	for setting, want := range map[string]string{
+		"epochs=abc":           "--set epochs=abc: epochs must be a number",
+		"targets=[":            "--set targets=[: a target must be a mapping",
+		"targets.0.wat=1":      `--set targets.0.wat=1: unknown key "wat" in a target`,
+		"wat.x=1":              `--set wat.x=1: unknown key "wat" in the experiment`,
+		"wat=1":                `--set wat=1: unknown key "wat" in the experiment`,
+		"targets=[{wat: 1}]":   `--set targets=[{wat: 1}]: unknown key "wat" in a target`,
+		"targets.9.epochs=1":   `--set targets.9.epochs=1: there is no list element "9"`,
+		"epochs":               "--set epochs: write key=value",
+		"init.std=\x00":        `--set "init.std=\x00": `,
+		"resolution=[64, x]":   "--set resolution=[64, x]: ",
+		"targets.a.start=140%": "--set targets.a.start=140%: ",
+	} {
+		_, err := Parse("s.yaml", []byte(file), setting)
+		if err == nil || !strings.HasPrefix(err.Error(), want) {
+			t.Errorf("--set %s: error %v, want %s...", setting, err, want)
+		}
+	}
+	if _, err := Parse("s.yaml", []byte(file+"seed: x\n"), "epochs=5"); err == nil || !strings.HasPrefix(err.Error(), "s.yaml:5:7: ") {
+		t.Errorf("an error in the file beside a setting: %v", err)
+	}
+}
+
 func TestAllErrorsAtOnce(t *testing.T) {
 	_, err := Parse("x.yaml", []byte("epochs: x\nseed: y\nwat: 1\n"))
 	if err == nil || strings.Count(err.Error(), "x.yaml:") != 3 {

@@ -4,7 +4,7 @@
 // Several files merge left to right as CLIPig merges them: mappings merge key by key, and lists
 // of entries (targets, postproc, a target's transforms) are appended; clipwork adds that a target
 // with the name of an earlier one updates it instead. Lists of values (resolution) are replaced.
-// Errors name the file, line and column.
+// Errors name the file, line and column, or the setting (--set key=value) they come from.
 package expfile
 
 import (
@@ -15,11 +15,23 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/clipwork/clipwork/workbench"
 	"go.yaml.in/yaml/v3"
 )
 
-// setSource names values given by Load's settings rather than a file.
-const setSource = "--set"
+// setSource starts the source of values given by Load's settings rather than a file: errors
+// in them name the setting ("--set epochs=abc: ..."), as the flag gave it, for want of a line.
+const setSource = "--set "
+
+// settingSource is the source of the values a setting gives.
+func settingSource(setting string) string {
+	return setSource + workbench.Printable(setting)
+}
+
+// fromSetting tells whether source names a setting rather than a file.
+func fromSetting(source string) bool {
+	return strings.HasPrefix(source, setSource)
+}
 
 // Load reads and merges experiment files, applies settings ("key.path=value", e.g.
 // "targets.details.batch_size=8" or "init.std=0.2"), and decodes the result. It returns
@@ -302,16 +314,17 @@ func targetIndex(list *yaml.Node, name string) int {
 // applySetting sets "a.b.c=value" in the merged tree; a list element is chosen by index or,
 // for targets, by name.
 func applySetting(root *yaml.Node, setting string, files map[*yaml.Node]string) error {
+	source := settingSource(setting)
 	path, raw, ok := strings.Cut(setting, "=")
 	if !ok || path == "" {
-		return fmt.Errorf("setting %q: write key=value, e.g. init.std=0.2 or targets.details.batch_size=8", setting)
+		return fmt.Errorf("%s: write key=value, e.g. init.std=0.2 or targets.details.batch_size=8", source)
 	}
 	var value yaml.Node
 	if err := yaml.Unmarshal([]byte(raw), &value); err != nil || len(value.Content) == 0 {
 		value = yaml.Node{Kind: yaml.DocumentNode, Content: []*yaml.Node{{Kind: yaml.ScalarNode, Value: raw}}}
 	}
 	node := value.Content[0]
-	markFile(node, setSource, files)
+	markFile(node, source, files)
 	parts := strings.Split(path, ".")
 	current := root
 	for i, part := range parts {
@@ -321,14 +334,14 @@ func applySetting(root *yaml.Node, setting string, files map[*yaml.Node]string) 
 			j := keyIndex(current, part)
 			if j < 0 {
 				if !last {
-					child := &yaml.Node{Kind: yaml.MappingNode}
-					files[child] = setSource
-					current.Content = append(current.Content, &yaml.Node{Kind: yaml.ScalarNode, Value: part}, child)
+					key, child := &yaml.Node{Kind: yaml.ScalarNode, Value: part}, &yaml.Node{Kind: yaml.MappingNode}
+					files[key], files[child] = source, source
+					current.Content = append(current.Content, key, child)
 					current = child
 					continue
 				}
 				key := &yaml.Node{Kind: yaml.ScalarNode, Value: part}
-				files[key] = setSource
+				files[key] = source
 				current.Content = append(current.Content, key, node)
 				return nil
 			}
@@ -343,7 +356,7 @@ func applySetting(root *yaml.Node, setting string, files map[*yaml.Node]string) 
 				k = targetIndex(current, part)
 			}
 			if k < 0 || k >= len(current.Content) {
-				return fmt.Errorf("setting %q: there is no list element %q", setting, part)
+				return fmt.Errorf("%s: there is no list element %q", source, part)
 			}
 			if last {
 				current.Content[k] = node
@@ -351,7 +364,7 @@ func applySetting(root *yaml.Node, setting string, files map[*yaml.Node]string) 
 			}
 			current = current.Content[k]
 		default:
-			return fmt.Errorf("setting %q: %q is a single value, not a mapping or list", setting, strings.Join(parts[:i], "."))
+			return fmt.Errorf("%s: %q is a single value, not a mapping or list", source, strings.Join(parts[:i], "."))
 		}
 	}
 	return nil

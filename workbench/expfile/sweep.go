@@ -1,7 +1,7 @@
 package expfile
 
 import (
-	"fmt"
+	"strconv"
 	"strings"
 
 	"github.com/clipwork/clipwork/workbench/sweep"
@@ -20,7 +20,8 @@ import (
 type Sweep struct {
 	Axes []sweep.Axis
 	Zip  bool
-	// Position is the file and line of sweep:, for messages that send the reader there.
+	// Position is the file and line of sweep: (or the setting giving it), for messages that send
+	// the reader there.
 	Position string
 }
 
@@ -29,7 +30,7 @@ var sweepKeys = []string{"vary", "zip"}
 // sweep reads the sweep: mapping n, whose key is key; the varied keys themselves are checked
 // when each variant's experiment is loaded with its values.
 func (d *decoder) sweep(key, n *yaml.Node) *Sweep {
-	s := &Sweep{Position: fmt.Sprintf("%s:%d", d.files[key], key.Line)}
+	s := &Sweep{Position: position(d.files[key], strconv.Itoa(key.Line))}
 	hasVary := false
 	d.mapping(n, "sweep", sweepKeys, func(key string, v *yaml.Node) {
 		switch key {
