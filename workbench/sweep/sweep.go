@@ -371,8 +371,11 @@ func (m *Manifest) check() error {
 }
 
 // SameSweep says why other (a manifest already in the sweep folder) is not the sweep m, or nil
-// when their settings, varied keys and variants are the same.
+// when their experiment files, settings, varied keys and variants are the same.
 func (m *Manifest) SameSweep(other *Manifest) error {
+	if !slices.Equal(cleanPaths(m.Files), cleanPaths(other.Files)) {
+		return fmt.Errorf("it runs the experiment files %q, this one %q", other.Files, m.Files)
+	}
 	if len(m.Variants) != len(other.Variants) {
 		return fmt.Errorf("the folder holds a sweep of %d variants, this one has %d", len(other.Variants), len(m.Variants))
 	}
@@ -388,4 +391,13 @@ func (m *Manifest) SameSweep(other *Manifest) error {
 		}
 	}
 	return nil
+}
+
+// cleanPaths are paths cleaned (filepath.Clean), so that ./demo.yaml is demo.yaml.
+func cleanPaths(paths []string) []string {
+	out := make([]string, len(paths))
+	for i, p := range paths {
+		out[i] = filepath.Clean(p)
+	}
+	return out
 }

@@ -181,7 +181,7 @@ func TestRepeatedValuesAreRefused(t *testing.T) {
 }
 
 // TestSameSweepComparesValuesAndSettings checks that a sweep whose folder names are the same
-// but whose values or settings differ is another sweep.
+// but whose experiment files, values or settings differ is another sweep.
 func TestSameSweepComparesValuesAndSettings(t *testing.T) {
 	manifest := func(settings []string, vary string) *Manifest {
 		axes := mustVary(t, vary)
@@ -189,11 +189,20 @@ func TestSameSweepComparesValuesAndSettings(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		return &Manifest{Settings: settings, Axes: axes, Variants: vs}
+		return &Manifest{Files: []string{"a/demo.yaml"}, Settings: settings, Axes: axes, Variants: vs}
 	}
 	m := manifest([]string{"epochs=2"}, "targets.0.features.0=a red circle,a blue square")
 	if manifest(nil, "x y=1,2").SameSweep(manifest(nil, "x-y=1,2")) == nil {
 		t.Error("other keys were taken for the same sweep")
+	}
+	same := manifest([]string{"epochs=2"}, "targets.0.features.0=a red circle,a blue square")
+	if same.Files = []string{"./a/demo.yaml"}; same.SameSweep(m) != nil {
+		t.Errorf("the same file, spelled ./a/demo.yaml, was taken for another sweep: %v", same.SameSweep(m))
+	}
+	otherFile := manifest([]string{"epochs=2"}, "targets.0.features.0=a red circle,a blue square")
+	otherFile.Files = []string{"b/demo.yaml"}
+	if err := otherFile.SameSweep(m); err == nil || !strings.Contains(err.Error(), "b/demo.yaml") {
+		t.Errorf("another file of the same name: %v, want it refused by name", err)
 	}
 	for what, other := range map[string]*Manifest{
 		"settings": manifest([]string{"epochs=3"}, "targets.0.features.0=a red circle,a blue square"),
