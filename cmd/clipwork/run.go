@@ -67,7 +67,7 @@ func runRun(args []string, stdout io.Writer) error {
 		if store.IsURL(f.resume) {
 			return resumeFromStore(f, stdout)
 		}
-		return resumeRun(f, stdout)
+		return resumeRun(context.Background(), f, stdout)
 	}
 	if len(files) == 0 {
 		return errors.New("give one or more experiment files (they merge left to right), e.g. clipwork run experiments/demo.yaml")
@@ -90,7 +90,7 @@ func runRun(args []string, stdout io.Writer) error {
 	if store.IsURL(f.out) {
 		return runIntoStore(file, name, f, stdout)
 	}
-	return execute(file, name, nil, f, stdout)
+	return execute(context.Background(), file, name, nil, f, stdout)
 }
 
 // runIntoStore runs into the store f.out from a local working folder that holds an empty folder
@@ -112,7 +112,7 @@ func runIntoStore(file *expfile.File, name string, f runFlags, stdout io.Writer)
 		}
 	}
 	f.out, f.mirror = mirror.Local, mirror
-	return execute(file, name, nil, f, stdout)
+	return execute(ctx, file, name, nil, f, stdout)
 }
 
 // resumeFromStore downloads the run at the store URL f.resume and resumes it there.
@@ -128,7 +128,7 @@ func resumeFromStore(f runFlags, stdout io.Writer) error {
 		return err
 	}
 	f.resume, f.mirror = filepath.Join(mirror.Local, name), mirror
-	return resumeRun(f, stdout)
+	return resumeRun(ctx, f, stdout)
 }
 
 // openMirror opens the store at location with a new local working folder.
@@ -212,7 +212,8 @@ func checkResumeFlags(given map[string]bool, files []string) error {
 	return nil
 }
 
-func resumeRun(f runFlags, stdout io.Writer) error {
+// resumeRun continues the run in f.resume where it stopped; cancelling ctx stops it (see execute).
+func resumeRun(ctx context.Context, f runFlags, stdout io.Writer) error {
 	dir, err := runstore.Open(f.resume)
 	if err != nil {
 		return err
@@ -236,7 +237,7 @@ func resumeRun(f runFlags, stdout io.Writer) error {
 	if f.steps > 0 && f.steps < state.Step {
 		return fmt.Errorf("--steps %d: %s has already done %d steps", f.steps, dir.Path, state.Step)
 	}
-	return execute(file, "", &resumePoint{dir, state}, f, stdout)
+	return execute(ctx, file, "", &resumePoint{dir, state}, f, stdout)
 }
 
 type resumePoint struct {
@@ -245,8 +246,10 @@ type resumePoint struct {
 }
 
 // execute loads the model, prepares the run (fresh or resumed), and runs it with the progress
-// bar, the frame-count table and the results folder as observers. Ctrl-C stops it cleanly.
-func execute(file *expfile.File, name string, resume *resumePoint, f runFlags, stdout io.Writer) error {
+// bar, the frame-count table and the results folder as observers. Ctrl-C, or cancelling ctx
+// (a sweep's, which catches Ctrl-C from its start), stops it cleanly; when ctx is cancelled
+// while the model loads, the run does not start.
+func execute(ctx context.Context, file *expfile.File, name string, resume *resumePoint, f runFlags, stdout io.Writer) error {
 	chooseDevice(file.Device)
 	members, err := workbench.LoadModels(file.Experiment)
 	if err != nil {
@@ -257,6 +260,9 @@ func execute(file *expfile.File, name string, resume *resumePoint, f runFlags, s
 	}
 	run, err := workbench.NewEnsembleRun(file.Experiment, members)
 	if err != nil {
+		return err
+	}
+	if err := ctx.Err(); err != nil {
 		return err
 	}
 	var dir *runstore.Dir
@@ -294,7 +300,7 @@ func execute(file *expfile.File, name string, resume *resumePoint, f runFlags, s
 	if !f.quiet && file.Verbose >= 1 {
 		observers = append(observers, newProgress(os.Stderr, run))
 	}
-	ctx, stop := signal.NotifyContext(context.Background(), stopSignals...)
+	ctx, stop := signal.NotifyContext(ctx, stopSignals...)
 	defer stop()
 	ctx, stopOnWriteError := context.WithCancelCause(ctx)
 	defer stopOnWriteError(nil)

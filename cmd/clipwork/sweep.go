@@ -208,7 +208,8 @@ func variantStatus(path string) string {
 
 // runVariant runs one variant in its folder: nothing when it has finished, a resume when it has
 // a state, else a fresh run (after clearing what a start that never saved a state left).
-func (p *sweepPlan) runVariant(v sweep.Variant, stdout io.Writer) error {
+// Cancelling ctx (the sweep's Ctrl-C) stops it, also while its model loads.
+func (p *sweepPlan) runVariant(ctx context.Context, v sweep.Variant, stdout io.Writer) error {
 	path := filepath.Join(p.dir, v.Folder)
 	if variantStatus(path) == runstore.StatusFinished {
 		fmt.Fprintf(stdout, "variant %d (%s): finished, skipped\n", v.Index, v.Folder)
@@ -216,7 +217,7 @@ func (p *sweepPlan) runVariant(v sweep.Variant, stdout io.Writer) error {
 	}
 	if _, err := os.Stat(filepath.Join(path, runstore.StateFile)); err == nil {
 		fmt.Fprintf(stdout, "variant %d (%s): resuming\n", v.Index, v.Folder)
-		return resumeRun(runFlags{resume: path, quiet: p.quiet, mirror: p.mirror}, stdout)
+		return resumeRun(ctx, runFlags{resume: path, quiet: p.quiet, mirror: p.mirror}, stdout)
 	}
 	if err := p.clearUnstarted(path); err != nil {
 		return err
@@ -226,7 +227,7 @@ func (p *sweepPlan) runVariant(v sweep.Variant, stdout io.Writer) error {
 		return err
 	}
 	fmt.Fprintf(stdout, "variant %d (%s): %s\n", v.Index, v.Folder, strings.Join(v.Settings(p.manifest.Axes), " "))
-	return execute(file, v.Folder, nil, runFlags{out: p.dir, quiet: p.quiet, mirror: p.mirror}, stdout)
+	return execute(ctx, file, v.Folder, nil, runFlags{out: p.dir, quiet: p.quiet, mirror: p.mirror}, stdout)
 }
 
 // clearUnstarted removes a variant folder that holds no state (a run stopped before its first

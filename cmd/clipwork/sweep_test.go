@@ -2,7 +2,9 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
+	"errors"
 	"flag"
 	"fmt"
 	"os"
@@ -421,11 +423,7 @@ func TestParallelSweepIsTheSameAsAlone(t *testing.T) {
 // TestJobsAreLoweredToTheMemory plans the 2x2 sweep with -j 4 against less memory than four
 // variants' estimates: it runs fewer at once, and says so.
 func TestJobsAreLoweredToTheMemory(t *testing.T) {
-	plan, err := planSweep([]string{"../../experiments/demo.yaml"}, sweepFlags{vary: repeated{"seed=1..2", "learnrate=0.02,0.04"}, set: repeated{
-		"model=random:tiny", "resolution=40"}, out: t.TempDir()})
-	if err != nil {
-		t.Fatal(err)
-	}
+	plan := demoPlan(t)
 	one := plan.estimate(plan.manifest.Variants[0])
 	if one <= 0 {
 		t.Fatalf("estimate %d", one)
@@ -438,6 +436,33 @@ func TestJobsAreLoweredToTheMemory(t *testing.T) {
 	out.Reset()
 	if n := plan.fitJobs(plan.manifest.Variants, 8, 100*one, &out); n != 4 || out.Len() > 0 {
 		t.Errorf("-j 8 of 4 variants in plenty of memory: %d at once, %q", n, out.String())
+	}
+}
+
+// demoPlan is the plan of the 2x2 sweep of the demo (as demoSweep, 2 steps) in a new folder.
+func demoPlan(t *testing.T) *sweepPlan {
+	t.Helper()
+	plan, err := planSweep([]string{"../../experiments/demo.yaml"}, sweepFlags{vary: repeated{"seed=1..2", "learnrate=0.02,0.04"}, set: repeated{
+		"model=random:tiny", "resolution=40", "epochs=2"}, out: t.TempDir(), quiet: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return plan
+}
+
+// TestVariantCancelledWhileLoadingDoesNotStart checks that a variant whose sweep was stopped
+// (Ctrl-C) before the variant's run listens for it, e.g. while its model loads, does not run.
+func TestVariantCancelledWhileLoadingDoesNotStart(t *testing.T) {
+	plan := demoPlan(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	v := plan.manifest.Variants[0]
+	var out bytes.Buffer
+	if err := plan.runVariant(ctx, v, &out); !errors.Is(err, context.Canceled) {
+		t.Errorf("a cancelled variant: %v, want context.Canceled\n%s", err, out.String())
+	}
+	if _, err := os.Stat(filepath.Join(plan.dir, v.Folder)); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("a cancelled variant made its folder: %v\n%s", err, out.String())
 	}
 }
 

@@ -71,7 +71,7 @@ func (p *sweepPlan) runAll(ctx context.Context, todo []sweep.Variant, jobs int, 
 				if jobs > 1 {
 					out = &linePrefixer{mu: &mu, w: stdout, prefix: fmt.Sprintf("[%d] ", todo[i].Index)}
 				}
-				errs[i] = p.runVariant(todo[i], out)
+				errs[i] = p.runVariant(ctx, todo[i], out)
 				if lp, ok := out.(*linePrefixer); ok {
 					lp.Flush()
 				}
