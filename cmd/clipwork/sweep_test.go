@@ -17,6 +17,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/clipwork/clipwork/workbench/runstore"
 	"github.com/clipwork/clipwork/workbench/sweep"
 	batchv1 "k8s.io/api/batch/v1"
 	"sigs.k8s.io/yaml"
@@ -463,6 +464,28 @@ func TestVariantCancelledWhileLoadingDoesNotStart(t *testing.T) {
 	}
 	if _, err := os.Stat(filepath.Join(plan.dir, v.Folder)); !errors.Is(err, os.ErrNotExist) {
 		t.Errorf("a cancelled variant made its folder: %v\n%s", err, out.String())
+	}
+}
+
+// TestInterruptedSweepReportsFailures checks that an interrupted sweep reports, besides the
+// variants that Ctrl-C stopped, those that failed otherwise and a manifest it cannot write.
+func TestInterruptedSweepReportsFailures(t *testing.T) {
+	plan := demoPlan(t)
+	todo := plan.manifest.Variants[:2]
+	boom := errors.New("boom")
+	var out bytes.Buffer
+	err := plan.outcome(true, todo, []error{context.Canceled, boom}, &out)
+	if !errors.Is(err, boom) || !strings.Contains(fmt.Sprint(err), "interrupted at variant 0 ("+demoFolders[0]+")") {
+		t.Errorf("interrupted with a failed variant: %v", err)
+	}
+	if want := "variant 1 (" + demoFolders[1] + ") failed: boom"; !strings.Contains(out.String(), want) {
+		t.Errorf("output %q, want %q", out.String(), want)
+	}
+	if err := os.WriteFile(filepath.Join(plan.dir, runstore.ConfigFile), nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := plan.outcome(true, todo, []error{context.Canceled, nil}, &out); !strings.Contains(fmt.Sprint(err), "is a run folder") {
+		t.Errorf("interrupted with a manifest that cannot be written: %v", err)
 	}
 }
 

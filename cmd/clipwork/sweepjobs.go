@@ -32,18 +32,24 @@ func (p *sweepPlan) run(index, jobs int, stdout io.Writer) error {
 	}
 	p.quiet = p.quiet || jobs > 1 // progress bars of several variants would overwrite each other
 	errs := p.runAll(ctx, todo, jobs, stdout)
-	if ctx.Err() != nil {
-		p.writeManifest()
-		return fmt.Errorf("interrupted%s: run the same command again to go on", interruptedVariants(todo, errs))
+	return p.outcome(ctx.Err() != nil, todo, errs, stdout)
+}
+
+// outcome is the sweep's error after its variants todo ended with errs: each variant that
+// failed other than by Ctrl-C (also printed to stdout), the manifest's write error, and when
+// interrupted, which variants Ctrl-C stopped.
+func (p *sweepPlan) outcome(interrupted bool, todo []sweep.Variant, errs []error, stdout io.Writer) error {
+	var all []error
+	if interrupted {
+		all = append(all, fmt.Errorf("interrupted%s: run the same command again to go on", interruptedVariants(todo, errs)))
 	}
-	var failed []error
 	for i, err := range errs {
-		if v := todo[i]; err != nil {
+		if v := todo[i]; err != nil && !errors.Is(err, context.Canceled) {
 			fmt.Fprintf(stdout, "variant %d (%s) failed: %v\n", v.Index, v.Folder, err)
-			failed = append(failed, fmt.Errorf("variant %d (%s): %w", v.Index, v.Folder, err))
+			all = append(all, fmt.Errorf("variant %d (%s): %w", v.Index, v.Folder, err))
 		}
 	}
-	return errors.Join(append(failed, p.writeManifest())...)
+	return errors.Join(append(all, p.writeManifest())...)
 }
 
 // selected are the variants to run: the one of index, or every one when index is negative.
