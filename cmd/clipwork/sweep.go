@@ -175,7 +175,8 @@ func (p *sweepPlan) writeManifest() error {
 	if _, err := os.Stat(filepath.Join(p.dir, runstore.ConfigFile)); err == nil {
 		return fmt.Errorf("%s is a run folder, not a sweep's: give another --name or --out", p.shown(p.dir))
 	}
-	if old, err := sweep.ReadManifest(p.dir); err == nil {
+	old, err := sweep.ReadManifest(p.dir)
+	if err == nil {
 		if err := p.manifest.SameSweep(old); err != nil {
 			return fmt.Errorf("%s holds another sweep (%w): give another --name or --out", p.shown(p.dir), err)
 		}
@@ -183,7 +184,7 @@ func (p *sweepPlan) writeManifest() error {
 		return store.ShownError(err, p.dir, p.shown(p.dir))
 	}
 	for i, v := range p.manifest.Variants {
-		p.manifest.Variants[i].Status = variantStatus(filepath.Join(p.dir, v.Folder))
+		p.manifest.Variants[i].Status = p.status(v, old)
 	}
 	if err := p.manifest.Write(p.dir); err != nil {
 		return err
@@ -198,6 +199,17 @@ func (p *sweepPlan) writeManifest() error {
 // in a store.
 func (p *sweepPlan) shown(path string) string {
 	return runFlags{mirror: p.mirror}.shown(path)
+}
+
+// status is variant v's status from its folder. In a store, a folder that is not here (a task
+// with --index downloads only its own) keeps its status in old, the manifest already there (nil
+// when none), so that a task does not mark the variants of the others pending.
+func (p *sweepPlan) status(v sweep.Variant, old *sweep.Manifest) string {
+	path := filepath.Join(p.dir, v.Folder)
+	if _, err := os.Stat(path); errors.Is(err, os.ErrNotExist) && p.mirror != nil && old != nil {
+		return old.Variants[v.Index].Status
+	}
+	return variantStatus(path)
 }
 
 // variantStatus is the status of the run in path for people, or pending.

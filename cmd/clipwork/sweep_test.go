@@ -557,6 +557,25 @@ func TestInterruptedParallelSweepResumes(t *testing.T) {
 	checkSameAsAlone(t, store, steps, 0, 1, 3)
 }
 
+// TestIndexedTasksKeepEachOthersStatus runs variants 0 and 1 of a sweep in a file:// store as two
+// tasks with --index, each of which downloads only its variant: the manifest keeps both finished.
+func TestIndexedTasksKeepEachOthersStatus(t *testing.T) {
+	root := t.TempDir()
+	out := "file://" + filepath.ToSlash(root) + "/sweeps"
+	for _, i := range []string{"0", "1"} {
+		runCLI(t, append(demoSweep(out, 2), "--index", i)...)
+	}
+	m, err := sweep.ReadManifest(filepath.Join(root, "sweeps", "demo-sweep"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, want := range []string{"finished", "finished", "pending", "pending"} {
+		if m.Variants[i].Status != want {
+			t.Errorf("variant %d is %s in the store's manifest, want %s", i, m.Variants[i].Status, want)
+		}
+	}
+}
+
 // TestDamagedManifestIsNamedByItsURL checks that a bad sweep.json in a store is named by its
 // URL, not by the path of a temporary copy.
 func TestDamagedManifestIsNamedByItsURL(t *testing.T) {
