@@ -554,7 +554,7 @@ func TestInterruptedParallelSweepResumes(t *testing.T) {
 			t.Errorf("variant %d was not resumed:\n%s", i, output)
 		}
 	}
-	checkSameAsAlone(t, store, steps, 0, 1, 3)
+	checkSameAsAlone(t, store, steps, 0, 1, 2, 3)
 }
 
 // TestIndexedTasksKeepEachOthersStatus runs variants 0 and 1 of a sweep in a file:// store as two
