@@ -159,29 +159,36 @@ func (v *View) Chart(key string, m charts.Metric) (charts.Chart, error) {
 // has the metric (a target or feature named wrong, or a win rate of a target whose windows do not
 // select); nil when one has it, or none has statistics yet.
 func (v *View) CheckMetric(m charts.Metric) error {
-	var targets []string
+	seen := false
+	var targets []string // of every variant with statistics, each name once
 	for _, variant := range v.Variants {
 		s := variant.Summary
 		if s == nil {
 			continue
 		}
+		seen = true
 		if _, ok := m.Value(&workbench.Stats{Targets: s.Targets, History: s.History}); ok {
 			return nil
 		}
-		targets = targets[:0]
 		for _, t := range s.Targets {
-			targets = append(targets, t.Name)
+			if !slices.Contains(targets, t.Name) {
+				targets = append(targets, t.Name)
+			}
 		}
 	}
-	if targets == nil {
+	if !seen {
 		return nil
 	}
 	subject := "the first target's first positive feature"
 	if m.Target != "" {
 		subject = strconv.Quote(m.Subject(nil))
 	}
+	names := "none"
+	if len(targets) > 0 {
+		names = strings.Join(targets, ", ")
+	}
 	return fmt.Errorf("no variant has the %s of %s (a win rate needs windows that select): the targets are %s",
-		m.Name(), subject, strings.Join(targets, ", "))
+		m.Name(), subject, names)
 }
 
 // Charts are the metric's chart over every varied key, in the keys' order.
