@@ -138,7 +138,7 @@ func featureColumns(s *runstore.Summary) []featureColumn {
 }
 
 // Chart draws the metric over the varied key, one line per combination of the other keys'
-// values (see charts.Sweep).
+// values, or one line of all variants in a zipped sweep (see charts.Sweep).
 func (v *View) Chart(key string, m charts.Metric) (charts.Chart, error) {
 	keys := v.Manifest.Keys()
 	over := slices.Index(keys, key)
@@ -152,7 +152,7 @@ func (v *View) Chart(key string, m charts.Metric) (charts.Chart, error) {
 			variants[i].Stats = &workbench.Stats{Models: s.Models, Targets: s.Targets, History: s.History}
 		}
 	}
-	return charts.Sweep(keys, variants, over, m), nil
+	return charts.Sweep(keys, variants, over, m, v.Manifest.Zip), nil
 }
 
 // CheckMetric says which targets the runs have when none of the variants that have statistics
