@@ -163,7 +163,7 @@ func runRuns(args []string, stdout io.Writer) error {
 	}
 	dirs, err := runsIn(root)
 	if err != nil {
-		return err
+		return store.ShownError(err, root, *out)
 	}
 	tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
 	if len(dirs) > 0 {

@@ -115,10 +115,14 @@ func runIntoStore(file *expfile.File, name string, f runFlags, stdout io.Writer)
 	return execute(ctx, file, name, nil, f, stdout)
 }
 
-// resumeFromStore downloads the run at the store URL f.resume and resumes it there.
+// resumeFromStore downloads the run at the store URL f.resume and resumes it there; a URL that
+// names no run folder (a bucket alone) is refused before anything is downloaded.
 func resumeFromStore(f runFlags, stdout io.Writer) error {
 	ctx := context.Background()
 	parent, name := store.Split(f.resume)
+	if name == "" {
+		return fmt.Errorf("--resume %s names no run folder: write s3://bucket/prefix/RUN", f.resume)
+	}
 	mirror, err := openMirror(ctx, parent)
 	if err != nil {
 		return err

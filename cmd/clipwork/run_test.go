@@ -280,6 +280,8 @@ func TestRunRejectsBadInput(t *testing.T) {
 		{[]string{"check", small}, "larger than the 8x8 image"},
 		{[]string{"run", small, "--out", t.TempDir()}, "larger than the 8x8 image"},
 		{[]string{"run", "--resume", t.TempDir()}, "not a run folder"},
+		{[]string{"run", "--resume", "s3://bucket"}, "--resume s3://bucket names no run folder: write s3://bucket/prefix/RUN"},
+		{[]string{"run", "--resume", "s3://bucket/"}, "names no run folder"},
 		{[]string{"run", "../../experiments/demo.yaml", "--steps", "0"}, "--steps 0: a run needs at least 1 step"},
 		{[]string{"check", "../../experiments/demo.yaml", "--set", "resolution=100000"}, "lower the resolution"},
 		{[]string{"run", "../../experiments/demo.yaml", "--model", ""}, "--model is empty"},

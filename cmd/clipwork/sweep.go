@@ -255,8 +255,7 @@ func (p *sweepPlan) clearUnstarted(path string) error {
 	}
 	defer dir.Close()
 	if p.mirror != nil {
-		rel, _ := filepath.Rel(p.mirror.Local, path)
-		return p.mirror.Forget(context.Background(), rel)
+		return p.mirror.Forget(context.Background(), path)
 	}
 	return os.RemoveAll(path)
 }

@@ -91,7 +91,7 @@ func writeSweepChart(view *sweepview.View, key, metric, dir string, stdout io.Wr
 func listSweeps(root, shown string, stdout io.Writer) error {
 	entries, err := os.ReadDir(root)
 	if err != nil {
-		return err
+		return store.ShownError(err, root, shown)
 	}
 	for _, e := range entries {
 		if !e.IsDir() {

@@ -6,19 +6,28 @@ import (
 	"bufio"
 	"os"
 	"path/filepath"
+	"unicode/utf8"
 )
 
 // maxTempBase bounds the share of path's name in its temporary file's name, so that a name up
 // to the usual limit of 255 bytes has a temporary name within it too.
 const maxTempBase = 200
 
+// tempBase is base cut to at most maxTempBase bytes, at a character boundary.
+func tempBase(base string) string {
+	if len(base) <= maxTempBase {
+		return base
+	}
+	n := maxTempBase
+	for n > 0 && !utf8.RuneStart(base[n]) {
+		n--
+	}
+	return base[:n]
+}
+
 // Write creates or replaces path with what fill writes, atomically.
 func Write(path string, fill func(w *bufio.Writer) error) error {
-	base := filepath.Base(path)
-	if len(base) > maxTempBase {
-		base = base[:maxTempBase]
-	}
-	tmp, err := os.CreateTemp(filepath.Dir(path), "."+base+".tmp*")
+	tmp, err := os.CreateTemp(filepath.Dir(path), "."+tempBase(filepath.Base(path))+".tmp*")
 	if err != nil {
 		return err
 	}

@@ -36,31 +36,58 @@ type Server struct {
 	Endpoint string
 }
 
+// readyTimeout bounds the wait for a started server to answer.
+const readyTimeout = 90 * time.Second
+
 // Start starts a server with an empty bucket Bucket, points the AWS environment variables of
 // this process and its children at it (see Setenv), and stops it when t ends.
 func Start(t testing.TB) *Server {
 	t.Helper()
 	weed := binary(t)
-	dir := t.TempDir()
 	ports := freePorts(t, 8)
-	cmd := exec.Command(weed, miniArgs(dir, ports)...)
-	cmd.Env = append(os.Environ(), "AWS_ACCESS_KEY_ID="+AccessKey, "AWS_SECRET_ACCESS_KEY="+SecretKey, "S3_BUCKET="+Bucket)
-	var log bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &log, &log
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	if err := cmd.Start(); err != nil {
-		t.Fatalf("cannot start %s: %v", weed, err)
-	}
-	t.Cleanup(func() {
-		syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
-		cmd.Wait()
-	})
 	s := &Server{Endpoint: "http://127.0.0.1:" + strconv.Itoa(ports[0])}
 	s.Setenv(t)
-	if err := s.waitReady(); err != nil {
-		t.Fatalf("SeaweedFS did not come up: %v\n%s", err, log.String())
+	w, err := startWeed(weed, miniArgs(t.TempDir(), ports))
+	if err != nil {
+		t.Fatalf("cannot start %s: %v", weed, err)
+	}
+	t.Cleanup(func() { w.stop() })
+	if err := s.waitReady(w); err != nil {
+		t.Fatalf("SeaweedFS did not come up: %v\n%s", err, w.stop())
 	}
 	return s
+}
+
+// weedProcess is a started weed server and what it writes.
+type weedProcess struct {
+	cmd    *exec.Cmd
+	log    bytes.Buffer
+	exited chan struct{} // closed once the process has exited and err is set
+	err    error         // what Wait returned
+}
+
+// startWeed starts weed with args and the test credentials, in a process group of its own.
+func startWeed(weed string, args []string) (*weedProcess, error) {
+	w := &weedProcess{cmd: exec.Command(weed, args...), exited: make(chan struct{})}
+	w.cmd.Env = append(os.Environ(), "AWS_ACCESS_KEY_ID="+AccessKey, "AWS_SECRET_ACCESS_KEY="+SecretKey, "S3_BUCKET="+Bucket)
+	w.cmd.Stdout, w.cmd.Stderr = &w.log, &w.log
+	w.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	if err := w.cmd.Start(); err != nil {
+		return nil, err
+	}
+	go func() {
+		w.err = w.cmd.Wait()
+		close(w.exited)
+	}()
+	return w, nil
+}
+
+// stop kills the server's process group, waits for it to exit, and returns what it wrote; it
+// may be called again.
+func (w *weedProcess) stop() string {
+	syscall.Kill(-w.cmd.Process.Pid, syscall.SIGKILL)
+	<-w.exited
+	return w.log.String()
 }
 
 // miniArgs binds every service of weed mini to the loopback interface on ports of its own, the
@@ -78,21 +105,44 @@ func miniArgs(dir string, ports []int) []string {
 	return args
 }
 
-// waitReady waits until the bucket answers to the credentials.
-func (s *Server) waitReady() error {
-	ctx := context.Background()
+// waitReady waits until the bucket answers to the credentials, for at most readyTimeout, and
+// no longer once w has exited.
+func (s *Server) waitReady(w *weedProcess) error {
+	ctx, cancel := context.WithTimeout(context.Background(), readyTimeout)
+	defer cancel()
+	go func() {
+		select {
+		case <-w.exited:
+			cancel()
+		case <-ctx.Done():
+		}
+	}()
 	bucket, err := blob.OpenBucket(ctx, "s3://"+Bucket+"?use_path_style=true")
 	if err != nil {
 		return err
 	}
 	defer bucket.Close()
-	for start := time.Now(); time.Since(start) < 90*time.Second; time.Sleep(200 * time.Millisecond) {
+	for {
 		var ok bool
 		if ok, err = bucket.IsAccessible(ctx); ok {
 			return nil
 		}
+		select {
+		case <-ctx.Done():
+			return w.notReady(err)
+		case <-time.After(200 * time.Millisecond):
+		}
 	}
-	return fmt.Errorf("the bucket is not there after 90 s (%v)", err)
+}
+
+// notReady is why the server did not answer: it exited, or it gave err until readyTimeout.
+func (w *weedProcess) notReady(err error) error {
+	select {
+	case <-w.exited:
+		return fmt.Errorf("weed exited before the bucket answered (%v)", w.err)
+	default:
+		return fmt.Errorf("the bucket is not there after %v (%v)", readyTimeout, err)
+	}
 }
 
 // Setenv points the AWS environment variables of this process and its children at the server.

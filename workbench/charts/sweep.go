@@ -116,12 +116,16 @@ type SweepVariant struct {
 }
 
 // Sweep draws a metric of a sweep's variants over the values of one varied key (keys[over]),
-// one line per combination of the other keys' values; a variant without the metric leaves a gap.
-func Sweep(keys []string, variants []SweepVariant, over int, m Metric) Chart {
+// one line per combination of the other keys' values, or, where the keys vary together (zip),
+// one line of all variants; a variant without the metric leaves a gap.
+func Sweep(keys []string, variants []SweepVariant, over int, m Metric, zip bool) Chart {
 	xs := distinct(variants, func(v SweepVariant) string { return v.Values[over] })
 	others := func(v SweepVariant) string { return otherValues(keys, v.Values, over) }
+	if zip {
+		others = func(SweepVariant) string { return "all variants" }
+	}
 	line := charts.NewLine()
-	line.SetGlobalOptions(append(sweepLayout(keys, variants, over, m), legend(),
+	line.SetGlobalOptions(append(sweepLayout(keys, variants, over, m, zip), legend(),
 		charts.WithXAxisOpts(opts.XAxis{Name: keys[over], NameLocation: "middle", NameGap: 25}),
 		charts.WithYAxisOpts(opts.YAxis{Scale: opts.Bool(true)}))...)
 	line.SetXAxis(xs)
@@ -147,8 +151,8 @@ func Sweep(keys []string, variants []SweepVariant, over int, m Metric) Chart {
 // sweepLayout titles a sweep chart with the metric and the key, and says in the subtitle what
 // the metric is of, what the lines are and how many variants have finished; the plot starts
 // below the subtitle's lines.
-func sweepLayout(keys []string, variants []SweepVariant, over int, m Metric) []charts.GlobalOpts {
-	subtitle := Wrap(sweepSubtitle(keys, variants, over), 64)
+func sweepLayout(keys []string, variants []SweepVariant, over int, m Metric, zip bool) []charts.GlobalOpts {
+	subtitle := Wrap(sweepSubtitle(keys, variants, over, zip), 64)
 	if subject := metricSubject(variants, m); subject != "" {
 		subtitle = Wrap(shorten(subject, 64), 64) + "\n" + subtitle
 	}
@@ -181,11 +185,14 @@ func shorten(text string, n int) string {
 }
 
 // sweepSubtitle says what the lines are and how many variants have finished.
-func sweepSubtitle(keys []string, variants []SweepVariant, over int) string {
+func sweepSubtitle(keys []string, variants []SweepVariant, over int, zip bool) string {
 	others := slices.Delete(slices.Clone(keys), over, over+1)
 	lines := "a line per " + strings.Join(others, " and ")
-	if len(others) == 0 {
+	switch {
+	case len(others) == 0:
 		lines = keys[0] + " is the only varied key"
+	case zip:
+		lines = "one line: " + keys[over] + " varies with " + strings.Join(others, " and ") + " (zip)"
 	}
 	finished := 0
 	for _, v := range variants {

@@ -71,18 +71,8 @@ func sweepVariants() ([]string, []SweepVariant) {
 // where a variant has no statistics.
 func TestSweepChartLines(t *testing.T) {
 	keys, vs := sweepVariants()
-	c := Sweep(keys, vs, 1, Metric{Kind: "similarity"})
-	var opt struct {
-		Title  struct{ Text, Subtext string }
-		XAxis  []struct{ Data []string }
-		Series []struct {
-			Name string
-			Data []struct{ Value any }
-		}
-	}
-	if err := json.Unmarshal([]byte(option(t, c)), &opt); err != nil {
-		t.Fatal(err)
-	}
+	c := Sweep(keys, vs, 1, Metric{Kind: "similarity"}, false)
+	opt := readSweepOption(t, c)
 	if title := strings.ReplaceAll(opt.Title.Text, "\n", " "); title != "final similarity over learnrate" {
 		t.Errorf("title %q", title)
 	}
@@ -105,10 +95,44 @@ func TestSweepChartLines(t *testing.T) {
 	}
 }
 
+// sweepOption is what the tests read of a sweep chart's option.
+type sweepOption struct {
+	Title  struct{ Text, Subtext string }
+	XAxis  []struct{ Data []string }
+	Series []struct {
+		Name string
+		Data []struct{ Value any }
+	}
+}
+
+func readSweepOption(t *testing.T, c Chart) sweepOption {
+	t.Helper()
+	var opt sweepOption
+	if err := json.Unmarshal([]byte(option(t, c)), &opt); err != nil {
+		t.Fatal(err)
+	}
+	return opt
+}
+
+// TestZippedSweepChartHasOneLine draws a zipped sweep, whose keys vary together, over one key:
+// one line through every variant, not a line of one point per value of the other key.
+func TestZippedSweepChartHasOneLine(t *testing.T) {
+	keys, vs := sweepVariants()
+	vs = []SweepVariant{vs[0], vs[3]} // seed=1 learnrate=0.02, seed=2 learnrate=0.04
+	vs[1].Stats, vs[1].Finished = vs[0].Stats, true
+	opt := readSweepOption(t, Sweep(keys, vs, 1, Metric{Kind: "similarity"}, true))
+	if len(opt.Series) != 1 || opt.Series[0].Name != "all variants" || len(opt.Series[0].Data) != 2 {
+		t.Fatalf("series %+v, want one of all variants over 2 values", opt.Series)
+	}
+	if want := "one line: learnrate varies with seed (zip)"; !strings.Contains(strings.ReplaceAll(opt.Title.Subtext, "\n", " "), want) {
+		t.Errorf("subtitle %q, want %q", opt.Title.Subtext, want)
+	}
+}
+
 func TestSweepChartRendersBothWays(t *testing.T) {
 	keys, vs := sweepVariants()
 	vs[0].Values[0] = `</script><script>alert(1)</script>`
-	svg, html := renderBoth(t, []Chart{Sweep(keys, vs, 0, Metric{Kind: "loss"}), Sweep(keys[:1], vs[:1], 0, Metric{Kind: "winrate"})})
+	svg, html := renderBoth(t, []Chart{Sweep(keys, vs, 0, Metric{Kind: "loss"}, false), Sweep(keys[:1], vs[:1], 0, Metric{Kind: "winrate"}, false)})
 	if err := xml.Unmarshal([]byte(svg), new(struct{})); err != nil {
 		t.Fatalf("not well-formed SVG: %v", err)
 	}
@@ -132,7 +156,7 @@ func TestLargestSweepChartIsQuick(t *testing.T) {
 		}
 	}
 	begin := time.Now()
-	c := Sweep([]string{"seed", "n"}, vs, 1, Metric{Kind: "loss"})
+	c := Sweep([]string{"seed", "n"}, vs, 1, Metric{Kind: "loss"}, false)
 	if o := option(t, c); strings.Count(o, `"name":"seed=`) != 100 {
 		t.Errorf("want 100 lines")
 	}

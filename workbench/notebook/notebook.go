@@ -346,6 +346,9 @@ func ExportCharts(path, out string) error {
 		return err
 	}
 	defer remove()
+	if err := report.RefuseSweeps([]string{dir}, []string{path}); err != nil {
+		return err
+	}
 	runs, err := report.Load([]string{dir})
 	if err != nil {
 		return err

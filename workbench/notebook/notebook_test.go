@@ -103,6 +103,9 @@ func TestSweepReadsASweepFolder(t *testing.T) {
 	if images := sweepImages(view); strings.Count(images, "<img") != 1 || !strings.Contains(images, "targets.0.features.0=&lt;b&gt;") {
 		t.Errorf("images: %.300s", images)
 	}
+	if err := ExportCharts(dir, t.TempDir()); err == nil || !strings.Contains(err.Error(), dir+" is a sweep folder, not a run") {
+		t.Errorf("export of a sweep folder's charts: %v", err)
+	}
 	if err := Sweep(dir, "speed"); err == nil {
 		t.Error("an unknown metric was accepted")
 	}

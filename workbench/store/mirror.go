@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"time"
 )
 
 // Mirror is a local working folder whose files are kept in a store: the file Local/a/b is the
@@ -25,13 +26,23 @@ func NewMirror(s *Store) (*Mirror, error) {
 	return &Mirror{Store: s, Local: local}, nil
 }
 
+// uploadTimeout bounds one upload, so that a stalled store cannot block a run for ever.
+const uploadTimeout = 5 * time.Minute
+
 // Saved uploads the file at path, inside Local, whole: what a run folder calls after each save.
+// An upload that takes longer than uploadTimeout is given up, with an error that says so.
 func (m *Mirror) Saved(path string) error {
 	key, err := m.key(path)
 	if err != nil {
 		return err
 	}
-	return m.Store.PutFile(context.Background(), key, path)
+	ctx, cancel := context.WithTimeout(context.Background(), uploadTimeout)
+	defer cancel()
+	err = m.Store.PutFile(ctx, key, path)
+	if errors.Is(ctx.Err(), context.DeadlineExceeded) {
+		return fmt.Errorf("gave up uploading %s after %v: %w", m.URL(path), uploadTimeout, err)
+	}
+	return err
 }
 
 // URL is the store URL of path, a file or folder in Local, or path itself when it is elsewhere.
@@ -58,12 +69,20 @@ func (m *Mirror) Pull(ctx context.Context, rel string) error {
 	return err
 }
 
-// Forget removes the folder rel both locally and from the store.
-func (m *Mirror) Forget(ctx context.Context, rel string) error {
-	if err := os.RemoveAll(filepath.Join(m.Local, rel)); err != nil {
+// Forget removes the folder path, inside Local, both locally and from the store; Local itself
+// is refused.
+func (m *Mirror) Forget(ctx context.Context, path string) error {
+	key, err := m.key(path)
+	if err != nil {
 		return err
 	}
-	return m.Store.Delete(ctx, rel)
+	if key == "." {
+		return fmt.Errorf("refusing to forget the store's whole working folder %s", m.Local)
+	}
+	if err := os.RemoveAll(path); err != nil {
+		return err
+	}
+	return m.Store.Delete(ctx, key)
 }
 
 // Close removes the local folder and closes the store.

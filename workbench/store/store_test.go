@@ -183,11 +183,40 @@ func TestMirrorAndLocalCopy(t *testing.T) {
 	if _, _, err := LocalCopy(ctx, s3test.URL("mirror/sweep"), "state.safetensors"); err == nil || !strings.Contains(err.Error(), "nothing is stored") {
 		t.Errorf("LocalCopy of nothing but an excepted file: %v", err)
 	}
-	if err := reader.Forget(ctx, "sweep/variant"); err != nil {
+	if err := reader.Forget(ctx, filepath.Join(reader.Local, "sweep", "variant")); err != nil {
 		t.Fatal(err)
 	}
 	if _, _, err := LocalCopy(ctx, s3test.URL("mirror/sweep")); err == nil || !strings.Contains(err.Error(), "nothing is stored") {
 		t.Errorf("LocalCopy of an empty prefix: %v", err)
+	}
+}
+
+// TestForgetRefusesAllButFoldersInside forgets the working folder itself and folders outside
+// it: each is refused, and the store's objects are kept.
+func TestForgetRefusesAllButFoldersInside(t *testing.T) {
+	ctx := context.Background()
+	s, err := OpenToWrite(ctx, "file://"+filepath.ToSlash(t.TempDir())+"/sweeps")
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := NewMirror(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m.Close()
+	if err := s.Put(ctx, "run/state", []byte("state")); err != nil {
+		t.Fatal(err)
+	}
+	for _, path := range []string{m.Local, filepath.Join(m.Local, "."), filepath.Dir(m.Local), "", "."} {
+		if err := m.Forget(ctx, path); err == nil {
+			t.Errorf("Forget(%q) was not refused", path)
+		}
+	}
+	if keys, err := s.Keys(ctx, ""); err != nil || !slices.Equal(keys, []string{"run/state"}) {
+		t.Errorf("after the refusals the store holds %v (%v)", keys, err)
+	}
+	if _, err := os.Stat(m.Local); err != nil {
+		t.Errorf("the working folder: %v", err)
 	}
 }
 

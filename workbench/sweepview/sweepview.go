@@ -138,7 +138,7 @@ func featureColumns(s *runstore.Summary) []featureColumn {
 }
 
 // Chart draws the metric over the varied key, one line per combination of the other keys'
-// values (see charts.Sweep).
+// values, or one line of all variants in a zipped sweep (see charts.Sweep).
 func (v *View) Chart(key string, m charts.Metric) (charts.Chart, error) {
 	keys := v.Manifest.Keys()
 	over := slices.Index(keys, key)
@@ -152,36 +152,43 @@ func (v *View) Chart(key string, m charts.Metric) (charts.Chart, error) {
 			variants[i].Stats = &workbench.Stats{Models: s.Models, Targets: s.Targets, History: s.History}
 		}
 	}
-	return charts.Sweep(keys, variants, over, m), nil
+	return charts.Sweep(keys, variants, over, m, v.Manifest.Zip), nil
 }
 
 // CheckMetric says which targets the runs have when none of the variants that have statistics
 // has the metric (a target or feature named wrong, or a win rate of a target whose windows do not
 // select); nil when one has it, or none has statistics yet.
 func (v *View) CheckMetric(m charts.Metric) error {
-	var targets []string
+	seen := false
+	var targets []string // of every variant with statistics, each name once
 	for _, variant := range v.Variants {
 		s := variant.Summary
 		if s == nil {
 			continue
 		}
+		seen = true
 		if _, ok := m.Value(&workbench.Stats{Targets: s.Targets, History: s.History}); ok {
 			return nil
 		}
-		targets = targets[:0]
 		for _, t := range s.Targets {
-			targets = append(targets, t.Name)
+			if !slices.Contains(targets, t.Name) {
+				targets = append(targets, t.Name)
+			}
 		}
 	}
-	if targets == nil {
+	if !seen {
 		return nil
 	}
 	subject := "the first target's first positive feature"
 	if m.Target != "" {
 		subject = strconv.Quote(m.Subject(nil))
 	}
+	names := "none"
+	if len(targets) > 0 {
+		names = strings.Join(targets, ", ")
+	}
 	return fmt.Errorf("no variant has the %s of %s (a win rate needs windows that select): the targets are %s",
-		m.Name(), subject, strings.Join(targets, ", "))
+		m.Name(), subject, names)
 }
 
 // Charts are the metric's chart over every varied key, in the keys' order.

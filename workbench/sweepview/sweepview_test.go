@@ -17,26 +17,68 @@ import (
 // whose second has not started.
 func writeSweep(t *testing.T) string {
 	t.Helper()
+	dir, variants := newSweep(t)
+	writeFinished(t, dir, variants[0].Folder, "t")
+	return dir
+}
+
+// newSweep writes the manifest of a sweep of seed=1..2, no variant started, into a new folder.
+func newSweep(t *testing.T) (string, []sweep.Variant) {
+	t.Helper()
 	dir := t.TempDir()
 	axes := []sweep.Axis{{Key: "seed", Values: []string{"1", "2"}}}
 	variants, _ := sweep.Expand(axes, false)
 	if err := (&sweep.Manifest{Files: []string{"demo.yaml"}, Axes: axes, Variants: variants}).Write(dir); err != nil {
 		t.Fatal(err)
 	}
-	run, err := runstore.Create(dir, variants[0].Folder)
+	return dir, variants
+}
+
+// writeFinished writes a finished run into dir/folder whose targets, named names, have one
+// feature each.
+func writeFinished(t *testing.T, dir, folder string, names ...string) {
+	t.Helper()
+	run, err := runstore.Create(dir, folder)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer run.Close()
 	os.WriteFile(filepath.Join(run.Path, runstore.ConfigFile), []byte("epochs: 2\n"), 0o644)
-	target := &workbench.TargetStats{Name: "t", Select: "all", Windows: 4,
-		Features: []*workbench.FeatureStats{{Label: "a red circle", SimilarityLast: 0.25}}}
+	var targets []*workbench.TargetStats
+	for _, name := range names {
+		targets = append(targets, &workbench.TargetStats{Name: name, Select: "all", Windows: 4,
+			Features: []*workbench.FeatureStats{{Label: "a red circle", SimilarityLast: 0.25}}})
+	}
 	err = run.WriteSummary(&runstore.Summary{Status: runstore.StatusFinished, Steps: 2, StepsDone: 2,
-		Targets: []*workbench.TargetStats{target}, History: []workbench.StepRecord{{Step: 1, Loss: 0.5}}})
+		Targets: targets, History: []workbench.StepRecord{{Step: 1, Loss: 0.5}}})
 	if err != nil {
 		t.Fatal(err)
 	}
-	return dir
+}
+
+// TestCheckMetricNamesEveryTarget checks a metric that no variant has: the error names the
+// targets of every variant, once each, and variants without targets are no pass.
+func TestCheckMetricNamesEveryTarget(t *testing.T) {
+	for _, tc := range []struct {
+		names [][]string
+		want  string
+	}{
+		{[][]string{{"t", "u"}, {"u"}}, "the targets are t, u"},
+		{[][]string{{"t"}, {}}, "the targets are t"},
+		{[][]string{{}, {}}, "the targets are none"},
+	} {
+		dir, variants := newSweep(t)
+		for i, names := range tc.names {
+			writeFinished(t, dir, variants[i].Folder, names...)
+		}
+		view, err := Read(dir)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := view.CheckMetric(charts.Metric{Kind: "similarity", Target: "nosuch"}); err == nil || !strings.HasSuffix(err.Error(), tc.want) {
+			t.Errorf("targets %v: %v, want %q", tc.names, err, tc.want)
+		}
+	}
 }
 
 func TestReadFinishedAndPendingVariants(t *testing.T) {
