@@ -106,24 +106,10 @@ func (d *decoder) sweepAxis(key, value *yaml.Node) (sweep.Axis, bool) {
 	return a, true
 }
 
-// checkSweepShape refuses here, where the message can point at the file, a zip of lists of
-// different lengths and a grid or zip of more than sweep.MaxVariants variants.
+// checkSweepShape refuses here, where the message can point at the file, what sweep.Expand
+// would refuse for its shape (see sweep.CheckShape).
 func (d *decoder) checkSweepShape(n *yaml.Node, s *Sweep) {
-	count := 1
-	for i, a := range s.Axes {
-		if s.Zip && len(a.Values) != len(s.Axes[0].Values) {
-			d.errorf(n, "zip: true pairs lists of one length: %s has %d values, %s has %d",
-				s.Axes[0].Key, len(s.Axes[0].Values), a.Key, len(a.Values))
-			return
-		}
-		if s.Zip && len(a.Values) > sweep.MaxVariants {
-			d.errorf(n, "the sweep's zip has more than %d variants: give fewer values", sweep.MaxVariants)
-			return
-		}
-		if count *= len(a.Values); !s.Zip && count > sweep.MaxVariants {
-			d.errorf(n, "the sweep's grid has more than %d variants (%d keys in): vary fewer keys or fewer values, or zip them",
-				sweep.MaxVariants, i+1)
-			return
-		}
+	if err := sweep.CheckShape(s.Axes, s.Zip); err != nil {
+		d.errorf(n, "%v", err)
 	}
 }

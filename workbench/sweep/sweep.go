@@ -173,17 +173,33 @@ func Expand(axes []Axis, zip bool) ([]Variant, error) {
 			return nil, err
 		}
 	}
-	var rows [][]string
-	var err error
-	if zip {
-		rows, err = zipped(axes)
-	} else {
-		rows, err = grid(axes)
-	}
-	if err != nil {
+	if err := CheckShape(axes, zip); err != nil {
 		return nil, err
 	}
-	return name(axes, rows), nil
+	if zip {
+		return name(axes, zipped(axes)), nil
+	}
+	return name(axes, grid(axes)), nil
+}
+
+// CheckShape refuses a zip of lists of different lengths, and a grid or zip of more than
+// MaxVariants variants.
+func CheckShape(axes []Axis, zip bool) error {
+	count := 1
+	for i, a := range axes {
+		switch {
+		case zip && len(a.Values) != len(axes[0].Values):
+			return fmt.Errorf("--zip or zip: true pairs lists of one length: %s has %d values, %s has %d",
+				axes[0].Key, len(axes[0].Values), a.Key, len(a.Values))
+		case zip && len(a.Values) > MaxVariants:
+			return fmt.Errorf("the sweep's zip has more than %d variants: give fewer values", MaxVariants)
+		}
+		if count *= len(a.Values); !zip && count > MaxVariants {
+			return fmt.Errorf("the sweep's grid has more than %d variants (%d keys in): vary fewer keys or fewer values, or zip them",
+				MaxVariants, i+1)
+		}
+	}
+	return nil
 }
 
 // CheckDistinct refuses an axis that gives a value twice: its variants would run the same
@@ -199,32 +215,21 @@ func (a Axis) CheckDistinct() error {
 	return nil
 }
 
-func zipped(axes []Axis) ([][]string, error) {
-	n := len(axes[0].Values)
-	if n > MaxVariants {
-		return nil, fmt.Errorf("the zip has more than %d variants: give fewer values", MaxVariants)
-	}
-	for _, a := range axes {
-		if len(a.Values) != n {
-			return nil, fmt.Errorf("--zip needs lists of one length: %s has %d values, %s has %d",
-				axes[0].Key, n, a.Key, len(a.Values))
-		}
-	}
-	rows := make([][]string, n)
+// zipped pairs the axes' i-th values, for axes of one length.
+func zipped(axes []Axis) [][]string {
+	rows := make([][]string, len(axes[0].Values))
 	for i := range rows {
 		for _, a := range axes {
 			rows[i] = append(rows[i], a.Values[i])
 		}
 	}
-	return rows, nil
+	return rows
 }
 
-func grid(axes []Axis) ([][]string, error) {
+// grid is every combination of the axes' values, the last axis varying fastest.
+func grid(axes []Axis) [][]string {
 	rows := [][]string{nil}
 	for _, a := range axes {
-		if len(rows)*len(a.Values) > MaxVariants {
-			return nil, fmt.Errorf("the grid has more than %d variants: vary fewer keys or fewer values", MaxVariants)
-		}
 		var next [][]string
 		for _, row := range rows {
 			for _, v := range a.Values {
@@ -233,7 +238,7 @@ func grid(axes []Axis) ([][]string, error) {
 		}
 		rows = next
 	}
-	return rows, nil
+	return rows
 }
 
 // maxFolder bounds a variant's folder name, within the 255 bytes that file systems allow.
