@@ -93,7 +93,7 @@ func TestSweepReadsASweepFolder(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	table := regexp.MustCompile(` style="[^"]*"`).ReplaceAllString(sweepTable(view), "")
+	table := regexp.MustCompile(` (style|align|cellpadding)="[^"]*"`).ReplaceAllString(sweepTable(view), "")
 	for _, want := range []string{"<th>targets.0.features.0</th>", "<td>&lt;b&gt;x&lt;/b&gt;</td><td>finished</td><td>2/2</td>",
 		"<td>y</td><td>pending</td>"} {
 		if !strings.Contains(table, want) {

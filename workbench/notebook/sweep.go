@@ -3,13 +3,13 @@ package notebook
 import (
 	"context"
 	"fmt"
-	"html"
 	"image/png"
 	"os"
 	"path/filepath"
 	"strings"
 
 	"github.com/clipwork/clipwork/workbench/charts"
+	"github.com/clipwork/clipwork/workbench/report"
 	"github.com/clipwork/clipwork/workbench/runstore"
 	"github.com/clipwork/clipwork/workbench/store"
 	"github.com/clipwork/clipwork/workbench/sweepview"
@@ -75,20 +75,5 @@ func sweepImages(view *sweepview.View) string {
 
 // sweepTable is the sweep's table (see sweepview.View.Table) as HTML.
 func sweepTable(view *sweepview.View) string {
-	header, rows := view.Table()
-	var b strings.Builder
-	b.WriteString(`<table style="font-family:sans-serif;font-size:small"><tr>`)
-	for _, h := range header {
-		fmt.Fprintf(&b, `<th style="text-align:left;padding-right:12px">%s</th>`, html.EscapeString(h))
-	}
-	b.WriteString("</tr>")
-	for _, row := range rows {
-		b.WriteString("<tr>")
-		for _, cell := range row {
-			fmt.Fprintf(&b, `<td style="padding-right:12px">%s</td>`, html.EscapeString(cell))
-		}
-		b.WriteString("</tr>")
-	}
-	b.WriteString("</table>")
-	return b.String()
+	return report.HTMLTable(view.Table())
 }

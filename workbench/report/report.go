@@ -219,13 +219,18 @@ func winRateSummary(s *runstore.Summary) string {
 
 // StatusTable is StatusRows as an HTML table.
 func StatusTable(runs []Run) string {
+	return HTMLTable(StatusHeader, StatusRows(runs))
+}
+
+// HTMLTable is an HTML table of a header row and rows of text cells, every cell escaped.
+func HTMLTable(header []string, rows [][]string) string {
 	var b strings.Builder
-	b.WriteString(`<table style="border-collapse:collapse"><tr>`)
-	for _, h := range StatusHeader {
+	b.WriteString(`<table style="border-collapse:collapse" cellpadding="3"><tr>`)
+	for _, h := range header {
 		fmt.Fprintf(&b, `<th align="left">%s</th>`, html.EscapeString(h))
 	}
 	b.WriteString("</tr>")
-	for _, row := range StatusRows(runs) {
+	for _, row := range rows {
 		b.WriteString("<tr>")
 		for _, cell := range row {
 			fmt.Fprintf(&b, "<td>%s</td>", html.EscapeString(cell))
