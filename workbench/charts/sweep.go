@@ -154,7 +154,7 @@ func Sweep(keys []string, variants []SweepVariant, over int, m Metric, zip bool)
 func sweepLayout(keys []string, variants []SweepVariant, over int, m Metric, zip bool) []charts.GlobalOpts {
 	subtitle := Wrap(sweepSubtitle(keys, variants, over, zip), 64)
 	if subject := metricSubject(variants, m); subject != "" {
-		subtitle = Wrap(shorten(subject, 64), 64) + "\n" + subtitle
+		subtitle = Wrap(Shorten(subject, 64), 64) + "\n" + subtitle
 	}
 	return layout(Wrap(m.Name()+" over "+keys[over], 48), subtitle, 70+lineHeight*strings.Count(subtitle, "\n"))
 }
@@ -176,8 +176,8 @@ func metricSubject(variants []SweepVariant, m Metric) string {
 	return m.Subject(nil)
 }
 
-// shorten cuts text to at most n characters, marking the cut.
-func shorten(text string, n int) string {
+// Shorten cuts text to n characters, the last of them an ellipsis, where it is longer.
+func Shorten(text string, n int) string {
 	if r := []rune(text); len(r) > n {
 		return string(r[:n-1]) + "…"
 	}

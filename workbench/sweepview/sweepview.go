@@ -102,10 +102,7 @@ type featureColumn struct {
 const maxLabel = 24
 
 func (c featureColumn) header() string {
-	label := c.label
-	if r := []rune(label); len(r) > maxLabel {
-		label = string(r[:maxLabel-1]) + "…"
-	}
+	label := charts.Shorten(c.label, maxLabel)
 	if c.negative {
 		label += " (negative)"
 	}
