@@ -19,13 +19,13 @@ import (
 // StatusPending is the status of a variant that has not started.
 const StatusPending = "pending"
 
-// Variant is one variant of a sweep with what its run folder holds now.
+// Variant is one variant of a sweep with what its run folder holds now: its Status is the
+// run's status for people (see runstore.Dir.DisplayStatus), or StatusPending, rather than the
+// manifest's, which may be older.
 type Variant struct {
 	sweep.Variant
 	// Summary is the run's stats.json, nil before its first save.
 	Summary *runstore.Summary
-	// Status is the run's status for people (see runstore.Dir.DisplayStatus), or StatusPending.
-	Status string
 }
 
 // View is a sweep folder as read at one moment.
@@ -43,8 +43,9 @@ func Read(dir string) (*View, error) {
 	}
 	v := &View{Dir: dir, Manifest: m}
 	for _, variant := range m.Variants {
-		summary, status := ReadRun(filepath.Join(dir, variant.Folder))
-		v.Variants = append(v.Variants, Variant{Variant: variant, Summary: summary, Status: status})
+		var summary *runstore.Summary
+		summary, variant.Status = ReadRun(filepath.Join(dir, variant.Folder))
+		v.Variants = append(v.Variants, Variant{Variant: variant, Summary: summary})
 	}
 	return v, nil
 }
