@@ -49,9 +49,15 @@ func layout(title, subtitle string, top int) []charts.GlobalOpts {
 	}
 }
 
-// stepAxis is the x axis of charts over time.
+// stepAxis is the x axis of charts over time: a value axis, so that its ticks fall on round
+// steps whatever steps the history recorded; their series hold [step, value] points.
 func stepAxis() charts.GlobalOpts {
-	return charts.WithXAxisOpts(opts.XAxis{Name: "step", NameLocation: "middle", NameGap: 25})
+	return charts.WithXAxisOpts(opts.XAxis{Type: "value", Name: "step", NameLocation: "middle", NameGap: 25})
+}
+
+// atStep is a point of a chart over time; value "-" leaves a gap.
+func atStep(step int, value any) opts.LineData {
+	return opts.LineData{Value: []any{step, value}}
 }
 
 // legend shows the series names at the bottom, scrolling when they do not fit.
@@ -166,11 +172,6 @@ func Similarities(stats *workbench.Stats, t *workbench.TargetStats) Chart {
 	}
 	line.SetGlobalOptions(append(common("similarity over time: "+t.Name, sub), legend(),
 		stepAxis())...)
-	var steps []int
-	for _, rec := range stats.History {
-		steps = append(steps, rec.Step)
-	}
-	line.SetXAxis(steps)
 	ensemble := func(rec workbench.StepRecord) []float64 { return rec.Similarities[t.Name] }
 	for j, f := range t.Features {
 		name := Wrap(f.Label, 24)
@@ -194,11 +195,11 @@ func Similarities(stats *workbench.Stats, t *workbench.TargetStats) Chart {
 func similaritySeries(stats *workbench.Stats, j int, sims func(workbench.StepRecord) []float64) []opts.LineData {
 	var series []opts.LineData
 	for _, rec := range stats.History {
-		point := opts.LineData{Value: "-"}
+		var value any = "-"
 		if values := sims(rec); values != nil {
-			point.Value = round(values[j])
+			value = round(values[j])
 		}
-		series = append(series, point)
+		series = append(series, atStep(rec.Step, value))
 	}
 	return series
 }
@@ -215,14 +216,13 @@ func WinRatesOverTime(stats *workbench.Stats, t *workbench.TargetStats) Chart {
 	line.SetGlobalOptions(append(common("win rate over time: "+t.Name, sub),
 		legend(), stepAxis(), charts.WithYAxisOpts(opts.YAxis{Max: 100}))...)
 	xs, rates := OverTime(stats, t)
-	line.SetXAxis(xs)
 	for j, f := range t.Features {
 		if rates[j] == nil {
 			continue
 		}
 		data := make([]opts.LineData, len(rates[j]))
 		for i, r := range rates[j] {
-			data[i] = opts.LineData{Value: round(100 * r)}
+			data[i] = atStep(xs[i], round(100*r))
 		}
 		line.AddSeries(Wrap(f.Label, 24), data, charts.WithLineChartOpts(opts.LineChart{Stack: "share", ShowSymbol: opts.Bool(false)}),
 			charts.WithAreaStyleOpts(opts.AreaStyle{Opacity: opts.Float(0.6)}))
@@ -294,13 +294,11 @@ func Loss(stats *workbench.Stats) Chart {
 		sub = "dashed lines: a target starts or ends"
 	}
 	line.SetGlobalOptions(append(common("loss", sub), stepAxis())...)
-	var steps []int
 	var data []opts.LineData
 	for _, rec := range stats.History {
-		steps = append(steps, rec.Step)
-		data = append(data, opts.LineData{Value: round(rec.Loss)})
+		data = append(data, atStep(rec.Step, round(rec.Loss)))
 	}
-	line.SetXAxis(steps).AddSeries("loss", data, append(marked, noSymbols())...)
+	line.AddSeries("loss", data, append(marked, noSymbols())...)
 	return Chart{Name: "loss", def: line}
 }
 
@@ -327,10 +325,10 @@ func marks(stats *workbench.Stats, on bool, targets ...*workbench.TargetStats) [
 			}
 		}
 		if first > 0 {
-			items = append(items, opts.MarkLineNameXAxisItem{Name: t.Name + " starts", XAxis: first})
+			items = append(items, opts.MarkLineNameXAxisItem{Name: t.Name + " starts", XAxis: stats.History[first].Step})
 		}
 		if last >= 0 && last < len(stats.History)-1 {
-			items = append(items, opts.MarkLineNameXAxisItem{Name: t.Name + " ends", XAxis: last + 1})
+			items = append(items, opts.MarkLineNameXAxisItem{Name: t.Name + " ends", XAxis: stats.History[last+1].Step})
 		}
 	}
 	if len(items) == 0 {

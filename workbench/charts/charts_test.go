@@ -263,3 +263,22 @@ func TestCompareMarksNegativeFeatures(t *testing.T) {
 		t.Error("a rendering of the comparison does not mark the negative feature")
 	}
 }
+
+// TestChartsOverTimeStandOnSteps checks that charts over time plot [step, value] points on a
+// value axis, so that a history recorded every 10 steps reads in steps, and that a target's
+// start mark stands at its first step, not at its index in the history.
+func TestChartsOverTimeStandOnSteps(t *testing.T) {
+	stats := testStats()
+	for i := range stats.History {
+		stats.History[i].Step = 10 * (i + 1)
+	}
+	delete(stats.History[0].Similarities, "t")
+	for _, c := range []Chart{Similarities(stats, stats.Targets[0]), Loss(stats)} {
+		o := option(t, c)
+		for _, want := range []string{`"name":"step","nameGap":25,"nameLocation":"middle","type":"value"`, `"xAxis":20`, "[30,"} {
+			if !strings.Contains(o, want) {
+				t.Errorf("%s lacks %s: %s", c.Name, want, o)
+			}
+		}
+	}
+}
