@@ -6,10 +6,12 @@ import (
 	"image"
 	"io"
 	"math"
+	"strconv"
 
 	"github.com/clipwork/clipwork/clipmodel"
 	"github.com/clipwork/clipwork/clipmodel/scenes"
 	"github.com/clipwork/clipwork/workbench"
+	"github.com/clipwork/clipwork/workbench/expfile"
 )
 
 // Painting is how plain experiments paint on a model: a run of "a COLOUR circle" per colour
@@ -35,12 +37,20 @@ const (
 	PaintSize  = 96
 )
 
-// PlainExperiment is the experiment a new user writes first: one text, random_shift 0 1,
+// PlainFile is the experiment file a new user writes first: one text, random_shift 0 1,
 // everything else default.
-func PlainExperiment(text string, seed uint64) workbench.Experiment {
-	return workbench.Experiment{Seed: seed, Steps: PaintSteps, Width: PaintSize, Height: PaintSize,
-		Targets: []workbench.Target{{Features: []workbench.Feature{{Text: text}},
-			Window: workbench.Window{CenterX: [2]float64{0, 1}, CenterY: [2]float64{0, 1}}}}}
+func PlainFile(text string) string {
+	return fmt.Sprintf("epochs: %d\nresolution: %d\ntargets:\n  - features:\n      - %s\n    transforms:\n      - random_shift: 0 1\n",
+		PaintSteps, PaintSize, strconv.Quote(text))
+}
+
+// PlainExperiment is PlainFile's experiment as clipwork reads the file, with seed.
+func PlainExperiment(text string, seed uint64) (workbench.Experiment, error) {
+	f, err := expfile.Parse("plain.yaml", []byte(PlainFile(text)), fmt.Sprintf("seed=%d", seed))
+	if err != nil {
+		return workbench.Experiment{}, err
+	}
+	return f.Experiment, nil
 }
 
 // Paint runs the plain experiments on m and measures them.
@@ -69,7 +79,11 @@ func Paint(ctx context.Context, m *clipmodel.Model, seed uint64) (Painting, erro
 
 // paint runs text's plain experiment and returns its image.
 func paint(ctx context.Context, m *clipmodel.Model, text string, seed uint64) (*image.NRGBA, error) {
-	run, err := workbench.NewRun(PlainExperiment(text, seed), m)
+	exp, err := PlainExperiment(text, seed)
+	if err != nil {
+		return nil, err
+	}
+	run, err := workbench.NewRun(exp, m)
 	if err != nil {
 		return nil, err
 	}

@@ -56,13 +56,21 @@ func TestSkyMeasure(t *testing.T) {
 	}
 }
 
-// TestPlainExperimentRuns runs a plain experiment, shortened, on the tiny random model.
+// TestPlainExperimentRuns runs a plain experiment, shortened, on the tiny random model: the
+// file's text and its random_shift 0 1, CLIPig's whole-image shift, are what the run does.
 func TestPlainExperimentRuns(t *testing.T) {
 	m, err := clipmodel.Load("random:tiny")
 	if err != nil {
 		t.Fatal(err)
 	}
-	exp := PlainExperiment("a red circle", 1)
+	exp, err := PlainExperiment(`a "red" circle`, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	target := exp.Targets[0]
+	if target.Features[0].Text != `a "red" circle` || len(target.Geometry) != 1 || target.Geometry[0].Kind != "random_shift" {
+		t.Fatalf("plain experiment %+v, want the text and one random_shift", target)
+	}
 	exp.Steps = 2
 	run, err := workbench.NewRun(exp, m)
 	if err != nil {
