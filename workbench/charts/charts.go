@@ -49,8 +49,8 @@ func layout(title, subtitle string, top int) []charts.GlobalOpts {
 	}
 }
 
-// stepAxis is the x axis of charts over time: a value axis, so that its ticks fall on round
-// steps whatever steps the history recorded; their series hold [step, value] points.
+// stepAxis is the x axis of unstacked charts over time: a value axis, so that its ticks fall
+// on round steps whatever steps the history recorded; their series hold [step, value] points.
 func stepAxis() charts.GlobalOpts {
 	return charts.WithXAxisOpts(opts.XAxis{Type: "value", Name: "step", NameLocation: "middle", NameGap: 25})
 }
@@ -213,16 +213,19 @@ func WinRatesOverTime(stats *workbench.Stats, t *workbench.TargetStats) Chart {
 	if slices.ContainsFunc(t.Features, func(f *workbench.FeatureStats) bool { return f.Negative }) {
 		sub = "% won by positive features; the gap to 100% went to negative ones"
 	}
-	line.SetGlobalOptions(append(common("win rate over time: "+t.Name, sub),
-		legend(), stepAxis(), charts.WithYAxisOpts(opts.YAxis{Max: 100}))...)
+	// A category axis: ECharts stacks along the x axis when both axes hold values.
+	line.SetGlobalOptions(append(common("win rate over time: "+t.Name, sub), legend(),
+		charts.WithXAxisOpts(opts.XAxis{Name: "step", NameLocation: "middle", NameGap: 25}),
+		charts.WithYAxisOpts(opts.YAxis{Max: 100}))...)
 	xs, rates := OverTime(stats, t)
+	line.SetXAxis(xs)
 	for j, f := range t.Features {
 		if rates[j] == nil {
 			continue
 		}
 		data := make([]opts.LineData, len(rates[j]))
 		for i, r := range rates[j] {
-			data[i] = atStep(xs[i], round(100*r))
+			data[i] = opts.LineData{Value: round(100 * r)}
 		}
 		line.AddSeries(Wrap(f.Label, 24), data, charts.WithLineChartOpts(opts.LineChart{Stack: "share", ShowSymbol: opts.Bool(false)}),
 			charts.WithAreaStyleOpts(opts.AreaStyle{Opacity: opts.Float(0.6)}))
