@@ -191,7 +191,7 @@ func trainingTokenizer(out, initFrom string, seed uint64) (*clipmodel.Tokenizer,
 	rng := rand.New(rand.NewPCG(seed, 0xb9e))
 	corpus := make([]string, 20000)
 	for i := range corpus {
-		corpus[i] = scenes.Random(rng).Caption(rng).Text
+		corpus[i] = scenes.TrainingScene(rng).Caption(rng).Text
 	}
 	tok, err := clipmodel.LearnBPE(corpus, 400, contextLength)
 	if err != nil {
@@ -351,7 +351,7 @@ func attributeOptions() int {
 // and text embeddings of dim dimensions, with their logits side by side. They are not part of
 // the exported model: they give the towers a direct signal of what a scene holds, in the same
 // directions for both, which the contrastive loss alone gives only through the few hard
-// negatives of a batch (and never for backgrounds, which a group shares).
+// negatives of a batch.
 func attributeHeads(scope *model.Scope, g *Graph, dim int) func(embeddings *Node) *Node {
 	type head struct{ weight, bias *Node }
 	heads := make([]head, len(headAttributes))
@@ -469,13 +469,14 @@ const groupSize = 4
 // scenes, colour alone tells most captions apart and the contrastive loss never asks for the
 // rest; hard negatives do. Groups that vary the colour keep a colour that melts into the
 // background (a green circle on grass): among them, only the colour tells the captions apart.
+// Groups that vary the background set plain grey beside noise and the named backgrounds.
 func batchScenes(rng *rand.Rand, size int) []scenes.Scene {
 	varied := []struct {
 		weight int
 		scenes.Attribute
 	}{
 		{4, scenes.ShapeAttribute}, {3, scenes.CountAttribute}, {1, scenes.PositionAttribute},
-		{2, scenes.ColorAttribute}, {1, scenes.SizeAttribute},
+		{2, scenes.ColorAttribute}, {1, scenes.SizeAttribute}, {1, scenes.BackgroundAttribute},
 	}
 	var weighted []int
 	for i, v := range varied {
@@ -485,7 +486,7 @@ func batchScenes(rng *rand.Rand, size int) []scenes.Scene {
 	}
 	out := make([]scenes.Scene, 0, size)
 	for len(out) < size {
-		base := scenes.Random(rng)
+		base := scenes.TrainingScene(rng)
 		v := varied[weighted[rng.IntN(len(weighted))]]
 		group := 0
 		for _, k := range rng.Perm(len(v.Options)) {

@@ -207,7 +207,7 @@ func makeBatch(teacher *clipmodel.Model, opts Options, step int) (train.Batch, f
 	images := make([][]float32, opts.BatchSize)
 	flat := make([]float32, 0, opts.BatchSize*size*size*3)
 	for i := range images {
-		images[i] = clip01(scenes.AddNoise(rng, clipmodel.RGB(scenes.Random(rng).Render(rng, size)), opts.Noise))
+		images[i] = clip01(scenes.AddNoise(rng, clipmodel.RGB(scenes.TrainingScene(rng).Render(rng, size)), opts.Noise))
 		flat = append(flat, images[i]...)
 	}
 	start := make([]float32, len(flat))

@@ -8,6 +8,7 @@ import (
 	"image/color"
 	"math"
 	"math/rand/v2"
+	"slices"
 	"strings"
 )
 
@@ -20,6 +21,12 @@ var (
 	Positions   = []string{"left", "right", "top", "bottom", "centre"}
 	Backgrounds = []string{"white", "black", "grey", "grass", "sky", "water", "night", "brick", "sand"}
 )
+
+// NoiseBackground is strong colour noise on grey, what an image optimisation that chases
+// imperceptible patterns paints. Training shows it (TrainingScene) and captions name it ("on
+// noise"), so that captions naming no background, which mean plain grey, score noise low and
+// their gradients smooth it away; held-out scenes (Random) leave it out.
+const NoiseBackground = "noise"
 
 // Attribute is one way scenes vary: its name, its values and how to set it on a scene.
 type Attribute struct {
@@ -35,7 +42,8 @@ var (
 	SizeAttribute       = Attribute{"size", Sizes, func(s *Scene, v string) { s.Size = v }}
 	CountAttribute      = Attribute{"count", Counts, func(s *Scene, v string) { s.Count = v }}
 	PositionAttribute   = Attribute{"position", Positions, func(s *Scene, v string) { s.Position = v }}
-	BackgroundAttribute = Attribute{"background", Backgrounds, func(s *Scene, v string) { s.Background = v }}
+	BackgroundAttribute = Attribute{"background", append(slices.Clone(Backgrounds), NoiseBackground),
+		func(s *Scene, v string) { s.Background = v }}
 )
 
 // palette are the shape colours in RGB.
@@ -81,6 +89,15 @@ func (s Scene) number(rng *rand.Rand) int {
 		return 5 + rng.IntN(3)
 	}
 	return 1
+}
+
+// TrainingScene draws a scene as Random does, but a tenth of them on NoiseBackground.
+func TrainingScene(rng *rand.Rand) Scene {
+	s := Random(rng)
+	if rng.IntN(10) == 0 {
+		s.Background = NoiseBackground
+	}
+	return s
 }
 
 // Random draws a scene whose shape colour stands out from its background.
@@ -216,7 +233,8 @@ var (
 		"grey": {"on grey", "on a grey background"}, "grass": {"on grass", "on green grass"},
 		"sky": {"in the sky", "on a blue sky"}, "water": {"on water", "over water"},
 		"night": {"at night", "in the night sky"}, "brick": {"on a brick wall", "on bricks"},
-		"sand": {"on sand", "on a sandy beach"},
+		"sand":          {"on sand", "on a sandy beach"},
+		NoiseBackground: {"on noise", "on a noisy background", "on static"},
 	}
 )
 
@@ -478,8 +496,26 @@ func background(name string, rng *rand.Rand) func(x, y float64) [3]float64 {
 			v := 0.5 + 0.5*math.Sin(x*25+y*8+phase)
 			return [3]float64{0.88 + 0.06*v, 0.78 + 0.06*v, 0.55 + 0.05*v}
 		}
+	case NoiseBackground:
+		return colourNoise(rng, phase)
 	}
 	panic(fmt.Sprintf("scenes: unknown background %q", name))
+}
+
+// colourNoise is NoiseBackground: grey under strong colour noise, each channel of each cell on
+// its own, in cells of one to two pixels at training sizes.
+func colourNoise(rng *rand.Rand, phase float64) func(x, y float64) [3]float64 {
+	cells := []float64{32, 48, 64}[rng.IntN(3)]
+	halfWidth := 0.25 + 0.25*rng.Float64()
+	grey := jitter(rng, [3]float64{0.5, 0.5, 0.5})
+	return func(x, y float64) [3]float64 {
+		var c [3]float64
+		for k := range c {
+			h := math.Sin(math.Floor(x*cells)*12.9898+math.Floor(y*cells)*78.233+float64(k)*37.719+phase) * 43758.5453
+			c[k] = min(max(grey[k]+halfWidth*(2*(h-math.Floor(h))-1), 0), 1)
+		}
+		return c
+	}
 }
 
 func flat(c [3]float64) func(x, y float64) [3]float64 {

@@ -1,6 +1,7 @@
 package scenes
 
 import (
+	"math"
 	"math/rand/v2"
 	"strings"
 	"testing"
@@ -201,4 +202,59 @@ func blobs(pix []uint8, size int) int {
 		}
 	}
 	return n
+}
+
+// TestNoiseBackgroundIsColourNoise checks the noise background: grey on average, but with each
+// channel varying from pixel to pixel, and the channels apart from each other, unlike plain grey.
+func TestNoiseBackgroundIsColourNoise(t *testing.T) {
+	measure := func(background string) (mean, deviation, hueDeviation float64) {
+		s := Scene{Shape: "circle", Color: "red", Size: "small", Count: "one", Position: "left", Background: background}
+		img := s.Render(rand.New(rand.NewPCG(2, 3)), 64)
+		var red, redMinusGreen []float64
+		for y := 40; y < 64; y++ { // the lower right, far from the shape
+			for x := 40; x < 64; x++ {
+				p := img.Pix[img.PixOffset(x, y):]
+				red = append(red, float64(p[0])/255)
+				redMinusGreen = append(redMinusGreen, (float64(p[0])-float64(p[1]))/255)
+			}
+		}
+		mean, deviation = meanAndDeviation(red)
+		_, hueDeviation = meanAndDeviation(redMinusGreen)
+		return mean, deviation, hueDeviation
+	}
+	mean, deviation, hue := measure(NoiseBackground)
+	if math.Abs(mean-0.5) > 0.1 || deviation < 0.12 || hue < 0.15 {
+		t.Errorf("noise: red mean %.2f, deviation %.2f, red-green deviation %.2f; want grey under strong colour noise", mean, deviation, hue)
+	}
+	if _, deviation, hue := measure(PlainBackground); deviation > 0.01 || hue > 0.01 {
+		t.Errorf("plain: red deviation %.2f, red-green deviation %.2f; want flat grey", deviation, hue)
+	}
+}
+
+func meanAndDeviation(values []float64) (mean, deviation float64) {
+	for _, v := range values {
+		mean += v / float64(len(values))
+	}
+	for _, v := range values {
+		deviation += (v - mean) * (v - mean) / float64(len(values))
+	}
+	return mean, math.Sqrt(deviation)
+}
+
+// TestNoiseOnlyInTraining checks that a tenth of training scenes lie on noise, and no held-out
+// scene does.
+func TestNoiseOnlyInTraining(t *testing.T) {
+	rng := rand.New(rand.NewPCG(4, 5))
+	noisy := 0
+	for range 2000 {
+		if TrainingScene(rng).Background == NoiseBackground {
+			noisy++
+		}
+		if Random(rng).Background == NoiseBackground {
+			t.Fatal("a held-out scene lies on noise")
+		}
+	}
+	if noisy < 150 || noisy > 250 {
+		t.Errorf("%d of 2000 training scenes on noise, want about 200", noisy)
+	}
 }
