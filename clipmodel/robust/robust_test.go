@@ -69,7 +69,8 @@ func TestPGDStaysInTheBallAndRaisesTheLoss(t *testing.T) {
 }
 
 // TestFARELossFalls takes Adam steps on one batch of the embedded default model (64x64, 4
-// layers) against a frozen copy: the FARE loss falls. (Random towers do not show it: their
+// layers) against a frozen copy, attacked in a radius of 32/255, far beyond the 8/255 it was
+// made robust in: the FARE loss falls. (Random towers do not show it: their
 // gradients are so steep that any step large enough to learn in a few throws them off.)
 func TestFARELossFalls(t *testing.T) {
 	const folder = "../defaultmodel/model"
@@ -81,8 +82,8 @@ func TestFARELossFalls(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	opts := Options{BatchSize: 4, LearningRate: 1e-3, AdversarialWeight: 1,
-		Attack: Attack{Radius: 4.0 / 255, StepSize: 2.0 / 255, Steps: 2}}
+	opts := Options{BatchSize: 4, LearningRate: 3e-4, AdversarialWeight: 1,
+		Attack: Attack{Radius: 32.0 / 255, StepSize: 16.0 / 255, Steps: 2}}
 	opts.defaults()
 	trainer := train.NewTrainer(student.Backend, student.Store, fareModel(student, opts), fareLoss(opts),
 		optimizer.Adam().LearningRate(opts.LearningRate).Done(), nil, nil)
@@ -98,6 +99,7 @@ func TestFARELossFalls(t *testing.T) {
 		}
 		losses = append(losses, tensors.MustCopyFlatData[float32](metrics[0])[0])
 	}
+	t.Logf("FARE losses %v", losses)
 	if last := losses[len(losses)-1]; !(last < 0.5*losses[0]) {
 		t.Errorf("FARE losses %v: the last should be under half the first", losses)
 	}
