@@ -10,6 +10,7 @@ import (
 	"os/signal"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -72,7 +73,7 @@ func runRun(args []string, stdout io.Writer) error {
 	if len(files) == 0 {
 		return errors.New("give one or more experiment files (they merge left to right), e.g. clipwork run experiments/demo.yaml")
 	}
-	file, err := expfile.Load(files, f.overrides()...)
+	file, err := expfile.LoadSettings(files, f.overrides())
 	if err != nil {
 		return err
 	}
@@ -172,25 +173,31 @@ func outputFolder(output, name string) (folder, run string) {
 	return output, name
 }
 
-// overrides turns the flags into expfile settings.
-func (f runFlags) overrides() []string {
-	var s []string
+// overrides turns the flags into expfile settings, each naming its flag.
+func (f runFlags) overrides() []expfile.Setting {
+	var s []expfile.Setting
+	add := func(flag, value, setting string) {
+		s = append(s, expfile.Setting{Text: setting, Flag: "--" + flag + " " + value})
+	}
 	if f.model != "" {
-		s = append(s, "model="+f.model)
+		add("model", f.model, "model="+f.model)
 	}
 	if f.resolution != "" {
-		s = append(s, "resolution=["+strings.Join(strings.Fields(f.resolution), ",")+"]")
+		add("resolution", f.resolution, "resolution=["+strings.Join(strings.Fields(f.resolution), ",")+"]")
 	}
 	if f.learnrate != "" {
-		s = append(s, "learnrate="+f.learnrate)
+		add("learnrate", f.learnrate, "learnrate="+f.learnrate)
 	}
 	if f.steps > 0 {
-		s = append(s, fmt.Sprintf("epochs=%d", f.steps))
+		add("steps", strconv.Itoa(f.steps), fmt.Sprintf("epochs=%d", f.steps))
 	}
 	if f.seed >= 0 {
-		s = append(s, fmt.Sprintf("seed=%d", f.seed))
+		add("seed", strconv.FormatInt(f.seed, 10), fmt.Sprintf("seed=%d", f.seed))
 	}
-	return append(s, f.settings...)
+	for _, setting := range f.settings {
+		s = append(s, expfile.Setting{Text: setting})
+	}
+	return s
 }
 
 // resumeFlags are the flags that --resume takes: the run's config.yaml fixes everything else.

@@ -295,6 +295,8 @@ func TestRunRejectsBadInput(t *testing.T) {
 		{[]string{"run", "../../experiments/demo.yaml", "--set", "targets.details.batch_size=100000"}, "lower the targets' batch_size"},
 		{[]string{"run", "../../experiments/demo.yaml", "--set", "epochs=abc"}, "clipwork run: --set epochs=abc: epochs must be a number"},
 		{[]string{"run", "../../experiments/demo.yaml", "--set", "targets=["}, "clipwork run: --set targets=[: a target must be a mapping"},
+		{[]string{"run", "../../experiments/demo.yaml", "--learnrate", "abc"}, "clipwork run: --learnrate abc: learnrate: not a number"},
+		{[]string{"run", "../../experiments/demo.yaml", "--resolution", "64 x"}, "clipwork run: --resolution 64 x: resolution"},
 		{[]string{"run", "../../experiments/demo.yaml", "--steps", "-5"}, "--steps -5"},
 		{[]string{"run", "../../experiments/demo.yaml", "--seed", "-7"}, "--seed -7: seeds are 0 or more"},
 		{[]string{"run", "--resume", t.TempDir(), "--model", "random:tiny", "--set", "seed=3"}, "--resume cannot change --model, --set"},

@@ -23,20 +23,32 @@ import (
 // in them name the setting ("--set epochs=abc: ..."), as the flag gave it, for want of a line.
 const setSource = "--set "
 
-// settingSource is the source of the values a setting gives.
-func settingSource(setting string) string {
-	return setSource + workbench.Printable(setting)
+// Setting is one "key.path=value" setting and the command-line flag that gave it ("--learnrate
+// abc"), which its errors name; without a flag they name "--set key.path=value".
+type Setting struct{ Text, Flag string }
+
+// source is the source of the values the setting gives.
+func (s Setting) source() string {
+	if s.Flag != "" {
+		return workbench.Printable(s.Flag)
+	}
+	return setSource + workbench.Printable(s.Text)
 }
 
-// fromSetting tells whether source names a setting rather than a file.
+// fromSetting tells whether source names a setting or flag rather than a file.
 func fromSetting(source string) bool {
-	return strings.HasPrefix(source, setSource)
+	return strings.HasPrefix(source, "--")
 }
 
 // Load reads and merges experiment files, applies settings ("key.path=value", e.g.
 // "targets.details.batch_size=8" or "init.std=0.2"), and decodes the result. It returns
 // every error it finds, each with its position.
 func Load(paths []string, settings ...string) (*File, error) {
+	return LoadSettings(paths, plainSettings(settings))
+}
+
+// LoadSettings is Load with settings that may name the flags that gave them.
+func LoadSettings(paths []string, settings []Setting) (*File, error) {
 	if len(paths) == 0 {
 		return nil, errors.New("no experiment file given")
 	}
@@ -57,6 +69,15 @@ func Load(paths []string, settings ...string) (*File, error) {
 	return Decode(merged, files)
 }
 
+// plainSettings are settings without flags.
+func plainSettings(texts []string) []Setting {
+	settings := make([]Setting, len(texts))
+	for i, t := range texts {
+		settings[i] = Setting{Text: t}
+	}
+	return settings
+}
+
 // Parse reads one experiment from YAML text, with settings as in Load; name stands for the
 // file in errors.
 func Parse(name string, data []byte, settings ...string) (*File, error) {
@@ -65,7 +86,7 @@ func Parse(name string, data []byte, settings ...string) (*File, error) {
 	if err != nil {
 		return nil, err
 	}
-	for _, s := range settings {
+	for _, s := range plainSettings(settings) {
 		if err := applySetting(root, s, files); err != nil {
 			return nil, err
 		}
@@ -313,9 +334,9 @@ func targetIndex(list *yaml.Node, name string) int {
 
 // applySetting sets "a.b.c=value" in the merged tree; a list element is chosen by index or,
 // for targets, by name.
-func applySetting(root *yaml.Node, setting string, files map[*yaml.Node]string) error {
-	source := settingSource(setting)
-	path, raw, ok := strings.Cut(setting, "=")
+func applySetting(root *yaml.Node, setting Setting, files map[*yaml.Node]string) error {
+	source := setting.source()
+	path, raw, ok := strings.Cut(setting.Text, "=")
 	if !ok || path == "" {
 		return fmt.Errorf("%s: write key=value, e.g. init.std=0.2 or targets.details.batch_size=8", source)
 	}
