@@ -7,6 +7,7 @@ import (
 	"io"
 	"math"
 	"strconv"
+	"strings"
 
 	"github.com/clipwork/clipwork/clipmodel"
 	"github.com/clipwork/clipwork/clipmodel/scenes"
@@ -41,7 +42,7 @@ const (
 // everything else default.
 func PlainFile(text string) string {
 	return fmt.Sprintf("epochs: %d\nresolution: %d\ntargets:\n  - features:\n      - %s\n    transforms:\n      - random_shift: 0 1\n",
-		PaintSteps, PaintSize, strconv.Quote(text))
+		PaintSteps, PaintSize, strconv.Quote(strings.ToValidUTF8(text, "\uFFFD"))) // YAML reads Go's \xff as U+00FF
 }
 
 // PlainExperiment is PlainFile's experiment as clipwork reads the file, with seed.

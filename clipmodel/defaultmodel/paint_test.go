@@ -116,3 +116,18 @@ func TestAttackLowersAccuracy(t *testing.T) {
 		t.Errorf("attacked %+v beats clean %+v", attacked, clean)
 	}
 }
+
+// TestPlainFileKeepsTheText reads back texts with quotes, escapes, non-ASCII and invalid UTF-8
+// (replaced, as YAML would otherwise read a byte as another character).
+func TestPlainFileKeepsTheText(t *testing.T) {
+	for text, want := range map[string]string{`a "red" \ circle`: `a "red" \ circle`, "ein großer Kreis\t\u2028": "ein großer Kreis\t\u2028",
+		"a \xff circle": "a \uFFFD circle"} {
+		exp, err := PlainExperiment(text, 7)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := exp.Targets[0].Features[0].Text; got != want || exp.Seed != 7 {
+			t.Errorf("%q read back as %q, seed %d; want %q, seed 7", text, got, exp.Seed, want)
+		}
+	}
+}

@@ -12,7 +12,8 @@ import (
 
 // Error is one problem in an experiment file, at a line and column, or in a setting.
 type Error struct {
-	// File is the file's name, or the setting (--set key=value), which has no lines.
+	// File is the file's name, or the setting (--set key=value) or flag (--learnrate abc), which
+	// have no lines.
 	File         string
 	Line, Column int
 	Message      string

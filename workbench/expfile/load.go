@@ -4,7 +4,8 @@
 // Several files merge left to right as CLIPig merges them: mappings merge key by key, and lists
 // of entries (targets, postproc, a target's transforms) are appended; clipwork adds that a target
 // with the name of an earlier one updates it instead. Lists of values (resolution) are replaced.
-// Errors name the file, line and column, or the setting (--set key=value) they come from.
+// Errors name the file, line and column, or the setting (--set key=value) or flag (--learnrate
+// abc) they come from.
 package expfile
 
 import (
@@ -23,14 +24,15 @@ import (
 // in them name the setting ("--set epochs=abc: ..."), as the flag gave it, for want of a line.
 const setSource = "--set "
 
-// Setting is one "key.path=value" setting and the command-line flag that gave it ("--learnrate
-// abc"), which its errors name; without a flag they name "--set key.path=value".
+// Setting is one "key.path=value" setting and the command-line flag that gave it, as typed
+// ("--learnrate abc"), which its errors name; without a flag they name "--set key.path=value".
 type Setting struct{ Text, Flag string }
 
-// source is the source of the values the setting gives.
+// source is the source of the values the setting gives: it starts with "--", which no file's
+// source does (see fileSource).
 func (s Setting) source() string {
 	if s.Flag != "" {
-		return workbench.Printable(s.Flag)
+		return "--" + strings.TrimLeft(workbench.Printable(s.Flag), "-")
 	}
 	return setSource + workbench.Printable(s.Text)
 }
@@ -38,6 +40,15 @@ func (s Setting) source() string {
 // fromSetting tells whether source names a setting or flag rather than a file.
 func fromSetting(source string) bool {
 	return strings.HasPrefix(source, "--")
+}
+
+// fileSource is a file's name as a source: a name starting with "-" gets "./" before it, so
+// that it cannot pass for a setting.
+func fileSource(name string) string {
+	if strings.HasPrefix(name, "-") {
+		return "./" + name
+	}
+	return name
 }
 
 // Load reads and merges experiment files, applies settings ("key.path=value", e.g.
@@ -114,6 +125,7 @@ func parseFile(path string, files map[*yaml.Node]string) (*yaml.Node, error) {
 }
 
 func parseBytes(name string, data []byte, files map[*yaml.Node]string) (*yaml.Node, error) {
+	name = fileSource(name)
 	var doc yaml.Node
 	if err := yaml.Unmarshal(data, &doc); err != nil {
 		return nil, fmt.Errorf("%s: %w", name, err)
