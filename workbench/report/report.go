@@ -38,7 +38,7 @@ type Run struct {
 
 // Stats are the run's statistics as its summary holds them.
 func (r Run) Stats() *workbench.Stats {
-	return &workbench.Stats{Models: r.Summary.Models, Targets: r.Summary.Targets, History: r.Summary.History}
+	return r.Summary.Stats()
 }
 
 // RefuseSweeps says which of locations (read from dirs, their local copies) is a sweep folder

@@ -165,6 +165,11 @@ type Summary struct {
 	History          []workbench.StepRecord   `json:"history"`
 }
 
+// Stats are the run's statistics as the summary holds them.
+func (s *Summary) Stats() *workbench.Stats {
+	return &workbench.Stats{Models: s.Models, Targets: s.Targets, History: s.History}
+}
+
 // WriteSummary writes stats.json.
 func (d *Dir) WriteSummary(s *Summary) error {
 	data, err := json.MarshalIndent(s, "", " ")

@@ -10,7 +10,6 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/clipwork/clipwork/workbench"
 	"github.com/clipwork/clipwork/workbench/charts"
 	"github.com/clipwork/clipwork/workbench/runstore"
 	"github.com/clipwork/clipwork/workbench/sweep"
@@ -147,7 +146,7 @@ func (v *View) Chart(key string, m charts.Metric) (charts.Chart, error) {
 	for i, variant := range v.Variants {
 		variants[i] = charts.SweepVariant{Values: variant.Values, Finished: variant.Status == runstore.StatusFinished}
 		if s := variant.Summary; s != nil {
-			variants[i].Stats = &workbench.Stats{Models: s.Models, Targets: s.Targets, History: s.History}
+			variants[i].Stats = s.Stats()
 		}
 	}
 	return charts.Sweep(keys, variants, over, m, v.Manifest.Zip), nil
@@ -165,7 +164,7 @@ func (v *View) CheckMetric(m charts.Metric) error {
 			continue
 		}
 		seen = true
-		if _, ok := m.Value(&workbench.Stats{Targets: s.Targets, History: s.History}); ok {
+		if _, ok := m.Value(s.Stats()); ok {
 			return nil
 		}
 		for _, t := range s.Targets {
