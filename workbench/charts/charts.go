@@ -49,10 +49,12 @@ func layout(title, subtitle string, top int) []charts.GlobalOpts {
 	}
 }
 
-// stepAxis is the x axis of unstacked charts over time: a value axis, so that its ticks fall
-// on round steps whatever steps the history recorded; their series hold [step, value] points.
-func stepAxis() charts.GlobalOpts {
-	return charts.WithXAxisOpts(opts.XAxis{Type: "value", Name: "step", NameLocation: "middle", NameGap: 25})
+// stepAxis is the x axis of charts over time. Unstacked charts take a "value" axis, so that
+// its ticks fall on round steps whatever steps the history recorded, and series of [step,
+// value] points; stacked ones a "category" axis, since ECharts stacks along x when both axes
+// hold values.
+func stepAxis(kind string) charts.GlobalOpts {
+	return charts.WithXAxisOpts(opts.XAxis{Type: kind, Name: "step", NameLocation: "middle", NameGap: 25})
 }
 
 // atStep is a point of a chart over time; value "-" leaves a gap.
@@ -171,7 +173,7 @@ func Similarities(stats *workbench.Stats, t *workbench.TargetStats) Chart {
 		sub = "solid: the models' weighted mean; dotted: each model"
 	}
 	line.SetGlobalOptions(append(common("similarity over time: "+t.Name, sub), legend(),
-		stepAxis())...)
+		stepAxis("value"))...)
 	ensemble := func(rec workbench.StepRecord) []float64 { return rec.Similarities[t.Name] }
 	for j, f := range t.Features {
 		name := Wrap(f.Label, 24)
@@ -213,10 +215,8 @@ func WinRatesOverTime(stats *workbench.Stats, t *workbench.TargetStats) Chart {
 	if slices.ContainsFunc(t.Features, func(f *workbench.FeatureStats) bool { return f.Negative }) {
 		sub = "% won by positive features; the gap to 100% went to negative ones"
 	}
-	// A category axis: ECharts stacks along the x axis when both axes hold values.
 	line.SetGlobalOptions(append(common("win rate over time: "+t.Name, sub), legend(),
-		charts.WithXAxisOpts(opts.XAxis{Name: "step", NameLocation: "middle", NameGap: 25}),
-		charts.WithYAxisOpts(opts.YAxis{Max: 100}))...)
+		stepAxis("category"), charts.WithYAxisOpts(opts.YAxis{Max: 100}))...)
 	xs, rates := OverTime(stats, t)
 	line.SetXAxis(xs)
 	for j, f := range t.Features {
@@ -296,7 +296,7 @@ func Loss(stats *workbench.Stats) Chart {
 	if marked != nil {
 		sub = "dashed lines: a target starts or ends"
 	}
-	line.SetGlobalOptions(append(common("loss", sub), stepAxis())...)
+	line.SetGlobalOptions(append(common("loss", sub), stepAxis("value"))...)
 	var data []opts.LineData
 	for _, rec := range stats.History {
 		data = append(data, atStep(rec.Step, round(rec.Loss)))
