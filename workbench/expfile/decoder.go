@@ -13,19 +13,20 @@ import (
 // Error is one problem in an experiment file, at a line and column, or in a setting.
 type Error struct {
 	// File is the file's name, or the setting (--set key=value) or flag (--learnrate abc), which
-	// have no lines.
+	// has no lines (Line 0).
 	File         string
 	Line, Column int
 	Message      string
 }
 
 func (e *Error) Error() string {
-	return position(e.File, fmt.Sprintf("%d:%d", e.Line, e.Column)) + ": " + e.Message
+	return position(e.File, e.Line, fmt.Sprintf("%d:%d", e.Line, e.Column)) + ": " + e.Message
 }
 
-// position is a value's place for messages: FILE:at, or the setting that gave it.
-func position(source, at string) string {
-	if fromSetting(source) {
+// position is a value's place for messages: FILE:at, or, for a value of line 0, the setting
+// that gave it (see markSetting).
+func position(source string, line int, at string) string {
+	if line == 0 {
 		return source
 	}
 	return source + ":" + at
@@ -40,6 +41,12 @@ type decoder struct {
 	// width and height are the experiment's resolution, for expressions fixed when the file is
 	// read (`center_crop: width / 2`).
 	width, height int
+}
+
+// fromFile tells whether n was read from a file, rather than given by a setting, which has no
+// file to resolve relative paths against.
+func (d *decoder) fromFile(n *yaml.Node) bool {
+	return d.files[n] != "" && n.Line > 0
 }
 
 func (d *decoder) errorf(n *yaml.Node, format string, args ...any) {

@@ -240,7 +240,7 @@ func (d *decoder) init(n *yaml.Node) workbench.Init {
 // path names relative to the file's folder (as images are) and is recorded absolute.
 func (d *decoder) modelName(n *yaml.Node, what string) string {
 	name := d.str(n, what)
-	if name == "" || filepath.IsAbs(name) || d.files[n] == "" || fromSetting(d.files[n]) {
+	if name == "" || filepath.IsAbs(name) || !d.fromFile(n) {
 		return name
 	}
 	folder := filepath.Join(filepath.Dir(d.files[n]), name)
@@ -258,7 +258,7 @@ func (d *decoder) path(n *yaml.Node, what string) string {
 	if p == "" || filepath.IsAbs(p) {
 		return p
 	}
-	if d.files[n] != "" && !fromSetting(d.files[n]) {
+	if d.fromFile(n) {
 		p = filepath.Join(filepath.Dir(d.files[n]), p)
 	}
 	abs, err := filepath.Abs(p)

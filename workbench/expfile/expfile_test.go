@@ -91,14 +91,14 @@ func TestSettingErrorsNameTheSetting(t *testing.T) {
 }
 
 // TestFlagErrorsNameTheFlag: a setting given by a flag names the flag, and a file whose name
-// starts with "--" still keeps its lines, since it cannot pass for a setting.
+// starts with "--" still keeps its lines: what has no lines is a setting, whatever its name.
 func TestFlagErrorsNameTheFlag(t *testing.T) {
 	t.Chdir(t.TempDir())
 	if err := os.WriteFile("--odd.yaml", []byte("epochs: 10\nseed: x\ntargets:\n  - features: [x]\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	_, err := LoadSettings([]string{"--odd.yaml"}, []Setting{{Text: "learnrate=abc", Flag: "--learnrate abc"}})
-	if err == nil || !strings.Contains(err.Error(), "./--odd.yaml:2:7: ") || !strings.Contains(err.Error(), "--learnrate abc: learnrate") {
+	if err == nil || !strings.Contains(err.Error(), "--odd.yaml:2:7: ") || !strings.Contains(err.Error(), "--learnrate abc: learnrate") {
 		t.Errorf("error %v, want the file's line and the flag", err)
 	}
 }

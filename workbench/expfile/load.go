@@ -28,27 +28,12 @@ const setSource = "--set "
 // ("--learnrate abc"), which its errors name; without a flag they name "--set key.path=value".
 type Setting struct{ Text, Flag string }
 
-// source is the source of the values the setting gives: it starts with "--", which no file's
-// source does (see fileSource).
+// source is the source of the values the setting gives.
 func (s Setting) source() string {
 	if s.Flag != "" {
-		return "--" + strings.TrimLeft(workbench.Printable(s.Flag), "-")
+		return workbench.Printable(s.Flag)
 	}
 	return setSource + workbench.Printable(s.Text)
-}
-
-// fromSetting tells whether source names a setting or flag rather than a file.
-func fromSetting(source string) bool {
-	return strings.HasPrefix(source, "--")
-}
-
-// fileSource is a file's name as a source: a name starting with "-" gets "./" before it, so
-// that it cannot pass for a setting.
-func fileSource(name string) string {
-	if strings.HasPrefix(name, "-") {
-		return "./" + name
-	}
-	return name
 }
 
 // Load reads and merges experiment files, applies settings ("key.path=value", e.g.
@@ -125,7 +110,6 @@ func parseFile(path string, files map[*yaml.Node]string) (*yaml.Node, error) {
 }
 
 func parseBytes(name string, data []byte, files map[*yaml.Node]string) (*yaml.Node, error) {
-	name = fileSource(name)
 	var doc yaml.Node
 	if err := yaml.Unmarshal(data, &doc); err != nil {
 		return nil, fmt.Errorf("%s: %w", name, err)
@@ -277,6 +261,15 @@ func markFile(n *yaml.Node, name string, files map[*yaml.Node]string) {
 	}
 }
 
+// markSetting marks the nodes of a setting's value as coming from source, at line 0: a
+// setting has no lines, and line 0 tells its values from a file's (see fromFile).
+func markSetting(n *yaml.Node, source string, files map[*yaml.Node]string) {
+	files[n], n.Line, n.Column = source, 0, 0
+	for _, c := range n.Content {
+		markSetting(c, source, files)
+	}
+}
+
 // mergeNodes merges b over a (see the package comment); it may reuse a's nodes.
 func mergeNodes(a, b *yaml.Node) *yaml.Node {
 	if a == nil || a.Kind != yaml.MappingNode || b.Kind != yaml.MappingNode {
@@ -357,7 +350,7 @@ func applySetting(root *yaml.Node, setting Setting, files map[*yaml.Node]string)
 		value = yaml.Node{Kind: yaml.DocumentNode, Content: []*yaml.Node{{Kind: yaml.ScalarNode, Value: raw}}}
 	}
 	node := value.Content[0]
-	markFile(node, source, files)
+	markSetting(node, source, files)
 	parts := strings.Split(path, ".")
 	current := root
 	for i, part := range parts {

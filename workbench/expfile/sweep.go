@@ -30,7 +30,7 @@ var sweepKeys = []string{"vary", "zip"}
 // sweep reads the sweep: mapping n, whose key is key; the varied keys themselves are checked
 // when each variant's experiment is loaded with its values.
 func (d *decoder) sweep(key, n *yaml.Node) *Sweep {
-	s := &Sweep{Position: position(d.files[key], strconv.Itoa(key.Line))}
+	s := &Sweep{Position: position(d.files[key], key.Line, strconv.Itoa(key.Line))}
 	hasVary := false
 	d.mapping(n, "sweep", sweepKeys, func(key string, v *yaml.Node) {
 		switch key {
