@@ -1,11 +1,13 @@
 package defaultmodel
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"image"
 	"io"
 	"math"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -24,8 +26,22 @@ type Painting struct {
 	// Matched are the colours whose own run has the mean pixel closest to the colour among all
 	// the runs.
 	Matched []string
-	// Centre and Border are the mean pixels of SkyPrompt's run inside the middle square of half
-	// the side and outside the middle square of three quarters of it.
+	// Painted are each colour's run's painted colour (see PaintedColour), in the order of
+	// scenes.Colors.
+	Painted [][3]float64
+	// PaintedMatched are the colours whose own run's painted colour is the closest to the colour
+	// among all the runs'.
+	PaintedMatched []string
+	// Coherence is each colour's run's Coherence, in the order of scenes.Colors.
+	Coherence []float64
+	// Sky is SkyPrompt's run as it lies; SkyCentred is the same picture shifted, wrapping
+	// around as random_shift does, to bring the centroid of its red to the middle.
+	Sky, SkyCentred Composition
+}
+
+// Composition is a picture's mean pixel inside the middle square of half the side (Centre) and
+// outside the middle square of three quarters of it (Border).
+type Composition struct {
 	Centre, Border [3]float64
 }
 
@@ -63,19 +79,129 @@ func Paint(ctx context.Context, m *clipmodel.Model, seed uint64) (Painting, erro
 			return p, err
 		}
 		p.Means = append(p.Means, meanPixel(img, func(x, y int) bool { return true }))
+		p.Painted = append(p.Painted, PaintedColour(img))
+		p.Coherence = append(p.Coherence, Coherence(img))
 	}
-	for i, c := range scenes.Colors {
-		if nearestRun(p.Means, c) == i {
-			p.Matched = append(p.Matched, c)
-		}
-	}
+	p.Matched, p.PaintedMatched = matchedColours(p.Means), matchedColours(p.Painted)
 	img, err := paint(ctx, m, SkyPrompt, seed)
 	if err != nil {
 		return p, err
 	}
-	p.Centre = meanPixel(img, func(x, y int) bool { return inSquare(x, y, PaintSize, 0.5) })
-	p.Border = meanPixel(img, func(x, y int) bool { return !inSquare(x, y, PaintSize, 0.75) })
+	p.Sky, p.SkyCentred = composition(img), composition(centreRed(img))
 	return p, nil
+}
+
+// matchedColours are the colours of scenes.Colors whose own run's colour, of runs in that
+// order, is the closest to the colour among all the runs'.
+func matchedColours(runs [][3]float64) []string {
+	var matched []string
+	for i, c := range scenes.Colors {
+		if nearestRun(runs, c) == i {
+			matched = append(matched, c)
+		}
+	}
+	return matched
+}
+
+// composition measures img's centre and border.
+func composition(img *image.NRGBA) Composition {
+	size := img.Bounds().Dx()
+	return Composition{Centre: meanPixel(img, func(x, y int) bool { return inSquare(x, y, size, 0.5) }),
+		Border: meanPixel(img, func(x, y int) bool { return !inSquare(x, y, size, 0.75) })}
+}
+
+// PaintedFraction is the share of a picture's pixels that PaintedColour averages: less than the
+// area of a scene's large circle (8%), more than a small one's (2%).
+const PaintedFraction = 0.05
+
+// PaintedColour is the mean of the PaintedFraction of img's pixels farthest from its median
+// colour: the colour a run painted, whatever it left of the background. A whole picture's mean
+// moves little when the run paints one shape of a scene's size on the initial grey.
+func PaintedColour(img *image.NRGBA) [3]float64 {
+	pixels := pixelsOf(img)
+	var sum [3]float64
+	n := 0.0
+	for i, painted := range paintedMask(pixels) {
+		if painted {
+			sum[0], sum[1], sum[2], n = sum[0]+pixels[i][0], sum[1]+pixels[i][1], sum[2]+pixels[i][2], n+1
+		}
+	}
+	return [3]float64{sum[0] / n, sum[1] / n, sum[2] / n}
+}
+
+// Coherence is the mean share, over the pixels PaintedColour averages, of their eight
+// neighbours (wrapping around, as random_shift does) that it averages too: near
+// PaintedFraction where a run paints scattered noise, near 1 where it paints shapes.
+func Coherence(img *image.NRGBA) float64 {
+	w, h := img.Bounds().Dx(), img.Bounds().Dy()
+	mask := paintedMask(pixelsOf(img))
+	var sum, n float64
+	for i, painted := range mask {
+		if !painted {
+			continue
+		}
+		x, y := i%w, i/w
+		for _, d := range [8][2]int{{-1, -1}, {0, -1}, {1, -1}, {-1, 0}, {1, 0}, {-1, 1}, {0, 1}, {1, 1}} {
+			if mask[(y+d[1]+h)%h*w+(x+d[0]+w)%w] {
+				sum++
+			}
+		}
+		n += 8
+	}
+	return sum / n
+}
+
+// paintedMask marks, of pixels, the PaintedFraction farthest from their median colour.
+func paintedMask(pixels [][3]float64) []bool {
+	var median [3]float64
+	channel := make([]float64, len(pixels))
+	for k := range median {
+		for i, p := range pixels {
+			channel[i] = p[k]
+		}
+		slices.Sort(channel)
+		median[k] = channel[len(channel)/2]
+	}
+	order := make([]int, len(pixels))
+	for i := range order {
+		order[i] = i
+	}
+	slices.SortStableFunc(order, func(a, b int) int {
+		return -cmp.Compare(squaredDistance(pixels[a], median), squaredDistance(pixels[b], median))
+	})
+	mask := make([]bool, len(pixels))
+	for _, i := range order[:max(1, int(PaintedFraction*float64(len(pixels))))] {
+		mask[i] = true
+	}
+	return mask
+}
+
+// centreRed is img shifted, wrapping around, so that the centroid of its red lies in the
+// middle. Each axis's centroid is a circular mean, the shift wrapping the axis into a circle,
+// weighted by each pixel's redness above zero.
+func centreRed(img *image.NRGBA) *image.NRGBA {
+	b := img.Bounds()
+	w, h := b.Dx(), b.Dy()
+	var sx, cx, sy, cy float64
+	for y := range h {
+		for x := range w {
+			c := img.NRGBAAt(b.Min.X+x, b.Min.Y+y)
+			r := max(0, redness([3]float64{float64(c.R) / 255, float64(c.G) / 255, float64(c.B) / 255}))
+			ax, ay := 2*math.Pi*(float64(x)+0.5)/float64(w), 2*math.Pi*(float64(y)+0.5)/float64(h)
+			sx, cx, sy, cy = sx+r*math.Sin(ax), cx+r*math.Cos(ax), sy+r*math.Sin(ay), cy+r*math.Cos(ay)
+		}
+	}
+	centroid := func(s, c float64, n int) int {
+		return int(math.Round(math.Atan2(s, c)/(2*math.Pi)*float64(n) - 0.5))
+	}
+	shiftX, shiftY := w/2-centroid(sx, cx, w), h/2-centroid(sy, cy, h)
+	out := image.NewNRGBA(image.Rect(0, 0, w, h))
+	for y := range h {
+		for x := range w {
+			out.SetNRGBA(((x+shiftX)%w+w)%w, ((y+shiftY)%h+h)%h, img.NRGBAAt(b.Min.X+x, b.Min.Y+y))
+		}
+	}
+	return out
 }
 
 // paint runs text's plain experiment and returns its image.
@@ -100,6 +226,19 @@ func inSquare(x, y, size int, fraction float64) bool {
 	low, high := float64(size)*(1-fraction)/2, float64(size)*(1+fraction)/2
 	fx, fy := float64(x)+0.5, float64(y)+0.5
 	return fx >= low && fx < high && fy >= low && fy < high
+}
+
+// pixelsOf is img's pixels' RGB, in [0, 1].
+func pixelsOf(img *image.NRGBA) [][3]float64 {
+	var pixels [][3]float64
+	b := img.Bounds()
+	for y := b.Min.Y; y < b.Max.Y; y++ {
+		for x := b.Min.X; x < b.Max.X; x++ {
+			c := img.NRGBAAt(x, y)
+			pixels = append(pixels, [3]float64{float64(c.R) / 255, float64(c.G) / 255, float64(c.B) / 255})
+		}
+	}
+	return pixels
 }
 
 // meanPixel is the mean RGB, in [0, 1], of the pixels of img that keep selects.
@@ -128,37 +267,62 @@ func nearestRun(means [][3]float64, colour string) int {
 	want, _ := scenes.ColorRGB(colour)
 	best, bestDistance := -1, math.Inf(1)
 	for i, m := range means {
-		d := 0.0
-		for k := range m {
-			d += (m[k] - want[k]) * (m[k] - want[k])
-		}
-		if d < bestDistance {
+		if d := squaredDistance(m, want); d < bestDistance {
 			best, bestDistance = i, d
 		}
 	}
 	return best
 }
 
+// median is the middle value of values (the upper of the two middle ones for an even count).
+func median(values []float64) float64 {
+	sorted := slices.Sorted(slices.Values(values))
+	return sorted[len(sorted)/2]
+}
+
+// squaredDistance is the squared Euclidean distance between two colours.
+func squaredDistance(a, b [3]float64) float64 {
+	return (a[0]-b[0])*(a[0]-b[0]) + (a[1]-b[1])*(a[1]-b[1]) + (a[2]-b[2])*(a[2]-b[2])
+}
+
 // redness and blueness are how far a colour's red (blue) exceeds the mean of its other channels.
 func redness(c [3]float64) float64  { return c[0] - (c[1]+c[2])/2 }
 func blueness(c [3]float64) float64 { return c[2] - (c[0]+c[1])/2 }
 
-// SkyPasses tells whether SkyPrompt's run is redder in the centre and bluer at the border.
-func (p Painting) SkyPasses() bool {
-	return redness(p.Centre) > redness(p.Border) && blueness(p.Border) > blueness(p.Centre)
+// Passes tells whether the picture is redder in the centre and bluer at the border, as
+// SkyPrompt asks.
+func (c Composition) Passes() bool {
+	return redness(c.Centre) > redness(c.Border) && blueness(c.Border) > blueness(c.Centre)
+}
+
+// SkyCentredPasses tells whether SkyCentred passes and its border is bluer than it is red by a
+// tenth of the channels' range: the red is a disc on a blue sky, not the sky around a blue hole
+// nor noise, both of which centring the red can bring to pass otherwise.
+func (p Painting) SkyCentredPasses() bool {
+	return p.SkyCentred.Passes() && blueness(p.SkyCentred.Border) > redness(p.SkyCentred.Border)+0.1
 }
 
 // Report writes the measures beside the targets.
 func (p Painting) Report(w io.Writer) {
 	fmt.Fprintf(w, "painting from plain settings (%dx%d, %d steps, pixels, random_shift 0 1):\n", PaintSize, PaintSize, PaintSteps)
 	for i, c := range scenes.Colors {
-		mark := "closest to " + scenes.Colors[nearestRun(p.Means, c)] + "'s run"
-		fmt.Fprintf(w, "  a %-6s circle  mean RGB %.2f %.2f %.2f  %s\n", c, p.Means[i][0], p.Means[i][1], p.Means[i][2], mark)
+		fmt.Fprintf(w, "  a %-6s circle  mean RGB %.2f %.2f %.2f, closest to %s's run;  painted %.2f %.2f %.2f, closest to %s's run;  coherence %.2f\n", c,
+			p.Means[i][0], p.Means[i][1], p.Means[i][2], scenes.Colors[nearestRun(p.Means, c)],
+			p.Painted[i][0], p.Painted[i][1], p.Painted[i][2], scenes.Colors[nearestRun(p.Painted, c)], p.Coherence[i])
 	}
-	fmt.Fprintf(w, "  colours whose run is the closest: %d/%d (target 9)\n", len(p.Matched), len(scenes.Colors))
-	fmt.Fprintf(w, "  %q: centre RGB %.2f %.2f %.2f, border %.2f %.2f %.2f; redness centre %.3f border %.3f, blueness centre %.3f border %.3f: %s\n",
-		SkyPrompt, p.Centre[0], p.Centre[1], p.Centre[2], p.Border[0], p.Border[1], p.Border[2],
-		redness(p.Centre), redness(p.Border), blueness(p.Centre), blueness(p.Border), passFail(p.SkyPasses()))
+	fmt.Fprintf(w, "  colours whose run is the closest: by mean pixel %d/%d, by painted colour %d/%d (target 9)\n",
+		len(p.Matched), len(scenes.Colors), len(p.PaintedMatched), len(scenes.Colors))
+	fmt.Fprintf(w, "  painted pixels' coherence: median %.2f (%.2f for scattered noise, 1 for one solid shape)\n", median(p.Coherence), PaintedFraction)
+	fmt.Fprintf(w, "  %q:\n", SkyPrompt)
+	p.Sky.report(w, "as painted", p.Sky.Passes())
+	p.SkyCentred.report(w, "red centred", p.SkyCentredPasses())
+}
+
+// report writes the composition's figures and whether it passes.
+func (c Composition) report(w io.Writer, name string, passes bool) {
+	fmt.Fprintf(w, "    %-12s centre RGB %.2f %.2f %.2f, border %.2f %.2f %.2f; redness centre %.3f border %.3f, blueness centre %.3f border %.3f: %s\n",
+		name, c.Centre[0], c.Centre[1], c.Centre[2], c.Border[0], c.Border[1], c.Border[2],
+		redness(c.Centre), redness(c.Border), blueness(c.Centre), blueness(c.Border), passFail(passes))
 }
 
 func passFail(ok bool) string {

@@ -4,6 +4,9 @@ import (
 	"context"
 	"image"
 	"image/color"
+	"math"
+	"math/rand/v2"
+	"slices"
 	"testing"
 
 	"github.com/clipwork/clipwork/clipmodel"
@@ -30,29 +33,106 @@ func TestNearestRunPicksTheClosestMean(t *testing.T) {
 	}
 }
 
-// TestSkyMeasure paints a red disc in the middle of a blue square: it passes; swapped, it fails.
-func TestSkyMeasure(t *testing.T) {
-	for _, c := range []struct {
-		inner, outer color.NRGBA
-		pass         bool
-	}{{color.NRGBA{220, 20, 20, 255}, color.NRGBA{40, 80, 230, 255}, true},
-		{color.NRGBA{40, 80, 230, 255}, color.NRGBA{220, 20, 20, 255}, false}} {
-		img := image.NewNRGBA(image.Rect(0, 0, PaintSize, PaintSize))
-		for y := range PaintSize {
-			for x := range PaintSize {
-				dx, dy := float64(x)+0.5-PaintSize/2, float64(y)+0.5-PaintSize/2
-				if dx*dx+dy*dy < PaintSize*PaintSize/16 {
-					img.SetNRGBA(x, y, c.inner)
-				} else {
-					img.SetNRGBA(x, y, c.outer)
-				}
+// disc draws a size x size picture of outer with a disc of inner of the given radius around
+// (cx, cy), in pixels, wrapping around the edges as random_shift does.
+func disc(size int, cx, cy, radius float64, inner, outer color.NRGBA) *image.NRGBA {
+	img := image.NewNRGBA(image.Rect(0, 0, size, size))
+	wrapped := func(d float64) float64 { return math.Min(math.Abs(d), float64(size)-math.Abs(d)) }
+	for y := range size {
+		for x := range size {
+			dx, dy := wrapped(float64(x)+0.5-cx), wrapped(float64(y)+0.5-cy)
+			if dx*dx+dy*dy < radius*radius {
+				img.SetNRGBA(x, y, inner)
+			} else {
+				img.SetNRGBA(x, y, outer)
 			}
 		}
-		p := Painting{Centre: meanPixel(img, func(x, y int) bool { return inSquare(x, y, PaintSize, 0.5) }),
-			Border: meanPixel(img, func(x, y int) bool { return !inSquare(x, y, PaintSize, 0.75) })}
-		if p.SkyPasses() != c.pass {
-			t.Errorf("centre %v, border %v: pass %v, want %v", p.Centre, p.Border, p.SkyPasses(), c.pass)
+	}
+	return img
+}
+
+// nrgba is a palette colour of scenes.Colors as a pixel.
+func nrgba(t *testing.T, name string) color.NRGBA {
+	c, ok := scenes.ColorRGB(name)
+	if !ok {
+		t.Fatalf("no colour %q", name)
+	}
+	return color.NRGBA{uint8(255 * c[0]), uint8(255 * c[1]), uint8(255 * c[2]), 255}
+}
+
+// TestSkyMeasure paints a red disc on a blue square: in the middle it passes as painted and
+// centred; swapped, it fails both; across the corner it fails as painted and passes centred.
+func TestSkyMeasure(t *testing.T) {
+	red, blue := color.NRGBA{220, 20, 20, 255}, color.NRGBA{40, 80, 230, 255}
+	middle, corner := float64(PaintSize)/2, 0.0
+	for _, c := range []struct {
+		name               string
+		img                *image.NRGBA
+		asPainted, centred bool
+	}{{"red disc in the middle", disc(PaintSize, middle, middle, PaintSize/4, red, blue), true, true},
+		{"blue disc on red", disc(PaintSize, middle, middle, PaintSize/4, blue, red), false, false},
+		{"red disc across the corner", disc(PaintSize, corner, corner, PaintSize/4, red, blue), false, true},
+	} {
+		p := Painting{Sky: composition(c.img), SkyCentred: composition(centreRed(c.img))}
+		if p.Sky.Passes() != c.asPainted || p.SkyCentredPasses() != c.centred {
+			t.Errorf("%s: passes as painted %v (%+v), centred %v (%+v); want %v, %v", c.name,
+				p.Sky.Passes(), p.Sky, p.SkyCentredPasses(), p.SkyCentred, c.asPainted, c.centred)
 		}
+	}
+}
+
+// TestSkyCentredFailsOnNoise measures pictures of colour noise, which centring the red would
+// otherwise make pass now and then.
+func TestSkyCentredFailsOnNoise(t *testing.T) {
+	rng := rand.New(rand.NewPCG(1, 2))
+	for i := range 20 {
+		img := noisePicture(rng)
+		p := Painting{Sky: composition(img), SkyCentred: composition(centreRed(img))}
+		if p.SkyCentredPasses() {
+			t.Errorf("noise %d passes centred: %+v", i, p.SkyCentred)
+		}
+	}
+}
+
+// noisePicture is a picture of opaque uniform colour noise.
+func noisePicture(rng *rand.Rand) *image.NRGBA {
+	img := image.NewNRGBA(image.Rect(0, 0, PaintSize, PaintSize))
+	for j := range img.Pix {
+		img.Pix[j] = uint8(rng.IntN(256)) | uint8(255*(j%4/3))
+	}
+	return img
+}
+
+// TestCoherenceTellsShapesFromNoise: a disc's painted pixels lie together, noise's apart.
+func TestCoherenceTellsShapesFromNoise(t *testing.T) {
+	shape := Coherence(disc(PaintSize, 3, 50, 0.16*PaintSize, nrgba(t, "green"), color.NRGBA{128, 128, 128, 255}))
+	noise := Coherence(noisePicture(rand.New(rand.NewPCG(3, 4))))
+	if shape < 0.8 || noise > 2*PaintedFraction {
+		t.Errorf("coherence of a disc %.3f, of noise %.3f; want at least 0.8 and at most %.2f", shape, noise, 2*PaintedFraction)
+	}
+}
+
+// TestPaintedColourFindsTheShape paints each colour as a disc of a scene's large circle (8% of
+// the picture) on mid-grey: the whole picture's mean moves too little for pink's and brown's
+// runs to be the closest to their colours (red's and white's are), while the painted colour
+// is the disc's and every colour's own run is the closest.
+func TestPaintedColourFindsTheShape(t *testing.T) {
+	grey := color.NRGBA{128, 128, 128, 255}
+	var means, painted [][3]float64
+	for i, c := range scenes.Colors {
+		img := disc(PaintSize, float64(10*i), float64(7*i), 0.16*PaintSize, nrgba(t, c), grey)
+		means = append(means, meanPixel(img, func(x, y int) bool { return true }))
+		painted = append(painted, PaintedColour(img))
+		want, _ := scenes.ColorRGB(c)
+		if d := squaredDistance(painted[i], want); d > 3*0.01*0.01 {
+			t.Errorf("%s disc: painted colour %v, want %v", c, painted[i], want)
+		}
+	}
+	if got := matchedColours(means); len(got) != 8 || slices.Contains(got, "pink") || slices.Contains(got, "brown") {
+		t.Errorf("by mean pixel %v matched, want all but pink and brown", got)
+	}
+	if got := matchedColours(painted); len(got) != len(scenes.Colors) {
+		t.Errorf("by painted colour %v matched, want all", got)
 	}
 }
 

@@ -16,6 +16,7 @@ func runEvalDefault(args []string, stdout io.Writer) error {
 	n := fs.Int("scenes", 200, "number of held-out scenes")
 	attacked := fs.Int("attack", 0, "also classify the first N held-out scenes under a PGD attack of 10 steps in 4/255")
 	paint := fs.Bool("paint", false, "also measure what plain experiments paint (a run of \"a COLOUR circle\" per colour, and a sky scene)")
+	seed := fs.Uint64("seed", 1, "the plain experiments' seed")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -41,7 +42,7 @@ func runEvalDefault(args []string, stdout io.Writer) error {
 	if *paint {
 		ctx, stop := signal.NotifyContext(context.Background(), stopSignals...)
 		defer stop()
-		p, err := defaultmodel.Paint(ctx, m, 1)
+		p, err := defaultmodel.Paint(ctx, m, *seed)
 		if err != nil {
 			return err
 		}
