@@ -51,10 +51,14 @@ func layout(title, subtitle string, top int) []charts.GlobalOpts {
 
 // stepAxis is the x axis of charts over time. Unstacked charts take a "value" axis, so that
 // its ticks fall on round steps whatever steps the history recorded, and series of [step,
-// value] points; stacked ones a "category" axis, since ECharts stacks along x when both axes
-// hold values.
+// value] points, the axis ending at the last step rather than at a round number past it;
+// stacked ones a "category" axis, since ECharts stacks along x when both axes hold values.
 func stepAxis(kind string) charts.GlobalOpts {
-	return charts.WithXAxisOpts(opts.XAxis{Type: kind, Name: "step", NameLocation: "middle", NameGap: 25})
+	axis := opts.XAxis{Type: kind, Name: "step", NameLocation: "middle", NameGap: 25}
+	if kind == "value" {
+		axis.Max = "dataMax"
+	}
+	return charts.WithXAxisOpts(axis)
 }
 
 // atStep is a point of a chart over time; value "-" leaves a gap.

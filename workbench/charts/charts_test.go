@@ -265,8 +265,9 @@ func TestCompareMarksNegativeFeatures(t *testing.T) {
 }
 
 // TestChartsOverTimeStandOnSteps checks that charts over time plot [step, value] points on a
-// value axis, so that a history recorded every 10 steps reads in steps, and that a target's
-// start mark stands at its first step, not at its index in the history.
+// value axis ending at the last step, so that a history recorded every 10 steps reads in
+// steps, and that a target's start mark stands at its first step, not at its index in the
+// history.
 func TestChartsOverTimeStandOnSteps(t *testing.T) {
 	stats := testStats()
 	for i := range stats.History {
@@ -275,7 +276,7 @@ func TestChartsOverTimeStandOnSteps(t *testing.T) {
 	delete(stats.History[0].Similarities, "t")
 	for _, c := range []Chart{Similarities(stats, stats.Targets[0]), Loss(stats)} {
 		o := option(t, c)
-		for _, want := range []string{`"name":"step","nameGap":25,"nameLocation":"middle","type":"value"`, `"xAxis":20`, "[30,"} {
+		for _, want := range []string{`"max":"dataMax","name":"step","nameGap":25,"nameLocation":"middle","type":"value"`, `"xAxis":20`, "[30,"} {
 			if !strings.Contains(o, want) {
 				t.Errorf("%s lacks %s: %s", c.Name, want, o)
 			}
