@@ -49,14 +49,17 @@ func layout(title, subtitle string, top int) []charts.GlobalOpts {
 	}
 }
 
-// stepAxis is the x axis of charts over time. Unstacked charts take a "value" axis, so that
-// its ticks fall on round steps whatever steps the history recorded, and series of [step,
-// value] points, the axis ending at the last step rather than at a round number past it;
-// stacked ones a "category" axis, since ECharts stacks along x when both axes hold values.
-func stepAxis(kind string) charts.GlobalOpts {
-	axis := opts.XAxis{Type: kind, Name: "step", NameLocation: "middle", NameGap: 25}
-	if kind == "value" {
-		axis.Max = "dataMax"
+// stepAxis is the x axis of charts over time. Unstacked charts take a "value" axis (labelEvery
+// 0), so that its ticks fall on round steps whatever steps the history recorded, and series of
+// [step, value] points, the axis ending at the last step rather than at a round number past
+// it; stacked ones a "category" axis, since ECharts stacks along x when both axes hold values,
+// labelled every labelEvery categories.
+func stepAxis(labelEvery int) charts.GlobalOpts {
+	axis := opts.XAxis{Type: "value", Max: "dataMax", Name: "step", NameLocation: "middle", NameGap: 25}
+	if labelEvery > 0 {
+		axis.Type, axis.Max = "category", nil
+		axis.AxisLabel = &opts.AxisLabel{Interval: strconv.Itoa(labelEvery - 1)}
+		axis.AxisTick = &opts.AxisTick{Interval: strconv.Itoa(labelEvery - 1)}
 	}
 	return charts.WithXAxisOpts(axis)
 }
@@ -177,7 +180,7 @@ func Similarities(stats *workbench.Stats, t *workbench.TargetStats) Chart {
 		sub = "solid: the models' weighted mean; dotted: each model"
 	}
 	line.SetGlobalOptions(append(common("similarity over time: "+t.Name, sub), legend(),
-		stepAxis("value"))...)
+		stepAxis(0))...)
 	ensemble := func(rec workbench.StepRecord) []float64 { return rec.Similarities[t.Name] }
 	for j, f := range t.Features {
 		name := Wrap(f.Label, 24)
@@ -211,17 +214,17 @@ func similaritySeries(stats *workbench.Stats, j int, sims func(workbench.StepRec
 }
 
 // WinRatesOverTime is a target's win rates, stacked, step by step (summed over spans of steps
-// so long runs stay readable). Spans weigh steps by their windows, so over the whole run the
-// chart agrees with WinRates.
+// so long runs stay readable), with gaps where the target is not active. Spans weigh steps by
+// their windows, so over the whole run the chart agrees with WinRates.
 func WinRatesOverTime(stats *workbench.Stats, t *workbench.TargetStats) Chart {
 	line := charts.NewLine()
 	sub := "% of each step's windows won by each positive feature"
 	if slices.ContainsFunc(t.Features, func(f *workbench.FeatureStats) bool { return f.Negative }) {
 		sub = "% won by positive features; the gap to 100% went to negative ones"
 	}
-	line.SetGlobalOptions(append(common("win rate over time: "+t.Name, sub), legend(),
-		stepAxis("category"), charts.WithYAxisOpts(opts.YAxis{Max: 100}))...)
 	xs, rates := OverTime(stats, t)
+	line.SetGlobalOptions(append(common("win rate over time: "+t.Name, sub), legend(),
+		stepAxis(labelEvery(xs)), charts.WithYAxisOpts(opts.YAxis{Max: 100}))...)
 	line.SetXAxis(xs)
 	for j, f := range t.Features {
 		if rates[j] == nil {
@@ -229,7 +232,10 @@ func WinRatesOverTime(stats *workbench.Stats, t *workbench.TargetStats) Chart {
 		}
 		data := make([]opts.LineData, len(rates[j]))
 		for i, r := range rates[j] {
-			data[i] = opts.LineData{Value: round(100 * r)}
+			data[i] = opts.LineData{Value: "-"}
+			if !math.IsNaN(r) {
+				data[i].Value = round(100 * r)
+			}
 		}
 		line.AddSeries(Wrap(f.Label, 24), data, charts.WithLineChartOpts(opts.LineChart{Stack: "share", ShowSymbol: opts.Bool(false)}),
 			charts.WithAreaStyleOpts(opts.AreaStyle{Opacity: opts.Float(0.6)}))
@@ -244,39 +250,73 @@ type Span struct {
 	Windows int
 }
 
-// Spans sums a target's wins over spans of steps, at most about 100 spans per run; features
-// without a win rate stay at zero.
+// Spans sums a target's wins over spans of the run's steps, all of one round length (see
+// roundUp), at most 100 of them, each starting at a multiple of its length; a span where the
+// target was not active has no windows. Features without a win rate stay at zero.
 func Spans(stats *workbench.Stats, t *workbench.TargetStats) []Span {
-	var active []workbench.StepRecord
+	if len(stats.History) == 0 {
+		return nil
+	}
+	first, last := stats.History[0].Step, stats.History[len(stats.History)-1].Step
+	size := roundUp((last - first + 100) / 100)
+	start := first - first%size
+	spans := make([]Span, (last-start)/size+1)
+	for i := range spans {
+		spans[i] = Span{Step: start + i*size, Won: make([]int, len(t.Features))}
+	}
 	for _, rec := range stats.History {
 		if _, ok := rec.Frames[t.Name]; ok {
-			active = append(active, rec)
+			addWins(&spans[(rec.Step-start)/size], t, rec)
 		}
 	}
-	size := max(1, (len(active)+99)/100)
-	var out []Span
-	for i := 0; i < len(active); i += size {
-		s := Span{Step: active[i].Step, Won: make([]int, len(t.Features))}
-		for _, rec := range active[i:min(i+size, len(active))] {
-			counted := false
-			for j := range t.Features {
-				won, windows, ok := t.WonAt(rec, j)
-				if !ok {
-					continue
-				}
-				s.Won[j] += won
-				if !counted {
-					s.Windows, counted = s.Windows+windows, true
-				}
+	return spans
+}
+
+// addWins adds a step's wins and windows to span.
+func addWins(span *Span, t *workbench.TargetStats, rec workbench.StepRecord) {
+	counted := false
+	for j := range t.Features {
+		won, windows, ok := t.WonAt(rec, j)
+		if !ok {
+			continue
+		}
+		span.Won[j] += won
+		if !counted {
+			span.Windows, counted = span.Windows+windows, true
+		}
+	}
+}
+
+// roundUp is the smallest of 1, 2, 5, 10, 20, 50, ... at least n.
+func roundUp(n int) int {
+	for r := 1; ; r *= 10 {
+		for _, m := range []int{1, 2, 5} {
+			if m*r >= n {
+				return m * r
 			}
 		}
-		out = append(out, s)
 	}
-	return out
+}
+
+// labelEvery is how many of steps, evenly spaced from a multiple of their spacing, go from one
+// axis label to the next: labels fall at round steps, about eight of them.
+func labelEvery(steps []int) int {
+	if len(steps) < 2 {
+		return 1
+	}
+	size := steps[1] - steps[0]
+	every := 1
+	for _, m := range []int{1, 2, 5, 10, 20, 50} {
+		every = m
+		if steps[0]%(m*size) == 0 && len(steps) <= 8*m {
+			break
+		}
+	}
+	return every
 }
 
 // OverTime is the steps that start each span and, per feature, its win rate in each span (nil
-// for features without a win rate).
+// for features without a win rate, NaN where the target was not active).
 func OverTime(stats *workbench.Stats, t *workbench.TargetStats) ([]int, [][]float64) {
 	spans := Spans(stats, t)
 	steps := make([]int, len(spans))
@@ -284,9 +324,14 @@ func OverTime(stats *workbench.Stats, t *workbench.TargetStats) ([]int, [][]floa
 	for i, s := range spans {
 		steps[i] = s.Step
 		for j := range t.Features {
-			if t.Counts(j) {
-				rates[j] = append(rates[j], float64(s.Won[j])/float64(max(s.Windows, 1)))
+			if !t.Counts(j) {
+				continue
 			}
+			rate := math.NaN()
+			if s.Windows > 0 {
+				rate = float64(s.Won[j]) / float64(s.Windows)
+			}
+			rates[j] = append(rates[j], rate)
 		}
 	}
 	return steps, rates
@@ -300,7 +345,7 @@ func Loss(stats *workbench.Stats) Chart {
 	if marked != nil {
 		sub = "dashed lines: a target starts or ends"
 	}
-	line.SetGlobalOptions(append(common("loss", sub), stepAxis("value"))...)
+	line.SetGlobalOptions(append(common("loss", sub), stepAxis(0))...)
 	var data []opts.LineData
 	for _, rec := range stats.History {
 		data = append(data, atStep(rec.Step, round(rec.Loss)))

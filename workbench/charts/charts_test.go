@@ -283,3 +283,30 @@ func TestChartsOverTimeStandOnSteps(t *testing.T) {
 		}
 	}
 }
+
+// TestWinRatesOverTimeLabelRoundSteps runs a target from step 75 of a 150-step run: spans of 2
+// steps from step 0, gaps before the target starts, and labels every 10 spans (20 steps).
+func TestWinRatesOverTimeLabelRoundSteps(t *testing.T) {
+	stats := testStats()
+	stats.History = nil
+	for step := range 150 {
+		rec := workbench.StepRecord{Step: step, Loss: 1}
+		if step >= 75 {
+			rec.Frames, rec.Windows = map[string][]int{"t": {3, 1, 1}}, map[string]int{"t": 5}
+		}
+		stats.History = append(stats.History, rec)
+	}
+	steps, rates := OverTime(stats, stats.Targets[0])
+	if len(steps) != 75 || steps[0] != 0 || steps[1] != 2 || steps[37] != 74 {
+		t.Fatalf("spans start at %v, want every 2 steps from 0", steps)
+	}
+	if !math.IsNaN(rates[0][36]) || math.Abs(rates[0][37]-0.6) > 1e-12 {
+		t.Errorf("sword's rates around step 75: %v, want a gap, then 0.6", rates[0][35:39])
+	}
+	o := option(t, WinRatesOverTime(stats, stats.Targets[0]))
+	for _, want := range []string{`"axisLabel":{"interval":9,`, `"axisTick":{"interval":9}`, `"type":"category"`, `"data":[0,2,4,`, `{"value":"-"}`} {
+		if !strings.Contains(o, want) {
+			t.Errorf("win rate over time lacks %s: %s", want, o)
+		}
+	}
+}

@@ -5,6 +5,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
+	"strconv"
 	"strings"
 	"sync"
 
@@ -48,20 +49,31 @@ func (c Chart) Option() ([]byte, error) {
 		return nil, err
 	}
 	opt["backgroundColor"] = "#fff"
-	everyCategoryLabel(opt)
+	numericIntervals(opt)
 	return json.Marshal(opt)
 }
 
-// everyCategoryLabel makes category axes show every label, wrapped lines apart. go-echarts
-// types the label interval as a string, and ECharts takes "0" for "auto", hiding labels that
-// overlap: it needs the number 0. go-echarts has no axis-label line height, and ECharts' guess
-// (from a CJK glyph's width) collapses wrapped lines in browsers without CJK fonts.
-func everyCategoryLabel(opt map[string]any) {
+// numericIntervals makes the x axes' label and tick intervals numbers, and keeps wrapped lines
+// apart where every label shows. go-echarts types the intervals as strings, which ECharts reads
+// wrongly: "0" as "auto", hiding labels that overlap, and "9" as a step of "9"+1. go-echarts
+// has no axis-label line height, and ECharts' guess (from a CJK glyph's width) collapses
+// wrapped lines in browsers without CJK fonts.
+func numericIntervals(opt map[string]any) {
 	axes, _ := opt["xAxis"].([]any)
 	for _, a := range axes {
 		axis, _ := a.(map[string]any)
-		if label, ok := axis["axisLabel"].(map[string]any); ok && label["interval"] == "0" {
-			label["interval"], label["lineHeight"] = 0, lineHeight
+		for _, key := range []string{"axisLabel", "axisTick"} {
+			part, ok := axis[key].(map[string]any)
+			if !ok {
+				continue
+			}
+			text, _ := part["interval"].(string)
+			if n, err := strconv.Atoi(text); err == nil {
+				part["interval"] = n
+			}
+			if key == "axisLabel" && part["interval"] == 0 {
+				part["lineHeight"] = lineHeight
+			}
 		}
 	}
 }
