@@ -9,6 +9,7 @@ import (
 	"os"
 	"path"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"github.com/clipwork/clipwork/workbench/expfile"
@@ -160,6 +161,9 @@ func sweepAxes(files []string, f sweepFlags) ([]sweep.Axis, bool, error) {
 		axis, err := sweep.ParseVary(v)
 		if err != nil {
 			return nil, false, err
+		}
+		if slices.ContainsFunc(flags, func(a sweep.Axis) bool { return a.Key == axis.Key }) {
+			return nil, false, fmt.Errorf("--vary %s is given twice: list its values in one, e.g. --vary %s=1,2", axis.Key, axis.Key)
 		}
 		flags = append(flags, axis)
 	}

@@ -132,6 +132,7 @@ func TestSweepRefusesAnotherSweepInItsFolder(t *testing.T) {
 		{append(demoSweep(out, 1), "--vary", "nosuchkey=1,2", "--name", "x"), "variant 0"},
 		{append(demoSweep(out, 1), "--zip", "--vary", "init.std=0.1", "--name", "y"), "one length"},
 		{[]string{"sweep", "--vary", "seed=1,2"}, "experiment files"},
+		{append(demoSweep(out, 1), "--vary", "seed=3", "--name", "z"), "--vary seed is given twice"},
 	} {
 		var stdout, stderr bytes.Buffer
 		if code := run(c.args, &stdout, &stderr); code == 0 || !strings.Contains(stderr.String(), c.want) {
