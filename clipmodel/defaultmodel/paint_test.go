@@ -114,7 +114,7 @@ func TestCoherenceTellsShapesFromNoise(t *testing.T) {
 
 // TestPaintedColourFindsTheShape paints each colour as a disc of a scene's large circle (8% of
 // the picture) on mid-grey: the whole picture's mean moves too little for pink's and brown's
-// runs to be the closest to their colours (red's and white's are), while the painted colour
+// runs to be the closest to their colours (white's and black's are), while the painted colour
 // is the disc's and every colour's own run is the closest.
 func TestPaintedColourFindsTheShape(t *testing.T) {
 	grey := color.NRGBA{128, 128, 128, 255}
