@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
@@ -38,9 +39,12 @@ type Options struct {
 	LearningRate float64 `json:"learning_rate"`
 	// Attack is the inner PGD attack of every step (FARE: radius 4/255).
 	Attack Attack `json:"attack"`
-	// AdversarialWeight and CleanWeight weigh the squared distances of the tuned tower's
-	// embeddings of the attacked and of the clean images to the original's of the clean ones.
-	// FARE uses the adversarial term alone; a clean term keeps clean accuracy closer.
+	// Loss is LossFARE (the default) or LossTeCoA.
+	Loss string `json:"loss"`
+	// AdversarialWeight and CleanWeight weigh the loss on the attacked and on the clean images:
+	// FARE's squared distances of the tuned tower's embeddings to the original's of the clean
+	// images, or TeCoA's cross-entropies. FARE uses the adversarial term alone; a clean term
+	// keeps clean accuracy closer.
 	AdversarialWeight float64 `json:"adversarial_weight"`
 	CleanWeight       float64 `json:"clean_weight"`
 	// Noise is the largest standard deviation of the uniform pixel noise on training images
@@ -57,6 +61,17 @@ type Options struct {
 	// Progress receives a line every few steps (nil: silent).
 	Progress io.Writer `json:"-"`
 }
+
+// The losses of Options.Loss.
+const (
+	// LossFARE keeps the tuned tower's embeddings of attacked images where the original tower
+	// embeds the clean ones (Schlarmann et al. 2024): no text needed, zero-shot kept.
+	LossFARE = "fare"
+	// LossTeCoA classifies attacked images among the batch's captions, embedded by the frozen
+	// text tower, by their scaled cosine similarities (Mao et al. 2023, text-guided
+	// contrastive adversarial training).
+	LossTeCoA = "tecoa"
+)
 
 // Defaults of Options, also the command's.
 const (
@@ -91,6 +106,9 @@ func (o *Options) defaults() {
 	if o.DType == "" {
 		o.DType = "F16"
 	}
+	if o.Loss == "" {
+		o.Loss = LossFARE
+	}
 	if o.Progress == nil {
 		o.Progress = io.Discard
 	}
@@ -108,6 +126,9 @@ func Robustify(ctx context.Context, opts Options) error {
 	opts.defaults()
 	if opts.Model == "" || opts.Out == "" {
 		return errors.New("robustify needs the model to start from and the folder to train in")
+	}
+	if opts.Loss != LossFARE && opts.Loss != LossTeCoA {
+		return fmt.Errorf("loss %q: choose %s or %s", opts.Loss, LossFARE, LossTeCoA)
 	}
 	student, handler, err := studentModel(opts)
 	if err != nil {
@@ -135,27 +156,27 @@ func studentModel(opts Options) (*clipmodel.Model, *checkpoint.Handler, error) {
 	return m, handler, nil
 }
 
-// fineTune runs the outer steps: the original tower (a second copy of Model) embeds a batch of
-// clean images, then one graph attacks the tuned tower and takes Adam's step on it.
+// fineTune runs the outer steps: the original model (a second copy of Model) embeds a batch
+// of clean images (FARE) or captions (TeCoA), then one graph attacks the tuned tower and takes
+// Adam's step on it.
 func fineTune(ctx context.Context, opts Options, student *clipmodel.Model, handler *checkpoint.Handler) error {
 	teacher, err := clipmodel.Load(opts.Model)
 	if err != nil {
 		return err
 	}
-	trainer := train.NewTrainer(student.Backend, student.Store, fareModel(student, opts), fareLoss(opts),
-		optimizer.Adam().LearningRate(opts.LearningRate).Done(), nil, nil)
+	trainer := newTrainer(student, opts)
 	// A resumed training's checkpoint holds the rate it was started with; --lr overrides it.
 	rate := optimizer.LearningRateVar(student.Store.RootScope(), dtypes.Float32, opts.LearningRate)
 	if err := rate.SetValue(tensors.FromScalar(float32(opts.LearningRate))); err != nil {
 		return err
 	}
 	step := int(optimizer.GetGlobalStep(student.Store))
-	fmt.Fprintf(opts.Progress, "robust fine-tuning of %s from step %d to %d, batch %d, lr %g, PGD %d steps of %.2f/255 in %.2f/255, in %s\n",
-		opts.Model, step, opts.Steps, opts.BatchSize, opts.LearningRate, opts.Attack.Steps,
+	fmt.Fprintf(opts.Progress, "robust fine-tuning (%s) of %s from step %d to %d, batch %d, lr %g, PGD %d steps of %.2f/255 in %.2f/255, in %s\n",
+		opts.Loss, opts.Model, step, opts.Steps, opts.BatchSize, opts.LearningRate, opts.Attack.Steps,
 		255*opts.Attack.StepSize, 255*opts.Attack.Radius, opts.Out)
 	loop := steploop.Loop{Steps: opts.Steps, CheckpointEvery: opts.CheckpointEvery, Save: handler.Save, Progress: opts.Progress}
 	return loop.Run(ctx, step, func(step int) (string, error) {
-		batch, teacherNorm, err := makeBatch(teacher, opts, step)
+		batch, scale, err := makeBatch(teacher, opts, step)
 		if err != nil {
 			return "", err
 		}
@@ -164,56 +185,103 @@ func fineTune(ctx context.Context, opts Options, student *clipmodel.Model, handl
 			return "", err
 		}
 		loss := tensors.MustCopyFlatData[float32](metrics[1])[0]
-		return fmt.Sprintf("loss %.4f (%.4f of the embeddings' squared norm)", loss, float64(loss)/teacherNorm), nil
+		return fmt.Sprintf("loss %.4f (%.4f of %s)", loss, float64(loss)/scale, scaleName[opts.Loss]), nil
 	})
 }
 
-// fareModel is the training graph: PGD against the tuned tower's distance to the original
+// newTrainer is Adam on m's vision tower against opts.Loss.
+func newTrainer(m *clipmodel.Model, opts Options) *train.Trainer {
+	graph, loss := fareModel(m, opts), weighedLoss(opts, SquaredDistance)
+	if opts.Loss == LossTeCoA {
+		graph, loss = tecoaModel(m, opts), weighedLoss(opts, CrossEntropy)
+	}
+	return train.NewTrainer(m.Backend, m.Store, graph, loss, optimizer.Adam().LearningRate(opts.LearningRate).Done(), nil, nil)
+}
+
+// scaleName names what makeBatch's scale of the loss is, per loss.
+var scaleName = map[string]string{LossFARE: "the embeddings' squared norm", LossTeCoA: "chance's cross-entropy"}
+
+// fareModel is FARE's training graph: PGD against the tuned tower's distance to the original
 // embeddings (inputs: clean images, the attack's random start, the original embeddings), and
 // the tuned tower's embeddings of the attacked and of the clean images.
 func fareModel(m *clipmodel.Model, opts Options) func(scope *model.Scope, inputs []*Node) []*Node {
 	return func(scope *model.Scope, inputs []*Node) []*Node {
 		clean, start, original := inputs[0], inputs[1], inputs[2]
-		attacked := PGD(clean, start, opts.Attack, func(images *Node) *Node {
-			return SquaredDistance(m.ImageFeatures(scope, images), original)
-		})
-		out := []*Node{m.ImageFeatures(scope, attacked)}
-		if opts.CleanWeight != 0 {
-			out = append(out, m.ImageFeatures(scope, clean))
-		}
-		return out
+		return attackAndEmbed(clean, start, opts, func(images *Node) *Node { return m.ImageFeatures(scope, images) },
+			func(embedded *Node) *Node { return SquaredDistance(embedded, original) })
 	}
 }
 
-// fareLoss weighs the squared distances of fareModel's embeddings to the original ones
-// (labels[0]).
-func fareLoss(opts Options) func(labels, predictions []*Node) *Node {
+// tecoaModel is TeCoA's training graph: PGD against the cross-entropy of the images'
+// classification among the captions (inputs: clean images, the attack's random start, the
+// captions' unit embeddings times the logit scale, and each image's target distribution over
+// the captions), and the logits of the attacked and of the clean images.
+func tecoaModel(m *clipmodel.Model, opts Options) func(scope *model.Scope, inputs []*Node) []*Node {
+	return func(scope *model.Scope, inputs []*Node) []*Node {
+		clean, start, captions, targets := inputs[0], inputs[1], inputs[2], inputs[3]
+		logits := func(images *Node) *Node {
+			return Einsum("bd,cd->bc", L2Normalize(m.ImageFeatures(scope, images), -1), captions)
+		}
+		return attackAndEmbed(clean, start, opts, logits, func(l *Node) *Node { return CrossEntropy(l, targets) })
+	}
+}
+
+// attackAndEmbed attacks clean from start to raise objective(embed(images)) and returns the
+// embeddings of the attacked images, and of the clean ones when the loss weighs them.
+func attackAndEmbed(clean, start *Node, opts Options, embed, objective func(*Node) *Node) []*Node {
+	attacked := PGD(clean, start, opts.Attack, func(images *Node) *Node { return objective(embed(images)) })
+	out := []*Node{embed(attacked)}
+	if opts.CleanWeight != 0 {
+		out = append(out, embed(clean))
+	}
+	return out
+}
+
+// weighedLoss weighs distance, between the graph's outputs for the attacked and the clean
+// images and the targets (labels[0]), by AdversarialWeight and CleanWeight.
+func weighedLoss(opts Options, distance func(predictions, targets *Node) *Node) func(labels, predictions []*Node) *Node {
 	return func(labels, predictions []*Node) *Node {
-		loss := MulScalar(SquaredDistance(predictions[0], labels[0]), opts.AdversarialWeight)
+		loss := MulScalar(distance(predictions[0], labels[0]), opts.AdversarialWeight)
 		if opts.CleanWeight != 0 {
-			loss = Add(loss, MulScalar(SquaredDistance(predictions[1], labels[0]), opts.CleanWeight))
+			loss = Add(loss, MulScalar(distance(predictions[1], labels[0]), opts.CleanWeight))
 		}
 		return loss
 	}
 }
 
-// makeBatch renders a step's scenes at the model's input size, draws the attack's uniform
-// random start and embeds the scenes with the original tower: a function of the seed and step
-// only, so a resumed training sees the same data. It also returns the mean squared norm of the
-// original embeddings, the scale of the loss.
+// makeBatch renders a step's scenes at the model's input size and draws the attack's uniform
+// random start, then adds the teacher's part (see fareInputs and tecoaInputs): a function of
+// the seed and step only, so a resumed training sees the same data. It also returns the scale
+// of the loss that scaleName names.
 func makeBatch(teacher *clipmodel.Model, opts Options, step int) (train.Batch, float64, error) {
 	rng := rand.New(rand.NewPCG(opts.Seed, uint64(step)))
 	size := teacher.Config.Vision.ImageSize
 	images := make([][]float32, opts.BatchSize)
+	captions := make([]string, opts.BatchSize)
 	flat := make([]float32, 0, opts.BatchSize*size*size*3)
 	for i := range images {
-		images[i] = clip01(scenes.AddNoise(rng, clipmodel.RGB(scenes.TrainingScene(rng).Render(rng, size)), opts.Noise))
+		scene := scenes.TrainingScene(rng)
+		if opts.Loss == LossTeCoA { // FARE's batches draw no captions, as before TeCoA was added
+			captions[i] = scene.Caption(rng).Text
+		}
+		images[i] = clip01(scenes.AddNoise(rng, clipmodel.RGB(scene.Render(rng, size)), opts.Noise))
 		flat = append(flat, images[i]...)
 	}
 	start := make([]float32, len(flat))
 	for i := range start {
 		start[i] = float32(opts.Attack.Radius * (2*rng.Float64() - 1))
 	}
+	dims := []int{opts.BatchSize, size, size, 3}
+	inputs := []*tensors.Tensor{tensors.FromFlatDataAndDimensions(flat, dims...), tensors.FromFlatDataAndDimensions(start, dims...)}
+	if opts.Loss == LossTeCoA {
+		return tecoaInputs(teacher, inputs, captions)
+	}
+	return fareInputs(teacher, inputs, images)
+}
+
+// fareInputs adds the original tower's embeddings of the clean images to the batch, as input
+// and label, with their mean squared norm.
+func fareInputs(teacher *clipmodel.Model, inputs []*tensors.Tensor, images [][]float32) (train.Batch, float64, error) {
 	original, err := teacher.EmbedPixels(images)
 	if err != nil {
 		return train.Batch{}, 0, err
@@ -226,13 +294,58 @@ func makeBatch(teacher *clipmodel.Model, opts Options, step int) (train.Batch, f
 			norm += float64(x) * float64(x) / float64(len(original))
 		}
 	}
-	dims := []int{opts.BatchSize, size, size, 3}
-	return train.Batch{
-		Inputs: []*tensors.Tensor{tensors.FromFlatDataAndDimensions(flat, dims...),
-			tensors.FromFlatDataAndDimensions(start, dims...),
-			tensors.FromFlatDataAndDimensions(embeddings, len(original), len(original[0]))},
-		Labels: []*tensors.Tensor{tensors.FromFlatDataAndDimensions(embeddings, len(original), len(original[0]))},
-	}, norm, nil
+	dims := []int{len(original), len(original[0])}
+	return train.Batch{Inputs: append(inputs, tensors.FromFlatDataAndDimensions(embeddings, dims...)),
+		Labels: []*tensors.Tensor{tensors.FromFlatDataAndDimensions(embeddings, dims...)}}, norm, nil
+}
+
+// tecoaInputs adds the captions' unit embeddings times the logit scale and each image's target
+// distribution (spread evenly over the captions of the same text) to the batch, with the
+// cross-entropy of a uniform guess.
+func tecoaInputs(teacher *clipmodel.Model, inputs []*tensors.Tensor, captions []string) (train.Batch, float64, error) {
+	scale, err := teacher.LogitScale()
+	if err != nil {
+		return train.Batch{}, 0, err
+	}
+	embedded, err := teacher.EmbedTexts(captions)
+	if err != nil {
+		return train.Batch{}, 0, err
+	}
+	var texts []float32
+	for _, e := range embedded {
+		texts = append(texts, scaledUnit(e.Embedding, scale)...)
+	}
+	n := len(captions)
+	targets := make([]float32, n*n)
+	for i := range captions {
+		same := 0
+		for j := range captions {
+			if captions[j] == captions[i] {
+				same++
+			}
+		}
+		for j := range captions {
+			if captions[j] == captions[i] {
+				targets[i*n+j] = 1 / float32(same)
+			}
+		}
+	}
+	tt := tensors.FromFlatDataAndDimensions(targets, n, n)
+	return train.Batch{Inputs: append(inputs, tensors.FromFlatDataAndDimensions(texts, n, len(texts)/n), tt),
+		Labels: []*tensors.Tensor{tt}}, math.Log(float64(n)), nil
+}
+
+// scaledUnit is v scaled to length scale.
+func scaledUnit(v []float32, scale float64) []float32 {
+	var norm float64
+	for _, x := range v {
+		norm += float64(x) * float64(x)
+	}
+	out := make([]float32, len(v))
+	for i, x := range v {
+		out[i] = float32(float64(x) * scale / math.Sqrt(norm))
+	}
+	return out
 }
 
 // clip01 clips pixel values to [0, 1].

@@ -15,7 +15,6 @@ import (
 	"github.com/gomlx/gomlx/core/tensors"
 	"github.com/gomlx/gomlx/ml/model"
 	"github.com/gomlx/gomlx/ml/model/checkpoint"
-	"github.com/gomlx/gomlx/ml/train"
 	"github.com/gomlx/gomlx/ml/train/optimizer"
 )
 
@@ -68,50 +67,84 @@ func TestPGDStaysInTheBallAndRaisesTheLoss(t *testing.T) {
 	}
 }
 
-// TestFARELossFalls takes Adam steps on one batch of the embedded default model (64x64, 4
+// TestLossesFall takes Adam steps on one batch of the embedded default model (64x64, 4
 // layers) against a frozen copy, attacked in a radius of 32/255, far beyond the 8/255 it was
-// made robust in: the FARE loss falls. (Random towers do not show it: their
-// gradients are so steep that any step large enough to learn in a few throws them off.)
-func TestFARELossFalls(t *testing.T) {
+// made robust in: FARE's and TeCoA's losses fall. TeCoA takes 16 images and a stronger attack:
+// among 4 random scenes' captions, which differ in much, even attacked images stay classified.
+// (Random towers do not show it: their gradients are so steep that any step large enough to
+// learn in a few throws them off.)
+func TestLossesFall(t *testing.T) {
 	const folder = "../defaultmodel/model"
-	student, err := clipmodel.Load(folder)
-	if err != nil {
-		t.Fatal(err)
-	}
-	teacher, err := clipmodel.Load(folder)
-	if err != nil {
-		t.Fatal(err)
-	}
-	opts := Options{BatchSize: 4, LearningRate: 3e-4, AdversarialWeight: 1,
-		Attack: Attack{Radius: 32.0 / 255, StepSize: 16.0 / 255, Steps: 2}}
-	opts.defaults()
-	trainer := train.NewTrainer(student.Backend, student.Store, fareModel(student, opts), fareLoss(opts),
-		optimizer.Adam().LearningRate(opts.LearningRate).Done(), nil, nil)
-	batch, _, err := makeBatch(teacher, opts, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var losses []float32
-	for range 8 {
-		metrics, err := trainer.TrainStep(batch)
+	for _, c := range []struct {
+		loss       string
+		batch, pgd int
+		step       float64
+	}{{LossFARE, 4, 2, 16.0 / 255}, {LossTeCoA, 16, 5, 8.0 / 255}} {
+		loss := c.loss
+		student, err := clipmodel.Load(folder)
 		if err != nil {
 			t.Fatal(err)
 		}
-		losses = append(losses, tensors.MustCopyFlatData[float32](metrics[0])[0])
-	}
-	t.Logf("FARE losses %v", losses)
-	if last := losses[len(losses)-1]; !(last < 0.5*losses[0]) {
-		t.Errorf("FARE losses %v: the last should be under half the first", losses)
+		teacher, err := clipmodel.Load(folder)
+		if err != nil {
+			t.Fatal(err)
+		}
+		opts := Options{BatchSize: c.batch, LearningRate: 3e-4, AdversarialWeight: 1, Loss: loss,
+			Attack: Attack{Radius: 32.0 / 255, StepSize: c.step, Steps: c.pgd}}
+		opts.defaults()
+		trainer := newTrainer(student, opts)
+		batch, _, err := makeBatch(teacher, opts, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var losses []float32
+		for range 8 {
+			metrics, err := trainer.TrainStep(batch)
+			if err != nil {
+				t.Fatal(err)
+			}
+			losses = append(losses, tensors.MustCopyFlatData[float32](metrics[0])[0])
+		}
+		t.Logf("%s losses %v", loss, losses)
+		if last := losses[len(losses)-1]; !(last < 0.5*losses[0]) {
+			t.Errorf("%s losses %v: the last should be under half the first", loss, losses)
+		}
 	}
 }
 
-// TestRobustifyWritesAModelAndResumes fine-tunes a tiny random model for two steps, then
-// resumes to three: the export loads, its vision tower changed, its text tower did not, and
+// TestTeCoATargetsShareRepeatedCaptions: an image's target spreads evenly over the captions
+// of its own text, and the captions are unit embeddings times the logit scale.
+func TestTeCoATargetsShareRepeatedCaptions(t *testing.T) {
+	m := tinyModel(t)
+	batch, chance, err := tecoaInputs(m, nil, []string{"a red circle", "a blue square", "a red circle"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []float32{0.5, 0, 0.5, 0, 1, 0, 0.5, 0, 0.5}
+	if got := tensors.MustCopyFlatData[float32](batch.Labels[0]); !slices.Equal(got, want) {
+		t.Errorf("targets %v, want %v", got, want)
+	}
+	scale, err := m.LogitScale()
+	if err != nil {
+		t.Fatal(err)
+	}
+	texts := tensors.MustCopyFlatData[float32](batch.Inputs[0])
+	var norm float64
+	for _, x := range texts[:len(texts)/3] {
+		norm += float64(x) * float64(x)
+	}
+	if math.Abs(math.Sqrt(norm)-scale) > 1e-3*scale || math.Abs(chance-math.Log(3)) > 1e-12 {
+		t.Errorf("caption length %g, chance %g; want the logit scale %g and ln 3", math.Sqrt(norm), chance, scale)
+	}
+}
+
+// TestRobustifyWritesAModelAndResumes fine-tunes a tiny random model with TeCoA's loss for two
+// steps, then resumes to three: the export loads, its vision tower changed, its text tower did not, and
 // training.json records the options and the step.
 func TestRobustifyWritesAModelAndResumes(t *testing.T) {
 	out := t.TempDir()
 	opts := Options{Model: "random:tiny", Out: out, Steps: 2, BatchSize: 2, CheckpointEvery: 1, DType: "F32",
-		Attack: Attack{Radius: 8.0 / 255, StepSize: 2.0 / 255, Steps: 2}, AdversarialWeight: 1, CleanWeight: 0.5}
+		Attack: Attack{Radius: 8.0 / 255, StepSize: 2.0 / 255, Steps: 2}, AdversarialWeight: 1, CleanWeight: 0.5, Loss: LossTeCoA}
 	if err := Robustify(context.Background(), opts); err != nil {
 		t.Fatal(err)
 	}
@@ -146,8 +179,16 @@ func TestRobustifyWritesAModelAndResumes(t *testing.T) {
 	if err := json.Unmarshal(data, &info); err != nil {
 		t.Fatal(err)
 	}
-	if got := info.Robust; got.Step != 3 || got.Attack != opts.Attack || got.CleanWeight != 0.5 || got.BatchSize != 2 {
+	if got := info.Robust; got.Step != 3 || got.Attack != opts.Attack || got.CleanWeight != 0.5 || got.BatchSize != 2 || got.Loss != LossTeCoA {
 		t.Errorf("training.json records %+v, want step 3 and the options %+v", got, opts)
+	}
+}
+
+// TestRobustifyRefusesAnUnknownLoss names the losses it knows.
+func TestRobustifyRefusesAnUnknownLoss(t *testing.T) {
+	err := Robustify(context.Background(), Options{Model: "random:tiny", Out: t.TempDir(), Loss: "tecao"})
+	if err == nil || !strings.Contains(err.Error(), `loss "tecao": choose fare or tecoa`) {
+		t.Errorf("got %v, want an error naming the losses", err)
 	}
 }
 

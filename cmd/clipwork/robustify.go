@@ -39,8 +39,9 @@ func robustFlags(fs *flag.FlagSet, opts *robust.Options, prefix string, steps in
 	radius := fs.Float64(prefix+"radius", 255*robust.DefaultRadius, "the attack's L-infinity radius, in 255ths of the pixel range")
 	stepSize := fs.Float64(prefix+"step-size", 255*robust.DefaultStepSize, "each PGD step's size, in 255ths")
 	fs.IntVar(&opts.Attack.Steps, prefix+"pgd-steps", robust.DefaultPGDSteps, "PGD steps per robust step")
-	fs.Float64Var(&opts.AdversarialWeight, prefix+"adversarial-weight", 1, "weight of the attacked images' distance to the original embeddings (FARE's loss)")
-	fs.Float64Var(&opts.CleanWeight, prefix+"clean-weight", 0, "weight of the clean images' distance to the original embeddings")
+	fs.StringVar(&opts.Loss, prefix+"loss", robust.LossFARE, "fare (keep the attacked images' embeddings at the original's of the clean ones) or tecoa (classify the attacked images among the batch's captions)")
+	fs.Float64Var(&opts.AdversarialWeight, prefix+"adversarial-weight", 1, "weight of the loss on the attacked images")
+	fs.Float64Var(&opts.CleanWeight, prefix+"clean-weight", 0, "weight of the loss on the clean images")
 	fs.Float64Var(&opts.Noise, prefix+"noise", 0.1, "the largest standard deviation of the pixel noise on robust training images")
 	return func() { opts.Attack.Radius, opts.Attack.StepSize = *radius/255, *stepSize/255 }
 }
