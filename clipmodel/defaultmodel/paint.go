@@ -73,14 +73,19 @@ func PlainExperiment(text string, seed uint64) (workbench.Experiment, error) {
 // Paint runs the plain experiments on m and measures them.
 func Paint(ctx context.Context, m *clipmodel.Model, seed uint64) (Painting, error) {
 	var p Painting
+	plain, err := PlainExperiment("", seed)
+	if err != nil {
+		return p, err
+	}
+	start := plain.Init.Mean
 	for _, c := range scenes.Colors {
 		img, err := paint(ctx, m, fmt.Sprintf("a %s circle", c), seed)
 		if err != nil {
 			return p, err
 		}
 		p.Means = append(p.Means, meanPixel(img, func(x, y int) bool { return true }))
-		p.Painted = append(p.Painted, PaintedColour(img))
-		p.Coherence = append(p.Coherence, Coherence(img))
+		p.Painted = append(p.Painted, PaintedColour(img, start))
+		p.Coherence = append(p.Coherence, Coherence(img, start))
 	}
 	p.Matched, p.PaintedMatched = matchedColours(p.Means), matchedColours(p.Painted)
 	img, err := paint(ctx, m, SkyPrompt, seed)
@@ -114,14 +119,15 @@ func composition(img *image.NRGBA) Composition {
 // area of a scene's large circle (8%), more than a small one's (2%).
 const PaintedFraction = 0.05
 
-// PaintedColour is the mean of the PaintedFraction of img's pixels farthest from its median
-// colour: the colour a run painted, whatever it left of the background. A whole picture's mean
-// moves little when the run paints one shape of a scene's size on the initial grey.
-func PaintedColour(img *image.NRGBA) [3]float64 {
+// PaintedColour is the mean of the PaintedFraction of img's pixels farthest from start, the
+// colour its run started from: the colour the run painted, however much of the picture it
+// left. A whole picture's mean moves little when the run paints one shape of a scene's size on
+// the initial grey.
+func PaintedColour(img *image.NRGBA, start [3]float64) [3]float64 {
 	pixels := pixelsOf(img)
 	var sum [3]float64
 	n := 0.0
-	for i, painted := range paintedMask(pixels) {
+	for i, painted := range paintedMask(pixels, start) {
 		if painted {
 			sum[0], sum[1], sum[2], n = sum[0]+pixels[i][0], sum[1]+pixels[i][1], sum[2]+pixels[i][2], n+1
 		}
@@ -132,9 +138,9 @@ func PaintedColour(img *image.NRGBA) [3]float64 {
 // Coherence is the mean share, over the pixels PaintedColour averages, of their eight
 // neighbours (wrapping around, as random_shift does) that it averages too: near
 // PaintedFraction where a run paints scattered noise, near 1 where it paints shapes.
-func Coherence(img *image.NRGBA) float64 {
+func Coherence(img *image.NRGBA, start [3]float64) float64 {
 	w, h := img.Bounds().Dx(), img.Bounds().Dy()
-	mask := paintedMask(pixelsOf(img))
+	mask := paintedMask(pixelsOf(img), start)
 	var sum, n float64
 	for i, painted := range mask {
 		if !painted {
@@ -151,23 +157,14 @@ func Coherence(img *image.NRGBA) float64 {
 	return sum / n
 }
 
-// paintedMask marks, of pixels, the PaintedFraction farthest from their median colour.
-func paintedMask(pixels [][3]float64) []bool {
-	var median [3]float64
-	channel := make([]float64, len(pixels))
-	for k := range median {
-		for i, p := range pixels {
-			channel[i] = p[k]
-		}
-		slices.Sort(channel)
-		median[k] = channel[len(channel)/2]
-	}
+// paintedMask marks, of pixels, the PaintedFraction farthest from start.
+func paintedMask(pixels [][3]float64, start [3]float64) []bool {
 	order := make([]int, len(pixels))
 	for i := range order {
 		order[i] = i
 	}
 	slices.SortStableFunc(order, func(a, b int) int {
-		return -cmp.Compare(squaredDistance(pixels[a], median), squaredDistance(pixels[b], median))
+		return -cmp.Compare(squaredDistance(pixels[a], start), squaredDistance(pixels[b], start))
 	})
 	mask := make([]bool, len(pixels))
 	for _, i := range order[:max(1, int(PaintedFraction*float64(len(pixels))))] {
@@ -191,10 +188,12 @@ func centreRed(img *image.NRGBA) *image.NRGBA {
 			sx, cx, sy, cy = sx+r*math.Sin(ax), cx+r*math.Cos(ax), sy+r*math.Sin(ay), cy+r*math.Cos(ay)
 		}
 	}
-	centroid := func(s, c float64, n int) int {
-		return int(math.Round(math.Atan2(s, c)/(2*math.Pi)*float64(n) - 0.5))
+	// The shift takes the centroid, at atan2/2pi of the side (a picture without red: 0), to
+	// the middle.
+	shift := func(s, c float64, n int) int {
+		return int(math.Round(float64(n)/2 - math.Atan2(s, c)/(2*math.Pi)*float64(n)))
 	}
-	shiftX, shiftY := w/2-centroid(sx, cx, w), h/2-centroid(sy, cy, h)
+	shiftX, shiftY := shift(sx, cx, w), shift(sy, cy, h)
 	out := image.NewNRGBA(image.Rect(0, 0, w, h))
 	for y := range h {
 		for x := range w {
@@ -295,11 +294,11 @@ func (c Composition) Passes() bool {
 	return redness(c.Centre) > redness(c.Border) && blueness(c.Border) > blueness(c.Centre)
 }
 
-// SkyCentredPasses tells whether SkyCentred passes and its border is bluer than it is red by a
-// tenth of the channels' range: the red is a disc on a blue sky, not the sky around a blue hole
-// nor noise, both of which centring the red can bring to pass otherwise.
+// SkyCentredPasses tells whether SkyCentred passes, its centre is red and its border blue (by
+// a tenth of the channels' range): a red disc on a blue sky. Centring the red would otherwise
+// bring a grey or pale blob on blue to pass, or the sky around a blue hole, or noise.
 func (p Painting) SkyCentredPasses() bool {
-	return p.SkyCentred.Passes() && blueness(p.SkyCentred.Border) > redness(p.SkyCentred.Border)+0.1
+	return p.SkyCentred.Passes() && redness(p.SkyCentred.Centre) > 0 && blueness(p.SkyCentred.Border) > 0.1
 }
 
 // Report writes the measures beside the targets.

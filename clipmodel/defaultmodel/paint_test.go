@@ -62,8 +62,9 @@ func nrgba(t *testing.T, name string) color.NRGBA {
 
 // TestSkyMeasure paints a red disc on a blue square: in the middle it passes as painted and
 // centred; swapped, it fails both; across the corner it fails as painted and passes centred.
+// A grey disc on blue passes as painted (the centre is less blue) but not centred.
 func TestSkyMeasure(t *testing.T) {
-	red, blue := color.NRGBA{220, 20, 20, 255}, color.NRGBA{40, 80, 230, 255}
+	red, blue, grey := color.NRGBA{220, 20, 20, 255}, color.NRGBA{40, 80, 230, 255}, color.NRGBA{128, 128, 128, 255}
 	middle, corner := float64(PaintSize)/2, 0.0
 	for _, c := range []struct {
 		name               string
@@ -72,6 +73,7 @@ func TestSkyMeasure(t *testing.T) {
 	}{{"red disc in the middle", disc(PaintSize, middle, middle, PaintSize/4, red, blue), true, true},
 		{"blue disc on red", disc(PaintSize, middle, middle, PaintSize/4, blue, red), false, false},
 		{"red disc across the corner", disc(PaintSize, corner, corner, PaintSize/4, red, blue), false, true},
+		{"grey disc in the middle", disc(PaintSize, middle, middle, PaintSize/4, grey, blue), true, false},
 	} {
 		p := Painting{Sky: composition(c.img), SkyCentred: composition(centreRed(c.img))}
 		if p.Sky.Passes() != c.asPainted || p.SkyCentredPasses() != c.centred {
@@ -94,6 +96,9 @@ func TestSkyCentredFailsOnNoise(t *testing.T) {
 	}
 }
 
+// midGrey is the colour plain runs start from.
+var midGrey = [3]float64{0.5, 0.5, 0.5}
+
 // noisePicture is a picture of opaque uniform colour noise.
 func noisePicture(rng *rand.Rand) *image.NRGBA {
 	img := image.NewNRGBA(image.Rect(0, 0, PaintSize, PaintSize))
@@ -105,8 +110,8 @@ func noisePicture(rng *rand.Rand) *image.NRGBA {
 
 // TestCoherenceTellsShapesFromNoise: a disc's painted pixels lie together, noise's apart.
 func TestCoherenceTellsShapesFromNoise(t *testing.T) {
-	shape := Coherence(disc(PaintSize, 3, 50, 0.16*PaintSize, nrgba(t, "green"), color.NRGBA{128, 128, 128, 255}))
-	noise := Coherence(noisePicture(rand.New(rand.NewPCG(3, 4))))
+	shape := Coherence(disc(PaintSize, 3, 50, 0.16*PaintSize, nrgba(t, "green"), color.NRGBA{128, 128, 128, 255}), midGrey)
+	noise := Coherence(noisePicture(rand.New(rand.NewPCG(3, 4))), midGrey)
 	if shape < 0.8 || noise > 2*PaintedFraction {
 		t.Errorf("coherence of a disc %.3f, of noise %.3f; want at least 0.8 and at most %.2f", shape, noise, 2*PaintedFraction)
 	}
@@ -122,7 +127,7 @@ func TestPaintedColourFindsTheShape(t *testing.T) {
 	for i, c := range scenes.Colors {
 		img := disc(PaintSize, float64(10*i), float64(7*i), 0.16*PaintSize, nrgba(t, c), grey)
 		means = append(means, meanPixel(img, func(x, y int) bool { return true }))
-		painted = append(painted, PaintedColour(img))
+		painted = append(painted, PaintedColour(img, midGrey))
 		want, _ := scenes.ColorRGB(c)
 		if d := squaredDistance(painted[i], want); d > 3*0.01*0.01 {
 			t.Errorf("%s disc: painted colour %v, want %v", c, painted[i], want)
@@ -133,6 +138,15 @@ func TestPaintedColourFindsTheShape(t *testing.T) {
 	}
 	if got := matchedColours(painted); len(got) != len(scenes.Colors) {
 		t.Errorf("by painted colour %v matched, want all", got)
+	}
+}
+
+// TestPaintedColourOfAPictureMostlyPainted: a red disc over 60% of a grey picture is red.
+func TestPaintedColourOfAPictureMostlyPainted(t *testing.T) {
+	img := disc(PaintSize, 20, 70, math.Sqrt(0.6/math.Pi)*PaintSize, nrgba(t, "red"), color.NRGBA{128, 128, 128, 255})
+	want, _ := scenes.ColorRGB("red")
+	if got := PaintedColour(img, midGrey); squaredDistance(got, want) > 3*0.01*0.01 {
+		t.Errorf("painted colour %v, want red %v", got, want)
 	}
 }
 
