@@ -10,6 +10,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"strings"
 
 	"github.com/clipwork/clipwork/clipmodel"
 	"github.com/clipwork/clipwork/clipmodel/scenes"
@@ -118,10 +119,10 @@ func (o *Options) defaults() {
 // hundreds of megabytes each.
 const keptCheckpoints = 3
 
-// Robustify fine-tunes Model's vision tower FARE-style in Out, resuming from Out's newest
-// checkpoint, until Steps or until ctx is cancelled (then it saves a checkpoint first). At the
-// end it exports Out/model, a HuggingFace folder that clipmodel.Load reads, with
-// training.json recording the options.
+// Robustify fine-tunes Model's vision tower against opts.Loss (FARE's or TeCoA's) in Out,
+// resuming from Out's newest checkpoint, until Steps or until ctx is cancelled (then it saves a
+// checkpoint first). At the end it exports Out/model, a HuggingFace folder that
+// clipmodel.Load reads, with training.json recording the options.
 func Robustify(ctx context.Context, opts Options) error {
 	opts.defaults()
 	if opts.Model == "" || opts.Out == "" {
@@ -129,6 +130,9 @@ func Robustify(ctx context.Context, opts Options) error {
 	}
 	if opts.Loss != LossFARE && opts.Loss != LossTeCoA {
 		return fmt.Errorf("loss %q: choose %s or %s", opts.Loss, LossFARE, LossTeCoA)
+	}
+	if err := keepLoss(&opts); err != nil {
+		return err
 	}
 	student, handler, err := studentModel(opts)
 	if err != nil {
@@ -140,6 +144,40 @@ func Robustify(ctx context.Context, opts Options) error {
 		}
 	}
 	return Export(student, filepath.Join(opts.Out, "model"), opts)
+}
+
+// lossFile records, in a training folder, the loss its checkpoints were trained with.
+const lossFile = "loss"
+
+// keepLoss holds a training folder to one loss: it records opts.Loss in a new folder, refuses
+// to resume one under another loss (its weights and Adam's moments hold the first loss's
+// steps), and has an export record the folder's loss. Folders from before the record held
+// FARE's checkpoints, the only loss then.
+func keepLoss(opts *Options) error {
+	path := filepath.Join(opts.Out, lossFile)
+	data, err := os.ReadFile(path)
+	if err != nil && !errors.Is(err, os.ErrNotExist) {
+		return err
+	}
+	recorded := strings.TrimSpace(string(data))
+	if recorded == "" {
+		if checkpoints, _ := os.ReadDir(filepath.Join(opts.Out, "checkpoints")); len(checkpoints) > 0 {
+			recorded = LossFARE
+		}
+	}
+	switch {
+	case recorded != "" && opts.ExportOnly:
+		opts.Loss = recorded
+		return nil
+	case recorded != "" && recorded != opts.Loss:
+		return fmt.Errorf("%s was trained with loss %s: resume it with that loss (--loss %s), or train in another folder", opts.Out, recorded, recorded)
+	case opts.ExportOnly || data != nil:
+		return nil
+	}
+	if err := os.MkdirAll(opts.Out, 0o755); err != nil {
+		return err
+	}
+	return atomicfile.WriteFile(path, []byte(opts.Loss+"\n"))
 }
 
 // studentModel loads the model to tune, attached to Out's checkpoints: its weights come from
@@ -177,6 +215,7 @@ func fineTune(ctx context.Context, opts Options, student *clipmodel.Model, handl
 	loop := steploop.Loop{Steps: opts.Steps, CheckpointEvery: opts.CheckpointEvery, Save: handler.Save, Progress: opts.Progress}
 	return loop.Run(ctx, step, func(step int) (string, error) {
 		batch, scale, err := makeBatch(teacher, opts, step)
+		scale *= opts.AdversarialWeight + opts.CleanWeight
 		if err != nil {
 			return "", err
 		}
@@ -198,7 +237,7 @@ func newTrainer(m *clipmodel.Model, opts Options) *train.Trainer {
 	return train.NewTrainer(m.Backend, m.Store, graph, loss, optimizer.Adam().LearningRate(opts.LearningRate).Done(), nil, nil)
 }
 
-// scaleName names what makeBatch's scale of the loss is, per loss.
+// scaleName names what makeBatch's scale of the loss, times the loss's weights, is per loss.
 var scaleName = map[string]string{LossFARE: "the embeddings' squared norm", LossTeCoA: "chance's cross-entropy"}
 
 // fareModel is FARE's training graph: PGD against the tuned tower's distance to the original

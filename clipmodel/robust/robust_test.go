@@ -184,6 +184,32 @@ func TestRobustifyWritesAModelAndResumes(t *testing.T) {
 	}
 }
 
+// TestRobustifyKeepsItsLoss trains a step with TeCoA's loss: resuming with FARE's is refused,
+// and an export without a loss records TeCoA's.
+func TestRobustifyKeepsItsLoss(t *testing.T) {
+	out := t.TempDir()
+	opts := Options{Model: "random:tiny", Out: out, Steps: 1, BatchSize: 2, DType: "F32", Loss: LossTeCoA,
+		Attack: Attack{Radius: 8.0 / 255, StepSize: 2.0 / 255, Steps: 1}}
+	if err := Robustify(context.Background(), opts); err != nil {
+		t.Fatal(err)
+	}
+	opts.Steps, opts.Loss = 2, LossFARE
+	if err := Robustify(context.Background(), opts); err == nil || !strings.Contains(err.Error(), "trained with loss tecoa") {
+		t.Errorf("resuming with FARE's loss: %v, want a refusal naming tecoa", err)
+	}
+	opts.Loss, opts.ExportOnly = "", true
+	if err := Robustify(context.Background(), opts); err != nil {
+		t.Fatal(err)
+	}
+	data, err := os.ReadFile(filepath.Join(out, "model", "training.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(data), `"loss": "tecoa"`) {
+		t.Errorf("the export records %s, want loss tecoa", data)
+	}
+}
+
 // TestRobustifyRefusesAnUnknownLoss names the losses it knows.
 func TestRobustifyRefusesAnUnknownLoss(t *testing.T) {
 	err := Robustify(context.Background(), Options{Model: "random:tiny", Out: t.TempDir(), Loss: "tecao"})
