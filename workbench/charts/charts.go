@@ -214,8 +214,8 @@ func similaritySeries(stats *workbench.Stats, j int, sims func(workbench.StepRec
 }
 
 // WinRatesOverTime is a target's win rates, stacked, step by step (summed over spans of steps
-// so long runs stay readable), with gaps where the target is not active. Spans weigh steps by
-// their windows, so over the whole run the chart agrees with WinRates.
+// so long runs stay readable). Spans weigh steps by their windows, so over the whole run the
+// chart agrees with WinRates.
 func WinRatesOverTime(stats *workbench.Stats, t *workbench.TargetStats) Chart {
 	line := charts.NewLine()
 	sub := "% of each step's windows won by each positive feature"
@@ -223,18 +223,26 @@ func WinRatesOverTime(stats *workbench.Stats, t *workbench.TargetStats) Chart {
 		sub = "% won by positive features; the gap to 100% went to negative ones"
 	}
 	xs, rates := OverTime(stats, t)
+	pad, every := roundLabels(xs)
 	line.SetGlobalOptions(append(common("win rate over time: "+t.Name, sub), legend(),
-		stepAxis(labelEvery(xs)), charts.WithYAxisOpts(opts.YAxis{Max: 100}))...)
-	line.SetXAxis(xs)
+		stepAxis(every), charts.WithYAxisOpts(opts.YAxis{Max: 100}))...)
+	padded := make([]int, pad, pad+len(xs))
+	for i := range padded {
+		padded[i] = xs[0] - (pad-i)*(xs[min(1, len(xs)-1)]-xs[0])
+	}
+	line.SetXAxis(append(padded, xs...))
 	for j, f := range t.Features {
 		if rates[j] == nil {
 			continue
 		}
-		data := make([]opts.LineData, len(rates[j]))
-		for i, r := range rates[j] {
-			data[i] = opts.LineData{Value: "-"}
+		data := make([]opts.LineData, 0, pad+len(rates[j]))
+		for range pad {
+			data = append(data, opts.LineData{Value: "-"})
+		}
+		for _, r := range rates[j] {
+			data = append(data, opts.LineData{Value: "-"})
 			if !math.IsNaN(r) {
-				data[i].Value = round(100 * r)
+				data[len(data)-1].Value = round(100 * r)
 			}
 		}
 		line.AddSeries(Wrap(f.Label, 24), data, charts.WithLineChartOpts(opts.LineChart{Stack: "share", ShowSymbol: opts.Bool(false)}),
@@ -250,24 +258,32 @@ type Span struct {
 	Windows int
 }
 
-// Spans sums a target's wins over spans of the run's steps, all of one round length (see
-// roundUp), at most 100 of them, each starting at a multiple of its length; a span where the
-// target was not active has no windows. Features without a win rate stay at zero.
+// Spans sums a target's wins over spans of the steps it is active in, all of one round length
+// (1, 2, 5, 10, 20, ...), at most 100 of them, each starting at a multiple of its length; a
+// span without an active step has no windows. Features without a win rate stay at zero.
 func Spans(stats *workbench.Stats, t *workbench.TargetStats) []Span {
-	if len(stats.History) == 0 {
+	var active []workbench.StepRecord
+	for _, rec := range stats.History {
+		if _, ok := rec.Frames[t.Name]; ok {
+			active = append(active, rec)
+		}
+	}
+	if len(active) == 0 {
 		return nil
 	}
-	first, last := stats.History[0].Step, stats.History[len(stats.History)-1].Step
-	size := roundUp((last - first + 100) / 100)
-	start := first - first%size
+	first, last := active[0].Step, active[len(active)-1].Step
+	var size, start int
+	for size = range roundNumbers {
+		if start = first - first%size; (last-start)/size < 100 {
+			break
+		}
+	}
 	spans := make([]Span, (last-start)/size+1)
 	for i := range spans {
 		spans[i] = Span{Step: start + i*size, Won: make([]int, len(t.Features))}
 	}
-	for _, rec := range stats.History {
-		if _, ok := rec.Frames[t.Name]; ok {
-			addWins(&spans[(rec.Step-start)/size], t, rec)
-		}
+	for _, rec := range active {
+		addWins(&spans[(rec.Step-start)/size], t, rec)
 	}
 	return spans
 }
@@ -287,32 +303,32 @@ func addWins(span *Span, t *workbench.TargetStats, rec workbench.StepRecord) {
 	}
 }
 
-// roundUp is the smallest of 1, 2, 5, 10, 20, 50, ... at least n.
-func roundUp(n int) int {
-	for r := 1; ; r *= 10 {
+// roundNumbers yields 1, 2, 5, 10, 20, 50, 100, ... without end.
+func roundNumbers(yield func(int) bool) {
+	for power := 1; ; power *= 10 {
 		for _, m := range []int{1, 2, 5} {
-			if m*r >= n {
-				return m * r
+			if !yield(m * power) {
+				return
 			}
 		}
 	}
 }
 
-// labelEvery is how many of steps, evenly spaced from a multiple of their spacing, go from one
-// axis label to the next: labels fall at round steps, about eight of them.
-func labelEvery(steps []int) int {
+// roundLabels places about eight labels at round steps on an axis of steps, evenly spaced from
+// a multiple of their spacing: every is how many steps go from one label to the next, and pad
+// how many steps to add before the first so that the labels fall on multiples of every times
+// the spacing.
+func roundLabels(steps []int) (pad, every int) {
 	if len(steps) < 2 {
-		return 1
+		return 0, 1
 	}
-	size := steps[1] - steps[0]
-	every := 1
-	for _, m := range []int{1, 2, 5, 10, 20, 50} {
-		every = m
-		if steps[0]%(m*size) == 0 && len(steps) <= 8*m {
+	spacing := steps[1] - steps[0]
+	for every = range roundNumbers {
+		if len(steps) <= 8*every {
 			break
 		}
 	}
-	return every
+	return steps[0] % (every * spacing) / spacing, every
 }
 
 // OverTime is the steps that start each span and, per feature, its win rate in each span (nil

@@ -284,8 +284,9 @@ func TestChartsOverTimeStandOnSteps(t *testing.T) {
 	}
 }
 
-// TestWinRatesOverTimeLabelRoundSteps runs a target from step 75 of a 150-step run: spans of 2
-// steps from step 0, gaps before the target starts, and labels every 10 spans (20 steps).
+// TestWinRatesOverTimeLabelRoundSteps runs a target from step 75 of a 150-step run, and one
+// over steps 1 to 200: spans of 1 step from 75, padded to 70 so that labels every 10 spans
+// fall on round steps; spans of 5 steps from 0 for the second, at most 100 spans.
 func TestWinRatesOverTimeLabelRoundSteps(t *testing.T) {
 	stats := testStats()
 	stats.History = nil
@@ -297,16 +298,21 @@ func TestWinRatesOverTimeLabelRoundSteps(t *testing.T) {
 		stats.History = append(stats.History, rec)
 	}
 	steps, rates := OverTime(stats, stats.Targets[0])
-	if len(steps) != 75 || steps[0] != 0 || steps[1] != 2 || steps[37] != 74 {
-		t.Fatalf("spans start at %v, want every 2 steps from 0", steps)
-	}
-	if !math.IsNaN(rates[0][36]) || math.Abs(rates[0][37]-0.6) > 1e-12 {
-		t.Errorf("sword's rates around step 75: %v, want a gap, then 0.6", rates[0][35:39])
+	if len(steps) != 75 || steps[0] != 75 || steps[1] != 76 || math.Abs(rates[0][0]-0.6) > 1e-12 {
+		t.Fatalf("spans start at %v, sword's rates %v; want every step from 75, 0.6", steps, rates[0])
 	}
 	o := option(t, WinRatesOverTime(stats, stats.Targets[0]))
-	for _, want := range []string{`"axisLabel":{"interval":9,`, `"axisTick":{"interval":9}`, `"type":"category"`, `"data":[0,2,4,`, `{"value":"-"}`} {
+	for _, want := range []string{`"axisLabel":{"interval":9,`, `"axisTick":{"interval":9}`, `"type":"category"`,
+		`"data":[70,71,72,73,74,75,`, `"data":[{"value":"-"},{"value":"-"},{"value":"-"},{"value":"-"},{"value":"-"},{"value":60}`} {
 		if !strings.Contains(o, want) {
 			t.Errorf("win rate over time lacks %s: %s", want, o)
 		}
+	}
+	stats.History = stats.History[:0]
+	for step := 1; step <= 200; step++ {
+		stats.History = append(stats.History, workbench.StepRecord{Step: step, Frames: map[string][]int{"t": {3, 1, 1}}, Windows: map[string]int{"t": 5}})
+	}
+	if spans := Spans(stats, stats.Targets[0]); len(spans) != 41 || spans[0].Step != 0 || spans[1].Step != 5 {
+		t.Errorf("%d spans from step %d, want 41 of 5 steps from 0", len(spans), spans[0].Step)
 	}
 }
