@@ -73,19 +73,14 @@ func PlainExperiment(text string, seed uint64) (workbench.Experiment, error) {
 // Paint runs the plain experiments on m and measures them.
 func Paint(ctx context.Context, m *clipmodel.Model, seed uint64) (Painting, error) {
 	var p Painting
-	plain, err := PlainExperiment("", seed)
-	if err != nil {
-		return p, err
-	}
-	start := plain.Init.Mean
 	for _, c := range scenes.Colors {
 		img, err := paint(ctx, m, fmt.Sprintf("a %s circle", c), seed)
 		if err != nil {
 			return p, err
 		}
 		p.Means = append(p.Means, meanPixel(img, func(x, y int) bool { return true }))
-		p.Painted = append(p.Painted, PaintedColour(img, start))
-		p.Coherence = append(p.Coherence, Coherence(img, start))
+		p.Painted = append(p.Painted, PaintedColour(img))
+		p.Coherence = append(p.Coherence, Coherence(img))
 	}
 	p.Matched, p.PaintedMatched = matchedColours(p.Means), matchedColours(p.Painted)
 	img, err := paint(ctx, m, SkyPrompt, seed)
@@ -119,15 +114,18 @@ func composition(img *image.NRGBA) Composition {
 // area of a scene's large circle (8%), more than a small one's (2%).
 const PaintedFraction = 0.05
 
-// PaintedColour is the mean of the PaintedFraction of img's pixels farthest from start, the
-// colour its run started from: the colour the run painted, however much of the picture it
-// left. A whole picture's mean moves little when the run paints one shape of a scene's size on
-// the initial grey.
-func PaintedColour(img *image.NRGBA, start [3]float64) [3]float64 {
+// PaintedColour is the mean of the PaintedFraction of img's pixels farthest from its median
+// colour: the colour a run painted, whatever the background it left, where the background is
+// most of the picture (a run that paints over half of it leaves the median its own colour; the
+// whole picture's mean tells that run's colour). A whole picture's mean moves little when the
+// run paints one shape of a scene's size on the initial grey, and the distance to the median
+// is kinder to a background that drifted or kept its noise than the distance to the grey a
+// run starts from.
+func PaintedColour(img *image.NRGBA) [3]float64 {
 	pixels := pixelsOf(img)
 	var sum [3]float64
 	n := 0.0
-	for i, painted := range paintedMask(pixels, start) {
+	for i, painted := range paintedMask(pixels) {
 		if painted {
 			sum[0], sum[1], sum[2], n = sum[0]+pixels[i][0], sum[1]+pixels[i][1], sum[2]+pixels[i][2], n+1
 		}
@@ -138,9 +136,9 @@ func PaintedColour(img *image.NRGBA, start [3]float64) [3]float64 {
 // Coherence is the mean share, over the pixels PaintedColour averages, of their eight
 // neighbours (wrapping around, as random_shift does) that it averages too: near
 // PaintedFraction where a run paints scattered noise, near 1 where it paints shapes.
-func Coherence(img *image.NRGBA, start [3]float64) float64 {
+func Coherence(img *image.NRGBA) float64 {
 	w, h := img.Bounds().Dx(), img.Bounds().Dy()
-	mask := paintedMask(pixelsOf(img), start)
+	mask := paintedMask(pixelsOf(img))
 	var sum, n float64
 	for i, painted := range mask {
 		if !painted {
@@ -157,14 +155,23 @@ func Coherence(img *image.NRGBA, start [3]float64) float64 {
 	return sum / n
 }
 
-// paintedMask marks, of pixels, the PaintedFraction farthest from start.
-func paintedMask(pixels [][3]float64, start [3]float64) []bool {
+// paintedMask marks, of pixels, the PaintedFraction farthest from their median colour.
+func paintedMask(pixels [][3]float64) []bool {
+	var median [3]float64
+	channel := make([]float64, len(pixels))
+	for k := range median {
+		for i, p := range pixels {
+			channel[i] = p[k]
+		}
+		slices.Sort(channel)
+		median[k] = channel[len(channel)/2]
+	}
 	order := make([]int, len(pixels))
 	for i := range order {
 		order[i] = i
 	}
 	slices.SortStableFunc(order, func(a, b int) int {
-		return -cmp.Compare(squaredDistance(pixels[a], start), squaredDistance(pixels[b], start))
+		return -cmp.Compare(squaredDistance(pixels[a], median), squaredDistance(pixels[b], median))
 	})
 	mask := make([]bool, len(pixels))
 	for _, i := range order[:max(1, int(PaintedFraction*float64(len(pixels))))] {
