@@ -426,7 +426,7 @@ func makeBatch(tok *clipmodel.Tokenizer, seed uint64, step, size int) train.Batc
 	pixels := make([]float32, 0, size*ImageSize*ImageSize*3)
 	tokenLists := make([][]int, size)
 	pool := make([]int32, size)
-	sceneOf := batchScenes(rng, size)
+	sceneOf := scenes.GroupedBatch(rng, size)
 	captions := make([]scenes.Caption, size)
 	for i, s := range sceneOf {
 		pixels = append(pixels, addNoise(rng, clipmodel.RGB(s.Render(rng, ImageSize)))...)
@@ -461,58 +461,15 @@ func addNoise(rng *rand.Rand, pixels []float32) []float32 {
 	return scenes.AddNoise(rng, pixels, maxNoise)
 }
 
-// groupSize is how many scenes of a batch share all attributes but one.
-const groupSize = 4
-
-// batchScenes draws size scenes in groups of groupSize that differ in one attribute only, most
-// often shape or count, the ones the vision tower is slowest to learn. In a batch of unrelated
-// scenes, colour alone tells most captions apart and the contrastive loss never asks for the
-// rest; hard negatives do. Groups that vary the colour keep a colour that melts into the
-// background (a green circle on grass): among them, only the colour tells the captions apart.
-// Groups that vary the background set plain grey beside noise and the named backgrounds.
-func batchScenes(rng *rand.Rand, size int) []scenes.Scene {
-	varied := []struct {
-		weight int
-		scenes.Attribute
-	}{
-		{4, scenes.ShapeAttribute}, {3, scenes.CountAttribute}, {1, scenes.PositionAttribute},
-		{2, scenes.ColorAttribute}, {1, scenes.SizeAttribute}, {1, scenes.BackgroundAttribute},
-	}
-	var weighted []int
-	for i, v := range varied {
-		for range v.weight {
-			weighted = append(weighted, i)
-		}
-	}
-	out := make([]scenes.Scene, 0, size)
-	for len(out) < size {
-		base := scenes.TrainingScene(rng)
-		v := varied[weighted[rng.IntN(len(weighted))]]
-		group := 0
-		for _, k := range rng.Perm(len(v.Options)) {
-			if group == groupSize || len(out) == size {
-				break
-			}
-			s := base
-			v.Set(&s, v.Options[k])
-			if s.Visible() || v.Name == scenes.ColorAttribute.Name {
-				out = append(out, s)
-				group++
-			}
-		}
-	}
-	return out
-}
-
 // captionMatches is 1 where caption j describes scene i and 0 elsewhere, [scenes, captions]: a
 // caption that leaves the position (or size) out fits the scenes of its group that differ only
 // there.
 func captionMatches(s []scenes.Scene, captions []scenes.Caption) *tensors.Tensor {
 	n := len(s)
 	t := make([]float32, n*n)
-	for i := range n {
-		for j, c := range captions {
-			if c.Describes(s[i]) {
+	for i, row := range scenes.Matches(s, captions) {
+		for j, match := range row {
+			if match {
 				t[i*n+j] = 1
 			}
 		}

@@ -185,43 +185,6 @@ func TestResumingTakesTheNewLearningRate(t *testing.T) {
 	}
 }
 
-// TestBatchScenesComeInHardNegativeGroups checks that a batch is made of groups whose scenes
-// differ from the group's first in exactly one attribute.
-func TestBatchScenesComeInHardNegativeGroups(t *testing.T) {
-	rng := rand.New(rand.NewPCG(3, 4))
-	batch := batchScenes(rng, 64)
-	if len(batch) != 64 {
-		t.Fatalf("%d scenes, want 64", len(batch))
-	}
-	groups, first := 0, batch[0]
-	for i, s := range batch {
-		switch differences(first, s) {
-		case 0:
-			if i > 0 && s != first {
-				t.Errorf("scene %d equals its group's first but is not it", i)
-			}
-		case 1:
-		default:
-			first = s
-			groups++
-		}
-	}
-	if groups < 64/groupSize-1 {
-		t.Errorf("%d groups in 64 scenes, want about %d", groups+1, 64/groupSize)
-	}
-}
-
-func differences(a, b scenes.Scene) int {
-	n := 0
-	for _, d := range [][2]string{{a.Shape, b.Shape}, {a.Color, b.Color}, {a.Size, b.Size}, {a.Count, b.Count},
-		{a.Position, b.Position}, {a.Background, b.Background}} {
-		if d[0] != d[1] {
-			n++
-		}
-	}
-	return n
-}
-
 // TestAttributeTargetsAreOneHot checks that each scene's row marks exactly its own option of
 // every head attribute.
 func TestAttributeTargetsAreOneHot(t *testing.T) {
@@ -289,29 +252,6 @@ func TestCaptionMatchesFollowWhatCaptionsName(t *testing.T) {
 	want := [][]float32{{1, 1}, {0, 1}}
 	if fmt.Sprint(m) != fmt.Sprint(want) {
 		t.Errorf("matches %v, want %v", m, want)
-	}
-}
-
-// TestColourGroupsKeepColoursOfTheBackground checks that hard-negative groups of colour draw
-// shapes of the background's own colour, and other groups never do.
-func TestColourGroupsKeepColoursOfTheBackground(t *testing.T) {
-	hidden := 0
-	for step := range 50 {
-		s := batchScenes(rand.New(rand.NewPCG(1, uint64(step))), 64)
-		for i, scene := range s {
-			if scene.Visible() {
-				continue
-			}
-			hidden++
-			for _, j := range []int{i - 1, i + 1} {
-				if j >= 0 && j < len(s) && differences(scene, s[j]) == 1 && scene.Color == s[j].Color {
-					t.Fatalf("scene %d (%+v) melts into its background in a group that does not vary colour", i, scene)
-				}
-			}
-		}
-	}
-	if hidden == 0 {
-		t.Error("no scene of 50 batches has a shape of its background's colour")
 	}
 }
 
