@@ -291,19 +291,27 @@ func weighedLoss(opts Options, distance func(predictions, targets *Node) *Node) 
 // makeBatch renders a step's scenes at the model's input size and draws the attack's uniform
 // random start, then adds the teacher's part (see fareInputs and tecoaInputs): a function of
 // the seed and step only, so a resumed training sees the same data. It also returns the scale
-// of the loss that scaleName names.
+// of the loss that scaleName names. TeCoA's scenes come in hard-negative groups
+// (scenes.GroupedBatch): among unrelated scenes colour alone tells most captions apart, and the
+// attacked tower would unlearn shapes and counts unasked.
 func makeBatch(teacher *clipmodel.Model, opts Options, step int) (train.Batch, float64, error) {
 	rng := rand.New(rand.NewPCG(opts.Seed, uint64(step)))
 	size := teacher.Config.Vision.ImageSize
+	var grouped []scenes.Scene
+	if opts.Loss == LossTeCoA {
+		grouped = scenes.GroupedBatch(rng, opts.BatchSize)
+	}
 	images := make([][]float32, opts.BatchSize)
-	captions := make([]string, opts.BatchSize)
+	sceneOf := make([]scenes.Scene, opts.BatchSize)
+	captions := make([]scenes.Caption, opts.BatchSize)
 	flat := make([]float32, 0, opts.BatchSize*size*size*3)
 	for i := range images {
-		scene := scenes.TrainingScene(rng)
-		if opts.Loss == LossTeCoA { // FARE's batches draw no captions, as before TeCoA was added
-			captions[i] = scene.Caption(rng).Text
+		if grouped != nil {
+			sceneOf[i], captions[i] = grouped[i], grouped[i].Caption(rng)
+		} else { // FARE's batches draw as they did before TeCoA was added
+			sceneOf[i] = scenes.TrainingScene(rng)
 		}
-		images[i] = clip01(scenes.AddNoise(rng, clipmodel.RGB(scene.Render(rng, size)), opts.Noise))
+		images[i] = clip01(scenes.AddNoise(rng, clipmodel.RGB(sceneOf[i].Render(rng, size)), opts.Noise))
 		flat = append(flat, images[i]...)
 	}
 	start := make([]float32, len(flat))
@@ -313,7 +321,7 @@ func makeBatch(teacher *clipmodel.Model, opts Options, step int) (train.Batch, f
 	dims := []int{opts.BatchSize, size, size, 3}
 	inputs := []*tensors.Tensor{tensors.FromFlatDataAndDimensions(flat, dims...), tensors.FromFlatDataAndDimensions(start, dims...)}
 	if opts.Loss == LossTeCoA {
-		return tecoaInputs(teacher, inputs, captions)
+		return tecoaInputs(teacher, inputs, sceneOf, captions)
 	}
 	return fareInputs(teacher, inputs, images)
 }
@@ -338,40 +346,48 @@ func fareInputs(teacher *clipmodel.Model, inputs []*tensors.Tensor, images [][]f
 		Labels: []*tensors.Tensor{tensors.FromFlatDataAndDimensions(embeddings, dims...)}}, norm, nil
 }
 
-// tecoaInputs adds the captions' unit embeddings times the logit scale and each image's target
-// distribution (spread evenly over the captions of the same text) to the batch, with the
-// cross-entropy of a uniform guess.
-func tecoaInputs(teacher *clipmodel.Model, inputs []*tensors.Tensor, captions []string) (train.Batch, float64, error) {
+// tecoaInputs adds the captions' unit embeddings times the logit scale and each scene's target
+// distribution (spread evenly over the captions that describe it, see scenes.Matches) to the
+// batch, with the cross-entropy of a uniform guess.
+func tecoaInputs(teacher *clipmodel.Model, inputs []*tensors.Tensor, sceneOf []scenes.Scene, captions []scenes.Caption) (train.Batch, float64, error) {
 	scale, err := teacher.LogitScale()
 	if err != nil {
 		return train.Batch{}, 0, err
 	}
-	embedded, err := teacher.EmbedTexts(captions)
+	texts := make([]string, len(captions))
+	for i, c := range captions {
+		texts[i] = c.Text
+	}
+	embedded, err := teacher.EmbedTexts(texts)
 	if err != nil {
 		return train.Batch{}, 0, err
 	}
-	var texts []float32
+	var units []float32
 	for _, e := range embedded {
-		texts = append(texts, scaledUnit(e.Embedding, scale)...)
+		units = append(units, scaledUnit(e.Embedding, scale)...)
 	}
 	n := len(captions)
 	targets := make([]float32, n*n)
-	for i := range captions {
-		same := 0
-		for j := range captions {
-			if captions[j] == captions[i] {
-				same++
-			}
+	for i, row := range scenes.Matches(sceneOf, captions) {
+		fitting := 0
+		for _, match := range row {
+			fitting += b2i(match)
 		}
-		for j := range captions {
-			if captions[j] == captions[i] {
-				targets[i*n+j] = 1 / float32(same)
-			}
+		for j, match := range row {
+			targets[i*n+j] = float32(b2i(match)) / float32(fitting)
 		}
 	}
 	tt := tensors.FromFlatDataAndDimensions(targets, n, n)
-	return train.Batch{Inputs: append(inputs, tensors.FromFlatDataAndDimensions(texts, n, len(texts)/n), tt),
+	return train.Batch{Inputs: append(inputs, tensors.FromFlatDataAndDimensions(units, n, len(units)/n), tt),
 		Labels: []*tensors.Tensor{tt}}, math.Log(float64(n)), nil
+}
+
+// b2i is 1 for true, 0 for false.
+func b2i(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
 }
 
 // scaledUnit is v scaled to length scale.
