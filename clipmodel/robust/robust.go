@@ -42,10 +42,11 @@ type Options struct {
 	Attack Attack `json:"attack"`
 	// Loss is LossFARE (the default) or LossTeCoA.
 	Loss string `json:"loss"`
-	// AdversarialWeight and CleanWeight weigh the loss on the attacked and on the clean images:
-	// FARE's squared distances of the tuned tower's embeddings to the original's of the clean
-	// images, or TeCoA's cross-entropies. FARE uses the adversarial term alone; a clean term
-	// keeps clean accuracy closer.
+	// AdversarialWeight weighs the loss on the attacked images: FARE's squared distance of the
+	// tuned tower's embeddings to the original's of the clean images, or TeCoA's cross-entropy.
+	// CleanWeight weighs, with either loss, the squared distance of the tuned tower's
+	// embeddings of the clean images to the original's: it keeps zero-shot accuracy where the
+	// original had it (FARE and TeCoA use the adversarial term alone).
 	AdversarialWeight float64 `json:"adversarial_weight"`
 	CleanWeight       float64 `json:"clean_weight"`
 	// Noise is the largest standard deviation of the uniform pixel noise on training images
@@ -215,7 +216,6 @@ func fineTune(ctx context.Context, opts Options, student *clipmodel.Model, handl
 	loop := steploop.Loop{Steps: opts.Steps, CheckpointEvery: opts.CheckpointEvery, Save: handler.Save, Progress: opts.Progress}
 	return loop.Run(ctx, step, func(step int) (string, error) {
 		batch, scale, err := makeBatch(teacher, opts, step)
-		scale *= opts.AdversarialWeight + opts.CleanWeight
 		if err != nil {
 			return "", err
 		}
@@ -224,7 +224,10 @@ func fineTune(ctx context.Context, opts Options, student *clipmodel.Model, handl
 			return "", err
 		}
 		loss := tensors.MustCopyFlatData[float32](metrics[1])[0]
-		return fmt.Sprintf("loss %.4f (%.4f of %s)", loss, float64(loss)/scale, scaleName[opts.Loss]), nil
+		if opts.Loss == LossTeCoA {
+			return fmt.Sprintf("loss %.4f (a uniform guess's cross-entropy: %.4f)", loss, scale), nil
+		}
+		return fmt.Sprintf("loss %.4f (%.4f of the embeddings' squared norm)", loss, float64(loss)/scale/(opts.AdversarialWeight+opts.CleanWeight)), nil
 	})
 }
 
@@ -237,52 +240,50 @@ func newTrainer(m *clipmodel.Model, opts Options) *train.Trainer {
 	return train.NewTrainer(m.Backend, m.Store, graph, loss, optimizer.Adam().LearningRate(opts.LearningRate).Done(), nil, nil)
 }
 
-// scaleName names what makeBatch's scale of the loss, times the loss's weights, is per loss.
-var scaleName = map[string]string{LossFARE: "the embeddings' squared norm", LossTeCoA: "chance's cross-entropy"}
-
 // fareModel is FARE's training graph: PGD against the tuned tower's distance to the original
-// embeddings (inputs: clean images, the attack's random start, the original embeddings), and
-// the tuned tower's embeddings of the attacked and of the clean images.
+// embeddings (inputs: clean images, the attack's random start, the original embeddings of the
+// clean images), and the tuned tower's embeddings of the attacked images, then of the clean
+// ones when CleanWeight weighs them.
 func fareModel(m *clipmodel.Model, opts Options) func(scope *model.Scope, inputs []*Node) []*Node {
 	return func(scope *model.Scope, inputs []*Node) []*Node {
 		clean, start, original := inputs[0], inputs[1], inputs[2]
-		return attackAndEmbed(clean, start, opts, func(images *Node) *Node { return m.ImageFeatures(scope, images) },
-			func(embedded *Node) *Node { return SquaredDistance(embedded, original) })
+		embed := func(images *Node) *Node { return m.ImageFeatures(scope, images) }
+		attacked := PGD(clean, start, opts.Attack, func(images *Node) *Node { return SquaredDistance(embed(images), original) })
+		return withClean(opts, []*Node{embed(attacked)}, embed, clean)
 	}
 }
 
 // tecoaModel is TeCoA's training graph: PGD against the cross-entropy of the images'
 // classification among the captions (inputs: clean images, the attack's random start, the
-// captions' unit embeddings times the logit scale, and each image's target distribution over
-// the captions), and the logits of the attacked and of the clean images.
+// captions' unit embeddings times the logit scale, each image's target distribution over the
+// captions, and the original embeddings of the clean images), and the logits of the attacked
+// images, then the tuned tower's embeddings of the clean ones when CleanWeight weighs them.
 func tecoaModel(m *clipmodel.Model, opts Options) func(scope *model.Scope, inputs []*Node) []*Node {
 	return func(scope *model.Scope, inputs []*Node) []*Node {
 		clean, start, captions, targets := inputs[0], inputs[1], inputs[2], inputs[3]
-		logits := func(images *Node) *Node {
-			return Einsum("bd,cd->bc", L2Normalize(m.ImageFeatures(scope, images), -1), captions)
-		}
-		return attackAndEmbed(clean, start, opts, logits, func(l *Node) *Node { return CrossEntropy(l, targets) })
+		embed := func(images *Node) *Node { return m.ImageFeatures(scope, images) }
+		logits := func(images *Node) *Node { return Einsum("bd,cd->bc", L2Normalize(embed(images), -1), captions) }
+		attacked := PGD(clean, start, opts.Attack, func(images *Node) *Node { return CrossEntropy(logits(images), targets) })
+		return withClean(opts, []*Node{logits(attacked)}, embed, clean)
 	}
 }
 
-// attackAndEmbed attacks clean from start to raise objective(embed(images)) and returns the
-// embeddings of the attacked images, and of the clean ones when the loss weighs them.
-func attackAndEmbed(clean, start *Node, opts Options, embed, objective func(*Node) *Node) []*Node {
-	attacked := PGD(clean, start, opts.Attack, func(images *Node) *Node { return objective(embed(images)) })
-	out := []*Node{embed(attacked)}
+// withClean appends the embeddings of the clean images to out when CleanWeight weighs them.
+func withClean(opts Options, out []*Node, embed func(*Node) *Node, clean *Node) []*Node {
 	if opts.CleanWeight != 0 {
 		out = append(out, embed(clean))
 	}
 	return out
 }
 
-// weighedLoss weighs distance, between the graph's outputs for the attacked and the clean
-// images and the targets (labels[0]), by AdversarialWeight and CleanWeight.
-func weighedLoss(opts Options, distance func(predictions, targets *Node) *Node) func(labels, predictions []*Node) *Node {
+// weighedLoss weighs adversarial, between the graph's output for the attacked images and
+// labels[0], by AdversarialWeight, and the squared distance of its embeddings of the clean
+// images to the original ones (the last label) by CleanWeight.
+func weighedLoss(opts Options, adversarial func(predictions, targets *Node) *Node) func(labels, predictions []*Node) *Node {
 	return func(labels, predictions []*Node) *Node {
-		loss := MulScalar(distance(predictions[0], labels[0]), opts.AdversarialWeight)
+		loss := MulScalar(adversarial(predictions[0], labels[0]), opts.AdversarialWeight)
 		if opts.CleanWeight != 0 {
-			loss = Add(loss, MulScalar(distance(predictions[1], labels[0]), opts.CleanWeight))
+			loss = Add(loss, MulScalar(SquaredDistance(predictions[1], labels[len(labels)-1]), opts.CleanWeight))
 		}
 		return loss
 	}
@@ -291,7 +292,8 @@ func weighedLoss(opts Options, distance func(predictions, targets *Node) *Node) 
 // makeBatch renders a step's scenes at the model's input size and draws the attack's uniform
 // random start, then adds the teacher's part (see fareInputs and tecoaInputs): a function of
 // the seed and step only, so a resumed training sees the same data. It also returns the scale
-// of the loss that scaleName names. TeCoA's scenes come in hard-negative groups
+// of the loss: the original embeddings' mean squared norm (FARE), or the cross-entropy of a
+// uniform guess among the captions (TeCoA). TeCoA's scenes come in hard-negative groups
 // (scenes.GroupedBatch): among unrelated scenes colour alone tells most captions apart, and the
 // attacked tower would unlearn shapes and counts unasked.
 func makeBatch(teacher *clipmodel.Model, opts Options, step int) (train.Batch, float64, error) {
@@ -320,18 +322,22 @@ func makeBatch(teacher *clipmodel.Model, opts Options, step int) (train.Batch, f
 	}
 	dims := []int{opts.BatchSize, size, size, 3}
 	inputs := []*tensors.Tensor{tensors.FromFlatDataAndDimensions(flat, dims...), tensors.FromFlatDataAndDimensions(start, dims...)}
-	if opts.Loss == LossTeCoA {
-		return tecoaInputs(teacher, inputs, sceneOf, captions)
-	}
-	return fareInputs(teacher, inputs, images)
-}
-
-// fareInputs adds the original tower's embeddings of the clean images to the batch, as input
-// and label, with their mean squared norm.
-func fareInputs(teacher *clipmodel.Model, inputs []*tensors.Tensor, images [][]float32) (train.Batch, float64, error) {
-	original, err := teacher.EmbedPixels(images)
+	original, norm, err := originalEmbeddings(teacher, images)
 	if err != nil {
 		return train.Batch{}, 0, err
+	}
+	if opts.Loss == LossTeCoA {
+		return tecoaInputs(teacher, inputs, original, sceneOf, captions)
+	}
+	return train.Batch{Inputs: append(inputs, original), Labels: []*tensors.Tensor{original}}, norm, nil
+}
+
+// originalEmbeddings are the original tower's embeddings of the clean images, [batch, dim],
+// and their mean squared norm.
+func originalEmbeddings(teacher *clipmodel.Model, images [][]float32) (*tensors.Tensor, float64, error) {
+	original, err := teacher.EmbedPixels(images)
+	if err != nil {
+		return nil, 0, err
 	}
 	var norm float64
 	embeddings := make([]float32, 0, len(original)*len(original[0]))
@@ -341,15 +347,14 @@ func fareInputs(teacher *clipmodel.Model, inputs []*tensors.Tensor, images [][]f
 			norm += float64(x) * float64(x) / float64(len(original))
 		}
 	}
-	dims := []int{len(original), len(original[0])}
-	return train.Batch{Inputs: append(inputs, tensors.FromFlatDataAndDimensions(embeddings, dims...)),
-		Labels: []*tensors.Tensor{tensors.FromFlatDataAndDimensions(embeddings, dims...)}}, norm, nil
+	return tensors.FromFlatDataAndDimensions(embeddings, len(original), len(original[0])), norm, nil
 }
 
-// tecoaInputs adds the captions' unit embeddings times the logit scale and each scene's target
-// distribution (spread evenly over the captions that describe it, see scenes.Matches) to the
-// batch, with the cross-entropy of a uniform guess.
-func tecoaInputs(teacher *clipmodel.Model, inputs []*tensors.Tensor, sceneOf []scenes.Scene, captions []scenes.Caption) (train.Batch, float64, error) {
+// tecoaInputs adds the captions' unit embeddings times the logit scale, each scene's target
+// distribution (spread evenly over the captions that describe it, see scenes.Matches) and the
+// original embeddings to the batch (labels: the targets and the original embeddings), with
+// the cross-entropy of a uniform guess.
+func tecoaInputs(teacher *clipmodel.Model, inputs []*tensors.Tensor, original *tensors.Tensor, sceneOf []scenes.Scene, captions []scenes.Caption) (train.Batch, float64, error) {
 	scale, err := teacher.LogitScale()
 	if err != nil {
 		return train.Batch{}, 0, err
@@ -378,8 +383,8 @@ func tecoaInputs(teacher *clipmodel.Model, inputs []*tensors.Tensor, sceneOf []s
 		}
 	}
 	tt := tensors.FromFlatDataAndDimensions(targets, n, n)
-	return train.Batch{Inputs: append(inputs, tensors.FromFlatDataAndDimensions(units, n, len(units)/n), tt),
-		Labels: []*tensors.Tensor{tt}}, math.Log(float64(n)), nil
+	return train.Batch{Inputs: append(inputs, tensors.FromFlatDataAndDimensions(units, n, len(units)/n), tt, original),
+		Labels: []*tensors.Tensor{tt, original}}, math.Log(float64(n)), nil
 }
 
 // b2i is 1 for true, 0 for false.
