@@ -243,3 +243,16 @@ func rows(t *tensors.Tensor) [][]float32 {
 	}
 	return out
 }
+
+// Unit is v scaled to length 1 (zeros stay zeros), as CLIP compares embeddings.
+func Unit(v []float32) []float32 {
+	var norm float64
+	for _, x := range v {
+		norm += float64(x) * float64(x)
+	}
+	out := make([]float32, len(v))
+	for i, x := range v {
+		out[i] = float32(float64(x) / max(math.Sqrt(norm), 1e-12))
+	}
+	return out
+}

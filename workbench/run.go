@@ -116,7 +116,7 @@ func (r *Run) fairScales() error {
 				if err != nil {
 					return err
 				}
-				embeddings = append(embeddings, normalize(embs[0]))
+				embeddings = append(embeddings, clipmodel.Unit(embs[0]))
 			}
 		}
 		t.setFairScales(embeddings, r.modelWeights())

@@ -86,14 +86,14 @@ func (p *preparedTarget) embed(m *clipmodel.Model, texts map[string][]float32) e
 		if err != nil {
 			return fmt.Errorf("target %q, feature %q: %w", p.Name, f.Label, err)
 		}
-		embs = append(embs, normalize(emb))
+		embs = append(embs, clipmodel.Unit(emb))
 	}
 	if p.AntiText != nil {
 		emb, err := antiTextDirection(m, p.AntiText.Prompts)
 		if err != nil {
 			return fmt.Errorf("target %q, anti-text: %w", p.Name, err)
 		}
-		embs = append(embs, normalize(emb))
+		embs = append(embs, clipmodel.Unit(emb))
 	}
 	flat := make([]float32, 0, len(embs)*len(embs[0]))
 	for _, e := range embs {
@@ -147,26 +147,11 @@ func antiTextDirection(m *clipmodel.Model, prompts []string) ([]float32, error) 
 	}
 	mean := make([]float32, len(embs[0].Embedding))
 	for _, e := range embs {
-		for i, v := range normalize(e.Embedding) {
+		for i, v := range clipmodel.Unit(e.Embedding) {
 			mean[i] += v
 		}
 	}
-	return normalize(mean), nil
-}
-
-func normalize(v []float32) []float32 {
-	var norm float64
-	for _, x := range v {
-		norm += float64(x) * float64(x)
-	}
-	norm = math.Sqrt(norm)
-	out := make([]float32, len(v))
-	for i, x := range v {
-		if norm > 0 {
-			out[i] = float32(float64(x) / norm)
-		}
-	}
-	return out
+	return clipmodel.Unit(mean), nil
 }
 
 // maxOverTime is the largest value a Value takes at eleven moments of a run.

@@ -2,7 +2,6 @@ package defaultmodel
 
 import (
 	"fmt"
-	"math"
 	"math/rand/v2"
 
 	"github.com/clipwork/clipwork/clipmodel"
@@ -109,7 +108,7 @@ func attackChunk(m *clipmodel.Model, exec *model.Exec, chunk []scenes.Scene, pix
 			return 0, err
 		}
 		for _, e := range embedded {
-			texts = append(texts, unit(e.Embedding)...)
+			texts = append(texts, clipmodel.Unit(e.Embedding)...)
 		}
 		truth[i*options+t], truths[i] = 1, t
 	}
@@ -128,19 +127,6 @@ func attackChunk(m *clipmodel.Model, exec *model.Exec, chunk []scenes.Scene, pix
 		}
 	}
 	return correct, nil
-}
-
-// unit is v scaled to length 1.
-func unit(v []float32) []float32 {
-	var norm float64
-	for _, x := range v {
-		norm += float64(x) * float64(x)
-	}
-	out := make([]float32, len(v))
-	for i, x := range v {
-		out[i] = float32(float64(x) / max(math.Sqrt(norm), 1e-12))
-	}
-	return out
 }
 
 // argmax is the index of v's largest value (the first of equals).

@@ -24,6 +24,7 @@ import (
 	"github.com/gomlx/gomlx/ml/model"
 	"github.com/gomlx/gomlx/ml/model/checkpoint"
 	"github.com/gomlx/gomlx/ml/train"
+	losses "github.com/gomlx/gomlx/ml/train/loss"
 	"github.com/gomlx/gomlx/ml/train/optimizer"
 )
 
@@ -396,9 +397,13 @@ func contrastiveLoss(labels, predictions []*Node) *Node {
 	return Add(contrastive, Add(images, texts))
 }
 
-// softCrossEntropy is the mean cross-entropy of logits against target distributions along axis.
+// softCrossEntropy is the mean cross-entropy of logits against target distributions along axis
+// (0 or -1 of [rows, columns]).
 func softCrossEntropy(logits, targets *Node, axis int) *Node {
-	return Neg(ReduceAllMean(ReduceSum(Mul(targets, LogSoftmax(logits, axis)), axis)))
+	if axis == 0 {
+		logits, targets = Transpose(logits, 0, 1), Transpose(targets, 0, 1)
+	}
+	return losses.CategoricalCrossEntropyLogits([]*Node{targets}, []*Node{logits})
 }
 
 // attributeCrossEntropy is the mean over the batch and the headAttributes of each attribute's

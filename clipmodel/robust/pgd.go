@@ -47,9 +47,3 @@ func PGD(clean, start *Node, a Attack, objective func(images *Node) *Node) *Node
 func SquaredDistance(a, b *Node) *Node {
 	return ReduceAllMean(ReduceSum(Square(Sub(a, b)), -1))
 }
-
-// CrossEntropy is the mean over the batch of the cross-entropy of logits [batch, classes]
-// against target distributions of the same shape: TeCoA's loss.
-func CrossEntropy(logits, targets *Node) *Node {
-	return Neg(ReduceAllMean(ReduceSum(Mul(targets, LogSoftmax(logits, -1)), -1)))
-}

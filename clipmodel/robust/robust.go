@@ -10,6 +10,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"github.com/clipwork/clipwork/clipmodel"
@@ -22,6 +23,7 @@ import (
 	"github.com/gomlx/gomlx/ml/model"
 	"github.com/gomlx/gomlx/ml/model/checkpoint"
 	"github.com/gomlx/gomlx/ml/train"
+	losses "github.com/gomlx/gomlx/ml/train/loss"
 	"github.com/gomlx/gomlx/ml/train/optimizer"
 )
 
@@ -235,7 +237,7 @@ func fineTune(ctx context.Context, opts Options, student *clipmodel.Model, handl
 func newTrainer(m *clipmodel.Model, opts Options) *train.Trainer {
 	graph, loss := fareModel(m, opts), weighedLoss(opts, SquaredDistance)
 	if opts.Loss == LossTeCoA {
-		graph, loss = tecoaModel(m, opts), weighedLoss(opts, CrossEntropy)
+		graph, loss = tecoaModel(m, opts), weighedLoss(opts, crossEntropy)
 	}
 	return train.NewTrainer(m.Backend, m.Store, graph, loss, optimizer.Adam().LearningRate(opts.LearningRate).Done(), nil, nil)
 }
@@ -263,9 +265,15 @@ func tecoaModel(m *clipmodel.Model, opts Options) func(scope *model.Scope, input
 		clean, start, captions, targets := inputs[0], inputs[1], inputs[2], inputs[3]
 		embed := func(images *Node) *Node { return m.ImageFeatures(scope, images) }
 		logits := func(images *Node) *Node { return Einsum("bd,cd->bc", L2Normalize(embed(images), -1), captions) }
-		attacked := PGD(clean, start, opts.Attack, func(images *Node) *Node { return CrossEntropy(logits(images), targets) })
+		attacked := PGD(clean, start, opts.Attack, func(images *Node) *Node { return crossEntropy(logits(images), targets) })
 		return withClean(opts, []*Node{logits(attacked)}, embed, clean)
 	}
+}
+
+// crossEntropy is the mean over the batch of the cross-entropy of logits [batch, classes]
+// against target distributions of the same shape: TeCoA's loss.
+func crossEntropy(logits, targets *Node) *Node {
+	return losses.CategoricalCrossEntropyLogits([]*Node{targets}, []*Node{logits})
 }
 
 // withClean appends the embeddings of the clean images to out when CleanWeight weighs them.
@@ -310,7 +318,7 @@ func makeBatch(teacher *clipmodel.Model, opts Options, step int) (train.Batch, f
 	for i := range images {
 		if grouped != nil {
 			sceneOf[i], captions[i] = grouped[i], grouped[i].Caption(rng)
-		} else { // FARE's batches draw as they did before TeCoA was added
+		} else { // one scene at a time, as FARE's batches have always been drawn: resumed folders see the same scenes
 			sceneOf[i] = scenes.TrainingScene(rng)
 		}
 		images[i] = clip01(scenes.AddNoise(rng, clipmodel.RGB(sceneOf[i].Render(rng, size)), opts.Noise))
@@ -369,43 +377,23 @@ func tecoaInputs(teacher *clipmodel.Model, inputs []*tensors.Tensor, original *t
 	}
 	var units []float32
 	for _, e := range embedded {
-		units = append(units, scaledUnit(e.Embedding, scale)...)
+		for _, x := range clipmodel.Unit(e.Embedding) {
+			units = append(units, float32(scale)*x)
+		}
 	}
 	n := len(captions)
 	targets := make([]float32, n*n)
 	for i, row := range scenes.Matches(sceneOf, captions) {
-		fitting := 0
-		for _, match := range row {
-			fitting += b2i(match)
-		}
+		fitting := float32(len(slices.DeleteFunc(slices.Clone(row), func(match bool) bool { return !match })))
 		for j, match := range row {
-			targets[i*n+j] = float32(b2i(match)) / float32(fitting)
+			if match {
+				targets[i*n+j] = 1 / fitting
+			}
 		}
 	}
 	tt := tensors.FromFlatDataAndDimensions(targets, n, n)
 	return train.Batch{Inputs: append(inputs, tensors.FromFlatDataAndDimensions(units, n, len(units)/n), tt, original),
 		Labels: []*tensors.Tensor{tt, original}}, math.Log(float64(n)), nil
-}
-
-// b2i is 1 for true, 0 for false.
-func b2i(b bool) int {
-	if b {
-		return 1
-	}
-	return 0
-}
-
-// scaledUnit is v scaled to length scale.
-func scaledUnit(v []float32, scale float64) []float32 {
-	var norm float64
-	for _, x := range v {
-		norm += float64(x) * float64(x)
-	}
-	out := make([]float32, len(v))
-	for i, x := range v {
-		out[i] = float32(float64(x) * scale / math.Sqrt(norm))
-	}
-	return out
 }
 
 // clip01 clips pixel values to [0, 1].
