@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"image"
+	"image/color"
 	"io"
 	"math"
 	"slices"
@@ -122,15 +123,8 @@ const PaintedFraction = 0.05
 // is kinder to a background that drifted or kept its noise than the distance to the grey a
 // run starts from.
 func PaintedColour(img *image.NRGBA) [3]float64 {
-	pixels := pixelsOf(img)
-	var sum [3]float64
-	n := 0.0
-	for i, painted := range paintedMask(pixels) {
-		if painted {
-			sum[0], sum[1], sum[2], n = sum[0]+pixels[i][0], sum[1]+pixels[i][1], sum[2]+pixels[i][2], n+1
-		}
-	}
-	return [3]float64{sum[0] / n, sum[1] / n, sum[2] / n}
+	mask, w := paintedMask(pixelsOf(img)), img.Bounds().Dx()
+	return meanPixel(img, func(x, y int) bool { return mask[y*w+x] })
 }
 
 // Coherence is the mean share, over the pixels PaintedColour averages, of their eight
@@ -189,8 +183,7 @@ func centreRed(img *image.NRGBA) *image.NRGBA {
 	var sx, cx, sy, cy float64
 	for y := range h {
 		for x := range w {
-			c := img.NRGBAAt(b.Min.X+x, b.Min.Y+y)
-			r := max(0, redness([3]float64{float64(c.R) / 255, float64(c.G) / 255, float64(c.B) / 255}))
+			r := max(0, redness(rgb(img.NRGBAAt(b.Min.X+x, b.Min.Y+y))))
 			ax, ay := 2*math.Pi*(float64(x)+0.5)/float64(w), 2*math.Pi*(float64(y)+0.5)/float64(h)
 			sx, cx, sy, cy = sx+r*math.Sin(ax), cx+r*math.Cos(ax), sy+r*math.Sin(ay), cy+r*math.Cos(ay)
 		}
@@ -240,11 +233,15 @@ func pixelsOf(img *image.NRGBA) [][3]float64 {
 	b := img.Bounds()
 	for y := b.Min.Y; y < b.Max.Y; y++ {
 		for x := b.Min.X; x < b.Max.X; x++ {
-			c := img.NRGBAAt(x, y)
-			pixels = append(pixels, [3]float64{float64(c.R) / 255, float64(c.G) / 255, float64(c.B) / 255})
+			pixels = append(pixels, rgb(img.NRGBAAt(x, y)))
 		}
 	}
 	return pixels
+}
+
+// rgb is a pixel's RGB, in [0, 1].
+func rgb(c color.NRGBA) [3]float64 {
+	return [3]float64{float64(c.R) / 255, float64(c.G) / 255, float64(c.B) / 255}
 }
 
 // meanPixel is the mean RGB, in [0, 1], of the pixels of img that keep selects.
@@ -257,13 +254,13 @@ func meanPixel(img *image.NRGBA, keep func(x, y int) bool) [3]float64 {
 			if !keep(x-b.Min.X, y-b.Min.Y) {
 				continue
 			}
-			c := img.NRGBAAt(x, y)
-			sum[0], sum[1], sum[2] = sum[0]+float64(c.R), sum[1]+float64(c.G), sum[2]+float64(c.B)
+			c := rgb(img.NRGBAAt(x, y))
+			sum[0], sum[1], sum[2] = sum[0]+c[0], sum[1]+c[1], sum[2]+c[2]
 			n++
 		}
 	}
 	for i := range sum {
-		sum[i] /= 255 * float64(max(n, 1))
+		sum[i] /= float64(max(n, 1))
 	}
 	return sum
 }
