@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"strings"
 	"text/tabwriter"
 
@@ -99,15 +100,12 @@ func loadRuns(locations []string) (runs []report.Run, remove func(), err error) 
 
 func runExport(args []string, stdout io.Writer) error {
 	if len(args) == 0 || args[0] != "charts" {
-		return errors.New("usage: clipwork export charts RUN... --out DIR")
+		return errors.New("usage: clipwork export charts RUN... [--out DIR]")
 	}
 	fs := newFlags("export charts", stdout)
-	out := fs.String("out", "charts", "folder for the SVG, HTML, PNG and CSV files")
+	out := fs.String("out", "", "folder for the SVG, HTML, PNG and CSV files (default: RUN/charts beside each run)")
 	locations, err := parseInterleaved(fs, args[1:])
 	if err != nil {
-		return err
-	}
-	if err := checkLocalOut("out", *out); err != nil {
 		return err
 	}
 	runs, remove, err := loadRuns(locations)
@@ -115,17 +113,41 @@ func runExport(args []string, stdout io.Writer) error {
 		return err
 	}
 	defer remove()
-	if err := os.MkdirAll(*out, 0o755); err != nil {
+	folders, err := chartFolders(locations, *out)
+	if err != nil {
 		return err
 	}
 	browser := report.FindChromium()
 	if browser == "" {
 		fmt.Fprintln(stdout, "no Chromium found: writing SVG, HTML and CSV (for PNGs too: apt-get install chromium)")
 	}
-	for _, r := range runs {
-		if err := report.Export(r, *out, browser, stdout); err != nil {
+	for i, r := range runs {
+		if err := os.MkdirAll(folders[i], 0o755); err != nil {
+			return err
+		}
+		if err := report.Export(r, folders[i], browser, stdout); err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// chartFolders is where export writes each run's charts: out for all of them, or without it a
+// charts folder inside each local run (a run in a store needs --out).
+func chartFolders(locations []string, out string) ([]string, error) {
+	folders := make([]string, len(locations))
+	for i, location := range locations {
+		switch {
+		case out != "":
+			folders[i] = out
+		case store.IsURL(location):
+			return nil, fmt.Errorf("%s is in a store: name a local folder for its charts with --out DIR", location)
+		default:
+			folders[i] = filepath.Join(location, "charts")
+		}
+	}
+	if out != "" {
+		return folders, checkLocalOut("out", out)
+	}
+	return folders, nil
 }

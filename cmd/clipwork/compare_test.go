@@ -46,4 +46,10 @@ func TestCompareAndExport(t *testing.T) {
 	if !strings.Contains(string(csv), "composition,all,12,a large red circle in the centre on a blue sky,false,12,,") {
 		t.Errorf("win-rate CSV:\n%s", csv)
 	}
+	runCLI(t, "export", "charts", a, b)
+	for _, run := range []string{a, b} {
+		if _, err := os.Stat(filepath.Join(run, "charts", filepath.Base(run)+"-loss.svg")); err != nil {
+			t.Errorf("without --out, %s's charts are not beside it: %v", run, err)
+		}
+	}
 }

@@ -383,7 +383,9 @@ func (p *frameTablePrinter) Observe(e workbench.Event) {
 	}
 }
 
-// progress is the terminal progress bar: step, windows/s, loss and ETA.
+// progress is the terminal progress bar: steps done, the last step's loss and windows/s, and ETA.
+// The loss is labelled with its step as the charts and stats number it (from 0), since the
+// bar's count of steps done is redrawn at its own pace.
 type progress struct {
 	bar *progressbar.ProgressBar
 }
@@ -401,6 +403,6 @@ func (p *progress) Observe(e workbench.Event) {
 	if e.Kind != workbench.EventStep {
 		return
 	}
-	p.bar.Describe(fmt.Sprintf("loss %.4f  %.2f windows/s", e.Result.Loss, e.Run.WindowsPerSecond()))
+	p.bar.Describe(fmt.Sprintf("step %d loss %.4f  %.2f windows/s", e.Result.Step, e.Result.Loss, e.Run.WindowsPerSecond()))
 	p.bar.Set(e.Run.Step())
 }
