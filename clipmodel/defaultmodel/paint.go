@@ -11,6 +11,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"text/tabwriter"
 
 	"github.com/clipwork/clipwork/clipmodel"
 	"github.com/clipwork/clipwork/clipmodel/scenes"
@@ -333,4 +334,16 @@ func passFail(ok bool) string {
 		return "pass"
 	}
 	return "FAIL"
+}
+
+// ReportSeeds writes a table of the paintings with seeds first, first+1, ...: the colours
+// matched by mean pixel and by painted colour, the median coherence and the sky's two verdicts.
+func ReportSeeds(w io.Writer, first uint64, paintings []Painting) {
+	table := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(table, "seed\tby mean pixel\tby painted colour\tcoherence\tsky as painted\tsky red centred\t")
+	for i, p := range paintings {
+		fmt.Fprintf(table, "%d\t%d/%d\t%d/%d\t%.2f\t%s\t%s\t\n", first+uint64(i), len(p.Matched), len(scenes.Colors),
+			len(p.PaintedMatched), len(scenes.Colors), median(p.Coherence), passFail(p.Sky.Passes()), passFail(p.SkyCentredPasses()))
+	}
+	table.Flush()
 }

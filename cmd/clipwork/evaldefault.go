@@ -16,12 +16,13 @@ func runEvalDefault(args []string, stdout io.Writer) error {
 	n := fs.Int("scenes", 200, "number of held-out scenes")
 	attacked := fs.Int("attack", 0, "also classify the first N held-out scenes under a PGD attack of 10 steps in 4/255")
 	paint := fs.Bool("paint", false, "also measure what plain experiments paint (a run of \"a COLOUR circle\" per colour, and a sky scene)")
-	seed := fs.Uint64("seed", 1, "the plain experiments' seed")
+	seed := fs.Uint64("seed", 0, "the plain experiments' seed (0: a file's default)")
+	seeds := fs.Int("seeds", 1, "paint with this many seeds from --seed on, and sum them up")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	if *n < 1 || *attacked < 0 {
-		return fmt.Errorf("--scenes must be at least 1 and --attack at least 0, got %d and %d", *n, *attacked)
+	if *n < 1 || *attacked < 0 || *seeds < 1 {
+		return fmt.Errorf("--scenes and --seeds must be at least 1 and --attack at least 0, got %d, %d and %d", *n, *seeds, *attacked)
 	}
 	m, err := clipmodel.Load(*modelName)
 	if err != nil {
@@ -40,13 +41,30 @@ func runEvalDefault(args []string, stdout io.Writer) error {
 		acc.Report(stdout, "zero-shot accuracy under a 4/255 PGD attack of 10 steps", false)
 	}
 	if *paint {
-		ctx, stop := signal.NotifyContext(context.Background(), stopSignals...)
-		defer stop()
-		p, err := defaultmodel.Paint(ctx, m, *seed)
+		return paintSeeds(stdout, m, *seed, *seeds)
+	}
+	return nil
+}
+
+// paintSeeds reports the plain experiments' paintings with seeds first to first+n-1, and for
+// more than one seed a table of each seed's figures.
+func paintSeeds(w io.Writer, m *clipmodel.Model, first uint64, n int) error {
+	ctx, stop := signal.NotifyContext(context.Background(), stopSignals...)
+	defer stop()
+	var paintings []defaultmodel.Painting
+	for seed := first; seed < first+uint64(n); seed++ {
+		p, err := defaultmodel.Paint(ctx, m, seed)
 		if err != nil {
 			return err
 		}
-		p.Report(stdout)
+		if n > 1 {
+			fmt.Fprintf(w, "seed %d: ", seed)
+		}
+		p.Report(w)
+		paintings = append(paintings, p)
+	}
+	if n > 1 {
+		defaultmodel.ReportSeeds(w, first, paintings)
 	}
 	return nil
 }
