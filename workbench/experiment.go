@@ -140,9 +140,17 @@ type Parameterization struct {
 	Decay float64
 }
 
+// DefaultInitMean and DefaultInitStd are CLIPig's initial noise, in every channel.
+var (
+	DefaultInitMean = [3]float64{0.5, 0.5, 0.5}
+	DefaultInitStd  = [3]float64{0.1, 0.1, 0.1}
+)
+
 // Init is the starting image: noise of a mean and standard deviation per channel, or an image
 // file; either at Resolution first, if given, then resized to the image.
 type Init struct {
+	// Mean and Std are the noise's per channel. With an Image, a Mean or Std other than zero maps
+	// its pixels to pixel*Std + Mean, as CLIPig does; both zero keep the image as it is.
 	Mean, Std [3]float64
 	// Resolution is the width and height the noise is drawn at, or the image file resized to,
 	// before it is resized to the image (CLIPig's init.resolution).
@@ -253,7 +261,7 @@ func (e *Experiment) Defaults() {
 		e.Parameterization.Decay = 1
 	}
 	if e.Init.Mean == [3]float64{} && e.Init.Std == [3]float64{} && e.Init.Image == "" {
-		e.Init.Mean, e.Init.Std = [3]float64{0.5, 0.5, 0.5}, [3]float64{0.1, 0.1, 0.1}
+		e.Init.Mean, e.Init.Std = DefaultInitMean, DefaultInitStd
 	}
 	for i := range e.Targets {
 		e.Targets[i].defaults(i)

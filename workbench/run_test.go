@@ -4,7 +4,13 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"image"
+	"image/color"
+	"image/draw"
+	"image/png"
 	"math"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -150,7 +156,8 @@ func TestResumeGivesTheSameImage(t *testing.T) {
 }
 
 func TestWindowsLargerThanTheImageAreRejected(t *testing.T) {
-	exp := Experiment{Steps: 2, Width: 16, Height: 16, Targets: []Target{{Features: []Feature{{Text: "x"}}}}}
+	exp := Experiment{Steps: 2, Width: 16, Height: 16, Targets: []Target{{Features: []Feature{{Text: "x"}},
+		Window: Window{Scale: [2]float64{1, 1}}}}}
 	if _, err := NewRun(exp, tinyModel(t)); err == nil || !strings.Contains(err.Error(), "larger than the 16x16 image") {
 		t.Errorf("32-pixel windows on a 16-pixel image: %v", err)
 	}
@@ -356,5 +363,48 @@ func TestTargetsActiveAtSomeSteps(t *testing.T) {
 	exp.Targets[0].Period = Period{Start: AtStep(9)}
 	if _, err := NewRun(exp, m); err == nil || !strings.Contains(err.Error(), "no target is active at any step") {
 		t.Errorf("a target starting after the run: %v", err)
+	}
+}
+
+// TestInitImageScaledAsCLIPig starts from an image file with a mean and std, which map its
+// pixels to pixel*std + mean as CLIPig's init does, and from the file alone, kept as it is.
+func TestInitImageScaledAsCLIPig(t *testing.T) {
+	m, err := clipmodel.Load("random:tiny")
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(t.TempDir(), "start.png")
+	flat := image.NewNRGBA(image.Rect(0, 0, 16, 16))
+	draw.Draw(flat, flat.Bounds(), image.NewUniform(color.NRGBA{204, 102, 0, 255}), image.Point{}, draw.Src)
+	file, err := os.Create(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	png.Encode(file, flat)
+	file.Close()
+	for _, c := range []struct {
+		init Init
+		want [3]uint8
+	}{
+		{Init{Image: path}, [3]uint8{204, 102, 0}},
+		{Init{Image: path, Mean: [3]float64{0.1, 0.2, 0.3}, Std: [3]float64{0.5, 0.5, 1}}, [3]uint8{128, 102, 77}},
+	} {
+		exp := BenchExperiment(32, 1, 1)
+		exp.Init = c.init
+		run, err := NewRun(exp, m)
+		if err != nil {
+			t.Fatal(err)
+		}
+		img, err := run.Image()
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := img.NRGBAAt(16, 16)
+		for i, v := range [3]uint8{got.R, got.G, got.B} {
+			if d := int(v) - int(c.want[i]); d < -2 || d > 2 {
+				t.Errorf("init %+v: pixel %v, want %v", c.init, got, c.want)
+				break
+			}
+		}
 	}
 }

@@ -24,10 +24,22 @@ func (r *Run) initialize() error {
 		if res := r.exp.Init.Resolution; res[0] > 0 {
 			start = resizeImage(img, res[0], res[1], draw.CatmullRom)
 		}
+		if in := r.exp.Init; in.Mean != [3]float64{} || in.Std != [3]float64{} {
+			start = scalePixels(start, in.Mean, in.Std)
+		}
 	} else {
 		start = r.noiseImage()
 	}
 	return r.setImage(resizeImage(start, r.width, r.height, draw.CatmullRom))
+}
+
+// scalePixels maps every pixel value p of channel c to p*std[c] + mean[c].
+func scalePixels(img image.Image, mean, std [3]float64) image.Image {
+	pixels := clipmodel.RGB(img)
+	for i := range pixels {
+		pixels[i] = float32(float64(pixels[i])*std[i%3] + mean[i%3])
+	}
+	return toRGBA64(pixels, img.Bounds().Dx(), img.Bounds().Dy())
 }
 
 // noiseImage is Gaussian noise of the init's mean and std per channel, at the init's resolution

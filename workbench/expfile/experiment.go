@@ -214,14 +214,17 @@ func (d *decoder) parameterization(n *yaml.Node) workbench.Parameterization {
 	return p
 }
 
+// init reads init. As in CLIPig, a mean or std left out takes its default (0.5 and 0.1), except
+// that an image with neither is kept as it is (CLIPig would map it to pixel*0.1 + 0.5).
 func (d *decoder) init(n *yaml.Node) workbench.Init {
 	var in workbench.Init
+	var gotMean, gotStd bool
 	d.mapping(n, "init", []string{"mean", "std", "resolution", "image", "image_tensor"}, func(key string, v *yaml.Node) {
 		switch key {
 		case "mean":
-			in.Mean = [3]float64(d.numbers(v, key, 3))
+			in.Mean, gotMean = [3]float64(d.numbers(v, key, 3)), true
 		case "std":
-			in.Std = [3]float64(d.numbers(v, key, 3))
+			in.Std, gotStd = [3]float64(d.numbers(v, key, 3)), true
 		case "resolution":
 			w, h, _ := d.resolution(v)
 			in.Resolution = [2]int{w, h}
@@ -231,6 +234,14 @@ func (d *decoder) init(n *yaml.Node) workbench.Init {
 			d.note(v, "init.image_tensor")
 		}
 	})
+	if in.Image == "" || gotMean || gotStd {
+		if !gotMean {
+			in.Mean = workbench.DefaultInitMean
+		}
+		if !gotStd {
+			in.Std = workbench.DefaultInitStd
+		}
+	}
 	return in
 }
 

@@ -368,6 +368,21 @@ func TestInitAsCLIPig(t *testing.T) {
 	if in.Mean != [3]float64{0.3, 0.4, 0.5} || in.Std != [3]float64{0.1, 0.1, 0.1} || in.Resolution != [2]int{32, 16} {
 		t.Errorf("init %+v", in)
 	}
+	half, tenth := workbench.DefaultInitMean, workbench.DefaultInitStd
+	for source, want := range map[string][2][3]float64{
+		"init: {mean: 0.3}\n":            {{0.3, 0.3, 0.3}, tenth},
+		"init: {std: 0.3}\n":             {half, {0.3, 0.3, 0.3}},
+		"init: {image: x.png}\n":         {},
+		"init: {image: x.png, std: 1}\n": {half, {1, 1, 1}},
+	} {
+		f, err := Parse("i.yaml", []byte(source))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if in := f.Experiment.Init; in.Mean != want[0] || in.Std != want[1] {
+			t.Errorf("%s: mean %v std %v, want %v", source, in.Mean, in.Std, want)
+		}
+	}
 }
 
 // TestSnapshotIntervalAsCLIPig checks snapshot_interval's default (20 seconds) and its int form
