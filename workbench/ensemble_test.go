@@ -159,7 +159,8 @@ func TestEnsembleChecks(t *testing.T) {
 			t.Errorf("error %v, want %q", err, want)
 		}
 	}
-	small := Experiment{Steps: 2, Width: 36, Height: 36, Targets: []Target{{Features: []Feature{{Text: "x"}}}}}
+	small := Experiment{Steps: 2, Width: 36, Height: 36, Targets: []Target{{Features: []Feature{{Text: "x"}},
+		Window: Window{Scale: [2]float64{1, 1}}}}}
 	if err := small.Resolve(); err != nil {
 		t.Fatal(err)
 	}

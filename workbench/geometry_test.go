@@ -102,3 +102,20 @@ func TestPixelTransformsActAtTheirCanvasScale(t *testing.T) {
 		}
 	}
 }
+
+// TestTargetWithoutGeometrySeesTheWholeImage checks CLIPig's default: a target with neither a
+// window nor geometric transforms sees the whole image, squeezed into the model's input square,
+// one window per step.
+func TestTargetWithoutGeometrySeesTheWholeImage(t *testing.T) {
+	target := Target{Features: []Feature{{Text: "x"}}}
+	target.defaults(0)
+	if !target.placedByGeometry() || target.BatchSize != 1 {
+		t.Fatalf("placed by geometry %v, batch size %d", target.placedByGeometry(), target.BatchSize)
+	}
+	h, _ := sampleGeometry(target.Geometry, TimeAt(0, 1), rand.New(rand.NewPCG(1, 2)), 32, 64, 48)
+	for _, c := range [][4]float64{{0, 0, 0, 0}, {32, 32, 64, 48}, {16, 8, 32, 12}} {
+		if x, y := h.Apply(c[0], c[1]); math.Abs(x-c[2]) > 1e-9 || math.Abs(y-c[3]) > 1e-9 {
+			t.Errorf("input (%g, %g) maps to (%g, %g), want (%g, %g)", c[0], c[1], x, y, c[2], c[3])
+		}
+	}
+}

@@ -145,7 +145,7 @@ func checkWindowsFit(exp Experiment, input int) error {
 	}
 	for _, t := range exp.Targets {
 		w := t.Window
-		if w.FullFrame || w.Pad == PadWrap || len(t.Geometry) > 0 {
+		if w.FullFrame || w.Pad == PadWrap || t.placedByGeometry() {
 			continue
 		}
 		if smallest := w.side(input, width, height) * w.Scale[0]; smallest > float64(max(width, height)) {
@@ -346,7 +346,7 @@ func (r *Run) targetInputs(plan *stepPlan, k int, env Env, rng *rand.Rand) (targ
 	var canvasScales [][]float64 // per window, for CLIPig's geometry
 	for range n {
 		var h Homography
-		if len(t.Geometry) > 0 { // the geometry draws the whole window; Window has no say
+		if t.placedByGeometry() { // the geometry draws the whole window; Window has no say
 			var scales []float64
 			h, scales = sampleGeometry(t.Geometry, env, rng, input, r.width, r.height)
 			canvasScales = append(canvasScales, scales)

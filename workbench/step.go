@@ -36,7 +36,7 @@ func newStepPlan(targets []*preparedTarget, width, height int, sizes []int, post
 		pools := make([]int, len(sizes))
 		for j, size := range sizes {
 			pools[j] = poolFactor(t.Window, width, height, sizes[0], size)
-			if len(t.Geometry) > 0 {
+			if t.placedByGeometry() {
 				pools[j] = geometryPool(t.Geometry, sizes[0], size, width, height)
 			}
 		}

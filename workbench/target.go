@@ -206,7 +206,7 @@ type Target struct {
 	Period   Period
 	// Weight scales the target's loss (default 1).
 	Weight Value
-	// BatchSize is the number of windows per step (default 4).
+	// BatchSize is the number of windows per step (default 1, as in CLIPig).
 	BatchSize int
 	// Select is SelectAll (default), SelectBest, SelectWorst or SelectMix.
 	Select string
@@ -214,7 +214,8 @@ type Target struct {
 	// feature's similarity so that all match the initial image equally.
 	FeatureScale string
 	Features     []Feature
-	// Window places the windows (clipwork's own geometry), unless Geometry is given.
+	// Window places the windows (clipwork's own geometry), unless Geometry is given. Without
+	// either, every window is the whole image scaled to the model's input, as in CLIPig.
 	Window Window
 	// Geometry are CLIPig's geometric transforms, in order; when given they place the windows.
 	Geometry    []Geometric
@@ -251,9 +252,15 @@ type AntiText struct {
 	Weight Value
 }
 
+// placedByGeometry tells whether CLIPig's geometric transforms place the target's windows: when
+// it has some, or has neither them nor a Window (an empty chain: the whole image).
+func (t *Target) placedByGeometry() bool {
+	return len(t.Geometry) > 0 || t.Window == (Window{})
+}
+
 // pad is what the target's windows see beyond the image's edges.
 func (t *Target) pad() string {
-	if len(t.Geometry) > 0 {
+	if t.placedByGeometry() {
 		return geometryPad(t.Geometry)
 	}
 	return t.Window.withDefaults().Pad
@@ -313,7 +320,7 @@ func (t *Target) problems() []error {
 	if err := t.Window.validate(); err != nil {
 		add("window: %w", err)
 	}
-	if len(t.Geometry) > 0 && t.Window != (Window{}).withDefaults() {
+	if len(t.Geometry) > 0 && t.Window != (Window{}) && t.Window != (Window{}).withDefaults() {
 		add("window and perspective are clipwork's own window geometry; they do not combine with CLIPig's "+
 			"geometric transforms (%s): use one or the other", t.Geometry[0].Kind)
 	}
@@ -344,9 +351,11 @@ func (t *Target) defaults(index int) {
 		t.Name = fmt.Sprintf("target%d", index+1)
 	}
 	t.Weight = t.Weight.Or(1)
-	t.Window = t.Window.withDefaults()
+	if t.Window != (Window{}) {
+		t.Window = t.Window.withDefaults()
+	}
 	if t.BatchSize == 0 {
-		t.BatchSize = 4
+		t.BatchSize = 1
 	}
 	if t.Select == "" {
 		t.Select = SelectAll

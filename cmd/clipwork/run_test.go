@@ -268,7 +268,7 @@ func TestRunRejectsBadInput(t *testing.T) {
 	twoDocs := filepath.Join(t.TempDir(), "two.yaml")
 	os.WriteFile(twoDocs, []byte("epochs: 3\ntargets: [{features: [a]}]\n---\nepochs: 5\n"), 0o644)
 	small := filepath.Join(t.TempDir(), "small.yaml") // windows of the model's input on an 8x8 image
-	os.WriteFile(small, []byte("model: random:tiny\nresolution: 8\ntargets: [{features: [x]}]\n"), 0o644)
+	os.WriteFile(small, []byte("model: random:tiny\nresolution: 8\ntargets: [{features: [x], transforms: [window: {scale: 1}]}]\n"), 0o644)
 	for _, tc := range []struct {
 		args []string
 		want string
@@ -285,7 +285,7 @@ func TestRunRejectsBadInput(t *testing.T) {
 		{[]string{"run", "../../experiments/demo.yaml", "--steps", "0"}, "--steps 0: a run needs at least 1 step"},
 		{[]string{"check", "../../experiments/demo.yaml", "--set", "resolution=100000"}, "lower the resolution"},
 		{[]string{"run", "../../experiments/demo.yaml", "--model", ""}, "--model is empty"},
-		{[]string{"eval-default", "--scenes", "0"}, "--scenes must be at least 1"},
+		{[]string{"eval-default", "--scenes", "0"}, "--scenes and --seeds must be at least 1"},
 		{[]string{"check", twoDocs}, "a second YAML document"},
 		{[]string{"check", "../../experiments/demo.yaml", "--set", "learnrate=log(0)"}, "learnrate is -Inf at step 0 (log(0))"},
 		{[]string{"check", "../../experiments/demo.yaml", "--set", "targets.details.weight=log(t)"},

@@ -210,7 +210,7 @@ func encodeTarget(t workbench.Target) targetOut {
 			val(f.Scale), moment(f.Period.Start), moment(f.Period.End), f.Loss})
 	}
 	w := t.Window
-	if len(t.Geometry) == 0 {
+	if len(t.Geometry) == 0 && w != (workbench.Window{}) {
 		out.Transforms = append(out.Transforms, map[string]any{"window": windowOut{w.Size, w.FullFrame, w.Scale,
 			w.Rotate, w.CenterX, w.CenterY, w.Perspective, w.Pad}})
 	}
