@@ -365,6 +365,7 @@ func (r *Run) targetInputs(plan *stepPlan, k int, env Env, rng *rand.Rand) (targ
 	for _, h := range homs {
 		ti.Homs = append(ti.Homs, tensors.FromFlatDataAndDimensions(h, n, 9))
 	}
+	ti.Weight = tensors.FromScalar(float32(t.Weight.At(env)))
 	weights, active, scales := make([]float32, f), make([]float32, f), make([]float32, f)
 	last := r.stats.Target(t.Name).Features
 	for i := range t.labels {
@@ -376,8 +377,10 @@ func (r *Run) targetInputs(plan *stepPlan, k int, env Env, rng *rand.Rand) (targ
 			active[i] = 1
 		}
 	}
-	ti.Weights, ti.Active = tensors.FromFlatDataAndDimensions(weights, f), tensors.FromFlatDataAndDimensions(active, f)
-	ti.Scales, ti.Weight = tensors.FromFlatDataAndDimensions(scales, f), tensors.FromScalar(float32(t.Weight.At(env)))
+	if t.hasFeatures() {
+		ti.Weights, ti.Active = tensors.FromFlatDataAndDimensions(weights, f), tensors.FromFlatDataAndDimensions(active, f)
+		ti.Scales = tensors.FromFlatDataAndDimensions(scales, f)
+	}
 	if len(t.Constraints) > 0 {
 		ce := env
 		for _, f := range last {

@@ -408,3 +408,41 @@ func TestInitImageScaledAsCLIPig(t *testing.T) {
 		}
 	}
 }
+
+// TestConstraintOnlyTarget runs a target of a mean constraint alone beside a feature target, as
+// CLIPig allows: it brightens the image, its target weight scales it (weight 0: no effect), and
+// the statistics and frame table take a target without features; and a run of it alone.
+func TestConstraintOnlyTarget(t *testing.T) {
+	meanAfter := func(weight float64) float64 {
+		exp := Experiment{Seed: 1, Steps: 10, Width: 32, Height: 32, Targets: []Target{
+			{Name: "words", Features: []Feature{{Text: "x"}}},
+			{Name: "bright", Weight: Constant(weight), Constraints: []Constraint{{Kind: ConstraintMean, Above: consts(0.9)}}},
+		}}
+		run := runToEnd(t, exp)
+		var out bytes.Buffer
+		run.Stats().WriteFrameTable(&out)
+		if !strings.Contains(out.String(), "bright") {
+			t.Errorf("the frame table leaves out the constraint target:\n%s", out.String())
+		}
+		img, err := run.Image()
+		if err != nil {
+			t.Fatal(err)
+		}
+		var sum float64
+		for i, v := range img.Pix {
+			if i%4 != 3 {
+				sum += float64(v) / 255
+			}
+		}
+		return sum / float64(len(img.Pix)*3/4)
+	}
+	off, on := meanAfter(0), meanAfter(1)
+	if on < off+0.05 {
+		t.Errorf("the mean constraint's target brightened the image to %.3f, %.3f without it", on, off)
+	}
+	alone := runToEnd(t, Experiment{Seed: 1, Steps: 2, Width: 32, Height: 32, Targets: []Target{
+		{Name: "bright", Constraints: []Constraint{{Kind: ConstraintMean, Above: consts(0.9)}}}}})
+	if alone.Step() != 2 {
+		t.Errorf("a run of constraints alone stopped at step %d", alone.Step())
+	}
+}

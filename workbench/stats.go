@@ -120,11 +120,17 @@ func (s *Stats) record(step int, loss float64, plan *stepPlan, perTarget []*tens
 			rec.ModelSimilarities[m] = map[string][]float64{}
 		}
 	}
-	for k, t := range plan.targets {
-		ts := s.Target(t.Name)
-		outs := perTarget[per*k : per*(k+1)]
-		rec.Similarities[t.Name], rec.Frames[t.Name] = ts.record(outs[0], outs[1])
+	k := 0 // the targets with features, in order, have per outputs each
+	for _, t := range plan.targets {
 		rec.Windows[t.Name] = t.BatchSize
+		ts := s.Target(t.Name)
+		if !t.hasFeatures() {
+			ts.Windows += t.BatchSize
+			continue
+		}
+		outs := perTarget[per*k : per*(k+1)]
+		k++
+		rec.Similarities[t.Name], rec.Frames[t.Name] = ts.record(outs[0], outs[1])
 		for i, m := range s.Models {
 			rec.ModelSimilarities[m][t.Name] = ts.recordModel(m, outs[2+i])
 		}
@@ -200,6 +206,10 @@ func (s *Stats) restoreSums() {
 // terminal) are printed quoted, with the characters escaped.
 func (s *Stats) WriteFrameTable(w io.Writer) {
 	for _, t := range s.Targets {
+		if len(t.Features) == 0 {
+			fmt.Fprintf(w, "target %s (constraints only, %d windows)\n", Printable(t.Name), t.Windows)
+			continue
+		}
 		fmt.Fprintf(w, "target %s (select %s, %d windows):\n", Printable(t.Name), t.Select, t.Windows)
 		tw := tabwriter.NewWriter(w, 0, 4, 1, ' ', 0)
 		for _, f := range t.Features {

@@ -94,7 +94,10 @@ func (s *stepInputs[T]) slots(plan *stepPlan) []*T {
 		for i := range ti.Features {
 			out = append(out, &ti.Features[i])
 		}
-		out = append(out, &ti.Weights, &ti.Active, &ti.Scales, &ti.Weight)
+		if t.hasFeatures() {
+			out = append(out, &ti.Weights, &ti.Active, &ti.Scales)
+		}
+		out = append(out, &ti.Weight)
 		if len(t.Constraints) > 0 {
 			out = append(out, &ti.Constraints)
 		}
@@ -156,23 +159,25 @@ func (r *Run) stepGraph(plan *stepPlan) func(scope *model.Scope, inputs []*Node)
 		offset := 0
 		for k, t := range plan.targets {
 			ti := in.Targets[k]
-			embs := make([]*Node, len(embeddings))
-			for i, e := range embeddings {
-				embs[i] = Slice(e, AxisRange(offset, offset+t.BatchSize))
+			if t.hasFeatures() {
+				embs := make([]*Node, len(embeddings))
+				for i, e := range embeddings {
+					embs[i] = Slice(e, AxisRange(offset, offset+t.BatchSize))
+				}
+				offset += t.BatchSize
+				mean, sims, won, featureLoss := targetLoss(t, embs, ti.Features, r.modelWeights(), ti.Weights, ti.Active, ti.Scales)
+				featureLoss = Mul(featureLoss, ti.Weight)
+				terms = append(terms, featureLoss)
+				loss = Add(loss, featureLoss)
+				perTarget = append(perTarget, mean, won)
+				if len(sims) > 1 {
+					perTarget = append(perTarget, sims...)
+				}
 			}
-			offset += t.BatchSize
-			mean, sims, won, featureLoss := targetLoss(t, embs, ti.Features, r.modelWeights(), ti.Weights, ti.Active, ti.Scales)
-			featureLoss = Mul(featureLoss, ti.Weight)
-			terms = append(terms, featureLoss)
-			loss = Add(loss, featureLoss)
 			if len(t.Constraints) > 0 { // on the windows of the largest input size
-				constraintTerms := constraintLosses(t.Constraints, windows[0][k], image, ti.Constraints)
+				constraintTerms := Mul(constraintLosses(t.Constraints, windows[0][k], image, ti.Constraints), ti.Weight)
 				terms = append(terms, constraintTerms)
 				loss = Add(loss, ReduceAllSum(constraintTerms))
-			}
-			perTarget = append(perTarget, mean, won)
-			if len(sims) > 1 {
-				perTarget = append(perTarget, sims...)
 			}
 		}
 		grad := Gradient(loss, in.Params)[0]
@@ -209,13 +214,23 @@ func (r *Run) sampleWindows(plan *stepPlan, image *Node, in stepInputs[*Node]) (
 	return windows, rng
 }
 
-// embedWindows runs each model on the windows of its input size, in one batch: the normalised
-// embeddings [windows, d], one per model.
+// embedWindows runs each model on the windows of its input size of the targets with features,
+// in one batch: the normalised embeddings [windows, d], one per model (none without such
+// targets).
 func (r *Run) embedWindows(scope *model.Scope, plan *stepPlan, windows [][]*Node) []*Node {
+	if !slices.ContainsFunc(plan.targets, (*preparedTarget).hasFeatures) {
+		return nil
+	}
 	out := make([]*Node, len(r.members))
 	for i, m := range r.members {
 		j := slices.Index(plan.sizes, modelInput(m.Model))
-		features := m.Model.ImageFeatures(memberScope(scope, r.members, i), Concatenate(windows[j], 0))
+		var seen []*Node
+		for k, t := range plan.targets {
+			if t.hasFeatures() {
+				seen = append(seen, windows[j][k])
+			}
+		}
+		features := m.Model.ImageFeatures(memberScope(scope, r.members, i), Concatenate(seen, 0))
 		out[i] = L2Normalize(features, -1)
 	}
 	return out
@@ -233,7 +248,9 @@ func flattenTerms(terms []*Node) []*Node {
 func termNames(plan *stepPlan) []string {
 	var names []string
 	for _, t := range plan.targets {
-		names = append(names, fmt.Sprintf("target %q features", t.Name))
+		if t.hasFeatures() {
+			names = append(names, fmt.Sprintf("target %q features", t.Name))
+		}
 		for _, c := range t.Constraints {
 			names = append(names, fmt.Sprintf("target %q constraint %s", t.Name, c.Kind))
 		}

@@ -68,6 +68,10 @@ func newPreparedTarget(t Target) *preparedTarget {
 	return p
 }
 
+// hasFeatures tells whether CLIP sees the target's windows: a target of constraints alone has
+// no features (nor anti-text), and its windows only feed the constraints.
+func (p *preparedTarget) hasFeatures() bool { return len(p.labels) > 0 }
+
 func (p *preparedTarget) add(label, text, loss string, weight, scale Value, period Period) {
 	p.labels = append(p.labels, label)
 	p.scales = append(p.scales, scale)
@@ -80,6 +84,9 @@ func (p *preparedTarget) add(label, text, loss string, weight, scale Value, peri
 
 // embed adds one model's embeddings of the target's features; texts are its text embeddings.
 func (p *preparedTarget) embed(m *clipmodel.Model, texts map[string][]float32) error {
+	if !p.hasFeatures() {
+		return nil
+	}
 	var embs [][]float32
 	for _, f := range p.Features {
 		emb, err := embedFeature(m, f, texts)
@@ -303,8 +310,8 @@ func (t *Target) problems() []error {
 	}
 	checkChoice(add, "select", t.Select, Selections...)
 	checkChoice(add, "feature_scale", t.FeatureScale, FeatureScaleEqual, FeatureScaleFair)
-	if len(t.Features) == 0 {
-		add("no features: give at least one text or image")
+	if len(t.Features) == 0 && t.AntiText == nil && len(t.Constraints) == 0 {
+		add("no features and no constraints: give at least one text or image, or a constraint")
 	}
 	for _, f := range t.Features {
 		if (f.Text == "") == (f.Image == "") {

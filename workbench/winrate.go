@@ -11,6 +11,22 @@ func (t *TargetStats) AppliedEverywhere() bool {
 	return t.Select == SelectAll || t.Select == SelectMix || t.Select == ""
 }
 
+// ConstraintsOnly reports whether the target has no features, only constraints (CLIP never
+// sees its windows, so it has no similarities or win rates).
+func (t *TargetStats) ConstraintsOnly() bool { return len(t.Features) == 0 }
+
+// Summary is how reports describe a target without win rates: constraints only, or every
+// feature applied in every window ("" for a target with win rates).
+func (t *TargetStats) Summary() string {
+	switch {
+	case t.ConstraintsOnly():
+		return "constraints only"
+	case t.AppliedEverywhere():
+		return "applied in every window"
+	}
+	return ""
+}
+
 // Counts reports whether feature j's windows count as wins: a positive feature of a target that
 // chooses one feature per window.
 func (t *TargetStats) Counts(j int) bool {

@@ -181,7 +181,11 @@ func runRuns(args []string, stdout io.Writer) error {
 				rate, _ := t.WinRate(best)
 				top = append(top, fmt.Sprintf("%s: %s %.0f%%", workbench.Printable(t.Name), workbench.Printable(t.Features[best].Label), 100*rate))
 			} else {
-				top = append(top, workbench.Printable(t.Name)+": applied in every window")
+				summary := t.Summary()
+				if summary == "" {
+					summary = "no wins yet"
+				}
+				top = append(top, workbench.Printable(t.Name)+": "+summary)
 			}
 		}
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d/%d\t%s\n", workbench.Printable(filepath.Base(d.Path)), s.Started.Format("2006-01-02 15:04"),

@@ -104,6 +104,9 @@ func Wrap(text string, width int) string {
 func Run(stats *workbench.Stats) []Chart {
 	var out []Chart
 	for _, t := range stats.Targets {
+		if t.ConstraintsOnly() {
+			continue
+		}
 		out = append(out, WinRates(t))
 		if !t.AppliedEverywhere() {
 			out = append(out, WinRatesOverTime(stats, t))

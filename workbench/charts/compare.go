@@ -19,11 +19,17 @@ type NamedStats struct {
 func Compare(runs []NamedStats) []Chart {
 	var out []Chart
 	for _, name := range targetNames(runs) {
-		with := 0 // runs in which the target has win rates
+		with, features := 0, 0 // runs in which the target has win rates, and features
 		for _, r := range runs {
 			if t := r.Stats.Target(name); t != nil && !t.AppliedEverywhere() {
 				with++
 			}
+			if t := r.Stats.Target(name); t != nil && !t.ConstraintsOnly() {
+				features++
+			}
+		}
+		if features == 0 {
+			continue
 		}
 		out = append(out, compareTarget(runs, name, with > 0, with < len(runs)))
 	}

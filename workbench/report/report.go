@@ -209,8 +209,8 @@ func winRateSummary(s *runstore.Summary) string {
 				fs = append(fs, fmt.Sprintf("%s %.0f%%", workbench.Printable(f.Label), 100*rate))
 			}
 		}
-		if t.AppliedEverywhere() {
-			fs = []string{"applied in every window"}
+		if summary := t.Summary(); summary != "" {
+			fs = []string{summary}
 		}
 		parts = append(parts, workbench.Printable(t.Name)+": "+strings.Join(fs, ", "))
 	}
