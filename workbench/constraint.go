@@ -285,7 +285,7 @@ func (c Constraint) validate() error {
 			return fmt.Errorf("constraint %s needs its %s (%d values)", c.Kind, p.Name, p.Size)
 		}
 	}
-	return nil
+	return paramsSizeProblem("constraint "+c.Kind, kind.Extra, c.Extra)
 }
 
 // borderMask is 1 on the outer pixels of an [h, w] image (sizeX wide left and right, sizeY

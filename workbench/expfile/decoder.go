@@ -288,6 +288,19 @@ func (d *decoder) items(n *yaml.Node, what string) []*yaml.Node {
 	return nil
 }
 
+// entries reads a list of entries (targets, features, transforms, ...): a YAML list, or one
+// entry written alone, never split as items splits written lists of numbers.
+func (d *decoder) entries(n *yaml.Node, what string) []*yaml.Node {
+	if n.Kind == yaml.SequenceNode {
+		return n.Content
+	}
+	if n.Kind == yaml.ScalarNode || n.Kind == yaml.MappingNode {
+		return []*yaml.Node{n}
+	}
+	d.errorf(n, "%s must be a list, got %s", what, describe(n))
+	return nil
+}
+
 // numbers reads a list of count numbers (or one number, repeated).
 func (d *decoder) numbers(n *yaml.Node, what string, count int) []float64 {
 	items := d.items(n, what)
@@ -327,16 +340,21 @@ func (d *decoder) numberRange(n *yaml.Node, what string) [2]float64 {
 	return [2]float64{v[0], v[1]}
 }
 
-// singleKey reads a one-key mapping such as `- blur: {sigma: 1}` (CLIPig's list items).
-func (d *decoder) singleKey(n *yaml.Node, what string, allowed []string) (string, *yaml.Node, bool) {
-	if n.Kind != yaml.MappingNode || len(n.Content) != 2 {
-		d.errorf(n, "each %s is one key, such as `- %s: ...`, got %s", what, allowed[0], describe(n))
-		return "", nil, false
+// keyedItem reads a list item of CLIPig's transforms or constraints, such as
+// `- blur: {sigma: 1}`, calling fn for each of its keys in order: an item may hold several, and
+// one without a value (`- blur:`) is skipped, as CLIPig skips it.
+func (d *decoder) keyedItem(n *yaml.Node, what string, allowed []string, fn func(key string, value *yaml.Node)) {
+	if n.Kind != yaml.MappingNode || len(n.Content) == 0 {
+		d.errorf(n, "each %s is a key and its settings, such as `- %s: ...`, got %s", what, allowed[0], describe(n))
+		return
 	}
-	key := n.Content[0]
-	if !slices.Contains(allowed, key.Value) {
-		d.errorf(key, "unknown %s %q%s", what, key.Value, suggestion(key.Value, allowed))
-		return "", nil, false
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		key, value := n.Content[i], n.Content[i+1]
+		switch {
+		case !slices.Contains(allowed, key.Value):
+			d.errorf(key, "unknown %s %q%s", what, key.Value, suggestion(key.Value, allowed))
+		case value.Tag != "!!null":
+			fn(key.Value, value)
+		}
 	}
-	return key.Value, n.Content[1], true
 }

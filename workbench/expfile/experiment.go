@@ -107,11 +107,11 @@ func (d *decoder) file(n *yaml.Node) *File {
 		case "snapshot_interval":
 			d.snapshotInterval(v, f)
 		case "targets":
-			for i, item := range d.items(v, key) {
+			for i, item := range d.entries(v, key) {
 				e.Targets = append(e.Targets, d.target(item, i))
 			}
 		case "postproc":
-			for _, item := range d.items(v, key) {
+			for _, item := range d.entries(v, key) {
 				e.Postproc = append(e.Postproc, d.postprocItem(item)...)
 			}
 		}
@@ -311,16 +311,16 @@ func (d *decoder) target(n *yaml.Node, index int) workbench.Target {
 		case "select":
 			t.Select = d.foldedChoice(v, key, workbench.Selections)
 		case "features":
-			for _, item := range d.items(v, key) {
+			for _, item := range d.entries(v, key) {
 				t.Features = append(t.Features, d.feature(item))
 			}
 		case "transforms":
-			for _, item := range d.items(v, key) {
+			for _, item := range d.entries(v, key) {
 				d.transform(item, &t)
 			}
 		case "constraints":
-			for _, item := range d.items(v, key) {
-				t.Constraints = append(t.Constraints, d.constraint(item))
+			for _, item := range d.entries(v, key) {
+				t.Constraints = append(t.Constraints, d.constraints(item)...)
 			}
 		case "anti_text":
 			t.AntiText = d.antiText(v)

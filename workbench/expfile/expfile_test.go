@@ -504,3 +504,67 @@ func TestModelEnsemble(t *testing.T) {
 		}
 	}
 }
+
+// TestItemsWithSeveralKeys reads transform and constraint items holding several keys, in order,
+// and skips a key without a value, as CLIPig's loops over each item's keys do.
+func TestItemsWithSeveralKeys(t *testing.T) {
+	f, err := Parse("k.yaml", []byte(`targets:
+  - features: [x]
+    transforms:
+      - random_shift: 0 1
+        noise: 0.05
+        blur:
+      - random_rotate: -5 5
+    constraints:
+      - mean: {above: 0.5}
+        std: {below: 0.2}
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	target := f.Experiment.Targets[0]
+	var geometry, pixels, constraints []string
+	for _, g := range target.Geometry {
+		geometry = append(geometry, g.Kind)
+	}
+	for _, tr := range target.Transforms {
+		pixels = append(pixels, fmt.Sprintf("%s after %d", tr.Kind, tr.After))
+	}
+	for _, c := range target.Constraints {
+		constraints = append(constraints, c.Kind)
+	}
+	if fmt.Sprint(geometry, pixels, constraints) != "[random_shift random_rotate] [noise after 1] [mean std]" {
+		t.Errorf("geometry %v, pixel transforms %v, constraints %v", geometry, pixels, constraints)
+	}
+	if _, err := Parse("k.yaml", []byte("targets:\n  - features: [x]\n    transforms:\n      - noise: 0.1\n        blurr: 1\n")); err == nil ||
+		!strings.Contains(err.Error(), `k.yaml:5:9: unknown transform "blurr" (did you mean "blur"?)`) {
+		t.Errorf("a misspelt second key: %v", err)
+	}
+}
+
+// TestWrittenListsOfExpressions splits a written list at spaces, as CLIPig does, where each part
+// is an expression, and keeps an expression with spaces whole; texts are never split.
+func TestWrittenListsOfExpressions(t *testing.T) {
+	f, err := Parse("l.yaml", []byte(`learnrate_scale: 2
+targets:
+  - features: pi e
+    transforms:
+      - random_rotate: {degree: -5*lrs 5*lrs, center: t * 0 + 0.5}
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	target := f.Experiment.Targets[0]
+	if len(target.Features) != 1 || target.Features[0].Text != "pi e" {
+		t.Errorf("features %+v", target.Features)
+	}
+	env := workbench.TimeAt(0, 10)
+	env.LRScale = 2
+	degree := target.Geometry[0].Values[0]
+	if len(degree) != 2 || degree[0].At(env) != -10 || degree[1].At(env) != 10 {
+		t.Errorf("degree %v", degree)
+	}
+	if center := target.Geometry[0].Values[1]; len(center) != 2 || center[1].At(env) != 0.5 {
+		t.Errorf("center %v", center)
+	}
+}

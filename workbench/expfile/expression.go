@@ -50,6 +50,7 @@ var functions = func() starlark.StringDict {
 	d["log10"] = floatFunc1("log10", math.Log10)
 	d["trunc"] = floatFunc1("trunc", math.Trunc)
 	d["range"] = boundedRange
+	d[powerName] = power
 	for name, v := range pythonMath() {
 		d[name] = v
 	}
@@ -324,8 +325,9 @@ func floatFunc2(name string, fn func(float64, float64) float64) *starlark.Builti
 }
 
 // splitList splits CLIPig's written lists: at commas outside brackets ("640, 480",
-// "pow(2, 3), 5"), else at spaces when every part is a number ("640 480"); anything else is
-// one item.
+// "pow(2, 3), 5"), else at spaces, as CLIPig does, when every part is an expression by itself
+// ("640 480", "-5*lrs 5*lrs"); anything else is one item ("t * 10", which CLIPig would split
+// into three).
 func splitList(s string) []string {
 	var parts []string
 	depth, start := 0, 0
@@ -347,7 +349,7 @@ func splitList(s string) []string {
 	}
 	fields := strings.Fields(s)
 	for _, f := range fields {
-		if !isNumber(f) {
+		if _, err := compileExpression(f); !isNumber(f) && err != nil {
 			return []string{s}
 		}
 	}

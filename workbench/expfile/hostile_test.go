@@ -174,6 +174,7 @@ targets:
 		{"t**2", 0.25}, {"2**3**2", 512}, {"-2**2", -4}, {"2**-1", 0.5}, {"(1+1)**3 * 2", 16},
 		{"res[0]**2 / 100", 4}, {"sqrt(4)**2", 4}, {"2 * 3**2", 18}, {"factorial(5)", 120},
 		{"inf if t > 2 else -inf", math.Inf(-1)}, {"gcd(12, 18) + fmod(7, 4)", 9},
+		{"len(range(10**3))", 1000}, {"2**0.5 * 2**0.5", 2.0000000000000004}, {"(-2)**3", -8}, {"10**2 // 3", 33},
 	} {
 		x, err := compileExpression(tc.source)
 		if err != nil {
@@ -239,5 +240,23 @@ func TestFeatureActiveAtNoStepIsRefused(t *testing.T) {
 	}
 	if err := f.Experiment.Resolve(); err != nil {
 		t.Errorf("a feature active at the last step: %v", err)
+	}
+}
+
+// TestEvenKernelSizesRefused refuses kernel sizes that are not odd and positive, as CLIPig's
+// blurs do, in transforms and constraints alike, suggesting an odd one.
+func TestEvenKernelSizesRefused(t *testing.T) {
+	for item, want := range map[string]string{
+		"transforms: [{blur: {kernel_size: 4}}]":               "blur kernel_size 4 must be an odd, positive whole number, such as 5",
+		"transforms: [{edge: {kernel_size: 2.5 3}}]":           "edge kernel_size 2.5 must be",
+		"constraints: [{blur: {kernel_size: -3, below: 0.1}}]": "constraint blur kernel_size -3 must be",
+	} {
+		f, err := Parse("k.yaml", []byte("targets: [{features: [x], "+item+"}]\n"))
+		if err == nil {
+			err = f.Experiment.Resolve()
+		}
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("%s: got %v, want %q", item, err, want)
+		}
 	}
 }

@@ -3,6 +3,7 @@ package expfile
 import (
 	"fmt"
 	"math"
+	"math/big"
 	"strings"
 
 	"go.starlark.net/starlark"
@@ -77,7 +78,39 @@ func intBuiltin(name string, count int, fn func([]int64) (int64, error)) *starla
 	})
 }
 
-// rewritePower rewrites Python's power operator, which Starlark lacks, to pow(): a ** b binds
+// powerName is the built-in that rewritePower calls for **.
+const powerName = "__power"
+
+// maxPowerBits bounds the whole-number results of **: Python's 10**9 is the int 1000000000, but
+// a result of thousands of digits could only overflow where the value is used.
+const maxPowerBits = 4096
+
+// power is Python's ** operator: a whole number to a whole, non-negative power stays whole (2**3
+// is 8, not 8.0, so range(10**3) works); anything else is a float, as math's pow gives.
+var power = starlark.NewBuiltin(powerName, func(_ *starlark.Thread, b *starlark.Builtin, args starlark.Tuple,
+	kwargs []starlark.Tuple) (starlark.Value, error) {
+	var base, exponent starlark.Value
+	if err := starlark.UnpackPositionalArgs("**", args, kwargs, 2, &base, &exponent); err != nil {
+		return nil, err
+	}
+	x, xWhole := base.(starlark.Int)
+	n, nWhole := exponent.(starlark.Int)
+	if xWhole && nWhole && n.Sign() >= 0 {
+		e, ok := n.Int64()
+		if !ok || e*int64(max(x.BigInt().BitLen(), 1)) > maxPowerBits {
+			return nil, fmt.Errorf("%v ** %v is too large a whole number", x, n)
+		}
+		return starlark.MakeBigInt(new(big.Int).Exp(x.BigInt(), big.NewInt(e), nil)), nil
+	}
+	fx, okX := starlark.AsFloat(base)
+	fn, okN := starlark.AsFloat(exponent)
+	if !okX || !okN {
+		return nil, fmt.Errorf("unsupported operands for **: %s and %s", base.Type(), exponent.Type())
+	}
+	return starlark.Float(math.Pow(fx, fn)), nil
+})
+
+// rewritePower rewrites Python's power operator, which Starlark lacks, to __power(): a ** b binds
 // tighter than a unary minus on its left (-2**2 is -4), takes a unary expression on its right
 // (2**-1) and groups to the right (2**3**2 is 2**9). Sources without ** are returned unchanged.
 func rewritePower(source string) string {
@@ -95,7 +128,7 @@ func rewritePower(source string) string {
 		if start < 0 || end <= i+1 {
 			return strings.Join(tokens, " ") // not an operator here: leave it to the compiler
 		}
-		rewritten := slicesConcat([]string{"pow", "("}, tokens[start:i], []string{","}, tokens[i+1:end], []string{")"})
+		rewritten := slicesConcat([]string{powerName, "("}, tokens[start:i], []string{","}, tokens[i+1:end], []string{")"})
 		tokens = slicesConcat(tokens[:start], rewritten, tokens[end:])
 	}
 }

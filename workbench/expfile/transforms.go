@@ -12,20 +12,20 @@ var windowKinds = []string{"window", "perspective", "random_perspective"}
 
 func (d *decoder) transform(n *yaml.Node, t *workbench.Target) {
 	allowed := slices.Concat(workbench.TransformKeys(), workbench.GeometricKeys(), windowKinds)
-	kind, v, ok := d.singleKey(n, "transform", allowed)
-	switch {
-	case !ok:
-	case kind == "window":
-		d.window(v, &t.Window)
-	case kind == "perspective" || kind == "random_perspective":
-		t.Window.Perspective = d.number(v, kind)
-	case slices.Contains(workbench.GeometricKeys(), kind):
-		t.Geometry = append(t.Geometry, d.geometric(kind, v))
-	default:
-		tr := d.pixelTransform(kind, v)
-		tr.After = len(t.Geometry)
-		t.Transforms = append(t.Transforms, tr)
-	}
+	d.keyedItem(n, "transform", allowed, func(kind string, v *yaml.Node) {
+		switch {
+		case kind == "window":
+			d.window(v, &t.Window)
+		case kind == "perspective" || kind == "random_perspective":
+			t.Window.Perspective = d.number(v, kind)
+		case slices.Contains(workbench.GeometricKeys(), kind):
+			t.Geometry = append(t.Geometry, d.geometric(kind, v))
+		default:
+			tr := d.pixelTransform(kind, v)
+			tr.After = len(t.Geometry)
+			t.Transforms = append(t.Transforms, tr)
+		}
+	})
 }
 
 // geometric reads one of CLIPig's geometric transforms: `random_shift: -.1 .1`,
@@ -168,13 +168,19 @@ func (d *decoder) transformValues(n *yaml.Node, kind *workbench.TransformKind) [
 	return values
 }
 
-// constraint reads `- saturation: {below: 0.4, weight: 2}` or `- noise: {std: 0.1}`.
-func (d *decoder) constraint(n *yaml.Node) workbench.Constraint {
-	key, v, ok := d.singleKey(n, "constraint", workbench.ConstraintKeys())
+// constraints reads a constraints item, `- saturation: {below: 0.4, weight: 2}` or
+// `- noise: {std: 0.1}`, which may hold several.
+func (d *decoder) constraints(n *yaml.Node) []workbench.Constraint {
+	var out []workbench.Constraint
+	d.keyedItem(n, "constraint", workbench.ConstraintKeys(), func(key string, v *yaml.Node) {
+		out = append(out, d.constraint(key, v))
+	})
+	return out
+}
+
+// constraint reads one constraint's settings.
+func (d *decoder) constraint(key string, v *yaml.Node) workbench.Constraint {
 	c := workbench.Constraint{Kind: key}
-	if !ok {
-		return c
-	}
 	kind, _ := workbench.LookupConstraint(key)
 	c.Extra = make([][]workbench.Value, len(kind.Extra))
 	keys := []string{"weight", "start", "end", "above", "below", "target", "loss", "on"}
