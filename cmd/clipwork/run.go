@@ -317,8 +317,10 @@ func execute(ctx context.Context, file *expfile.File, name string, resume *resum
 	defer stopOnWriteError(nil)
 	recorder.OnWriteError = stopOnWriteError
 	runErr := run.Run(ctx, observers...)
-	fmt.Fprintln(stdout)
-	run.Stats().WriteFrameTable(stdout)
+	if file.Verbose >= 2 {
+		fmt.Fprintln(stdout)
+		run.Stats().WriteFrameTable(stdout)
+	}
 	fmt.Fprintf(stdout, "%d steps in %.1f s (%.2f windows/s); image: %s\n", run.Step(), run.Elapsed().Seconds(),
 		run.WindowsPerSecond(), f.shown(filepath.Join(dir.Path, runstore.ImageFile)))
 	if errors.Is(runErr, context.Canceled) {

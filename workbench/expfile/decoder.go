@@ -41,6 +41,16 @@ type decoder struct {
 	// width and height are the experiment's resolution, for expressions fixed when the file is
 	// read (`center_crop: width / 2`).
 	width, height int
+	// variables are those the expressions of the settings being read may use (nil: none).
+	variables []string
+}
+
+// within reads settings with fn whose expressions may use variables.
+func (d *decoder) within(variables []string, fn func()) {
+	outer := d.variables
+	d.variables = variables
+	fn()
+	d.variables = outer
 }
 
 // fromFile tells whether n was read from a file, rather than given by a setting, which has no
@@ -173,7 +183,7 @@ func (d *decoder) integer(n *yaml.Node, what string, minimum int) int {
 	if !ok {
 		return 0
 	}
-	v, err := strconv.Atoi(s)
+	v, err := strconv.Atoi(withoutUnderscores(s))
 	if err != nil {
 		f, ok := d.evaluate(n, s, what)
 		if !ok {
@@ -193,7 +203,7 @@ func (d *decoder) number(n *yaml.Node, what string) float64 {
 	if !ok {
 		return 0
 	}
-	if v, err := strconv.ParseFloat(s, 64); err == nil {
+	if v, err := strconv.ParseFloat(withoutUnderscores(s), 64); err == nil {
 		return v
 	}
 	v, _ := d.evaluate(n, s, what)
@@ -202,7 +212,7 @@ func (d *decoder) number(n *yaml.Node, what string) float64 {
 
 // evaluate computes an expression at the start of the run, as a value fixed for the run.
 func (d *decoder) evaluate(n *yaml.Node, source, what string) (float64, bool) {
-	x, err := compileExpression(source)
+	x, err := compileWith(source, d.variables)
 	if err == nil {
 		var v float64
 		if v, err = x.eval(d.start()); err == nil {
@@ -225,10 +235,10 @@ func (d *decoder) value(n *yaml.Node, what string) workbench.Value {
 	if !ok {
 		return workbench.Value{}
 	}
-	if v, err := strconv.ParseFloat(s, 64); err == nil {
+	if v, err := strconv.ParseFloat(withoutUnderscores(s), 64); err == nil {
 		return workbench.Constant(v)
 	}
-	x, err := compileExpression(s)
+	x, err := compileWith(s, d.variables)
 	if err == nil {
 		_, err = x.eval(d.start())
 	}

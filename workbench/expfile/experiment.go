@@ -5,6 +5,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 
@@ -41,6 +42,7 @@ var notes = map[string]string{
 	"start_epoch":       "CLIPig's GUI uses it to continue; clipwork continues a run with --resume",
 	"init.image_tensor": "give the starting image as a file with init.image",
 	"pad.color":         "windows are padded with black",
+	"features.image":    "the feature has a text too, which CLIPig and clipwork use",
 }
 
 // note records that a key is accepted with the note above.
@@ -58,7 +60,7 @@ func (d *decoder) file(n *yaml.Node) *File {
 	e := &f.Experiment
 	d.width, d.height = 224, 224
 	if i := keyIndex(n, "resolution"); n.Kind == yaml.MappingNode && i >= 0 {
-		e.Width, e.Height, e.Resolution = d.resolution(n.Content[i+1])
+		d.within(timeGroup, func() { e.Width, e.Height, e.Resolution = d.resolution(n.Content[i+1], 8) })
 		d.width, d.height = e.Width, e.Height
 	}
 	d.mapping(n, "the experiment", topKeys, func(key string, v *yaml.Node) {
@@ -95,9 +97,9 @@ func (d *decoder) file(n *yaml.Node) *File {
 				e.Stages = append(e.Stages, d.stage(item))
 			}
 		case "learnrate":
-			e.Learnrate = d.value(v, key)
+			d.within(learnrateGroup, func() { e.Learnrate = d.value(v, key) })
 		case "learnrate_scale":
-			e.LearnrateScale = d.value(v, key)
+			d.within(learnrateGroup, func() { e.LearnrateScale = d.value(v, key) })
 		case "optimizer":
 			e.Optimizer = d.choice(v, key, workbench.OptimizerNames())
 		case "parameterization":
@@ -107,13 +109,17 @@ func (d *decoder) file(n *yaml.Node) *File {
 		case "snapshot_interval":
 			d.snapshotInterval(v, f)
 		case "targets":
-			for i, item := range d.entries(v, key) {
-				e.Targets = append(e.Targets, d.target(item, i))
-			}
+			d.within(targetGroup, func() {
+				for i, item := range d.entries(v, key) {
+					e.Targets = append(e.Targets, d.target(item, i))
+				}
+			})
 		case "postproc":
-			for _, item := range d.entries(v, key) {
-				e.Postproc = append(e.Postproc, d.postprocItem(item)...)
-			}
+			d.within(targetGroup, func() {
+				for _, item := range d.entries(v, key) {
+					e.Postproc = append(e.Postproc, d.postprocItem(item)...)
+				}
+			})
 		}
 	})
 	return f
@@ -156,10 +162,13 @@ func (d *decoder) modelChoice(n *yaml.Node) workbench.ModelChoice {
 	return c
 }
 
+// sizeByTimes is a size written as 640x480.
+var sizeByTimes = regexp.MustCompile(`^\s*(\d+)\s*[xX×]\s*(\d+)\s*$`)
+
 // resolution reads "512", "640 480", "640, 480", a YAML list, or expressions of them; an
 // expression may change with time (`224 if t < .2 else 448`), and the image is resampled when
 // it does.
-func (d *decoder) resolution(n *yaml.Node) (int, int, [2]workbench.Value) {
+func (d *decoder) resolution(n *yaml.Node, smallest int) (int, int, [2]workbench.Value) {
 	items := d.items(n, "resolution")
 	if len(items) == 1 {
 		items = append(items, items[0])
@@ -171,10 +180,18 @@ func (d *decoder) resolution(n *yaml.Node) (int, int, [2]workbench.Value) {
 	var values [2]workbench.Value
 	var sizes [2]int
 	for i, item := range items {
+		if i == 1 && item == items[0] { // one size for both sides: read and reported once
+			values[1], sizes[1] = values[0], sizes[0]
+			continue
+		}
+		if m := sizeByTimes.FindStringSubmatch(item.Value); m != nil {
+			d.errorf(item, "resolution %q: write width and height as %s %s (or [%s, %s])", item.Value, m[1], m[2], m[1], m[2])
+			return 0, 0, [2]workbench.Value{}
+		}
 		values[i] = d.value(item, "resolution")
 		sizes[i] = int(values[i].At(d.start()))
-		if values[i].IsSet() && sizes[i] < 8 {
-			d.errorf(item, "resolution must be at least 8, got %d", sizes[i])
+		if values[i].IsSet() && sizes[i] < smallest {
+			d.errorf(item, "resolution must be at least %d, got %d", smallest, sizes[i])
 		}
 	}
 	if isNumber(items[0].Value) && isNumber(items[1].Value) {
@@ -189,7 +206,7 @@ func (d *decoder) stage(n *yaml.Node) workbench.Stage {
 		if key == "until" {
 			s.Until = d.moment(v, key)
 		} else {
-			s.Width, s.Height, _ = d.resolution(v)
+			s.Width, s.Height, _ = d.resolution(v, 8)
 		}
 	})
 	if !s.Until.IsSet() {
@@ -226,7 +243,7 @@ func (d *decoder) init(n *yaml.Node) workbench.Init {
 		case "std":
 			in.Std, gotStd = [3]float64(d.numbers(v, key, 3)), true
 		case "resolution":
-			w, h, _ := d.resolution(v)
+			w, h, _ := d.resolution(v, 1) // coarse noise, as CLIPig allows
 			in.Resolution = [2]int{w, h}
 		case "image":
 			in.Image = d.path(v, key)
@@ -245,8 +262,6 @@ func (d *decoder) init(n *yaml.Node) workbench.Init {
 	return in
 }
 
-// path reads a file name, relative to the experiment file's folder, and makes it absolute, so
-// that a run's config.yaml and --resume find it from anywhere.
 // modelName reads a model: a hub id or CLIPig name as written, or a folder, which a relative
 // path names relative to the file's folder (as images are) and is recorded absolute.
 func (d *decoder) modelName(n *yaml.Node, what string) string {
@@ -264,13 +279,22 @@ func (d *decoder) modelName(n *yaml.Node, what string) string {
 	return folder
 }
 
+// missing tells whether no file or folder is at path.
+func missing(path string) bool {
+	_, err := os.Stat(path)
+	return err != nil
+}
+
+// path reads a file name, relative to the experiment file's folder (or, where nothing is there,
+// to the working directory, as CLIPig reads it), and makes it absolute, so that a run's
+// config.yaml and --resume find it from anywhere.
 func (d *decoder) path(n *yaml.Node, what string) string {
 	p := d.str(n, what)
 	if p == "" || filepath.IsAbs(p) {
 		return p
 	}
-	if d.fromFile(n) {
-		p = filepath.Join(filepath.Dir(d.files[n]), p)
+	if beside := filepath.Join(filepath.Dir(d.files[n]), p); d.fromFile(n) && !missing(beside) || missing(p) {
+		p = beside // beside the file; CLIPig's reading from the working directory is the fallback
 	}
 	abs, err := filepath.Abs(p)
 	if err != nil {
@@ -305,23 +329,27 @@ func (d *decoder) target(n *yaml.Node, index int) workbench.Target {
 		case "active":
 			t.Disabled = !d.boolean(v, key)
 		case "weight":
-			t.Weight = d.value(v, key)
+			d.within(similarityGroup, func() { t.Weight = d.value(v, key) })
 		case "batch_size":
-			t.BatchSize = d.integer(v, key, 1)
+			d.within(nil, func() { t.BatchSize = d.integer(v, key, 1) })
 		case "select":
 			t.Select = d.foldedChoice(v, key, workbench.Selections)
 		case "features":
-			for _, item := range d.entries(v, key) {
-				t.Features = append(t.Features, d.feature(item))
-			}
+			d.within(similarityGroup, func() {
+				for _, item := range d.entries(v, key) {
+					t.Features = append(t.Features, d.feature(item))
+				}
+			})
 		case "transforms":
 			for _, item := range d.entries(v, key) {
 				d.transform(item, &t)
 			}
 		case "constraints":
-			for _, item := range d.entries(v, key) {
-				t.Constraints = append(t.Constraints, d.constraints(item)...)
-			}
+			d.within(similarityGroup, func() {
+				for _, item := range d.entries(v, key) {
+					t.Constraints = append(t.Constraints, d.constraints(item)...)
+				}
+			})
 		case "anti_text":
 			t.AntiText = d.antiText(v)
 		case "feature_scale":
@@ -356,8 +384,12 @@ func (d *decoder) feature(n *yaml.Node) workbench.Feature {
 			f.Scale = d.value(v, key)
 		}
 	})
-	if (f.Text == "") == (f.Image == "") {
-		d.errorf(n, "a feature needs exactly one of text or image")
+	switch {
+	case f.Text == "" && f.Image == "":
+		d.errorf(n, "a feature needs a text or an image")
+	case f.Text != "" && f.Image != "":
+		d.note(n.Content[keyIndex(n, "image")], "features.image")
+		f.Image = ""
 	}
 	return f
 }
@@ -407,12 +439,16 @@ func (d *decoder) postprocItem(n *yaml.Node) []workbench.Postproc {
 	}
 	var out []workbench.Postproc
 	var shared workbench.Postproc
-	allowed := slices.Concat(workbench.TransformKeys(), postprocGeometric(), []string{"active", "start", "end", "amount"})
+	allowed := slices.Concat(workbench.TransformKeys(), workbench.GeometricKeys(), []string{"active", "start", "end", "amount"})
+	resizing := false
 	d.mapping(n, "postproc", allowed, func(key string, v *yaml.Node) {
 		if d.periodKey(key, v, &shared.Period) {
 			return
 		}
 		switch {
+		case slices.Contains(workbench.GeometricKeys(), key) && !slices.Contains(postprocGeometric(), key):
+			d.errorf(v, "%s changes the image's size, which postproc keeps (CLIPig refuses it too): use it in a target's transforms", key)
+			resizing = true
 		case key == "active":
 			shared.Disabled = !d.boolean(v, key)
 		case key == "amount":
@@ -424,7 +460,7 @@ func (d *decoder) postprocItem(n *yaml.Node) []workbench.Postproc {
 			out = append(out, d.postproc(key, v))
 		}
 	})
-	if len(out) == 0 {
+	if len(out) == 0 && !resizing {
 		d.errorf(n, "a postproc item needs a transform, such as `- mean: .33`")
 	}
 	for i := range out {

@@ -41,7 +41,7 @@ func TestErrorsNamePositionAndFix(t *testing.T) {
 		{"targets:\n  - features: [x]\n    transforms:\n      - blurr: 1\n", []string{"bad.yaml:4:9", `unknown transform "blurr"`, `"blur"`}},
 		{"targets:\n  - features: [x]\n    start: 140%\n", []string{"bad.yaml:3:12", "percentage"}},
 		{"learnrate: 1 - pow(t,\n", []string{"bad.yaml:1:12", "not a number or a valid expression"}},
-		{"targets:\n  - features:\n      - {text: a, image: b.png}\n", []string{"exactly one of text or image"}},
+		{"targets:\n  - features:\n      - {weight: 2}\n", []string{"bad.yaml:3:9", "a feature needs a text or an image"}},
 		{"- 1\n", []string{"a mapping"}},
 		{"optimizer: adamw\n", []string{"bad.yaml:1:12", `optimizer "adamw"`, `did you mean "adam"`}},
 		{"targets:\n  - features: [x]\n    select: bets\n", []string{"bad.yaml:3:13", `did you mean "best"`}},
@@ -327,7 +327,8 @@ func TestPostprocItemsAsCLIPig(t *testing.T) {
 }
 
 // TestImagePathsResolveOnce checks that a feature image named relative to its file becomes an
-// absolute path, which a run's config.yaml keeps.
+// absolute path, which a run's config.yaml keeps; where the image is not beside the file but in
+// the working directory, that one.
 func TestImagePathsResolveOnce(t *testing.T) {
 	dir := t.TempDir()
 	path := filepath.Join(dir, "e.yaml")
@@ -338,6 +339,16 @@ func TestImagePathsResolveOnce(t *testing.T) {
 	}
 	if got := f.Experiment.Targets[0].Features[0].Image; got != filepath.Join(dir, "pics", "a.png") {
 		t.Errorf("image path %q", got)
+	}
+	work := t.TempDir() // where CLIPig, run from it, would find the image
+	os.MkdirAll(filepath.Join(work, "pics"), 0o755)
+	os.WriteFile(filepath.Join(work, "pics", "a.png"), nil, 0o644)
+	t.Chdir(work)
+	if f, err = Load([]string{path}); err != nil {
+		t.Fatal(err)
+	}
+	if got := f.Experiment.Targets[0].Features[0].Image; got != filepath.Join(work, "pics", "a.png") {
+		t.Errorf("an image only in the working directory: path %q", got)
 	}
 }
 
@@ -353,19 +364,19 @@ func TestGeometricPostproc(t *testing.T) {
 		p[1].Geometric == nil || len(p[1].Geometric.Values[1]) != 2 {
 		t.Errorf("postproc %+v", p)
 	}
-	if _, err := Parse("r.yaml", []byte("postproc: [{resize: 64}]\n")); err == nil || !strings.Contains(err.Error(), "r.yaml:1:13") {
+	if _, err := Parse("r.yaml", []byte("postproc: [{resize: 64}]\n")); err == nil || !strings.Contains(err.Error(), "r.yaml:1:21: resize changes the image's size") {
 		t.Errorf("resize as postproc: %v", err)
 	}
 }
 
 // TestInitAsCLIPig reads init's mean and std per channel and its resolution as width and height.
 func TestInitAsCLIPig(t *testing.T) {
-	f, err := Parse("i.yaml", []byte("init: {mean: 0.3 0.4 0.5, std: .1, resolution: 32 16}\n"))
+	f, err := Parse("i.yaml", []byte("init: {mean: 0.3 0.4 0.5, std: .1, resolution: 2 1}\n"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	in := f.Experiment.Init
-	if in.Mean != [3]float64{0.3, 0.4, 0.5} || in.Std != [3]float64{0.1, 0.1, 0.1} || in.Resolution != [2]int{32, 16} {
+	if in.Mean != [3]float64{0.3, 0.4, 0.5} || in.Std != [3]float64{0.1, 0.1, 0.1} || in.Resolution != [2]int{2, 1} {
 		t.Errorf("init %+v", in)
 	}
 	half, tenth := workbench.DefaultInitMean, workbench.DefaultInitStd
@@ -566,5 +577,64 @@ targets:
 	}
 	if center := target.Geometry[0].Values[1]; len(center) != 2 || center[1].At(env) != 0.5 {
 		t.Errorf("center %v", center)
+	}
+}
+
+// TestVariableGroups lets each setting's expressions use only the variables of its CLIPig group
+// (docs/reference.md): time for resolution, with resolution for learnrate, with the learning
+// rate for transforms, with similarity for features, constraints and a target's weight, and
+// none for the rest.
+func TestVariableGroups(t *testing.T) {
+	target := func(s string) string { return "targets:\n  - features: [x]\n    " + s + "\n" }
+	for _, ok := range []string{
+		"resolution: 64 if t < .5 else 96\n", "learnrate: res[0] / 224 * ti\n", "learnrate_scale: 1 + width / 1000\n",
+		target("transforms: [{noise: 0.1 * lrs}]"), target("weight: sim / 100 + t"),
+		target("constraints: [{mean: {above: 0.4, weight: sim}}]"), "targets: [{features: [{text: x, weight: sim * lr}]}]\n",
+		"postproc: [{blur: {sigma: 1 + lr}}]\n", "epochs: 2 * 5\n", target("batch_size: 2 ** 2"),
+	} {
+		if _, err := Parse("g.yaml", []byte(ok)); err != nil {
+			t.Errorf("%s: %v", ok, err)
+		}
+	}
+	for source, want := range map[string]string{
+		"resolution: 64 + sim\n":                    "g.yaml:1:13: resolution: sim is not available here: this setting's expressions take only epoch",
+		"learnrate: 1 + lr\n":                       "lr is not available here",
+		"init: {mean: 0.5 + epoch}\n":               "epoch is not available here: this setting's expressions take no variables",
+		target("transforms: [{noise: sim / 1000}]"): "sim is not available here",
+		target("batch_size: 2 * t"):                 "t is not available here",
+		"postproc: [{mean: similarity}]\n":          "similarity is not available here",
+	} {
+		if _, err := Parse("g.yaml", []byte(source)); err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("%s: %v, want %q", source, err, want)
+		}
+	}
+}
+
+// TestUnderscoredNumbers reads numbers with underscores between digits, as PyYAML and Python do.
+func TestUnderscoredNumbers(t *testing.T) {
+	f, err := Parse("u.yaml", []byte("epochs: 1_000\nlearnrate: 0.000_5\nresolution: 1_024 768\ntargets: [{features: [x]}]\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := f.Experiment
+	if e.Steps != 1000 || e.Learnrate.At(workbench.TimeAt(0, 2)) != 0.0005 || e.Width != 1024 || e.Height != 768 {
+		t.Errorf("epochs %d, learnrate %v, resolution %dx%d", e.Steps, e.Learnrate, e.Width, e.Height)
+	}
+	if _, err := Parse("u.yaml", []byte("epochs: 1__000\n")); err == nil {
+		t.Error("1__000 was read as a number")
+	}
+}
+
+// TestFeatureWithTextAndImage uses the text, as CLIPig does, noting that the image is unused.
+func TestFeatureWithTextAndImage(t *testing.T) {
+	f, err := Parse("f.yaml", []byte("targets:\n  - features:\n      - {text: a, image: b.png}\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ft := f.Experiment.Targets[0].Features[0]; ft.Text != "a" || ft.Image != "" {
+		t.Errorf("feature %+v", ft)
+	}
+	if len(f.Notes) != 1 || !strings.Contains(f.Notes[0].Error(), "f.yaml:3:19: note: features.image is accepted and ignored") {
+		t.Errorf("notes %v", f.Notes)
 	}
 }

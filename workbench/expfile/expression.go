@@ -6,6 +6,7 @@ import (
 	"hash/fnv"
 	"math"
 	"math/rand/v2"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -29,15 +30,25 @@ var timeVariables = [][2]string{
 	{"time_inverse5", "ti5"},
 }
 
+// The variable groups of CLIPig's settings (docs/reference.md names each setting's): the time
+// variables, for resolution; with the resolution's, for learnrate and learnrate_scale; with the
+// learning rate's, for targets' transforms and postproc; with similarity, for features' and
+// constraints' values and a target's weight. Other settings take expressions without variables.
+var (
+	timeGroup = func() []string {
+		names := []string{"epoch", "epochs", "time_step", "ts"}
+		for _, v := range timeVariables {
+			names = append(names, v[0], v[1])
+		}
+		return names
+	}()
+	learnrateGroup  = slices.Concat(timeGroup, []string{"resolution", "res", "width", "height"})
+	targetGroup     = slices.Concat(learnrateGroup, []string{"learnrate", "lr", "learnrate_scale", "lrs"})
+	similarityGroup = slices.Concat(targetGroup, []string{"similarity", "sim"})
+)
+
 // variableNames are every name an expression can use besides the functions.
-var variableNames = func() []string {
-	names := []string{"epoch", "epochs", "time_step", "ts", "resolution", "res", "width", "height",
-		"learnrate", "lr", "learnrate_scale", "lrs", "similarity", "sim"}
-	for _, v := range timeVariables {
-		names = append(names, v[0], v[1])
-	}
-	return names
-}()
+var variableNames = similarityGroup
 
 // functions are Python's math module (from math import *) and a few Python built-ins Starlark lacks.
 var functions = func() starlark.StringDict {
@@ -89,6 +100,45 @@ type expression struct {
 // compileExpression compiles a number-valued expression, e.g. "1 - .95 * t5" or
 // ".5 if t < .4 else 1.".
 func compileExpression(source string) (*expression, error) {
+	return compileWith(source, variableNames)
+}
+
+// compileWith is compileExpression for a setting whose expressions may use only the variables
+// named (nil: none), as CLIPig's expression groups allow.
+func compileWith(source string, variables []string) (*expression, error) {
+	x, err := compileAll(source)
+	if err != nil {
+		return nil, err
+	}
+	if name := variableOutside(source, variables); name != "" {
+		allowed := "no variables (a number, or an expression of numbers)"
+		if len(variables) > 0 {
+			allowed = "only " + strings.Join(variables, ", ")
+		}
+		return nil, fmt.Errorf("%s is not available here: this setting's expressions take %s: %q", name, allowed, abbreviate(source))
+	}
+	return x, nil
+}
+
+// variableOutside is the first variable a compiled source uses that is not one of variables.
+func variableOutside(source string, variables []string) string {
+	expr, err := (&syntax.FileOptions{}).ParseExpr("", rewritePower(source), 0)
+	if err != nil {
+		return ""
+	}
+	var outside string
+	syntax.Walk(expr, func(n syntax.Node) bool {
+		if id, ok := n.(*syntax.Ident); ok && outside == "" && slices.Contains(variableNames, id.Name) &&
+			!slices.Contains(variables, id.Name) {
+			outside = id.Name
+		}
+		return outside == ""
+	})
+	return outside
+}
+
+// compileAll compiles an expression of any of the variables.
+func compileAll(source string) (*expression, error) {
 	known := func(name string) bool {
 		return slices.Contains(variableNames, name) || functions.Has(name) || slices.Contains(randomNames, name)
 	}
@@ -357,7 +407,7 @@ func splitList(s string) []string {
 }
 
 func isNumber(s string) bool {
-	_, err := strconv.ParseFloat(s, 64)
+	_, err := strconv.ParseFloat(withoutUnderscores(s), 64)
 	return err == nil
 }
 
@@ -372,4 +422,16 @@ func errorMessage(err error) string {
 		return syntaxErr.Msg
 	}
 	return err.Error()
+}
+
+// underscoredNumber is a decimal number with underscores between its digits, as Python and
+// PyYAML (YAML 1.1) read it: 1_000, 0.000_1.
+var underscoredNumber = regexp.MustCompile(`^[-+]?[0-9]+(_[0-9]+)*(\.[0-9]+(_[0-9]+)*)?([eE][-+]?[0-9]+)?$`)
+
+// withoutUnderscores is s without the underscores of an underscoredNumber (else s).
+func withoutUnderscores(s string) string {
+	if !strings.Contains(s, "_") || !underscoredNumber.MatchString(s) {
+		return s
+	}
+	return strings.ReplaceAll(s, "_", "")
 }

@@ -260,3 +260,23 @@ func TestEvenKernelSizesRefused(t *testing.T) {
 		}
 	}
 }
+
+// TestCarelessWritingExplained names the fix for common slips: a tab indenting, 640x480, a
+// resolution-changing postproc, a wrong count of values.
+func TestCarelessWritingExplained(t *testing.T) {
+	for source, want := range map[string]string{
+		"targets:\n\t- features: [x]\n":                                     "(line 2 indents with a tab: YAML indents with spaces only)",
+		"resolution: 640x480\n":                                             "c.yaml:1:13: resolution \"640x480\": write width and height as 640 480",
+		"postproc:\n  - resize: 64\n":                                       "resize changes the image's size",
+		"targets: [{features: [x], transforms: [{random_shift: 0 1 2}]}]\n": "random_shift offset takes 1, 2 or 4 values, got 3",
+		"targets: [{features: [x], transforms: [{saturation: 1 2}]}]\n":     "saturation factor takes 1 value, got 2",
+	} {
+		_, err := Parse("c.yaml", []byte(source))
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("%q: %v, want %q", source, err, want)
+		}
+		if err != nil && strings.Count(err.Error(), "c.yaml") > 1 {
+			t.Errorf("%q: the error repeats: %v", source, err)
+		}
+	}
+}

@@ -112,7 +112,7 @@ func parseFile(path string, files map[*yaml.Node]string) (*yaml.Node, error) {
 func parseBytes(name string, data []byte, files map[*yaml.Node]string) (*yaml.Node, error) {
 	var doc yaml.Node
 	if err := yaml.Unmarshal(data, &doc); err != nil {
-		return nil, fmt.Errorf("%s: %w", name, err)
+		return nil, fmt.Errorf("%s: %w%s", name, err, tabHint(data))
 	}
 	if err := checkOneDocument(name, data); err != nil {
 		return nil, err
@@ -135,6 +135,16 @@ func parseBytes(name string, data []byte, files map[*yaml.Node]string) (*yaml.No
 	}
 	markFile(root, name, files)
 	return root, nil
+}
+
+// tabHint explains a YAML error in a file that indents with tabs, which YAML forbids.
+func tabHint(data []byte) string {
+	for i, line := range strings.Split(string(data), "\n") {
+		if indent := line[:len(line)-len(strings.TrimLeft(line, " \t"))]; strings.Contains(indent, "\t") {
+			return fmt.Sprintf(" (line %d indents with a tab: YAML indents with spaces only)", i+1)
+		}
+	}
+	return ""
 }
 
 // checkOneDocument refuses a file of several YAML documents (separated by ---), whose later

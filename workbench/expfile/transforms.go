@@ -2,6 +2,8 @@ package expfile
 
 import (
 	"slices"
+	"strconv"
+	"strings"
 
 	"github.com/clipwork/clipwork/workbench"
 	"go.yaml.in/yaml/v3"
@@ -84,9 +86,27 @@ func (d *decoder) geometricValues(n *yaml.Node, key string, p workbench.Param) [
 	case len(values) == 2 && p.Size == 4:
 		return slices.Concat(values, values)
 	case len(values) != p.Size:
-		d.errorf(n, "%s needs %d values or one, got %d", what, p.Size, len(values))
+		counts := []int{1, p.Size}
+		if p.Size == 4 {
+			counts = append(counts, 2)
+		}
+		d.errorf(n, "%s takes %s, got %d", what, valueCounts(counts), len(values))
 	}
 	return values
+}
+
+// valueCounts words the numbers of values a parameter takes: "1 or 3 values".
+func valueCounts(counts []int) string {
+	slices.Sort(counts)
+	counts = slices.Compact(counts)
+	words := make([]string, len(counts))
+	for i, c := range counts {
+		words[i] = strconv.Itoa(c)
+	}
+	if len(words) == 1 {
+		return words[0] + map[bool]string{true: " value", false: " values"}[counts[0] == 1]
+	}
+	return strings.Join(words[:len(words)-1], ", ") + " or " + words[len(words)-1] + " values"
 }
 
 func (d *decoder) window(n *yaml.Node, w *workbench.Window) {
@@ -158,7 +178,11 @@ func (d *decoder) transformValues(n *yaml.Node, kind *workbench.TransformKind) [
 	what := kind.Key + " " + kind.Param
 	items := d.items(n, what)
 	if c := len(items); c != 1 && c != kind.Values && (c != 2 || !kind.Range) {
-		d.errorf(n, "%s needs one value or %d, got %d", what, kind.Values, c)
+		counts := []int{1, kind.Values}
+		if kind.Range {
+			counts = append(counts, 2)
+		}
+		d.errorf(n, "%s takes %s, got %d", what, valueCounts(counts), c)
 		return nil
 	}
 	var values []workbench.Value
