@@ -7,6 +7,7 @@ import (
 	"math"
 	"math/rand/v2"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/clipwork/clipwork/clipmodel"
@@ -210,6 +211,29 @@ func TestPlainFileKeepsTheText(t *testing.T) {
 		}
 		if got := exp.Targets[0].Features[0].Text; got != want || exp.Seed != 7 {
 			t.Errorf("%q read back as %q, seed %d; want %q, seed 7", text, got, exp.Seed, want)
+		}
+	}
+}
+
+// TestReportSeedsTablesEachSeed writes a row per seed with its matched colours, coherence and
+// the sky's verdicts.
+func TestReportSeedsTablesEachSeed(t *testing.T) {
+	grey := Composition{Centre: [3]float64{0.5, 0.5, 0.5}, Border: [3]float64{0.5, 0.5, 0.5}}
+	sky := Composition{Centre: [3]float64{0.8, 0.2, 0.2}, Border: [3]float64{0.2, 0.3, 0.8}}
+	paintings := []Painting{
+		{Matched: scenes.Colors[:9], PaintedMatched: scenes.Colors, Coherence: []float64{0.5, 0.7, 0.6}, Sky: sky, SkyCentred: sky},
+		{Matched: scenes.Colors[:2], PaintedMatched: scenes.Colors[:3], Coherence: []float64{0.1}, Sky: grey, SkyCentred: grey},
+	}
+	var out strings.Builder
+	ReportSeeds(&out, 7, paintings)
+	lines := strings.Split(strings.TrimSpace(out.String()), "\n")
+	want := [][]string{{"7", "9/10", "10/10", "0.60", "pass", "pass"}, {"8", "2/10", "3/10", "0.10", "FAIL", "FAIL"}}
+	if len(lines) != 3 {
+		t.Fatalf("table:\n%s", out.String())
+	}
+	for i, w := range want {
+		if got := strings.Fields(lines[i+1]); !slices.Equal(got, w) {
+			t.Errorf("row %d: %v, want %v", i, got, w)
 		}
 	}
 }
