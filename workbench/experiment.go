@@ -152,6 +152,9 @@ type Init struct {
 	// Mean and Std are the noise's per channel. With an Image, a Mean or Std other than zero maps
 	// its pixels to pixel*Std + Mean, as CLIPig does; both zero keep the image as it is.
 	Mean, Std [3]float64
+	// Given marks Mean and Std as set even where both are zero (a black start); without it, and
+	// without an Image, zero Mean and Std take CLIPig's noise (DefaultInitMean, DefaultInitStd).
+	Given bool
 	// Resolution is the width and height the noise is drawn at, or the image file resized to,
 	// before it is resized to the image (CLIPig's init.resolution).
 	Resolution [2]int
@@ -260,7 +263,7 @@ func (e *Experiment) Defaults() {
 	if e.Parameterization.Decay == 0 {
 		e.Parameterization.Decay = 1
 	}
-	if e.Init.Mean == [3]float64{} && e.Init.Std == [3]float64{} && e.Init.Image == "" {
+	if e.Init.Mean == [3]float64{} && e.Init.Std == [3]float64{} && e.Init.Image == "" && !e.Init.Given {
 		e.Init.Mean, e.Init.Std = DefaultInitMean, DefaultInitStd
 	}
 	for i := range e.Targets {

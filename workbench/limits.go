@@ -79,33 +79,13 @@ func geometricSizeProblem(g Geometric) error {
 	return nil
 }
 
-// paramsSizeProblem checks parameters' values (values[i] for params[i]) against the limits,
-// and kernel sizes for oddness.
+// paramsSizeProblem checks parameters' values (values[i] for params[i]) against the limits.
 func paramsSizeProblem(kind string, params []Param, values [][]Value) error {
 	for i, p := range params {
-		if i >= len(values) {
-			continue
-		}
-		if err := checkSize(kind, p.Name, values[i]); err != nil {
-			return err
-		}
-		if p.Name == "kernel_size" {
-			if err := checkKernelSize(kind, values[i]); err != nil {
+		if i < len(values) {
+			if err := checkSize(kind, p.Name, values[i]); err != nil {
 				return err
 			}
-		}
-	}
-	return nil
-}
-
-// checkKernelSize refuses a kernel_size that is not an odd, positive whole number, as CLIPig's
-// blurs (torchvision) do; 0 is clipwork's own default for a blur: a kernel sized to the sigma.
-func checkKernelSize(kind string, values []Value) error {
-	for _, v := range values {
-		size := v.At(TimeAt(0, 1))
-		if size != 0 && (size < 1 || size != math.Trunc(size) || math.Mod(size, 2) != 1) {
-			return fmt.Errorf("%s kernel_size %g must be an odd, positive whole number, such as %g", kind, size,
-				max(1, 2*math.Floor(size/2)+1))
 		}
 	}
 	return nil

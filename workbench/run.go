@@ -365,9 +365,13 @@ func (r *Run) targetInputs(plan *stepPlan, k int, env Env, rng *rand.Rand) (targ
 	for _, h := range homs {
 		ti.Homs = append(ti.Homs, tensors.FromFlatDataAndDimensions(h, n, 9))
 	}
-	ti.Weight = tensors.FromScalar(float32(t.Weight.At(env)))
-	weights, active, scales := make([]float32, f), make([]float32, f), make([]float32, f)
 	last := r.stats.Target(t.Name).Features
+	te := env // the target's weight and constraints see its features' mean similarity, as in CLIPig
+	for _, f := range last {
+		te.Similarity += 100 * f.SimilarityLast / float64(len(last))
+	}
+	ti.Weight = tensors.FromScalar(float32(t.Weight.At(te)))
+	weights, active, scales := make([]float32, f), make([]float32, f), make([]float32, f)
 	for i := range t.labels {
 		fe := env
 		fe.Similarity = 100 * last[i].SimilarityLast
@@ -382,11 +386,7 @@ func (r *Run) targetInputs(plan *stepPlan, k int, env Env, rng *rand.Rand) (targ
 		ti.Scales = tensors.FromFlatDataAndDimensions(scales, f)
 	}
 	if len(t.Constraints) > 0 {
-		ce := env
-		for _, f := range last {
-			ce.Similarity += 100 * f.SimilarityLast / float64(len(last))
-		}
-		ti.Constraints = constraintInputs(t.Constraints, ce)
+		ti.Constraints = constraintInputs(t.Constraints, te)
 	}
 	for _, tr := range t.Transforms {
 		ti.Transforms = append(ti.Transforms, transformInputs(tr, n, env, rng, canvasScales))

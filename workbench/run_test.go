@@ -446,3 +446,15 @@ func TestConstraintOnlyTarget(t *testing.T) {
 		t.Errorf("a run of constraints alone stopped at step %d", alone.Step())
 	}
 }
+
+// TestTargetWeightSeesSimilarity weighs a target by its features' mean similarity at the
+// previous step, as CLIPig's target weight may: nothing at the first step, then a loss.
+func TestTargetWeightSeesSimilarity(t *testing.T) {
+	exp := Experiment{Seed: 1, Steps: 3, Width: 32, Height: 32, Targets: []Target{{Features: []Feature{{Text: "x"}},
+		Weight: Func("sim", func(e Env) float64 { return e.Similarity })}}}
+	history := runToEnd(t, exp).Stats().History
+	if history[0].Loss != 0 || history[1].Loss == 0 || history[2].Loss == 0 {
+		t.Errorf("losses %v, %v, %v: want 0 at the first step and then the similarity's weight", history[0].Loss,
+			history[1].Loss, history[2].Loss)
+	}
+}

@@ -206,7 +206,7 @@ func (s *Stats) restoreSums() {
 // terminal) are printed quoted, with the characters escaped.
 func (s *Stats) WriteFrameTable(w io.Writer) {
 	for _, t := range s.Targets {
-		if len(t.Features) == 0 {
+		if t.ConstraintsOnly() {
 			fmt.Fprintf(w, "target %s (constraints only, %d windows)\n", Printable(t.Name), t.Windows)
 			continue
 		}

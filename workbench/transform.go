@@ -243,10 +243,13 @@ func defaultSigma(k float64) float64 { return 0.3*((k-1)*0.5-1) + 0.8 }
 // kernelRadius is the radius of a kernel_size (its larger side), or fallback when it is 0.
 func kernelRadius(kernel []float64, fallback int) int {
 	k := int(max(kernel[0], kernel[1]))
-	if k <= 0 {
+	switch {
+	case k == 0:
 		return fallback
+	case k < 0:
+		return 0 // CLIPig's max(1, k): one tap
 	}
-	return k / 2
+	return k / 2 // an even k is CLIPig's k+1
 }
 
 // luminance is torchvision's grey image, 0.2989 R + 0.587 G + 0.114 B, as one channel.

@@ -188,3 +188,13 @@ func TestBlurEdgeAndFNoiseMatchCLIPig(t *testing.T) {
 		t.Errorf("fnoise std %g, PyTorch measured %g", std, ref.FNoise)
 	}
 }
+
+// TestKernelSizesAsCLIPig sizes kernels as CLIPig's blurs do, max(1, k+1 if k is even else k):
+// 4 blurs as 5, 2.5 as 3, -3 as 1; 0 is clipwork's own, the fallback.
+func TestKernelSizesAsCLIPig(t *testing.T) {
+	for _, c := range [][2]float64{{5, 2}, {4, 2}, {2.5, 1}, {1, 0}, {-3, 0}, {0, 7}} {
+		if got := kernelRadius([]float64{c[0], c[0]}, 7); got != int(c[1]) {
+			t.Errorf("kernel_size %g: radius %d, want %g", c[0], got, c[1])
+		}
+	}
+}

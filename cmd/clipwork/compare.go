@@ -108,6 +108,11 @@ func runExport(args []string, stdout io.Writer) error {
 	if err != nil {
 		return err
 	}
+	if *out != "" {
+		if err := checkLocalOut("out", *out); err != nil {
+			return err
+		}
+	}
 	runs, remove, err := loadRuns(locations)
 	if err != nil {
 		return err
@@ -145,9 +150,6 @@ func chartFolders(locations []string, out string) ([]string, error) {
 		default:
 			folders[i] = filepath.Join(location, "charts")
 		}
-	}
-	if out != "" {
-		return folders, checkLocalOut("out", out)
 	}
 	return folders, nil
 }

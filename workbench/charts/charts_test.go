@@ -316,3 +316,24 @@ func TestWinRatesOverTimeLabelRoundSteps(t *testing.T) {
 		t.Errorf("%d spans from step %d, want 41 of 5 steps from 0", len(spans), spans[0].Step)
 	}
 }
+
+// TestConstraintOnlyTargetsDrawNoCharts leaves a target of constraints alone out of a run's
+// charts, and out of a comparison's win rates where another run gives it features.
+func TestConstraintOnlyTargetsDrawNoCharts(t *testing.T) {
+	constraints := testStats()
+	constraints.Targets[0].Features = nil
+	for _, c := range Run(constraints) {
+		if c.Name != "loss" {
+			t.Errorf("a target of constraints alone draws %s", c.Name)
+		}
+	}
+	if cs := Compare([]NamedStats{{"a", constraints}}); len(cs) != 0 {
+		t.Errorf("%d comparison charts of a target of constraints alone", len(cs))
+	}
+	withFeatures := testStats()
+	withFeatures.Targets[0].Select = workbench.SelectAll
+	cs := Compare([]NamedStats{{"a", constraints}, {"b", withFeatures}})
+	if len(cs) != 1 || !strings.Contains(option(t, cs[0]), "similarity: t") {
+		t.Errorf("comparison with features in one run: %d charts, want its similarities", len(cs))
+	}
+}

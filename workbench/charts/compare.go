@@ -19,13 +19,13 @@ type NamedStats struct {
 func Compare(runs []NamedStats) []Chart {
 	var out []Chart
 	for _, name := range targetNames(runs) {
-		with, features := 0, 0 // runs in which the target has win rates, and features
+		with, features := 0, 0 // runs in which the target has features, and win rates
 		for _, r := range runs {
-			if t := r.Stats.Target(name); t != nil && !t.AppliedEverywhere() {
-				with++
-			}
 			if t := r.Stats.Target(name); t != nil && !t.ConstraintsOnly() {
 				features++
+				if !t.AppliedEverywhere() {
+					with++
+				}
 			}
 		}
 		if features == 0 {

@@ -267,7 +267,7 @@ func (d *decoder) moment(n *yaml.Node, what string) workbench.Moment {
 	if !ok {
 		return workbench.Moment{}
 	}
-	m, err := workbench.ParseMoment(s)
+	m, err := workbench.ParseMoment(withoutUnderscores(s))
 	if err != nil {
 		d.errorf(n, "%s: %v", what, err)
 	}
@@ -314,8 +314,8 @@ func (d *decoder) entries(n *yaml.Node, what string) []*yaml.Node {
 // numbers reads a list of count numbers (or one number, repeated).
 func (d *decoder) numbers(n *yaml.Node, what string, count int) []float64 {
 	items := d.items(n, what)
-	if len(items) == 1 && count > 1 {
-		items = slices.Repeat(items, count)
+	if len(items) == 1 && count > 1 { // one value for all: read, and reported, once
+		return slices.Repeat([]float64{d.number(items[0], what)}, count)
 	}
 	if len(items) != count {
 		d.errorf(n, "%s needs %d numbers, got %d", what, count, len(items))

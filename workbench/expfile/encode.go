@@ -76,8 +76,8 @@ type (
 		Decay float64 `yaml:"decay"`
 	}
 	initOut struct {
-		Mean       []float64 `yaml:"mean,flow"`
-		Std        []float64 `yaml:"std,flow"`
+		Mean       []float64 `yaml:"mean,flow,omitempty"`
+		Std        []float64 `yaml:"std,flow,omitempty"`
 		Resolution []int     `yaml:"resolution,flow,omitempty"`
 		Image      string    `yaml:"image,omitempty"`
 	}
@@ -168,8 +168,12 @@ func encodeFile(f *File) fileOut {
 	return out
 }
 
+// encodeInit writes init; an image kept as it is (no mean or std) is written without them.
 func encodeInit(in workbench.Init) initOut {
-	out := initOut{Mean: in.Mean[:], Std: in.Std[:], Image: in.Image}
+	out := initOut{Image: in.Image}
+	if in.Image == "" || in.Mean != [3]float64{} || in.Std != [3]float64{} {
+		out.Mean, out.Std = in.Mean[:], in.Std[:]
+	}
 	if in.Resolution[0] > 0 {
 		out.Resolution = in.Resolution[:]
 	}

@@ -252,6 +252,7 @@ func (d *decoder) init(n *yaml.Node) workbench.Init {
 		}
 	})
 	if in.Image == "" || gotMean || gotStd {
+		in.Given = true
 		if !gotMean {
 			in.Mean = workbench.DefaultInitMean
 		}

@@ -385,11 +385,13 @@ func TestInitAsCLIPig(t *testing.T) {
 		"init: {std: 0.3}\n":             {half, {0.3, 0.3, 0.3}},
 		"init: {image: x.png}\n":         {},
 		"init: {image: x.png, std: 1}\n": {half, {1, 1, 1}},
+		"init: {mean: 0, std: 0}\n":      {},
 	} {
 		f, err := Parse("i.yaml", []byte(source))
 		if err != nil {
 			t.Fatal(err)
 		}
+		f.Experiment.Defaults()
 		if in := f.Experiment.Init; in.Mean != want[0] || in.Std != want[1] {
 			t.Errorf("%s: mean %v std %v, want %v", source, in.Mean, in.Std, want)
 		}
@@ -622,6 +624,17 @@ func TestUnderscoredNumbers(t *testing.T) {
 	}
 	if _, err := Parse("u.yaml", []byte("epochs: 1__000\n")); err == nil {
 		t.Error("1__000 was read as a number")
+	}
+	f, err = Parse("u.yaml", []byte("epochs: 1_000 * 2\nlearnrate: 1_0.5_0 + 0 * ti2\ntargets: [{features: [x], start: 1_00}]\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	e = f.Experiment
+	if e.Steps != 2000 || e.Learnrate.At(workbench.TimeAt(0, 2)) != 10.5 {
+		t.Errorf("epochs %d, learnrate %v", e.Steps, e.Learnrate)
+	}
+	if start := e.Targets[0].Period.Start; start != workbench.AtStep(100) {
+		t.Errorf("start %+v", start)
 	}
 }
 

@@ -106,6 +106,7 @@ func compileExpression(source string) (*expression, error) {
 // compileWith is compileExpression for a setting whose expressions may use only the variables
 // named (nil: none), as CLIPig's expression groups allow.
 func compileWith(source string, variables []string) (*expression, error) {
+	source = underscoredLiteral.ReplaceAllStringFunc(source, withoutUnderscores)
 	x, err := compileAll(source)
 	if err != nil {
 		return nil, err
@@ -427,6 +428,9 @@ func errorMessage(err error) string {
 // underscoredNumber is a decimal number with underscores between its digits, as Python and
 // PyYAML (YAML 1.1) read it: 1_000, 0.000_1.
 var underscoredNumber = regexp.MustCompile(`^[-+]?[0-9]+(_[0-9]+)*(\.[0-9]+(_[0-9]+)*)?([eE][-+]?[0-9]+)?$`)
+
+// underscoredLiteral is a number literal with underscores inside an expression (1_000 * t).
+var underscoredLiteral = regexp.MustCompile(`\b[0-9][0-9_]*(\.[0-9_]+)?\b`)
 
 // withoutUnderscores is s without the underscores of an underscoredNumber (else s).
 func withoutUnderscores(s string) string {

@@ -96,11 +96,22 @@ var power = starlark.NewBuiltin(powerName, func(_ *starlark.Thread, b *starlark.
 	x, xWhole := base.(starlark.Int)
 	n, nWhole := exponent.(starlark.Int)
 	if xWhole && nWhole && n.Sign() >= 0 {
+		base := x.BigInt()
+		if base.CmpAbs(big.NewInt(1)) <= 0 { // 0, 1 and -1: the power's parity is all that counts
+			same := int64(2) // an even power
+			switch {
+			case n.Sign() == 0:
+				same = 0
+			case n.BigInt().Bit(0) == 1:
+				same = 1
+			}
+			return starlark.MakeBigInt(new(big.Int).Exp(base, big.NewInt(same), nil)), nil
+		}
 		e, ok := n.Int64()
-		if !ok || e*int64(max(x.BigInt().BitLen(), 1)) > maxPowerBits {
+		if !ok || e > maxPowerBits/int64(base.BitLen()) {
 			return nil, fmt.Errorf("%v ** %v is too large a whole number", x, n)
 		}
-		return starlark.MakeBigInt(new(big.Int).Exp(x.BigInt(), big.NewInt(e), nil)), nil
+		return starlark.MakeBigInt(new(big.Int).Exp(base, big.NewInt(e), nil)), nil
 	}
 	fx, okX := starlark.AsFloat(base)
 	fn, okN := starlark.AsFloat(exponent)

@@ -159,6 +159,10 @@ func status(run *workbench.Run, note string) string {
 func winRateBars(stats *workbench.Stats) string {
 	var b strings.Builder
 	for _, t := range stats.Targets {
+		if t.ConstraintsOnly() {
+			fmt.Fprintf(&b, "<p><b>%s</b> (constraints only, %d windows)</p>", html.EscapeString(t.Name), t.Windows)
+			continue
+		}
 		fmt.Fprintf(&b, "<p><b>%s</b> (select %s, %d windows)</p><table>", html.EscapeString(t.Name),
 			html.EscapeString(t.Select), t.Windows)
 		for j, f := range t.Features {

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/clipwork/clipwork/workbench"
 	"github.com/clipwork/clipwork/workbench/expfile"
 	"github.com/clipwork/clipwork/workbench/sweep"
 	"github.com/clipwork/clipwork/workbench/sweepview"
@@ -125,5 +126,13 @@ func TestSweepReadsASweepFolder(t *testing.T) {
 	url := "file://" + filepath.ToSlash(dir)
 	if err := Sweep(url); err == nil || !strings.Contains(err.Error(), url+"/sweep.json: invalid") {
 		t.Errorf("a damaged sweep.json in a store: %v", err)
+	}
+}
+
+// TestWinRateBarsOfConstraintsAlone names a target of constraints alone as such, without a table.
+func TestWinRateBarsOfConstraintsAlone(t *testing.T) {
+	stats := &workbench.Stats{Targets: []*workbench.TargetStats{{Name: "frame", Select: "all", Windows: 6}}}
+	if got := winRateBars(stats); got != "<p><b>frame</b> (constraints only, 6 windows)</p>" {
+		t.Errorf("bars %q", got)
 	}
 }
