@@ -51,6 +51,10 @@ type Options struct {
 	// original had it (FARE and TeCoA use the adversarial term alone).
 	AdversarialWeight float64 `json:"adversarial_weight"`
 	CleanWeight       float64 `json:"clean_weight"`
+	// CleanCEWeight weighs, with TeCoA's loss, the cross-entropy of the clean images'
+	// classification among the captions: it keeps zero-shot accuracy by the captions alone,
+	// without pulling the clean embeddings to the original's.
+	CleanCEWeight float64 `json:"clean_ce_weight,omitempty"`
 	// Noise is the largest standard deviation of the uniform pixel noise on training images
 	// (each image draws its own, up to this): image optimisation starts from noise, and a
 	// tower made robust around clean renders only can stay brittle there.
@@ -101,7 +105,7 @@ func (o *Options) defaults() {
 	if o.Attack == (Attack{}) {
 		o.Attack = Attack{Radius: DefaultRadius, StepSize: DefaultStepSize, Steps: DefaultPGDSteps}
 	}
-	if o.AdversarialWeight == 0 && o.CleanWeight == 0 {
+	if o.AdversarialWeight == 0 && o.CleanWeight == 0 && o.CleanCEWeight == 0 {
 		o.AdversarialWeight = 1
 	}
 	if o.CheckpointEvery == 0 {
@@ -133,6 +137,9 @@ func Robustify(ctx context.Context, opts Options) error {
 	}
 	if opts.Loss != LossFARE && opts.Loss != LossTeCoA {
 		return fmt.Errorf("loss %q: choose %s or %s", opts.Loss, LossFARE, LossTeCoA)
+	}
+	if opts.CleanCEWeight != 0 && opts.Loss != LossTeCoA {
+		return fmt.Errorf("a clean cross-entropy weight (%g) needs the tecoa loss, which classifies among captions", opts.CleanCEWeight)
 	}
 	if err := keepLoss(&opts); err != nil {
 		return err
@@ -259,14 +266,19 @@ func fareModel(m *clipmodel.Model, opts Options) func(scope *model.Scope, inputs
 // classification among the captions (inputs: clean images, the attack's random start, the
 // captions' unit embeddings times the logit scale, each image's target distribution over the
 // captions, and the original embeddings of the clean images), and the logits of the attacked
-// images, then the tuned tower's embeddings of the clean ones when CleanWeight weighs them.
+// images, then the clean ones' logits when CleanCEWeight weighs them, then the tuned tower's
+// embeddings of the clean ones when CleanWeight weighs them.
 func tecoaModel(m *clipmodel.Model, opts Options) func(scope *model.Scope, inputs []*Node) []*Node {
 	return func(scope *model.Scope, inputs []*Node) []*Node {
 		clean, start, captions, targets := inputs[0], inputs[1], inputs[2], inputs[3]
 		embed := func(images *Node) *Node { return m.ImageFeatures(scope, images) }
 		logits := func(images *Node) *Node { return Einsum("bd,cd->bc", L2Normalize(embed(images), -1), captions) }
 		attacked := PGD(clean, start, opts.Attack, func(images *Node) *Node { return crossEntropy(logits(images), targets) })
-		return withClean(opts, []*Node{logits(attacked)}, embed, clean)
+		out := []*Node{logits(attacked)}
+		if opts.CleanCEWeight != 0 {
+			out = append(out, logits(clean))
+		}
+		return withClean(opts, out, embed, clean)
 	}
 }
 
@@ -285,13 +297,17 @@ func withClean(opts Options, out []*Node, embed func(*Node) *Node, clean *Node) 
 }
 
 // weighedLoss weighs adversarial, between the graph's output for the attacked images and
-// labels[0], by AdversarialWeight, and the squared distance of its embeddings of the clean
-// images to the original ones (the last label) by CleanWeight.
+// labels[0], by AdversarialWeight; the same between its output for the clean images (TeCoA's
+// logits, second) by CleanCEWeight; and the squared distance of its embeddings of the clean
+// images (last) to the original ones (the last label) by CleanWeight.
 func weighedLoss(opts Options, adversarial func(predictions, targets *Node) *Node) func(labels, predictions []*Node) *Node {
 	return func(labels, predictions []*Node) *Node {
 		loss := MulScalar(adversarial(predictions[0], labels[0]), opts.AdversarialWeight)
+		if opts.CleanCEWeight != 0 {
+			loss = Add(loss, MulScalar(adversarial(predictions[1], labels[0]), opts.CleanCEWeight))
+		}
 		if opts.CleanWeight != 0 {
-			loss = Add(loss, MulScalar(SquaredDistance(predictions[1], labels[len(labels)-1]), opts.CleanWeight))
+			loss = Add(loss, MulScalar(SquaredDistance(predictions[len(predictions)-1], labels[len(labels)-1]), opts.CleanWeight))
 		}
 		return loss
 	}

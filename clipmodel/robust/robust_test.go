@@ -77,10 +77,10 @@ func TestPGDStaysInTheBallAndRaisesTheLoss(t *testing.T) {
 func TestLossesFall(t *testing.T) {
 	const folder = "../defaultmodel/model"
 	for _, c := range []struct {
-		loss       string
-		batch, pgd int
-		step       float64
-	}{{LossFARE, 4, 2, 16.0 / 255}, {LossTeCoA, 16, 5, 8.0 / 255}} {
+		loss                 string
+		batch, pgd           int
+		step, clean, cleanCE float64
+	}{{LossFARE, 4, 2, 16.0 / 255, 0, 0}, {LossTeCoA, 16, 5, 8.0 / 255, 0, 0}, {LossTeCoA, 16, 5, 8.0 / 255, 0.04, 1}} {
 		loss := c.loss
 		student, err := clipmodel.Load(folder)
 		if err != nil {
@@ -91,7 +91,7 @@ func TestLossesFall(t *testing.T) {
 			t.Fatal(err)
 		}
 		opts := Options{BatchSize: c.batch, LearningRate: 3e-4, AdversarialWeight: 1, Loss: loss,
-			Attack: Attack{Radius: 32.0 / 255, StepSize: c.step, Steps: c.pgd}}
+			CleanWeight: c.clean, CleanCEWeight: c.cleanCE, Attack: Attack{Radius: 32.0 / 255, StepSize: c.step, Steps: c.pgd}}
 		opts.defaults()
 		trainer := newTrainer(student, opts)
 		batch, _, err := makeBatch(teacher, opts, 0)
@@ -106,9 +106,10 @@ func TestLossesFall(t *testing.T) {
 			}
 			losses = append(losses, tensors.MustCopyFlatData[float32](metrics[0])[0])
 		}
-		t.Logf("%s losses %v", loss, losses)
+		t.Logf("%s (clean %g, clean CE %g) losses %v", loss, c.clean, c.cleanCE, losses)
 		if last := losses[len(losses)-1]; !(last < 0.5*losses[0]) {
-			t.Errorf("%s losses %v: the last should be under half the first", loss, losses)
+			t.Errorf("%s (clean %g, clean CE %g) losses %v: the last should be under half the first", loss, c.clean,
+				c.cleanCE, losses)
 		}
 	}
 }
@@ -222,6 +223,10 @@ func TestRobustifyRefusesAnUnknownLoss(t *testing.T) {
 	err := Robustify(context.Background(), Options{Model: "random:tiny", Out: t.TempDir(), Loss: "tecao"})
 	if err == nil || !strings.Contains(err.Error(), `loss "tecao": choose fare or tecoa`) {
 		t.Errorf("got %v, want an error naming the losses", err)
+	}
+	err = Robustify(context.Background(), Options{Model: "random:tiny", Out: t.TempDir(), CleanCEWeight: 1})
+	if err == nil || !strings.Contains(err.Error(), "needs the tecoa loss") {
+		t.Errorf("a clean cross-entropy with FARE: got %v", err)
 	}
 }
 

@@ -41,7 +41,8 @@ func robustFlags(fs *flag.FlagSet, opts *robust.Options, prefix string, steps in
 	fs.IntVar(&opts.Attack.Steps, prefix+"pgd-steps", robust.DefaultPGDSteps, "PGD steps per robust step")
 	fs.StringVar(&opts.Loss, prefix+"loss", robust.LossFARE, "fare (keep the attacked images' embeddings at the original's of the clean ones) or tecoa (classify the attacked images among the batch's captions)")
 	fs.Float64Var(&opts.AdversarialWeight, prefix+"adversarial-weight", 1, "weight of the loss on the attacked images")
-	fs.Float64Var(&opts.CleanWeight, prefix+"clean-weight", 0, "weight of the loss on the clean images")
+	fs.Float64Var(&opts.CleanWeight, prefix+"clean-weight", 0, "weight of the clean images' embeddings' squared distance to the original's")
+	fs.Float64Var(&opts.CleanCEWeight, prefix+"clean-ce-weight", 0, "with tecoa: weight of the clean images' cross-entropy among the captions")
 	fs.Float64Var(&opts.Noise, prefix+"noise", 0.1, "the largest standard deviation of the pixel noise on robust training images")
 	return func() { opts.Attack.Radius, opts.Attack.StepSize = *radius/255, *stepSize/255 }
 }
