@@ -22,13 +22,14 @@ type Optimizer struct {
 
 // Optimizers are the optimisers an experiment can name; the first is the default.
 var Optimizers = []Optimizer{
-	{Name: "adam", Learnrate: map[string]float64{ParamPixels: 0.02, ParamFFT: 0.05}, Update: adam},
+	{Name: "adam", Learnrate: map[string]float64{ParamPixels: 0.01, ParamFFT: 0.05}, Update: adam},
 	{Name: "rmsprop", Learnrate: map[string]float64{ParamPixels: 0.01, ParamFFT: 0.02}, Update: rmsprop},
 	{Name: "sgd", Learnrate: map[string]float64{ParamPixels: 0.02, ParamFFT: 0.05}, Update: normalizedSGD},
-	// CLIPig's other names: its adadelta, its spelling rmsprob, and sparse_adam, which CLIPig
-	// runs as RMSprop; the rates keep CLIPig's ratios to adam.
-	{Name: "adadelta", Learnrate: map[string]float64{ParamPixels: 40, ParamFFT: 100}, Update: adadelta},
-	{Name: "rmsprob", Learnrate: map[string]float64{ParamPixels: 0.01, ParamFFT: 0.02}, Update: rmsprop},
+	// CLIPig's other names, at CLIPig's base rates for pixels: its adadelta, its spelling
+	// rmsprob (CLIPig's is centred with momentum 0.1), and sparse_adam, which CLIPig runs as
+	// RMSprop. The Fourier rates keep the ratios to adam.
+	{Name: "adadelta", Learnrate: map[string]float64{ParamPixels: 20, ParamFFT: 100}, Update: adadelta},
+	{Name: "rmsprob", Learnrate: map[string]float64{ParamPixels: 0.003, ParamFFT: 0.015}, Update: rmsprop},
 	{Name: "sparse_adam", Learnrate: map[string]float64{ParamPixels: 0.01, ParamFFT: 0.02}, Update: rmsprop},
 }
 

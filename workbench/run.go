@@ -264,7 +264,8 @@ func (r *Run) env(step int) Env {
 	e := TimeAt(step, r.exp.Steps)
 	e.Width, e.Height, e.Seed = r.width, r.height, r.exp.Seed
 	e.LRScale = r.exp.LearnrateScale.At(e)
-	e.LR = r.exp.Learnrate.At(e) * e.LRScale
+	opt, _ := LookupOptimizer(r.exp.Optimizer)
+	e.LR = opt.Learnrate[r.exp.Parameterization.Kind] * r.exp.Learnrate.At(e) * e.LRScale
 	return e
 }
 
@@ -310,13 +311,11 @@ func (r *Run) stepRand(step int) *rand.Rand {
 // inputs assembles the step graph's inputs in the plan's order.
 func (r *Run) inputs(plan *stepPlan, env Env) ([]any, error) {
 	rng := r.stepRand(env.Step)
-	opt, _ := LookupOptimizer(r.exp.Optimizer)
-	lr := opt.Learnrate[r.exp.Parameterization.Kind] * env.LR
 	state, err := RNGStateFromSeed(int64(rng.Uint64() >> 1))
 	if err != nil {
 		return nil, err
 	}
-	in := stepInputs[*tensors.Tensor]{Params: r.params, M: r.m, V: r.v, LR: tensors.FromScalar(float32(lr)),
+	in := stepInputs[*tensors.Tensor]{Params: r.params, M: r.m, V: r.v, LR: tensors.FromScalar(float32(env.LR)),
 		Count: tensors.FromScalar(float32(r.step + 1)), RNG: state}
 	in.Postproc, in.PostprocRows, err = r.postprocInputs(env, rng)
 	if err != nil {
@@ -365,22 +364,10 @@ func (r *Run) targetInputs(plan *stepPlan, k int, env Env, rng *rand.Rand) (targ
 	for _, h := range homs {
 		ti.Homs = append(ti.Homs, tensors.FromFlatDataAndDimensions(h, n, 9))
 	}
-	last := r.stats.Target(t.Name).Features
+	weights, active, scales, similarity := featureValues(t, env, r.stats.Target(t.Name).Features)
 	te := env // the target's weight and constraints see its features' mean similarity, as in CLIPig
-	for _, f := range last {
-		te.Similarity += 100 * f.SimilarityLast / float64(len(last))
-	}
+	te.Similarity = similarity
 	ti.Weight = tensors.FromScalar(float32(t.Weight.At(te)))
-	weights, active, scales := make([]float32, f), make([]float32, f), make([]float32, f)
-	for i := range t.labels {
-		fe := env
-		fe.Similarity = 100 * last[i].SimilarityLast
-		weights[i] = float32(t.weights[i].At(fe))
-		scales[i] = float32(t.fair[i] * t.scales[i].At(fe))
-		if t.periods[i].Active(env.Step, env.Steps) {
-			active[i] = 1
-		}
-	}
 	if t.hasFeatures() {
 		ti.Weights, ti.Active = tensors.FromFlatDataAndDimensions(weights, f), tensors.FromFlatDataAndDimensions(active, f)
 		ti.Scales = tensors.FromFlatDataAndDimensions(scales, f)
@@ -392,6 +379,26 @@ func (r *Run) targetInputs(plan *stepPlan, k int, env Env, rng *rand.Rand) (targ
 		ti.Transforms = append(ti.Transforms, transformInputs(tr, n, env, rng, canvasScales))
 	}
 	return ti, nil
+}
+
+// featureValues evaluates a target's feature weights, scales and activity at env. As in CLIPig,
+// a weight's similarity is 100 times its feature's similarity times its scales (feature_scale
+// fair's and its own), here at the previous step's windows, since the weights go into the step;
+// the mean of those similarities is what the target's weight and constraints see.
+func featureValues(t *preparedTarget, env Env, last []*FeatureStats) (weights, active, scales []float32, mean float64) {
+	f := len(t.labels)
+	weights, active, scales = make([]float32, f), make([]float32, f), make([]float32, f)
+	for i := range t.labels {
+		scale := t.fair[i] * t.scales[i].At(env)
+		fe := env
+		fe.Similarity = 100 * last[i].SimilarityLast * scale
+		mean += fe.Similarity / float64(f)
+		weights[i], scales[i] = float32(t.weights[i].At(fe)), float32(scale)
+		if t.periods[i].Active(env.Step, env.Steps) {
+			active[i] = 1
+		}
+	}
+	return weights, active, scales, mean
 }
 
 // appendHomography appends a window's homography h, drawn for a side of input, as the

@@ -458,3 +458,17 @@ func TestTargetWeightSeesSimilarity(t *testing.T) {
 			history[1].Loss, history[2].Loss)
 	}
 }
+
+// TestLearnrateVariableIsTheOptimizersRate gives expressions CLIPig's learnrate: the
+// optimiser's base rate (adam's 0.01 for pixels) times learnrate times learnrate_scale.
+func TestLearnrateVariableIsTheOptimizersRate(t *testing.T) {
+	exp := BenchExperiment(32, 1, 2)
+	exp.Learnrate, exp.LearnrateScale = Constant(2), Constant(0.5)
+	run, err := NewRun(exp, tinyModel(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if env := run.env(0); math.Abs(env.LR-0.01) > 1e-12 || env.LRScale != 0.5 {
+		t.Errorf("learnrate %g, learnrate_scale %g: want 0.01 and 0.5", env.LR, env.LRScale)
+	}
+}

@@ -15,7 +15,8 @@ type Env struct {
 	Step, Steps int
 	// Width and Height are the image's current size.
 	Width, Height int
-	// LR is the current learning rate (learnrate times learnrate_scale), LRScale the scale.
+	// LR is the optimiser's current rate, CLIPig's learnrate variable: its base rate for the
+	// parameterisation times learnrate times learnrate_scale; LRScale is learnrate_scale.
 	LR, LRScale float64
 	// Similarity is CLIPig's similarity variable (100 times a cosine similarity): in a feature's
 	// weight the feature's mean similarity at the previous step, in a constraint the target's.
