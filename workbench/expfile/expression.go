@@ -62,7 +62,11 @@ var functions = func() starlark.StringDict {
 	d["trunc"] = floatFunc1("trunc", math.Trunc)
 	d["range"] = boundedRange
 	d[powerName] = power
+	d[numberName] = number
 	for name, v := range pythonMath() {
+		d[name] = v
+	}
+	for name, v := range pythonBuiltins() {
 		d[name] = v
 	}
 	return d
@@ -87,7 +91,13 @@ var boundedRange = starlark.NewBuiltin("range", func(thread *starlark.Thread, b 
 })
 
 // randomNames are the functions of Python's random module an expression can call.
-var randomNames = []string{"random", "uniform", "randint", "randrange", "gauss", "normalvariate", "choice"}
+var randomNames = func() []string {
+	var names []string
+	for name := range randomFunctions(nil) {
+		names = append(names, name)
+	}
+	return names
+}()
 
 // expression is one compiled expression.
 type expression struct {
@@ -123,7 +133,7 @@ func compileWith(source string, variables []string) (*expression, error) {
 
 // variableOutside is the first variable a compiled source uses that is not one of variables.
 func variableOutside(source string, variables []string) string {
-	expr, err := (&syntax.FileOptions{}).ParseExpr("", rewritePower(source), 0)
+	expr, err := (&syntax.FileOptions{}).ParseExpr("", toStarlark(source), 0)
 	if err != nil {
 		return ""
 	}
@@ -144,12 +154,12 @@ func compileAll(source string) (*expression, error) {
 		return slices.Contains(variableNames, name) || functions.Has(name) || slices.Contains(randomNames, name)
 	}
 	opts := &syntax.FileOptions{}
-	_, program, err := starlark.SourceProgramOptions(opts, source, "_ = ("+rewritePower(source)+"\n)", known)
+	_, program, err := starlark.SourceProgramOptions(opts, source, "_ = ("+toStarlark(source)+"\n)", known)
 	if err != nil {
 		return nil, fmt.Errorf("not a number or a valid expression: %s (Python syntax, with t, epoch, width, "+
 			"height, lr, ... and the math and random functions; see docs/expressions.md): %q", errorMessage(err), abbreviate(source))
 	}
-	if err := checkRepetition(opts, rewritePower(source)); err != nil {
+	if err := checkRepetition(opts, toStarlark(source)); err != nil {
 		return nil, fmt.Errorf("%v: %q", err, abbreviate(source))
 	}
 	h := fnv.New64a()
@@ -240,8 +250,8 @@ func toFloat(v starlark.Value) (float64, error) {
 	case starlark.Float:
 		return float64(v), nil
 	case starlark.Int:
-		f, _ := v.Int64()
-		return float64(f), nil
+		f, _ := starlark.AsFloat(v) // beyond float64's range: ±Inf
+		return f, nil
 	case starlark.Bool:
 		if v {
 			return 1, nil
@@ -306,34 +316,6 @@ func timeStep(t float64) starlark.Value {
 		}
 		return starlark.Float(s)
 	})
-}
-
-// randomFunctions are Python's random functions drawing from rng.
-func randomFunctions(rng *rand.Rand) map[string]starlark.Value {
-	gauss := func(args []float64) starlark.Value { return starlark.Float(args[0] + args[1]*rng.NormFloat64()) }
-	return map[string]starlark.Value{
-		"random":  floatBuiltin("random", 0, func([]float64) starlark.Value { return starlark.Float(rng.Float64()) }),
-		"uniform": floatBuiltin("uniform", 2, func(a []float64) starlark.Value { return starlark.Float(a[0] + (a[1]-a[0])*rng.Float64()) }),
-		"randint": floatBuiltin("randint", 2, func(a []float64) starlark.Value {
-			return starlark.MakeInt64(int64(a[0]) + rng.Int64N(int64(a[1])-int64(a[0])+1))
-		}),
-		"randrange": floatBuiltin("randrange", 2, func(a []float64) starlark.Value {
-			return starlark.MakeInt64(int64(a[0]) + rng.Int64N(max(int64(a[1])-int64(a[0]), 1)))
-		}),
-		"gauss":         floatBuiltin("gauss", 2, gauss),
-		"normalvariate": floatBuiltin("normalvariate", 2, gauss),
-		"choice": starlark.NewBuiltin("choice", func(_ *starlark.Thread, b *starlark.Builtin, args starlark.Tuple,
-			kwargs []starlark.Tuple) (starlark.Value, error) {
-			var seq starlark.Indexable
-			if err := starlark.UnpackPositionalArgs(b.Name(), args, kwargs, 1, &seq); err != nil {
-				return nil, err
-			}
-			if seq.Len() == 0 {
-				return nil, fmt.Errorf("choice from an empty sequence")
-			}
-			return seq.Index(rng.IntN(seq.Len())), nil
-		}),
-	}
 }
 
 // floatBuiltin is a built-in of count number arguments.

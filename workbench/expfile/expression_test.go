@@ -31,6 +31,16 @@ func TestExpressionsSpeakPython(t *testing.T) {
 		{"sin(pi / 2) + cos(0) + atan2(1, 1) * 4 / pi", 3},
 		{"t > 0.2 and t < 0.8 or not True", 1},
 		{"int(width / 3)", 213},
+		{"(t > 0.2) * 2 + 2 * (t > .9) - (t > .2)", 1},
+		{"True + 1 + abs(False) + max(t > .5, .25)", 2.25},
+		{"0 < t < 1", 1},
+		{"1 < 2 == 2 < 3 < 2", 0},
+		{"[x for x in range(5) if x > 2][0] + (7 if 0 <= t <= 1 else 0)", 10},
+		{"round(2.5) + round(0.5) + round(-2.5) + round(3.5)", 4},
+		{"round(2.675, 2) + round(1234, -2)", 1202.67},
+		{"sum([1, 2, 3]) + sum((0.5, 0.25), 1) + divmod(7, -2)[0] + divmod(-7, 2)[1]", 6 + 1.75 - 4 + 1},
+		{"prod([2, 3, 4]) + fsum([0.5, 0.5]) + comb(5, 2) + perm(5, 2) + lcm(4, 6)", 24 + 1 + 10 + 20 + 12},
+		{"isclose(0.1 + 0.2, 0.3) + 2**63 / 2**62", 3},
 	}
 	for _, test := range tests {
 		x, err := compileExpression(test.source)
@@ -47,7 +57,10 @@ func TestExpressionsSpeakPython(t *testing.T) {
 // TestRandomExpressionsFollowTheSeed checks that random draws repeat for the same seed and step
 // and change with either.
 func TestRandomExpressionsFollowTheSeed(t *testing.T) {
-	x, err := compileExpression("uniform(0, 1) + random() + gauss(0, 1) + randint(1, 6) + choice([1, 2])")
+	x, err := compileExpression("uniform(0, 1) + random() + gauss(0, 1) + randint(1, 6) + choice([1, 2]) + " +
+		"randrange(3) + randrange(1, 9, 2) + triangular(0, 1) + expovariate(2) + lognormvariate(0, 1) + " +
+		"betavariate(2, 3) + gammavariate(0.5, 1) + paretovariate(3) + weibullvariate(1, 2) + " +
+		"sum(choices([1, 2], k=3)) + sum(sample([1, 2, 3], 2))")
 	if err != nil {
 		t.Fatal(err)
 	}

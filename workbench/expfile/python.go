@@ -4,9 +4,12 @@ import (
 	"fmt"
 	"math"
 	"math/big"
+	"slices"
+	"strconv"
 	"strings"
 
 	"go.starlark.net/starlark"
+	"go.starlark.net/syntax"
 )
 
 // Python's expressions beyond Starlark: the names of `from math import *` Starlark's math module
@@ -37,6 +40,25 @@ func pythonMath() starlark.StringDict {
 		}
 		return r, nil
 	})
+	d["comb"] = intBuiltin("comb", 2, func(a []int64) (int64, error) { return combinations(a[0], a[1], true) })
+	d["perm"] = intBuiltin("perm", 2, func(a []int64) (int64, error) { return combinations(a[0], a[1], false) })
+	d["lcm"] = intBuiltin("lcm", 2, func(a []int64) (int64, error) {
+		x, y := new(big.Int).Abs(big.NewInt(a[0])), new(big.Int).Abs(big.NewInt(a[1]))
+		if x.Sign() == 0 || y.Sign() == 0 {
+			return 0, nil
+		}
+		gcd := new(big.Int).GCD(nil, nil, x, y)
+		return new(big.Int).Mul(new(big.Int).Div(x, gcd), y).Int64(), nil
+	})
+	d["isclose"] = floatBuiltin("isclose", 2, func(a []float64) starlark.Value {
+		return boolNumber(a[0] == a[1] || math.Abs(a[0]-a[1]) <= 1e-9*max(math.Abs(a[0]), math.Abs(a[1])))
+	})
+	d["prod"] = iterableBuiltin("prod", starlark.MakeInt(1), func(a, b starlark.Value) (starlark.Value, error) {
+		return starlark.Binary(syntax.STAR, a, b)
+	})
+	d["fsum"] = iterableBuiltin("fsum", starlark.Float(0), func(a, b starlark.Value) (starlark.Value, error) {
+		return starlark.Binary(syntax.PLUS, a, b)
+	})
 	d["gcd"] = intBuiltin("gcd", 2, func(a []int64) (int64, error) {
 		x, y := max(a[0], -a[0]), max(a[1], -a[1])
 		for y != 0 {
@@ -60,8 +82,18 @@ func pythonMath() starlark.StringDict {
 	return d
 }
 
+// floatPredicate is a test of a number giving Python's bool as a number, 1 or 0, since Starlark's
+// bools do no arithmetic.
 func floatPredicate(name string, fn func(float64) bool) *starlark.Builtin {
-	return floatBuiltin(name, 1, func(a []float64) starlark.Value { return starlark.Bool(fn(a[0])) })
+	return floatBuiltin(name, 1, func(a []float64) starlark.Value { return boolNumber(fn(a[0])) })
+}
+
+// boolNumber is Python's True or False as the number it is, 1 or 0.
+func boolNumber(b bool) starlark.Value {
+	if b {
+		return starlark.MakeInt(1)
+	}
+	return starlark.MakeInt(0)
 }
 
 // intBuiltin is a built-in of count whole-number arguments giving a whole number.
@@ -266,6 +298,9 @@ func matching(tokens []string, from, step int) int {
 	return -1
 }
 
+// twoCharOperators are Python's operators of two characters, each one token.
+var twoCharOperators = []string{"**", "//", "==", "!=", "<=", ">=", "<<", ">>"}
+
 // pythonTokens splits an expression into Python's tokens: names, numbers (1.5e-3), strings,
 // and operators (** and the other two-character ones as one token).
 func pythonTokens(s string) []string {
@@ -294,7 +329,7 @@ func pythonTokens(s string) []string {
 			for j < len(s) && isWordByte(s[j]) {
 				j++
 			}
-		case i+1 < len(s) && strings.Contains("** // == != <= >= << >>", s[i:i+2]):
+		case i+1 < len(s) && slices.Contains(twoCharOperators, s[i:i+2]):
 			j = i + 2
 		}
 		tokens = append(tokens, s[i:j])
@@ -305,4 +340,230 @@ func pythonTokens(s string) []string {
 
 func isWordByte(c byte) bool {
 	return c == '_' || c >= '0' && c <= '9' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= 0x80
+}
+
+// numberName is the built-in that rewriteComparisons wraps comparisons in.
+const numberName = "__number"
+
+// number turns a comparison's bool into Python's 1 or 0, so that `(t > .5) * 2` computes.
+var number = starlark.NewBuiltin(numberName, func(_ *starlark.Thread, b *starlark.Builtin, args starlark.Tuple,
+	kwargs []starlark.Tuple) (starlark.Value, error) {
+	var v starlark.Value
+	if err := starlark.UnpackPositionalArgs(b.Name(), args, kwargs, 1, &v); err != nil {
+		return nil, err
+	}
+	if bit, ok := v.(starlark.Bool); ok {
+		return boolNumber(bool(bit)), nil
+	}
+	return v, nil
+})
+
+// comparisonOperators are Python's comparisons that compute numbers.
+var comparisonOperators = map[string]bool{"<": true, ">": true, "<=": true, ">=": true, "==": true, "!=": true}
+
+// comparisonBoundaries end the operands of a comparison at their bracket depth.
+var comparisonBoundaries = map[string]bool{",": true, ":": true, "=": true, "and": true, "or": true, "not": true,
+	"if": true, "else": true, "lambda": true, "for": true, "in": true}
+
+// toStarlark rewrites what Python computes and Starlark refuses: comparisons are whole numbers
+// (`(t > .5) * 2`, True + 1) and chain (`0 < t < 1`), and ** is a power.
+func toStarlark(source string) string {
+	return rewritePower(rewriteComparisons(source))
+}
+
+// rewriteComparisons wraps each comparison in __number(), as Python's bools are the numbers 1
+// and 0, turns a chain a < b < c into (a < b) and (b < c), and True and False into 1 and 0.
+// Sources without comparisons or booleans are returned unchanged.
+func rewriteComparisons(source string) string {
+	tokens := pythonTokens(source)
+	if !slices.ContainsFunc(tokens, func(t string) bool { return comparisonOperators[t] || t == "True" || t == "False" }) {
+		return source
+	}
+	for i, t := range tokens {
+		switch t {
+		case "True":
+			tokens[i] = "1"
+		case "False":
+			tokens[i] = "0"
+		}
+	}
+	return strings.Join(wrapComparisons(tokens), " ")
+}
+
+// wrapComparisons rewrites the comparisons of tokens, inside brackets first.
+func wrapComparisons(tokens []string) []string {
+	var out, segment []string
+	flush := func() {
+		out = append(out, comparisonSegment(segment)...)
+		segment = nil
+	}
+	for i := 0; i < len(tokens); i++ {
+		switch t := tokens[i]; {
+		case t == "(" || t == "[" || t == "{":
+			end := matchingClose(tokens, i)
+			if end < 0 {
+				return tokens // unbalanced: leave it to the compiler
+			}
+			segment = slicesConcat(segment, []string{t}, wrapComparisons(tokens[i+1:end]), []string{tokens[end]})
+			i = end
+		case comparisonBoundaries[t]:
+			flush()
+			out = append(out, t)
+		default:
+			segment = append(segment, t)
+		}
+	}
+	flush()
+	return out
+}
+
+// comparisonSegment wraps a segment that compares (operands joined by comparisons, no boundary
+// between them) in __number(), a chain as the conjunction of its pairs.
+func comparisonSegment(segment []string) []string {
+	var operands [][]string
+	var operators []string
+	start, depth := 0, 0
+	for i, t := range segment {
+		switch {
+		case t == "(" || t == "[" || t == "{":
+			depth++
+		case t == ")" || t == "]" || t == "}":
+			depth--
+		case depth == 0 && comparisonOperators[t]:
+			operands, operators = append(operands, segment[start:i]), append(operators, t)
+			start = i + 1
+		}
+	}
+	if operators == nil {
+		return segment
+	}
+	operands = append(operands, segment[start:])
+	out := []string{numberName, "("}
+	for i, op := range operators {
+		if i > 0 {
+			out = append(out, "and")
+		}
+		out = slicesConcat(out, []string{"("}, operands[i], []string{op}, operands[i+1], []string{")"})
+	}
+	return append(out, ")")
+}
+
+// pythonBuiltins are Python built-ins Starlark lacks or computes otherwise: round to even (and
+// to ndigits), sum and divmod.
+func pythonBuiltins() starlark.StringDict {
+	return starlark.StringDict{
+		"round": starlark.NewBuiltin("round", func(_ *starlark.Thread, b *starlark.Builtin, args starlark.Tuple,
+			kwargs []starlark.Tuple) (starlark.Value, error) {
+			var x starlark.Value
+			var ndigits starlark.Value = starlark.None
+			if err := starlark.UnpackPositionalArgs(b.Name(), args, kwargs, 1, &x, &ndigits); err != nil {
+				return nil, err
+			}
+			f, ok := starlark.AsFloat(x)
+			if !ok {
+				return nil, fmt.Errorf("round: %s is not a number", x.Type())
+			}
+			if ndigits == starlark.None {
+				return starlark.NumberToInt(starlark.Float(math.RoundToEven(f)))
+			}
+			n, err := starlark.AsInt32(ndigits)
+			if err != nil {
+				return nil, fmt.Errorf("round: ndigits %v", err)
+			}
+			return starlark.Float(roundDigits(f, n)), nil
+		}),
+		"sum": starlark.NewBuiltin("sum", func(_ *starlark.Thread, b *starlark.Builtin, args starlark.Tuple,
+			kwargs []starlark.Tuple) (starlark.Value, error) {
+			var items starlark.Iterable
+			var total starlark.Value = starlark.MakeInt(0)
+			if err := starlark.UnpackPositionalArgs(b.Name(), args, kwargs, 1, &items, &total); err != nil {
+				return nil, err
+			}
+			return foldNumbers(items, total, func(a, b starlark.Value) (starlark.Value, error) {
+				return starlark.Binary(syntax.PLUS, a, b)
+			})
+		}),
+		"divmod": starlark.NewBuiltin("divmod", func(_ *starlark.Thread, b *starlark.Builtin, args starlark.Tuple,
+			kwargs []starlark.Tuple) (starlark.Value, error) {
+			var x, y starlark.Value
+			if err := starlark.UnpackPositionalArgs(b.Name(), args, kwargs, 2, &x, &y); err != nil {
+				return nil, err
+			}
+			q, err := starlark.Binary(syntax.SLASHSLASH, x, y)
+			if err != nil {
+				return nil, err
+			}
+			r, err := starlark.Binary(syntax.PERCENT, x, y)
+			if err != nil {
+				return nil, err
+			}
+			return starlark.Tuple{q, r}, nil
+		}),
+	}
+}
+
+// roundDigits is Python's round(x, n): to n decimal digits as the shortest decimal of x
+// rounds (round(2.675, 2) is 2.67), tens to the left for a negative n.
+func roundDigits(x float64, n int) float64 {
+	if n < 0 {
+		scale := math.Pow(10, float64(-n))
+		return math.RoundToEven(x/scale) * scale
+	}
+	v, err := strconv.ParseFloat(strconv.FormatFloat(x, 'f', n, 64), 64)
+	if err != nil {
+		return x
+	}
+	return v
+}
+
+// foldNumbers combines the items of an iterable with add, from start (sum's and prod's loop).
+func foldNumbers(items starlark.Iterable, start starlark.Value, add func(a, b starlark.Value) (starlark.Value, error)) (starlark.Value, error) {
+	iter := items.Iterate()
+	defer iter.Done()
+	total := start
+	var item starlark.Value
+	for iter.Next(&item) {
+		var err error
+		if total, err = add(total, item); err != nil {
+			return nil, err
+		}
+	}
+	return total, nil
+}
+
+// combinations is math.comb(n, k) (choose) or math.perm(n, k) (arrange), for results that fit
+// in an int64.
+func combinations(n, k int64, choose bool) (int64, error) {
+	if n < 0 || k < 0 {
+		return 0, fmt.Errorf("comb and perm take numbers of 0 or more, got %d and %d", n, k)
+	}
+	if k > n {
+		return 0, nil
+	}
+	if choose {
+		k = min(k, n-k)
+	}
+	r := big.NewInt(1)
+	for i := range k { // n * (n-1) * ... over k factors, divided by i+1 each time when choosing
+		r.Mul(r, big.NewInt(n-i))
+		if choose {
+			r.Div(r, big.NewInt(i+1))
+		}
+		if !r.IsInt64() {
+			return 0, fmt.Errorf("comb or perm of %d and %d is too large", n, k)
+		}
+	}
+	return r.Int64(), nil
+}
+
+// iterableBuiltin is a built-in folding an iterable's items with add from start (prod, fsum).
+func iterableBuiltin(name string, start starlark.Value, add func(a, b starlark.Value) (starlark.Value, error)) *starlark.Builtin {
+	return starlark.NewBuiltin(name, func(_ *starlark.Thread, b *starlark.Builtin, args starlark.Tuple,
+		kwargs []starlark.Tuple) (starlark.Value, error) {
+		var items starlark.Iterable
+		if err := starlark.UnpackPositionalArgs(b.Name(), args, kwargs, 1, &items); err != nil {
+			return nil, err
+		}
+		return foldNumbers(items, start, add)
+	})
 }
