@@ -1,5 +1,5 @@
-// Package workbench is clipwork's experiment engine: it optimises an image so that random
-// windows of it match CLIP features, in CLIPig's vocabulary. Each concept lives in one place:
+// Package workbench is clipwork's experiment engine: it optimises an image so that windows of
+// it (the whole image, or random ones) match CLIP features, in CLIPig's vocabulary. Each concept lives in one place:
 //
 //	concept                    file            each kind is
 //	experiment, Resolve        experiment.go   defaults and every check that needs no model
@@ -29,8 +29,9 @@
 //
 // # Glossary
 //
-// Window: a square part of the image, placed at random by its target's geometry (the
-// homography of window.go) and resampled to the model's input. Transform: a change of a
+// Window: a part of the image, placed at random by its target's geometry (the homography of
+// window.go) and resampled to the model's input; without geometry or a Window, the whole image
+// squeezed to the input. Transform: a change of a
 // window's pixels after sampling (noise, blur, colour). CLIPig's geometric transforms
 // (random_shift, random_rotate, random_scale, center_crop, ...) set the window's geometry
 // instead, so that every window is resampled once.

@@ -14,7 +14,7 @@ import (
 const Version = "0.1.0"
 
 // Experiment describes one image generation run: the image, how it is optimised, and the
-// targets that pull random windows of it towards CLIP features. The CLI and the notebooks
+// targets that pull windows of it towards CLIP features. The CLI and the notebooks
 // share it; Defaults fills what is left unset.
 type Experiment struct {
 	// Model names the CLIP model (see clipmodel.Load); empty means the embedded default.

@@ -19,7 +19,8 @@ type Env struct {
 	// parameterisation times learnrate times learnrate_scale; LRScale is learnrate_scale.
 	LR, LRScale float64
 	// Similarity is CLIPig's similarity variable (100 times a cosine similarity): in a feature's
-	// weight the feature's mean similarity at the previous step, in a constraint the target's.
+	// weight the feature's mean similarity at the previous step times its scales, in the
+	// target's weight and constraints the mean of its features'.
 	Similarity float64
 	// Seed is the run's seed, for expressions that draw random numbers.
 	Seed uint64

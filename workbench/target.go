@@ -205,13 +205,15 @@ var lossAliases = map[string]string{"mae": LossL1, "mse": LossL2}
 // any model (see CheckMemory), but counts beyond it would overflow the estimate itself.
 const MaxBatchSize = 1 << 20
 
-// Target is a set of features that random windows of the image are pulled towards.
+// Target is a set of features that windows of the image are pulled towards (the whole image,
+// unless Geometry or Window places them), and constraints on those windows; a target may have
+// constraints alone.
 type Target struct {
 	Name string
 	// Disabled switches the target off (CLIPig's active: false).
 	Disabled bool
 	Period   Period
-	// Weight scales the target's loss (default 1).
+	// Weight scales the target's loss, its features' and constraints' (default 1).
 	Weight Value
 	// BatchSize is the number of windows per step (default 1, as in CLIPig).
 	BatchSize int
