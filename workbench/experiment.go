@@ -198,7 +198,7 @@ func (e *Experiment) Validate() error {
 		add("init std %v is negative", e.Init.Std)
 	}
 	if len(e.Targets) == 0 {
-		add("no targets: an experiment needs at least one target with a feature")
+		add("no targets: an experiment needs at least one target with a feature or a constraint")
 	}
 	names := map[string]bool{}
 	for i := range e.Targets {
