@@ -261,9 +261,13 @@ type resumePoint struct {
 // (a sweep's, which catches Ctrl-C from its start), stops it cleanly; when ctx is cancelled
 // while the model loads, the run does not start.
 func execute(ctx context.Context, file *expfile.File, name string, resume *resumePoint, f runFlags, stdout io.Writer) error {
-	chooseDevice(file.Device)
+	chose := chooseDevice(file.Device)
 	members, err := workbench.LoadModels(file.Experiment)
 	if err != nil {
+		if chose {
+			err = fmt.Errorf("%w\nthe file's device: %s asks for a GPU through XLA's CUDA backend; to run on the CPU, "+
+				"write device: auto (or cpu)", err, file.Device)
+		}
 		return err
 	}
 	if n := featureCount(file.Experiment); n >= manyFeatures {
@@ -358,11 +362,13 @@ func recordedModelName(name string) string {
 
 // chooseDevice picks the compute backend for CLIPig's device unless GOMLX_BACKEND already
 // names one: cuda (or cuda:N) runs on XLA's CUDA backend; auto and cpu keep the default, the pure
-// Go backend on the CPU.
-func chooseDevice(device string) {
+// Go backend on the CPU. It tells whether the device chose the backend.
+func chooseDevice(device string) bool {
 	if strings.HasPrefix(device, "cuda") && os.Getenv(compute.ConfigEnvVar) == "" {
 		os.Setenv(compute.ConfigEnvVar, "xla:cuda")
+		return true
 	}
+	return false
 }
 
 // frameTablePrinter prints the frame counts every so often during a run.
