@@ -176,6 +176,9 @@ func (d *decoder) pixelTransform(key string, n *yaml.Node) workbench.Transform {
 // for a range where the kind draws from one.
 func (d *decoder) transformValues(n *yaml.Node, kind *workbench.TransformKind) []workbench.Value {
 	what := kind.Key + " " + kind.Param
+	if kind.Param == kind.Key {
+		what = kind.Key
+	}
 	items := d.items(n, what)
 	if c := len(items); c != 1 && c != kind.Values && (c != 2 || !kind.Range) {
 		counts := []int{1, kind.Values}
