@@ -13,6 +13,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"regexp"
 	"strconv"
 	"strings"
 
@@ -112,6 +113,9 @@ func parseFile(path string, files map[*yaml.Node]string) (*yaml.Node, error) {
 func parseBytes(name string, data []byte, files map[*yaml.Node]string) (*yaml.Node, error) {
 	var doc yaml.Node
 	if err := yaml.Unmarshal(data, &doc); err != nil {
+		if m := yamlLine.FindStringSubmatch(err.Error()); m != nil { // file:line: as the other errors
+			return nil, fmt.Errorf("%s:%s: %s%s", name, m[1], m[2], tabHint(data))
+		}
 		return nil, fmt.Errorf("%s: %w%s", name, err, tabHint(data))
 	}
 	if err := checkOneDocument(name, data); err != nil {
@@ -136,6 +140,9 @@ func parseBytes(name string, data []byte, files map[*yaml.Node]string) (*yaml.No
 	markFile(root, name, files)
 	return root, nil
 }
+
+// yamlLine is the YAML parser's "yaml: line N: message".
+var yamlLine = regexp.MustCompile(`^yaml: line (\d+): (.*)$`)
 
 // tabHint explains a YAML error in a file that indents with tabs, which YAML forbids.
 func tabHint(data []byte) string {
