@@ -253,7 +253,7 @@ func TestFeatureActiveAtNoStepIsRefused(t *testing.T) {
 // resolution-changing postproc, a wrong count of values.
 func TestCarelessWritingExplained(t *testing.T) {
 	for source, want := range map[string]string{
-		"targets:\n\t- features: [x]\n":                                     "(line 2 indents with a tab: YAML indents with spaces only)",
+		"targets:\n\t- features: [x]\n":                                     "c.yaml:2: found character that cannot start any token (line 2 indents with a tab: YAML indents with spaces only)",
 		"resolution: 640x480\n":                                             "c.yaml:1:13: resolution \"640x480\": write width and height as 640 480",
 		"postproc:\n  - resize: 64\n":                                       "resize changes the image's size",
 		"targets: [{features: [x], transforms: [{random_shift: 0 1 2}]}]\n": "random_shift offset takes 1, 2 or 4 values, got 3",
