@@ -236,7 +236,8 @@ func constraintLosses(constraints []Constraint, windows, image, values *Node) *N
 // above and below per channel (one value filling three), and target.
 func constraintInputs(constraints []Constraint, env Env) *tensors.Tensor {
 	rows := make([]float32, 0, 8*len(constraints))
-	for _, c := range constraints {
+	for i, c := range constraints {
+		env := env.In(i)
 		weight := 0.0
 		if c.Period.Active(env.Step, env.Steps) {
 			weight = c.Weight.At(env)

@@ -95,6 +95,7 @@ func (r *Run) postprocInputs(env Env, rng *rand.Rand) (*tensors.Tensor, []*tenso
 	amounts := make([]float32, max(len(r.exp.Postproc), 1))
 	var rows []*tensors.Tensor
 	for i, p := range r.exp.Postproc {
+		env := env.In("postproc", i)
 		if !p.Disabled && p.Period.Active(env.Step, env.Steps) {
 			amounts[i] = float32(p.Amount.At(env))
 		}

@@ -343,11 +343,11 @@ func (r *Run) targetInputs(plan *stepPlan, k int, env Env, rng *rand.Rand) (targ
 	input := plan.sizes[0]
 	homs := make([][]float32, len(plan.sizes))
 	var canvasScales [][]float64 // per window, for CLIPig's geometry
-	for range n {
+	for w := range n {
 		var h Homography
 		if t.placedByGeometry() { // the geometry draws the whole window; Window has no say
 			var scales []float64
-			h, scales = sampleGeometry(t.Geometry, env, rng, input, r.width, r.height)
+			h, scales = sampleGeometry(t.Geometry, env.In(t.Name, "window", w), rng, input, r.width, r.height)
 			canvasScales = append(canvasScales, scales)
 		} else {
 			h = t.Window.Sample(rng, input, r.width, r.height)
@@ -367,16 +367,16 @@ func (r *Run) targetInputs(plan *stepPlan, k int, env Env, rng *rand.Rand) (targ
 	weights, active, scales, similarity := featureValues(t, env, r.stats.Target(t.Name).Features)
 	te := env // the target's weight and constraints see its features' mean similarity, as in CLIPig
 	te.Similarity = similarity
-	ti.Weight = tensors.FromScalar(float32(t.Weight.At(te)))
+	ti.Weight = tensors.FromScalar(float32(t.Weight.At(te.In(t.Name, "weight"))))
 	if t.hasFeatures() {
 		ti.Weights, ti.Active = tensors.FromFlatDataAndDimensions(weights, f), tensors.FromFlatDataAndDimensions(active, f)
 		ti.Scales = tensors.FromFlatDataAndDimensions(scales, f)
 	}
 	if len(t.Constraints) > 0 {
-		ti.Constraints = constraintInputs(t.Constraints, te)
+		ti.Constraints = constraintInputs(t.Constraints, te.In(t.Name, "constraints"))
 	}
-	for _, tr := range t.Transforms {
-		ti.Transforms = append(ti.Transforms, transformInputs(tr, n, env, rng, canvasScales))
+	for j, tr := range t.Transforms {
+		ti.Transforms = append(ti.Transforms, transformInputs(tr, n, env.In(t.Name, "transform", j), rng, canvasScales))
 	}
 	return ti, nil
 }
@@ -389,8 +389,8 @@ func featureValues(t *preparedTarget, env Env, last []*FeatureStats) (weights, a
 	f := len(t.labels)
 	weights, active, scales = make([]float32, f), make([]float32, f), make([]float32, f)
 	for i := range t.labels {
-		scale := t.fair[i] * t.scales[i].At(env)
-		fe := env
+		scale := t.fair[i] * t.scales[i].At(env.In(t.Name, "scale", i))
+		fe := env.In(t.Name, "weight", i)
 		fe.Similarity = 100 * last[i].SimilarityLast * scale
 		mean += fe.Similarity / float64(f)
 		weights[i], scales[i] = float32(t.weights[i].At(fe)), float32(scale)

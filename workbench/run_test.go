@@ -472,3 +472,16 @@ func TestLearnrateVariableIsTheOptimizersRate(t *testing.T) {
 		t.Errorf("learnrate %g, learnrate_scale %g: want 0.01 and 0.5", env.LR, env.LRScale)
 	}
 }
+
+// TestValuesKnowTheirPlace evaluates two features' weights, the same expression, at places of
+// their own (so that random draws differ between them), and the same place each step.
+func TestValuesKnowTheirPlace(t *testing.T) {
+	place := Func("place", func(e Env) float64 { return float64(e.Place % 1000003) })
+	target := newPreparedTarget(Target{Name: "t", Features: []Feature{{Text: "a", Weight: place}, {Text: "b", Weight: place}}})
+	last := []*FeatureStats{{}, {}}
+	weights, _, _, _ := featureValues(target, TimeAt(3, 10), last)
+	again, _, _, _ := featureValues(target, TimeAt(3, 10), last)
+	if weights[0] == weights[1] || weights[0] != again[0] || weights[1] != again[1] {
+		t.Errorf("weights %v, then %v: want two places, each the same again", weights, again)
+	}
+}

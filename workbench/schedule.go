@@ -2,6 +2,7 @@ package workbench
 
 import (
 	"fmt"
+	"hash/fnv"
 	"math"
 	"strconv"
 	"strings"
@@ -24,6 +25,18 @@ type Env struct {
 	Similarity float64
 	// Seed is the run's seed, for expressions that draw random numbers.
 	Seed uint64
+	// Place tells apart where a value is used (which target, feature, transform, window), so
+	// that the same expression in two places draws its own random numbers (see In).
+	Place uint64
+}
+
+// In is e for a value used at the place that parts name (a target's name, a setting, an
+// index), within e's own place.
+func (e Env) In(parts ...any) Env {
+	h := fnv.New64a()
+	fmt.Fprint(h, e.Place, parts)
+	e.Place = h.Sum64()
+	return e
 }
 
 // TimeAt is the Env of a step in a run of steps, with T as in CLIPig.

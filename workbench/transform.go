@@ -296,15 +296,11 @@ func averagedNoise(r TransformRow, scale float64) TransformRow {
 func transformInputs(tr Transform, n int, env Env, rng *rand.Rand, scales [][]float64) *tensors.Tensor {
 	kind, _ := LookupTransform(tr.Kind)
 	on := tr.Period.Active(env.Step, env.Steps)
-	var values []float64
-	if on {
-		values = transformValues(tr, kind, env)
-	}
 	out := make([]float32, 0, 4*n)
 	for w := range n {
 		row := kind.Identity
-		if on {
-			row = kind.Draw(values, rng)
+		if on { // values per window, as CLIPig evaluates them for each
+			row = kind.Draw(transformValues(tr, kind, env.In(w)), rng)
 		}
 		if on && kind.Rescale != nil && scales != nil {
 			row = kind.Rescale(row, scales[w][min(tr.After, len(scales[w])-1)])

@@ -289,7 +289,7 @@ func (x *expression) predeclared(e workbench.Env) starlark.StringDict {
 	set(starlark.Float(e.LR), "learnrate", "lr")
 	set(starlark.Float(e.LRScale), "learnrate_scale", "lrs")
 	set(starlark.Float(e.Similarity), "similarity", "sim")
-	for name, fn := range randomFunctions(rand.New(rand.NewPCG(e.Seed^x.salt, uint64(e.Step)))) {
+	for name, fn := range randomFunctions(rand.New(rand.NewPCG(e.Seed^x.salt^e.Place, uint64(e.Step)))) {
 		d[name] = fn
 	}
 	return d

@@ -107,3 +107,16 @@ func TestResolutionChangesWithTime(t *testing.T) {
 			r[1].At(workbench.TimeAt(2, 11)))
 	}
 }
+
+// TestRandomDrawsFollowThePlace draws the same expression apart at two places, alike at one.
+func TestRandomDrawsFollowThePlace(t *testing.T) {
+	x, err := compileExpression("random()")
+	if err != nil {
+		t.Fatal(err)
+	}
+	env := workbench.TimeAt(2, 10)
+	a, b := x.value().At(env.In("target", "weight", 0)), x.value().At(env.In("target", "weight", 1))
+	if a == b || a != x.value().At(env.In("target", "weight", 0)) {
+		t.Errorf("random() at two places %g and %g, and again at the first %g", a, b, x.value().At(env.In("target", "weight", 0)))
+	}
+}
