@@ -52,12 +52,10 @@ type Experiment struct {
 	Postproc []Postproc
 }
 
-// nonFiniteAtStart reports the values (learning rate and its scale, targets' and features'
-// weights and scales) that are NaN or infinite at step 0, which would stop the run at its first
-// step.
-func (e *Experiment) nonFiniteAtStart() []error {
-	env := TimeAt(0, e.Steps)
-	env.Width, env.Height, env.Seed = e.Width, e.Height, e.Seed
+// nonFiniteValues reports the values (learning rate and its scale, targets' and features'
+// weights and scales) that are NaN or infinite at the first step, the last, or nine between:
+// each would stop the run there.
+func (e *Experiment) nonFiniteValues() []error {
 	values := map[string]Value{"learnrate": e.Learnrate, "learnrate_scale": e.LearnrateScale}
 	for _, t := range e.Targets {
 		values[fmt.Sprintf("target %q weight", t.Name)] = t.Weight
@@ -68,12 +66,28 @@ func (e *Experiment) nonFiniteAtStart() []error {
 	}
 	var errs []error
 	for _, name := range slices.Sorted(maps.Keys(values)) {
-		v := values[name]
-		if x := v.At(env); v.IsSet() && (math.IsNaN(x) || math.IsInf(x, 0)) {
-			errs = append(errs, fmt.Errorf("%s is %v at step 0 (%s)", name, x, v.Expr))
+		if v := values[name]; v.IsSet() {
+			if step, x, bad := e.firstNonFinite(v); bad {
+				errs = append(errs, fmt.Errorf("%s is %v at step %d (%s)", name, x, step, v.Expr))
+			}
 		}
 	}
 	return errs
+}
+
+// firstNonFinite is the first of eleven steps spread over the run (the first and the last among
+// them) at which v is NaN or infinite, and its value there.
+func (e *Experiment) firstNonFinite(v Value) (step int, x float64, found bool) {
+	for i := range 11 {
+		step = i * (e.Steps - 1) / 10
+		env := TimeAt(step, e.Steps)
+		env.Width, env.Height = e.SizeAt(step)
+		env.Seed = e.Seed
+		if x = v.At(env); math.IsNaN(x) || math.IsInf(x, 0) {
+			return step, x, true
+		}
+	}
+	return 0, 0, false
 }
 
 // SizeAt is the image size in effect at a step: the resolution expression's, the stage's, or
@@ -184,7 +198,7 @@ func (e *Experiment) Validate() error {
 			add("stage %d: resolution %dx%d is too small", i+1, s.Width, s.Height)
 		}
 	}
-	for _, err := range e.nonFiniteAtStart() {
+	for _, err := range e.nonFiniteValues() {
 		add("%w", err)
 	}
 	e.ensembleProblems(add)

@@ -206,10 +206,13 @@ func TestSelectBestAppliesTheMostSimilarFeature(t *testing.T) {
 	}
 }
 
+// TestNonFiniteStopsAndKeepsTheImage stops a run whose learning rate is NaN at step 13 of 25,
+// a step Resolve's eleven samples miss, keeping the image; and Resolve refuses one that is
+// infinite at the last step.
 func TestNonFiniteStopsAndKeepsTheImage(t *testing.T) {
-	exp := Experiment{Seed: 7, Steps: 5, Width: 40, Height: 40,
-		Learnrate: Func("explodes at step 2", func(e Env) float64 {
-			if e.Step >= 2 {
+	exp := Experiment{Seed: 7, Steps: 25, Width: 40, Height: 40,
+		Learnrate: Func("explodes at step 13", func(e Env) float64 {
+			if e.Step == 13 {
 				return math.NaN()
 			}
 			return 1
@@ -220,15 +223,19 @@ func TestNonFiniteStopsAndKeepsTheImage(t *testing.T) {
 		t.Fatal(err)
 	}
 	err = r.Run(context.Background())
-	if !errors.Is(err, ErrNonFinite) || !strings.Contains(err.Error(), "step 2") {
+	if !errors.Is(err, ErrNonFinite) || !strings.Contains(err.Error(), "step 13") {
 		t.Fatalf("error %v", err)
 	}
 	img, err := r.Image()
 	if err != nil {
 		t.Fatal(err)
 	}
-	if r.Step() != 2 || img.Pix[0] == 0 && img.Pix[1] == 0 && img.Pix[2] == 0 {
+	if r.Step() != 13 || img.Pix[0] == 0 && img.Pix[1] == 0 && img.Pix[2] == 0 {
 		t.Errorf("after the failure: step %d, first pixel %v", r.Step(), img.Pix[:3])
+	}
+	exp.Learnrate = Func("1 / (1 - t)", func(e Env) float64 { return 1 / (1 - e.T) })
+	if err := exp.Resolve(); err == nil || !strings.Contains(err.Error(), "learnrate is +Inf at step 24 (1 / (1 - t))") {
+		t.Errorf("a learning rate infinite at the last step: %v", err)
 	}
 }
 
