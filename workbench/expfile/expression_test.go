@@ -41,6 +41,7 @@ func TestExpressionsSpeakPython(t *testing.T) {
 		{"sum([1, 2, 3]) + sum((0.5, 0.25), 1) + divmod(7, -2)[0] + divmod(-7, 2)[1]", 6 + 1.75 - 4 + 1},
 		{"prod([2, 3, 4]) + fsum([0.5, 0.5]) + comb(5, 2) + perm(5, 2) + lcm(4, 6)", 24 + 1 + 10 + 20 + 12},
 		{"isclose(0.1 + 0.2, 0.3) + 2**63 / 2**62", 3},
+		{"(not t > 2) * 2 + (not not 0) + (3 if not t else 4)", 2 + 0 + 4},
 	}
 	for _, test := range tests {
 		x, err := compileExpression(test.source)

@@ -376,7 +376,9 @@ func toStarlark(source string) string {
 // Sources without comparisons or booleans are returned unchanged.
 func rewriteComparisons(source string) string {
 	tokens := pythonTokens(source)
-	if !slices.ContainsFunc(tokens, func(t string) bool { return comparisonOperators[t] || t == "True" || t == "False" }) {
+	if !slices.ContainsFunc(tokens, func(t string) bool {
+		return comparisonOperators[t] || t == "True" || t == "False" || t == "not"
+	}) {
 		return source
 	}
 	for i, t := range tokens {
@@ -390,12 +392,15 @@ func rewriteComparisons(source string) string {
 	return strings.Join(wrapComparisons(tokens), " ")
 }
 
-// wrapComparisons rewrites the comparisons of tokens, inside brackets first.
+// wrapComparisons rewrites the comparisons of tokens, inside brackets first, and makes a unary
+// not's bool a number too.
 func wrapComparisons(tokens []string) []string {
 	var out, segment []string
+	nots := 0 // unary nots waiting for their operand's end
 	flush := func() {
 		out = append(out, comparisonSegment(segment)...)
-		segment = nil
+		out = append(out, slices.Repeat([]string{")"}, nots)...)
+		segment, nots = nil, 0
 	}
 	for i := 0; i < len(tokens); i++ {
 		switch t := tokens[i]; {
@@ -406,6 +411,9 @@ func wrapComparisons(tokens []string) []string {
 			}
 			segment = slicesConcat(segment, []string{t}, wrapComparisons(tokens[i+1:end]), []string{tokens[end]})
 			i = end
+		case t == "not" && len(segment) == 0: // unary, not "not in"
+			out = append(out, numberName, "(", "not")
+			nots++
 		case comparisonBoundaries[t]:
 			flush()
 			out = append(out, t)
