@@ -10,7 +10,6 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
-	"slices"
 	"strings"
 
 	"github.com/clipwork/clipwork/clipmodel"
@@ -264,8 +263,8 @@ func fareModel(m *clipmodel.Model, opts Options) func(scope *model.Scope, inputs
 
 // tecoaModel is TeCoA's training graph: PGD against the cross-entropy of the images'
 // classification among the captions (inputs: clean images, the attack's random start, the
-// captions' unit embeddings times the logit scale, each image's target distribution over the
-// captions, and the original embeddings of the clean images), and the logits of the attacked
+// captions' unit embeddings times the logit scale, and each image's target distribution over
+// the captions), and the logits of the attacked
 // images, then the clean ones' logits when CleanCEWeight weighs them, then the tuned tower's
 // embeddings of the clean ones when CleanWeight weighs them.
 func tecoaModel(m *clipmodel.Model, opts Options) func(scope *model.Scope, inputs []*Node) []*Node {
@@ -346,12 +345,12 @@ func makeBatch(teacher *clipmodel.Model, opts Options, step int) (train.Batch, f
 	}
 	dims := []int{opts.BatchSize, size, size, 3}
 	inputs := []*tensors.Tensor{tensors.FromFlatDataAndDimensions(flat, dims...), tensors.FromFlatDataAndDimensions(start, dims...)}
+	if opts.Loss == LossTeCoA {
+		return tecoaInputs(teacher, opts, inputs, images, sceneOf, captions)
+	}
 	original, norm, err := originalEmbeddings(teacher, images)
 	if err != nil {
 		return train.Batch{}, 0, err
-	}
-	if opts.Loss == LossTeCoA {
-		return tecoaInputs(teacher, inputs, original, sceneOf, captions)
 	}
 	return train.Batch{Inputs: append(inputs, original), Labels: []*tensors.Tensor{original}}, norm, nil
 }
@@ -374,11 +373,12 @@ func originalEmbeddings(teacher *clipmodel.Model, images [][]float32) (*tensors.
 	return tensors.FromFlatDataAndDimensions(embeddings, len(original), len(original[0])), norm, nil
 }
 
-// tecoaInputs adds the captions' unit embeddings times the logit scale, each scene's target
-// distribution (spread evenly over the captions that describe it, see scenes.Matches) and the
-// original embeddings to the batch (labels: the targets and the original embeddings), with
-// the cross-entropy of a uniform guess.
-func tecoaInputs(teacher *clipmodel.Model, inputs []*tensors.Tensor, original *tensors.Tensor, sceneOf []scenes.Scene, captions []scenes.Caption) (train.Batch, float64, error) {
+// tecoaInputs adds the captions' unit embeddings times the logit scale and each scene's target
+// distribution (spread evenly over the captions that describe it, see scenes.Matches) to the
+// batch (labels: the targets, then the original tower's embeddings of the clean images where
+// CleanWeight needs them), with the cross-entropy of a uniform guess.
+func tecoaInputs(teacher *clipmodel.Model, opts Options, inputs []*tensors.Tensor, images [][]float32, sceneOf []scenes.Scene,
+	captions []scenes.Caption) (train.Batch, float64, error) {
 	scale, err := teacher.LogitScale()
 	if err != nil {
 		return train.Batch{}, 0, err
@@ -400,16 +400,29 @@ func tecoaInputs(teacher *clipmodel.Model, inputs []*tensors.Tensor, original *t
 	n := len(captions)
 	targets := make([]float32, n*n)
 	for i, row := range scenes.Matches(sceneOf, captions) {
-		fitting := float32(len(slices.DeleteFunc(slices.Clone(row), func(match bool) bool { return !match })))
+		fitting := 0
+		for _, match := range row {
+			if match {
+				fitting++
+			}
+		}
 		for j, match := range row {
 			if match {
-				targets[i*n+j] = 1 / fitting
+				targets[i*n+j] = 1 / float32(fitting)
 			}
 		}
 	}
 	tt := tensors.FromFlatDataAndDimensions(targets, n, n)
-	return train.Batch{Inputs: append(inputs, tensors.FromFlatDataAndDimensions(units, n, len(units)/n), tt, original),
-		Labels: []*tensors.Tensor{tt, original}}, math.Log(float64(n)), nil
+	labels := []*tensors.Tensor{tt}
+	if opts.CleanWeight != 0 {
+		original, _, err := originalEmbeddings(teacher, images)
+		if err != nil {
+			return train.Batch{}, 0, err
+		}
+		labels = append(labels, original)
+	}
+	return train.Batch{Inputs: append(inputs, tensors.FromFlatDataAndDimensions(units, n, len(units)/n), tt),
+		Labels: labels}, math.Log(float64(n)), nil
 }
 
 // clip01 clips pixel values to [0, 1].

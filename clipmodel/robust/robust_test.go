@@ -124,7 +124,7 @@ func TestTeCoATargetsFollowWhatCaptionsName(t *testing.T) {
 	right.Position = "right"
 	captions := []scenes.Caption{{Text: "two small red stars on the left on a blue sky", Scene: left, Names: scenes.Named{Position: true}},
 		{Text: "two small red stars on a blue sky", Scene: right}}
-	batch, chance, err := tecoaInputs(m, nil, nil, []scenes.Scene{left, right}, captions)
+	batch, chance, err := tecoaInputs(m, Options{}, nil, nil, []scenes.Scene{left, right}, captions)
 	if err != nil {
 		t.Fatal(err)
 	}
