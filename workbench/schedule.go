@@ -1,6 +1,7 @@
 package workbench
 
 import (
+	"encoding/binary"
 	"fmt"
 	"hash/fnv"
 	"math"
@@ -30,11 +31,21 @@ type Env struct {
 	Place uint64
 }
 
-// In is e for a value used at the place that parts name (a target's name, a setting, an
-// index), within e's own place.
+// In is e for a value used at the place that parts name (a target's name and a setting, strings,
+// and indices, ints), within e's own place. It hashes bytes, not formatted text: the step's
+// inputs call it for every target, feature, transform and window.
 func (e Env) In(parts ...any) Env {
+	b := binary.LittleEndian.AppendUint64(nil, e.Place)
+	for _, p := range parts {
+		switch p := p.(type) {
+		case string:
+			b = append(append(b, p...), 0)
+		case int:
+			b = binary.LittleEndian.AppendUint64(append(b, 1), uint64(p))
+		}
+	}
 	h := fnv.New64a()
-	fmt.Fprint(h, e.Place, parts)
+	h.Write(b)
 	e.Place = h.Sum64()
 	return e
 }
