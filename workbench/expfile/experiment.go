@@ -170,20 +170,13 @@ var sizeByTimes = regexp.MustCompile(`^\s*(\d+)\s*[xX×]\s*(\d+)\s*$`)
 // it does.
 func (d *decoder) resolution(n *yaml.Node, smallest int) (int, int, [2]workbench.Value) {
 	items := d.items(n, "resolution")
-	if len(items) == 1 {
-		items = append(items, items[0])
-	}
-	if len(items) != 2 {
+	if len(items) != 1 && len(items) != 2 {
 		d.errorf(n, "resolution is one size or width and height, got %d values", len(items))
 		return 0, 0, [2]workbench.Value{}
 	}
 	var values [2]workbench.Value
 	var sizes [2]int
 	for i, item := range items {
-		if i == 1 && item == items[0] { // one size for both sides: read and reported once
-			values[1], sizes[1] = values[0], sizes[0]
-			continue
-		}
 		if m := sizeByTimes.FindStringSubmatch(item.Value); m != nil {
 			d.errorf(item, "resolution %q: write width and height as %s %s (or [%s, %s])", item.Value, m[1], m[2], m[1], m[2])
 			return 0, 0, [2]workbench.Value{}
@@ -194,7 +187,10 @@ func (d *decoder) resolution(n *yaml.Node, smallest int) (int, int, [2]workbench
 			d.errorf(item, "resolution must be at least %d, got %d", smallest, sizes[i])
 		}
 	}
-	if isNumber(items[0].Value) && isNumber(items[1].Value) {
+	if len(items) == 1 { // one size for both sides
+		values[1], sizes[1] = values[0], sizes[0]
+	}
+	if isNumber(items[0].Value) && isNumber(items[len(items)-1].Value) {
 		values = [2]workbench.Value{}
 	}
 	return sizes[0], sizes[1], values

@@ -382,7 +382,10 @@ func splitList(s string) []string {
 	}
 	fields := strings.Fields(s)
 	for _, f := range fields {
-		if _, err := compileExpression(f); !isNumber(f) && err != nil {
+		if isNumber(f) {
+			continue
+		}
+		if _, err := compileExpression(f); err != nil {
 			return []string{s}
 		}
 	}

@@ -56,9 +56,7 @@ func pythonMath() starlark.StringDict {
 	d["prod"] = iterableBuiltin("prod", starlark.MakeInt(1), func(a, b starlark.Value) (starlark.Value, error) {
 		return starlark.Binary(syntax.STAR, a, b)
 	})
-	d["fsum"] = iterableBuiltin("fsum", starlark.Float(0), func(a, b starlark.Value) (starlark.Value, error) {
-		return starlark.Binary(syntax.PLUS, a, b)
-	})
+	d["fsum"] = iterableBuiltin("fsum", starlark.Float(0), plus)
 	d["gcd"] = intBuiltin("gcd", 2, func(a []int64) (int64, error) {
 		x, y := max(a[0], -a[0]), max(a[1], -a[1])
 		for y != 0 {
@@ -480,17 +478,7 @@ func pythonBuiltins() starlark.StringDict {
 			}
 			return starlark.Float(roundDigits(f, n)), nil
 		}),
-		"sum": starlark.NewBuiltin("sum", func(_ *starlark.Thread, b *starlark.Builtin, args starlark.Tuple,
-			kwargs []starlark.Tuple) (starlark.Value, error) {
-			var items starlark.Iterable
-			var total starlark.Value = starlark.MakeInt(0)
-			if err := starlark.UnpackPositionalArgs(b.Name(), args, kwargs, 1, &items, &total); err != nil {
-				return nil, err
-			}
-			return foldNumbers(items, total, func(a, b starlark.Value) (starlark.Value, error) {
-				return starlark.Binary(syntax.PLUS, a, b)
-			})
-		}),
+		"sum": iterableBuiltin("sum", starlark.MakeInt(0), plus),
 		"divmod": starlark.NewBuiltin("divmod", func(_ *starlark.Thread, b *starlark.Builtin, args starlark.Tuple,
 			kwargs []starlark.Tuple) (starlark.Value, error) {
 			var x, y starlark.Value
@@ -564,14 +552,19 @@ func combinations(n, k int64, choose bool) (int64, error) {
 	return r.Int64(), nil
 }
 
-// iterableBuiltin is a built-in folding an iterable's items with add from start (prod, fsum).
+// iterableBuiltin is a built-in folding an iterable's items with add from start, or from its
+// second argument where given (sum, prod, fsum).
 func iterableBuiltin(name string, start starlark.Value, add func(a, b starlark.Value) (starlark.Value, error)) *starlark.Builtin {
 	return starlark.NewBuiltin(name, func(_ *starlark.Thread, b *starlark.Builtin, args starlark.Tuple,
 		kwargs []starlark.Tuple) (starlark.Value, error) {
 		var items starlark.Iterable
-		if err := starlark.UnpackPositionalArgs(b.Name(), args, kwargs, 1, &items); err != nil {
+		from := start
+		if err := starlark.UnpackPositionalArgs(b.Name(), args, kwargs, 1, &items, &from); err != nil {
 			return nil, err
 		}
-		return foldNumbers(items, start, add)
+		return foldNumbers(items, from, add)
 	})
 }
+
+// plus is Python's +, for sum and fsum.
+func plus(a, b starlark.Value) (starlark.Value, error) { return starlark.Binary(syntax.PLUS, a, b) }
