@@ -78,13 +78,11 @@ func (e *Experiment) nonFiniteValues() []error {
 // firstNonFinite is the first of eleven steps spread over the run (the first and the last among
 // them) at which v is NaN or infinite, and its value there.
 func (e *Experiment) firstNonFinite(v Value) (step int, x float64, found bool) {
-	for i := range 11 {
-		step = i * (e.Steps - 1) / 10
-		env := TimeAt(step, e.Steps)
-		env.Width, env.Height = e.SizeAt(step)
+	for _, env := range moments(e.Steps) {
+		env.Width, env.Height = e.SizeAt(env.Step)
 		env.Seed = e.Seed
 		if x = v.At(env); math.IsNaN(x) || math.IsInf(x, 0) {
-			return step, x, true
+			return env.Step, x, true
 		}
 	}
 	return 0, 0, false

@@ -57,8 +57,8 @@ func checkSize(kind, param string, values []Value) error {
 // minOverTime is the smallest value a Value takes at eleven moments of a run.
 func minOverTime(v Value) float64 {
 	m := math.Inf(1)
-	for i := range 11 {
-		m = min(m, v.At(Env{T: float64(i) / 10}))
+	for _, e := range moments(11) {
+		m = min(m, v.At(e))
 	}
 	return m
 }

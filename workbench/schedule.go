@@ -50,6 +50,16 @@ func (e Env) In(parts ...any) Env {
 	return e
 }
 
+// moments are eleven Envs spread over a run of steps, its first and last step among them: where
+// Resolve samples values that change over time.
+func moments(steps int) []Env {
+	out := make([]Env, 11)
+	for i := range out {
+		out[i] = TimeAt(i*max(steps-1, 0)/10, steps)
+	}
+	return out
+}
+
 // TimeAt is the Env of a step in a run of steps, with T as in CLIPig.
 func TimeAt(step, steps int) Env {
 	t := 0.0

@@ -164,8 +164,8 @@ func antiTextDirection(m *clipmodel.Model, prompts []string) ([]float32, error) 
 // maxOverTime is the largest value a Value takes at eleven moments of a run.
 func maxOverTime(v Value) float64 {
 	m := math.Inf(-1)
-	for i := range 11 {
-		m = max(m, v.At(Env{T: float64(i) / 10}))
+	for _, e := range moments(11) {
+		m = max(m, v.At(e))
 	}
 	return m
 }
