@@ -75,6 +75,8 @@ type Value struct {
 	// Expr is the source text the value came from, kept for reports and resolved configs.
 	Expr string
 	fn   func(Env) float64
+	// drawn: the value draws random numbers, so each place (Env.Place) has its own.
+	drawn bool
 }
 
 // Constant is a Value that never changes.
@@ -86,6 +88,15 @@ func Constant(v float64) Value {
 func Func(expr string, fn func(Env) float64) Value {
 	return Value{Expr: expr, fn: fn}
 }
+
+// Drawn is a Func that draws random numbers: it differs with the Env's Place, so each place
+// that uses it (each window of a transform, say) evaluates it anew.
+func Drawn(expr string, fn func(Env) float64) Value {
+	return Value{Expr: expr, fn: fn, drawn: true}
+}
+
+// Draws tells whether the value draws random numbers (see Drawn).
+func (v Value) Draws() bool { return v.drawn }
 
 // IsSet tells whether the value was given.
 func (v Value) IsSet() bool { return v.fn != nil }

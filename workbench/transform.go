@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"slices"
 
 	"github.com/gomlx/compute/dtypes"
 	"github.com/gomlx/compute/shapes"
@@ -297,10 +298,18 @@ func transformInputs(tr Transform, n int, env Env, rng *rand.Rand, scales [][]fl
 	kind, _ := LookupTransform(tr.Kind)
 	on := tr.Period.Active(env.Step, env.Steps)
 	out := make([]float32, 0, 4*n)
+	var values []float64 // the same for every window unless a value draws random numbers
+	if on && !slices.ContainsFunc(tr.Values, Value.Draws) {
+		values = transformValues(tr, kind, env)
+	}
 	for w := range n {
 		row := kind.Identity
-		if on { // values per window, as CLIPig evaluates them for each
-			row = kind.Draw(transformValues(tr, kind, env.In(w)), rng)
+		if on {
+			v := values
+			if v == nil { // values per window, as CLIPig evaluates them for each
+				v = transformValues(tr, kind, env.In(w))
+			}
+			row = kind.Draw(v, rng)
 		}
 		if on && kind.Rescale != nil && scales != nil {
 			row = kind.Rescale(row, scales[w][min(tr.After, len(scales[w])-1)])

@@ -198,3 +198,24 @@ func TestKernelSizesAsCLIPig(t *testing.T) {
 		}
 	}
 }
+
+// TestTransformValuesPerWindow checks that a value drawing random numbers is evaluated for each
+// window, at its own place, and any other value once for all windows of a step.
+func TestTransformValuesPerWindow(t *testing.T) {
+	calls := 0
+	byPlace := func(e Env) float64 { calls++; return 1 + float64(e.Place%5) }
+	rows := func(v Value) []float32 {
+		calls = 0
+		tr := Transform{Kind: TransformBlur, Values: []Value{v}}
+		return tensors.MustCopyFlatData[float32](transformInputs(tr, 3, TimeAt(0, 10), rand.New(rand.NewPCG(1, 1)), nil))
+	}
+	// blur's one value fills the two ends of its range: two evaluations a window, or two a step
+	drawn := rows(Drawn("d", byPlace))
+	if calls != 6 || drawn[0] == drawn[4] && drawn[4] == drawn[8] {
+		t.Errorf("a drawn value: %d evaluations, sigmas %g %g %g; want 6, not all equal", calls, drawn[0], drawn[4], drawn[8])
+	}
+	fixed := rows(Func("f", byPlace))
+	if calls != 2 || fixed[0] != fixed[4] || fixed[4] != fixed[8] {
+		t.Errorf("a value drawing nothing: %d evaluations, sigmas %g %g %g; want 2, all equal", calls, fixed[0], fixed[4], fixed[8])
+	}
+}

@@ -134,6 +134,13 @@ func (d *decoder) scalar(n *yaml.Node, what string) (string, bool) {
 	return n.Value, true
 }
 
+// numeric reads a scalar that holds a number or an expression, a number's underscores dropped
+// as PyYAML and Python read them (1_000).
+func (d *decoder) numeric(n *yaml.Node, what string) (string, bool) {
+	s, ok := d.scalar(n, what)
+	return withoutUnderscores(s), ok
+}
+
 func (d *decoder) str(n *yaml.Node, what string) string {
 	s, _ := d.scalar(n, what)
 	return s
@@ -179,11 +186,11 @@ func (d *decoder) boolean(n *yaml.Node, what string) bool {
 // integer reads a whole number of at least minimum, or an expression of one fixed at the
 // start of the run (converted to int, as CLIPig does).
 func (d *decoder) integer(n *yaml.Node, what string, minimum int) int {
-	s, ok := d.scalar(n, what)
+	s, ok := d.numeric(n, what)
 	if !ok {
 		return 0
 	}
-	v, err := strconv.Atoi(withoutUnderscores(s))
+	v, err := strconv.Atoi(s)
 	if err != nil {
 		f, ok := d.evaluate(n, s, what)
 		if !ok {
@@ -199,11 +206,11 @@ func (d *decoder) integer(n *yaml.Node, what string, minimum int) int {
 
 // number reads a number, or an expression of one fixed at the start of the run.
 func (d *decoder) number(n *yaml.Node, what string) float64 {
-	s, ok := d.scalar(n, what)
+	s, ok := d.numeric(n, what)
 	if !ok {
 		return 0
 	}
-	if v, err := strconv.ParseFloat(withoutUnderscores(s), 64); err == nil {
+	if v, err := strconv.ParseFloat(s, 64); err == nil {
 		return v
 	}
 	v, _ := d.evaluate(n, s, what)
@@ -231,11 +238,11 @@ func (d *decoder) start() workbench.Env {
 // value reads a number or an expression of time (see compileExpression), and evaluates it at the
 // start of the run to report errors such as an unknown name or a result that is no number.
 func (d *decoder) value(n *yaml.Node, what string) workbench.Value {
-	s, ok := d.scalar(n, what)
+	s, ok := d.numeric(n, what)
 	if !ok {
 		return workbench.Value{}
 	}
-	if v, err := strconv.ParseFloat(withoutUnderscores(s), 64); err == nil {
+	if v, err := strconv.ParseFloat(s, 64); err == nil {
 		return workbench.Constant(v)
 	}
 	x, err := compileWith(s, d.variables)
@@ -263,11 +270,11 @@ func (d *decoder) periodKey(key string, v *yaml.Node, p *workbench.Period) bool 
 }
 
 func (d *decoder) moment(n *yaml.Node, what string) workbench.Moment {
-	s, ok := d.scalar(n, what)
+	s, ok := d.numeric(n, what)
 	if !ok {
 		return workbench.Moment{}
 	}
-	m, err := workbench.ParseMoment(withoutUnderscores(s))
+	m, err := workbench.ParseMoment(s)
 	if err != nil {
 		d.errorf(n, "%s: %v", what, err)
 	}

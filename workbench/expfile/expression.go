@@ -105,6 +105,8 @@ type expression struct {
 	program *starlark.Program
 	// salt tells expressions apart in the random draws.
 	salt uint64
+	// draws tells whether the expression calls a random function.
+	draws bool
 }
 
 // compileExpression compiles a number-valued expression, e.g. "1 - .95 * t5" or
@@ -114,57 +116,59 @@ func compileExpression(source string) (*expression, error) {
 }
 
 // compileWith is compileExpression for a setting whose expressions may use only the variables
-// named (nil: none), as CLIPig's expression groups allow.
+// named (nil: none), as CLIPig's expression groups allow. It parses the source once, as the
+// one statement "_ = (source)", checks its syntax tree and compiles it.
 func compileWith(source string, variables []string) (*expression, error) {
 	source = underscoredLiteral.ReplaceAllStringFunc(source, withoutUnderscores)
-	x, err := compileAll(source)
-	if err != nil {
-		return nil, err
+	file, err := (&syntax.FileOptions{}).Parse("", "_ = ("+toStarlark(source)+"\n)", 0)
+	if err == nil && len(file.Stmts) != 1 {
+		err = errors.New("one expression, not statements")
 	}
-	if name := variableOutside(source, variables); name != "" {
+	if err != nil {
+		return nil, notAnExpression(err, source)
+	}
+	tree := file.Stmts[0].(*syntax.AssignStmt).RHS
+	known := func(name string) bool {
+		return slices.Contains(variableNames, name) || functions.Has(name) || slices.Contains(randomNames, name)
+	}
+	program, err := starlark.FileProgram(file, known)
+	if err != nil {
+		return nil, notAnExpression(err, source)
+	}
+	if err := checkRepetition(tree); err != nil {
+		return nil, fmt.Errorf("%v: %q", err, abbreviate(source))
+	}
+	if name := firstName(tree, func(name string) bool {
+		return slices.Contains(variableNames, name) && !slices.Contains(variables, name)
+	}); name != "" {
 		allowed := "no variables (a number, or an expression of numbers)"
 		if len(variables) > 0 {
 			allowed = "only " + strings.Join(variables, ", ")
 		}
 		return nil, fmt.Errorf("%s is not available here: this setting's expressions take %s: %q", name, allowed, abbreviate(source))
 	}
-	return x, nil
-}
-
-// variableOutside is the first variable a compiled source uses that is not one of variables.
-func variableOutside(source string, variables []string) string {
-	expr, err := (&syntax.FileOptions{}).ParseExpr("", toStarlark(source), 0)
-	if err != nil {
-		return ""
-	}
-	var outside string
-	syntax.Walk(expr, func(n syntax.Node) bool {
-		if id, ok := n.(*syntax.Ident); ok && outside == "" && slices.Contains(variableNames, id.Name) &&
-			!slices.Contains(variables, id.Name) {
-			outside = id.Name
-		}
-		return outside == ""
-	})
-	return outside
-}
-
-// compileAll compiles an expression of any of the variables.
-func compileAll(source string) (*expression, error) {
-	known := func(name string) bool {
-		return slices.Contains(variableNames, name) || functions.Has(name) || slices.Contains(randomNames, name)
-	}
-	opts := &syntax.FileOptions{}
-	_, program, err := starlark.SourceProgramOptions(opts, source, "_ = ("+toStarlark(source)+"\n)", known)
-	if err != nil {
-		return nil, fmt.Errorf("not a number or a valid expression: %s (Python syntax, with t, epoch, width, "+
-			"height, lr, ... and the math and random functions; see docs/expressions.md): %q", errorMessage(err), abbreviate(source))
-	}
-	if err := checkRepetition(opts, toStarlark(source)); err != nil {
-		return nil, fmt.Errorf("%v: %q", err, abbreviate(source))
-	}
 	h := fnv.New64a()
 	h.Write([]byte(source))
-	return &expression{source: source, program: program, salt: h.Sum64()}, nil
+	draws := firstName(tree, func(name string) bool { return slices.Contains(randomNames, name) }) != ""
+	return &expression{source: source, program: program, salt: h.Sum64(), draws: draws}, nil
+}
+
+// notAnExpression is the error of a source that does not compile.
+func notAnExpression(err error, source string) error {
+	return fmt.Errorf("not a number or a valid expression: %s (Python syntax, with t, epoch, width, "+
+		"height, lr, ... and the math and random functions; see docs/expressions.md): %q", errorMessage(err), abbreviate(source))
+}
+
+// firstName is the first name in an expression's tree that match accepts ("" if none).
+func firstName(tree syntax.Expr, match func(string) bool) string {
+	var found string
+	syntax.Walk(tree, func(n syntax.Node) bool {
+		if id, ok := n.(*syntax.Ident); ok && match(id.Name) {
+			found = id.Name
+		}
+		return found == ""
+	})
+	return found
 }
 
 // sequenceBuilders are the built-ins that make a list, tuple or string, and the variables that
@@ -174,11 +178,7 @@ var sequenceBuilders = []string{"list", "tuple", "sorted", "reversed", "str", "r
 
 // checkRepetition refuses repeating a sequence (`[0] * 500000000`, `res * n`, `"a" * n`): the
 // step limit does not count the one step that allocates it, which could take gigabytes.
-func checkRepetition(opts *syntax.FileOptions, source string) error {
-	expr, err := opts.ParseExpr("", source, 0)
-	if err != nil {
-		return nil // the compiler reports it
-	}
+func checkRepetition(tree syntax.Expr) error {
 	isSequence := func(x syntax.Expr) bool {
 		for {
 			p, ok := x.(*syntax.ParenExpr)
@@ -201,7 +201,7 @@ func checkRepetition(opts *syntax.FileOptions, source string) error {
 		return false
 	}
 	var found error
-	syntax.Walk(expr, func(n syntax.Node) bool {
+	syntax.Walk(tree, func(n syntax.Node) bool {
 		if b, ok := n.(*syntax.BinaryExpr); ok && b.Op == syntax.STAR && found == nil && (isSequence(b.X) || isSequence(b.Y)) {
 			found = errors.New("an expression may not repeat a list or string with *")
 		}
@@ -220,7 +220,12 @@ func abbreviate(source string) string {
 }
 
 // value is the expression as a Value of the step.
-func (x *expression) value() workbench.Value { return workbench.Func(x.source, x.at) }
+func (x *expression) value() workbench.Value {
+	if x.draws {
+		return workbench.Drawn(x.source, x.at)
+	}
+	return workbench.Func(x.source, x.at)
+}
 
 // at evaluates the expression at a step; an error or a value that is no number gives NaN,
 // which the run reports as a non-finite loss term or value naming the step.
@@ -289,8 +294,10 @@ func (x *expression) predeclared(e workbench.Env) starlark.StringDict {
 	set(starlark.Float(e.LR), "learnrate", "lr")
 	set(starlark.Float(e.LRScale), "learnrate_scale", "lrs")
 	set(starlark.Float(e.Similarity), "similarity", "sim")
-	for name, fn := range randomFunctions(rand.New(rand.NewPCG(e.Seed^x.salt^e.Place, uint64(e.Step)))) {
-		d[name] = fn
+	if x.draws {
+		for name, fn := range randomFunctions(rand.New(rand.NewPCG(e.Seed^x.salt^e.Place, uint64(e.Step)))) {
+			d[name] = fn
+		}
 	}
 	return d
 }

@@ -2,6 +2,7 @@ package expfile
 
 import (
 	"math"
+	"strings"
 	"testing"
 
 	"github.com/clipwork/clipwork/workbench"
@@ -40,6 +41,7 @@ func TestExpressionsSpeakPython(t *testing.T) {
 		{"round(2.675, 2) + round(1234, -2)", 1202.67},
 		{"sum([1, 2, 3]) + sum((0.5, 0.25), 1) + divmod(7, -2)[0] + divmod(-7, 2)[1]", 6 + 1.75 - 4 + 1},
 		{"prod([2, 3, 4]) + fsum([0.5, 0.5]) + comb(5, 2) + perm(5, 2) + lcm(4, 6)", 24 + 1 + 10 + 20 + 12},
+		{"lcm(-4, 6) + lcm(0, 5) + gcd(-12, 18) + gcd(0, -7)", 12 + 0 + 6 + 7},
 		{"isclose(0.1 + 0.2, 0.3) + 2**63 / 2**62", 3},
 		{"(not t > 2) * 2 + (not not 0) + (3 if not t else 4)", 2 + 0 + 4},
 	}
@@ -119,5 +121,30 @@ func TestRandomDrawsFollowThePlace(t *testing.T) {
 	a, b := x.value().At(env.In("target", "weight", 0)), x.value().At(env.In("target", "weight", 1))
 	if a == b || a != x.value().At(env.In("target", "weight", 0)) {
 		t.Errorf("random() at two places %g and %g, and again at the first %g", a, b, x.value().At(env.In("target", "weight", 0)))
+	}
+}
+
+// TestOneExpressionOnly refuses a source that closes the expression's brackets to add
+// statements, which would escape the checks of the expression's tree.
+func TestOneExpressionOnly(t *testing.T) {
+	for _, source := range []string{"1)\nx = [0] * 50\n_ = (1", "1); x = (2", "1)\n_ = (2"} {
+		if _, err := compileExpression(source); err == nil || !strings.Contains(err.Error(), "not a number or a valid expression") {
+			t.Errorf("%q: got %v, want it refused as no valid expression", source, err)
+		}
+	}
+}
+
+// TestDrawingIsKnownAtCompile tells expressions that call a random function from the rest, whose
+// values every window of a step shares.
+func TestDrawingIsKnownAtCompile(t *testing.T) {
+	for source, draws := range map[string]bool{"random()": true, "0.1 * t + uniform(0, lr)": true,
+		"sin(t) * 2": false, "[randint(0, 3) for _ in range(2)][0]": true, "t": false} {
+		x, err := compileExpression(source)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if x.value().Draws() != draws {
+			t.Errorf("%s: Draws() = %v, want %v", source, !draws, draws)
+		}
 	}
 }

@@ -43,12 +43,11 @@ func pythonMath() starlark.StringDict {
 	d["comb"] = intBuiltin("comb", 2, func(a []int64) (int64, error) { return combinations(a[0], a[1], true) })
 	d["perm"] = intBuiltin("perm", 2, func(a []int64) (int64, error) { return combinations(a[0], a[1], false) })
 	d["lcm"] = intBuiltin("lcm", 2, func(a []int64) (int64, error) {
-		x, y := new(big.Int).Abs(big.NewInt(a[0])), new(big.Int).Abs(big.NewInt(a[1]))
-		if x.Sign() == 0 || y.Sign() == 0 {
+		if a[0] == 0 || a[1] == 0 {
 			return 0, nil
 		}
-		gcd := new(big.Int).GCD(nil, nil, x, y)
-		return new(big.Int).Mul(new(big.Int).Div(x, gcd), y).Int64(), nil
+		l := a[0] / gcd(a[0], a[1]) * a[1] // whole numbers of 32 bits: no overflow
+		return max(l, -l), nil
 	})
 	d["isclose"] = floatBuiltin("isclose", 2, func(a []float64) starlark.Value {
 		return boolNumber(a[0] == a[1] || math.Abs(a[0]-a[1]) <= 1e-9*max(math.Abs(a[0]), math.Abs(a[1])))
@@ -57,13 +56,7 @@ func pythonMath() starlark.StringDict {
 		return starlark.Binary(syntax.STAR, a, b)
 	})
 	d["fsum"] = iterableBuiltin("fsum", starlark.Float(0), plus)
-	d["gcd"] = intBuiltin("gcd", 2, func(a []int64) (int64, error) {
-		x, y := max(a[0], -a[0]), max(a[1], -a[1])
-		for y != 0 {
-			x, y = y, x%y
-		}
-		return x, nil
-	})
+	d["gcd"] = intBuiltin("gcd", 2, func(a []int64) (int64, error) { return gcd(a[0], a[1]), nil })
 	d["isqrt"] = intBuiltin("isqrt", 1, func(a []int64) (int64, error) {
 		if a[0] < 0 {
 			return 0, fmt.Errorf("isqrt of a negative number")
@@ -92,6 +85,15 @@ func boolNumber(b bool) starlark.Value {
 		return starlark.MakeInt(1)
 	}
 	return starlark.MakeInt(0)
+}
+
+// gcd is the greatest common divisor of x and y, never negative.
+func gcd(x, y int64) int64 {
+	x, y = max(x, -x), max(y, -y)
+	for y != 0 {
+		x, y = y, x%y
+	}
+	return x
 }
 
 // intBuiltin is a built-in of count whole-number arguments giving a whole number.
