@@ -13,25 +13,34 @@ import (
 type State struct {
 	Step          int
 	Width, Height int
-	// Params, M and V are the image's parameters and the optimiser's moments, flat float32 in the
-	// parameterisation's shape.
-	Params, M, V []float32
-	Stats        *Stats
-	Elapsed      time.Duration
-	Windows      int
+	// Params are the image's parameters, Moments the optimiser's state by name (see
+	// Optimizer.Moments), flat float32 in the parameterisation's shape.
+	Params  []float32
+	Moments map[string][]float32
+	Stats   *Stats
+	Elapsed time.Duration
+	Windows int
 }
 
 // State captures the run's current state.
 func (r *Run) State() *State {
-	return &State{Step: r.step, Width: r.width, Height: r.height,
-		Params: tensors.MustCopyFlatData[float32](r.params), M: tensors.MustCopyFlatData[float32](r.m),
-		V: tensors.MustCopyFlatData[float32](r.v), Stats: r.stats, Elapsed: r.elapsed, Windows: r.windowsDone}
+	moments := map[string][]float32{}
+	for i, name := range r.optimizer().Moments {
+		moments[name] = tensors.MustCopyFlatData[float32](r.moments[i])
+	}
+	return &State{Step: r.step, Width: r.width, Height: r.height, Params: tensors.MustCopyFlatData[float32](r.params),
+		Moments: moments, Stats: r.stats, Elapsed: r.elapsed, Windows: r.windowsDone}
 }
 
-// Restore puts a run into a saved state, which must come from the same experiment.
+// Restore puts a run into a saved state, which must come from the same experiment. A moment of
+// the optimiser that the state lacks starts at zero.
 func (r *Run) Restore(s *State) error {
 	shape := r.param.shape(s.Width, s.Height)
-	for name, values := range map[string][]float32{"params": s.Params, "m": s.M, "v": s.V} {
+	saved := map[string][]float32{"params": s.Params}
+	for name, values := range s.Moments {
+		saved[name] = values
+	}
+	for name, values := range saved {
 		if len(values) != shape.Size() {
 			return fmt.Errorf("saved %s has %d values, a %dx%d image needs %d: the state is from another experiment",
 				name, len(values), s.Width, s.Height, shape.Size())
@@ -48,8 +57,14 @@ func (r *Run) Restore(s *State) error {
 	}
 	r.step, r.width, r.height = s.Step, s.Width, s.Height
 	r.params = tensors.FromFlatDataAndDimensions(s.Params, shape.Dimensions...)
-	r.m = tensors.FromFlatDataAndDimensions(s.M, shape.Dimensions...)
-	r.v = tensors.FromFlatDataAndDimensions(s.V, shape.Dimensions...)
+	r.moments = nil
+	for _, name := range r.optimizer().Moments {
+		m := tensors.FromShape(shape)
+		if values, ok := s.Moments[name]; ok {
+			m = tensors.FromFlatDataAndDimensions(values, shape.Dimensions...)
+		}
+		r.moments = append(r.moments, m)
+	}
 	r.stats, r.elapsed, r.windowsDone = s.Stats, s.Elapsed, s.Windows
 	r.stats.restoreSums()
 	return nil

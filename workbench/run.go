@@ -30,7 +30,8 @@ type Run struct {
 	// step is the number of steps done.
 	step          int
 	width, height int
-	params, m, v  *tensors.Tensor
+	params        *tensors.Tensor
+	moments       []*tensors.Tensor // the optimiser's, in the order of its Moments
 	stats         *Stats
 	// plans are the step plans met so far, by image size and active targets, each with its
 	// compiled step.
@@ -234,9 +235,9 @@ func (r *Run) Advance() (*StepResult, error) {
 		return nil, fmt.Errorf("step %d: %w: the update made the image NaN or infinite (learning rate %g; "+
 			"the image keeps its last good state)", r.step, ErrNonFinite, env.LR)
 	}
-	r.params, r.m, r.v = outputs[outParams], outputs[outM], outputs[outV]
+	r.params, r.moments = outputs[outParams], outputs[outMoments:plan.perTarget()]
 	loss := float64(tensors.MustCopyFlatData[float32](outputs[outLoss])[0])
-	r.stats.record(r.step, loss, plan, outputs[outPerTarget:])
+	r.stats.record(r.step, loss, plan, outputs[plan.perTarget():])
 	result := &StepResult{Step: r.step, Loss: loss, TermNames: names, Duration: time.Since(start)}
 	for _, t := range terms {
 		result.Terms = append(result.Terms, float64(t))
@@ -284,7 +285,7 @@ func (r *Run) plan(env Env) *stepPlan {
 	if p, ok := r.plans[key]; ok {
 		return p
 	}
-	p := newStepPlan(active, r.width, r.height, inputSizes(r.members), len(r.exp.Postproc))
+	p := newStepPlan(active, r.width, r.height, inputSizes(r.members), len(r.exp.Postproc), len(r.optimizer().Moments))
 	r.plans[key] = p
 	return p
 }
@@ -302,6 +303,12 @@ func (r *Run) exec(plan *stepPlan) (*model.Exec, error) {
 	return e, nil
 }
 
+// optimizer is the experiment's optimiser (Resolve checked its name).
+func (r *Run) optimizer() *Optimizer {
+	o, _ := LookupOptimizer(r.exp.Optimizer)
+	return o
+}
+
 // stepRand is the host's random source for a step: a function of the seed and step only, so a
 // resumed run draws exactly what an uninterrupted one would.
 func (r *Run) stepRand(step int) *rand.Rand {
@@ -315,7 +322,7 @@ func (r *Run) inputs(plan *stepPlan, env Env) ([]any, error) {
 	if err != nil {
 		return nil, err
 	}
-	in := stepInputs[*tensors.Tensor]{Params: r.params, M: r.m, V: r.v, LR: tensors.FromScalar(float32(env.LR)),
+	in := stepInputs[*tensors.Tensor]{Params: r.params, Moments: r.moments, LR: tensors.FromScalar(float32(env.LR)),
 		Count: tensors.FromScalar(float32(r.step + 1)), RNG: state}
 	in.Postproc, in.PostprocRows, err = r.postprocInputs(env, rng)
 	if err != nil {

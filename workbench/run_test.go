@@ -112,46 +112,48 @@ func TestSameSeedSameImage(t *testing.T) {
 }
 
 // TestResumeGivesTheSameImage stops a run half-way, restores its state into a new run and
-// checks the final image equals an uninterrupted run's.
+// checks the final image equals an uninterrupted run's, with every optimiser's moments.
 func TestResumeGivesTheSameImage(t *testing.T) {
-	exp := Experiment{Seed: 5, Steps: 6, Width: 40, Height: 40,
-		Stages: []Stage{{Until: AtStep(2), Width: 32, Height: 32}},
-		Targets: []Target{{BatchSize: 2, Select: SelectBest, Features: []Feature{{Text: "red"}, {Text: "blue"}},
-			Transforms: []Transform{{Kind: TransformNoise, Values: []Value{Constant(0), Constant(0.05)}}}}}}
 	m := tinyModel(t)
-	whole, err := NewRun(exp, m)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := whole.Run(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	first, err := NewRun(exp, m)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for range 3 {
-		if _, err := first.Advance(); err != nil {
+	for _, optimizer := range OptimizerNames() {
+		exp := Experiment{Seed: 5, Steps: 6, Width: 40, Height: 40, Optimizer: optimizer,
+			Stages: []Stage{{Until: AtStep(2), Width: 32, Height: 32}},
+			Targets: []Target{{BatchSize: 2, Select: SelectBest, Features: []Feature{{Text: "red"}, {Text: "blue"}},
+				Transforms: []Transform{{Kind: TransformNoise, Values: []Value{Constant(0), Constant(0.05)}}}}}}
+		whole, err := NewRun(exp, m)
+		if err != nil {
 			t.Fatal(err)
 		}
-	}
-	second, err := NewRun(exp, m)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := second.Restore(first.State()); err != nil {
-		t.Fatal(err)
-	}
-	if err := second.Run(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	a, _ := whole.Image()
-	b, _ := second.Image()
-	if string(a.Pix) != string(b.Pix) {
-		t.Error("the resumed run's image differs from the uninterrupted run's")
-	}
-	if whole.Stats().Targets[0].Features[0].Frames != second.Stats().Targets[0].Features[0].Frames {
-		t.Error("the resumed run's frame counts differ")
+		if err := whole.Run(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		first, err := NewRun(exp, m)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for range 3 {
+			if _, err := first.Advance(); err != nil {
+				t.Fatal(err)
+			}
+		}
+		second, err := NewRun(exp, m)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := second.Restore(first.State()); err != nil {
+			t.Fatal(err)
+		}
+		if err := second.Run(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		a, _ := whole.Image()
+		b, _ := second.Image()
+		if string(a.Pix) != string(b.Pix) {
+			t.Errorf("%s: the resumed run's image differs from the uninterrupted run's", optimizer)
+		}
+		if whole.Stats().Targets[0].Features[0].Frames != second.Stats().Targets[0].Features[0].Frames {
+			t.Errorf("%s: the resumed run's frame counts differ", optimizer)
+		}
 	}
 }
 
@@ -189,8 +191,8 @@ func TestSelectBestAppliesTheMostSimilarFeature(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	sims := tensors.MustCopyFlatData[float32](out[outPerTarget])
-	applied := tensors.MustCopyFlatData[float32](out[outPerTarget+1])
+	sims := tensors.MustCopyFlatData[float32](out[plan.perTarget()])
+	applied := tensors.MustCopyFlatData[float32](out[plan.perTarget()+1])
 	for w := range 6 {
 		best := 0
 		for f := range 4 {

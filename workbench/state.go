@@ -72,7 +72,8 @@ func (r *Run) resize(width, height int) error {
 var interpolationScalers = map[string]draw.Scaler{"cubic": draw.CatmullRom, "linear": draw.BiLinear,
 	"nearest": draw.NearestNeighbor}
 
-// setImage encodes an image of the current size into parameters and zeroes m and v.
+// setImage encodes an image of the current size into parameters and zeroes the optimiser's
+// moments.
 func (r *Run) setImage(img *image.RGBA64) error {
 	encode, err := NewExec(r.model.Backend, func(pixels *Node) *Node {
 		return r.param.encode(pixels)
@@ -86,7 +87,10 @@ func (r *Run) setImage(img *image.RGBA64) error {
 	}
 	r.params = out[0]
 	shape := r.param.shape(r.width, r.height)
-	r.m, r.v = tensors.FromShape(shape), tensors.FromShape(shape)
+	r.moments = make([]*tensors.Tensor, len(r.optimizer().Moments))
+	for i := range r.moments {
+		r.moments[i] = tensors.FromShape(shape)
+	}
 	return nil
 }
 

@@ -23,15 +23,15 @@ type stepPlan struct {
 	// pool is, per target and size, the factor the image is average-pooled by before its
 	// windows are sampled, so that zoomed-out windows see every pixel instead of aliasing.
 	pool [][]int
-	// postproc is the number of post-processing edits.
-	postproc int
+	// postproc is the number of post-processing edits, moments the optimiser's moments.
+	postproc, moments int
 	// names are the loss terms' names (see termNames); exec the compiled step, once built.
 	names []string
 	exec  *model.Exec
 }
 
-func newStepPlan(targets []*preparedTarget, width, height int, sizes []int, postproc int) *stepPlan {
-	p := &stepPlan{targets: targets, width: width, height: height, sizes: sizes, postproc: postproc}
+func newStepPlan(targets []*preparedTarget, width, height int, sizes []int, postproc, moments int) *stepPlan {
+	p := &stepPlan{targets: targets, width: width, height: height, sizes: sizes, postproc: postproc, moments: moments}
 	for _, t := range targets {
 		pools := make([]int, len(sizes))
 		for j, size := range sizes {
@@ -49,7 +49,9 @@ func newStepPlan(targets []*preparedTarget, width, height int, sizes []int, post
 // stepInputs are one step's graph inputs: tensors on the host (T = *tensors.Tensor), nodes in
 // the graph (T = *Node).
 type stepInputs[T any] struct {
-	Params, M, V T
+	// Params are the image's parameters, Moments the optimiser's state (see Optimizer).
+	Params  T
+	Moments []T
 	// LR is the step's learning rate, Count the 1-based step (Adam's bias correction).
 	LR, Count T
 	RNG       T
@@ -74,7 +76,12 @@ type targetInputs[T any] struct {
 
 // slots lists the inputs in the graph's order, shaping s to the plan.
 func (s *stepInputs[T]) slots(plan *stepPlan) []*T {
-	out := []*T{&s.Params, &s.M, &s.V, &s.LR, &s.Count, &s.RNG, &s.Postproc}
+	s.Moments = resize(s.Moments, plan.moments)
+	out := []*T{&s.Params}
+	for i := range s.Moments {
+		out = append(out, &s.Moments[i])
+	}
+	out = append(out, &s.LR, &s.Count, &s.RNG, &s.Postproc)
 	if len(s.PostprocRows) != plan.postproc {
 		s.PostprocRows = make([]T, plan.postproc)
 	}
@@ -127,19 +134,21 @@ func poolFactor(w Window, width, height, input, size int) int {
 	return max(1, int(w.side(input, width, height)*w.Scale[0]/float64(size)))
 }
 
-// stepOutputs names the step graph's outputs: the new optimiser state, the loss, its terms,
-// whether the updated parameters are all finite, then per target the similarities
-// [windows, features] (the models' weighted mean in an ensemble) and the features each window
-// won (positive features only), and in an ensemble each model's similarities.
+// stepOutputs names the step graph's outputs: the new parameters, the loss, its terms,
+// whether the update is all finite, the new moments (plan.moments), then per target the
+// similarities [windows, features] (the models' weighted mean in an ensemble) and the features
+// each window won (positive features only), and in an ensemble each model's similarities
+// (from plan.perTarget()).
 const (
 	outParams = iota
-	outM
-	outV
 	outLoss
 	outTerms
 	outUpdateFinite
-	outPerTarget
+	outMoments
 )
+
+// perTarget is the index of the first per-target output.
+func (p *stepPlan) perTarget() int { return outMoments + p.moments }
 
 // stepGraph builds the step: render the image, sample and transform every active target's
 // windows at each input size, run them through each model in one batch, select features, add
@@ -181,15 +190,17 @@ func (r *Run) stepGraph(plan *stepPlan) func(scope *model.Scope, inputs []*Node)
 			}
 		}
 		grad := Gradient(loss, in.Params)[0]
-		opt, _ := LookupOptimizer(r.exp.Optimizer)
-		newParams, m, v := opt.Update(in.Params, grad, in.M, in.V, in.LR, in.Count)
+		newParams, moments := r.optimizer().Update(in.Params, grad, in.LR, in.Count, in.Moments)
 		newParams = r.param.project(newParams)
 		if len(r.exp.Postproc) > 0 {
 			newParams = r.postprocess(newParams, in.Postproc, in.PostprocRows, rng)
 		}
-		updateFinite := IsFinite(Add(ReduceAllSum(newParams), ReduceAllSum(v)))
-		outputs := []*Node{newParams, m, v, loss, Concatenate(flattenTerms(terms), 0), updateFinite}
-		return append(outputs, perTarget...)
+		total := ReduceAllSum(newParams)
+		for _, m := range moments {
+			total = Add(total, ReduceAllSum(m))
+		}
+		outputs := []*Node{newParams, loss, Concatenate(flattenTerms(terms), 0), IsFinite(total)}
+		return slices.Concat(outputs, moments, perTarget)
 	}
 }
 

@@ -12,6 +12,7 @@ import (
 	"hash/crc32"
 	"image"
 	"image/png"
+	"maps"
 	"math"
 	"os"
 	"path/filepath"
@@ -204,10 +205,9 @@ func (d *Dir) WriteState(s *workbench.State) error {
 		return err
 	}
 	meta["stats"] = string(stats)
-	tensors := []clipmodel.NamedTensor{
-		{Name: "params", Shape: []int{len(s.Params)}, Data: s.Params},
-		{Name: "m", Shape: []int{len(s.M)}, Data: s.M},
-		{Name: "v", Shape: []int{len(s.V)}, Data: s.V},
+	tensors := []clipmodel.NamedTensor{{Name: "params", Shape: []int{len(s.Params)}, Data: s.Params}}
+	for _, name := range slices.Sorted(maps.Keys(s.Moments)) {
+		tensors = append(tensors, clipmodel.NamedTensor{Name: name, Shape: []int{len(s.Moments[name])}, Data: s.Moments[name]})
 	}
 	path := filepath.Join(d.Path, StateFile)
 	if err := clipmodel.WriteSafetensors(path, tensors, "F32", meta); err != nil {
@@ -236,13 +236,23 @@ func (d *Dir) ReadState() (*workbench.State, error) {
 	if err := json.Unmarshal([]byte(st.Metadata["stats"]), &s.Stats); err != nil {
 		return nil, fmt.Errorf("%s: statistics: %w", path, err)
 	}
-	for name, dst := range map[string]*[]float32{"params": &s.Params, "m": &s.M, "v": &s.V} {
-		if *dst, err = st.ReadFloat32(name); err != nil {
+	if _, ok := st.Tensors["params"]; !ok {
+		return nil, fmt.Errorf("%s has no tensor %q", path, "params")
+	}
+	s.Moments = map[string][]float32{}
+	for name := range st.Tensors { // params and the optimiser's moments
+		values, err := st.ReadFloat32(name)
+		if err != nil {
 			return nil, err
 		}
-		if i := slices.IndexFunc(*dst, isNotFinite); i >= 0 {
+		if i := slices.IndexFunc(values, isNotFinite); i >= 0 {
 			return nil, fmt.Errorf("%s: %s[%d] is %v: the state is damaged and cannot be resumed (%s is kept as it is)",
-				path, name, i, (*dst)[i], ImageFile)
+				path, name, i, values[i], ImageFile)
+		}
+		if name == "params" {
+			s.Params = values
+		} else {
+			s.Moments[name] = values
 		}
 	}
 	return s, nil

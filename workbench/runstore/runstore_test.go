@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"image"
 	"image/png"
+	"maps"
 	"os"
 	"path/filepath"
 	"slices"
@@ -61,7 +62,7 @@ func TestStateRoundTrip(t *testing.T) {
 		t.Fatal(err)
 	}
 	s := &workbench.State{Step: 3, Width: 2, Height: 1, Params: []float32{1, 2, 3, 4, 5, 6},
-		M: make([]float32, 6), V: []float32{0, 0, 0, 0, 0, 1}, Windows: 12,
+		Moments: map[string][]float32{"m": make([]float32, 6), "v": {0, 0, 0, 0, 0, 1}}, Windows: 12,
 		Stats: &workbench.Stats{Targets: []*workbench.TargetStats{{Name: "a", Windows: 12}}}}
 	if err := d.WriteState(s); err != nil {
 		t.Fatal(err)
@@ -70,7 +71,7 @@ func TestStateRoundTrip(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got.Step != 3 || got.Width != 2 || got.Params[5] != 6 || got.V[5] != 1 || got.Windows != 12 || got.Stats.Targets[0].Name != "a" {
+	if got.Step != 3 || got.Width != 2 || got.Params[5] != 6 || got.Moments["v"][5] != 1 || len(got.Moments) != 2 || got.Windows != 12 || got.Stats.Targets[0].Name != "a" {
 		t.Errorf("state came back as %+v", got)
 	}
 }
@@ -147,7 +148,7 @@ func TestRunStopsAtTheFirstFailedWrite(t *testing.T) {
 func FuzzReadState(f *testing.F) {
 	seed := &Dir{Path: f.TempDir()}
 	if err := seed.WriteState(&workbench.State{Step: 2, Width: 2, Height: 1, Params: make([]float32, 6),
-		M: make([]float32, 6), V: make([]float32, 6), Stats: &workbench.Stats{}}); err != nil {
+		Moments: map[string][]float32{"m": make([]float32, 6), "v": make([]float32, 6)}, Stats: &workbench.Stats{}}); err != nil {
 		f.Fatal(err)
 	}
 	data, err := os.ReadFile(filepath.Join(seed.Path, StateFile))
@@ -164,7 +165,7 @@ func FuzzReadState(f *testing.F) {
 		if err != nil {
 			return
 		}
-		for _, values := range [][]float32{s.Params, s.M, s.V} {
+		for _, values := range slices.Concat([][]float32{s.Params}, slices.Collect(maps.Values(s.Moments))) {
 			if slices.IndexFunc(values, isNotFinite) >= 0 {
 				t.Error("a state with values that are not finite was read")
 			}
@@ -185,7 +186,7 @@ func TestOnSaveHearsEveryCompleteFile(t *testing.T) {
 		return nil
 	}
 	d.WriteFile(ConfigFile, []byte("x"))
-	d.WriteState(&workbench.State{Width: 1, Height: 1, Params: make([]float32, 3), M: make([]float32, 3), V: make([]float32, 3)})
+	d.WriteState(&workbench.State{Width: 1, Height: 1, Params: make([]float32, 3)})
 	d.WriteImage(ImageFile, image.NewGray(image.Rect(0, 0, 1, 1)), nil)
 	if want := []string{ConfigFile, StateFile, ImageFile}; !slices.Equal(heard, want) {
 		t.Errorf("OnSave heard %v, want %v", heard, want)
