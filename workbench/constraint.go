@@ -227,7 +227,9 @@ func constraintLosses(constraints []Constraint, windows, image, values *Node) *N
 		} else {
 			penalty = Square(penalty)
 		}
-		terms[i] = Reshape(Mul(MulScalar(ReduceAllMean(penalty), kind.Scale), Reshape(cols(0, 1))), 1)
+		// CLIPig computes a constraint on each window and sums the windows' losses
+		perWindows := MulScalar(ReduceAllMean(penalty), float64(x.Shape().Dim(0)))
+		terms[i] = Reshape(Mul(MulScalar(perWindows, kind.Scale), Reshape(cols(0, 1))), 1)
 	}
 	return Concatenate(terms, 0)
 }

@@ -36,9 +36,9 @@
 // (random_shift, random_rotate, random_scale, center_crop, ...) set the window's geometry
 // instead, so that every window is resampled once.
 //
-// Frames: the windows a feature won. A window wins every active positive feature it applies:
-// all of them with select all or mix, the best or worst with select best or worst. Negative
-// features and anti-text apply to every window but win none, so they do not dilute the counts.
+// Frames: the windows a feature won. A window wins every active feature it applies: all of them
+// with select all or mix, the best or worst, whatever its weight's sign, with select best or
+// worst, as CLIPig counts them. Anti-text applies to every window but wins none.
 // Share: a feature's frames divided by its target's windows. Win rate: the share, in percent,
 // as CLIPig's frame-count table prints it.
 //

@@ -241,16 +241,29 @@ func TestNonFiniteStopsAndKeepsTheImage(t *testing.T) {
 	}
 }
 
-// TestNegativeFeaturesWinNoFrames checks that a negative feature and anti-text, applied to every
-// window, are not counted as frames, while the positive feature wins every window.
-func TestNegativeFeaturesWinNoFrames(t *testing.T) {
-	exp := Experiment{Seed: 6, Steps: 2, Width: 40, Height: 40,
-		Targets: []Target{{Name: "t", BatchSize: 3, AntiText: &AntiText{},
-			Features: []Feature{{Text: "red"}, {Text: "blue", Weight: Constant(-1)}}}}}
-	ts := runToEnd(t, exp).Stats().Target("t")
-	frames := []int{ts.Features[0].Frames, ts.Features[1].Frames, ts.Features[2].Frames}
-	if ts.Windows != 6 || frames[0] != 6 || frames[1] != 0 || frames[2] != 0 {
-		t.Errorf("%d windows, frames (red, -blue, anti-text) %v; want 6, [6 0 0]", ts.Windows, frames)
+// TestNegativeFeaturesWinAsCLIPigPicks checks that select best picks among every active feature,
+// whatever its weight's sign, as CLIPig does: a negative feature, the only one active at first,
+// wins those windows; each window counts one frame; anti-text applies to every window and
+// counts none; under select all every window counts every feature but anti-text.
+func TestNegativeFeaturesWinAsCLIPigPicks(t *testing.T) {
+	exp := Experiment{Seed: 6, Steps: 4, Width: 40, Height: 40,
+		Targets: []Target{{Name: "t", BatchSize: 3, Select: SelectBest, AntiText: &AntiText{},
+			Features: []Feature{{Text: "red", Period: Period{Start: AtStep(2)}}, {Text: "blue", Weight: Constant(-1)}}}}}
+	r := runToEnd(t, exp)
+	ts := r.Stats().Target("t")
+	for _, rec := range r.Stats().History[:2] {
+		if frames := rec.Frames["t"]; frames[0] != 0 || frames[1] != 3 || frames[2] != 0 {
+			t.Errorf("step %d, the negative feature alone active: frames (red, -blue, anti-text) %v, want [0 3 0]", rec.Step, frames)
+		}
+	}
+	if ts.Windows != 12 || ts.Features[0].Frames+ts.Features[1].Frames != 12 || ts.Features[2].Frames != 0 {
+		t.Errorf("%d windows, frames %d %d %d; want 12, one frame a window, none for anti-text", ts.Windows,
+			ts.Features[0].Frames, ts.Features[1].Frames, ts.Features[2].Frames)
+	}
+	exp.Targets[0].Select = SelectAll
+	ts = runToEnd(t, exp).Stats().Target("t")
+	if f := ts.Features; f[0].Frames != 6 || f[1].Frames != 12 || f[2].Frames != 0 {
+		t.Errorf("select all: frames %d %d %d, want 6 12 0", f[0].Frames, f[1].Frames, f[2].Frames)
 	}
 }
 

@@ -33,14 +33,16 @@ type TargetStats struct {
 type FeatureStats struct {
 	Label string `json:"label"`
 	Text  string `json:"text"`
-	// Frames is the number of windows the feature won: a positive feature the window applied
-	// (negative features and anti-text apply to every window but win none). Share is
+	// Frames is the number of windows that applied the feature; under select best or worst,
+	// the windows it won (anti-text applies to every window and wins none). Share is
 	// Frames / Windows.
 	Frames int     `json:"frames"`
 	Share  float64 `json:"share"`
-	// Negative marks a feature that pushes away (a negative weight at the start, or anti-text):
-	// its windows are never counted as wins (see TargetStats.WinRate).
+	// Negative marks a feature that pushes away (a negative weight at the start, or anti-text).
 	Negative bool `json:"negative,omitempty"`
+	// EveryWindow marks anti-text, which every window applies whatever the target selects: it
+	// has no win rate (see TargetStats.WinRate).
+	EveryWindow bool `json:"every_window,omitempty"`
 	// SimilarityMean is the mean cosine similarity of all the target's windows to the feature;
 	// SimilarityLast the mean at the latest step.
 	SimilarityMean float64 `json:"similarity_mean"`
@@ -83,7 +85,8 @@ func newStats(targets []*preparedTarget, models []string) *Stats {
 		ts := &TargetStats{Name: t.Name, Select: t.Select}
 		for i, label := range t.labels {
 			negative := t.weights[i].At(Env{Steps: 1}) < 0
-			fs := &FeatureStats{Label: label, Text: t.texts[i], Negative: negative}
+			fs := &FeatureStats{Label: label, Text: t.texts[i], Negative: negative,
+				EveryWindow: t.AntiText != nil && i == len(t.labels)-1}
 			for _, m := range s.Models {
 				if fs.Models == nil {
 					fs.Models = map[string]*ModelSimilarity{}

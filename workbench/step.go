@@ -137,7 +137,7 @@ func poolFactor(w Window, width, height, input, size int) int {
 // stepOutputs names the step graph's outputs: the new parameters, the loss, its terms,
 // whether the update is all finite, the new moments (plan.moments), then per target the
 // similarities [windows, features] (the models' weighted mean in an ensemble) and the features
-// each window won (positive features only), and in an ensemble each model's similarities
+// each window won (anti-text never), and in an ensemble each model's similarities
 // (from plan.perTarget()).
 const (
 	outParams = iota

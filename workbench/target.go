@@ -58,6 +58,9 @@ func newPreparedTarget(t Target) *preparedTarget {
 	if t.AntiText != nil {
 		weight := t.AntiText.Weight
 		negative := Func("-("+weight.Expr+")", func(e Env) float64 { return -weight.At(e) })
+		if weight.Draws() {
+			negative = Drawn(negative.Expr, func(e Env) float64 { return -weight.At(e) })
+		}
 		p.add("anti-text", fmt.Sprint(t.AntiText.Prompts), LossCosine, negative, Constant(1), Period{})
 	}
 	for _, tr := range t.Transforms {
@@ -191,8 +194,8 @@ var Selections = []string{SelectAll, SelectBest, SelectWorst, SelectMix}
 const (
 	LossCosine    = "cosine"    // 1 - cosine similarity
 	LossSpherical = "spherical" // squared great-circle distance on the unit sphere
-	LossL1        = "l1"        // mean absolute difference of the normalised embeddings
-	LossL2        = "l2"        // mean squared difference of the normalised embeddings
+	LossL1        = "l1"        // 100 times the mean absolute difference of the normalised embeddings, as CLIPig
+	LossL2        = "l2"        // 100 times the mean squared difference of the normalised embeddings
 )
 
 // Losses are the feature losses, the default first; mae and mse are CLIPig's names of l1 and l2.
@@ -411,37 +414,35 @@ func (t *Target) defaults(index int) {
 // targetLoss compares a target's window embeddings by each model, embs [n, d], with the
 // features in that model's space [f, d], selects which features each window applies from the
 // models' weighted mean similarity, and returns that mean [n, f], each model's similarities
-// [n, f], which positive features each window won, [n, f]: the frames (negative features apply
-// to every window but win none), and the target's feature loss: the weighted sum of each
-// model's (the mean over its windows).
+// [n, f], the features each window applied but anti-text, [n, f] (its frames), and the target's
+// feature loss: the weighted sum of each model's, summed over the windows as CLIPig sums them.
 func targetLoss(t *preparedTarget, embs, features []*Node, modelWeights []float64, weights, active, scales *Node) (
-	mean *Node, sims []*Node, won, loss *Node) {
+	mean *Node, sims []*Node, frames, loss *Node) {
 	for k, emb := range embs {
 		sims = append(sims, Einsum("nd,fd->nf", emb, features[k]))
 	}
 	mean = weightedSum(sims, modelWeights, true)
 	n, f := mean.Shape().Dim(0), mean.Shape().Dim(1)
-	m := newFeatureMasks(weights, active)
+	m := newFeatureMasks(weights, active, t.AntiText != nil)
 	losses := make([]*Node, len(embs))
 	if t.Select == SelectMix {
+		always := BroadcastToDims(m.always, n, f)
 		for k, emb := range embs {
-			losses[k] = mixLoss(t, m, emb, features[k], sims[k])
+			rest := ReduceAllSum(Mul(Mul(always, m.w), featureLosses(t, emb, features[k], sims[k])))
+			losses[k] = Add(mixLoss(t, m, emb, features[k]), rest)
 		}
-		return mean, sims, BroadcastToDims(m.positive, n, f), weightedSum(losses, modelWeights, false)
+		return mean, sims, BroadcastToDims(m.selectable, n, f), weightedSum(losses, modelWeights, false)
 	}
-	var applied *Node
-	switch t.Select {
-	case SelectBest, SelectWorst:
-		applied = Add(m.pick(mean, scales, t.Select == SelectBest), BroadcastToDims(m.negative, n, f))
-	default:
-		applied = BroadcastToDims(m.on, n, f)
+	frames = BroadcastToDims(m.selectable, n, f)
+	if t.Select == SelectBest || t.Select == SelectWorst {
+		frames = m.pick(mean, scales, t.Select == SelectBest)
 	}
+	applied := Add(frames, BroadcastToDims(m.always, n, f))
 	for k, emb := range embs {
 		perFeature := featureLosses(t, emb, features[k], sims[k])
-		losses[k] = DivScalar(ReduceAllSum(Mul(Mul(applied, m.w), perFeature)), n)
+		losses[k] = ReduceAllSum(Mul(Mul(applied, m.w), perFeature))
 	}
-	won = Mul(applied, BroadcastToDims(m.positive, n, f))
-	return mean, sims, won, weightedSum(losses, modelWeights, false)
+	return mean, sims, frames, weightedSum(losses, modelWeights, false)
 }
 
 // weightedSum is the sum of xs weighted by weights, divided by the weights' sum when mean is
@@ -470,24 +471,32 @@ func weightedSum(xs []*Node, weights []float64, mean bool) *Node {
 
 // featureMasks are a target's per-feature weights and masks at a step, as [1, f] rows.
 type featureMasks struct {
-	w, on, positive, negative *Node
-	// anyPositive is 1 when some positive feature is active, [1, 1].
-	anyPositive *Node
+	w, on *Node
+	// selectable are the active features select chooses among (every one but anti-text), always
+	// the active anti-text, which every window applies.
+	selectable, always *Node
+	// anySelectable is 1 when some selectable feature is active, [1, 1].
+	anySelectable *Node
 }
 
-func newFeatureMasks(weights, active *Node) featureMasks {
+// newFeatureMasks are the masks of a step's weights and activity [f], the last feature being
+// anti-text where antiText is set.
+func newFeatureMasks(weights, active *Node, antiText bool) featureMasks {
 	f := weights.Shape().Dim(0)
-	w := Reshape(weights, 1, f)
 	on := Reshape(active, 1, f)
-	zero := ZerosLike(w)
-	positive := Mul(on, ConvertDType(GreaterThan(w, zero), dtypes.Float32))
-	negative := Mul(on, ConvertDType(LessThan(w, zero), dtypes.Float32))
-	return featureMasks{w: w, on: on, positive: positive, negative: negative,
-		anyPositive: ReduceAndKeep(positive, ReduceMax, 1)}
+	last := make([]float32, f)
+	if antiText {
+		last[f-1] = 1
+	}
+	always := Mul(on, Const(on.Graph(), [][]float32{last}))
+	selectable := Sub(on, always)
+	return featureMasks{w: Reshape(weights, 1, f), on: on, selectable: selectable, always: always,
+		anySelectable: ReduceAndKeep(selectable, ReduceMax, 1)}
 }
 
-// pick is the one-hot [n, f] of each window's best (or worst) positive feature by the scaled
-// similarities sims [n, f]; all zero when no positive feature is active.
+// pick is the one-hot [n, f] of each window's best (or worst) active feature by the scaled
+// similarities sims [n, f], whatever the sign of its weight, as CLIPig picks; all zero when no
+// feature is active.
 func (m featureMasks) pick(sims, scales *Node, best bool) *Node {
 	g := sims.Graph()
 	n, f := sims.Shape().Dim(0), sims.Shape().Dim(1)
@@ -496,27 +505,27 @@ func (m featureMasks) pick(sims, scales *Node, best bool) *Node {
 		fill = Infinity(g, dtypes.Float32, -1)
 	}
 	scaled := Mul(sims, Reshape(scales, 1, f))
-	masked := Where(BroadcastToDims(GreaterThan(m.positive, ZerosLike(m.positive)), n, f), scaled, BroadcastToDims(fill, n, f))
+	masked := Where(BroadcastToDims(GreaterThan(m.selectable, ZerosLike(m.selectable)), n, f), scaled, BroadcastToDims(fill, n, f))
 	var index *Node
 	if best {
 		index = ArgMax(masked, 1)
 	} else {
 		index = ArgMin(masked, 1)
 	}
-	return Mul(OneHot(index, f, dtypes.Float32), m.anyPositive)
+	return Mul(OneHot(index, f, dtypes.Float32), m.anySelectable)
 }
 
-// mixLoss is select mix's loss for one model: one direction, the weighted mean of the positive
-// features, applied at their mean weight, and the negative features as they are.
-func mixLoss(t *preparedTarget, m featureMasks, emb, features, sims *Node) *Node {
-	n, f := sims.Shape().Dim(0), sims.Shape().Dim(1)
-	sum := Einsum("xf,fd->xd", Mul(m.positive, m.w), features)
-	direction := Div(sum, MaxScalar(Sqrt(ReduceAndKeep(Square(sum), ReduceSum, -1)), 1e-12))
-	mixSim := Einsum("nd,xd->nx", emb, direction)
-	meanWeight := Div(ReduceAllSum(Mul(m.positive, m.w)), MaxScalar(ReduceAllSum(m.positive), 1))
-	mixed := Mul(ReduceAllMean(OneMinus(mixSim)), Mul(meanWeight, ReduceAllMax(m.anyPositive)))
-	rest := ReduceAllSum(Mul(Mul(BroadcastToDims(m.negative, n, f), m.w), featureLosses(t, emb, features, sims)))
-	return Add(mixed, DivScalar(rest, n))
+// mixLoss is select mix's loss for one model, summed over the windows, as CLIPig computes it:
+// the active features' weighted sum over the sum of their weights' magnitudes is one feature,
+// compared with each window by the first feature's loss kind, at weight 1.
+func mixLoss(t *preparedTarget, m featureMasks, emb, features *Node) *Node {
+	weighted := Mul(m.selectable, m.w)
+	magnitude := ReduceAllSum(Abs(weighted))
+	mixed := Div(Einsum("xf,fd->xd", weighted, features), MaxScalar(magnitude, 1e-12))
+	norm := MaxScalar(Sqrt(ReduceAndKeep(Square(mixed), ReduceSum, -1)), 1e-12)
+	sims := Div(Einsum("nd,xd->nx", emb, mixed), norm)
+	loss := ReduceAllSum(pairLosses(t.losses[0], emb, mixed, sims))
+	return Mul(loss, ConvertDType(GreaterThan(magnitude, ZerosLike(magnitude)), dtypes.Float32))
 }
 
 // featureLosses is the loss of every window against every feature, [n, f], by each feature's
@@ -524,31 +533,19 @@ func mixLoss(t *preparedTarget, m featureMasks, emb, features, sims *Node) *Node
 func featureLosses(t *preparedTarget, emb, features, sims *Node) *Node {
 	g := emb.Graph()
 	f := features.Shape().Dim(0)
-	kinds := []struct {
-		name    string
-		compute func() *Node
-	}{
-		{LossCosine, func() *Node { return OneMinus(sims) }},
-		{LossSpherical, func() *Node {
-			// 2 asin(|a - b| / 2)^2 for unit vectors is half the squared angle between them.
-			return DivScalar(Square(arccos(sims)), 2)
-		}},
-		{LossL1, func() *Node { return ReduceMean(Abs(Sub(InsertAxes(emb, 1), InsertAxes(features, 0))), -1) }},
-		{LossL2, func() *Node { return ReduceMean(Square(Sub(InsertAxes(emb, 1), InsertAxes(features, 0))), -1) }},
-	}
 	var out *Node
-	for _, kind := range kinds {
+	for _, kind := range []string{LossCosine, LossSpherical, LossL1, LossL2} {
 		mask := make([]float32, f)
 		used := false
 		for i, l := range t.losses {
-			if l == kind.name {
+			if l == kind {
 				mask[i], used = 1, true
 			}
 		}
 		if !used {
 			continue
 		}
-		term := Mul(kind.compute(), Reshape(Const(g, mask), 1, f))
+		term := Mul(pairLosses(kind, emb, features, sims), Reshape(Const(g, mask), 1, f))
 		if out == nil {
 			out = term
 		} else {
@@ -556,6 +553,21 @@ func featureLosses(t *preparedTarget, emb, features, sims *Node) *Node {
 		}
 	}
 	return out
+}
+
+// pairLosses is the loss of a kind between each window embedding emb [n, d] and each feature
+// [f, d], [n, f], given their cosine similarities sims [n, f]. CLIPig scales l1 and l2 by 100.
+func pairLosses(kind string, emb, features, sims *Node) *Node {
+	diff := func() *Node { return Sub(InsertAxes(emb, 1), InsertAxes(features, 0)) }
+	switch kind {
+	case LossSpherical: // 2 asin(|a - b| / 2)^2 for unit vectors is half the squared angle between them
+		return DivScalar(Square(arccos(sims)), 2)
+	case LossL1:
+		return MulScalar(ReduceMean(Abs(diff()), -1), 100)
+	case LossL2:
+		return MulScalar(ReduceMean(Square(diff()), -1), 100)
+	}
+	return OneMinus(sims)
 }
 
 // arccos is acos(c) for c in [-1, 1]. GoMLX has no acos, and its Atan2 has no gradient, so the

@@ -1,9 +1,10 @@
 package workbench
 
-// Win rates have one definition, used by every chart, table and report: a positive feature's
-// win rate is the share of its target's windows in which it was the feature applied. Targets
-// that apply every feature in every window (select all, or mix's one blended direction) have no
-// win rates, and negative features (negative weight, anti-text) never win.
+// Win rates have one definition, used by every chart, table and report: a feature's win rate is
+// the share of its target's windows in which it was the feature applied, as CLIPig picks it
+// (the best or worst active feature, whatever its weight's sign). Targets that apply every
+// feature in every window (select all, or mix's one blended direction) have no win rates, nor
+// has anti-text, which every window applies.
 
 // AppliedEverywhere reports whether every window applies every feature, so that win rates mean
 // nothing and similarities tell the features apart instead.
@@ -27,14 +28,14 @@ func (t *TargetStats) Summary() string {
 	return ""
 }
 
-// Counts reports whether feature j's windows count as wins: a positive feature of a target that
-// chooses one feature per window.
+// Counts reports whether feature j's windows count as wins: a feature, not anti-text, of a
+// target that chooses one feature per window.
 func (t *TargetStats) Counts(j int) bool {
-	return !t.AppliedEverywhere() && !t.Features[j].Negative
+	return !t.AppliedEverywhere() && !t.Features[j].EveryWindow
 }
 
-// WinRate is the share of the target's windows that positive feature j won; ok is false where
-// the feature has no win rate (see Counts).
+// WinRate is the share of the target's windows that feature j won; ok is false where the
+// feature has no win rate (see Counts).
 func (t *TargetStats) WinRate(j int) (rate float64, ok bool) {
 	if !t.Counts(j) || t.Windows == 0 {
 		return 0, false
@@ -64,7 +65,7 @@ func (t *TargetStats) WonAt(rec StepRecord, j int) (won, windows int, ok bool) {
 func (t *TargetStats) Best() int {
 	best := -1
 	for j, f := range t.Features {
-		if t.Counts(j) && (best < 0 || f.Frames > t.Features[best].Frames) {
+		if t.Counts(j) && !f.Negative && (best < 0 || f.Frames > t.Features[best].Frames) {
 			best = j
 		}
 	}

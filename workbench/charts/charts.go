@@ -1,4 +1,4 @@
-// Package charts draws a run's statistics with go-echarts: each positive feature's win rate
+// Package charts draws a run's statistics with go-echarts: each feature's win rate
 // (see workbench.TargetStats.WinRate), similarity per feature over time, and the loss. Every
 // chart renders twice from one definition: interactive in a page, and as a static SVG made
 // without a browser (see Chart). Charts render offline: ECharts' JavaScript (Apache-2.0, see
@@ -116,7 +116,7 @@ func Run(stats *workbench.Stats) []Chart {
 	return append(out, Loss(stats))
 }
 
-// WinRates is a target's win rates as bars, one per positive feature; where the target applies
+// WinRates is a target's win rates as bars, one per feature but anti-text; where the target applies
 // every feature in every window it says so and shows the mean similarities instead, negative
 // features labelled and coloured apart.
 func WinRates(t *workbench.TargetStats) Chart {
@@ -136,7 +136,7 @@ func WinRates(t *workbench.TargetStats) Chart {
 		return Chart{Name: "similarity-mean-" + t.Name, def: axisLabels(bar)}
 	}
 	bar.SetGlobalOptions(append(common("win rate: "+t.Name,
-		fmt.Sprintf("select %s: %% of %d windows each positive feature won", t.Select, t.Windows)),
+		fmt.Sprintf("select %s: %% of %d windows each feature won", t.Select, t.Windows)),
 		charts.WithYAxisOpts(opts.YAxis{Max: 100}))...)
 	for j, f := range t.Features {
 		if rate, ok := t.WinRate(j); ok {
@@ -221,10 +221,7 @@ func similaritySeries(stats *workbench.Stats, j int, sims func(workbench.StepRec
 // chart agrees with WinRates.
 func WinRatesOverTime(stats *workbench.Stats, t *workbench.TargetStats) Chart {
 	line := charts.NewLine()
-	sub := "% of each step's windows won by each positive feature"
-	if slices.ContainsFunc(t.Features, func(f *workbench.FeatureStats) bool { return f.Negative }) {
-		sub = "% won by positive features; the gap to 100% went to negative ones"
-	}
+	sub := "% of each step's windows won by each feature"
 	xs, rates := OverTime(stats, t)
 	pad, every := roundLabels(xs)
 	line.SetGlobalOptions(append(common("win rate over time: "+t.Name, sub), legend(),

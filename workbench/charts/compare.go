@@ -14,8 +14,7 @@ type NamedStats struct {
 	Stats *workbench.Stats
 }
 
-// Compare is, per target name, grouped bars with one series per run: the positive features'
-// win rates, or the mean similarities where no run of that target has win rates.
+// Compare is, per target name, grouped bars with one series per run: the features' win rates, or the mean similarities where no run of that target has win rates.
 func Compare(runs []NamedStats) []Chart {
 	var out []Chart
 	for _, name := range targetNames(runs) {
@@ -55,7 +54,7 @@ func compareTarget(runs []NamedStats, name string, winRates, some bool) Chart {
 	bar := charts.NewBar()
 	head, sub, chartName := "similarity: "+name, "mean similarity; every feature applied in every window", "compare-similarity-"+name
 	if winRates {
-		head, sub, chartName = "win rates: "+name, "% of windows each positive feature won, per run", "compare-winrate-"+name
+		head, sub, chartName = "win rates: "+name, "% of windows each feature won, per run", "compare-winrate-"+name
 		if some {
 			sub += "; no bars where a run applies every feature in every window"
 		}

@@ -41,7 +41,7 @@ func TestMetricValues(t *testing.T) {
 		{"similarity:t:2", 0.125, true, "t: rust"},
 		{"similarity:t:3", 0, false, "t: 3"},
 		{"winrate:t:sword", 100 * 8.0 / 15, true, "t: sword"},
-		{"winrate:t:rust", 0, false, "t: rust"},
+		{"winrate:t:rust", 20, true, "t: rust"},
 		{"similarity:nosuchtarget", 0, false, "nosuchtarget"},
 		{"loss", 1.125, true, ""},
 	} {

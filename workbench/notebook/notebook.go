@@ -181,8 +181,8 @@ func winRateCells(t *workbench.TargetStats, j int) string {
 	case ok:
 		return fmt.Sprintf(`<td><div style="background:#4a7ebb;height:10px;width:%.0fpx"></div></td><td>won %.1f%%</td>`,
 			200*rate, 100*rate)
-	case t.Features[j].Negative:
-		return "<td></td><td>negative: never wins</td>"
+	case t.Features[j].EveryWindow:
+		return "<td></td><td>anti-text: in every window</td>"
 	default:
 		return "<td></td><td>applied in every window</td>"
 	}
