@@ -256,6 +256,33 @@ func (d *decoder) value(n *yaml.Node, what string) workbench.Value {
 	return x.value()
 }
 
+// fixed reads a value fixed for the run: a number, or an expression without variables or random
+// draws, evaluated once. CLIPig evaluates such settings (kernel sizes, border sizes, a noise
+// constraint's std, ...) at every step; clipwork's step graph is built from them.
+func (d *decoder) fixed(n *yaml.Node, what string) workbench.Value {
+	s, ok := d.numeric(n, what)
+	if !ok {
+		return workbench.Value{}
+	}
+	if v, err := strconv.ParseFloat(s, 64); err == nil {
+		return workbench.Constant(v)
+	}
+	x, err := compileWith(s, d.variables)
+	if err == nil && (x.draws || x.usesVariables) {
+		err = fmt.Errorf("clipwork fixes it for the run (the step is built from it): give a number or an "+
+			"expression without variables or random draws, not %q", abbreviate(s))
+	}
+	var v float64
+	if err == nil {
+		v, err = x.eval(d.start())
+	}
+	if err != nil {
+		d.errorf(n, "%s: %v", what, err)
+		return workbench.Value{}
+	}
+	return workbench.Constant(v)
+}
+
 // periodKey reads key into p when it is start or end, and tells whether it was.
 func (d *decoder) periodKey(key string, v *yaml.Node, p *workbench.Period) bool {
 	switch key {

@@ -2,6 +2,7 @@ package expfile
 
 import (
 	"fmt"
+	"math"
 	"os"
 	"path/filepath"
 	"slices"
@@ -649,5 +650,34 @@ func TestFeatureWithTextAndImage(t *testing.T) {
 	}
 	if len(f.Notes) != 1 || !strings.Contains(f.Notes[0].Error(), "f.yaml:3:19: note: features.image is accepted and ignored") {
 		t.Errorf("notes %v", f.Notes)
+	}
+}
+
+// TestFixedParameters reads the parameters clipwork fixes for the run (kernel sizes, border
+// sizes, a noise constraint's std, ...): numbers and expressions without variables, evaluated
+// once; an expression that would change over the run, which CLIPig evaluates at every step, is
+// refused rather than frozen at its first value.
+func TestFixedParameters(t *testing.T) {
+	target := func(s string) string { return "targets:\n  - features: [x]\n    " + s + "\n" }
+	f, err := Parse("f.yaml", []byte(target("transforms: [{blur: {kernel_size: 2 + 3}}, {blur: {}}]")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	trs := f.Experiment.Targets[0].Transforms
+	if k := trs[0].Extra[0][0].At(workbench.Env{}); k != 5 {
+		t.Errorf("kernel_size 2 + 3 read as %g", k)
+	}
+	if sigma := trs[1].Values[0].At(workbench.Env{}); math.Abs(sigma-0.8) > 1e-12 {
+		t.Errorf("blur: {} has sigma %g, want torchvision's 0.8 of CLIPig's kernel 3", sigma)
+	}
+	for _, source := range []string{
+		target("transforms: [{blur: {kernel_size: '3 + 4 * t'}}]"),
+		target("constraints: [{noise: {std: sim / 1000}}]"),
+		"postproc: [{border: {size: '1 + 2 * (t > .5)', color: 1 0 0}}]\n",
+		target("transforms: [{edge: {kernel_size: 'randint(1, 5)'}}]"),
+	} {
+		if _, err := Parse("f.yaml", []byte(source)); err == nil || !strings.Contains(err.Error(), "clipwork fixes it for the run") {
+			t.Errorf("%s: %v, want it refused as fixed for the run", source, err)
+		}
 	}
 }

@@ -105,8 +105,9 @@ type expression struct {
 	program *starlark.Program
 	// salt tells expressions apart in the random draws.
 	salt uint64
-	// draws tells whether the expression calls a random function.
-	draws bool
+	// draws tells whether the expression calls a random function, usesVariables whether it
+	// uses a variable.
+	draws, usesVariables bool
 }
 
 // compileExpression compiles a number-valued expression, e.g. "1 - .95 * t5" or
@@ -150,7 +151,8 @@ func compileWith(source string, variables []string) (*expression, error) {
 	h := fnv.New64a()
 	h.Write([]byte(source))
 	draws := firstName(tree, func(name string) bool { return slices.Contains(randomNames, name) }) != ""
-	return &expression{source: source, program: program, salt: h.Sum64(), draws: draws}, nil
+	usesVariables := firstName(tree, func(name string) bool { return slices.Contains(variableNames, name) }) != ""
+	return &expression{source: source, program: program, salt: h.Sum64(), draws: draws, usesVariables: usesVariables}, nil
 }
 
 // notAnExpression is the error of a source that does not compile.

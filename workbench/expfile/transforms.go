@@ -72,13 +72,25 @@ func (d *decoder) geometric(key string, n *yaml.Node) workbench.Geometric {
 	return g
 }
 
-// geometricValues reads a parameter's values: as many as it takes, or one filling them; two
-// for random_shift's four give the same range to x and y.
+// geometricValues reads a parameter's values (see paramValues), each changing over the run.
 func (d *decoder) geometricValues(n *yaml.Node, key string, p workbench.Param) []workbench.Value {
+	return d.paramValues(n, key, p, d.value)
+}
+
+// extraValues reads a transform's or constraint's further parameter (see paramValues), each
+// fixed for the run.
+func (d *decoder) extraValues(n *yaml.Node, key string, p workbench.Param) []workbench.Value {
+	return d.paramValues(n, key, p, d.fixed)
+}
+
+// paramValues reads a parameter's values, each by read: as many as it takes, or one filling them; two
+// for random_shift's four give the same range to x and y.
+func (d *decoder) paramValues(n *yaml.Node, key string, p workbench.Param,
+	read func(*yaml.Node, string) workbench.Value) []workbench.Value {
 	what := key + " " + p.Name
 	var values []workbench.Value
 	for _, item := range d.items(n, what) {
-		values = append(values, d.value(item, what))
+		values = append(values, read(item, what))
 	}
 	switch {
 	case len(values) == 1:
@@ -154,12 +166,15 @@ func (d *decoder) pixelTransform(key string, n *yaml.Node) workbench.Transform {
 		case k == kind.Param:
 			tr.Values = d.transformValues(v, kind)
 		default:
-			tr.Extra[i-3] = d.geometricValues(v, key, kind.Extra[i-3])
+			tr.Extra[i-3] = d.extraValues(v, key, kind.Extra[i-3])
 		}
 	})
-	if len(tr.Values) == 0 && key == workbench.TransformBlur && tr.Extra[0] != nil {
-		k := max(tr.Extra[0][0].At(d.start()), tr.Extra[0][1].At(d.start()))
-		tr.Values = []workbench.Value{workbench.Constant(0.3*((k-1)*0.5-1) + 0.8)} // torchvision's sigma
+	if len(tr.Values) == 0 && key == workbench.TransformBlur { // torchvision's sigma of the kernel, 3 by default
+		k := 3.0
+		if tr.Extra[0] != nil {
+			k = max(tr.Extra[0][0].At(d.start()), tr.Extra[0][1].At(d.start()))
+		}
+		tr.Values = []workbench.Value{workbench.Constant(0.3*((k-1)*0.5-1) + 0.8)}
 	}
 	if len(tr.Values) == 0 && kind.Default == nil {
 		d.errorf(n, "%s needs its %s", key, kind.Param)
@@ -232,7 +247,7 @@ func (d *decoder) constraint(key string, v *yaml.Node) workbench.Constraint {
 		case "on":
 			c.OnImage = d.choice(v, k, []string{"windows", "image"}) == "image"
 		default:
-			c.Extra[i-8] = d.geometricValues(v, key, kind.Extra[i-8])
+			c.Extra[i-8] = d.extraValues(v, key, kind.Extra[i-8])
 		}
 	})
 	for i, p := range kind.Extra {
