@@ -212,13 +212,8 @@ func (e *Experiment) Validate() error {
 	if len(e.Targets) == 0 {
 		add("no targets: an experiment needs at least one target with a feature or a constraint")
 	}
-	names := map[string]bool{}
 	for i := range e.Targets {
 		t := &e.Targets[i]
-		if names[t.Name] {
-			add("target %q: two targets have this name", t.Name)
-		}
-		names[t.Name] = true
 		for _, err := range t.problems() {
 			add("target %q: %w", t.Name, err)
 		}
@@ -253,6 +248,21 @@ func checkChoice(add func(string, ...any), what, value string, allowed ...string
 	}
 }
 
+// uniqueTargetNames renames each target whose name an earlier one has, NAME-2, NAME-3, ...:
+// CLIPig's names only label statistics, so two targets may share one; clipwork's statistics,
+// charts and settings tell targets apart by name.
+func uniqueTargetNames(targets []Target) {
+	taken := map[string]bool{}
+	for i := range targets {
+		t := &targets[i]
+		name := t.Name
+		for n := 2; taken[name]; n++ {
+			name = fmt.Sprintf("%s-%d", t.Name, n)
+		}
+		t.Name, taken[name] = name, true
+	}
+}
+
 // Defaults fills every unset field with its default.
 func (e *Experiment) Defaults() {
 	if e.Steps == 0 {
@@ -281,6 +291,7 @@ func (e *Experiment) Defaults() {
 	for i := range e.Targets {
 		e.Targets[i].defaults(i)
 	}
+	uniqueTargetNames(e.Targets)
 	for i := range e.Postproc {
 		p := &e.Postproc[i]
 		p.Amount = p.Amount.Or(1)

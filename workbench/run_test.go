@@ -11,6 +11,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -506,4 +507,23 @@ func TestValuesKnowTheirPlace(t *testing.T) {
 	if weights[0] == weights[1] || weights[0] != again[0] || weights[1] != again[1] {
 		t.Errorf("weights %v, then %v: want two places, each the same again", weights, again)
 	}
+}
+
+// TestTargetsSharingANameAreToldApart: CLIPig lets targets share a name; clipwork renames the
+// later ones NAME-2, NAME-3, ..., past names already taken, and runs them.
+func TestTargetsSharingANameAreToldApart(t *testing.T) {
+	target := func(name string) Target { return Target{Name: name, Features: []Feature{{Text: "x"}}} }
+	exp := Experiment{Steps: 1, Width: 32, Height: 32,
+		Targets: []Target{target("main"), target("main-2"), target("main"), target("main")}}
+	if err := exp.Resolve(); err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, tg := range exp.Targets {
+		names = append(names, tg.Name)
+	}
+	if want := []string{"main", "main-2", "main-3", "main-4"}; !slices.Equal(names, want) {
+		t.Errorf("names %v, want %v", names, want)
+	}
+	runToEnd(t, exp)
 }

@@ -147,14 +147,16 @@ func TestMergeAndSettings(t *testing.T) {
 	base := filepath.Join(dir, "base.yaml")
 	details := filepath.Join(dir, "details.yaml")
 	os.WriteFile(base, []byte("epochs: 10\nresolution: 64\ntargets:\n  - name: a\n    batch_size: 2\n    features: [x]\n"), 0o644)
-	os.WriteFile(details, []byte("epochs: 20\ntargets:\n  - name: a\n    batch_size: 3\n  - name: b\n    features: [y]\n"), 0o644)
+	os.WriteFile(details, []byte("epochs: 20\ntargets:\n  - name: a\n    batch_size: 3\n    features: [z]\n  - name: b\n    features: [y]\n"), 0o644)
 	f, err := Load([]string{base, details}, "targets.b.batch_size=7", "init.std=0.3")
 	if err != nil {
 		t.Fatal(err)
 	}
 	e := f.Experiment
-	if e.Steps != 20 || e.Width != 64 || len(e.Targets) != 2 || e.Targets[0].BatchSize != 3 ||
-		e.Targets[0].Features[0].Text != "x" || e.Targets[1].BatchSize != 7 || e.Init.Std != [3]float64{0.3, 0.3, 0.3} {
+	e.Defaults()
+	if e.Steps != 20 || e.Width != 64 || len(e.Targets) != 3 || e.Targets[0].BatchSize != 2 ||
+		e.Targets[0].Features[0].Text != "x" || e.Targets[1].Name != "a-2" || e.Targets[1].BatchSize != 3 ||
+		e.Targets[2].BatchSize != 7 || e.Init.Std != [3]float64{0.3, 0.3, 0.3} {
 		t.Errorf("merged experiment: %+v", e)
 	}
 	if _, err := Load([]string{base}, "targets.zzz.batch_size=1"); err == nil {

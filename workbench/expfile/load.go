@@ -2,8 +2,9 @@
 // may be expressions of time, and writes fully resolved experiments back.
 //
 // Several files merge left to right as CLIPig merges them: mappings merge key by key, and lists
-// of entries (targets, postproc, a target's transforms) are appended; clipwork adds that a target
-// with the name of an earlier one updates it instead. Lists of values (resolution) are replaced.
+// of entries (targets, postproc, a target's transforms) are appended, a target too where an
+// earlier one has its name (see workbench's uniqueTargetNames). Lists of values (resolution) are
+// replaced.
 // Errors name the file, line and column, or the setting (--set key=value) or flag (--learnrate
 // abc) they come from.
 package expfile
@@ -298,8 +299,6 @@ func mergeNodes(a, b *yaml.Node) *yaml.Node {
 		switch {
 		case j < 0:
 			a.Content = append(a.Content, key, value)
-		case key.Value == "targets" && a.Content[j+1].Kind == yaml.SequenceNode && value.Kind == yaml.SequenceNode:
-			a.Content[j+1] = mergeTargets(a.Content[j+1], value)
 		case isEntryList(a.Content[j+1]) && isEntryList(value):
 			a.Content[j+1].Content = append(a.Content[j+1].Content, value.Content...)
 		default:
@@ -322,17 +321,6 @@ func keyIndex(m *yaml.Node, key string) int {
 		}
 	}
 	return -1
-}
-
-func mergeTargets(a, b *yaml.Node) *yaml.Node {
-	for _, t := range b.Content {
-		if i := targetIndex(a, targetName(t)); i >= 0 && targetName(t) != "" {
-			a.Content[i] = mergeNodes(a.Content[i], t)
-		} else {
-			a.Content = append(a.Content, t)
-		}
-	}
-	return a
 }
 
 func targetName(t *yaml.Node) string {
