@@ -172,8 +172,8 @@ func (c *Config) Validate() error {
 		return fmt.Errorf("vision_config.hidden_size %d is not divisible by num_attention_heads %d",
 			c.Vision.HiddenSize, c.Vision.NumAttentionHeads)
 	}
-	if c.Vision.ImageSize%c.Vision.PatchSize != 0 {
-		return fmt.Errorf("vision_config.image_size %d is not a multiple of patch_size %d",
+	if c.Vision.ImageSize < c.Vision.PatchSize {
+		return fmt.Errorf("vision_config.image_size %d is smaller than patch_size %d",
 			c.Vision.ImageSize, c.Vision.PatchSize)
 	}
 	if c.Vision.NumChannels != 3 {
@@ -187,7 +187,9 @@ func (c *Config) Validate() error {
 	return nil
 }
 
-// NumPatches is the number of image patches the vision tower sees (without the class token).
+// NumPatches is the number of image patches the vision tower sees (without the class token):
+// where the image size is not a multiple of the patch size, the right and bottom remainder is
+// left out, as the patch embedding's strided convolution does.
 func (v VisionConfig) NumPatches() int {
 	n := v.ImageSize / v.PatchSize
 	return n * n

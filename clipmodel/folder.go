@@ -24,12 +24,25 @@ func WriteFolder(dir string, cfg *Config, weights []NamedTensor, tok *Tokenizer,
 	if err := writeJSON(filepath.Join(dir, "config.json"), cfg); err != nil {
 		return err
 	}
-	return writeJSON(filepath.Join(dir, "preprocessor_config.json"), map[string]any{
-		"image_processor_type": "CLIPImageProcessor", "do_resize": true, "do_center_crop": true,
-		"do_rescale": true, "do_normalize": true, "do_convert_rgb": true, "resample": 3, "rescale_factor": 1.0 / 255,
-		"size": map[string]int{"shortest_edge": pre.Size}, "crop_size": map[string]int{"height": pre.CropSize, "width": pre.CropSize},
+	return writeJSON(filepath.Join(dir, "preprocessor_config.json"), preprocessorConfig(pre))
+}
+
+// preprocessorConfig is pre as CLIPImageProcessor's preprocessor_config.json, which has no
+// place for RoundCrop: transformers always floors the crop's place.
+func preprocessorConfig(pre Preprocess) map[string]any {
+	size, resample := map[string]int{"shortest_edge": pre.Size}, pilBicubic
+	if pre.Width > 0 && pre.Height > 0 {
+		size = map[string]int{"height": pre.Height, "width": pre.Width}
+	}
+	if pre.Bilinear {
+		resample = pilBilinear
+	}
+	return map[string]any{
+		"image_processor_type": "CLIPImageProcessor", "do_resize": !pre.NoResize, "do_center_crop": true,
+		"do_rescale": true, "do_normalize": true, "do_convert_rgb": true, "resample": resample, "rescale_factor": 1.0 / 255,
+		"size": size, "crop_size": map[string]int{"height": pre.CropSize, "width": pre.CropSize},
 		"image_mean": pre.Mean, "image_std": pre.Std,
-	})
+	}
 }
 
 func writeJSON(path string, value any) error {

@@ -34,8 +34,9 @@ func RegisterDefault(load func() (*Model, error)) {
 //   - an OpenAI name as CLIPig writes it (RN50, ViT-B/32, see OpenAIModels) is read from
 //     ~/.cache/clip/ (openai/CLIP's .pt files), else from the matching hub repository;
 //   - a local folder in HuggingFace CLIPModel layout or open_clip's layout is read from disk;
-//   - a .pt or .bin file (OpenAI's TorchScript checkpoints, torch.save'd state dicts in OpenAI's
-//     layout) is read without running anything from it;
+//   - a .pt, .bin or .safetensors file is read without running anything from it: as the
+//     open_clip model that open_clip_config.json beside it describes, else in OpenAI's layout
+//     (OpenAI's TorchScript checkpoints, torch.save'd state dicts);
 //   - a hub id such as "openai/clip-vit-base-patch32" is taken from the HuggingFace cache,
 //     downloading it there first when the network allows.
 func Load(name string) (*Model, error) {
@@ -54,8 +55,8 @@ func Load(name string) (*Model, error) {
 	if isDir(name) {
 		return LoadFolder(name)
 	}
-	if ext := filepath.Ext(name); (ext == ".pt" || ext == ".bin") && isFile(name) {
-		return LoadTorchScript(name)
+	if ext := filepath.Ext(name); (ext == ".pt" || ext == ".bin" || ext == ".safetensors") && isFile(name) {
+		return loadCheckpointFile(name)
 	}
 	if first, _, _ := strings.Cut(name, "/"); isDir(first) {
 		return nil, fmt.Errorf("there is no model folder %q", name)
@@ -240,6 +241,9 @@ func downloadSnapshot(id, cache string) (string, error) {
 			wanted = append(wanted, name)
 		}
 	}
+	if !slices.ContainsFunc(wanted, func(n string) bool { return strings.HasSuffix(n, ".safetensors") }) {
+		wanted = append(wanted, pickleWeights(names)...)
+	}
 	isCLIPModel, err := hasHFCLIPConfig(repo, names)
 	if err != nil {
 		return "", err
@@ -252,4 +256,22 @@ func downloadSnapshot(id, cache string) (string, error) {
 		return "", err
 	}
 	return filepath.Dir(paths[slices.Index(wanted, "config.json")]), nil
+}
+
+// pickleWeights are the PyTorch weight files to download from a repository without safetensors
+// ones (older hub repositories): pytorch_model.bin, or its index and shards.
+func pickleWeights(names []string) []string {
+	if !slices.Contains(names, "pytorch_model.bin.index.json") {
+		if slices.Contains(names, "pytorch_model.bin") {
+			return []string{"pytorch_model.bin"}
+		}
+		return nil
+	}
+	wanted := []string{"pytorch_model.bin.index.json"}
+	for _, name := range names {
+		if strings.HasPrefix(name, "pytorch_model-") && strings.HasSuffix(name, ".bin") && !strings.Contains(name, "/") {
+			wanted = append(wanted, name)
+		}
+	}
+	return wanted
 }

@@ -2,8 +2,12 @@ package clipmodel
 
 import (
 	"encoding/json"
+	"image"
+	"image/color"
+	"math"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -89,6 +93,12 @@ func TestLoadReportsBadFolders(t *testing.T) {
 			[]string{"config.json"}},
 		{"no tokenizer", func(t *testing.T, dir string) { os.Remove(filepath.Join(dir, "vocab.json")) },
 			[]string{"vocab.json and merges.txt, or tokenizer.json"}},
+		{"NaN weight", func(t *testing.T, dir string) {
+			rewriteTensor(t, filepath.Join(dir, "model.safetensors"), "text_projection.weight", float32(math.NaN()))
+		}, []string{"model.safetensors", `"text_projection.weight"`, "NaN"}},
+		{"fewer layers in the config than stored", func(t *testing.T, dir string) {
+			editConfig(t, dir, func(c map[string]any) { c["text_config"].(map[string]any)["num_hidden_layers"] = 1 })
+		}, []string{"config.json", "text_config.num_hidden_layers is 1", "holds 2 layers"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			dir := copyFixture(t, "vit-b32-tiny", t.TempDir())
@@ -214,4 +224,144 @@ func TestRandomModelEmbeds(t *testing.T) {
 func tinyConfig() *Config {
 	c, _ := ArchitectureConfig("tiny")
 	return c
+}
+
+// rewriteTensor sets the first value of one tensor of a safetensors file.
+func rewriteTensor(t *testing.T, path, name string, first float32) {
+	t.Helper()
+	st, err := OpenSafetensors(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var all []NamedTensor
+	for n, info := range st.Tensors {
+		data, _ := st.ReadFloat32(n)
+		if n == name {
+			data[0] = first
+		}
+		all = append(all, NamedTensor{n, info.Shape, data})
+	}
+	st.Close()
+	if err := WriteSafetensors(path, all, "F32", nil); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestLoadsShardedPytorchBin loads the pytorch_model.bin fixture as one shard named by
+// pytorch_model.bin.index.json.
+func TestLoadsShardedPytorchBin(t *testing.T) {
+	dir := copyFixture(t, "hf-bin-stretch-bilinear", t.TempDir())
+	shard := "pytorch_model-00001-of-00001.bin"
+	if err := os.Rename(filepath.Join(dir, "pytorch_model.bin"), filepath.Join(dir, shard)); err != nil {
+		t.Fatal(err)
+	}
+	a, err := OpenTorchArchive(filepath.Join(dir, shard))
+	if err != nil {
+		t.Fatal(err)
+	}
+	index := map[string]map[string]string{"weight_map": {}}
+	for _, name := range a.Names() {
+		index["weight_map"][name] = shard
+	}
+	a.Close()
+	data, _ := json.Marshal(index)
+	if err := os.WriteFile(filepath.Join(dir, "pytorch_model.bin.index.json"), data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	m, err := Load(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkReference(t, m, readReference(t, dir))
+}
+
+// TestHFPreprocessorOptions reads CLIPImageProcessor's options: rescaling and normalising fold
+// into Mean and Std (transformers computes (v*rescale_factor - mean) / std on 0..255 values),
+// and what clipwork cannot do is an error naming the field.
+func TestHFPreprocessorOptions(t *testing.T) {
+	for _, tc := range []struct {
+		json       string
+		mean, std  float64 // of the red channel
+		w, h       int
+		noResize   bool
+		wantErrHas string
+	}{
+		{json: `{"do_normalize": false}`, mean: 0, std: 1},
+		{json: `{"do_rescale": false, "image_mean": [51, 0, 0], "image_std": [255, 1, 1]}`, mean: 0.2, std: 1},
+		{json: `{"rescale_factor": 0.00784313725490196, "image_mean": [1, 0, 0], "image_std": [2, 1, 1]}`, mean: 0.5, std: 1},
+		{json: `{"do_center_crop": false, "size": {"height": 32, "width": 32}}`, mean: OpenAIMean[0], std: OpenAIStd[0], w: 32, h: 32},
+		{json: `{"do_resize": false}`, mean: OpenAIMean[0], std: OpenAIStd[0], noResize: true},
+		{json: `{"resample": 0}`, wantErrHas: "resample 0 is not supported"},
+		{json: `{"do_center_crop": false}`, wantErrHas: "do_center_crop is false"},
+		{json: `{"size": {"longest_edge": 40}}`, wantErrHas: "size"},
+		{json: `{"crop_size": {"height": 32, "width": 30}}`, wantErrHas: "not square"},
+		{json: `{"rescale_factor": 0}`, wantErrHas: "rescale_factor"},
+		{json: `{"size": {"height": 40, "width": 20}}`, wantErrHas: "smaller than crop_size"},
+	} {
+		dir := t.TempDir()
+		if err := os.WriteFile(filepath.Join(dir, "preprocessor_config.json"), []byte(tc.json), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		p, err := ReadPreprocess(dir, 32)
+		if tc.wantErrHas != "" {
+			if err == nil || !strings.Contains(err.Error(), tc.wantErrHas) || !strings.Contains(err.Error(), "preprocessor_config.json") {
+				t.Errorf("%s: error %v, want one naming the file and mentioning %q", tc.json, err, tc.wantErrHas)
+			}
+			continue
+		}
+		if err != nil {
+			t.Fatalf("%s: %v", tc.json, err)
+		}
+		if math.Abs(p.Mean[0]-tc.mean) > 1e-9 || math.Abs(p.Std[0]-tc.std) > 1e-9 || p.Width != tc.w || p.Height != tc.h || p.NoResize != tc.noResize {
+			t.Errorf("%s: %+v, want red mean %g, std %g, stretch %dx%d, no resize %v", tc.json, p, tc.mean, tc.std, tc.w, tc.h, tc.noResize)
+		}
+	}
+}
+
+// TestCropPadsSmallImages crops an image smaller than the crop without resizing: as
+// transformers' center_crop, it lies at the floor of half the (negative) excess on black.
+func TestCropPadsSmallImages(t *testing.T) {
+	img := image.NewNRGBA(image.Rect(0, 0, 1, 2))
+	img.Set(0, 0, color.White)
+	img.Set(0, 1, color.White)
+	p := Preprocess{NoResize: true, CropSize: 3}
+	// Left at floor(-2/2) = -1, top at floor(-1/2) = -1: the image is column 1, rows 1 and 2.
+	want := []float32{0, 0, 0, 0, 1, 0, 0, 1, 0}
+	got := p.Pixels(img)
+	for i, w := range want {
+		if got[i*3] != w {
+			t.Errorf("pixel (%d, %d) is %g, want %g", i%3, i/3, got[i*3], w)
+		}
+	}
+}
+
+func TestPickleWeightsOnlyWithoutSafetensors(t *testing.T) {
+	for _, tc := range []struct{ names, want []string }{
+		{[]string{"config.json", "pytorch_model.bin"}, []string{"pytorch_model.bin"}},
+		{[]string{"pytorch_model.bin.index.json", "pytorch_model-00001-of-00002.bin", "pytorch_model-00002-of-00002.bin", "x/pytorch_model-1.bin"},
+			[]string{"pytorch_model.bin.index.json", "pytorch_model-00001-of-00002.bin", "pytorch_model-00002-of-00002.bin"}},
+		{[]string{"config.json", "tf_model.h5"}, nil},
+	} {
+		if got := pickleWeights(tc.names); !slices.Equal(got, tc.want) {
+			t.Errorf("pickleWeights(%v) = %v, want %v", tc.names, got, tc.want)
+		}
+	}
+}
+
+// TestPreprocessorConfigRoundTrips writes a stretching, bilinear preprocessing as WriteFolder
+// does and reads it back.
+func TestPreprocessorConfigRoundTrips(t *testing.T) {
+	pre := DefaultPreprocess(32)
+	pre.Width, pre.Height, pre.Bilinear = 40, 36, true
+	dir := t.TempDir()
+	if err := writeJSON(filepath.Join(dir, "preprocessor_config.json"), preprocessorConfig(pre)); err != nil {
+		t.Fatal(err)
+	}
+	got, err := ReadPreprocess(dir, 32)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Width != 40 || got.Height != 36 || !got.Bilinear || got.NoResize || got.CropSize != 32 {
+		t.Errorf("read back %+v, want %+v", got, pre)
+	}
 }

@@ -22,7 +22,7 @@ import (
 
 // fixtures are tiny random CLIPs in HuggingFace layout with PyTorch's outputs, written by
 // testdata/reference/make.py.
-var fixtures = []string{"vit-b32-tiny", "legacy-eos-f16", "vit-l14-336-bf16-sharded"}
+var fixtures = []string{"vit-b32-tiny", "legacy-eos-f16", "vit-l14-336-bf16-sharded", "hf-bin-stretch-bilinear"}
 
 type reference struct {
 	Texts []struct {
@@ -143,7 +143,6 @@ func checkReference(t *testing.T, m *Model, ref reference) {
 func TestPreprocessFollowsPIL(t *testing.T) {
 	for _, name := range fixtures {
 		dir := filepath.Join("testdata", name)
-		ref := readReference(t, dir)
 		cfg, err := ReadConfig(dir)
 		if err != nil {
 			t.Fatal(err)
@@ -152,22 +151,53 @@ func TestPreprocessFollowsPIL(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		for _, r := range ref.Images {
-			img, err := LoadImage(filepath.Join(dir, r.File))
-			if err != nil {
-				t.Fatal(err)
-			}
-			got := pre.Pixels(img)
-			want := unnormalise(r.Pixels, pre)
-			var worst, sum float64
-			for i := range want {
-				d := math.Abs(float64(got[i] - want[i]))
-				worst = max(worst, d)
-				sum += d
-			}
+		for _, r := range readReference(t, dir).Images {
 			// Go's Catmull-Rom and PIL's bicubic differ in rounding only: a few levels of 255.
-			if mean := sum / float64(len(want)); worst > 6.0/255 || mean > 1.0/255 {
+			if worst, mean := pixelError(t, pre, dir, r.File, r.Pixels); worst > 6.0/255 || mean > 1.0/255 {
 				t.Errorf("%s/%s: pixels differ from PIL's by up to %.4f (mean %.5f)", name, r.File, worst, mean)
+			}
+		}
+	}
+}
+
+// pixelError compares pre's pixels for an image file with a reference's normalised pixels:
+// the largest and the mean absolute difference.
+func pixelError(t *testing.T, pre Preprocess, dir, file string, reference []float64) (worst, mean float64) {
+	t.Helper()
+	img, err := LoadImage(filepath.Join(dir, file))
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, want := pre.Pixels(img), unnormalise(reference, pre)
+	var sum float64
+	for i := range want {
+		d := math.Abs(float64(got[i] - want[i]))
+		worst = max(worst, d)
+		sum += d
+	}
+	return worst, sum / float64(len(want))
+}
+
+// TestCropRoundsAsEachLoader checks the centre crop's place where half the excess is odd:
+// HuggingFace's CLIPImageProcessor floors it, torchvision's CenterCrop (open_clip, clip.load)
+// rounds it half to even; the other rule gives pixels a column or row off.
+func TestCropRoundsAsEachLoader(t *testing.T) {
+	for name, round := range map[string]bool{"hf-bin-stretch-bilinear": false, "openclip-vit-gelu": true} {
+		dir := filepath.Join("testdata", name)
+		m, err := Load(dir)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if m.Preprocess.RoundCrop != round || !m.Preprocess.Bilinear {
+			t.Errorf("%s: preprocess %+v, want RoundCrop %v and bilinear resizing", name, m.Preprocess, round)
+		}
+		other := m.Preprocess
+		other.RoundCrop = !round
+		for _, r := range readReference(t, dir).Images {
+			worst, mean := pixelError(t, m.Preprocess, dir, r.File, r.Pixels)
+			_, otherMean := pixelError(t, other, dir, r.File, r.Pixels)
+			if worst > 6.0/255 || mean > 1.0/255 || otherMean < 3*mean {
+				t.Errorf("%s/%s: pixels off by up to %.4f (mean %.5f; %.5f with the other rounding)", name, r.File, worst, mean, otherMean)
 			}
 		}
 	}

@@ -61,7 +61,8 @@ func dim(sd stateDict, name string, axis int) int {
 func openAIConfig(sd stateDict, hints openAIHints) (*Config, error) {
 	for _, need := range []string{"token_embedding.weight", "positional_embedding", "ln_final.weight", "text_projection", "visual.conv1.weight"} {
 		if _, ok := sd.Shape(need); !ok {
-			return nil, fmt.Errorf("%s: no tensor %q: not a CLIP checkpoint in OpenAI's layout (openai/CLIP or open_clip)", sd.Path(), need)
+			return nil, fmt.Errorf("%s: no tensor %q: not a CLIP checkpoint in OpenAI's layout (openai/CLIP or open_clip; "+
+				"a HuggingFace CLIPModel's weights load from their folder: pass the folder)", sd.Path(), need)
 		}
 	}
 	c := &Config{ModelType: "clip", ProjectionDim: dim(sd, "text_projection", 1), LogitScaleInitValue: 2.6592,
@@ -185,7 +186,7 @@ func readOpenAIWeight(sd stateDict, spec TensorSpec) ([]float32, error) {
 		return nil, fmt.Errorf("%s: tensor %q has shape %v, the architecture inferred from the checkpoint needs %v",
 			sd.Path(), src.name, shape, want)
 	}
-	data, err := sd.Float32(src.name)
+	data, err := readFinite(sd, src.name)
 	if err != nil {
 		return nil, err
 	}
@@ -230,7 +231,7 @@ func loadOpenAIWeights(sd stateDict, cfg *Config) (*model.Store, error) {
 }
 
 // newOpenAIModel builds a model from an OpenAI-layout state dict.
-func newOpenAIModel(name string, sd stateDict, hints openAIHints, pre *Preprocess, tok *Tokenizer) (*Model, error) {
+func newOpenAIModel(name string, sd stateDict, hints openAIHints, tok *Tokenizer) (*Model, error) {
 	cfg, err := openAIConfig(sd, hints)
 	if err != nil {
 		return nil, err
@@ -248,10 +249,15 @@ func newOpenAIModel(name string, sd stateDict, hints openAIHints, pre *Preproces
 	if err != nil {
 		return nil, err
 	}
-	p := DefaultPreprocess(cfg.Vision.ImageSize)
-	if pre != nil {
-		p.Mean, p.Std = pre.Mean, pre.Std
-	}
 	backend, _ := Backend()
-	return &Model{Name: name, Config: cfg, Preprocess: p, Tokenizer: tok, Store: store, Backend: backend}, nil
+	return &Model{Name: name, Config: cfg, Preprocess: openAIPreprocess(cfg.Vision.ImageSize), Tokenizer: tok,
+		Store: store, Backend: backend}, nil
+}
+
+// openAIPreprocess is clip.load's preprocessing: torchvision's Resize (bicubic) and CenterCrop,
+// with OpenAI's mean and std.
+func openAIPreprocess(imageSize int) Preprocess {
+	p := DefaultPreprocess(imageSize)
+	p.RoundCrop = true
+	return p
 }

@@ -3,6 +3,7 @@ package clipmodel
 import (
 	"archive/zip"
 	"bytes"
+	"fmt"
 	"io"
 	"os"
 	"path/filepath"
@@ -292,5 +293,97 @@ func TestTorchScriptTypeTagsPassValuesThrough(t *testing.T) {
 	}
 	if _, err := findTorchClass("torch.jit._pickle", "build_tensor_from_id"); err == nil {
 		t.Error("other torch.jit._pickle functions should be refused")
+	}
+}
+
+// TestOpenCLIPFileLoadsWithItsConfig loads the open_clip fixture whose options differ from
+// OpenAI's (GELU, 16-wide heads) as a folder, as its weights file, as its training checkpoint
+// (epoch_1.pt: {"epoch", "state_dict": {"module.…"}}) and as a safetensors file, all beside
+// open_clip_config.json; without the config, OpenAI's defaults give other embeddings.
+func TestOpenCLIPFileLoadsWithItsConfig(t *testing.T) {
+	dir := filepath.Join("testdata", "openclip-vit-gelu")
+	ref := readReference(t, dir)
+	st := filepath.Join(copyFixture(t, "openclip-vit-gelu", t.TempDir()), openCLIPSafetensorsFile)
+	writeArchiveAsSafetensors(t, filepath.Join(dir, openCLIPPickleFile), st)
+	for _, path := range []string{dir, filepath.Join(dir, openCLIPPickleFile), filepath.Join(dir, "epoch_1.pt"), st} {
+		t.Run(path, func(t *testing.T) {
+			m, err := Load(path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if v := m.Config.Vision; v.NumAttentionHeads != 4 || v.HiddenAct != "gelu" || !m.Preprocess.Bilinear {
+				t.Errorf("vision %+v, preprocess %+v: want 4 heads, gelu, bilinear resizing", v, m.Preprocess)
+			}
+			checkReference(t, m, ref)
+		})
+	}
+	alone := t.TempDir()
+	copyRNFiles(t, alone, map[string]string{"vocab.json": "vocab.json", "merges.txt": "merges.txt"})
+	data, err := os.ReadFile(filepath.Join(dir, openCLIPPickleFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(alone, "weights.bin"), data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	m, err := Load(filepath.Join(alone, "weights.bin"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m.Config.Vision.NumAttentionHeads != 1 || m.Config.Vision.HiddenAct != "quick_gelu" {
+		t.Errorf("without open_clip_config.json: vision %+v, want OpenAI's rules (64-wide heads, quick_gelu)", m.Config.Vision)
+	}
+}
+
+// writeArchiveAsSafetensors copies a torch.save'd state dict into a safetensors file.
+func writeArchiveAsSafetensors(t *testing.T, from, to string) {
+	t.Helper()
+	a, err := OpenTorchArchive(from)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Close()
+	var named []NamedTensor
+	for _, name := range a.Names() {
+		shape, _ := a.Shape(name)
+		data, err := a.Float32(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		named = append(named, NamedTensor{Name: name, Shape: shape, Data: data})
+	}
+	if err := WriteSafetensors(to, named, "F32", nil); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestOpenCLIPConfigOptions(t *testing.T) {
+	base := `{"model_cfg": {"vision_cfg": {"layers": 2, "width": 128, "image_size": 32 %s}, "text_cfg": {"width": 64 %s}}
+		%s}`
+	for _, tc := range []struct{ vision, text, rest, want string }{
+		{`, "head_width": 0`, "", "", "vision_cfg.head_width is 0"},
+		{`, "head_width": -64`, "", "", "vision_cfg.head_width is -64"},
+		{`, "head_width": 1000`, "", "", "head_width 1000 does not divide"},
+		{"", `, "heads": 0`, "", "text_cfg.heads is 0"},
+		{"", `, "heads": 3`, "", "text_cfg.heads 3 does not divide"},
+		{`, "image_size": [32, 48]`, "", "", "square [n, n]"},
+		{"", "", `, "preprocess_cfg": {"interpolation": "nearest"}`, `interpolation "nearest" is not supported`},
+		{"", "", `, "preprocess_cfg": {"resize_mode": "longest"}`, `resize_mode "longest" is not supported`},
+		{"", "", `, "preprocess_cfg": {"size": 48}`, "preprocess_cfg.size 48 differs"},
+		{"", "", `, "preprocess_cfg": {"crop_pct": 0.9}`, "crop_pct"},
+	} {
+		_, err := parseOpenCLIPConfig(fmt.Appendf(nil, base, tc.vision, tc.text, tc.rest))
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%s %s %s: error %v, want one mentioning %q", tc.vision, tc.text, tc.rest, err, tc.want)
+		}
+	}
+	c, err := parseOpenCLIPConfig(fmt.Appendf(nil, base, `, "image_size": [32, 32], "head_width": 32`, `, "heads": 4`,
+		`, "preprocess_cfg": {"size": [32, 32], "mode": "RGB", "resize_mode": "squash", "fill_color": 0}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := c.pre.preprocess(32)
+	if c.size != 32 || c.hints.visionHeads != 4 || c.hints.textHeads != 4 || p.Width != 32 || p.Height != 32 || !p.RoundCrop {
+		t.Errorf("config %+v, preprocess %+v: want 32 px, 4 and 4 heads, a squash to 32x32, torchvision's crop", c, p)
 	}
 }

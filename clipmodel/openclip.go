@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
 	"slices"
@@ -57,7 +58,7 @@ func openCLIPWeights(dir string) (string, error) {
 // openCLIPConfig is what clipwork reads of open_clip_config.json.
 type openCLIPConfig struct {
 	hints openAIHints
-	pre   Preprocess
+	pre   openCLIPPreprocess
 	size  int // vision_cfg.image_size, 0 if absent
 }
 
@@ -103,11 +104,7 @@ func checkOpenCLIPKeys(section string, raw map[string]json.RawMessage) error {
 func parseOpenCLIPConfig(data []byte) (*openCLIPConfig, error) {
 	var file struct {
 		ModelCfg      map[string]json.RawMessage `json:"model_cfg"`
-		PreprocessCfg struct {
-			Mean       []float64 `json:"mean"`
-			Std        []float64 `json:"std"`
-			ResizeMode string    `json:"resize_mode"`
-		} `json:"preprocess_cfg"`
+		PreprocessCfg json.RawMessage            `json:"preprocess_cfg"`
 	}
 	if err := json.Unmarshal(data, &file); err != nil {
 		return nil, fmt.Errorf("not valid JSON: %w", err)
@@ -115,14 +112,26 @@ func parseOpenCLIPConfig(data []byte) (*openCLIPConfig, error) {
 	if file.ModelCfg == nil {
 		return nil, errors.New("no model_cfg")
 	}
-	if err := checkOpenCLIPKeys("model_cfg", file.ModelCfg); err != nil {
+	c, err := readOpenCLIPModel(file.ModelCfg)
+	if err != nil {
+		return nil, err
+	}
+	if c.pre, err = readOpenCLIPPreprocess(file.PreprocessCfg, c.size); err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+// readOpenCLIPModel reads model_cfg: the heads, the activation and the image size.
+func readOpenCLIPModel(cfg map[string]json.RawMessage) (*openCLIPConfig, error) {
+	if err := checkOpenCLIPKeys("model_cfg", cfg); err != nil {
 		return nil, err
 	}
 	var vision, text map[string]json.RawMessage
-	if err := unmarshalSection(file.ModelCfg, "vision_cfg", &vision); err != nil {
+	if err := unmarshalSection(cfg, "vision_cfg", &vision); err != nil {
 		return nil, err
 	}
-	if err := unmarshalSection(file.ModelCfg, "text_cfg", &text); err != nil {
+	if err := unmarshalSection(cfg, "text_cfg", &text); err != nil {
 		return nil, err
 	}
 	if err := checkOpenCLIPKeys("vision_cfg", vision); err != nil {
@@ -132,28 +141,93 @@ func parseOpenCLIPConfig(data []byte) (*openCLIPConfig, error) {
 		return nil, err
 	}
 	var v struct {
-		ImageSize int             `json:"image_size"`
+		ImageSize json.RawMessage `json:"image_size"`
 		Layers    json.RawMessage `json:"layers"`
 		Width     int             `json:"width"`
-		HeadWidth int             `json:"head_width"`
+		HeadWidth *int            `json:"head_width"`
 	}
 	var t struct {
-		Width int `json:"width"`
-		Heads int `json:"heads"`
+		Width int  `json:"width"`
+		Heads *int `json:"heads"`
 	}
 	var quickGELU bool
 	for _, part := range []struct {
+		name string
 		raw  json.RawMessage
 		into any
-	}{{file.ModelCfg["vision_cfg"], &v}, {file.ModelCfg["text_cfg"], &t}, {file.ModelCfg["quick_gelu"], &quickGELU}} {
+	}{{"vision_cfg", cfg["vision_cfg"], &v}, {"text_cfg", cfg["text_cfg"], &t}, {"quick_gelu", cfg["quick_gelu"], &quickGELU}} {
 		if len(part.raw) > 0 {
 			if err := json.Unmarshal(part.raw, part.into); err != nil {
-				return nil, err
+				return nil, fmt.Errorf("model_cfg.%s: %w", part.name, err)
 			}
 		}
 	}
-	return openCLIPSettings(v.ImageSize, v.Width, cmpPositive(v.HeadWidth, 64), bytes.HasPrefix(bytes.TrimSpace(v.Layers), []byte("[")),
-		cmpPositive(t.Heads, 8), quickGELU, file.PreprocessCfg.Mean, file.PreprocessCfg.Std, file.PreprocessCfg.ResizeMode)
+	c := &openCLIPConfig{hints: openAIHints{act: "gelu"}}
+	if quickGELU {
+		c.hints.act = "quick_gelu"
+	}
+	var err error
+	if c.size, err = squareSize(v.ImageSize, "vision_cfg.image_size"); err != nil {
+		return nil, err
+	}
+	resnet := bytes.HasPrefix(bytes.TrimSpace(v.Layers), []byte("["))
+	if c.hints.visionHeads, err = visionHeads(v.Width, v.HeadWidth, resnet); err != nil {
+		return nil, err
+	}
+	if c.hints.textHeads, err = headCount("text_cfg", t.Width, t.Heads); err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+// visionHeads is the vision tower's head count from vision_cfg's width and head_width (64 when
+// absent), as open_clip computes it; 0 (OpenAI's rule) without a width.
+func visionHeads(width int, headWidth *int, resnet bool) (int, error) {
+	hw := 64
+	if headWidth != nil {
+		hw = *headWidth
+	}
+	if hw <= 0 {
+		return 0, fmt.Errorf("vision_cfg.head_width is %d: it must be positive (open_clip's default is 64)", hw)
+	}
+	if resnet {
+		width *= 32 // open_clip's ModifiedResNet: heads = width * 32 // head_width
+	}
+	if width%hw != 0 {
+		return 0, fmt.Errorf("vision_cfg.head_width %d does not divide the vision width %d: fix head_width", hw, width)
+	}
+	return width / hw, nil
+}
+
+// headCount is text_cfg.heads (8 when absent), which must divide the width where it is given.
+func headCount(section string, width int, heads *int) (int, error) {
+	n := 8
+	if heads != nil {
+		n = *heads
+	}
+	if n <= 0 {
+		return 0, fmt.Errorf("%s.heads is %d: it must be positive", section, n)
+	}
+	if width%n != 0 {
+		return 0, fmt.Errorf("%s.heads %d does not divide %s.width %d: fix heads", section, n, section, width)
+	}
+	return n, nil
+}
+
+// squareSize reads an image size given as a number or as a square [n, n]; 0 where absent.
+func squareSize(raw json.RawMessage, field string) (int, error) {
+	if len(raw) == 0 || string(raw) == "null" {
+		return 0, nil
+	}
+	var n int
+	if json.Unmarshal(raw, &n) == nil && n > 0 {
+		return n, nil
+	}
+	var pair []int
+	if json.Unmarshal(raw, &pair) == nil && len(pair) == 2 && pair[0] == pair[1] && pair[0] > 0 {
+		return pair[0], nil
+	}
+	return 0, fmt.Errorf("%s is %s: clipwork needs a positive number or a square [n, n] (its towers take square images)", field, raw)
 }
 
 func unmarshalSection(cfg map[string]json.RawMessage, key string, into *map[string]json.RawMessage) error {
@@ -167,45 +241,92 @@ func unmarshalSection(cfg map[string]json.RawMessage, key string, into *map[stri
 	return nil
 }
 
-func cmpPositive(v, def int) int {
-	if v > 0 {
-		return v
-	}
-	return def
+// openCLIPPreprocess is open_clip_config.json's preprocess_cfg (open_clip's PreprocessCfg).
+type openCLIPPreprocess struct {
+	Size          json.RawMessage `json:"size"`
+	Mode          string          `json:"mode"`
+	Mean          []float64       `json:"mean"`
+	Std           []float64       `json:"std"`
+	Interpolation string          `json:"interpolation"`
+	ResizeMode    string          `json:"resize_mode"`
+	FillColor     json.RawMessage `json:"fill_color"` // used by resize_mode "longest" only
 }
 
-// openCLIPSettings turns the config's values into heads, activation and preprocessing.
-func openCLIPSettings(size, width, headWidth int, resnet bool, textHeads int, quickGELU bool, mean, std []float64, resize string) (*openCLIPConfig, error) {
-	c := &openCLIPConfig{size: size, pre: DefaultPreprocess(size), hints: openAIHints{textHeads: textHeads, act: "gelu"}}
-	if quickGELU {
-		c.hints.act = "quick_gelu"
+// readOpenCLIPPreprocess reads preprocess_cfg, refusing what clipwork does not implement.
+func readOpenCLIPPreprocess(raw json.RawMessage, imageSize int) (openCLIPPreprocess, error) {
+	var c openCLIPPreprocess
+	if len(raw) == 0 || string(raw) == "null" {
+		return c, nil
 	}
-	if resnet {
-		c.hints.visionHeads = width * 32 / headWidth
-	} else {
-		c.hints.visionHeads = width / headWidth
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&c); err != nil {
+		return c, fmt.Errorf("preprocess_cfg: %w (clipwork reads size, mode, mean, std, interpolation, resize_mode and fill_color)", err)
 	}
-	if resize != "" && resize != "shortest" {
-		return nil, fmt.Errorf("preprocess_cfg.resize_mode %q is not supported (clipwork resizes the shortest side and crops the centre)", resize)
+	size, err := squareSize(c.Size, "preprocess_cfg.size")
+	if err != nil {
+		return c, err
 	}
-	for name, v := range map[string][]float64{"mean": mean, "std": std} {
+	if size != 0 && imageSize != 0 && size != imageSize {
+		return c, fmt.Errorf("preprocess_cfg.size %d differs from vision_cfg.image_size %d", size, imageSize)
+	}
+	return c, c.check()
+}
+
+// check refuses the options clipwork does not implement.
+func (c openCLIPPreprocess) check() error {
+	if c.Mode != "" && c.Mode != "RGB" {
+		return fmt.Errorf("preprocess_cfg.mode %q is not supported: clipwork feeds RGB images", c.Mode)
+	}
+	if c.Interpolation != "" && c.Interpolation != "bicubic" && c.Interpolation != "bilinear" {
+		return fmt.Errorf("preprocess_cfg.interpolation %q is not supported: clipwork resizes bicubic or bilinear", c.Interpolation)
+	}
+	if c.ResizeMode != "" && c.ResizeMode != "shortest" && c.ResizeMode != "squash" {
+		return fmt.Errorf("preprocess_cfg.resize_mode %q is not supported: clipwork resizes the shortest side and crops "+
+			"the centre (shortest) or stretches the image to the input size (squash)", c.ResizeMode)
+	}
+	for name, v := range map[string][]float64{"mean": c.Mean, "std": c.Std} {
 		if v != nil && len(v) != 3 {
-			return nil, fmt.Errorf("preprocess_cfg.%s needs 3 values, got %v", name, v)
+			return fmt.Errorf("preprocess_cfg.%s needs 3 values, got %v", name, v)
 		}
 	}
-	if mean != nil {
-		c.pre.Mean = mean
+	if c.Std != nil && !(min(c.Std[0], c.Std[1], c.Std[2]) > 0) {
+		return fmt.Errorf("preprocess_cfg.std values must be positive, got %v", c.Std)
 	}
-	if std != nil {
-		c.pre.Std = std
+	return nil
+}
+
+// preprocess is the preprocessing open_clip's image_transform builds for a model of the given
+// input size: torchvision's Resize and CenterCrop.
+func (c openCLIPPreprocess) preprocess(size int) Preprocess {
+	p := openAIPreprocess(size)
+	p.Bilinear = c.Interpolation == "bilinear"
+	if c.ResizeMode == "squash" {
+		p.Width, p.Height = size, size
 	}
-	return c, nil
+	if c.Mean != nil {
+		p.Mean = c.Mean
+	}
+	if c.Std != nil {
+		p.Std = c.Std
+	}
+	return p
 }
 
 // LoadOpenCLIPFolder loads an open_clip checkpoint folder: open_clip_config.json with
 // open_clip_model.safetensors or open_clip_pytorch_model.bin in OpenAI's layout. The tokenizer is
 // the folder's vocab.json and merges.txt where it has them, else CLIP's standard vocabulary.
 func LoadOpenCLIPFolder(dir string) (*Model, error) {
+	weights, err := openCLIPWeights(dir)
+	if err != nil {
+		return nil, err
+	}
+	return loadOpenCLIP(dir, weights)
+}
+
+// loadOpenCLIP loads the weights file as the open_clip model that dir/open_clip_config.json
+// describes.
+func loadOpenCLIP(dir, weights string) (*Model, error) {
 	cfgPath := filepath.Join(dir, openCLIPConfigFile)
 	data, err := os.ReadFile(cfgPath)
 	if err != nil {
@@ -214,10 +335,6 @@ func LoadOpenCLIPFolder(dir string) (*Model, error) {
 	oc, err := parseOpenCLIPConfig(data)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", cfgPath, err)
-	}
-	weights, err := openCLIPWeights(dir)
-	if err != nil {
-		return nil, err
 	}
 	sd, err := openStateDict(weights)
 	if err != nil {
@@ -228,13 +345,14 @@ func LoadOpenCLIPFolder(dir string) (*Model, error) {
 	if err != nil {
 		return nil, err
 	}
-	m, err := newOpenAIModel(dir, sd, oc.hints, &oc.pre, tok)
+	m, err := newOpenAIModel(dir, sd, oc.hints, tok)
 	if err != nil {
 		return nil, err
 	}
 	if oc.size != 0 && oc.size != m.Config.Vision.ImageSize {
 		return nil, fmt.Errorf("%s: vision_cfg.image_size is %d but the weights are for %d", cfgPath, oc.size, m.Config.Vision.ImageSize)
 	}
+	m.Preprocess = oc.pre.preprocess(m.Config.Vision.ImageSize)
 	return m, nil
 }
 
@@ -261,7 +379,8 @@ type closableStateDict interface {
 	Close() error
 }
 
-// openStateDict opens a safetensors file or a PyTorch zip archive (.bin, .pt).
+// openStateDict opens a safetensors file or a PyTorch zip archive (.bin, .pt) in OpenAI's
+// layout; a training checkpoint's state_dict is unwrapped as open_clip's loader does.
 func openStateDict(path string) (closableStateDict, error) {
 	if strings.HasSuffix(path, ".safetensors") {
 		st, err := OpenSafetensors(path)
@@ -270,7 +389,12 @@ func openStateDict(path string) (closableStateDict, error) {
 		}
 		return safetensorsStateDict{st}, nil
 	}
-	return OpenTorchArchive(path)
+	a, err := OpenTorchArchive(path)
+	if err != nil {
+		return nil, err
+	}
+	a.unwrapTrainingCheckpoint()
+	return a, nil
 }
 
 // safetensorsStateDict reads a state dict from a safetensors file.
@@ -289,12 +413,7 @@ func (s safetensorsStateDict) Float32(name string) ([]float32, error) {
 
 // Names lists the tensors, sorted.
 func (s safetensorsStateDict) Names() []string {
-	names := make([]string, 0, len(s.Tensors))
-	for name := range s.Tensors {
-		names = append(names, name)
-	}
-	slices.Sort(names)
-	return names
+	return slices.Sorted(maps.Keys(s.Tensors))
 }
 
 // Path is the file's name.
@@ -303,11 +422,11 @@ func (s safetensorsStateDict) Path() string {
 }
 
 // LoadTorchScript loads one of OpenAI's checkpoint files (~/.cache/clip/ViT-B-32.pt and the like,
-// TorchScript archives) or a torch.save'd state dict in OpenAI's layout, inferring the
-// architecture from the tensor shapes. The tokenizer is vocab.json and merges.txt beside the file
-// where they exist, else CLIP's standard vocabulary.
+// TorchScript archives) or a torch.save'd state dict (or safetensors file) in OpenAI's layout,
+// inferring the architecture from the tensor shapes. The tokenizer is vocab.json and merges.txt
+// beside the file where they exist, else CLIP's standard vocabulary.
 func LoadTorchScript(file string) (*Model, error) {
-	sd, err := OpenTorchArchive(file)
+	sd, err := openStateDict(file)
 	if err != nil {
 		return nil, err
 	}
@@ -316,7 +435,22 @@ func LoadTorchScript(file string) (*Model, error) {
 	if err != nil {
 		return nil, err
 	}
-	return newOpenAIModel(file, sd, openAIHints{}, nil, tok)
+	return newOpenAIModel(file, sd, openAIHints{}, tok)
+}
+
+// loadCheckpointFile loads a weights file named on its own: as the open_clip model that
+// open_clip_config.json beside it describes, else in OpenAI's layout (see LoadTorchScript).
+func loadCheckpointFile(file string) (*Model, error) {
+	dir := filepath.Dir(file)
+	if isFile(filepath.Join(dir, openCLIPConfigFile)) {
+		m, err := loadOpenCLIP(dir, file)
+		if err != nil {
+			return nil, err
+		}
+		m.Name = file
+		return m, nil
+	}
+	return LoadTorchScript(file)
 }
 
 // OpenAIModels maps CLIPig's (and openai/CLIP's) model names to the file name clip.load keeps in

@@ -5,9 +5,11 @@ import (
 	"errors"
 	"fmt"
 	"image"
+	"image/color"
 	_ "image/jpeg" // JPEG input images.
 	_ "image/png"  // PNG input images.
 	"io"
+	"math"
 	"os"
 	"path/filepath"
 
@@ -18,8 +20,20 @@ import (
 type Preprocess struct {
 	// Size is the length the image's short side is resized to.
 	Size int
+	// Width and Height, when set, stretch the image to exactly this size instead, without keeping
+	// its aspect (HuggingFace's size {"height", "width"}, open_clip's resize_mode "squash").
+	Width, Height int
+	// NoResize keeps the image's size (HuggingFace's do_resize false); the crop then pads with
+	// black where the image is smaller, as transformers does.
+	NoResize bool
+	// Bilinear resizes with PIL's BILINEAR filter rather than its BICUBIC one.
+	Bilinear bool
 	// CropSize is the side of the centre crop, the model's input size.
 	CropSize int
+	// RoundCrop places the crop as torchvision's CenterCrop (OpenAI's clip.load, open_clip) does,
+	// at round((side - CropSize) / 2) with halves to even, rather than at the floor of it as
+	// HuggingFace's CLIPImageProcessor does.
+	RoundCrop bool
 	// Mean and Std normalise each RGB channel after scaling to [0, 1].
 	Mean, Std []float64
 }
@@ -35,62 +49,169 @@ func DefaultPreprocess(imageSize int) Preprocess {
 	return Preprocess{Size: imageSize, CropSize: imageSize, Mean: OpenAIMean, Std: OpenAIStd}
 }
 
+// hfPreprocessorConfig is what clipwork reads of a HuggingFace preprocessor_config.json
+// (CLIPImageProcessor's fields).
+type hfPreprocessorConfig struct {
+	Size          json.RawMessage `json:"size"`
+	CropSize      json.RawMessage `json:"crop_size"`
+	Mean          []float64       `json:"image_mean"`
+	Std           []float64       `json:"image_std"`
+	DoResize      *bool           `json:"do_resize"`
+	DoCenterCrop  *bool           `json:"do_center_crop"`
+	DoRescale     *bool           `json:"do_rescale"`
+	DoNormalize   *bool           `json:"do_normalize"`
+	RescaleFactor *float64        `json:"rescale_factor"`
+	Resample      *int            `json:"resample"`
+}
+
+// PIL's resampling filters, as preprocessor_config.json's resample names them.
+const (
+	pilBilinear = 2
+	pilBicubic  = 3
+)
+
 // ReadPreprocess reads dir/preprocessor_config.json; without one, OpenAI's defaults for the
-// model's image size apply.
+// model's image size apply. It follows CLIPImageProcessor: size (shortest_edge, or height and
+// width to stretch to), crop_size, resample (bicubic or bilinear), do_resize, do_center_crop,
+// do_rescale, rescale_factor, do_normalize, image_mean and image_std; what clipwork cannot do
+// is an error naming the field.
 func ReadPreprocess(dir string, imageSize int) (Preprocess, error) {
 	path := filepath.Join(dir, "preprocessor_config.json")
-	p := DefaultPreprocess(imageSize)
 	data, err := os.ReadFile(path)
 	if errors.Is(err, os.ErrNotExist) {
-		return p, nil
+		return DefaultPreprocess(imageSize), nil
 	}
 	if err != nil {
-		return p, err
+		return Preprocess{}, err
 	}
-	var raw struct {
-		Size     json.RawMessage `json:"size"`
-		CropSize json.RawMessage `json:"crop_size"`
-		Mean     []float64       `json:"image_mean"`
-		Std      []float64       `json:"image_std"`
-	}
+	var raw hfPreprocessorConfig
 	if err := json.Unmarshal(data, &raw); err != nil {
-		return p, fmt.Errorf("%s: %w", path, err)
+		return Preprocess{}, fmt.Errorf("%s: %w", path, err)
 	}
-	if p.Size, err = sizeField(raw.Size, "shortest_edge", p.Size); err != nil {
-		return p, fmt.Errorf("%s: size: %w", path, err)
-	}
-	if p.CropSize, err = sizeField(raw.CropSize, "height", p.CropSize); err != nil {
-		return p, fmt.Errorf("%s: crop_size: %w", path, err)
-	}
-	if raw.Mean != nil {
-		p.Mean = raw.Mean
-	}
-	if raw.Std != nil {
-		p.Std = raw.Std
-	}
-	if err := p.validate(imageSize); err != nil {
-		return p, fmt.Errorf("%s: %w", path, err)
+	p, err := raw.preprocess(imageSize)
+	if err != nil {
+		return Preprocess{}, fmt.Errorf("%s: %w", path, err)
 	}
 	return p, nil
 }
 
-// sizeField reads a size that transformers writes either as a number or as an object.
-func sizeField(raw json.RawMessage, key string, fallback int) (int, error) {
-	if len(raw) == 0 || string(raw) == "null" {
-		return fallback, nil
+// preprocess turns the fields into clipwork's preprocessing for a model of the given input size.
+func (c hfPreprocessorConfig) preprocess(imageSize int) (Preprocess, error) {
+	p := DefaultPreprocess(imageSize)
+	if err := c.readResize(&p); err != nil {
+		return p, err
 	}
-	var n int
-	if json.Unmarshal(raw, &n) == nil {
-		return n, nil
+	if err := c.readCrop(&p, imageSize); err != nil {
+		return p, err
+	}
+	if c.Mean != nil {
+		p.Mean = c.Mean
+	}
+	if c.Std != nil {
+		p.Std = c.Std
+	}
+	if err := p.validate(imageSize); err != nil {
+		return p, err
+	}
+	return c.rescaled(p)
+}
+
+func isFalse(b *bool) bool {
+	return b != nil && !*b
+}
+
+// readResize reads do_resize, resample and size.
+func (c hfPreprocessorConfig) readResize(p *Preprocess) error {
+	if isFalse(c.DoResize) {
+		p.NoResize = true
+		return nil
+	}
+	if c.Resample != nil {
+		switch *c.Resample {
+		case pilBicubic:
+		case pilBilinear:
+			p.Bilinear = true
+		default:
+			return fmt.Errorf("resample %d is not supported: clipwork resizes with PIL's BICUBIC (3) or BILINEAR (2); "+
+				"set resample to one of them", *c.Resample)
+		}
+	}
+	raw := c.Size
+	if len(raw) == 0 || string(raw) == "null" {
+		return nil
+	}
+	if json.Unmarshal(raw, &p.Size) == nil {
+		return nil
 	}
 	var obj map[string]int
-	if err := json.Unmarshal(raw, &obj); err != nil {
-		return 0, fmt.Errorf("want a number or {%q: n}", key)
+	if err := json.Unmarshal(raw, &obj); err == nil {
+		short, hasShort := obj["shortest_edge"]
+		h, hasH := obj["height"]
+		w, hasW := obj["width"]
+		switch {
+		case hasShort && len(obj) == 1:
+			p.Size = short
+			return nil
+		case hasH && hasW && len(obj) == 2:
+			p.Height, p.Width = h, w
+			return nil
+		}
 	}
-	if v, ok := obj[key]; ok {
-		return v, nil
+	return fmt.Errorf(`size %s is not supported: clipwork reads a number, {"shortest_edge": n} or {"height": h, "width": w}`, raw)
+}
+
+// readCrop reads do_center_crop and crop_size.
+func (c hfPreprocessorConfig) readCrop(p *Preprocess, imageSize int) error {
+	if isFalse(c.DoCenterCrop) {
+		if p.NoResize || p.Width != imageSize || p.Height != imageSize {
+			return fmt.Errorf(`do_center_crop is false, so the resized image is the model's input: clipwork then needs `+
+				`do_resize true and size {"height": %d, "width": %d} (the model's image_size)`, imageSize, imageSize)
+		}
+		return nil // The stretched image is the crop.
 	}
-	return fallback, nil
+	raw := c.CropSize
+	if len(raw) == 0 || string(raw) == "null" || json.Unmarshal(raw, &p.CropSize) == nil {
+		return nil
+	}
+	var obj struct{ Height, Width *int }
+	if err := json.Unmarshal(raw, &obj); err != nil || obj.Height == nil && obj.Width == nil {
+		return fmt.Errorf(`crop_size %s: want a number or {"height": n, "width": n}`, raw)
+	}
+	if obj.Height != nil && obj.Width != nil && *obj.Height != *obj.Width {
+		return fmt.Errorf("crop_size %s is not square: the model's input is %d x %d", raw, imageSize, imageSize)
+	}
+	if obj.Height != nil {
+		p.CropSize = *obj.Height
+	} else {
+		p.CropSize = *obj.Width
+	}
+	return nil
+}
+
+// rescaled folds do_rescale, rescale_factor and do_normalize into Mean and Std, which apply to
+// pixels in [0, 1]: transformers computes (v*factor - mean) / std from values v in 0..255, which
+// is (v/255 - mean/k) / (std/k) with k = 255*factor.
+func (c hfPreprocessorConfig) rescaled(p Preprocess) (Preprocess, error) {
+	factor := 1.0 / 255
+	if c.RescaleFactor != nil {
+		factor = *c.RescaleFactor
+	}
+	if isFalse(c.DoRescale) {
+		factor = 1
+	}
+	if !(factor > 0) || math.IsInf(factor, 0) {
+		return p, fmt.Errorf("rescale_factor %g must be a positive number (transformers' default is 1/255)", factor)
+	}
+	if isFalse(c.DoNormalize) {
+		p.Mean, p.Std = []float64{0, 0, 0}, []float64{1, 1, 1}
+	}
+	k := 255 * factor
+	mean, std := make([]float64, 3), make([]float64, 3)
+	for i := range 3 {
+		mean[i], std[i] = p.Mean[i]/k, p.Std[i]/k
+	}
+	p.Mean, p.Std = mean, std
+	return p, nil
 }
 
 func (p Preprocess) validate(imageSize int) error {
@@ -98,14 +219,20 @@ func (p Preprocess) validate(imageSize int) error {
 		return fmt.Errorf("image_mean and image_std need 3 values (RGB), got %d and %d", len(p.Mean), len(p.Std))
 	}
 	for _, s := range p.Std {
-		if s <= 0 {
+		if !(s > 0) {
 			return fmt.Errorf("image_std values must be positive, got %v", p.Std)
 		}
 	}
 	if p.CropSize != imageSize {
 		return fmt.Errorf("crop_size %d differs from the model's image_size %d", p.CropSize, imageSize)
 	}
-	if p.Size < p.CropSize {
+	switch {
+	case p.NoResize:
+	case p.Width > 0 || p.Height > 0:
+		if min(p.Width, p.Height) < p.CropSize {
+			return fmt.Errorf("size %dx%d is smaller than crop_size %d", p.Width, p.Height, p.CropSize)
+		}
+	case p.Size < p.CropSize:
 		return fmt.Errorf("size %d is smaller than crop_size %d", p.Size, p.CropSize)
 	}
 	return nil
@@ -168,29 +295,60 @@ func LoadImage(path string) (image.Image, error) {
 	return img, nil
 }
 
-// Pixels resizes img's short side to Size with a bicubic (Catmull-Rom, as PIL's BICUBIC) filter,
-// crops the centre CropSize square and returns it as [CropSize*CropSize*3] RGB values in [0, 1],
-// row-major: the input ImageFeatures expects (it normalises with Mean and Std itself).
+// Pixels resizes img as the fields say (by default its short side to Size with a bicubic
+// filter: Catmull-Rom, as PIL's BICUBIC), crops the centre CropSize square and returns it as
+// [CropSize*CropSize*3] RGB values in [0, 1], row-major: the input ImageFeatures expects (it
+// normalises with Mean and Std itself). Where the crop reaches past the image it is black.
 func (p Preprocess) Pixels(img image.Image) []float32 {
-	b := img.Bounds()
-	w, h := b.Dx(), b.Dy()
-	nw, nh := p.Size, p.Size
-	if w <= h {
-		nh = p.Size * h / w
-	} else {
-		nw = p.Size * w / h
-	}
-	resized := image.NewNRGBA(image.Rect(0, 0, nw, nh))
-	draw.CatmullRom.Scale(resized, resized.Bounds(), img, b, draw.Src, nil)
-	left, top := (nw-p.CropSize)/2, (nh-p.CropSize)/2
+	resized := p.resize(img)
+	b := resized.Bounds()
+	left, top := p.cropOffset(b.Dx()), p.cropOffset(b.Dy())
 	out := make([]float32, 0, p.CropSize*p.CropSize*3)
 	for y := top; y < top+p.CropSize; y++ {
 		for x := left; x < left+p.CropSize; x++ {
-			c := resized.NRGBAAt(x, y)
+			var c color.NRGBA
+			if image.Pt(x, y).In(b) {
+				c = resized.NRGBAAt(x, y)
+			}
 			out = append(out, float32(c.R)/255, float32(c.G)/255, float32(c.B)/255)
 		}
 	}
 	return out
+}
+
+// resize returns img resized as the fields say, with its origin at (0, 0).
+func (p Preprocess) resize(img image.Image) *image.NRGBA {
+	b := img.Bounds()
+	w, h := b.Dx(), b.Dy()
+	switch {
+	case p.NoResize:
+		out := image.NewNRGBA(image.Rect(0, 0, w, h))
+		draw.Draw(out, out.Bounds(), img, b.Min, draw.Src)
+		return out
+	case p.Width > 0 && p.Height > 0:
+		w, h = p.Width, p.Height
+	case w <= h:
+		w, h = p.Size, p.Size*h/w
+	default:
+		w, h = p.Size*w/h, p.Size
+	}
+	kernel := draw.CatmullRom
+	if p.Bilinear {
+		kernel = draw.BiLinear
+	}
+	out := image.NewNRGBA(image.Rect(0, 0, w, h))
+	kernel.Scale(out, out.Bounds(), img, b, draw.Src, nil)
+	return out
+}
+
+// cropOffset is where the centre crop starts along a side of n pixels (negative where the
+// image is smaller than the crop).
+func (p Preprocess) cropOffset(n int) int {
+	half := float64(n-p.CropSize) / 2
+	if p.RoundCrop {
+		return int(math.RoundToEven(half))
+	}
+	return int(math.Floor(half))
 }
 
 // RGB is an opaque image's pixels as [height*width*3] values in [0, 1], row-major.

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"math"
 	"path"
 	"slices"
@@ -332,12 +333,7 @@ func (a *TorchArchive) Path() string {
 
 // Names lists the tensors, sorted.
 func (a *TorchArchive) Names() []string {
-	names := make([]string, 0, len(a.tensors))
-	for name := range a.tensors {
-		names = append(names, name)
-	}
-	slices.Sort(names)
-	return names
+	return slices.Sorted(maps.Keys(a.tensors))
 }
 
 // Shape returns a tensor's shape.
@@ -463,4 +459,27 @@ var storageDecoders = map[string]func(raw []byte, i int) float32{
 	"DoubleStorage": func(raw []byte, i int) float32 {
 		return float32(math.Float64frombits(binary.LittleEndian.Uint64(raw[8*i:])))
 	},
+}
+
+// unwrapTrainingCheckpoint keeps only a training checkpoint's model weights, as open_clip's
+// load_state_dict does: the tensors of its "state_dict" entry (in {"epoch", "state_dict", ...}),
+// without DistributedDataParallel's "module." prefix.
+func (a *TorchArchive) unwrapTrainingCheckpoint() {
+	if inner := tensorsUnder(a.tensors, "state_dict."); len(inner) > 0 {
+		a.tensors = inner
+	}
+	if inner := tensorsUnder(a.tensors, "module."); len(inner) == len(a.tensors) {
+		a.tensors = inner
+	}
+}
+
+// tensorsUnder returns the tensors whose names start with prefix, named without it.
+func tensorsUnder(all map[string]*torchTensor, prefix string) map[string]*torchTensor {
+	out := map[string]*torchTensor{}
+	for name, t := range all {
+		if rest, ok := strings.CutPrefix(name, prefix); ok {
+			out[rest] = t
+		}
+	}
+	return out
 }

@@ -192,6 +192,9 @@ func (m *Model) ImageFeatures(scope *model.Scope, pixels *Node) *Node {
 
 	w := tower.at("vision_model")
 	batch, p, grid := pixels.Shape().Dim(0), v.PatchSize, v.ImageSize/v.PatchSize
+	if grid*p != v.ImageSize { // The stride-p convolution leaves the right and bottom remainder out.
+		x = Slice(x, AxisRange(), AxisRange(0, grid*p), AxisRange(0, grid*p))
+	}
 	// Non-overlapping patches make the stride-p convolution a matrix product.
 	x = Reshape(x, batch, grid, p, grid, p, 3)
 	x = TransposeAllDims(x, 0, 1, 3, 5, 2, 4) // [batch, gy, gx, channel, py, px], the kernel's order

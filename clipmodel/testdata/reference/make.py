@@ -2,9 +2,10 @@
 """PyTorch reference for clipmodel's tests.
 
 Builds tiny random CLIP models of several configurations, writes each as a
-HuggingFace CLIPModel folder (config.json, model.safetensors or shards,
-vocab.json, merges.txt, preprocessor_config.json) with HuggingFace's tensor
-names, and records what a correct implementation must compute:
+HuggingFace CLIPModel folder (config.json, model.safetensors or shards, or
+torch.save'd pytorch_model.bin, vocab.json, merges.txt,
+preprocessor_config.json) with HuggingFace's tensor names, and records what a
+correct implementation must compute:
 
   reference.json: token ids (OpenAI's SimpleTokenizer algorithm), text
   embeddings, preprocessed pixels, image embeddings and logits_per_image,
@@ -14,7 +15,14 @@ It also writes tiny random OpenAI CLIPs (a ModifiedResNet and a ViT, built
 with this script's own port of openai/CLIP's clip/model.py so that the names
 are OpenAI's) in open_clip's layout (open_clip_config.json with
 open_clip_model.safetensors or open_clip_pytorch_model.bin) and as a traced
-TorchScript archive (model.pt), with the same reference.json outputs.
+TorchScript archive (model.pt), with the same reference.json outputs; one
+(openclip-vit-gelu) uses open_clip's options instead of OpenAI's fixed ones
+(GELU, 16-wide heads, bilinear resizing) and has no model.pt.
+
+Images are preprocessed as each loader's Python counterpart does: HuggingFace
+folders as CLIPImageProcessor (the crop at the floor of half the excess), the
+OpenAI layout as torchvision's Resize and CenterCrop (at the rounded half,
+halves to even); some test images are sized where the two differ.
 
 It also records golden token ids for the real CLIP vocabulary
 (../shared/clip-vocab) in tokens-real-vocab.json, when that folder exists.
@@ -22,7 +30,9 @@ It also records golden token ids for the real CLIP vocabulary
 Run from the repository root with Debian's python3-torch, python3-regex and
 python3-pil:
 
-    /usr/bin/python3 clipmodel/testdata/reference/make.py
+    /usr/bin/python3 clipmodel/testdata/reference/make.py [FIXTURE...]
+
+With fixture names it rewrites only those.
 
 Text cleaning follows openai/CLIP's simple_tokenizer with ftfy.fix_text reduced
 to its NFC normalisation (ftfy is not packaged here); the test strings avoid
@@ -343,7 +353,9 @@ def write_checkpoint(folder, w, dtype, shards, extra_buffers):
         stored["text_model.embeddings.position_ids"] = torch.arange(tc["max_position_embeddings"]).unsqueeze(0)
         n = (vc["image_size"] // vc["patch_size"]) ** 2 + 1
         stored["vision_model.embeddings.position_ids"] = torch.arange(n).unsqueeze(0)
-    if shards == 1:
+    if shards == "bin":
+        torch.save(OrderedDict(sorted(stored.items())), os.path.join(folder, "pytorch_model.bin"))
+    elif shards == 1:
         write_safetensors(os.path.join(folder, "model.safetensors"), stored)
     else:
         names = sorted(stored)
@@ -376,16 +388,24 @@ def test_image(width, height, seed):
     return Image.fromarray(np.clip(img * 255, 0, 255).astype(np.uint8), "RGB")
 
 
-def preprocess(img, pp):
-    """CLIPImageProcessor: bicubic resize of the short side, centre crop, normalise."""
-    size, crop = pp["size"]["shortest_edge"], pp["crop_size"]["height"]
+def preprocess(img, pp, torchvision=False):
+    """CLIPImageProcessor: resize (the short side to size.shortest_edge, or stretched to
+    size.height x size.width) with PIL's resample filter, centre crop at the floor of half the
+    excess, normalise. With torchvision, the crop is torchvision's CenterCrop: at
+    int(round(excess / 2.0)), Python's round taking halves to even."""
+    size, crop = pp["size"], pp["crop_size"]["height"]
     w, h = img.size
-    if w <= h:
-        nw, nh = size, int(size * h / w)
+    if "shortest_edge" not in size:
+        nw, nh = size["width"], size["height"]
+    elif w <= h:
+        nw, nh = size["shortest_edge"], int(size["shortest_edge"] * h / w)
     else:
-        nw, nh = int(size * w / h), size
-    img = img.resize((nw, nh), Image.BICUBIC)
-    left, top = (nw - crop) // 2, (nh - crop) // 2
+        nw, nh = int(size["shortest_edge"] * w / h), size["shortest_edge"]
+    img = img.resize((nw, nh), {2: Image.BILINEAR, 3: Image.BICUBIC}[pp.get("resample", 3)])
+    if torchvision:
+        left, top = int(round((nw - crop) / 2.0)), int(round((nh - crop) / 2.0))
+    else:
+        left, top = (nw - crop) // 2, (nh - crop) // 2
     img = img.crop((left, top, left + crop, top + crop))
     x = torch.tensor(np.asarray(img), dtype=torch.float64) / 255.0
     x = (x - torch.tensor(pp["image_mean"], dtype=torch.float64)) / torch.tensor(pp["image_std"], dtype=torch.float64)
@@ -399,14 +419,14 @@ def write_vocab(folder, vocab, merges):
         f.write("#version: 0.2\n" + "".join(f"{a} {b}\n" for a, b in merges))
 
 
-def write_images(folder, sizes, seed, pp):
+def write_images(folder, sizes, seed, pp, torchvision=False):
     """Writes the test images as PNG files; returns their names and preprocessed pixels."""
     images, pixels = [], []
     for i, (iw, ih) in enumerate(sizes):
         fname = f"image-{i}.png"
         test_image(iw, ih, seed * 10 + i).save(os.path.join(folder, fname))
         images.append(fname)
-        pixels.append(preprocess(Image.open(os.path.join(folder, fname)).convert("RGB"), pp))
+        pixels.append(preprocess(Image.open(os.path.join(folder, fname)).convert("RGB"), pp, torchvision))
     return images, torch.stack(pixels)
 
 
@@ -437,13 +457,19 @@ STD = [0.26862954, 0.26130258, 0.27577711]
 
 FIXTURES = [
     # name, vision (image, patch, width, layers, heads, mlp), text (width, layers, heads, mlp, max_pos),
-    # projection, dtype, shards, legacy_eos, images (w, h)
+    # projection, dtype, shards ("bin": one pytorch_model.bin), legacy_eos, images (w, h), and
+    # preprocessor_config.json entries replacing the defaults
     dict(name="vit-b32-tiny", vision=(32, 8, 32, 2, 4, 64), text=(24, 2, 4, 48, 16), proj=16,
          dtype=torch.float32, shards=1, legacy=False, images=[(32, 32), (48, 40)]),
     dict(name="legacy-eos-f16", vision=(32, 8, 32, 2, 4, 64), text=(24, 2, 4, 48, 16), proj=16,
          dtype=torch.float16, shards=1, legacy=True, images=[(32, 32), (20, 50)]),
     dict(name="vit-l14-336-bf16-sharded", vision=(42, 14, 48, 3, 6, 96), text=(32, 3, 4, 64, 20), proj=24,
          dtype=torch.bfloat16, shards=3, legacy=False, images=[(42, 42), (64, 50)]),
+    # A 36 px input with 8 px patches: the convolution drops the last 4 pixels of each row and
+    # column. The image is stretched to 41x43 bilinearly, then cropped at (2, 3) (floored).
+    dict(name="hf-bin-stretch-bilinear", vision=(36, 8, 32, 2, 4, 64), text=(24, 2, 4, 48, 16), proj=16,
+         dtype=torch.float32, shards="bin", legacy=False, images=[(36, 36), (50, 40)],
+         pp={"size": {"height": 43, "width": 41}, "resample": 2}),
 ]
 
 
@@ -473,6 +499,7 @@ def make_fixture(fx, vocab, merges, seed):
     pp = {"crop_size": {"height": img_size, "width": img_size}, "do_center_crop": True, "do_normalize": True,
           "do_rescale": True, "do_resize": True, "image_mean": MEAN, "image_std": STD, "resample": 3,
           "rescale_factor": 1 / 255, "size": {"shortest_edge": img_size}, "image_processor_type": "CLIPImageProcessor"}
+    pp.update(fx.get("pp", {}))
     with open(os.path.join(folder, "preprocessor_config.json"), "w") as f:
         json.dump(pp, f, indent=2)
     write_vocab(folder, vocab, merges)
@@ -595,12 +622,12 @@ class QuickGELU(nn.Module):
 
 
 class ResidualAttentionBlock(nn.Module):
-    def __init__(self, width, heads, mask):
+    def __init__(self, width, heads, mask, act):
         super().__init__()
         self.attn = nn.MultiheadAttention(width, heads)
         self.ln_1 = nn.LayerNorm(width)
         self.mlp = nn.Sequential(OrderedDict([
-            ("c_fc", nn.Linear(width, width * 4)), ("gelu", QuickGELU()), ("c_proj", nn.Linear(width * 4, width))]))
+            ("c_fc", nn.Linear(width, width * 4)), ("gelu", act()), ("c_proj", nn.Linear(width * 4, width))]))
         self.ln_2 = nn.LayerNorm(width)
         self.attn_mask = mask
 
@@ -611,22 +638,22 @@ class ResidualAttentionBlock(nn.Module):
 
 
 class Transformer(nn.Module):
-    def __init__(self, width, layers, heads, mask=None):
+    def __init__(self, width, layers, heads, mask, act):
         super().__init__()
-        self.resblocks = nn.Sequential(*[ResidualAttentionBlock(width, heads, mask) for _ in range(layers)])
+        self.resblocks = nn.Sequential(*[ResidualAttentionBlock(width, heads, mask, act) for _ in range(layers)])
 
     def forward(self, x):
         return self.resblocks(x)
 
 
 class VisionTransformer(nn.Module):
-    def __init__(self, resolution, patch, width, layers, heads, out):
+    def __init__(self, resolution, patch, width, layers, heads, out, act):
         super().__init__()
         self.conv1 = nn.Conv2d(3, width, patch, stride=patch, bias=False)
         self.class_embedding = nn.Parameter(torch.randn(width))
         self.positional_embedding = nn.Parameter(torch.randn((resolution // patch) ** 2 + 1, width))
         self.ln_pre = nn.LayerNorm(width)
-        self.transformer = Transformer(width, layers, heads)
+        self.transformer = Transformer(width, layers, heads, None, act)
         self.ln_post = nn.LayerNorm(width)
         self.proj = nn.Parameter(torch.randn(width, out))
 
@@ -639,14 +666,15 @@ class VisionTransformer(nn.Module):
 
 
 class CLIP(nn.Module):
-    def __init__(self, embed, vision, resolution, vwidth, vlayers, patch, context, vocab, twidth, theads, tlayers):
+    def __init__(self, embed, vision, resolution, vwidth, vlayers, patch, context, vocab, twidth, theads, tlayers,
+                 head_width=64, act=QuickGELU):
         super().__init__()
         if isinstance(vlayers, (tuple, list)):
-            self.visual = ModifiedResNet(vlayers, embed, vwidth * 32 // 64, resolution, vwidth)
+            self.visual = ModifiedResNet(vlayers, embed, vwidth * 32 // head_width, resolution, vwidth)
         else:
-            self.visual = VisionTransformer(resolution, patch, vwidth, vlayers, vwidth // 64, embed)
+            self.visual = VisionTransformer(resolution, patch, vwidth, vlayers, vwidth // head_width, embed, act)
         mask = torch.full((context, context), float("-inf")).triu(1)
-        self.transformer = Transformer(twidth, tlayers, theads, mask)
+        self.transformer = Transformer(twidth, tlayers, theads, mask, act)
         self.token_embedding = nn.Embedding(vocab, twidth)
         self.positional_embedding = nn.Parameter(torch.randn(context, twidth))
         self.ln_final = nn.LayerNorm(twidth)
@@ -707,6 +735,12 @@ OPENAI_FIXTURES = [
          images=[(64, 64), (80, 70)], weights="open_clip_model.safetensors", mean=[0.5, 0.4, 0.3], std=[0.2, 0.3, 0.25]),
     dict(name="openai-vit-tiny", vision=(32, 64, 1, 8), text=(16, 64, 1, 1), embed=16,
          images=[(32, 32), (40, 48)], weights="open_clip_pytorch_model.bin", mean=MEAN, std=STD),
+    # open_clip's options where OpenAI's loader assumes otherwise: GELU, 16-wide heads (4 in the
+    # vision tower), bilinear resizing. Both images are cropped at an odd half excess (3.5 and
+    # 5.5), where torchvision's rounding and the floor differ.
+    dict(name="openclip-vit-gelu", vision=(32, 64, 1, 8), text=(16, 64, 2, 1), embed=16,
+         images=[(40, 49), (54, 40)], weights="open_clip_pytorch_model.bin", mean=MEAN, std=STD,
+         quick_gelu=False, head_width=16, interpolation="bilinear", torchscript=False, training_checkpoint=True),
 ]
 
 
@@ -714,10 +748,12 @@ def open_clip_config(fx, vocab_size):
     res, width, layers, patch = fx["vision"]
     context, twidth, theads, tlayers = fx["text"]
     vision = {"image_size": res, "layers": list(layers) if patch is None else layers, "width": width,
-              "patch_size": patch, "head_width": 64}
+              "patch_size": patch, "head_width": fx.get("head_width", 64)}
     text = {"context_length": context, "vocab_size": vocab_size, "width": twidth, "heads": theads, "layers": tlayers}
-    return {"model_cfg": {"embed_dim": fx["embed"], "quick_gelu": True, "vision_cfg": vision, "text_cfg": text},
-            "preprocess_cfg": {"mean": fx["mean"], "std": fx["std"], "interpolation": "bicubic", "resize_mode": "shortest"}}
+    return {"model_cfg": {"embed_dim": fx["embed"], "quick_gelu": fx.get("quick_gelu", True), "vision_cfg": vision,
+                          "text_cfg": text},
+            "preprocess_cfg": {"mean": fx["mean"], "std": fx["std"], "interpolation": fx.get("interpolation", "bicubic"),
+                               "resize_mode": "shortest"}}
 
 
 def write_torchscript(model, stored, path, image, text):
@@ -739,7 +775,9 @@ def make_openai_fixture(fx, vocab, merges, seed):
     res, width, layers, patch = fx["vision"]
     context, twidth, theads, tlayers = fx["text"]
     torch.manual_seed(seed)
-    model = CLIP(fx["embed"], None, res, width, layers, patch, context, len(vocab), twidth, theads, tlayers).eval()
+    act = QuickGELU if fx.get("quick_gelu", True) else nn.GELU
+    model = CLIP(fx["embed"], None, res, width, layers, patch, context, len(vocab), twidth, theads, tlayers,
+                 fx.get("head_width", 64), act).eval()
     gen = torch.Generator().manual_seed(seed)
     with torch.no_grad():
         randomise(model, gen)
@@ -752,6 +790,10 @@ def make_openai_fixture(fx, vocab, merges, seed):
         write_safetensors(os.path.join(folder, fx["weights"]), stored)
     else:
         torch.save(stored, os.path.join(folder, fx["weights"]))
+    if fx.get("training_checkpoint"):
+        # What open_clip's training writes: the DistributedDataParallel state dict beside the run's state.
+        wrapped = OrderedDict(("module." + k, v) for k, v in stored.items())
+        torch.save({"epoch": 1, "name": "run", "state_dict": wrapped}, os.path.join(folder, "epoch_1.pt"))
 
     # The truth: the stored (rounded) weights in float64.
     model = model.double()
@@ -759,12 +801,14 @@ def make_openai_fixture(fx, vocab, merges, seed):
     tok = SimpleTokenizer(vocab, merges)
     ids = [tok.tokenize(t, context) for t in TEXTS]
     text = torch.tensor([i + [0] * (context - len(i)) for i in ids])
-    pp = {"size": {"shortest_edge": res}, "crop_size": {"height": res}, "image_mean": MEAN, "image_std": STD}
-    images, pixels = write_images(folder, fx["images"], seed, pp)
+    pp = {"size": {"shortest_edge": res}, "crop_size": {"height": res}, "image_mean": MEAN, "image_std": STD,
+          "resample": {"bicubic": 3, "bilinear": 2}[fx.get("interpolation", "bicubic")]}
+    images, pixels = write_images(folder, fx["images"], seed, pp, torchvision=True)
     with torch.no_grad():
         tf, imf = model.encode_text(text), model.encode_image(pixels)
         logits, _ = model(pixels, text)
-        write_torchscript(model, stored, os.path.join(folder, "model.pt"), pixels, text)
+        if fx.get("torchscript", True):
+            write_torchscript(model, stored, os.path.join(folder, "model.pt"), pixels, text)
     ref = {
         "texts": [{"text": t, "tokens": i, "embedding": e.tolist()} for t, i, e in zip(TEXTS, ids, tf)],
         # Pixels to 6 decimals (they are k/255, normalised) keep the file small.
@@ -816,12 +860,16 @@ def make_real_vocab_tokens():
 
 
 def main():
+    only = set(sys.argv[1:])
     vocab, merges = train_small_vocab(CORPUS, 60)
     for i, fx in enumerate(FIXTURES):
-        make_fixture(fx, vocab, merges, seed=100 + i)
+        if not only or fx["name"] in only:
+            make_fixture(fx, vocab, merges, seed=100 + i)
     for i, fx in enumerate(OPENAI_FIXTURES):
-        make_openai_fixture(fx, vocab, merges, seed=200 + i)
-    make_real_vocab_tokens()
+        if not only or fx["name"] in only:
+            make_openai_fixture(fx, vocab, merges, seed=200 + i)
+    if not only:
+        make_real_vocab_tokens()
 
 
 if __name__ == "__main__":
