@@ -527,3 +527,33 @@ func TestTargetsSharingANameAreToldApart(t *testing.T) {
 	}
 	runToEnd(t, exp)
 }
+
+// TestInitImageCroppedAsCLIPig starts from an image of another aspect: CLIPig's resize_crop
+// scales it to cover the resolution and keeps its middle (a 16x8 image's middle 8 columns for
+// an 8x8 run), rather than squeezing it.
+func TestInitImageCroppedAsCLIPig(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "wide.png")
+	wide := image.NewNRGBA(image.Rect(0, 0, 16, 8))
+	draw.Draw(wide, wide.Bounds(), image.NewUniform(color.NRGBA{255, 0, 0, 255}), image.Point{}, draw.Src)
+	draw.Draw(wide, image.Rect(4, 0, 12, 8), image.NewUniform(color.NRGBA{0, 255, 0, 255}), image.Point{}, draw.Src)
+	file, err := os.Create(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	png.Encode(file, wide)
+	file.Close()
+	exp := Experiment{Steps: 1, Width: 8, Height: 8, Init: Init{Image: path}, Targets: []Target{{Features: []Feature{{Text: "x"}}}}}
+	run, err := NewRun(exp, tinyModel(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	img, err := run.Image()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for x := range 8 {
+		if c := img.NRGBAAt(x, 4); c.R > 2 || c.G < 253 {
+			t.Fatalf("column %d is %v: want the image's green middle", x, c)
+		}
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"image"
 	"image/color"
+	"math"
 	"math/rand/v2"
 
 	"github.com/clipwork/clipwork/clipmodel"
@@ -20,10 +21,11 @@ func (r *Run) initialize() error {
 		if err != nil {
 			return fmt.Errorf("init image: %w", err)
 		}
-		start = img
+		width, height := r.width, r.height
 		if res := r.exp.Init.Resolution; res[0] > 0 {
-			start = resizeImage(img, res[0], res[1], draw.CatmullRom)
+			width, height = res[0], res[1]
 		}
+		start = coverCrop(img, width, height)
 		if in := r.exp.Init; in.Mean != [3]float64{} || in.Std != [3]float64{} {
 			start = scalePixels(start, in.Mean, in.Std)
 		}
@@ -31,6 +33,22 @@ func (r *Run) initialize() error {
 		start = r.noiseImage()
 	}
 	return r.setImage(resizeImage(start, r.width, r.height, draw.CatmullRom))
+}
+
+// coverCrop is CLIPig's resize_crop of an initial image: scaled, keeping its aspect, so that
+// its shorter side is the longer of width and height, then cut to width x height in the middle
+// (where torchvision's center_crop cuts, half the excess rounded to even).
+func coverCrop(img image.Image, width, height int) image.Image {
+	w, h := img.Bounds().Dx(), img.Bounds().Dy()
+	if w == width && h == height {
+		return img
+	}
+	factor := float64(max(width, height)) / float64(min(w, h))
+	scaledW, scaledH := max(int(float64(w)*factor), width), max(int(float64(h)*factor), height)
+	scaled := resizeImage(img, scaledW, scaledH, draw.CatmullRom)
+	x := int(math.RoundToEven(float64(scaledW-width) / 2))
+	y := int(math.RoundToEven(float64(scaledH-height) / 2))
+	return scaled.SubImage(image.Rect(x, y, x+width, y+height))
 }
 
 // scalePixels maps every pixel value p of channel c to p*std[c] + mean[c].
