@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/clipwork/clipwork/workbench"
@@ -426,9 +427,43 @@ func postprocGeometric() []string {
 	return keys
 }
 
+// clipigTransforms are CLIPig's transforms in the order its transforms.py defines them, the
+// order in which it applies the transforms of one postproc item.
+var clipigTransforms = []string{"blur", "resize", "center_crop", "random_crop", "crop", "repeat", "pad", "border",
+	"noise", "bwnoise", "rnoise", "fnoise", "edge", "rotate", "random_rotate", "random_scale", "random_translate",
+	"shift", "random_shift", "add", "mul", "mean", "clamp", "quantize", "saturation", "contrast"}
+
+// clipigOrder is a transform's place in clipigTransforms (clipwork's own after CLIPig's).
+func clipigOrder(key string) int {
+	if i := slices.Index(clipigTransforms, key); i >= 0 {
+		return i
+	}
+	return len(clipigTransforms)
+}
+
+// pythonFalse tells whether a value is false to Python as PyYAML reads it: null, false, no, off,
+// a zero, an empty string, list or mapping.
+func pythonFalse(n *yaml.Node) bool {
+	switch n.Kind {
+	case yaml.SequenceNode, yaml.MappingNode:
+		return len(n.Content) == 0
+	case yaml.ScalarNode:
+		if n.Style&(yaml.DoubleQuotedStyle|yaml.SingleQuotedStyle) != 0 {
+			return n.Value == ""
+		}
+		v := strings.ToLower(n.Value)
+		if f, err := strconv.ParseFloat(withoutUnderscores(v), 64); err == nil {
+			return f == 0
+		}
+		return slices.Contains([]string{"", "~", "null", "false", "no", "off"}, v)
+	}
+	return false
+}
+
 // postprocItem reads one item of postproc as CLIPig writes it: one or more pixel transforms
 // with the item's active, start and end beside them (`- mean: .33` / `  end: 50%`), and
-// clipwork's amount.
+// clipwork's amount. As in CLIPig, its transforms apply in the order of clipigTransforms, and a
+// transform whose value is false to Python (`mul: 0`) is left out.
 func (d *decoder) postprocItem(n *yaml.Node) []workbench.Postproc {
 	if n.Kind != yaml.MappingNode {
 		d.errorf(n, "each postproc is a mapping such as `- mean: .33`, got %s", describe(n))
@@ -437,7 +472,7 @@ func (d *decoder) postprocItem(n *yaml.Node) []workbench.Postproc {
 	var out []workbench.Postproc
 	var shared workbench.Postproc
 	allowed := slices.Concat(workbench.TransformKeys(), workbench.GeometricKeys(), []string{"active", "start", "end", "amount"})
-	resizing := false
+	resizing, skipped := false, false
 	d.mapping(n, "postproc", allowed, func(key string, v *yaml.Node) {
 		if d.periodKey(key, v, &shared.Period) {
 			return
@@ -450,6 +485,8 @@ func (d *decoder) postprocItem(n *yaml.Node) []workbench.Postproc {
 			shared.Disabled = !d.boolean(v, key)
 		case key == "amount":
 			shared.Amount = d.value(v, key)
+		case pythonFalse(v): // CLIPig applies a postproc transform only where its value is true
+			skipped = true
 		case slices.Contains(postprocGeometric(), key):
 			g := d.geometric(key, v)
 			out = append(out, workbench.Postproc{Transform: workbench.Transform{Kind: key}, Geometric: &g})
@@ -457,9 +494,12 @@ func (d *decoder) postprocItem(n *yaml.Node) []workbench.Postproc {
 			out = append(out, d.postproc(key, v))
 		}
 	})
-	if len(out) == 0 && !resizing {
+	if len(out) == 0 && !resizing && !skipped {
 		d.errorf(n, "a postproc item needs a transform, such as `- mean: .33`")
 	}
+	slices.SortStableFunc(out, func(a, b workbench.Postproc) int {
+		return clipigOrder(a.Transform.Kind) - clipigOrder(b.Transform.Kind)
+	})
 	for i := range out {
 		out[i].Disabled = out[i].Disabled || shared.Disabled
 		if shared.Amount.IsSet() {

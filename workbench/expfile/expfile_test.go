@@ -683,3 +683,23 @@ func TestFixedParameters(t *testing.T) {
 		}
 	}
 }
+
+// TestPostprocOrderAsCLIPig applies one item's transforms in the order of CLIPig's transforms.py
+// (add before mul, whatever the file's order), and leaves out a transform whose value Python
+// takes for false, as CLIPig does.
+func TestPostprocOrderAsCLIPig(t *testing.T) {
+	f, err := Parse("p.yaml", []byte("postproc:\n  - {mul: .5, add: .25, blur: 1}\n  - {mean: 0, clamp: 0 1, noise: 0.0}\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var kinds []string
+	for _, p := range f.Experiment.Postproc {
+		kinds = append(kinds, p.Kind)
+	}
+	if want := []string{"blur", "add", "mul", "clamp"}; !slices.Equal(kinds, want) {
+		t.Errorf("postproc %v, want %v", kinds, want)
+	}
+	if _, err := Parse("p.yaml", []byte("postproc:\n  - mul: 0\n")); err != nil {
+		t.Errorf("an item of one transform that is false: %v", err)
+	}
+}
