@@ -2,6 +2,7 @@ package expfile
 
 import (
 	"fmt"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -134,10 +135,13 @@ func (d *decoder) scalar(n *yaml.Node, what string) (string, bool) {
 	return n.Value, true
 }
 
-// numeric reads a scalar that holds a number or an expression, a number's underscores dropped
-// as PyYAML and Python read them (1_000).
+// numeric reads a scalar that holds a number or an expression, a plain one as PyYAML reads it
+// (see yaml11Number) and a number's underscores dropped as PyYAML and Python read them (1_000).
 func (d *decoder) numeric(n *yaml.Node, what string) (string, bool) {
 	s, ok := d.scalar(n, what)
+	if ok && !quoted(n) {
+		s = yaml11Number(s)
+	}
 	return withoutUnderscores(s), ok
 }
 
@@ -170,17 +174,61 @@ func (d *decoder) boolean(n *yaml.Node, what string) bool {
 	if !ok {
 		return false
 	}
+	if quoted(n) { // a string, which Python's bool takes for true unless empty
+		return s != ""
+	}
 	switch strings.ToLower(s) {
-	case "yes", "on":
+	case "yes", "on", "true":
 		return true
-	case "no", "off":
+	case "no", "off", "false":
 		return false
 	}
-	b, err := strconv.ParseBool(strings.ToLower(s))
+	f, err := strconv.ParseFloat(yaml11Number(s), 64)
 	if err != nil {
 		d.errorf(n, "%s must be true or false (or yes, no, on, off), got %q", what, s)
 	}
-	return b
+	return f != 0
+}
+
+// quoted tells whether a scalar was written in quotes, which makes it a string to PyYAML.
+func quoted(n *yaml.Node) bool {
+	return n.Style&(yaml.DoubleQuotedStyle|yaml.SingleQuotedStyle) != 0
+}
+
+// sexagesimal is a YAML 1.1 base-60 number, 1:30 (90) or 1:30.5.
+var sexagesimal = regexp.MustCompile(`^[-+]?[0-9][0-9_]*(:[0-5]?[0-9])+(\.[0-9_]*)?$`)
+
+// yaml11Number is a plain scalar that PyYAML (YAML 1.1) reads as a number or a bool written as
+// Go reads numbers: octal 020 as 16, binary 0b101 as 5, base 60 1:30 as 90, .inf and .nan, and
+// yes/no/on/off/true/false as 1 and 0 (Python's bools are numbers); anything else unchanged.
+func yaml11Number(s string) string {
+	plain := strings.ReplaceAll(s, "_", "")
+	sign, digits := "", strings.TrimLeft(plain, "+-")
+	if len(digits) < len(plain) {
+		sign = plain[:1]
+	}
+	switch lower := strings.ToLower(s); {
+	case slices.Contains([]string{"yes", "on", "true"}, lower):
+		return "1"
+	case slices.Contains([]string{"no", "off", "false"}, lower):
+		return "0"
+	case slices.Contains([]string{".inf", "+.inf", "-.inf", ".nan"}, lower):
+		return strings.Replace(lower, ".", "", 1)
+	case sexagesimal.MatchString(s):
+		value := 0.0
+		for _, part := range strings.Split(digits, ":") {
+			f, _ := strconv.ParseFloat(part, 64)
+			value = value*60 + f
+		}
+		return sign + strconv.FormatFloat(value, 'g', -1, 64)
+	case len(digits) > 1 && digits[0] == '0' && strings.Trim(digits, "01234567") == "":
+		v, _ := strconv.ParseInt(digits, 8, 64)
+		return sign + strconv.FormatInt(v, 10)
+	case strings.HasPrefix(digits, "0b") && len(digits) > 2 && strings.Trim(digits[2:], "01") == "":
+		v, _ := strconv.ParseInt(digits[2:], 2, 64)
+		return sign + strconv.FormatInt(v, 10)
+	}
+	return s
 }
 
 // integer reads a whole number of at least minimum, or an expression of one fixed at the

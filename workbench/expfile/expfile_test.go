@@ -703,3 +703,26 @@ func TestPostprocOrderAsCLIPig(t *testing.T) {
 		t.Errorf("an item of one transform that is false: %v", err)
 	}
 }
+
+// TestYAML11Numbers reads plain numbers as PyYAML (YAML 1.1) does: octal, binary, base 60,
+// .inf, and bools as 1 and 0; quoted ones stay as written; a quoted bool is a string, true to
+// Python unless empty.
+func TestYAML11Numbers(t *testing.T) {
+	f, err := Parse("n.yaml", []byte("epochs: 020\nresolution: 0b1000000\nverbose: yes\n"+
+		"targets:\n  - batch_size: '010'\n    active: 'false'\n    features: [{text: x, weight: 1:30}]\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := f.Experiment
+	if e.Steps != 16 || e.Width != 64 || e.Targets[0].BatchSize != 10 || e.Targets[0].Disabled ||
+		e.Targets[0].Features[0].Weight.At(workbench.Env{}) != 90 {
+		t.Errorf("epochs %d, resolution %d, batch_size %d, disabled %v, weight %v", e.Steps, e.Width,
+			e.Targets[0].BatchSize, e.Targets[0].Disabled, e.Targets[0].Features[0].Weight)
+	}
+	for in, want := range map[string]string{"-.inf": "-inf", ".NaN": "nan", "-0_17": "-15", "1:00:00": "3600",
+		"off": "0", "08": "08", "0.5": "0.5", "abc": "abc"} {
+		if got := yaml11Number(in); got != want {
+			t.Errorf("%s read as %s, want %s", in, got, want)
+		}
+	}
+}
