@@ -50,6 +50,7 @@ func TestErrorsNamePositionAndFix(t *testing.T) {
 		{"targets:\n  - features: [x]\n    transforms: [{window: {pad: wrapp}}]\n", []string{"bad.yaml:3:33", `did you mean "wrap"`}},
 		{"parameterization: ftt\n", []string{"bad.yaml:1:19", `did you mean "fft"`}},
 		{"targets:\n  - features: [x]\n    constraints: [{mean: {loss: l3}}]\n", []string{"bad.yaml:3:33", `"l1"`}},
+		{"targets:\n  - features: [x]\n    constraints: [{std: {weight: 2}}]\n", []string{"bad.yaml:3:25", "constraint std needs above or below"}},
 	} {
 		_, err := Parse("bad.yaml", []byte(tc.yaml))
 		if err == nil {

@@ -255,8 +255,15 @@ func (d *decoder) constraint(key string, v *yaml.Node) workbench.Constraint {
 			d.errorf(v, "constraint %s needs its %s", key, p.Name)
 		}
 	}
+	if slices.Contains(boundedConstraints, key) && c.Above == nil && c.Below == nil && !c.Target.IsSet() {
+		d.errorf(v, "constraint %s needs above or below (or clipwork's target), as in CLIPig, e.g. `%s: {above: 0.4}`", key, key)
+	}
 	return c
 }
+
+// boundedConstraints are CLIPig's constraints of an above or below bound, which it refuses
+// without one.
+var boundedConstraints = []string{"mean", "std", "saturation", "edge_mean", "contrast"}
 
 // bound reads a constraint's above or below: one value or three (R G B).
 func (d *decoder) bound(n *yaml.Node, what string) []workbench.Value {
