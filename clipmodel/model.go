@@ -180,7 +180,7 @@ func (m *Model) EmbedPixels(images [][]float32) ([][]float32, error) {
 	return rows(results[0]), nil
 }
 
-// EmbedImageFiles loads, preprocesses and embeds PNG or JPEG files.
+// EmbedImageFiles loads, preprocesses and embeds image files (see LoadImage).
 func (m *Model) EmbedImageFiles(paths []string) ([][]float32, error) {
 	pixels := make([][]float32, len(paths))
 	for i, p := range paths {

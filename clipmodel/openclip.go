@@ -439,10 +439,11 @@ func LoadTorchScript(file string) (*Model, error) {
 }
 
 // loadCheckpointFile loads a weights file named on its own: as the open_clip model that
-// open_clip_config.json beside it describes, else in OpenAI's layout (see LoadTorchScript).
+// open_clip_config.json beside it describes (unless it is a TorchScript archive, which holds its
+// own model), else in OpenAI's layout (see LoadTorchScript).
 func loadCheckpointFile(file string) (*Model, error) {
 	dir := filepath.Dir(file)
-	if isFile(filepath.Join(dir, openCLIPConfigFile)) {
+	if isFile(filepath.Join(dir, openCLIPConfigFile)) && !isTorchScript(file) {
 		m, err := loadOpenCLIP(dir, file)
 		if err != nil {
 			return nil, err
@@ -451,6 +452,21 @@ func loadCheckpointFile(file string) (*Model, error) {
 		return m, nil
 	}
 	return LoadTorchScript(file)
+}
+
+// isTorchScript tells whether a file is a TorchScript archive (torch.jit.save, as OpenAI's
+// clip.load files are), which holds its own model whatever configuration lies beside it.
+func isTorchScript(file string) bool {
+	if filepath.Ext(file) == ".safetensors" {
+		return false
+	}
+	a, err := OpenTorchArchive(file)
+	if err != nil {
+		return false
+	}
+	defer a.Close()
+	_, ok := a.files[a.prefix+"constants.pkl"]
+	return ok
 }
 
 // OpenAIModels maps CLIPig's (and openai/CLIP's) model names to the file name clip.load keeps in

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"image"
 	"image/color"
+	_ "image/gif"  // GIF input images.
 	_ "image/jpeg" // JPEG input images.
 	_ "image/png"  // PNG input images.
 	"io"
@@ -13,8 +14,14 @@ import (
 	"os"
 	"path/filepath"
 
+	_ "golang.org/x/image/bmp" // BMP input images.
 	"golang.org/x/image/draw"
+	_ "golang.org/x/image/tiff" // TIFF input images.
+	_ "golang.org/x/image/webp" // WebP input images.
 )
+
+// imageFormats are the image formats clipwork reads, for messages.
+const imageFormats = "PNG, JPEG, GIF, BMP, TIFF or WebP"
 
 // Preprocess is how images become the vision tower's input, as in preprocessor_config.json.
 type Preprocess struct {
@@ -243,7 +250,7 @@ func (p Preprocess) validate(imageSize int) error {
 const MaxImagePixels = 100_000_000
 
 // CheckImageFile reads an image file's header as LoadImage does, without decoding it: it
-// refuses what LoadImage would refuse for its header (no PNG or JPEG, a directory, more than
+// refuses what LoadImage would refuse for its header (no image of imageFormats, a directory, more than
 // MaxImagePixels pixels) with the same message.
 func CheckImageFile(path string) error {
 	f, err := openImage(path)
@@ -257,7 +264,7 @@ func CheckImageFile(path string) error {
 // openImage opens an image file, refusing a folder.
 func openImage(path string) (*os.File, error) {
 	if info, err := os.Stat(path); err == nil && info.IsDir() {
-		return nil, fmt.Errorf("%s is a folder, not a PNG or JPEG image", path)
+		return nil, fmt.Errorf("%s is a folder, not an image (%s)", path, imageFormats)
 	}
 	return os.Open(path)
 }
@@ -266,7 +273,7 @@ func openImage(path string) (*os.File, error) {
 func checkImageHeader(r io.Reader, path string) error {
 	cfg, _, err := image.DecodeConfig(r)
 	if err != nil {
-		return fmt.Errorf("%s: not a readable PNG or JPEG image: %w", path, err)
+		return fmt.Errorf("%s: not a readable image (%s): %w", path, imageFormats, err)
 	}
 	if pixels := int64(cfg.Width) * int64(cfg.Height); pixels > MaxImagePixels {
 		return fmt.Errorf("%s: the image is %dx%d, %d megapixels; clipwork reads images of at most %d megapixels: scale it down",
@@ -275,7 +282,8 @@ func checkImageHeader(r io.Reader, path string) error {
 	return nil
 }
 
-// LoadImage decodes a PNG or JPEG file of at most MaxImagePixels pixels.
+// LoadImage decodes an image file (PNG, JPEG, GIF, BMP, TIFF or WebP) of at most
+// MaxImagePixels pixels.
 func LoadImage(path string) (image.Image, error) {
 	f, err := openImage(path)
 	if err != nil {
@@ -290,7 +298,7 @@ func LoadImage(path string) (image.Image, error) {
 	}
 	img, _, err := image.Decode(f)
 	if err != nil {
-		return nil, fmt.Errorf("%s: not a readable PNG or JPEG image: %w", path, err)
+		return nil, fmt.Errorf("%s: not a readable image (%s): %w", path, imageFormats, err)
 	}
 	return img, nil
 }

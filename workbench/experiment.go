@@ -170,7 +170,7 @@ type Init struct {
 	// Resolution is the width and height the noise is drawn at, or the image file resized to,
 	// before it is resized to the image (CLIPig's init.resolution).
 	Resolution [2]int
-	// Image is a PNG or JPEG file to start from, resized to the image size.
+	// Image is an image file (PNG, JPEG, GIF, BMP, TIFF or WebP) to start from, resized to the image size.
 	Image string
 }
 

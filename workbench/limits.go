@@ -92,7 +92,7 @@ func paramsSizeProblem(kind string, params []Param, values [][]Value) error {
 }
 
 // initImageProblem reads the init image's header as the run will (clipmodel.LoadImage), so that
-// check refuses what run refuses: no PNG or JPEG, a directory, too many pixels. A file that does
+// check refuses what run refuses: no readable image, a directory, too many pixels. A file that does
 // not exist is Validate's to report.
 func (e *Experiment) initImageProblem() error {
 	if e.Init.Image == "" {

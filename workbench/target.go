@@ -242,7 +242,7 @@ type Feature struct {
 	// Label names the feature in reports (default: the text or the file name).
 	Label string
 	Text  string
-	// Image is a PNG or JPEG file whose embedding is the feature.
+	// Image is an image file (PNG, JPEG, GIF, BMP, TIFF or WebP) whose embedding is the feature.
 	Image string
 	// Weight scales the feature's loss (default 1); a negative weight pushes away.
 	Weight Value

@@ -34,7 +34,7 @@ func runEmbed(args []string, stdout io.Writer) error {
 	modelName := fs.String("model", "", "model: a HuggingFace or open_clip folder or hub id, an OpenAI .pt file or name (RN50, ViT-B/32), or random:ARCH")
 	var texts, images repeated
 	fs.Var(&texts, "text", "a text to embed (repeatable)")
-	fs.Var(&images, "image", "a PNG or JPEG file to embed (repeatable)")
+	fs.Var(&images, "image", "an image file to embed (PNG, JPEG, GIF, BMP, TIFF or WebP; repeatable)")
 	asJSON := fs.Bool("json", false, "print JSON instead of a table")
 	if err := fs.Parse(args); err != nil {
 		return err

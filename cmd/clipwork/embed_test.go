@@ -94,7 +94,7 @@ func TestEmbedErrors(t *testing.T) {
 		{[]string{"embed", "--text", "x"}, "--model is required"},
 		{[]string{"embed", "--model", fixture}, "nothing to embed"},
 		{[]string{"embed", "--model", fixture, "--image", "missing.png"}, "missing.png"},
-		{[]string{"embed", "--model", fixture, "--image", filepath.Join(fixture, "config.json")}, "not a readable PNG or JPEG"},
+		{[]string{"embed", "--model", fixture, "--image", filepath.Join(fixture, "config.json")}, "not a readable image"},
 		{[]string{"frobnicate"}, "unknown command"},
 	} {
 		var stdout, stderr bytes.Buffer

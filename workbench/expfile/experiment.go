@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/clipwork/clipwork/clipmodel"
 	"github.com/clipwork/clipwork/workbench"
 	"go.yaml.in/yaml/v3"
 )
@@ -243,7 +244,7 @@ func (d *decoder) init(n *yaml.Node) workbench.Init {
 			w, h, _ := d.resolution(v, 1) // coarse noise, as CLIPig allows
 			in.Resolution = [2]int{w, h}
 		case "image":
-			in.Image = d.path(v, key)
+			in.Image = d.image(v, "init image")
 		case "image_tensor":
 			d.note(v, "init.image_tensor")
 		}
@@ -281,6 +282,27 @@ func (d *decoder) modelName(n *yaml.Node, what string) string {
 func missing(path string) bool {
 	_, err := os.Stat(path)
 	return err != nil
+}
+
+// image reads an image file's name (see path), or an http(s) address, downloaded once as CLIPig
+// downloads it (clipmodel.FetchImage).
+func (d *decoder) image(n *yaml.Node, what string) string {
+	name := d.str(n, what)
+	if name == "" {
+		return ""
+	}
+	var file string
+	if clipmodel.IsURL(name) {
+		cached, err := clipmodel.FetchImage(name)
+		if err != nil {
+			d.errorf(n, "%s: %v", what, err)
+			return name
+		}
+		file = cached
+	} else {
+		file = d.path(n, what)
+	}
+	return file
 }
 
 // path reads a file name, relative to the experiment file's folder (or, where nothing is there,
@@ -359,6 +381,7 @@ func (d *decoder) target(n *yaml.Node, index int) workbench.Target {
 
 func (d *decoder) feature(n *yaml.Node) workbench.Feature {
 	var f workbench.Feature
+	var imageNode *yaml.Node
 	if n.Kind == yaml.ScalarNode { // a bare text
 		f.Text = n.Value
 		return f
@@ -371,7 +394,7 @@ func (d *decoder) feature(n *yaml.Node) workbench.Feature {
 		case "text":
 			f.Text = d.str(v, key)
 		case "image":
-			f.Image = d.path(v, key)
+			imageNode = v
 		case "label":
 			f.Label = d.str(v, key)
 		case "weight":
@@ -383,11 +406,12 @@ func (d *decoder) feature(n *yaml.Node) workbench.Feature {
 		}
 	})
 	switch {
-	case f.Text == "" && f.Image == "":
+	case f.Text == "" && imageNode == nil:
 		d.errorf(n, "a feature needs a text or an image")
-	case f.Text != "" && f.Image != "":
-		d.note(n.Content[keyIndex(n, "image")], "features.image")
-		f.Image = ""
+	case f.Text != "" && imageNode != nil:
+		d.note(n.Content[keyIndex(n, "image")], "features.image") // CLIPig uses the text and never reads the image
+	case imageNode != nil:
+		f.Image = d.image(imageNode, "feature image")
 	}
 	return f
 }
