@@ -1,8 +1,13 @@
 package expfile
 
 import (
+	"bytes"
 	"fmt"
+	"image"
+	"image/png"
 	"math"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"slices"
@@ -724,6 +729,25 @@ func TestYAML11Numbers(t *testing.T) {
 		"off": "0", "08": "08", "0.5": "0.5", "abc": "abc"} {
 		if got := yaml11Number(in); got != want {
 			t.Errorf("%s read as %s, want %s", in, got, want)
+		}
+	}
+}
+
+// TestImageAddresses downloads an http image address once into the cache, as CLIPig does, and
+// uses the cached file.
+func TestImageAddresses(t *testing.T) {
+	t.Setenv("XDG_CACHE_HOME", t.TempDir())
+	var body bytes.Buffer
+	png.Encode(&body, image.NewGray(image.Rect(0, 0, 4, 4)))
+	server := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { w.Write(body.Bytes()) }))
+	defer server.Close()
+	f, err := Parse("u.yaml", []byte("init: {image: "+server.URL+"/i.png}\ntargets: [{features: [{image: "+server.URL+"/f.png}]}]\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, path := range []string{f.Experiment.Init.Image, f.Experiment.Targets[0].Features[0].Image} {
+		if _, err := os.Stat(path); err != nil || !strings.Contains(path, filepath.Join("clipwork", "images")) {
+			t.Errorf("image %s: %v", path, err)
 		}
 	}
 }
