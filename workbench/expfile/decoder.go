@@ -199,7 +199,7 @@ func quoted(n *yaml.Node) bool {
 var sexagesimal = regexp.MustCompile(`^[-+]?[0-9][0-9_]*(:[0-5]?[0-9])+(\.[0-9_]*)?$`)
 
 // yaml11Number is a plain scalar that PyYAML (YAML 1.1) reads as a number or a bool written as
-// Go reads numbers: octal 020 as 16, binary 0b101 as 5, base 60 1:30 as 90, .inf and .nan, and
+// Go reads numbers: octal 020 as 16, binary 0b101 as 5, hex 0x1F as 31, base 60 1:30 as 90, .inf and .nan, and
 // yes/no/on/off/true/false as 1 and 0 (Python's bools are numbers); anything else unchanged.
 func yaml11Number(s string) string {
 	plain := strings.ReplaceAll(s, "_", "")
@@ -226,6 +226,9 @@ func yaml11Number(s string) string {
 		return sign + strconv.FormatInt(v, 10)
 	case strings.HasPrefix(digits, "0b") && len(digits) > 2 && strings.Trim(digits[2:], "01") == "":
 		v, _ := strconv.ParseInt(digits[2:], 2, 64)
+		return sign + strconv.FormatInt(v, 10)
+	case strings.HasPrefix(digits, "0x") && len(digits) > 2 && strings.Trim(strings.ToLower(digits[2:]), "0123456789abcdef") == "":
+		v, _ := strconv.ParseInt(digits[2:], 16, 64)
 		return sign + strconv.FormatInt(v, 10)
 	}
 	return s

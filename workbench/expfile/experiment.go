@@ -323,8 +323,14 @@ func (d *decoder) path(n *yaml.Node, what string) string {
 	return abs
 }
 
+// isInteger tells whether s is a whole number as Python's int() reads it.
+func isInteger(s string) bool {
+	_, err := strconv.Atoi(strings.TrimSpace(s))
+	return err == nil
+}
+
 func (d *decoder) snapshotInterval(n *yaml.Node, f *File) {
-	if n.Tag == "!!int" {
+	if s, _ := d.numeric(n, "snapshot_interval"); n.Kind == yaml.ScalarNode && isInteger(s) { // Python's int() takes it
 		f.SnapshotEvery, f.SnapshotSeconds = d.integer(n, "snapshot_interval", 0), 0
 		return
 	}

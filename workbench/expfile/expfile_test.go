@@ -411,7 +411,8 @@ func TestInitAsCLIPig(t *testing.T) {
 // (steps).
 func TestSnapshotIntervalAsCLIPig(t *testing.T) {
 	for source, want := range map[string][2]float64{"": {0, 20}, "snapshot_interval: 5\n": {5, 0},
-		"snapshot_interval: 0\n": {0, 0}, "snapshot_interval: 2.5\n": {0, 2.5}} {
+		"snapshot_interval: 0\n": {0, 0}, "snapshot_interval: 2.5\n": {0, 2.5}, "snapshot_interval: '3'\n": {3, 0},
+		"snapshot_interval: 1:00\n": {60, 0}, "snapshot_interval: 1e1\n": {0, 10}, "snapshot_interval: 0x10\n": {16, 0}} {
 		f, err := Parse("s.yaml", []byte(source))
 		if err != nil {
 			t.Fatal(err)
