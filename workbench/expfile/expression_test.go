@@ -44,6 +44,9 @@ func TestExpressionsSpeakPython(t *testing.T) {
 		{"lcm(-4, 6) + lcm(0, 5) + gcd(-12, 18) + gcd(0, -7)", 12 + 0 + 6 + 7},
 		{"isclose(0.1 + 0.2, 0.3) + 2**63 / 2**62", 3},
 		{"(not t > 2) * 2 + (not not 0) + (3 if not t else 4)", 2 + 0 + 4},
+		{"(2 in [1, 2]) * 3 + (5 not in [1]) + (not 1 in [1]) * 10", 4},
+		{"[x for x in range(5) if x in (1, 3)][1] + sum([b for a, b in [(1, 2), (3, 4)] if a not in [1]])", 7},
+		{"(epoch in [5, 6]) * 0.5 + len([c for c in [1, 2, 3] if c in [2, 3]]) + ('b' in 'abc')", 3.5},
 	}
 	for _, test := range tests {
 		x, err := compileExpression(test.source)

@@ -359,7 +359,8 @@ var number = starlark.NewBuiltin(numberName, func(_ *starlark.Thread, b *starlar
 })
 
 // comparisonOperators are Python's comparisons that compute numbers.
-var comparisonOperators = map[string]bool{"<": true, ">": true, "<=": true, ">=": true, "==": true, "!=": true}
+var comparisonOperators = map[string]bool{"<": true, ">": true, "<=": true, ">=": true, "==": true, "!=": true,
+	"in": true, "not in": true}
 
 // comparisonBoundaries end the operands of a comparison at their bracket depth.
 var comparisonBoundaries = map[string]bool{",": true, ":": true, "=": true, "and": true, "or": true, "not": true,
@@ -396,7 +397,8 @@ func rewriteComparisons(source string) string {
 // not's bool a number too.
 func wrapComparisons(tokens []string) []string {
 	var out, segment []string
-	nots := 0 // unary nots waiting for their operand's end
+	nots := 0       // unary nots waiting for their operand's end
+	inLoop := false // a for waits for its in, which is no membership test
 	flush := func() {
 		out = append(out, comparisonSegment(segment)...)
 		out = append(out, slices.Repeat([]string{")"}, nots)...)
@@ -414,7 +416,13 @@ func wrapComparisons(tokens []string) []string {
 		case t == "not" && len(segment) == 0: // unary, not "not in"
 			out = append(out, numberName, "(", "not")
 			nots++
+		case t == "not" && i+1 < len(tokens) && tokens[i+1] == "in":
+			segment = append(segment, "not in")
+			i++
+		case t == "in" && !inLoop:
+			segment = append(segment, t)
 		case comparisonBoundaries[t]:
+			inLoop = t == "for" || inLoop && t != "in"
 			flush()
 			out = append(out, t)
 		default:
