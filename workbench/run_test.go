@@ -65,9 +65,13 @@ func runToEnd(t *testing.T, exp Experiment) *Run {
 	return r
 }
 
+// noisy is a pixel transform that makes a target's windows differ, so that it draws batch_size
+// of them.
+var noisy = []Transform{{Kind: TransformNoise, Values: []Value{Constant(0.05)}}}
+
 func TestSelectBestCountsEveryWindowOnce(t *testing.T) {
 	exp := Experiment{Seed: 2, Steps: 6, Width: 40, Height: 40,
-		Targets: []Target{{Name: "best", BatchSize: 5, Select: SelectBest,
+		Targets: []Target{{Name: "best", BatchSize: 5, Select: SelectBest, Transforms: noisy,
 			Features: []Feature{{Text: "sword"}, {Text: "cthulhu"}, {Text: "warrior"}}}}}
 	ts := runToEnd(t, exp).Stats().Target("best")
 	frames, share := 0, 0.0
@@ -172,7 +176,7 @@ func TestWindowsLargerThanTheImageAreRejected(t *testing.T) {
 
 func TestSelectBestAppliesTheMostSimilarFeature(t *testing.T) {
 	exp := Experiment{Seed: 6, Steps: 3, Width: 40, Height: 40,
-		Targets: []Target{{Name: "t", BatchSize: 6, Select: SelectBest,
+		Targets: []Target{{Name: "t", BatchSize: 6, Select: SelectBest, Transforms: noisy,
 			Features: []Feature{{Text: "red"}, {Text: "green"}, {Text: "blue"}, {Text: "violet"}}}}}
 	r, err := NewRun(exp, tinyModel(t))
 	if err != nil {
@@ -248,7 +252,7 @@ func TestNonFiniteStopsAndKeepsTheImage(t *testing.T) {
 // counts none; under select all every window counts every feature but anti-text.
 func TestNegativeFeaturesWinAsCLIPigPicks(t *testing.T) {
 	exp := Experiment{Seed: 6, Steps: 4, Width: 40, Height: 40,
-		Targets: []Target{{Name: "t", BatchSize: 3, Select: SelectBest, AntiText: &AntiText{},
+		Targets: []Target{{Name: "t", BatchSize: 3, Select: SelectBest, AntiText: &AntiText{}, Transforms: noisy,
 			Features: []Feature{{Text: "red", Period: Period{Start: AtStep(2)}}, {Text: "blue", Weight: Constant(-1)}}}}}
 	r := runToEnd(t, exp)
 	ts := r.Stats().Target("t")
@@ -276,7 +280,7 @@ func TestEverySelectionLossAndOptimizerRuns(t *testing.T) {
 		{Text: "green", Loss: LossL1}, {Text: "grey", Loss: LossL2}}
 	for _, sel := range Selections {
 		exp := Experiment{Seed: 8, Steps: 2, Width: 32, Height: 32,
-			Targets: []Target{{Name: "t", BatchSize: 3, Select: sel, Features: features}}}
+			Targets: []Target{{Name: "t", BatchSize: 3, Select: sel, Features: features, Transforms: noisy}}}
 		ts := runToEnd(t, exp).Stats().Target("t")
 		frames := 0
 		for _, f := range ts.Features {
@@ -555,5 +559,26 @@ func TestInitImageCroppedAsCLIPig(t *testing.T) {
 		if c := img.NRGBAAt(x, 4); c.R > 2 || c.G < 253 {
 			t.Fatalf("column %d is %v: want the image's green middle", x, c)
 		}
+	}
+}
+
+// TestTargetOfAlikeWindowsDrawsOne: a target whose windows would all be alike (the whole image,
+// no random transform) computes one a step whatever its batch_size, as CLIPig does, so that its
+// loss does not grow with batch_size; a noise or a random geometric transform draws them all.
+func TestTargetOfAlikeWindowsDrawsOne(t *testing.T) {
+	windows := func(tg Target) (int, float64) {
+		tg.Name, tg.BatchSize, tg.Features = "t", 4, []Feature{{Text: "x"}}
+		r := runToEnd(t, Experiment{Seed: 1, Steps: 1, Width: 32, Height: 32, Targets: []Target{tg}})
+		return r.Stats().Target("t").Windows, r.Stats().History[0].Loss
+	}
+	alike, loss4 := windows(Target{})
+	shift := Geometric{Kind: "random_shift", Values: [][]Value{{Constant(0), Constant(1), Constant(0), Constant(1)}}}
+	shifted, _ := windows(Target{Geometry: []Geometric{shift}})
+	noised, _ := windows(Target{Transforms: noisy})
+	r := runToEnd(t, Experiment{Seed: 1, Steps: 1, Width: 32, Height: 32,
+		Targets: []Target{{Name: "t", BatchSize: 1, Features: []Feature{{Text: "x"}}}}})
+	if alike != 1 || shifted != 4 || noised != 4 || math.Abs(loss4-r.Stats().History[0].Loss) > 1e-6 {
+		t.Errorf("windows: alike %d, random_shift %d, noise %d (want 1, 4, 4); loss %g, at batch_size 1 %g",
+			alike, shifted, noised, loss4, r.Stats().History[0].Loss)
 	}
 }

@@ -4,6 +4,8 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"slices"
+	"strings"
 
 	"github.com/clipwork/clipwork/clipmodel"
 	"github.com/gomlx/compute/dtypes"
@@ -49,8 +51,12 @@ func prepareTargets(targets []Target, models []*clipmodel.Model) ([]*preparedTar
 	return out, nil
 }
 
-// newPreparedTarget lists a target's features, anti-text last, without their embeddings.
+// newPreparedTarget lists a target's features, anti-text last, without their embeddings; a target
+// whose windows would all be alike (see drawsWindows) has one.
 func newPreparedTarget(t Target) *preparedTarget {
+	if !t.drawsWindows() {
+		t.BatchSize = 1 // its windows would all be alike: CLIPig computes one
+	}
 	p := &preparedTarget{Target: t}
 	for _, f := range t.Features {
 		p.add(f.Label, f.Text, f.Loss, f.Weight, f.Scale, f.Period)
@@ -269,6 +275,35 @@ type AntiText struct {
 func (t *Target) placedByGeometry() bool {
 	return len(t.Geometry) > 0 || t.Window == (Window{})
 }
+
+// drawsWindows tells whether a target's windows differ within a step: clipwork's window, a
+// random geometric transform, a noise, a transform's range of two values, or a value that draws
+// random numbers. CLIPig computes a target whose windows would all be alike once a step,
+// whatever its batch_size, and so does clipwork (see newPreparedTarget).
+func (t *Target) drawsWindows() bool {
+	if !t.placedByGeometry() {
+		return true
+	}
+	for _, g := range t.Geometry {
+		if strings.HasPrefix(g.Kind, "random_") || slices.ContainsFunc(g.Values, drawsAny) {
+			return true
+		}
+	}
+	for _, tr := range t.Transforms {
+		kind, _ := LookupTransform(tr.Kind)
+		ranged := kind.Range && len(tr.Values) == 2 && tr.Values[0].Expr != tr.Values[1].Expr
+		if slices.Contains(noiseTransforms, tr.Kind) || ranged || drawsAny(tr.Values) {
+			return true
+		}
+	}
+	return false
+}
+
+// noiseTransforms are the pixel transforms that draw noise for every window.
+var noiseTransforms = []string{TransformNoise, TransformGreyNoise, TransformRNoise, TransformFNoise}
+
+// drawsAny tells whether any of values draws random numbers.
+func drawsAny(values []Value) bool { return slices.ContainsFunc(values, Value.Draws) }
 
 // pad is what the target's windows see beyond the image's edges.
 func (t *Target) pad() string {

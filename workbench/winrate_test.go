@@ -10,7 +10,7 @@ import (
 // steps' wins add up to the run's.
 func TestWinRatesOfNegativeFeatures(t *testing.T) {
 	exp := Experiment{Seed: 3, Steps: 4, Width: 40, Height: 40,
-		Targets: []Target{{Name: "best", BatchSize: 3, Select: SelectBest,
+		Targets: []Target{{Name: "best", BatchSize: 3, Select: SelectBest, Transforms: noisy,
 			Features: []Feature{{Text: "sword"}, {Text: "rust", Weight: Constant(-1)}},
 			AntiText: &AntiText{Prompts: DefaultAntiTextPrompts, Weight: Constant(0.5)}}}}
 	r, err := NewRun(exp, tinyModel(t))
