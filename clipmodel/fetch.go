@@ -4,8 +4,10 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"image"
 	"io"
 	"net/http"
+	"net/url"
 	"os"
 	"path"
 	"path/filepath"
@@ -24,26 +26,31 @@ func IsURL(name string) bool {
 // FetchImage downloads an image address into clipwork's cache (images/ in the user's cache
 // folder, named by the address's hash), once, as CLIPig caches the images it downloads, and
 // returns the cached file's path. The file is written whole or not at all.
-func FetchImage(url string) (string, error) {
+func FetchImage(address string) (string, error) {
 	dir, err := os.UserCacheDir()
 	if err != nil {
-		return "", fmt.Errorf("image %s: no cache folder to download it into: %w", url, err)
+		return "", fmt.Errorf("image %s: no cache folder to download it into: %w", address, err)
 	}
-	sum := sha256.Sum256([]byte(url))
-	cached := filepath.Join(dir, "clipwork", "images", hex.EncodeToString(sum[:16])+path.Ext(strings.SplitN(url, "?", 2)[0]))
+	sum := sha256.Sum256([]byte(address))
+	ext := ""
+	if u, err := url.Parse(address); err == nil {
+		ext = path.Ext(u.Path)
+	}
+	cached := filepath.Join(dir, "clipwork", "images", hex.EncodeToString(sum[:16])+ext)
 	if _, err := os.Stat(cached); err == nil {
 		return cached, nil
 	}
-	if err := download(url, cached); err != nil {
-		return "", fmt.Errorf("image %s: %w (without network, download it elsewhere and give its file instead)", url, err)
+	if err := download(address, cached); err != nil {
+		return "", fmt.Errorf("image %s: %w (without network, download it elsewhere and give its file instead)", address, err)
 	}
 	return cached, nil
 }
 
-// download writes url's body to dst through a temporary file beside it.
-func download(url, dst string) error {
+// download writes an image address's body to dst through a temporary file beside it, which must
+// hold an image: an error page is not cached.
+func download(address, dst string) error {
 	client := &http.Client{Timeout: 2 * time.Minute}
-	resp, err := client.Get(url)
+	resp, err := client.Get(address)
 	if err != nil {
 		return err
 	}
@@ -69,5 +76,19 @@ func download(url, dst string) error {
 	if n > maxFetchedImageBytes {
 		return fmt.Errorf("more than %d MB", maxFetchedImageBytes>>20)
 	}
+	if err := checkDownloadedImage(tmp.Name()); err != nil {
+		return fmt.Errorf("the server sent no image (%s): %w", resp.Header.Get("Content-Type"), err)
+	}
 	return os.Rename(tmp.Name(), dst)
+}
+
+// checkDownloadedImage reads a downloaded file's image header.
+func checkDownloadedImage(file string) error {
+	f, err := os.Open(file)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	_, _, err = image.DecodeConfig(f)
+	return err
 }

@@ -15,7 +15,7 @@ import (
 )
 
 // TestFetchImageCachesOnce downloads an image address into the cache once, reads it from there
-// afterwards, and explains a failed download.
+// afterwards (LoadImage too), caches no error page, and explains a failed download.
 func TestFetchImageCachesOnce(t *testing.T) {
 	t.Setenv("XDG_CACHE_HOME", t.TempDir())
 	var body bytes.Buffer
@@ -23,15 +23,18 @@ func TestFetchImageCachesOnce(t *testing.T) {
 	requests := 0
 	server := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		requests++
-		if r.URL.Path != "/a.png" {
+		switch r.URL.Path {
+		case "/a.png":
+			w.Write(body.Bytes())
+		case "/busy.png":
+			w.Write([]byte("<html>rate limited</html>"))
+		default:
 			http.NotFound(w, r)
-			return
 		}
-		w.Write(body.Bytes())
 	}))
 	defer server.Close()
 	for range 2 {
-		path, err := FetchImage(server.URL + "/a.png?size=3")
+		path, err := FetchImage(server.URL + "/a.png?size=3#part")
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -39,8 +42,19 @@ func TestFetchImageCachesOnce(t *testing.T) {
 			t.Errorf("cached %s: %v", path, err)
 		}
 	}
+	if img, err := LoadImage(server.URL + "/a.png?size=3#part"); err != nil || img.Bounds().Dx() != 3 {
+		t.Errorf("LoadImage of the address: %v", err)
+	}
 	if requests != 1 {
 		t.Errorf("%d requests for one image, want 1", requests)
+	}
+	for range 2 {
+		if _, err := FetchImage(server.URL + "/busy.png"); err == nil || !strings.Contains(err.Error(), "sent no image") {
+			t.Errorf("an error page: %v", err)
+		}
+	}
+	if requests != 3 {
+		t.Errorf("%d requests after an error page twice, want 3: it must not be cached", requests)
 	}
 	if _, err := FetchImage(server.URL + "/missing.png"); err == nil || !strings.Contains(err.Error(), "404") ||
 		!strings.Contains(err.Error(), "give its file instead") {

@@ -261,8 +261,16 @@ func CheckImageFile(path string) error {
 	return checkImageHeader(f, path)
 }
 
-// openImage opens an image file, refusing a folder.
+// openImage opens an image file, refusing a folder; an http(s) address is downloaded into the
+// cache first (see FetchImage).
 func openImage(path string) (*os.File, error) {
+	if IsURL(path) {
+		cached, err := FetchImage(path)
+		if err != nil {
+			return nil, err
+		}
+		path = cached
+	}
 	if info, err := os.Stat(path); err == nil && info.IsDir() {
 		return nil, fmt.Errorf("%s is a folder, not an image (%s)", path, imageFormats)
 	}

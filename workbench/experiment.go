@@ -8,6 +8,8 @@ import (
 	"os"
 	"slices"
 	"strings"
+
+	"github.com/clipwork/clipwork/clipmodel"
 )
 
 // Version is clipwork's version, recorded with every run.
@@ -203,7 +205,7 @@ func (e *Experiment) Validate() error {
 	checkChoice(add, "optimizer", e.Optimizer, OptimizerNames()...)
 	checkChoice(add, "interpolation", e.Interpolation, Interpolations...)
 	checkChoice(add, "parameterization", e.Parameterization.Kind, Parameterizations...)
-	if _, err := os.Stat(e.Init.Image); e.Init.Image != "" && err != nil {
+	if _, err := os.Stat(e.Init.Image); e.Init.Image != "" && !clipmodel.IsURL(e.Init.Image) && err != nil {
 		add("init image: %w", err)
 	}
 	if min(e.Init.Std[0], e.Init.Std[1], e.Init.Std[2]) < 0 {

@@ -98,7 +98,7 @@ func (e *Experiment) initImageProblem() error {
 	if e.Init.Image == "" {
 		return nil
 	}
-	if _, err := os.Stat(e.Init.Image); err != nil {
+	if _, err := os.Stat(e.Init.Image); err != nil && !clipmodel.IsURL(e.Init.Image) {
 		return nil
 	}
 	if err := clipmodel.CheckImageFile(e.Init.Image); err != nil {

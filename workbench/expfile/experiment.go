@@ -284,25 +284,13 @@ func missing(path string) bool {
 	return err != nil
 }
 
-// image reads an image file's name (see path), or an http(s) address, downloaded once as CLIPig
-// downloads it (clipmodel.FetchImage).
+// image reads an image file's name (see path), or an http(s) address, kept as written: the run
+// downloads it as CLIPig does (clipmodel.LoadImage).
 func (d *decoder) image(n *yaml.Node, what string) string {
-	name := d.str(n, what)
-	if name == "" {
-		return ""
+	if name := d.str(n, what); clipmodel.IsURL(name) {
+		return name
 	}
-	var file string
-	if clipmodel.IsURL(name) {
-		cached, err := clipmodel.FetchImage(name)
-		if err != nil {
-			d.errorf(n, "%s: %v", what, err)
-			return name
-		}
-		file = cached
-	} else {
-		file = d.path(n, what)
-	}
-	return file
+	return d.path(n, what)
 }
 
 // path reads a file name, relative to the experiment file's folder (or, where nothing is there,
