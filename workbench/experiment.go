@@ -250,18 +250,26 @@ func checkChoice(add func(string, ...any), what, value string, allowed ...string
 	}
 }
 
-// uniqueTargetNames renames each target whose name an earlier one has, NAME-2, NAME-3, ...:
-// CLIPig's names only label statistics, so two targets may share one; clipwork's statistics,
-// charts and settings tell targets apart by name.
+// uniqueTargetNames renames each target whose name an earlier one has to the first of NAME-2,
+// NAME-3, ... that no target has: CLIPig's names only label statistics, so two targets may share
+// one; clipwork's statistics, charts and settings tell targets apart by name.
 func uniqueTargetNames(targets []Target) {
-	taken := map[string]bool{}
+	taken, seen := map[string]bool{}, map[string]bool{}
+	for _, t := range targets {
+		taken[t.Name] = true
+	}
 	for i := range targets {
 		t := &targets[i]
+		if !seen[t.Name] {
+			seen[t.Name] = true
+			continue
+		}
 		name := t.Name
 		for n := 2; taken[name]; n++ {
 			name = fmt.Sprintf("%s-%d", t.Name, n)
 		}
-		t.Name, taken[name] = name, true
+		t.renamedFrom, t.Name = t.Name, name
+		taken[name], seen[name] = true, true
 	}
 }
 

@@ -514,11 +514,12 @@ func TestValuesKnowTheirPlace(t *testing.T) {
 }
 
 // TestTargetsSharingANameAreToldApart: CLIPig lets targets share a name; clipwork renames the
-// later ones NAME-2, NAME-3, ..., past names already taken, and runs them.
+// later ones NAME-2, NAME-3, ..., past names any target has, and runs them; a renamed target
+// without features says how to change the earlier one instead.
 func TestTargetsSharingANameAreToldApart(t *testing.T) {
 	target := func(name string) Target { return Target{Name: name, Features: []Feature{{Text: "x"}}} }
 	exp := Experiment{Steps: 1, Width: 32, Height: 32,
-		Targets: []Target{target("main"), target("main-2"), target("main"), target("main")}}
+		Targets: []Target{target("main"), target("main"), target("main-2"), target("main")}}
 	if err := exp.Resolve(); err != nil {
 		t.Fatal(err)
 	}
@@ -526,10 +527,14 @@ func TestTargetsSharingANameAreToldApart(t *testing.T) {
 	for _, tg := range exp.Targets {
 		names = append(names, tg.Name)
 	}
-	if want := []string{"main", "main-2", "main-3", "main-4"}; !slices.Equal(names, want) {
+	if want := []string{"main", "main-3", "main-2", "main-4"}; !slices.Equal(names, want) {
 		t.Errorf("names %v, want %v", names, want)
 	}
 	runToEnd(t, exp)
+	exp.Targets = []Target{target("details"), {Name: "details", BatchSize: 4}}
+	if err := exp.Resolve(); err == nil || !strings.Contains(err.Error(), "--set targets.details.KEY=VALUE") {
+		t.Errorf("a featureless target of an earlier one's name: %v", err)
+	}
 }
 
 // TestInitImageCroppedAsCLIPig starts from an image of another aspect: CLIPig's resize_crop

@@ -219,6 +219,8 @@ const MaxBatchSize = 1 << 20
 // constraints alone.
 type Target struct {
 	Name string
+	// renamedFrom is the name the target shared with an earlier one (see uniqueTargetNames).
+	renamedFrom string
 	// Disabled switches the target off (CLIPig's active: false).
 	Disabled bool
 	Period   Period
@@ -351,7 +353,12 @@ func (t *Target) problems() []error {
 	checkChoice(add, "select", t.Select, Selections...)
 	checkChoice(add, "feature_scale", t.FeatureScale, FeatureScaleEqual, FeatureScaleFair)
 	if len(t.Features) == 0 && t.AntiText == nil && len(t.Constraints) == 0 {
-		add("no features and no constraints: give at least one text or image, or a constraint")
+		hint := ""
+		if t.renamedFrom != "" { // perhaps meant to change the earlier target
+			hint = fmt.Sprintf(" (it shares the name %q with an earlier target, and is another target, as in CLIPig: "+
+				"to change the earlier one, use --set targets.%s.KEY=VALUE)", t.renamedFrom, t.renamedFrom)
+		}
+		add("no features and no constraints: give at least one text or image, or a constraint%s", hint)
 	}
 	for _, f := range t.Features {
 		if (f.Text == "") == (f.Image == "") {
