@@ -1,6 +1,7 @@
 package workbench
 
 import (
+	"encoding/json"
 	"fmt"
 	"io"
 	"strconv"
@@ -18,6 +19,22 @@ type Stats struct {
 	Models  []string       `json:"models,omitempty"`
 	Targets []*TargetStats `json:"targets"`
 	History []StepRecord   `json:"history"`
+}
+
+// antiTextLabel labels anti-text among a target's features.
+const antiTextLabel = "anti-text"
+
+// UnmarshalJSON reads a target's statistics; where they do not mark anti-text (EveryWindow), it
+// is the last feature, labelled anti-text and negative.
+func (t *TargetStats) UnmarshalJSON(data []byte) error {
+	type plain TargetStats
+	if err := json.Unmarshal(data, (*plain)(t)); err != nil {
+		return err
+	}
+	if n := len(t.Features); n > 0 && t.Features[n-1].Label == antiTextLabel && t.Features[n-1].Negative {
+		t.Features[n-1].EveryWindow = true
+	}
+	return nil
 }
 
 // TargetStats are one target's statistics.

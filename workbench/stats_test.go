@@ -2,6 +2,7 @@ package workbench
 
 import (
 	"bytes"
+	"encoding/json"
 	"strings"
 	"testing"
 )
@@ -22,5 +23,22 @@ func TestFrameTableEscapesControlCharacters(t *testing.T) {
 	}
 	if strings.ContainsRune(text, '\x1b') || strings.Count(text, "\n") != 3 {
 		t.Errorf("a control character reached the frame table:\n%q", text)
+	}
+}
+
+// TestAntiTextReadFromUnmarkedStats reads statistics that do not mark anti-text: the last
+// feature, labelled anti-text and negative, has no win rate; a negative feature has one.
+func TestAntiTextReadFromUnmarkedStats(t *testing.T) {
+	var ts TargetStats
+	data := `{"name": "t", "select": "best", "windows": 10, "features": [{"label": "a", "frames": 6},
+		{"label": "b", "frames": 4, "negative": true}, {"label": "anti-text", "negative": true}]}`
+	if err := json.Unmarshal([]byte(data), &ts); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := ts.WinRate(2); ok || !ts.Features[2].EveryWindow {
+		t.Error("anti-text has a win rate")
+	}
+	if rate, ok := ts.WinRate(1); !ok || rate != 0.4 {
+		t.Errorf("the negative feature's win rate %v %v, want 0.4", rate, ok)
 	}
 }

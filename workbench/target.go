@@ -67,7 +67,7 @@ func newPreparedTarget(t Target) *preparedTarget {
 		if weight.Draws() {
 			negative = Drawn(negative.Expr, func(e Env) float64 { return -weight.At(e) })
 		}
-		p.add("anti-text", fmt.Sprint(t.AntiText.Prompts), LossCosine, negative, Constant(1), Period{})
+		p.add(antiTextLabel, fmt.Sprint(t.AntiText.Prompts), LossCosine, negative, Constant(1), Period{})
 	}
 	for _, tr := range t.Transforms {
 		if kind, _ := LookupTransform(tr.Kind); kind.Radius != nil {
