@@ -273,10 +273,13 @@ func uniqueTargetNames(targets []Target) {
 	}
 }
 
+// DefaultSteps is a run's length where the experiment gives none, CLIPig's default epochs.
+const DefaultSteps = 300
+
 // Defaults fills every unset field with its default.
 func (e *Experiment) Defaults() {
 	if e.Steps == 0 {
-		e.Steps = 300
+		e.Steps = DefaultSteps
 	}
 	if e.Width == 0 && e.Height == 0 {
 		e.Width, e.Height = 224, 224

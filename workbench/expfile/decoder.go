@@ -39,9 +39,11 @@ type decoder struct {
 	files map[*yaml.Node]string
 	errs  []error
 	notes []error
-	// width and height are the experiment's resolution, for expressions fixed when the file is
-	// read (`center_crop: width / 2`).
-	width, height int
+	// width and height are the experiment's resolution, steps its epochs, for expressions fixed
+	// when the file is read (`center_crop: width / 2`); sizeChanges tells that the resolution
+	// changes during the run.
+	width, height, steps int
+	sizeChanges          bool
 	// variables are those the expressions of the settings being read may use (nil: none).
 	variables []string
 }
@@ -283,7 +285,7 @@ func (d *decoder) evaluate(n *yaml.Node, source, what string) (float64, bool) {
 
 // start is the Env at the run's first step, for expressions evaluated when the file is read.
 func (d *decoder) start() workbench.Env {
-	return workbench.Env{Steps: 2, Width: d.width, Height: d.height, LR: 1, LRScale: 1}
+	return workbench.Env{Steps: max(d.steps, 2), Width: d.width, Height: d.height, LR: 1, LRScale: 1}
 }
 
 // value reads a number or an expression of time (see compileExpression), and evaluates it at the
@@ -307,6 +309,18 @@ func (d *decoder) value(n *yaml.Node, what string) workbench.Value {
 	return x.value()
 }
 
+// changes tells whether a variable changes during the run: all but epochs, and the resolution's
+// where the resolution does not change.
+func (d *decoder) changes(variable string) bool {
+	switch variable {
+	case "epochs":
+		return false
+	case "resolution", "res", "width", "height":
+		return d.sizeChanges
+	}
+	return true
+}
+
 // fixed reads a value fixed for the run: a number, or an expression without variables or random
 // draws, evaluated once. CLIPig evaluates such settings (kernel sizes, border sizes, a noise
 // constraint's std, ...) at every step; clipwork's step graph is built from them.
@@ -319,9 +333,10 @@ func (d *decoder) fixed(n *yaml.Node, what string) workbench.Value {
 		return workbench.Constant(v)
 	}
 	x, err := compileWith(s, d.variables)
-	if err == nil && (x.draws || x.usesVariables) {
+	if err == nil && (x.draws || slices.ContainsFunc(x.uses, d.changes)) {
 		err = fmt.Errorf("clipwork fixes it for the run (the step is built from it): give a number or an "+
-			"expression without variables or random draws, not %q", abbreviate(s))
+			"expression of what stays fixed (epochs, and the resolution where it does not change), without "+
+			"random draws, not %q", abbreviate(s))
 	}
 	var v float64
 	if err == nil {

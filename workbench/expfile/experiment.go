@@ -60,11 +60,18 @@ var topKeys = []string{"model", "seed", "epochs", "steps", "resolution", "resolu
 func (d *decoder) file(n *yaml.Node) *File {
 	f := &File{Verbose: 2, Device: "auto", SnapshotSeconds: 20}
 	e := &f.Experiment
-	d.width, d.height = 224, 224
+	d.width, d.height, d.steps = 224, 224, workbench.DefaultSteps
 	if i := keyIndex(n, "resolution"); n.Kind == yaml.MappingNode && i >= 0 {
 		d.within(timeGroup, func() { e.Width, e.Height, e.Resolution = d.resolution(n.Content[i+1], 8) })
 		d.width, d.height = e.Width, e.Height
+		d.sizeChanges = e.Resolution[0].IsSet()
 	}
+	for _, key := range []string{"epochs", "steps"} {
+		if i := keyIndex(n, key); n.Kind == yaml.MappingNode && i >= 0 && isInteger(yaml11Number(n.Content[i+1].Value)) {
+			d.steps, _ = strconv.Atoi(strings.TrimSpace(yaml11Number(n.Content[i+1].Value)))
+		}
+	}
+	d.sizeChanges = d.sizeChanges || n.Kind == yaml.MappingNode && keyIndex(n, "resolution_stages") >= 0
 	d.mapping(n, "the experiment", topKeys, func(key string, v *yaml.Node) {
 		switch key {
 		case "name":

@@ -658,9 +658,9 @@ func TestFeatureWithTextAndImage(t *testing.T) {
 }
 
 // TestFixedParameters reads the parameters clipwork fixes for the run (kernel sizes, border
-// sizes, a noise constraint's std, ...): numbers and expressions without variables, evaluated
-// once; an expression that would change over the run, which CLIPig evaluates at every step, is
-// refused rather than frozen at its first value.
+// sizes, a noise constraint's std, ...): numbers and expressions of what stays fixed (epochs, a
+// resolution that does not change), evaluated once; an expression that would change over the
+// run, which CLIPig evaluates at every step, is refused rather than frozen at its first value.
 func TestFixedParameters(t *testing.T) {
 	target := func(s string) string { return "targets:\n  - features: [x]\n    " + s + "\n" }
 	f, err := Parse("f.yaml", []byte(target("transforms: [{blur: {kernel_size: 2 + 3}}, {blur: {}}]")))
@@ -674,7 +674,16 @@ func TestFixedParameters(t *testing.T) {
 	if sigma := trs[1].Values[0].At(workbench.Env{}); math.Abs(sigma-0.8) > 1e-12 {
 		t.Errorf("blur: {} has sigma %g, want torchvision's 0.8 of CLIPig's kernel 3", sigma)
 	}
+	f, err = Parse("f.yaml", []byte("epochs: 50\nresolution: 64\n"+target("transforms: [{blur: {kernel_size: "+
+		"'3 if epochs < 100 else 5'}}, {edge: {kernel_size: 'width / 16'}}]")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if trs := f.Experiment.Targets[0].Transforms; trs[0].Extra[0][0].At(workbench.Env{}) != 3 || trs[1].Extra[0][0].At(workbench.Env{}) != 4 {
+		t.Errorf("kernel sizes of epochs and width: %v, %v", trs[0].Extra[0][0], trs[1].Extra[0][0])
+	}
 	for _, source := range []string{
+		"resolution: 64 if t < .5 else 96\n" + target("transforms: [{edge: {kernel_size: 'width / 16'}}]"),
 		target("transforms: [{blur: {kernel_size: '3 + 4 * t'}}]"),
 		target("constraints: [{noise: {std: sim / 1000}}]"),
 		"postproc: [{border: {size: '1 + 2 * (t > .5)', color: 1 0 0}}]\n",

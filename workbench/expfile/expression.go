@@ -105,9 +105,10 @@ type expression struct {
 	program *starlark.Program
 	// salt tells expressions apart in the random draws.
 	salt uint64
-	// draws tells whether the expression calls a random function, usesVariables whether it
-	// uses a variable.
-	draws, usesVariables bool
+	// draws tells whether the expression calls a random function.
+	draws bool
+	// uses are the variables it uses.
+	uses []string
 }
 
 // compileExpression compiles a number-valued expression, e.g. "1 - .95 * t5" or
@@ -151,8 +152,14 @@ func compileWith(source string, variables []string) (*expression, error) {
 	h := fnv.New64a()
 	h.Write([]byte(source))
 	draws := firstName(tree, func(name string) bool { return slices.Contains(randomNames, name) }) != ""
-	usesVariables := firstName(tree, func(name string) bool { return slices.Contains(variableNames, name) }) != ""
-	return &expression{source: source, program: program, salt: h.Sum64(), draws: draws, usesVariables: usesVariables}, nil
+	var uses []string
+	syntax.Walk(tree, func(n syntax.Node) bool {
+		if id, ok := n.(*syntax.Ident); ok && slices.Contains(variableNames, id.Name) && !slices.Contains(uses, id.Name) {
+			uses = append(uses, id.Name)
+		}
+		return true
+	})
+	return &expression{source: source, program: program, salt: h.Sum64(), draws: draws, uses: uses}, nil
 }
 
 // notAnExpression is the error of a source that does not compile.
