@@ -51,24 +51,27 @@ func (r *Run) postprocess(params, amounts *Node, rows []*Node, rng *Node) *Node 
 		return params
 	}
 	for i, p := range r.exp.Postproc {
-		amount := Reshape(Slice(amounts, AxisRange(i, i+1)))
+		var edited *Node
 		if p.Geometric != nil {
 			h, w := params.Shape().Dim(0), params.Shape().Dim(1)
-			moved := Squeeze(sampleRect(params, rows[i], w, h, geometryPad([]Geometric{*p.Geometric})), 0)
-			params = Add(params, Mul(amount, Sub(moved, params)))
-			continue
+			edited = Squeeze(sampleRect(params, rows[i], w, h, geometryPad([]Geometric{*p.Geometric})), 0)
+		} else {
+			edited, rng = p.apply(params, rows[i], rng)
 		}
-		kind, _ := LookupTransform(p.Kind)
-		radius := 0
-		if kind.Radius != nil {
-			radius = kind.Radius(p.Transform)
-		}
-		a := &TransformArgs{X: InsertAxes(params, 0), Rows: rows[i], Radius: radius, RNG: rng, Extra: staticValues(p.Extra)}
-		edited := Squeeze(kind.Apply(a), 0)
-		rng = a.RNG
-		params = Add(params, Mul(amount, Sub(edited, params)))
+		params = clampUnit(Add(params, Mul(Reshape(Slice(amounts, AxisRange(i, i+1))), Sub(edited, params))))
 	}
 	return params
+}
+
+// apply is a pixel edit of the pixels [h, w, 3] by its row [1, 4], and the random state after it.
+func (p Postproc) apply(params, row, rng *Node) (*Node, *Node) {
+	kind, _ := LookupTransform(p.Kind)
+	radius := 0
+	if kind.Radius != nil {
+		radius = kind.Radius(p.Transform)
+	}
+	a := &TransformArgs{X: InsertAxes(params, 0), Rows: row, Radius: radius, RNG: rng, Extra: staticValues(p.Extra)}
+	return Squeeze(kind.Apply(a), 0), a.RNG
 }
 
 // postprocHomography is a geometric edit's map [1, 9] from the edited image to the image (the

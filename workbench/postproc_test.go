@@ -2,7 +2,11 @@ package workbench
 
 import (
 	"math"
+	"slices"
 	"testing"
+
+	. "github.com/gomlx/gomlx/core/graph" //nolint:revive // GoMLX graph code reads best with the dot import.
+	"github.com/gomlx/gomlx/core/tensors"
 )
 
 // TestPostprocMeanSetsTheImageMean runs one step with CLIPig's `postproc: [{mean: .33}]` and
@@ -97,5 +101,40 @@ func TestInterpolationResizesAsNamed(t *testing.T) {
 		if blocky != (interpolation == "nearest") {
 			t.Errorf("%s: 2x2 blocks of one value: %v", interpolation, blocky)
 		}
+	}
+}
+
+// TestPostprocClampsAfterEachEdit: CLIPig clamps the pixels to [0, 1] after each postproc item
+// (its defaults end every item with saturation and contrast 1), so adding -0.5 then 0.5 leaves
+// at least 0.5 everywhere; a clamp of min above max gives max, as torch.clamp does.
+func TestPostprocClampsAfterEachEdit(t *testing.T) {
+	edit := func(kind string, v ...float64) Postproc {
+		return Postproc{Transform: Transform{Kind: kind, Values: consts(v...)}}
+	}
+	exp := Experiment{Seed: 3, Steps: 2, Width: 16, Height: 16, Learnrate: Constant(0),
+		Targets:  []Target{{BatchSize: 1, Features: []Feature{{Text: "red"}}}},
+		Postproc: []Postproc{edit(TransformAdd, -0.5), edit(TransformAdd, 0.5)}}
+	before, after := stepOnce(t, exp)
+	for i := range after {
+		if want := max(before[i], 0.5); math.Abs(float64(after[i]-want)) > 1e-6 {
+			t.Fatalf("value %d: %g, want %g (from %g)", i, after[i], want, before[i])
+		}
+	}
+	exp.Postproc = []Postproc{edit(TransformClamp, 0.5, 0.3)}
+	if _, after := stepOnce(t, exp); slices.ContainsFunc(after, func(v float32) bool { return math.Abs(float64(v)-0.3) > 1e-6 }) {
+		t.Error("clamp of min 0.5 and max 0.3 does not give 0.3 everywhere")
+	}
+}
+
+// TestWindowsAreClampedForTheModel: the windows CLIP sees are clamped to [0, 1], as CLIPig
+// clamps them, however far a transform pushes them.
+func TestWindowsAreClampedForTheModel(t *testing.T) {
+	target := &preparedTarget{Target: Target{Transforms: []Transform{{Kind: TransformAdd, Values: consts(0.5)}}}}
+	got := run1(t, func(in []*Node) *Node {
+		out, _ := applyTransforms(in[0], target, []*Node{in[1]}, nil)
+		return out
+	}, tensors.FromValue([][][][]float32{{{{0.2, 0.9, 0.5}}}}), tensors.FromValue([][]float32{{0.5, 0.5, 0.5, 0}}))
+	if want := []float32{0.7, 1, 1}; !slices.Equal(got, want) {
+		t.Errorf("windows %v, want %v", got, want)
 	}
 }

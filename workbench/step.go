@@ -220,6 +220,7 @@ func (r *Run) sampleWindows(plan *stepPlan, image *Node, in stepInputs[*Node]) (
 			source := poolImage(image, plan.pool[k][j])
 			windows[j][k] = SampleWindows(source, in.Targets[k].Homs[j], size, t.pad())
 			windows[j][k], rng = applyTransforms(windows[j][k], t, in.Targets[k].Transforms, rng)
+			windows[j][k] = clampUnit(windows[j][k]) // as CLIPig clamps the windows it gives CLIP
 		}
 	}
 	return windows, rng

@@ -119,7 +119,7 @@ var TransformKinds = []TransformKind{
 		Rescale: averagedNoise},
 	{Key: TransformClamp, Param: "range", Values: 2, Identity: TransformRow{-1e9, 1e9},
 		Draw:  func(v []float64, _ *rand.Rand) TransformRow { return TransformRow{v[0], v[1]} },
-		Apply: func(a *TransformArgs) *Node { return Max(Min(a.X, a.Col(1)), a.Col(0)) }},
+		Apply: func(a *TransformArgs) *Node { return Min(Max(a.X, a.Col(0)), a.Col(1)) }}, // torch.clamp: max wins over min
 	{Key: TransformContrast, Param: "factor", Values: 1, Identity: TransformRow{1}, Draw: first,
 		Apply: func(a *TransformArgs) *Node { return blend(a.X, imageMean(luminance(a.X)), a.Col(0)) }},
 	{Key: TransformEdge, Param: "amount", Values: 3, Default: []float64{1, 1, 1}, Draw: on3, Apply: edgeTransform,
@@ -327,11 +327,16 @@ func applyTransforms(x *Node, t *preparedTarget, rows []*Node, rng *Node) (*Node
 	for j, tr := range t.Transforms {
 		kind, _ := LookupTransform(tr.Kind)
 		a := &TransformArgs{X: x, Rows: rows[j], Radius: t.blurRadius, RNG: rng, Extra: staticValues(tr.Extra)}
-		x = kind.Apply(a)
+		x = clampUnit(kind.Apply(a))
 		rng = a.RNG
 	}
 	return x, rng
 }
+
+// clampUnit clamps pixels to [0, 1], as torch.clamp does (no gradient where it clamps): CLIPig
+// clamps after every transforms or postproc item, whose defaults (saturation and contrast 1)
+// clamp, and clipwork after every transform.
+func clampUnit(x *Node) *Node { return MaxScalar(MinScalar(x, 1), 0) }
 
 // withDefaults fills the values and further parameters left unset with the kind's defaults.
 func (tr Transform) withDefaults() Transform {
