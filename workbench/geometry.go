@@ -73,7 +73,7 @@ var GeometricKinds = []GeometricKind{
 		Map: func(v [][]float64, w, h float64, rng *rand.Rand) (Homography, float64, float64) {
 			angle := uniform(rng, [2]float64{v[0][0], v[0][1]})
 			cx, cy := uniform(rng, [2]float64{v[1][0], v[1][1]}), uniform(rng, [2]float64{v[1][0], v[1][1]})
-			return rotation(angle, cx*w, cy*h), w, h
+			return rotation(angle, math.Floor(cx*w), math.Floor(cy*h)), w, h // whole pixels, as CLIPig's int()
 		}},
 	{Key: "random_scale", KeepsSize: true, Pad: PadConstant, Params: []Param{{"scale", 2, nil}},
 		Map: func(v [][]float64, w, h float64, rng *rand.Rand) (Homography, float64, float64) {
@@ -103,7 +103,7 @@ var GeometricKinds = []GeometricKind{
 		}},
 	{Key: "rotate", KeepsSize: true, Pad: PadConstant, Params: []Param{{"degree", 1, nil}, {"center", 2, []float64{0.5, 0.5}}},
 		Map: func(v [][]float64, w, h float64, _ *rand.Rand) (Homography, float64, float64) {
-			return rotation(v[0][0], v[1][0]*w, v[1][1]*h), w, h
+			return rotation(v[0][0], math.Floor(v[1][0]*w), math.Floor(v[1][1]*h)), w, h // whole pixels, as CLIPig's int()
 		}},
 	{Key: "shift", KeepsSize: true, Pad: PadWrap, Params: []Param{{"offset", 2, nil}},
 		Map: func(v [][]float64, w, h float64, _ *rand.Rand) (Homography, float64, float64) {

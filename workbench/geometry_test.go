@@ -7,6 +7,7 @@ import (
 	"os"
 	"testing"
 
+	. "github.com/gomlx/gomlx/core/graph" //nolint:revive // GoMLX graph code reads best with the dot import.
 	"github.com/gomlx/gomlx/core/tensors"
 )
 
@@ -116,6 +117,47 @@ func TestTargetWithoutGeometrySeesTheWholeImage(t *testing.T) {
 	for _, c := range [][4]float64{{0, 0, 0, 0}, {32, 32, 64, 48}, {16, 8, 32, 12}} {
 		if x, y := h.Apply(c[0], c[1]); math.Abs(x-c[2]) > 1e-9 || math.Abs(y-c[3]) > 1e-9 {
 			t.Errorf("input (%g, %g) maps to (%g, %g), want (%g, %g)", c[0], c[1], x, y, c[2], c[3])
+		}
+	}
+}
+
+// TestPostprocRotationMatchesTorchvision rotates the known 8x6 image as a postproc rotate does
+// (nearest sampling, CLIPig's whole-pixel centre) and compares it with torchvision's rotate
+// (testdata/geometry.py).
+func TestPostprocRotationMatchesTorchvision(t *testing.T) {
+	data, err := os.ReadFile("testdata/geometry.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ref geometryReference
+	if err := json.Unmarshal(data, &ref); err != nil {
+		t.Fatal(err)
+	}
+	const w, h = 8, 6
+	image := make([]float32, h*w*3)
+	for i := range image {
+		image[i] = float32(i) / float32(len(image))
+	}
+	for name, g := range map[string]Geometric{
+		"rotate_30":  {Kind: "rotate", Values: [][]Value{consts(30), consts(0.3, 0.6)}},
+		"rotate_-75": {Kind: "rotate", Values: [][]Value{consts(-75), consts(0.5, 0.5)}},
+	} {
+		var want []float64
+		if err := json.Unmarshal(ref[name], &want); err != nil {
+			t.Fatal(err)
+		}
+		m, _, _ := geometryMap([]Geometric{g}, TimeAt(0, 1), rand.New(rand.NewPCG(1, 1)), w, h)
+		hom := make([]float32, 9)
+		for i, v := range m {
+			hom[i] = float32(v)
+		}
+		got := run1(t, func(in []*Node) *Node { return sampleRect(in[0], in[1], w, h, PadConstant, true) },
+			tensors.FromFlatDataAndDimensions(image, h, w, 3), tensors.FromFlatDataAndDimensions(hom, 1, 9))
+		for i := range got {
+			if math.Abs(float64(got[i])-want[i]) > 1e-6 {
+				t.Errorf("%s: value %d (pixel %d, %d) is %g, torchvision's %g", name, i, i/3%w, i/3/w, got[i], want[i])
+				break
+			}
 		}
 	}
 }

@@ -54,7 +54,7 @@ func (r *Run) postprocess(params, amounts *Node, rows []*Node, rng *Node) *Node 
 		var edited *Node
 		if p.Geometric != nil {
 			h, w := params.Shape().Dim(0), params.Shape().Dim(1)
-			edited = Squeeze(sampleRect(params, rows[i], w, h, geometryPad([]Geometric{*p.Geometric})), 0)
+			edited = Squeeze(sampleRect(params, rows[i], w, h, geometryPad([]Geometric{*p.Geometric}), true), 0)
 		} else {
 			edited, rng = p.apply(params, rows[i], rng)
 		}

@@ -18,11 +18,13 @@ import (
 // buffer ends at unmapped memory (a 512x512 RGB image fills its buffer exactly); added value by
 // value, the scatter reads nothing beyond the buffer.
 func SampleWindows(image, homographies *Node, size int, pad string) *Node {
-	return sampleRect(image, homographies, size, size, pad)
+	return sampleRect(image, homographies, size, size, pad, false)
 }
 
-// sampleRect is SampleWindows for windows of width x height pixels: [n, height, width, channels].
-func sampleRect(image, homographies *Node, outWidth, outHeight int, pad string) *Node {
+// sampleRect samples [n, outHeight, outWidth, channels] from image [height, width, channels]
+// through homographies [n, 9] as SampleWindows does, bilinearly, or from the nearest pixel where
+// nearest is set (torchvision's default for rotate and affine transforms).
+func sampleRect(image, homographies *Node, outWidth, outHeight int, pad string, nearest bool) *Node {
 	g := image.Graph()
 	height, width, channels := image.Shape().Dim(0), image.Shape().Dim(1), image.Shape().Dim(2)
 	n := homographies.Shape().Dim(0)
@@ -43,14 +45,21 @@ func sampleRect(image, homographies *Node, outWidth, outHeight int, pad string) 
 	// infinity and back (0/0) samples pixel 0 rather than an index that is no number.
 	x, y = AddScalar(notNaN(x), -0.5), AddScalar(notNaN(y), -0.5)
 	x0, y0 := Floor(x), Floor(y)
+	corners := [][2]int{{0, 0}, {1, 0}, {0, 1}, {1, 1}}
+	if nearest { // round half to even, as grid_sample's nearest mode
+		x0, y0, corners = Round(x), Round(y), corners[:1]
+	}
 	fx, fy := Sub(x, x0), Sub(y, y0)
 
 	flat := Reshape(image, height*width*channels)
 	channel := Iota(g, shapes.Make(dtypes.Int32, 1, 1, channels), 2)
 	out := Zeros(g, shapes.Make(image.DType(), n, pixels, channels))
-	for _, corner := range [4][2]int{{0, 0}, {1, 0}, {0, 1}, {1, 1}} {
+	for _, corner := range corners {
 		xi, yi := AddScalar(x0, float64(corner[0])), AddScalar(y0, float64(corner[1]))
 		weight := Mul(pick(fx, corner[0]), pick(fy, corner[1]))
+		if nearest {
+			weight = OnesLike(fx)
+		}
 		xi, xValid := padIndex(xi, width, pad)
 		yi, yValid := padIndex(yi, height, pad)
 		if xValid != nil {

@@ -1,15 +1,18 @@
 """Expected windows of CLIPig's geometric transforms on a known 8x6 image, in PyTorch.
 
-CLIPig applies each transform to the whole image [3, H, W] with torchvision; torchvision is not
-installed here, so each transform is written with the torch operations torchvision's functions
-come down to for these exact cases (whole-pixel offsets, a quarter turn). Writes
-geometry.json: name -> [H, W, 3] values. Run: /usr/bin/python3 workbench/testdata/geometry.py
+CLIPig applies each transform to the whole image [3, H, W] with torchvision; most are written
+with the torch operations torchvision's functions come down to for these exact cases
+(whole-pixel offsets, a quarter turn); the rotations by other angles are torchvision's rotate
+(its default nearest sampling, as CLIPig calls it, with CLIPig's whole-pixel centre). Writes
+geometry.json: name -> [H, W, 3] values. Needs torch and torchvision (Debian's python3-torch and
+python3-torchvision). Run: /usr/bin/python3 workbench/testdata/geometry.py
 """
 import json
 import os
 
 import torch
 import torch.nn.functional as F
+import torchvision.transforms.functional as VF
 
 H, W = 6, 8
 image = (torch.arange(3 * H * W, dtype=torch.float64) / (3 * H * W)).reshape(H, W, 3).permute(2, 0, 1)
@@ -36,6 +39,9 @@ cases = {
     "rotate": torch.rot90(center_crop(image, 6, 6), 1, dims=(1, 2)),  # VF.rotate(90) of a square: a quarter turn
     "pad": F.pad(image, (2, 2, 1, 1), value=0.0),  # CLIPig Pad fill, size 2 1, black
     "repeat": image.repeat(1, 2, 3),  # CLIPig Repeat count 3 2: x3 along width, x2 along height
+    # CLIPig Rotate: VF.rotate(image, degree, center=[int(cx * W), int(cy * H)]), nearest
+    "rotate_30": VF.rotate(image.float(), 30.0, center=[int(0.3 * W), int(0.6 * H)]).double(),
+    "rotate_-75": VF.rotate(image.float(), -75.0, center=[int(0.5 * W), int(0.5 * H)]).double(),
 }
 out = {name: x.permute(1, 2, 0).reshape(-1).tolist() for name, x in cases.items()}
 out["shapes"] = {name: [x.shape[1], x.shape[2]] for name, x in cases.items()}
