@@ -127,14 +127,14 @@ func bounded(measure func(x *Node) *Node) func(c Constraint, x *Node, v Constrai
 	}
 }
 
-// kernelBlur is torchvision's gaussian_blur of a kernel_size and sigma (Extra 0 and 1).
+// kernelBlur is torchvision's gaussian_blur of a kernel_size and sigma (Extra 0 and 1), each x
+// then y, as CLIPig gives them (see blurAxis).
 func kernelBlur(x *Node, extra [][]float64) *Node {
-	sigma := extra[1][0]
-	if sigma <= 0 {
-		sigma = defaultSigma(max(extra[0][0], extra[0][1]))
-	}
-	sigmas := BroadcastToDims(Scalar(x.Graph(), dtypes.Float32, max(sigma, 1e-4)), x.Shape().Dim(0))
-	return GaussianBlur(x, sigmas, kernelRadius(extra[0], 1))
+	radiusX, sigmaX := blurAxis(extra[0][0], extra[1][0])
+	radiusY, sigmaY := blurAxis(extra[0][1], extra[1][1])
+	n := x.Shape().Dim(0)
+	sigmas := func(s float64) *Node { return BroadcastToDims(Scalar(x.Graph(), dtypes.Float32, s), n) }
+	return gaussianBlurXY(x, sigmas(sigmaX), sigmas(sigmaY), radiusX, radiusY)
 }
 
 // contrastSpread is CLIPig's contrast per channel: the mean of the values above the channel's

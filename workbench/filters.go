@@ -11,20 +11,31 @@ import (
 // 0 leaves an image as it is), over a kernel of the given static radius. Near the borders the
 // kernel is renormalised over the pixels that exist, so edges neither darken nor wrap.
 func GaussianBlur(x, sigma *Node, radius int) *Node {
-	if radius <= 0 {
-		return x
-	}
-	g := x.Graph()
-	n := x.Shape().Dim(0)
-	offsets := AddScalar(Iota(g, shapes.Make(x.DType(), 1, 2*radius+1), 1), float64(-radius))
-	s := Reshape(MaxScalar(sigma, 1e-3), n, 1)
-	kernel := Exp(Div(Neg(Square(offsets)), MulScalar(Square(s), 2))) // [n, 2r+1]
-	ones := Ones(g, shapes.Make(x.DType(), 1, x.Shape().Dim(1), x.Shape().Dim(2), 1))
-	for _, axis := range []int{1, 2} {
-		x = Div(convolveAxis(x, kernel, axis, radius), convolveAxis(ones, kernel, axis, radius))
-		ones = OnesLike(ones)
+	return gaussianBlurXY(x, sigma, sigma, radius, radius)
+}
+
+// gaussianBlurXY is GaussianBlur with a sigma [n] and a radius of its own across (x) and down (y),
+// as torchvision's gaussian_blur takes them.
+func gaussianBlurXY(x, sigmaX, sigmaY *Node, radiusX, radiusY int) *Node {
+	ones := Ones(x.Graph(), shapes.Make(x.DType(), 1, x.Shape().Dim(1), x.Shape().Dim(2), 1))
+	for _, a := range []struct {
+		axis, radius int
+		sigma        *Node
+	}{{1, radiusY, sigmaY}, {2, radiusX, sigmaX}} {
+		if a.radius <= 0 {
+			continue
+		}
+		kernel := gaussianKernel(a.sigma, a.radius, x.Shape().Dim(0))
+		x = Div(convolveAxis(x, kernel, a.axis, a.radius), convolveAxis(ones, kernel, a.axis, a.radius))
 	}
 	return x
+}
+
+// gaussianKernel is the unnormalised Gaussian [n, 2*radius+1] of each of n sigmas [n].
+func gaussianKernel(sigma *Node, radius, n int) *Node {
+	offsets := AddScalar(Iota(sigma.Graph(), shapes.Make(sigma.DType(), 1, 2*radius+1), 1), float64(-radius))
+	s := Reshape(MaxScalar(sigma, 1e-3), n, 1)
+	return Exp(Div(Neg(Square(offsets)), MulScalar(Square(s), 2)))
 }
 
 // convolveAxis sums shifted copies of x along axis weighted by kernel [n, 2r+1] (n may

@@ -111,7 +111,9 @@ var TransformKinds = []TransformKind{
 	{Key: TransformBlur, Param: "sigma", Values: 2, Range: true, Draw: drawUniform, Radius: blurTransformRadius,
 		Rescale: func(r TransformRow, s float64) TransformRow { r[0] /= s; return r },
 		Extra:   []Param{kernelSize}, Apply: func(a *TransformArgs) *Node {
-			return GaussianBlur(a.X, Reshape(a.Col(0), a.X.Shape().Dim(0)), kernelRadius(a.Extra[0], a.Radius))
+			sigma := Reshape(a.Col(0), a.X.Shape().Dim(0))
+			rx, ry := kernelRadii(a.Extra[0], a.Radius)
+			return gaussianBlurXY(a.X, sigma, sigma, rx, ry)
 		}},
 	{Key: TransformBorder, Param: "color", Values: 3, Default: []float64{0, 0, 0}, Draw: on3, Extra: []Param{{"size", 2, []float64{1, 1}}},
 		Apply: borderTransform},
@@ -228,29 +230,37 @@ func borderTransform(a *TransformArgs) *Node {
 // edgeTransform is CLIPig's edge: clamp((x - blur(x)) * amount, 0, 1), blurred with its
 // kernel_size and sigma (torchvision's default sigma for the kernel when none is given).
 func edgeTransform(a *TransformArgs) *Node {
-	k, sigma := a.Extra[0][0], a.Extra[1][0]
-	if sigma <= 0 {
-		sigma = defaultSigma(k)
-	}
-	sigmas := BroadcastToDims(Scalar(a.X.Graph(), dtypes.Float32, sigma), a.X.Shape().Dim(0))
-	blurred := GaussianBlur(a.X, sigmas, kernelRadius(a.Extra[0], 0))
-	edges := ClipScalar(Mul(Sub(a.X, blurred), a.RGB()), 0, 1)
+	edges := ClipScalar(Mul(Sub(a.X, kernelBlur(a.X, a.Extra)), a.RGB()), 0, 1)
 	return Add(a.X, Mul(a.Col(3), Sub(edges, a.X)))
 }
 
 // defaultSigma is torchvision's sigma for a Gaussian kernel of size k.
 func defaultSigma(k float64) float64 { return 0.3*((k-1)*0.5-1) + 0.8 }
 
-// kernelRadius is the radius of a kernel_size (its larger side), or fallback when it is 0.
-func kernelRadius(kernel []float64, fallback int) int {
-	k := int(max(kernel[0], kernel[1]))
-	switch {
-	case k == 0:
-		return fallback
-	case k < 0:
-		return 0 // CLIPig's max(1, k): one tap
+// blurAxis is one axis's kernel radius and sigma as CLIPig gives them to torchvision: an even
+// kernel_size k grows to k+1, one below 1 is 1 (no blur), and a sigma of 0 (not given) is
+// torchvision's default for the size.
+func blurAxis(k, sigma float64) (int, float64) {
+	size := int(k)
+	if size%2 == 0 {
+		size++
 	}
-	return k / 2 // an even k is CLIPig's k+1
+	size = max(size, 1)
+	if sigma <= 0 {
+		sigma = defaultSigma(float64(size))
+	}
+	return size / 2, sigma
+}
+
+// kernelRadii are the radii across and down of a blur transform's kernel_size, or fallback where
+// it is not given (0).
+func kernelRadii(kernel []float64, fallback int) (int, int) {
+	if kernel[0] == 0 && kernel[1] == 0 {
+		return fallback, fallback
+	}
+	rx, _ := blurAxis(kernel[0], 1)
+	ry, _ := blurAxis(kernel[1], 1)
+	return rx, ry
 }
 
 // luminance is torchvision's grey image, 0.2989 R + 0.587 G + 0.114 B, as one channel.

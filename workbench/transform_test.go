@@ -148,7 +148,8 @@ func TestBlurEdgeAndFNoiseMatchCLIPig(t *testing.T) {
 	}
 	var ref struct {
 		Image, Blur, Edge []float64
-		FNoise            float64 `json:"fnoise_std_0.1_16"`
+		EdgeXY            []float64 `json:"edge_xy"`
+		FNoise            float64   `json:"fnoise_std_0.1_16"`
 	}
 	if err := json.Unmarshal(data, &ref); err != nil {
 		t.Fatal(err)
@@ -160,15 +161,19 @@ func TestBlurEdgeAndFNoiseMatchCLIPig(t *testing.T) {
 	blur, _ := LookupTransform(TransformBlur)
 	edge, _ := LookupTransform(TransformEdge)
 	for _, c := range []struct {
-		name string
-		got  []float32
-		want []float64
+		name   string
+		got    []float32
+		want   []float64
+		rx, ry int // the kernel's radii: the pixels nearer the borders are padded differently
 	}{
-		{"blur", applyKind(t, blur, x, 1, 9, []float32{1.2, 0, 0, 0}, [][]float64{{5, 5}}), ref.Blur},
-		{"edge", applyKind(t, edge, x, 1, 9, []float32{2, 2, 2, 1}, [][]float64{{5, 5}, {0, 0}}), ref.Edge},
+		{"blur", applyKind(t, blur, x, 1, 9, []float32{1.2, 0, 0, 0}, [][]float64{{5, 5}}), ref.Blur, 2, 2},
+		{"edge", applyKind(t, edge, x, 1, 9, []float32{2, 2, 2, 1}, [][]float64{{5, 5}, {0, 0}}), ref.Edge, 2, 2},
+		{"edge, kernel 3 7, sigma 1 2", applyKind(t, edge, x, 1, 9, []float32{2, 2, 2, 1}, [][]float64{{3, 7}, {1, 2}}),
+			ref.EdgeXY, 1, 3},
 	} {
 		for i, want := range c.want {
-			if px, py := i/3%9, i/3/9; px >= 2 && px <= 6 && py >= 2 && py <= 6 && math.Abs(float64(c.got[i])-want) > 1e-5 {
+			px, py := i/3%9, i/3/9
+			if px >= c.rx && px <= 8-c.rx && py >= c.ry && py <= 8-c.ry && math.Abs(float64(c.got[i])-want) > 1e-5 {
 				t.Errorf("%s: pixel (%d, %d) channel %d is %g, want %g", c.name, px, py, i%3, c.got[i], want)
 			}
 		}
@@ -190,12 +195,23 @@ func TestBlurEdgeAndFNoiseMatchCLIPig(t *testing.T) {
 }
 
 // TestKernelSizesAsCLIPig sizes kernels as CLIPig's blurs do, max(1, k+1 if k is even else k):
-// 4 blurs as 5, 2.5 as 3, -3 as 1; 0 is clipwork's own, the fallback.
+// 4 blurs as 5, 2.5 as 3, 0 and -3 as 1 (no blur), with torchvision's default sigma for the size
+// (4's from 5); a blur transform's kernel_size not given (0, 0) takes the fallback, and each axis
+// its own size.
 func TestKernelSizesAsCLIPig(t *testing.T) {
-	for _, c := range [][2]float64{{5, 2}, {4, 2}, {2.5, 1}, {1, 0}, {-3, 0}, {0, 7}} {
-		if got := kernelRadius([]float64{c[0], c[0]}, 7); got != int(c[1]) {
-			t.Errorf("kernel_size %g: radius %d, want %g", c[0], got, c[1])
+	for _, c := range [][3]float64{{5, 2, 1.1}, {4, 2, 1.1}, {2.5, 1, 0.8}, {1, 0, 0.5}, {0, 0, 0.5}, {-3, 0, 0.5}} {
+		if radius, sigma := blurAxis(c[0], 0); radius != int(c[1]) || math.Abs(sigma-c[2]) > 1e-12 {
+			t.Errorf("kernel_size %g: radius %d and sigma %g, want %g and %g", c[0], radius, sigma, c[1], c[2])
 		}
+	}
+	if _, sigma := blurAxis(5, 2); sigma != 2 {
+		t.Errorf("a given sigma became %g", sigma)
+	}
+	if rx, ry := kernelRadii([]float64{0, 0}, 7); rx != 7 || ry != 7 {
+		t.Errorf("no kernel_size: radii %d %d, want the fallback 7", rx, ry)
+	}
+	if rx, ry := kernelRadii([]float64{3, 9}, 7); rx != 1 || ry != 4 {
+		t.Errorf("kernel_size 3 9: radii %d %d, want 1 4", rx, ry)
 	}
 }
 

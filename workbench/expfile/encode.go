@@ -249,12 +249,26 @@ func encodeTransform(tr workbench.Transform) map[string]any {
 	kind, _ := workbench.LookupTransform(tr.Kind)
 	body := map[string]any{kind.Param: values(tr.Values)}
 	for i, p := range kind.Extra {
-		if i < len(tr.Extra) && tr.Extra[i] != nil {
+		if i < len(tr.Extra) && tr.Extra[i] != nil && !isDefault(tr.Extra[i], p) {
 			body[p.Name] = values(tr.Extra[i])
 		}
 	}
 	addPeriod(body, tr.Period)
 	return body
+}
+
+// isDefault tells whether values are a parameter's default, which reading fills in again (a
+// blur's kernel_size and sigma of 0 say "not given", which a written 0 would not).
+func isDefault(values []workbench.Value, p workbench.Param) bool {
+	if p.Default == nil || len(values) != len(p.Default) {
+		return false
+	}
+	for i, v := range values {
+		if v.Expr != workbench.Constant(p.Default[i]).Expr {
+			return false
+		}
+	}
+	return true
 }
 
 func values(vs []workbench.Value) flow {
@@ -278,6 +292,9 @@ func encodeConstraint(c workbench.Constraint) map[string]any {
 	}
 	kind, _ := workbench.LookupConstraint(c.Kind)
 	for i, p := range kind.Extra {
+		if i >= len(c.Extra) || c.Extra[i] == nil || isDefault(c.Extra[i], p) {
+			continue
+		}
 		body[p.Name] = values(c.Extra[i])
 	}
 	addPeriod(body, c.Period)

@@ -541,9 +541,12 @@ func (d *decoder) postprocItem(n *yaml.Node) []workbench.Postproc {
 }
 
 // postproc reads one transform of a postproc item; inside its mapping it may also say
-// (clipwork's additions) start, end, active and amount.
+// (clipwork's additions) start, end, active and amount (but for edge, whose own parameter is
+// its amount).
 func (d *decoder) postproc(key string, v *yaml.Node) workbench.Postproc {
 	p := workbench.Postproc{}
+	kind, _ := workbench.LookupTransform(key)
+	ownAmount := kind.Param == "amount" // edge's amount is its own, not clipwork's blend
 	if v.Kind == yaml.MappingNode {
 		rest := &yaml.Node{Kind: yaml.MappingNode, Line: v.Line, Column: v.Column}
 		d.files[rest] = d.files[v]
@@ -552,7 +555,11 @@ func (d *decoder) postproc(key string, v *yaml.Node) workbench.Postproc {
 			case "active":
 				p.Disabled = !d.boolean(value, k)
 			case "amount":
-				p.Amount = d.value(value, k)
+				if ownAmount {
+					rest.Content = append(rest.Content, v.Content[i], value)
+				} else {
+					p.Amount = d.value(value, k)
+				}
 			default:
 				rest.Content = append(rest.Content, v.Content[i], value)
 			}

@@ -247,8 +247,9 @@ func TestEveryRegisteredKindDecodes(t *testing.T) {
 		f, err := Parse("k.yaml", []byte("postproc: [{"+item+"}}]\n"))
 		if err != nil {
 			t.Errorf("postproc %s: %v", kind.Key, err)
-		} else if p := f.Experiment.Postproc; len(p) != 1 || p[0].Kind != kind.Key || p[0].Amount.Expr != "0.5" {
-			t.Errorf("postproc %s decodes to %+v", kind.Key, p)
+		} else if p := f.Experiment.Postproc; len(p) != 1 || p[0].Kind != kind.Key || p[0].Values[0].Expr != "0.5" ||
+			p[0].Amount.Expr != "0.5" && kind.Param != "amount" || p[0].Amount.IsSet() && kind.Param == "amount" {
+			t.Errorf("postproc %s decodes to %+v", kind.Key, p) // edge's amount is its own, not the blend's
 		}
 	}
 }
@@ -748,5 +749,22 @@ func TestImageAddresses(t *testing.T) {
 	if i, fi := f.Experiment.Init.Image, f.Experiment.Targets[0].Features[0].Image; i != "http://example.com/i.png" ||
 		fi != "https://example.com/f.png?x=1" {
 		t.Errorf("images %q and %q, want the addresses as written", i, fi)
+	}
+}
+
+// TestBlurDefaultsSurviveTheConfig writes blurs whose kernel_size or sigma is left to its default
+// (and one given as 0, CLIPig's no blur) into the resolved config and reads them back alike.
+func TestBlurDefaultsSurviveTheConfig(t *testing.T) {
+	f, err := Parse("b.yaml", []byte("targets:\n  - features: [x]\n    transforms: [{edge: {}}, {blur: {sigma: 1}}]\n"+
+		"    constraints: [{blur: {}}, {edge_mean: {above: .1, sigma: 0}}]\npostproc: [{blur: {kernel_size: 5}}]\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	first, again := roundTrip(t, f)
+	if second, _ := Marshal(again); string(first) != string(second) {
+		t.Errorf("resolving twice changed the config:\n%s\n---\n%s", first, second)
+	}
+	if sigma := again.Experiment.Targets[0].Constraints[1].Extra[1][0].At(workbench.Env{}); sigma != 0.0001 {
+		t.Errorf("edge_mean sigma 0 read back as %g, want CLIPig's least, 0.0001", sigma)
 	}
 }

@@ -78,9 +78,17 @@ func (d *decoder) geometricValues(n *yaml.Node, key string, p workbench.Param) [
 }
 
 // extraValues reads a transform's or constraint's further parameter (see paramValues), each
-// fixed for the run.
+// fixed for the run. A kernel_size or sigma given below the least CLIPig takes is that least
+// (max(1, k) and max(0.0001, sigma)): no blur, where 0 would leave it to the default.
 func (d *decoder) extraValues(n *yaml.Node, key string, p workbench.Param) []workbench.Value {
-	return d.paramValues(n, key, p, d.fixed)
+	values := d.paramValues(n, key, p, d.fixed)
+	least := map[string]float64{"kernel_size": 1, "sigma": 0.0001}[p.Name]
+	for i, v := range values {
+		if least > 0 && v.IsSet() && v.At(d.start()) < least {
+			values[i] = workbench.Constant(least)
+		}
+	}
+	return values
 }
 
 // paramValues reads a parameter's values, each by read: as many as it takes, or one filling them; two

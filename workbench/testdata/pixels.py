@@ -1,7 +1,7 @@
 """Expected outputs of CLIPig's blur, edge and fnoise on known images, in PyTorch.
 
-torchvision is not installed here; its gaussian_blur is written out (a normalised 1-D Gaussian of
-kernel_size taps, x = -(k-1)/2 .. (k-1)/2, applied along each axis with reflect padding). Blur and
+torchvision's gaussian_blur is written out (a normalised 1-D Gaussian of kernel_size taps,
+x = -(k-1)/2 .. (k-1)/2, applied along each axis with reflect padding), as it computes it. Blur and
 edge are compared away from the borders, where padding plays no part. fnoise is random: its
 pixel-space standard deviation is measured over many draws of CLIPig's code on a black image.
 Writes pixels.json. Run: /usr/bin/python3 workbench/testdata/pixels.py
@@ -18,13 +18,17 @@ H = W = 9
 image = ((torch.arange(3 * H * W, dtype=torch.float64) * 0.37) % 1.0).reshape(H, W, 3).permute(2, 0, 1)
 
 
-def gaussian_blur(x, k, sigma):
-    r = torch.linspace(-(k - 1) * 0.5, (k - 1) * 0.5, k, dtype=torch.float64)
-    kernel = torch.exp(-0.5 * (r / sigma) ** 2)
-    kernel = kernel / kernel.sum()
-    x = F.pad(x.unsqueeze(0), (k // 2, k // 2, k // 2, k // 2), mode="reflect")
-    x = F.conv2d(x, kernel.reshape(1, 1, 1, k).repeat(3, 1, 1, 1), groups=3)
-    x = F.conv2d(x, kernel.reshape(1, 1, k, 1).repeat(3, 1, 1, 1), groups=3)
+def gaussian_blur(x, k, sigma, ky=None, sigma_y=None):  # kernel size and sigma across, then down
+    ky, sigma_y = ky or k, sigma_y or sigma
+
+    def kernel(k, sigma):
+        r = torch.linspace(-(k - 1) * 0.5, (k - 1) * 0.5, k, dtype=torch.float64)
+        g = torch.exp(-0.5 * (r / sigma) ** 2)
+        return g / g.sum()
+
+    x = F.pad(x.unsqueeze(0), (k // 2, k // 2, ky // 2, ky // 2), mode="reflect")
+    x = F.conv2d(x, kernel(k, sigma).reshape(1, 1, 1, k).repeat(3, 1, 1, 1), groups=3)
+    x = F.conv2d(x, kernel(ky, sigma_y).reshape(1, 1, ky, 1).repeat(3, 1, 1, 1), groups=3)
     return x[0]
 
 
@@ -48,6 +52,8 @@ out = {
     "image": image.permute(1, 2, 0).reshape(-1).tolist(),
     "blur": gaussian_blur(image, 5, 1.2).permute(1, 2, 0).reshape(-1).tolist(),
     "edge": edge(image, 5, 2.0).permute(1, 2, 0).reshape(-1).tolist(),
+    # CLIPig Edge with kernel_size [3, 7] and sigma [1, 2]: each axis its own
+    "edge_xy": torch.clamp((image - gaussian_blur(image, 3, 1.0, 7, 2.0)) * 2.0, 0, 1).permute(1, 2, 0).reshape(-1).tolist(),
     "fnoise_std_0.1_16": fnoise_std(0.1, 16, 400),
 }
 with open(os.path.join(os.path.dirname(__file__), "pixels.json"), "w") as f:
