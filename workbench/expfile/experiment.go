@@ -466,29 +466,35 @@ func clipigOrder(key string) int {
 	return len(clipigTransforms)
 }
 
-// pythonFalse tells whether a value is false to Python as PyYAML reads it: null, false, no, off,
-// a zero, an empty string, list or mapping.
-func pythonFalse(n *yaml.Node) bool {
+// skippedByCLIPig tells whether CLIPig leaves out a postproc transform for its value, which it
+// applies only where Python takes it for true: null, an empty list, or a zero, false or empty
+// string where the value stays one (a transform whose one parameter is a list turns `mul: 0`
+// into [0, 0, 0], which is true; a mapping is filled with defaults).
+func skippedByCLIPig(key string, n *yaml.Node) bool {
 	switch n.Kind {
-	case yaml.SequenceNode, yaml.MappingNode:
+	case yaml.SequenceNode:
 		return len(n.Content) == 0
 	case yaml.ScalarNode:
-		if n.Style&(yaml.DoubleQuotedStyle|yaml.SingleQuotedStyle) != 0 {
+		if quoted(n) || slices.Contains(listTransforms, key) {
 			return n.Value == ""
 		}
-		v := strings.ToLower(n.Value)
+		v := yaml11Number(n.Value)
 		if f, err := strconv.ParseFloat(withoutUnderscores(v), 64); err == nil {
 			return f == 0
 		}
-		return slices.Contains([]string{"", "~", "null", "false", "no", "off"}, v)
+		return slices.Contains([]string{"", "~", "null", "Null", "NULL"}, v)
 	}
 	return false
 }
 
+// listTransforms are CLIPig's transforms whose one parameter is a list, which a single value fills.
+var listTransforms = []string{"resize", "center_crop", "random_crop", "crop", "repeat", "noise", "fnoise",
+	"random_scale", "random_translate", "shift", "random_shift", "add", "mul", "mean", "clamp", "quantize"}
+
 // postprocItem reads one item of postproc as CLIPig writes it: one or more pixel transforms
 // with the item's active, start and end beside them (`- mean: .33` / `  end: 50%`), and
 // clipwork's amount. As in CLIPig, its transforms apply in the order of clipigTransforms, and a
-// transform whose value is false to Python (`mul: 0`) is left out.
+// transform whose value is false to Python (see skippedByCLIPig) is left out.
 func (d *decoder) postprocItem(n *yaml.Node) []workbench.Postproc {
 	if n.Kind != yaml.MappingNode {
 		d.errorf(n, "each postproc is a mapping such as `- mean: .33`, got %s", describe(n))
@@ -510,7 +516,7 @@ func (d *decoder) postprocItem(n *yaml.Node) []workbench.Postproc {
 			shared.Disabled = !d.boolean(v, key)
 		case key == "amount":
 			shared.Amount = d.value(v, key)
-		case pythonFalse(v): // CLIPig applies a postproc transform only where its value is true
+		case skippedByCLIPig(key, v):
 			skipped = true
 		case slices.Contains(postprocGeometric(), key):
 			g := d.geometric(key, v)

@@ -698,9 +698,11 @@ func TestFixedParameters(t *testing.T) {
 
 // TestPostprocOrderAsCLIPig applies one item's transforms in the order of CLIPig's transforms.py
 // (add before mul, whatever the file's order), and leaves out a transform whose value Python
-// takes for false, as CLIPig does.
+// takes for false, as CLIPig does: a single number's zero (0:00 is zero too), null, but not a
+// list's (mul: 0 is [0, 0, 0]) nor a mapping (edge: {} takes its defaults).
 func TestPostprocOrderAsCLIPig(t *testing.T) {
-	f, err := Parse("p.yaml", []byte("postproc:\n  - {mul: .5, add: .25, blur: 1}\n  - {mean: 0, clamp: 0 1, noise: 0.0}\n"))
+	f, err := Parse("p.yaml", []byte("postproc:\n  - {mul: .5, add: .25, blur: 1}\n  - {saturation: 0, clamp: 0 1, contrast: 0.0, bwnoise: ~}\n"+
+		"  - {mul: 0, edge: {}, saturation: 0:00}\n"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -708,10 +710,10 @@ func TestPostprocOrderAsCLIPig(t *testing.T) {
 	for _, p := range f.Experiment.Postproc {
 		kinds = append(kinds, p.Kind)
 	}
-	if want := []string{"blur", "add", "mul", "clamp"}; !slices.Equal(kinds, want) {
+	if want := []string{"blur", "add", "mul", "clamp", "edge", "mul"}; !slices.Equal(kinds, want) {
 		t.Errorf("postproc %v, want %v", kinds, want)
 	}
-	if _, err := Parse("p.yaml", []byte("postproc:\n  - mul: 0\n")); err != nil {
+	if _, err := Parse("p.yaml", []byte("postproc:\n  - saturation: 0\n")); err != nil {
 		t.Errorf("an item of one transform that is false: %v", err)
 	}
 }
