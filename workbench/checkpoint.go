@@ -32,8 +32,8 @@ func (r *Run) State() *State {
 		Moments: moments, Stats: r.stats, Elapsed: r.elapsed, Windows: r.windowsDone}
 }
 
-// Restore puts a run into a saved state, which must come from the same experiment. A moment of
-// the optimiser that the state lacks starts at zero.
+// Restore puts a run into a saved state, which must come from the same experiment and hold
+// every moment its optimiser keeps.
 func (r *Run) Restore(s *State) error {
 	shape := r.param.shape(s.Width, s.Height)
 	saved := map[string][]float32{"params": s.Params}
@@ -55,16 +55,17 @@ func (r *Run) Restore(s *State) error {
 	if !slices.Equal(s.Stats.Models, r.stats.Models) {
 		return fmt.Errorf("saved statistics are of the models %q, the run has %q", s.Stats.Models, r.stats.Models)
 	}
-	r.step, r.width, r.height = s.Step, s.Width, s.Height
-	r.params = tensors.FromFlatDataAndDimensions(s.Params, shape.Dimensions...)
-	r.moments = nil
+	var moments []*tensors.Tensor
 	for _, name := range r.optimizer().Moments {
-		m := tensors.FromShape(shape)
-		if values, ok := s.Moments[name]; ok {
-			m = tensors.FromFlatDataAndDimensions(values, shape.Dimensions...)
+		values, ok := s.Moments[name]
+		if !ok {
+			return fmt.Errorf("the state has no %q, which optimizer %s keeps: it was saved by another optimiser; "+
+				"start the run afresh", name, r.exp.Optimizer)
 		}
-		r.moments = append(r.moments, m)
+		moments = append(moments, tensors.FromFlatDataAndDimensions(values, shape.Dimensions...))
 	}
+	r.step, r.width, r.height = s.Step, s.Width, s.Height
+	r.params, r.moments = tensors.FromFlatDataAndDimensions(s.Params, shape.Dimensions...), moments
 	r.stats, r.elapsed, r.windowsDone = s.Stats, s.Elapsed, s.Windows
 	r.stats.restoreSums()
 	return nil

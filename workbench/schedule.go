@@ -95,6 +95,11 @@ func Drawn(expr string, fn func(Env) float64) Value {
 	return Value{Expr: expr, fn: fn, drawn: true}
 }
 
+// negated is -v, drawing where v draws.
+func (v Value) negated() Value {
+	return Value{Expr: "-(" + v.Expr + ")", fn: func(e Env) float64 { return -v.At(e) }, drawn: v.drawn}
+}
+
 // Draws tells whether the value draws random numbers (see Drawn).
 func (v Value) Draws() bool { return v.drawn }
 

@@ -62,12 +62,7 @@ func newPreparedTarget(t Target) *preparedTarget {
 		p.add(f.Label, f.Text, f.Loss, f.Weight, f.Scale, f.Period)
 	}
 	if t.AntiText != nil {
-		weight := t.AntiText.Weight
-		negative := Func("-("+weight.Expr+")", func(e Env) float64 { return -weight.At(e) })
-		if weight.Draws() {
-			negative = Drawn(negative.Expr, func(e Env) float64 { return -weight.At(e) })
-		}
-		p.add(antiTextLabel, fmt.Sprint(t.AntiText.Prompts), LossCosine, negative, Constant(1), Period{})
+		p.add(antiTextLabel, fmt.Sprint(t.AntiText.Prompts), LossCosine, t.AntiText.Weight.negated(), Constant(1), Period{})
 	}
 	for _, tr := range t.Transforms {
 		if kind, _ := LookupTransform(tr.Kind); kind.Radius != nil {
