@@ -252,6 +252,12 @@ func blurAxis(k, sigma float64) (int, float64) {
 	return size / 2, sigma
 }
 
+// KernelSigma is torchvision's default sigma for a kernel_size as CLIPig gives it (see blurAxis).
+func KernelSigma(k float64) float64 {
+	_, sigma := blurAxis(k, 0)
+	return sigma
+}
+
 // kernelRadii are the radii across and down of a blur transform's kernel_size, or fallback where
 // it is not given (0).
 func kernelRadii(kernel []float64, fallback int) (int, int) {

@@ -664,7 +664,7 @@ func TestFeatureWithTextAndImage(t *testing.T) {
 // run, which CLIPig evaluates at every step, is refused rather than frozen at its first value.
 func TestFixedParameters(t *testing.T) {
 	target := func(s string) string { return "targets:\n  - features: [x]\n    " + s + "\n" }
-	f, err := Parse("f.yaml", []byte(target("transforms: [{blur: {kernel_size: 2 + 3}}, {blur: {}}]")))
+	f, err := Parse("f.yaml", []byte(target("transforms: [{blur: {kernel_size: 2 + 3}}, {blur: {}}, {blur: {kernel_size: 4}}]")))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -674,6 +674,9 @@ func TestFixedParameters(t *testing.T) {
 	}
 	if sigma := trs[1].Values[0].At(workbench.Env{}); math.Abs(sigma-0.8) > 1e-12 {
 		t.Errorf("blur: {} has sigma %g, want torchvision's 0.8 of CLIPig's kernel 3", sigma)
+	}
+	if sigma := trs[2].Values[0].At(workbench.Env{}); math.Abs(sigma-1.1) > 1e-12 {
+		t.Errorf("blur: {kernel_size: 4} has sigma %g, want torchvision's 1.1 of the kernel 5 CLIPig makes of it", sigma)
 	}
 	f, err = Parse("f.yaml", []byte("epochs: 50\nresolution: 64\n"+target("transforms: [{blur: {kernel_size: "+
 		"'3 if epochs < 100 else 5'}}, {edge: {kernel_size: 'width / 16'}}]")))

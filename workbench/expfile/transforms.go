@@ -182,7 +182,7 @@ func (d *decoder) pixelTransform(key string, n *yaml.Node) workbench.Transform {
 		if tr.Extra[0] != nil {
 			k = max(tr.Extra[0][0].At(d.start()), tr.Extra[0][1].At(d.start()))
 		}
-		tr.Values = []workbench.Value{workbench.Constant(0.3*((k-1)*0.5-1) + 0.8)}
+		tr.Values = []workbench.Value{workbench.Constant(workbench.KernelSigma(k))}
 	}
 	if len(tr.Values) == 0 && kind.Default == nil {
 		d.errorf(n, "%s needs its %s", key, kind.Param)
