@@ -291,13 +291,17 @@ func missing(path string) bool {
 	return err != nil
 }
 
-// image reads an image file's name (see path), or an http(s) address, kept as written: the run
-// downloads it as CLIPig does (clipmodel.LoadImage).
+// image reads an image file's name (see path), which must exist, or an http(s) address, kept as
+// written: the run downloads it as CLIPig does (clipmodel.LoadImage).
 func (d *decoder) image(n *yaml.Node, what string) string {
 	if name := d.str(n, what); clipmodel.IsURL(name) {
 		return name
 	}
-	return d.path(n, what)
+	p := d.path(n, what)
+	if _, err := os.Stat(p); p != "" && err != nil {
+		d.errorf(n, "%s: %v (a relative path is read beside the experiment file, else from the working directory)", what, err)
+	}
+	return p
 }
 
 // path reads a file name, relative to the experiment file's folder (or, where nothing is there,

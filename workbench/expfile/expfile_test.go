@@ -338,6 +338,8 @@ func TestImagePathsResolveOnce(t *testing.T) {
 	dir := t.TempDir()
 	path := filepath.Join(dir, "e.yaml")
 	os.WriteFile(path, []byte("targets: [{features: [{image: pics/a.png}]}]\n"), 0o644)
+	os.MkdirAll(filepath.Join(dir, "pics"), 0o755)
+	os.WriteFile(filepath.Join(dir, "pics", "a.png"), nil, 0o644)
 	f, err := Load([]string{path})
 	if err != nil {
 		t.Fatal(err)
@@ -345,6 +347,7 @@ func TestImagePathsResolveOnce(t *testing.T) {
 	if got := f.Experiment.Targets[0].Features[0].Image; got != filepath.Join(dir, "pics", "a.png") {
 		t.Errorf("image path %q", got)
 	}
+	os.Remove(filepath.Join(dir, "pics", "a.png"))
 	work := t.TempDir() // where CLIPig, run from it, would find the image
 	os.MkdirAll(filepath.Join(work, "pics"), 0o755)
 	os.WriteFile(filepath.Join(work, "pics", "a.png"), nil, 0o644)
@@ -354,6 +357,10 @@ func TestImagePathsResolveOnce(t *testing.T) {
 	}
 	if got := f.Experiment.Targets[0].Features[0].Image; got != filepath.Join(work, "pics", "a.png") {
 		t.Errorf("an image only in the working directory: path %q", got)
+	}
+	os.Remove(filepath.Join(work, "pics", "a.png"))
+	if _, err = Load([]string{path}); err == nil || !strings.Contains(err.Error(), "e.yaml:1:31: feature image") {
+		t.Errorf("a missing image: %v, want its file and line", err)
 	}
 }
 
@@ -376,6 +383,8 @@ func TestGeometricPostproc(t *testing.T) {
 
 // TestInitAsCLIPig reads init's mean and std per channel and its resolution as width and height.
 func TestInitAsCLIPig(t *testing.T) {
+	t.Chdir(t.TempDir())
+	os.WriteFile("x.png", nil, 0o644)
 	f, err := Parse("i.yaml", []byte("init: {mean: 0.3 0.4 0.5, std: .1, resolution: 2 1}\n"))
 	if err != nil {
 		t.Fatal(err)
