@@ -17,9 +17,11 @@ type State struct {
 	// Optimizer.Moments), flat float32 in the parameterisation's shape.
 	Params  []float32
 	Moments map[string][]float32
-	Stats   *Stats
-	Elapsed time.Duration
-	Windows int
+	// MomentsFrom is the step the moments started at (see Run).
+	MomentsFrom int
+	Stats       *Stats
+	Elapsed     time.Duration
+	Windows     int
 }
 
 // State captures the run's current state.
@@ -29,7 +31,7 @@ func (r *Run) State() *State {
 		moments[name] = tensors.MustCopyFlatData[float32](r.moments[i])
 	}
 	return &State{Step: r.step, Width: r.width, Height: r.height, Params: tensors.MustCopyFlatData[float32](r.params),
-		Moments: moments, Stats: r.stats, Elapsed: r.elapsed, Windows: r.windowsDone}
+		Moments: moments, MomentsFrom: r.momentsFrom, Stats: r.stats, Elapsed: r.elapsed, Windows: r.windowsDone}
 }
 
 // Restore puts a run into a saved state, which must come from the same experiment and hold
@@ -49,6 +51,9 @@ func (r *Run) Restore(s *State) error {
 	if s.Step < 0 || s.Step > r.exp.Steps {
 		return fmt.Errorf("saved step %d is outside the run's %d steps", s.Step, r.exp.Steps)
 	}
+	if s.MomentsFrom < 0 || s.MomentsFrom > s.Step {
+		return fmt.Errorf("saved moments_from %d is not a step up to the saved step %d: the state is damaged", s.MomentsFrom, s.Step)
+	}
 	if s.Stats == nil || len(s.Stats.Targets) != len(r.stats.Targets) {
 		return fmt.Errorf("saved statistics do not match the experiment's %d targets", len(r.stats.Targets))
 	}
@@ -65,7 +70,7 @@ func (r *Run) Restore(s *State) error {
 		moments = append(moments, tensors.FromFlatDataAndDimensions(values, shape.Dimensions...))
 	}
 	r.step, r.width, r.height = s.Step, s.Width, s.Height
-	r.params, r.moments = tensors.FromFlatDataAndDimensions(s.Params, shape.Dimensions...), moments
+	r.params, r.moments, r.momentsFrom = tensors.FromFlatDataAndDimensions(s.Params, shape.Dimensions...), moments, s.MomentsFrom
 	r.stats, r.elapsed, r.windowsDone = s.Stats, s.Elapsed, s.Windows
 	r.stats.restoreSums()
 	return nil

@@ -44,11 +44,12 @@ func (p Postproc) validate() error {
 	return nil
 }
 
-// postprocess applies the experiment's post-processing to the updated pixels [h, w, 3]: each
-// edit with its row [1, 4] and its amount (0 outside its period or when disabled).
-func (r *Run) postprocess(params, amounts *Node, rows []*Node, rng *Node) *Node {
+// postprocess applies the experiment's post-processing to the pixels [h, w, 3] at the start of
+// a step, as CLIPig does before its forward pass: each edit with its row [1, 4] and its amount
+// (0 outside its period or when disabled). It returns the pixels and the random state after.
+func (r *Run) postprocess(params, amounts *Node, rows []*Node, rng *Node) (*Node, *Node) {
 	if r.exp.Parameterization.Kind != ParamPixels {
-		return params
+		return params, rng
 	}
 	for i, p := range r.exp.Postproc {
 		var edited *Node
@@ -60,7 +61,7 @@ func (r *Run) postprocess(params, amounts *Node, rows []*Node, rng *Node) *Node 
 		}
 		params = clampUnit(Add(params, Mul(Reshape(Slice(amounts, AxisRange(i, i+1))), Sub(edited, params))))
 	}
-	return params
+	return params, rng
 }
 
 // apply is a pixel edit of the pixels [h, w, 3] by its row [1, 4], and the random state after it.

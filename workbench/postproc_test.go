@@ -20,7 +20,7 @@ func TestPostprocMeanSetsTheImageMean(t *testing.T) {
 		{Period{}, func(m float64) bool { return math.Abs(m-0.33) < 1e-4 }},
 		{Period{Start: AtStep(1)}, func(m float64) bool { return math.Abs(m-0.33) > 0.05 }},
 	} {
-		exp := Experiment{Seed: 7, Steps: 2, Width: 32, Height: 32,
+		exp := Experiment{Seed: 7, Steps: 2, Width: 32, Height: 32, Learnrate: Constant(0),
 			Targets:  []Target{{BatchSize: 1, Features: []Feature{{Text: "red"}}}},
 			Postproc: []Postproc{{Transform: Transform{Kind: TransformMean, Period: c.period, Values: consts(0.33)}}}}
 		_, pixels := stepOnce(t, exp)
@@ -136,5 +136,24 @@ func TestWindowsAreClampedForTheModel(t *testing.T) {
 	}, tensors.FromValue([][][][]float32{{{{0.2, 0.9, 0.5}}}}), tensors.FromValue([][]float32{{0.5, 0.5, 0.5, 0}}))
 	if want := []float32{0.7, 1, 1}; !slices.Equal(got, want) {
 		t.Errorf("windows %v, want %v", got, want)
+	}
+}
+
+// TestPostprocComesBeforeTheStep: CLIPig post-processes the image at the start of each step,
+// before its forward pass, so step 0's loss already sees an edit active from step 0, and one
+// starting at step 1 first shows in step 1's loss.
+func TestPostprocComesBeforeTheStep(t *testing.T) {
+	below := []Value{Constant(0)}
+	exp := Experiment{Seed: 1, Steps: 3, Width: 16, Height: 16, Learnrate: Constant(0),
+		Init:    Init{Mean: [3]float64{0.5, 0.5, 0.5}, Given: true},
+		Targets: []Target{{Name: "t", Constraints: []Constraint{{Kind: ConstraintMean, Below: below, Loss: "l2"}}}},
+		Postproc: []Postproc{
+			{Transform: Transform{Kind: TransformAdd, Values: consts(0.1), Period: Period{End: AtStep(0)}}},
+			{Transform: Transform{Kind: TransformAdd, Values: consts(0.2), Period: Period{Start: AtStep(1), End: AtStep(1)}}}}}
+	history := runToEnd(t, exp).Stats().History
+	for step, mean := range []float64{0.6, 0.8, 0.8} {
+		if want := 100 * mean * mean; math.Abs(history[step].Loss-want) > 0.01 { // 16-bit initial pixels
+			t.Errorf("step %d: loss %g, want %g (mean %g)", step, history[step].Loss, want, mean)
+		}
 	}
 }

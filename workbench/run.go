@@ -32,7 +32,10 @@ type Run struct {
 	width, height int
 	params        *tensors.Tensor
 	moments       []*tensors.Tensor // the optimiser's, in the order of its Moments
-	stats         *Stats
+	// momentsFrom is the step the moments started at (0, or a resize's): CLIPig makes a new
+	// optimiser at each resize, whose step count (Adam's bias correction) starts again.
+	momentsFrom int
+	stats       *Stats
 	// plans are the step plans met so far, by image size and active targets, each with its
 	// compiled step.
 	plans       map[string]*stepPlan
@@ -323,7 +326,7 @@ func (r *Run) inputs(plan *stepPlan, env Env) ([]any, error) {
 		return nil, err
 	}
 	in := stepInputs[*tensors.Tensor]{Params: r.params, Moments: r.moments, LR: tensors.FromScalar(float32(env.LR)),
-		Count: tensors.FromScalar(float32(r.step + 1)), RNG: state}
+		Count: tensors.FromScalar(float32(r.step - r.momentsFrom + 1)), RNG: state}
 	in.Postproc, in.PostprocRows, err = r.postprocInputs(env, rng)
 	if err != nil {
 		return nil, err

@@ -595,3 +595,20 @@ func TestTargetOfAlikeWindowsDrawsOne(t *testing.T) {
 			alike, shifted, noised, loss4, r.Stats().History[0].Loss)
 	}
 }
+
+// TestAdamStartsAgainAfterAResize: CLIPig makes a new optimiser when the resolution changes, so
+// Adam's bias correction starts again and its first steps at the new size are as long as the
+// rest (a count carried over would make them up to 2.5 times longer).
+func TestAdamStartsAgainAfterAResize(t *testing.T) {
+	exp := Experiment{Seed: 1, Steps: 7, Width: 32, Height: 32, Learnrate: Constant(5),
+		Stages: []Stage{{Until: AtStep(3), Width: 16, Height: 16}},
+		Init:   Init{Mean: [3]float64{0.3, 0.3, 0.3}, Given: true},
+		Targets: []Target{{Name: "t", Constraints: []Constraint{{Kind: ConstraintMean,
+			Above: []Value{Constant(1)}, Loss: "l1"}}}}}
+	h := runToEnd(t, exp).Stats().History
+	for i := 1; i < len(h); i++ {
+		if drop := h[i-1].Loss - h[i].Loss; math.Abs(drop-5) > 0.1 {
+			t.Errorf("step %d: the loss fell by %g, want 5 (each step 0.05 of the mean, times 100)", i, drop)
+		}
+	}
+}

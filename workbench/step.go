@@ -150,20 +150,25 @@ const (
 // perTarget is the index of the first per-target output.
 func (p *stepPlan) perTarget() int { return outMoments + p.moments }
 
-// stepGraph builds the step: render the image, sample and transform every active target's
-// windows at each input size, run them through each model in one batch, select features, add
-// constraints, and update the parameters with the optimiser.
+// stepGraph builds the step: post-process the image (as CLIPig does before each step's forward
+// pass), render it, sample and transform every active target's windows at each input size, run
+// them through each model in one batch, select features, add constraints, and update the
+// post-processed parameters with the optimiser.
 func (r *Run) stepGraph(plan *stepPlan) func(scope *model.Scope, inputs []*Node) []*Node {
 	return func(scope *model.Scope, inputs []*Node) []*Node {
 		var in stepInputs[*Node]
 		for i, slot := range in.slots(plan) {
 			*slot = inputs[i]
 		}
-		image := r.param.render(in.Params)
-		windows, rng := r.sampleWindows(plan, image, in)
+		params, rng := in.Params, in.RNG
+		if len(r.exp.Postproc) > 0 {
+			params, rng = r.postprocess(params, in.Postproc, in.PostprocRows, rng)
+		}
+		image := r.param.render(params)
+		windows := r.sampleWindows(plan, image, in, rng)
 		embeddings := r.embedWindows(scope, plan, windows)
 
-		loss := ScalarZero(in.Params.Graph(), dtypes.Float32)
+		loss := ScalarZero(params.Graph(), dtypes.Float32)
 		var terms, perTarget []*Node
 		offset := 0
 		for k, t := range plan.targets {
@@ -189,12 +194,9 @@ func (r *Run) stepGraph(plan *stepPlan) func(scope *model.Scope, inputs []*Node)
 				loss = Add(loss, ReduceAllSum(constraintTerms))
 			}
 		}
-		grad := Gradient(loss, in.Params)[0]
-		newParams, moments := r.optimizer().Update(in.Params, grad, in.LR, in.Count, in.Moments)
+		grad := Gradient(loss, params)[0]
+		newParams, moments := r.optimizer().Update(params, grad, in.LR, in.Count, in.Moments)
 		newParams = r.param.project(newParams)
-		if len(r.exp.Postproc) > 0 {
-			newParams = r.postprocess(newParams, in.Postproc, in.PostprocRows, rng)
-		}
 		total := ReduceAllSum(newParams)
 		for _, m := range moments {
 			total = Add(total, ReduceAllSum(m))
@@ -205,16 +207,15 @@ func (r *Run) stepGraph(plan *stepPlan) func(scope *model.Scope, inputs []*Node)
 }
 
 // sampleWindows samples and transforms every active target's windows at each input size,
-// [size][target], from the same homographies (scaled to the size) and the same random draws;
-// it returns the random state after the last size.
+// [size][target], from the same homographies (scaled to the size) and the same random draws,
+// from the random state start.
 //
 // Each size samples the image itself, rather than resizing the windows of the largest, so that
 // no model sees windows resampled twice (blurred, and different from a single model's run).
-func (r *Run) sampleWindows(plan *stepPlan, image *Node, in stepInputs[*Node]) ([][]*Node, *Node) {
+func (r *Run) sampleWindows(plan *stepPlan, image *Node, in stepInputs[*Node], start *Node) [][]*Node {
 	windows := make([][]*Node, len(plan.sizes))
-	var rng *Node
 	for j, size := range plan.sizes {
-		rng = in.RNG
+		rng := start
 		windows[j] = make([]*Node, len(plan.targets))
 		for k, t := range plan.targets {
 			source := poolImage(image, plan.pool[k][j])
@@ -223,7 +224,7 @@ func (r *Run) sampleWindows(plan *stepPlan, image *Node, in stepInputs[*Node]) (
 			windows[j][k] = clampUnit(windows[j][k]) // as CLIPig clamps the windows it gives CLIP
 		}
 	}
-	return windows, rng
+	return windows
 }
 
 // embedWindows runs each model on the windows of its input size of the targets with features,

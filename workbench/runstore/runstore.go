@@ -199,6 +199,7 @@ func (d *Dir) WriteState(s *workbench.State) error {
 	meta := map[string]string{
 		"step": strconv.Itoa(s.Step), "width": strconv.Itoa(s.Width), "height": strconv.Itoa(s.Height),
 		"elapsed_ns": strconv.FormatInt(int64(s.Elapsed), 10), "windows": strconv.Itoa(s.Windows),
+		"moments_from": strconv.Itoa(s.MomentsFrom),
 	}
 	stats, err := json.Marshal(s.Stats)
 	if err != nil {
@@ -233,6 +234,7 @@ func (d *Dir) ReadState() (*workbench.State, error) {
 	}
 	elapsed, _ := strconv.ParseInt(st.Metadata["elapsed_ns"], 10, 64)
 	s.Elapsed = time.Duration(elapsed)
+	s.MomentsFrom, _ = strconv.Atoi(st.Metadata["moments_from"]) // 0 in states that do not say
 	if err := json.Unmarshal([]byte(st.Metadata["stats"]), &s.Stats); err != nil {
 		return nil, fmt.Errorf("%s: statistics: %w", path, err)
 	}
