@@ -54,17 +54,46 @@ type Experiment struct {
 	Postproc []Postproc
 }
 
+// withRates is env with the optimiser's learning rate and its scale at env's time (CLIPig's
+// lr and lrs variables).
+func (e *Experiment) withRates(env Env) Env {
+	env.LRScale = e.LearnrateScale.At(env)
+	if opt, ok := LookupOptimizer(e.Optimizer); ok {
+		env.LR = opt.Learnrate[e.Parameterization.Kind] * e.Learnrate.At(env) * env.LRScale
+	}
+	return env
+}
+
 // nonFiniteValues reports the values (learning rate and its scale, targets' and features'
-// weights and scales) that are NaN or infinite at the first step, the last, or nine between:
-// each would stop the run there.
+// weights and scales, transforms', constraints' and post-processing's values) that are NaN or
+// infinite at the first step, the last, or nine between: each would stop the run there.
 func (e *Experiment) nonFiniteValues() []error {
 	values := map[string]Value{"learnrate": e.Learnrate, "learnrate_scale": e.LearnrateScale}
+	add := func(vs []Value, what string) {
+		for i, v := range vs {
+			values[fmt.Sprintf("%s value %d", what, i+1)] = v
+		}
+	}
 	for _, t := range e.Targets {
 		values[fmt.Sprintf("target %q weight", t.Name)] = t.Weight
 		for _, f := range t.Features {
 			values[fmt.Sprintf("target %q feature %q weight", t.Name, f.Label)] = f.Weight
 			values[fmt.Sprintf("target %q feature %q scale", t.Name, f.Label)] = f.Scale
 		}
+		for j, tr := range t.Transforms {
+			add(tr.Values, fmt.Sprintf("target %q transform %d (%s)", t.Name, j+1, tr.Kind))
+		}
+		for j, c := range t.Constraints {
+			what := fmt.Sprintf("target %q constraint %d (%s)", t.Name, j+1, c.Kind)
+			values[what+" weight"], values[what+" target"] = c.Weight, c.Target
+			add(c.Above, what+" above")
+			add(c.Below, what+" below")
+		}
+	}
+	for i, p := range e.Postproc {
+		what := fmt.Sprintf("postproc %d (%s)", i+1, p.Kind)
+		values[what+" amount"] = p.Amount
+		add(p.Values, what)
 	}
 	var errs []error
 	for _, name := range slices.Sorted(maps.Keys(values)) {
@@ -83,7 +112,7 @@ func (e *Experiment) firstNonFinite(v Value) (step int, x float64, found bool) {
 	for _, env := range moments(e.Steps) {
 		env.Width, env.Height = e.SizeAt(env.Step)
 		env.Seed = e.Seed
-		if x = v.At(env); math.IsNaN(x) || math.IsInf(x, 0) {
+		if x = v.At(e.withRates(env)); math.IsNaN(x) || math.IsInf(x, 0) {
 			return env.Step, x, true
 		}
 	}

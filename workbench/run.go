@@ -267,10 +267,7 @@ func (r *Run) idleStep(start time.Time) *StepResult {
 func (r *Run) env(step int) Env {
 	e := TimeAt(step, r.exp.Steps)
 	e.Width, e.Height, e.Seed = r.width, r.height, r.exp.Seed
-	e.LRScale = r.exp.LearnrateScale.At(e)
-	opt, _ := LookupOptimizer(r.exp.Optimizer)
-	e.LR = opt.Learnrate[r.exp.Parameterization.Kind] * r.exp.Learnrate.At(e) * e.LRScale
-	return e
+	return r.exp.withRates(e)
 }
 
 // plan is the step's static structure: the targets active at this step and the image size,

@@ -252,6 +252,12 @@ func TestNonFiniteStopsAndKeepsTheImage(t *testing.T) {
 	if err := exp.Resolve(); err == nil || !strings.Contains(err.Error(), "learnrate is +Inf at step 24 (1 / (1 - t))") {
 		t.Errorf("a learning rate infinite at the last step: %v", err)
 	}
+	exp.Learnrate = Constant(1)
+	exp.Postproc = []Postproc{{Transform: Transform{Kind: TransformAdd,
+		Values: []Value{Func("sqrt(t - 0.5)", func(e Env) float64 { return math.Sqrt(e.T - 0.5) })}}}}
+	if err := exp.Resolve(); err == nil || !strings.Contains(err.Error(), "postproc 1 (add) value 1 is NaN at step 0 (sqrt(t - 0.5))") {
+		t.Errorf("a postproc value NaN at the first step: %v", err)
+	}
 }
 
 // TestNegativeFeaturesWinAsCLIPigPicks checks that select best picks among every active feature,
