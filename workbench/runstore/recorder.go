@@ -13,6 +13,13 @@ import (
 	"github.com/clipwork/clipwork/workbench/expfile"
 )
 
+// defaultSaveEvery and minSaveGap bound how often a run's state is written: a state holds the
+// image and the optimiser's moments (tens of megabytes for a large image).
+const (
+	defaultSaveEvery = 10 * time.Second
+	minSaveGap       = 2 * time.Second
+)
+
 // Recorder is the observer that keeps a run's folder up to date: snapshots when due, the
 // statistics and resumable state every SaveEvery, and the final image, statistics and state
 // when the run ends or stops (interrupted or failed).
@@ -25,7 +32,8 @@ type Recorder struct {
 	// SnapshotEvery is in steps, SnapshotSeconds in seconds (0: off).
 	SnapshotEvery   int
 	SnapshotSeconds float64
-	// SaveEvery is how often the statistics and state are saved during the run (default 30 s).
+	// SaveEvery is how often the statistics and state are saved during the run (default 10 s);
+	// they are saved with each snapshot too, at most every minSaveGap.
 	SaveEvery time.Duration
 	// OnWriteError, when set, hears the first failed write (a full disk, a folder gone), so that
 	// the run can stop there rather than compute results it cannot keep.
@@ -79,16 +87,18 @@ func (r *Recorder) Observe(e workbench.Event) {
 		r.check(r.saveProgress(e.Run, StatusRunning, nil))
 	case workbench.EventStep:
 		step := e.Run.Step()
-		if (r.SnapshotEvery > 0 && step%r.SnapshotEvery == 0) ||
-			(r.SnapshotSeconds > 0 && now.Sub(r.lastSnapshot).Seconds() >= r.SnapshotSeconds) {
+		snapshot := (r.SnapshotEvery > 0 && step%r.SnapshotEvery == 0) ||
+			(r.SnapshotSeconds > 0 && now.Sub(r.lastSnapshot).Seconds() >= r.SnapshotSeconds)
+		if snapshot {
 			r.lastSnapshot = now
 			r.check(r.writeImage(e.Run, filepath.Join(SnapshotsDir, fmt.Sprintf("step-%06d.png", step))))
 		}
 		every := r.SaveEvery
 		if every == 0 {
-			every = 30 * time.Second
+			every = defaultSaveEvery
 		}
-		if now.Sub(r.lastSave) >= every {
+		// with a snapshot too, so that a run killed outright resumes from about its newest one
+		if since := now.Sub(r.lastSave); since >= every || snapshot && since >= minSaveGap {
 			r.lastSave = now
 			r.check(r.saveProgress(e.Run, StatusRunning, nil))
 		}

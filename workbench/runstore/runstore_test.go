@@ -12,6 +12,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/clipwork/clipwork/clipmodel"
 	"github.com/clipwork/clipwork/workbench"
@@ -80,27 +81,8 @@ func TestStateRoundTrip(t *testing.T) {
 // the first failed write) as the observer, and returns the run and what Run returned.
 func recordTinyRun(t *testing.T, steps int, prepare func(*Dir)) (*workbench.Run, *Recorder, error) {
 	t.Helper()
-	m, err := clipmodel.Load("random:tiny")
-	if err != nil {
-		t.Fatal(err)
-	}
-	file, err := expfile.Parse("x.yaml", []byte(fmt.Sprintf("epochs: %d\nresolution: 32\ntargets:\n  - features: [a red circle]\n", steps)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	run, err := workbench.NewRun(file.Experiment, m)
-	if err != nil {
-		t.Fatal(err)
-	}
-	dir, err := Create(t.TempDir(), "run")
-	if err != nil {
-		t.Fatal(err)
-	}
+	run, rec, dir := tinyRecorder(t, steps)
 	defer dir.Close()
-	rec, err := NewRecorder(dir, file, run, m.Name)
-	if err != nil {
-		t.Fatal(err)
-	}
 	prepare(dir)
 	ctx, stop := context.WithCancelCause(context.Background())
 	defer stop(nil)
@@ -194,5 +176,56 @@ func TestOnSaveHearsEveryCompleteFile(t *testing.T) {
 	d.OnSave = func(string) error { return fmt.Errorf("the store is gone") }
 	if err := d.WriteFile(StatsFile, []byte("{}")); err == nil || !strings.Contains(err.Error(), "the store is gone") {
 		t.Errorf("a failed OnSave: %v", err)
+	}
+}
+
+// tinyRecorder is a run of steps steps of a tiny random-model experiment and its recorder, in a
+// new run folder.
+func tinyRecorder(t *testing.T, steps int) (*workbench.Run, *Recorder, *Dir) {
+	t.Helper()
+	m, err := clipmodel.Load("random:tiny")
+	if err != nil {
+		t.Fatal(err)
+	}
+	file, err := expfile.Parse("x.yaml", []byte(fmt.Sprintf("epochs: %d\nresolution: 32\ntargets:\n  - features: [a red circle]\n", steps)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	run, err := workbench.NewRun(file.Experiment, m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir, err := Create(t.TempDir(), "run")
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec, err := NewRecorder(dir, file, run, m.Name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return run, rec, dir
+}
+
+// TestSnapshotsSaveTheState: a snapshot saves the state and statistics too (once the last save
+// is minSaveGap old), so that a run killed outright resumes from about its newest snapshot; a
+// step without one waits for SaveEvery.
+func TestSnapshotsSaveTheState(t *testing.T) {
+	for _, every := range []int{1, 0} {
+		run, rec, dir := tinyRecorder(t, 3)
+		rec.SnapshotEvery, rec.SnapshotSeconds, rec.SaveEvery = every, 0, time.Hour
+		rec.Observe(workbench.Event{Kind: workbench.EventStart, Run: run})
+		if _, err := run.Advance(); err != nil {
+			t.Fatal(err)
+		}
+		rec.lastSave = time.Now().Add(-time.Minute)
+		rec.Observe(workbench.Event{Kind: workbench.EventStep, Run: run})
+		s, err := dir.ReadState()
+		dir.Close()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if want := map[int]int{1: 1, 0: 0}[every]; s.Step != want {
+			t.Errorf("snapshot every %d steps: the saved state is at step %d, want %d", every, s.Step, want)
+		}
 	}
 }
