@@ -148,7 +148,7 @@ func ParseMoment(s string) (Moment, error) {
 		if err != nil || f < 0 || f > 100 {
 			return Moment{}, fmt.Errorf("%q is not a percentage from 0%% to 100%%", s)
 		}
-		return AtFraction(f / 100), nil
+		return AtFraction(f * (1. / 100)), nil // as CLIPig computes it, to the last bit
 	}
 	if n, err := strconv.Atoi(s); err == nil {
 		if n < 0 {

@@ -24,3 +24,16 @@ func TestPeriodComparesFractionsWithTime(t *testing.T) {
 		}
 	}
 }
+
+// TestPercentagesAsCLIPig reads a percentage as CLIPig computes it, x * (1/100): 35% of a run of
+// 21 steps starts at step 8, where x / 100 would start it at 7.
+func TestPercentagesAsCLIPig(t *testing.T) {
+	m, err := ParseMoment("35%")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := Period{Start: m}
+	if p.Active(7, 21) || !p.Active(8, 21) {
+		t.Errorf("35%% of 21 steps: active at 7 %v, at 8 %v; want from 8", p.Active(7, 21), p.Active(8, 21))
+	}
+}

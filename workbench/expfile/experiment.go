@@ -378,7 +378,7 @@ func (d *decoder) target(n *yaml.Node, index int) workbench.Target {
 		case "anti_text":
 			t.AntiText = d.antiText(v)
 		case "feature_scale":
-			t.FeatureScale = d.choice(v, key, []string{workbench.FeatureScaleEqual, workbench.FeatureScaleFair})
+			t.FeatureScale = d.foldedChoice(v, key, []string{workbench.FeatureScaleEqual, workbench.FeatureScaleFair})
 		}
 	})
 	return t
@@ -397,7 +397,9 @@ func (d *decoder) feature(n *yaml.Node) workbench.Feature {
 		}
 		switch key {
 		case "text":
-			f.Text = d.str(v, key)
+			if v.Tag != "!!null" { // a null text is none, as CLIPig takes it
+				f.Text = d.str(v, key)
+			}
 		case "image":
 			imageNode = v
 		case "label":

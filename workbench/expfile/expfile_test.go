@@ -782,3 +782,17 @@ func TestBlurDefaultsSurviveTheConfig(t *testing.T) {
 		t.Errorf("edge_mean sigma 0 read back as %g, want CLIPig's least, 0.0001", sigma)
 	}
 }
+
+// TestNullTextAndFoldedFeatureScale: a null text is no text (the feature's image is used), as
+// CLIPig takes it; feature_scale is read in any case.
+func TestNullTextAndFoldedFeatureScale(t *testing.T) {
+	t.Chdir(t.TempDir())
+	os.WriteFile("x.png", nil, 0o644)
+	f, err := Parse("n.yaml", []byte("targets:\n  - feature_scale: Fair\n    features:\n      - {text: ~, image: x.png}\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if tg := f.Experiment.Targets[0]; tg.Features[0].Text != "" || tg.Features[0].Image == "" || tg.FeatureScale != workbench.FeatureScaleFair {
+		t.Errorf("target %+v", tg)
+	}
+}

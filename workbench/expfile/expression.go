@@ -165,7 +165,7 @@ func compileWith(source string, variables []string) (*expression, error) {
 // notAnExpression is the error of a source that does not compile.
 func notAnExpression(err error, source string) error {
 	return fmt.Errorf("not a number or a valid expression: %s (Python syntax, with t, epoch, width, "+
-		"height, lr, ... and the math and random functions; see docs/expressions.md): %q", errorMessage(err), abbreviate(source))
+		"height, lr, ... and the math and random functions; see the README's CLIPig section): %q", errorMessage(err), abbreviate(source))
 }
 
 // firstName is the first name in an expression's tree that match accepts ("" if none).
