@@ -116,7 +116,9 @@ func (r *Run) fairScales() error {
 				return err
 			}
 			for _, m := range r.members {
-				embs, err := m.Model.EmbedPixels([][]float32{m.Model.Preprocess.Pixels(img)})
+				squeeze := m.Model.Preprocess // the whole image squeezed to the input, as CLIPig resizes it
+				squeeze.Width, squeeze.Height, squeeze.Bilinear = squeeze.CropSize, squeeze.CropSize, true
+				embs, err := m.Model.EmbedPixels([][]float32{squeeze.Pixels(img)})
 				if err != nil {
 					return err
 				}

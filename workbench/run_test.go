@@ -17,6 +17,7 @@ import (
 
 	. "github.com/gomlx/gomlx/core/graph" //nolint:revive // GoMLX graph code reads best with the dot import.
 	"github.com/gomlx/gomlx/core/tensors"
+	xdraw "golang.org/x/image/draw"
 
 	"github.com/clipwork/clipwork/clipmodel"
 )
@@ -616,5 +617,43 @@ func TestAdamStartsAgainAfterAResize(t *testing.T) {
 		if drop := h[i-1].Loss - h[i].Loss; math.Abs(drop-5) > 0.1 {
 			t.Errorf("step %d: the loss fell by %g, want 5 (each step 0.05 of the mean, times 100)", i, drop)
 		}
+	}
+}
+
+// TestFairScalesSeeTheWholeImage: feature_scale fair embeds the initial image squeezed whole to
+// the model's input, as CLIPig resizes it, not its centre crop: a wide image whose middle is
+// green and whose sides are red scales as the whole does.
+func TestFairScalesSeeTheWholeImage(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "wide.png")
+	wide := image.NewNRGBA(image.Rect(0, 0, 64, 16))
+	draw.Draw(wide, wide.Bounds(), image.NewUniform(color.NRGBA{255, 0, 0, 255}), image.Point{}, draw.Src)
+	draw.Draw(wide, image.Rect(24, 0, 40, 16), image.NewUniform(color.NRGBA{0, 255, 0, 255}), image.Point{}, draw.Src)
+	file, err := os.Create(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	png.Encode(file, wide)
+	file.Close()
+	m := tinyModel(t)
+	r, err := NewRun(Experiment{Steps: 1, Width: 64, Height: 16, Init: Init{Image: path}, Targets: []Target{{
+		FeatureScale: FeatureScaleFair, Features: []Feature{{Text: "red"}, {Text: "green"}}}}}, m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fair := func(img image.Image) []float64 {
+		embs, err := m.EmbedPixels([][]float32{m.Preprocess.Pixels(img)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		p := &preparedTarget{embeddings: r.targets[0].embeddings, fair: []float64{1, 1}}
+		p.setFairScales([][]float32{clipmodel.Unit(embs[0])}, []float64{1})
+		return p.fair
+	}
+	current, _ := r.Image()
+	whole := fair(resizeImage(current, m.Preprocess.CropSize, m.Preprocess.CropSize, xdraw.BiLinear))
+	crop := fair(current)
+	if got := r.targets[0].fair; math.Abs(got[0]-whole[0]) > 1e-3 || math.Abs(got[1]-whole[1]) > 1e-3 ||
+		math.Abs(whole[0]-crop[0])+math.Abs(whole[1]-crop[1]) < 1e-3 {
+		t.Errorf("fair scales %v, the whole image's %v, its centre crop's %v", got, whole, crop)
 	}
 }
