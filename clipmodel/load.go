@@ -3,6 +3,7 @@ package clipmodel
 import (
 	"errors"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -62,8 +63,9 @@ func Load(name string) (*Model, error) {
 		return nil, fmt.Errorf("there is no model folder %q", name)
 	}
 	if !hubIDPattern.MatchString(name) {
-		return nil, fmt.Errorf("model %q is neither a folder, a HuggingFace hub id (owner/name) nor %sARCH (%s)",
-			name, RandomPrefix, strings.Join(Architectures(), ", "))
+		return nil, fmt.Errorf("model %q is none of %q (the embedded model), a folder or weights file, a HuggingFace hub id "+
+			"(owner/name), an OpenAI name (%s) nor %sARCH (%s)", name, DefaultName,
+			strings.Join(slices.Sorted(maps.Keys(OpenAIModels)), ", "), RandomPrefix, strings.Join(Architectures(), ", "))
 	}
 	dir, err := hubSnapshot(name)
 	if err != nil {

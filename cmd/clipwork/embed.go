@@ -31,16 +31,13 @@ type embeddedImage struct {
 
 func runEmbed(args []string, stdout io.Writer) error {
 	fs := newFlags("embed", stdout)
-	modelName := fs.String("model", "", "model: a HuggingFace or open_clip folder or hub id, an OpenAI .pt file or name (RN50, ViT-B/32), or random:ARCH")
+	modelName := fs.String("model", clipmodel.DefaultName, "model: the embedded default, a HuggingFace or open_clip folder or hub id, an OpenAI .pt file or name (RN50, ViT-B/32), or random:ARCH")
 	var texts, images repeated
 	fs.Var(&texts, "text", "a text to embed (repeatable)")
 	fs.Var(&images, "image", "an image file to embed (PNG, JPEG, GIF, BMP, TIFF or WebP; repeatable)")
 	asJSON := fs.Bool("json", false, "print JSON instead of a table")
 	if err := fs.Parse(args); err != nil {
 		return err
-	}
-	if *modelName == "" {
-		return errors.New("--model is required (a HuggingFace folder or hub id such as openai/clip-vit-base-patch32, or random:ViT-B/32)")
 	}
 	if len(texts)+len(images) == 0 {
 		return errors.New("nothing to embed: give --text and/or --image")

@@ -91,7 +91,7 @@ func TestEmbedErrors(t *testing.T) {
 		args []string
 		want string
 	}{
-		{[]string{"embed", "--text", "x"}, "--model is required"},
+		{[]string{"embed", "--model", "nosuchmodel", "--text", "x"}, `is none of "default" (the embedded model)`},
 		{[]string{"embed", "--model", fixture}, "nothing to embed"},
 		{[]string{"embed", "--model", fixture, "--image", "missing.png"}, "missing.png"},
 		{[]string{"embed", "--model", fixture, "--image", filepath.Join(fixture, "config.json")}, "not a readable image"},
@@ -101,5 +101,14 @@ func TestEmbedErrors(t *testing.T) {
 		if code := run(tc.args, &stdout, &stderr); code == 0 || !strings.Contains(stderr.String(), tc.want) {
 			t.Errorf("%v: exit %d, stderr %q, want an error mentioning %q", tc.args, code, stderr.String(), tc.want)
 		}
+	}
+}
+
+// TestEmbedDefaultsToTheEmbeddedModel embeds with the embedded default model when no --model is
+// given, as run does.
+func TestEmbedDefaultsToTheEmbeddedModel(t *testing.T) {
+	var stdout, stderr bytes.Buffer
+	if code := run([]string{"embed", "--text", "a red circle"}, &stdout, &stderr); code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr.String())
 	}
 }
