@@ -233,6 +233,10 @@ func (s *Stats) WriteFrameTable(w io.Writer) {
 		fmt.Fprintf(w, "target %s (select %s, %d windows):\n", Printable(t.Name), t.Select, t.Windows)
 		tw := tabwriter.NewWriter(w, 0, 4, 1, ' ', 0)
 		for _, f := range t.Features {
+			if f.EveryWindow {
+				fmt.Fprintf(tw, "  %s\t: every window\t\tmean similarity %.4f\n", Printable(f.Label), f.SimilarityMean)
+				continue
+			}
 			fmt.Fprintf(tw, "  %s\t: %d\t(%.2f%%)\tmean similarity %.4f\n", Printable(f.Label), f.Frames, 100*f.Share, f.SimilarityMean)
 		}
 		tw.Flush()

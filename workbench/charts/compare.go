@@ -60,7 +60,7 @@ func compareTarget(runs []NamedStats, name string, winRates, some bool) Chart {
 		}
 	}
 	bar.SetGlobalOptions(append(common(head, sub), legend())...)
-	labels := featureLabels(runs, name)
+	labels := featureLabels(runs, name, winRates)
 	wrapped := make([]string, len(labels))
 	for i, l := range labels {
 		wrapped[i] = barLabel(l, negativeIn(runs, name, l))
@@ -80,12 +80,14 @@ func compareTarget(runs []NamedStats, name string, winRates, some bool) Chart {
 	return Chart{Name: chartName, def: axisLabels(bar)}
 }
 
-func featureLabels(runs []NamedStats, name string) []string {
+// featureLabels are the labels of a target's features over runs, without anti-text where the
+// chart shows win rates (it has none).
+func featureLabels(runs []NamedStats, name string, winRates bool) []string {
 	var labels []string
 	for _, r := range runs {
 		if t := r.Stats.Target(name); t != nil {
 			for _, f := range t.Features {
-				if !slices.Contains(labels, f.Label) {
+				if !slices.Contains(labels, f.Label) && !(winRates && f.EveryWindow) {
 					labels = append(labels, f.Label)
 				}
 			}
