@@ -57,6 +57,9 @@ func run(args []string, stdout, stderr io.Writer) int {
 			if errors.Is(err, flag.ErrHelp) {
 				return 0
 			}
+			if errors.Is(err, errInterrupted) { // said already, with how to go on
+				return 130
+			}
 			if err != nil {
 				fmt.Fprintf(stderr, "clipwork %s: %v\n", c.name, err)
 				return 1
@@ -68,6 +71,10 @@ func run(args []string, stdout, stderr io.Writer) int {
 	usage(stderr)
 	return 2
 }
+
+// errInterrupted is a command stopped by Ctrl-C or SIGTERM after saving what it had: its exit
+// status is 130, as a shell's for an interrupted command, with no error printed.
+var errInterrupted = errors.New("interrupted")
 
 func usage(w io.Writer) {
 	fmt.Fprintln(w, "clipwork: a workbench for CLIP-guided image generation\n\nCommands:")

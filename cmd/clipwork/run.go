@@ -333,6 +333,9 @@ func execute(ctx context.Context, file *expfile.File, name string, resume *resum
 	if err := recorder.Err(); err != nil {
 		return fmt.Errorf("the run stopped at step %d: its folder could not be written: %w", run.Step(), err)
 	}
+	if errors.Is(runErr, context.Canceled) {
+		return errInterrupted
+	}
 	return runErr
 }
 

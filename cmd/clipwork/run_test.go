@@ -323,8 +323,11 @@ func stopAndResume(t *testing.T, sig syscall.Signal) {
 	done := make(chan string)
 	go func() {
 		var stdout, stderr bytes.Buffer
-		run([]string{"run", "../../experiments/demo.yaml", "--model", "random:tiny", "--steps", "100000",
+		code := run([]string{"run", "../../experiments/demo.yaml", "--model", "random:tiny", "--steps", "100000",
 			"--resolution", "40", "--out", out, "--quiet"}, &stdout, &stderr)
+		if code != 130 || stderr.Len() > 0 {
+			t.Errorf("interrupted: exit %d, stderr %q; want 130 and nothing", code, stderr.String())
+		}
 		done <- stdout.String()
 	}()
 	dir := filepath.Join(out, "demo")
