@@ -43,7 +43,7 @@ func runRun(args []string, stdout io.Writer) error {
 	fs.StringVar(&f.resolution, "resolution", "", `override the resolution ("512" or "640 480")`)
 	fs.StringVar(&f.learnrate, "learnrate", "", "override the learnrate")
 	fs.IntVar(&f.steps, "steps", 0, "override the number of steps (epochs)")
-	fs.Int64Var(&f.seed, "seed", -1, "override the seed")
+	fs.Int64Var(&f.seed, "seed", -1, "override the seed (-1: the file's, else 0)")
 	fs.Var(&f.settings, "set", "override any value: key.path=value (repeatable), e.g. targets.details.batch_size=8")
 	fs.BoolVar(&f.quiet, "quiet", false, "no progress bar")
 	files, err := parseInterleaved(fs, args)

@@ -76,7 +76,7 @@ func TestSettingErrorsNameTheSetting(t *testing.T) {
 		"wat.x=1":              `--set wat.x=1: unknown key "wat" in the experiment`,
 		"wat=1":                `--set wat=1: unknown key "wat" in the experiment`,
 		"targets=[{wat: 1}]":   `--set targets=[{wat: 1}]: unknown key "wat" in a target`,
-		"targets.9.epochs=1":   `--set targets.9.epochs=1: there is no list element "9"`,
+		"targets.9.epochs=1":   `--set targets.9.epochs=1: there is no list element "9" (indices 0 to 0, or names "a")`,
 		"epochs":               "--set epochs: write key=value",
 		"init.std=\x00":        `--set "init.std=\x00": `,
 		"resolution=[64, x]":   "--set resolution=[64, x]: ",

@@ -323,6 +323,24 @@ func keyIndex(m *yaml.Node, key string) int {
 	return -1
 }
 
+// listElements words what a list's elements can be called: indices, and names where they have them.
+func listElements(list *yaml.Node) string {
+	var names []string
+	for _, item := range list.Content {
+		if name := targetName(item); name != "" {
+			names = append(names, strconv.Quote(name))
+		}
+	}
+	words := fmt.Sprintf("indices 0 to %d", len(list.Content)-1)
+	if len(list.Content) == 0 {
+		words = "the list is empty"
+	}
+	if len(names) > 0 {
+		words += ", or names " + strings.Join(names, ", ")
+	}
+	return words
+}
+
 func targetName(t *yaml.Node) string {
 	if t.Kind != yaml.MappingNode {
 		return ""
@@ -387,7 +405,7 @@ func applySetting(root *yaml.Node, setting Setting, files map[*yaml.Node]string)
 				k = targetIndex(current, part)
 			}
 			if k < 0 || k >= len(current.Content) {
-				return fmt.Errorf("%s: there is no list element %q", source, part)
+				return fmt.Errorf("%s: there is no list element %q (%s)", source, part, listElements(current))
 			}
 			if last {
 				current.Content[k] = node
