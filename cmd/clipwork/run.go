@@ -401,7 +401,37 @@ type progress struct {
 	bar *progressbar.ProgressBar
 }
 
-func newProgress(w io.Writer, run *workbench.Run) *progress {
+// newProgress is the progress observer: the bar on a terminal, else (a log file, a pipe) a line
+// every progressEvery, where the bar's carriage returns would garble the output.
+func newProgress(w *os.File, run *workbench.Run) workbench.Observer {
+	if info, err := w.Stat(); err != nil || info.Mode()&os.ModeCharDevice == 0 {
+		return &progressLines{w: w}
+	}
+	return newProgressBar(w, run)
+}
+
+// progressEvery is how often progressLines writes a line.
+const progressEvery = 10 * time.Second
+
+// progressLines writes a run's progress as lines: the first step's, one every progressEvery,
+// and the last step's.
+type progressLines struct {
+	w    io.Writer
+	last time.Time
+}
+
+func (p *progressLines) Observe(e workbench.Event) {
+	if e.Kind != workbench.EventStep {
+		return
+	}
+	steps := e.Run.Experiment().Steps
+	if now := time.Now(); now.Sub(p.last) >= progressEvery || e.Run.Step() == steps {
+		p.last = now
+		fmt.Fprintf(p.w, "step %d of %d  loss %.4f  %.2f windows/s\n", e.Result.Step, steps, e.Result.Loss, e.Run.WindowsPerSecond())
+	}
+}
+
+func newProgressBar(w io.Writer, run *workbench.Run) *progress {
 	steps := run.Experiment().Steps
 	bar := progressbar.NewOptions(steps, progressbar.OptionSetWriter(w), progressbar.OptionShowCount(),
 		progressbar.OptionSetPredictTime(true), progressbar.OptionShowElapsedTimeOnFinish(),

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
 	"math"
@@ -13,6 +14,7 @@ import (
 	"time"
 
 	"github.com/clipwork/clipwork/clipmodel"
+	"github.com/clipwork/clipwork/workbench"
 	"github.com/clipwork/clipwork/workbench/runstore"
 )
 
@@ -365,5 +367,32 @@ func stopAndResume(t *testing.T, sig syscall.Signal) {
 	json.Unmarshal(data, &stats)
 	if stats.Status != "finished" {
 		t.Errorf("after resuming: %+v", stats)
+	}
+}
+
+// TestProgressLinesOutsideATerminal: where stderr is no terminal, progress is a line for the first
+// step and the last (and one every progressEvery between), no carriage returns.
+func TestProgressLinesOutsideATerminal(t *testing.T) {
+	f, err := os.CreateTemp(t.TempDir(), "log")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	m, err := clipmodel.Load("random:tiny")
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := workbench.NewRun(workbench.Experiment{Steps: 3, Width: 32, Height: 32,
+		Targets: []workbench.Target{{Features: []workbench.Feature{{Text: "x"}}}}}, m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := r.Run(context.Background(), newProgress(f, r)); err != nil {
+		t.Fatal(err)
+	}
+	data, _ := os.ReadFile(f.Name())
+	if lines := strings.Split(strings.TrimSpace(string(data)), "\n"); len(lines) != 2 || !strings.HasPrefix(lines[0], "step 0 of 3") ||
+		!strings.HasPrefix(lines[1], "step 2 of 3") || strings.Contains(string(data), "\r") {
+		t.Errorf("progress written to a file:\n%q", data)
 	}
 }
