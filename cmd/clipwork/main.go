@@ -1,11 +1,12 @@
 // Command clipwork is the command line of the clipwork workbench for CLIP-guided image generation.
 //
-//	clipwork embed --model M [--text T]... [--image FILE]... [--json]
+//	clipwork embed [--model M] [--text T]... [--image FILE]... [--json]
 //
 // Run "clipwork help" for every command.
 package main
 
 import (
+	"context"
 	"errors"
 	"flag"
 	"fmt"
@@ -32,7 +33,7 @@ var commands = []command{
 	{"runs", "[DIR] [--out DIR] [--chart KEY [--metric M]]", "list the runs in a results folder; a sweep folder's variants in one table, and a chart of a metric over a varied key (DIR may be a store: s3://bucket/prefix, file:///folder)", runRuns},
 	{"compare", "RUN... [--html FILE]", "compare runs (folders, or in stores: s3://..., file://...): status, speed, win rates, settings that differ; an HTML report", runCompare},
 	{"export", "charts RUN... [--out DIR]", "write each run's charts as SVG and HTML (PNG too with Chromium) and their numbers as CSV", runExport},
-	{"embed", "--model M [--text T]... [--image FILE]... [--json]",
+	{"embed", "[--model M] [--text T]... [--image FILE]... [--json]",
 		"embed texts and images with a CLIP model; print tokens, embeddings and similarities", runEmbed},
 	{"eval-default", "[--model M] [--scenes N] [--attack N] [--paint [--seed S] [--seeds N]]",
 		"zero-shot accuracy of the default model on held-out scenes (colour, shape, count, position), under attack, and what plain experiments paint", runEvalDefault},
@@ -72,9 +73,10 @@ func run(args []string, stdout, stderr io.Writer) int {
 	return 2
 }
 
-// errInterrupted is a command stopped by Ctrl-C or SIGTERM after saving what it had: its exit
-// status is 130, as a shell's for an interrupted command, with no error printed.
-var errInterrupted = errors.New("interrupted")
+// errInterrupted is a command stopped by Ctrl-C or SIGTERM after saving what it had (a
+// context.Canceled): its exit status is 130, as a shell's for an interrupted command, with no
+// error printed.
+var errInterrupted = fmt.Errorf("interrupted: %w", context.Canceled)
 
 func usage(w io.Writer) {
 	fmt.Fprintln(w, "clipwork: a workbench for CLIP-guided image generation\n\nCommands:")

@@ -277,7 +277,7 @@ func TestRunRejectsBadInput(t *testing.T) {
 	}{
 		{[]string{"run"}, "give one or more experiment files"},
 		{[]string{"run", bad}, "bad.yaml:4:17"},
-		{[]string{"run", "../../experiments/demo.yaml", "--model", "nope/nope/nope"}, "neither a folder"},
+		{[]string{"run", "../../experiments/demo.yaml", "--model", "nope/nope/nope"}, "is none of"},
 		{[]string{"check", bad}, "batch_size must be at least 1"},
 		{[]string{"check", small}, "larger than the 8x8 image"},
 		{[]string{"run", small, "--out", t.TempDir()}, "larger than the 8x8 image"},
