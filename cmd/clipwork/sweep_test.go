@@ -95,6 +95,9 @@ func checkSweepChart(t *testing.T, out, dir string) {
 	if _, err := os.Stat(filepath.Join(here, "chart-seed-similarity.svg")); err != nil {
 		t.Error(err)
 	}
+	if output := runCLI(t, "runs", dir, "--chart", "seed", "--metric", "similarity:details"); !strings.Contains(output, "chart-seed-similarity-details.svg") {
+		t.Errorf("a metric of a named target is its own chart file:\n%s", output)
+	}
 	for _, c := range []struct {
 		args []string
 		want string

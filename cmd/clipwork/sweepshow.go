@@ -59,7 +59,13 @@ func writeSweepChart(view *sweepview.View, key, metric, dir string, stdout io.Wr
 	if err := view.CheckMetric(m); err != nil {
 		return fmt.Errorf("--metric %s: %w", metric, err)
 	}
-	base := filepath.Join(dir, "chart-"+sweep.FolderPart(key)+"-"+m.Kind)
+	name := "chart-" + sweep.FolderPart(key) + "-" + m.Kind
+	for _, part := range []string{m.Target, m.Feature} { // each metric its own file
+		if part != "" {
+			name += "-" + sweep.FolderPart(part)
+		}
+	}
+	base := filepath.Join(dir, name)
 	svg, err := c.SVG()
 	if err != nil {
 		return err
