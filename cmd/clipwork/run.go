@@ -306,8 +306,8 @@ func execute(ctx context.Context, file *expfile.File, name string, resume *resum
 		return err
 	}
 	exp := run.Experiment()
-	fmt.Fprintf(stdout, "run %s: model %s, %dx%d, %d steps, seed %d\n", f.shown(dir.Path), strings.Join(run.ModelNames(), " + "),
-		exp.Width, exp.Height, exp.Steps, exp.Seed)
+	fmt.Fprintf(stdout, "run %s: model %s, %s, %d steps, seed %d\n", f.shown(dir.Path), strings.Join(run.ModelNames(), " + "),
+		sizes(exp), exp.Steps, exp.Seed)
 	observers := []workbench.Observer{recorder}
 	if file.Verbose >= 2 {
 		observers = append(observers, &frameTablePrinter{w: stdout, every: 30 * time.Second})
@@ -337,6 +337,16 @@ func execute(ctx context.Context, file *expfile.File, name string, resume *resum
 		return errInterrupted
 	}
 	return runErr
+}
+
+// sizes words a run's image size: WxH, or its first and last sizes where it changes.
+func sizes(exp workbench.Experiment) string {
+	w, h := exp.SizeAt(0)
+	lw, lh := exp.SizeAt(exp.Steps - 1)
+	if w == lw && h == lh {
+		return fmt.Sprintf("%dx%d", w, h)
+	}
+	return fmt.Sprintf("%dx%d to %dx%d", w, h, lw, lh)
 }
 
 // manyFeatures is the feature count from which a run says that it embeds them first (about a
