@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"image"
 	"io"
+	"net"
 	"net/http"
 	"net/url"
 	"os"
@@ -49,7 +50,10 @@ func FetchImage(address string) (string, error) {
 // download writes an image address's body to dst through a temporary file beside it, which must
 // hold an image: an error page is not cached.
 func download(address, dst string) error {
-	client := &http.Client{Timeout: 2 * time.Minute}
+	// an unreachable host fails within seconds; a slow download has two minutes
+	dialer := &net.Dialer{Timeout: 10 * time.Second}
+	client := &http.Client{Timeout: 2 * time.Minute, Transport: &http.Transport{
+		Proxy: http.ProxyFromEnvironment, DialContext: dialer.DialContext, TLSHandshakeTimeout: 10 * time.Second}}
 	resp, err := client.Get(address)
 	if err != nil {
 		return err
