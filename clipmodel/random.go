@@ -54,6 +54,22 @@ func Architectures() []string {
 	return slices.Sorted(maps.Keys(architectures))
 }
 
+// openAIHubArchitectures are the architectures of OpenAI's CLIPs on the HuggingFace hub.
+var openAIHubArchitectures = map[string]string{
+	"openai/clip-vit-base-patch32": "ViT-B/32", "openai/clip-vit-base-patch16": "ViT-B/16",
+	"openai/clip-vit-large-patch14": "ViT-L/14", "openai/clip-vit-large-patch14-336": "ViT-L/14@336",
+}
+
+// KnownArchitecture is the architecture a model name stands for without reading it: an OpenAI
+// name (ViT-B/32, RN50, ...) or one of OpenAI's hub ids (openai/clip-vit-base-patch32, ...).
+func KnownArchitecture(name string) (string, bool) {
+	if _, ok := architectures[name]; ok && name != "tiny" {
+		return name, true
+	}
+	arch, ok := openAIHubArchitectures[name]
+	return arch, ok
+}
+
 // ArchitectureConfig returns the config of a known architecture such as "ViT-B/32".
 func ArchitectureConfig(arch string) (*Config, error) {
 	build, ok := architectures[arch]

@@ -114,7 +114,8 @@ func modelsName(exp workbench.Experiment) string {
 }
 
 // modelConfig is the architecture of a model that check can know without loading its weights:
-// the embedded default, a random architecture, or a local folder's config.
+// the embedded default, a random architecture, a local folder's config, or the architecture an
+// OpenAI name or hub id stands for.
 func modelConfig(name string) (*clipmodel.Config, bool) {
 	var cfg *clipmodel.Config
 	var err error
@@ -122,8 +123,10 @@ func modelConfig(name string) (*clipmodel.Config, bool) {
 		cfg, err = clipmodel.ArchitectureConfig(arch)
 	} else if name == "" || name == clipmodel.DefaultName {
 		cfg, err = defaultmodel.Config()
-	} else {
-		cfg, err = clipmodel.ReadConfig(name)
+	} else if cfg, err = clipmodel.ReadConfig(name); err != nil {
+		if arch, ok := clipmodel.KnownArchitecture(name); ok {
+			cfg, err = clipmodel.ArchitectureConfig(arch)
+		}
 	}
 	return cfg, err == nil
 }

@@ -286,6 +286,7 @@ func TestRunRejectsBadInput(t *testing.T) {
 		{[]string{"run", "--resume", "s3://bucket/"}, "names no run folder"},
 		{[]string{"run", "../../experiments/demo.yaml", "--steps", "0"}, "--steps 0: a run needs at least 1 step"},
 		{[]string{"check", "../../experiments/demo.yaml", "--set", "resolution=100000"}, "lower the resolution"},
+		{[]string{"check", "../../experiments/malazan-details.yaml", "--set", "resolution=60000"}, "lower the resolution"}, // a hub model's known architecture
 		{[]string{"run", "../../experiments/demo.yaml", "--model", ""}, "--model is empty"},
 		{[]string{"eval-default", "--scenes", "0"}, "--scenes and --seeds must be at least 1"},
 		{[]string{"check", twoDocs}, "a second YAML document"},
