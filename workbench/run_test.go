@@ -117,13 +117,15 @@ func TestSameSeedSameImage(t *testing.T) {
 	}
 }
 
-// TestResumeGivesTheSameImage stops a run half-way, restores its state into a new run and
-// checks the final image equals an uninterrupted run's, with every optimiser's moments.
+// TestResumeGivesTheSameImage stops a run half-way, after a resize, restores its state into a
+// new run and checks the final image equals an uninterrupted run's, with every optimiser's
+// moments and a random post-processing edit.
 func TestResumeGivesTheSameImage(t *testing.T) {
 	m := tinyModel(t)
 	for _, optimizer := range OptimizerNames() {
 		exp := Experiment{Seed: 5, Steps: 6, Width: 40, Height: 40, Optimizer: optimizer,
-			Stages: []Stage{{Until: AtStep(2), Width: 32, Height: 32}},
+			Stages:   []Stage{{Until: AtStep(2), Width: 32, Height: 32}},
+			Postproc: []Postproc{{Transform: Transform{Kind: TransformNoise, Values: []Value{Constant(0.02)}}}},
 			Targets: []Target{{BatchSize: 2, Select: SelectBest, Features: []Feature{{Text: "red"}, {Text: "blue"}},
 				Transforms: []Transform{{Kind: TransformNoise, Values: []Value{Constant(0), Constant(0.05)}}}}}}
 		whole, err := NewRun(exp, m)
