@@ -47,14 +47,16 @@ func FetchImage(address string) (string, error) {
 	return cached, nil
 }
 
+// fetchClient downloads images: an unreachable host fails within seconds, a slow download has
+// two minutes.
+var fetchClient = &http.Client{Timeout: 2 * time.Minute, Transport: &http.Transport{
+	Proxy: http.ProxyFromEnvironment, DialContext: (&net.Dialer{Timeout: 10 * time.Second}).DialContext,
+	TLSHandshakeTimeout: 10 * time.Second}}
+
 // download writes an image address's body to dst through a temporary file beside it, which must
 // hold an image: an error page is not cached.
 func download(address, dst string) error {
-	// an unreachable host fails within seconds; a slow download has two minutes
-	dialer := &net.Dialer{Timeout: 10 * time.Second}
-	client := &http.Client{Timeout: 2 * time.Minute, Transport: &http.Transport{
-		Proxy: http.ProxyFromEnvironment, DialContext: dialer.DialContext, TLSHandshakeTimeout: 10 * time.Second}}
-	resp, err := client.Get(address)
+	resp, err := fetchClient.Get(address)
 	if err != nil {
 		return err
 	}

@@ -17,11 +17,11 @@ type State struct {
 	// Optimizer.Moments), flat float32 in the parameterisation's shape.
 	Params  []float32
 	Moments map[string][]float32
-	// MomentsFrom is the step the moments started at (see Run).
-	MomentsFrom int
-	Stats       *Stats
-	Elapsed     time.Duration
-	Windows     int
+	// Updates counts the optimiser's steps since its moments started (see Run).
+	Updates int
+	Stats   *Stats
+	Elapsed time.Duration
+	Windows int
 }
 
 // State captures the run's current state.
@@ -31,7 +31,7 @@ func (r *Run) State() *State {
 		moments[name] = tensors.MustCopyFlatData[float32](r.moments[i])
 	}
 	return &State{Step: r.step, Width: r.width, Height: r.height, Params: tensors.MustCopyFlatData[float32](r.params),
-		Moments: moments, MomentsFrom: r.momentsFrom, Stats: r.stats, Elapsed: r.elapsed, Windows: r.windowsDone}
+		Moments: moments, Updates: r.updates, Stats: r.stats, Elapsed: r.elapsed, Windows: r.windowsDone}
 }
 
 // Restore puts a run into a saved state, which must come from the same experiment and hold
@@ -51,8 +51,8 @@ func (r *Run) Restore(s *State) error {
 	if s.Step < 0 || s.Step > r.exp.Steps {
 		return fmt.Errorf("saved step %d is outside the run's %d steps", s.Step, r.exp.Steps)
 	}
-	if s.MomentsFrom < 0 || s.MomentsFrom > s.Step {
-		return fmt.Errorf("saved moments_from %d is not a step up to the saved step %d: the state is damaged", s.MomentsFrom, s.Step)
+	if s.Updates < 0 || s.Updates > s.Step {
+		return fmt.Errorf("saved updates %d are more than the saved step %d or negative: the state is damaged", s.Updates, s.Step)
 	}
 	if s.Stats == nil || len(s.Stats.Targets) != len(r.stats.Targets) {
 		return fmt.Errorf("saved statistics do not match the experiment's %d targets", len(r.stats.Targets))
@@ -70,7 +70,7 @@ func (r *Run) Restore(s *State) error {
 		moments = append(moments, tensors.FromFlatDataAndDimensions(values, shape.Dimensions...))
 	}
 	r.step, r.width, r.height = s.Step, s.Width, s.Height
-	r.params, r.moments, r.momentsFrom = tensors.FromFlatDataAndDimensions(s.Params, shape.Dimensions...), moments, s.MomentsFrom
+	r.params, r.moments, r.updates = tensors.FromFlatDataAndDimensions(s.Params, shape.Dimensions...), moments, s.Updates
 	r.stats, r.elapsed, r.windowsDone = s.Stats, s.Elapsed, s.Windows
 	r.stats.restoreSums()
 	return nil

@@ -279,18 +279,27 @@ func checkChoice(add func(string, ...any), what, value string, allowed ...string
 	}
 }
 
-// uniqueTargetNames renames each target whose name an earlier one has to the first of NAME-2,
-// NAME-3, ... that no target has: CLIPig's names only label statistics, so two targets may share
-// one; clipwork's statistics, charts and settings tell targets apart by name.
-func uniqueTargetNames(targets []Target) {
+// uniqueTargetNames renames each target whose name an earlier one has (or a named one, where
+// named says which were named rather than given a default) to the first of NAME-2, NAME-3, ...
+// that no target has: CLIPig's names only label statistics, so two targets may share one;
+// clipwork's statistics, charts and settings tell targets apart by name.
+func uniqueTargetNames(targets []Target, named []bool) {
 	taken, seen := map[string]bool{}, map[string]bool{}
-	for _, t := range targets {
+	for i, t := range targets {
 		taken[t.Name] = true
+		if named[i] && !seen[t.Name] {
+			seen[t.Name] = true // the first of each given name keeps it
+		} else if named[i] {
+			named[i] = false // a repeat, renamed below
+		}
 	}
 	for i := range targets {
 		t := &targets[i]
 		if !seen[t.Name] {
 			seen[t.Name] = true
+			continue
+		}
+		if named[i] {
 			continue
 		}
 		name := t.Name
@@ -330,10 +339,12 @@ func (e *Experiment) Defaults() {
 	if e.Init.Mean == [3]float64{} && e.Init.Std == [3]float64{} && e.Init.Image == "" && !e.Init.Given {
 		e.Init.Mean, e.Init.Std = DefaultInitMean, DefaultInitStd
 	}
+	named := make([]bool, len(e.Targets))
 	for i := range e.Targets {
+		named[i] = e.Targets[i].Name != ""
 		e.Targets[i].defaults(i)
 	}
-	uniqueTargetNames(e.Targets)
+	uniqueTargetNames(e.Targets, named)
 	for i := range e.Postproc {
 		p := &e.Postproc[i]
 		p.Amount = p.Amount.Or(1)

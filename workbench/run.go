@@ -32,17 +32,20 @@ type Run struct {
 	width, height int
 	params        *tensors.Tensor
 	moments       []*tensors.Tensor // the optimiser's, in the order of its Moments
-	// momentsFrom is the step the moments started at (0, or a resize's): CLIPig makes a new
-	// optimiser at each resize, whose step count (Adam's bias correction) starts again.
-	momentsFrom int
-	stats       *Stats
+	// updates counts the optimiser's steps since its moments started (at 0, or a resize: CLIPig
+	// makes a new optimiser there), Adam's bias correction's count; steps without an active
+	// target make none.
+	updates int
+	stats   *Stats
 	// plans are the step plans met so far, by image size and active targets, each with its
 	// compiled step.
-	plans       map[string]*stepPlan
-	render      *Exec
-	started     time.Time
-	elapsed     time.Duration
-	windowsDone int
+	plans  map[string]*stepPlan
+	render *Exec
+	// postprocOnly post-processes the image at a step without active targets (made when needed).
+	postprocOnly *Exec
+	started      time.Time
+	elapsed      time.Duration
+	windowsDone  int
 }
 
 // NewRun prepares a run of one model: it resolves the experiment (see Resolve), embeds every
@@ -215,7 +218,7 @@ func (r *Run) Advance() (*StepResult, error) {
 	env := r.env(r.step)
 	plan := r.plan(env)
 	if len(plan.targets) == 0 {
-		return r.idleStep(start), nil
+		return r.idleStep(env, start)
 	}
 	exec, err := r.exec(plan)
 	if err != nil {
@@ -241,6 +244,7 @@ func (r *Run) Advance() (*StepResult, error) {
 			"the image keeps its last good state)", r.step, ErrNonFinite, env.LR)
 	}
 	r.params, r.moments = outputs[outParams], outputs[outMoments:plan.perTarget()]
+	r.updates++
 	loss := float64(tensors.MustCopyFlatData[float32](outputs[outLoss])[0])
 	r.stats.record(r.step, loss, plan, outputs[plan.perTarget():])
 	result := &StepResult{Step: r.step, Loss: loss, TermNames: names, Duration: time.Since(start)}
@@ -257,12 +261,60 @@ func (r *Run) Advance() (*StepResult, error) {
 }
 
 // idleStep passes a step at which no target is active (one that starts later, say): the image
-// stays as it is, and the step adds nothing to the statistics.
-func (r *Run) idleStep(start time.Time) *StepResult {
+// is only post-processed, as CLIPig post-processes it before it looks for active targets; the
+// step adds nothing to the statistics nor to the optimiser's steps.
+func (r *Run) idleStep(env Env, start time.Time) (*StepResult, error) {
+	if len(r.exp.Postproc) > 0 {
+		if err := r.postprocessIdle(env); err != nil {
+			return nil, fmt.Errorf("step %d: %w", r.step, err)
+		}
+	}
 	result := &StepResult{Step: r.step, Duration: time.Since(start)}
 	r.step++
 	r.elapsed += result.Duration
-	return result
+	return result, nil
+}
+
+// postprocStepInputs are a step's first inputs, the image's parameters, the graph's random
+// state and the post-processing's, and the step's host random source after drawing them.
+func (r *Run) postprocStepInputs(env Env) (stepInputs[*tensors.Tensor], *rand.Rand, error) {
+	rng := r.stepRand(env.Step)
+	state, err := RNGStateFromSeed(int64(rng.Uint64() >> 1))
+	if err != nil {
+		return stepInputs[*tensors.Tensor]{}, nil, err
+	}
+	in := stepInputs[*tensors.Tensor]{Params: r.params, RNG: state}
+	in.Postproc, in.PostprocRows, err = r.postprocInputs(env, rng)
+	return in, rng, err
+}
+
+// postprocessIdle post-processes the image alone, with the step's inputs as the step graph
+// would take them.
+func (r *Run) postprocessIdle(env Env) error {
+	if r.postprocOnly == nil {
+		exec, err := NewExec(r.model.Backend, func(inputs []*Node) *Node {
+			params, _ := r.postprocess(inputs[0], inputs[1], inputs[3:], inputs[2])
+			return params
+		})
+		if err != nil {
+			return err
+		}
+		r.postprocOnly = exec
+	}
+	in, _, err := r.postprocStepInputs(env)
+	if err != nil {
+		return err
+	}
+	args := []any{in.Params, in.Postproc, in.RNG}
+	for _, row := range in.PostprocRows {
+		args = append(args, row)
+	}
+	out, err := r.postprocOnly.Exec(args...)
+	if err != nil {
+		return err
+	}
+	r.params = out[0]
+	return nil
 }
 
 // env is the time and state at a step, for Values.
@@ -319,17 +371,11 @@ func (r *Run) stepRand(step int) *rand.Rand {
 
 // inputs assembles the step graph's inputs in the plan's order.
 func (r *Run) inputs(plan *stepPlan, env Env) ([]any, error) {
-	rng := r.stepRand(env.Step)
-	state, err := RNGStateFromSeed(int64(rng.Uint64() >> 1))
+	in, rng, err := r.postprocStepInputs(env)
 	if err != nil {
 		return nil, err
 	}
-	in := stepInputs[*tensors.Tensor]{Params: r.params, Moments: r.moments, LR: tensors.FromScalar(float32(env.LR)),
-		Count: tensors.FromScalar(float32(r.step - r.momentsFrom + 1)), RNG: state}
-	in.Postproc, in.PostprocRows, err = r.postprocInputs(env, rng)
-	if err != nil {
-		return nil, err
-	}
+	in.Moments, in.LR, in.Count = r.moments, tensors.FromScalar(float32(env.LR)), tensors.FromScalar(float32(r.updates+1))
 	for k := range plan.targets {
 		ti, err := r.targetInputs(plan, k, env, rng)
 		if err != nil {

@@ -548,6 +548,10 @@ func TestTargetsSharingANameAreToldApart(t *testing.T) {
 		t.Errorf("names %v, want %v", names, want)
 	}
 	runToEnd(t, exp)
+	exp.Targets = []Target{target(""), target("target1")} // a name given wins over a default one
+	if err := exp.Resolve(); err != nil || exp.Targets[0].Name != "target1-2" || exp.Targets[1].Name != "target1" {
+		t.Errorf("an unnamed target before one named target1: %q and %q (%v)", exp.Targets[0].Name, exp.Targets[1].Name, err)
+	}
 	exp.Targets = []Target{target("details"), {Name: "details", BatchSize: 4}}
 	if err := exp.Resolve(); err == nil || !strings.Contains(err.Error(), "--set targets.details.KEY=VALUE") {
 		t.Errorf("a featureless target of an earlier one's name: %v", err)
@@ -657,5 +661,25 @@ func TestFairScalesSeeTheWholeImage(t *testing.T) {
 	if got := r.targets[0].fair; math.Abs(got[0]-whole[0]) > 1e-3 || math.Abs(got[1]-whole[1]) > 1e-3 ||
 		math.Abs(whole[0]-crop[0])+math.Abs(whole[1]-crop[1]) < 1e-3 {
 		t.Errorf("fair scales %v, the whole image's %v, its centre crop's %v", got, whole, crop)
+	}
+}
+
+// TestIdleStepsPostProcessButDoNotStep: a step without an active target post-processes the image,
+// as CLIPig does before it looks for targets, and makes no optimiser step, so Adam's first
+// steps once the target starts are as long as the rest.
+func TestIdleStepsPostProcessButDoNotStep(t *testing.T) {
+	exp := Experiment{Seed: 1, Steps: 6, Width: 16, Height: 16, Learnrate: Constant(5),
+		Init:     Init{Mean: [3]float64{0.3, 0.3, 0.3}, Given: true},
+		Postproc: []Postproc{{Transform: Transform{Kind: TransformAdd, Values: consts(0.1), Period: Period{End: AtStep(0)}}}},
+		Targets: []Target{{Name: "t", Period: Period{Start: AtStep(2)}, Constraints: []Constraint{{Kind: ConstraintMean,
+			Above: []Value{Constant(1)}, Loss: "l1"}}}}}
+	h := runToEnd(t, exp).Stats().History
+	if len(h) != 4 || math.Abs(h[0].Loss-60) > 0.1 { // the mean 0.3 + 0.1 from step 0's edit: 100 * (1 - 0.4)
+		t.Fatalf("history %+v, want 4 steps from a loss of 60", h)
+	}
+	for i := 1; i < len(h); i++ {
+		if drop := h[i-1].Loss - h[i].Loss; math.Abs(drop-5) > 0.1 {
+			t.Errorf("step %d: the loss fell by %g, want 5", h[i].Step, drop)
+		}
 	}
 }

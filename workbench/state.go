@@ -105,7 +105,7 @@ func (r *Run) setImage(img *image.RGBA64) error {
 	}
 	r.params = out[0]
 	shape := r.param.shape(r.width, r.height)
-	r.moments, r.momentsFrom = make([]*tensors.Tensor, len(r.optimizer().Moments)), r.step
+	r.moments, r.updates = make([]*tensors.Tensor, len(r.optimizer().Moments)), 0
 	for i := range r.moments {
 		r.moments[i] = tensors.FromShape(shape)
 	}

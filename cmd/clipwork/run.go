@@ -437,7 +437,7 @@ func (p *progressLines) Observe(e workbench.Event) {
 	steps := e.Run.Experiment().Steps
 	if now := time.Now(); now.Sub(p.last) >= progressEvery || e.Run.Step() == steps {
 		p.last = now
-		fmt.Fprintf(p.w, "step %d of %d  loss %.4f  %.2f windows/s\n", e.Result.Step, steps, e.Result.Loss, e.Run.WindowsPerSecond())
+		fmt.Fprintf(p.w, "%d of %d steps  loss %.4f  %.2f windows/s\n", e.Run.Step(), steps, e.Result.Loss, e.Run.WindowsPerSecond())
 	}
 }
 

@@ -392,8 +392,8 @@ func TestProgressLinesOutsideATerminal(t *testing.T) {
 		t.Fatal(err)
 	}
 	data, _ := os.ReadFile(f.Name())
-	if lines := strings.Split(strings.TrimSpace(string(data)), "\n"); len(lines) != 2 || !strings.HasPrefix(lines[0], "step 0 of 3") ||
-		!strings.HasPrefix(lines[1], "step 2 of 3") || strings.Contains(string(data), "\r") {
+	if lines := strings.Split(strings.TrimSpace(string(data)), "\n"); len(lines) != 2 || !strings.HasPrefix(lines[0], "1 of 3 steps") ||
+		!strings.HasPrefix(lines[1], "3 of 3 steps") || strings.Contains(string(data), "\r") {
 		t.Errorf("progress written to a file:\n%q", data)
 	}
 }

@@ -199,7 +199,7 @@ func (d *Dir) WriteState(s *workbench.State) error {
 	meta := map[string]string{
 		"step": strconv.Itoa(s.Step), "width": strconv.Itoa(s.Width), "height": strconv.Itoa(s.Height),
 		"elapsed_ns": strconv.FormatInt(int64(s.Elapsed), 10), "windows": strconv.Itoa(s.Windows),
-		"moments_from": strconv.Itoa(s.MomentsFrom),
+		"updates": strconv.Itoa(s.Updates),
 	}
 	stats, err := json.Marshal(s.Stats)
 	if err != nil {
@@ -234,7 +234,12 @@ func (d *Dir) ReadState() (*workbench.State, error) {
 	}
 	elapsed, _ := strconv.ParseInt(st.Metadata["elapsed_ns"], 10, 64)
 	s.Elapsed = time.Duration(elapsed)
-	s.MomentsFrom, _ = strconv.Atoi(st.Metadata["moments_from"]) // 0 in states that do not say
+	s.Updates = s.Step // a state that does not say counted every step
+	if v, ok := st.Metadata["updates"]; ok {
+		if s.Updates, err = strconv.Atoi(v); err != nil {
+			return nil, fmt.Errorf("%s: metadata updates: %w", path, err)
+		}
+	}
 	if err := json.Unmarshal([]byte(st.Metadata["stats"]), &s.Stats); err != nil {
 		return nil, fmt.Errorf("%s: statistics: %w", path, err)
 	}

@@ -63,7 +63,7 @@ func TestStateRoundTrip(t *testing.T) {
 		t.Fatal(err)
 	}
 	s := &workbench.State{Step: 3, Width: 2, Height: 1, Params: []float32{1, 2, 3, 4, 5, 6},
-		Moments: map[string][]float32{"m": make([]float32, 6), "v": {0, 0, 0, 0, 0, 1}}, MomentsFrom: 2, Windows: 12,
+		Moments: map[string][]float32{"m": make([]float32, 6), "v": {0, 0, 0, 0, 0, 1}}, Updates: 2, Windows: 12,
 		Stats: &workbench.Stats{Targets: []*workbench.TargetStats{{Name: "a", Windows: 12}}}}
 	if err := d.WriteState(s); err != nil {
 		t.Fatal(err)
@@ -72,7 +72,7 @@ func TestStateRoundTrip(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got.Step != 3 || got.Width != 2 || got.Params[5] != 6 || got.Moments["v"][5] != 1 || len(got.Moments) != 2 || got.MomentsFrom != 2 || got.Windows != 12 || got.Stats.Targets[0].Name != "a" {
+	if got.Step != 3 || got.Width != 2 || got.Params[5] != 6 || got.Moments["v"][5] != 1 || len(got.Moments) != 2 || got.Updates != 2 || got.Windows != 12 || got.Stats.Targets[0].Name != "a" {
 		t.Errorf("state came back as %+v", got)
 	}
 }
