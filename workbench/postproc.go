@@ -59,7 +59,7 @@ func (r *Run) postprocess(params, amounts *Node, rows []*Node, rng *Node) (*Node
 		} else {
 			edited, rng = p.apply(params, rows[i], rng)
 		}
-		params = clampUnit(Add(params, Mul(Reshape(Slice(amounts, AxisRange(i, i+1))), Sub(edited, params))))
+		params = ClipScalar(Add(params, Mul(Reshape(Slice(amounts, AxisRange(i, i+1))), Sub(edited, params))), 0, 1)
 	}
 	return params, rng
 }

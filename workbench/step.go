@@ -211,7 +211,10 @@ func (r *Run) stepGraph(plan *stepPlan) func(scope *model.Scope, inputs []*Node)
 // from the random state start.
 //
 // Each size samples the image itself, rather than resizing the windows of the largest, so that
-// no model sees windows resampled twice (blurred, and different from a single model's run).
+// no model sees windows resampled twice (blurred, and different from a single model's run). The
+// windows are in [0, 1], as CLIPig clamps those it gives CLIP: the rendered image is (pixels are
+// projected, Fourier ones squashed by a sigmoid), sampling mixes its values, and every pixel
+// transform clamps.
 func (r *Run) sampleWindows(plan *stepPlan, image *Node, in stepInputs[*Node], start *Node) [][]*Node {
 	windows := make([][]*Node, len(plan.sizes))
 	for j, size := range plan.sizes {
@@ -221,7 +224,6 @@ func (r *Run) sampleWindows(plan *stepPlan, image *Node, in stepInputs[*Node], s
 			source := poolImage(image, plan.pool[k][j])
 			windows[j][k] = SampleWindows(source, in.Targets[k].Homs[j], size, t.pad())
 			windows[j][k], rng = applyTransforms(windows[j][k], t, in.Targets[k].Transforms, rng)
-			windows[j][k] = clampUnit(windows[j][k]) // as CLIPig clamps the windows it gives CLIP
 		}
 	}
 	return windows

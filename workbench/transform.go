@@ -337,22 +337,18 @@ func transformInputs(tr Transform, n int, env Env, rng *rand.Rand, scales [][]fl
 	return tensors.FromFlatDataAndDimensions(out, n, 4)
 }
 
-// applyTransforms runs a target's pixel transforms over its windows [n, s, s, 3], the k-th
-// target's rows coming from in.
+// applyTransforms runs a target's pixel transforms over its windows [n, s, s, 3], each with its
+// rows, clamping the pixels to [0, 1] after each as torch.clamp does (no gradient where it
+// clamps).
 func applyTransforms(x *Node, t *preparedTarget, rows []*Node, rng *Node) (*Node, *Node) {
 	for j, tr := range t.Transforms {
 		kind, _ := LookupTransform(tr.Kind)
 		a := &TransformArgs{X: x, Rows: rows[j], Radius: t.blurRadius, RNG: rng, Extra: staticValues(tr.Extra)}
-		x = clampUnit(kind.Apply(a))
+		x = ClipScalar(kind.Apply(a), 0, 1) // CLIPig's items end with its saturation and contrast defaults, which clamp
 		rng = a.RNG
 	}
 	return x, rng
 }
-
-// clampUnit clamps pixels to [0, 1], as torch.clamp does (no gradient where it clamps): CLIPig
-// clamps after every transforms or postproc item, whose defaults (saturation and contrast 1)
-// clamp, and clipwork after every transform.
-func clampUnit(x *Node) *Node { return MaxScalar(MinScalar(x, 1), 0) }
 
 // withDefaults fills the values and further parameters left unset with the kind's defaults.
 func (tr Transform) withDefaults() Transform {
