@@ -291,6 +291,30 @@ func (d *decoder) start() workbench.Env {
 // value reads a number or an expression of time (see compileExpression), and evaluates it at the
 // start of the run to report errors such as an unknown name or a result that is no number.
 func (d *decoder) value(n *yaml.Node, what string) workbench.Value {
+	return d.checkedValue(n, what, nil)
+}
+
+// fixed reads a value fixed for the run: a number, or an expression of what stays fixed (see
+// changes) without random draws, evaluated once. CLIPig evaluates such settings (kernel sizes,
+// border sizes, a noise constraint's std, ...) at every step; clipwork's step graph is built from
+// them.
+func (d *decoder) fixed(n *yaml.Node, what string) workbench.Value {
+	v := d.checkedValue(n, what, func(x *expression) error {
+		if x.draws || slices.ContainsFunc(x.uses, d.changes) {
+			return fmt.Errorf("clipwork fixes it for the run (the step is built from it): give a number or an "+
+				"expression of what stays fixed (epochs, and the resolution where it does not change), without "+
+				"random draws, not %q", abbreviate(x.source))
+		}
+		return nil
+	})
+	if v.IsSet() {
+		return workbench.Constant(v.At(d.start()))
+	}
+	return v
+}
+
+// checkedValue is value, an expression refused where check (if any) says why.
+func (d *decoder) checkedValue(n *yaml.Node, what string, check func(*expression) error) workbench.Value {
 	s, ok := d.numeric(n, what)
 	if !ok {
 		return workbench.Value{}
@@ -299,6 +323,9 @@ func (d *decoder) value(n *yaml.Node, what string) workbench.Value {
 		return workbench.Constant(v)
 	}
 	x, err := compileWith(s, d.variables)
+	if err == nil && check != nil {
+		err = check(x)
+	}
 	if err == nil {
 		_, err = x.eval(d.start())
 	}
@@ -319,34 +346,6 @@ func (d *decoder) changes(variable string) bool {
 		return d.sizeChanges
 	}
 	return true
-}
-
-// fixed reads a value fixed for the run: a number, or an expression without variables or random
-// draws, evaluated once. CLIPig evaluates such settings (kernel sizes, border sizes, a noise
-// constraint's std, ...) at every step; clipwork's step graph is built from them.
-func (d *decoder) fixed(n *yaml.Node, what string) workbench.Value {
-	s, ok := d.numeric(n, what)
-	if !ok {
-		return workbench.Value{}
-	}
-	if v, err := strconv.ParseFloat(s, 64); err == nil {
-		return workbench.Constant(v)
-	}
-	x, err := compileWith(s, d.variables)
-	if err == nil && (x.draws || slices.ContainsFunc(x.uses, d.changes)) {
-		err = fmt.Errorf("clipwork fixes it for the run (the step is built from it): give a number or an "+
-			"expression of what stays fixed (epochs, and the resolution where it does not change), without "+
-			"random draws, not %q", abbreviate(s))
-	}
-	var v float64
-	if err == nil {
-		v, err = x.eval(d.start())
-	}
-	if err != nil {
-		d.errorf(n, "%s: %v", what, err)
-		return workbench.Value{}
-	}
-	return workbench.Constant(v)
 }
 
 // periodKey reads key into p when it is start or end, and tells whether it was.

@@ -66,9 +66,11 @@ func (d *decoder) file(n *yaml.Node) *File {
 		d.width, d.height = e.Width, e.Height
 		d.sizeChanges = e.Resolution[0].IsSet()
 	}
-	for _, key := range []string{"epochs", "steps"} {
-		if i := keyIndex(n, key); n.Kind == yaml.MappingNode && i >= 0 && isInteger(yaml11Number(n.Content[i+1].Value)) {
-			d.steps, _ = strconv.Atoi(strings.TrimSpace(yaml11Number(n.Content[i+1].Value)))
+	for _, key := range []string{"epochs", "steps"} { // for expressions of epochs fixed when read
+		if i := keyIndex(n, key); n.Kind == yaml.MappingNode && i >= 0 {
+			if steps, err := strconv.Atoi(strings.TrimSpace(yaml11Number(n.Content[i+1].Value))); err == nil {
+				d.steps = steps
+			}
 		}
 	}
 	d.sizeChanges = d.sizeChanges || n.Kind == yaml.MappingNode && keyIndex(n, "resolution_stages") >= 0
