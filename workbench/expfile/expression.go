@@ -140,25 +140,18 @@ func compileWith(source string, variables []string) (*expression, error) {
 	if err := checkRepetition(tree); err != nil {
 		return nil, fmt.Errorf("%v: %q", err, abbreviate(source))
 	}
-	if name := firstName(tree, func(name string) bool {
-		return slices.Contains(variableNames, name) && !slices.Contains(variables, name)
-	}); name != "" {
+	names := identifiers(tree)
+	uses := slices.DeleteFunc(slices.Clone(names), func(name string) bool { return !slices.Contains(variableNames, name) })
+	if i := slices.IndexFunc(uses, func(name string) bool { return !slices.Contains(variables, name) }); i >= 0 {
 		allowed := "no variables (a number, or an expression of numbers)"
 		if len(variables) > 0 {
 			allowed = "only " + strings.Join(variables, ", ")
 		}
-		return nil, fmt.Errorf("%s is not available here: this setting's expressions take %s: %q", name, allowed, abbreviate(source))
+		return nil, fmt.Errorf("%s is not available here: this setting's expressions take %s: %q", uses[i], allowed, abbreviate(source))
 	}
 	h := fnv.New64a()
 	h.Write([]byte(source))
-	draws := firstName(tree, func(name string) bool { return slices.Contains(randomNames, name) }) != ""
-	var uses []string
-	syntax.Walk(tree, func(n syntax.Node) bool {
-		if id, ok := n.(*syntax.Ident); ok && slices.Contains(variableNames, id.Name) && !slices.Contains(uses, id.Name) {
-			uses = append(uses, id.Name)
-		}
-		return true
-	})
+	draws := slices.ContainsFunc(names, func(name string) bool { return slices.Contains(randomNames, name) })
 	return &expression{source: source, program: program, salt: h.Sum64(), draws: draws, uses: uses}, nil
 }
 
@@ -168,16 +161,16 @@ func notAnExpression(err error, source string) error {
 		"height, lr, ... and the math and random functions; see the README's CLIPig section): %q", errorMessage(err), abbreviate(source))
 }
 
-// firstName is the first name in an expression's tree that match accepts ("" if none).
-func firstName(tree syntax.Expr, match func(string) bool) string {
-	var found string
+// identifiers are the names an expression's tree uses, each once, in order.
+func identifiers(tree syntax.Expr) []string {
+	var names []string
 	syntax.Walk(tree, func(n syntax.Node) bool {
-		if id, ok := n.(*syntax.Ident); ok && match(id.Name) {
-			found = id.Name
+		if id, ok := n.(*syntax.Ident); ok && !slices.Contains(names, id.Name) {
+			names = append(names, id.Name)
 		}
-		return found == ""
+		return true
 	})
-	return found
+	return names
 }
 
 // sequenceBuilders are the built-ins that make a list, tuple or string, and the variables that
