@@ -39,6 +39,8 @@ type GeometricKind struct {
 	Pad string
 	// KeepsSize tells that the canvas keeps its size, so the transform can post-process the image.
 	KeepsSize bool
+	// Random tells that the transform draws its map anew for every window.
+	Random bool
 	// Map draws, for a canvas of width x height, the map from the canvas after the transform to
 	// the canvas before it, and the size after.
 	Map func(v [][]float64, width, height float64, rng *rand.Rand) (Homography, float64, float64)
@@ -63,30 +65,30 @@ var GeometricKinds = []GeometricKind{
 			px, py := max(math.Floor(v[0][0]), 0), max(math.Floor(v[0][1]), 0)
 			return translation(-px, -py), w + 2*px, h + 2*py
 		}},
-	{Key: "random_crop", Params: []Param{{"size", 2, nil}},
+	{Key: "random_crop", Random: true, Params: []Param{{"size", 2, nil}},
 		Map: func(v [][]float64, w, h float64, rng *rand.Rand) (Homography, float64, float64) {
 			cw, ch := math.Floor(v[0][0]), math.Floor(v[0][1])
 			return translation(randomInt(rng, w-cw), randomInt(rng, h-ch)), cw, ch
 		}},
-	{Key: "random_rotate", KeepsSize: true, Pad: PadConstant,
+	{Key: "random_rotate", Random: true, KeepsSize: true, Pad: PadConstant,
 		Params: []Param{{"degree", 2, nil}, {"center", 2, []float64{0.5, 0.5}}},
 		Map: func(v [][]float64, w, h float64, rng *rand.Rand) (Homography, float64, float64) {
 			angle := uniform(rng, [2]float64{v[0][0], v[0][1]})
 			cx, cy := uniform(rng, [2]float64{v[1][0], v[1][1]}), uniform(rng, [2]float64{v[1][0], v[1][1]})
 			return rotation(angle, math.Floor(cx*w), math.Floor(cy*h)), w, h // whole pixels, as CLIPig's int()
 		}},
-	{Key: "random_scale", KeepsSize: true, Pad: PadConstant, Params: []Param{{"scale", 2, nil}},
+	{Key: "random_scale", Random: true, KeepsSize: true, Pad: PadConstant, Params: []Param{{"scale", 2, nil}},
 		Map: func(v [][]float64, w, h float64, rng *rand.Rand) (Homography, float64, float64) {
 			s := uniform(rng, [2]float64{v[0][0], v[0][1]})
 			return scaling(1/s, w/2, h/2), w, h
 		}},
-	{Key: "random_shift", KeepsSize: true, Pad: PadWrap, Params: []Param{{"offset", 4, nil}},
+	{Key: "random_shift", Random: true, KeepsSize: true, Pad: PadWrap, Params: []Param{{"offset", 4, nil}},
 		Map: func(v [][]float64, w, h float64, rng *rand.Rand) (Homography, float64, float64) {
 			x := uniform(rng, [2]float64{v[0][0], v[0][1]})
 			y := uniform(rng, [2]float64{v[0][2], v[0][3]})
 			return shift(x, y, w, h), w, h
 		}},
-	{Key: "random_translate", KeepsSize: true, Pad: PadConstant, Params: []Param{{"offset", 2, nil}},
+	{Key: "random_translate", Random: true, KeepsSize: true, Pad: PadConstant, Params: []Param{{"offset", 2, nil}},
 		Map: func(v [][]float64, w, h float64, rng *rand.Rand) (Homography, float64, float64) {
 			dx := math.Round(uniform(rng, [2]float64{-w * v[0][0], w * v[0][0]}))
 			dy := math.Round(uniform(rng, [2]float64{-h * v[0][1], h * v[0][1]}))

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"math"
 	"slices"
-	"strings"
 
 	"github.com/clipwork/clipwork/clipmodel"
 	"github.com/gomlx/compute/dtypes"
@@ -282,22 +281,19 @@ func (t *Target) drawsWindows() bool {
 		return true
 	}
 	for _, g := range t.Geometry {
-		if strings.HasPrefix(g.Kind, "random_") || slices.ContainsFunc(g.Values, drawsAny) {
+		if kind, _ := LookupGeometric(g.Kind); kind.Random || slices.ContainsFunc(g.Values, drawsAny) {
 			return true
 		}
 	}
 	for _, tr := range t.Transforms {
 		kind, _ := LookupTransform(tr.Kind)
 		ranged := kind.Range && len(tr.Values) == 2 && tr.Values[0].Expr != tr.Values[1].Expr
-		if slices.Contains(noiseTransforms, tr.Kind) || ranged || drawsAny(tr.Values) {
+		if kind.Noise || ranged || drawsAny(tr.Values) {
 			return true
 		}
 	}
 	return false
 }
-
-// noiseTransforms are the pixel transforms that draw noise for every window.
-var noiseTransforms = []string{TransformNoise, TransformGreyNoise, TransformRNoise, TransformFNoise}
 
 // drawsAny tells whether any of values draws random numbers.
 func drawsAny(values []Value) bool { return slices.ContainsFunc(values, Value.Draws) }

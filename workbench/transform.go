@@ -42,6 +42,8 @@ type TransformKind struct {
 	// Range tells that two values are a [low, high] range each window draws from (clipwork's
 	// addition to a parameter of one or three values).
 	Range bool
+	// Noise tells that the transform draws noise for every window.
+	Noise bool
 	// Default is the parameter's default (nil: it must be given).
 	Default []float64
 	// Extra are further parameters, fixed for the run, such as a blur's kernel_size.
@@ -117,7 +119,7 @@ var TransformKinds = []TransformKind{
 		}},
 	{Key: TransformBorder, Param: "color", Values: 3, Default: []float64{0, 0, 0}, Draw: on3, Extra: []Param{{"size", 2, []float64{1, 1}}},
 		Apply: borderTransform},
-	{Key: TransformGreyNoise, Param: "std", Values: 1, Range: true, Draw: drawUniform, Apply: noiseOn(1),
+	{Key: TransformGreyNoise, Noise: true, Param: "std", Values: 1, Range: true, Draw: drawUniform, Apply: noiseOn(1),
 		Rescale: averagedNoise},
 	{Key: TransformClamp, Param: "range", Values: 2, Identity: TransformRow{-1e9, 1e9},
 		Draw:  func(v []float64, _ *rand.Rand) TransformRow { return TransformRow{v[0], v[1]} },
@@ -126,7 +128,7 @@ var TransformKinds = []TransformKind{
 		Apply: func(a *TransformArgs) *Node { return blend(a.X, imageMean(luminance(a.X)), a.Col(0)) }},
 	{Key: TransformEdge, Param: "amount", Values: 3, Default: []float64{1, 1, 1}, Draw: on3, Apply: edgeTransform,
 		Extra: []Param{{"kernel_size", 2, []float64{3, 3}}, {"sigma", 2, []float64{0, 0}}}},
-	{Key: TransformFNoise, Param: "std", Values: 3, Range: true, Draw: drawStd, Apply: fourierNoise,
+	{Key: TransformFNoise, Noise: true, Param: "std", Values: 3, Range: true, Draw: drawStd, Apply: fourierNoise,
 		Rescale: averagedNoise},
 	{Key: TransformMean, Param: "mean", Values: 3, Draw: on3,
 		Apply: func(a *TransformArgs) *Node {
@@ -134,7 +136,7 @@ var TransformKinds = []TransformKind{
 		}},
 	{Key: TransformMul, Param: "color", Values: 3, Identity: TransformRow{1, 1, 1}, Draw: color3,
 		Apply: func(a *TransformArgs) *Node { return Mul(a.X, a.RGB()) }},
-	{Key: TransformNoise, Param: "std", Values: 3, Range: true, Draw: drawStd, Apply: noiseOn(3),
+	{Key: TransformNoise, Noise: true, Param: "std", Values: 3, Range: true, Draw: drawStd, Apply: noiseOn(3),
 		Rescale: averagedNoise},
 	{Key: TransformQuantize, Param: "step", Values: 3, Draw: on3, Apply: func(a *TransformArgs) *Node {
 		step := Add(a.RGB(), OneMinus(a.Col(3))) // 1 when off, so the division is safe
@@ -142,7 +144,7 @@ var TransformKinds = []TransformKind{
 		quantized := StopGradient(Mul(Floor(Div(a.X, step)), step))
 		return Add(a.X, Mul(a.Col(3), Sub(quantized, a.X)))
 	}},
-	{Key: TransformRNoise, Param: "std", Values: 3, Range: true, Draw: drawStd, Apply: resizedNoise,
+	{Key: TransformRNoise, Noise: true, Param: "std", Values: 3, Range: true, Draw: drawStd, Apply: resizedNoise,
 		Extra: []Param{{"resolution", 2, nil}}},
 	{Key: TransformSaturation, Param: "factor", Values: 1, Identity: TransformRow{1}, Draw: first,
 		Apply: func(a *TransformArgs) *Node { return blend(a.X, luminance(a.X), a.Col(0)) }},

@@ -483,7 +483,7 @@ func skippedByCLIPig(key string, n *yaml.Node) bool {
 	case yaml.SequenceNode:
 		return len(n.Content) == 0
 	case yaml.ScalarNode:
-		if quoted(n) || slices.Contains(listTransforms, key) {
+		if quoted(n) || listParameter(key) {
 			return n.Value == ""
 		}
 		v := yaml11Number(n.Value)
@@ -495,9 +495,15 @@ func skippedByCLIPig(key string, n *yaml.Node) bool {
 	return false
 }
 
-// listTransforms are CLIPig's transforms whose one parameter is a list, which a single value fills.
-var listTransforms = []string{"resize", "center_crop", "random_crop", "crop", "repeat", "noise", "fnoise",
-	"random_scale", "random_translate", "shift", "random_shift", "add", "mul", "mean", "clamp", "quantize"}
+// listParameter tells whether a transform's one parameter is a list of numbers, which a single
+// value fills (a transform of further parameters takes no single value in CLIPig).
+func listParameter(key string) bool {
+	if kind, ok := workbench.LookupTransform(key); ok {
+		return kind.Values > 1 && len(kind.Extra) == 0
+	}
+	kind, ok := workbench.LookupGeometric(key)
+	return ok && len(kind.Params) == 1 && kind.Params[0].Size > 1
+}
 
 // postprocItem reads one item of postproc as CLIPig writes it: one or more pixel transforms
 // with the item's active, start and end beside them (`- mean: .33` / `  end: 50%`), and
