@@ -5,11 +5,8 @@ import (
 	"fmt"
 	"maps"
 	"math"
-	"os"
 	"slices"
 	"strings"
-
-	"github.com/clipwork/clipwork/clipmodel"
 )
 
 // Version is clipwork's version, recorded with every run.
@@ -234,9 +231,6 @@ func (e *Experiment) Validate() error {
 	checkChoice(add, "optimizer", e.Optimizer, OptimizerNames()...)
 	checkChoice(add, "interpolation", e.Interpolation, Interpolations...)
 	checkChoice(add, "parameterization", e.Parameterization.Kind, Parameterizations...)
-	if _, err := os.Stat(e.Init.Image); e.Init.Image != "" && !clipmodel.IsURL(e.Init.Image) && err != nil {
-		add("init image: %w", err)
-	}
 	if min(e.Init.Std[0], e.Init.Std[1], e.Init.Std[2]) < 0 {
 		add("init std %v is negative", e.Init.Std)
 	}
@@ -279,35 +273,29 @@ func checkChoice(add func(string, ...any), what, value string, allowed ...string
 	}
 }
 
-// uniqueTargetNames renames each target whose name an earlier one has (or a named one, where
-// named says which were named rather than given a default) to the first of NAME-2, NAME-3, ...
-// that no target has: CLIPig's names only label statistics, so two targets may share one;
-// clipwork's statistics, charts and settings tell targets apart by name.
+// uniqueTargetNames renames each target that does not keep its name to the first of NAME-2,
+// NAME-3, ... that no target has; the first target given a name keeps it (named says which
+// were given one rather than a default), else the first with it. CLIPig's names only label
+// statistics, so two targets may share one; clipwork's statistics, charts and settings tell
+// targets apart by name.
 func uniqueTargetNames(targets []Target, named []bool) {
-	taken, seen := map[string]bool{}, map[string]bool{}
+	keeper, taken := map[string]int{}, map[string]bool{}
 	for i, t := range targets {
-		taken[t.Name] = true
-		if named[i] && !seen[t.Name] {
-			seen[t.Name] = true // the first of each given name keeps it
-		} else if named[i] {
-			named[i] = false // a repeat, renamed below
+		if k, ok := keeper[t.Name]; !ok || named[i] && !named[k] {
+			keeper[t.Name] = i
 		}
+		taken[t.Name] = true
 	}
 	for i := range targets {
 		t := &targets[i]
-		if !seen[t.Name] {
-			seen[t.Name] = true
-			continue
-		}
-		if named[i] {
+		if keeper[t.Name] == i {
 			continue
 		}
 		name := t.Name
 		for n := 2; taken[name]; n++ {
 			name = fmt.Sprintf("%s-%d", t.Name, n)
 		}
-		t.renamedFrom, t.Name = t.Name, name
-		taken[name], seen[name] = true, true
+		t.renamedFrom, t.Name, taken[name] = t.Name, name, true
 	}
 }
 

@@ -3,7 +3,6 @@ package workbench
 import (
 	"fmt"
 	"math"
-	"os"
 
 	"github.com/clipwork/clipwork/clipmodel"
 )
@@ -92,13 +91,9 @@ func paramsSizeProblem(kind string, params []Param, values [][]Value) error {
 }
 
 // initImageProblem reads the init image's header as the run will (clipmodel.LoadImage), so that
-// check refuses what run refuses: no readable image, a directory, too many pixels. A file that does
-// not exist is Validate's to report.
+// check refuses what run refuses: no file, no readable image, a directory, too many pixels.
 func (e *Experiment) initImageProblem() error {
 	if e.Init.Image == "" {
-		return nil
-	}
-	if _, err := os.Stat(e.Init.Image); err != nil && !clipmodel.IsURL(e.Init.Image) {
 		return nil
 	}
 	if err := clipmodel.CheckImageFile(e.Init.Image); err != nil {

@@ -239,26 +239,27 @@ func edgeTransform(a *TransformArgs) *Node {
 // defaultSigma is torchvision's sigma for a Gaussian kernel of size k.
 func defaultSigma(k float64) float64 { return 0.3*((k-1)*0.5-1) + 0.8 }
 
-// blurAxis is one axis's kernel radius and sigma as CLIPig gives them to torchvision: an even
-// kernel_size k grows to k+1, one below 1 is 1 (no blur), and a sigma of 0 (not given) is
-// torchvision's default for the size.
-func blurAxis(k, sigma float64) (int, float64) {
+// oddKernel is a kernel_size as CLIPig gives it to torchvision: an even k grows to k+1, one
+// below 1 is 1 (no blur).
+func oddKernel(k float64) int {
 	size := int(k)
 	if size%2 == 0 {
 		size++
 	}
-	size = max(size, 1)
-	if sigma <= 0 {
-		sigma = defaultSigma(float64(size))
-	}
-	return size / 2, sigma
+	return max(size, 1)
 }
 
-// KernelSigma is torchvision's default sigma for a kernel_size as CLIPig gives it (see blurAxis).
-func KernelSigma(k float64) float64 {
-	_, sigma := blurAxis(k, 0)
-	return sigma
+// blurAxis is one axis's kernel radius and sigma as CLIPig gives them to torchvision (see
+// oddKernel); a sigma of 0 (not given) is KernelSigma.
+func blurAxis(k, sigma float64) (int, float64) {
+	if sigma <= 0 {
+		sigma = KernelSigma(k)
+	}
+	return oddKernel(k) / 2, sigma
 }
+
+// KernelSigma is torchvision's default sigma for a kernel_size as CLIPig gives it.
+func KernelSigma(k float64) float64 { return defaultSigma(float64(oddKernel(k))) }
 
 // kernelRadii are the radii across and down of a blur transform's kernel_size, or fallback where
 // it is not given (0).
@@ -266,9 +267,7 @@ func kernelRadii(kernel []float64, fallback int) (int, int) {
 	if kernel[0] == 0 && kernel[1] == 0 {
 		return fallback, fallback
 	}
-	rx, _ := blurAxis(kernel[0], 1)
-	ry, _ := blurAxis(kernel[1], 1)
-	return rx, ry
+	return oddKernel(kernel[0]) / 2, oddKernel(kernel[1]) / 2
 }
 
 // luminance is torchvision's grey image, 0.2989 R + 0.587 G + 0.114 B, as one channel.
