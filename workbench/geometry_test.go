@@ -14,10 +14,8 @@ import (
 // geometryReference holds testdata/geometry.py's windows: name -> [h, w, 3] values, and shapes.
 type geometryReference map[string]json.RawMessage
 
-// TestGeometricTransformsMatchCLIPig maps every pixel of each transform's canvas back to a
-// known 8x6 image and compares it with CLIPig's result computed in PyTorch
-// (testdata/geometry.py).
-func TestGeometricTransformsMatchCLIPig(t *testing.T) {
+func readGeometryReference(t *testing.T) geometryReference {
+	t.Helper()
 	data, err := os.ReadFile("testdata/geometry.json")
 	if err != nil {
 		t.Fatal(err)
@@ -26,6 +24,14 @@ func TestGeometricTransformsMatchCLIPig(t *testing.T) {
 	if err := json.Unmarshal(data, &ref); err != nil {
 		t.Fatal(err)
 	}
+	return ref
+}
+
+// TestGeometricTransformsMatchCLIPig maps every pixel of each transform's canvas back to a
+// known 8x6 image and compares it with CLIPig's result computed in PyTorch
+// (testdata/geometry.py).
+func TestGeometricTransformsMatchCLIPig(t *testing.T) {
+	ref := readGeometryReference(t)
 	var shapes map[string][2]int
 	if err := json.Unmarshal(ref["shapes"], &shapes); err != nil {
 		t.Fatal(err)
@@ -125,14 +131,7 @@ func TestTargetWithoutGeometrySeesTheWholeImage(t *testing.T) {
 // (nearest sampling, CLIPig's whole-pixel centre) and compares it with torchvision's rotate
 // (testdata/geometry.py).
 func TestPostprocRotationMatchesTorchvision(t *testing.T) {
-	data, err := os.ReadFile("testdata/geometry.json")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var ref geometryReference
-	if err := json.Unmarshal(data, &ref); err != nil {
-		t.Fatal(err)
-	}
+	ref := readGeometryReference(t)
 	const w, h = 8, 6
 	image := make([]float32, h*w*3)
 	for i := range image {

@@ -417,15 +417,9 @@ func TestInitImageScaledAsCLIPig(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	path := filepath.Join(t.TempDir(), "start.png")
 	flat := image.NewNRGBA(image.Rect(0, 0, 16, 16))
 	draw.Draw(flat, flat.Bounds(), image.NewUniform(color.NRGBA{204, 102, 0, 255}), image.Point{}, draw.Src)
-	file, err := os.Create(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	png.Encode(file, flat)
-	file.Close()
+	path := writePNG(t, "start.png", flat)
 	for _, c := range []struct {
 		init Init
 		want [3]uint8
@@ -562,16 +556,10 @@ func TestTargetsSharingANameAreToldApart(t *testing.T) {
 // scales it to cover the resolution and keeps its middle (a 16x8 image's middle 8 columns for
 // an 8x8 run), rather than squeezing it.
 func TestInitImageCroppedAsCLIPig(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "wide.png")
 	wide := image.NewNRGBA(image.Rect(0, 0, 16, 8))
 	draw.Draw(wide, wide.Bounds(), image.NewUniform(color.NRGBA{255, 0, 0, 255}), image.Point{}, draw.Src)
 	draw.Draw(wide, image.Rect(4, 0, 12, 8), image.NewUniform(color.NRGBA{0, 255, 0, 255}), image.Point{}, draw.Src)
-	file, err := os.Create(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	png.Encode(file, wide)
-	file.Close()
+	path := writePNG(t, "wide.png", wide)
 	exp := Experiment{Steps: 1, Width: 8, Height: 8, Init: Init{Image: path}, Targets: []Target{{Features: []Feature{{Text: "x"}}}}}
 	run, err := NewRun(exp, tinyModel(t))
 	if err != nil {
@@ -630,16 +618,10 @@ func TestAdamStartsAgainAfterAResize(t *testing.T) {
 // the model's input, as CLIPig resizes it, not its centre crop: a wide image whose middle is
 // green and whose sides are red scales as the whole does.
 func TestFairScalesSeeTheWholeImage(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "wide.png")
 	wide := image.NewNRGBA(image.Rect(0, 0, 64, 16))
 	draw.Draw(wide, wide.Bounds(), image.NewUniform(color.NRGBA{255, 0, 0, 255}), image.Point{}, draw.Src)
 	draw.Draw(wide, image.Rect(24, 0, 40, 16), image.NewUniform(color.NRGBA{0, 255, 0, 255}), image.Point{}, draw.Src)
-	file, err := os.Create(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	png.Encode(file, wide)
-	file.Close()
+	path := writePNG(t, "wide.png", wide)
 	m := tinyModel(t)
 	r, err := NewRun(Experiment{Steps: 1, Width: 64, Height: 16, Init: Init{Image: path}, Targets: []Target{{
 		FeatureScale: FeatureScaleFair, Features: []Feature{{Text: "red"}, {Text: "green"}}}}}, m)
@@ -682,4 +664,19 @@ func TestIdleStepsPostProcessButDoNotStep(t *testing.T) {
 			t.Errorf("step %d: the loss fell by %g, want 5", h[i].Step, drop)
 		}
 	}
+}
+
+// writePNG writes img as a PNG file named name in a new temporary folder, and returns its path.
+func writePNG(t *testing.T, name string, img image.Image) string {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), name)
+	file, err := os.Create(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer file.Close()
+	if err := png.Encode(file, img); err != nil {
+		t.Fatal(err)
+	}
+	return path
 }
