@@ -103,7 +103,7 @@ func newStats(targets []*preparedTarget, models []string) *Stats {
 		for i, label := range t.labels {
 			negative := t.weights[i].At(Env{Steps: 1}) < 0
 			fs := &FeatureStats{Label: label, Text: t.texts[i], Negative: negative,
-				EveryWindow: t.AntiText != nil && i == len(t.labels)-1}
+				EveryWindow: t.isAntiText(i)}
 			for _, m := range s.Models {
 				if fs.Models == nil {
 					fs.Models = map[string]*ModelSimilarity{}

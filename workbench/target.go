@@ -50,6 +50,9 @@ func prepareTargets(targets []Target, models []*clipmodel.Model) ([]*preparedTar
 	return out, nil
 }
 
+// isAntiText tells whether feature i is the target's anti-text (the last, when it has one).
+func (p *preparedTarget) isAntiText(i int) bool { return p.AntiText != nil && i == len(p.labels)-1 }
+
 // newPreparedTarget lists a target's features, anti-text last, without their embeddings; a target
 // whose windows would all be alike (see drawsWindows) has one.
 func newPreparedTarget(t Target) *preparedTarget {
@@ -456,7 +459,7 @@ func targetLoss(t *preparedTarget, embs, features []*Node, modelWeights []float6
 	}
 	mean = weightedSum(sims, modelWeights, true)
 	n, f := mean.Shape().Dim(0), mean.Shape().Dim(1)
-	m := newFeatureMasks(weights, active, t.AntiText != nil)
+	m := newFeatureMasks(weights, active, t.isAntiText)
 	losses := make([]*Node, len(embs))
 	if t.Select == SelectMix {
 		always := BroadcastToDims(m.always, n, f)
@@ -512,16 +515,18 @@ type featureMasks struct {
 	anySelectable *Node
 }
 
-// newFeatureMasks are the masks of a step's weights and activity [f], the last feature being
-// anti-text where antiText is set.
-func newFeatureMasks(weights, active *Node, antiText bool) featureMasks {
+// newFeatureMasks are the masks of a step's weights and activity [f]; antiText says which
+// feature is anti-text.
+func newFeatureMasks(weights, active *Node, antiText func(i int) bool) featureMasks {
 	f := weights.Shape().Dim(0)
 	on := Reshape(active, 1, f)
-	last := make([]float32, f)
-	if antiText {
-		last[f-1] = 1
+	anti := make([]float32, f)
+	for i := range anti {
+		if antiText(i) {
+			anti[i] = 1
+		}
 	}
-	always := Mul(on, Const(on.Graph(), [][]float32{last}))
+	always := Mul(on, Const(on.Graph(), [][]float32{anti}))
 	selectable := Sub(on, always)
 	return featureMasks{w: Reshape(weights, 1, f), on: on, selectable: selectable, always: always,
 		anySelectable: ReduceAndKeep(selectable, ReduceMax, 1)}
