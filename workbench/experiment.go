@@ -256,7 +256,8 @@ func (e *Experiment) Validate() error {
 	if e.Parameterization.Kind == ParamFFT {
 		for _, s := range e.Sizes() {
 			if s[0]%2 != 0 {
-				add("the fft parameterization needs an even width at every step, and the image is %dx%d at one", s[0], s[1])
+				add("the fft parameterization needs an even width at every step, and the image is %dx%d at some: "+
+					"make the width even (%d), or use parameterization: pixels", s[0], s[1], s[0]+1)
 				break
 			}
 		}

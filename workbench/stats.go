@@ -232,14 +232,18 @@ func (s *Stats) WriteFrameTable(w io.Writer) {
 		}
 		fmt.Fprintf(w, "target %s (select %s, %d windows):\n", Printable(t.Name), t.Select, t.Windows)
 		tw := tabwriter.NewWriter(w, 0, 4, 1, ' ', 0)
+		var everyWindow []*FeatureStats
 		for _, f := range t.Features {
 			if f.EveryWindow {
-				fmt.Fprintf(tw, "  %s\t: every window\t\tmean similarity %.4f\n", Printable(f.Label), f.SimilarityMean)
+				everyWindow = append(everyWindow, f)
 				continue
 			}
 			fmt.Fprintf(tw, "  %s\t: %d\t(%.2f%%)\tmean similarity %.4f\n", Printable(f.Label), f.Frames, 100*f.Share, f.SimilarityMean)
 		}
 		tw.Flush()
+		for _, f := range everyWindow { // apart, so that its words do not widen the counts' column
+			fmt.Fprintf(w, "  %s: in every window, mean similarity %.4f\n", Printable(f.Label), f.SimilarityMean)
+		}
 	}
 }
 

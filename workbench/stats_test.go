@@ -42,3 +42,16 @@ func TestAntiTextReadFromUnmarkedStats(t *testing.T) {
 		t.Errorf("the negative feature's win rate %v %v, want 0.4", rate, ok)
 	}
 }
+
+// TestFrameTableSaysAntiTextIsEverywhere prints anti-text apart from the counted features, so
+// that its words leave the counts' column as narrow as the numbers.
+func TestFrameTableSaysAntiTextIsEverywhere(t *testing.T) {
+	s := &Stats{Targets: []*TargetStats{{Name: "t", Select: SelectBest, Windows: 4, Features: []*FeatureStats{
+		{Label: "a", Frames: 4, Share: 1}, {Label: "anti-text", Negative: true, EveryWindow: true}}}}}
+	var out bytes.Buffer
+	s.WriteFrameTable(&out)
+	if !strings.Contains(out.String(), "  a : 4 (100.00%) mean similarity") ||
+		!strings.Contains(out.String(), "  anti-text: in every window, mean similarity") {
+		t.Errorf("frame table:\n%s", out.String())
+	}
+}

@@ -21,15 +21,18 @@ import (
 )
 
 // runCheck validates experiment files without running them: the files merge into one
-// experiment, with --set settings, exactly as clipwork run reads them; with --each, every file is
-// one experiment.
+// experiment, with run's overriding flags (--model, --steps, --set, ...), exactly as clipwork run
+// reads them; with --each, every file is one experiment.
 func runCheck(args []string, stdout io.Writer) error {
 	fs := newFlags("check", stdout)
 	each := fs.Bool("each", false, "check every file as an experiment of its own")
-	var settings repeated
-	fs.Var(&settings, "set", "override any value: key.path=value (repeatable), as clipwork run")
+	var f runFlags
+	f.experimentFlags(fs)
 	files, err := parseInterleaved(fs, args)
 	if err != nil {
+		return err
+	}
+	if _, err := f.given(fs); err != nil {
 		return err
 	}
 	if len(files) == 0 {
@@ -44,7 +47,7 @@ func runCheck(args []string, stdout io.Writer) error {
 	}
 	var errs []error
 	for _, group := range groups {
-		if err := checkFiles(group, settings, stdout); err != nil {
+		if err := checkFiles(group, f.overrides(), stdout); err != nil {
 			errs = append(errs, err)
 		}
 	}
@@ -53,9 +56,9 @@ func runCheck(args []string, stdout io.Writer) error {
 
 // checkFiles loads and resolves one experiment as clipwork run does, and prints its summary and
 // notes.
-func checkFiles(files, settings []string, stdout io.Writer) error {
+func checkFiles(files []string, settings []expfile.Setting, stdout io.Writer) error {
 	name := strings.Join(files, " + ")
-	f, err := expfile.Load(files, settings...)
+	f, err := expfile.LoadSettings(files, settings)
 	if err != nil {
 		return err
 	}

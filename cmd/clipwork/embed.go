@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"path/filepath"
 	"text/tabwriter"
 
 	"github.com/clipwork/clipwork/clipmodel"
@@ -102,7 +101,7 @@ func printEmbedTable(w io.Writer, out *embedOutput) {
 	}
 	fmt.Fprintln(tw)
 	for i, img := range out.Images {
-		fmt.Fprint(tw, filepath.Base(img.File))
+		fmt.Fprint(tw, img.File)
 		for j, t := range out.Texts {
 			fmt.Fprintf(tw, "\t%.4f (%.2f)", clipmodel.Cosine(img.Embedding, t.Embedding), out.LogitsPerImage[i][j])
 		}

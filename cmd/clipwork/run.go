@@ -39,27 +39,15 @@ func runRun(args []string, stdout io.Writer) error {
 	var f runFlags
 	fs.StringVar(&f.out, "out", "results", "folder or store (s3://bucket/prefix, file:///folder) that holds the run folders")
 	fs.StringVar(&f.resume, "resume", "", "continue the run in this folder (or store URL) where it stopped")
-	fs.StringVar(&f.model, "model", "", "override the model")
-	fs.StringVar(&f.resolution, "resolution", "", `override the resolution ("512" or "640 480")`)
-	fs.StringVar(&f.learnrate, "learnrate", "", "override the learnrate")
-	fs.IntVar(&f.steps, "steps", 0, "override the number of steps (epochs)")
-	fs.Int64Var(&f.seed, "seed", -1, "override the seed (-1: the file's, else 0)")
-	fs.Var(&f.settings, "set", "override any value: key.path=value (repeatable), e.g. targets.details.batch_size=8")
+	f.experimentFlags(fs)
 	fs.BoolVar(&f.quiet, "quiet", false, "no progress bar")
 	files, err := parseInterleaved(fs, args)
 	if err != nil {
 		return err
 	}
-	given := map[string]bool{}
-	fs.Visit(func(fl *flag.Flag) { given[fl.Name] = true })
-	if given["steps"] && f.steps < 1 {
-		return fmt.Errorf("--steps %d: a run needs at least 1 step", f.steps)
-	}
-	if given["model"] && strings.TrimSpace(f.model) == "" {
-		return errors.New("--model is empty: name a model (a folder, a hub id, random:ARCH), or leave the flag out for the default model")
-	}
-	if given["seed"] && f.seed < 0 {
-		return fmt.Errorf("--seed %d: seeds are 0 or more", f.seed)
+	given, err := f.given(fs)
+	if err != nil {
+		return err
 	}
 	if f.resume != "" {
 		if err := checkResumeFlags(given, files); err != nil {
@@ -171,6 +159,31 @@ func outputFolder(output, name string) (folder, run string) {
 		return filepath.Dir(output), filepath.Base(base)
 	}
 	return output, name
+}
+
+// experimentFlags defines the flags that override the experiment files, which run and check share.
+func (f *runFlags) experimentFlags(fs *flag.FlagSet) {
+	fs.StringVar(&f.model, "model", "", "override the model")
+	fs.StringVar(&f.resolution, "resolution", "", `override the resolution ("512" or "640 480")`)
+	fs.StringVar(&f.learnrate, "learnrate", "", "override the learnrate")
+	fs.IntVar(&f.steps, "steps", 0, "override the number of steps (epochs)")
+	fs.Int64Var(&f.seed, "seed", -1, "override the seed (-1: the file's, else 0)")
+	fs.Var(&f.settings, "set", "override any value: key.path=value (repeatable), e.g. targets.details.batch_size=8")
+}
+
+// given lists the flags given, refusing experiment flags given values no run takes.
+func (f *runFlags) given(fs *flag.FlagSet) (map[string]bool, error) {
+	given := map[string]bool{}
+	fs.Visit(func(fl *flag.Flag) { given[fl.Name] = true })
+	switch {
+	case given["steps"] && f.steps < 1:
+		return nil, fmt.Errorf("--steps %d: a run needs at least 1 step", f.steps)
+	case given["model"] && strings.TrimSpace(f.model) == "":
+		return nil, errors.New("--model is empty: name a model (a folder, a hub id, random:ARCH), or leave the flag out for the default model")
+	case given["seed"] && f.seed < 0:
+		return nil, fmt.Errorf("--seed %d: seeds are 0 or more", f.seed)
+	}
+	return given, nil
 }
 
 // overrides turns the flags into expfile settings, each naming its flag.

@@ -285,6 +285,7 @@ func TestRunRejectsBadInput(t *testing.T) {
 		{[]string{"run", "--resume", "s3://bucket"}, "--resume s3://bucket names no run folder: write s3://bucket/prefix/RUN"},
 		{[]string{"run", "--resume", "s3://bucket/"}, "names no run folder"},
 		{[]string{"run", "../../experiments/demo.yaml", "--steps", "0"}, "--steps 0: a run needs at least 1 step"},
+		{[]string{"check", "../../experiments/demo.yaml", "--steps", "0"}, "--steps 0: a run needs at least 1 step"},
 		{[]string{"check", "../../experiments/demo.yaml", "--set", "resolution=100000"}, "lower the resolution"},
 		{[]string{"check", "../../experiments/malazan-details.yaml", "--set", "resolution=60000"}, "lower the resolution"}, // a hub model's known architecture
 		{[]string{"run", "../../experiments/demo.yaml", "--model", ""}, "--model is empty"},
@@ -395,5 +396,13 @@ func TestProgressLinesOutsideATerminal(t *testing.T) {
 	if lines := strings.Split(strings.TrimSpace(string(data)), "\n"); len(lines) != 2 || !strings.HasPrefix(lines[0], "1 of 3 steps") ||
 		!strings.HasPrefix(lines[1], "3 of 3 steps") || strings.Contains(string(data), "\r") {
 		t.Errorf("progress written to a file:\n%q", data)
+	}
+}
+
+// TestCheckTakesRunsFlags checks a file with run's overriding flags, as run would read it.
+func TestCheckTakesRunsFlags(t *testing.T) {
+	out := runCLI(t, "check", "../../experiments/malazan-details.yaml", "--model", "default", "--steps", "7", "--resolution", "64")
+	if !strings.Contains(out, "ok (7 steps, 64x64") {
+		t.Errorf("check with --model, --steps and --resolution:\n%s", out)
 	}
 }
