@@ -11,29 +11,23 @@ import (
 // randomFunctions are Python's random functions drawing from rng.
 func randomFunctions(rng *rand.Rand) map[string]starlark.Value {
 	gauss := func(a []float64) starlark.Value { return starlark.Float(a[0] + a[1]*rng.NormFloat64()) }
-	float1 := func(name string, fn func(float64) float64) starlark.Value {
-		return floatBuiltin(name, 1, func(a []float64) starlark.Value { return starlark.Float(fn(a[0])) })
-	}
-	float2 := func(name string, fn func(float64, float64) float64) starlark.Value {
-		return floatBuiltin(name, 2, func(a []float64) starlark.Value { return starlark.Float(fn(a[0], a[1])) })
-	}
 	return map[string]starlark.Value{
 		"random":  floatBuiltin("random", 0, func([]float64) starlark.Value { return starlark.Float(rng.Float64()) }),
-		"uniform": float2("uniform", func(a, b float64) float64 { return a + (b-a)*rng.Float64() }),
+		"uniform": floatFunc2("uniform", func(a, b float64) float64 { return a + (b-a)*rng.Float64() }),
 		"randint": floatBuiltin("randint", 2, func(a []float64) starlark.Value {
 			return starlark.MakeInt64(int64(a[0]) + rng.Int64N(max(int64(a[1])-int64(a[0])+1, 1)))
 		}),
 		"randrange":      randrange(rng),
 		"gauss":          floatBuiltin("gauss", 2, gauss),
 		"normalvariate":  floatBuiltin("normalvariate", 2, gauss),
-		"lognormvariate": float2("lognormvariate", func(mu, sigma float64) float64 { return math.Exp(mu + sigma*rng.NormFloat64()) }),
-		"expovariate":    float1("expovariate", func(lambda float64) float64 { return rng.ExpFloat64() / lambda }),
-		"paretovariate":  float1("paretovariate", func(alpha float64) float64 { return math.Pow(1-rng.Float64(), -1/alpha) }),
-		"weibullvariate": float2("weibullvariate", func(alpha, beta float64) float64 {
+		"lognormvariate": floatFunc2("lognormvariate", func(mu, sigma float64) float64 { return math.Exp(mu + sigma*rng.NormFloat64()) }),
+		"expovariate":    floatFunc1("expovariate", func(lambda float64) float64 { return rng.ExpFloat64() / lambda }),
+		"paretovariate":  floatFunc1("paretovariate", func(alpha float64) float64 { return math.Pow(1-rng.Float64(), -1/alpha) }),
+		"weibullvariate": floatFunc2("weibullvariate", func(alpha, beta float64) float64 {
 			return alpha * math.Pow(-math.Log(1-rng.Float64()), 1/beta)
 		}),
-		"gammavariate": float2("gammavariate", func(alpha, beta float64) float64 { return gamma(rng, alpha) * beta }),
-		"betavariate": float2("betavariate", func(a, b float64) float64 {
+		"gammavariate": floatFunc2("gammavariate", func(alpha, beta float64) float64 { return gamma(rng, alpha) * beta }),
+		"betavariate": floatFunc2("betavariate", func(a, b float64) float64 {
 			x := gamma(rng, a)
 			return x / (x + gamma(rng, b))
 		}),
