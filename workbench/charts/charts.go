@@ -187,10 +187,13 @@ func Similarities(stats *workbench.Stats, t *workbench.TargetStats) Chart {
 	ensemble := func(rec workbench.StepRecord) []float64 { return rec.Similarities[t.Name] }
 	for j, f := range t.Features {
 		name := Wrap(f.Label, 24)
-		if f.Negative {
+		options := append(marks(stats, j == 0, t), noSymbols())
+		if f.Negative { // in the bars' colour for negative features
 			name += " (negative)"
+			options = append(options, charts.WithLineStyleOpts(opts.LineStyle{Color: negativeColour}),
+				charts.WithItemStyleOpts(opts.ItemStyle{Color: negativeColour}))
 		}
-		line.AddSeries(name, similaritySeries(stats, j, ensemble), append(marks(stats, j == 0, t), noSymbols())...)
+		line.AddSeries(name, similaritySeries(stats, j, ensemble), options...)
 	}
 	for _, m := range stats.Models {
 		model := func(rec workbench.StepRecord) []float64 { return rec.ModelSimilarities[m][t.Name] }
