@@ -333,13 +333,15 @@ func execute(ctx context.Context, file *expfile.File, name string, resume *resum
 	ctx, stopOnWriteError := context.WithCancelCause(ctx)
 	defer stopOnWriteError(nil)
 	recorder.OnWriteError = stopOnWriteError
+	startStep, startElapsed := run.Step(), run.Elapsed()
 	runErr := run.Run(ctx, observers...)
 	if file.Verbose >= 2 {
 		fmt.Fprintln(stdout)
 		run.Stats().WriteFrameTable(stdout)
 	}
-	fmt.Fprintf(stdout, "%d steps in %.1f s (%.2f windows/s); image: %s\n", run.Step(), run.Elapsed().Seconds(),
-		run.WindowsPerSecond(), f.shown(filepath.Join(dir.Path, runstore.ImageFile)))
+	fmt.Fprintf(stdout, "%d steps in %.1f s%s (%.2f windows/s); image: %s\n", run.Step(), run.Elapsed().Seconds(),
+		resumedPart(run.Step()-startStep, run.Elapsed()-startElapsed, startStep), run.WindowsPerSecond(),
+		f.shown(filepath.Join(dir.Path, runstore.ImageFile)))
 	if errors.Is(runErr, context.Canceled) {
 		fmt.Fprintf(stdout, "interrupted: continue with clipwork run --resume %s\n", f.shown(dir.Path))
 	}
@@ -469,4 +471,13 @@ func (p *progress) Observe(e workbench.Event) {
 	}
 	p.bar.Describe(fmt.Sprintf("step %d loss %.4f  %.2f windows/s", e.Result.Step, e.Result.Loss, e.Run.WindowsPerSecond()))
 	p.bar.Set(e.Run.Step())
+}
+
+// resumedPart tells, for a run resumed at step from, how many of its steps ran now and in what
+// time; nothing for a run that started here.
+func resumedPart(steps int, took time.Duration, from int) string {
+	if from == 0 {
+		return ""
+	}
+	return fmt.Sprintf(", %d of them now in %.1f s", steps, took.Seconds())
 }

@@ -197,8 +197,8 @@ func TestResumeRefusesBadStates(t *testing.T) {
 	}
 }
 
-// TestResumeTakesMoreSteps resumes a finished 2-step run with --steps 3: it does one more step
-// and records the new length; fewer steps than done are refused.
+// TestResumeTakesMoreSteps resumes a finished 2-step run with --steps 3: it does one more step,
+// says so beside the run's three, and records the new length; fewer steps than done are refused.
 func TestResumeTakesMoreSteps(t *testing.T) {
 	dir := shortDemoRun(t)
 	var stdout, stderr bytes.Buffer
@@ -206,7 +206,10 @@ func TestResumeTakesMoreSteps(t *testing.T) {
 		!strings.Contains(stderr.String(), "has already done 2 steps") {
 		t.Errorf("--steps below the steps done: exit %d, stderr %q", code, stderr.String())
 	}
-	runCLI(t, "run", "--resume", dir, "--steps", "3", "--quiet")
+	if out := runCLI(t, "run", "--resume", dir, "--steps", "3", "--quiet"); !strings.Contains(out, "3 steps in ") ||
+		!strings.Contains(out, ", 1 of them now in ") {
+		t.Errorf("the resumed run's last line does not tell its steps from this session's:\n%s", out)
+	}
 	s, err := (&runstore.Dir{Path: dir}).ReadSummary()
 	if err != nil || s.StepsDone != 3 || s.Steps != 3 || s.Status != runstore.StatusFinished {
 		t.Errorf("after --resume --steps 3: %+v %v", s, err)

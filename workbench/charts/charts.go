@@ -43,7 +43,7 @@ func layout(title, subtitle string, top int) []charts.GlobalOpts {
 		charts.WithInitializationOpts(opts.Initialization{Width: fmt.Sprintf("%dpx", Width), Height: fmt.Sprintf("%dpx", Height)}),
 		charts.WithAnimation(false),
 		charts.WithTitleOpts(opts.Title{Title: title, Subtitle: subtitle, SubtitleStyle: &opts.TextStyle{LineHeight: lineHeight}}),
-		charts.WithGridOpts(opts.Grid{Top: strconv.Itoa(top), Bottom: "85", Left: "50", Right: "20"}),
+		charts.WithGridOpts(opts.Grid{Top: strconv.Itoa(top), Bottom: strconv.Itoa(defaultBottom), Left: "50", Right: "20"}),
 		charts.WithTooltipOpts(opts.Tooltip{Show: opts.Bool(true), Trigger: "axis"}),
 		charts.WithLegendOpts(opts.Legend{Show: opts.Bool(false)}),
 	}
@@ -133,7 +133,7 @@ func WinRates(t *workbench.TargetStats) Chart {
 			labels, data = append(labels, barLabel(f.Label, f.Negative)), append(data, similarityBar(f))
 		}
 		bar.SetXAxis(labels).AddSeries("mean similarity", data)
-		return Chart{Name: "similarity-mean-" + t.Name, def: axisLabels(bar)}
+		return Chart{Name: "similarity-mean-" + t.Name, def: axisLabels(bar, labels)}
 	}
 	bar.SetGlobalOptions(append(common("win rate: "+t.Name,
 		fmt.Sprintf("select %s: %% of %d windows each feature won", t.Select, t.Windows)),
@@ -144,7 +144,7 @@ func WinRates(t *workbench.TargetStats) Chart {
 		}
 	}
 	bar.SetXAxis(labels).AddSeries("win rate", data)
-	return Chart{Name: "winrate-" + t.Name, def: axisLabels(bar)}
+	return Chart{Name: "winrate-" + t.Name, def: axisLabels(bar, labels)}
 }
 
 // negativeColour is the colour of a negative feature's bar.
@@ -168,11 +168,25 @@ func similarityBar(f *workbench.FeatureStats) opts.BarData {
 	return bar
 }
 
-// axisLabels shows every category label of a bar chart (none dropped for lack of room).
-func axisLabels(bar *charts.Bar) *charts.Bar {
+// axisLabels shows every category label of a bar chart (none dropped for lack of room), with
+// room under the plot for the labels' lines and, where the chart has one, the legend below them.
+func axisLabels(bar *charts.Bar, labels []string) *charts.Bar {
 	bar.SetGlobalOptions(charts.WithXAxisOpts(opts.XAxis{AxisLabel: &opts.AxisLabel{Interval: "0"}}))
+	lines := 1
+	for _, l := range labels {
+		lines = max(lines, strings.Count(l, "\n")+1)
+	}
+	bottom := 20 + lines*lineHeight
+	if bar.Legend.Show != nil && *bar.Legend.Show {
+		bottom += legendHeight
+	}
+	bar.GridList[0].Bottom = strconv.Itoa(max(bottom, defaultBottom))
 	return bar
 }
+
+// defaultBottom is the room, in pixels, under every chart's plot: for the x axis's name and
+// labels and a legend of one line; legendHeight is that legend's.
+const defaultBottom, legendHeight = 85, 30
 
 // Similarities is a target's mean similarity to each feature, step by step, with the target's
 // start and end marked; for an ensemble, each model's similarities follow as dotted lines.

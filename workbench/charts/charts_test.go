@@ -3,6 +3,8 @@ package charts
 import (
 	"encoding/xml"
 	"math"
+	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -338,4 +340,33 @@ func TestConstraintOnlyTargetsDrawNoCharts(t *testing.T) {
 	if len(cs) != 1 || !strings.Contains(option(t, cs[0]), "similarity: t") {
 		t.Errorf("comparison with features in one run: %d charts, want its similarities", len(cs))
 	}
+}
+
+// TestLegendClearsLongLabels: in a comparison of a long negative feature, whose label wraps to
+// five lines, the legend stands below the lowest line in the SVG.
+func TestLegendClearsLongLabels(t *testing.T) {
+	s := testStats()
+	s.Targets[0].Select = workbench.SelectAll
+	s.Targets[0].Features[2].Label = "a large black circle in the centre on a blue sky"
+	svg, err := Compare([]NamedStats{{"run one", s}, {"run two", s}})[0].SVG()
+	if err != nil {
+		t.Fatal(err)
+	}
+	lowest, legend := textTop(t, svg, "(negative)"), textTop(t, svg, "run one")
+	if legend < lowest+lineHeight {
+		t.Errorf("the legend (y %g) overlaps the labels' last line (y %g)", legend, lowest)
+	}
+}
+
+// textTop is the y position in an ECharts SVG of the text element reading text.
+func textTop(t *testing.T, svg, text string) float64 {
+	t.Helper()
+	pattern := regexp.MustCompile(`y="([-0-9.]+)" transform="translate\([-0-9.]+ ([-0-9.]+)\)"[^>]*>` + regexp.QuoteMeta(text) + `<`)
+	m := pattern.FindStringSubmatch(svg)
+	if m == nil {
+		t.Fatalf("no text %q in the SVG", text)
+	}
+	y, _ := strconv.ParseFloat(m[1], 64)
+	at, _ := strconv.ParseFloat(m[2], 64)
+	return y + at
 }

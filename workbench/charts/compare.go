@@ -77,7 +77,7 @@ func compareTarget(runs []NamedStats, name string, winRates, some bool) Chart {
 		}
 		bar.AddSeries(Wrap(r.Name, 30), data)
 	}
-	return Chart{Name: chartName, def: axisLabels(bar)}
+	return Chart{Name: chartName, def: axisLabels(bar, wrapped)}
 }
 
 // featureLabels are the labels of a target's features over runs, without anti-text where the

@@ -247,21 +247,19 @@ func SettingsTable(runs []Run) string {
 	if len(diff) == 0 {
 		return "<p>No settings differ.</p>"
 	}
-	var b strings.Builder
-	b.WriteString(`<table style="border-collapse:collapse"><tr><th align="left">setting that differs</th>`)
+	header := []string{"setting that differs"}
 	for _, r := range runs {
-		fmt.Fprintf(&b, `<th align="left">%s</th>`, html.EscapeString(r.Name()))
+		header = append(header, r.Name())
 	}
-	b.WriteString("</tr>")
+	var rows [][]string
 	for _, k := range diff {
-		fmt.Fprintf(&b, "<tr><td><code>%s</code></td>", html.EscapeString(k))
+		row := []string{k}
 		for _, r := range runs {
-			fmt.Fprintf(&b, "<td>%s</td>", html.EscapeString(Setting(r, k)))
+			row = append(row, Setting(r, k))
 		}
-		b.WriteString("</tr>")
+		rows = append(rows, row)
 	}
-	b.WriteString("</table>")
-	return b.String()
+	return HTMLTable(header, rows)
 }
 
 // Images is an HTML row of the runs' final images with their names, upscaled without blurring.
