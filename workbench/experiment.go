@@ -61,10 +61,10 @@ func (e *Experiment) withRates(env Env) Env {
 	return env
 }
 
-// nonFiniteValues reports the values (learning rate and its scale, targets' and features'
-// weights and scales, transforms', constraints' and post-processing's values) that are NaN or
-// infinite at the first step, the last, or nine between: each would stop the run there.
-func (e *Experiment) nonFiniteValues() []error {
+// namedValues are the values that must be finite at every step (learning rate and its scale,
+// targets' and features' weights and scales, transforms', constraints' and post-processing's
+// values), by the names that reports give them.
+func (e *Experiment) namedValues() map[string]Value {
 	values := map[string]Value{"learnrate": e.Learnrate, "learnrate_scale": e.LearnrateScale}
 	add := func(vs []Value, what string) {
 		for i, v := range vs {
@@ -92,28 +92,55 @@ func (e *Experiment) nonFiniteValues() []error {
 		values[what+" amount"] = p.Amount
 		add(p.Values, what)
 	}
+	for name, v := range values {
+		if !v.IsSet() {
+			delete(values, name)
+		}
+	}
+	return values
+}
+
+// nonFiniteValues reports the values of namedValues that are NaN or infinite at the first step,
+// the last, or nine between: each would stop the run there.
+func (e *Experiment) nonFiniteValues() []error {
+	values := e.namedValues()
 	var errs []error
 	for _, name := range slices.Sorted(maps.Keys(values)) {
-		if v := values[name]; v.IsSet() {
-			if step, x, bad := e.firstNonFinite(v); bad {
-				errs = append(errs, fmt.Errorf("%s is %v at step %d (%s)", name, x, step, v.Expr))
+		for _, env := range moments(e.Steps) {
+			env.Width, env.Height = e.SizeAt(env.Step)
+			env.Seed = e.Seed
+			if err := nonFiniteValue(name, values[name], e.withRates(env)); err != nil {
+				errs = append(errs, err)
+				break
 			}
 		}
 	}
 	return errs
 }
 
-// firstNonFinite is the first of eleven steps spread over the run (the first and the last among
-// them) at which v is NaN or infinite, and its value there.
-func (e *Experiment) firstNonFinite(v Value) (step int, x float64, found bool) {
-	for _, env := range moments(e.Steps) {
-		env.Width, env.Height = e.SizeAt(env.Step)
-		env.Seed = e.Seed
-		if x = v.At(e.withRates(env)); math.IsNaN(x) || math.IsInf(x, 0) {
-			return env.Step, x, true
+// nonFiniteAt reports the values of namedValues that are NaN or infinite at env.
+func (e *Experiment) nonFiniteAt(env Env) []error {
+	values := e.namedValues()
+	var errs []error
+	for _, name := range slices.Sorted(maps.Keys(values)) {
+		if err := nonFiniteValue(name, values[name], env); err != nil {
+			errs = append(errs, err)
 		}
 	}
-	return 0, 0, false
+	return errs
+}
+
+// nonFiniteValue reports v, named name, where it is NaN or infinite at env, with the reason
+// where v tells it.
+func nonFiniteValue(name string, v Value, env Env) error {
+	x := v.At(env)
+	if !math.IsNaN(x) && !math.IsInf(x, 0) {
+		return nil
+	}
+	if why := v.Why(env); why != nil {
+		return fmt.Errorf("%s is %v at step %d: %w", name, x, env.Step, why)
+	}
+	return fmt.Errorf("%s is %v at step %d (%s)", name, x, env.Step, v.Expr)
 }
 
 // SizeAt is the image size in effect at a step: the resolution expression's, the stage's, or

@@ -235,13 +235,12 @@ func (r *Run) Advance() (*StepResult, error) {
 	names := plan.names
 	terms := tensors.MustCopyFlatData[float32](outputs[outTerms])
 	if bad := nonFinite(names, terms); bad != "" {
-		return nil, fmt.Errorf("step %d: %w in %s (the image keeps its last good state): a value of its "+
-			"transforms, weights or constraints may be NaN or infinite at this step, or the learnrate too high",
-			r.step, ErrNonFinite, bad)
+		return nil, r.nonFiniteError(env, fmt.Sprintf(" in %s (the image keeps its last good state)", bad),
+			"a value of its transforms, weights or constraints may be NaN or infinite at this step, or the learnrate too high")
 	}
 	if !tensors.MustCopyFlatData[bool](outputs[outUpdateFinite])[0] {
-		return nil, fmt.Errorf("step %d: %w: the update made the image NaN or infinite (learning rate %g; "+
-			"the image keeps its last good state)", r.step, ErrNonFinite, env.LR)
+		return nil, r.nonFiniteError(env, fmt.Sprintf(": the update made the image NaN or infinite (learning rate %g; "+
+			"the image keeps its last good state)", env.LR), "the learnrate may be too high")
 	}
 	r.params, r.moments = outputs[outParams], outputs[outMoments:plan.perTarget()]
 	r.updates++
@@ -315,6 +314,15 @@ func (r *Run) postprocessIdle(env Env) error {
 	}
 	r.params = out[0]
 	return nil
+}
+
+// nonFiniteError is ErrNonFinite at the current step, what went wrong, and either the values
+// that are NaN or infinite there, with the reasons their expressions give, or else the hint.
+func (r *Run) nonFiniteError(env Env, what, hint string) error {
+	if bad := r.exp.nonFiniteAt(env); len(bad) > 0 {
+		return fmt.Errorf("step %d: %w%s: %w", r.step, ErrNonFinite, what, errors.Join(bad...))
+	}
+	return fmt.Errorf("step %d: %w%s: %s", r.step, ErrNonFinite, what, hint)
 }
 
 // env is the time and state at a step, for Values.

@@ -225,8 +225,8 @@ func TestSelectBestAppliesTheMostSimilarFeature(t *testing.T) {
 }
 
 // TestNonFiniteStopsAndKeepsTheImage stops a run whose learning rate is NaN at step 13 of 25,
-// a step Resolve's eleven samples miss, keeping the image; and Resolve refuses one that is
-// infinite at the last step.
+// a step Resolve's eleven samples miss, keeping the image and naming the value and the reason
+// its expression gives; and Resolve refuses one that is infinite at the last step.
 func TestNonFiniteStopsAndKeepsTheImage(t *testing.T) {
 	exp := Experiment{Seed: 7, Steps: 25, Width: 40, Height: 40,
 		Learnrate: Func("explodes at step 13", func(e Env) float64 {
@@ -234,6 +234,11 @@ func TestNonFiniteStopsAndKeepsTheImage(t *testing.T) {
 				return math.NaN()
 			}
 			return 1
+		}).Explained(func(e Env) error {
+			if e.Step == 13 {
+				return errors.New("division by zero")
+			}
+			return nil
 		}),
 		Targets: []Target{{Features: []Feature{{Text: "x"}}}}}
 	r, err := NewRun(exp, tinyModel(t))
@@ -241,7 +246,7 @@ func TestNonFiniteStopsAndKeepsTheImage(t *testing.T) {
 		t.Fatal(err)
 	}
 	err = r.Run(context.Background())
-	if !errors.Is(err, ErrNonFinite) || !strings.Contains(err.Error(), "step 13") {
+	if !errors.Is(err, ErrNonFinite) || !strings.Contains(err.Error(), "learnrate is NaN at step 13: division by zero") {
 		t.Fatalf("error %v", err)
 	}
 	img, err := r.Image()

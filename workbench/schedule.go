@@ -77,6 +77,8 @@ type Value struct {
 	fn   func(Env) float64
 	// drawn: the value draws random numbers, so each place (Env.Place) has its own.
 	drawn bool
+	// why, where set, tells why the value is no number at an Env (see Explained).
+	why func(Env) error
 }
 
 // Constant is a Value that never changes.
@@ -95,9 +97,24 @@ func Drawn(expr string, fn func(Env) float64) Value {
 	return Value{Expr: expr, fn: fn, drawn: true}
 }
 
-// negated is -v, drawing where v draws.
+// Explained is v with a function that tells why v is NaN at an Env (an expression's error, say,
+// which v's own function can only give as NaN).
+func (v Value) Explained(why func(Env) error) Value {
+	v.why = why
+	return v
+}
+
+// Why is the error that made v NaN at e, where v was Explained; nil otherwise.
+func (v Value) Why(e Env) error {
+	if v.why == nil {
+		return nil
+	}
+	return v.why(e)
+}
+
+// negated is -v, drawing and explained where v is.
 func (v Value) negated() Value {
-	return Value{Expr: "-(" + v.Expr + ")", fn: func(e Env) float64 { return -v.At(e) }, drawn: v.drawn}
+	return Value{Expr: "-(" + v.Expr + ")", fn: func(e Env) float64 { return -v.At(e) }, drawn: v.drawn, why: v.why}
 }
 
 // Draws tells whether the value draws random numbers (see Drawn).

@@ -223,10 +223,11 @@ func abbreviate(source string) string {
 
 // value is the expression as a Value of the step.
 func (x *expression) value() workbench.Value {
+	why := func(e workbench.Env) error { _, err := x.eval(e); return err }
 	if x.draws {
-		return workbench.Drawn(x.source, x.at)
+		return workbench.Drawn(x.source, x.at).Explained(why)
 	}
-	return workbench.Func(x.source, x.at)
+	return workbench.Func(x.source, x.at).Explained(why)
 }
 
 // at evaluates the expression at a step; an error or a value that is no number gives NaN,

@@ -151,3 +151,20 @@ func TestDrawingIsKnownAtCompile(t *testing.T) {
 		}
 	}
 }
+
+// TestValueTellsWhyItIsNoNumber: an expression that fails at a step is NaN there, and its Value
+// gives the expression's error as the reason; at other steps there is none.
+func TestValueTellsWhyItIsNoNumber(t *testing.T) {
+	x, err := compileExpression("1 / (epoch - 3)")
+	if err != nil {
+		t.Fatal(err)
+	}
+	v := x.value()
+	if at, why := v.At(workbench.TimeAt(3, 10)), v.Why(workbench.TimeAt(3, 10)); !math.IsNaN(at) ||
+		why == nil || !strings.Contains(why.Error(), "division by zero") {
+		t.Errorf("at step 3: %g, why %v", at, why)
+	}
+	if why := v.Why(workbench.TimeAt(2, 10)); why != nil {
+		t.Errorf("at step 2 the value is a number, but why says %v", why)
+	}
+}
