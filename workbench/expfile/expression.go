@@ -59,13 +59,25 @@ var functions = func() starlark.StringDict {
 	d["atan2"] = floatFunc2("atan2", math.Atan2)
 	d["log2"] = floatFunc1("log2", math.Log2)
 	d["log10"] = floatFunc1("log10", math.Log10)
-	d["trunc"] = floatFunc1("trunc", math.Trunc)
+	d["trunc"] = starlark.NewBuiltin("trunc", func(_ *starlark.Thread, _ *starlark.Builtin, args starlark.Tuple,
+		kwargs []starlark.Tuple) (starlark.Value, error) {
+		var x starlark.Value
+		if err := starlark.UnpackPositionalArgs("trunc", args, kwargs, 1, &x); err != nil {
+			return nil, err
+		}
+		return starlark.NumberToInt(x) // Python's trunc: a whole number, NaN and infinities refused
+	})
 	d["range"] = boundedRange
 	d[powerName] = power
-	d[numberName] = number
 	for name, v := range pythonMath() {
 		d[name] = v
 	}
+	for name, v := range d {
+		if fn, ok := v.(*starlark.Builtin); ok {
+			d[name] = withMathErrors(fn)
+		}
+	}
+	d[numberName] = number
 	for name, v := range pythonBuiltins() {
 		d[name] = v
 	}

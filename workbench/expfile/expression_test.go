@@ -168,3 +168,35 @@ func TestValueTellsWhyItIsNoNumber(t *testing.T) {
 		t.Errorf("at step 2 the value is a number, but why says %v", why)
 	}
 }
+
+// TestMathErrorsAsPython: the math functions fail where Python 3's do (each error below is what
+// python3 raised for the same source), and give Python's number where it gives one.
+func TestMathErrorsAsPython(t *testing.T) {
+	for source, want := range map[string]string{
+		"sqrt(-1)": "math domain error", "log(0)": "math domain error", "acos(2)": "math domain error",
+		"sin(inf)": "math domain error", "atanh(1)": "math domain error", "gamma(0)": "math domain error",
+		"lgamma(-1)": "math domain error", "fmod(1, 0)": "math domain error", "remainder(1, 0)": "math domain error",
+		"pow(-8, 1/3)": "math domain error", "0.0 ** -1": "math domain error", "exp(1000)": "math range error",
+		"ldexp(1, 2000)": "math range error", "gamma(200)": "math range error", "exp2(2000)": "math range error",
+		"10.0 ** 400": "math range error", "trunc(nan)": "cannot convert float NaN to integer",
+		"floor(inf)": "cannot convert float infinity to integer",
+	} {
+		x, err := compileExpression(source)
+		if err == nil {
+			_, err = x.eval(workbench.TimeAt(0, 10))
+		}
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("%s: got %v, want %q", source, err, want)
+		}
+	}
+	for source, want := range map[string]float64{"sqrt(inf)": math.Inf(1), "degrees(1e308)": math.Inf(1),
+		"exp(-1000)": 0, "hypot(1e308, 1e308)": math.Sqrt2 * 1e308, "trunc(-2.7)": -2, "pow(inf, -1)": 0} {
+		x, err := compileExpression(source)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got, err := x.eval(workbench.TimeAt(0, 10)); err != nil || got != want {
+			t.Errorf("%s = %g (%v), want %g", source, got, err, want)
+		}
+	}
+}

@@ -73,6 +73,55 @@ func pythonMath() starlark.StringDict {
 	return d
 }
 
+// withMathErrors is a math function that fails where Python's does (CPython's rule): a NaN from
+// arguments none of which is NaN is a domain error (sqrt(-1), acos(2), sin(inf)), and an infinity
+// from finite arguments a domain error where the function has a pole there (log(0), atanh(1),
+// 0 ** -1) and a range error where it overflows (exp(1000), 10.0 ** 400; not degrees and
+// radians, which Python lets overflow to infinity). Go's math functions
+// return those NaNs and infinities, which would otherwise surface only as a NaN value at a step.
+func withMathErrors(fn *starlark.Builtin) *starlark.Builtin {
+	return starlark.NewBuiltin(fn.Name(), func(thread *starlark.Thread, _ *starlark.Builtin, args starlark.Tuple,
+		kwargs []starlark.Tuple) (starlark.Value, error) {
+		result, err := fn.CallInternal(thread, args, kwargs)
+		f, isFloat := result.(starlark.Float)
+		if err != nil || !isFloat || !math.IsNaN(float64(f)) && !math.IsInf(float64(f), 0) {
+			return result, err
+		}
+		anyNaN, allFinite := false, true
+		for _, a := range args {
+			if x, ok := starlark.AsFloat(a); ok {
+				anyNaN = anyNaN || math.IsNaN(x)
+				allFinite = allFinite && !math.IsNaN(x) && !math.IsInf(x, 0)
+			}
+		}
+		name := strings.TrimPrefix(fn.Name(), "__")
+		switch {
+		case math.IsNaN(float64(f)) && !anyNaN:
+			return nil, fmt.Errorf("%s: math domain error", name)
+		case math.IsInf(float64(f), 0) && allFinite && hasPole(fn.Name(), args):
+			return nil, fmt.Errorf("%s: math domain error (a pole)", name)
+		case math.IsInf(float64(f), 0) && allFinite && name != "degrees" && name != "radians": // Python's overflow to inf
+			return nil, fmt.Errorf("%s: math range error (overflow)", name)
+		}
+		return result, nil
+	})
+}
+
+// hasPole tells whether a math function's infinite result at finite arguments is a pole (log(0),
+// atanh(1), gamma(0), 0 ** -1) rather than an overflow.
+func hasPole(name string, args starlark.Tuple) bool {
+	first, _ := starlark.AsFloat(args[0])
+	switch name {
+	case "log", "log2", "log10", "log1p", "atanh":
+		return true
+	case "gamma", "lgamma":
+		return first <= 0 && first == math.Trunc(first)
+	case "pow", powerName:
+		return first == 0
+	}
+	return false
+}
+
 // floatPredicate is a test of a number giving Python's bool as a number, 1 or 0, since Starlark's
 // bools do no arithmetic.
 func floatPredicate(name string, fn func(float64) bool) *starlark.Builtin {
