@@ -77,7 +77,7 @@ var functions = func() starlark.StringDict {
 			d[name] = withMathErrors(fn)
 		}
 	}
-	d[numberName] = number
+	d[numberName], d[floorDivName] = number, floorDiv
 	for name, v := range pythonBuiltins() {
 		d[name] = v
 	}
@@ -141,7 +141,9 @@ func compileWith(source string, variables []string) (*expression, error) {
 	if err != nil {
 		return nil, notAnExpression(err, source)
 	}
-	tree := file.Stmts[0].(*syntax.AssignStmt).RHS
+	assign := file.Stmts[0].(*syntax.AssignStmt)
+	assign.RHS = rewriteFloorDivision(assign.RHS)
+	tree := assign.RHS
 	known := func(name string) bool {
 		return slices.Contains(variableNames, name) || functions.Has(name) || slices.Contains(randomNames, name)
 	}

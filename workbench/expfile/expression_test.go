@@ -40,6 +40,10 @@ func TestExpressionsSpeakPython(t *testing.T) {
 		{"round(2.5) + round(0.5) + round(-2.5) + round(3.5)", 4},
 		{"round(2.675, 2) + round(1234, -2)", 1202.67},
 		{"sum([1, 2, 3]) + sum((0.5, 0.25), 1) + divmod(7, -2)[0] + divmod(-7, 2)[1]", 6 + 1.75 - 4 + 1},
+		// Python's float floor division, not floor(a / b): python3 gives these.
+		{"1 // 0.1", 9}, {"224 // 0.01", 22399}, {"divmod(1, 0.1)[0]", 9}, {"-7.5 // 2", -4}, {"7 // -2.0", -4},
+		{"[1 // 0.1 for _ in [0]][0] + (lambda a: a // 0.2)(1.0) + 7 // 2", 9 + 4 + 3},
+		{"-1 // inf", -1}, {"1e308 // 1e-308", math.Inf(1)},
 		{"prod([2, 3, 4]) + fsum([0.5, 0.5]) + comb(5, 2) + perm(5, 2) + lcm(4, 6)", 24 + 1 + 10 + 20 + 12},
 		{"lcm(-4, 6) + lcm(0, 5) + gcd(-12, 18) + gcd(0, -7)", 12 + 0 + 6 + 7},
 		{"isclose(0.1 + 0.2, 0.3) + 2**63 / 2**62", 3},
@@ -179,7 +183,7 @@ func TestMathErrorsAsPython(t *testing.T) {
 		"pow(-8, 1/3)": "math domain error", "0.0 ** -1": "math domain error", "exp(1000)": "math range error",
 		"ldexp(1, 2000)": "math range error", "gamma(200)": "math range error", "exp2(2000)": "math range error",
 		"10.0 ** 400": "math range error", "trunc(nan)": "cannot convert float NaN to integer",
-		"floor(inf)": "cannot convert float infinity to integer",
+		"floor(inf)": "cannot convert float infinity to integer", "5 // 0.0": "float floor division by zero",
 	} {
 		x, err := compileExpression(source)
 		if err == nil {
@@ -197,6 +201,43 @@ func TestMathErrorsAsPython(t *testing.T) {
 		}
 		if got, err := x.eval(workbench.TimeAt(0, 10)); err != nil || got != want {
 			t.Errorf("%s = %g (%v), want %g", source, got, err, want)
+		}
+	}
+}
+
+// TestRandomFunctionsTakePythonsArguments: keywords and defaults as Python 3.11's random module
+// names them, its degenerate cases (a triangle of no width, zero weights), its refusals, and
+// draws within each function's range over many steps.
+func TestRandomFunctionsTakePythonsArguments(t *testing.T) {
+	within := map[string][2]float64{
+		"gauss(sigma=0, mu=2)": {2, 2}, "normalvariate()": {-10, 10}, "uniform(b=1, a=1)": {1, 1},
+		"expovariate()": {0, 50}, "triangular(3, 3)": {3, 3}, "randint(2.0, 4)": {2, 4},
+		"vonmisesvariate(1, 4)": {0, 2 * math.Pi}, "vonmisesvariate(0, 0)": {0, 2 * math.Pi},
+		"getrandbits(3)": {0, 7}, "choices([1, 2, 3], weights=[0, 0, 1])[0]": {3, 3},
+		"choices([1, 2, 3], cum_weights=[1, 1, 1], k=2)[1]": {1, 1}, "sum(choices([0, 1], [1, 1], k=50))": {1, 49},
+	}
+	for source, bounds := range within {
+		x, err := compileExpression(source)
+		if err != nil {
+			t.Errorf("%s: %v", source, err)
+			continue
+		}
+		for step := range 200 {
+			if v, err := x.eval(workbench.TimeAt(step, 200)); err != nil || v < bounds[0] || v > bounds[1] {
+				t.Errorf("%s at step %d = %g (%v), want from %g to %g", source, step, v, err, bounds[0], bounds[1])
+				break
+			}
+		}
+	}
+	for source, want := range map[string]string{"randint(5, 1)": "empty range", "randint(1.5, 3)": "not a whole number",
+		"choices([1, 2], weights=[1])": "not 2 numbers", "choices([1], [0])": "not above zero",
+		"choices([1], [1], cum_weights=[1])": "both given"} {
+		x, err := compileExpression(source)
+		if err == nil {
+			_, err = x.eval(workbench.TimeAt(0, 10))
+		}
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("%s: got %v, want %q", source, err, want)
 		}
 	}
 }

@@ -1,6 +1,7 @@
 package expfile
 
 import (
+	"errors"
 	"fmt"
 	"math"
 	"math/big"
@@ -544,7 +545,7 @@ func pythonBuiltins() starlark.StringDict {
 			if err := starlark.UnpackPositionalArgs(b.Name(), args, kwargs, 2, &x, &y); err != nil {
 				return nil, err
 			}
-			q, err := starlark.Binary(syntax.SLASHSLASH, x, y)
+			q, err := floorDivide(x, y)
 			if err != nil {
 				return nil, err
 			}
@@ -627,3 +628,102 @@ func iterableBuiltin(name string, start starlark.Value, add func(a, b starlark.V
 
 // plus is Python's +, for sum and fsum.
 func plus(a, b starlark.Value) (starlark.Value, error) { return starlark.Binary(syntax.PLUS, a, b) }
+
+// floorDivName is the built-in that rewriteFloorDivision calls for //.
+const floorDivName = "__floordiv"
+
+// floorDiv is Python's a // b, which Starlark computes for floats as floor(a / b): 1 // 0.1 is 9
+// in Python (0.1 is a little more than a tenth) and 10 in Starlark.
+var floorDiv = starlark.NewBuiltin(floorDivName, func(_ *starlark.Thread, b *starlark.Builtin, args starlark.Tuple,
+	kwargs []starlark.Tuple) (starlark.Value, error) {
+	var x, y starlark.Value
+	if err := starlark.UnpackPositionalArgs("//", args, kwargs, 2, &x, &y); err != nil {
+		return nil, err
+	}
+	return floorDivide(x, y)
+})
+
+// floorDivide is Python's x // y: exact for whole numbers, and for floats the quotient that
+// Python's float divmod computes from fmod.
+func floorDivide(x, y starlark.Value) (starlark.Value, error) {
+	_, xWhole := x.(starlark.Int)
+	_, yWhole := y.(starlark.Int)
+	fx, okX := starlark.AsFloat(x)
+	fy, okY := starlark.AsFloat(y)
+	if xWhole && yWhole || !okX || !okY {
+		return starlark.Binary(syntax.SLASHSLASH, x, y)
+	}
+	if fy == 0 {
+		return nil, errors.New("float floor division by zero")
+	}
+	mod := math.Mod(fx, fy)
+	div := (fx - mod) / fy
+	if mod != 0 && (fy < 0) != (mod < 0) {
+		div--
+	}
+	if div == 0 {
+		return starlark.Float(math.Copysign(0, fx/fy)), nil
+	}
+	floor := math.Floor(div)
+	if div-floor > 0.5 {
+		floor++
+	}
+	return starlark.Float(floor), nil
+}
+
+// rewriteFloorDivision replaces every a // b in e by __floordiv(a, b), returning the new e.
+func rewriteFloorDivision(e syntax.Expr) syntax.Expr {
+	r := rewriteFloorDivision
+	switch n := e.(type) {
+	case *syntax.BinaryExpr:
+		n.X, n.Y = r(n.X), r(n.Y)
+		if n.Op == syntax.SLASHSLASH {
+			return &syntax.CallExpr{Fn: &syntax.Ident{NamePos: n.OpPos, Name: floorDivName}, Lparen: n.OpPos,
+				Args: []syntax.Expr{n.X, n.Y}, Rparen: n.OpPos}
+		}
+	case *syntax.UnaryExpr:
+		n.X = r(n.X)
+	case *syntax.ParenExpr:
+		n.X = r(n.X)
+	case *syntax.DotExpr:
+		n.X = r(n.X)
+	case *syntax.CallExpr:
+		n.Fn = r(n.Fn)
+		rewriteEach(n.Args)
+	case *syntax.IndexExpr:
+		n.X, n.Y = r(n.X), r(n.Y)
+	case *syntax.SliceExpr:
+		n.X, n.Lo, n.Hi, n.Step = r(n.X), r(n.Lo), r(n.Hi), r(n.Step)
+	case *syntax.CondExpr:
+		n.Cond, n.True, n.False = r(n.Cond), r(n.True), r(n.False)
+	case *syntax.ListExpr:
+		rewriteEach(n.List)
+	case *syntax.TupleExpr:
+		rewriteEach(n.List)
+	case *syntax.DictExpr:
+		rewriteEach(n.List)
+	case *syntax.DictEntry:
+		n.Key, n.Value = r(n.Key), r(n.Value)
+	case *syntax.LambdaExpr:
+		rewriteEach(n.Params)
+		n.Body = r(n.Body)
+	case *syntax.Comprehension:
+		n.Body = r(n.Body)
+		for _, clause := range n.Clauses {
+			switch c := clause.(type) {
+			case *syntax.ForClause:
+				c.X = r(c.X)
+			case *syntax.IfClause:
+				c.Cond = r(c.Cond)
+			}
+		}
+	}
+	return e
+}
+
+// rewriteEach is rewriteFloorDivision of each expression of a list, in place.
+func rewriteEach(list []syntax.Expr) {
+	for i, e := range list {
+		list[i] = rewriteFloorDivision(e)
+	}
+}
