@@ -20,7 +20,7 @@ import (
 func pythonMath() starlark.StringDict {
 	d := starlark.StringDict{
 		"inf": starlark.Float(math.Inf(1)), "nan": starlark.Float(math.NaN()), "tau": starlark.Float(2 * math.Pi),
-		"fmod": floatFunc2("fmod", math.Mod), "ldexp": floatFunc2("ldexp", func(x, i float64) float64 { return math.Ldexp(x, int(i)) }),
+		"fmod":  floatFunc2("fmod", math.Mod),
 		"log1p": floatFunc1("log1p", math.Log1p), "expm1": floatFunc1("expm1", math.Expm1),
 		"erf": floatFunc1("erf", math.Erf), "erfc": floatFunc1("erfc", math.Erfc), "cbrt": floatFunc1("cbrt", math.Cbrt),
 		"exp2":   floatFunc1("exp2", math.Exp2),
@@ -31,46 +31,16 @@ func pythonMath() starlark.StringDict {
 			return !math.IsNaN(x) && !math.IsInf(x, 0)
 		}),
 	}
-	d["factorial"] = intBuiltin("factorial", 1, func(a []int64) (int64, error) {
-		if a[0] < 0 || a[0] > 20 {
-			return 0, fmt.Errorf("factorial(%d): clipwork computes factorials of 0 to 20", a[0])
-		}
-		r := int64(1)
-		for i := int64(2); i <= a[0]; i++ {
-			r *= i
-		}
-		return r, nil
-	})
-	d["comb"] = intBuiltin("comb", 2, func(a []int64) (int64, error) { return combinations(a[0], a[1], true) })
-	d["perm"] = intBuiltin("perm", 2, func(a []int64) (int64, error) { return combinations(a[0], a[1], false) })
-	d["lcm"] = intBuiltin("lcm", 2, func(a []int64) (int64, error) {
-		if a[0] == 0 || a[1] == 0 {
-			return 0, nil
-		}
-		l := a[0] / gcd(a[0], a[1]) * a[1] // whole numbers of 32 bits: no overflow
-		return max(l, -l), nil
-	})
-	d["isclose"] = floatBuiltin("isclose", 2, func(a []float64) starlark.Value {
-		return boolNumber(a[0] == a[1] || math.Abs(a[0]-a[1]) <= 1e-9*max(math.Abs(a[0]), math.Abs(a[1])))
-	})
+	d["isclose"] = isclose
 	d["prod"] = iterableBuiltin("prod", starlark.MakeInt(1), func(a, b starlark.Value) (starlark.Value, error) {
 		return starlark.Binary(syntax.STAR, a, b)
 	})
-	d["fsum"] = iterableBuiltin("fsum", starlark.Float(0), plus)
-	d["gcd"] = intBuiltin("gcd", 2, func(a []int64) (int64, error) { return gcd(a[0], a[1]), nil })
-	d["isqrt"] = intBuiltin("isqrt", 1, func(a []int64) (int64, error) {
-		if a[0] < 0 {
-			return 0, fmt.Errorf("isqrt of a negative number")
-		}
-		r := int64(math.Sqrt(float64(a[0])))
-		for r*r > a[0] {
-			r--
-		}
-		for (r+1)*(r+1) <= a[0] {
-			r++
-		}
-		return r, nil
-	})
+	for name, fn := range wholeNumberMath() {
+		d[name] = fn
+	}
+	for name, fn := range floatMath() {
+		d[name] = fn
+	}
 	return d
 }
 
@@ -135,29 +105,6 @@ func boolNumber(b bool) starlark.Value {
 		return starlark.MakeInt(1)
 	}
 	return starlark.MakeInt(0)
-}
-
-// gcd is the greatest common divisor of x and y, never negative.
-func gcd(x, y int64) int64 {
-	x, y = max(x, -x), max(y, -y)
-	for y != 0 {
-		x, y = y, x%y
-	}
-	return x
-}
-
-// intBuiltin is a built-in of count whole-number arguments giving a whole number.
-func intBuiltin(name string, count int, fn func([]int64) (int64, error)) *starlark.Builtin {
-	return numberBuiltin(name, count, func(a starlark.Value) (int64, error) {
-		n, err := starlark.AsInt32(a)
-		return int64(n), err
-	}, func(values []int64) (starlark.Value, error) {
-		r, err := fn(values)
-		if err != nil {
-			return nil, err
-		}
-		return starlark.MakeInt64(r), nil
-	})
 }
 
 // powerName is the built-in that rewritePower calls for **.
@@ -587,46 +534,21 @@ func foldNumbers(items starlark.Iterable, start starlark.Value, add func(a, b st
 	return total, nil
 }
 
-// combinations is math.comb(n, k) (choose) or math.perm(n, k) (arrange), for results that fit
-// in an int64.
-func combinations(n, k int64, choose bool) (int64, error) {
-	if n < 0 || k < 0 {
-		return 0, fmt.Errorf("comb and perm take numbers of 0 or more, got %d and %d", n, k)
-	}
-	if k > n {
-		return 0, nil
-	}
-	if choose {
-		k = min(k, n-k)
-	}
-	r := big.NewInt(1)
-	for i := range k { // n * (n-1) * ... over k factors, divided by i+1 each time when choosing
-		r.Mul(r, big.NewInt(n-i))
-		if choose {
-			r.Div(r, big.NewInt(i+1))
-		}
-		if !r.IsInt64() {
-			return 0, fmt.Errorf("comb or perm of %d and %d is too large", n, k)
-		}
-	}
-	return r.Int64(), nil
-}
-
 // iterableBuiltin is a built-in folding an iterable's items with add from start, or from its
-// second argument where given (sum, prod, fsum).
+// start argument where given (sum, prod).
 func iterableBuiltin(name string, start starlark.Value, add func(a, b starlark.Value) (starlark.Value, error)) *starlark.Builtin {
 	return starlark.NewBuiltin(name, func(_ *starlark.Thread, b *starlark.Builtin, args starlark.Tuple,
 		kwargs []starlark.Tuple) (starlark.Value, error) {
 		var items starlark.Iterable
 		from := start
-		if err := starlark.UnpackPositionalArgs(b.Name(), args, kwargs, 1, &items, &from); err != nil {
+		if err := starlark.UnpackArgs(b.Name(), args, kwargs, "iterable", &items, "start?", &from); err != nil {
 			return nil, err
 		}
 		return foldNumbers(items, from, add)
 	})
 }
 
-// plus is Python's +, for sum and fsum.
+// plus is Python's +, for sum.
 func plus(a, b starlark.Value) (starlark.Value, error) { return starlark.Binary(syntax.PLUS, a, b) }
 
 // floorDivName is the built-in that rewriteFloorDivision calls for //.
