@@ -133,7 +133,9 @@ func compileExpression(source string) (*expression, error) {
 // named (nil: none), as CLIPig's expression groups allow. It parses the source once, as the
 // one statement "_ = (source)", checks its syntax tree and compiles it.
 func compileWith(source string, variables []string) (*expression, error) {
-	source = underscoredLiteral.ReplaceAllStringFunc(source, withoutUnderscores)
+	source = outsideStrings(source, func(code string) string {
+		return underscoredLiteral.ReplaceAllStringFunc(code, withoutUnderscores)
+	})
 	file, err := (&syntax.FileOptions{}).Parse("", "_ = ("+toStarlark(source)+"\n)", 0)
 	if err == nil && len(file.Stmts) != 1 {
 		err = errors.New("one expression, not statements")
@@ -447,4 +449,40 @@ func withoutUnderscores(s string) string {
 		return s
 	}
 	return strings.ReplaceAll(s, "_", "")
+}
+
+// outsideStrings is source with fn applied to its parts outside string literals ('1_0' stays).
+func outsideStrings(source string, fn func(string) string) string {
+	var b strings.Builder
+	for _, t := range stringSplit(source) {
+		if t.literal {
+			b.WriteString(t.text)
+		} else {
+			b.WriteString(fn(t.text))
+		}
+	}
+	return b.String()
+}
+
+// sourcePart is a run of an expression's source, a string literal or not.
+type sourcePart struct {
+	text    string
+	literal bool
+}
+
+// stringSplit cuts source into string literals (quoted with ' or ", backslash escapes kept) and
+// the code between them.
+func stringSplit(source string) []sourcePart {
+	var parts []sourcePart
+	start := 0
+	for i := 0; i < len(source); i++ {
+		if source[i] != '"' && source[i] != '\'' {
+			continue
+		}
+		parts = append(parts, sourcePart{text: source[start:i]})
+		j := stringEnd(source, i)
+		parts = append(parts, sourcePart{text: source[i:j], literal: true})
+		start, i = j, j-1
+	}
+	return append(parts, sourcePart{text: source[start:]})
 }

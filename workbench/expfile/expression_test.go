@@ -44,6 +44,9 @@ func TestExpressionsSpeakPython(t *testing.T) {
 		{"1 // 0.1", 9}, {"224 // 0.01", 22399}, {"divmod(1, 0.1)[0]", 9}, {"-7.5 // 2", -4}, {"7 // -2.0", -4},
 		{"[1 // 0.1 for _ in [0]][0] + (lambda a: a // 0.2)(1.0) + 7 // 2", 9 + 4 + 3},
 		{"-1 // inf", -1}, {"1e308 // 1e-308", math.Inf(1)},
+		{"1 < 2 < 3 < 4", 1}, {"3 > 2 > 1 > 0 == 0", 1}, {"0 < 0 < 1 / 0", 0}, {"1 < (2 < 3 < 4) + 1 < 3", 1},
+		{"sorted([1, 3, 2], reverse=True)[0] + bool(5) + any([0, 1]) + all([])", 3 + 3},
+		{"len('1_0') + len(\"a'b\") + 1_000", 3 + 3 + 1000},
 		{"prod([2, 3, 4]) + fsum([0.5, 0.5]) + comb(5, 2) + perm(5, 2) + lcm(4, 6)", 24 + 1 + 10 + 20 + 12},
 		{"lcm(-4, 6) + lcm(0, 5) + gcd(-12, 18) + gcd(0, -7)", 12 + 0 + 6 + 7},
 		{"isclose(0.1 + 0.2, 0.3) + 2**63 / 2**62", 3},
@@ -272,6 +275,23 @@ func TestMathAsPythonComputesIt(t *testing.T) {
 		}
 		if err == nil || !strings.Contains(err.Error(), want) {
 			t.Errorf("%s: got %v, want %q", source, err, want)
+		}
+	}
+}
+
+// TestChainsEvaluateTheirMiddleOnce: a random middle operand of a chained comparison is drawn
+// once, as Python evaluates it once, so a chain no draw can satisfy is never true.
+func TestChainsEvaluateTheirMiddleOnce(t *testing.T) {
+	for _, source := range []string{"1 < choice([0, 2]) < 1.5", "t < random() < t", "0 < uniform(0, 1) < 0.5 < random() < 0.5"} {
+		x, err := compileExpression(source)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for step := range 100 {
+			if v, err := x.eval(workbench.TimeAt(step, 100)); err != nil || v != 0 {
+				t.Errorf("%s at step %d = %g (%v), want 0", source, step, v, err)
+				break
+			}
 		}
 	}
 }

@@ -310,13 +310,7 @@ func pythonTokens(s string) []string {
 			i++
 			continue
 		case c == '"' || c == '\'':
-			for j < len(s) && s[j] != c {
-				if s[j] == '\\' {
-					j++
-				}
-				j++
-			}
-			j = min(j+1, len(s))
+			j = stringEnd(s, i)
 		case c >= '0' && c <= '9' || c == '.' && i+1 < len(s) && s[i+1] >= '0' && s[i+1] <= '9':
 			for j < len(s) && (isWordByte(s[j]) || s[j] == '.' ||
 				(s[j] == '+' || s[j] == '-') && (s[j-1] == 'e' || s[j-1] == 'E')) {
@@ -333,6 +327,19 @@ func pythonTokens(s string) []string {
 		i = j
 	}
 	return tokens
+}
+
+// stringEnd is the index just past the string literal that opens at s[i] (a quote), backslash
+// escapes skipped; len(s) where it does not close.
+func stringEnd(s string, i int) int {
+	j := i + 1
+	for j < len(s) && s[j] != s[i] {
+		if s[j] == '\\' {
+			j++
+		}
+		j++
+	}
+	return min(j+1, len(s))
 }
 
 func isWordByte(c byte) bool {
@@ -370,7 +377,8 @@ func toStarlark(source string) string {
 }
 
 // rewriteComparisons wraps each comparison in __number(), as Python's bools are the numbers 1
-// and 0, turns a chain a < b < c into (a < b) and (b < c), and True and False into 1 and 0.
+// and 0, turns a chain a < b < c into (a < b) and (b < c) (see chain), and True and False into
+// 1 and 0 but for keyword arguments.
 // Sources without comparisons or booleans are returned unchanged.
 func rewriteComparisons(source string) string {
 	tokens := pythonTokens(source)
@@ -380,6 +388,9 @@ func rewriteComparisons(source string) string {
 		return source
 	}
 	for i, t := range tokens {
+		if i > 0 && tokens[i-1] == "=" { // a keyword argument, sorted(x, reverse=True), stays a bool
+			continue
+		}
 		switch t {
 		case "True":
 			tokens[i] = "1"
@@ -451,20 +462,28 @@ func comparisonSegment(segment []string) []string {
 		return segment
 	}
 	operands = append(operands, segment[start:])
-	out := []string{numberName, "("}
-	for i, op := range operators {
-		if i > 0 {
-			out = append(out, "and")
-		}
-		out = slicesConcat(out, []string{"("}, operands[i], []string{op}, operands[i+1], []string{")"})
+	return slicesConcat([]string{numberName, "("}, chain(operands, operators, 1), []string{")"})
+}
+
+// chain is a comparison chain from its first operand, a < b < c as (a < b) and (b < c), each
+// middle operand evaluated once, as in Python, by a lambda taking it as its parameter:
+// (lambda __m1: (a < __m1) and ((__m1 < c)))(b). A later operand is evaluated only where the
+// comparisons before it hold; the parameter of a nested chain shadows an outer one.
+func chain(operands [][]string, operators []string, n int) []string {
+	if len(operators) == 1 {
+		return slicesConcat([]string{"("}, operands[0], operators, operands[1], []string{")"})
 	}
-	return append(out, ")")
+	middle := fmt.Sprintf("__m%d", n)
+	rest := append([][]string{{middle}}, operands[2:]...)
+	return slicesConcat([]string{"(", "lambda", middle, ":", "("}, operands[0], []string{operators[0], middle, ")", "and", "("},
+		chain(rest, operators[1:], n+1), []string{")", ")", "("}, operands[1], []string{")"})
 }
 
 // pythonBuiltins are Python built-ins Starlark lacks or computes otherwise: round to even (and
-// to ndigits), sum and divmod.
+// to ndigits), sum, divmod, and bool, any and all giving Python's bools as the numbers they are.
 func pythonBuiltins() starlark.StringDict {
 	return starlark.StringDict{
+		"bool": numbered("bool"), "any": numbered("any"), "all": numbered("all"),
 		"round": starlark.NewBuiltin("round", func(_ *starlark.Thread, b *starlark.Builtin, args starlark.Tuple,
 			kwargs []starlark.Tuple) (starlark.Value, error) {
 			var x starlark.Value
@@ -648,4 +667,18 @@ func rewriteEach(list []syntax.Expr) {
 	for i, e := range list {
 		list[i] = rewriteFloorDivision(e)
 	}
+}
+
+// numbered is Starlark's built-in of that name with its bool result as a number, 1 or 0, as
+// Python's bools do arithmetic (any(...) + 1).
+func numbered(name string) *starlark.Builtin {
+	builtin := starlark.Universe[name].(*starlark.Builtin)
+	return starlark.NewBuiltin(name, func(thread *starlark.Thread, _ *starlark.Builtin, args starlark.Tuple,
+		kwargs []starlark.Tuple) (starlark.Value, error) {
+		v, err := builtin.CallInternal(thread, args, kwargs)
+		if b, ok := v.(starlark.Bool); ok && err == nil {
+			return boolNumber(bool(b)), nil
+		}
+		return v, err
+	})
 }
