@@ -157,27 +157,37 @@ func AtStep(step int) Moment { return Moment{step: step, byStep: true, set: true
 // AtFraction is the moment at a fraction of the run (0 first step, 1 last).
 func AtFraction(f float64) Moment { return Moment{fraction: f, set: true} }
 
-// ParseMoment reads "120" (a step), "0.3" (a fraction) or "30%".
+// ParseMoment reads "120" (a step), "0.3" (a fraction) or "30%". As in CLIPig, a moment may lie
+// outside the run (a negative step, a fraction above 1: see Outside).
 func ParseMoment(s string) (Moment, error) {
 	s = strings.TrimSpace(s)
 	if p, ok := strings.CutSuffix(s, "%"); ok {
 		f, err := strconv.ParseFloat(strings.TrimSpace(p), 64)
-		if err != nil || f < 0 || f > 100 {
-			return Moment{}, fmt.Errorf("%q is not a percentage from 0%% to 100%%", s)
+		if err != nil || math.IsNaN(f) || math.IsInf(f, 0) {
+			return Moment{}, fmt.Errorf("%q is not a percentage (\"30%%\")", s)
 		}
 		return AtFraction(f * (1. / 100)), nil // as CLIPig computes it, to the last bit
 	}
 	if n, err := strconv.Atoi(s); err == nil {
-		if n < 0 {
-			return Moment{}, fmt.Errorf("step %d is negative", n)
-		}
 		return AtStep(n), nil
 	}
 	f, err := strconv.ParseFloat(s, 64)
-	if err != nil || f < 0 || f > 1 || math.IsNaN(f) {
+	if err != nil || math.IsNaN(f) || math.IsInf(f, 0) {
 		return Moment{}, fmt.Errorf("%q is not a step (integer), a fraction from 0 to 1, or a percentage (\"30%%\")", s)
 	}
 	return AtFraction(f), nil
+}
+
+// Outside says where a moment lies outside every run ("before the first step", "after the last
+// step"), or "" where it does not.
+func (m Moment) Outside() string {
+	switch {
+	case m.byStep && m.step < 0 || !m.byStep && m.fraction < 0:
+		return "before the first step"
+	case !m.byStep && m.fraction > 1:
+		return "after the last step"
+	}
+	return ""
 }
 
 // IsSet tells whether the moment was given.

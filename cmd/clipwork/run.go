@@ -65,6 +65,9 @@ func runRun(args []string, stdout io.Writer) error {
 	if err != nil {
 		return err
 	}
+	for _, note := range file.Notes {
+		fmt.Fprintf(os.Stderr, "%v\n", note)
+	}
 	if file.Sweep != nil {
 		return fmt.Errorf("%s: the experiment has a sweep: run its variants with clipwork sweep %s (one of them: add --index I)",
 			file.Sweep.Position, strings.Join(files, " "))

@@ -2,6 +2,7 @@ package expfile
 
 import (
 	"fmt"
+	"math"
 	"regexp"
 	"slices"
 	"strconv"
@@ -192,6 +193,38 @@ func (d *decoder) boolean(n *yaml.Node, what string) bool {
 	return f != 0
 }
 
+// active reads CLIPig's active, which CLIPig takes as Python's bool() of what PyYAML reads: its
+// bools (yes/no/on/off/true/false in three cases each), null and numbers as Python takes them,
+// a list or mapping true unless empty, and any other text true (`oFF`, `0e0` and `t > 0.5` are
+// strings to PyYAML, and true; clipwork says so where it is not a bool word).
+func (d *decoder) active(n *yaml.Node, what string) bool {
+	if n.Kind == yaml.SequenceNode || n.Kind == yaml.MappingNode {
+		return len(n.Content) > 0
+	}
+	s, ok := d.scalar(n, what)
+	switch {
+	case !ok:
+		return false
+	case quoted(n):
+		return s != ""
+	case pyyamlBool.MatchString(s) || pyyamlInt.MatchString(s) || pyyamlFloat.MatchString(s):
+		f, _ := strconv.ParseFloat(yaml11Number(s), 64)
+		return f != 0
+	case pyyamlNull.MatchString(s):
+		return false
+	}
+	d.notef(n, "%s: %q is text to CLIPig's YAML reader, which Python takes for true; write true or false", what, s)
+	return true
+}
+
+// PyYAML's (YAML 1.1) forms of plain scalars: bools, whole numbers, floats and null.
+var (
+	pyyamlBool  = regexp.MustCompile(`^(?:yes|Yes|YES|no|No|NO|true|True|TRUE|false|False|FALSE|on|On|ON|off|Off|OFF)$`)
+	pyyamlInt   = regexp.MustCompile(`^(?:[-+]?0b[0-1_]+|[-+]?0[0-7_]+|[-+]?(?:0|[1-9][0-9_]*)|[-+]?0x[0-9a-fA-F_]+|[-+]?[1-9][0-9_]*(?::[0-5]?[0-9])+)$`)
+	pyyamlFloat = regexp.MustCompile(`^(?:[-+]?(?:[0-9][0-9_]*)\.[0-9_]*(?:[eE][-+][0-9]+)?|\.[0-9_]+(?:[eE][-+][0-9]+)?|[-+]?[0-9][0-9_]*(?::[0-5]?[0-9])+\.[0-9_]*|[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN))$`)
+	pyyamlNull  = regexp.MustCompile(`^(?:~|null|Null|NULL|)$`)
+)
+
 // quoted tells whether a scalar was written in quotes, which makes it a string to PyYAML.
 func quoted(n *yaml.Node) bool {
 	return n.Style&(yaml.DoubleQuotedStyle|yaml.SingleQuotedStyle) != 0
@@ -202,7 +235,8 @@ var sexagesimal = regexp.MustCompile(`^[-+]?[0-9][0-9_]*(:[0-5]?[0-9])+(\.[0-9_]
 
 // yaml11Number is a plain scalar that PyYAML (YAML 1.1) reads as a number or a bool written as
 // Go reads numbers: octal 020 as 16, binary 0b101 as 5, hex 0x1F as 31, base 60 1:30 as 90, .inf and .nan, and
-// yes/no/on/off/true/false as 1 and 0 (Python's bools are numbers); anything else unchanged.
+// yes/no/on/off/true/false (in PyYAML's cases: no, No, NO) as 1 and 0 (Python's bools are
+// numbers); anything else unchanged.
 func yaml11Number(s string) string {
 	plain := strings.ReplaceAll(s, "_", "")
 	sign, digits := "", strings.TrimLeft(plain, "+-")
@@ -210,11 +244,11 @@ func yaml11Number(s string) string {
 		sign = plain[:1]
 	}
 	switch lower := strings.ToLower(s); {
-	case slices.Contains([]string{"yes", "on", "true"}, lower):
+	case pyyamlBool.MatchString(s) && slices.Contains([]string{"yes", "on", "true"}, lower):
 		return "1"
-	case slices.Contains([]string{"no", "off", "false"}, lower):
+	case pyyamlBool.MatchString(s):
 		return "0"
-	case slices.Contains([]string{".inf", "+.inf", "-.inf", ".nan"}, lower):
+	case pyyamlFloat.MatchString(s) && strings.Contains(lower, ".inf") || strings.Contains(lower, ".nan"):
 		return strings.Replace(lower, ".", "", 1)
 	case sexagesimal.MatchString(s):
 		value := 0.0
@@ -361,6 +395,10 @@ func (d *decoder) periodKey(key string, v *yaml.Node, p *workbench.Period) bool 
 	return true
 }
 
+// moment reads a start or end as CLIPig does: a whole number is a step, a number with a point
+// a fraction of the run, "N%" a percentage; any other text an expression of numbers giving a
+// fraction (`1/2`, `10*5%`). Values outside the run are kept, as CLIPig keeps them, with a
+// note.
 func (d *decoder) moment(n *yaml.Node, what string) workbench.Moment {
 	s, ok := d.numeric(n, what)
 	if !ok {
@@ -368,7 +406,22 @@ func (d *decoder) moment(n *yaml.Node, what string) workbench.Moment {
 	}
 	m, err := workbench.ParseMoment(s)
 	if err != nil {
-		d.errorf(n, "%s: %v", what, err)
+		source, percent := strings.CutSuffix(strings.TrimSpace(s), "%")
+		var f float64
+		d.within(nil, func() { f, ok = d.evaluate(n, source, what) })
+		if !ok {
+			return workbench.Moment{}
+		}
+		if percent {
+			f *= 1. / 100
+		}
+		if m = workbench.AtFraction(f); math.IsNaN(f) || math.IsInf(f, 0) {
+			d.errorf(n, "%s is %v", what, f)
+		}
+	}
+	if outside := m.Outside(); outside != "" {
+		d.notef(n, "%s %s is %s (a number with a point is a fraction of the run, as in CLIPig; "+
+			"a step is a whole number)", what, s, outside)
 	}
 	return m
 }

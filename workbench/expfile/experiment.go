@@ -49,8 +49,13 @@ var notes = map[string]string{
 
 // note records that a key is accepted with the note above.
 func (d *decoder) note(n *yaml.Node, key string) {
+	d.notef(n, "%s is accepted and ignored: %s", key, notes[key])
+}
+
+// notef records a note on n, which `clipwork check` prints.
+func (d *decoder) notef(n *yaml.Node, format string, args ...any) {
 	d.notes = append(d.notes, &Error{File: d.files[n], Line: n.Line, Column: n.Column,
-		Message: fmt.Sprintf("note: %s is accepted and ignored: %s", key, notes[key])})
+		Message: "note: " + fmt.Sprintf(format, args...)})
 }
 
 var topKeys = []string{"model", "seed", "epochs", "steps", "resolution", "resolution_stages", "learnrate",
@@ -354,7 +359,7 @@ func (d *decoder) target(n *yaml.Node, index int) workbench.Target {
 		case "name":
 			t.Name = d.str(v, key)
 		case "active":
-			t.Disabled = !d.boolean(v, key)
+			t.Disabled = !d.active(v, key)
 		case "weight":
 			d.within(similarityGroup, func() { t.Weight = d.value(v, key) })
 		case "batch_size":
@@ -527,7 +532,7 @@ func (d *decoder) postprocItem(n *yaml.Node) []workbench.Postproc {
 			d.errorf(v, "%s changes the image's size, which postproc keeps (CLIPig refuses it too): use it in a target's transforms", key)
 			resizing = true
 		case key == "active":
-			shared.Disabled = !d.boolean(v, key)
+			shared.Disabled = !d.active(v, key)
 		case key == "amount":
 			shared.Amount = d.value(v, key)
 		case skippedByCLIPig(key, v):
@@ -573,7 +578,7 @@ func (d *decoder) postproc(key string, v *yaml.Node) workbench.Postproc {
 		for i := 0; i+1 < len(v.Content); i += 2 {
 			switch k, value := v.Content[i].Value, v.Content[i+1]; k {
 			case "active":
-				p.Disabled = !d.boolean(value, k)
+				p.Disabled = !d.active(value, k)
 			case "amount":
 				if ownAmount {
 					rest.Content = append(rest.Content, v.Content[i], value)

@@ -40,7 +40,7 @@ func TestErrorsNamePositionAndFix(t *testing.T) {
 		{"epochs: -3\n", []string{"epochs must be at least 1"}},
 		{"targets:\n  - name: a\n    batch_sise: 2\n", []string{"bad.yaml:3:5", `did you mean "batch_size"`}},
 		{"targets:\n  - features: [x]\n    transforms:\n      - blurr: 1\n", []string{"bad.yaml:4:9", `unknown transform "blurr"`, `"blur"`}},
-		{"targets:\n  - features: [x]\n    start: 140%\n", []string{"bad.yaml:3:12", "percentage"}},
+		{"targets:\n  - features: [x]\n    start: 1x%\n", []string{"bad.yaml:3:12", "start must be a number"}},
 		{"learnrate: 1 - pow(t,\n", []string{"bad.yaml:1:12", "not a number or a valid expression"}},
 		{"targets:\n  - features:\n      - {weight: 2}\n", []string{"bad.yaml:3:9", "a feature needs a text or an image"}},
 		{"- 1\n", []string{"a mapping"}},
@@ -70,17 +70,17 @@ func TestErrorsNamePositionAndFix(t *testing.T) {
 func TestSettingErrorsNameTheSetting(t *testing.T) {
 	const file = "epochs: 10\ntargets:\n  - name: a\n    features: [x]\n"
 	for setting, want := range map[string]string{
-		"epochs=abc":           "--set epochs=abc: epochs must be a number",
-		"targets=[":            "--set targets=[: a target must be a mapping",
-		"targets.0.wat=1":      `--set targets.0.wat=1: unknown key "wat" in a target`,
-		"wat.x=1":              `--set wat.x=1: unknown key "wat" in the experiment`,
-		"wat=1":                `--set wat=1: unknown key "wat" in the experiment`,
-		"targets=[{wat: 1}]":   `--set targets=[{wat: 1}]: unknown key "wat" in a target`,
-		"targets.9.epochs=1":   `--set targets.9.epochs=1: there is no list element "9" (indices 0 to 0, or names "a")`,
-		"epochs":               "--set epochs: write key=value",
-		"init.std=\x00":        `--set "init.std=\x00": `,
-		"resolution=[64, x]":   "--set resolution=[64, x]: ",
-		"targets.a.start=140%": "--set targets.a.start=140%: ",
+		"epochs=abc":          "--set epochs=abc: epochs must be a number",
+		"targets=[":           "--set targets=[: a target must be a mapping",
+		"targets.0.wat=1":     `--set targets.0.wat=1: unknown key "wat" in a target`,
+		"wat.x=1":             `--set wat.x=1: unknown key "wat" in the experiment`,
+		"wat=1":               `--set wat=1: unknown key "wat" in the experiment`,
+		"targets=[{wat: 1}]":  `--set targets=[{wat: 1}]: unknown key "wat" in a target`,
+		"targets.9.epochs=1":  `--set targets.9.epochs=1: there is no list element "9" (indices 0 to 0, or names "a")`,
+		"epochs":              "--set epochs: write key=value",
+		"init.std=\x00":       `--set "init.std=\x00": `,
+		"resolution=[64, x]":  "--set resolution=[64, x]: ",
+		"targets.a.start=1x%": "--set targets.a.start=1x%: ",
 	} {
 		_, err := Parse("s.yaml", []byte(file), setting)
 		if err == nil || !strings.HasPrefix(err.Error(), want) {
@@ -746,9 +746,29 @@ func TestYAML11Numbers(t *testing.T) {
 			e.Targets[0].BatchSize, e.Targets[0].Disabled, e.Targets[0].Features[0].Weight)
 	}
 	for in, want := range map[string]string{"-.inf": "-inf", ".NaN": "nan", "-0_17": "-15", "1:00:00": "3600",
-		"off": "0", "08": "08", "0.5": "0.5", "abc": "abc"} {
+		"off": "0", "08": "08", "0.5": "0.5", "abc": "abc", "oFF": "oFF", "nO": "nO", ".iNf": ".iNf"} {
 		if got := yaml11Number(in); got != want {
 			t.Errorf("%s read as %s, want %s", in, got, want)
+		}
+	}
+}
+
+// TestActiveIsPythonsBool reads a target's active as CLIPig does, Python's bool() of what PyYAML
+// reads (each want below is what bool(yaml.safe_load(...)) gives), with a note for text.
+func TestActiveIsPythonsBool(t *testing.T) {
+	for value, want := range map[string]bool{"true": true, "Off": false, "NO": false, "oFF": true, "nO": true,
+		"0": false, "0.0": false, "0e0": true, "1": true, "~": false, "null": false, "": false, "[]": false,
+		"[0]": true, "{}": false, "'false'": true, "''": false, "t > 0.5": true, "y": true, "0x0": false} {
+		f, err := Parse("a.yaml", []byte("targets:\n  - active: "+value+"\n    features: [x]\n"))
+		if err != nil {
+			t.Errorf("active: %s: %v", value, err)
+			continue
+		}
+		if got := !f.Experiment.Targets[0].Disabled; got != want {
+			t.Errorf("active: %s read as %v, want %v", value, got, want)
+		}
+		if text := slices.Contains([]string{"oFF", "nO", "0e0", "t > 0.5", "y"}, value); text != (len(f.Notes) > 0) {
+			t.Errorf("active: %s: notes %v", value, f.Notes)
 		}
 	}
 }
@@ -794,5 +814,30 @@ func TestNullTextAndFoldedFeatureScale(t *testing.T) {
 	}
 	if tg := f.Experiment.Targets[0]; tg.Features[0].Text != "" || tg.Features[0].Image == "" || tg.FeatureScale != workbench.FeatureScaleFair {
 		t.Errorf("target %+v", tg)
+	}
+}
+
+// TestStartAndEndAsCLIPigReadsThem: expressions of numbers give fractions (CLIPig evaluates
+// them as floats), a percentage's expression is scaled, and moments outside the run are kept,
+// with a note, as CLIPig keeps them.
+func TestStartAndEndAsCLIPigReadsThem(t *testing.T) {
+	for value, want := range map[string]string{"1/2": "50%", "pi/10": "31.41592653589793%", "10*5%": "50%",
+		"2*5": "1000%", "5.0": "500%", "-1": "-1", "150%": "150%", "7": "7", "0.25": "25%"} {
+		f, err := Parse("m.yaml", []byte("epochs: 10\ntargets:\n  - start: "+value+"\n    features: [x]\n"))
+		if err != nil {
+			t.Errorf("start: %s: %v", value, err)
+			continue
+		}
+		start := f.Experiment.Targets[0].Period.Start
+		if start.String() != want {
+			t.Errorf("start: %s read as %s, want %s", value, start, want)
+		}
+		if outside := start.Outside() != ""; outside != (len(f.Notes) > 0) {
+			t.Errorf("start: %s: notes %v", value, f.Notes)
+		}
+	}
+	if _, err := Parse("m.yaml", []byte("targets:\n  - start: t / 2\n    features: [x]\n")); err == nil ||
+		!strings.Contains(err.Error(), "t is not available here") {
+		t.Errorf("start of a variable: %v", err)
 	}
 }
