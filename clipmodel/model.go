@@ -17,6 +17,7 @@ import (
 	"runtime"
 	"runtime/debug"
 	"slices"
+	"strings"
 	"sync"
 
 	"github.com/gomlx/compute"
@@ -86,10 +87,21 @@ func Backend() (compute.Backend, error) {
 		}
 		backend, backendErr = compute.NewWithConfig(config)
 		if backendErr != nil {
-			backendErr = fmt.Errorf("starting the compute backend %q (set by %s): %w", config, compute.ConfigEnvVar, backendErr)
+			backendErr = fmt.Errorf("starting the compute backend %q (set by %s): %w%s", config, compute.ConfigEnvVar,
+				backendErr, backendHint(config))
 		}
 	})
 	return backend, backendErr
+}
+
+// backendHint says how to get a backend that failed to start, or to do without it.
+func backendHint(config string) string {
+	if !strings.HasPrefix(config, "xla") {
+		return ""
+	}
+	return fmt.Sprintf("\nXLA needs its PJRT plugin: for %s:cuda, go-xla's installer where the network allows, or "+
+		"PJRT_PLUGIN_LIBRARY_PATH naming a folder with xla_cuda_plugin.so (from JAX's jax-cuda13-pjrt wheel); "+
+		"to run on the CPU instead, unset %s", "xla", compute.ConfigEnvVar)
 }
 
 func (m *Model) compile() error {
