@@ -26,13 +26,14 @@ test:
 
 # Opens Jupyter on notebooks/ with the GoNB kernel, built from go.mod's pinned tools with gopls
 # for completion (the exported GOEXPERIMENT=simd reaches the kernel's cell builds). Checks for
-# Jupyter first. JUPYTER_FLAGS passes options, e.g. "--no-browser --port 8899".
+# Jupyter first. JUPYTER_FLAGS passes options, e.g. "--no-browser --port 8899"; as root it adds
+# --allow-root, which Jupyter wants there.
 notebook:
 	@jupyter notebook --version >/dev/null 2>&1 || { echo "Jupyter Notebook is missing. Install it:"; \
 		echo "  Debian/Ubuntu: sudo apt-get install jupyter-notebook"; echo "  elsewhere:     pip install notebook"; exit 1; }
 	$(GO) build -o bin/ github.com/janpfeifer/gonb golang.org/x/tools/cmd/goimports golang.org/x/tools/gopls
 	PATH="$(CURDIR)/bin:$$PATH" bin/gonb --install --force_deps
-	cd notebooks && PATH="$(CURDIR)/bin:$$PATH" jupyter notebook $(JUPYTER_FLAGS)
+	cd notebooks && PATH="$(CURDIR)/bin:$$PATH" jupyter notebook $(if $(filter 0,$(shell id -u)),--allow-root) $(JUPYTER_FLAGS)
 
 # Regenerates docs/gallery: the picture and charts (SVG, and PNG where Chromium is installed) of
 # the quick-start notebook's recipe (experiments/demo.yaml with a contest in its details), run

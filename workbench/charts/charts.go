@@ -128,7 +128,7 @@ func WinRates(t *workbench.TargetStats) Chart {
 		if slices.ContainsFunc(t.Features, func(f *workbench.FeatureStats) bool { return f.Negative }) {
 			sub += "; red: negative features, pushed away"
 		}
-		bar.SetGlobalOptions(common("similarity: "+t.Name, sub)...)
+		bar.SetGlobalOptions(common("mean similarity over the run: "+t.Name, sub)...)
 		for _, f := range t.Features {
 			labels, data = append(labels, barLabel(f.Label, f.Negative)), append(data, similarityBar(f))
 		}

@@ -337,7 +337,7 @@ func TestConstraintOnlyTargetsDrawNoCharts(t *testing.T) {
 	withFeatures := testStats()
 	withFeatures.Targets[0].Select = workbench.SelectAll
 	cs := Compare([]NamedStats{{"a", constraints}, {"b", withFeatures}})
-	if len(cs) != 1 || !strings.Contains(option(t, cs[0]), "similarity: t") {
+	if len(cs) != 1 || !strings.Contains(option(t, cs[0]), "similarity over the run: t") {
 		t.Errorf("comparison with features in one run: %d charts, want its similarities", len(cs))
 	}
 }

@@ -52,7 +52,7 @@ func targetNames(runs []NamedStats) []string {
 // says some runs have no win rates.
 func compareTarget(runs []NamedStats, name string, winRates, some bool) Chart {
 	bar := charts.NewBar()
-	head, sub, chartName := "similarity: "+name, "mean similarity; every feature applied in every window", "compare-similarity-"+name
+	head, sub, chartName := "mean similarity over the run: "+name, "every feature applied in every window", "compare-similarity-"+name
 	if winRates {
 		head, sub, chartName = "win rates: "+name, "% of windows each feature won, per run", "compare-winrate-"+name
 		if some {

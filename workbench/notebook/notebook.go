@@ -12,12 +12,15 @@ package notebook
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"html"
 	"image"
 	"os"
+	"os/signal"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"time"
 
 	_ "github.com/clipwork/clipwork/clipmodel/defaultmodel" // the default model
@@ -68,11 +71,9 @@ func RunFile(file *expfile.File, name string, withCharts bool) (*Result, error) 
 // runFile runs a parsed experiment with a live view.
 func runFile(file *expfile.File, name string, view *LiveView) (*Result, error) {
 	defer gonbui.Sync()
-	members, err := workbench.LoadModels(file.Experiment)
-	if err != nil {
-		return nil, err
-	}
-	run, err := workbench.NewEnsembleRun(file.Experiment, members)
+	ctx, stop := interruptible()
+	defer stop()
+	run, err := newRun(file)
 	if err != nil {
 		return nil, err
 	}
@@ -81,12 +82,81 @@ func runFile(file *expfile.File, name string, view *LiveView) (*Result, error) {
 		return nil, err
 	}
 	defer dir.Close()
+	return runIn(ctx, dir, file, run, view)
+}
+
+// Resume continues a run folder that was interrupted (or, with steps above its length, a
+// finished one) with a live view and the charts at the end, exactly as if never stopped, as
+// clipwork run --resume does; steps 0 keeps the run's length.
+func Resume(path string, steps int) (*Result, error) {
+	defer gonbui.Sync()
+	ctx, stop := interruptible()
+	defer stop()
+	dir, err := runstore.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	if err := dir.Lock(); err != nil {
+		return nil, err
+	}
+	defer dir.Close()
+	var settings []string
+	if steps > 0 {
+		settings = append(settings, fmt.Sprintf("epochs=%d", steps))
+	}
+	file, err := expfile.Load([]string{filepath.Join(dir.Path, runstore.ConfigFile)}, settings...)
+	if err != nil {
+		return nil, err
+	}
+	state, err := dir.ReadState()
+	if err != nil {
+		return nil, err
+	}
+	if steps > 0 && steps < state.Step {
+		return nil, fmt.Errorf("%s has already done %d steps, more than %d", dir.Path, state.Step, steps)
+	}
+	run, err := newRun(file)
+	if err != nil {
+		return nil, err
+	}
+	if err := runstore.CheckStateFits(state, run); err != nil {
+		return nil, fmt.Errorf("%s: %w", dir.Path, err)
+	}
+	if err := run.Restore(state); err != nil {
+		return nil, fmt.Errorf("%s: %w", dir.Path, err)
+	}
+	return runIn(ctx, dir, file, run, &LiveView{Every: time.Second, Charts: true})
+}
+
+// interruptible is a context that Jupyter's interrupt (SIGINT to the cell's program) or SIGTERM
+// cancels, so that an interrupted run stops cleanly at its next step, its image and state saved.
+func interruptible() (context.Context, context.CancelFunc) {
+	return signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+}
+
+// newRun loads the experiment's models and prepares its run.
+func newRun(file *expfile.File) (*workbench.Run, error) {
+	members, err := workbench.LoadModels(file.Experiment)
+	if err != nil {
+		return nil, err
+	}
+	return workbench.NewEnsembleRun(file.Experiment, members)
+}
+
+// runIn runs run into its folder dir with the view; an interrupted run's error says how to
+// continue it.
+func runIn(ctx context.Context, dir *runstore.Dir, file *expfile.File, run *workbench.Run, view *LiveView) (*Result, error) {
 	recorder, err := runstore.NewRecorder(dir, file, run, run.ModelNames()...)
 	if err != nil {
 		return nil, err
 	}
 	result := &Result{Run: run, Dir: dir.Path}
-	if err := run.Run(context.Background(), recorder, view); err != nil {
+	err = run.Run(ctx, recorder, view)
+	if errors.Is(err, context.Canceled) {
+		return result, fmt.Errorf("interrupted at step %d, its image and state saved in %s: continue with "+
+			"notebook.Resume(%q, 0), or clipwork run --resume %s", run.Step(), dir.Path, dir.Path, dir.Path)
+	}
+	if err != nil {
 		return result, err
 	}
 	return result, recorder.Err()
@@ -121,7 +191,10 @@ func (v *LiveView) Observe(e workbench.Event) {
 		}
 	case workbench.EventEnd, workbench.EventStop:
 		note := "done"
-		if e.Err != nil {
+		switch {
+		case errors.Is(e.Err, context.Canceled):
+			note = "interrupted (see the cell's error to continue)"
+		case e.Err != nil:
 			note = "stopped: " + e.Err.Error()
 		}
 		if v.Transient && e.Err == nil {
@@ -166,8 +239,8 @@ func winRateBars(stats *workbench.Stats) string {
 		fmt.Fprintf(&b, "<p><b>%s</b> (select %s, %d windows)</p><table>", html.EscapeString(t.Name),
 			html.EscapeString(t.Select), t.Windows)
 		for j, f := range t.Features {
-			fmt.Fprintf(&b, "<tr><td>%s</td>%s<td>sim %.3f</td></tr>", html.EscapeString(f.Label), winRateCells(t, j),
-				f.SimilarityMean)
+			fmt.Fprintf(&b, "<tr><td>%s</td>%s<td>similarity now %.3f, mean %.3f</td></tr>", html.EscapeString(f.Label),
+				winRateCells(t, j), f.SimilarityLast, f.SimilarityMean)
 		}
 		b.WriteString("</table>")
 	}

@@ -1,11 +1,14 @@
 package notebook
 
 import (
+	"bytes"
 	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
+	"syscall"
 	"testing"
+	"time"
 
 	"github.com/clipwork/clipwork/workbench"
 	"github.com/clipwork/clipwork/workbench/expfile"
@@ -134,5 +137,43 @@ func TestWinRateBarsOfConstraintsAlone(t *testing.T) {
 	stats := &workbench.Stats{Targets: []*workbench.TargetStats{{Name: "frame", Select: "all", Windows: 6}}}
 	if got := winRateBars(stats); got != "<p><b>frame</b> (constraints only, 6 windows)</p>" {
 		t.Errorf("bars %q", got)
+	}
+}
+
+// TestInterruptSavesAndResumeFinishes interrupts a notebook run as Jupyter does (SIGINT to the
+// program) once its folder exists: the run stops cleanly with its image and state saved and
+// says how to continue; Resume then finishes it with the image an uninterrupted run makes.
+func TestInterruptSavesAndResumeFinishes(t *testing.T) {
+	Results = t.TempDir()
+	const text = "model: random:tiny\nepochs: 400\nresolution: 40\ntargets:\n  - features: [x]\n"
+	go func() {
+		for {
+			if entries, _ := os.ReadDir(Results); len(entries) > 0 {
+				time.Sleep(50 * time.Millisecond)
+				_ = syscall.Kill(os.Getpid(), syscall.SIGINT)
+				return
+			}
+			time.Sleep(5 * time.Millisecond)
+		}
+	}()
+	run, err := RunYAML(text, "name=cut")
+	if err == nil || !strings.Contains(err.Error(), "notebook.Resume(") || run == nil || run.Step() >= 400 {
+		t.Fatalf("interrupted: %v", err)
+	}
+	if _, err := os.Stat(filepath.Join(run.Dir, "image.png")); err != nil {
+		t.Errorf("the interrupted run left no image: %v", err)
+	}
+	resumed, err := Resume(run.Dir, 0)
+	if err != nil || resumed.Step() != 400 {
+		t.Fatalf("resumed: %v", err)
+	}
+	whole, err := RunYAML(text, "name=whole")
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, _ := os.ReadFile(filepath.Join(run.Dir, "image.png"))
+	b, _ := os.ReadFile(filepath.Join(whole.Dir, "image.png"))
+	if !bytes.Equal(a, b) {
+		t.Error("the resumed run's image differs from the uninterrupted run's")
 	}
 }
