@@ -33,7 +33,8 @@ func Script() string {
 // common are the options every chart shares: its size, no animation, a title and room for a
 // legend at the bottom.
 func common(text, sub string) []charts.GlobalOpts {
-	return layout(Wrap(text, 48), Wrap(sub, 64), 70)
+	sub = Wrap(sub, 64)
+	return layout(Wrap(text, 48), sub, 70+lineHeight*strings.Count(sub, "\n"))
 }
 
 // layout is common with the title and subtitle as given (wrapped already) and the plot top
@@ -52,12 +53,12 @@ func layout(title, subtitle string, top int) []charts.GlobalOpts {
 // stepAxis is the x axis of charts over time. Unstacked charts take a "value" axis (labelEvery
 // 0), so that its ticks fall on round steps whatever steps the history recorded, and series of
 // [step, value] points, the axis ending at the last step rather than at a round number past
-// it; stacked ones a "category" axis, since ECharts stacks along x when both axes hold values,
+// it, its ticks on whole steps; stacked ones a "category" axis, since ECharts stacks along x when both axes hold values,
 // labelled every labelEvery categories.
 func stepAxis(labelEvery int) charts.GlobalOpts {
-	axis := opts.XAxis{Type: "value", Max: "dataMax", Name: "step", NameLocation: "middle", NameGap: 25}
+	axis := opts.XAxis{Type: "value", Max: "dataMax", MinInterval: 1, Name: "step", NameLocation: "middle", NameGap: 25}
 	if labelEvery > 0 {
-		axis.Type, axis.Max = "category", nil
+		axis.Type, axis.Max, axis.MinInterval = "category", nil, 0
 		axis.AxisLabel = &opts.AxisLabel{Interval: strconv.Itoa(labelEvery - 1)}
 		axis.AxisTick = &opts.AxisTick{Interval: strconv.Itoa(labelEvery - 1)}
 	}
@@ -200,13 +201,14 @@ func Similarities(stats *workbench.Stats, t *workbench.TargetStats) Chart {
 		stepAxis(0))...)
 	ensemble := func(rec workbench.StepRecord) []float64 { return rec.Similarities[t.Name] }
 	for j, f := range t.Features {
-		name := Wrap(f.Label, 24)
+		name := f.Label
 		options := append(marks(stats, j == 0, t), noSymbols())
 		if f.Negative { // in the bars' colour for negative features
 			name += " (negative)"
 			options = append(options, charts.WithLineStyleOpts(opts.LineStyle{Color: negativeColour}),
 				charts.WithItemStyleOpts(opts.ItemStyle{Color: negativeColour}))
 		}
+		name = Wrap(name, 24)
 		line.AddSeries(name, similaritySeries(stats, j, ensemble), options...)
 	}
 	for _, m := range stats.Models {

@@ -212,6 +212,13 @@ func TestCompareGroupsRuns(t *testing.T) {
 	if !strings.Contains(o, "rust") {
 		t.Error("the negative feature has no bar")
 	}
+	all := testStats()
+	all.Targets[0].Select = workbench.SelectAll
+	cs = Compare([]NamedStats{{"best", testStats()}, {"all", all}})
+	if len(cs) != 2 || !strings.Contains(option(t, cs[0]), "win rates: t") ||
+		!strings.Contains(option(t, cs[1]), "mean similarity over the run: t") {
+		t.Errorf("select best beside select all: %d charts, want the win rates and the similarities", len(cs))
+	}
 }
 
 func TestWrap(t *testing.T) {
@@ -280,7 +287,7 @@ func TestChartsOverTimeStandOnSteps(t *testing.T) {
 	delete(stats.History[0].Similarities, "t")
 	for _, c := range []Chart{Similarities(stats, stats.Targets[0]), Loss(stats)} {
 		o := option(t, c)
-		for _, want := range []string{`"max":"dataMax","name":"step","nameGap":25,"nameLocation":"middle","type":"value"`, `"xAxis":20`, "[30,"} {
+		for _, want := range []string{`"max":"dataMax","minInterval":1,"name":"step","nameGap":25,"nameLocation":"middle","type":"value"`, `"xAxis":20`, "[30,"} {
 			if !strings.Contains(o, want) {
 				t.Errorf("%s lacks %s: %s", c.Name, want, o)
 			}

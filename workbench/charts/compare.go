@@ -14,7 +14,9 @@ type NamedStats struct {
 	Stats *workbench.Stats
 }
 
-// Compare is, per target name, grouped bars with one series per run: the features' win rates, or the mean similarities where no run of that target has win rates.
+// Compare is, per target name, grouped bars with one series per run: the features' win rates,
+// and the mean similarities too where some runs of that target have no win rates (select all),
+// or only those where none has.
 func Compare(runs []NamedStats) []Chart {
 	var out []Chart
 	for _, name := range targetNames(runs) {
@@ -30,7 +32,12 @@ func Compare(runs []NamedStats) []Chart {
 		if features == 0 {
 			continue
 		}
-		out = append(out, compareTarget(runs, name, with > 0, with < len(runs)))
+		if with > 0 {
+			out = append(out, compareTarget(runs, name, true, with < features))
+		}
+		if with < features {
+			out = append(out, compareTarget(runs, name, false, with > 0))
+		}
 	}
 	return out
 }
@@ -49,10 +56,13 @@ func targetNames(runs []NamedStats) []string {
 
 // compareTarget draws one target across runs, negative features' labels marked; a run without
 // a value for a feature (not in the run, negative, or no win rates there) shows no bar; some
-// says some runs have no win rates.
+// says some runs have no win rates (of a similarity chart: some have).
 func compareTarget(runs []NamedStats, name string, winRates, some bool) Chart {
 	bar := charts.NewBar()
 	head, sub, chartName := "mean similarity over the run: "+name, "every feature applied in every window", "compare-similarity-"+name
+	if some { // some runs pick one feature a window
+		sub = "each run's windows to each feature, whichever feature they applied"
+	}
 	if winRates {
 		head, sub, chartName = "win rates: "+name, "% of windows each feature won, per run", "compare-winrate-"+name
 		if some {

@@ -50,8 +50,15 @@ func (c Chart) Option() ([]byte, error) {
 	}
 	opt["backgroundColor"] = "#fff"
 	numericIntervals(opt)
+	if legend, ok := opt["legend"].(map[string]any); ok {
+		legend["itemGap"] = legendGap // go-echarts has no itemGap
+	}
 	return json.Marshal(opt)
 }
+
+// legendGap is the room between legend entries, in pixels: ECharts' 10 lets a long name run into
+// the next entry's symbol in the SVG, whose text widths are estimates.
+const legendGap = 24
 
 // numericIntervals makes the x axes' label and tick intervals numbers, and keeps wrapped lines
 // apart where every label shows. go-echarts types the intervals as strings, which ECharts reads

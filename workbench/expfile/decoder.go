@@ -92,6 +92,11 @@ func suggestion(word string, allowed []string) string {
 			best, bestDistance = a, d
 		}
 	}
+	for _, a := range allowed { // a key's start written alone (kernel for kernel_size) wins
+		if len(word) >= 3 && strings.HasPrefix(a, word) && (best == "" || !strings.HasPrefix(best, word) || len(a) < len(best)) {
+			best = a
+		}
+	}
 	if best != "" {
 		return fmt.Sprintf(" (did you mean %q?)", best)
 	}
@@ -418,6 +423,9 @@ func (d *decoder) moment(n *yaml.Node, what string) workbench.Moment {
 		if m = workbench.AtFraction(f); math.IsNaN(f) || math.IsInf(f, 0) {
 			d.errorf(n, "%s is %v", what, f)
 		}
+	}
+	if what == "end" && strings.TrimSpace(s) == "1" {
+		d.notef(n, "end 1 is step 1 (a whole number is a step, as in CLIPig); the run's end is 1.0 or 100%%")
 	}
 	if outside := m.Outside(); outside != "" {
 		d.notef(n, "%s %s is %s (a number with a point is a fraction of the run, as in CLIPig; "+

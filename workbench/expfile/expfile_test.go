@@ -39,6 +39,7 @@ func TestErrorsNamePositionAndFix(t *testing.T) {
 		{"epochs: ten\n", []string{"bad.yaml:1:9", "epochs must be a number", "undefined: ten"}},
 		{"epochs: -3\n", []string{"epochs must be at least 1"}},
 		{"targets:\n  - name: a\n    batch_sise: 2\n", []string{"bad.yaml:3:5", `did you mean "batch_size"`}},
+		{"targets:\n  - features: [x]\n    transforms: [{blur: {sigma: 1, kernel: 5}}]\n", []string{`did you mean "kernel_size"`}},
 		{"targets:\n  - features: [x]\n    transforms:\n      - blurr: 1\n", []string{"bad.yaml:4:9", `unknown transform "blurr"`, `"blur"`}},
 		{"targets:\n  - features: [x]\n    start: 1x%\n", []string{"bad.yaml:3:12", "start must be a number"}},
 		{"learnrate: 1 - pow(t,\n", []string{"bad.yaml:1:12", "not a number or a valid expression"}},
@@ -835,6 +836,10 @@ func TestStartAndEndAsCLIPigReadsThem(t *testing.T) {
 		if outside := start.Outside() != ""; outside != (len(f.Notes) > 0) {
 			t.Errorf("start: %s: notes %v", value, f.Notes)
 		}
+	}
+	if f, err := Parse("m.yaml", []byte("targets:\n  - end: 1\n    features: [x]\n")); err != nil || len(f.Notes) != 1 ||
+		!strings.Contains(f.Notes[0].Error(), "end 1 is step 1") {
+		t.Errorf("end: 1 has no note saying it is step 1: %v", err)
 	}
 	if _, err := Parse("m.yaml", []byte("targets:\n  - start: t / 2\n    features: [x]\n")); err == nil ||
 		!strings.Contains(err.Error(), "t is not available here") {

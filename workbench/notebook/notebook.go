@@ -50,11 +50,15 @@ type Result struct {
 	Dir string
 }
 
+// yamlName names the YAML text of RunYAML and ComparePrompts in errors, whose lines count from
+// the line of the opening backquote.
+const yamlName = "the YAML text"
+
 // RunYAML runs an experiment written in YAML (settings as in clipwork run --set) with a live
 // view, stores it under Results like the CLI does, and shows the final image and charts.
 func RunYAML(text string, settings ...string) (*Result, error) {
 	defer gonbui.Sync()
-	file, err := expfile.Parse("notebook cell", []byte(text), settings...)
+	file, err := expfile.Parse(yamlName, []byte(text), settings...)
 	if err != nil {
 		return nil, err
 	}
@@ -342,7 +346,7 @@ func ComparePrompts(text string, prompts ...string) ([]*Result, error) {
 	var runs []*Result
 	var images []image.Image
 	for _, p := range prompts {
-		file, err := expfile.Parse("notebook cell", []byte(text))
+		file, err := expfile.Parse(yamlName, []byte(text))
 		if err != nil {
 			return nil, err
 		}
@@ -363,26 +367,14 @@ func ComparePrompts(text string, prompts ...string) ([]*Result, error) {
 	return runs, nil
 }
 
-// Compare shows runs side by side: their images and grouped win-rate charts per target.
+// Compare shows runs side by side, as CompareFolders shows their folders: their images, the
+// settings that differ, and grouped win-rate charts per target.
 func Compare(runs ...*Result) error {
-	if !gonbui.IsNotebook {
-		return nil
+	dirs := make([]string, len(runs))
+	for i, r := range runs {
+		dirs[i] = r.Dir
 	}
-	var images []image.Image
-	var captions []string
-	var named []charts.NamedStats
-	for _, r := range runs {
-		img, err := r.Image()
-		if err != nil {
-			return err
-		}
-		name := filepath.Base(r.Dir)
-		images, captions = append(images, img), append(captions, name)
-		named = append(named, charts.NamedStats{Name: name, Stats: r.Stats()})
-	}
-	Grid(images, captions)
-	DisplayCharts(charts.Compare(named))
-	return nil
+	return CompareFolders(dirs...)
 }
 
 // CompareFolders compares stored runs (folders under Results, or anywhere, or in stores:

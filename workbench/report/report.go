@@ -340,7 +340,12 @@ func Export(r Run, out, browser string, stdout io.Writer) error {
 		}
 		fmt.Fprintf(stdout, "wrote %s\n", written)
 	}
-	return writeCSVs(filepath.Join(out, safeName(name)), r.Stats())
+	base := filepath.Join(out, safeName(name))
+	if err := writeCSVs(base, r.Stats()); err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "wrote %s-winrates.csv and %s-history.csv\n", base, base)
+	return nil
 }
 
 func writeCSVs(base string, stats *workbench.Stats) error {
