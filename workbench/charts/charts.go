@@ -130,8 +130,8 @@ func WinRates(t *workbench.TargetStats) Chart {
 			sub += "; red: negative features, pushed away"
 		}
 		bar.SetGlobalOptions(common("mean similarity over the run: "+t.Name, sub)...)
-		for _, f := range t.Features {
-			labels, data = append(labels, barLabel(f.Label, f.Negative)), append(data, similarityBar(f))
+		for j, f := range t.Features {
+			labels, data = append(labels, barLabel(f.Label, f.Negative)), append(data, similarityBar(f, j))
 		}
 		bar.SetXAxis(labels).AddSeries("mean similarity", data)
 		return Chart{Name: "similarity-mean-" + t.Name, def: axisLabels(bar, labels)}
@@ -141,7 +141,8 @@ func WinRates(t *workbench.TargetStats) Chart {
 		charts.WithYAxisOpts(opts.YAxis{Max: 100}))...)
 	for j, f := range t.Features {
 		if rate, ok := t.WinRate(j); ok {
-			labels, data = append(labels, Wrap(f.Label, 18)), append(data, opts.BarData{Value: round(100 * rate)})
+			labels = append(labels, Wrap(f.Label, 18))
+			data = append(data, opts.BarData{Value: round(100 * rate), ItemStyle: &opts.ItemStyle{Color: colour(f, j)}})
 		}
 	}
 	bar.SetXAxis(labels).AddSeries("win rate", data)
@@ -159,14 +160,22 @@ func barLabel(label string, negative bool) string {
 	return Wrap(label, 18)
 }
 
-// similarityBar is a feature's mean similarity as a bar, in negativeColour where the feature
-// is negative.
-func similarityBar(f *workbench.FeatureStats) opts.BarData {
-	bar := opts.BarData{Value: round(f.SimilarityMean)}
+// similarityBar is feature j's mean similarity as a bar in its colour.
+func similarityBar(f *workbench.FeatureStats, j int) opts.BarData {
+	return opts.BarData{Value: round(f.SimilarityMean), ItemStyle: &opts.ItemStyle{Color: colour(f, j)}}
+}
+
+// featureColours are the colours of a target's features by their index, ECharts' palette with
+// brown for its red (negative features' colour), so that a feature has one colour in every
+// chart of its target.
+var featureColours = []string{"#5470c6", "#91cc75", "#fac858", "#8c564b", "#73c0de", "#3ba272", "#fc8452", "#9a60b4", "#ea7ccc"}
+
+// colour is feature j's colour in its target's charts: negativeColour for a negative feature.
+func colour(f *workbench.FeatureStats, j int) string {
 	if f.Negative {
-		bar.ItemStyle = &opts.ItemStyle{Color: negativeColour}
+		return negativeColour
 	}
-	return bar
+	return featureColours[j%len(featureColours)]
 }
 
 // axisLabels shows every category label of a bar chart (none dropped for lack of room), with
@@ -202,20 +211,19 @@ func Similarities(stats *workbench.Stats, t *workbench.TargetStats) Chart {
 	ensemble := func(rec workbench.StepRecord) []float64 { return rec.Similarities[t.Name] }
 	for j, f := range t.Features {
 		name := f.Label
-		options := append(marks(stats, j == 0, t), noSymbols())
-		if f.Negative { // in the bars' colour for negative features
+		if f.Negative {
 			name += " (negative)"
-			options = append(options, charts.WithLineStyleOpts(opts.LineStyle{Color: negativeColour}),
-				charts.WithItemStyleOpts(opts.ItemStyle{Color: negativeColour}))
 		}
-		name = Wrap(name, 24)
-		line.AddSeries(name, similaritySeries(stats, j, ensemble), options...)
+		options := append(marks(stats, j == 0, t), noSymbols(), charts.WithLineStyleOpts(opts.LineStyle{Color: colour(f, j)}),
+			charts.WithItemStyleOpts(opts.ItemStyle{Color: colour(f, j)}))
+		line.AddSeries(Wrap(name, 24), similaritySeries(stats, j, ensemble), options...)
 	}
 	for _, m := range stats.Models {
 		model := func(rec workbench.StepRecord) []float64 { return rec.ModelSimilarities[m][t.Name] }
 		for j, f := range t.Features {
 			line.AddSeries(Wrap(f.Label, 24)+" ("+m+")", similaritySeries(stats, j, model), noSymbols(),
-				charts.WithLineStyleOpts(opts.LineStyle{Type: "dotted"}))
+				charts.WithLineStyleOpts(opts.LineStyle{Type: "dotted", Color: colour(f, j)}),
+				charts.WithItemStyleOpts(opts.ItemStyle{Color: colour(f, j)}))
 		}
 	}
 	return Chart{Name: "similarity-" + t.Name, def: line}
@@ -265,7 +273,8 @@ func WinRatesOverTime(stats *workbench.Stats, t *workbench.TargetStats) Chart {
 			}
 		}
 		line.AddSeries(Wrap(f.Label, 24), data, charts.WithLineChartOpts(opts.LineChart{Stack: "share", ShowSymbol: opts.Bool(false)}),
-			charts.WithAreaStyleOpts(opts.AreaStyle{Opacity: opts.Float(0.6)}))
+			charts.WithAreaStyleOpts(opts.AreaStyle{Opacity: opts.Float(0.6), Color: colour(f, j)}),
+			charts.WithLineStyleOpts(opts.LineStyle{Color: colour(f, j)}), charts.WithItemStyleOpts(opts.ItemStyle{Color: colour(f, j)}))
 	}
 	return Chart{Name: "winrate-over-time-" + t.Name, def: line}
 }

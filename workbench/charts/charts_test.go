@@ -377,3 +377,20 @@ func textTop(t *testing.T, svg, text string) float64 {
 	at, _ := strconv.ParseFloat(m[2], 64)
 	return y + at
 }
+
+// TestFeaturesKeepTheirColour: a feature is drawn in one colour in its target's win-rate bars,
+// similarity lines and win rates over time, a negative one in the negative colour.
+func TestFeaturesKeepTheirColour(t *testing.T) {
+	stats := testStats()
+	for _, c := range []Chart{WinRates(stats.Targets[0]), Similarities(stats, stats.Targets[0]), WinRatesOverTime(stats, stats.Targets[0])} {
+		o := option(t, c)
+		for _, colour := range []string{featureColours[0], featureColours[1]} {
+			if want := `"color":"` + colour + `"`; !strings.Contains(o, want) {
+				t.Errorf("%s lacks the features' colour %s", c.Name, want)
+			}
+		}
+		if c.Name != "winrate-over-time-t" && !strings.Contains(o, `"color":"`+negativeColour+`"`) {
+			t.Errorf("%s does not draw the negative feature in %s", c.Name, negativeColour)
+		}
+	}
+}
