@@ -39,7 +39,7 @@ notebook:
 # the quick-start notebook's recipe (experiments/demo.yaml with a contest in its details), run
 # on the embedded default model.
 GALLERY_RECIPE := experiments/demo.yaml --set name=quickstart --set targets.details.select=best \
-	--set "targets.details.features=[a red circle, a blue circle]"
+	--set "targets.details.features=[a red circle on a blue sky, a blue circle on a red sky]"
 gallery: build
 	rm -rf docs/gallery/run && bin/clipwork run $(GALLERY_RECIPE) --out docs/gallery/run --quiet
 	rm -f docs/gallery/*.svg docs/gallery/*.png
