@@ -25,7 +25,7 @@ func (d *Dir) Lock() error {
 	if d.lock != nil {
 		return nil
 	}
-	f, err := os.OpenFile(filepath.Join(d.Path, LockFile), os.O_RDWR|os.O_CREATE, 0o644)
+	f, err := openLock(d.Path, os.O_RDWR|os.O_CREATE)
 	if err != nil {
 		return fmt.Errorf("%s: cannot open the run's lock: %w", d.Path, err)
 	}
@@ -45,6 +45,24 @@ func (d *Dir) Lock() error {
 	return nil
 }
 
+// openLock opens the run folder's lock file without following a link and without waiting on
+// a pipe, and refuses anything but a plain file: a run folder from elsewhere could hold a .lock
+// linking to a file that writing the pid would destroy, or a FIFO that would block forever.
+func openLock(dir string, flag int) (*os.File, error) {
+	f, err := os.OpenFile(filepath.Join(dir, LockFile), flag|unix.O_NOFOLLOW|unix.O_NONBLOCK, 0o644)
+	if errors.Is(err, unix.ELOOP) {
+		return nil, fmt.Errorf("%s is a link, not a lock file: remove it", LockFile)
+	}
+	if err != nil {
+		return nil, err
+	}
+	if info, err := f.Stat(); err != nil || !info.Mode().IsRegular() {
+		f.Close()
+		return nil, fmt.Errorf("%s is not a plain file: remove it", LockFile)
+	}
+	return f, nil
+}
+
 // Close releases the lock Lock took (a no-op without one).
 func (d *Dir) Close() error {
 	if d.lock == nil {
@@ -60,7 +78,7 @@ func (d *Dir) Live() bool {
 	if d.lock != nil {
 		return true
 	}
-	f, err := os.Open(filepath.Join(d.Path, LockFile))
+	f, err := openLock(d.Path, os.O_RDONLY)
 	if err != nil {
 		return false
 	}

@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"golang.org/x/sys/unix"
 )
 
 // TestLockAllowsOneWriter locks a new run (Create does), refuses a second writer naming the
@@ -94,4 +96,42 @@ func holdLock(path string) {
 	os.Stdout.WriteString("locked")
 	time.Sleep(time.Minute)
 	os.Exit(4)
+}
+
+// TestLockRefusesLinksAndPipes: a .lock that links elsewhere is refused and its target left
+// untouched; a FIFO .lock is refused at once, by Lock and by Live, rather than blocking.
+func TestLockRefusesLinksAndPipes(t *testing.T) {
+	victim := filepath.Join(t.TempDir(), "victim.txt")
+	if err := os.WriteFile(victim, []byte("precious"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	linked := t.TempDir()
+	if err := os.Symlink(victim, filepath.Join(linked, LockFile)); err != nil {
+		t.Fatal(err)
+	}
+	d := &Dir{Path: linked}
+	if err := d.Lock(); err == nil || !strings.Contains(err.Error(), "is a link") {
+		t.Errorf("a linked lock: %v", err)
+	}
+	if data, _ := os.ReadFile(victim); string(data) != "precious" {
+		t.Errorf("the link's target now holds %q", data)
+	}
+	piped := t.TempDir()
+	if err := unix.Mkfifo(filepath.Join(piped, LockFile), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() {
+		p := &Dir{Path: piped}
+		p.Live()
+		done <- p.Lock()
+	}()
+	select {
+	case err := <-done:
+		if err == nil || !strings.Contains(err.Error(), "not a plain file") {
+			t.Errorf("a FIFO lock: %v", err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("a FIFO lock blocked")
+	}
 }
