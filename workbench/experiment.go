@@ -149,7 +149,8 @@ func (e Experiment) SizeAt(step int) (int, int) {
 	if e.Resolution[0].IsSet() {
 		env := TimeAt(step, e.Steps)
 		env.Width, env.Height, env.Seed = e.Width, e.Height, e.Seed
-		return max(int(e.Resolution[0].At(env)), 8), max(int(e.Resolution[1].At(env)), 8)
+		side := func(v Value) int { return int(max(min(v.At(env), 1<<40), 8)) } // NaN: 8; beyond 2^40, 2^40
+		return side(e.Resolution[0]), side(e.Resolution[1])
 	}
 	for _, s := range e.Stages {
 		if step < s.Until.Step(e.Steps) {
@@ -168,9 +169,9 @@ func (e Experiment) Sizes() [][2]int {
 			sizes = append(sizes, [2]int{w, h})
 		}
 	}
-	stride := max(1, e.Steps/1000)
-	for step := 0; step < e.Steps; step += stride {
-		add(e.SizeAt(step))
+	samples := min(e.Steps, 1000)
+	for i := range samples {
+		add(e.SizeAt(int(float64(i) * float64(e.Steps) / float64(samples))))
 	}
 	if !e.Resolution[0].IsSet() {
 		for _, s := range e.Stages {
@@ -240,9 +241,11 @@ func (e *Experiment) Resolve() error {
 func (e *Experiment) Validate() error {
 	var errs []error
 	add := func(format string, args ...any) { errs = append(errs, fmt.Errorf(format, args...)) }
-	if e.Steps < 1 {
-		add("steps must be at least 1, got %d", e.Steps)
+	if e.Steps < 1 || e.Steps > MaxSteps {
+		add("steps must be from 1 to %d, got %d", MaxSteps, e.Steps)
+		return errors.Join(errs...) // the checks below go over the run's steps
 	}
+	e.sizeProblems(add)
 	if e.Width < 8 || e.Height < 8 {
 		add("resolution %dx%d is too small (at least 8x8)", e.Width, e.Height)
 	}

@@ -13,14 +13,28 @@ import (
 const (
 	// MaxKernelSize bounds blur's and edge's kernel_size (pixels).
 	MaxKernelSize = 255
-	// MaxCanvasSide bounds the pixel sizes of geometric transforms (pad, crop, center_crop,
-	// random_crop, resize).
+	// MaxCanvasSide bounds the image's sides and the pixel sizes of geometric transforms (pad,
+	// crop, center_crop, random_crop, resize).
 	MaxCanvasSide = 16384
 	// MaxRepeat bounds repeat's count per axis.
 	MaxRepeat = 64
 	// MaxNoiseResolution bounds rnoise's resolution (noise is drawn at it per window).
 	MaxNoiseResolution = 1024
+	// MaxSteps bounds a run's steps (epochs): far beyond any run, and clear of the arithmetic
+	// on steps overflowing.
+	MaxSteps = 100_000_000
 )
+
+// sizeProblems refuses image sizes (the run's at every step, and init's resolution) above
+// MaxCanvasSide, whose pixel counts would overflow the memory estimate and the image buffers.
+func (e *Experiment) sizeProblems(add func(format string, args ...any)) {
+	for _, s := range append(e.Sizes(), e.Init.Resolution) {
+		if s[0] > MaxCanvasSide || s[1] > MaxCanvasSide {
+			add("resolution %dx%d is larger than the limit of %d per side", s[0], s[1], MaxCanvasSide)
+			return
+		}
+	}
+}
 
 // sizeLimit is the largest value a transform's parameter may take, or 0 for no limit.
 func sizeLimit(kind, param string) float64 {

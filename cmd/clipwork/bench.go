@@ -40,8 +40,12 @@ func runBench(args []string, stdout io.Writer) error {
 	resolution := fs.Int("resolution", 512, "image side in pixels")
 	asJSON := fs.Bool("json", false, "print JSON")
 	overhead := fs.Bool("overhead", false, "also time the vision tower alone, between the steps, and report the step's share outside it")
-	if err := fs.Parse(args); err != nil {
+	if err := parseFlagsOnly(fs, args); err != nil {
 		return err
+	}
+	if *steps < 1 || *windows < 1 || *resolution < 8 {
+		return fmt.Errorf("--steps and --windows must be at least 1 and --resolution at least 8, got %d, %d and %d",
+			*steps, *windows, *resolution)
 	}
 	m, err := clipmodel.Load(*modelName)
 	if err != nil {

@@ -26,6 +26,9 @@ func runCompare(args []string, stdout io.Writer) error {
 	if err := checkLocalOut("html", *htmlOut); err != nil {
 		return err
 	}
+	if err := checkReportFile(*htmlOut); err != nil {
+		return err
+	}
 	runs, remove, err := loadRuns(locations)
 	if err != nil {
 		return err
@@ -80,6 +83,35 @@ func checkLocalOut(name, path string) error {
 	return nil
 }
 
+// refuseSharedNames refuses runs whose files in one --out folder would have the same names
+// (runs of one name in different folders), where the later would replace the earlier.
+func refuseSharedNames(runs []report.Run, locations []string) error {
+	seen := map[string]int{}
+	for i, r := range runs {
+		if j, ok := seen[r.Name()]; ok {
+			return fmt.Errorf("%s and %s are both named %s, so their charts would replace each other in one --out folder: "+
+				"export them to different folders", locations[j], locations[i], r.Name())
+		}
+		seen[r.Name()] = i
+	}
+	return nil
+}
+
+// checkReportFile refuses a report file that would replace a run's own files: one in a run
+// folder, or an existing file that is not an HTML page.
+func checkReportFile(path string) error {
+	if path == "" {
+		return nil
+	}
+	if _, err := os.Stat(filepath.Join(filepath.Dir(path), runstore.StateFile)); err == nil {
+		return fmt.Errorf("--html %s: %s is a run folder; write the report elsewhere", path, filepath.Dir(path))
+	}
+	if info, err := os.Stat(path); err == nil && (info.IsDir() || !strings.EqualFold(filepath.Ext(path), ".html")) {
+		return fmt.Errorf("--html %s: the file exists and is no .html page; name another", path)
+	}
+	return nil
+}
+
 // loadRuns loads the runs in folders or stores (s3://..., file://..., read through local copies
 // that remove deletes).
 func loadRuns(locations []string) (runs []report.Run, remove func(), err error) {
@@ -121,6 +153,11 @@ func runExport(args []string, stdout io.Writer) error {
 	folders, err := chartFolders(locations, *out)
 	if err != nil {
 		return err
+	}
+	if *out != "" {
+		if err := refuseSharedNames(runs, locations); err != nil {
+			return err
+		}
 	}
 	browser := report.FindChromium()
 	if browser == "" {

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"os"
 	"path/filepath"
 	"strings"
@@ -51,5 +52,27 @@ func TestCompareAndExport(t *testing.T) {
 		if _, err := os.Stat(filepath.Join(run, "charts", filepath.Base(run)+"-loss.svg")); err != nil {
 			t.Errorf("without --out, %s's charts are not beside it: %v", run, err)
 		}
+	}
+	image, _ := os.ReadFile(filepath.Join(a, "image.png"))
+	os.WriteFile(filepath.Join(out, "notes.txt"), []byte("mine"), 0o644)
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"compare", a, b, "--html", filepath.Join(a, "image.png")}, "is a run folder"},
+		{[]string{"compare", a, b, "--html", filepath.Join(a, "report.html")}, "is a run folder"},
+		{[]string{"compare", a, b, "--html", filepath.Join(out, "report.html")}, ""},
+		{[]string{"compare", a, b, "--html", filepath.Join(out, "demo", "config.yaml")}, "is a run folder"},
+		{[]string{"compare", a, b, "--html", filepath.Join(out, "notes.txt")}, "is no .html page"},
+		{[]string{"export", "charts", a, a, "--out", filepath.Join(out, "both")}, "are both named demo"},
+	} {
+		var stdout, stderr bytes.Buffer
+		code := run(tc.args, &stdout, &stderr)
+		if tc.want == "" && code != 0 || tc.want != "" && (code == 0 || !strings.Contains(stderr.String(), tc.want)) {
+			t.Errorf("%v: exit %d, %s", tc.args, code, stderr.String())
+		}
+	}
+	if after, _ := os.ReadFile(filepath.Join(a, "image.png")); !bytes.Equal(after, image) {
+		t.Error("a refused report replaced the run's image")
 	}
 }

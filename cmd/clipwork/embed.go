@@ -35,7 +35,7 @@ func runEmbed(args []string, stdout io.Writer) error {
 	fs.Var(&texts, "text", "a text to embed (repeatable)")
 	fs.Var(&images, "image", "an image file to embed (PNG, JPEG, GIF, BMP, TIFF or WebP; repeatable)")
 	asJSON := fs.Bool("json", false, "print JSON instead of a table")
-	if err := fs.Parse(args); err != nil {
+	if err := parseFlagsOnly(fs, args); err != nil {
 		return err
 	}
 	if len(texts)+len(images) == 0 {

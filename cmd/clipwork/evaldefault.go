@@ -18,7 +18,7 @@ func runEvalDefault(args []string, stdout io.Writer) error {
 	paint := fs.Bool("paint", false, "also measure what plain experiments paint (a run of \"a COLOUR circle\" per colour, and a sky scene)")
 	seed := fs.Uint64("seed", 0, "the plain experiments' seed (0: a file's default)")
 	seeds := fs.Int("seeds", 1, "paint with this many seeds from --seed on, and sum them up")
-	if err := fs.Parse(args); err != nil {
+	if err := parseFlagsOnly(fs, args); err != nil {
 		return err
 	}
 	if *n < 1 || *attacked < 0 || *seeds < 1 {

@@ -98,6 +98,18 @@ type repeated []string
 func (r *repeated) String() string     { return strings.Join(*r, ", ") }
 func (r *repeated) Set(v string) error { *r = append(*r, v); return nil }
 
+// parseFlagsOnly parses the flags of a command that takes no positional arguments, refusing
+// any: the flag package stops at the first one, silently ignoring the flags after it.
+func parseFlagsOnly(fs *flag.FlagSet, args []string) error {
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return fmt.Errorf("unexpected argument %q: %s takes only flags (see -h)", fs.Arg(0), fs.Name())
+	}
+	return nil
+}
+
 // parseInterleaved parses flags that may come before, between or after positional arguments,
 // and returns the positional ones.
 func parseInterleaved(fs *flag.FlagSet, args []string) ([]string, error) {

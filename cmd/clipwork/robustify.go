@@ -19,7 +19,7 @@ func runRobustify(args []string, stdout io.Writer) error {
 	fs.Uint64Var(&opts.Seed, "seed", 1, "seed of the scenes and the attacks' random starts")
 	fs.StringVar(&opts.DType, "dtype", "F16", "the exported weights' type: F16, BF16 or F32")
 	fs.BoolVar(&opts.ExportOnly, "export", false, "only export the newest checkpoint to OUT/model")
-	if err := fs.Parse(args); err != nil {
+	if err := parseFlagsOnly(fs, args); err != nil {
 		return err
 	}
 	if opts.Model == "" || opts.Out == "" {

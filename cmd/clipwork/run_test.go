@@ -289,8 +289,13 @@ func TestRunRejectsBadInput(t *testing.T) {
 		{[]string{"run", "--resume", "s3://bucket/"}, "names no run folder"},
 		{[]string{"run", "../../experiments/demo.yaml", "--steps", "0"}, "--steps 0: a run needs at least 1 step"},
 		{[]string{"check", "../../experiments/demo.yaml", "--steps", "0"}, "--steps 0: a run needs at least 1 step"},
-		{[]string{"check", "../../experiments/demo.yaml", "--set", "resolution=100000"}, "lower the resolution"},
-		{[]string{"check", "../../experiments/malazan-details.yaml", "--set", "resolution=60000"}, "lower the resolution"}, // a hub model's known architecture
+		{[]string{"check", "../../experiments/demo.yaml", "--set", "resolution=16384"}, "lower the resolution"},
+		{[]string{"check", "../../experiments/malazan-details.yaml", "--set", "resolution=16384"}, "lower the resolution"}, // a hub model's known architecture
+		{[]string{"check", "../../experiments/demo.yaml", "--set", "resolution=100000"}, "larger than the limit of 16384 per side"},
+		{[]string{"check", "../../experiments/demo.yaml", "--steps", "9223372036854775806"}, "steps must be from 1 to 100000000"},
+		{[]string{"check", "../../experiments/demo.yaml", "--set", "epochs=.inf"}, "epochs must be a whole number, got +Inf"},
+		{[]string{"bench", "--steps", "0"}, "--steps and --windows must be at least 1"},
+		{[]string{"bench", "extra", "--steps", "1"}, `unexpected argument "extra"`},
 		{[]string{"run", "../../experiments/demo.yaml", "--model", ""}, "--model is empty"},
 		{[]string{"eval-default", "--scenes", "0"}, "--scenes and --seeds must be at least 1"},
 		{[]string{"check", twoDocs}, "a second YAML document"},

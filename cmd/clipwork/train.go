@@ -29,7 +29,7 @@ func runTrainDefault(args []string, stdout io.Writer) error {
 	fs.BoolVar(&opts.AddPositionTable, "add-position-table", false, "with --init-from: add the 2D sine table to its vision position embeddings")
 	var robustOpts robust.Options
 	finishRobust := robustFlags(fs, &robustOpts, "robust-", 0)
-	if err := fs.Parse(args); err != nil {
+	if err := parseFlagsOnly(fs, args); err != nil {
 		return err
 	}
 	if opts.Out == "" {

@@ -288,6 +288,10 @@ func (d *decoder) integer(n *yaml.Node, what string, minimum int) int {
 		if !ok {
 			return 0
 		}
+		if math.IsNaN(f) || math.Abs(f) >= 1<<62 {
+			d.errorf(n, "%s must be a whole number, got %v", what, f)
+			return 0
+		}
 		v = int(f)
 	}
 	if v < minimum {

@@ -198,9 +198,10 @@ func (d *decoder) resolution(n *yaml.Node, smallest int) (int, int, [2]workbench
 			return 0, 0, [2]workbench.Value{}
 		}
 		values[i] = d.value(item, "resolution")
-		sizes[i] = int(values[i].At(d.start()))
-		if values[i].IsSet() && sizes[i] < smallest {
-			d.errorf(item, "resolution must be at least %d, got %d", smallest, sizes[i])
+		size := values[i].At(d.start())
+		sizes[i] = int(max(min(size, 1<<40), -1)) // the run refuses sizes above its limit
+		if values[i].IsSet() && !(size >= float64(smallest)) {
+			d.errorf(item, "resolution must be at least %d, got %v", smallest, size)
 		}
 	}
 	if len(items) == 1 { // one size for both sides
