@@ -40,7 +40,7 @@ func TestMemoryRefusalNamesTheSetting(t *testing.T) {
 		}
 		return exp
 	}
-	huge := resolve(BenchExperiment(100000, 8, 5))
+	huge := resolve(BenchExperiment(16384, 8, 5))
 	batch := BenchExperiment(512, 8, 5)
 	batch.Targets[0].BatchSize = 10000
 	batch = resolve(batch)
@@ -48,7 +48,7 @@ func TestMemoryRefusalNamesTheSetting(t *testing.T) {
 		exp  Experiment
 		want string
 	}{
-		"resolution": {huge, "lower the resolution (the image is up to 100000x100000)"},
+		"resolution": {huge, "lower the resolution (the image is up to 16384x16384)"},
 		"batch":      {batch, "lower the targets' batch_size (10000 windows a step in all)"},
 		"fits":       {resolve(BenchExperiment(512, 8, 5)), ""},
 	} {
@@ -87,17 +87,17 @@ func TestMemoryEstimateCountsEveryModel(t *testing.T) {
 	}
 }
 
-// TestInitResolutionCountsInTheEstimate refuses an initial noise of 100000x100000 pixels for a
-// 64x64 image, naming init.resolution.
+// TestInitResolutionCountsInTheEstimate refuses an initial noise of 16384x16384 pixels for a
+// 64x64 image against 10 GB, naming init.resolution.
 func TestInitResolutionCountsInTheEstimate(t *testing.T) {
 	exp := BenchExperiment(64, 1, 3)
-	exp.Init.Resolution = [2]int{100000, 100000}
+	exp.Init.Resolution = [2]int{16384, 16384}
 	if err := exp.Resolve(); err != nil {
 		t.Fatal(err)
 	}
-	err := checkMemoryAgainst(EstimateMemory(exp, architecture(t, "tiny")), exp, 20e9, false)
-	if err == nil || !strings.Contains(err.Error(), "lower init.resolution (100000x100000)") {
-		t.Errorf("init.resolution 100000: %v", err)
+	err := checkMemoryAgainst(EstimateMemory(exp, architecture(t, "tiny")), exp, 10e9, false)
+	if err == nil || !strings.Contains(err.Error(), "lower init.resolution (16384x16384)") {
+		t.Errorf("init.resolution 16384: %v", err)
 	}
 }
 
