@@ -99,9 +99,12 @@ func ReadSafetensors(r io.ReaderAt, size int64) (*Safetensors, error) {
 		return nil, fmt.Errorf("reading header length: %w", err)
 	}
 	headerLen := binary.LittleEndian.Uint64(prefix[:])
-	if headerLen > maxHeaderBytes || int64(headerLen) > size-8 {
+	if int64(headerLen) > size-8 {
 		return nil, fmt.Errorf("header length %d goes beyond the file's %d bytes (truncated or not safetensors)",
 			headerLen, size)
+	}
+	if headerLen > maxHeaderBytes {
+		return nil, fmt.Errorf("the header is %d bytes, more than safetensors' limit of %d", headerLen, maxHeaderBytes)
 	}
 	header := make([]byte, headerLen)
 	if _, err := r.ReadAt(header, 8); err != nil && headerLen > 0 {

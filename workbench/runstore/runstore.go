@@ -5,6 +5,8 @@ package runstore
 
 import (
 	"bytes"
+	"compress/gzip"
+	"encoding/base64"
 	"encoding/binary"
 	"encoding/json"
 	"errors"
@@ -12,6 +14,7 @@ import (
 	"hash/crc32"
 	"image"
 	"image/png"
+	"io"
 	"maps"
 	"math"
 	"os"
@@ -205,7 +208,11 @@ func (d *Dir) WriteState(s *workbench.State) error {
 	if err != nil {
 		return err
 	}
-	meta["stats"] = string(stats)
+	if len(stats) > compressStatsAbove {
+		meta["stats_gzip"] = compressed(stats)
+	} else {
+		meta["stats"] = string(stats)
+	}
 	tensors := []clipmodel.NamedTensor{{Name: "params", Shape: []int{len(s.Params)}, Data: s.Params}}
 	for _, name := range slices.Sorted(maps.Keys(s.Moments)) {
 		tensors = append(tensors, clipmodel.NamedTensor{Name: name, Shape: []int{len(s.Moments[name])}, Data: s.Moments[name]})
@@ -240,7 +247,13 @@ func (d *Dir) ReadState() (*workbench.State, error) {
 			return nil, fmt.Errorf("%s: metadata updates: %w", path, err)
 		}
 	}
-	if err := json.Unmarshal([]byte(st.Metadata["stats"]), &s.Stats); err != nil {
+	stats := []byte(st.Metadata["stats"])
+	if packed, ok := st.Metadata["stats_gzip"]; ok {
+		if stats, err = decompressed(packed); err != nil {
+			return nil, fmt.Errorf("%s: statistics: %w", path, err)
+		}
+	}
+	if err := json.Unmarshal(stats, &s.Stats); err != nil {
 		return nil, fmt.Errorf("%s: statistics: %w", path, err)
 	}
 	if _, ok := st.Tensors["params"]; !ok {
@@ -263,6 +276,33 @@ func (d *Dir) ReadState() (*workbench.State, error) {
 		}
 	}
 	return s, nil
+}
+
+// compressStatsAbove is the size of the statistics (their step history grows with steps and
+// features) above which the state keeps them gzipped, as base64 text in the file's header,
+// whose size safetensors readers bound (100 MB).
+const compressStatsAbove = 1 << 20
+
+// compressed is data gzipped and written as base64 text.
+func compressed(data []byte) string {
+	var b bytes.Buffer
+	w := gzip.NewWriter(&b)
+	w.Write(data) // writes to a bytes.Buffer do not fail
+	w.Close()
+	return base64.StdEncoding.EncodeToString(b.Bytes())
+}
+
+// decompressed reverses compressed.
+func decompressed(text string) ([]byte, error) {
+	packed, err := base64.StdEncoding.DecodeString(text)
+	if err != nil {
+		return nil, err
+	}
+	r, err := gzip.NewReader(bytes.NewReader(packed))
+	if err != nil {
+		return nil, err
+	}
+	return io.ReadAll(r)
 }
 
 func isNotFinite(v float32) bool {

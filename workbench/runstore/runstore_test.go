@@ -77,6 +77,35 @@ func TestStateRoundTrip(t *testing.T) {
 	}
 }
 
+// TestLargeStatisticsRoundTrip saves a state whose statistics are larger than the header would
+// hold as text (a run of many features and steps): they come back whole.
+func TestLargeStatisticsRoundTrip(t *testing.T) {
+	d, err := Create(t.TempDir(), "x")
+	if err != nil {
+		t.Fatal(err)
+	}
+	stats := &workbench.Stats{Targets: []*workbench.TargetStats{{Name: "a"}}}
+	for step := range 20000 {
+		sims := make([]float64, 40)
+		for j := range sims {
+			sims[j] = float64(step*40+j) / 1e6
+		}
+		stats.History = append(stats.History, workbench.StepRecord{Step: step, Loss: float64(step), Similarities: map[string][]float64{"a": sims}})
+	}
+	s := &workbench.State{Step: 20000, Width: 1, Height: 1, Params: []float32{0, 0, 0}, Moments: map[string][]float32{}, Stats: stats}
+	if err := d.WriteState(s); err != nil {
+		t.Fatal(err)
+	}
+	got, err := d.ReadState()
+	if err != nil {
+		t.Fatal(err)
+	}
+	last := got.Stats.History[len(got.Stats.History)-1]
+	if len(got.Stats.History) != 20000 || last.Similarities["a"][39] != float64(19999*40+39)/1e6 {
+		t.Errorf("the history came back with %d steps", len(got.Stats.History))
+	}
+}
+
 // recordTinyRun runs steps steps of a tiny random-model experiment with rec (and its stop on
 // the first failed write) as the observer, and returns the run and what Run returned.
 func recordTinyRun(t *testing.T, steps int, prepare func(*Dir)) (*workbench.Run, *Recorder, error) {
