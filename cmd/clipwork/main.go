@@ -126,6 +126,7 @@ func parseInterleaved(fs *flag.FlagSet, args []string) ([]string, error) {
 	}
 }
 
-// stopSignals stop a run or a training cleanly, saving what it has: Ctrl-C, and the SIGTERM
-// that kill, timeout and container runtimes send.
-var stopSignals = []os.Signal{os.Interrupt, syscall.SIGTERM}
+// stopSignals stop a run or a training cleanly, saving what it has: Ctrl-C, the SIGTERM that
+// kill, timeout and container runtimes send, and the SIGHUP of a closed terminal or dropped ssh
+// session.
+var stopSignals = []os.Signal{os.Interrupt, syscall.SIGTERM, syscall.SIGHUP}

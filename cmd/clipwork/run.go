@@ -322,6 +322,9 @@ func execute(ctx context.Context, file *expfile.File, name string, resume *resum
 		return err
 	}
 	exp := run.Experiment()
+	if err := checkInputs(dir, exp, resume != nil); err != nil {
+		return err
+	}
 	fmt.Fprintf(stdout, "run %s: model %s, %s, %d steps, seed %d\n", f.shown(dir.Path), strings.Join(run.ModelNames(), " + "),
 		sizes(exp), exp.Steps, exp.Seed)
 	observers := []workbench.Observer{recorder}
@@ -483,4 +486,21 @@ func resumedPart(steps int, took time.Duration, from int) string {
 		return ""
 	}
 	return fmt.Sprintf(", %d of them now in %.1f s", steps, took.Seconds())
+}
+
+// checkInputs records the digests of a new run's feature images, and notes a resumed run's
+// that changed since it started: the run embeds them again, so it no longer goes on as if never
+// stopped.
+func checkInputs(dir *runstore.Dir, exp workbench.Experiment, resumed bool) error {
+	if !resumed {
+		return dir.WriteInputs(exp)
+	}
+	changed, err := dir.ChangedInputs(exp)
+	if err != nil {
+		return err
+	}
+	for _, path := range changed {
+		fmt.Fprintf(os.Stderr, "note: the feature image %s changed since the run started; the resumed run follows it as it is now\n", path)
+	}
+	return nil
 }

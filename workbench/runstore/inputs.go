@@ -1,0 +1,103 @@
+package runstore
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"slices"
+
+	"github.com/clipwork/clipwork/clipmodel"
+	"github.com/clipwork/clipwork/internal/atomicfile"
+	"github.com/clipwork/clipwork/workbench"
+)
+
+// InputsFile records a digest of each image file a run's features read, so that a resumed run
+// can tell when one changed since the run started (it embeds them again when it resumes).
+const InputsFile = "inputs.json"
+
+// WriteInputs records the digests of exp's feature image files (addresses, downloaded into the
+// cache, are left out).
+func (d *Dir) WriteInputs(exp workbench.Experiment) error {
+	digests, err := imageDigests(exp)
+	if err != nil {
+		return err
+	}
+	data, err := json.MarshalIndent(digests, "", "  ")
+	if err != nil {
+		return err
+	}
+	path := filepath.Join(d.Path, InputsFile)
+	if err := atomicfile.WriteFile(path, append(data, '\n')); err != nil {
+		return err
+	}
+	return d.saved(path)
+}
+
+// ChangedInputs lists the feature image files of exp whose content differs from what
+// WriteInputs recorded, or that are new or gone; nothing where the run recorded no inputs.
+func (d *Dir) ChangedInputs(exp workbench.Experiment) ([]string, error) {
+	data, err := os.ReadFile(filepath.Join(d.Path, InputsFile))
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	var recorded map[string]string
+	if err := json.Unmarshal(data, &recorded); err != nil {
+		return nil, fmt.Errorf("%s: %w", filepath.Join(d.Path, InputsFile), err)
+	}
+	now, err := imageDigests(exp)
+	if err != nil {
+		return nil, err
+	}
+	var changed []string
+	for path, digest := range now {
+		if recorded[path] != digest {
+			changed = append(changed, path)
+		}
+	}
+	for path := range recorded {
+		if _, ok := now[path]; !ok {
+			changed = append(changed, path)
+		}
+	}
+	slices.Sort(changed)
+	return changed, nil
+}
+
+// imageDigests are the SHA-256 digests of exp's feature image files by path.
+func imageDigests(exp workbench.Experiment) (map[string]string, error) {
+	digests := map[string]string{}
+	for _, t := range exp.Targets {
+		for _, f := range t.Features {
+			if f.Image == "" || clipmodel.IsURL(f.Image) || digests[f.Image] != "" {
+				continue
+			}
+			digest, err := fileDigest(f.Image)
+			if err != nil {
+				return nil, err
+			}
+			digests[f.Image] = digest
+		}
+	}
+	return digests, nil
+}
+
+func fileDigest(path string) (string, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return "", err
+	}
+	defer f.Close()
+	h := sha256.New()
+	if _, err := io.Copy(h, f); err != nil {
+		return "", fmt.Errorf("%s: %w", path, err)
+	}
+	return hex.EncodeToString(h.Sum(nil)), nil
+}
