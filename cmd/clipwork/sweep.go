@@ -131,7 +131,11 @@ func planSweep(files []string, f sweepFlags) (*sweepPlan, error) {
 	if name == "." || name == ".." || strings.ContainsAny(name, `/\`) {
 		return nil, fmt.Errorf("--name %q: a sweep's name is one folder name", name)
 	}
-	m := &sweep.Manifest{Files: files, Settings: f.set, Axes: axes, Zip: zip, Variants: variants}
+	digests, err := sweep.FileDigests(files)
+	if err != nil {
+		return nil, err
+	}
+	m := &sweep.Manifest{Files: files, Digests: digests, Settings: f.set, Axes: axes, Zip: zip, Variants: variants}
 	// Every variant must load before any runs: a bad value fails now, not hours later.
 	for _, v := range variants {
 		if _, err := expfile.Load(files, m.VariantSettings(v)...); err != nil {

@@ -4,6 +4,8 @@
 package sweep
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -302,7 +304,10 @@ func FolderPart(s string) string {
 
 // Manifest is sweep.json: what the sweep runs and its variants.
 type Manifest struct {
-	Files    []string  `json:"files"`
+	Files []string `json:"files"`
+	// Digests are the SHA-256 digests of Files' contents when the sweep started, so that the
+	// sweep run again after an edit is refused rather than mixing variants of two experiments.
+	Digests  []string  `json:"digests,omitempty"`
 	Settings []string  `json:"settings,omitempty"`
 	Axes     []Axis    `json:"axes"`
 	Zip      bool      `json:"zip,omitempty"`
@@ -381,6 +386,13 @@ func (m *Manifest) SameSweep(other *Manifest) error {
 	if !slices.Equal(cleanPaths(m.Files), cleanPaths(other.Files)) {
 		return fmt.Errorf("it runs the experiment files %q, this one %q", other.Files, m.Files)
 	}
+	if len(m.Digests) == len(m.Files) && len(other.Digests) == len(m.Files) {
+		for i, d := range m.Digests {
+			if d != other.Digests[i] {
+				return fmt.Errorf("%s changed since the sweep started", m.Files[i])
+			}
+		}
+	}
 	if len(m.Variants) != len(other.Variants) {
 		return fmt.Errorf("the folder holds a sweep of %d variants, this one has %d", len(other.Variants), len(m.Variants))
 	}
@@ -405,4 +417,18 @@ func cleanPaths(paths []string) []string {
 		out[i] = filepath.Clean(p)
 	}
 	return out
+}
+
+// FileDigests are the SHA-256 digests of the files' contents, for Manifest.Digests.
+func FileDigests(files []string) ([]string, error) {
+	digests := make([]string, len(files))
+	for i, f := range files {
+		data, err := os.ReadFile(f)
+		if err != nil {
+			return nil, err
+		}
+		sum := sha256.Sum256(data)
+		digests[i] = hex.EncodeToString(sum[:])
+	}
+	return digests, nil
 }

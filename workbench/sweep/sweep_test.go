@@ -204,6 +204,14 @@ func TestSameSweepComparesValuesAndSettings(t *testing.T) {
 	if err := otherFile.SameSweep(m); err == nil || !strings.Contains(err.Error(), "b/demo.yaml") {
 		t.Errorf("another file of the same name: %v, want it refused by name", err)
 	}
+	edited := manifest([]string{"epochs=2"}, "targets.0.features.0=a red circle,a blue square")
+	m.Digests, edited.Digests = []string{"aaaa"}, []string{"bbbb"}
+	if err := edited.SameSweep(m); err == nil || !strings.Contains(err.Error(), "a/demo.yaml changed since the sweep started") {
+		t.Errorf("the file edited since the sweep started: %v", err)
+	}
+	if older := manifest([]string{"epochs=2"}, "targets.0.features.0=a red circle,a blue square"); older.SameSweep(m) != nil {
+		t.Error("a manifest without digests (an older sweep's) was taken for another sweep")
+	}
 	for what, other := range map[string]*Manifest{
 		"settings": manifest([]string{"epochs=3"}, "targets.0.features.0=a red circle,a blue square"),
 		"values":   manifest([]string{"epochs=2"}, "targets.0.features.0=a red-circle,a blue-square"),
