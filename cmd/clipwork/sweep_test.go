@@ -474,7 +474,8 @@ func TestVariantCancelledWhileLoadingDoesNotStart(t *testing.T) {
 }
 
 // TestInterruptedSweepReportsFailures checks that an interrupted sweep reports, besides the
-// variants that Ctrl-C stopped, those that failed otherwise and a manifest it cannot write.
+// variants that Ctrl-C stopped, those that failed otherwise and a manifest it cannot write; one
+// only interrupted says how to go on and exits as an interrupted command.
 func TestInterruptedSweepReportsFailures(t *testing.T) {
 	plan := demoPlan(t)
 	todo := plan.manifest.Variants[:2]
@@ -486,6 +487,11 @@ func TestInterruptedSweepReportsFailures(t *testing.T) {
 	}
 	if want := "variant 1 (" + demoFolders[1] + ") failed: boom"; !strings.Contains(out.String(), want) {
 		t.Errorf("output %q, want %q", out.String(), want)
+	}
+	out.Reset()
+	if err := plan.outcome(true, todo, []error{context.Canceled, nil}, &out); !errors.Is(err, errInterrupted) ||
+		!strings.Contains(out.String(), "run the same command again") {
+		t.Errorf("interrupted alone: %v (%q), want the interruption's exit and how to go on", err, out.String())
 	}
 	if err := os.WriteFile(filepath.Join(plan.dir, runstore.ConfigFile), nil, 0o644); err != nil {
 		t.Fatal(err)

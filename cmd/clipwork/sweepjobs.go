@@ -49,7 +49,12 @@ func (p *sweepPlan) outcome(interrupted bool, todo []sweep.Variant, errs []error
 			all = append(all, fmt.Errorf("variant %d (%s): %w", v.Index, v.Folder, err))
 		}
 	}
-	return errors.Join(append(all, p.writeManifest())...)
+	manifestErr := p.writeManifest()
+	if interrupted && len(all) == 1 && manifestErr == nil {
+		fmt.Fprintln(stdout, all[0]) // only the interruption: exit as an interrupted command does
+		return errInterrupted
+	}
+	return errors.Join(append(all, manifestErr)...)
 }
 
 // selected are the variants to run: the one of index, or every one when index is negative.
