@@ -234,6 +234,11 @@ func (t *Tokenizer) Encode(text string) []int {
 	return ids
 }
 
+// Overflow is how many of text's tokens Tokenize cuts to fit the context length (0 where it fits).
+func (t *Tokenizer) Overflow(text string) int {
+	return max(len(t.Encode(text))+2-t.ContextLength, 0)
+}
+
 // Tokenize returns the ids of text framed by the start and end tokens, truncated to the context
 // length with the end token kept last, as openai/CLIP's clip.tokenize(truncate=True).
 func (t *Tokenizer) Tokenize(text string) []int {

@@ -179,3 +179,18 @@ func FuzzTokenize(f *testing.F) {
 		}
 	})
 }
+
+// TestOverflowCountsWhatTokenizeCuts: a text that fits has no overflow; a longer one overflows
+// by the tokens Tokenize drops.
+func TestOverflowCountsWhatTokenizeCuts(t *testing.T) {
+	tok, err := NewTokenizer(ByteVocabulary(600), nil, 8)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, text := range []string{"ab", "abcdef", "abcdefghij"} {
+		whole := len(tok.Encode(text)) + 2
+		if got, want := tok.Overflow(text), max(whole-8, 0); got != want || len(tok.Tokenize(text)) != whole-got {
+			t.Errorf("%q: overflow %d, want %d (Tokenize keeps %d of %d)", text, got, want, len(tok.Tokenize(text)), whole)
+		}
+	}
+}

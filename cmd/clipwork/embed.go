@@ -67,6 +67,7 @@ func embed(modelName string, texts, images []string) (*embedOutput, error) {
 	for _, e := range embedded {
 		out.Texts = append(out.Texts, embeddedText{e.Text, e.Tokens, e.Embedding})
 		textVectors = append(textVectors, e.Embedding)
+		noteIfCut("text", e.Text, m.Tokenizer)
 	}
 	imageVectors, err := m.EmbedImageFiles(images)
 	if err != nil {

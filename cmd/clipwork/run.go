@@ -14,6 +14,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/clipwork/clipwork/clipmodel"
 	_ "github.com/clipwork/clipwork/clipmodel/defaultmodel" // the default model
 	"github.com/clipwork/clipwork/workbench"
 	"github.com/clipwork/clipwork/workbench/expfile"
@@ -286,6 +287,7 @@ func execute(ctx context.Context, file *expfile.File, name string, resume *resum
 		}
 		return err
 	}
+	noteCutTexts(file.Experiment, members)
 	if n := featureCount(file.Experiment); n >= manyFeatures {
 		fmt.Fprintf(stdout, "embedding %d features before the first step...\n", n)
 	}
@@ -503,4 +505,37 @@ func checkInputs(dir *runstore.Dir, exp workbench.Experiment, resumed bool) erro
 		fmt.Fprintf(os.Stderr, "note: the feature image %s changed since the run started; the resumed run follows it as it is now\n", path)
 	}
 	return nil
+}
+
+// noteCutTexts notes the feature texts longer than a model's context, whose end the model never
+// reads (CLIP cuts them, as openai/CLIP's tokenize(truncate=True) does).
+func noteCutTexts(exp workbench.Experiment, members []workbench.Member) {
+	seen := map[string]bool{}
+	for _, t := range exp.Targets {
+		for _, f := range t.Features {
+			for _, m := range members {
+				if !seen[f.Text] {
+					seen[f.Text] = noteIfCut("feature text", f.Text, m.Model.Tokenizer)
+				}
+			}
+		}
+	}
+}
+
+// noteIfCut notes a text longer than tok's context, and says whether it was.
+func noteIfCut(what, text string, tok *clipmodel.Tokenizer) bool {
+	cut := tok.Overflow(text)
+	if cut > 0 {
+		fmt.Fprintf(os.Stderr, "note: the %s %q is %d tokens too long for the model's context of %d; its end is cut\n",
+			what, workbench.Printable(abbreviated(text)), cut, tok.ContextLength)
+	}
+	return cut > 0
+}
+
+// abbreviated is a long text's start and end.
+func abbreviated(text string) string {
+	if r := []rune(text); len(r) > 80 {
+		return string(r[:60]) + " ... " + string(r[len(r)-15:])
+	}
+	return text
 }
