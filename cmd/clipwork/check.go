@@ -76,8 +76,8 @@ func checkFiles(files []string, settings []expfile.Setting, stdout io.Writer) er
 		f.Notes = append(f.Notes, fmt.Errorf("note: the windows' fit and the memory a run needs are checked against model %s when it runs",
 			modelsName(f.Experiment)))
 	}
-	fmt.Fprintf(stdout, "%s: ok (%d steps, %dx%d, targets: %d)\n", name, f.Experiment.Steps,
-		f.Experiment.Width, f.Experiment.Height, len(f.Experiment.Targets))
+	fmt.Fprintf(stdout, "%s: ok (%d steps, %s, targets: %d)\n", name, f.Experiment.Steps,
+		sizes(f.Experiment), len(f.Experiment.Targets))
 	if f.Sweep != nil {
 		variants, err := sweep.Expand(f.Sweep.Axes, f.Sweep.Zip)
 		if err != nil {

@@ -80,6 +80,9 @@ func runRun(args []string, stdout io.Writer) error {
 	if err := store.CheckFolder(f.out); err != nil {
 		return fmt.Errorf("--out: %w", err)
 	}
+	if info, err := os.Stat(f.out); err == nil && !info.IsDir() {
+		return fmt.Errorf("--out %s is a file, not a folder", f.out)
+	}
 	if store.IsURL(f.out) {
 		return runIntoStore(file, name, f, stdout)
 	}
@@ -184,8 +187,8 @@ func (f *runFlags) given(fs *flag.FlagSet) (map[string]bool, error) {
 		return nil, fmt.Errorf("--steps %d: a run needs at least 1 step", f.steps)
 	case given["model"] && strings.TrimSpace(f.model) == "":
 		return nil, errors.New("--model is empty: name a model (a folder, a hub id, random:ARCH), or leave the flag out for the default model")
-	case given["seed"] && f.seed < 0:
-		return nil, fmt.Errorf("--seed %d: seeds are 0 or more", f.seed)
+	case given["seed"] && f.seed < -1:
+		return nil, fmt.Errorf("--seed %d: seeds are 0 or more (-1 keeps the file's)", f.seed)
 	}
 	return given, nil
 }

@@ -297,6 +297,7 @@ func TestRunRejectsBadInput(t *testing.T) {
 		{[]string{"bench", "--steps", "0"}, "--steps and --windows must be at least 1"},
 		{[]string{"bench", "extra", "--steps", "1"}, `unexpected argument "extra"`},
 		{[]string{"run", "../../experiments/demo.yaml", "--model", ""}, "--model is empty"},
+		{[]string{"run", "../../experiments/demo.yaml", "--out", "run_test.go"}, "--out run_test.go is a file, not a folder"},
 		{[]string{"eval-default", "--scenes", "0"}, "--scenes and --seeds must be at least 1"},
 		{[]string{"check", twoDocs}, "a second YAML document"},
 		{[]string{"check", "../../experiments/demo.yaml", "--set", "learnrate=log(0)"},
@@ -311,7 +312,7 @@ func TestRunRejectsBadInput(t *testing.T) {
 		{[]string{"run", "../../experiments/demo.yaml", "--learnrate", "abc"}, "clipwork run: --learnrate abc: learnrate: not a number"},
 		{[]string{"run", "../../experiments/demo.yaml", "--resolution", "64 x"}, "clipwork run: --resolution 64 x: resolution"},
 		{[]string{"run", "../../experiments/demo.yaml", "--steps", "-5"}, "--steps -5"},
-		{[]string{"run", "../../experiments/demo.yaml", "--seed", "-7"}, "--seed -7: seeds are 0 or more"},
+		{[]string{"run", "../../experiments/demo.yaml", "--seed", "-7"}, "--seed -7: seeds are 0 or more (-1 keeps the file's)"},
 		{[]string{"run", "--resume", t.TempDir(), "--model", "random:tiny", "--set", "seed=3"}, "--resume cannot change --model, --set"},
 		{[]string{"run", "--resume", t.TempDir(), "../../experiments/demo.yaml"}, "drop ../../experiments/demo.yaml"},
 	} {

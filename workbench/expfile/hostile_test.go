@@ -268,3 +268,17 @@ func TestCarelessWritingExplained(t *testing.T) {
 		}
 	}
 }
+
+// TestHugeFilesAreRefused refuses an experiment file past the size limit, and /dev/zero, by
+// reading at most the limit.
+func TestHugeFilesAreRefused(t *testing.T) {
+	huge := filepath.Join(t.TempDir(), "huge.yaml")
+	if err := os.WriteFile(huge, []byte("# "+strings.Repeat("x", maxFileBytes)+"\nepochs: 2\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, path := range []string{huge, "/dev/zero"} {
+		if _, err := Load([]string{path}); err == nil || !strings.Contains(err.Error(), "the limit of an experiment file") {
+			t.Errorf("%s: %v", path, err)
+		}
+	}
+}

@@ -13,6 +13,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"regexp"
 	"strconv"
@@ -103,10 +104,22 @@ func Decode(root *yaml.Node, files map[*yaml.Node]string) (*File, error) {
 	return f, nil
 }
 
+// maxFileBytes bounds an experiment file: far beyond any experiment, and short of reading
+// /dev/zero or a mistaken multi-gigabyte file into memory.
+const maxFileBytes = 4 << 20
+
 func parseFile(path string, files map[*yaml.Node]string) (*yaml.Node, error) {
-	data, err := os.ReadFile(path)
+	f, err := os.Open(path)
 	if err != nil {
 		return nil, err
+	}
+	defer f.Close()
+	data, err := io.ReadAll(io.LimitReader(f, maxFileBytes+1))
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	if len(data) > maxFileBytes {
+		return nil, fmt.Errorf("%s is larger than %d MB, the limit of an experiment file: is it one?", path, maxFileBytes>>20)
 	}
 	return parseBytes(path, data, files)
 }

@@ -65,18 +65,12 @@ func CheckKey(key string) error {
 	return nil
 }
 
-// expandRange turns "A..B" of integers into its values and returns any other value as it is.
+// expandRange is ExpandValue of a --vary value, which may not be empty.
 func expandRange(v string) ([]string, error) {
-	values, isRange, err := integerRange(v)
-	switch {
-	case isRange || err != nil:
-		return values, err
-	case strings.Contains(v, ".."):
-		return nil, fmt.Errorf("%q: a range is two integers, A..B", v)
-	case v == "":
+	if v == "" {
 		return nil, errors.New("an empty value")
 	}
-	return []string{v}, nil
+	return ExpandValue(v)
 }
 
 // ExpandValue expands one value of an experiment file's sweep.vary: an integer range A..B to

@@ -37,13 +37,14 @@ func TestRangesExpand(t *testing.T) {
 		"seed=3..1":            {"3", "2", "1"},
 		"seed=0..0,7":          {"0", "7"},
 		"learnrate=0.02, 0.04": {"0.02", "0.04"},
+		"targets.0.features.0=a cat... sleeping,a dog": {"a cat... sleeping", "a dog"},
 	} {
 		a := mustVary(t, arg)[0]
 		if !reflect.DeepEqual(a.Values, want) {
 			t.Errorf("%s: %v, want %v", arg, a.Values, want)
 		}
 	}
-	for _, bad := range []string{"seed", "=1,2", "seed=", "seed=1,,2", "seed=a..3", "seed=1..99999999", "sweep.vary.seed=1,2", "sweep=1"} {
+	for _, bad := range []string{"seed", "=1,2", "seed=", "seed=1,,2", "seed=0.5..3", "seed=1..99999999", "sweep.vary.seed=1,2", "sweep=1"} {
 		if _, err := ParseVary(bad); err == nil {
 			t.Errorf("%q was accepted", bad)
 		}
