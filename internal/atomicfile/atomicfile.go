@@ -1,5 +1,6 @@
 // Package atomicfile writes files so that readers see either the old content or the complete
-// new one, never a partial file: through a temporary file in the same folder, renamed into place.
+// new one, never a partial file: through a temporary file in the same folder, synced to disk
+// and renamed into place.
 package atomicfile
 
 import (
@@ -41,13 +42,31 @@ func Write(path string, fill func(w *bufio.Writer) error) error {
 		tmp.Close()
 		return err
 	}
+	// On disk before it takes the name, so that a crash of the machine, not only of the
+	// process, leaves the old file or the new one.
+	if err := tmp.Sync(); err != nil {
+		tmp.Close()
+		return err
+	}
 	if err := tmp.Close(); err != nil {
 		return err
 	}
 	if err := os.Chmod(tmp.Name(), 0o644); err != nil {
 		return err
 	}
-	return os.Rename(tmp.Name(), path)
+	if err := os.Rename(tmp.Name(), path); err != nil {
+		return err
+	}
+	syncFolder(filepath.Dir(path))
+	return nil
+}
+
+// syncFolder flushes a folder's entries (a rename) to disk, where the system can.
+func syncFolder(dir string) {
+	if d, err := os.Open(dir); err == nil {
+		d.Sync()
+		d.Close()
+	}
 }
 
 // WriteFile creates or replaces path with data, atomically.
