@@ -198,9 +198,14 @@ func TestResumeRefusesBadStates(t *testing.T) {
 }
 
 // TestResumeTakesMoreSteps resumes a finished 2-step run with --steps 3: it does one more step,
-// says so beside the run's three, and records the new length; fewer steps than done are refused.
+// says so beside the run's three, and records the new length and its first start; fewer steps
+// than done are refused.
 func TestResumeTakesMoreSteps(t *testing.T) {
 	dir := shortDemoRun(t)
+	before, err := (&runstore.Dir{Path: dir}).ReadSummary()
+	if err != nil {
+		t.Fatal(err)
+	}
 	var stdout, stderr bytes.Buffer
 	if code := run([]string{"run", "--resume", dir, "--steps", "1"}, &stdout, &stderr); code == 0 ||
 		!strings.Contains(stderr.String(), "has already done 2 steps") {
@@ -213,6 +218,9 @@ func TestResumeTakesMoreSteps(t *testing.T) {
 	s, err := (&runstore.Dir{Path: dir}).ReadSummary()
 	if err != nil || s.StepsDone != 3 || s.Steps != 3 || s.Status != runstore.StatusFinished {
 		t.Errorf("after --resume --steps 3: %+v %v", s, err)
+	}
+	if err == nil && !s.Started.Equal(before.Started) {
+		t.Errorf("the resumed run's start moved from %v to %v", before.Started, s.Started)
 	}
 	if config, _ := os.ReadFile(filepath.Join(dir, runstore.ConfigFile)); !bytes.Contains(config, []byte("epochs: 3")) {
 		t.Errorf("config.yaml does not record the new length:\n%s", config)

@@ -83,6 +83,9 @@ func (r *Recorder) Observe(e workbench.Event) {
 	switch e.Kind {
 	case workbench.EventStart:
 		r.started, r.lastSnapshot, r.lastSave = now, now, now
+		if s, err := r.Dir.ReadSummary(); err == nil && e.Run.Step() > 0 && !s.Started.IsZero() {
+			r.started = s.Started // a resumed run started when it first did
+		}
 		r.check(r.Dir.WriteFile(ConfigFile, r.Config))
 		r.check(r.saveProgress(e.Run, StatusRunning, nil))
 	case workbench.EventStep:
