@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"unicode"
 
 	"github.com/clipwork/clipwork/workbench/store"
 	batchv1 "k8s.io/api/batch/v1"
@@ -163,7 +164,7 @@ func kubernetesArgs(args []string) []string {
 func (j *jobFlags) sbatch(p *sweepPlan, f sweepFlags, n int) string {
 	var b strings.Builder
 	b.WriteString("#!/bin/bash\n")
-	fmt.Fprintf(&b, "#SBATCH --job-name=%s\n", filepath.Base(p.dir))
+	fmt.Fprintf(&b, "#SBATCH --job-name=%s\n", directiveWord(filepath.Base(p.dir)))
 	array := fmt.Sprintf("0-%d", n-1)
 	if j.parallelism > 0 {
 		array += "%" + strconv.Itoa(j.parallelism)
@@ -180,6 +181,18 @@ func (j *jobFlags) sbatch(p *sweepPlan, f sweepFlags, n int) string {
 	args[len(args)-1] = `"$SLURM_ARRAY_TASK_ID"`
 	fmt.Fprintf(&b, "exec %s\n", strings.Join(args, " "))
 	return b.String()
+}
+
+// directiveWord is s for an #SBATCH line, which no quoting protects: every character but
+// letters, digits, '.', '_' and '-' replaced by '_' (a newline would end the directive and
+// start a command).
+func directiveWord(s string) string {
+	return strings.Map(func(r rune) rune {
+		if r < 128 && (r == '.' || r == '_' || r == '-' || unicode.IsLetter(r) || unicode.IsDigit(r)) {
+			return r
+		}
+		return '_'
+	}, s)
 }
 
 // shellQuote quotes s for bash when it holds anything but plain characters.

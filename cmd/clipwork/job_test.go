@@ -91,6 +91,14 @@ func TestSlurmScript(t *testing.T) {
 	}
 }
 
+// TestDirectiveWordsCannotStartCommands: a sweep's name with a newline and shell characters
+// stays one word on its #SBATCH line.
+func TestDirectiveWordsCannotStartCommands(t *testing.T) {
+	if got := directiveWord("demo\nrm -rf ~; $(x)-sweep_1.é"); got != "demo_rm_-rf______x_-sweep_1._" {
+		t.Errorf("directive word %q", got)
+	}
+}
+
 // TestJobFlagsAreChecked refuses jobs that could not run.
 func TestJobFlagsAreChecked(t *testing.T) {
 	for _, c := range []struct {
