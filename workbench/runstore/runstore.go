@@ -22,6 +22,7 @@ import (
 	"slices"
 	"sort"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/clipwork/clipwork/clipmodel"
@@ -108,8 +109,10 @@ func (d *Dir) WriteImage(name string, img image.Image, texts map[string]string) 
 	return d.WriteFile(name, withTextChunks(buf.Bytes(), texts))
 }
 
-// withTextChunks inserts PNG tEXt chunks after the IHDR chunk. image/png cannot write them,
-// so the chunks (length, type, data, CRC-32 of type and data) are assembled here.
+// withTextChunks inserts PNG text chunks after the IHDR chunk: tEXt where the text is Latin-1,
+// else iTXt (UTF-8, uncompressed, no language), so that every character survives. image/png
+// cannot write them, so the chunks (length, type, data, CRC-32 of type and data) are assembled
+// here.
 func withTextChunks(encoded []byte, texts map[string]string) []byte {
 	const afterIHDR = 8 + 4 + 4 + 13 + 4 // signature, IHDR length, type, data, CRC
 	out := append([]byte{}, encoded[:afterIHDR]...)
@@ -119,10 +122,13 @@ func withTextChunks(encoded []byte, texts map[string]string) []byte {
 	}
 	sort.Strings(keys)
 	for _, k := range keys {
-		data := append(append([]byte(k), 0), latin1(texts[k])...)
+		kind, data := "tEXt", append(append([]byte(k), 0), latin1(texts[k])...)
+		if !isLatin1(texts[k]) {
+			kind, data = "iTXt", append(append([]byte(k), 0, 0, 0, 0, 0), texts[k]...)
+		}
 		var chunk bytes.Buffer
 		binary.Write(&chunk, binary.BigEndian, uint32(len(data)))
-		chunk.WriteString("tEXt")
+		chunk.WriteString(kind)
 		chunk.Write(data)
 		binary.Write(&chunk, binary.BigEndian, crc32.ChecksumIEEE(chunk.Bytes()[4:]))
 		out = append(out, chunk.Bytes()...)
@@ -130,15 +136,16 @@ func withTextChunks(encoded []byte, texts map[string]string) []byte {
 	return append(out, encoded[afterIHDR:]...)
 }
 
-// latin1 keeps what tEXt can hold (ISO 8859-1), replacing other characters with '?'.
+// isLatin1 tells whether tEXt, whose text is ISO 8859-1, can hold s.
+func isLatin1(s string) bool {
+	return !strings.ContainsFunc(s, func(r rune) bool { return r > 255 })
+}
+
+// latin1 is s, all of whose characters are Latin-1, in ISO 8859-1's bytes.
 func latin1(s string) []byte {
 	out := make([]byte, 0, len(s))
 	for _, r := range s {
-		if r < 256 {
-			out = append(out, byte(r))
-		} else {
-			out = append(out, '?')
-		}
+		out = append(out, byte(r))
 	}
 	return out
 }

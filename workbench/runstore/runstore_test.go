@@ -39,13 +39,16 @@ func TestCreateNeverOverwrites(t *testing.T) {
 	}
 }
 
+// TestImageCarriesTextChunks writes a run's texts into its PNG: Latin-1 ones as tEXt, others
+// as iTXt, so that every character survives.
 func TestImageCarriesTextChunks(t *testing.T) {
 	d, err := Create(t.TempDir(), "x")
 	if err != nil {
 		t.Fatal(err)
 	}
 	img := image.NewNRGBA(image.Rect(0, 0, 3, 2))
-	if err := d.WriteImage("image.png", img, map[string]string{"clipwork:seed": "42", "clipwork:config": "epochs: 3\n"}); err != nil {
+	texts := map[string]string{"clipwork:seed": "42", "clipwork:config": "epochs: 3\n", "clipwork:prompt": "café — 猫 🐱"}
+	if err := d.WriteImage("image.png", img, texts); err != nil {
 		t.Fatal(err)
 	}
 	data, _ := os.ReadFile(filepath.Join(d.Path, "image.png"))
@@ -54,6 +57,9 @@ func TestImageCarriesTextChunks(t *testing.T) {
 	}
 	if !bytes.Contains(data, []byte("tEXtclipwork:seed\x0042")) || !bytes.Contains(data, []byte("epochs: 3")) {
 		t.Error("text chunks missing")
+	}
+	if !bytes.Contains(data, []byte("iTXtclipwork:prompt\x00\x00\x00\x00\x00café — 猫 🐱")) {
+		t.Error("a text beyond Latin-1 is not kept whole in an iTXt chunk")
 	}
 }
 
