@@ -183,8 +183,11 @@ func (m *Model) ImageFeatures(scope *model.Scope, pixels *Node) *Node {
 	}
 	g := pixels.Graph()
 	tower := towerWeights(scope, g)
-	mean := Const(g, [][][][]float32{{{toFloat32s(m.Preprocess.Mean)}}})
-	std := Const(g, [][][][]float32{{{toFloat32s(m.Preprocess.Std)}}})
+	// The mean and std broadcast whole: the Go backend's kernel for rows of 3 values reads 16
+	// floats at each row and faults where the last row ends a mapped page.
+	dims := pixels.Shape().Dimensions
+	mean := BroadcastToDims(Const(g, [][][][]float32{{{toFloat32s(m.Preprocess.Mean)}}}), dims...)
+	std := BroadcastToDims(Const(g, [][][][]float32{{{toFloat32s(m.Preprocess.Std)}}}), dims...)
 	x := Div(Sub(pixels, mean), std)
 	if v.IsResNet() {
 		return resnetFeatures(tower, x, v, m.Config.ProjectionDim)

@@ -162,15 +162,14 @@ func channelStd(x *Node) *Node {
 func borderPenalty(_ Constraint, x *Node, v ConstraintValues) *Node {
 	h, w := x.Shape().Dim(1), x.Shape().Dim(2)
 	mask := borderMask(x.Graph(), h, w, int(v.Extra[0][0]), int(v.Extra[0][1]))
-	color := Reshape(Const(x.Graph(), []float32{float32(v.Extra[1][0]), float32(v.Extra[1][1]), float32(v.Extra[1][2])}), 1, 1, 1, 3)
-	return Mul(Sub(x, color), mask)
+	return Mul(Sub(x, perChannel(x, [3]float64(v.Extra[1][:3]))), mask)
 }
 
 // noisePenalty is CLIPig's noise constraint: the image against the image plus noise of std per
 // channel. The noise does not depend on the image, so the penalty has no gradient; it is kept
 // for its reported value. The noise is drawn from a fixed graph seed.
 func noisePenalty(_ Constraint, x *Node, v ConstraintValues) *Node {
-	std := Reshape(Const(x.Graph(), []float32{float32(v.Extra[0][0]), float32(v.Extra[0][1]), float32(v.Extra[0][2])}), 1, 1, 1, 3)
+	std := perChannel(x, [3]float64(v.Extra[0][:3]))
 	state, err := RNGStateFromSeed(7)
 	if err != nil {
 		panic(err) // graph building reports panics as the Exec's error
@@ -186,9 +185,7 @@ func normalizePenalty(_ Constraint, x *Node, v ConstraintValues) *Node {
 	hi := ReduceAndKeep(x, ReduceMax, 1, 2)
 	spread := Sub(hi, lo)
 	spread = Where(Equal(spread, ZerosLike(spread)), OnesLike(spread), spread)
-	rgb := func(vs []float64) *Node {
-		return Reshape(Const(x.Graph(), []float32{float32(vs[0]), float32(vs[1]), float32(vs[2])}), 1, 1, 1, 3)
-	}
+	rgb := func(vs []float64) *Node { return perChannel(x, [3]float64(vs[:3])) }
 	want := Add(rgb(v.Extra[0]), Mul(Div(Sub(x, lo), spread), Sub(rgb(v.Extra[1]), rgb(v.Extra[0]))))
 	return Sub(x, StopGradient(want))
 }
@@ -196,7 +193,7 @@ func normalizePenalty(_ Constraint, x *Node, v ConstraintValues) *Node {
 // rangeExcess is how far each value falls under `above` or over `below` (0 and 1 by default),
 // bounds read as CLIPig reads them: stay above `above` and below `below`.
 func rangeExcess(c Constraint, x *Node, v ConstraintValues) *Node {
-	lo, hi := Reshape(v.Above, 1, 1, 1, 3), Reshape(v.Below, 1, 1, 1, 3)
+	lo, hi := channelsLike(x, v.Above), channelsLike(x, v.Below)
 	if len(c.Above) == 0 {
 		lo = float32Scalar(x.Graph(), 0)
 	}

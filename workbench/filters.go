@@ -103,3 +103,16 @@ func totalVariation(x *Node) *Node {
 func float32Scalar(g *Graph, v float64) *Node {
 	return Scalar(g, dtypes.Float32, v)
 }
+
+// perChannel is a colour, one value per channel, as a node of x's shape [n, height, width, 3].
+// Broadcasting it whole keeps the Go backend off its kernel for rows of 3 values, whose SIMD
+// loads read 16 floats at each row and fault where the last row ends a mapped page (the
+// experimental simd package's partial loads are not masked).
+func perChannel(x *Node, c [3]float64) *Node {
+	return channelsLike(x, Const(x.Graph(), []float32{float32(c[0]), float32(c[1]), float32(c[2])}))
+}
+
+// channelsLike is a node of three values (per channel) broadcast to x's shape, as perChannel.
+func channelsLike(x, c *Node) *Node {
+	return BroadcastToDims(Reshape(c, 1, 1, 1, 3), x.Shape().Dimensions...)
+}

@@ -272,8 +272,7 @@ func kernelRadii(kernel []float64, fallback int) (int, int) {
 
 // luminance is torchvision's grey image, 0.2989 R + 0.587 G + 0.114 B, as one channel.
 func luminance(x *Node) *Node {
-	weights := Reshape(Const(x.Graph(), []float32{0.2989, 0.587, 0.114}), 1, 1, 1, 3)
-	return ReduceAndKeep(Mul(x, weights), ReduceSum, -1)
+	return ReduceAndKeep(Mul(x, perChannel(x, [3]float64{0.2989, 0.587, 0.114})), ReduceSum, -1)
 }
 
 // blend is torchvision's _blend: clamp(factor * x + (1 - factor) * other, 0, 1).
