@@ -145,12 +145,12 @@ func openMirror(ctx context.Context, location string) (*store.Mirror, error) {
 }
 
 // shown is how messages name path, a file or folder of the run: by its store URL for a run in a
-// store.
+// store, quoted where it holds characters a terminal would act on (a newline, an escape).
 func (f runFlags) shown(path string) string {
-	if f.mirror == nil {
-		return path
+	if f.mirror != nil {
+		path = f.mirror.URL(path)
 	}
-	return f.mirror.URL(path)
+	return workbench.Printable(path)
 }
 
 // fileStem is path's file name without its extension, e.g. demo for experiments/demo.yaml.
