@@ -4,7 +4,10 @@ import (
 	"context"
 	"errors"
 	"flag"
+	"fmt"
 	"io"
+	"strconv"
+	"strings"
 
 	"github.com/clipwork/clipwork/clipmodel/robust"
 )
@@ -25,14 +28,17 @@ func runRobustify(args []string, stdout io.Writer) error {
 	if opts.Model == "" || opts.Out == "" {
 		return errors.New("--model and --out are required: the CLIP to start from and the folder to train in (an existing one resumes)")
 	}
-	finish()
+	if err := finish(); err != nil {
+		return err
+	}
 	opts.Progress = stdout
 	return untilStopped(stdout, opts.Out, func(ctx context.Context) error { return robust.Robustify(ctx, opts) })
 }
 
 // robustFlags registers the flags of a robust fine-tuning on fs, each name after prefix, with
-// steps as the default of --steps; the function it returns completes opts after parsing.
-func robustFlags(fs *flag.FlagSet, opts *robust.Options, prefix string, steps int) (finish func()) {
+// steps as the default of --steps; the function it returns completes opts after parsing, and
+// refuses values no training can use.
+func robustFlags(fs *flag.FlagSet, opts *robust.Options, prefix string, steps int) (finish func() error) {
 	fs.IntVar(&opts.Steps, prefix+"steps", steps, "total robust (Adam) steps, counting those of resumed sessions")
 	fs.IntVar(&opts.BatchSize, prefix+"batch", robust.DefaultBatchSize, "images per robust step")
 	fs.Float64Var(&opts.LearningRate, prefix+"lr", robust.DefaultLearningRate, "Adam's learning rate on the vision tower")
@@ -44,5 +50,30 @@ func robustFlags(fs *flag.FlagSet, opts *robust.Options, prefix string, steps in
 	fs.Float64Var(&opts.CleanWeight, prefix+"clean-weight", 0, "weight of the clean images' embeddings' squared distance to the original's")
 	fs.Float64Var(&opts.CleanCEWeight, prefix+"clean-ce-weight", 0, "with tecoa: weight of the clean images' cross-entropy among the captions")
 	fs.Float64Var(&opts.Noise, prefix+"noise", 0.1, "the largest standard deviation of the pixel noise on robust training images")
-	return func() { opts.Attack.Radius, opts.Attack.StepSize = *radius/255, *stepSize/255 }
+	return func() error {
+		opts.Attack.Radius, opts.Attack.StepSize = *radius/255, *stepSize/255
+		return checkFlagRanges(fs, prefix, map[string]float64{"steps": 0, "batch": 1, "radius": 0, "step-size": 0,
+			"pgd-steps": 0, "adversarial-weight": 0, "clean-weight": 0, "clean-ce-weight": 0, "noise": 0},
+			map[string]bool{"lr": true})
+	}
+}
+
+// checkFlagRanges refuses a numeric flag (named after prefix) below its least value in least,
+// or not above zero where positive says so.
+func checkFlagRanges(fs *flag.FlagSet, prefix string, least map[string]float64, positive map[string]bool) error {
+	var errs []error
+	fs.VisitAll(func(f *flag.Flag) {
+		name := strings.TrimPrefix(f.Name, prefix)
+		v, err := strconv.ParseFloat(f.Value.String(), 64)
+		if !strings.HasPrefix(f.Name, prefix) || err != nil {
+			return
+		}
+		if lowest, ok := least[name]; ok && !(v >= lowest) {
+			errs = append(errs, fmt.Errorf("--%s %v: give %v or more", f.Name, v, lowest))
+		}
+		if positive[name] && !(v > 0) {
+			errs = append(errs, fmt.Errorf("--%s %v: give a number above 0", f.Name, v))
+		}
+	})
+	return errors.Join(errs...)
 }

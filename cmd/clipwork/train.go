@@ -35,10 +35,10 @@ func runTrainDefault(args []string, stdout io.Writer) error {
 	if opts.Out == "" {
 		return errors.New("--out is required: the folder to train in (an existing one resumes)")
 	}
-	if robustOpts.Steps < 0 {
-		return fmt.Errorf("--robust-steps %d: give 0 (no robust phase) or more", robustOpts.Steps)
+	if err := errors.Join(finishRobust(), checkFlagRanges(fs, "", map[string]float64{"steps": 1, "batch": 1,
+		"decay-steps": 0, "checkpoint-every": 1, "average": 1}, map[string]bool{"lr": true})); err != nil {
+		return err
 	}
-	finishRobust()
 	opts.Progress = stdout
 	return untilStopped(stdout, opts.Out, func(ctx context.Context) error {
 		if err := defaultmodel.Train(ctx, opts); err != nil || robustOpts.Steps == 0 {
