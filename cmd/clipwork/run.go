@@ -350,14 +350,16 @@ func execute(ctx context.Context, file *expfile.File, name string, resume *resum
 		fmt.Fprintln(stdout)
 		run.Stats().WriteFrameTable(stdout)
 	}
-	fmt.Fprintf(stdout, "%d steps in %.1f s%s (%.2f windows/s); image: %s\n", run.Step(), run.Elapsed().Seconds(),
-		resumedPart(run.Step()-startStep, run.Elapsed()-startElapsed, startStep), run.WindowsPerSecond(),
-		f.shown(filepath.Join(dir.Path, runstore.ImageFile)))
+	fmt.Fprintf(stdout, "%d steps in %.1f s%s (%.2f windows/s)", run.Step(), run.Elapsed().Seconds(),
+		resumedPart(run.Step()-startStep, run.Elapsed()-startElapsed, startStep), run.WindowsPerSecond())
+	if err := recorder.Err(); err != nil {
+		fmt.Fprintln(stdout)
+		return fmt.Errorf("the run stopped at step %d: its folder could not be written: %w; once it can be, "+
+			"clipwork run --resume %s goes on from its last saved state", run.Step(), err, f.shown(dir.Path))
+	}
+	fmt.Fprintf(stdout, "; image: %s\n", f.shown(filepath.Join(dir.Path, runstore.ImageFile)))
 	if errors.Is(runErr, context.Canceled) {
 		fmt.Fprintf(stdout, "interrupted: continue with clipwork run --resume %s\n", f.shown(dir.Path))
-	}
-	if err := recorder.Err(); err != nil {
-		return fmt.Errorf("the run stopped at step %d: its folder could not be written: %w", run.Step(), err)
 	}
 	if errors.Is(runErr, context.Canceled) {
 		return errInterrupted

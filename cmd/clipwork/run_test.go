@@ -124,6 +124,25 @@ func shortDemoRun(t *testing.T) string {
 	return filepath.Join(out, "demo")
 }
 
+// TestUnwritableRunSaysHowToGoOn resumes a run whose image cannot be written (a folder stands in
+// its place): the run fails naming the write and how to resume, and names no image.
+func TestUnwritableRunSaysHowToGoOn(t *testing.T) {
+	dir := shortDemoRun(t)
+	image := filepath.Join(dir, runstore.ImageFile)
+	if err := os.Remove(image); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Mkdir(image, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	var stdout, stderr bytes.Buffer
+	code := run([]string{"run", "--resume", dir, "--steps", "3", "--quiet"}, &stdout, &stderr)
+	if code == 0 || !strings.Contains(stderr.String(), "could not be written") || !strings.Contains(stderr.String(), "--resume "+dir) ||
+		strings.Contains(stdout.String(), "image:") {
+		t.Errorf("exit %d\nstdout %s\nstderr %s", code, stdout.String(), stderr.String())
+	}
+}
+
 // TestResumeRefusesALiveRun resumes a run that another writer holds: refused, the run's files
 // untouched.
 func TestResumeRefusesALiveRun(t *testing.T) {
