@@ -156,6 +156,9 @@ func runRuns(args []string, stdout io.Writer) error {
 		return err
 	}
 	defer remove()
+	if info, err := os.Stat(root); err == nil && !info.IsDir() {
+		return fmt.Errorf("%s is a file: give a results folder or a sweep folder", *out)
+	}
 	if view, err := sweepview.Read(root); err == nil {
 		chartDir := view.Dir
 		if store.IsURL(*out) {
@@ -200,7 +203,11 @@ func runRuns(args []string, stdout io.Writer) error {
 	if err := tw.Flush(); err != nil {
 		return err
 	}
-	return listSweeps(root, *out, stdout)
+	sweeps, err := listSweeps(root, *out, stdout)
+	if err == nil && len(dirs)+sweeps == 0 {
+		fmt.Fprintf(stdout, "no runs or sweeps in %s\n", workbench.Printable(*out))
+	}
+	return err
 }
 
 // runsIn are the run folders in root, newest first, or root itself when it is one.

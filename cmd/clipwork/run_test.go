@@ -58,6 +58,9 @@ func TestRunWritesARunFolder(t *testing.T) {
 	if err := json.Unmarshal(data, &stats); err != nil || stats["status"] != "finished" || stats["steps_done"] != 4.0 {
 		t.Errorf("stats.json: %v %v", err, stats)
 	}
+	if listing := runCLI(t, "runs", t.TempDir()); !strings.Contains(listing, "no runs or sweeps in ") {
+		t.Errorf("runs of an empty folder: %q", listing)
+	}
 	if listing := runCLI(t, "runs", "--out", out); !strings.Contains(listing, "demo-1") {
 		t.Errorf("clipwork runs does not list the runs:\n%s", listing)
 	}
@@ -322,6 +325,7 @@ func TestRunRejectsBadInput(t *testing.T) {
 		{[]string{"check", "../../experiments/demo.yaml", "--steps", "9223372036854775806"}, "steps must be from 1 to 100000000"},
 		{[]string{"check", "../../experiments/demo.yaml", "--set", "epochs=.inf"}, "epochs must be a whole number, got +Inf"},
 		{[]string{"bench", "--steps", "0"}, "--steps and --windows must be at least 1"},
+		{[]string{"runs", "run_test.go"}, "run_test.go is a file: give a results folder or a sweep folder"},
 		{[]string{"robustify", "--model", "m", "--out", t.TempDir(), "--radius", "-4"}, "--radius -4: give 0 or more"},
 		{[]string{"train-default", "--out", t.TempDir(), "--lr", "-1"}, "--lr -1: give a number above 0"},
 		{[]string{"train-default", "--out", t.TempDir(), "--robust-batch", "0"}, "--robust-batch 0: give 1 or more"},

@@ -93,17 +93,21 @@ func writeSweepChart(view *sweepview.View, key, metric, dir string, stdout io.Wr
 
 // listSweeps names the sweep folders in a results folder, root, (runs lists run folders only),
 // each with its variant count and the command that shows its table, in the folder or store
-// shown.
-func listSweeps(root, shown string, stdout io.Writer) error {
+// shown, and returns how many it named.
+func listSweeps(root, shown string, stdout io.Writer) (int, error) {
 	entries, err := os.ReadDir(root)
 	if err != nil {
-		return store.ShownError(err, root, shown)
+		return 0, store.ShownError(err, root, shown)
 	}
+	listed := 0
 	for _, e := range entries {
 		if !e.IsDir() {
 			continue
 		}
 		m, err := sweep.ReadManifest(filepath.Join(root, e.Name()))
+		if !errors.Is(err, os.ErrNotExist) {
+			listed++
+		}
 		switch {
 		case err == nil:
 			fmt.Fprintf(stdout, "sweep %s: %d variants of %s (clipwork runs %s)\n", workbench.Printable(e.Name()),
@@ -113,5 +117,5 @@ func listSweeps(root, shown string, stdout io.Writer) error {
 			fmt.Fprintf(stdout, "sweep %s: unreadable: %s\n", workbench.Printable(e.Name()), workbench.Printable(message))
 		}
 	}
-	return nil
+	return listed, nil
 }
