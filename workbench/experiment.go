@@ -149,7 +149,12 @@ func (e Experiment) SizeAt(step int) (int, int) {
 	if e.Resolution[0].IsSet() {
 		env := TimeAt(step, e.Steps)
 		env.Width, env.Height, env.Seed = e.Width, e.Height, e.Seed
-		side := func(v Value) int { return int(max(min(v.At(env), 1<<40), 8)) } // NaN: 8; beyond 2^40, 2^40
+		side := func(v Value) int {
+			if x := v.At(env); !math.IsNaN(x) { // min and max would pass NaN on
+				return int(max(min(x, 1<<40), 8))
+			}
+			return 8
+		}
 		return side(e.Resolution[0]), side(e.Resolution[1])
 	}
 	for _, s := range e.Stages {
@@ -172,6 +177,10 @@ func (e Experiment) Sizes() [][2]int {
 	samples := min(e.Steps, 1000)
 	for i := range samples {
 		add(e.SizeAt(int(float64(i) * float64(e.Steps) / float64(samples))))
+	}
+	add(e.SizeAt(e.Steps - 1))
+	for _, s := range e.Stages {
+		add(e.SizeAt(s.Until.Step(e.Steps)))
 	}
 	if !e.Resolution[0].IsSet() {
 		for _, s := range e.Stages {

@@ -198,7 +198,8 @@ func (m Moment) Step(steps int) int {
 	if m.byStep {
 		return m.step
 	}
-	return int(math.Round(m.fraction * float64(max(steps-1, 0))))
+	at := math.Round(m.fraction * float64(max(steps-1, 0)))
+	return int(min(max(at, -1), float64(steps))) // a moment outside the run: just outside it
 }
 
 // String writes the moment as ParseMoment reads it.

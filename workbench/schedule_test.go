@@ -1,6 +1,10 @@
 package workbench
 
-import "testing"
+import (
+	"math"
+	"strings"
+	"testing"
+)
 
 // TestPeriodComparesFractionsWithTime checks CLIPig's rule: a fraction or percentage is compared
 // with t = step / (steps - 1), a whole number with the step.
@@ -35,5 +39,30 @@ func TestPercentagesAsCLIPig(t *testing.T) {
 	p := Period{Start: m}
 	if p.Active(7, 21) || !p.Active(8, 21) {
 		t.Errorf("35%% of 21 steps: active at 7 %v, at 8 %v; want from 8", p.Active(7, 21), p.Active(8, 21))
+	}
+}
+
+// TestSizesReachTheRunsEnd: a resolution that grows only at the last step of a long run is
+// checked against the limit, a NaN resolution is held at 8, and a moment far past the run
+// resolves just past its last step.
+func TestSizesReachTheRunsEnd(t *testing.T) {
+	exp := BenchExperiment(64, 1, 2000)
+	grows := func(e Env) float64 {
+		if e.T >= 1 {
+			return 100064
+		}
+		return 64
+	}
+	exp.Resolution = [2]Value{Func("grows at the end", grows), Func("grows at the end", grows)}
+	if err := exp.Resolve(); err == nil || !strings.Contains(err.Error(), "larger than the limit") {
+		t.Errorf("a resolution beyond the limit at the last step: %v", err)
+	}
+	nan := Func("nan", func(Env) float64 { return math.NaN() })
+	exp.Resolution = [2]Value{nan, nan}
+	if w, h := exp.SizeAt(3); w != 8 || h != 8 {
+		t.Errorf("a NaN resolution is %dx%d, want 8x8", w, h)
+	}
+	if step := AtFraction(1e20).Step(100); step != 100 {
+		t.Errorf("a moment at 1e20 of a 100-step run is step %d, want 100", step)
 	}
 }

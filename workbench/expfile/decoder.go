@@ -253,7 +253,7 @@ func yaml11Number(s string) string {
 		return "1"
 	case pyyamlBool.MatchString(s):
 		return "0"
-	case pyyamlFloat.MatchString(s) && strings.Contains(lower, ".inf") || strings.Contains(lower, ".nan"):
+	case pyyamlFloat.MatchString(s) && (strings.Contains(lower, ".inf") || strings.Contains(lower, ".nan")):
 		return strings.Replace(lower, ".", "", 1)
 	case sexagesimal.MatchString(s):
 		value := 0.0

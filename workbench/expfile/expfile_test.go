@@ -747,7 +747,8 @@ func TestYAML11Numbers(t *testing.T) {
 			e.Targets[0].BatchSize, e.Targets[0].Disabled, e.Targets[0].Features[0].Weight)
 	}
 	for in, want := range map[string]string{"-.inf": "-inf", ".NaN": "nan", "-0_17": "-15", "1:00:00": "3600",
-		"off": "0", "08": "08", "0.5": "0.5", "abc": "abc", "oFF": "oFF", "nO": "nO", ".iNf": ".iNf"} {
+		"off": "0", "08": "08", "0.5": "0.5", "abc": "abc", "oFF": "oFF", "nO": "nO", ".iNf": ".iNf", ".nAn": ".nAn",
+		"x.nan": "x.nan"} {
 		if got := yaml11Number(in); got != want {
 			t.Errorf("%s read as %s, want %s", in, got, want)
 		}

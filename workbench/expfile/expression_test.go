@@ -187,6 +187,8 @@ func TestMathErrorsAsPython(t *testing.T) {
 		"ldexp(1, 2000)": "math range error", "gamma(200)": "math range error", "exp2(2000)": "math range error",
 		"10.0 ** 400": "math range error", "trunc(nan)": "cannot convert float NaN to integer",
 		"floor(inf)": "cannot convert float infinity to integer", "5 // 0.0": "float floor division by zero",
+		"1/0 < sqrt(-1) < 3": "division by zero", "fsum([1e308, 1e308])": "intermediate overflow",
+		"perm(1000000)": "more than 4096", "comb(1000000, 500000)": "more than 4096",
 	} {
 		x, err := compileExpression(source)
 		if err == nil {
@@ -197,7 +199,8 @@ func TestMathErrorsAsPython(t *testing.T) {
 		}
 	}
 	for source, want := range map[string]float64{"sqrt(inf)": math.Inf(1), "degrees(1e308)": math.Inf(1),
-		"exp(-1000)": 0, "hypot(1e308, 1e308)": math.Sqrt2 * 1e308, "trunc(-2.7)": -2, "pow(inf, -1)": 0} {
+		"exp(-1000)": 0, "hypot(1e308, 1e308)": math.Sqrt2 * 1e308, "trunc(-2.7)": -2, "pow(inf, -1)": 0,
+		"fsum([inf, 1])": math.Inf(1), "isnan(fsum([nan, 1]))": 1} {
 		x, err := compileExpression(source)
 		if err != nil {
 			t.Fatal(err)
@@ -292,6 +295,19 @@ func TestChainsEvaluateTheirMiddleOnce(t *testing.T) {
 				t.Errorf("%s at step %d = %g (%v), want 0", source, step, v, err)
 				break
 			}
+		}
+	}
+}
+
+// TestRandintOfTheWidestRange draws randint over the widest range it takes without overflowing.
+func TestRandintOfTheWidestRange(t *testing.T) {
+	x, err := compileExpression("randint(-2**62, 2**62)")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for step := range 50 {
+		if v, err := x.eval(workbench.TimeAt(step, 50)); err != nil || math.Abs(v) > 1<<62 {
+			t.Fatalf("step %d: %g, %v", step, v, err)
 		}
 	}
 }

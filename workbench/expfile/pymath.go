@@ -97,10 +97,24 @@ func combinations(n, k *big.Int, choose bool) (*big.Int, error) {
 		return nil, fmt.Errorf("comb or perm of %v: too large", n)
 	}
 	nn, kk := n.Int64(), k.Int64()
+	if bits := resultBits(nn, kk, choose); bits > maxPowerBits {
+		return nil, fmt.Errorf("comb or perm of %d and %d: a whole number of about %.0f bits, more than %d", nn, kk, bits, maxPowerBits)
+	}
 	if choose {
 		return new(big.Int).Binomial(nn, kk), nil
 	}
 	return new(big.Int).MulRange(nn-kk+1, nn), nil
+}
+
+// resultBits estimates the bits of perm(n, k), or comb(n, k) where choose, from the logarithm
+// of the gamma function, before computing them.
+func resultBits(n, k int64, choose bool) float64 {
+	lg := func(x int64) float64 { v, _ := math.Lgamma(float64(x) + 1); return v }
+	ln := lg(n) - lg(n-k)
+	if choose {
+		ln -= lg(k)
+	}
+	return ln / math.Ln2
 }
 
 // floatMath are Python's math functions of floats that Starlark's math module lacks or computes
@@ -240,11 +254,13 @@ func floatsOf(name string, args starlark.Tuple, kwargs []starlark.Tuple) ([]floa
 // not overlap (Shewchuk's algorithm, as CPython's math module computes it).
 func exactSum(values []float64) (starlark.Value, error) {
 	var partials []float64
-	special, allFinite := 0.0, true
+	special, infinities := 0.0, 0.0 // the sums of the non-finite values, and of the infinities
 	for _, x := range values {
 		if math.IsNaN(x) || math.IsInf(x, 0) {
 			special += x
-			allFinite = false
+			if math.IsInf(x, 0) {
+				infinities += x
+			}
 			continue
 		}
 		i := 0
@@ -253,6 +269,9 @@ func exactSum(values []float64) (starlark.Value, error) {
 				x, y = y, x
 			}
 			hi := x + y
+			if math.IsInf(hi, 0) {
+				return nil, errors.New("fsum: intermediate overflow")
+			}
 			if lo := y - (hi - x); lo != 0 {
 				partials[i] = lo
 				i++
@@ -261,8 +280,8 @@ func exactSum(values []float64) (starlark.Value, error) {
 		}
 		partials = append(partials[:i], x)
 	}
-	if !allFinite {
-		if math.IsNaN(special) {
+	if special != 0 || math.IsNaN(special) {
+		if math.IsNaN(infinities) {
 			return nil, errors.New("fsum: -inf + inf")
 		}
 		return starlark.Float(special), nil
@@ -286,9 +305,6 @@ func exactSum(values []float64) (starlark.Value, error) {
 				hi = x
 			}
 		}
-	}
-	if math.IsInf(hi, 0) {
-		return nil, errors.New("fsum: intermediate overflow")
 	}
 	return starlark.Float(hi), nil
 }

@@ -60,10 +60,12 @@ func withMathErrors(fn *starlark.Builtin) *starlark.Builtin {
 		}
 		anyNaN, allFinite := false, true
 		for _, a := range args {
-			if x, ok := starlark.AsFloat(a); ok {
-				anyNaN = anyNaN || math.IsNaN(x)
-				allFinite = allFinite && !math.IsNaN(x) && !math.IsInf(x, 0)
+			x, ok := starlark.AsFloat(a)
+			if !ok { // a list (fsum, dist): the function judges its own values
+				return result, nil
 			}
+			anyNaN = anyNaN || math.IsNaN(x)
+			allFinite = allFinite && !math.IsNaN(x) && !math.IsInf(x, 0)
 		}
 		name := strings.TrimPrefix(fn.Name(), "__")
 		switch {
@@ -465,18 +467,18 @@ func comparisonSegment(segment []string) []string {
 	return slicesConcat([]string{numberName, "("}, chain(operands, operators, 1), []string{")"})
 }
 
-// chain is a comparison chain from its first operand, a < b < c as (a < b) and (b < c), each
-// middle operand evaluated once, as in Python, by a lambda taking it as its parameter:
-// (lambda __m1: (a < __m1) and ((__m1 < c)))(b). A later operand is evaluated only where the
-// comparisons before it hold; the parameter of a nested chain shadows an outer one.
+// chain is a comparison chain, a < b < c as (a < b) and (b < c), each middle operand evaluated
+// once and in order, as in Python, by a lambda taking the first two operands as its parameters:
+// (lambda __m0, __m1: (__m0 < __m1) and ((__m1 < c)))(a, b). A later operand is evaluated only
+// where the comparisons before it hold; n numbers the parameters of the chain's nested lambdas.
 func chain(operands [][]string, operators []string, n int) []string {
 	if len(operators) == 1 {
 		return slicesConcat([]string{"("}, operands[0], operators, operands[1], []string{")"})
 	}
-	middle := fmt.Sprintf("__m%d", n)
+	first, middle := fmt.Sprintf("__m%d", n), fmt.Sprintf("__m%d", n+1)
 	rest := append([][]string{{middle}}, operands[2:]...)
-	return slicesConcat([]string{"(", "lambda", middle, ":", "("}, operands[0], []string{operators[0], middle, ")", "and", "("},
-		chain(rest, operators[1:], n+1), []string{")", ")", "("}, operands[1], []string{")"})
+	return slicesConcat([]string{"(", "lambda", first, ",", middle, ":", "(", first, operators[0], middle, ")", "and", "("},
+		chain(rest, operators[1:], n+2), []string{")", ")", "("}, operands[0], []string{","}, operands[1], []string{")"})
 }
 
 // pythonBuiltins are Python built-ins Starlark lacks or computes otherwise: round to even (and

@@ -212,7 +212,7 @@ func randint(rng *rand.Rand) *starlark.Builtin {
 		if z < a {
 			return nil, fmt.Errorf("randint(%d, %d): an empty range", a, z)
 		}
-		return starlark.MakeInt64(a + rng.Int64N(z-a+1)), nil
+		return starlark.MakeInt64(a + int64(rng.Uint64N(uint64(z-a)+1))), nil // z-a < 2^63: no overflow
 	})
 }
 
