@@ -307,6 +307,9 @@ func WriteSafetensors(path string, tensors []NamedTensor, dtype string, metadata
 	for len(headerJSON)%8 != 0 {
 		headerJSON = append(headerJSON, ' ')
 	}
+	if len(headerJSON) > maxHeaderBytes { // readers would refuse the file
+		return fmt.Errorf("%s: the header would be %d bytes, more than safetensors' limit of %d", path, len(headerJSON), maxHeaderBytes)
+	}
 	return atomicfile.Write(path, func(w *bufio.Writer) error {
 		if err := binary.Write(w, binary.LittleEndian, uint64(len(headerJSON))); err != nil {
 			return err

@@ -245,29 +245,11 @@ func checkResumeFlags(given map[string]bool, files []string) error {
 
 // resumeRun continues the run in f.resume where it stopped; cancelling ctx stops it (see execute).
 func resumeRun(ctx context.Context, f runFlags, stdout io.Writer) error {
-	dir, err := runstore.Open(f.resume)
+	dir, file, state, err := runstore.OpenToResume(f.resume, f.steps)
 	if err != nil {
-		return err
-	}
-	if err := dir.Lock(); err != nil {
 		return err
 	}
 	defer dir.Close()
-	var settings []string
-	if f.steps > 0 {
-		settings = append(settings, fmt.Sprintf("epochs=%d", f.steps))
-	}
-	file, err := expfile.Load([]string{filepath.Join(dir.Path, runstore.ConfigFile)}, settings...)
-	if err != nil {
-		return err
-	}
-	state, err := dir.ReadState()
-	if err != nil {
-		return err
-	}
-	if f.steps > 0 && f.steps < state.Step {
-		return fmt.Errorf("--steps %d: %s has already done %d steps", f.steps, dir.Path, state.Step)
-	}
 	return execute(ctx, file, "", &resumePoint{dir, state}, f, stdout)
 }
 
@@ -302,21 +284,24 @@ func execute(ctx context.Context, file *expfile.File, name string, resume *resum
 		return err
 	}
 	var dir *runstore.Dir
+	var state *workbench.State // nil: a new run
 	if resume != nil {
-		dir = resume.dir
-		if err := runstore.CheckStateFits(resume.state, run); err != nil {
-			return fmt.Errorf("%s: %w", dir.Path, err)
-		}
-		if err := run.Restore(resume.state); err != nil {
-			return fmt.Errorf("%s: %w", dir.Path, err)
-		}
-	} else if dir, err = runstore.Create(f.out, name); err != nil {
-		return err
+		dir, state = resume.dir, resume.state
 	} else {
+		if dir, err = runstore.Create(f.out, name); err != nil {
+			return err
+		}
 		defer dir.Close()
 	}
 	if f.mirror != nil {
 		dir.OnSave = f.mirror.Saved
+	}
+	notes, err := dir.Continue(run, state)
+	if err != nil {
+		return err
+	}
+	for _, note := range notes {
+		fmt.Fprintln(os.Stderr, note)
 	}
 	var names []string
 	for _, name := range run.ModelNames() {
@@ -327,9 +312,6 @@ func execute(ctx context.Context, file *expfile.File, name string, resume *resum
 		return err
 	}
 	exp := run.Experiment()
-	if err := checkInputs(dir, exp, resume != nil); err != nil {
-		return err
-	}
 	fmt.Fprintf(stdout, "run %s: model %s, %s, %d steps, seed %d\n", f.shown(dir.Path), strings.Join(run.ModelNames(), " + "),
 		sizes(exp), exp.Steps, exp.Seed)
 	observers := []workbench.Observer{recorder}
@@ -493,23 +475,6 @@ func resumedPart(steps int, took time.Duration, from int) string {
 		return ""
 	}
 	return fmt.Sprintf(", %d of them now in %.1f s", steps, took.Seconds())
-}
-
-// checkInputs records the digests of a new run's feature images, and notes a resumed run's
-// that changed since it started: the run embeds them again, so it no longer goes on as if never
-// stopped.
-func checkInputs(dir *runstore.Dir, exp workbench.Experiment, resumed bool) error {
-	if !resumed {
-		return dir.WriteInputs(exp)
-	}
-	changed, err := dir.ChangedInputs(exp)
-	if err != nil {
-		return err
-	}
-	for _, path := range changed {
-		fmt.Fprintf(os.Stderr, "note: the feature image %s changed since the run started; the resumed run follows it as it is now\n", path)
-	}
-	return nil
 }
 
 // noteCutTexts notes the feature texts longer than a model's context, whose end the model never

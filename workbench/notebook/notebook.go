@@ -86,7 +86,7 @@ func runFile(file *expfile.File, name string, view *LiveView) (*Result, error) {
 		return nil, err
 	}
 	defer dir.Close()
-	return runIn(ctx, dir, file, run, view)
+	return runIn(ctx, dir, file, run, nil, view)
 }
 
 // Resume continues a run folder that was interrupted (or, with steps above its length, a
@@ -96,40 +96,16 @@ func Resume(path string, steps int) (*Result, error) {
 	defer gonbui.Sync()
 	ctx, stop := interruptible()
 	defer stop()
-	dir, err := runstore.Open(path)
+	dir, file, state, err := runstore.OpenToResume(path, steps)
 	if err != nil {
-		return nil, err
-	}
-	if err := dir.Lock(); err != nil {
 		return nil, err
 	}
 	defer dir.Close()
-	var settings []string
-	if steps > 0 {
-		settings = append(settings, fmt.Sprintf("epochs=%d", steps))
-	}
-	file, err := expfile.Load([]string{filepath.Join(dir.Path, runstore.ConfigFile)}, settings...)
-	if err != nil {
-		return nil, err
-	}
-	state, err := dir.ReadState()
-	if err != nil {
-		return nil, err
-	}
-	if steps > 0 && steps < state.Step {
-		return nil, fmt.Errorf("%s has already done %d steps, more than %d", dir.Path, state.Step, steps)
-	}
 	run, err := newRun(file)
 	if err != nil {
 		return nil, err
 	}
-	if err := runstore.CheckStateFits(state, run); err != nil {
-		return nil, fmt.Errorf("%s: %w", dir.Path, err)
-	}
-	if err := run.Restore(state); err != nil {
-		return nil, fmt.Errorf("%s: %w", dir.Path, err)
-	}
-	return runIn(ctx, dir, file, run, &LiveView{Every: time.Second, Charts: true})
+	return runIn(ctx, dir, file, run, state, &LiveView{Every: time.Second, Charts: true})
 }
 
 // interruptible is a context that Jupyter's interrupt (SIGINT to the cell's program) or SIGTERM
@@ -147,23 +123,31 @@ func newRun(file *expfile.File) (*workbench.Run, error) {
 	return workbench.NewEnsembleRun(file.Experiment, members)
 }
 
-// runIn runs run into its folder dir with the view; an interrupted run's error says how to
-// continue it.
-func runIn(ctx context.Context, dir *runstore.Dir, file *expfile.File, run *workbench.Run, view *LiveView) (*Result, error) {
+// runIn runs run into its folder dir with the view, from state where it resumes (nil: a new
+// run); an interrupted run's error says how to continue it.
+func runIn(ctx context.Context, dir *runstore.Dir, file *expfile.File, run *workbench.Run, state *workbench.State,
+	view *LiveView) (*Result, error) {
+	notes, err := dir.Continue(run, state)
+	if err != nil {
+		return nil, err
+	}
+	for _, note := range notes {
+		fmt.Println(note)
+	}
 	recorder, err := runstore.NewRecorder(dir, file, run, run.ModelNames()...)
 	if err != nil {
 		return nil, err
 	}
 	result := &Result{Run: run, Dir: dir.Path}
 	err = run.Run(ctx, recorder, view)
+	if err := recorder.Err(); err != nil {
+		return result, fmt.Errorf("the run stopped at step %d: its folder could not be written: %w", run.Step(), err)
+	}
 	if errors.Is(err, context.Canceled) {
 		return result, fmt.Errorf("interrupted at step %d, its image and state saved in %s: continue with "+
 			"notebook.Resume(%q, 0), or clipwork run --resume %s", run.Step(), dir.Path, dir.Path, dir.Path)
 	}
-	if err != nil {
-		return result, err
-	}
-	return result, recorder.Err()
+	return result, err
 }
 
 // LiveView is the observer that shows a run in a notebook cell, updating in place.

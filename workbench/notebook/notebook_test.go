@@ -3,6 +3,7 @@ package notebook
 import (
 	"bytes"
 	"os"
+	"os/signal"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -145,7 +146,10 @@ func TestWinRateBarsOfConstraintsAlone(t *testing.T) {
 // says how to continue; Resume then finishes it with the image an uninterrupted run makes.
 func TestInterruptSavesAndResumeFinishes(t *testing.T) {
 	Results = t.TempDir()
-	const text = "model: random:tiny\nepochs: 400\nresolution: 40\ntargets:\n  - features: [x]\n"
+	guard := make(chan os.Signal, 1) // a SIGINT after the run's own handler is gone must not end the test
+	signal.Notify(guard, os.Interrupt)
+	defer signal.Stop(guard)
+	const text = "model: random:tiny\nepochs: 1500\nresolution: 40\ntargets:\n  - features: [x]\n"
 	go func() {
 		for {
 			if entries, _ := os.ReadDir(Results); len(entries) > 0 {
@@ -157,14 +161,14 @@ func TestInterruptSavesAndResumeFinishes(t *testing.T) {
 		}
 	}()
 	run, err := RunYAML(text, "name=cut")
-	if err == nil || !strings.Contains(err.Error(), "notebook.Resume(") || run == nil || run.Step() >= 400 {
+	if err == nil || !strings.Contains(err.Error(), "notebook.Resume(") || run == nil || run.Step() >= 1500 {
 		t.Fatalf("interrupted: %v", err)
 	}
 	if _, err := os.Stat(filepath.Join(run.Dir, "image.png")); err != nil {
 		t.Errorf("the interrupted run left no image: %v", err)
 	}
 	resumed, err := Resume(run.Dir, 0)
-	if err != nil || resumed.Step() != 400 {
+	if err != nil || resumed.Step() != 1500 {
 		t.Fatalf("resumed: %v", err)
 	}
 	whole, err := RunYAML(text, "name=whole")

@@ -309,8 +309,16 @@ func decompressed(text string) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	return io.ReadAll(r)
+	data, err := io.ReadAll(io.LimitReader(r, maxStatsBytes+1))
+	if err == nil && len(data) > maxStatsBytes {
+		err = fmt.Errorf("the statistics unpack to more than %d MB", maxStatsBytes>>20)
+	}
+	return data, err
 }
+
+// maxStatsBytes bounds the statistics a state unpacks (a state from elsewhere could hold a
+// gzip bomb): far beyond what a state's 100 MB header can hold packed.
+const maxStatsBytes = 2 << 30
 
 func isNotFinite(v float32) bool {
 	return math.IsNaN(float64(v)) || math.IsInf(float64(v), 0)

@@ -106,6 +106,14 @@ func TestLargeStatisticsRoundTrip(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	st, err := clipmodel.OpenSafetensors(filepath.Join(d.Path, StateFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	if _, packed := st.Metadata["stats_gzip"]; !packed {
+		t.Error("statistics over 1 MB were not kept gzipped")
+	}
 	last := got.Stats.History[len(got.Stats.History)-1]
 	if len(got.Stats.History) != 20000 || last.Similarities["a"][39] != float64(19999*40+39)/1e6 {
 		t.Errorf("the history came back with %d steps", len(got.Stats.History))
