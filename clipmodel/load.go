@@ -139,6 +139,19 @@ func HubCacheDir() string {
 	return hub.DefaultCacheDir()
 }
 
+// NeedsDownload tells whether loading name would download a hub model, one not in the
+// HuggingFace cache (which takes the network).
+func NeedsDownload(name string) bool {
+	if !hubIDPattern.MatchString(name) || isDir(name) || isFile(name) || strings.HasPrefix(name, RandomPrefix) {
+		return false
+	}
+	if _, ok := OpenAIModels[name]; ok {
+		return false
+	}
+	_, cached := cachedSnapshot(filepath.Join(HubCacheDir(), "models--"+strings.ReplaceAll(name, "/", "--")))
+	return !cached
+}
+
 // hubSnapshot returns a local folder holding the hub model: a complete snapshot already in the
 // cache (so it works offline), or one downloaded now.
 func hubSnapshot(id string) (string, error) {

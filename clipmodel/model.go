@@ -99,9 +99,12 @@ func backendHint(config string) string {
 	if !strings.HasPrefix(config, "xla") {
 		return ""
 	}
-	return fmt.Sprintf("\nXLA needs its PJRT plugin: for %s:cuda, go-xla's installer where the network allows, or "+
-		"PJRT_PLUGIN_LIBRARY_PATH naming a folder with xla_cuda_plugin.so (from JAX's jax-cuda13-pjrt wheel); "+
-		"to run on the CPU instead, unset %s", "xla", compute.ConfigEnvVar)
+	hint := "\nXLA needs its PJRT plugin for the device: go-xla's installer where the network allows, or " +
+		"PJRT_PLUGIN_LIBRARY_PATH naming a folder holding it"
+	if strings.Contains(config, "cuda") {
+		hint += " (xla_cuda_plugin.so, from JAX's jax-cuda13-pjrt wheel)"
+	}
+	return hint + fmt.Sprintf("; to run on the CPU with the Go backend instead, unset %s", compute.ConfigEnvVar)
 }
 
 func (m *Model) compile() error {

@@ -76,6 +76,12 @@ func checkFiles(files []string, settings []expfile.Setting, stdout io.Writer) er
 		f.Notes = append(f.Notes, fmt.Errorf("note: the windows' fit and the memory a run needs are checked against model %s when it runs",
 			modelsName(f.Experiment)))
 	}
+	for _, m := range f.Experiment.Models() {
+		if clipmodel.NeedsDownload(m.Name) {
+			f.Notes = append(f.Notes, fmt.Errorf("note: model %s is not in the HuggingFace cache (%s): run downloads it, "+
+				"which needs the network; --model default runs the file on the embedded model", m.Name, clipmodel.HubCacheDir()))
+		}
+	}
 	fmt.Fprintf(stdout, "%s: ok (%d steps, %s, targets: %d)\n", name, f.Experiment.Steps,
 		sizes(f.Experiment), len(f.Experiment.Targets))
 	if f.Sweep != nil {

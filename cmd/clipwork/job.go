@@ -11,6 +11,7 @@ import (
 	"strings"
 	"unicode"
 
+	"github.com/clipwork/clipwork/workbench"
 	"github.com/clipwork/clipwork/workbench/store"
 	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
@@ -193,6 +194,17 @@ func directiveWord(s string) string {
 		}
 		return '_'
 	}, s)
+}
+
+// shellWord is s as one word of a bash command a person can copy: shellQuote's, or ANSI-C
+// quoting ($'...') where s holds characters a terminal would act on (a newline, an escape).
+func shellWord(s string) string {
+	if workbench.Printable(s) == s {
+		return shellQuote(s)
+	}
+	quoted := strconv.Quote(s) // Go's escapes (\n, \x1b, \u00e9) are bash's within $'...'
+	inner := strings.ReplaceAll(quoted[1:len(quoted)-1], `\"`, `"`)
+	return "$'" + strings.ReplaceAll(inner, "'", `\'`) + "'"
 }
 
 // shellQuote quotes s for bash when it holds anything but plain characters.

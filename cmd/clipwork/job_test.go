@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -96,6 +97,16 @@ func TestSlurmScript(t *testing.T) {
 func TestDirectiveWordsCannotStartCommands(t *testing.T) {
 	if got := directiveWord("demo\nrm -rf ~; $(x)-sweep_1.é"); got != "demo_rm_-rf______x_-sweep_1._" {
 		t.Errorf("directive word %q", got)
+	}
+}
+
+// TestShellWordsPasteBack: each word, given to bash, comes back as it was.
+func TestShellWordsPasteBack(t *testing.T) {
+	for _, word := range []string{"results/demo", "a b", "it's", "o\nu\x1b[31mt", `back\slash"quote`, "café"} {
+		out, err := exec.Command("bash", "-c", "printf %s "+shellWord(word)).Output()
+		if err != nil || string(out) != word {
+			t.Errorf("%q as %s came back as %q (%v)", word, shellWord(word), out, err)
+		}
 	}
 }
 

@@ -147,10 +147,15 @@ func openMirror(ctx context.Context, location string) (*store.Mirror, error) {
 // shown is how messages name path, a file or folder of the run: by its store URL for a run in a
 // store, quoted where it holds characters a terminal would act on (a newline, an escape).
 func (f runFlags) shown(path string) string {
+	return workbench.Printable(f.location(path))
+}
+
+// location is path, a file or folder of the run, or its store URL for a run in a store.
+func (f runFlags) location(path string) string {
 	if f.mirror != nil {
-		path = f.mirror.URL(path)
+		return f.mirror.URL(path)
 	}
-	return workbench.Printable(path)
+	return path
 }
 
 // fileStem is path's file name without its extension, e.g. demo for experiments/demo.yaml.
@@ -337,11 +342,11 @@ func execute(ctx context.Context, file *expfile.File, name string, resume *resum
 	if err := recorder.Err(); err != nil {
 		fmt.Fprintln(stdout)
 		return fmt.Errorf("the run stopped at step %d: its folder could not be written: %w; once it can be, "+
-			"clipwork run --resume %s goes on from its last saved state", run.Step(), err, f.shown(dir.Path))
+			"clipwork run --resume %s goes on from its last saved state", run.Step(), err, shellWord(f.location(dir.Path)))
 	}
 	fmt.Fprintf(stdout, "; image: %s\n", f.shown(filepath.Join(dir.Path, runstore.ImageFile)))
 	if errors.Is(runErr, context.Canceled) {
-		fmt.Fprintf(stdout, "interrupted: continue with clipwork run --resume %s\n", f.shown(dir.Path))
+		fmt.Fprintf(stdout, "interrupted: continue with clipwork run --resume %s\n", shellWord(f.location(dir.Path)))
 	}
 	if errors.Is(runErr, context.Canceled) {
 		return errInterrupted
@@ -349,14 +354,25 @@ func execute(ctx context.Context, file *expfile.File, name string, resume *resum
 	return runErr
 }
 
-// sizes words a run's image size: WxH, or its first and last sizes where it changes.
+// sizes words a run's image size: WxH, or its first and last sizes where it changes, and its
+// largest where that is neither.
 func sizes(exp workbench.Experiment) string {
 	w, h := exp.SizeAt(0)
 	lw, lh := exp.SizeAt(exp.Steps - 1)
-	if w == lw && h == lh {
-		return fmt.Sprintf("%dx%d", w, h)
+	words := fmt.Sprintf("%dx%d", w, h)
+	if w != lw || h != lh {
+		words += fmt.Sprintf(" to %dx%d", lw, lh)
 	}
-	return fmt.Sprintf("%dx%d to %dx%d", w, h, lw, lh)
+	largest := [2]int{w, h}
+	for _, s := range exp.Sizes() {
+		if s[0]*s[1] > largest[0]*largest[1] {
+			largest = s
+		}
+	}
+	if largest[0]*largest[1] > max(w*h, lw*lh) {
+		words += fmt.Sprintf(" (up to %dx%d)", largest[0], largest[1])
+	}
+	return words
 }
 
 // manyFeatures is the feature count from which a run says that it embeds them first (about a

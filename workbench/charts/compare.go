@@ -20,7 +20,7 @@ type NamedStats struct {
 func Compare(runs []NamedStats) []Chart {
 	var out []Chart
 	for _, name := range targetNames(runs) {
-		with, features := 0, 0 // runs in which the target has features, and win rates
+		with, features := 0, 0 // runs in which the target has win rates, and features
 		for _, r := range runs {
 			if t := r.Stats.Target(name); t != nil && !t.ConstraintsOnly() {
 				features++

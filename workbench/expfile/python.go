@@ -485,7 +485,7 @@ func chain(operands [][]string, operators []string, n int) []string {
 // to ndigits), sum, divmod, and bool, any and all giving Python's bools as the numbers they are.
 func pythonBuiltins() starlark.StringDict {
 	return starlark.StringDict{
-		"bool": numbered("bool"), "any": numbered("any"), "all": numbered("all"),
+		"bool": numbered("bool"), "any": numbered("any"), "all": numbered("all"), "sorted": sorted,
 		"round": starlark.NewBuiltin("round", func(_ *starlark.Thread, b *starlark.Builtin, args starlark.Tuple,
 			kwargs []starlark.Tuple) (starlark.Value, error) {
 			var x starlark.Value
@@ -684,3 +684,17 @@ func numbered(name string) *starlark.Builtin {
 		return v, err
 	})
 }
+
+// sorted is Starlark's sorted taking reverse as Python does, any value by its truth (the
+// comparisons here are numbers: sorted(x, reverse=t > .5)).
+var sorted = starlark.NewBuiltin("sorted", func(thread *starlark.Thread, _ *starlark.Builtin, args starlark.Tuple,
+	kwargs []starlark.Tuple) (starlark.Value, error) {
+	kw := make([]starlark.Tuple, len(kwargs))
+	for i, pair := range kwargs {
+		kw[i] = pair
+		if pair[0] == starlark.String("reverse") {
+			kw[i] = starlark.Tuple{pair[0], pair[1].Truth()}
+		}
+	}
+	return starlark.Call(thread, starlark.Universe["sorted"], args, kw)
+})

@@ -164,7 +164,10 @@ func keywordFloats(name, params string, fn func([]float64) float64) *starlark.Bu
 		n, def, hasDefault := strings.Cut(p, "=")
 		d := math.NaN()
 		if hasDefault {
-			d, _ = strconv.ParseFloat(def, 64)
+			var err error
+			if d, err = strconv.ParseFloat(def, 64); err != nil {
+				panic(fmt.Sprintf("%s's parameters %q: %v", name, params, err)) // a mistake in this file
+			}
 			n += "?"
 		}
 		names, defaults = append(names, n), append(defaults, d)

@@ -340,15 +340,17 @@ func Export(r Run, out, browser string, stdout io.Writer) error {
 		}
 		fmt.Fprintf(stdout, "wrote %s\n", written)
 	}
-	base := filepath.Join(out, safeName(name))
-	if err := writeCSVs(base, r.Stats()); err != nil {
+	files, err := writeCSVs(filepath.Join(out, safeName(name)), r.Stats())
+	if err != nil {
 		return err
 	}
-	fmt.Fprintf(stdout, "wrote %s-winrates.csv and %s-history.csv\n", base, base)
+	fmt.Fprintf(stdout, "wrote %s\n", strings.Join(files, " and "))
 	return nil
 }
 
-func writeCSVs(base string, stats *workbench.Stats) error {
+// writeCSVs writes a run's win rates and step history as CSV files named from base, and returns
+// their names.
+func writeCSVs(base string, stats *workbench.Stats) ([]string, error) {
 	var rows [][]string
 	rows = append(rows, []string{"target", "select", "windows", "feature", "negative", "frames", "win_rate",
 		"similarity_mean", "similarity_last"})
@@ -362,8 +364,9 @@ func writeCSVs(base string, stats *workbench.Stats) error {
 				fmt.Sprint(f.Frames), winRate, fmt.Sprint(f.SimilarityMean), fmt.Sprint(f.SimilarityLast)})
 		}
 	}
-	if err := writeCSV(base+"-winrates.csv", rows); err != nil {
-		return err
+	files := []string{base + "-winrates.csv", base + "-history.csv"}
+	if err := writeCSV(files[0], rows); err != nil {
+		return nil, err
 	}
 	history := [][]string{{"step", "loss", "target", "feature", "similarity"}}
 	for _, h := range stats.History {
@@ -373,7 +376,7 @@ func writeCSVs(base string, stats *workbench.Stats) error {
 			}
 		}
 	}
-	return writeCSV(base+"-history.csv", history)
+	return files, writeCSV(files[1], history)
 }
 
 func writeCSV(path string, rows [][]string) error {

@@ -1,18 +1,16 @@
 package runstore
 
 import (
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
 	"slices"
 
 	"github.com/clipwork/clipwork/clipmodel"
 	"github.com/clipwork/clipwork/internal/atomicfile"
+	"github.com/clipwork/clipwork/internal/digest"
 	"github.com/clipwork/clipwork/workbench"
 )
 
@@ -57,8 +55,8 @@ func (d *Dir) ChangedInputs(exp workbench.Experiment) ([]string, error) {
 		return nil, err
 	}
 	var changed []string
-	for path, digest := range now {
-		if recorded[path] != digest {
+	for path, sum := range now {
+		if recorded[path] != sum {
 			changed = append(changed, path)
 		}
 	}
@@ -79,25 +77,12 @@ func imageDigests(exp workbench.Experiment) (map[string]string, error) {
 			if f.Image == "" || clipmodel.IsURL(f.Image) || digests[f.Image] != "" {
 				continue
 			}
-			digest, err := fileDigest(f.Image)
+			sum, err := digest.File(f.Image)
 			if err != nil {
 				return nil, err
 			}
-			digests[f.Image] = digest
+			digests[f.Image] = sum
 		}
 	}
 	return digests, nil
-}
-
-func fileDigest(path string) (string, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return "", err
-	}
-	defer f.Close()
-	h := sha256.New()
-	if _, err := io.Copy(h, f); err != nil {
-		return "", fmt.Errorf("%s: %w", path, err)
-	}
-	return hex.EncodeToString(h.Sum(nil)), nil
 }

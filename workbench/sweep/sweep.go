@@ -4,8 +4,6 @@
 package sweep
 
 import (
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -16,6 +14,7 @@ import (
 	"strings"
 
 	"github.com/clipwork/clipwork/internal/atomicfile"
+	"github.com/clipwork/clipwork/internal/digest"
 )
 
 // ManifestFile is the sweep manifest's name in a sweep folder.
@@ -44,7 +43,11 @@ func ParseVary(arg string) (Axis, error) {
 	}
 	a := Axis{Key: key}
 	for _, v := range strings.Split(list, ",") {
-		values, err := expandRange(strings.TrimSpace(v))
+		v = strings.TrimSpace(v)
+		if v == "" {
+			return Axis{}, fmt.Errorf("--vary %q: an empty value", arg)
+		}
+		values, err := ExpandValue(v)
 		if err != nil {
 			return Axis{}, fmt.Errorf("--vary %q: %w", arg, err)
 		}
@@ -63,14 +66,6 @@ func CheckKey(key string) error {
 		return fmt.Errorf("%s is a key of the sweep, which its variants do not read: vary the experiment's key, e.g. seed=1..4", key)
 	}
 	return nil
-}
-
-// expandRange is ExpandValue of a --vary value, which may not be empty.
-func expandRange(v string) ([]string, error) {
-	if v == "" {
-		return nil, errors.New("an empty value")
-	}
-	return ExpandValue(v)
 }
 
 // ExpandValue expands one value of an experiment file's sweep.vary: an integer range A..B to
@@ -417,12 +412,10 @@ func cleanPaths(paths []string) []string {
 func FileDigests(files []string) ([]string, error) {
 	digests := make([]string, len(files))
 	for i, f := range files {
-		data, err := os.ReadFile(f)
-		if err != nil {
+		var err error
+		if digests[i], err = digest.File(f); err != nil {
 			return nil, err
 		}
-		sum := sha256.Sum256(data)
-		digests[i] = hex.EncodeToString(sum[:])
 	}
 	return digests, nil
 }
