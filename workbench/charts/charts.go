@@ -70,6 +70,35 @@ func atStep(step int, value any) opts.LineData {
 	return opts.LineData{Value: []any{step, value}}
 }
 
+// fitLegend makes room for a chart's legend where its entries do not fit on one line: they wrap
+// onto more lines (a scrolling legend pages them, and a static SVG shows only its first page)
+// and the plot moves up. Widths are estimated from the names' longest lines.
+func fitLegend(bc *charts.BaseConfiguration) {
+	if bc.Legend.Show == nil || !*bc.Legend.Show || len(bc.GridList) == 0 {
+		return
+	}
+	width, lines := 0, 1
+	for _, s := range bc.MultiSeries {
+		longest := 0
+		for _, line := range strings.Split(s.Name, "\n") {
+			longest = max(longest, utf8.RuneCountInString(line))
+		}
+		width += longest*legendCharWidth + legendIconWidth + legendGap
+		lines = max(lines, strings.Count(s.Name, "\n")+1)
+	}
+	rows := (width + Width - 41) / (Width - 40)
+	if rows <= 1 {
+		return
+	}
+	bc.Legend.Type = "plain"
+	bottom, _ := strconv.Atoi(bc.GridList[0].Bottom)
+	bc.GridList[0].Bottom = strconv.Itoa(bottom + (rows-1)*(lines*lineHeight+10))
+}
+
+// legendCharWidth and legendIconWidth estimate, in pixels, a legend entry's text per character
+// and its symbol.
+const legendCharWidth, legendIconWidth = 7, 30
+
 // legend shows the series names at the bottom, scrolling when they do not fit.
 func legend() charts.GlobalOpts {
 	return charts.WithLegendOpts(opts.Legend{Show: opts.Bool(true), Type: "scroll", Bottom: "0",
@@ -226,6 +255,7 @@ func Similarities(stats *workbench.Stats, t *workbench.TargetStats) Chart {
 				charts.WithItemStyleOpts(opts.ItemStyle{Color: colour(f, j)}))
 		}
 	}
+	fitLegend(&line.BaseConfiguration)
 	return Chart{Name: "similarity-" + t.Name, def: line}
 }
 
@@ -276,6 +306,7 @@ func WinRatesOverTime(stats *workbench.Stats, t *workbench.TargetStats) Chart {
 			charts.WithAreaStyleOpts(opts.AreaStyle{Opacity: opts.Float(0.6), Color: colour(f, j)}),
 			charts.WithLineStyleOpts(opts.LineStyle{Color: colour(f, j)}), charts.WithItemStyleOpts(opts.ItemStyle{Color: colour(f, j)}))
 	}
+	fitLegend(&line.BaseConfiguration)
 	return Chart{Name: "winrate-over-time-" + t.Name, def: line}
 }
 

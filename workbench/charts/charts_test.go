@@ -368,14 +368,20 @@ func TestLegendClearsLongLabels(t *testing.T) {
 // textTop is the y position in an ECharts SVG of the text element reading text.
 func textTop(t *testing.T, svg, text string) float64 {
 	t.Helper()
-	pattern := regexp.MustCompile(`y="([-0-9.]+)" transform="translate\([-0-9.]+ ([-0-9.]+)\)"[^>]*>` + regexp.QuoteMeta(text) + `<`)
+	_, y := textAt(t, svg, text)
+	return y
+}
+
+// textAt is the position (x, y) in an ECharts SVG of the text element reading text.
+func textAt(t *testing.T, svg, text string) (x, y float64) {
+	t.Helper()
+	pattern := regexp.MustCompile(`(?:x="([-0-9.]+)" )?(?:y="([-0-9.]+)" )?transform="translate\(([-0-9.]+) ([-0-9.]+)\)"[^>]*>` + regexp.QuoteMeta(text) + `<`)
 	m := pattern.FindStringSubmatch(svg)
 	if m == nil {
 		t.Fatalf("no text %q in the SVG", text)
 	}
-	y, _ := strconv.ParseFloat(m[1], 64)
-	at, _ := strconv.ParseFloat(m[2], 64)
-	return y + at
+	number := func(s string) float64 { v, _ := strconv.ParseFloat(s, 64); return v }
+	return number(m[1]) + number(m[3]), number(m[2]) + number(m[4])
 }
 
 // TestFeaturesKeepTheirColour: a feature is drawn in one colour in its target's win-rate bars,
@@ -391,6 +397,28 @@ func TestFeaturesKeepTheirColour(t *testing.T) {
 		}
 		if c.Name != "winrate-over-time-t" && !strings.Contains(o, `"color":"`+negativeColour+`"`) {
 			t.Errorf("%s does not draw the negative feature in %s", c.Name, negativeColour)
+		}
+	}
+}
+
+// TestLegendsShowEveryEntry: three long feature names, more than a legend line holds, all show
+// within the static SVG (a paged legend clips what is past its first page there).
+func TestLegendsShowEveryEntry(t *testing.T) {
+	s := testStats()
+	names := []string{"a red circle at the top", "a large red circle at the top on a blue sky", "red circles at the top"}
+	for i, n := range names {
+		s.Targets[0].Features[i].Label = n
+		s.Targets[0].Features[i].Negative = false
+	}
+	for _, c := range []Chart{Similarities(s, s.Targets[0]), WinRatesOverTime(s, s.Targets[0])} {
+		svg, err := c.SVG()
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, n := range []string{names[0], names[2], "a large red circle at"} {
+			if x, _ := textAt(t, svg, n); x+6*float64(len(n)) > Width {
+				t.Errorf("%s: the legend entry %q starts at x %g, past the chart's edge", c.Name, n, x)
+			}
 		}
 	}
 }

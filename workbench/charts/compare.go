@@ -87,7 +87,9 @@ func compareTarget(runs []NamedStats, name string, winRates, some bool) Chart {
 		}
 		bar.AddSeries(Wrap(r.Name, 30), data)
 	}
-	return Chart{Name: chartName, def: axisLabels(bar, wrapped)}
+	def := axisLabels(bar, wrapped)
+	fitLegend(&bar.BaseConfiguration)
+	return Chart{Name: chartName, def: def}
 }
 
 // featureLabels are the labels of a target's features over runs, without anti-text where the

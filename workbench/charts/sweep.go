@@ -145,6 +145,7 @@ func Sweep(keys []string, variants []SweepVariant, over int, m Metric, zip bool)
 		}
 		line.AddSeries(Wrap(series, 30), data)
 	}
+	fitLegend(&line.BaseConfiguration)
 	return Chart{Name: "sweep-" + m.Kind + "-over-" + keys[over], def: line}
 }
 
