@@ -62,6 +62,9 @@ func RunYAML(text string, settings ...string) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
+	for _, note := range file.Notes {
+		fmt.Println(note)
+	}
 	return RunFile(file, file.RunName("notebook"), true)
 }
 
@@ -139,13 +142,15 @@ func runIn(ctx context.Context, dir *runstore.Dir, file *expfile.File, run *work
 		return nil, err
 	}
 	result := &Result{Run: run, Dir: dir.Path}
+	where, _ := filepath.Abs(dir.Path)
+	view.resume = fmt.Sprintf("notebook.Resume(%q, 0)", where)
 	err = run.Run(ctx, recorder, view)
 	if err := recorder.Err(); err != nil {
 		return result, fmt.Errorf("the run stopped at step %d: its folder could not be written: %w", run.Step(), err)
 	}
 	if errors.Is(err, context.Canceled) {
-		return result, fmt.Errorf("interrupted at step %d, its image and state saved in %s: continue with "+
-			"notebook.Resume(%q, 0), or clipwork run --resume %s", run.Step(), dir.Path, dir.Path, dir.Path)
+		return result, fmt.Errorf("interrupted at step %d, its image and state saved in %s: continue with %s, "+
+			"or clipwork run --resume %s", run.Step(), where, view.resume, where)
 	}
 	return result, err
 }
@@ -159,8 +164,10 @@ type LiveView struct {
 	// Transient erases the view when the run ends well, for runs that a larger display sums up
 	// (ComparePrompts' grid).
 	Transient bool
-	id        string
-	last      time.Time
+	// resume is how to continue the run once interrupted, set by the run that shows it.
+	resume string
+	id     string
+	last   time.Time
 }
 
 // Observe implements workbench.Observer.
@@ -181,7 +188,7 @@ func (v *LiveView) Observe(e workbench.Event) {
 		note := "done"
 		switch {
 		case errors.Is(e.Err, context.Canceled):
-			note = "interrupted (see the cell's error to continue)"
+			note = "interrupted: continue with " + v.resume
 		case e.Err != nil:
 			note = "stopped: " + e.Err.Error()
 		}
