@@ -77,7 +77,7 @@ var functions = func() starlark.StringDict {
 			d[name] = withMathErrors(fn)
 		}
 	}
-	d[numberName], d[floorDivName] = number, floorDiv
+	d[numberName], d[floorDivName], d[compareName] = number, floorDiv, compare
 	for name, v := range pythonBuiltins() {
 		d[name] = v
 	}

@@ -47,6 +47,10 @@ func TestExpressionsSpeakPython(t *testing.T) {
 		{"1 < 2 < 3 < 4", 1}, {"3 > 2 > 1 > 0 == 0", 1}, {"0 < 0 < 1 / 0", 0}, {"1 < (2 < 3 < 4) + 1 < 3", 1},
 		{"sorted([1, 3, 2], reverse=True)[0] + bool(5) + any([0, 1]) + all([])", 3 + 3},
 		{"sorted([1, 3, 2], reverse=t > .2)[0] + sorted([1, 3, 2], reverse=0)[0]", 3 + 1},
+		// NaN compares as in Python: equal to nothing, neither above nor below (python3 gave these).
+		{"(nan > 0) + (nan == nan) * 2 + (nan != nan) * 4 + (1 if inf - inf > 0 else 8)", 4 + 8},
+		{"max(1, nan) + max([3, 1, 2]) + min(4, 2, key=lambda v: -v) + max([], default=5)", 1 + 3 + 4 + 5},
+		{"isnan(max(nan, 1)) + isnan(min(nan, 1))", 2},
 		{"len('1_0') + len(\"a'b\") + 1_000", 3 + 3 + 1000},
 		{"prod([2, 3, 4]) + fsum([0.5, 0.5]) + comb(5, 2) + perm(5, 2) + lcm(4, 6)", 24 + 1 + 10 + 20 + 12},
 		{"lcm(-4, 6) + lcm(0, 5) + gcd(-12, 18) + gcd(0, -7)", 12 + 0 + 6 + 7},
@@ -62,7 +66,7 @@ func TestExpressionsSpeakPython(t *testing.T) {
 			t.Errorf("%s: %v", test.source, err)
 			continue
 		}
-		if got, err := x.eval(env); err != nil || math.Abs(got-test.want) > 1e-9 {
+		if got, err := x.eval(env); err != nil || got != test.want && !(math.Abs(got-test.want) <= 1e-9) { // NaN fails too
 			t.Errorf("%s = %g (%v), want %g", test.source, got, err, test.want)
 		}
 	}

@@ -473,12 +473,49 @@ func comparisonSegment(segment []string) []string {
 // where the comparisons before it hold; n numbers the parameters of the chain's nested lambdas.
 func chain(operands [][]string, operators []string, n int) []string {
 	if len(operators) == 1 {
-		return slicesConcat([]string{"("}, operands[0], operators, operands[1], []string{")"})
+		return compared(operands[0], operators[0], operands[1])
 	}
 	first, middle := fmt.Sprintf("__m%d", n), fmt.Sprintf("__m%d", n+1)
 	rest := append([][]string{{middle}}, operands[2:]...)
-	return slicesConcat([]string{"(", "lambda", first, ",", middle, ":", "(", first, operators[0], middle, ")", "and", "("},
-		chain(rest, operators[1:], n+2), []string{")", ")", "("}, operands[0], []string{","}, operands[1], []string{")"})
+	return slicesConcat([]string{"(", "lambda", first, ",", middle, ":"}, compared([]string{first}, operators[0], []string{middle}),
+		[]string{"and", "("}, chain(rest, operators[1:], n+2), []string{")", ")", "("}, operands[0], []string{","}, operands[1], []string{")"})
+}
+
+// compared is one comparison: (a in b) as Starlark has it, and an order or equality through
+// __compare, which compares as Python does where Starlark does not (NaN).
+func compared(a []string, op string, b []string) []string {
+	if op == "in" || op == "not in" {
+		return slicesConcat([]string{"("}, a, []string{op}, b, []string{")"})
+	}
+	return slicesConcat([]string{compareName, "(", strconv.Quote(op), ","}, a, []string{","}, b, []string{")"})
+}
+
+// compareName is the built-in that compared calls.
+const compareName = "__compare"
+
+// compare is Python's a OP b for <, >, <=, >=, == and !=: Starlark's, but for a NaN, which
+// Python finds equal to nothing and neither less nor greater than anything (Starlark orders NaN
+// above every number and equal to itself).
+var compare = starlark.NewBuiltin(compareName, func(_ *starlark.Thread, _ *starlark.Builtin, args starlark.Tuple,
+	_ []starlark.Tuple) (starlark.Value, error) {
+	op, a, b := string(args[0].(starlark.String)), args[1], args[2]
+	if isNaN(a) || isNaN(b) {
+		return starlark.Bool(op == "!="), nil
+	}
+	return compareValues(op, a, b)
+})
+
+// compareValues is Starlark's comparison of a and b by the operator's text.
+func compareValues(op string, a, b starlark.Value) (starlark.Value, error) {
+	tokens := map[string]syntax.Token{"<": syntax.LT, ">": syntax.GT, "<=": syntax.LE, ">=": syntax.GE, "==": syntax.EQL, "!=": syntax.NEQ}
+	result, err := starlark.Compare(tokens[op], a, b)
+	return starlark.Bool(result), err
+}
+
+// isNaN tells whether v is a float NaN.
+func isNaN(v starlark.Value) bool {
+	f, ok := v.(starlark.Float)
+	return ok && math.IsNaN(float64(f))
 }
 
 // pythonBuiltins are Python built-ins Starlark lacks or computes otherwise: round to even (and
@@ -486,6 +523,7 @@ func chain(operands [][]string, operators []string, n int) []string {
 func pythonBuiltins() starlark.StringDict {
 	return starlark.StringDict{
 		"bool": numbered("bool"), "any": numbered("any"), "all": numbered("all"), "sorted": sorted,
+		"max": extreme("max", ">"), "min": extreme("min", "<"),
 		"round": starlark.NewBuiltin("round", func(_ *starlark.Thread, b *starlark.Builtin, args starlark.Tuple,
 			kwargs []starlark.Tuple) (starlark.Value, error) {
 			var x starlark.Value
@@ -698,3 +736,61 @@ var sorted = starlark.NewBuiltin("sorted", func(thread *starlark.Thread, _ *star
 	}
 	return starlark.Call(thread, starlark.Universe["sorted"], args, kw)
 })
+
+// extreme is Python's max (op ">") or min ("<"): of its arguments, or of one iterable, by key
+// where given, default where the iterable is empty; an item replaces the one kept only where it
+// compares op to it, so a NaN neither replaces nor is replaced (max(1, nan) is 1, max(nan, 1) nan).
+func extreme(name, op string) *starlark.Builtin {
+	return starlark.NewBuiltin(name, func(thread *starlark.Thread, _ *starlark.Builtin, args starlark.Tuple,
+		kwargs []starlark.Tuple) (starlark.Value, error) {
+		var key, fallback starlark.Value
+		if err := starlark.UnpackArgs(name, nil, kwargs, "key?", &key, "default?", &fallback); err != nil {
+			return nil, err
+		}
+		items := []starlark.Value(args)
+		if len(args) == 1 {
+			iterable, ok := args[0].(starlark.Iterable)
+			if !ok {
+				return nil, fmt.Errorf("%s: %s is not iterable", name, args[0].Type())
+			}
+			items = nil
+			iter := iterable.Iterate()
+			defer iter.Done()
+			var x starlark.Value
+			for iter.Next(&x) {
+				items = append(items, x)
+			}
+		}
+		if len(items) == 0 {
+			if fallback != nil {
+				return fallback, nil
+			}
+			return nil, fmt.Errorf("%s() arg is an empty sequence", name)
+		}
+		keyOf := func(v starlark.Value) (starlark.Value, error) {
+			if key == nil || key == starlark.None {
+				return v, nil
+			}
+			return starlark.Call(thread, key, starlark.Tuple{v}, nil)
+		}
+		best := items[0]
+		bestKey, err := keyOf(best)
+		for _, item := range items[1:] {
+			if err != nil {
+				return nil, err
+			}
+			var k starlark.Value
+			if k, err = keyOf(item); err != nil {
+				return nil, err
+			}
+			if isNaN(k) || isNaN(bestKey) {
+				continue
+			}
+			var better starlark.Value
+			if better, err = compareValues(op, k, bestKey); err == nil && better == starlark.True {
+				best, bestKey = item, k
+			}
+		}
+		return best, err
+	})
+}
