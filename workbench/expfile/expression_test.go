@@ -51,6 +51,8 @@ func TestExpressionsSpeakPython(t *testing.T) {
 		{"(nan > 0) + (nan == nan) * 2 + (nan != nan) * 4 + (1 if inf - inf > 0 else 8)", 4 + 8},
 		{"max(1, nan) + max([3, 1, 2]) + min(4, 2, key=lambda v: -v) + max([], default=5)", 1 + 3 + 4 + 5},
 		{"isnan(max(nan, 1)) + isnan(min(nan, 1))", 2},
+		{"sum(x for x in range(4)) + max(v * 2 for v in [1, 3]) + sum((y for y in [1, 2])) + any(c > 2 for c in [1, 3])", 6 + 6 + 3 + 1},
+		{"sum(x * y for x in range(3) for y in range(2) if x > 0) + len([(a, b) for a, b in [(1, 2)]])", 3 + 1},
 		{"len('1_0') + len(\"a'b\") + 1_000", 3 + 3 + 1000},
 		{"prod([2, 3, 4]) + fsum([0.5, 0.5]) + comb(5, 2) + perm(5, 2) + lcm(4, 6)", 24 + 1 + 10 + 20 + 12},
 		{"lcm(-4, 6) + lcm(0, 5) + gcd(-12, 18) + gcd(0, -7)", 12 + 0 + 6 + 7},

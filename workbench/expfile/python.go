@@ -375,7 +375,52 @@ var comparisonBoundaries = map[string]bool{",": true, ":": true, "=": true, "and
 // toStarlark rewrites what Python computes and Starlark refuses: comparisons are whole numbers
 // (`(t > .5) * 2`, True + 1) and chain (`0 < t < 1`), and ** is a power.
 func toStarlark(source string) string {
-	return rewritePower(rewriteComparisons(source))
+	return rewritePower(rewriteComparisons(rewriteGenerators(source)))
+}
+
+// rewriteGenerators turns Python's generator expressions, which Starlark lacks, into list
+// comprehensions: parentheses holding a for at their own level and no comma, sum(x for x in y)
+// or (x for x in y), get brackets inside them, which every consumer of a generator (sum, max,
+// any, list, ...) takes alike. Sources without for are returned unchanged.
+func rewriteGenerators(source string) string {
+	tokens := pythonTokens(source)
+	if !containsToken(tokens, "for") {
+		return source
+	}
+	var out []string
+	for i := 0; i < len(tokens); i++ {
+		end := -1
+		if tokens[i] == "(" {
+			end = matchingClose(tokens, i)
+		}
+		if end < 0 || !generatorInside(tokens[i+1:end]) {
+			out = append(out, tokens[i])
+			continue
+		}
+		inner := strings.Join(tokens[i+1:end], " ")
+		out = append(out, "(", "[", rewriteGenerators(inner), "]", ")")
+		i = end
+	}
+	return strings.Join(out, " ")
+}
+
+// generatorInside tells whether tokens (inside parentheses) hold a for at their own bracket
+// depth and no comma there: a generator expression.
+func generatorInside(tokens []string) bool {
+	depth, hasFor := 0, false
+	for _, t := range tokens {
+		switch {
+		case t == "(" || t == "[" || t == "{":
+			depth++
+		case t == ")" || t == "]" || t == "}":
+			depth--
+		case depth == 0 && t == ",":
+			return false
+		case depth == 0 && t == "for":
+			hasFor = true
+		}
+	}
+	return hasFor
 }
 
 // rewriteComparisons wraps each comparison in __number(), as Python's bools are the numbers 1
