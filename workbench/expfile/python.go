@@ -407,20 +407,26 @@ func rewriteGenerators(source string) string {
 // generatorInside tells whether tokens (inside parentheses) hold a for at their own bracket
 // depth and no comma there: a generator expression.
 func generatorInside(tokens []string) bool {
-	depth, hasFor := 0, false
-	for _, t := range tokens {
+	hasFor, hasComma := false, false
+	atTopLevel(tokens, func(_ int, t string) {
+		hasFor, hasComma = hasFor || t == "for", hasComma || t == ","
+	})
+	return hasFor && !hasComma
+}
+
+// atTopLevel calls visit with each token of tokens outside the brackets they hold, and its index.
+func atTopLevel(tokens []string, visit func(i int, t string)) {
+	depth := 0
+	for i, t := range tokens {
 		switch {
 		case t == "(" || t == "[" || t == "{":
 			depth++
 		case t == ")" || t == "]" || t == "}":
 			depth--
-		case depth == 0 && t == ",":
-			return false
-		case depth == 0 && t == "for":
-			hasFor = true
+		case depth == 0:
+			visit(i, t)
 		}
 	}
-	return hasFor
 }
 
 // rewriteComparisons wraps each comparison in __number(), as Python's bools are the numbers 1
@@ -493,18 +499,13 @@ func wrapComparisons(tokens []string) []string {
 func comparisonSegment(segment []string) []string {
 	var operands [][]string
 	var operators []string
-	start, depth := 0, 0
-	for i, t := range segment {
-		switch {
-		case t == "(" || t == "[" || t == "{":
-			depth++
-		case t == ")" || t == "]" || t == "}":
-			depth--
-		case depth == 0 && comparisonOperators[t]:
+	start := 0
+	atTopLevel(segment, func(i int, t string) {
+		if comparisonOperators[t] {
 			operands, operators = append(operands, segment[start:i]), append(operators, t)
 			start = i + 1
 		}
-	}
+	})
 	if operators == nil {
 		return segment
 	}
