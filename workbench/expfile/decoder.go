@@ -200,10 +200,11 @@ func (d *decoder) boolean(n *yaml.Node, what string) bool {
 
 // active reads CLIPig's active, which CLIPig takes as Python's bool() of what PyYAML reads: its
 // bools (yes/no/on/off/true/false in three cases each), null and numbers as Python takes them,
-// a list or mapping true unless empty, and any other text true (`oFF`, `0e0` and `t > 0.5` are
+// a list true unless empty ({} false, other mappings refused, as CLIPig refuses their keys as
+// unknown parameters), and any other text true (`oFF`, `0e0` and `t > 0.5` are
 // strings to PyYAML, and true; clipwork says so where it is not a bool word).
 func (d *decoder) active(n *yaml.Node, what string) bool {
-	if n.Kind == yaml.SequenceNode || n.Kind == yaml.MappingNode {
+	if n.Kind == yaml.SequenceNode || n.Kind == yaml.MappingNode && len(n.Content) == 0 {
 		return len(n.Content) > 0
 	}
 	s, ok := d.scalar(n, what)

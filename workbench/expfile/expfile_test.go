@@ -755,6 +755,14 @@ func TestYAML11Numbers(t *testing.T) {
 	}
 }
 
+// TestActiveMappingIsRefused: CLIPig refuses the keys of a mapping under active as unknown
+// parameters; so does clipwork.
+func TestActiveMappingIsRefused(t *testing.T) {
+	if _, err := Parse("a.yaml", []byte("targets:\n  - active: {a: 1}\n    features: [x]\n")); err == nil {
+		t.Error("active: {a: 1} was accepted")
+	}
+}
+
 // TestActiveIsPythonsBool reads a target's active as CLIPig does, Python's bool() of what PyYAML
 // reads (each want below is what bool(yaml.safe_load(...)) gives), with a note for text.
 func TestActiveIsPythonsBool(t *testing.T) {

@@ -141,6 +141,16 @@ func TestRandomDrawsFollowThePlace(t *testing.T) {
 	}
 }
 
+// TestComparisonsMissingAnOperand are syntax errors when the file is read, not failures (or
+// crashes) when the expression runs.
+func TestComparisonsMissingAnOperand(t *testing.T) {
+	for _, source := range []string{"1 <", "1 < 2 <", "1 < < 2", "1 == < 2", "< 1"} {
+		if _, err := compileExpression(source); err == nil || !strings.Contains(err.Error(), "not a number or a valid expression") {
+			t.Errorf("%q: got %v, want it refused as no valid expression", source, err)
+		}
+	}
+}
+
 // TestOneExpressionOnly refuses a source that closes the expression's brackets to add
 // statements, which would escape the checks of the expression's tree.
 func TestOneExpressionOnly(t *testing.T) {
@@ -196,6 +206,11 @@ func TestMathErrorsAsPython(t *testing.T) {
 		"floor(inf)": "cannot convert float infinity to integer", "5 // 0.0": "float floor division by zero",
 		"1/0 < sqrt(-1) < 3": "division by zero", "fsum([1e308, 1e308])": "intermediate overflow",
 		"perm(1000000)": "more than 4096", "comb(1000000, 500000)": "more than 4096",
+		"1.5 // 10 ** 400": "int too large to convert to float", "sqrt(factorial(200))": "int too large to convert to float",
+		"atan(10 ** 400)": "int too large to convert to float", "fsum([10 ** 400])": "int too large to convert to float",
+		"log(8, 0)": "math domain error", "log(8, -2)": "math domain error", "log(8, 1)": "division by zero",
+		"(-1.0) ** 0.5": "a complex number", "max(1, 2, default=0)": "a default only with one iterable",
+		"__compare(1, 2, 3)": "for parameter 1", "__compare('x', 1, 2)": "no comparison",
 	} {
 		x, err := compileExpression(source)
 		if err == nil {
@@ -207,7 +222,7 @@ func TestMathErrorsAsPython(t *testing.T) {
 	}
 	for source, want := range map[string]float64{"sqrt(inf)": math.Inf(1), "degrees(1e308)": math.Inf(1),
 		"exp(-1000)": 0, "hypot(1e308, 1e308)": math.Sqrt2 * 1e308, "trunc(-2.7)": -2, "pow(inf, -1)": 0,
-		"fsum([inf, 1])": math.Inf(1), "isnan(fsum([nan, 1]))": 1} {
+		"fsum([inf, 1])": math.Inf(1), "isnan(fsum([nan, 1]))": 1, "log(8, 2)": 3, "(-8) ** 2.0": 64} {
 		x, err := compileExpression(source)
 		if err != nil {
 			t.Fatal(err)

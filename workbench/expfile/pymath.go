@@ -219,9 +219,9 @@ func floatsFrom(name string, args starlark.Tuple, kwargs []starlark.Tuple) ([]fl
 	}
 	values := make([]float64, len(args))
 	for i, a := range args {
-		f, ok := starlark.AsFloat(a)
-		if !ok {
-			return nil, fmt.Errorf("%s: argument %d is %s, not a number", name, i+1, a.Type())
+		f, err := pythonFloat(a)
+		if err != nil {
+			return nil, fmt.Errorf("%s: argument %d: %w", name, i+1, err)
 		}
 		values[i] = f
 	}
@@ -239,9 +239,9 @@ func floatsOf(name string, args starlark.Tuple, kwargs []starlark.Tuple) ([]floa
 	defer iter.Done()
 	var item starlark.Value
 	for iter.Next(&item) {
-		f, ok := starlark.AsFloat(item)
-		if !ok {
-			return nil, fmt.Errorf("%s: %s is not a number", name, item.Type())
+		f, err := pythonFloat(item)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", name, err)
 		}
 		if values = append(values, f); len(values) > maxExpressionSteps {
 			return nil, fmt.Errorf("%s: more than %d numbers", name, maxExpressionSteps)

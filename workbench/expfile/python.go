@@ -55,20 +55,27 @@ func withMathErrors(fn *starlark.Builtin) *starlark.Builtin {
 		kwargs []starlark.Tuple) (starlark.Value, error) {
 		result, err := fn.CallInternal(thread, args, kwargs)
 		f, isFloat := result.(starlark.Float)
-		if err != nil || !isFloat || !math.IsNaN(float64(f)) && !math.IsInf(float64(f), 0) {
+		if err != nil || !isFloat {
 			return result, err
 		}
+		name := strings.TrimPrefix(fn.Name(), "__")
 		anyNaN, allFinite := false, true
 		for _, a := range args {
 			x, ok := starlark.AsFloat(a)
 			if !ok { // a list (fsum, dist): the function judges its own values
 				return result, nil
 			}
+			if _, err := pythonFloat(a); err != nil { // a float of a huge whole number
+				return nil, fmt.Errorf("%s: %w", name, err)
+			}
 			anyNaN = anyNaN || math.IsNaN(x)
 			allFinite = allFinite && !math.IsNaN(x) && !math.IsInf(x, 0)
 		}
-		name := strings.TrimPrefix(fn.Name(), "__")
 		switch {
+		case name == "log" && len(args) == 2 && !anyNaN && !(f64(args[1]) > 0 && f64(args[0]) > 0):
+			return nil, errors.New("log: math domain error") // Go divides by log(base) <= 0 into -0 or NaN
+		case name == "log" && len(args) == 2 && f64(args[1]) == 1:
+			return nil, errors.New("log: division by zero (a base of 1)")
 		case math.IsNaN(float64(f)) && !anyNaN:
 			return nil, fmt.Errorf("%s: math domain error", name)
 		case math.IsInf(float64(f), 0) && allFinite && hasPole(fn.Name(), args):
@@ -78,6 +85,25 @@ func withMathErrors(fn *starlark.Builtin) *starlark.Builtin {
 		}
 		return result, nil
 	})
+}
+
+// f64 is a number argument as a float (0 for anything else).
+func f64(v starlark.Value) float64 {
+	f, _ := starlark.AsFloat(v)
+	return f
+}
+
+// pythonFloat is a number as Python's float() takes it: a whole number too large for a float
+// is an error (Python's OverflowError), not an infinity.
+func pythonFloat(v starlark.Value) (float64, error) {
+	f, ok := starlark.AsFloat(v)
+	if !ok {
+		return 0, fmt.Errorf("%s is not a number", v.Type())
+	}
+	if _, whole := v.(starlark.Int); whole && math.IsInf(f, 0) {
+		return 0, errors.New("int too large to convert to float")
+	}
+	return f, nil
 }
 
 // hasPole tells whether a math function's infinite result at finite arguments is a pole (log(0),
@@ -148,6 +174,9 @@ var power = starlark.NewBuiltin(powerName, func(_ *starlark.Thread, b *starlark.
 	fn, okN := starlark.AsFloat(exponent)
 	if !okX || !okN {
 		return nil, fmt.Errorf("unsupported operands for **: %s and %s", base.Type(), exponent.Type())
+	}
+	if fx < 0 && fn != math.Trunc(fn) && !math.IsInf(fn, 0) {
+		return nil, fmt.Errorf("%v ** %v is a complex number (Python's), which expressions here do not compute", base, exponent)
 	}
 	return starlark.Float(math.Pow(fx, fn)), nil
 })
@@ -506,10 +535,10 @@ func comparisonSegment(segment []string) []string {
 			start = i + 1
 		}
 	})
-	if operators == nil {
-		return segment
-	}
 	operands = append(operands, segment[start:])
+	if operators == nil || slices.ContainsFunc(operands, func(o []string) bool { return len(o) == 0 }) {
+		return segment // no comparison, or one missing an operand: the compiler says so
+	}
 	return slicesConcat([]string{numberName, "("}, chain(operands, operators, 1), []string{")"})
 }
 
@@ -544,7 +573,14 @@ const compareName = "__compare"
 // above every number and equal to itself).
 var compare = starlark.NewBuiltin(compareName, func(_ *starlark.Thread, _ *starlark.Builtin, args starlark.Tuple,
 	_ []starlark.Tuple) (starlark.Value, error) {
-	op, a, b := string(args[0].(starlark.String)), args[1], args[2]
+	var op string
+	var a, b starlark.Value
+	if err := starlark.UnpackPositionalArgs(compareName, args, nil, 3, &op, &a, &b); err != nil {
+		return nil, err
+	}
+	if _, ok := comparisonTokens[op]; !ok {
+		return nil, fmt.Errorf("%s: no comparison %q", compareName, op)
+	}
 	if isNaN(a) || isNaN(b) {
 		return starlark.Bool(op == "!="), nil
 	}
@@ -553,10 +589,13 @@ var compare = starlark.NewBuiltin(compareName, func(_ *starlark.Thread, _ *starl
 
 // compareValues is Starlark's comparison of a and b by the operator's text.
 func compareValues(op string, a, b starlark.Value) (starlark.Value, error) {
-	tokens := map[string]syntax.Token{"<": syntax.LT, ">": syntax.GT, "<=": syntax.LE, ">=": syntax.GE, "==": syntax.EQL, "!=": syntax.NEQ}
-	result, err := starlark.Compare(tokens[op], a, b)
+	result, err := starlark.Compare(comparisonTokens[op], a, b)
 	return starlark.Bool(result), err
 }
+
+// comparisonTokens are the order and equality comparisons by their text.
+var comparisonTokens = map[string]syntax.Token{"<": syntax.LT, ">": syntax.GT, "<=": syntax.LE, ">=": syntax.GE,
+	"==": syntax.EQL, "!=": syntax.NEQ}
 
 // isNaN tells whether v is a float NaN.
 func isNaN(v starlark.Value) bool {
@@ -675,10 +714,13 @@ var floorDiv = starlark.NewBuiltin(floorDivName, func(_ *starlark.Thread, b *sta
 func floorDivide(x, y starlark.Value) (starlark.Value, error) {
 	_, xWhole := x.(starlark.Int)
 	_, yWhole := y.(starlark.Int)
-	fx, okX := starlark.AsFloat(x)
-	fy, okY := starlark.AsFloat(y)
-	if xWhole && yWhole || !okX || !okY {
+	if xWhole && yWhole {
 		return starlark.Binary(syntax.SLASHSLASH, x, y)
+	}
+	fx, errX := pythonFloat(x)
+	fy, errY := pythonFloat(y)
+	if err := errors.Join(errX, errY); err != nil {
+		return nil, fmt.Errorf("//: %w", err)
 	}
 	if fy == 0 {
 		return nil, errors.New("float floor division by zero")
@@ -792,6 +834,9 @@ func extreme(name, op string) *starlark.Builtin {
 		var key, fallback starlark.Value
 		if err := starlark.UnpackArgs(name, nil, kwargs, "key?", &key, "default?", &fallback); err != nil {
 			return nil, err
+		}
+		if fallback != nil && len(args) > 1 {
+			return nil, fmt.Errorf("%s: a default only with one iterable, as Python has it", name)
 		}
 		items := []starlark.Value(args)
 		if len(args) == 1 {
