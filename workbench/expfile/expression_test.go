@@ -259,7 +259,9 @@ func TestRandomFunctionsTakePythonsArguments(t *testing.T) {
 	}
 	for source, want := range map[string]string{"randint(5, 1)": "empty range", "randint(1.5, 3)": "not a whole number",
 		"choices([1, 2], weights=[1])": "not 2 numbers", "choices([1], [0])": "not above zero",
-		"choices([1], [1], cum_weights=[1])": "both given"} {
+		"choices([1], [1], cum_weights=[1])": "both given", "gammavariate(1, 0)": "must be > 0.0",
+		"betavariate(0, 1)": "must be > 0.0", "expovariate(0)": "division by zero", "paretovariate(0)": "division by zero",
+		"weibullvariate(1, 0)": "division by zero"} {
 		x, err := compileExpression(source)
 		if err == nil {
 			_, err = x.eval(workbench.TimeAt(0, 10))

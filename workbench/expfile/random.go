@@ -194,8 +194,43 @@ func keywordFloats(name, params string, fn func([]float64) float64) *starlark.Bu
 			}
 			numbers[i] = f
 		}
+		if check, ok := randomArgumentChecks[name]; ok {
+			if err := check(numbers); err != nil {
+				return nil, fmt.Errorf("%s: %w", name, err)
+			}
+		}
 		return starlark.Float(fn(numbers)), nil
 	})
+}
+
+// randomArgumentChecks refuse the arguments Python's random functions refuse (ValueError or a
+// division by zero) where Go's formulas would give a number.
+var randomArgumentChecks = map[string]func(a []float64) error{
+	"expovariate":    nonZero(0),
+	"paretovariate":  nonZero(0),
+	"weibullvariate": nonZero(1),
+	"gammavariate":   positive,
+	"betavariate":    positive,
+}
+
+// nonZero refuses a zero at argument i, which Python divides by.
+func nonZero(i int) func(a []float64) error {
+	return func(a []float64) error {
+		if a[i] == 0 {
+			return errors.New("float division by zero")
+		}
+		return nil
+	}
+}
+
+// positive refuses arguments that are not above zero, as gammavariate and betavariate do.
+func positive(a []float64) error {
+	for _, v := range a {
+		if !(v > 0) {
+			return errors.New("alpha and beta must be > 0.0")
+		}
+	}
+	return nil
 }
 
 // randint is Python's randint(a, b): a whole number from a to b, both included; a and b whole
