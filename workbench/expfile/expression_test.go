@@ -54,6 +54,7 @@ func TestExpressionsSpeakPython(t *testing.T) {
 		{"sum(x for x in range(4)) + max(v * 2 for v in [1, 3]) + sum((y for y in [1, 2])) + any(c > 2 for c in [1, 3])", 6 + 6 + 3 + 1},
 		{"sum(x * y for x in range(3) for y in range(2) if x > 0) + len([(a, b) for a, b in [(1, 2)]])", 3 + 1},
 		{"len('1_0') + len(\"a'b\") + 1_000", 3 + 3 + 1000},
+		{"int(' 1_000 ') + int('1_0', 0) + float('2_5.5') + int('ff', 16) + int('1_0_0')", 1000 + 10 + 25.5 + 255 + 100},
 		{"prod([2, 3, 4]) + fsum([0.5, 0.5]) + comb(5, 2) + perm(5, 2) + lcm(4, 6)", 24 + 1 + 10 + 20 + 12},
 		{"lcm(-4, 6) + lcm(0, 5) + gcd(-12, 18) + gcd(0, -7)", 12 + 0 + 6 + 7},
 		{"isclose(0.1 + 0.2, 0.3) + 2**63 / 2**62", 3},

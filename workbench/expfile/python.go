@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"math/big"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -608,7 +609,7 @@ func isNaN(v starlark.Value) bool {
 func pythonBuiltins() starlark.StringDict {
 	return starlark.StringDict{
 		"bool": numbered("bool"), "any": numbered("any"), "all": numbered("all"), "sorted": sorted,
-		"max": extreme("max", ">"), "min": extreme("min", "<"),
+		"max": extreme("max", ">"), "min": extreme("min", "<"), "int": numberOfText("int"), "float": numberOfText("float"),
 		"round": starlark.NewBuiltin("round", func(_ *starlark.Thread, b *starlark.Builtin, args starlark.Tuple,
 			kwargs []starlark.Tuple) (starlark.Value, error) {
 			var x starlark.Value
@@ -885,3 +886,33 @@ func extreme(name, op string) *starlark.Builtin {
 		return best, err
 	})
 }
+
+// numberOfText is Starlark's int or float taking text as Python's does: surrounding whitespace,
+// and underscores between digits (int(' 1_000 ') is 1000).
+func numberOfText(name string) *starlark.Builtin {
+	builtin := starlark.Universe[name].(*starlark.Builtin)
+	return starlark.NewBuiltin(name, func(thread *starlark.Thread, _ *starlark.Builtin, args starlark.Tuple,
+		kwargs []starlark.Tuple) (starlark.Value, error) {
+		if len(args) > 0 {
+			if text, ok := args[0].(starlark.String); ok {
+				args = append(starlark.Tuple{starlark.String(withoutDigitUnderscores(strings.TrimSpace(string(text))))}, args[1:]...)
+			}
+		}
+		return builtin.CallInternal(thread, args, kwargs)
+	})
+}
+
+// withoutDigitUnderscores is s without the underscores between two digits (or hex letters),
+// as Python allows them in numbers (1_0_0).
+func withoutDigitUnderscores(s string) string {
+	for {
+		next := digitUnderscores.ReplaceAllString(s, "$1$2")
+		if next == s {
+			return s
+		}
+		s = next
+	}
+}
+
+// digitUnderscores matches an underscore between two digits or hex letters.
+var digitUnderscores = regexp.MustCompile(`([0-9a-fA-F])_([0-9a-fA-F])`)
