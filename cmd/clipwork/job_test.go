@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/clipwork/clipwork/workbench/runstore"
 	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
 	"sigs.k8s.io/yaml"
@@ -49,6 +50,7 @@ func TestKubernetesJobDecodesAndRuns(t *testing.T) {
 	task[len(task)-1] = "2"
 	runCLI(t, task...)
 	entries, _ := os.ReadDir(filepath.Join(store, "demo-sweep"))
+	entries = slices.DeleteFunc(entries, func(e os.DirEntry) bool { return e.Name() == runstore.LockFile })
 	if len(entries) != 2 || entries[0].Name() != demoFolders[2] {
 		t.Errorf("index 2 wrote %v, want sweep.json and %s", entries, demoFolders[2])
 	}

@@ -49,8 +49,9 @@ func TestSweepRunsSkipsAndShows(t *testing.T) {
 		t.Errorf("the second call ran again:\n%s", second)
 	}
 	entries, _ := os.ReadDir(dir)
+	entries = slices.DeleteFunc(entries, func(e os.DirEntry) bool { return e.Name() == runstore.LockFile })
 	if len(entries) != 5 {
-		t.Errorf("%d entries in the sweep folder, want 4 variants and sweep.json", len(entries))
+		t.Errorf("%d entries in the sweep folder, want 4 variants and sweep.json (and the lock)", len(entries))
 	}
 	m, err := sweep.ReadManifest(dir)
 	if err != nil {
@@ -622,4 +623,24 @@ func TestRunsOfARunFolder(t *testing.T) {
 	if listed := runCLI(t, "runs", dir); !strings.Contains(listed, "demo") || !strings.Contains(listed, "finished") {
 		t.Errorf("runs %s:\n%s", dir, listed)
 	}
+}
+
+// TestSweepFolderLockWaits: while another holder has the sweep folder's lock, lockFolder waits
+// for it rather than reading sweep.json beside a writer, then takes it.
+func TestSweepFolderLockWaits(t *testing.T) {
+	dir := t.TempDir()
+	holder := &runstore.Dir{Path: dir}
+	if err := holder.Lock(); err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now()
+	go func() {
+		time.Sleep(200 * time.Millisecond)
+		holder.Close()
+	}()
+	unlock, err := lockFolder(dir)
+	if err != nil || time.Since(start) < 200*time.Millisecond {
+		t.Fatalf("lockFolder: %v after %v, want the lock once the holder let go", err, time.Since(start))
+	}
+	unlock()
 }
