@@ -197,7 +197,7 @@ func TestValueTellsWhyItIsNoNumber(t *testing.T) {
 // TestMathErrorsAsPython: the math functions fail where Python 3's do (each error below is what
 // python3 raised for the same source), and give Python's number where it gives one.
 func TestMathErrorsAsPython(t *testing.T) {
-	for source, want := range map[string]string{
+	expectErrors(t, map[string]string{
 		"sqrt(-1)": "math domain error", "log(0)": "math domain error", "acos(2)": "math domain error",
 		"sin(inf)": "math domain error", "atanh(1)": "math domain error", "gamma(0)": "math domain error",
 		"lgamma(-1)": "math domain error", "fmod(1, 0)": "math domain error", "remainder(1, 0)": "math domain error",
@@ -212,15 +212,7 @@ func TestMathErrorsAsPython(t *testing.T) {
 		"log(8, 0)": "math domain error", "log(8, -2)": "math domain error", "log(8, 1)": "division by zero",
 		"(-1.0) ** 0.5": "a complex number", "max(1, 2, default=0)": "a default only with one iterable",
 		"__compare(1, 2, 3)": "for parameter 1", "__compare('x', 1, 2)": "no comparison",
-	} {
-		x, err := compileExpression(source)
-		if err == nil {
-			_, err = x.eval(workbench.TimeAt(0, 10))
-		}
-		if err == nil || !strings.Contains(err.Error(), want) {
-			t.Errorf("%s: got %v, want %q", source, err, want)
-		}
-	}
+	})
 	for source, want := range map[string]float64{"sqrt(inf)": math.Inf(1), "degrees(1e308)": math.Inf(1),
 		"exp(-1000)": 0, "hypot(1e308, 1e308)": math.Sqrt2 * 1e308, "trunc(-2.7)": -2, "pow(inf, -1)": 0,
 		"fsum([inf, 1])": math.Inf(1), "isnan(fsum([nan, 1]))": 1, "log(8, 2)": 3, "(-8) ** 2.0": 64} {
@@ -258,19 +250,11 @@ func TestRandomFunctionsTakePythonsArguments(t *testing.T) {
 			}
 		}
 	}
-	for source, want := range map[string]string{"randint(5, 1)": "empty range", "randint(1.5, 3)": "not a whole number",
+	expectErrors(t, map[string]string{"randint(5, 1)": "empty range", "randint(1.5, 3)": "not a whole number",
 		"choices([1, 2], weights=[1])": "not 2 numbers", "choices([1], [0])": "not above zero",
 		"choices([1], [1], cum_weights=[1])": "both given", "gammavariate(1, 0)": "must be > 0.0",
 		"betavariate(0, 1)": "must be > 0.0", "expovariate(0)": "division by zero", "paretovariate(0)": "division by zero",
-		"weibullvariate(1, 0)": "division by zero"} {
-		x, err := compileExpression(source)
-		if err == nil {
-			_, err = x.eval(workbench.TimeAt(0, 10))
-		}
-		if err == nil || !strings.Contains(err.Error(), want) {
-			t.Errorf("%s: got %v, want %q", source, err, want)
-		}
-	}
+		"weibullvariate(1, 0)": "division by zero"})
 }
 
 // TestMathAsPythonComputesIt: whole-number functions exact beyond 64 bits and with any number of
@@ -295,16 +279,8 @@ func TestMathAsPythonComputesIt(t *testing.T) {
 			t.Errorf("%s = %g (%v), want %g", source, got, err, want)
 		}
 	}
-	for source, want := range map[string]string{"factorial(2.0)": "not a whole number", "ldexp(1, 2.5)": "for parameter 2",
-		"factorial(501)": "factorials of 0 to 500", "fsum([inf, -inf])": "-inf + inf", "isqrt(-1)": "negative"} {
-		x, err := compileExpression(source)
-		if err == nil {
-			_, err = x.eval(workbench.TimeAt(0, 10))
-		}
-		if err == nil || !strings.Contains(err.Error(), want) {
-			t.Errorf("%s: got %v, want %q", source, err, want)
-		}
-	}
+	expectErrors(t, map[string]string{"factorial(2.0)": "not a whole number", "ldexp(1, 2.5)": "for parameter 2",
+		"factorial(501)": "factorials of 0 to 500", "fsum([inf, -inf])": "-inf + inf", "isqrt(-1)": "negative"})
 }
 
 // TestChainsEvaluateTheirMiddleOnce: a random middle operand of a chained comparison is drawn
@@ -333,6 +309,21 @@ func TestRandintOfTheWidestRange(t *testing.T) {
 	for step := range 50 {
 		if v, err := x.eval(workbench.TimeAt(step, 50)); err != nil || math.Abs(v) > 1<<62 {
 			t.Fatalf("step %d: %g, %v", step, v, err)
+		}
+	}
+}
+
+// expectErrors checks that each expression fails, when compiled or evaluated at the first
+// step, with an error holding its text.
+func expectErrors(t *testing.T, wants map[string]string) {
+	t.Helper()
+	for source, want := range wants {
+		x, err := compileExpression(source)
+		if err == nil {
+			_, err = x.eval(workbench.TimeAt(0, 10))
+		}
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("%s: got %v, want %q", source, err, want)
 		}
 	}
 }
