@@ -187,11 +187,11 @@ var power = starlark.NewBuiltin(powerName, func(_ *starlark.Thread, b *starlark.
 // (2**-1) and groups to the right (2**3**2 is 2**9). Sources without ** are returned unchanged.
 func rewritePower(source string) string {
 	tokens := pythonTokens(source)
-	if !containsToken(tokens, "**") {
+	if !slices.Contains(tokens, "**") {
 		return source
 	}
 	for {
-		i := indexToken(tokens, "**")
+		i := slices.Index(tokens, "**")
 		if i < 0 {
 			return strings.Join(tokens, " ")
 		}
@@ -200,28 +200,9 @@ func rewritePower(source string) string {
 		if start < 0 || end <= i+1 {
 			return strings.Join(tokens, " ") // not an operator here: leave it to the compiler
 		}
-		rewritten := slicesConcat([]string{powerName, "("}, tokens[start:i], []string{","}, tokens[i+1:end], []string{")"})
-		tokens = slicesConcat(tokens[:start], rewritten, tokens[end:])
+		rewritten := slices.Concat([]string{powerName, "("}, tokens[start:i], []string{","}, tokens[i+1:end], []string{")"})
+		tokens = slices.Concat(tokens[:start], rewritten, tokens[end:])
 	}
-}
-
-func slicesConcat(parts ...[]string) []string {
-	var out []string
-	for _, p := range parts {
-		out = append(out, p...)
-	}
-	return out
-}
-
-func containsToken(tokens []string, t string) bool { return indexToken(tokens, t) >= 0 }
-
-func indexToken(tokens []string, t string) int {
-	for i, x := range tokens {
-		if x == t {
-			return i
-		}
-	}
-	return -1
 }
 
 // isOperand tells whether a token is a name, number or string.
@@ -414,7 +395,7 @@ func toStarlark(source string) string {
 // any, list, ...) takes alike. Sources without for are returned unchanged.
 func rewriteGenerators(source string) string {
 	tokens := pythonTokens(source)
-	if !containsToken(tokens, "for") {
+	if !slices.Contains(tokens, "for") {
 		return source
 	}
 	var out []string
@@ -502,7 +483,7 @@ func wrapComparisons(tokens []string) []string {
 			if end < 0 {
 				return tokens // unbalanced: leave it to the compiler
 			}
-			segment = slicesConcat(segment, []string{t}, wrapComparisons(tokens[i+1:end]), []string{tokens[end]})
+			segment = slices.Concat(segment, []string{t}, wrapComparisons(tokens[i+1:end]), []string{tokens[end]})
 			i = end
 		case t == "not" && len(segment) == 0: // unary, not "not in"
 			out = append(out, numberName, "(", "not")
@@ -540,7 +521,7 @@ func comparisonSegment(segment []string) []string {
 	if operators == nil || slices.ContainsFunc(operands, func(o []string) bool { return len(o) == 0 }) {
 		return segment // no comparison, or one missing an operand: the compiler says so
 	}
-	return slicesConcat([]string{numberName, "("}, chain(operands, operators, 1), []string{")"})
+	return slices.Concat([]string{numberName, "("}, chain(operands, operators, 1), []string{")"})
 }
 
 // chain is a comparison chain, a < b < c as (a < b) and (b < c), each middle operand evaluated
@@ -553,7 +534,7 @@ func chain(operands [][]string, operators []string, n int) []string {
 	}
 	first, middle := fmt.Sprintf("__m%d", n), fmt.Sprintf("__m%d", n+1)
 	rest := append([][]string{{middle}}, operands[2:]...)
-	return slicesConcat([]string{"(", "lambda", first, ",", middle, ":"}, compared([]string{first}, operators[0], []string{middle}),
+	return slices.Concat([]string{"(", "lambda", first, ",", middle, ":"}, compared([]string{first}, operators[0], []string{middle}),
 		[]string{"and", "("}, chain(rest, operators[1:], n+2), []string{")", ")", "("}, operands[0], []string{","}, operands[1], []string{")"})
 }
 
@@ -561,9 +542,9 @@ func chain(operands [][]string, operators []string, n int) []string {
 // __compare, which compares as Python does where Starlark does not (NaN).
 func compared(a []string, op string, b []string) []string {
 	if op == "in" || op == "not in" {
-		return slicesConcat([]string{"("}, a, []string{op}, b, []string{")"})
+		return slices.Concat([]string{"("}, a, []string{op}, b, []string{")"})
 	}
-	return slicesConcat([]string{compareName, "(", strconv.Quote(op), ","}, a, []string{","}, b, []string{")"})
+	return slices.Concat([]string{compareName, "(", strconv.Quote(op), ","}, a, []string{","}, b, []string{")"})
 }
 
 // compareName is the built-in that compared calls.
