@@ -103,13 +103,17 @@ func (e *Experiment) namedValues() map[string]Value {
 // nonFiniteValues reports the values of namedValues that are NaN or infinite at the first step,
 // the last, or nine between: each would stop the run there.
 func (e *Experiment) nonFiniteValues() []error {
+	envs := moments(e.Steps)
+	for i, env := range envs {
+		env.Width, env.Height = e.SizeAt(env.Step)
+		env.Seed = e.Seed
+		envs[i] = e.withRates(env)
+	}
 	values := e.namedValues()
 	var errs []error
 	for _, name := range slices.Sorted(maps.Keys(values)) {
-		for _, env := range moments(e.Steps) {
-			env.Width, env.Height = e.SizeAt(env.Step)
-			env.Seed = e.Seed
-			if err := nonFiniteValue(name, values[name], e.withRates(env)); err != nil {
+		for _, env := range envs {
+			if err := nonFiniteValue(name, values[name], env); err != nil {
 				errs = append(errs, err)
 				break
 			}
@@ -254,7 +258,8 @@ func (e *Experiment) Validate() error {
 		add("steps must be from 1 to %d, got %d", MaxSteps, e.Steps)
 		return errors.Join(errs...) // the checks below go over the run's steps
 	}
-	e.sizeProblems(add)
+	sizes := e.Sizes()
+	sizeProblems(append(sizes, e.Init.Resolution), add)
 	if e.Width < 8 || e.Height < 8 {
 		add("resolution %dx%d is too small (at least 8x8)", e.Width, e.Height)
 	}
@@ -293,7 +298,7 @@ func (e *Experiment) Validate() error {
 		}
 	}
 	if e.Parameterization.Kind == ParamFFT {
-		for _, s := range e.Sizes() {
+		for _, s := range sizes {
 			if s[0]%2 != 0 {
 				add("the fft parameterization needs an even width at every step, and the image is %dx%d at some: "+
 					"make the width even (%d), or use parameterization: pixels", s[0], s[1], s[0]+1)

@@ -27,8 +27,8 @@ const (
 
 // sizeProblems refuses image sizes (the run's at every step, and init's resolution) above
 // MaxCanvasSide, whose pixel counts would overflow the memory estimate and the image buffers.
-func (e *Experiment) sizeProblems(add func(format string, args ...any)) {
-	for _, s := range append(e.Sizes(), e.Init.Resolution) {
+func sizeProblems(sizes [][2]int, add func(format string, args ...any)) {
+	for _, s := range sizes {
 		if s[0] > MaxCanvasSide || s[1] > MaxCanvasSide {
 			add("resolution %dx%d is larger than the limit of %d per side", s[0], s[1], MaxCanvasSide)
 			return
