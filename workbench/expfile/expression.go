@@ -119,8 +119,8 @@ type expression struct {
 	salt uint64
 	// draws tells whether the expression calls a random function.
 	draws bool
-	// uses are the variables it uses.
-	uses []string
+	// uses are the variables it uses; names every name it refers to.
+	uses, names []string
 }
 
 // compileExpression compiles a number-valued expression, e.g. "1 - .95 * t5" or
@@ -168,7 +168,7 @@ func compileWith(source string, variables []string) (*expression, error) {
 	h := fnv.New64a()
 	h.Write([]byte(source))
 	draws := slices.ContainsFunc(names, func(name string) bool { return slices.Contains(randomNames, name) })
-	return &expression{source: source, program: program, salt: h.Sum64(), draws: draws, uses: uses}, nil
+	return &expression{source: source, program: program, salt: h.Sum64(), draws: draws, uses: uses, names: names}, nil
 }
 
 // notAnExpression is the error of a source that does not compile.
@@ -286,9 +286,11 @@ func toFloat(v starlark.Value) (float64, error) {
 }
 
 func (x *expression) predeclared(e workbench.Env) starlark.StringDict {
-	d := make(starlark.StringDict, len(functions)+len(variableNames)+len(randomNames))
-	for name, v := range functions {
-		d[name] = v
+	d := make(starlark.StringDict, len(x.names)+len(variableNames))
+	for _, name := range x.names { // only the functions it calls: the program looks up no others
+		if fn, ok := functions[name]; ok {
+			d[name] = fn
+		}
 	}
 	times := []float64{e.T, e.T * e.T, math.Pow(e.T, 3), math.Pow(e.T, 4), math.Pow(e.T, 5)}
 	for i, v := range timeVariables {
@@ -314,8 +316,11 @@ func (x *expression) predeclared(e workbench.Env) starlark.StringDict {
 	set(starlark.Float(e.LRScale), "learnrate_scale", "lrs")
 	set(starlark.Float(e.Similarity), "similarity", "sim")
 	if x.draws {
-		for name, fn := range randomFunctions(rand.New(rand.NewPCG(e.Seed^x.salt^e.Place, uint64(e.Step)))) {
-			d[name] = fn
+		random := randomFunctions(rand.New(rand.NewPCG(e.Seed^x.salt^e.Place, uint64(e.Step))))
+		for _, name := range x.names {
+			if fn, ok := random[name]; ok {
+				d[name] = fn
+			}
 		}
 	}
 	return d
