@@ -4,7 +4,8 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"os/signal"
+
+	"github.com/clipwork/clipwork/internal/stopsignal"
 
 	"github.com/clipwork/clipwork/clipmodel"
 	"github.com/clipwork/clipwork/clipmodel/defaultmodel"
@@ -49,7 +50,7 @@ func runEvalDefault(args []string, stdout io.Writer) error {
 // paintSeeds reports the plain experiments' paintings with seeds first to first+n-1, and for
 // more than one seed a table of each seed's figures.
 func paintSeeds(w io.Writer, m *clipmodel.Model, first uint64, n int) error {
-	ctx, stop := signal.NotifyContext(context.Background(), stopSignals...)
+	ctx, stop := stopsignal.Context(context.Background())
 	defer stop()
 	var paintings []defaultmodel.Painting
 	for seed := first; seed < first+uint64(n); seed++ {

@@ -12,9 +12,7 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"os/signal"
 	"strings"
-	"syscall"
 )
 
 // command is one subcommand of clipwork.
@@ -126,14 +124,3 @@ func parseInterleaved(fs *flag.FlagSet, args []string) ([]string, error) {
 		args = fs.Args()[1:]
 	}
 }
-
-// stopSignals stop a run or a training cleanly, saving what it has: Ctrl-C, the SIGTERM that
-// kill, timeout and container runtimes send, and the SIGHUP of a closed terminal or dropped ssh
-// session.
-var stopSignals = func() []os.Signal {
-	signals := []os.Signal{os.Interrupt, syscall.SIGTERM}
-	if !signal.Ignored(syscall.SIGHUP) { // under nohup, a closed terminal goes on ignored
-		signals = append(signals, syscall.SIGHUP)
-	}
-	return signals
-}()

@@ -7,12 +7,13 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"os/signal"
 	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/clipwork/clipwork/internal/stopsignal"
 
 	"github.com/clipwork/clipwork/clipmodel"
 	_ "github.com/clipwork/clipwork/clipmodel/defaultmodel" // the default model
@@ -326,7 +327,7 @@ func execute(ctx context.Context, file *expfile.File, name string, resume *resum
 	if !f.quiet && file.Verbose >= 1 {
 		observers = append(observers, newProgress(os.Stderr, run))
 	}
-	ctx, stop := signal.NotifyContext(ctx, stopSignals...)
+	ctx, stop := stopsignal.Context(ctx)
 	defer stop()
 	ctx, stopOnWriteError := context.WithCancelCause(ctx)
 	defer stopOnWriteError(nil)

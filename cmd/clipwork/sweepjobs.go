@@ -6,10 +6,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os/signal"
 	"slices"
 	"strings"
 	"sync"
+
+	"github.com/clipwork/clipwork/internal/stopsignal"
 
 	"github.com/clipwork/clipwork/workbench"
 	"github.com/clipwork/clipwork/workbench/expfile"
@@ -24,7 +25,7 @@ func (p *sweepPlan) run(index, jobs int, stdout io.Writer) error {
 	if err := p.writeManifest(); err != nil {
 		return err
 	}
-	ctx, stop := signal.NotifyContext(context.Background(), stopSignals...)
+	ctx, stop := stopsignal.Context(context.Background())
 	defer stop()
 	todo := p.selected(index)
 	if available, ok := workbench.AvailableMemory(); ok && jobs > 1 {

@@ -5,8 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os/signal"
 	"path/filepath"
+
+	"github.com/clipwork/clipwork/internal/stopsignal"
 
 	"github.com/clipwork/clipwork/clipmodel/defaultmodel"
 	"github.com/clipwork/clipwork/clipmodel/robust"
@@ -67,7 +68,7 @@ func robustPhase(ctx context.Context, base defaultmodel.TrainOptions, opts robus
 // untilStopped runs a training in folder out until it ends or a stop signal (Ctrl-C, SIGTERM)
 // has it save a checkpoint, after which it says how to resume.
 func untilStopped(stdout io.Writer, out string, train func(ctx context.Context) error) error {
-	ctx, stop := signal.NotifyContext(context.Background(), stopSignals...)
+	ctx, stop := stopsignal.Context(context.Background())
 	defer stop()
 	err := train(ctx)
 	if errors.Is(err, context.Canceled) {

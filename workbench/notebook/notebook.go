@@ -17,11 +17,11 @@ import (
 	"html"
 	"image"
 	"os"
-	"os/signal"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"time"
+
+	"github.com/clipwork/clipwork/internal/stopsignal"
 
 	_ "github.com/clipwork/clipwork/clipmodel/defaultmodel" // the default model
 	"github.com/clipwork/clipwork/workbench"
@@ -111,10 +111,11 @@ func Resume(path string, steps int) (*Result, error) {
 	return runIn(ctx, dir, file, run, state, &LiveView{Every: time.Second, Charts: true})
 }
 
-// interruptible is a context that Jupyter's interrupt (SIGINT to the cell's program) or SIGTERM
-// cancels, so that an interrupted run stops cleanly at its next step, its image and state saved.
+// interruptible is a context that Jupyter's interrupt (SIGINT to the cell's program) or another
+// stop signal cancels, so that an interrupted run stops cleanly at its next step, its image
+// and state saved.
 func interruptible() (context.Context, context.CancelFunc) {
-	return signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	return stopsignal.Context(context.Background())
 }
 
 // newRun loads the experiment's models and prepares its run.
