@@ -50,16 +50,17 @@ func sampleRect(image, homographies *Node, outWidth, outHeight int, pad string, 
 		x0, y0, corners = Round(x), Round(y), corners[:1]
 	}
 	fx, fy := Sub(x, x0), Sub(y, y0)
+	weightAt := func(corner [2]int) *Node { return Mul(pick(fx, corner[0]), pick(fy, corner[1])) }
+	if nearest {
+		weightAt = func([2]int) *Node { return OnesLike(x) }
+	}
 
 	flat := Reshape(image, height*width*channels)
 	channel := Iota(g, shapes.Make(dtypes.Int32, 1, 1, channels), 2)
 	out := Zeros(g, shapes.Make(image.DType(), n, pixels, channels))
 	for _, corner := range corners {
 		xi, yi := AddScalar(x0, float64(corner[0])), AddScalar(y0, float64(corner[1]))
-		weight := Mul(pick(fx, corner[0]), pick(fy, corner[1]))
-		if nearest {
-			weight = OnesLike(fx)
-		}
+		weight := weightAt(corner)
 		xi, xValid := padIndex(xi, width, pad)
 		yi, yValid := padIndex(yi, height, pad)
 		if xValid != nil {
