@@ -19,10 +19,10 @@ import (
 const InputsFile = "inputs.json"
 
 // WriteInputs records the digests of exp's feature image files (addresses, downloaded into the
-// cache, are left out).
+// cache, are left out), where it has any.
 func (d *Dir) WriteInputs(exp workbench.Experiment) error {
 	digests, err := imageDigests(exp)
-	if err != nil {
+	if err != nil || len(digests) == 0 { // nothing to record: a run of texts writes no file
 		return err
 	}
 	data, err := json.MarshalIndent(digests, "", "  ")
