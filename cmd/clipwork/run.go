@@ -125,11 +125,49 @@ func resumeFromStore(f runFlags, stdout io.Writer) error {
 		return err
 	}
 	defer mirror.Close()
+	folder := filepath.Join(mirror.Local, name)
+	if _, err := mirror.Hold(ctx, folder, 0); err != nil { // before the download, which the holder would change
+		return err
+	}
 	if err := mirror.Pull(ctx, name); err != nil {
 		return err
 	}
-	f.resume, f.mirror = filepath.Join(mirror.Local, name), mirror
+	f.resume, f.mirror = folder, mirror
 	return resumeRun(ctx, f, stdout)
+}
+
+// newRunFolder makes the folder of a new run in f.out; for a store it also takes the folder's
+// lease, moving on to the next free name where another process took the name at the same moment.
+func (f runFlags) newRunFolder(ctx context.Context, name string) (*runstore.Dir, error) {
+	for {
+		dir, err := runstore.Create(f.out, name)
+		if err != nil || f.mirror == nil {
+			return dir, err
+		}
+		_, err = f.mirror.Hold(ctx, dir.Path, 0)
+		if err == nil {
+			return dir, nil
+		}
+		dir.Close() // Its empty folder stays, so that the next Create takes the next name.
+		if !errors.Is(err, store.ErrLeaseHeld) {
+			return nil, err
+		}
+	}
+}
+
+// stopOnLostLease stops the run (stop, with an error naming the run folder) should the lease of
+// its folder in a store go to another process (lost closes); lost nil, for a local run, never does.
+func stopOnLostLease(ctx context.Context, lost <-chan struct{}, stop context.CancelCauseFunc, folder string) {
+	if lost == nil {
+		return
+	}
+	go func() {
+		select {
+		case <-lost:
+			stop(fmt.Errorf("%s: %w", folder, store.ErrLeaseLost))
+		case <-ctx.Done():
+		}
+	}()
 }
 
 // openMirror opens the store at location with a new local working folder.
@@ -294,12 +332,17 @@ func execute(ctx context.Context, file *expfile.File, name string, resume *resum
 	if resume != nil {
 		dir, state = resume.dir, resume.state
 	} else {
-		if dir, err = runstore.Create(f.out, name); err != nil {
+		if dir, err = f.newRunFolder(ctx, name); err != nil {
 			return err
 		}
 		defer dir.Close()
 	}
+	var leaseLost <-chan struct{}
 	if f.mirror != nil {
+		if leaseLost, err = f.mirror.Hold(ctx, dir.Path, 0); err != nil {
+			return err
+		}
+		defer f.mirror.Release(dir.Path)
 		dir.OnSave = f.mirror.Saved
 	}
 	notes, err := dir.Continue(run, state)
@@ -332,6 +375,7 @@ func execute(ctx context.Context, file *expfile.File, name string, resume *resum
 	ctx, stopOnWriteError := context.WithCancelCause(ctx)
 	defer stopOnWriteError(nil)
 	recorder.OnWriteError = stopOnWriteError
+	stopOnLostLease(ctx, leaseLost, stopOnWriteError, f.shown(dir.Path))
 	startStep, startElapsed := run.Step(), run.Elapsed()
 	runErr := run.Run(ctx, observers...)
 	if file.Verbose >= 2 {
@@ -340,7 +384,10 @@ func execute(ctx context.Context, file *expfile.File, name string, resume *resum
 	}
 	fmt.Fprintf(stdout, "%d steps in %.1f s%s (%.2f windows/s)", run.Step(), run.Elapsed().Seconds(),
 		resumedPart(run.Step()-startStep, run.Elapsed()-startElapsed, startStep), run.WindowsPerSecond())
-	if err := recorder.Err(); err != nil {
+	if err := recorder.Err(); errors.Is(err, store.ErrLeaseLost) {
+		fmt.Fprintln(stdout)
+		return fmt.Errorf("the run stopped at step %d: %w; that process goes on with it", run.Step(), err)
+	} else if err != nil {
 		fmt.Fprintln(stdout)
 		return fmt.Errorf("the run stopped at step %d: its folder could not be written: %w; once it can be, "+
 			"clipwork run --resume %s goes on from its last saved state", run.Step(), err, shellWord(f.location(dir.Path)))

@@ -1,8 +1,10 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"os"
 	"path/filepath"
 	"strings"
@@ -92,6 +94,37 @@ func checkRunInStore(t *testing.T, out string, read func(key string) ([]byte, er
 	}
 	if table := runCLI(t, "compare", out+"/demo", out+"/demo-1"); !strings.Contains(table, "3/3") || !strings.Contains(table, "demo-1") {
 		t.Errorf("compare of runs in the store:\n%s", table)
+	}
+	for _, run := range []string{"demo", "demo-1"} {
+		if _, err := read(run + "/" + store.LeaseFile); !errors.Is(err, os.ErrNotExist) {
+			t.Errorf("%s's lease outlived the runs: %v", run, err)
+		}
+	}
+}
+
+// TestResumeOfARunAnotherProcessWrites checks that --resume refuses a run in a store whose
+// lease another live process holds, naming it, and touches nothing there.
+func TestResumeOfARunAnotherProcessWrites(t *testing.T) {
+	root := t.TempDir()
+	out := "file://" + filepath.ToSlash(root)
+	runCLI(t, "run", "../../experiments/demo.yaml", "--model", "random:tiny", "--steps", "2", "--resolution", "40",
+		"--out", out, "--quiet")
+	lease := filepath.Join(root, "demo", store.LeaseFile)
+	if err := os.WriteFile(lease, []byte(`{"host": "elsewhere", "pid": 42, "token": "t"}`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	before, _ := os.ReadFile(filepath.Join(root, "demo", "stats.json"))
+	var stdout, stderr bytes.Buffer
+	code := run([]string{"run", "--resume", out + "/demo", "--steps", "4", "--quiet"}, &stdout, &stderr)
+	if msg := stderr.String(); code == 0 || !strings.Contains(msg, "another clipwork process is writing this run") ||
+		!strings.Contains(msg, "host elsewhere, pid 42") || !strings.Contains(msg, out+"/demo") {
+		t.Errorf("--resume of a run another process writes: exit %d\n%s%s", code, stdout.String(), msg)
+	}
+	if after, _ := os.ReadFile(filepath.Join(root, "demo", "stats.json")); !bytes.Equal(before, after) {
+		t.Error("the refused resume changed the run's stats.json")
+	}
+	if data, _ := os.ReadFile(lease); !strings.Contains(string(data), "elsewhere") {
+		t.Errorf("the refused resume changed the other process's lease: %s", data)
 	}
 }
 

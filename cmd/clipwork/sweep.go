@@ -37,6 +37,8 @@ type sweepPlan struct {
 	quiet    bool
 	// mirror, for a sweep in a store, holds the local working folder that dir is in.
 	mirror *store.Mirror
+	// leaseWait is how long a variant waits for another process writing it in the store.
+	leaseWait time.Duration
 }
 
 func runSweep(args []string, stdout io.Writer) error {
@@ -98,6 +100,9 @@ func (p *sweepPlan) useStore(out string, index int) error {
 	}
 	name := filepath.Base(p.dir)
 	p.dir = filepath.Join(p.mirror.Local, name)
+	if index >= 0 {
+		p.leaseWait = variantLeaseWait
+	}
 	pulls := []string{name}
 	if index >= 0 {
 		pulls = []string{path.Join(name, sweep.ManifestFile), path.Join(name, runstore.ConfigFile),
@@ -237,6 +242,12 @@ func variantStatus(path string) string {
 // Cancelling ctx (the sweep's Ctrl-C) stops it, also while its model loads.
 func (p *sweepPlan) runVariant(ctx context.Context, v sweep.Variant, stdout io.Writer) error {
 	path := filepath.Join(p.dir, v.Folder)
+	if p.mirror != nil {
+		if err := p.takeVariant(ctx, path); err != nil {
+			return err
+		}
+		defer p.mirror.Release(path)
+	}
 	if variantStatus(path) == runstore.StatusFinished {
 		fmt.Fprintf(stdout, "variant %d (%s): finished, skipped\n", v.Index, v.Folder)
 		return nil
@@ -255,6 +266,28 @@ func (p *sweepPlan) runVariant(ctx context.Context, v sweep.Variant, stdout io.W
 	fmt.Fprintf(stdout, "variant %d (%s): %s\n", v.Index, v.Folder, strings.Join(v.Settings(p.manifest.Axes), " "))
 	return execute(ctx, file, v.Folder, nil, runFlags{out: p.dir, quiet: p.quiet, mirror: p.mirror}, stdout)
 }
+
+// takeVariant takes the lease of a variant's folder in the store, where another process may
+// write it (two sweeps at once, or a retried cluster task whose first try is still alive: a task
+// of one variant waits for that one to end or its lease to go stale), and then downloads the
+// folder as that one left it.
+func (p *sweepPlan) takeVariant(ctx context.Context, path string) error {
+	if _, err := p.mirror.Hold(ctx, path, p.leaseWait); err != nil {
+		return err
+	}
+	if err := os.RemoveAll(path); err != nil {
+		return err
+	}
+	rel, err := filepath.Rel(p.mirror.Local, path)
+	if err != nil {
+		return err
+	}
+	return p.mirror.Pull(ctx, filepath.ToSlash(rel))
+}
+
+// variantLeaseWait is how long a cluster task waits for another process to finish writing its
+// variant: long enough for the lease of a process that died to go stale.
+const variantLeaseWait = 3 * time.Minute
 
 // clearUnstarted removes a variant folder that holds no state (a run stopped before its first
 // save), also from the store, so that the variant starts afresh in a folder of its own name; a

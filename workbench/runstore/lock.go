@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/clipwork/clipwork/workbench/store"
 	"golang.org/x/sys/unix"
 )
 
@@ -92,14 +93,20 @@ func (d *Dir) Live() bool {
 
 // DisplayStatus is the run's status for people: stats.json's, except that a run recorded as
 // running whose writer is gone (killed, or its machine restarted) is "stopped (resumable from
-// step N)". A folder without a lock file was written elsewhere (e.g. a copy from a store), so
-// whether its writer lives cannot be told: a running run there is "running? (step N when
-// saved)".
+// step N)". A copy of a run in a store tells its writer by the lease (store.LeaseHolder): a live
+// one is "running (pid P on HOST)". A folder with neither a lock file nor a lease was written
+// elsewhere, so whether its writer lives cannot be told: a running run there is "running? (step
+// N when saved)".
 func (d *Dir) DisplayStatus(s *Summary) string {
 	if s.Status != StatusRunning || d.Live() {
 		return s.Status
 	}
-	if _, err := os.Stat(filepath.Join(d.Path, LockFile)); errors.Is(err, os.ErrNotExist) {
+	holder, live, leased := store.LeaseHolder(d.Path)
+	_, err := os.Stat(filepath.Join(d.Path, LockFile))
+	switch {
+	case live:
+		return fmt.Sprintf("running (%s)", holder)
+	case !leased && errors.Is(err, os.ErrNotExist):
 		return fmt.Sprintf("running? (step %d when saved)", s.StepsDone)
 	}
 	return fmt.Sprintf("stopped (resumable from step %d)", s.StepsDone)

@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/clipwork/clipwork/workbench/store"
 	"golang.org/x/sys/unix"
 )
 
@@ -45,6 +46,16 @@ func TestLockAllowsOneWriter(t *testing.T) {
 	os.Remove(filepath.Join(d.Path, LockFile))
 	if got := other.DisplayStatus(running); got != "running? (step 7 when saved)" {
 		t.Errorf("a running run written elsewhere reads as %q", got)
+	}
+	lease := filepath.Join(d.Path, store.LeaseFile)
+	os.WriteFile(lease, []byte(`{"host": "node-3", "pid": 12}`), 0o644)
+	if got := other.DisplayStatus(running); got != "running (pid 12 on node-3)" {
+		t.Errorf("a copy of a run in a store with a live lease reads as %q", got)
+	}
+	then := time.Now().Add(-store.LeaseStale - time.Minute)
+	os.Chtimes(lease, then, then)
+	if got := other.DisplayStatus(running); got != "stopped (resumable from step 7)" {
+		t.Errorf("a copy of a run in a store with a stale lease reads as %q", got)
 	}
 }
 

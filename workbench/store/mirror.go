@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"sync"
 	"time"
 )
 
@@ -14,6 +15,9 @@ import (
 type Mirror struct {
 	Store *Store
 	Local string
+
+	mu     sync.Mutex
+	leases map[string]*lease // by lease object key
 }
 
 // NewMirror makes a mirror of the store in a new temporary folder; Close removes the folder
@@ -34,6 +38,9 @@ const uploadTimeout = 5 * time.Minute
 func (m *Mirror) Saved(path string) error {
 	key, err := m.key(path)
 	if err != nil {
+		return err
+	}
+	if err := m.lostLease(key); err != nil {
 		return err
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), uploadTimeout)
@@ -63,9 +70,9 @@ func (m *Mirror) key(path string) (string, error) {
 	return filepath.ToSlash(rel), nil
 }
 
-// Pull downloads the file or folder rel (a path under Local) from the store.
+// Pull downloads the file or folder rel (a path under Local) from the store, leases left out.
 func (m *Mirror) Pull(ctx context.Context, rel string) error {
-	_, err := m.Store.Fetch(ctx, rel, m.Local)
+	_, err := m.Store.Fetch(ctx, rel, m.Local, LeaseFile) // this process's own leases are in m.leases
 	return err
 }
 
@@ -85,7 +92,8 @@ func (m *Mirror) Forget(ctx context.Context, path string) error {
 	return m.Store.Delete(ctx, key)
 }
 
-// Close removes the local folder and closes the store.
+// Close releases the mirror's leases (see Hold), removes the local folder and closes the store.
 func (m *Mirror) Close() error {
+	m.releaseAll()
 	return errors.Join(os.RemoveAll(m.Local), m.Store.Close())
 }

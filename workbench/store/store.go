@@ -244,13 +244,17 @@ func (s *Store) each(ctx context.Context, prefix string, fn func(*blob.ListObjec
 	}
 }
 
-// Delete removes the objects under prefix (see Keys).
+// Delete removes the objects under prefix (see Keys) but leases (LeaseFile), which their
+// holders release.
 func (s *Store) Delete(ctx context.Context, prefix string) error {
 	keys, err := s.Keys(ctx, prefix)
 	if err != nil {
 		return err
 	}
 	for _, key := range keys {
+		if path.Base(key) == LeaseFile {
+			continue
+		}
 		if err := s.bucket.Delete(ctx, key); err != nil && gcerrors.Code(err) != gcerrors.NotFound {
 			return fmt.Errorf("%s: cannot delete %s: %w", s.location, key, err)
 		}
