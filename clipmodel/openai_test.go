@@ -4,6 +4,7 @@ import (
 	"archive/zip"
 	"bytes"
 	"fmt"
+	"image"
 	"io"
 	"os"
 	"path/filepath"
@@ -383,7 +384,51 @@ func TestOpenCLIPConfigOptions(t *testing.T) {
 		t.Fatal(err)
 	}
 	p := c.pre.preprocess(32)
-	if c.size != 32 || c.hints.visionHeads != 4 || c.hints.textHeads != 4 || p.Width != 32 || p.Height != 32 || !p.RoundCrop {
+	if c.size != 32 || c.hints.visionHeads != 4 || c.hints.textHeads != 4 || p.Width != 32 || p.Height != 32 || !p.Torchvision {
 		t.Errorf("config %+v, preprocess %+v: want 32 px, 4 and 4 heads, a squash to 32x32, torchvision's crop", c, p)
+	}
+}
+
+// TestOpenCLIPConfigAgainstTheWeights edits the fixture's open_clip_config.json: a width the
+// weights do not have is refused (it set the head count, which then split the weights wrongly),
+// and an image_size that is not a multiple of the patch size but gives the weights' grid
+// loads, its input that size, as open_clip's convolution takes it.
+func TestOpenCLIPConfigAgainstTheWeights(t *testing.T) {
+	for _, c := range []struct{ from, to, want string }{
+		{`"width": 64,
+      "patch_size"`, `"width": 80,
+      "patch_size"`, "vision_cfg.width is 80 but the weights are 64 wide"},
+		{`"width": 64,
+      "heads"`, `"width": 32,
+      "heads"`, "text_cfg.width is 32 but the weights are 64 wide"},
+		{`"image_size": 32`, `"image_size": 40`, "vision_cfg.image_size is 40 but the weights are for 32"},
+		{`"image_size": 32`, `"image_size": 39`, ""},
+	} {
+		dir := copyFixture(t, "openclip-vit-gelu", t.TempDir())
+		path := filepath.Join(dir, openCLIPConfigFile)
+		data, err := os.ReadFile(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		edited := strings.Replace(string(data), c.from, c.to, 1)
+		if edited == string(data) {
+			t.Fatalf("the fixture's config has no %q", c.from)
+		}
+		if err := os.WriteFile(path, []byte(edited), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		m, err := Load(dir)
+		switch {
+		case c.want != "" && (err == nil || !strings.Contains(err.Error(), c.want)):
+			t.Errorf("%s: %v, want an error saying %q", c.to, err, c.want)
+		case c.want == "" && err != nil:
+			t.Errorf("%s: %v", c.to, err)
+		case c.want == "" && (m.Config.Vision.ImageSize != 39 || m.Preprocess.CropSize != 39):
+			t.Errorf("%s: image size %d, crop %d, want 39", c.to, m.Config.Vision.ImageSize, m.Preprocess.CropSize)
+		case c.want == "":
+			if _, err := m.EmbedPixels([][]float32{m.Preprocess.Pixels(image.NewGray(image.Rect(0, 0, 50, 45)))}); err != nil {
+				t.Errorf("%s: embedding an image: %v", c.to, err)
+			}
+		}
 	}
 }

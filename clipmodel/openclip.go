@@ -60,6 +60,8 @@ type openCLIPConfig struct {
 	hints openAIHints
 	pre   openCLIPPreprocess
 	size  int // vision_cfg.image_size, 0 if absent
+	// visionWidth and textWidth are vision_cfg.width and text_cfg.width, 0 if absent.
+	visionWidth, textWidth int
 }
 
 // openCLIPAnyValue are the keys whose value clipwork either reads or may ignore; the other keys
@@ -162,7 +164,7 @@ func readOpenCLIPModel(cfg map[string]json.RawMessage) (*openCLIPConfig, error) 
 			}
 		}
 	}
-	c := &openCLIPConfig{hints: openAIHints{act: "gelu"}}
+	c := &openCLIPConfig{hints: openAIHints{act: "gelu"}, visionWidth: v.Width, textWidth: t.Width}
 	if quickGELU {
 		c.hints.act = "quick_gelu"
 	}
@@ -345,15 +347,50 @@ func loadOpenCLIP(dir, weights string) (*Model, error) {
 	if err != nil {
 		return nil, err
 	}
+	if err := oc.checkWidths(sd); err != nil {
+		return nil, fmt.Errorf("%s: %w", cfgPath, err)
+	}
 	m, err := newOpenAIModel(dir, sd, oc.hints, tok)
 	if err != nil {
 		return nil, err
 	}
-	if oc.size != 0 && oc.size != m.Config.Vision.ImageSize {
-		return nil, fmt.Errorf("%s: vision_cfg.image_size is %d but the weights are for %d", cfgPath, oc.size, m.Config.Vision.ImageSize)
+	if err := oc.checkImageSize(&m.Config.Vision); err != nil {
+		return nil, fmt.Errorf("%s: %w", cfgPath, err)
 	}
 	m.Preprocess = oc.pre.preprocess(m.Config.Vision.ImageSize)
 	return m, nil
+}
+
+// checkWidths refuses a config whose tower widths differ from the weights' (they set the head
+// counts, which would split the weights wrongly; open_clip would fail to load them).
+func (oc *openCLIPConfig) checkWidths(sd stateDict) error {
+	vision := dim(sd, "visual.conv1.weight", 0)
+	if _, resnet := sd.Shape("visual.layer1.0.conv1.weight"); resnet {
+		vision = dim(sd, "visual.layer1.0.conv1.weight", 0)
+	}
+	for _, w := range []struct {
+		key             string
+		config, weights int
+	}{{"vision_cfg.width", oc.visionWidth, vision}, {"text_cfg.width", oc.textWidth, dim(sd, "ln_final.weight", 0)}} {
+		if w.config != 0 && w.weights > 0 && w.config != w.weights {
+			return fmt.Errorf("%s is %d but the weights are %d wide", w.key, w.config, w.weights)
+		}
+	}
+	return nil
+}
+
+// checkImageSize refuses an image_size other than the weights' (v, inferred from them), but
+// takes a ViT's that is not a multiple of its patch size and gives the weights' grid: the
+// patch embedding leaves the remainder out, as open_clip's convolution does.
+func (oc *openCLIPConfig) checkImageSize(v *VisionConfig) error {
+	switch {
+	case oc.size == 0 || oc.size == v.ImageSize:
+	case !v.IsResNet() && oc.size/v.PatchSize == v.ImageSize/v.PatchSize:
+		v.ImageSize = oc.size
+	default:
+		return fmt.Errorf("vision_cfg.image_size is %d but the weights are for %d", oc.size, v.ImageSize)
+	}
+	return nil
 }
 
 // folderTokenizer is the tokenizer in dir (vocab.json and merges.txt), or nil for the standard
