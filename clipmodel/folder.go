@@ -28,7 +28,7 @@ func WriteFolder(dir string, cfg *Config, weights []NamedTensor, tok *Tokenizer,
 }
 
 // preprocessorConfig is pre as CLIPImageProcessor's preprocessor_config.json, which has no
-// place for RoundCrop: transformers always floors the crop's place.
+// place for Torchvision: transformers always floors the crop's place.
 func preprocessorConfig(pre Preprocess) map[string]any {
 	size, resample := map[string]int{"shortest_edge": pre.Size}, pilBicubic
 	if pre.Width > 0 && pre.Height > 0 {

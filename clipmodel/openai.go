@@ -258,6 +258,6 @@ func newOpenAIModel(name string, sd stateDict, hints openAIHints, tok *Tokenizer
 // with OpenAI's mean and std.
 func openAIPreprocess(imageSize int) Preprocess {
 	p := DefaultPreprocess(imageSize)
-	p.RoundCrop = true
+	p.Torchvision = true
 	return p
 }

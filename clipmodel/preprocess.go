@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"image"
-	"image/color"
 	_ "image/gif"  // GIF input images.
 	_ "image/jpeg" // JPEG input images.
 	_ "image/png"  // PNG input images.
@@ -14,8 +13,7 @@ import (
 	"os"
 	"path/filepath"
 
-	_ "golang.org/x/image/bmp" // BMP input images.
-	"golang.org/x/image/draw"
+	_ "golang.org/x/image/bmp"  // BMP input images.
 	_ "golang.org/x/image/tiff" // TIFF input images.
 	_ "golang.org/x/image/webp" // WebP input images.
 )
@@ -37,10 +35,13 @@ type Preprocess struct {
 	Bilinear bool
 	// CropSize is the side of the centre crop, the model's input size.
 	CropSize int
-	// RoundCrop places the crop as torchvision's CenterCrop (OpenAI's clip.load, open_clip) does,
-	// at round((side - CropSize) / 2) with halves to even, rather than at the floor of it as
-	// HuggingFace's CLIPImageProcessor does.
-	RoundCrop bool
+	// Torchvision follows the torchvision pipeline of OpenAI's clip.load and open_clip rather
+	// than HuggingFace's CLIPImageProcessor: it resizes an image with transparency as it is (PIL
+	// blending by alpha) and drops the alpha after, where transformers drops it first and keeps
+	// the colours under transparent pixels; it resizes a palette image by nearest neighbour (PIL's
+	// rule for palettes); and its CenterCrop starts at round((side - CropSize) / 2) with halves to
+	// even, where transformers floors it.
+	Torchvision bool
 	// Mean and Std normalise each RGB channel after scaling to [0, 1].
 	Mean, Std []float64
 }
@@ -311,57 +312,66 @@ func LoadImage(path string) (image.Image, error) {
 	return img, nil
 }
 
-// Pixels resizes img as the fields say (by default its short side to Size with a bicubic
-// filter: Catmull-Rom, as PIL's BICUBIC), crops the centre CropSize square and returns it as
-// [CropSize*CropSize*3] RGB values in [0, 1], row-major: the input ImageFeatures expects (it
-// normalises with Mean and Std itself). Where the crop reaches past the image it is black.
+// Pixels resizes img as the fields say (by default its short side to Size with PIL's BICUBIC
+// filter), crops the centre CropSize square and returns it as [CropSize*CropSize*3] RGB values
+// in [0, 1], row-major: the input ImageFeatures expects (it normalises with Mean and Std
+// itself). Where the crop reaches past the image it is black.
 func (p Preprocess) Pixels(img image.Image) []float32 {
 	resized := p.resize(img)
-	b := resized.Bounds()
-	left, top := p.cropOffset(b.Dx()), p.cropOffset(b.Dy())
+	left, top := p.cropOffset(resized.width), p.cropOffset(resized.height)
 	out := make([]float32, 0, p.CropSize*p.CropSize*3)
 	for y := top; y < top+p.CropSize; y++ {
 		for x := left; x < left+p.CropSize; x++ {
-			var c color.NRGBA
-			if image.Pt(x, y).In(b) {
-				c = resized.NRGBAAt(x, y)
+			if x < 0 || y < 0 || x >= resized.width || y >= resized.height {
+				out = append(out, 0, 0, 0)
+				continue
 			}
-			out = append(out, float32(c.R)/255, float32(c.G)/255, float32(c.B)/255)
+			for _, v := range resized.pix[(y*resized.width+x)*3:][:3] {
+				out = append(out, float32(v)/255)
+			}
 		}
 	}
 	return out
 }
 
-// resize returns img resized as the fields say, with its origin at (0, 0).
-func (p Preprocess) resize(img image.Image) *image.NRGBA {
-	b := img.Bounds()
+// resize returns img resized as the fields say, as 8-bit RGB.
+func (p Preprocess) resize(img image.Image) *pilImage {
+	width, height := p.resizedSize(img.Bounds())
+	filter := pilBicubicFilter
+	if p.Bilinear {
+		filter = pilBilinearFilter
+	}
+	_, paletted := img.(*image.Paletted)
+	switch {
+	case width == img.Bounds().Dx() && height == img.Bounds().Dy():
+		return opaqueRGB(img)
+	case p.Torchvision && paletted:
+		return pilNearest(opaqueRGB(img), width, height)
+	case p.Torchvision && hasAlpha(img):
+		return unpremultipliedRGB(pilResample(premultipliedRGBA(img), width, height, filter))
+	}
+	return pilResample(opaqueRGB(img), width, height, filter)
+}
+
+// resizedSize is the size the fields resize an image of bounds b to.
+func (p Preprocess) resizedSize(b image.Rectangle) (width, height int) {
 	w, h := b.Dx(), b.Dy()
 	switch {
 	case p.NoResize:
-		out := image.NewNRGBA(image.Rect(0, 0, w, h))
-		draw.Draw(out, out.Bounds(), img, b.Min, draw.Src)
-		return out
+		return w, h
 	case p.Width > 0 && p.Height > 0:
-		w, h = p.Width, p.Height
+		return p.Width, p.Height
 	case w <= h:
-		w, h = p.Size, p.Size*h/w
-	default:
-		w, h = p.Size*w/h, p.Size
+		return p.Size, p.Size * h / w
 	}
-	kernel := draw.CatmullRom
-	if p.Bilinear {
-		kernel = draw.BiLinear
-	}
-	out := image.NewNRGBA(image.Rect(0, 0, w, h))
-	kernel.Scale(out, out.Bounds(), img, b, draw.Src, nil)
-	return out
+	return p.Size * w / h, p.Size
 }
 
 // cropOffset is where the centre crop starts along a side of n pixels (negative where the
 // image is smaller than the crop).
 func (p Preprocess) cropOffset(n int) int {
 	half := float64(n-p.CropSize) / 2
-	if p.RoundCrop {
+	if p.Torchvision {
 		return int(math.RoundToEven(half))
 	}
 	return int(math.Floor(half))

@@ -1,0 +1,116 @@
+"""Writes the images of TestPixelsAsPIL and what PIL's pipelines make of them (pixels.json),
+and the JPEGs of TestJPEGColoursAsPIL with PIL's (libjpeg's) RGB of them (jpeg.json).
+
+Run with the Python that has Pillow (9.4 made the committed files): python3 make.py. Each
+image is preprocessed as transformers' CLIPImageProcessor does (convert to RGB, resize, crop
+at the floor of half the excess) and as torchvision's pipeline of OpenAI's clip.load and
+open_clip does (resize as the file is, crop at the rounded half, convert to RGB), with both
+filters, to an 8-pixel crop of a short side of 8 (or a squash to 9x8).
+"""
+import json
+import os
+import random
+
+import numpy as np
+from PIL import Image
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+
+
+def images(rng):
+    """The test images, by file name: every PNG kind PIL and Go read differently."""
+    rgba = np.array([[[rng.randrange(256) for _ in range(3)] + [rng.choice([0, 0, 255, rng.randrange(256)])]
+                      for _ in range(23)] for _ in range(17)], dtype=np.uint8)
+    la = np.array([[[rng.randrange(256), rng.choice([0, 255, rng.randrange(256)])] for _ in range(13)]
+                   for _ in range(21)], dtype=np.uint8)
+    rgb = np.array([[[rng.randrange(256) for _ in range(3)] for _ in range(19)] for _ in range(14)], dtype=np.uint8)
+    grey = np.array([[rng.randrange(256) for _ in range(11)] for _ in range(29)], dtype=np.uint8)
+    palette = Image.new("P", (18, 25))
+    palette.putpalette([rng.randrange(256) for _ in range(16 * 3)])
+    palette.putdata([rng.randrange(16) for _ in range(18 * 25)])
+    palette.info["transparency"] = bytes([0, 128] + [255] * 14)
+    deep = np.array([[[rng.randrange(65536) for _ in range(3)] for _ in range(15)] for _ in range(12)], dtype=">u2")
+    return {
+        "rgba.png": Image.fromarray(rgba, "RGBA"),
+        "la.png": Image.fromarray(la, "LA"),
+        "rgb.png": Image.fromarray(rgb, "RGB"),
+        "grey.png": Image.fromarray(grey, "L"),
+        "palette.png": palette,
+        "rgb16.png": deep,
+    }
+
+
+def write_deep(path, data):
+    """Writes a 16-bit RGB PNG (PIL cannot), with zlib and struct alone."""
+    import struct
+    import zlib
+    h, w, _ = data.shape
+    raw = b"".join(b"\x00" + data[y].tobytes() for y in range(h))
+
+    def chunk(kind, body):
+        return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body) & 0xFFFFFFFF)
+    with open(path, "wb") as f:
+        f.write(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", w, h, 16, 2, 0, 0, 0)) +
+                chunk(b"IDAT", zlib.compress(raw)) + chunk(b"IEND", b""))
+
+
+def size_for(img, squash):
+    if squash:
+        return 9, 8
+    w, h = img.size
+    return (8, 8 * h // w) if w <= h else (8 * w // h, 8)
+
+
+def crop(img, rounded):
+    w, h = img.size
+    left = round((w - 8) / 2) if rounded else (w - 8) // 2
+    top = round((h - 8) / 2) if rounded else (h - 8) // 2
+    return img.crop((left, top, left + 8, top + 8))
+
+
+def jpegs():
+    """JPEGs of a picture with colour edges, in each chroma subsampling and at odd sizes."""
+    from PIL import ImageDraw, ImageFilter
+    picture = Image.new("RGB", (37, 23), (90, 140, 200))
+    draw = ImageDraw.Draw(picture)
+    draw.ellipse((4, 3, 20, 19), fill=(220, 40, 30))
+    draw.rectangle((22, 5, 33, 20), fill=(40, 180, 60))
+    draw.line((0, 21, 37, 9), fill=(250, 240, 20), width=2)
+    picture = picture.filter(ImageFilter.GaussianBlur(0.6))
+    out = []
+    for name, subsampling in (("420.jpg", 2), ("422.jpg", 1), ("444.jpg", 0)):
+        picture.save(os.path.join(HERE, name), quality=80, subsampling=subsampling)
+        out.append(name)
+    picture.convert("L").save(os.path.join(HERE, "grey.jpg"), quality=80)
+    out.append("grey.jpg")
+    return [{"file": name, "rgb": np.asarray(Image.open(os.path.join(HERE, name)).convert("RGB")).flatten().tolist()}
+            for name in out]
+
+
+def main():
+    rng = random.Random(5)
+    cases = []
+    for name, img in images(rng).items():
+        path = os.path.join(HERE, name)
+        if isinstance(img, np.ndarray):
+            write_deep(path, img)
+        else:
+            img.save(path)
+        img = Image.open(path)
+        img.load()
+        for filt, resample in (("bicubic", Image.BICUBIC), ("bilinear", Image.BILINEAR)):
+            for squash in (False, True):
+                size = size_for(img, squash)
+                hf = crop(img.convert("RGB").resize(size, resample), False)
+                tv = crop(img.resize(size, resample), True).convert("RGB")
+                for pipeline, out in (("huggingface", hf), ("torchvision", tv)):
+                    cases.append({"file": name, "mode": img.mode, "filter": filt, "squash": squash, "pipeline": pipeline,
+                                  "pixels": list(np.asarray(out, dtype=np.uint8).flatten().tolist())})
+    with open(os.path.join(HERE, "pixels.json"), "w") as f:
+        json.dump({"pillow": Image.__version__, "cases": cases}, f, separators=(",", ":"))
+    with open(os.path.join(HERE, "jpeg.json"), "w") as f:
+        json.dump({"pillow": Image.__version__, "images": jpegs()}, f, separators=(",", ":"))
+
+
+if __name__ == "__main__":
+    main()
