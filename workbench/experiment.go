@@ -275,9 +275,6 @@ func (e *Experiment) Validate() error {
 	checkChoice(add, "optimizer", e.Optimizer, OptimizerNames()...)
 	checkChoice(add, "interpolation", e.Interpolation, Interpolations...)
 	checkChoice(add, "parameterization", e.Parameterization.Kind, Parameterizations...)
-	if min(e.Init.Std[0], e.Init.Std[1], e.Init.Std[2]) < 0 {
-		add("init std %v is negative", e.Init.Std)
-	}
 	if len(e.Targets) == 0 {
 		add("no targets: an experiment needs at least one target with a feature or a constraint")
 	}

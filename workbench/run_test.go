@@ -416,7 +416,8 @@ func TestTargetsActiveAtSomeSteps(t *testing.T) {
 }
 
 // TestInitImageScaledAsCLIPig starts from an image file with a mean and std, which map its
-// pixels to pixel*std + mean as CLIPig's init does, and from the file alone, kept as it is.
+// pixels to pixel*std + mean as CLIPig's init does (a negative std too), and from the file
+// alone, kept as it is.
 func TestInitImageScaledAsCLIPig(t *testing.T) {
 	m, err := clipmodel.Load("random:tiny")
 	if err != nil {
@@ -431,6 +432,7 @@ func TestInitImageScaledAsCLIPig(t *testing.T) {
 	}{
 		{Init{Image: path}, [3]uint8{204, 102, 0}},
 		{Init{Image: path, Mean: [3]float64{0.1, 0.2, 0.3}, Std: [3]float64{0.5, 0.5, 1}}, [3]uint8{128, 102, 77}},
+		{Init{Image: path, Mean: [3]float64{1, 1, 1}, Std: [3]float64{-1, -1, -1}}, [3]uint8{51, 153, 255}}, // inverted
 	} {
 		exp := BenchExperiment(32, 1, 1)
 		exp.Init = c.init

@@ -3,6 +3,7 @@ package expfile
 import (
 	"fmt"
 	"math"
+	"math/big"
 	"regexp"
 	"slices"
 	"strconv"
@@ -528,8 +529,90 @@ func (d *decoder) keyedItem(n *yaml.Node, what string, allowed []string, fn func
 		switch {
 		case !slices.Contains(allowed, key.Value):
 			d.errorf(key, "unknown %s %q%s", what, key.Value, suggestion(key.Value, allowed))
-		case value.Tag != "!!null":
+		case !isNull(value):
 			fn(key.Value, value)
 		}
 	}
+}
+
+// isNull says whether n is YAML's null (null, ~ or nothing), what CLIPig's nullable settings
+// (a feature's text and image, init's image, blur's sigma) take as not given.
+func isNull(n *yaml.Node) bool {
+	return n.Kind == yaml.ScalarNode && n.Tag == "!!null"
+}
+
+// pythonText is a scalar as CLIPig's str() of what PyYAML reads it as: a plain bool as True or
+// False, a whole number in decimal (010 is 8, 0x10 16, 1:30 90, 1_000 1000), a float as Python
+// writes it (1.50 is 1.5, .inf inf); quoted scalars and other text as written.
+func pythonText(n *yaml.Node) string {
+	s := n.Value
+	if quoted(n) || n.Kind != yaml.ScalarNode {
+		return s
+	}
+	switch {
+	case pyyamlBool.MatchString(s):
+		return map[string]string{"1": "True", "0": "False"}[yaml11Number(s)]
+	case pyyamlInt.MatchString(s):
+		return pythonInt(s)
+	case pyyamlFloat.MatchString(s):
+		f, err := strconv.ParseFloat(yaml11Number(s), 64)
+		if err == nil {
+			return pythonFloatText(f)
+		}
+	}
+	return s
+}
+
+// pythonInt is a YAML 1.1 whole number (see pyyamlInt) in decimal, exact at any size.
+func pythonInt(s string) string {
+	if sexagesimal.MatchString(s) {
+		return yaml11Number(s)
+	}
+	plain := strings.ReplaceAll(s, "_", "")
+	sign, digits := "", strings.TrimLeft(plain, "+-")
+	if strings.HasPrefix(plain, "-") {
+		sign = "-"
+	}
+	base := 10
+	switch {
+	case strings.HasPrefix(digits, "0b"):
+		base, digits = 2, digits[2:]
+	case strings.HasPrefix(digits, "0x"):
+		base, digits = 16, digits[2:]
+	case len(digits) > 1 && digits[0] == '0':
+		base = 8
+	}
+	v, ok := new(big.Int).SetString(sign+digits, base)
+	if !ok {
+		return s
+	}
+	return v.String()
+}
+
+// pythonFloatText is f as Python's str() writes it: the shortest digits that read back as f,
+// in exponent form below 1e-4 and from 1e16 on (1e-05, 1e+16), else with a decimal point
+// (1.0, 0.0001).
+func pythonFloatText(f float64) string {
+	switch {
+	case math.IsNaN(f):
+		return "nan"
+	case math.IsInf(f, 1):
+		return "inf"
+	case math.IsInf(f, -1):
+		return "-inf"
+	}
+	mantissa, exponent, _ := strings.Cut(strconv.FormatFloat(f, 'e', -1, 64), "e")
+	e, _ := strconv.Atoi(exponent)
+	if e < -4 || e >= 16 {
+		sign := "+"
+		if e < 0 {
+			sign, e = "-", -e
+		}
+		return fmt.Sprintf("%se%s%02d", mantissa, sign, e)
+	}
+	text := strconv.FormatFloat(f, 'f', -1, 64)
+	if !strings.Contains(text, ".") {
+		text += ".0"
+	}
+	return text
 }

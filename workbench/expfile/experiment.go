@@ -259,9 +259,13 @@ func (d *decoder) init(n *yaml.Node) workbench.Init {
 			w, h, _ := d.resolution(v, 1) // coarse noise, as CLIPig allows
 			in.Resolution = [2]int{w, h}
 		case "image":
-			in.Image = d.image(v, "init image")
+			if !isNull(v) { // CLIPig's image and image_tensor may be null: none
+				in.Image = d.image(v, "init image")
+			}
 		case "image_tensor":
-			d.note(v, "init.image_tensor")
+			if !isNull(v) {
+				d.note(v, "init.image_tensor")
+			}
 		}
 	})
 	if in.Image == "" || gotMean || gotStd {
@@ -386,17 +390,30 @@ func (d *decoder) target(n *yaml.Node, index int) workbench.Target {
 		case "anti_text":
 			t.AntiText = d.antiText(v)
 		case "feature_scale":
-			t.FeatureScale = d.foldedChoice(v, key, []string{workbench.FeatureScaleEqual, workbench.FeatureScaleFair})
+			t.FeatureScale = d.featureScale(v)
 		}
 	})
 	return t
+}
+
+// featureScale reads CLIPig's feature_scale, which scales fairly unless it is exactly "equal":
+// other text (Equal, unequal) is fair too, with a note.
+func (d *decoder) featureScale(n *yaml.Node) string {
+	s, ok := d.scalar(n, "feature_scale")
+	switch {
+	case !ok || s == workbench.FeatureScaleEqual:
+		return workbench.FeatureScaleEqual
+	case s != workbench.FeatureScaleFair:
+		d.notef(n, "feature_scale %q is not \"equal\", which CLIPig takes for fair, as clipwork does: write equal or fair", s)
+	}
+	return workbench.FeatureScaleFair
 }
 
 func (d *decoder) feature(n *yaml.Node) workbench.Feature {
 	var f workbench.Feature
 	var imageNode *yaml.Node
 	if n.Kind == yaml.ScalarNode { // a bare text
-		f.Text = n.Value
+		f.Text = pythonText(n)
 		return f
 	}
 	d.mapping(n, "a feature", []string{"text", "image", "label", "weight", "start", "end", "loss", "scale"}, func(key string, v *yaml.Node) {
@@ -405,11 +422,14 @@ func (d *decoder) feature(n *yaml.Node) workbench.Feature {
 		}
 		switch key {
 		case "text":
-			if v.Tag != "!!null" { // a null text is none, as CLIPig takes it
-				f.Text = d.str(v, key)
+			if !isNull(v) { // a null text or image is none, as CLIPig takes it
+				d.str(v, key) // refuses a list or mapping
+				f.Text = pythonText(v)
 			}
 		case "image":
-			imageNode = v
+			if !isNull(v) {
+				imageNode = v
+			}
 		case "label":
 			f.Label = d.str(v, key)
 		case "weight":

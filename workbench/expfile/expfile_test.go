@@ -479,11 +479,21 @@ func TestAliasesDuplicatesAndLongExpressions(t *testing.T) {
 	for i := 1; i < 8; i++ {
 		bomb += fmt.Sprintf("a%d: &a%d [%s]\n", i, i, strings.TrimSuffix(strings.Repeat(fmt.Sprintf("*a%d, ", i-1), 10), ", "))
 	}
+	dup, err := Parse("dup.yaml", []byte("epochs: 3\nresolution: 32\ntargets: [{features: [x, {text: y, text: z}]}]\nepochs: 5\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	notes := fmt.Sprint(dup.Notes)
+	if dup.Experiment.Steps != 5 || dup.Experiment.Targets[0].Features[1].Text != "z" ||
+		!strings.Contains(notes, `dup.yaml:1:1: note: key "epochs" appears again at line 4, whose value counts`) ||
+		!strings.Contains(notes, `dup.yaml:3:27: note: key "text" appears again`) {
+		t.Errorf("keys named twice: %d steps, feature %q, notes %s; want the last values (5, z) and a note for each",
+			dup.Experiment.Steps, dup.Experiment.Targets[0].Features[1].Text, notes)
+	}
 	long := "learnrate: " + strings.Repeat("t+", 20000) + "\n"
 	for name, tc := range map[string]struct{ file, want string }{
-		"duplicate": {"epochs: 3\nepochs: 5\n", `dup.yaml:2:1: key "epochs" appears twice in this mapping (lines 1 and 2)`},
-		"bomb":      {bomb, "aliases expand to more than 100000 values"},
-		"long":      {long, "not a number or a valid expression: got ')'"},
+		"bomb": {bomb, "aliases expand to more than 100000 values"},
+		"long": {long, "not a number or a valid expression: got ')'"},
 	} {
 		_, err := Parse("dup.yaml", []byte(tc.file))
 		if err == nil || !strings.Contains(err.Error(), tc.want) {
@@ -813,17 +823,42 @@ func TestBlurDefaultsSurviveTheConfig(t *testing.T) {
 	}
 }
 
-// TestNullTextAndFoldedFeatureScale: a null text is no text (the feature's image is used), as
-// CLIPig takes it; feature_scale is read in any case.
-func TestNullTextAndFoldedFeatureScale(t *testing.T) {
+// TestNullsAndFeatureScaleAsCLIPig: CLIPig's nullable settings take null (~, null) as not
+// given: a feature's text (its image is used) and image, init's image and image_tensor, blur's
+// sigma in transforms, constraints and postproc; feature_scale is fair unless exactly "equal"
+// (CLIPig compares it with "equal"), with a note for text other than fair.
+func TestNullsAndFeatureScaleAsCLIPig(t *testing.T) {
 	t.Chdir(t.TempDir())
 	os.WriteFile("x.png", nil, 0o644)
-	f, err := Parse("n.yaml", []byte("targets:\n  - feature_scale: Fair\n    features:\n      - {text: ~, image: x.png}\n"))
+	f, err := Parse("n.yaml", []byte(`init: {image: ~, image_tensor: null, mean: 0.2}
+postproc: [{blur: {kernel_size: 3, sigma: null}}]
+targets:
+  - features:
+      - {text: ~, image: x.png}
+      - {text: y, image: null}
+    transforms: [{blur: {kernel_size: 3, sigma: ~}}]
+    constraints: [{blur: {kernel_size: 3, sigma: null}}]
+`))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if tg := f.Experiment.Targets[0]; tg.Features[0].Text != "" || tg.Features[0].Image == "" || tg.FeatureScale != workbench.FeatureScaleFair {
-		t.Errorf("target %+v", tg)
+	e := f.Experiment
+	if tg := e.Targets[0]; tg.Features[0].Text != "" || tg.Features[0].Image == "" || tg.Features[1].Image != "" ||
+		e.Init.Image != "" || e.Init.Mean != [3]float64{0.2, 0.2, 0.2} || len(f.Notes) != 0 {
+		t.Errorf("nulls read as %+v, init %+v, notes %v", tg.Features, e.Init, f.Notes)
+	}
+	if e.Targets[0].Transforms[0].Values[0].At(workbench.TimeAt(0, 1)) != workbench.KernelSigma(3) {
+		t.Errorf("a null blur sigma is %v, want the kernel's default", e.Targets[0].Transforms[0].Values)
+	}
+	for written, want := range map[string]string{"equal": "equal", "fair": "fair", "Equal": "fair", "unequal": "fair", "FAIR": "fair"} {
+		f, err := Parse("s.yaml", []byte("targets:\n  - feature_scale: "+written+"\n    features: [x]\n"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		noted := len(f.Notes) > 0 && strings.Contains(f.Notes[0].Error(), "CLIPig takes for fair")
+		if got := f.Experiment.Targets[0].FeatureScale; got != want || noted != (written != "equal" && written != "fair") {
+			t.Errorf("feature_scale %s: %s (notes %v), want %s", written, got, f.Notes, want)
+		}
 	}
 }
 
@@ -853,5 +888,29 @@ func TestStartAndEndAsCLIPigReadsThem(t *testing.T) {
 	if _, err := Parse("m.yaml", []byte("targets:\n  - start: t / 2\n    features: [x]\n")); err == nil ||
 		!strings.Contains(err.Error(), "t is not available here") {
 		t.Errorf("start of a variable: %v", err)
+	}
+}
+
+// TestFeatureTextIsPythonsStr checks that a plain feature text that PyYAML reads as a bool or a
+// number is embedded as CLIPig embeds it, Python's str() of the value. The expected texts are
+// PyYAML 6's: python3 -c "import yaml; print(str(yaml.safe_load('text: ' + S)['text']))".
+func TestFeatureTextIsPythonsStr(t *testing.T) {
+	for written, want := range map[string]string{
+		"yes": "True", "No": "False", "ON": "True", "off": "False", "TRUE": "True", "010": "8", "0x10": "16",
+		"0b101": "5", "1_000": "1000", "+5": "5", "-0": "0", "1:30": "90", "1:30.5": "90.5", "1.50": "1.5", ".5": "0.5",
+		"1.0e+20": "1e+20", "1.0e+16": "1e+16", "1.0e+15": "1000000000000000.0", "1.0e-5": "1e-05", "0.0001": "0.0001",
+		".inf": "inf", "-.Inf": "-inf", ".NaN": "nan", "123456789012345678901234567890": "123456789012345678901234567890",
+		"3.": "3.0", "2002-12-14": "2002-12-14", "1e5": "1e5", "hello": "hello", "0o10": "0o10", "-1_0.2_5": "-10.25",
+		`"yes"`: "yes", "'010'": "010",
+	} {
+		f, err := Parse("t.yaml", []byte("targets: [{features: [{text: "+written+"}, "+written+"]}]\n"))
+		if err != nil {
+			t.Fatalf("%s: %v", written, err)
+		}
+		for _, feature := range f.Experiment.Targets[0].Features {
+			if feature.Text != want {
+				t.Errorf("text %s is embedded as %q, want %q", written, feature.Text, want)
+			}
+		}
 	}
 }

@@ -53,19 +53,29 @@ func LoadSettings(paths []string, settings []Setting) (*File, error) {
 	}
 	files := map[*yaml.Node]string{}
 	var merged *yaml.Node
+	var notes []error
 	for _, p := range paths {
-		root, err := parseFile(p, files)
+		root, dropped, err := parseFile(p, files)
 		if err != nil {
 			return nil, err
 		}
-		merged = mergeNodes(merged, root)
+		merged, notes = mergeNodes(merged, root), append(notes, dropped...)
 	}
 	for _, s := range settings {
 		if err := applySetting(merged, s, files); err != nil {
 			return nil, err
 		}
 	}
-	return Decode(merged, files)
+	return decodeWithNotes(merged, files, notes)
+}
+
+// decodeWithNotes is Decode, with notes from parsing before the decoder's.
+func decodeWithNotes(root *yaml.Node, files map[*yaml.Node]string, notes []error) (*File, error) {
+	f, err := Decode(root, files)
+	if err == nil {
+		f.Notes = append(notes, f.Notes...)
+	}
+	return f, err
 }
 
 // plainSettings are settings without flags.
@@ -81,7 +91,7 @@ func plainSettings(texts []string) []Setting {
 // file in errors.
 func Parse(name string, data []byte, settings ...string) (*File, error) {
 	files := map[*yaml.Node]string{}
-	root, err := parseBytes(name, data, files)
+	root, notes, err := parseBytes(name, data, files)
 	if err != nil {
 		return nil, err
 	}
@@ -90,7 +100,7 @@ func Parse(name string, data []byte, settings ...string) (*File, error) {
 			return nil, err
 		}
 	}
-	return Decode(root, files)
+	return decodeWithNotes(root, files, notes)
 }
 
 // Decode turns a parsed experiment into a File; files names the source of each node.
@@ -108,51 +118,52 @@ func Decode(root *yaml.Node, files map[*yaml.Node]string) (*File, error) {
 // /dev/zero or a mistaken multi-gigabyte file into memory.
 const maxFileBytes = 4 << 20
 
-func parseFile(path string, files map[*yaml.Node]string) (*yaml.Node, error) {
+// parseFile parses an experiment file (see parseBytes).
+func parseFile(path string, files map[*yaml.Node]string) (*yaml.Node, []error, error) {
 	f, err := os.Open(path)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	defer f.Close()
 	data, err := io.ReadAll(io.LimitReader(f, maxFileBytes+1))
 	if err != nil {
-		return nil, fmt.Errorf("%s: %w", path, err)
+		return nil, nil, fmt.Errorf("%s: %w", path, err)
 	}
 	if len(data) > maxFileBytes {
-		return nil, fmt.Errorf("%s is larger than %d MB, the limit of an experiment file: is it one?", path, maxFileBytes>>20)
+		return nil, nil, fmt.Errorf("%s is larger than %d MB, the limit of an experiment file: is it one?", path, maxFileBytes>>20)
 	}
 	return parseBytes(path, data, files)
 }
 
-func parseBytes(name string, data []byte, files map[*yaml.Node]string) (*yaml.Node, error) {
+// parseBytes parses an experiment's YAML text, its aliases expanded and the earlier of keys
+// named twice dropped, with a note for each.
+func parseBytes(name string, data []byte, files map[*yaml.Node]string) (*yaml.Node, []error, error) {
 	var doc yaml.Node
 	if err := yaml.Unmarshal(data, &doc); err != nil {
 		if m := yamlLine.FindStringSubmatch(err.Error()); m != nil { // file:line: as the other errors
-			return nil, fmt.Errorf("%s:%s: %s%s", name, m[1], m[2], tabHint(data))
+			return nil, nil, fmt.Errorf("%s:%s: %s%s", name, m[1], m[2], tabHint(data))
 		}
-		return nil, fmt.Errorf("%s: %w%s", name, err, tabHint(data))
+		return nil, nil, fmt.Errorf("%s: %w%s", name, err, tabHint(data))
 	}
 	if err := checkOneDocument(name, data); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	root := &yaml.Node{Kind: yaml.MappingNode, Line: 1, Column: 1}
 	if len(doc.Content) > 0 {
 		root = doc.Content[0]
 	}
 	if root.Kind != yaml.MappingNode {
-		return nil, &Error{File: name, Line: root.Line, Column: root.Column,
+		return nil, nil, &Error{File: name, Line: root.Line, Column: root.Column,
 			Message: "an experiment is a mapping of keys (epochs, resolution, targets, ...) to values"}
 	}
 	budget := maxExpandedNodes
 	root, err := expandAliases(root, name, &budget)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	if err := checkDuplicateKeys(root, name); err != nil {
-		return nil, err
-	}
+	notes := dropDuplicateKeys(root, name)
 	markFile(root, name, files)
-	return root, nil
+	return root, notes, nil
 }
 
 // yamlLine is the YAML parser's "yaml: line N: message".
@@ -263,26 +274,31 @@ func mergeKeys(m *yaml.Node, file string) (*yaml.Node, error) {
 	return &out, nil
 }
 
-// checkDuplicateKeys refuses a mapping that names a key twice, which YAML leaves undefined
-// (the parser would keep the last silently).
-func checkDuplicateKeys(n *yaml.Node, file string) error {
+// dropDuplicateKeys keeps the last of keys that a mapping names twice, as PyYAML (CLIPig's
+// reader) does, and returns a note for each it drops.
+func dropDuplicateKeys(n *yaml.Node, file string) []error {
+	var notes []error
 	if n.Kind == yaml.MappingNode {
-		seen := map[string]*yaml.Node{}
+		last := map[string]int{}
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			last[n.Content[i].Value] = i
+		}
+		var kept []*yaml.Node
 		for i := 0; i+1 < len(n.Content); i += 2 {
 			key := n.Content[i]
-			if first, ok := seen[key.Value]; ok {
-				return &Error{File: file, Line: key.Line, Column: key.Column, Message: fmt.Sprintf(
-					"key %q appears twice in this mapping (lines %d and %d): keep one", key.Value, first.Line, key.Line)}
+			if later := n.Content[last[key.Value]]; later != key {
+				notes = append(notes, &Error{File: file, Line: key.Line, Column: key.Column, Message: fmt.Sprintf(
+					"note: key %q appears again at line %d, whose value counts, as in CLIPig: remove one", key.Value, later.Line)})
+				continue
 			}
-			seen[key.Value] = key
+			kept = append(kept, key, n.Content[i+1])
 		}
+		n.Content = kept
 	}
 	for _, c := range n.Content {
-		if err := checkDuplicateKeys(c, file); err != nil {
-			return err
-		}
+		notes = append(notes, dropDuplicateKeys(c, file)...)
 	}
-	return nil
+	return notes
 }
 
 func markFile(n *yaml.Node, name string, files map[*yaml.Node]string) {

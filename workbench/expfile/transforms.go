@@ -167,7 +167,7 @@ func (d *decoder) pixelTransform(key string, n *yaml.Node) workbench.Transform {
 		names = append(names, p.Name)
 	}
 	d.mapping(n, key, names, func(k string, v *yaml.Node) {
-		if d.periodKey(k, v, &tr.Period) {
+		if d.periodKey(k, v, &tr.Period) || k == "sigma" && isNull(v) { // a null sigma is the default
 			return
 		}
 		switch i := slices.Index(names, k); {
@@ -238,7 +238,7 @@ func (d *decoder) constraint(key string, v *yaml.Node) workbench.Constraint {
 		keys = append(keys, p.Name)
 	}
 	d.mapping(v, "constraint "+key, keys, func(k string, v *yaml.Node) {
-		if d.periodKey(k, v, &c.Period) {
+		if d.periodKey(k, v, &c.Period) || k == "sigma" && isNull(v) { // a null sigma is the default
 			return
 		}
 		switch i := slices.Index(keys, k); k {
