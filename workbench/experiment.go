@@ -103,12 +103,7 @@ func (e *Experiment) namedValues() map[string]Value {
 // nonFiniteValues reports the values of namedValues that are NaN or infinite at the first step,
 // the last, or nine between: each would stop the run there.
 func (e *Experiment) nonFiniteValues() []error {
-	envs := moments(e.Steps)
-	for i, env := range envs {
-		env.Width, env.Height = e.SizeAt(env.Step)
-		env.Seed = e.Seed
-		envs[i] = e.withRates(env)
-	}
+	envs := e.checkedMoments()
 	values := e.namedValues()
 	var errs []error
 	for _, name := range slices.Sorted(maps.Keys(values)) {
@@ -120,6 +115,18 @@ func (e *Experiment) nonFiniteValues() []error {
 		}
 	}
 	return errs
+}
+
+// checkedMoments are the environments of the first step, the last and nine between, at which
+// the checks before a run evaluate the experiment's values.
+func (e *Experiment) checkedMoments() []Env {
+	envs := moments(e.Steps)
+	for i, env := range envs {
+		env.Width, env.Height = e.SizeAt(env.Step)
+		env.Seed = e.Seed
+		envs[i] = e.withRates(env)
+	}
+	return envs
 }
 
 // nonFiniteAt reports the values of namedValues that are NaN or infinite at env.
@@ -268,12 +275,14 @@ func (e *Experiment) Validate() error {
 			add("stage %d: resolution %dx%d is too small", i+1, s.Width, s.Height)
 		}
 	}
-	for _, err := range e.nonFiniteValues() {
+	for _, err := range append(e.nonFiniteValues(), e.degenerateTransforms()...) {
 		add("%w", err)
 	}
 	e.ensembleProblems(add)
 	checkChoice(add, "optimizer", e.Optimizer, OptimizerNames()...)
-	checkChoice(add, "interpolation", e.Interpolation, Interpolations...)
+	if len(sizes) > 1 { // CLIPig reads the interpolation only where the resolution changes
+		checkChoice(add, "interpolation", e.Interpolation, Interpolations...)
+	}
 	checkChoice(add, "parameterization", e.Parameterization.Kind, Parameterizations...)
 	if len(e.Targets) == 0 {
 		add("no targets: an experiment needs at least one target with a feature or a constraint")

@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"slices"
+	"strings"
 )
 
 // Geometric is one of CLIPig's geometric transforms of a target's windows (random_shift,
@@ -273,4 +275,58 @@ func geometryPool(chain []Geometric, input, size, width, height int) int {
 		scale *= float64(input) / float64(size)
 	}
 	return max(1, int(scale))
+}
+
+// degenerateTransforms reports the transforms that would stop the run at one of the checked
+// moments (as CLIPig's would fail there too): geometric transforms that leave no pixels or no
+// valid map (a crop or resize to 0, a scale of 0, a NaN angle), and a quantize step of 0.
+func (e *Experiment) degenerateTransforms() []error {
+	envs := e.checkedMoments()
+	var errs []error
+	check := func(what string, problem func(env Env) error) {
+		for _, env := range envs {
+			if err := problem(env); err != nil {
+				errs = append(errs, fmt.Errorf("%s: %w", what, err))
+				return
+			}
+		}
+	}
+	for _, t := range e.Targets {
+		check(fmt.Sprintf("target %q", t.Name), func(env Env) error { return chainProblem(t.Geometry, env) })
+		for j, tr := range t.Transforms {
+			check(fmt.Sprintf("target %q transform %d (%s)", t.Name, j+1, tr.Kind), tr.quantizeProblem)
+		}
+	}
+	for i, p := range e.Postproc {
+		what := fmt.Sprintf("postproc %d (%s)", i+1, p.Kind)
+		if p.Geometric != nil {
+			check(what, func(env Env) error { return chainProblem([]Geometric{*p.Geometric}, env) })
+		} else {
+			check(what, p.quantizeProblem)
+		}
+	}
+	return errs
+}
+
+// chainProblem says where a chain of geometric transforms, drawn at env on an image of env's
+// size, leaves no pixels or no valid map.
+func chainProblem(chain []Geometric, env Env) error {
+	rng := rand.New(rand.NewPCG(1, 2))
+	w, h := float64(env.Width), float64(env.Height)
+	for _, g := range chain {
+		kind, _ := LookupGeometric(g.Kind)
+		values := geometryValues(g, env)
+		m, nextW, nextH := kind.Map(values, w, h, rng)
+		written := strings.Trim(fmt.Sprint(slices.Concat(values...)), "[]")
+		switch {
+		case !m.Valid():
+			return fmt.Errorf("%s %s at step %d is no valid mapping (a value is NaN, infinite or zero there)",
+				g.Kind, written, env.Step)
+		case !(nextW >= 1 && nextH >= 1):
+			return fmt.Errorf("%s %s at step %d leaves %gx%g pixels of the %gx%g before it: give it a size of at least 1",
+				g.Kind, written, env.Step, nextW, nextH, w, h)
+		}
+		w, h = nextW, nextH
+	}
+	return nil
 }

@@ -399,3 +399,16 @@ func (tr Transform) validate() error {
 	}
 	return nil
 }
+
+// quantizeProblem says where a quantize transform's step is 0 at env: it would divide by zero.
+func (tr Transform) quantizeProblem(env Env) error {
+	if tr.Kind != TransformQuantize {
+		return nil
+	}
+	for _, v := range tr.Values {
+		if v.At(env) == 0 {
+			return fmt.Errorf("quantize's step is 0 at step %d (%s), which divides by zero: give a step above 0", env.Step, v.Expr)
+		}
+	}
+	return nil
+}

@@ -87,10 +87,12 @@ func dedent(s string) string {
 }
 
 // TestOutputPlacesTheRun runs files whose CLIPig output names a folder (the run is named as
-// always, here for its first text) or an image file name (which names the run).
+// always, here for its first text) or an image file name (which names the run: picture.png,
+// a JPEG, or a name without extension, which CLIPig writes as name.png).
 func TestOutputPlacesTheRun(t *testing.T) {
 	dir := t.TempDir()
-	for output, want := range map[string]string{dir + "/folder/": "folder/x", dir + "/named/picture.png": "named/picture"} {
+	for output, want := range map[string]string{dir + "/folder/": "folder/x", dir + "/named/picture.png": "named/picture",
+		dir + "/jpeg/photo.jpg": "jpeg/photo", dir + "/bare/name": "bare/name"} {
 		path := filepath.Join(dir, "exp.yaml")
 		os.WriteFile(path, []byte("output: "+output+"\nresolution: 32\ntargets: [{batch_size: 1, features: [x], "+
 			"transforms: [{resize: 32}]}]\n"), 0o644)

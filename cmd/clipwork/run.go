@@ -203,13 +203,18 @@ func fileStem(path string) string {
 }
 
 // outputFolder is where CLIPig's output puts a run: a folder (ending in /) holds the run
-// folders, named as always (see expfile.File.RunName); a file name.png names the run folder
-// name in its folder.
+// folders, named as always (see expfile.File.RunName); anything else names CLIPig's image file
+// (name.png, name.jpg, or name, which CLIPig writes as name.png), and so the run folder name in
+// its folder.
 func outputFolder(output, name string) (folder, run string) {
-	if base, ok := strings.CutSuffix(output, ".png"); ok {
-		return filepath.Dir(output), filepath.Base(base)
+	if strings.HasSuffix(output, "/") || strings.HasSuffix(output, string(filepath.Separator)) {
+		return output, name
 	}
-	return output, name
+	base := filepath.Base(output)
+	if stem := strings.TrimSuffix(base, filepath.Ext(base)); stem != "" {
+		base = stem
+	}
+	return filepath.Dir(output), base
 }
 
 // experimentFlags defines the flags that override the experiment files, which run and check share.

@@ -281,18 +281,31 @@ func TestRunRecordsWhereItsModelIs(t *testing.T) {
 	}
 }
 
-// TestRunStopsOnBrokenGeometry runs targets whose geometric transforms give no valid window
-// mapping (a NaN angle, a zero scale): an error naming the target, not a crash.
-func TestRunStopsOnBrokenGeometry(t *testing.T) {
-	for _, transform := range []string{"{random_rotate: {degree: nan}}", "{resize: 0}", "{random_scale: [0, 0]}",
-		`{random_rotate: {degree: "1/(epoch-1)"}}`} {
+// TestRunRefusesBrokenGeometry runs targets whose geometric transforms give no valid window
+// mapping (a NaN angle, a zero scale, a division by zero at step 1): refused before the run
+// starts (no run folder), naming the target, the transform and the step, as check refuses them.
+func TestRunRefusesBrokenGeometry(t *testing.T) {
+	for transform, want := range map[string]string{
+		"{random_rotate: {degree: nan}}":           "random_rotate NaN NaN 0.5 0.5 at step 0 is no valid mapping",
+		"{resize: 0}":                              "resize 0 0 at step 0 is no valid mapping",
+		"{random_scale: [0, 0]}":                   "random_scale 0 0 at step 0 is no valid mapping",
+		`{random_rotate: {degree: "1/(epoch-1)"}}`: "random_rotate NaN NaN 0.5 0.5 at step 1 is no valid mapping",
+		"{crop: 0 0 0 0}":                          "crop 0 0 0 0 at step 0 leaves 0x0 pixels of the 64x64 before it",
+	} {
 		path := filepath.Join(t.TempDir(), "g.yaml")
 		os.WriteFile(path, []byte("epochs: 3\nresolution: 64\ntargets:\n  - batch_size: 1\n    features: [a cat]\n"+
 			"    transforms: ["+transform+"]\n"), 0o644)
+		out := t.TempDir()
 		var stdout, stderr bytes.Buffer
-		code := run([]string{"run", path, "--model", "random:tiny", "--out", t.TempDir(), "--quiet"}, &stdout, &stderr)
-		if code == 0 || !strings.Contains(stderr.String(), `target "target1": its windows' geometry is no valid mapping`) {
+		code := run([]string{"run", path, "--model", "random:tiny", "--out", out, "--quiet"}, &stdout, &stderr)
+		if code == 0 || !strings.Contains(stderr.String(), `target "target1": `+want) {
 			t.Errorf("%s: exit %d, stderr %q", transform, code, stderr.String())
+		}
+		if entries, _ := os.ReadDir(out); len(entries) > 0 {
+			t.Errorf("%s: the refused run left %v", transform, entries)
+		}
+		if code := run([]string{"check", path}, &stdout, &stderr); code == 0 {
+			t.Errorf("%s: check passes it", transform)
 		}
 	}
 }

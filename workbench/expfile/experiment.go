@@ -94,8 +94,11 @@ func (d *decoder) file(n *yaml.Node) *File {
 			if f.Device != "auto" && f.Device != "cpu" && !strings.HasPrefix(f.Device, "cuda") {
 				d.errorf(v, "device %q: use auto, cpu or cuda", f.Device)
 			}
-		case "interpolation":
-			e.Interpolation = d.choice(v, key, workbench.Interpolations)
+		case "interpolation": // CLIPig reads it only where the resolution changes; Validate refuses it there
+			if e.Interpolation = d.str(v, key); !slices.Contains(workbench.Interpolations, e.Interpolation) {
+				d.notef(v, "interpolation %q is not one of %s: CLIPig reads it only where the resolution changes, "+
+					"and so does clipwork, which refuses it there", e.Interpolation, strings.Join(workbench.Interpolations, ", "))
+			}
 		case "output":
 			f.Output = d.str(v, key)
 		case "sweep":

@@ -914,3 +914,22 @@ func TestFeatureTextIsPythonsStr(t *testing.T) {
 		}
 	}
 }
+
+// TestInterpolationReadWhereTheResolutionChanges: CLIPig reads interpolation only where the
+// resolution changes, so another value runs with a fixed resolution (with a note) and is
+// refused where the resolution changes.
+func TestInterpolationReadWhereTheResolutionChanges(t *testing.T) {
+	for resolution, refused := range map[string]bool{"32": false, `"32 + 32*(t > 0.5)"`: true} {
+		f, err := Parse("i.yaml", []byte("epochs: 4\ninterpolation: CUBIC\nresolution: "+resolution+"\ntargets: [{features: [x]}]\n"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(f.Notes) != 1 || !strings.Contains(f.Notes[0].Error(), `i.yaml:2:16: note: interpolation "CUBIC" is not one of cubic, linear, nearest`) {
+			t.Errorf("resolution %s: notes %v", resolution, f.Notes)
+		}
+		err = f.Experiment.Resolve()
+		if got := err != nil && strings.Contains(err.Error(), `interpolation "CUBIC"`); got != refused {
+			t.Errorf("resolution %s: %v, want refused %v", resolution, err, refused)
+		}
+	}
+}
