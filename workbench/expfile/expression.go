@@ -77,7 +77,7 @@ var functions = func() starlark.StringDict {
 			d[name] = withMathErrors(fn)
 		}
 	}
-	d[numberName], d[floorDivName], d[compareName] = number, floorDiv, compare
+	d[numberName], d[floorDivName], d[compareName], d[repeatName] = number, floorDiv, compare, repeat
 	for name, v := range pythonBuiltins() {
 		d[name] = v
 	}
@@ -144,7 +144,7 @@ func compileWith(source string, variables []string) (*expression, error) {
 		return nil, notAnExpression(err, source)
 	}
 	assign := file.Stmts[0].(*syntax.AssignStmt)
-	assign.RHS = rewriteFloorDivision(assign.RHS)
+	assign.RHS = rewriteOperators(assign.RHS)
 	tree := assign.RHS
 	known := func(name string) bool {
 		return slices.Contains(variableNames, name) || functions.Has(name) || slices.Contains(randomNames, name)
@@ -152,9 +152,6 @@ func compileWith(source string, variables []string) (*expression, error) {
 	program, err := starlark.FileProgram(file, known)
 	if err != nil {
 		return nil, notAnExpression(err, source)
-	}
-	if err := checkRepetition(tree); err != nil {
-		return nil, fmt.Errorf("%v: %q", err, abbreviate(source))
 	}
 	names := identifiers(tree)
 	uses := slices.DeleteFunc(slices.Clone(names), func(name string) bool { return !slices.Contains(variableNames, name) })
@@ -187,45 +184,6 @@ func identifiers(tree syntax.Expr) []string {
 		return true
 	})
 	return names
-}
-
-// sequenceBuilders are the built-ins that make a list, tuple or string, and the variables that
-// hold one.
-var sequenceBuilders = []string{"list", "tuple", "sorted", "reversed", "str", "repr", "enumerate", "zip", "dict",
-	"resolution", "res"}
-
-// checkRepetition refuses repeating a sequence (`[0] * 500000000`, `res * n`, `"a" * n`): the
-// step limit does not count the one step that allocates it, which could take gigabytes.
-func checkRepetition(tree syntax.Expr) error {
-	isSequence := func(x syntax.Expr) bool {
-		for {
-			p, ok := x.(*syntax.ParenExpr)
-			if !ok {
-				break
-			}
-			x = p.X
-		}
-		switch x := x.(type) {
-		case *syntax.ListExpr, *syntax.TupleExpr, *syntax.Comprehension, *syntax.DictExpr:
-			return true
-		case *syntax.Literal:
-			return x.Token == syntax.STRING || x.Token == syntax.BYTES
-		case *syntax.Ident:
-			return slices.Contains(sequenceBuilders, x.Name)
-		case *syntax.CallExpr:
-			fn, ok := x.Fn.(*syntax.Ident)
-			return ok && slices.Contains(sequenceBuilders, fn.Name)
-		}
-		return false
-	}
-	var found error
-	syntax.Walk(tree, func(n syntax.Node) bool {
-		if b, ok := n.(*syntax.BinaryExpr); ok && b.Op == syntax.STAR && found == nil && (isSequence(b.X) || isSequence(b.Y)) {
-			found = errors.New("an expression may not repeat a list or string with *")
-		}
-		return found == nil
-	})
-	return found
 }
 
 // abbreviate shortens a long source for an error message to its start and end.

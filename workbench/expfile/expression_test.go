@@ -327,3 +327,26 @@ func expectErrors(t *testing.T, wants map[string]string) {
 		}
 	}
 }
+
+// TestSequencesRepeatAsInPython: a list, string or res repeated (either side of *) is Python's,
+// up to a million values; more is refused when evaluated, naming the sizes. Each value is what
+// python3 gave.
+func TestSequencesRepeatAsInPython(t *testing.T) {
+	for source, want := range map[string]float64{
+		"fsum([.1] * 10)": 1, "len('ab' * 3)": 6, "len(3 * [1, 2])": 6, "len([0] * -2)": 0, "sum(res * 2)": 60,
+		"len(([1] * 2) * 3)": 6, "len([0] * 1000000)": 1000000, "2 * 3": 6,
+	} {
+		x, err := compileExpression(source)
+		if err != nil {
+			t.Errorf("%s: %v", source, err)
+			continue
+		}
+		env := workbench.TimeAt(0, 10)
+		env.Width, env.Height = 10, 20
+		if got, err := x.eval(env); err != nil || got != want {
+			t.Errorf("%s = %g (%v), want %g", source, got, err, want)
+		}
+	}
+	expectErrors(t, map[string]string{"len([0, 1] * 500001)": "repeating a sequence of 2 values 500001 times makes more than 1000000",
+		"len(res * 10**30)": "makes more than"})
+}

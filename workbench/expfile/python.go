@@ -677,7 +677,7 @@ func iterableBuiltin(name string, start starlark.Value, add func(a, b starlark.V
 // plus is Python's +, for sum.
 func plus(a, b starlark.Value) (starlark.Value, error) { return starlark.Binary(syntax.PLUS, a, b) }
 
-// floorDivName is the built-in that rewriteFloorDivision calls for //.
+// floorDivName is the built-in that rewriteOperators calls for //.
 const floorDivName = "__floordiv"
 
 // floorDiv is Python's a // b, which Starlark computes for floats as floor(a / b): 1 // 0.1 is 9
@@ -722,15 +722,47 @@ func floorDivide(x, y starlark.Value) (starlark.Value, error) {
 	return starlark.Float(floor), nil
 }
 
-// rewriteFloorDivision replaces every a // b in e by __floordiv(a, b), returning the new e.
-func rewriteFloorDivision(e syntax.Expr) syntax.Expr {
-	r := rewriteFloorDivision
+// repeatName is the built-in that rewriteOperators calls for a sequence's repetition.
+const repeatName = "__repeat"
+
+// maxRepeatedLength bounds the sequence a repetition makes ([0.1] * 10): the step limit does
+// not count the one step that allocates it, which could take gigabytes.
+const maxRepeatedLength = 1_000_000
+
+// repeat is Python's x * y where one of them is a sequence, refused beyond maxRepeatedLength.
+var repeat = starlark.NewBuiltin(repeatName, func(_ *starlark.Thread, b *starlark.Builtin, args starlark.Tuple,
+	kwargs []starlark.Tuple) (starlark.Value, error) {
+	var x, y starlark.Value
+	if err := starlark.UnpackPositionalArgs("*", args, kwargs, 2, &x, &y); err != nil {
+		return nil, err
+	}
+	sequence, count := x, y
+	if _, ok := x.(starlark.Int); ok {
+		sequence, count = y, x
+	}
+	s, isSequence := sequence.(starlark.Sequence)
+	n, isInt := count.(starlark.Int)
+	if isSequence && isInt {
+		if times, ok := n.Int64(); !ok || times > 0 && int64(s.Len())*min(times, maxRepeatedLength+1) > maxRepeatedLength {
+			return nil, fmt.Errorf("repeating a sequence of %d values %s times makes more than %d values", s.Len(), n, maxRepeatedLength)
+		}
+	}
+	return starlark.Binary(syntax.STAR, x, y)
+})
+
+// rewriteOperators replaces every a // b in e by __floordiv(a, b), and every repetition of what
+// is a sequence as written (a list, a string, res, list(...)) by __repeat(a, b), returning the
+// new e.
+func rewriteOperators(e syntax.Expr) syntax.Expr {
+	r := rewriteOperators
 	switch n := e.(type) {
 	case *syntax.BinaryExpr:
 		n.X, n.Y = r(n.X), r(n.Y)
-		if n.Op == syntax.SLASHSLASH {
-			return &syntax.CallExpr{Fn: &syntax.Ident{NamePos: n.OpPos, Name: floorDivName}, Lparen: n.OpPos,
-				Args: []syntax.Expr{n.X, n.Y}, Rparen: n.OpPos}
+		switch {
+		case n.Op == syntax.SLASHSLASH:
+			return operatorCall(floorDivName, n)
+		case n.Op == syntax.STAR && (writtenAsSequence(n.X) || writtenAsSequence(n.Y)):
+			return operatorCall(repeatName, n)
 		}
 	case *syntax.UnaryExpr:
 		n.X = r(n.X)
@@ -772,11 +804,46 @@ func rewriteFloorDivision(e syntax.Expr) syntax.Expr {
 	return e
 }
 
-// rewriteEach is rewriteFloorDivision of each expression of a list, in place.
+// rewriteEach is rewriteOperators of each expression of a list, in place.
 func rewriteEach(list []syntax.Expr) {
 	for i, e := range list {
-		list[i] = rewriteFloorDivision(e)
+		list[i] = rewriteOperators(e)
 	}
+}
+
+// operatorCall is the call of the built-in name with a binary expression's operands.
+func operatorCall(name string, n *syntax.BinaryExpr) *syntax.CallExpr {
+	return &syntax.CallExpr{Fn: &syntax.Ident{NamePos: n.OpPos, Name: name}, Lparen: n.OpPos,
+		Args: []syntax.Expr{n.X, n.Y}, Rparen: n.OpPos}
+}
+
+// sequenceBuilders are the built-ins that make a list, tuple or string, and the variables that
+// hold one.
+var sequenceBuilders = []string{"list", "tuple", "sorted", "reversed", "str", "repr", "enumerate", "zip", "dict",
+	"resolution", "res", repeatName}
+
+// writtenAsSequence says whether x is a sequence as written: a list, tuple, comprehension,
+// dict or string literal, or a call or variable of sequenceBuilders.
+func writtenAsSequence(x syntax.Expr) bool {
+	for {
+		p, ok := x.(*syntax.ParenExpr)
+		if !ok {
+			break
+		}
+		x = p.X
+	}
+	switch x := x.(type) {
+	case *syntax.ListExpr, *syntax.TupleExpr, *syntax.Comprehension, *syntax.DictExpr:
+		return true
+	case *syntax.Literal:
+		return x.Token == syntax.STRING || x.Token == syntax.BYTES
+	case *syntax.Ident:
+		return slices.Contains(sequenceBuilders, x.Name)
+	case *syntax.CallExpr:
+		fn, ok := x.Fn.(*syntax.Ident)
+		return ok && slices.Contains(sequenceBuilders, fn.Name)
+	}
+	return false
 }
 
 // numbered is Starlark's built-in of that name with its bool result as a number, 1 or 0, as
