@@ -29,7 +29,11 @@ const (
 // MaxCanvasSide, whose pixel counts would overflow the memory estimate and the image buffers.
 func sizeProblems(sizes [][2]int, add func(format string, args ...any)) {
 	for _, s := range sizes {
-		if s[0] > MaxCanvasSide || s[1] > MaxCanvasSide {
+		switch {
+		case max(s[0], s[1]) >= 1<<40: // SizeAt holds an infinite side there
+			add("resolution is infinite: give sides of at most %d", MaxCanvasSide)
+			return
+		case s[0] > MaxCanvasSide || s[1] > MaxCanvasSide:
 			add("resolution %dx%d is larger than the limit of %d per side", s[0], s[1], MaxCanvasSide)
 			return
 		}

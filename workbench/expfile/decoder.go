@@ -1,6 +1,7 @@
 package expfile
 
 import (
+	"errors"
 	"fmt"
 	"math"
 	"math/big"
@@ -145,13 +146,27 @@ func (d *decoder) scalar(n *yaml.Node, what string) (string, bool) {
 }
 
 // numeric reads a scalar that holds a number or an expression, a plain one as PyYAML reads it
-// (see yaml11Number) and a number's underscores dropped as PyYAML and Python read them (1_000).
+// (see yaml11Number; every underscore of a number dropped, 1__0 is 10), a number's underscores
+// dropped as Python reads them (1_000), and a number beyond a float's range as Python's float
+// takes it (1e400 is inf).
 func (d *decoder) numeric(n *yaml.Node, what string) (string, bool) {
 	s, ok := d.scalar(n, what)
-	if ok && !quoted(n) {
+	switch {
+	case !ok:
+		return s, ok
+	case quoted(n) && strings.TrimSpace(s) == "":
+		d.errorf(n, "%s is empty: give a number or an expression", what)
+		return "", false
+	case !quoted(n) && (pyyamlInt.MatchString(s) || pyyamlFloat.MatchString(s)):
+		s = yaml11Number(strings.ReplaceAll(s, "_", ""))
+	case !quoted(n):
 		s = yaml11Number(s)
 	}
-	return withoutUnderscores(s), ok
+	s = withoutUnderscores(s)
+	if f, err := strconv.ParseFloat(s, 64); errors.Is(err, strconv.ErrRange) && math.IsInf(f, 0) {
+		s = strconv.FormatFloat(f, 'g', -1, 64) // +Inf or -Inf, which the checks then refuse by name
+	}
+	return s, ok
 }
 
 func (d *decoder) str(n *yaml.Node, what string) string {
@@ -213,6 +228,9 @@ func (d *decoder) active(n *yaml.Node, what string) bool {
 	case !ok:
 		return false
 	case quoted(n):
+		if f, err := strconv.ParseFloat(yaml11Number(s), 64); s != "" && (err == nil && f == 0 || pyyamlNull.MatchString(s)) {
+			d.notef(n, "%s: %q is quoted, text to CLIPig's YAML reader, which Python takes for true; write it without quotes", what, s)
+		}
 		return s != ""
 	case pyyamlBool.MatchString(s) || pyyamlInt.MatchString(s) || pyyamlFloat.MatchString(s):
 		f, _ := strconv.ParseFloat(yaml11Number(s), 64)

@@ -258,6 +258,8 @@ func TestCarelessWritingExplained(t *testing.T) {
 		"postproc:\n  - resize: 64\n":                                       "resize changes the image's size",
 		"targets: [{features: [x], transforms: [{random_shift: 0 1 2}]}]\n": "random_shift offset takes 1, 2 or 4 values, got 3",
 		"targets: [{features: [x], transforms: [{saturation: 1 2}]}]\n":     "saturation factor takes 1 value, got 2",
+		"learnrate: \"\"\n":                                                 "c.yaml:1:12: learnrate is empty: give a number or an expression",
+		"\ufeff\ufeffepochs: 3\n":                                           "c.yaml:1: the file starts with 2 byte-order marks",
 	} {
 		_, err := Parse("c.yaml", []byte(source))
 		if err == nil || !strings.Contains(err.Error(), want) {
@@ -280,5 +282,32 @@ func TestHugeFilesAreRefused(t *testing.T) {
 		if _, err := Load([]string{path}); err == nil || !strings.Contains(err.Error(), "the limit of an experiment file") {
 			t.Errorf("%s: %v", path, err)
 		}
+	}
+}
+
+// TestNumbersAsPyYAMLReadsThem: numbers beyond a float's range are infinite, as PyYAML and
+// Python read them (then refused by name), and a plain number's underscores all go, as PyYAML
+// drops them; an infinite resolution is named so.
+func TestNumbersAsPyYAMLReadsThem(t *testing.T) {
+	for value, want := range map[string]string{"1.0e+400": "learnrate is +Inf", "-1e400": "learnrate is -Inf",
+		"'1e400'": "learnrate is +Inf", "1__0": "", "0x1_0": "", "1.0e-400": ""} {
+		f, err := Parse("n.yaml", []byte("learnrate: "+value+"\ntargets: [{features: [x]}]\n"))
+		if err == nil {
+			err = f.Experiment.Resolve()
+		}
+		if want == "" && err != nil || want != "" && (err == nil || !strings.Contains(err.Error(), want)) {
+			t.Errorf("learnrate: %s: %v, want %q", value, err, want)
+		}
+	}
+	f, err := Parse("n.yaml", []byte("learnrate: 1__0\ntargets: [{features: [x]}]\n"))
+	if err != nil || f.Experiment.Learnrate.At(workbench.TimeAt(0, 1)) != 10 {
+		t.Errorf("learnrate 1__0: %v, want 10 as PyYAML reads it", err)
+	}
+	f, err = Parse("r.yaml", []byte("resolution: \"inf\"\ntargets: [{features: [x]}]\n"))
+	if err == nil {
+		err = f.Experiment.Resolve()
+	}
+	if err == nil || !strings.Contains(err.Error(), "resolution is infinite") {
+		t.Errorf("resolution inf: %v", err)
 	}
 }

@@ -138,6 +138,11 @@ func parseFile(path string, files map[*yaml.Node]string) (*yaml.Node, []error, e
 // parseBytes parses an experiment's YAML text, its aliases expanded and the earlier of keys
 // named twice dropped, with a note for each.
 func parseBytes(name string, data []byte, files map[*yaml.Node]string) (*yaml.Node, []error, error) {
+	if bom := "\ufeff"; bytes.HasPrefix(data, []byte(bom+bom)) { // one is YAML's; the parser mangles a second
+		marks := (len(data) - len(strings.TrimLeft(string(data), bom))) / len(bom)
+		return nil, nil, fmt.Errorf("%s:1: the file starts with %d byte-order marks (U+FEFF); YAML takes one: remove the others",
+			name, marks)
+	}
 	var doc yaml.Node
 	if err := yaml.Unmarshal(data, &doc); err != nil {
 		if m := yamlLine.FindStringSubmatch(err.Error()); m != nil { // file:line: as the other errors
