@@ -4,6 +4,7 @@ import (
 	"embed"
 	"io/fs"
 	"os"
+	"path/filepath"
 
 	"github.com/clipwork/clipwork/clipmodel"
 )
@@ -47,4 +48,27 @@ func Config() (*clipmodel.Config, error) {
 		return nil, err
 	}
 	return clipmodel.ParseConfig(data)
+}
+
+// Tokenizer is the embedded model's tokenizer, read without loading its weights.
+func Tokenizer() (*clipmodel.Tokenizer, error) {
+	cfg, err := Config()
+	if err != nil {
+		return nil, err
+	}
+	dir, err := os.MkdirTemp("", "clipwork-default-tokenizer-*")
+	if err != nil {
+		return nil, err
+	}
+	defer os.RemoveAll(dir)
+	for _, name := range []string{"vocab.json", "merges.txt"} {
+		data, err := files.ReadFile("model/" + name)
+		if err != nil {
+			return nil, err
+		}
+		if err := os.WriteFile(filepath.Join(dir, name), data, 0o644); err != nil {
+			return nil, err
+		}
+	}
+	return clipmodel.LoadTokenizer(dir, cfg.Text.MaxPositionEmbeddings)
 }

@@ -72,6 +72,7 @@ func checkFiles(files []string, settings []expfile.Setting, stdout io.Writer) er
 		if err := workbench.CheckMemory(f.Experiment, configs, false); err != nil {
 			return fmt.Errorf("%s: %w", name, err)
 		}
+		f.Notes = append(f.Notes, cutTextNotes(f.Experiment, modelTokenizers(f.Experiment, configs))...)
 	} else {
 		f.Notes = append(f.Notes, fmt.Errorf("note: the windows' fit and the memory a run needs are checked against model %s when it runs",
 			modelsName(f.Experiment)))
@@ -121,6 +122,31 @@ func modelsName(exp workbench.Experiment) string {
 		names = append(names, c.Name)
 	}
 	return strings.Join(names, " + ")
+}
+
+// modelTokenizers are the tokenizers of the experiment's models (of architectures configs) that
+// check can know without loading weights: a random architecture's, the embedded model's, a
+// folder's own, and else CLIP's standard one at the architecture's context.
+func modelTokenizers(exp workbench.Experiment, configs []*clipmodel.Config) []*clipmodel.Tokenizer {
+	var tokenizers []*clipmodel.Tokenizer
+	for i, m := range exp.Models() {
+		var tok *clipmodel.Tokenizer
+		var err error
+		switch context := configs[i].Text.MaxPositionEmbeddings; {
+		case strings.HasPrefix(m.Name, clipmodel.RandomPrefix):
+			tok = clipmodel.ByteTokenizer(configs[i])
+		case m.Name == "" || m.Name == clipmodel.DefaultName:
+			tok, err = defaultmodel.Tokenizer()
+		default:
+			if tok, err = clipmodel.LoadTokenizer(m.Name, context); err != nil {
+				tok, err = clipmodel.StandardTokenizer(context)
+			}
+		}
+		if err == nil {
+			tokenizers = append(tokenizers, tok)
+		}
+	}
+	return tokenizers
 }
 
 // modelConfig is the architecture of a model that check can know without loading its weights:

@@ -549,26 +549,46 @@ func resumedPart(steps int, took time.Duration, from int) string {
 // noteCutTexts notes the feature texts longer than a model's context, whose end the model never
 // reads (CLIP cuts them, as openai/CLIP's tokenize(truncate=True) does).
 func noteCutTexts(exp workbench.Experiment, members []workbench.Member) {
+	tokenizers := make([]*clipmodel.Tokenizer, len(members))
+	for i, m := range members {
+		tokenizers[i] = m.Model.Tokenizer
+	}
+	for _, note := range cutTextNotes(exp, tokenizers) {
+		fmt.Fprintln(os.Stderr, note)
+	}
+}
+
+// cutTextNotes are the notes on the experiment's feature texts that are longer than a context
+// of the tokenizers', once a text.
+func cutTextNotes(exp workbench.Experiment, tokenizers []*clipmodel.Tokenizer) []error {
+	var notes []error
 	seen := map[string]bool{}
 	for _, t := range exp.Targets {
 		for _, f := range t.Features {
-			for _, m := range members {
-				if !seen[f.Text] {
-					seen[f.Text] = noteIfCut("feature text", f.Text, m.Model.Tokenizer)
+			for _, tok := range tokenizers {
+				if note := cutNote("feature text", f.Text, tok); !seen[f.Text] && note != nil {
+					seen[f.Text], notes = true, append(notes, note)
 				}
 			}
 		}
 	}
+	return notes
 }
 
-// noteIfCut notes a text longer than tok's context, and says whether it was.
-func noteIfCut(what, text string, tok *clipmodel.Tokenizer) bool {
-	cut := tok.Overflow(text)
-	if cut > 0 {
-		fmt.Fprintf(os.Stderr, "note: the %s %q is %d tokens too long for the model's context of %d; its end is cut\n",
-			what, workbench.Printable(abbreviated(text)), cut, tok.ContextLength)
+// noteIfCut prints cutNote's note, if any.
+func noteIfCut(what, text string, tok *clipmodel.Tokenizer) {
+	if note := cutNote(what, text, tok); note != nil {
+		fmt.Fprintln(os.Stderr, note)
 	}
-	return cut > 0
+}
+
+// cutNote is a note saying that text is longer than the tokenizer's context, or nil.
+func cutNote(what, text string, tok *clipmodel.Tokenizer) error {
+	if cut := tok.Overflow(text); cut > 0 {
+		return fmt.Errorf("note: the %s %q is %d tokens too long for the model's context of %d; its end is cut "+
+			"(CLIPig refuses it)", what, workbench.Printable(abbreviated(text)), cut, tok.ContextLength)
+	}
+	return nil
 }
 
 // abbreviated is a long text's start and end.

@@ -463,3 +463,18 @@ func TestCheckTakesRunsFlags(t *testing.T) {
 		t.Errorf("check with --model, --steps and --resolution:\n%s", out)
 	}
 }
+
+// TestCheckNotesTextsTooLong: check notes a feature text longer than the context of each
+// model whose tokenizer it can know (the embedded model's, a random architecture's byte
+// tokenizer, CLIP's standard one for a named architecture), once a text, as run does.
+func TestCheckNotesTextsTooLong(t *testing.T) {
+	long := strings.Repeat("a red circle on a blue sky ", 20)
+	path := filepath.Join(t.TempDir(), "long.yaml")
+	os.WriteFile(path, []byte("targets: [{features: [{text: '"+long+"'}, {text: short}]}]\n"), 0o644)
+	for model, context := range map[string]string{"default": "32", "random:tiny": "16", "ViT-B/32": "77"} {
+		out := runCLI(t, "check", path, "--model", model)
+		if strings.Count(out, "tokens too long for the model's context of "+context+"; its end is cut") != 1 {
+			t.Errorf("check --model %s:\n%s", model, out)
+		}
+	}
+}
