@@ -183,11 +183,12 @@ func (m *Model) ImageFeatures(scope *model.Scope, pixels *Node) *Node {
 	}
 	g := pixels.Graph()
 	tower := towerWeights(scope, g)
-	// The mean and std broadcast whole: the Go backend's kernel for rows of 3 values reads 16
-	// floats at each row and faults where the last row ends a mapped page.
-	dims := pixels.Shape().Dimensions
-	mean := BroadcastToDims(Const(g, [][][][]float32{{{toFloat32s(m.Preprocess.Mean)}}}), dims...)
-	std := BroadcastToDims(Const(g, [][][][]float32{{{toFloat32s(m.Preprocess.Std)}}}), dims...)
+	// The mean and std broadcast whole, from rank 1: the Go backend's kernel for rows of 3 values
+	// reads 16 floats at each row and faults where the last row ends a mapped page, and its
+	// implicit-broadcast pass would hand it a broadcast of equal rank unbroadcast.
+	dims := pixels.Shape().Dimensions[:3]
+	mean := BroadcastPrefix(Const(g, toFloat32s(m.Preprocess.Mean)), dims...)
+	std := BroadcastPrefix(Const(g, toFloat32s(m.Preprocess.Std)), dims...)
 	x := Div(Sub(pixels, mean), std)
 	if v.IsResNet() {
 		return resnetFeatures(tower, x, v, m.Config.ProjectionDim)

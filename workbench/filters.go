@@ -113,6 +113,9 @@ func perChannel(x *Node, c [3]float64) *Node {
 }
 
 // channelsLike is a node of three values (per channel) broadcast to x's shape, as perChannel.
+// It broadcasts from rank 1: the backend's implicit-broadcast pass would hand a broadcast of
+// equal rank ([1, 1, 1, 3]) to the binary operation unbroadcast, back to the faulting kernel.
 func channelsLike(x, c *Node) *Node {
-	return BroadcastToDims(Reshape(c, 1, 1, 1, 3), x.Shape().Dimensions...)
+	dims := x.Shape().Dimensions
+	return BroadcastPrefix(Reshape(c, 3), dims[:len(dims)-1]...)
 }
