@@ -93,7 +93,8 @@ func runRun(args []string, stdout io.Writer) error {
 // runIntoStore runs into the store f.out from a local working folder that holds an empty folder
 // for each run folder in the store, so that the run takes a name of its own there.
 func runIntoStore(file *expfile.File, name string, f runFlags, stdout io.Writer) error {
-	ctx := context.Background()
+	ctx, stop := stopsignal.Context(context.Background()) // Ctrl-C before the run starts ends it with the lease released
+	defer stop()
 	mirror, err := openMirror(ctx, f.out)
 	if err != nil {
 		return err
@@ -115,7 +116,8 @@ func runIntoStore(file *expfile.File, name string, f runFlags, stdout io.Writer)
 // resumeFromStore downloads the run at the store URL f.resume and resumes it there; a URL that
 // names no run folder (a bucket alone) is refused before anything is downloaded.
 func resumeFromStore(f runFlags, stdout io.Writer) error {
-	ctx := context.Background()
+	ctx, stop := stopsignal.Context(context.Background()) // Ctrl-C while downloading ends it with the lease released
+	defer stop()
 	parent, name := store.Split(f.resume)
 	if name == "" {
 		return fmt.Errorf("--resume %s names no run folder: write s3://bucket/prefix/RUN", f.resume)
@@ -137,22 +139,40 @@ func resumeFromStore(f runFlags, stdout io.Writer) error {
 }
 
 // newRunFolder makes the folder of a new run in f.out; for a store it also takes the folder's
-// lease, moving on to the next free name where another process took the name at the same moment.
+// lease, moving on to the next free name where another process took the name meanwhile (it
+// holds the lease, or has written the folder since the store's folders were listed).
 func (f runFlags) newRunFolder(ctx context.Context, name string) (*runstore.Dir, error) {
 	for {
 		dir, err := runstore.Create(f.out, name)
 		if err != nil || f.mirror == nil {
 			return dir, err
 		}
-		_, err = f.mirror.Hold(ctx, dir.Path, 0)
-		if err == nil {
-			return dir, nil
+		free, err := f.takeFreeFolder(ctx, dir.Path)
+		if free || err != nil {
+			return dir, err
 		}
 		dir.Close() // Its empty folder stays, so that the next Create takes the next name.
-		if !errors.Is(err, store.ErrLeaseHeld) {
-			return nil, err
-		}
 	}
+}
+
+// takeFreeFolder takes the lease of a new run's folder in the store, saying whether the folder
+// was free: no other process holds it and nothing is stored in it.
+func (f runFlags) takeFreeFolder(ctx context.Context, path string) (bool, error) {
+	if _, err := f.mirror.Hold(ctx, path, 0); errors.Is(err, store.ErrLeaseHeld) {
+		return false, nil
+	} else if err != nil {
+		return false, err
+	}
+	rel, err := filepath.Rel(f.mirror.Local, path)
+	if err != nil {
+		return false, err
+	}
+	keys, err := f.mirror.Store.Keys(ctx, filepath.ToSlash(rel))
+	if err == nil && slices.ContainsFunc(keys, func(key string) bool { return !strings.HasPrefix(filepath.Base(key), store.LeaseFile) }) {
+		f.mirror.Release(path)
+		return false, nil
+	}
+	return err == nil, err
 }
 
 // stopOnLostLease stops the run (stop, with an error naming the run folder) should the lease of
@@ -391,7 +411,8 @@ func execute(ctx context.Context, file *expfile.File, name string, resume *resum
 		resumedPart(run.Step()-startStep, run.Elapsed()-startElapsed, startStep), run.WindowsPerSecond())
 	if err := recorder.Err(); errors.Is(err, store.ErrLeaseLost) {
 		fmt.Fprintln(stdout)
-		return fmt.Errorf("the run stopped at step %d: %w; that process goes on with it", run.Step(), err)
+		return fmt.Errorf("the run stopped at step %d, uploading nothing more: %s: %w (another process may write it now; "+
+			"see clipwork runs)", run.Step(), f.shown(dir.Path), store.ErrLeaseLost)
 	} else if err != nil {
 		fmt.Fprintln(stdout)
 		return fmt.Errorf("the run stopped at step %d: its folder could not be written: %w; once it can be, "+

@@ -117,7 +117,7 @@ func TestResumeOfARunAnotherProcessWrites(t *testing.T) {
 	var stdout, stderr bytes.Buffer
 	code := run([]string{"run", "--resume", out + "/demo", "--steps", "4", "--quiet"}, &stdout, &stderr)
 	if msg := stderr.String(); code == 0 || !strings.Contains(msg, "another clipwork process is writing this run") ||
-		!strings.Contains(msg, "host elsewhere, pid 42") || !strings.Contains(msg, out+"/demo") {
+		!strings.Contains(msg, "pid 42 on elsewhere") || !strings.Contains(msg, out+"/demo") {
 		t.Errorf("--resume of a run another process writes: exit %d\n%s%s", code, stdout.String(), msg)
 	}
 	if after, _ := os.ReadFile(filepath.Join(root, "demo", "stats.json")); !bytes.Equal(before, after) {
@@ -156,4 +156,32 @@ func s3Store(t *testing.T, prefix string) (string, func(key string) ([]byte, err
 	}
 	t.Cleanup(func() { bucket.Close() })
 	return out, func(key string) ([]byte, error) { return bucket.Get(ctx, key) }
+}
+
+// TestNewRunTakesOnlyAFreeFolder: a new run's folder in a store is free only where no process
+// holds its lease and nothing is stored in it (a run of that name written since the store was
+// listed), so the run moves on to the next name rather than writing into another run.
+func TestNewRunTakesOnlyAFreeFolder(t *testing.T) {
+	root := t.TempDir()
+	os.MkdirAll(filepath.Join(root, "written"), 0o755)
+	os.WriteFile(filepath.Join(root, "written", "config.yaml"), []byte("epochs: 1\n"), 0o644)
+	mirror, err := openMirror(context.Background(), "file://"+filepath.ToSlash(root))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer mirror.Close()
+	f := runFlags{out: mirror.Local, mirror: mirror}
+	for name, want := range map[string]bool{"written": false, "empty": true} {
+		free, err := f.takeFreeFolder(context.Background(), filepath.Join(mirror.Local, name))
+		if err != nil || free != want {
+			t.Errorf("%s: free %v (%v), want %v", name, free, err, want)
+		}
+	}
+	if _, err := os.Stat(filepath.Join(root, "written", store.LeaseFile)); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("the lease of a folder found taken was kept: %v", err)
+	}
+	dir, err := f.newRunFolder(context.Background(), "written")
+	if err != nil || filepath.Base(dir.Path) != "written-1" {
+		t.Errorf("a new run named as a written folder: %v (%v), want written-1", dir, err)
+	}
 }

@@ -13,6 +13,7 @@ import (
 	"path/filepath"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -27,11 +28,13 @@ import (
 const LeaseFile = ".lease"
 
 // Lease timing: a writer renews its lease every leaseRenewal; one not renewed for LeaseStale
-// belongs to a process that died (its machine lost, or killed), and another may take it over.
+// belongs to a process that died (its machine lost, or killed), and another may take it over;
+// a taker waits leaseSettle after writing to see whether another taker wrote after it.
 // Variables for the tests.
 var (
 	leaseRenewal = 20 * time.Second
 	LeaseStale   = 2 * time.Minute
+	leaseSettle  = time.Second
 )
 
 // heldTokens are the tokens of the leases this process holds (through any mirror).
@@ -40,9 +43,10 @@ var heldTokens sync.Map
 // ErrLeaseHeld is returned by Hold while another live process writes the folder.
 var ErrLeaseHeld = errors.New("another clipwork process is writing this run")
 
-// ErrLeaseLost fails the uploads of a run whose lease another process took over (after this
-// one failed to renew it in time): two writers would mix their files.
-var ErrLeaseLost = errors.New("this process lost the run's lease to another process")
+// ErrLeaseLost fails the uploads of a run whose lease another process took over, or that this
+// one could not renew for LeaseStale (frozen, or cut off from the store): two writers would
+// mix their files.
+var ErrLeaseLost = errors.New("this process lost the run's lease")
 
 // leaseRecord is a lease object's content.
 type leaseRecord struct {
@@ -52,13 +56,29 @@ type leaseRecord struct {
 	Since time.Time `json:"since"`
 }
 
+// String names the holder for messages.
+func (r leaseRecord) String() string {
+	if r.Host == "" {
+		return "an unknown process (its lease cannot be read)"
+	}
+	return fmt.Sprintf("pid %d on %s, since %s", r.PID, r.Host, r.Since.Format(time.RFC3339))
+}
+
 // lease is a lease this mirror holds.
 type lease struct {
-	key    string
-	record leaseRecord
-	stop   chan struct{} // closed by release, to end the renewal
-	ended  chan struct{} // closed by the renewal as it returns
-	lost   chan struct{} // closed by the renewal when another process holds the object
+	key     string
+	record  leaseRecord
+	every   time.Duration // the renewal's interval
+	renewed atomic.Int64  // when the object was last written, in Unix nanoseconds
+	stop    chan struct{} // closed by release, to end the renewal
+	ended   chan struct{} // closed by the renewal as it returns
+	lost    chan struct{} // closed by the renewal when another process holds the object
+}
+
+// expired says whether l was lost, or not renewed for LeaseStale, so that another process
+// may hold it now.
+func (l *lease) expired() bool {
+	return isClosed(l.lost) || time.Since(time.Unix(0, l.renewed.Load())) > LeaseStale
 }
 
 // Hold takes the lease of path, a run folder in Local, for this process until Release or
@@ -73,24 +93,29 @@ func (m *Mirror) Hold(ctx context.Context, path string, wait time.Duration) (los
 	}
 	key = leaseKey(key)
 	m.mu.Lock()
-	defer m.mu.Unlock()
-	if l, ok := m.leases[key]; ok {
+	l, ok := m.leases[key]
+	m.mu.Unlock()
+	if ok {
 		return l.lost, nil
 	}
 	record, err := newLeaseRecord()
 	if err != nil {
 		return nil, err
 	}
+	heldTokens.Store(record.Token, true) // before the object exists, so that diedHere never takes it for a dead one's
 	if err := m.Store.takeLease(ctx, key, record, time.Now().Add(wait)); err != nil {
+		heldTokens.Delete(record.Token)
 		return nil, err
 	}
-	l := &lease{key: key, record: record, stop: make(chan struct{}), ended: make(chan struct{}),
+	l = &lease{key: key, record: record, every: leaseRenewal, stop: make(chan struct{}), ended: make(chan struct{}),
 		lost: make(chan struct{})}
+	l.renewed.Store(time.Now().UnixNano())
+	m.mu.Lock()
 	if m.leases == nil {
 		m.leases = map[string]*lease{}
 	}
 	m.leases[key] = l
-	heldTokens.Store(record.Token, true)
+	m.mu.Unlock()
 	go m.renew(l)
 	return l.lost, nil
 }
@@ -142,37 +167,98 @@ func (s *Store) takeLease(ctx context.Context, key string, record leaseRecord, d
 	if err != nil {
 		return err
 	}
-	for {
-		err := s.bucket.WriteAll(ctx, key, data, &blob.WriterOptions{IfNotExist: true})
-		if gcerrors.Code(err) != gcerrors.FailedPrecondition {
-			if err != nil {
-				return fmt.Errorf("%s: cannot write the lease %s: %w", s.location, key, err)
-			}
-			return nil
-		}
-		holder, age, err := s.readLease(ctx, key)
-		if errors.Is(err, os.ErrNotExist) {
-			continue // released meanwhile
-		}
-		if err != nil {
+	folder := Join(s.location, path.Dir(key))
+	for unreadable := 0; ; {
+		created, err := s.createExclusive(ctx, key, data)
+		if err != nil || created {
 			return err
 		}
-		if age > LeaseStale || holder.diedHere() {
-			if err := s.bucket.Delete(ctx, key); err != nil && gcerrors.Code(err) != gcerrors.NotFound {
-				return fmt.Errorf("%s: cannot remove the stale lease %s: %w", s.location, key, err)
+		holder, age, err := s.readLease(ctx, key)
+		switch {
+		case errors.Is(err, os.ErrNotExist) && unreadable < 3: // released meanwhile, or no object
+			unreadable++
+			if err := pause(ctx, 100*time.Millisecond); err != nil {
+				return err
 			}
 			continue
+		case errors.Is(err, os.ErrNotExist):
+			return fmt.Errorf("%s: %s exists but is no lease (a folder?): remove it", folder, LeaseFile)
+		case err != nil:
+			return err
+		case age > LeaseStale || holder.diedHere():
+			if taken, err := s.takeOver(ctx, key, holder, record, data); err != nil || taken {
+				return err
+			}
+			continue
+		case time.Now().After(deadline):
+			return fmt.Errorf("%s: %w (%s; its lease renewed %v ago); wait for it to end or stop it "+
+				"(a lease not renewed for %v is taken over)", folder, ErrLeaseHeld, holder, age.Round(time.Second), LeaseStale)
 		}
-		if time.Now().After(deadline) {
-			return fmt.Errorf("%s: %w (host %s, pid %d, since %s, its lease renewed %v ago); wait for it to end or stop it "+
-				"(a lease not renewed for %v is taken over)", Join(s.location, path.Dir(key)), ErrLeaseHeld,
-				holder.Host, holder.PID, holder.Since.Format(time.RFC3339), age.Round(time.Second), LeaseStale)
+		unreadable = 0
+		if err := pause(ctx, time.Second); err != nil {
+			return err
 		}
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-time.After(time.Second):
+	}
+}
+
+// takeOver replaces the stale lease of holder by record's (data), unless another process did
+// first: after writing it waits leaseSettle and takes the lease only if the object still
+// holds record's token (two takers at once both write, and the later one wins).
+func (s *Store) takeOver(ctx context.Context, key string, holder, record leaseRecord, data []byte) (bool, error) {
+	if now, _, err := s.readLease(ctx, key); err != nil || now.Token != holder.Token {
+		return false, nil // taken or released meanwhile: look again
+	}
+	if err := s.bucket.WriteAll(ctx, key, data, nil); err != nil {
+		return false, fmt.Errorf("%s: cannot write the lease %s: %w", s.location, key, err)
+	}
+	if err := pause(ctx, leaseSettle); err != nil {
+		return false, err
+	}
+	now, _, err := s.readLease(ctx, key)
+	return err == nil && now.Token == record.Token, nil
+}
+
+// createExclusive writes data as the object key only where none exists, saying whether it did:
+// S3's conditional write, and for a file:// store a hard link, which fails where the name is
+// taken (gocloud's file store checks and then renames, which two processes can both pass).
+func (s *Store) createExclusive(ctx context.Context, key string, data []byte) (bool, error) {
+	if s.fileRoot == "" {
+		err := s.bucket.WriteAll(ctx, key, data, &blob.WriterOptions{IfNotExist: true})
+		if gcerrors.Code(err) == gcerrors.FailedPrecondition {
+			return false, nil
 		}
+		if err != nil {
+			return false, fmt.Errorf("%s: cannot write the lease %s: %w", s.location, key, err)
+		}
+		return true, nil
+	}
+	file := filepath.Join(s.fileRoot, filepath.FromSlash(key))
+	if err := os.MkdirAll(filepath.Dir(file), 0o755); err != nil {
+		return false, err
+	}
+	tmp, err := os.CreateTemp(filepath.Dir(file), LeaseFile+".*.tmp")
+	if err != nil {
+		return false, err
+	}
+	defer os.Remove(tmp.Name())
+	_, err = tmp.Write(data)
+	if err := errors.Join(err, tmp.Close()); err != nil {
+		return false, err
+	}
+	err = os.Link(tmp.Name(), file)
+	if errors.Is(err, os.ErrExist) {
+		return false, nil
+	}
+	return err == nil, err
+}
+
+// pause waits d, or until ctx ends.
+func pause(ctx context.Context, d time.Duration) error {
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-time.After(d):
+		return nil
 	}
 }
 
@@ -192,7 +278,7 @@ func (s *Store) readLease(ctx context.Context, key string) (leaseRecord, time.Du
 		return record, 0, err
 	}
 	if json.Unmarshal(data, &record) != nil {
-		record.Host = "unknown (the lease cannot be read)"
+		record = leaseRecord{}
 	}
 	return record, time.Since(attrs.ModTime), nil
 }
@@ -230,27 +316,29 @@ func (r leaseRecord) diedHere() bool {
 	return errors.Is(syscall.Kill(r.PID, 0), syscall.ESRCH)
 }
 
-// renew rewrites l's object every leaseRenewal until released (also where it went missing), and
-// ends when the object names another holder, closing l.lost.
+// renew rewrites l's object every l.every until released (also where it went missing), and
+// ends when the object names another holder, or when it could not be written for LeaseStale
+// (another process may have taken it over), closing l.lost.
 func (m *Mirror) renew(l *lease) {
 	defer close(l.ended)
-	ticker := time.NewTicker(leaseRenewal)
+	ticker := time.NewTicker(l.every)
 	defer ticker.Stop()
+	data, _ := json.Marshal(l.record)
 	for {
 		select {
 		case <-l.stop:
 			return
 		case <-ticker.C:
 		}
-		ctx, cancel := context.WithTimeout(context.Background(), leaseRenewal)
+		ctx, cancel := context.WithTimeout(context.Background(), l.every)
 		holder, _, err := m.Store.readLease(ctx, l.key)
-		if err == nil && holder.Token != l.record.Token {
+		if err == nil && holder.Token != l.record.Token || l.expired() {
 			cancel()
 			close(l.lost)
 			return
 		}
-		if data, err := json.Marshal(l.record); err == nil {
-			m.Store.bucket.WriteAll(ctx, l.key, data, nil) // A failed renewal is retried at the next tick.
+		if m.Store.bucket.WriteAll(ctx, l.key, data, nil) == nil { // a failed renewal is retried at the next tick
+			l.renewed.Store(time.Now().UnixNano())
 		}
 		cancel()
 	}
@@ -270,12 +358,12 @@ func (m *Mirror) release(l *lease) {
 }
 
 // lostLease returns ErrLeaseLost, naming the folder, when key lies in a folder whose lease this
-// mirror lost.
+// mirror lost or could not renew for LeaseStale (a process frozen that long goes on here).
 func (m *Mirror) lostLease(key string) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	for _, l := range m.leases {
-		if isClosed(l.lost) && isUnder(key, path.Dir(l.key)) {
+		if l.expired() && isUnder(key, path.Dir(l.key)) {
 			return fmt.Errorf("%s: %w", Join(m.Store.Location(), path.Dir(l.key)), ErrLeaseLost)
 		}
 	}

@@ -8,6 +8,8 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -208,5 +210,65 @@ func TestLeaseOutlivesForget(t *testing.T) {
 	time.Sleep(10 * leaseRenewal)
 	if _, err := os.Stat(lease); err != nil || isClosed(lost) {
 		t.Errorf("a missing lease was not written again (%v), or taken as lost (%v)", err, isClosed(lost))
+	}
+}
+
+// TestOneOfManyTakersHoldsTheLease starts eight writers of one run folder at once, on a fresh
+// folder and on one whose lease has gone stale: exactly one holds it each time.
+func TestOneOfManyTakersHoldsTheLease(t *testing.T) {
+	defer func(s time.Duration) { leaseSettle = s }(leaseSettle)
+	leaseSettle = 200 * time.Millisecond
+	for _, stale := range []bool{false, true} {
+		for range 5 {
+			root := t.TempDir()
+			if stale {
+				writeLease(t, root, leaseRecord{Host: "elsewhere", PID: 1, Token: "old"}, LeaseStale+time.Minute)
+			}
+			var won atomic.Int32
+			var wg sync.WaitGroup
+			for range 8 {
+				m := fileMirror(t, root)
+				wg.Go(func() {
+					if _, err := m.Hold(context.Background(), filepath.Join(m.Local, "run"), 0); err == nil {
+						won.Add(1)
+					} else if !errors.Is(err, ErrLeaseHeld) {
+						t.Error(err)
+					}
+				})
+			}
+			wg.Wait()
+			if won.Load() != 1 {
+				t.Fatalf("stale %v: %d writers hold the lease, want 1", stale, won.Load())
+			}
+		}
+	}
+}
+
+// TestUnreadableLeases: a .lease that is a folder is refused with what to do, not waited on for
+// ever; one of garbage names no holder it cannot know.
+func TestUnreadableLeases(t *testing.T) {
+	root := t.TempDir()
+	os.MkdirAll(filepath.Join(root, "run", LeaseFile), 0o755)
+	m := fileMirror(t, root)
+	done := make(chan error)
+	go func() {
+		_, err := m.Hold(context.Background(), filepath.Join(m.Local, "run"), 0)
+		done <- err
+	}()
+	select {
+	case err := <-done:
+		if err == nil || !strings.Contains(err.Error(), "exists but is no lease (a folder?): remove it") {
+			t.Errorf("a folder as the lease: %v", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("Hold hangs on a folder as the lease")
+	}
+	root = t.TempDir()
+	os.MkdirAll(filepath.Join(root, "run"), 0o755)
+	os.WriteFile(filepath.Join(root, "run", LeaseFile), []byte("garbage"), 0o644)
+	m = fileMirror(t, root)
+	if _, err := m.Hold(context.Background(), filepath.Join(m.Local, "run"), 0); err == nil ||
+		!strings.Contains(err.Error(), "an unknown process (its lease cannot be read)") {
+		t.Errorf("a garbage lease: %v", err)
 	}
 }

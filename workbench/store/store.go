@@ -48,6 +48,7 @@ func CheckFolder(location string) error {
 type Store struct {
 	location string
 	bucket   *blob.Bucket
+	fileRoot string // a file:// store's folder ("" for S3)
 }
 
 // credentialsHelp says how an S3 store is reached, for error messages.
@@ -66,6 +67,9 @@ func Open(ctx context.Context, location string) (*Store, error) {
 		return nil, fmt.Errorf("%s: cannot open the store: %w (%s)", location, err, help(location))
 	}
 	s := &Store{location: location, bucket: bucket}
+	if u, err := url.Parse(location); err == nil && u.Scheme == "file" {
+		s.fileRoot = filepath.FromSlash(u.Path)
+	}
 	if err := s.checkAccess(ctx); err != nil {
 		bucket.Close()
 		return nil, err
@@ -148,6 +152,12 @@ func help(location string) string {
 
 // checkAccess fails with what to do when the bucket is missing or refuses the credentials.
 func (s *Store) checkAccess(ctx context.Context) error {
+	if s.fileRoot != "" { // gocloud's check lists the folder, which files vanishing meanwhile fail
+		if info, err := os.Stat(s.fileRoot); err != nil || !info.IsDir() {
+			return fmt.Errorf("%s: no such folder: create it first, or fix the URL", s.location)
+		}
+		return nil
+	}
 	ok, err := s.bucket.IsAccessible(ctx)
 	if err != nil {
 		return fmt.Errorf("%s: cannot reach the store: %w (%s)", s.location, err, help(s.location))
