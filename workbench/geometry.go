@@ -278,13 +278,16 @@ func geometryPool(chain []Geometric, input, size, width, height int) int {
 }
 
 // degenerateTransforms reports the transforms that would stop the run at one of the checked
-// moments (as CLIPig's would fail there too): geometric transforms that leave no pixels or no
+// moments where they are active (as CLIPig's would fail there too): geometric transforms that leave no pixels or no
 // valid map (a crop or resize to 0, a scale of 0, a NaN angle), and a quantize step of 0.
 func (e *Experiment) degenerateTransforms() []error {
 	envs := e.checkedMoments()
 	var errs []error
-	check := func(what string, problem func(env Env) error) {
+	check := func(what string, periods []Period, problem func(env Env) error) {
 		for _, env := range envs {
+			if slices.ContainsFunc(periods, func(p Period) bool { return !p.Active(env.Step, env.Steps) }) {
+				continue
+			}
 			if err := problem(env); err != nil {
 				errs = append(errs, fmt.Errorf("%s: %w", what, err))
 				return
@@ -292,17 +295,22 @@ func (e *Experiment) degenerateTransforms() []error {
 		}
 	}
 	for _, t := range e.Targets {
-		check(fmt.Sprintf("target %q", t.Name), func(env Env) error { return chainProblem(t.Geometry, env) })
+		if t.Disabled {
+			continue
+		}
+		check(fmt.Sprintf("target %q", t.Name), []Period{t.Period}, func(env Env) error { return chainProblem(t.Geometry, env) })
 		for j, tr := range t.Transforms {
-			check(fmt.Sprintf("target %q transform %d (%s)", t.Name, j+1, tr.Kind), tr.quantizeProblem)
+			check(fmt.Sprintf("target %q transform %d (%s)", t.Name, j+1, tr.Kind), []Period{t.Period, tr.Period}, tr.quantizeProblem)
 		}
 	}
 	for i, p := range e.Postproc {
 		what := fmt.Sprintf("postproc %d (%s)", i+1, p.Kind)
-		if p.Geometric != nil {
-			check(what, func(env Env) error { return chainProblem([]Geometric{*p.Geometric}, env) })
-		} else {
-			check(what, p.quantizeProblem)
+		switch {
+		case p.Disabled:
+		case p.Geometric != nil:
+			check(what, []Period{p.Period}, func(env Env) error { return chainProblem([]Geometric{*p.Geometric}, env) })
+		default:
+			check(what, []Period{p.Period}, p.quantizeProblem)
 		}
 	}
 	return errs

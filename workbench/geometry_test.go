@@ -165,25 +165,38 @@ func TestPostprocRotationMatchesTorchvision(t *testing.T) {
 // TestDegenerateTransformsAreRefused: geometric transforms that leave no pixels or no valid
 // map, and a quantize step of 0, at some moment of the run, are refused before it starts (the
 // run would stop there, as CLIPig's fails), naming the transform, its values and the step; a
-// size that only becomes 0 later is found at that step.
+// size that only becomes 0 later is found at that step; but only where the target (active,
+// start and end) and the transform are active.
 func TestDegenerateTransformsAreRefused(t *testing.T) {
 	nan := math.NaN()
 	for _, c := range []struct {
 		geometry   []Geometric
 		transforms []Transform
 		want       string
+		period     Period
+		disabled   bool
 	}{
-		{[]Geometric{geometric("crop", 0, 0, 0, 0)}, nil, "crop 0 0 0 0 at step 0 leaves 0x0 pixels of the 32x32 before it"},
-		{[]Geometric{geometric("center_crop", 16, 16), geometric("random_crop", 0, 8)}, nil, "random_crop 0 8 at step 0 leaves 0x8 pixels of the 16x16"},
-		{[]Geometric{geometric("resize", 0, 0)}, nil, "resize 0 0 at step 0 is no valid mapping"},
-		{[]Geometric{geometric("random_scale", 0, 0)}, nil, "random_scale 0 0 at step 0 is no valid mapping"},
-		{[]Geometric{{Kind: "rotate", Values: [][]Value{consts(nan), consts(0.5, 0.5)}}}, nil, "rotate NaN 0.5 0.5 at step 0 is no valid mapping"},
-		{[]Geometric{{Kind: "resize", Values: [][]Value{{Func("32 - 4*epoch", func(e Env) float64 { return float64(32 - 4*e.Step) }), Constant(32)}}}}, nil, "resize 0 32 at step 8 is no valid mapping"},
-		{nil, []Transform{{Kind: TransformQuantize, Values: []Value{Func("t", func(e Env) float64 { return e.T })}}}, "transform 1 (quantize): quantize's step is 0 at step 0 (t)"},
-		{[]Geometric{geometric("center_crop", 16, 16), geometric("resize", 8, 8)}, nil, ""},
+		{[]Geometric{geometric("crop", 0, 0, 0, 0)}, nil, "crop 0 0 0 0 at step 0 leaves 0x0 pixels of the 32x32 before it", Period{}, false},
+		{[]Geometric{geometric("center_crop", 16, 16), geometric("random_crop", 0, 8)}, nil, "random_crop 0 8 at step 0 leaves 0x8 pixels of the 16x16", Period{}, false},
+		{[]Geometric{geometric("resize", 0, 0)}, nil, "resize 0 0 at step 0 is no valid mapping", Period{}, false},
+		{[]Geometric{geometric("random_scale", 0, 0)}, nil, "random_scale 0 0 at step 0 is no valid mapping", Period{}, false},
+		{[]Geometric{{Kind: "rotate", Values: [][]Value{consts(nan), consts(0.5, 0.5)}}}, nil, "rotate NaN 0.5 0.5 at step 0 is no valid mapping", Period{}, false},
+		{[]Geometric{{Kind: "resize", Values: [][]Value{{Func("32 - 4*epoch", func(e Env) float64 { return float64(32 - 4*e.Step) }), Constant(32)}}}}, nil, "resize 0 32 at step 8 is no valid mapping", Period{}, false},
+		{nil, []Transform{{Kind: TransformQuantize, Values: []Value{Func("t", func(e Env) float64 { return e.T })}}}, "transform 1 (quantize): quantize's step is 0 at step 0 (t)", Period{}, false},
+		{[]Geometric{geometric("center_crop", 16, 16), geometric("resize", 8, 8)}, nil, "", Period{}, false},
+		// only where the target and the transform are active, as CLIPig applies them
+		{[]Geometric{geometric("resize", 0, 0)}, nil, "", Period{}, true},
+		{[]Geometric{{Kind: "resize", Values: [][]Value{{Func("32*(epoch < 6)", func(e Env) float64 { return float64(32 * bool2int(e.Step < 6)) }),
+			Constant(32)}}}}, nil, "", Period{End: AtFraction(0.5)}, false},
+		{nil, []Transform{{Kind: TransformQuantize, Values: []Value{Func("t", func(e Env) float64 { return e.T })},
+			Period: Period{Start: AtFraction(0.5)}}}, "", Period{}, false},
 	} {
 		exp := Experiment{Seed: 1, Steps: 9, Width: 32, Height: 32, Targets: []Target{{Name: "a",
-			Features: []Feature{{Text: "x"}}, Geometry: c.geometry, Transforms: c.transforms}}}
+			Features: []Feature{{Text: "x"}}, Geometry: c.geometry, Transforms: c.transforms, Period: c.period,
+			Disabled: c.disabled}}}
+		if c.disabled {
+			exp.Targets = append(exp.Targets, Target{Name: "b", Features: []Feature{{Text: "y"}}})
+		}
 		err := exp.Resolve()
 		switch {
 		case c.want == "" && err != nil:

@@ -212,7 +212,7 @@ func (r *Run) Advance() (*StepResult, error) {
 	start := time.Now()
 	if w, h := r.sizeAt(r.step); w != r.width || h != r.height {
 		if err := r.resize(w, h); err != nil {
-			return nil, err
+			return nil, fmt.Errorf("step %d: %w", r.step, err)
 		}
 	}
 	env := r.env(r.step)

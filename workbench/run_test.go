@@ -687,3 +687,34 @@ func writePNG(t *testing.T, name string, img image.Image) string {
 	}
 	return path
 }
+
+// TestUnknownInterpolationWhereTheSizeChanges: an interpolation no resize knows stops the run
+// with an error at the step the resolution changes, where Validate's sampled sizes missed the
+// change (a change at one step of thousands).
+func TestUnknownInterpolationWhereTheSizeChanges(t *testing.T) {
+	m, err := clipmodel.Load("random:tiny")
+	if err != nil {
+		t.Fatal(err)
+	}
+	exp := BenchExperiment(32, 1, 5000)
+	exp.Interpolation = "bogus"
+	exp.Resolution = [2]Value{Func("32 + 8*(epoch == 1)", func(e Env) float64 { return float64(32 + 8*bool2int(e.Step == 1)) }),
+		Func("32", func(Env) float64 { return 32 })}
+	run, err := NewRun(exp, m)
+	if err != nil {
+		t.Fatalf("the change at one step is not among the sampled sizes, so NewRun takes it: %v", err)
+	}
+	if _, err := run.Advance(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := run.Advance(); err == nil || !strings.Contains(err.Error(), `step 1: the resolution changes to 40x32 here, and interpolation "bogus"`) {
+		t.Errorf("step 1: %v", err)
+	}
+}
+
+func bool2int(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}

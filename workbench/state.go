@@ -6,6 +6,7 @@ import (
 	"image/color"
 	"math"
 	"math/rand/v2"
+	"strings"
 
 	"github.com/clipwork/clipwork/clipmodel"
 	. "github.com/gomlx/gomlx/core/graph" //nolint:revive // GoMLX graph code reads best with the dot import.
@@ -77,13 +78,18 @@ func (r *Run) noiseImage() image.Image {
 
 // resize carries the image over to a new resolution; the optimiser starts afresh there.
 func (r *Run) resize(width, height int) error {
+	scaler, ok := interpolationScalers[r.exp.Interpolation]
+	if !ok { // Validate samples the sizes, and so can miss a change at one step
+		return fmt.Errorf("the resolution changes to %dx%d here, and interpolation %q is not one of %s",
+			width, height, r.exp.Interpolation, strings.Join(Interpolations, ", "))
+	}
 	pixels, err := r.renderPixels()
 	if err != nil {
 		return err
 	}
 	current := toRGBA64(pixels, r.width, r.height)
 	r.width, r.height = width, height
-	return r.setImage(resizeImage(current, width, height, interpolationScalers[r.exp.Interpolation]))
+	return r.setImage(resizeImage(current, width, height, scaler))
 }
 
 // interpolationScalers are the scalers of Interpolations.

@@ -91,8 +91,10 @@ func dedent(s string) string {
 // a JPEG, or a name without extension, which CLIPig writes as name.png).
 func TestOutputPlacesTheRun(t *testing.T) {
 	dir := t.TempDir()
-	for output, want := range map[string]string{dir + "/folder/": "folder/x", dir + "/named/picture.png": "named/picture",
-		dir + "/jpeg/photo.jpg": "jpeg/photo", dir + "/bare/name": "bare/name"} {
+	for _, c := range [][2]string{{dir + "/folder/", "folder/x"}, {dir + "/named/picture.png", "named/picture"},
+		{dir + "/jpeg/photo.jpg", "jpeg/photo"}, {dir + "/bare/name", "bare/name"}, {dir + "/bare/my.run.v2", "bare/my.run.v2"},
+		{dir + "/folder", "folder/x-1"}} { // a folder that exists holds runs (the first case ran one)
+		output, want := c[0], c[1]
 		path := filepath.Join(dir, "exp.yaml")
 		os.WriteFile(path, []byte("output: "+output+"\nresolution: 32\ntargets: [{batch_size: 1, features: [x], "+
 			"transforms: [{resize: 32}]}]\n"), 0o644)

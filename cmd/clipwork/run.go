@@ -222,20 +222,23 @@ func fileStem(path string) string {
 	return strings.TrimSuffix(filepath.Base(path), filepath.Ext(path))
 }
 
-// outputFolder is where CLIPig's output puts a run: a folder (ending in /) holds the run
-// folders, named as always (see expfile.File.RunName); anything else names CLIPig's image file
-// (name.png, name.jpg, or name, which CLIPig writes as name.png), and so the run folder name in
-// its folder.
+// outputFolder is where CLIPig's output puts a run: a folder (ending in /, or one that exists)
+// holds the run folders, named as always (see expfile.File.RunName); anything else names
+// CLIPig's image file (name.png, name.jpg, or name, which CLIPig writes as name.png), and so
+// the run folder name in its folder.
 func outputFolder(output, name string) (folder, run string) {
-	if strings.HasSuffix(output, "/") || strings.HasSuffix(output, string(filepath.Separator)) {
-		return output, name
-	}
 	base := filepath.Base(output)
-	if stem := strings.TrimSuffix(base, filepath.Ext(base)); stem != "" {
-		base = stem
+	if info, err := os.Stat(output); strings.HasSuffix(output, "/") || base == "." || base == ".." || err == nil && info.IsDir() {
+		return output, name // a folder: ending in /, . or .., or one that exists
+	}
+	if ext := filepath.Ext(base); slices.Contains(imageExtensions, strings.ToLower(ext)) && len(ext) < len(base) {
+		base = strings.TrimSuffix(base, ext)
 	}
 	return filepath.Dir(output), base
 }
+
+// imageExtensions are the extensions of the image files CLIPig's output may name.
+var imageExtensions = []string{".png", ".jpg", ".jpeg", ".webp", ".bmp", ".gif", ".tif", ".tiff"}
 
 // experimentFlags defines the flags that override the experiment files, which run and check share.
 func (f *runFlags) experimentFlags(fs *flag.FlagSet) {
