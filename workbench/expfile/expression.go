@@ -77,7 +77,7 @@ var functions = func() starlark.StringDict {
 			d[name] = withMathErrors(fn)
 		}
 	}
-	d[numberName], d[floorDivName], d[compareName], d[repeatName] = number, floorDiv, compare, repeat
+	d[numberName], d[floorDivName], d[compareName], d[multiplyName] = number, floorDiv, compare, multiply
 	for name, v := range pythonBuiltins() {
 		d[name] = v
 	}

@@ -348,5 +348,6 @@ func TestSequencesRepeatAsInPython(t *testing.T) {
 		}
 	}
 	expectErrors(t, map[string]string{"len([0, 1] * 500001)": "repeating a sequence of 2 values 500001 times makes more than 1000000",
-		"len(res * 10**30)": "makes more than"})
+		"len(res * 10**30)": "makes more than", "len(([0] + [0]) * 5000000)": "makes more than",
+		"len(res[:] * 5000000)": "makes more than", "len((res if t >= 0 else 0) * 5000000)": "makes more than"})
 }

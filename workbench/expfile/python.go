@@ -722,15 +722,15 @@ func floorDivide(x, y starlark.Value) (starlark.Value, error) {
 	return starlark.Float(floor), nil
 }
 
-// repeatName is the built-in that rewriteOperators calls for a sequence's repetition.
-const repeatName = "__repeat"
+// multiplyName is the built-in that rewriteOperators calls for *.
+const multiplyName = "__multiply"
 
 // maxRepeatedLength bounds the sequence a repetition makes ([0.1] * 10): the step limit does
 // not count the one step that allocates it, which could take gigabytes.
 const maxRepeatedLength = 1_000_000
 
-// repeat is Python's x * y where one of them is a sequence, refused beyond maxRepeatedLength.
-var repeat = starlark.NewBuiltin(repeatName, func(_ *starlark.Thread, b *starlark.Builtin, args starlark.Tuple,
+// multiply is Python's x * y, a sequence's repetition refused beyond maxRepeatedLength.
+var multiply = starlark.NewBuiltin(multiplyName, func(_ *starlark.Thread, b *starlark.Builtin, args starlark.Tuple,
 	kwargs []starlark.Tuple) (starlark.Value, error) {
 	var x, y starlark.Value
 	if err := starlark.UnpackPositionalArgs("*", args, kwargs, 2, &x, &y); err != nil {
@@ -750,9 +750,8 @@ var repeat = starlark.NewBuiltin(repeatName, func(_ *starlark.Thread, b *starlar
 	return starlark.Binary(syntax.STAR, x, y)
 })
 
-// rewriteOperators replaces every a // b in e by __floordiv(a, b), and every repetition of what
-// is a sequence as written (a list, a string, res, list(...)) by __repeat(a, b), returning the
-// new e.
+// rewriteOperators replaces every a // b in e by __floordiv(a, b), and every a * b by
+// __multiply(a, b), which bounds a sequence's repetition, returning the new e.
 func rewriteOperators(e syntax.Expr) syntax.Expr {
 	r := rewriteOperators
 	switch n := e.(type) {
@@ -761,8 +760,8 @@ func rewriteOperators(e syntax.Expr) syntax.Expr {
 		switch {
 		case n.Op == syntax.SLASHSLASH:
 			return operatorCall(floorDivName, n)
-		case n.Op == syntax.STAR && (writtenAsSequence(n.X) || writtenAsSequence(n.Y)):
-			return operatorCall(repeatName, n)
+		case n.Op == syntax.STAR: // any operand may be a sequence at run time (res[:] * n)
+			return operatorCall(multiplyName, n)
 		}
 	case *syntax.UnaryExpr:
 		n.X = r(n.X)
@@ -815,35 +814,6 @@ func rewriteEach(list []syntax.Expr) {
 func operatorCall(name string, n *syntax.BinaryExpr) *syntax.CallExpr {
 	return &syntax.CallExpr{Fn: &syntax.Ident{NamePos: n.OpPos, Name: name}, Lparen: n.OpPos,
 		Args: []syntax.Expr{n.X, n.Y}, Rparen: n.OpPos}
-}
-
-// sequenceBuilders are the built-ins that make a list, tuple or string, and the variables that
-// hold one.
-var sequenceBuilders = []string{"list", "tuple", "sorted", "reversed", "str", "repr", "enumerate", "zip", "dict",
-	"resolution", "res", repeatName}
-
-// writtenAsSequence says whether x is a sequence as written: a list, tuple, comprehension,
-// dict or string literal, or a call or variable of sequenceBuilders.
-func writtenAsSequence(x syntax.Expr) bool {
-	for {
-		p, ok := x.(*syntax.ParenExpr)
-		if !ok {
-			break
-		}
-		x = p.X
-	}
-	switch x := x.(type) {
-	case *syntax.ListExpr, *syntax.TupleExpr, *syntax.Comprehension, *syntax.DictExpr:
-		return true
-	case *syntax.Literal:
-		return x.Token == syntax.STRING || x.Token == syntax.BYTES
-	case *syntax.Ident:
-		return slices.Contains(sequenceBuilders, x.Name)
-	case *syntax.CallExpr:
-		fn, ok := x.Fn.(*syntax.Ident)
-		return ok && slices.Contains(sequenceBuilders, fn.Name)
-	}
-	return false
 }
 
 // numbered is Starlark's built-in of that name with its bool result as a number, 1 or 0, as
