@@ -17,13 +17,16 @@ func libjpegRGB(m *image.YCbCr) *pilImage {
 	}
 	var upsample func(plane []uint8, x, y int) int
 	cw, ch := m.Rect.Dx(), m.Rect.Dy() // the chroma samples that cover the image
-	switch m.SubsampleRatio {
-	case image.YCbCrSubsampleRatio444:
+	switch ratio := m.SubsampleRatio; {
+	case ratio == image.YCbCrSubsampleRatio444:
 		upsample = func(plane []uint8, x, y int) int { return int(plane[y*m.CStride+x]) }
-	case image.YCbCrSubsampleRatio422:
+	case (ratio == image.YCbCrSubsampleRatio422 || ratio == image.YCbCrSubsampleRatio420) && cw <= 4:
+		// libjpeg interpolates only more than 2 chroma samples a row (jinit_upsampler); fewer it repeats
+		upsample = func(plane []uint8, x, y int) int { return int(plane[m.COffset(x, y)-m.COffset(0, 0)]) }
+	case ratio == image.YCbCrSubsampleRatio422:
 		cw = (cw + 1) / 2
 		upsample = func(plane []uint8, x, y int) int { return fancy422(plane[y*m.CStride:][:cw], x) }
-	case image.YCbCrSubsampleRatio420:
+	case ratio == image.YCbCrSubsampleRatio420:
 		cw, ch = (cw+1)/2, (ch+1)/2
 		upsample = func(plane []uint8, x, y int) int { return fancy420(plane, m.CStride, cw, ch, x, y) }
 	default:

@@ -47,21 +47,21 @@ type pilTaps struct {
 	weights []int32
 }
 
-// pilCoefficients are the taps of each of out pixels resampled from in along one axis, as
-// Pillow's precompute_coeffs and normalize_coeffs_8bpc compute them.
-func pilCoefficients(in, out int, f pilFilter) []pilTaps {
+// pilCoefficients are the taps of out pixels lo to hi-1 of out resampled from in along one
+// axis, as Pillow's precompute_coeffs and normalize_coeffs_8bpc compute them.
+func pilCoefficients(in, out, lo, hi int, f pilFilter) []pilTaps {
 	scale := float64(in) / float64(out)
 	filterScale := max(scale, 1)
 	support := f.support * filterScale
-	taps := make([]pilTaps, out)
+	taps := make([]pilTaps, hi-lo)
 	for i := range taps {
-		centre := (float64(i) + 0.5) * scale
-		lo := max(int(centre-support+0.5), 0) // C's truncating conversions
-		hi := min(int(centre+support+0.5), in)
-		weights := make([]float64, hi-lo)
+		centre := (float64(lo+i) + 0.5) * scale
+		first := max(int(centre-support+0.5), 0) // C's truncating conversions
+		last := min(int(centre+support+0.5), in)
+		weights := make([]float64, last-first)
 		total := 0.0
 		for j := range weights {
-			weights[j] = f.weight((float64(j+lo) - centre + 0.5) / filterScale)
+			weights[j] = f.weight((float64(j+first) - centre + 0.5) / filterScale)
 			total += weights[j]
 		}
 		fixed := make([]int32, len(weights))
@@ -71,17 +71,17 @@ func pilCoefficients(in, out int, f pilFilter) []pilTaps {
 			}
 			fixed[j] = int32(w*(1<<pilPrecisionBits) + math.Copysign(0.5, w))
 		}
-		taps[i] = pilTaps{lo, fixed}
+		taps[i] = pilTaps{first, fixed}
 	}
 	return taps
 }
 
-// apply is the taps' weighted sum of pix[first*stride], pix[(first+1)*stride], ..., rounded
-// to a level as PIL rounds (clip8).
-func (t pilTaps) apply(pix []uint8, stride int) uint8 {
+// apply is the taps' weighted sum of pix[(first-offset)*stride], the next stride on, ...,
+// rounded to a level as PIL rounds (clip8).
+func (t pilTaps) apply(pix []uint8, stride, offset int) uint8 {
 	sum := int64(1) << (pilPrecisionBits - 1)
 	for j, w := range t.weights {
-		sum += int64(pix[(t.first+j)*stride]) * int64(w)
+		sum += int64(pix[(t.first-offset+j)*stride]) * int64(w)
 	}
 	return uint8(min(max(sum>>pilPrecisionBits, 0), 255))
 }
@@ -92,45 +92,89 @@ type pilImage struct {
 	pix                     []uint8
 }
 
-// pilResample resizes m to width x height with filter f as PIL's Image.resize does for 8-bit
-// modes (L, RGB, and RGBa, premultiplied): a horizontal pass, then a vertical one, each only
-// where the size changes along it.
-func pilResample(m *pilImage, width, height int, f pilFilter) *pilImage {
-	if width != m.width {
-		taps := pilCoefficients(m.width, width, f)
-		out := &pilImage{width, m.height, m.channels, make([]uint8, width*m.height*m.channels)}
-		for i := range out.pix {
-			pixel, c := i/m.channels, i%m.channels
-			row := m.pix[(pixel/width)*m.width*m.channels+c:]
-			out.pix[i] = taps[pixel%width].apply(row, m.channels)
-		}
-		m = out
-	}
+// pilResample is the window of m resized to width x height with filter f, as PIL's
+// Image.resize resizes 8-bit modes (L, RGB, and RGBa, premultiplied): a horizontal pass, then a
+// vertical one, each only where the size changes along it. Only the window is computed (from
+// the rows and columns it needs), so that a long image resized for its middle costs the
+// middle's pixels alone.
+func pilResample(m *pilImage, width, height int, window image.Rectangle, f pilFilter) *pilImage {
+	var rowTaps []pilTaps
+	firstRow, endRow := window.Min.Y, window.Max.Y // the rows of m the window needs
 	if height != m.height {
-		taps := pilCoefficients(m.height, height, f)
-		out := &pilImage{m.width, height, m.channels, make([]uint8, m.width*height*m.channels)}
-		rowLength := m.width * m.channels
-		for i := range out.pix {
-			column := m.pix[i%rowLength:]
-			out.pix[i] = taps[i/rowLength].apply(column, rowLength)
+		rowTaps = pilCoefficients(m.height, height, window.Min.Y, window.Max.Y, f)
+		firstRow, endRow = m.height, 0
+		for _, t := range rowTaps {
+			firstRow, endRow = min(firstRow, t.first), max(endRow, t.first+len(t.weights))
 		}
-		m = out
 	}
-	return m
-}
-
-// pilNearest resizes m as PIL's NEAREST does: each output pixel takes the source pixel under
-// its centre.
-func pilNearest(m *pilImage, width, height int) *pilImage {
-	out := &pilImage{width, height, m.channels, make([]uint8, width*height*m.channels)}
-	for y := range height {
-		sy := (2*y + 1) * m.height / (2 * height)
-		for x := range width {
-			sx := (2*x + 1) * m.width / (2 * width)
-			copy(out.pix[(y*width+x)*m.channels:][:m.channels], m.pix[(sy*m.width+sx)*m.channels:][:m.channels])
+	rows := m.rowsAcross(firstRow, endRow, width, window.Min.X, window.Max.X, f)
+	if rowTaps == nil {
+		return rows
+	}
+	out := &pilImage{rows.width, len(rowTaps), m.channels, make([]uint8, rows.width*len(rowTaps)*m.channels)}
+	rowLength := rows.width * m.channels
+	for y, t := range rowTaps {
+		for i := range rowLength {
+			out.pix[y*rowLength+i] = t.apply(rows.pix[i:], rowLength, firstRow)
 		}
 	}
 	return out
+}
+
+// rowsAcross is rows firstRow to endRow-1 of m, columns lo to hi-1 of m resized to width
+// (PIL's horizontal pass, or the columns themselves where the width stays).
+func (m *pilImage) rowsAcross(firstRow, endRow, width, lo, hi int, f pilFilter) *pilImage {
+	c := m.channels
+	out := &pilImage{hi - lo, endRow - firstRow, c, make([]uint8, 0, (hi-lo)*(endRow-firstRow)*c)}
+	var taps []pilTaps
+	if width != m.width {
+		taps = pilCoefficients(m.width, width, lo, hi, f)
+	}
+	for y := firstRow; y < endRow; y++ {
+		row := m.pix[y*m.width*c : (y+1)*m.width*c]
+		if taps == nil {
+			out.pix = append(out.pix, row[lo*c:hi*c]...)
+			continue
+		}
+		for _, t := range taps {
+			for channel := range c {
+				out.pix = append(out.pix, t.apply(row[channel:], c, 0))
+			}
+		}
+	}
+	return out
+}
+
+// pilNearest is the window of m resized to width x height as PIL's NEAREST resizes (its affine
+// scaling): each output pixel takes the source pixel at a position PIL accumulates in floats,
+// step by step, whose rounding can pick the next pixel where the exact one lies on a border.
+func pilNearest(m *pilImage, width, height int, window image.Rectangle) *pilImage {
+	columns := pilNearestIndices(m.width, width, window.Min.X, window.Max.X)
+	rows := pilNearestIndices(m.height, height, window.Min.Y, window.Max.Y)
+	c := m.channels
+	out := &pilImage{len(columns), len(rows), c, make([]uint8, 0, len(columns)*len(rows)*c)}
+	for _, sy := range rows {
+		for _, sx := range columns {
+			out.pix = append(out.pix, m.pix[(sy*m.width+sx)*c:][:c]...)
+		}
+	}
+	return out
+}
+
+// pilNearestIndices are the source indices of outputs lo to hi-1 of out taken from in, as
+// Pillow's ImagingScaleAffine computes them: a position starting at half a step and growing by
+// a step (in/out) each output, truncated.
+func pilNearestIndices(in, out, lo, hi int) []int {
+	step := float64(in) / float64(out)
+	position := step * 0.5
+	indices := make([]int, 0, hi-lo)
+	for i := range hi {
+		if i >= lo {
+			indices = append(indices, min(max(int(position), 0), in-1))
+		}
+		position += step
+	}
+	return indices
 }
 
 // opaqueRGB is img's colours as 8-bit RGB as PIL reads them, its alpha dropped (PIL's
@@ -145,13 +189,47 @@ func opaqueRGB(img image.Image) *pilImage {
 	}
 	b := img.Bounds()
 	out := &pilImage{b.Dx(), b.Dy(), 3, make([]uint8, 0, b.Dx()*b.Dy()*3)}
+	opaqueRGBA := false
+	if m, ok := img.(*image.RGBA); ok {
+		opaqueRGBA = m.Opaque() // premultiplied colours are straight only where opaque
+	}
 	for y := b.Min.Y; y < b.Max.Y; y++ {
-		for x := b.Min.X; x < b.Max.X; x++ {
-			c := straightColour(img.At(x, y))
-			out.pix = append(out.pix, c.R, c.G, c.B)
+		switch m := img.(type) { // the common layouts read directly (At costs an allocation a pixel)
+		case *image.NRGBA:
+			out.pix = appendRGB(out.pix, m.Pix[m.PixOffset(b.Min.X, y):][:4*b.Dx()], 4)
+		case *image.RGBA:
+			if !opaqueRGBA {
+				out.pix = appendStraight(out.pix, img, y)
+				continue
+			}
+			out.pix = appendRGB(out.pix, m.Pix[m.PixOffset(b.Min.X, y):][:4*b.Dx()], 4)
+		case *image.Gray:
+			for _, v := range m.Pix[m.PixOffset(b.Min.X, y):][:b.Dx()] {
+				out.pix = append(out.pix, v, v, v)
+			}
+		default:
+			out.pix = appendStraight(out.pix, img, y)
 		}
 	}
 	return out
+}
+
+// appendRGB appends the first three of every step values of row.
+func appendRGB(pix, row []uint8, step int) []uint8 {
+	for i := 0; i+2 < len(row); i += step {
+		pix = append(pix, row[i], row[i+1], row[i+2])
+	}
+	return pix
+}
+
+// appendStraight appends row y of img as straight (not premultiplied) RGB.
+func appendStraight(pix []uint8, img image.Image, y int) []uint8 {
+	b := img.Bounds()
+	for x := b.Min.X; x < b.Max.X; x++ {
+		c := straightColour(img.At(x, y))
+		pix = append(pix, c.R, c.G, c.B)
+	}
+	return pix
 }
 
 // premultipliedRGBA is img as PIL's RGBa, 8-bit RGB premultiplied by alpha, the mode PIL
@@ -206,7 +284,9 @@ func unpremultipliedRGB(m *pilImage) *pilImage {
 // hasAlpha says whether img stores transparency (PIL's RGBA, LA, PA or P with transparency).
 func hasAlpha(img image.Image) bool {
 	switch m := img.(type) {
-	case *image.NRGBA, *image.NRGBA64, *image.RGBA, *image.RGBA64, *image.NYCbCrA, *image.Alpha, *image.Alpha16:
+	case *image.RGBA: // how Go decodes an opaque RGB PNG too
+		return !m.Opaque()
+	case *image.NRGBA, *image.NRGBA64, *image.RGBA64, *image.NYCbCrA, *image.Alpha, *image.Alpha16:
 		return true
 	case *image.Paletted:
 		for _, c := range m.Palette {

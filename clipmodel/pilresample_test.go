@@ -2,8 +2,10 @@ package clipmodel
 
 import (
 	"encoding/json"
+	"image"
 	"os"
 	"path/filepath"
+	"runtime"
 	"testing"
 )
 
@@ -84,5 +86,24 @@ func readPILReference(t *testing.T, name string, ref any) {
 	}
 	if err := json.Unmarshal(data, ref); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestLongImagesResizeTheCropAlone: an image a pixel wide and two million tall, resized so its
+// short side is 224, would be 224 x 448 million pixels; only the crop's pixels are computed.
+func TestLongImagesResizeTheCropAlone(t *testing.T) {
+	long := image.NewGray(image.Rect(0, 0, 1, 2_000_000))
+	for i := range long.Pix {
+		long.Pix[i] = uint8(i / 1000)
+	}
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	pixels := Preprocess{Size: 224, CropSize: 224}.Pixels(long)
+	runtime.ReadMemStats(&after)
+	if len(pixels) != 224*224*3 {
+		t.Fatalf("%d values", len(pixels))
+	}
+	if grown := after.TotalAlloc - before.TotalAlloc; grown > 100<<20 {
+		t.Errorf("preprocessing allocated %d MB", grown>>20)
 	}
 }

@@ -1,10 +1,12 @@
 package clipmodel
 
 import (
+	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"image"
+	"image/color"
 	_ "image/gif"  // GIF input images.
 	_ "image/jpeg" // JPEG input images.
 	_ "image/png"  // PNG input images.
@@ -254,12 +256,20 @@ const MaxImagePixels = 100_000_000
 // refuses what LoadImage would refuse for its header (no image of imageFormats, a directory, more than
 // MaxImagePixels pixels) with the same message.
 func CheckImageFile(path string) error {
+	_, err := ImageFileSize(path)
+	return err
+}
+
+// ImageFileSize is an image file's width and height from its header, after CheckImageFile's
+// checks.
+func ImageFileSize(path string) (image.Point, error) {
 	f, err := openImage(path)
 	if err != nil {
-		return err
+		return image.Point{}, err
 	}
 	defer f.Close()
-	return checkImageHeader(f, path)
+	cfg, err := imageHeader(f, path)
+	return image.Pt(cfg.Width, cfg.Height), err
 }
 
 // openImage opens an image file, refusing a folder; an http(s) address is downloaded into the
@@ -278,17 +288,17 @@ func openImage(path string) (*os.File, error) {
 	return os.Open(path)
 }
 
-// checkImageHeader reads an image's header from r and refuses what LoadImage cannot read.
-func checkImageHeader(r io.Reader, path string) error {
+// imageHeader reads an image's header from r and refuses what LoadImage cannot read.
+func imageHeader(r io.Reader, path string) (image.Config, error) {
 	cfg, _, err := image.DecodeConfig(r)
 	if err != nil {
-		return fmt.Errorf("%s: not a readable image (%s): %w", path, imageFormats, err)
+		return cfg, fmt.Errorf("%s: not a readable image (%s): %w", path, imageFormats, err)
 	}
 	if pixels := int64(cfg.Width) * int64(cfg.Height); pixels > MaxImagePixels {
-		return fmt.Errorf("%s: the image is %dx%d, %d megapixels; clipwork reads images of at most %d megapixels: scale it down",
-			path, cfg.Width, cfg.Height, pixels/1_000_000, MaxImagePixels/1_000_000)
+		return cfg, fmt.Errorf("%s: the image is %dx%d, %.2f megapixels; clipwork reads images of at most %d megapixels: scale it down",
+			path, cfg.Width, cfg.Height, float64(pixels)/1e6, MaxImagePixels/1_000_000)
 	}
-	return nil
+	return cfg, nil
 }
 
 // LoadImage decodes an image file (PNG, JPEG, GIF, BMP, TIFF or WebP) of at most
@@ -299,17 +309,85 @@ func LoadImage(path string) (image.Image, error) {
 		return nil, err
 	}
 	defer f.Close()
-	if err := checkImageHeader(f, path); err != nil {
+	if _, err := imageHeader(f, path); err != nil {
 		return nil, err
 	}
 	if _, err := f.Seek(0, io.SeekStart); err != nil {
 		return nil, err
 	}
-	img, _, err := image.Decode(f)
+	img, format, err := image.Decode(f)
 	if err != nil {
 		return nil, fmt.Errorf("%s: not a readable image (%s): %w", path, imageFormats, err)
 	}
+	if format == "png" {
+		if _, err := f.Seek(0, io.SeekStart); err == nil {
+			img = asPILReadsPNG(img, f)
+		}
+	}
 	return img, nil
+}
+
+// asPILReadsPNG is a decoded PNG (its file r) in the form that takes PIL's path through the
+// pipelines: a grey or RGB PNG with a transparent colour (tRNS) is opaque, as PIL's L or RGB
+// mode keeps no alpha (Go decodes it with one); a 1-bit grey PNG is a two-colour palette, as
+// PIL's mode 1 is resized by nearest neighbour.
+func asPILReadsPNG(img image.Image, r io.ReadSeeker) image.Image {
+	colourType, depth, keyed := pngLayout(r)
+	switch {
+	case (colourType == 0 || colourType == 2) && keyed:
+		b := img.Bounds()
+		opaque := image.NewRGBA(b)
+		for y := b.Min.Y; y < b.Max.Y; y++ {
+			for x := b.Min.X; x < b.Max.X; x++ {
+				c := straightColour(img.At(x, y))
+				c.A = 255
+				opaque.Set(x, y, c)
+			}
+		}
+		return opaque
+	case colourType == 0 && depth == 1:
+		if grey, ok := img.(*image.Gray); ok {
+			return &image.Paletted{Pix: grey.Pix, Stride: grey.Stride, Rect: grey.Rect, Palette: greyLevels}
+		}
+	}
+	return img
+}
+
+// greyLevels is a palette whose entry v is the grey level v (a 1-bit image holds 0 and 255).
+var greyLevels = func() color.Palette {
+	p := make(color.Palette, 256)
+	for v := range p {
+		p[v] = color.Gray{Y: uint8(v)}
+	}
+	return p
+}()
+
+// pngLayout reads a PNG's colour type and bit depth (IHDR) and whether a tRNS chunk gives it a
+// transparent colour, walking its chunks up to the image data; zeros where it cannot.
+func pngLayout(r io.ReadSeeker) (colourType, depth byte, transparency bool) {
+	header := make([]byte, 8+8+13)
+	if _, err := io.ReadFull(r, header); err != nil || string(header[12:16]) != "IHDR" {
+		return 0, 0, false
+	}
+	depth, colourType = header[24], header[25]
+	if _, err := r.Seek(4, io.SeekCurrent); err != nil { // IHDR's CRC
+		return colourType, depth, false
+	}
+	chunk := make([]byte, 8)
+	for {
+		if _, err := io.ReadFull(r, chunk); err != nil {
+			return colourType, depth, false
+		}
+		switch kind := string(chunk[4:]); kind {
+		case "tRNS":
+			return colourType, depth, true
+		case "IDAT", "IEND":
+			return colourType, depth, false
+		}
+		if _, err := r.Seek(int64(binary.BigEndian.Uint32(chunk[:4]))+4, io.SeekCurrent); err != nil {
+			return colourType, depth, false
+		}
+	}
 }
 
 // Pixels resizes img as the fields say (by default its short side to Size with PIL's BICUBIC
@@ -317,16 +395,19 @@ func LoadImage(path string) (image.Image, error) {
 // in [0, 1], row-major: the input ImageFeatures expects (it normalises with Mean and Std
 // itself). Where the crop reaches past the image it is black.
 func (p Preprocess) Pixels(img image.Image) []float32 {
-	resized := p.resize(img)
-	left, top := p.cropOffset(resized.width), p.cropOffset(resized.height)
+	width, height := p.resizedSize(img.Bounds())
+	left, top := p.cropOffset(width), p.cropOffset(height)
+	crop := image.Rect(left, top, left+p.CropSize, top+p.CropSize)
+	window := crop.Intersect(image.Rect(0, 0, width, height)) // only what the crop keeps is resized
+	resized := p.resize(img, width, height, window)
 	out := make([]float32, 0, p.CropSize*p.CropSize*3)
-	for y := top; y < top+p.CropSize; y++ {
-		for x := left; x < left+p.CropSize; x++ {
-			if x < 0 || y < 0 || x >= resized.width || y >= resized.height {
+	for y := crop.Min.Y; y < crop.Max.Y; y++ {
+		for x := crop.Min.X; x < crop.Max.X; x++ {
+			if !image.Pt(x, y).In(window) {
 				out = append(out, 0, 0, 0)
 				continue
 			}
-			for _, v := range resized.pix[(y*resized.width+x)*3:][:3] {
+			for _, v := range resized.pix[((y-window.Min.Y)*resized.width+x-window.Min.X)*3:][:3] {
 				out = append(out, float32(v)/255)
 			}
 		}
@@ -334,9 +415,8 @@ func (p Preprocess) Pixels(img image.Image) []float32 {
 	return out
 }
 
-// resize returns img resized as the fields say, as 8-bit RGB.
-func (p Preprocess) resize(img image.Image) *pilImage {
-	width, height := p.resizedSize(img.Bounds())
+// resize returns the window of img resized to width x height as the fields say, as 8-bit RGB.
+func (p Preprocess) resize(img image.Image, width, height int, window image.Rectangle) *pilImage {
 	filter := pilBicubicFilter
 	if p.Bilinear {
 		filter = pilBilinearFilter
@@ -344,13 +424,13 @@ func (p Preprocess) resize(img image.Image) *pilImage {
 	_, paletted := img.(*image.Paletted)
 	switch {
 	case width == img.Bounds().Dx() && height == img.Bounds().Dy():
-		return opaqueRGB(img)
+		return pilResample(opaqueRGB(img), width, height, window, filter) // the window alone
 	case p.Torchvision && paletted:
-		return pilNearest(opaqueRGB(img), width, height)
+		return pilNearest(opaqueRGB(img), width, height, window)
 	case p.Torchvision && hasAlpha(img):
-		return unpremultipliedRGB(pilResample(premultipliedRGBA(img), width, height, filter))
+		return unpremultipliedRGB(pilResample(premultipliedRGBA(img), width, height, window, filter))
 	}
-	return pilResample(opaqueRGB(img), width, height, filter)
+	return pilResample(opaqueRGB(img), width, height, window, filter)
 }
 
 // resizedSize is the size the fields resize an image of bounds b to.

@@ -718,3 +718,14 @@ func bool2int(b bool) int {
 	}
 	return 0
 }
+
+// TestLongInitImageIsRefused: an initial image so long that covering the resolution would
+// scale it to gigapixels is refused before the run, naming the sizes.
+func TestLongInitImageIsRefused(t *testing.T) {
+	exp := BenchExperiment(32, 1, 2)
+	exp.Init = Init{Image: writePNG(t, "long.png", image.NewGray(image.Rect(0, 0, 1, 200_000)))}
+	err := exp.Resolve()
+	if err == nil || !strings.Contains(err.Error(), "1x200000, it would be scaled to 32x6400000 to cover 32x32") {
+		t.Errorf("a 1x200000 init image: %v", err)
+	}
+}

@@ -44,12 +44,17 @@ func coverCrop(img image.Image, width, height int) image.Image {
 	if w == width && h == height {
 		return img
 	}
-	factor := float64(max(width, height)) / float64(min(w, h))
-	scaledW, scaledH := max(int(float64(w)*factor), width), max(int(float64(h)*factor), height)
+	scaledW, scaledH := coverSize(w, h, width, height)
 	scaled := resizeImage(img, scaledW, scaledH, draw.CatmullRom)
 	x := int(math.RoundToEven(float64(scaledW-width) / 2))
 	y := int(math.RoundToEven(float64(scaledH-height) / 2))
 	return scaled.SubImage(image.Rect(x, y, x+width, y+height))
+}
+
+// coverSize is the size coverCrop scales an image of w x h to, to cover width x height.
+func coverSize(w, h, width, height int) (int, int) {
+	factor := float64(max(width, height)) / float64(min(w, h))
+	return max(int(float64(w)*factor), width), max(int(float64(h)*factor), height)
 }
 
 // scalePixels maps every pixel value p of channel c to p*std[c] + mean[c].

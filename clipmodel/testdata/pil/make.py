@@ -29,14 +29,30 @@ def images(rng):
     palette.putpalette([rng.randrange(256) for _ in range(16 * 3)])
     palette.putdata([rng.randrange(16) for _ in range(18 * 25)])
     palette.info["transparency"] = bytes([0, 128] + [255] * 14)
+    palette2 = Image.new("P", (12, 78))  # 12 wide squashed to 9: PIL's float steps pick a column off the exact one
+    palette2.putpalette([rng.randrange(256) for _ in range(16 * 3)])
+    palette2.putdata([rng.randrange(16) for _ in range(12 * 78)])
+    tall = np.array([[[rng.randrange(256) for _ in range(3)]] for _ in range(300)], dtype=np.uint8)
+    tiny = np.array([[[rng.randrange(256) for _ in range(3)] for _ in range(3)] for _ in range(2)], dtype=np.uint8)
     deep = np.array([[[rng.randrange(65536) for _ in range(3)] for _ in range(15)] for _ in range(12)], dtype=">u2")
+    keyed_rgb = Image.fromarray(rgb[:, :13], "RGB")
+    keyed_rgb.info["transparency"] = tuple(int(v) for v in rgb[0, 0])  # a transparent colour (tRNS)
+    keyed_grey = Image.fromarray(grey[:19], "L")
+    keyed_grey.info["transparency"] = int(grey[0, 0])
+    bits = Image.fromarray(grey > 127).convert("1")
     return {
         "rgba.png": Image.fromarray(rgba, "RGBA"),
+        "keyed-rgb.png": keyed_rgb,
+        "keyed-grey.png": keyed_grey,
+        "bits.png": bits,
         "la.png": Image.fromarray(la, "LA"),
         "rgb.png": Image.fromarray(rgb, "RGB"),
         "grey.png": Image.fromarray(grey, "L"),
         "palette.png": palette,
         "rgb16.png": deep,
+        "palette2.png": palette2,
+        "tall.png": Image.fromarray(tall, "RGB"),
+        "tiny.png": Image.fromarray(tiny, "RGB"),
     }
 
 
@@ -81,6 +97,9 @@ def jpegs():
     for name, subsampling in (("420.jpg", 2), ("422.jpg", 1), ("444.jpg", 0)):
         picture.save(os.path.join(HERE, name), quality=80, subsampling=subsampling)
         out.append(name)
+    for name, size, subsampling in (("tiny420.jpg", (3, 5), 2), ("tiny422.jpg", (4, 4), 1), ("narrow420.jpg", (1, 9), 2)):
+        picture.resize(size).save(os.path.join(HERE, name), quality=80, subsampling=subsampling)
+        out.append(name)  # two chroma samples a row or fewer: libjpeg repeats them
     picture.convert("L").save(os.path.join(HERE, "grey.jpg"), quality=80)
     out.append("grey.jpg")
     return [{"file": name, "rgb": np.asarray(Image.open(os.path.join(HERE, name)).convert("RGB")).flatten().tolist()}
@@ -95,7 +114,7 @@ def main():
         if isinstance(img, np.ndarray):
             write_deep(path, img)
         else:
-            img.save(path)
+            img.save(path, transparency=img.info["transparency"]) if "transparency" in img.info and img.mode != "P" else img.save(path)
         img = Image.open(path)
         img.load()
         for filt, resample in (("bicubic", Image.BICUBIC), ("bilinear", Image.BILINEAR)):
