@@ -243,7 +243,7 @@ func variantStatus(path string) string {
 func (p *sweepPlan) runVariant(ctx context.Context, v sweep.Variant, stdout io.Writer) error {
 	path := filepath.Join(p.dir, v.Folder)
 	if p.mirror != nil {
-		if err := p.takeVariant(ctx, path); err != nil {
+		if err := p.takeVariant(ctx, path, stdout); err != nil {
 			return err
 		}
 		defer p.mirror.Release(path)
@@ -271,8 +271,13 @@ func (p *sweepPlan) runVariant(ctx context.Context, v sweep.Variant, stdout io.W
 // write it (two sweeps at once, or a retried cluster task whose first try is still alive: a task
 // of one variant waits for that one to end or its lease to go stale), and then downloads the
 // folder as that one left it.
-func (p *sweepPlan) takeVariant(ctx context.Context, path string) error {
-	if _, err := p.mirror.Hold(ctx, path, p.leaseWait); err != nil {
+func (p *sweepPlan) takeVariant(ctx context.Context, path string, stdout io.Writer) error {
+	_, err := p.mirror.Hold(ctx, path, 0)
+	if errors.Is(err, store.ErrLeaseHeld) && p.leaseWait > 0 {
+		fmt.Fprintf(stdout, "%v; waiting up to %v for it\n", err, p.leaseWait)
+		_, err = p.mirror.Hold(ctx, path, p.leaseWait)
+	}
+	if err != nil {
 		return err
 	}
 	if err := os.RemoveAll(path); err != nil {

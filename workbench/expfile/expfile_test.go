@@ -479,14 +479,15 @@ func TestAliasesDuplicatesAndLongExpressions(t *testing.T) {
 	for i := 1; i < 8; i++ {
 		bomb += fmt.Sprintf("a%d: &a%d [%s]\n", i, i, strings.TrimSuffix(strings.Repeat(fmt.Sprintf("*a%d, ", i-1), 10), ", "))
 	}
-	dup, err := Parse("dup.yaml", []byte("epochs: 3\nresolution: 32\ntargets: [{features: [x, {text: y, text: z}]}]\nepochs: 5\n"))
+	dup, err := Parse("dup.yaml", []byte("epochs: 3\nresolution: 32\ntargets: [{features: [x, {text: y, text: z}]}]\nepochs: 5\n"+
+		"postproc: [&m {mean: 0.5, mean: 0.4}, *m, *m]\n"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	notes := fmt.Sprint(dup.Notes)
 	if dup.Experiment.Steps != 5 || dup.Experiment.Targets[0].Features[1].Text != "z" ||
 		!strings.Contains(notes, `dup.yaml:1:1: note: key "epochs" appears again at line 4, whose value counts`) ||
-		!strings.Contains(notes, `dup.yaml:3:27: note: key "text" appears again`) {
+		!strings.Contains(notes, `dup.yaml:3:27: note: key "text" appears again`) || len(dup.Notes) != 3 {
 		t.Errorf("keys named twice: %d steps, feature %q, notes %s; want the last values (5, z) and a note for each",
 			dup.Experiment.Steps, dup.Experiment.Targets[0].Features[1].Text, notes)
 	}

@@ -161,12 +161,12 @@ func parseBytes(name string, data []byte, files map[*yaml.Node]string) (*yaml.No
 		return nil, nil, &Error{File: name, Line: root.Line, Column: root.Column,
 			Message: "an experiment is a mapping of keys (epochs, resolution, targets, ...) to values"}
 	}
+	notes := dropDuplicateKeys(root, name) // before the aliases expand, once for an anchored mapping
 	budget := maxExpandedNodes
 	root, err := expandAliases(root, name, &budget)
 	if err != nil {
 		return nil, nil, err
 	}
-	notes := dropDuplicateKeys(root, name)
 	markFile(root, name, files)
 	return root, notes, nil
 }
@@ -291,7 +291,7 @@ func dropDuplicateKeys(n *yaml.Node, file string) []error {
 		var kept []*yaml.Node
 		for i := 0; i+1 < len(n.Content); i += 2 {
 			key := n.Content[i]
-			if later := n.Content[last[key.Value]]; later != key {
+			if later := n.Content[last[key.Value]]; later != key && key.Value != "<<" { // merge keys all merge
 				notes = append(notes, &Error{File: file, Line: key.Line, Column: key.Column, Message: fmt.Sprintf(
 					"note: key %q appears again at line %d, whose value counts, as in CLIPig: remove one", key.Value, later.Line)})
 				continue
