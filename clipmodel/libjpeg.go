@@ -81,3 +81,73 @@ func libjpegColour(y, cb, cr int) (r, g, b uint8) {
 	b = clamp(y + (fix(1.77200)*cb+half)>>bits)
 	return r, g, b
 }
+
+// webpRGB is a lossy WebP's pixels as libwebp (PIL's decoder) outputs them: m is VP8's
+// limited-range YCbCr as Go decodes it (Go's image.YCbCr would take it for JPEG's full range:
+// white reads 235), turned to RGB by libwebp's fancy upsampler (UpsampleRgbLinePair) and
+// VP8YUVToRGB; alpha, where the file has it, beside (nil without). An opaque image is an RGBA,
+// one with alpha an NRGBA.
+func webpRGB(m *image.YCbCr, alpha []uint8) image.Image {
+	w, h := m.Rect.Dx(), m.Rect.Dy()
+	pix := make([]uint8, w*h*4)
+	chroma := func(plane []uint8, x, y int) uint32 { return uint32(plane[y*m.CStride+x]) }
+	uv := func(x, y int) uint32 { return chroma(m.Cb, x, y) | chroma(m.Cr, x, y)<<16 }
+	// Output rows come in pairs (2k-1, 2k) between chroma rows k-1 and k; the first row and an
+	// even height's last row see one chroma row.
+	for k := 0; 2*k-1 < h; k++ {
+		rows := [2]int{2*k - 1, 2 * k}
+		upsamplePair(w, uv, max(k-1, 0), min(k, (h+1)/2-1), func(x, which int, v uint32) {
+			if y := rows[which]; y >= 0 && y < h {
+				r, g, b := webpColour(int(m.Y[y*m.YStride+x]), int(v&0xff), int(v>>16))
+				a := uint8(255)
+				if alpha != nil {
+					a = alpha[y*w+x]
+				}
+				copy(pix[(y*w+x)*4:], []uint8{r, g, b, a})
+			}
+		})
+	}
+	if alpha == nil {
+		return &image.RGBA{Pix: pix, Stride: 4 * w, Rect: image.Rect(0, 0, w, h)}
+	}
+	return &image.NRGBA{Pix: pix, Stride: 4 * w, Rect: image.Rect(0, 0, w, h)}
+}
+
+// upsamplePair is libwebp's UpsampleRgbLinePair for one pair of rows of width w between chroma
+// rows top and bottom (uv reads a sample): put gets each pixel's chroma, for row 0 (nearer top)
+// or 1 (nearer bottom).
+func upsamplePair(w int, uv func(x, y int) uint32, top, bottom int, put func(x, which int, v uint32)) {
+	tl, l := uv(0, top), uv(0, bottom)
+	put(0, 0, (3*tl+l+0x00020002)>>2)
+	put(0, 1, (3*l+tl+0x00020002)>>2)
+	for x := 1; x <= (w-1)>>1; x++ {
+		t, c := uv(x, top), uv(x, bottom)
+		avg := tl + t + l + c + 0x00080008
+		diag12, diag03 := (avg+2*(t+l))>>3, (avg+2*(tl+c))>>3
+		put(2*x-1, 0, (diag12+tl)>>1)
+		put(2*x, 0, (diag03+t)>>1)
+		put(2*x-1, 1, (diag03+l)>>1)
+		put(2*x, 1, (diag12+c)>>1)
+		tl, l = t, c
+	}
+	if w&1 == 0 {
+		put(w-1, 0, (3*tl+l+0x00020002)>>2)
+		put(w-1, 1, (3*l+tl+0x00020002)>>2)
+	}
+}
+
+// webpColour is libwebp's VP8YUVToRGB: 14-bit factors (MultHi), clipped at 6 bits of fraction.
+func webpColour(y, u, v int) (r, g, b uint8) {
+	multHi := func(v, coeff int) int { return (v * coeff) >> 8 }
+	clip := func(v int) uint8 {
+		if v&^((256<<6)-1) == 0 {
+			return uint8(v >> 6)
+		}
+		if v < 0 {
+			return 0
+		}
+		return 255
+	}
+	return clip(multHi(y, 19077) + multHi(v, 26149) - 14234), clip(multHi(y, 19077) - multHi(u, 6419) - multHi(v, 13320) + 8708),
+		clip(multHi(y, 19077) + multHi(u, 33050) - 17685)
+}

@@ -44,10 +44,11 @@ func TestPixelsAsPIL(t *testing.T) {
 	}
 }
 
-// TestJPEGColoursAsPIL checks the colours of JPEGs in each chroma subsampling, at odd sizes,
-// against PIL's (libjpeg's): the chroma interpolation and colour conversion are libjpeg's, so
-// only the inverse DCTs' rounding remains, a level or two (testdata/pil/make.py wrote them).
-func TestJPEGColoursAsPIL(t *testing.T) {
+// TestDecodedColoursAsPIL checks the colours of JPEGs in each chroma subsampling, at odd and tiny
+// sizes, and of lossy WebPs, against PIL's (libjpeg's, libwebp's): the chroma interpolation
+// and colour conversion are theirs, so only the inverse transforms' rounding remains, a level
+// or two (testdata/pil/make.py wrote them).
+func TestDecodedColoursAsPIL(t *testing.T) {
 	var ref struct {
 		Images []struct {
 			File string

@@ -319,8 +319,18 @@ func LoadImage(path string) (image.Image, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%s: not a readable image (%s): %w", path, imageFormats, err)
 	}
-	if format == "png" {
-		if _, err := f.Seek(0, io.SeekStart); err == nil {
+	switch m := img.(type) {
+	case *image.YCbCr:
+		if format == "webp" && m.SubsampleRatio == image.YCbCrSubsampleRatio420 && m.Rect.Min == (image.Point{}) {
+			img = webpRGB(m, nil)
+		}
+	case *image.NYCbCrA:
+		if format == "webp" && m.SubsampleRatio == image.YCbCrSubsampleRatio420 && m.Rect.Min == (image.Point{}) &&
+			m.AStride == m.Rect.Dx() {
+			img = webpRGB(&m.YCbCr, m.A)
+		}
+	default:
+		if _, err := f.Seek(0, io.SeekStart); err == nil && format == "png" {
 			img = asPILReadsPNG(img, f)
 		}
 	}

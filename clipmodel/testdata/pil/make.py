@@ -1,5 +1,6 @@
 """Writes the images of TestPixelsAsPIL and what PIL's pipelines make of them (pixels.json),
-and the JPEGs of TestJPEGColoursAsPIL with PIL's (libjpeg's) RGB of them (jpeg.json).
+and the JPEGs and WebPs of TestDecodedColoursAsPIL with PIL's (libjpeg's, libwebp's) RGB of
+them (jpeg.json).
 
 Run with the Python that has Pillow (9.4 made the committed files): python3 make.py. Each
 image is preprocessed as transformers' CLIPImageProcessor does (convert to RGB, resize, crop
@@ -102,6 +103,12 @@ def jpegs():
         out.append(name)  # two chroma samples a row or fewer: libjpeg repeats them
     picture.convert("L").save(os.path.join(HERE, "grey.jpg"), quality=80)
     out.append("grey.jpg")
+    picture.save(os.path.join(HERE, "lossy.webp"), quality=80)  # libwebp's colours and upsampling too
+    picture.resize((36, 22)).save(os.path.join(HERE, "even.webp"), quality=80)
+    translucent = picture.convert("RGBA")
+    translucent.putalpha(picture.convert("L"))
+    translucent.save(os.path.join(HERE, "alpha.webp"), quality=80)
+    out += ["lossy.webp", "even.webp", "alpha.webp"]
     return [{"file": name, "rgb": np.asarray(Image.open(os.path.join(HERE, name)).convert("RGB")).flatten().tolist()}
             for name in out]
 
