@@ -7,13 +7,14 @@ import (
 	"fmt"
 	"image"
 	"image/color"
-	_ "image/gif"  // GIF input images.
+	"image/gif"
 	_ "image/jpeg" // JPEG input images.
 	_ "image/png"  // PNG input images.
 	"io"
 	"math"
 	"os"
 	"path/filepath"
+	"slices"
 
 	_ "golang.org/x/image/bmp"  // BMP input images.
 	_ "golang.org/x/image/tiff" // TIFF input images.
@@ -329,6 +330,10 @@ func LoadImage(path string) (image.Image, error) {
 			m.AStride == m.Rect.Dx() {
 			img = webpRGB(&m.YCbCr, m.A)
 		}
+	case *image.Paletted:
+		if _, err := f.Seek(0, io.SeekStart); err == nil && format == "gif" {
+			img = withStoredColours(m, f)
+		}
 	default:
 		if _, err := f.Seek(0, io.SeekStart); err == nil && format == "png" {
 			img = asPILReadsPNG(img, f)
@@ -361,6 +366,26 @@ func asPILReadsPNG(img image.Image, r io.ReadSeeker) image.Image {
 		}
 	}
 	return img
+}
+
+// withStoredColours is a GIF (its file r) whose transparent colour is the one the file stores,
+// as PIL's convert("RGB") gives it: Go's decoder makes it transparent black. It takes the
+// colour from the file's global table where the image uses that table.
+func withStoredColours(m *image.Paletted, r io.Reader) image.Image {
+	cfg, err := gif.DecodeConfig(r)
+	global, ok := cfg.ColorModel.(color.Palette)
+	if err != nil || !ok || len(global) != len(m.Palette) {
+		return m
+	}
+	palette := slices.Clone(m.Palette)
+	for i, c := range palette {
+		if _, _, _, a := c.RGBA(); a == 0 {
+			palette[i] = global[i]
+		} else if c != global[i] {
+			return m // a table of the image's own
+		}
+	}
+	return &image.Paletted{Pix: m.Pix, Stride: m.Stride, Rect: m.Rect, Palette: palette}
 }
 
 // greyLevels is a palette whose entry v is the grey level v (a 1-bit image holds 0 and 255).

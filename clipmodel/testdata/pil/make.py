@@ -54,6 +54,7 @@ def images(rng):
         "palette2.png": palette2,
         "tall.png": Image.fromarray(tall, "RGB"),
         "tiny.png": Image.fromarray(tiny, "RGB"),
+        "transparent.gif": palette.copy(),  # index 0 transparent: PIL keeps its stored colour
     }
 
 
@@ -121,7 +122,12 @@ def main():
         if isinstance(img, np.ndarray):
             write_deep(path, img)
         else:
-            img.save(path, transparency=img.info["transparency"]) if "transparency" in img.info and img.mode != "P" else img.save(path)
+            if name.endswith(".gif"):
+                img.save(path, transparency=0)
+            elif "transparency" in img.info and img.mode != "P":
+                img.save(path, transparency=img.info["transparency"])
+            else:
+                img.save(path)
         img = Image.open(path)
         img.load()
         for filt, resample in (("bicubic", Image.BICUBIC), ("bilinear", Image.BILINEAR)):
