@@ -109,8 +109,12 @@ func (c featureColumn) header() string {
 	return c.target + ": " + label
 }
 
-// cell is the feature's final similarity and, where it can win windows, its win rate.
+// cell is the feature's final similarity and, where it can win windows, its win rate; "-"
+// before the run's first step.
 func (c featureColumn) cell(s *runstore.Summary) string {
+	if s.StepsDone == 0 {
+		return "-"
+	}
 	for _, t := range s.Targets {
 		if t.Name != c.target || c.feature >= len(t.Features) || t.Features[c.feature].Label != c.label {
 			continue

@@ -118,3 +118,10 @@ func TestReadFinishedAndPendingVariants(t *testing.T) {
 		t.Errorf("a folder without a sweep: %v", err)
 	}
 }
+
+// TestCellBeforeTheFirstStep: a variant that has started but made no step has no similarity yet.
+func TestCellBeforeTheFirstStep(t *testing.T) {
+	if got := (featureColumn{target: "t", label: "x"}).cell(&runstore.Summary{Steps: 5}); got != "-" {
+		t.Errorf("cell of a run at step 0: %q", got)
+	}
+}
