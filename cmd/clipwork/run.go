@@ -93,8 +93,7 @@ func runRun(args []string, stdout io.Writer) error {
 // runIntoStore runs into the store f.out from a local working folder that holds an empty folder
 // for each run folder in the store, so that the run takes a name of its own there.
 func runIntoStore(file *expfile.File, name string, f runFlags, stdout io.Writer) error {
-	ctx, stop := stopsignal.Context(context.Background()) // Ctrl-C before the run starts ends it with the lease released
-	defer stop()
+	ctx := context.Background() // no lease is held before the run's folder: Ctrl-C may end it as it is
 	mirror, err := openMirror(ctx, f.out)
 	if err != nil {
 		return err
@@ -116,8 +115,9 @@ func runIntoStore(file *expfile.File, name string, f runFlags, stdout io.Writer)
 // resumeFromStore downloads the run at the store URL f.resume and resumes it there; a URL that
 // names no run folder (a bucket alone) is refused before anything is downloaded.
 func resumeFromStore(f runFlags, stdout io.Writer) error {
-	ctx, stop := stopsignal.Context(context.Background()) // Ctrl-C while downloading ends it with the lease released
-	defer stop()
+	ctx, stop := stopsignal.Context(context.Background()) // Ctrl-C while downloading ends it with the lease released;
+	defer stop()                                          // a second Ctrl-C ends it at once
+	context.AfterFunc(ctx, stop)
 	parent, name := store.Split(f.resume)
 	if name == "" {
 		return fmt.Errorf("--resume %s names no run folder: write s3://bucket/prefix/RUN", f.resume)
@@ -148,8 +148,12 @@ func (f runFlags) newRunFolder(ctx context.Context, name string) (*runstore.Dir,
 			return dir, err
 		}
 		free, err := f.takeFreeFolder(ctx, dir.Path)
-		if free || err != nil {
-			return dir, err
+		if err != nil {
+			dir.Close()
+			return nil, err
+		}
+		if free {
+			return dir, nil
 		}
 		dir.Close() // Its empty folder stays, so that the next Create takes the next name.
 	}

@@ -280,14 +280,17 @@ func (p *sweepPlan) takeVariant(ctx context.Context, path string, stdout io.Writ
 	if err != nil {
 		return err
 	}
-	if err := os.RemoveAll(path); err != nil {
-		return err
-	}
 	rel, err := filepath.Rel(p.mirror.Local, path)
-	if err != nil {
-		return err
+	if err == nil {
+		err = os.RemoveAll(path)
 	}
-	return p.mirror.Pull(ctx, filepath.ToSlash(rel))
+	if err == nil {
+		err = p.mirror.Pull(ctx, filepath.ToSlash(rel))
+	}
+	if err != nil {
+		p.mirror.Release(path) // the other variants go on: a retried task must not wait for this one
+	}
+	return err
 }
 
 // variantLeaseWait is how long a cluster task waits for another process to finish writing its

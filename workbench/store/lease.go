@@ -78,7 +78,9 @@ type lease struct {
 // expired says whether l was lost, or not renewed for LeaseStale, so that another process
 // may hold it now.
 func (l *lease) expired() bool {
-	return isClosed(l.lost) || time.Since(time.Unix(0, l.renewed.Load())) > LeaseStale
+	// A renewal's interval short of LeaseStale: the store stamps a write when it starts, and
+	// another process may judge the lease stale that much earlier than this one.
+	return isClosed(l.lost) || time.Since(time.Unix(0, l.renewed.Load())) > LeaseStale-l.every
 }
 
 // Hold takes the lease of path, a run folder in Local, for this process until Release or
@@ -103,13 +105,14 @@ func (m *Mirror) Hold(ctx context.Context, path string, wait time.Duration) (los
 		return nil, err
 	}
 	heldTokens.Store(record.Token, true) // before the object exists, so that diedHere never takes it for a dead one's
+	started := time.Now()
 	if err := m.Store.takeLease(ctx, key, record, time.Now().Add(wait)); err != nil {
 		heldTokens.Delete(record.Token)
 		return nil, err
 	}
 	l = &lease{key: key, record: record, every: leaseRenewal, stop: make(chan struct{}), ended: make(chan struct{}),
 		lost: make(chan struct{})}
-	l.renewed.Store(time.Now().UnixNano())
+	l.renewed.Store(started.UnixNano()) // a takeover wrote it a settling pause before now
 	m.mu.Lock()
 	if m.leases == nil {
 		m.leases = map[string]*lease{}
@@ -175,6 +178,8 @@ func (s *Store) takeLease(ctx context.Context, key string, record leaseRecord, d
 		}
 		holder, age, err := s.readLease(ctx, key)
 		switch {
+		case err == nil && holder.Token == record.Token: // a create that reported failure but landed (NFS)
+			return nil
 		case errors.Is(err, os.ErrNotExist) && unreadable < 3: // released meanwhile, or no object
 			unreadable++
 			if err := pause(ctx, 100*time.Millisecond); err != nil {
@@ -208,7 +213,7 @@ func (s *Store) takeOver(ctx context.Context, key string, holder, record leaseRe
 	if now, _, err := s.readLease(ctx, key); err != nil || now.Token != holder.Token {
 		return false, nil // taken or released meanwhile: look again
 	}
-	if err := s.bucket.WriteAll(ctx, key, data, nil); err != nil {
+	if err := s.writeObject(ctx, key, data); err != nil {
 		return false, fmt.Errorf("%s: cannot write the lease %s: %w", s.location, key, err)
 	}
 	if err := pause(ctx, leaseSettle); err != nil {
@@ -236,20 +241,56 @@ func (s *Store) createExclusive(ctx context.Context, key string, data []byte) (b
 	if err := os.MkdirAll(filepath.Dir(file), 0o755); err != nil {
 		return false, err
 	}
-	tmp, err := os.CreateTemp(filepath.Dir(file), LeaseFile+".*.tmp")
+	tmp, err := s.tempFile(data)
 	if err != nil {
 		return false, err
 	}
-	defer os.Remove(tmp.Name())
-	_, err = tmp.Write(data)
-	if err := errors.Join(err, tmp.Close()); err != nil {
-		return false, err
+	defer os.Remove(tmp)
+	err = os.Link(tmp, file)
+	if err != nil && !errors.Is(err, os.ErrExist) { // a filesystem without hard links
+		var f *os.File
+		if f, err = os.OpenFile(file, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644); err == nil {
+			_, err = f.Write(data)
+			err = errors.Join(err, f.Close())
+		}
 	}
-	err = os.Link(tmp.Name(), file)
 	if errors.Is(err, os.ErrExist) {
 		return false, nil
 	}
 	return err == nil, err
+}
+
+// tempFile writes data to a new file at a file:// store's root, outside every run folder,
+// whose listings would catch it vanishing.
+func (s *Store) tempFile(data []byte) (string, error) {
+	tmp, err := os.CreateTemp(s.fileRoot, LeaseFile+".*.tmp")
+	if err != nil {
+		return "", err
+	}
+	_, err = tmp.Write(data)
+	if err := errors.Join(err, tmp.Close()); err != nil {
+		os.Remove(tmp.Name())
+		return "", err
+	}
+	return tmp.Name(), nil
+}
+
+// writeObject writes data as the object key, whole: for a file:// store through a file at its
+// root renamed into place (gocloud's file store writes its temporary file beside the object,
+// inside the run folder, where another process's listing trips on it).
+func (s *Store) writeObject(ctx context.Context, key string, data []byte) error {
+	if s.fileRoot == "" {
+		return s.bucket.WriteAll(ctx, key, data, nil)
+	}
+	tmp, err := s.tempFile(data)
+	if err != nil {
+		return err
+	}
+	if err := os.Rename(tmp, filepath.Join(s.fileRoot, filepath.FromSlash(key))); err != nil {
+		os.Remove(tmp)
+		return err
+	}
+	return nil
 }
 
 // pause waits d, or until ctx ends.
@@ -337,8 +378,9 @@ func (m *Mirror) renew(l *lease) {
 			close(l.lost)
 			return
 		}
-		if m.Store.bucket.WriteAll(ctx, l.key, data, nil) == nil { // a failed renewal is retried at the next tick
-			l.renewed.Store(time.Now().UnixNano())
+		started := time.Now()
+		if m.Store.writeObject(ctx, l.key, data) == nil { // a failed renewal is retried at the next tick
+			l.renewed.Store(started.UnixNano())
 		}
 		cancel()
 	}

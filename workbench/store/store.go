@@ -9,6 +9,7 @@ package store
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"net/url"
@@ -278,11 +279,16 @@ func (s *Store) Delete(ctx context.Context, prefix string) error {
 func (s *Store) Fetch(ctx context.Context, prefix, dir string, except ...string) (int, error) {
 	n := 0
 	err := s.each(ctx, prefix, func(obj *blob.ListObject) error {
-		if slices.Contains(except, path.Base(obj.Key)) {
-			return nil
+		name := path.Base(obj.Key)
+		if slices.Contains(except, name) || strings.HasPrefix(name, LeaseFile+".") && strings.HasSuffix(name, ".tmp") {
+			return nil // a lease being written
+		}
+		err := s.fetchObject(ctx, obj, dir)
+		if errors.Is(err, os.ErrNotExist) {
+			return nil // deleted since the listing (a released lease)
 		}
 		n++
-		return s.fetchObject(ctx, obj, dir)
+		return err
 	})
 	return n, err
 }
