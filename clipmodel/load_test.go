@@ -365,3 +365,25 @@ func TestPreprocessorConfigRoundTrips(t *testing.T) {
 		t.Errorf("read back %+v, want %+v", got, pre)
 	}
 }
+
+// TestTorchvisionPadsSmallImages: torchvision's CenterCrop pads (size - n) // 2 before an image
+// smaller than the crop (checked with torchvision 0.14: a 5x5 image cropped to 8 starts at
+// row and column 1), where rounding half the negative excess to even would put it at 2.
+func TestTorchvisionPadsSmallImages(t *testing.T) {
+	img := image.NewGray(image.Rect(0, 0, 5, 5))
+	for i := range img.Pix {
+		img.Pix[i] = 255
+	}
+	got := Preprocess{NoResize: true, CropSize: 8, Torchvision: true}.Pixels(img)
+	for y := range 8 {
+		for x := range 8 {
+			want := float32(0)
+			if x >= 1 && x < 6 && y >= 1 && y < 6 {
+				want = 1
+			}
+			if v := got[(y*8+x)*3]; v != want {
+				t.Fatalf("pixel (%d, %d) is %g, want %g", x, y, v, want)
+			}
+		}
+	}
+}

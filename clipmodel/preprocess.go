@@ -344,28 +344,32 @@ func LoadImage(path string) (image.Image, error) {
 
 // asPILReadsPNG is a decoded PNG (its file r) in the form that takes PIL's path through the
 // pipelines: a grey or RGB PNG with a transparent colour (tRNS) is opaque, as PIL's L or RGB
-// mode keeps no alpha (Go decodes it with one); a 1-bit grey PNG is a two-colour palette, as
-// PIL's mode 1 is resized by nearest neighbour.
+// mode keeps no alpha (Go decodes it with one); a 1-bit grey PNG, keyed or not, is a palette of
+// its levels, as PIL's mode 1 is resized by nearest neighbour.
 func asPILReadsPNG(img image.Image, r io.ReadSeeker) image.Image {
 	colourType, depth, keyed := pngLayout(r)
-	switch {
-	case (colourType == 0 || colourType == 2) && keyed:
-		b := img.Bounds()
-		opaque := image.NewRGBA(b)
+	if colourType != 0 && colourType != 2 || !keyed && depth != 1 {
+		return img
+	}
+	b := img.Bounds()
+	if colourType == 0 && depth == 1 { // mode 1, keyed or not: its levels as a palette's indices
+		levels := &image.Paletted{Pix: make([]uint8, 0, b.Dx()*b.Dy()), Stride: b.Dx(), Rect: b, Palette: greyLevels}
 		for y := b.Min.Y; y < b.Max.Y; y++ {
 			for x := b.Min.X; x < b.Max.X; x++ {
-				c := straightColour(img.At(x, y))
-				c.A = 255
-				opaque.Set(x, y, c)
+				levels.Pix = append(levels.Pix, straightColour(img.At(x, y)).R)
 			}
 		}
-		return opaque
-	case colourType == 0 && depth == 1:
-		if grey, ok := img.(*image.Gray); ok {
-			return &image.Paletted{Pix: grey.Pix, Stride: grey.Stride, Rect: grey.Rect, Palette: greyLevels}
+		return levels
+	}
+	opaque := image.NewRGBA(b)
+	for y := b.Min.Y; y < b.Max.Y; y++ {
+		for x := b.Min.X; x < b.Max.X; x++ {
+			c := straightColour(img.At(x, y))
+			c.A = 255
+			opaque.Set(x, y, c)
 		}
 	}
-	return img
+	return opaque
 }
 
 // withStoredColours is a GIF (its file r) whose transparent colour is the one the file stores,
@@ -486,7 +490,10 @@ func (p Preprocess) resizedSize(b image.Rectangle) (width, height int) {
 // image is smaller than the crop).
 func (p Preprocess) cropOffset(n int) int {
 	half := float64(n-p.CropSize) / 2
-	if p.Torchvision {
+	switch {
+	case p.Torchvision && n < p.CropSize: // CenterCrop pads (size - n) // 2 before the image
+		return -((p.CropSize - n) / 2)
+	case p.Torchvision:
 		return int(math.RoundToEven(half))
 	}
 	return int(math.Floor(half))

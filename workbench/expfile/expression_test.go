@@ -334,7 +334,7 @@ func expectErrors(t *testing.T, wants map[string]string) {
 func TestSequencesRepeatAsInPython(t *testing.T) {
 	for source, want := range map[string]float64{
 		"fsum([.1] * 10)": 1, "len('ab' * 3)": 6, "len(3 * [1, 2])": 6, "len([0] * -2)": 0, "sum(res * 2)": 60,
-		"len(([1] * 2) * 3)": 6, "len([0] * 1000000)": 1000000, "2 * 3": 6,
+		"len(([1] * 2) * 3)": 6, "len([0] * 1000000)": 1000000, "2 * 3": 6, "len([] * 10**30)": 0, "0.5 * t * 2.0": 0,
 	} {
 		x, err := compileExpression(source)
 		if err != nil {
@@ -349,5 +349,6 @@ func TestSequencesRepeatAsInPython(t *testing.T) {
 	}
 	expectErrors(t, map[string]string{"len([0, 1] * 500001)": "repeating a sequence of 2 values 500001 times makes more than 1000000",
 		"len(res * 10**30)": "makes more than", "len(([0] + [0]) * 5000000)": "makes more than",
-		"len(res[:] * 5000000)": "makes more than", "len((res if t >= 0 else 0) * 5000000)": "makes more than"})
+		"len(res[:] * 5000000)": "makes more than", "len((res if t >= 0 else 0) * 5000000)": "makes more than",
+		"len('x' * 500000000)": "makes more than", "len(str(res) * 50000000)": "makes more than"})
 }

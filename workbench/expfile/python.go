@@ -740,9 +740,9 @@ var multiply = starlark.NewBuiltin(multiplyName, func(_ *starlark.Thread, b *sta
 	if _, ok := x.(starlark.Int); ok {
 		sequence, count = y, x
 	}
-	s, isSequence := sequence.(starlark.Sequence)
+	s, isSequence := sequence.(interface{ Len() int }) // lists, tuples, and strings and bytes, which are no starlark.Sequence
 	n, isInt := count.(starlark.Int)
-	if isSequence && isInt {
+	if isSequence && isInt && s.Len() > 0 {
 		if times, ok := n.Int64(); !ok || times > 0 && int64(s.Len())*min(times, maxRepeatedLength+1) > maxRepeatedLength {
 			return nil, fmt.Errorf("repeating a sequence of %d values %s times makes more than %d values", s.Len(), n, maxRepeatedLength)
 		}
@@ -760,7 +760,7 @@ func rewriteOperators(e syntax.Expr) syntax.Expr {
 		switch {
 		case n.Op == syntax.SLASHSLASH:
 			return operatorCall(floorDivName, n)
-		case n.Op == syntax.STAR: // any operand may be a sequence at run time (res[:] * n)
+		case n.Op == syntax.STAR && !isFloatLiteral(n.X) && !isFloatLiteral(n.Y): // any other may be a sequence (res[:] * n)
 			return operatorCall(multiplyName, n)
 		}
 	case *syntax.UnaryExpr:
@@ -808,6 +808,12 @@ func rewriteEach(list []syntax.Expr) {
 	for i, e := range list {
 		list[i] = rewriteOperators(e)
 	}
+}
+
+// isFloatLiteral says whether x is a float literal, which no sequence is repeated by.
+func isFloatLiteral(x syntax.Expr) bool {
+	l, ok := x.(*syntax.Literal)
+	return ok && l.Token == syntax.FLOAT
 }
 
 // operatorCall is the call of the built-in name with a binary expression's operands.

@@ -41,11 +41,14 @@ def images(rng):
     keyed_grey = Image.fromarray(grey[:19], "L")
     keyed_grey.info["transparency"] = int(grey[0, 0])
     bits = Image.fromarray(grey > 127).convert("1")
+    keyed_bits = bits.copy()
+    keyed_bits.info["transparency"] = 0
     return {
         "rgba.png": Image.fromarray(rgba, "RGBA"),
         "keyed-rgb.png": keyed_rgb,
         "keyed-grey.png": keyed_grey,
         "bits.png": bits,
+        "keyed-bits.png": keyed_bits,
         "la.png": Image.fromarray(la, "LA"),
         "rgb.png": Image.fromarray(rgb, "RGB"),
         "grey.png": Image.fromarray(grey, "L"),
