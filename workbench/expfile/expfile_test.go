@@ -939,3 +939,26 @@ func TestInterpolationReadWhereTheResolutionChanges(t *testing.T) {
 		}
 	}
 }
+
+// TestMergeKeysAsPyYAML: the mapping's own keys win over merged ones; among merged mappings a
+// later merge key wins, and in a list the earlier mapping, as PyYAML's flatten_mapping orders
+// them (python3: yaml.safe_load gives batch sizes 2, 1 and 3 for the three targets).
+func TestMergeKeysAsPyYAML(t *testing.T) {
+	f, err := Parse("m.yaml", []byte(`targets:
+  - &a {name: a, batch_size: 1, features: [x]}
+  - &b {name: b, batch_size: 2, features: [y]}
+  - {<<: *a, <<: *b, name: c}
+  - {<<: [*a, *b], name: d}
+  - {<<: [*a, *b], name: e, batch_size: 3}
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []int
+	for _, tg := range f.Experiment.Targets[2:] {
+		got = append(got, tg.BatchSize)
+	}
+	if !slices.Equal(got, []int{2, 1, 3}) {
+		t.Errorf("merged batch sizes %v, want PyYAML's [2 1 3]", got)
+	}
+}

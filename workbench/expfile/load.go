@@ -16,6 +16,7 @@ import (
 	"io"
 	"os"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -244,8 +245,8 @@ func expandNode(n *yaml.Node, file string, budget *int, aliased bool) (*yaml.Nod
 }
 
 // mergeKeys applies YAML's merge keys (`<<: *defaults` or `<<: [*a, *b]`), which CLIPig's
-// reader follows: the merged mappings' keys join the mapping, its own keys and earlier merged
-// mappings winning.
+// reader follows: the merged mappings' keys join the mapping, its own keys winning, and among
+// the merged ones a later merge key's and a list's earlier mapping's, as in PyYAML.
 func mergeKeys(m *yaml.Node, file string) (*yaml.Node, error) {
 	var own, merged []*yaml.Node
 	for i := 0; i+1 < len(m.Content); i += 2 {
@@ -255,8 +256,9 @@ func mergeKeys(m *yaml.Node, file string) (*yaml.Node, error) {
 			continue
 		}
 		sources := []*yaml.Node{value}
-		if value.Kind == yaml.SequenceNode {
-			sources = value.Content
+		if value.Kind == yaml.SequenceNode { // PyYAML merges a list's mappings last to first
+			sources = slices.Clone(value.Content)
+			slices.Reverse(sources)
 		}
 		for _, src := range sources {
 			if src.Kind != yaml.MappingNode {
@@ -271,7 +273,7 @@ func mergeKeys(m *yaml.Node, file string) (*yaml.Node, error) {
 	}
 	out := *m
 	out.Content = own
-	for i := 0; i+1 < len(merged); i += 2 {
+	for i := len(merged) - 2; i >= 0; i -= 2 { // the later of merged keys wins, as in PyYAML's dict
 		if keyIndex(&out, merged[i].Value) < 0 {
 			out.Content = append(out.Content, merged[i], merged[i+1])
 		}
