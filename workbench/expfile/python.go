@@ -136,6 +136,19 @@ func boolNumber(b bool) starlark.Value {
 	return starlark.MakeInt(0)
 }
 
+// operator is the built-in name that the rewritten sources call for a binary operator (symbol
+// in messages), computed by fn.
+func operator(name, symbol string, fn func(x, y starlark.Value) (starlark.Value, error)) *starlark.Builtin {
+	return starlark.NewBuiltin(name, func(_ *starlark.Thread, _ *starlark.Builtin, args starlark.Tuple,
+		kwargs []starlark.Tuple) (starlark.Value, error) {
+		var x, y starlark.Value
+		if err := starlark.UnpackPositionalArgs(symbol, args, kwargs, 2, &x, &y); err != nil {
+			return nil, err
+		}
+		return fn(x, y)
+	})
+}
+
 // powerName is the built-in that rewritePower calls for **.
 const powerName = "__power"
 
@@ -145,12 +158,7 @@ const maxPowerBits = 4096
 
 // power is Python's ** operator: a whole number to a whole, non-negative power stays whole (2**3
 // is 8, not 8.0, so range(10**3) works); anything else is a float, as math's pow gives.
-var power = starlark.NewBuiltin(powerName, func(_ *starlark.Thread, b *starlark.Builtin, args starlark.Tuple,
-	kwargs []starlark.Tuple) (starlark.Value, error) {
-	var base, exponent starlark.Value
-	if err := starlark.UnpackPositionalArgs("**", args, kwargs, 2, &base, &exponent); err != nil {
-		return nil, err
-	}
+var power = operator(powerName, "**", func(base, exponent starlark.Value) (starlark.Value, error) {
 	x, xWhole := base.(starlark.Int)
 	n, nWhole := exponent.(starlark.Int)
 	if xWhole && nWhole && n.Sign() >= 0 {
@@ -682,14 +690,7 @@ const floorDivName = "__floordiv"
 
 // floorDiv is Python's a // b, which Starlark computes for floats as floor(a / b): 1 // 0.1 is 9
 // in Python (0.1 is a little more than a tenth) and 10 in Starlark.
-var floorDiv = starlark.NewBuiltin(floorDivName, func(_ *starlark.Thread, b *starlark.Builtin, args starlark.Tuple,
-	kwargs []starlark.Tuple) (starlark.Value, error) {
-	var x, y starlark.Value
-	if err := starlark.UnpackPositionalArgs("//", args, kwargs, 2, &x, &y); err != nil {
-		return nil, err
-	}
-	return floorDivide(x, y)
-})
+var floorDiv = operator(floorDivName, "//", floorDivide)
 
 // floorDivide is Python's x // y: exact for whole numbers, and for floats the quotient that
 // Python's float divmod computes from fmod.
@@ -730,12 +731,7 @@ const multiplyName = "__multiply"
 const maxRepeatedLength = 1_000_000
 
 // multiply is Python's x * y, a sequence's repetition refused beyond maxRepeatedLength.
-var multiply = starlark.NewBuiltin(multiplyName, func(_ *starlark.Thread, b *starlark.Builtin, args starlark.Tuple,
-	kwargs []starlark.Tuple) (starlark.Value, error) {
-	var x, y starlark.Value
-	if err := starlark.UnpackPositionalArgs("*", args, kwargs, 2, &x, &y); err != nil {
-		return nil, err
-	}
+var multiply = operator(multiplyName, "*", func(x, y starlark.Value) (starlark.Value, error) {
 	sequence, count := x, y
 	if _, ok := x.(starlark.Int); ok {
 		sequence, count = y, x
