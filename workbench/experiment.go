@@ -100,10 +100,9 @@ func (e *Experiment) namedValues() map[string]Value {
 	return values
 }
 
-// nonFiniteValues reports the values of namedValues that are NaN or infinite at the first step,
-// the last, or nine between: each would stop the run there.
-func (e *Experiment) nonFiniteValues() []error {
-	envs := e.checkedMoments()
+// nonFiniteValues reports the values of namedValues that are NaN or infinite at one of envs
+// (checkedMoments): each would stop the run there.
+func (e *Experiment) nonFiniteValues(envs []Env) []error {
 	values := e.namedValues()
 	var errs []error
 	for _, name := range slices.Sorted(maps.Keys(values)) {
@@ -275,7 +274,8 @@ func (e *Experiment) Validate() error {
 			add("stage %d: resolution %dx%d is too small", i+1, s.Width, s.Height)
 		}
 	}
-	for _, err := range append(e.nonFiniteValues(), e.degenerateTransforms()...) {
+	moments := e.checkedMoments()
+	for _, err := range append(e.nonFiniteValues(moments), e.degenerateTransforms(moments)...) {
 		add("%w", err)
 	}
 	e.ensembleProblems(add)

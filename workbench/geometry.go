@@ -277,11 +277,11 @@ func geometryPool(chain []Geometric, input, size, width, height int) int {
 	return max(1, int(scale))
 }
 
-// degenerateTransforms reports the transforms that would stop the run at one of the checked
-// moments where they are active (as CLIPig's would fail there too): geometric transforms that leave no pixels or no
-// valid map (a crop or resize to 0, a scale of 0, a NaN angle), and a quantize step of 0.
-func (e *Experiment) degenerateTransforms() []error {
-	envs := e.checkedMoments()
+// degenerateTransforms reports the transforms that would stop the run at one of envs
+// (checkedMoments) where they are active (as CLIPig's would fail there too): geometric
+// transforms that leave no pixels or no valid map (a crop or resize to 0, a scale of 0, a NaN
+// angle), and a quantize step of 0.
+func (e *Experiment) degenerateTransforms(envs []Env) []error {
 	var errs []error
 	check := func(what string, periods []Period, problem func(env Env) error) {
 		for _, env := range envs {
