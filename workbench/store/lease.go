@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"maps"
 	"os"
 	"path"
@@ -307,21 +308,22 @@ func pause(ctx context.Context, d time.Duration) error {
 // an error that errors.Is matches with os.ErrNotExist.
 func (s *Store) readLease(ctx context.Context, key string) (leaseRecord, time.Duration, error) {
 	var record leaseRecord
-	attrs, err := s.bucket.Attributes(ctx, key)
+	r, err := s.bucket.NewReader(ctx, key, nil) // one request for the content and its time
 	if gcerrors.Code(err) == gcerrors.NotFound {
 		return record, 0, fmt.Errorf("%s: no lease %s: %w", s.location, key, os.ErrNotExist)
 	}
 	if err != nil {
 		return record, 0, fmt.Errorf("%s: cannot read the lease %s: %w", s.location, key, err)
 	}
-	data, err := s.Get(ctx, key)
+	defer r.Close()
+	data, err := io.ReadAll(r)
 	if err != nil {
-		return record, 0, err
+		return record, 0, fmt.Errorf("%s: cannot read the lease %s: %w", s.location, key, err)
 	}
 	if json.Unmarshal(data, &record) != nil {
 		record = leaseRecord{}
 	}
-	return record, time.Since(attrs.ModTime), nil
+	return record, time.Since(r.ModTime()), nil
 }
 
 // LeaseHolder reads the lease file in folder, a LocalCopy of a run folder in a store: who holds
