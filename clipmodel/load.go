@@ -142,10 +142,13 @@ func HubCacheDir() string {
 // NeedsDownload tells whether loading name would download a hub model, one not in the
 // HuggingFace cache (which takes the network).
 func NeedsDownload(name string) bool {
-	if !hubIDPattern.MatchString(name) || isDir(name) || isFile(name) || strings.HasPrefix(name, RandomPrefix) {
-		return false
+	if known, ok := OpenAIModels[name]; ok { // CLIPig's names: OpenAI's file, else its hub repository
+		if isFile(filepath.Join(OpenAICacheDir(), known.File)) {
+			return false
+		}
+		name = known.Hub
 	}
-	if _, ok := OpenAIModels[name]; ok {
+	if !hubIDPattern.MatchString(name) || isDir(name) || isFile(name) || strings.HasPrefix(name, RandomPrefix) {
 		return false
 	}
 	_, cached := cachedSnapshot(filepath.Join(HubCacheDir(), "models--"+strings.ReplaceAll(name, "/", "--")))

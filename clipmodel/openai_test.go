@@ -116,6 +116,10 @@ func TestCLIPigNamesReadTheOpenAICache(t *testing.T) {
 	if m.Name != "RN50" || !m.Config.Vision.IsResNet() {
 		t.Errorf("loaded %s (ResNet %v), want RN50 from the cache", m.Name, m.Config.Vision.IsResNet())
 	}
+	t.Setenv("HF_HUB_CACHE", t.TempDir())
+	if NeedsDownload("RN50") || !NeedsDownload("ViT-B/32") {
+		t.Errorf("NeedsDownload: RN50 (in ~/.cache/clip) %v, ViT-B/32 (in no cache) %v", NeedsDownload("RN50"), NeedsDownload("ViT-B/32"))
+	}
 }
 
 // TestStandardVocabularyMatchesOpenAI tokenizes the golden texts with the embedded vocabulary.
@@ -279,6 +283,9 @@ func TestCLIPigNamesFallBackToTheHub(t *testing.T) {
 	}
 	if m.Name != "RN50" || !m.Config.Vision.IsResNet() || m.Preprocess.Mean[0] != 0.5 {
 		t.Errorf("loaded %s (ResNet %v, mean %v), want RN50 from the open_clip snapshot", m.Name, m.Config.Vision.IsResNet(), m.Preprocess.Mean)
+	}
+	if NeedsDownload("RN50") {
+		t.Error("NeedsDownload says RN50 needs a download, whose hub repository is cached")
 	}
 }
 
