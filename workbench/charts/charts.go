@@ -278,7 +278,7 @@ func similaritySeries(stats *workbench.Stats, j int, sims func(workbench.StepRec
 // chart agrees with WinRates.
 func WinRatesOverTime(stats *workbench.Stats, t *workbench.TargetStats) Chart {
 	line := charts.NewLine()
-	sub := "% of each step's windows won by each feature"
+	sub := "% of each step's windows won by each feature, stacked: a band's height is its share"
 	xs, rates := OverTime(stats, t)
 	pad, every := roundLabels(xs)
 	line.SetGlobalOptions(append(common("win rate over time: "+t.Name, sub), legend(),
