@@ -4,12 +4,14 @@ import (
 	"errors"
 	"fmt"
 	"hash/fnv"
+	"maps"
 	"math"
 	"math/rand/v2"
 	"regexp"
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/clipwork/clipwork/workbench"
 	starmath "go.starlark.net/lib/math"
@@ -121,6 +123,11 @@ type expression struct {
 	draws bool
 	// uses are the variables it uses; names every name it refers to.
 	uses, names []string
+	// random are the random functions it calls, drawing from seeded, which each evaluation
+	// seeds for its step and place (under mu: evaluations of one expression take turns).
+	random map[string]starlark.Value
+	seeded *rand.PCG
+	mu     sync.Mutex
 }
 
 // compileExpression compiles a number-valued expression, e.g. "1 - .95 * t5" or
@@ -164,8 +171,13 @@ func compileWith(source string, variables []string) (*expression, error) {
 	}
 	h := fnv.New64a()
 	h.Write([]byte(source))
-	draws := slices.ContainsFunc(names, func(name string) bool { return slices.Contains(randomNames, name) })
-	return &expression{source: source, program: program, salt: h.Sum64(), draws: draws, uses: uses, names: names}, nil
+	x := &expression{source: source, program: program, salt: h.Sum64(), uses: uses, names: names}
+	if x.draws = slices.ContainsFunc(names, func(name string) bool { return slices.Contains(randomNames, name) }); x.draws {
+		x.seeded = rand.NewPCG(0, 0)
+		x.random = randomFunctions(rand.New(x.seeded)) // built once: only its source's seed changes
+		maps.DeleteFunc(x.random, func(name string, _ starlark.Value) bool { return !slices.Contains(names, name) })
+	}
+	return x, nil
 }
 
 // notAnExpression is the error of a source that does not compile.
@@ -215,6 +227,11 @@ func (x *expression) at(e workbench.Env) float64 {
 }
 
 func (x *expression) eval(e workbench.Env) (float64, error) {
+	if x.draws {
+		x.mu.Lock()
+		defer x.mu.Unlock()
+		x.seeded.Seed(e.Seed^x.salt^e.Place, uint64(e.Step))
+	}
 	thread := &starlark.Thread{Name: x.source}
 	thread.SetMaxExecutionSteps(maxExpressionSteps)
 	thread.OnMaxSteps = func(thread *starlark.Thread) {
@@ -243,45 +260,59 @@ func toFloat(v starlark.Value) (float64, error) {
 	return 0, fmt.Errorf("the expression gives %s %s, not a number", v.Type(), v)
 }
 
+// predeclared are the names the expression refers to (x.names: the program looks up no others)
+// at e: functions, random functions, and variables.
 func (x *expression) predeclared(e workbench.Env) starlark.StringDict {
-	d := make(starlark.StringDict, len(x.names)+len(variableNames))
-	for _, name := range x.names { // only the functions it calls: the program looks up no others
+	d := make(starlark.StringDict, len(x.names))
+	for _, name := range x.names {
 		if fn, ok := functions[name]; ok {
 			d[name] = fn
-		}
-	}
-	times := []float64{e.T, e.T * e.T, math.Pow(e.T, 3), math.Pow(e.T, 4), math.Pow(e.T, 5)}
-	for i, v := range timeVariables {
-		value := starlark.Float(times[i%5])
-		if i >= 5 {
-			value = starlark.Float(math.Pow(1-e.T, float64(i-4)))
-		}
-		d[v[0]], d[v[1]] = value, value
-	}
-	step := timeStep(e.T)
-	set := func(value starlark.Value, names ...string) {
-		for _, n := range names {
-			d[n] = value
-		}
-	}
-	set(starlark.MakeInt(e.Step), "epoch")
-	set(starlark.MakeInt(e.Steps), "epochs")
-	set(step, "time_step", "ts")
-	set(starlark.NewList([]starlark.Value{starlark.MakeInt(e.Width), starlark.MakeInt(e.Height)}), "resolution", "res")
-	set(starlark.MakeInt(e.Width), "width")
-	set(starlark.MakeInt(e.Height), "height")
-	set(starlark.Float(e.LR), "learnrate", "lr")
-	set(starlark.Float(e.LRScale), "learnrate_scale", "lrs")
-	set(starlark.Float(e.Similarity), "similarity", "sim")
-	if x.draws {
-		random := randomFunctions(rand.New(rand.NewPCG(e.Seed^x.salt^e.Place, uint64(e.Step))))
-		for _, name := range x.names {
-			if fn, ok := random[name]; ok {
-				d[name] = fn
-			}
+		} else if fn, ok := x.random[name]; ok {
+			d[name] = fn
+		} else if v := variable(name, e); v != nil {
+			d[name] = v
 		}
 	}
 	return d
+}
+
+// variable is the value of an expression variable (or alias) at e, or nil for another name.
+func variable(name string, e workbench.Env) starlark.Value {
+	for i, v := range timeVariables {
+		if name != v[0] && name != v[1] {
+			continue
+		}
+		switch {
+		case i >= 5: // time_inverse, ..., time_inverse5: powers of 1 - t
+			return starlark.Float(math.Pow(1-e.T, float64(i-4)))
+		case i == 0:
+			return starlark.Float(e.T)
+		case i == 1:
+			return starlark.Float(e.T * e.T)
+		}
+		return starlark.Float(math.Pow(e.T, float64(i+1)))
+	}
+	switch name {
+	case "epoch":
+		return starlark.MakeInt(e.Step)
+	case "epochs":
+		return starlark.MakeInt(e.Steps)
+	case "time_step", "ts":
+		return timeStep(e.T)
+	case "resolution", "res":
+		return starlark.NewList([]starlark.Value{starlark.MakeInt(e.Width), starlark.MakeInt(e.Height)})
+	case "width":
+		return starlark.MakeInt(e.Width)
+	case "height":
+		return starlark.MakeInt(e.Height)
+	case "learnrate", "lr":
+		return starlark.Float(e.LR)
+	case "learnrate_scale", "lrs":
+		return starlark.Float(e.LRScale)
+	case "similarity", "sim":
+		return starlark.Float(e.Similarity)
+	}
+	return nil
 }
 
 // timeStep is CLIPig's time_step(a, b): 0 before t = a, 1 after t = b, linear in between; with

@@ -352,3 +352,21 @@ func TestSequencesRepeatAsInPython(t *testing.T) {
 		"len(res[:] * 5000000)": "makes more than", "len((res if t >= 0 else 0) * 5000000)": "makes more than",
 		"len('x' * 500000000)": "makes more than", "len(str(res) * 50000000)": "makes more than"})
 }
+
+// BenchmarkEvaluation times one evaluation of expressions of the kinds a step evaluates: of
+// time, with multiplications, and with a random draw.
+func BenchmarkEvaluation(b *testing.B) {
+	for _, source := range []string{"1 - .95 * t5", "0.5*t*t*3*2 + t*4*0.25*(1-t)*7", "uniform(0, 1) * t"} {
+		x, err := compileExpression(source)
+		if err != nil {
+			b.Fatal(err)
+		}
+		env := workbench.TimeAt(3, 10)
+		b.Run(source, func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				x.at(env)
+			}
+		})
+	}
+}
