@@ -146,7 +146,7 @@ func (d *decoder) scalar(n *yaml.Node, what string) (string, bool) {
 }
 
 // numeric reads a scalar that holds a number or an expression, a plain one as PyYAML reads it
-// (see yaml11Number; every underscore of a number dropped, 1__0 is 10), a number's underscores
+// (see yaml11Number: every underscore of a number dropped, 1__0 is 10), a number's underscores
 // dropped as Python reads them (1_000), and a number beyond a float's range as Python's float
 // takes it (1e400 is inf).
 func (d *decoder) numeric(n *yaml.Node, what string) (string, bool) {
@@ -157,8 +157,6 @@ func (d *decoder) numeric(n *yaml.Node, what string) (string, bool) {
 	case quoted(n) && strings.TrimSpace(s) == "":
 		d.errorf(n, "%s is empty: give a number or an expression", what)
 		return "", false
-	case !quoted(n) && (pyyamlInt.MatchString(s) || pyyamlFloat.MatchString(s)):
-		s = yaml11Number(strings.ReplaceAll(s, "_", ""))
 	case !quoted(n):
 		s = yaml11Number(s)
 	}
@@ -263,34 +261,29 @@ var sexagesimal = regexp.MustCompile(`^[-+]?[0-9][0-9_]*(:[0-5]?[0-9])+(\.[0-9_]
 // yes/no/on/off/true/false (in PyYAML's cases: no, No, NO) as 1 and 0 (Python's bools are
 // numbers); anything else unchanged.
 func yaml11Number(s string) string {
-	plain := strings.ReplaceAll(s, "_", "")
-	sign, digits := "", strings.TrimLeft(plain, "+-")
-	if len(digits) < len(plain) {
-		sign = plain[:1]
-	}
-	switch lower := strings.ToLower(s); {
-	case pyyamlBool.MatchString(s) && slices.Contains([]string{"yes", "on", "true"}, lower):
+	plain := strings.ReplaceAll(s, "_", "") // PyYAML drops every underscore of a number (1__0 is 10)
+	switch {
+	case pyyamlBool.MatchString(s) && slices.Contains([]string{"yes", "on", "true"}, strings.ToLower(s)):
 		return "1"
 	case pyyamlBool.MatchString(s):
 		return "0"
-	case pyyamlFloat.MatchString(s) && (strings.Contains(lower, ".inf") || strings.Contains(lower, ".nan")):
-		return strings.Replace(lower, ".", "", 1)
-	case sexagesimal.MatchString(s):
+	case (pyyamlInt.MatchString(s) || pyyamlFloat.MatchString(s)) && sexagesimal.MatchString(s):
+		digits := strings.TrimLeft(plain, "+-")
 		value := 0.0
 		for _, part := range strings.Split(digits, ":") {
 			f, _ := strconv.ParseFloat(part, 64)
 			value = value*60 + f
 		}
-		return sign + strconv.FormatFloat(value, 'g', -1, 64)
-	case len(digits) > 1 && digits[0] == '0' && strings.Trim(digits, "01234567") == "":
-		v, _ := strconv.ParseInt(digits, 8, 64)
-		return sign + strconv.FormatInt(v, 10)
-	case strings.HasPrefix(digits, "0b") && len(digits) > 2 && strings.Trim(digits[2:], "01") == "":
-		v, _ := strconv.ParseInt(digits[2:], 2, 64)
-		return sign + strconv.FormatInt(v, 10)
-	case strings.HasPrefix(digits, "0x") && len(digits) > 2 && strings.Trim(strings.ToLower(digits[2:]), "0123456789abcdef") == "":
-		v, _ := strconv.ParseInt(digits[2:], 16, 64)
-		return sign + strconv.FormatInt(v, 10)
+		return plain[:len(plain)-len(digits)] + strconv.FormatFloat(value, 'g', -1, 64)
+	case pyyamlInt.MatchString(s): // decimal, octal 020, binary 0b101, hex 0x1F: exact at any size
+		if v, ok := new(big.Int).SetString(plain, 0); ok {
+			return v.String()
+		}
+	case pyyamlFloat.MatchString(s):
+		if lower := strings.ToLower(plain); strings.Contains(lower, ".inf") || strings.Contains(lower, ".nan") {
+			return strings.Replace(lower, ".", "", 1)
+		}
+		return plain
 	}
 	return s
 }
@@ -571,7 +564,7 @@ func pythonText(n *yaml.Node) string {
 	case pyyamlBool.MatchString(s):
 		return map[string]string{"1": "True", "0": "False"}[yaml11Number(s)]
 	case pyyamlInt.MatchString(s):
-		return pythonInt(s)
+		return yaml11Number(s)
 	case pyyamlFloat.MatchString(s):
 		f, err := strconv.ParseFloat(yaml11Number(s), 64)
 		if err == nil {
@@ -579,32 +572,6 @@ func pythonText(n *yaml.Node) string {
 		}
 	}
 	return s
-}
-
-// pythonInt is a YAML 1.1 whole number (see pyyamlInt) in decimal, exact at any size.
-func pythonInt(s string) string {
-	if sexagesimal.MatchString(s) {
-		return yaml11Number(s)
-	}
-	plain := strings.ReplaceAll(s, "_", "")
-	sign, digits := "", strings.TrimLeft(plain, "+-")
-	if strings.HasPrefix(plain, "-") {
-		sign = "-"
-	}
-	base := 10
-	switch {
-	case strings.HasPrefix(digits, "0b"):
-		base, digits = 2, digits[2:]
-	case strings.HasPrefix(digits, "0x"):
-		base, digits = 16, digits[2:]
-	case len(digits) > 1 && digits[0] == '0':
-		base = 8
-	}
-	v, ok := new(big.Int).SetString(sign+digits, base)
-	if !ok {
-		return s
-	}
-	return v.String()
 }
 
 // pythonFloatText is f as Python's str() writes it: the shortest digits that read back as f,

@@ -515,11 +515,10 @@ func skippedByCLIPig(key string, n *yaml.Node) bool {
 		if quoted(n) || listParameter(key) {
 			return n.Value == ""
 		}
-		v := yaml11Number(n.Value)
-		if f, err := strconv.ParseFloat(withoutUnderscores(v), 64); err == nil {
+		if f, err := strconv.ParseFloat(yaml11Number(n.Value), 64); err == nil {
 			return f == 0
 		}
-		return slices.Contains([]string{"", "~", "null", "Null", "NULL"}, v)
+		return pyyamlNull.MatchString(n.Value)
 	}
 	return false
 }

@@ -725,11 +725,12 @@ func TestFixedParameters(t *testing.T) {
 
 // TestPostprocOrderAsCLIPig applies one item's transforms in the order of CLIPig's transforms.py
 // (add before mul, whatever the file's order), and leaves out a transform whose value Python
-// takes for false, as CLIPig does: a single number's zero (0:00 is zero too), null, but not a
+// takes for false, as CLIPig does: a single number's zero (0x0 is zero too; 0:00 is text to
+// PyYAML, whose base 60 starts at 1), null, but not a
 // list's (mul: 0 is [0, 0, 0]) nor a mapping (edge: {} takes its defaults).
 func TestPostprocOrderAsCLIPig(t *testing.T) {
 	f, err := Parse("p.yaml", []byte("postproc:\n  - {mul: .5, add: .25, blur: 1}\n  - {saturation: 0, clamp: 0 1, contrast: 0.0, bwnoise: ~}\n"+
-		"  - {mul: 0, edge: {}, saturation: 0:00}\n"))
+		"  - {mul: 0, edge: {}, saturation: 0x0}\n"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -783,7 +784,7 @@ func TestActiveIsPythonsBool(t *testing.T) {
 	for value, want := range map[string]bool{"true": true, "Off": false, "NO": false, "oFF": true, "nO": true,
 		"0": false, "0.0": false, "0e0": true, "1": true, "~": false, "null": false, "": false, "[]": false,
 		"[0]": true, "{}": false, "'false'": true, "''": false, "t > 0.5": true, "y": true, "0x0": false,
-		`"no"`: true, `"0"`: true, `"null"`: true, `"yes"`: true} {
+		`"no"`: true, `"0"`: true, `"null"`: true, `"yes"`: true, "1__0": true, "0__0": false} {
 		f, err := Parse("a.yaml", []byte("targets:\n  - active: "+value+"\n    features: [x]\n"))
 		if err != nil {
 			t.Errorf("active: %s: %v", value, err)
@@ -907,7 +908,7 @@ func TestFeatureTextIsPythonsStr(t *testing.T) {
 		"1.0e+20": "1e+20", "1.0e+16": "1e+16", "1.0e+15": "1000000000000000.0", "1.0e-5": "1e-05", "0.0001": "0.0001",
 		".inf": "inf", "-.Inf": "-inf", ".NaN": "nan", "123456789012345678901234567890": "123456789012345678901234567890",
 		"3.": "3.0", "2002-12-14": "2002-12-14", "1e5": "1e5", "hello": "hello", "0o10": "0o10", "-1_0.2_5": "-10.25",
-		`"yes"`: "yes", "'010'": "010",
+		`"yes"`: "yes", "'010'": "010", "1__0.5": "10.5",
 	} {
 		f, err := Parse("t.yaml", []byte("targets: [{features: [{text: "+written+"}, "+written+"]}]\n"))
 		if err != nil {
