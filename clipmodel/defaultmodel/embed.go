@@ -2,9 +2,9 @@ package defaultmodel
 
 import (
 	"embed"
+	"encoding/json"
 	"io/fs"
 	"os"
-	"path/filepath"
 
 	"github.com/clipwork/clipwork/clipmodel"
 )
@@ -56,19 +56,21 @@ func Tokenizer() (*clipmodel.Tokenizer, error) {
 	if err != nil {
 		return nil, err
 	}
-	dir, err := os.MkdirTemp("", "clipwork-default-tokenizer-*")
+	vocabData, err := files.ReadFile("model/vocab.json")
 	if err != nil {
 		return nil, err
 	}
-	defer os.RemoveAll(dir)
-	for _, name := range []string{"vocab.json", "merges.txt"} {
-		data, err := files.ReadFile("model/" + name)
-		if err != nil {
-			return nil, err
-		}
-		if err := os.WriteFile(filepath.Join(dir, name), data, 0o644); err != nil {
-			return nil, err
-		}
+	var vocab map[string]int
+	if err := json.Unmarshal(vocabData, &vocab); err != nil {
+		return nil, err
 	}
-	return clipmodel.LoadTokenizer(dir, cfg.Text.MaxPositionEmbeddings)
+	mergesData, err := files.ReadFile("model/merges.txt")
+	if err != nil {
+		return nil, err
+	}
+	merges, err := clipmodel.ParseMerges(mergesData)
+	if err != nil {
+		return nil, err
+	}
+	return clipmodel.NewTokenizer(vocab, merges, cfg.Text.MaxPositionEmbeddings)
 }
