@@ -171,6 +171,16 @@ func multiHeadAttention(q, k, v *Node, heads int, mask *Node) *Node {
 	return Reshape(Einsum("bhqk,bkhd->bqhd", probs, v), batch, queries, width)
 }
 
+// ChannelsLike is c, three values (one per channel), broadcast whole to x's shape [..., 3], for
+// arithmetic with x. The Go backend's kernel for rows of 3 values reads 16 floats at each row
+// and faults where the last row ends a mapped page; a whole broadcast keeps operations off it,
+// and broadcasting from rank 1 keeps the backend's implicit-broadcast pass from handing the
+// operation an equal-rank broadcast ([1, 1, 1, 3]) unbroadcast.
+func ChannelsLike(x, c *Node) *Node {
+	dims := x.Shape().Dimensions
+	return BroadcastPrefix(Reshape(c, 3), dims[:len(dims)-1]...)
+}
+
 // ImageFeatures is the vision tower as a graph function: pixels [batch, size, size, 3] are RGB
 // in [0, 1] at the model's image size; the result [batch, projection_dim] is the projected,
 // unnormalised image embedding (HuggingFace's get_image_features). The normalisation with the
@@ -183,12 +193,8 @@ func (m *Model) ImageFeatures(scope *model.Scope, pixels *Node) *Node {
 	}
 	g := pixels.Graph()
 	tower := towerWeights(scope, g)
-	// The mean and std broadcast whole, from rank 1: the Go backend's kernel for rows of 3 values
-	// reads 16 floats at each row and faults where the last row ends a mapped page, and its
-	// implicit-broadcast pass would hand it a broadcast of equal rank unbroadcast.
-	dims := pixels.Shape().Dimensions[:3]
-	mean := BroadcastPrefix(Const(g, toFloat32s(m.Preprocess.Mean)), dims...)
-	std := BroadcastPrefix(Const(g, toFloat32s(m.Preprocess.Std)), dims...)
+	mean := ChannelsLike(pixels, Const(g, toFloat32s(m.Preprocess.Mean)))
+	std := ChannelsLike(pixels, Const(g, toFloat32s(m.Preprocess.Std)))
 	x := Div(Sub(pixels, mean), std)
 	if v.IsResNet() {
 		return resnetFeatures(tower, x, v, m.Config.ProjectionDim)

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"slices"
 
+	"github.com/clipwork/clipwork/clipmodel"
 	"github.com/gomlx/compute/dtypes"
 	. "github.com/gomlx/gomlx/core/graph" //nolint:revive // GoMLX graph code reads best with the dot import.
 	"github.com/gomlx/gomlx/core/tensors"
@@ -193,7 +194,7 @@ func normalizePenalty(_ Constraint, x *Node, v ConstraintValues) *Node {
 // rangeExcess is how far each value falls under `above` or over `below` (0 and 1 by default),
 // bounds read as CLIPig reads them: stay above `above` and below `below`.
 func rangeExcess(c Constraint, x *Node, v ConstraintValues) *Node {
-	lo, hi := channelsLike(x, v.Above), channelsLike(x, v.Below)
+	lo, hi := clipmodel.ChannelsLike(x, v.Above), clipmodel.ChannelsLike(x, v.Below)
 	if len(c.Above) == 0 {
 		lo = float32Scalar(x.Graph(), 0)
 	}

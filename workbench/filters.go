@@ -1,6 +1,7 @@
 package workbench
 
 import (
+	"github.com/clipwork/clipwork/clipmodel"
 	"github.com/gomlx/compute"
 	"github.com/gomlx/compute/dtypes"
 	"github.com/gomlx/compute/shapes"
@@ -104,18 +105,8 @@ func float32Scalar(g *Graph, v float64) *Node {
 	return Scalar(g, dtypes.Float32, v)
 }
 
-// perChannel is a colour, one value per channel, as a node of x's shape [n, height, width, 3].
-// Broadcasting it whole keeps the Go backend off its kernel for rows of 3 values, whose SIMD
-// loads read 16 floats at each row and fault where the last row ends a mapped page (the
-// experimental simd package's partial loads are not masked).
+// perChannel is a colour, one value per channel, as a node of x's shape [n, height, width, 3]
+// (see clipmodel.ChannelsLike).
 func perChannel(x *Node, c [3]float64) *Node {
-	return channelsLike(x, Const(x.Graph(), []float32{float32(c[0]), float32(c[1]), float32(c[2])}))
-}
-
-// channelsLike is a node of three values (per channel) broadcast to x's shape, as perChannel.
-// It broadcasts from rank 1: the backend's implicit-broadcast pass would hand a broadcast of
-// equal rank ([1, 1, 1, 3]) to the binary operation unbroadcast, back to the faulting kernel.
-func channelsLike(x, c *Node) *Node {
-	dims := x.Shape().Dimensions
-	return BroadcastPrefix(Reshape(c, 3), dims[:len(dims)-1]...)
+	return clipmodel.ChannelsLike(x, Const(x.Graph(), []float32{float32(c[0]), float32(c[1]), float32(c[2])}))
 }
