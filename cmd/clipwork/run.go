@@ -172,7 +172,7 @@ func (f runFlags) takeFreeFolder(ctx context.Context, path string) (bool, error)
 		return false, err
 	}
 	keys, err := f.mirror.Store.Keys(ctx, filepath.ToSlash(rel))
-	if err == nil && slices.ContainsFunc(keys, func(key string) bool { return !strings.HasPrefix(filepath.Base(key), store.LeaseFile) }) {
+	if err == nil && slices.ContainsFunc(keys, func(key string) bool { return !store.IsLease(key) }) {
 		f.mirror.Release(path)
 		return false, nil
 	}

@@ -13,6 +13,7 @@ import (
 	"path"
 	"path/filepath"
 	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -27,6 +28,12 @@ import (
 // run goes and deletes it at the end. A mirror's downloads leave it out; a LocalCopy keeps it,
 // with its time, to tell a live run from a dead one (LeaseHolder).
 const LeaseFile = ".lease"
+
+// IsLease says whether the object key is a lease or a lease being written.
+func IsLease(key string) bool {
+	name := path.Base(key)
+	return name == LeaseFile || strings.HasPrefix(name, LeaseFile+".") && strings.HasSuffix(name, ".tmp")
+}
 
 // Lease timing: a writer renews its lease every leaseRenewal; one not renewed for LeaseStale
 // belongs to a process that died (its machine lost, or killed), and another may take it over;
@@ -264,7 +271,7 @@ func (s *Store) createExclusive(ctx context.Context, key string, data []byte) (b
 // tempFile writes data to a new file at a file:// store's root, outside every run folder,
 // whose listings would catch it vanishing.
 func (s *Store) tempFile(data []byte) (string, error) {
-	tmp, err := os.CreateTemp(s.fileRoot, LeaseFile+".*.tmp")
+	tmp, err := os.CreateTemp(s.fileRoot, LeaseFile+".*.tmp") // IsLease knows the name
 	if err != nil {
 		return "", err
 	}

@@ -255,7 +255,7 @@ func (s *Store) each(ctx context.Context, prefix string, fn func(*blob.ListObjec
 	}
 }
 
-// Delete removes the objects under prefix (see Keys) but leases (LeaseFile), which their
+// Delete removes the objects under prefix (see Keys) but leases (IsLease), which their
 // holders release.
 func (s *Store) Delete(ctx context.Context, prefix string) error {
 	keys, err := s.Keys(ctx, prefix)
@@ -263,7 +263,7 @@ func (s *Store) Delete(ctx context.Context, prefix string) error {
 		return err
 	}
 	for _, key := range keys {
-		if path.Base(key) == LeaseFile {
+		if IsLease(key) {
 			continue
 		}
 		if err := s.bucket.Delete(ctx, key); err != nil && gcerrors.Code(err) != gcerrors.NotFound {
@@ -280,7 +280,7 @@ func (s *Store) Fetch(ctx context.Context, prefix, dir string, except ...string)
 	n := 0
 	err := s.each(ctx, prefix, func(obj *blob.ListObject) error {
 		name := path.Base(obj.Key)
-		if slices.Contains(except, name) || strings.HasPrefix(name, LeaseFile+".") && strings.HasSuffix(name, ".tmp") {
+		if slices.Contains(except, name) || IsLease(name) && name != LeaseFile {
 			return nil // a lease being written
 		}
 		err := s.fetchObject(ctx, obj, dir)
