@@ -340,32 +340,20 @@ func timeStep(t float64) starlark.Value {
 
 // floatBuiltin is a built-in of count number arguments.
 func floatBuiltin(name string, count int, fn func([]float64) starlark.Value) *starlark.Builtin {
-	return numberBuiltin(name, count, func(a starlark.Value) (float64, error) {
-		f, ok := starlark.AsFloat(a)
-		if !ok {
-			return 0, fmt.Errorf("%s, not a number", a.Type())
-		}
-		return f, nil
-	}, func(values []float64) (starlark.Value, error) { return fn(values), nil })
-}
-
-// numberBuiltin is a built-in of count arguments, each converted by convert.
-func numberBuiltin[T any](name string, count int, convert func(starlark.Value) (T, error),
-	fn func([]T) (starlark.Value, error)) *starlark.Builtin {
 	return starlark.NewBuiltin(name, func(_ *starlark.Thread, b *starlark.Builtin, args starlark.Tuple,
 		kwargs []starlark.Tuple) (starlark.Value, error) {
 		if len(args) != count || len(kwargs) > 0 {
 			return nil, fmt.Errorf("%s takes %d numbers, got %d", name, count, len(args))
 		}
-		values := make([]T, count)
+		values := make([]float64, count)
 		for i, a := range args {
-			v, err := convert(a)
-			if err != nil {
-				return nil, fmt.Errorf("%s: argument %d is %v", name, i+1, err)
+			f, ok := starlark.AsFloat(a)
+			if !ok {
+				return nil, fmt.Errorf("%s: argument %d is %s, not a number", name, i+1, a.Type())
 			}
-			values[i] = v
+			values[i] = f
 		}
-		return fn(values)
+		return fn(values), nil
 	})
 }
 
