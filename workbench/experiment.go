@@ -101,7 +101,7 @@ func (e *Experiment) namedValues() map[string]Value {
 }
 
 // nonFiniteValues reports the values of namedValues that are NaN or infinite at one of envs
-// (checkedMoments): each would stop the run there.
+// (checkedMoments before a run, the step's where one stopped), each at the first.
 func (e *Experiment) nonFiniteValues(envs []Env) []error {
 	values := e.namedValues()
 	var errs []error
@@ -126,18 +126,6 @@ func (e *Experiment) checkedMoments() []Env {
 		envs[i] = e.withRates(env)
 	}
 	return envs
-}
-
-// nonFiniteAt reports the values of namedValues that are NaN or infinite at env.
-func (e *Experiment) nonFiniteAt(env Env) []error {
-	values := e.namedValues()
-	var errs []error
-	for _, name := range slices.Sorted(maps.Keys(values)) {
-		if err := nonFiniteValue(name, values[name], env); err != nil {
-			errs = append(errs, err)
-		}
-	}
-	return errs
 }
 
 // nonFiniteValue reports v, named name, where it is NaN or infinite at env, with the reason

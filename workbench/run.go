@@ -319,7 +319,7 @@ func (r *Run) postprocessIdle(env Env) error {
 // nonFiniteError is ErrNonFinite at the current step, what went wrong, and either the values
 // that are NaN or infinite there, with the reasons their expressions give, or else the hint.
 func (r *Run) nonFiniteError(env Env, what, hint string) error {
-	if bad := r.exp.nonFiniteAt(env); len(bad) > 0 {
+	if bad := r.exp.nonFiniteValues([]Env{env}); len(bad) > 0 {
 		return fmt.Errorf("step %d: %w%s: %w", r.step, ErrNonFinite, what, errors.Join(bad...))
 	}
 	return fmt.Errorf("step %d: %w%s: %s", r.step, ErrNonFinite, what, hint)
