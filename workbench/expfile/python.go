@@ -52,6 +52,7 @@ func pythonMath() starlark.StringDict {
 // radians, which Python lets overflow to infinity). Go's math functions
 // return those NaNs and infinities, which would otherwise surface only as a NaN value at a step.
 func withMathErrors(fn *starlark.Builtin) *starlark.Builtin {
+	name := strings.TrimPrefix(fn.Name(), "__")
 	return starlark.NewBuiltin(fn.Name(), func(thread *starlark.Thread, _ *starlark.Builtin, args starlark.Tuple,
 		kwargs []starlark.Tuple) (starlark.Value, error) {
 		result, err := fn.CallInternal(thread, args, kwargs)
@@ -59,7 +60,6 @@ func withMathErrors(fn *starlark.Builtin) *starlark.Builtin {
 		if err != nil || !isFloat {
 			return result, err
 		}
-		name := strings.TrimPrefix(fn.Name(), "__")
 		anyNaN, allFinite := false, true
 		for _, a := range args {
 			x, ok := starlark.AsFloat(a)
