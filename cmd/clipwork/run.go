@@ -428,8 +428,6 @@ func execute(ctx context.Context, file *expfile.File, name string, resume *resum
 	fmt.Fprintf(stdout, "; image: %s\n", f.shown(filepath.Join(dir.Path, runstore.ImageFile)))
 	if errors.Is(runErr, context.Canceled) {
 		fmt.Fprintf(stdout, "interrupted: continue with clipwork run --resume %s\n", shellWord(f.location(dir.Path)))
-	}
-	if errors.Is(runErr, context.Canceled) {
 		return errInterrupted
 	}
 	return runErr
@@ -594,7 +592,10 @@ func cutTextNotes(exp workbench.Experiment, tokenizers []*clipmodel.Tokenizer) [
 	for _, t := range exp.Targets {
 		for _, f := range t.Features {
 			for _, tok := range tokenizers {
-				if note := cutNote("feature text", f.Text, tok); !seen[f.Text] && note != nil {
+				if seen[f.Text] {
+					break
+				}
+				if note := cutNote("feature text", f.Text, tok); note != nil {
 					seen[f.Text], notes = true, append(notes, note)
 				}
 			}

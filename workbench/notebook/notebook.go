@@ -78,7 +78,7 @@ func RunFile(file *expfile.File, name string, withCharts bool) (*Result, error) 
 // runFile runs a parsed experiment with a live view.
 func runFile(file *expfile.File, name string, view *LiveView) (*Result, error) {
 	defer gonbui.Sync()
-	ctx, stop := interruptible()
+	ctx, stop := stopsignal.Context(context.Background()) // Jupyter's interrupt stops the run at its next step, saved
 	defer stop()
 	run, err := newRun(file)
 	if err != nil {
@@ -97,7 +97,7 @@ func runFile(file *expfile.File, name string, view *LiveView) (*Result, error) {
 // clipwork run --resume does; steps 0 keeps the run's length.
 func Resume(path string, steps int) (*Result, error) {
 	defer gonbui.Sync()
-	ctx, stop := interruptible()
+	ctx, stop := stopsignal.Context(context.Background())
 	defer stop()
 	dir, file, state, err := runstore.OpenToResume(path, steps)
 	if err != nil {
@@ -109,13 +109,6 @@ func Resume(path string, steps int) (*Result, error) {
 		return nil, err
 	}
 	return runIn(ctx, dir, file, run, state, &LiveView{Every: time.Second, Charts: true})
-}
-
-// interruptible is a context that Jupyter's interrupt (SIGINT to the cell's program) or another
-// stop signal cancels, so that an interrupted run stops cleanly at its next step, its image
-// and state saved.
-func interruptible() (context.Context, context.CancelFunc) {
-	return stopsignal.Context(context.Background())
 }
 
 // newRun loads the experiment's models and prepares its run.
