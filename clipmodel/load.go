@@ -151,15 +151,20 @@ func NeedsDownload(name string) bool {
 	if !hubIDPattern.MatchString(name) || isDir(name) || isFile(name) || strings.HasPrefix(name, RandomPrefix) {
 		return false
 	}
-	_, cached := cachedSnapshot(filepath.Join(HubCacheDir(), "models--"+strings.ReplaceAll(name, "/", "--")))
+	_, cached := cachedSnapshot(hubRepoDir(HubCacheDir(), name))
 	return !cached
+}
+
+// hubRepoDir is the folder of the hub repository id in the HuggingFace cache.
+func hubRepoDir(cache, id string) string {
+	return filepath.Join(cache, "models--"+strings.ReplaceAll(id, "/", "--"))
 }
 
 // hubSnapshot returns a local folder holding the hub model: a complete snapshot already in the
 // cache (so it works offline), or one downloaded now.
 func hubSnapshot(id string) (string, error) {
 	cache := HubCacheDir()
-	repoDir := filepath.Join(cache, "models--"+strings.ReplaceAll(id, "/", "--"))
+	repoDir := hubRepoDir(cache, id)
 	if dir, ok := cachedSnapshot(repoDir); ok {
 		return dir, nil
 	}
