@@ -189,11 +189,11 @@ func (p *sweepPlan) writeManifest() error {
 	if _, err := os.Stat(filepath.Join(p.dir, runstore.ConfigFile)); err == nil {
 		return fmt.Errorf("%s is a run folder, not a sweep's: give another --name or --out", p.shown(p.dir))
 	}
-	unlock, err := lockFolder(p.dir)
-	if err != nil {
+	lock := &runstore.Dir{Path: p.dir} // sweeps started at once read and write sweep.json one after the other
+	if err := lock.LockWaiting(time.Minute); err != nil {
 		return err
 	}
-	defer unlock()
+	defer lock.Close()
 	old, err := sweep.ReadManifest(p.dir)
 	if err == nil {
 		if err := p.manifest.SameSweep(old); err != nil {
@@ -313,21 +313,4 @@ func (p *sweepPlan) clearUnstarted(path string) error {
 		return p.mirror.Forget(context.Background(), path)
 	}
 	return os.RemoveAll(path)
-}
-
-// lockFolder takes the folder's lock (runstore's), waiting up to a minute while another process
-// holds it, so that sweeps started at once read and write sweep.json one after the other (two
-// different sweeps of one name both ran every variant).
-func lockFolder(dir string) (unlock func(), err error) {
-	lock := &runstore.Dir{Path: dir}
-	for wait := time.Minute; ; wait -= 50 * time.Millisecond {
-		err := lock.Lock()
-		if err == nil {
-			return func() { lock.Close() }, nil
-		}
-		if !errors.Is(err, runstore.ErrRunBusy) || wait <= 0 {
-			return nil, err
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
 }

@@ -624,23 +624,3 @@ func TestRunsOfARunFolder(t *testing.T) {
 		t.Errorf("runs %s:\n%s", dir, listed)
 	}
 }
-
-// TestSweepFolderLockWaits: while another holder has the sweep folder's lock, lockFolder waits
-// for it rather than reading sweep.json beside a writer, then takes it.
-func TestSweepFolderLockWaits(t *testing.T) {
-	dir := t.TempDir()
-	holder := &runstore.Dir{Path: dir}
-	if err := holder.Lock(); err != nil {
-		t.Fatal(err)
-	}
-	start := time.Now()
-	go func() {
-		time.Sleep(200 * time.Millisecond)
-		holder.Close()
-	}()
-	unlock, err := lockFolder(dir)
-	if err != nil || time.Since(start) < 200*time.Millisecond {
-		t.Fatalf("lockFolder: %v after %v, want the lock once the holder let go", err, time.Since(start))
-	}
-	unlock()
-}

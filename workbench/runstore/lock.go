@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/clipwork/clipwork/workbench/store"
 	"golang.org/x/sys/unix"
@@ -17,8 +18,9 @@ import (
 // ends, however it ends, so a run whose lock is free has no writer.
 const LockFile = ".lock"
 
-// ErrRunBusy is returned by Lock when another process writes the run.
-var ErrRunBusy = errors.New("another clipwork process is writing this run")
+// ErrRunBusy is returned by Lock when another process writes the run: store.ErrLeaseHeld, the
+// same condition where the run is kept in a store.
+var ErrRunBusy = store.ErrLeaseHeld
 
 // Lock takes the run folder for this process until Close: a second writer, in this process or
 // another, gets ErrRunBusy.
@@ -44,6 +46,18 @@ func (d *Dir) Lock() error {
 	}
 	d.lock = f
 	return nil
+}
+
+// LockWaiting is Lock, waiting up to wait while another process holds the lock.
+func (d *Dir) LockWaiting(wait time.Duration) error {
+	const poll = 50 * time.Millisecond // flock waits without a deadline, or not at all
+	for ; ; wait -= poll {
+		err := d.Lock()
+		if err == nil || !errors.Is(err, ErrRunBusy) || wait <= 0 {
+			return err
+		}
+		time.Sleep(poll)
+	}
 }
 
 // openLock opens the run folder's lock file without following a link and without waiting on

@@ -146,3 +146,23 @@ func TestLockRefusesLinksAndPipes(t *testing.T) {
 		t.Fatal("a FIFO lock blocked")
 	}
 }
+
+// TestLockWaitingWaits: while another holder has a folder's lock, LockWaiting waits for it
+// (a sweep does, rather than reading sweep.json beside a writer), then takes it.
+func TestLockWaitingWaits(t *testing.T) {
+	dir := t.TempDir()
+	holder := &Dir{Path: dir}
+	if err := holder.Lock(); err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now()
+	go func() {
+		time.Sleep(200 * time.Millisecond)
+		holder.Close()
+	}()
+	waiter := &Dir{Path: dir}
+	if err := waiter.LockWaiting(time.Minute); err != nil || time.Since(start) < 200*time.Millisecond {
+		t.Fatalf("LockWaiting: %v after %v, want the lock once the holder let go", err, time.Since(start))
+	}
+	waiter.Close()
+}
