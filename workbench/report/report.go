@@ -225,7 +225,7 @@ func StatusTable(runs []Run) string {
 // HTMLTable is an HTML table of a header row and rows of text cells, every cell escaped.
 func HTMLTable(header []string, rows [][]string) string {
 	var b strings.Builder
-	b.WriteString(`<table style="border-collapse:collapse" cellpadding="3"><tr>`)
+	b.WriteString(`<table style="border-collapse:collapse;margin-bottom:16px" cellpadding="3"><tr>`)
 	for _, h := range header {
 		fmt.Fprintf(&b, `<th align="left">%s</th>`, html.EscapeString(h))
 	}
