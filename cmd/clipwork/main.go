@@ -27,7 +27,7 @@ var commands = []command{
 	{"bench", "[--model M] [--windows N] [--steps N] [--resolution R] [--json]",
 		"time whole optimisation steps: windows/s, ms per step, compile time, peak memory", runBench},
 	{"check", "FILE.yaml...", "validate experiment files without running them (merged as run merges them; --each: one by one)", runCheck},
-	{"sweep", "FILE.yaml... [--vary KEY=V1,V2,...|KEY=A..B]... [--zip] [--set key=value]... [--out DIR] [--name NAME] [-j N] [--index I] | --k8s-job NAME --image IMG [--gpus N] [--parallelism P] | --slurm",
+	{"sweep", "FILE.yaml... [--vary KEY=V1,V2,...|KEY=A..B]... [--zip] [--set key=value]... [--steps N] [--out DIR] [--name NAME] [-j N] [--index I] | --k8s-job NAME --image IMG [--gpus N] [--parallelism P] | --slurm",
 		"run an experiment over the grid (or zip) of varied values (the files' sweep: and --vary), one run folder per variant, up to N at once, resumable; or print a Kubernetes Job or sbatch script that runs one variant per task", runSweep},
 	{"runs", "[DIR] [--out DIR] [--chart KEY [--metric M]]", "list the runs in a results folder; a sweep folder's variants in one table, and a chart of a metric over a varied key (DIR may be a store: s3://bucket/prefix, file:///folder)", runRuns},
 	{"compare", "RUN... [--html FILE]", "compare runs (folders, or in stores: s3://..., file://...): status, speed, win rates, settings that differ; an HTML report", runCompare},

@@ -50,6 +50,7 @@ func runSweep(args []string, stdout io.Writer) error {
 	fs.StringVar(&f.name, "name", "", "the sweep folder's name (default: the last experiment file's name and -sweep)")
 	fs.IntVar(&f.index, "index", -1, "run only variant I (what a cluster task runs)")
 	fs.Var(&f.set, "set", "override a value in every variant: key.path=value (repeatable)")
+	steps := fs.Int("steps", 0, "override the number of steps (epochs) of every variant, as --set epochs=N")
 	fs.BoolVar(&f.quiet, "quiet", false, "no progress bars")
 	fs.IntVar(&f.jobs, "j", 1, "run up to N variants at once, as many as the memory estimates allow")
 	var job jobFlags
@@ -69,6 +70,12 @@ func runSweep(args []string, stdout io.Writer) error {
 	}
 	if f.jobs < 1 {
 		return fmt.Errorf("-j %d: run at least 1 variant at once", f.jobs)
+	}
+	if given["steps"] {
+		if *steps < 1 {
+			return fmt.Errorf("--steps %d: a run needs at least 1 step", *steps)
+		}
+		f.set = append(f.set, fmt.Sprintf("epochs=%d", *steps))
 	}
 	plan, err := planSweep(files, f)
 	if err != nil {

@@ -624,3 +624,22 @@ func TestRunsOfARunFolder(t *testing.T) {
 		t.Errorf("runs %s:\n%s", dir, listed)
 	}
 }
+
+// TestSweepTakesSteps: --steps sets every variant's length, as run's does, and a count below 1
+// is refused.
+func TestSweepTakesSteps(t *testing.T) {
+	out := t.TempDir()
+	runCLI(t, "sweep", "../../experiments/demo.yaml", "--vary", "seed=1..2", "--steps", "2", "--set", "model=random:tiny",
+		"--set", "resolution=40", "--out", out, "--quiet")
+	for _, variant := range []string{"seed-1", "seed-2"} {
+		data, err := os.ReadFile(filepath.Join(out, "demo-sweep", variant, runstore.StatsFile))
+		if err != nil || !strings.Contains(string(data), `"steps_done": 2`) {
+			t.Errorf("%s: %v\n%s", variant, err, data)
+		}
+	}
+	var stdout, stderr bytes.Buffer
+	if code := run([]string{"sweep", "../../experiments/demo.yaml", "--vary", "seed=1..2", "--steps", "0"}, &stdout, &stderr); code == 0 ||
+		!strings.Contains(stderr.String(), "--steps 0: a run needs at least 1 step") {
+		t.Errorf("--steps 0: exit %d, %s", code, stderr.String())
+	}
+}
