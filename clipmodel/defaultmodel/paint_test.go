@@ -237,3 +237,21 @@ func TestReportSeedsTablesEachSeed(t *testing.T) {
 		}
 	}
 }
+
+// TestMeanPixelCeiling checks the ceiling that eval-default reports: runs that paint exactly
+// their training scene (a large circle on grey) match 8 colours by mean pixel, white's run being
+// closer to pink than pink's and black's closer to brown than brown's; and CoverageFor gives the
+// smallest share of colour that reaches the target, a share well above a large circle's.
+func TestMeanPixelCeiling(t *testing.T) {
+	if got := missing(IdealMatches()); got != "not pink, brown" {
+		t.Errorf("a scene painter's mean-pixel matches: %s; want not pink, brown", got)
+	}
+	share := CoverageFor(MeanPixelTarget)
+	large := math.Pi * 0.16 * 0.16 // scenes' large radius, a share of the side
+	if share <= 2*large || share >= 1 {
+		t.Fatalf("CoverageFor(%d) = %.2f; want above twice a large circle's share %.2f", MeanPixelTarget, share, large)
+	}
+	if CoverageFor(10) < share || CoverageFor(MeanPixelTarget-2) > 0.01 {
+		t.Errorf("CoverageFor: 10 colours need %.2f, %d need %.2f; want at least %.2f and 0.01", CoverageFor(10), MeanPixelTarget-2, CoverageFor(MeanPixelTarget-2), share)
+	}
+}
