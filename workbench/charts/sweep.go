@@ -1,6 +1,7 @@
 package charts
 
 import (
+	"cmp"
 	"fmt"
 	"slices"
 	"strconv"
@@ -117,9 +118,12 @@ type SweepVariant struct {
 
 // Sweep draws a metric of a sweep's variants over the values of one varied key (keys[over]),
 // one line per combination of the other keys' values, or, where the keys vary together (zip),
-// one line of all variants; a variant without the metric leaves a gap.
+// one line of all variants; a variant without the metric leaves a gap. Numeric values lie in
+// their order and are joined by the lines; seeds and names, which have no order between them,
+// are points alone.
 func Sweep(keys []string, variants []SweepVariant, over int, m Metric, zip bool) Chart {
 	xs := distinct(variants, func(v SweepVariant) string { return v.Values[over] })
+	ordered := keys[over] != "seed" && sortNumerically(xs)
 	others := func(v SweepVariant) string { return otherValues(keys, v.Values, over) }
 	if zip {
 		others = func(SweepVariant) string { return "all variants" }
@@ -143,10 +147,35 @@ func Sweep(keys []string, variants []SweepVariant, over int, m Metric, zip bool)
 				data[i] = opts.LineData{Value: round(value)}
 			}
 		}
-		line.AddSeries(Wrap(series, 30), data)
+		line.AddSeries(Wrap(series, 30), data, sweepLineOpts(ordered)...)
 	}
 	fitLegend(&line.BaseConfiguration)
 	return Chart{Name: "sweep-" + m.Kind + "-over-" + keys[over], def: line}
+}
+
+// sortNumerically sorts xs by value and tells true where every one is a number; otherwise it
+// leaves them as they are.
+func sortNumerically(xs []string) bool {
+	values := map[string]float64{}
+	for _, x := range xs {
+		v, err := strconv.ParseFloat(strings.TrimSpace(x), 64)
+		if err != nil {
+			return false
+		}
+		values[x] = v
+	}
+	slices.SortStableFunc(xs, func(a, b string) int { return cmp.Compare(values[a], values[b]) })
+	return true
+}
+
+// sweepLineOpts draws a series as a line with points where its x values are ordered, and as
+// points alone where they are not.
+func sweepLineOpts(ordered bool) []charts.SeriesOpts {
+	if ordered {
+		return nil
+	}
+	return []charts.SeriesOpts{charts.WithLineChartOpts(opts.LineChart{ShowSymbol: opts.Bool(true), SymbolSize: 10}),
+		charts.WithLineStyleOpts(opts.LineStyle{Opacity: opts.Float(0)})}
 }
 
 // sweepLayout titles a sweep chart with the metric and the key, and says in the subtitle what
@@ -185,10 +214,10 @@ func Shorten(text string, n int) string {
 	return text
 }
 
-// sweepSubtitle says what the lines are and how many variants have finished.
+// sweepSubtitle says what the colours are and how many variants have finished.
 func sweepSubtitle(keys []string, variants []SweepVariant, over int, zip bool) string {
 	others := slices.Delete(slices.Clone(keys), over, over+1)
-	lines := "a line per " + strings.Join(others, " and ")
+	lines := "a colour per " + strings.Join(others, " and ")
 	switch {
 	case len(others) == 0:
 		lines = keys[0] + " is the only varied key"

@@ -76,7 +76,7 @@ func TestSweepChartLines(t *testing.T) {
 	if title := strings.ReplaceAll(opt.Title.Text, "\n", " "); title != "final similarity over learnrate" {
 		t.Errorf("title %q", title)
 	}
-	if want := "t: sword a line per seed; 3 of 4 finished, the others at their latest step"; strings.ReplaceAll(opt.Title.Subtext, "\n", " ") != want {
+	if want := "t: sword a colour per seed; 3 of 4 finished, the others at their latest step"; strings.ReplaceAll(opt.Title.Subtext, "\n", " ") != want {
 		t.Errorf("subtitle %q, want %q", opt.Title.Subtext, want)
 	}
 	if !reflect.DeepEqual(opt.XAxis[0].Data, []string{"0.02", "0.04"}) || len(opt.Series) != 2 {
@@ -95,13 +95,35 @@ func TestSweepChartLines(t *testing.T) {
 	}
 }
 
+// TestSweepChartJoinsOnlyOrderedValues draws over learnrate given out of order, which the chart
+// puts in order and joins, and over seed, whose values are points with no line between them.
+func TestSweepChartJoinsOnlyOrderedValues(t *testing.T) {
+	keys, vs := sweepVariants()
+	vs[0].Values[1], vs[2].Values[1] = "0.08", "0.08" // learnrates 0.08, 0.04 in the variants' order
+	opt := readSweepOption(t, Sweep(keys, vs, 1, Metric{Kind: "similarity"}, false))
+	if !reflect.DeepEqual(opt.XAxis[0].Data, []string{"0.04", "0.08"}) || opt.Series[0].LineStyle.Opacity != nil {
+		t.Errorf("over learnrate: x %v, line opacity %v; want 0.04, 0.08 joined", opt.XAxis[0].Data, opt.Series[0].LineStyle.Opacity)
+	}
+	if got := opt.Series[0].Data[0].Value; got != 0.5 {
+		t.Errorf("seed=1 at 0.04: %v, want 0.5 (its variant's)", got)
+	}
+	opt = readSweepOption(t, Sweep(keys, vs, 0, Metric{Kind: "similarity"}, false))
+	for _, s := range opt.Series {
+		if s.LineStyle.Opacity == nil || *s.LineStyle.Opacity != 0 || !s.ShowSymbol {
+			t.Errorf("over seed, series %s: line opacity %v, symbols %v; want points alone", s.Name, s.LineStyle.Opacity, s.ShowSymbol)
+		}
+	}
+}
+
 // sweepOption is what the tests read of a sweep chart's option.
 type sweepOption struct {
 	Title  struct{ Text, Subtext string }
 	XAxis  []struct{ Data []string }
 	Series []struct {
-		Name string
-		Data []struct{ Value any }
+		Name       string
+		Data       []struct{ Value any }
+		ShowSymbol bool
+		LineStyle  struct{ Opacity *float64 }
 	}
 }
 

@@ -64,7 +64,7 @@ func ReadRun(path string) (*runstore.Summary, string) {
 }
 
 // Table is the sweep as one table: a row per variant with its index, values, status, steps
-// and, for each feature, its final similarity and win rate. Cells are as the runs wrote them
+// and, for each feature, its final and mean similarity and win rate. Cells are as the runs wrote them
 // (make them printable before a terminal shows them).
 func (v *View) Table() (header []string, rows [][]string) {
 	var columns []featureColumn
@@ -109,8 +109,8 @@ func (c featureColumn) header() string {
 	return c.target + ": " + label
 }
 
-// cell is the feature's final similarity and, where it can win windows, its win rate; "-"
-// before the run's first step.
+// cell is the feature's final similarity, its mean over the run (what a run's frame table
+// prints) and, where it can win windows, its win rate; "-" before the run's first step.
 func (c featureColumn) cell(s *runstore.Summary) string {
 	if s.StepsDone == 0 {
 		return "-"
@@ -119,7 +119,8 @@ func (c featureColumn) cell(s *runstore.Summary) string {
 		if t.Name != c.target || c.feature >= len(t.Features) || t.Features[c.feature].Label != c.label {
 			continue
 		}
-		cell := fmt.Sprintf("final sim %.3f", t.Features[c.feature].SimilarityLast)
+		f := t.Features[c.feature]
+		cell := fmt.Sprintf("final sim %.3f (mean %.3f)", f.SimilarityLast, f.SimilarityMean)
 		if rate, ok := t.WinRate(c.feature); ok {
 			cell += fmt.Sprintf(" win %.0f%%", 100*rate)
 		}

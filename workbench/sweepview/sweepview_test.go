@@ -47,7 +47,7 @@ func writeFinished(t *testing.T, dir, folder string, names ...string) {
 	var targets []*workbench.TargetStats
 	for _, name := range names {
 		targets = append(targets, &workbench.TargetStats{Name: name, Select: "all", Windows: 4,
-			Features: []*workbench.FeatureStats{{Label: "a red circle", SimilarityLast: 0.25}}})
+			Features: []*workbench.FeatureStats{{Label: "a red circle", SimilarityLast: 0.25, SimilarityMean: 0.125}}})
 	}
 	err = run.WriteSummary(&runstore.Summary{Status: runstore.StatusFinished, Steps: 2, StepsDone: 2,
 		Targets: targets, History: []workbench.StepRecord{{Step: 1, Loss: 0.5}}})
@@ -88,7 +88,7 @@ func TestReadFinishedAndPendingVariants(t *testing.T) {
 	}
 	header, rows := view.Table()
 	wantHeader := []string{"#", "seed", "status", "steps", "t: a red circle"}
-	wantRows := [][]string{{"0", "1", "finished", "2/2", "final sim 0.250"}, {"1", "2", "pending", ""}}
+	wantRows := [][]string{{"0", "1", "finished", "2/2", "final sim 0.250 (mean 0.125)"}, {"1", "2", "pending", ""}}
 	if !reflect.DeepEqual(header, wantHeader) || !reflect.DeepEqual(rows, wantRows) {
 		t.Errorf("table %v %v, want %v %v", header, rows, wantHeader, wantRows)
 	}
