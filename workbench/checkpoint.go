@@ -1,6 +1,7 @@
 package workbench
 
 import (
+	"errors"
 	"fmt"
 	"slices"
 	"time"
@@ -9,7 +10,7 @@ import (
 )
 
 // State is everything a run needs to continue exactly where it stopped: with the same
-// experiment and model, ResumeRun(State) then Run gives the image an uninterrupted run would.
+// experiment and model, Restore(State) then Run gives the image an uninterrupted run would.
 type State struct {
 	Step          int
 	Width, Height int
@@ -24,19 +25,32 @@ type State struct {
 	Windows int
 }
 
-// State captures the run's current state.
+// State captures the run's current state, a copy that the run's later steps leave as it is.
 func (r *Run) State() *State {
 	moments := map[string][]float32{}
 	for i, name := range r.optimizer().Moments {
 		moments[name] = tensors.MustCopyFlatData[float32](r.moments[i])
 	}
 	return &State{Step: r.step, Width: r.width, Height: r.height, Params: tensors.MustCopyFlatData[float32](r.params),
-		Moments: moments, Updates: r.updates, Stats: r.stats, Elapsed: r.elapsed, Windows: r.windowsDone}
+		Moments: moments, Updates: r.updates, Stats: r.stats.clone(), Elapsed: r.elapsed, Windows: r.windowsDone}
 }
 
-// Restore puts a run into a saved state, which must come from the same experiment and hold
-// every moment its optimiser keeps.
+// Restore puts a run into a saved state, which must come from the same experiment (an image of
+// the size the experiment has at the state's step, the same targets with the same features, in
+// order) and hold every moment its optimiser keeps; a state that does not is refused before it
+// replaces anything. The run keeps a copy of the state.
 func (r *Run) Restore(s *State) error {
+	return r.exclusive(func() error { return r.restore(s) })
+}
+
+// restore is Restore.
+func (r *Run) restore(s *State) error {
+	if s == nil {
+		return errors.New("no state to restore")
+	}
+	if err := r.checkStateFits(s); err != nil {
+		return err
+	}
 	shape := r.param.shape(s.Width, s.Height)
 	saved := map[string][]float32{"params": s.Params}
 	for name, values := range s.Moments {
@@ -48,14 +62,8 @@ func (r *Run) Restore(s *State) error {
 				name, len(values), s.Width, s.Height, shape.Size())
 		}
 	}
-	if s.Step < 0 || s.Step > r.exp.Steps {
-		return fmt.Errorf("saved step %d is outside the run's %d steps", s.Step, r.exp.Steps)
-	}
 	if s.Updates < 0 || s.Updates > s.Step {
 		return fmt.Errorf("saved updates %d are more than the saved step %d or negative: the state is damaged", s.Updates, s.Step)
-	}
-	if s.Stats == nil || len(s.Stats.Targets) != len(r.stats.Targets) {
-		return fmt.Errorf("saved statistics do not match the experiment's %d targets", len(r.stats.Targets))
 	}
 	if !slices.Equal(s.Stats.Models, r.stats.Models) {
 		return fmt.Errorf("saved statistics are of the models %q, the run has %q", s.Stats.Models, r.stats.Models)
@@ -71,7 +79,37 @@ func (r *Run) Restore(s *State) error {
 	}
 	r.step, r.width, r.height = s.Step, s.Width, s.Height
 	r.params, r.moments, r.updates = tensors.FromFlatDataAndDimensions(s.Params, shape.Dimensions...), moments, s.Updates
-	r.stats, r.elapsed, r.windowsDone = s.Stats, s.Elapsed, s.Windows
+	r.stats, r.elapsed, r.windowsDone = s.Stats.clone(), s.Elapsed, s.Windows
 	r.stats.restoreSums()
+	return nil
+}
+
+// checkStateFits says whether a saved state belongs to the run's experiment: its step within
+// the run, its image of the size the experiment has at the step before (the one the state
+// holds), and the same targets with the same features, in order.
+func (r *Run) checkStateFits(s *State) error {
+	if s.Step < 0 || s.Step > r.exp.Steps {
+		return fmt.Errorf("saved step %d is outside the run's %d steps", s.Step, r.exp.Steps)
+	}
+	if w, h := r.exp.SizeAt(max(0, s.Step-1)); s.Width != w || s.Height != h {
+		return fmt.Errorf("the saved state's image is %dx%d, the experiment's is %dx%d at step %d: it is from another run",
+			s.Width, s.Height, w, h, s.Step)
+	}
+	want := r.stats.Targets
+	if s.Stats == nil || len(s.Stats.Targets) != len(want) {
+		return fmt.Errorf("the saved state has other targets than the experiment's %d: it is from another run", len(want))
+	}
+	for i, t := range s.Stats.Targets {
+		if t == nil || t.Name != want[i].Name || len(t.Features) != len(want[i].Features) {
+			return fmt.Errorf("the saved state's target %d differs from the experiment's %q with %d features: it is from another run",
+				i+1, want[i].Name, len(want[i].Features))
+		}
+		for j, f := range t.Features {
+			if f == nil || f.Label != want[i].Features[j].Label {
+				return fmt.Errorf("the saved state's target %q has another feature %d than the experiment's %q: it is from another run",
+					t.Name, j+1, want[i].Features[j].Label)
+			}
+		}
+	}
 	return nil
 }

@@ -1,6 +1,7 @@
 package workbench
 
 import (
+	"errors"
 	"fmt"
 	"math"
 	"slices"
@@ -44,6 +45,23 @@ func (e *Experiment) ensembleProblems(add func(string, ...any)) {
 type Member struct {
 	Model  *clipmodel.Model
 	Weight float64
+}
+
+// memberProblem tells what is wrong with a run's members: none, a missing model or a weight
+// that is not a positive number.
+func memberProblem(members []Member) error {
+	if len(members) == 0 {
+		return errors.New("a run needs at least one model")
+	}
+	for i, m := range members {
+		if m.Model == nil {
+			return fmt.Errorf("model %d of the run is nil: load it first (clipmodel.Load)", i+1)
+		}
+		if !(m.Weight > 0) || math.IsInf(m.Weight, 0) {
+			return fmt.Errorf("model %d of the run (%s): its weight must be a positive number, got %v", i+1, m.Model.Name, m.Weight)
+		}
+	}
+	return nil
 }
 
 // LoadModels loads the experiment's models (clipmodel.Load) with their weights.

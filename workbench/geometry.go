@@ -322,6 +322,9 @@ func chainProblem(chain []Geometric, env Env) error {
 	rng := rand.New(rand.NewPCG(1, 2))
 	w, h := float64(env.Width), float64(env.Height)
 	for _, g := range chain {
+		if g.validate() != nil {
+			return nil // an unknown kind or missing values, which the owner's own checks report
+		}
 		kind, _ := LookupGeometric(g.Kind)
 		values := geometryValues(g, env)
 		m, nextW, nextH := kind.Map(values, w, h, rng)

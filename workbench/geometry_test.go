@@ -206,3 +206,20 @@ func TestDegenerateTransformsAreRefused(t *testing.T) {
 		}
 	}
 }
+
+// TestMalformedGeometryIsAnError resolves geometric transforms of an unknown kind or without
+// their values, in a target and in post-processing: each is a problem Resolve names, not a panic.
+func TestMalformedGeometryIsAnError(t *testing.T) {
+	for _, g := range []Geometric{{Kind: "rotat"}, {Kind: "rotate"}} {
+		exp := Experiment{Seed: 1, Steps: 2, Width: 32, Height: 32, Targets: []Target{{Name: "a",
+			Features: []Feature{{Text: "x"}}, Geometry: []Geometric{g}}}}
+		if err := exp.Resolve(); err == nil || !strings.Contains(err.Error(), g.Kind) {
+			t.Errorf("target geometry %+v: %v", g, err)
+		}
+		exp.Targets[0].Geometry = nil
+		exp.Postproc = []Postproc{{Geometric: &g}}
+		if err := exp.Resolve(); err == nil || !strings.Contains(err.Error(), g.Kind) {
+			t.Errorf("postproc geometry %+v: %v", g, err)
+		}
+	}
+}

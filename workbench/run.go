@@ -7,6 +7,7 @@ import (
 	"image"
 	"image/color"
 	"math/rand/v2"
+	"sync/atomic"
 	"time"
 
 	"github.com/clipwork/clipwork/clipmodel"
@@ -16,7 +17,9 @@ import (
 )
 
 // Run is one execution of an Experiment: the image's state, the statistics so far, and the
-// loop that advances it and tells observers.
+// loop that advances it and tells observers. One goroutine uses a run at a time: Run, Advance
+// and Restore refuse to start while another is under way (ErrConcurrentUse), and what a run
+// holds is read between steps or from its observers, which Run calls between steps.
 type Run struct {
 	exp Experiment
 	// members are the run's models and their weights; model is the first, whose backend runs
@@ -46,6 +49,22 @@ type Run struct {
 	started      time.Time
 	elapsed      time.Duration
 	windowsDone  int
+	// busy is set while Run, Advance or Restore changes the run, which one goroutine does at a
+	// time.
+	busy atomic.Bool
+}
+
+// ErrConcurrentUse reports a call that would change a run while another goroutine's Run,
+// Advance or Restore is changing it.
+var ErrConcurrentUse = errors.New("the run is busy: another goroutine is running or restoring it (use one Run from one goroutine, and observers to watch it)")
+
+// exclusive runs fn as the only change to the run under way, or returns ErrConcurrentUse.
+func (r *Run) exclusive(fn func() error) error {
+	if !r.busy.CompareAndSwap(false, true) {
+		return ErrConcurrentUse
+	}
+	defer r.busy.Store(false)
+	return fn()
 }
 
 // NewRun prepares a run of one model: it resolves the experiment (see Resolve), embeds every
@@ -56,11 +75,12 @@ func NewRun(exp Experiment, m *clipmodel.Model) (*Run, error) {
 
 // NewEnsembleRun prepares a run of several models (see LoadModels): every target's loss is the
 // weighted sum of each member's loss on the same windows, each member seeing them at its own
-// input size.
+// input size. The run keeps a copy of exp: changing exp afterwards leaves the run as it is.
 func NewEnsembleRun(exp Experiment, members []Member) (*Run, error) {
-	if len(members) == 0 {
-		return nil, errors.New("a run needs at least one model")
+	if err := memberProblem(members); err != nil {
+		return nil, err
 	}
+	exp = exp.clone()
 	if err := exp.Resolve(); err != nil {
 		return nil, err
 	}
@@ -167,8 +187,9 @@ func checkWindowsFit(exp Experiment, input int) error {
 	return nil
 }
 
-// Experiment is the run's experiment with every default filled in.
-func (r *Run) Experiment() Experiment { return r.exp }
+// Experiment is a copy of the run's experiment with every default filled in (changing it
+// leaves the run as it is).
+func (r *Run) Experiment() Experiment { return r.exp.clone() }
 
 // ModelNames names the run's models (clipmodel.Model.Name), one or an ensemble's, in order.
 func (r *Run) ModelNames() []string { return modelNames(r.members) }
@@ -205,7 +226,16 @@ type StepResult struct {
 var ErrNonFinite = errors.New("the loss is not finite")
 
 // Advance makes one optimisation step.
-func (r *Run) Advance() (*StepResult, error) {
+func (r *Run) Advance() (result *StepResult, err error) {
+	err = r.exclusive(func() error {
+		result, err = r.advance()
+		return err
+	})
+	return result, err
+}
+
+// advance makes one optimisation step.
+func (r *Run) advance() (*StepResult, error) {
 	if r.Done() {
 		return nil, fmt.Errorf("the run has made all its %d steps", r.exp.Steps)
 	}
@@ -483,9 +513,16 @@ func appendHomography(homs []float32, h Homography, input, size, pool int) []flo
 // Run advances the run to its end, telling observers about every step; it stops early, with
 // ctx's error, when ctx is cancelled (the state stays consistent for saving and resuming).
 func (r *Run) Run(ctx context.Context, observers ...Observer) error {
+	return r.exclusive(func() error { return r.run(ctx, observers) })
+}
+
+// run is Run's loop.
+func (r *Run) run(ctx context.Context, observers []Observer) error {
 	notify := func(e Event) {
 		for _, o := range observers {
-			o.Observe(e)
+			if o != nil {
+				o.Observe(e)
+			}
 		}
 	}
 	notify(Event{Kind: EventStart, Run: r})
@@ -495,7 +532,7 @@ func (r *Run) Run(ctx context.Context, observers ...Observer) error {
 			notify(Event{Kind: EventStop, Run: r, Err: err})
 			return err
 		}
-		result, err := r.Advance()
+		result, err := r.advance()
 		if err != nil {
 			notify(Event{Kind: EventStop, Run: r, Err: err})
 			return err

@@ -135,15 +135,7 @@ func TestResumeGivesTheSameImage(t *testing.T) {
 		if err := whole.Run(context.Background()); err != nil {
 			t.Fatal(err)
 		}
-		first, err := NewRun(exp, m)
-		if err != nil {
-			t.Fatal(err)
-		}
-		for range 3 {
-			if _, err := first.Advance(); err != nil {
-				t.Fatal(err)
-			}
-		}
+		first := advancedRun(t, exp, m, 3)
 		second, err := NewRun(exp, m)
 		if err != nil {
 			t.Fatal(err)
@@ -170,6 +162,149 @@ func TestResumeGivesTheSameImage(t *testing.T) {
 		if whole.Stats().Targets[0].Features[0].Frames != second.Stats().Targets[0].Features[0].Frames {
 			t.Errorf("%s: the resumed run's frame counts differ", optimizer)
 		}
+	}
+}
+
+// advancedRun is a new run of exp on m advanced by steps.
+func advancedRun(t *testing.T, exp Experiment, m *clipmodel.Model, steps int) *Run {
+	t.Helper()
+	r, err := NewRun(exp, m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for range steps {
+		if _, err := r.Advance(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return r
+}
+
+// TestStateIsASnapshot takes a state at step 3 of 6 and runs on: the state keeps step 3's
+// statistics, and two runs restored from it go on apart, each from those statistics.
+func TestStateIsASnapshot(t *testing.T) {
+	m := tinyModel(t)
+	exp := Experiment{Seed: 1, Steps: 6, Width: 32, Height: 32, Targets: []Target{{Select: SelectBest,
+		Features: []Feature{{Text: "a red circle"}, {Text: "a blue square"}}}}}
+	first := advancedRun(t, exp, m, 3)
+	state := first.State()
+	windows := state.Stats.Targets[0].Windows
+	if err := first.Run(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if len(state.Stats.History) != 3 || state.Stats.Targets[0].Windows != windows {
+		t.Fatalf("the state changed with the run: %d steps of history, %d windows (was %d)",
+			len(state.Stats.History), state.Stats.Targets[0].Windows, windows)
+	}
+	var branches []*Run
+	for range 2 {
+		r, err := NewRun(exp, m)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := r.Restore(state); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := r.Advance(); err != nil {
+			t.Fatal(err)
+		}
+		branches = append(branches, r)
+	}
+	for i, r := range branches {
+		if n := len(r.Stats().History); n != 4 || r.Stats().Targets[0].Windows != windows+1 {
+			t.Errorf("branch %d: %d steps of history, %d windows; want 4 and %d", i, n, r.Stats().Targets[0].Windows, windows+1)
+		}
+	}
+	if len(state.Stats.History) != 3 {
+		t.Errorf("restoring changed the state: %d steps of history", len(state.Stats.History))
+	}
+}
+
+// TestRestoreRefusesAnotherExperimentsState restores states of other experiments (other
+// features, another image size) and none: each is refused, the run left at its start.
+func TestRestoreRefusesAnotherExperimentsState(t *testing.T) {
+	m := tinyModel(t)
+	one := Experiment{Seed: 1, Steps: 4, Width: 16, Height: 64, Targets: []Target{{Features: []Feature{{Text: "a"}}}}}
+	two := one
+	two.Targets = []Target{{Features: []Feature{{Text: "a"}, {Text: "b"}}}}
+	wide := one
+	wide.Width, wide.Height = 64, 16
+	state := advancedRun(t, one, m, 1).State()
+	for name, exp := range map[string]Experiment{"two features": two, "64x16": wide} {
+		r, err := NewRun(exp, m)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := r.Restore(state); err == nil || !strings.Contains(err.Error(), "another run") || r.Step() != 0 {
+			t.Errorf("%s: a state of one feature at 16x64: %v, at step %d", name, err, r.Step())
+		}
+		if err := r.Restore(nil); err == nil {
+			t.Errorf("%s: no state restored without an error", name)
+		}
+	}
+}
+
+// TestRunKeepsItsOwnExperiment changes the experiment a run was made from, and the copy the run
+// gives back: the run's experiment stays as it was, and NewRun fills no defaults into the
+// caller's.
+func TestRunKeepsItsOwnExperiment(t *testing.T) {
+	exp := Experiment{Seed: 1, Steps: 2, Width: 32, Height: 32, Targets: []Target{{Features: []Feature{{Text: "a"}},
+		Transforms: []Transform{{Kind: TransformAdd, Values: []Value{Constant(0)}}}}}}
+	r, err := NewRun(exp, tinyModel(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if exp.Targets[0].Name != "" {
+		t.Errorf("NewRun named the caller's target %q", exp.Targets[0].Name)
+	}
+	exp.Targets[0].Transforms[0].Values[0] = Constant(0.9)
+	given := r.Experiment()
+	given.Targets[0].Name = "renamed"
+	got := r.Experiment().Targets[0]
+	if got.Name == "renamed" || got.Transforms[0].Values[0].Expr != "0" {
+		t.Errorf("the run's experiment changed with its caller's: target %q, add %s", got.Name, got.Transforms[0].Values[0].Expr)
+	}
+}
+
+// TestMembersAreChecked makes runs of a nil model and of weights that are no positive number.
+func TestMembersAreChecked(t *testing.T) {
+	m := tinyModel(t)
+	exp := Experiment{Seed: 1, Steps: 2, Width: 32, Height: 32, Targets: []Target{{Features: []Feature{{Text: "a"}}}}}
+	if _, err := NewRun(exp, nil); err == nil || !strings.Contains(err.Error(), "nil") {
+		t.Errorf("a nil model: %v", err)
+	}
+	for _, weight := range []float64{0, -1, math.NaN(), math.Inf(1)} {
+		if _, err := NewEnsembleRun(exp, []Member{{Model: m, Weight: weight}}); err == nil || !strings.Contains(err.Error(), "weight") {
+			t.Errorf("weight %v: %v", weight, err)
+		}
+	}
+}
+
+// TestRunIsUsedByOneGoroutine advances a run from an observer of its own Run, as a second
+// goroutine would while it runs: refused with ErrConcurrentUse, the run going on to its end.
+func TestRunIsUsedByOneGoroutine(t *testing.T) {
+	exp := Experiment{Seed: 1, Steps: 3, Width: 32, Height: 32, Targets: []Target{{Features: []Feature{{Text: "a"}}}}}
+	r, err := NewRun(exp, tinyModel(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var refused []error
+	interfere := ObserverFunc(func(e Event) {
+		if e.Kind == EventStep {
+			_, err := r.Advance()
+			refused = append(refused, err, r.Restore(r.State()), r.Run(context.Background()))
+		}
+	})
+	if err := r.Run(context.Background(), nil, interfere); err != nil {
+		t.Fatal(err)
+	}
+	for _, err := range refused {
+		if !errors.Is(err, ErrConcurrentUse) {
+			t.Errorf("a change during Run: %v, want ErrConcurrentUse", err)
+		}
+	}
+	if len(refused) != 9 || r.Step() != 3 {
+		t.Errorf("%d refusals, step %d; want 9 and 3", len(refused), r.Step())
 	}
 }
 

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"slices"
 	"strconv"
 	"strings"
 	"text/tabwriter"
@@ -204,6 +205,29 @@ func (ts *TargetStats) recordModel(model string, simsOut *tensors.Tensor) []floa
 		means[j] = ms.SimilarityLast
 	}
 	return means
+}
+
+// clone is a copy of the statistics that the run's later steps leave as they are (the steps'
+// records, which no step changes once made, are shared).
+func (s *Stats) clone() *Stats {
+	c := &Stats{Models: slices.Clone(s.Models), History: slices.Clone(s.History)}
+	for _, t := range s.Targets {
+		tc := *t
+		tc.Features = make([]*FeatureStats, len(t.Features))
+		for j, f := range t.Features {
+			fc := *f
+			if f.Models != nil {
+				fc.Models = make(map[string]*ModelSimilarity, len(f.Models))
+				for name, m := range f.Models {
+					mc := *m
+					fc.Models[name] = &mc
+				}
+			}
+			tc.Features[j] = &fc
+		}
+		c.Targets = append(c.Targets, &tc)
+	}
+	return c
 }
 
 // restoreSums rebuilds the running sums behind the means after the stats were read from JSON.

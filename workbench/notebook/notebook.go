@@ -72,6 +72,10 @@ func RunYAML(text string, settings ...string) (*Result, error) {
 // the experiment's name:, else its first prompt), and charts says whether to show the charts at
 // the end.
 func RunFile(file *expfile.File, name string, withCharts bool) (*Result, error) {
+	if file.Sweep != nil {
+		return nil, fmt.Errorf("%s: the experiment has a sweep: run its variants with clipwork sweep from a shell "+
+			"(!clipwork sweep FILE in a cell), and show them with notebook.Sweep(FOLDER)", file.Sweep.Position)
+	}
 	return runFile(file, name, &LiveView{Every: time.Second, Charts: withCharts})
 }
 
@@ -138,9 +142,14 @@ func runIn(ctx context.Context, dir *runstore.Dir, file *expfile.File, run *work
 	result := &Result{Run: run, Dir: dir.Path}
 	where, _ := filepath.Abs(dir.Path)
 	view.resume = fmt.Sprintf("notebook.Resume(%q, 0)", where)
+	ctx, stopOnWriteError := context.WithCancelCause(ctx)
+	defer stopOnWriteError(nil)
+	recorder.OnWriteError = stopOnWriteError
 	err = run.Run(ctx, recorder, view)
 	if err := recorder.Err(); err != nil {
-		return result, fmt.Errorf("the run stopped at step %d: its folder could not be written: %w", run.Step(), err)
+		return result, fmt.Errorf("the run stopped at step %d: its folder could not be written: %w; "+
+			"once the folder can be written (space freed, the folder back), continue from its last save with %s",
+			run.Step(), err, view.resume)
 	}
 	if errors.Is(err, context.Canceled) {
 		return result, fmt.Errorf("interrupted at step %d, its image and state saved in %s: continue with %s, "+

@@ -181,3 +181,32 @@ func TestInterruptSavesAndResumeFinishes(t *testing.T) {
 		t.Error("the resumed run's image differs from the uninterrupted run's")
 	}
 }
+
+// TestUnwritableFolderStopsTheRun removes a run's folder once it has saved: the run stops at
+// its next save, not at its end, and says how to continue.
+func TestUnwritableFolderStopsTheRun(t *testing.T) {
+	Results = t.TempDir()
+	go func() {
+		for {
+			if matches, _ := filepath.Glob(filepath.Join(Results, "*", "stats.json")); len(matches) > 0 {
+				_ = os.RemoveAll(filepath.Dir(matches[0]))
+				return
+			}
+			time.Sleep(5 * time.Millisecond)
+		}
+	}()
+	run, err := RunYAML("model: random:tiny\nepochs: 3000\nresolution: 40\ntargets:\n  - features: [x]\n")
+	if err == nil || !strings.Contains(err.Error(), "could not be written") || !strings.Contains(err.Error(), "notebook.Resume(") ||
+		run == nil || run.Step() >= 3000 {
+		t.Fatalf("a run whose folder went: %v", err)
+	}
+}
+
+// TestRunYAMLRefusesASweep runs a file with a sweep: block, which is many runs, not one.
+func TestRunYAMLRefusesASweep(t *testing.T) {
+	Results = t.TempDir()
+	_, err := RunYAML("model: random:tiny\nepochs: 1\nresolution: 40\nsweep:\n  vary:\n    seed: 1..2\ntargets:\n  - features: [x]\n")
+	if err == nil || !strings.Contains(err.Error(), "clipwork sweep") {
+		t.Errorf("a file with a sweep: %v", err)
+	}
+}

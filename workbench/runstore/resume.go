@@ -44,9 +44,6 @@ func (d *Dir) Continue(run *workbench.Run, state *workbench.State) (notes []stri
 	if state == nil {
 		return nil, d.WriteInputs(run.Experiment())
 	}
-	if err := CheckStateFits(state, run); err != nil {
-		return nil, fmt.Errorf("%s: %w", d.Path, err)
-	}
 	if err := run.Restore(state); err != nil {
 		return nil, fmt.Errorf("%s: %w", d.Path, err)
 	}

@@ -324,35 +324,6 @@ func isNotFinite(v float32) bool {
 	return math.IsNaN(float64(v)) || math.IsInf(float64(v), 0)
 }
 
-// CheckStateFits says whether a saved state belongs to run's experiment: its image of the size
-// the experiment has at its step, the same targets with the same features, in order. A state copied from another run is refused before it replaces
-// anything.
-func CheckStateFits(s *workbench.State, run *workbench.Run) error {
-	exp := run.Experiment()
-	// The image a state holds has the size of the step before the one it resumes at.
-	if w, h := exp.SizeAt(max(0, s.Step-1)); s.Width != w || s.Height != h {
-		return fmt.Errorf("the saved state's image is %dx%d, the experiment's is %dx%d at step %d: it is from another run",
-			s.Width, s.Height, w, h, s.Step)
-	}
-	want := run.Stats().Targets
-	if s.Stats == nil || len(s.Stats.Targets) != len(want) {
-		return fmt.Errorf("the saved state has other targets than the experiment's %d: it is from another run", len(want))
-	}
-	for i, t := range s.Stats.Targets {
-		if t.Name != want[i].Name || len(t.Features) != len(want[i].Features) {
-			return fmt.Errorf("the saved state's target %d is %q with %d features, the experiment's %q with %d: it is from another run",
-				i+1, t.Name, len(t.Features), want[i].Name, len(want[i].Features))
-		}
-		for j, f := range t.Features {
-			if f.Label != want[i].Features[j].Label {
-				return fmt.Errorf("the saved state's target %q has feature %q where the experiment has %q: it is from another run",
-					t.Name, f.Label, want[i].Features[j].Label)
-			}
-		}
-	}
-	return nil
-}
-
 // List returns the run folders under root, newest first.
 func List(root string) ([]*Dir, error) {
 	entries, err := os.ReadDir(root)
