@@ -3,6 +3,7 @@ package expfile
 import (
 	"errors"
 	"fmt"
+	"hash/fnv"
 	"math"
 	"math/big"
 	"regexp"
@@ -47,6 +48,9 @@ type decoder struct {
 	// changes during the run.
 	width, height, steps int
 	sizeChanges          bool
+	// seed is the experiment's seed, for the random draws of expressions without variables,
+	// which are drawn once, when the file is read.
+	seed uint64
 	// variables are those the expressions of the settings being read may use (nil: none).
 	variables []string
 }
@@ -331,7 +335,7 @@ func (d *decoder) evaluate(n *yaml.Node, source, what string) (float64, bool) {
 	x, err := compileWith(source, d.variables)
 	if err == nil {
 		var v float64
-		if v, err = x.eval(d.start()); err == nil {
+		if v, err = x.eval(d.drawnOnce(n)); err == nil {
 			return v, true
 		}
 	}
@@ -342,6 +346,17 @@ func (d *decoder) evaluate(n *yaml.Node, source, what string) (float64, bool) {
 // start is the Env at the run's first step, for expressions evaluated when the file is read.
 func (d *decoder) start() workbench.Env {
 	return workbench.Env{Steps: max(d.steps, 2), Width: d.width, Height: d.height, LR: 1, LRScale: 1}
+}
+
+// drawnOnce is start for an expression at n drawn when the file is read: its random draws come
+// from the experiment's seed and n's place in its file, so that each setting draws its own and
+// the same seed draws the same.
+func (d *decoder) drawnOnce(n *yaml.Node) workbench.Env {
+	h := fnv.New64a()
+	fmt.Fprintf(h, "%s:%d:%d", d.files[n], n.Line, n.Column)
+	e := d.start()
+	e.Seed = d.seed ^ h.Sum64()
+	return e
 }
 
 // value reads a number or an expression of time (see compileExpression), and evaluates it at the
@@ -356,7 +371,7 @@ func (d *decoder) value(n *yaml.Node, what string) workbench.Value {
 // them.
 func (d *decoder) fixed(n *yaml.Node, what string) workbench.Value {
 	v := d.checkedValue(n, what, func(x *expression) error {
-		if x.draws || slices.ContainsFunc(x.uses, d.changes) {
+		if x.draws && len(x.uses) > 0 || slices.ContainsFunc(x.uses, d.changes) {
 			return fmt.Errorf("clipwork fixes it for the run (the step is built from it): give a number or an "+
 				"expression of what stays fixed (epochs, and the resolution where it does not change), without "+
 				"random draws, not %q", abbreviate(x.source))
@@ -379,6 +394,14 @@ func (d *decoder) checkedValue(n *yaml.Node, what string, check func(*expression
 		return workbench.Constant(v)
 	}
 	x, err := compileWith(s, d.variables)
+	if err == nil && x.draws && len(x.uses) == 0 {
+		// CLIPig evaluates an expression without variables once, when it reads the file: its
+		// random draws hold for the whole run
+		var v float64
+		if v, err = x.eval(d.drawnOnce(n)); err == nil {
+			return workbench.Constant(v)
+		}
+	}
 	if err == nil && check != nil {
 		err = check(x)
 	}

@@ -66,6 +66,11 @@ func (d *decoder) file(n *yaml.Node) *File {
 	f := &File{Verbose: 2, Device: "auto", SnapshotSeconds: 20}
 	e := &f.Experiment
 	d.width, d.height, d.steps = 224, 224, workbench.DefaultSteps
+	if i := keyIndex(n, "seed"); n.Kind == yaml.MappingNode && i >= 0 { // for draws fixed when read
+		if seed, err := strconv.ParseUint(strings.TrimSpace(yaml11Number(n.Content[i+1].Value)), 10, 64); err == nil {
+			d.seed = seed
+		}
+	}
 	if i := keyIndex(n, "resolution"); n.Kind == yaml.MappingNode && i >= 0 {
 		d.within(timeGroup, func() { e.Width, e.Height, e.Resolution = d.resolution(n.Content[i+1], 8) })
 		d.width, d.height = e.Width, e.Height

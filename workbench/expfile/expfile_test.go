@@ -715,11 +715,50 @@ func TestFixedParameters(t *testing.T) {
 		target("transforms: [{blur: {kernel_size: '3 + 4 * t'}}]"),
 		target("constraints: [{noise: {std: sim / 1000}}]"),
 		"postproc: [{border: {size: '1 + 2 * (t > .5)', color: 1 0 0}}]\n",
-		target("transforms: [{edge: {kernel_size: 'randint(1, 5)'}}]"),
+		target("transforms: [{edge: {kernel_size: 'randint(1, epochs)'}}]"),
 	} {
 		if _, err := Parse("f.yaml", []byte(source)); err == nil || !strings.Contains(err.Error(), "clipwork fixes it for the run") {
 			t.Errorf("%s: %v, want it refused as fixed for the run", source, err)
 		}
+	}
+}
+
+// TestDrawsWithoutVariablesHoldForTheRun reads expressions that draw random numbers but use no
+// variables, which CLIPig evaluates once when it reads the file: each is one number for every
+// step and window, the same for the same seed, its own at each place in the file, and accepted
+// where clipwork fixes a setting for the run.
+func TestDrawsWithoutVariablesHoldForTheRun(t *testing.T) {
+	const source = "resolution: 32 + randrange(9)\ntargets:\n  - features:\n      - {text: a, weight: 'random()'}\n" +
+		"      - {text: b, weight: 'random()'}\n    transforms: [{edge: {kernel_size: 'randint(1, 5)'}}]\n"
+	draw := func(seed int) (int, [2]float64, float64) {
+		f, err := Parse("f.yaml", []byte(source), fmt.Sprintf("seed=%d", seed))
+		if err != nil {
+			t.Fatal(err)
+		}
+		target := f.Experiment.Targets[0]
+		var weights [2]float64
+		for i, feature := range target.Features {
+			first := feature.Weight.At(workbench.Env{Steps: 10})
+			if later := feature.Weight.At(workbench.Env{Step: 7, Steps: 10, Place: 3}); later != first {
+				t.Errorf("seed %d: weight %s is %g at the start and %g at step 7", seed, feature.Weight.Expr, first, later)
+			}
+			weights[i] = first
+		}
+		return f.Experiment.Width, weights, target.Transforms[0].Extra[0][0].At(workbench.Env{})
+	}
+	widths := map[int]bool{}
+	for seed := range 10 {
+		width, weights, kernel := draw(seed)
+		if w2, weights2, kernel2 := draw(seed); w2 != width || weights2 != weights || kernel2 != kernel {
+			t.Errorf("seed %d drew %d %v %g, then %d %v %g", seed, width, weights, kernel, w2, weights2, kernel2)
+		}
+		if width < 32 || width > 40 || weights[0] == weights[1] || kernel < 1 || kernel > 5 {
+			t.Errorf("seed %d: width %d, weights %v, kernel %g", seed, width, weights, kernel)
+		}
+		widths[width] = true
+	}
+	if len(widths) < 3 {
+		t.Errorf("10 seeds drew the widths %v", widths)
 	}
 }
 
