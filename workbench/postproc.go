@@ -59,7 +59,7 @@ func (r *Run) postprocess(params, amounts *Node, rows []*Node, rng *Node) (*Node
 		} else {
 			edited, rng = p.apply(params, rows[i], rng)
 		}
-		params = ClipScalar(Add(params, Mul(Reshape(Slice(amounts, AxisRange(i, i+1))), Sub(edited, params))), 0, 1)
+		params = p.clamped(Add(params, Mul(Reshape(Slice(amounts, AxisRange(i, i+1))), Sub(edited, params))))
 	}
 	return params, rng
 }

@@ -126,6 +126,29 @@ func TestPostprocClampsAfterEachEdit(t *testing.T) {
 	}
 }
 
+// TestAnItemClampsOnceAtItsEnd: an Unclamped edit leaves its result unclamped for the next, as
+// CLIPig's item {add: .5, mul: .5} takes 0.8 to (0.8 + 0.5) * 0.5 = 0.65, not 1 * 0.5; in a
+// target's windows the same.
+func TestAnItemClampsOnceAtItsEnd(t *testing.T) {
+	add := Transform{Kind: TransformAdd, Values: consts(0.5), Unclamped: true}
+	mul := Transform{Kind: TransformMul, Values: consts(0.5)}
+	exp := Experiment{Seed: 3, Steps: 2, Width: 16, Height: 16, Learnrate: Constant(0),
+		Init:     Init{Mean: [3]float64{0.8, 0.8, 0.8}},
+		Targets:  []Target{{BatchSize: 1, Features: []Feature{{Text: "red"}}}},
+		Postproc: []Postproc{{Transform: add}, {Transform: mul}}}
+	if _, after := stepOnce(t, exp); math.Abs(float64(after[0])-0.65) > 1e-3 {
+		t.Errorf("postproc add .5 then mul .5 of 0.8 in one item: %g, want 0.65", after[0])
+	}
+	target := &preparedTarget{Target: Target{Transforms: []Transform{add, mul}}}
+	got := run1(t, func(in []*Node) *Node {
+		out, _ := applyTransforms(in[0], target, []*Node{in[1], in[1]}, nil)
+		return out
+	}, tensors.FromValue([][][][]float32{{{{0.8, 0.2, 0.9}}}}), tensors.FromValue([][]float32{{0.5, 0.5, 0.5, 0}}))
+	if want := []float32{0.65, 0.35, 0.7}; !slices.EqualFunc(got, want, func(a, b float32) bool { return math.Abs(float64(a-b)) < 1e-6 }) {
+		t.Errorf("windows %v, want %v", got, want)
+	}
+}
+
 // TestWindowsAreClampedForTheModel: the windows CLIP sees are clamped to [0, 1], as CLIPig
 // clamps them, however far a transform pushes them.
 func TestWindowsAreClampedForTheModel(t *testing.T) {

@@ -25,6 +25,11 @@ type Transform struct {
 	// at the scale of that canvas, as in CLIPig (a blur before a resize to a quarter of the size
 	// blurs a quarter as much in the window).
 	After int
+	// Unclamped leaves the pixels unclamped after the transform, for the next one. CLIPig clamps
+	// to [0, 1] at the end of each item of transforms (its contrast and saturation defaults
+	// clamp), so that in `- {add: .5, mul: .5}` the add's result is not clamped before the mul;
+	// clipwork reads every transform of an item but the last as Unclamped.
+	Unclamped bool
 }
 
 // TransformRow is one window's inputs to a transform's graph function, drawn on the host.
@@ -338,16 +343,24 @@ func transformInputs(tr Transform, n int, env Env, rng *rand.Rand, scales [][]fl
 }
 
 // applyTransforms runs a target's pixel transforms over its windows [n, s, s, 3], each with its
-// rows, clamping the pixels to [0, 1] after each as torch.clamp does (no gradient where it
-// clamps).
+// rows, clamping the pixels to [0, 1] after each but an Unclamped one as torch.clamp does (no
+// gradient where it clamps).
 func applyTransforms(x *Node, t *preparedTarget, rows []*Node, rng *Node) (*Node, *Node) {
 	for j, tr := range t.Transforms {
 		kind, _ := LookupTransform(tr.Kind)
 		a := &TransformArgs{X: x, Rows: rows[j], Radius: t.blurRadius, RNG: rng, Extra: staticValues(tr.Extra)}
-		x = ClipScalar(kind.Apply(a), 0, 1) // CLIPig's items end with its saturation and contrast defaults, which clamp
+		x = tr.clamped(kind.Apply(a))
 		rng = a.RNG
 	}
 	return x, rng
+}
+
+// clamped is x clamped to [0, 1], unless the transform is Unclamped.
+func (tr Transform) clamped(x *Node) *Node {
+	if tr.Unclamped {
+		return x
+	}
+	return ClipScalar(x, 0, 1)
 }
 
 // withDefaults fills the values and further parameters left unset with the kind's defaults.

@@ -51,21 +51,21 @@ func moment(m workbench.Moment) string {
 
 type (
 	fileOut struct {
-		Version          string           `yaml:"clipwork_version"`
-		Model            any              `yaml:"model,omitempty"`
-		Seed             uint64           `yaml:"seed"`
-		Epochs           int              `yaml:"epochs"`
-		Resolution       flow             `yaml:"resolution"`
-		Stages           []stageOut       `yaml:"resolution_stages,omitempty"`
-		Learnrate        value            `yaml:"learnrate"`
-		LearnrateScale   value            `yaml:"learnrate_scale"`
-		Optimizer        string           `yaml:"optimizer"`
-		Interpolation    string           `yaml:"interpolation"`
-		Parameterization paramOut         `yaml:"parameterization"`
-		Init             initOut          `yaml:"init"`
-		SnapshotInterval any              `yaml:"snapshot_interval,omitempty"`
-		Targets          []targetOut      `yaml:"targets"`
-		Postproc         []map[string]any `yaml:"postproc,omitempty"`
+		Version          string      `yaml:"clipwork_version"`
+		Model            any         `yaml:"model,omitempty"`
+		Seed             uint64      `yaml:"seed"`
+		Epochs           int         `yaml:"epochs"`
+		Resolution       flow        `yaml:"resolution"`
+		Stages           []stageOut  `yaml:"resolution_stages,omitempty"`
+		Learnrate        value       `yaml:"learnrate"`
+		LearnrateScale   value       `yaml:"learnrate_scale"`
+		Optimizer        string      `yaml:"optimizer"`
+		Interpolation    string      `yaml:"interpolation"`
+		Parameterization paramOut    `yaml:"parameterization"`
+		Init             initOut     `yaml:"init"`
+		SnapshotInterval any         `yaml:"snapshot_interval,omitempty"`
+		Targets          []targetOut `yaml:"targets"`
+		Postproc         []any       `yaml:"postproc,omitempty"`
 	}
 	stageOut struct {
 		Until      string `yaml:"until"`
@@ -162,10 +162,59 @@ func encodeFile(f *File) fileOut {
 	for _, t := range e.Targets {
 		out.Targets = append(out.Targets, encodeTarget(t))
 	}
-	for _, p := range e.Postproc {
-		out.Postproc = append(out.Postproc, encodePostproc(p))
+	out.Postproc = encodePostprocs(e.Postproc)
+	return out
+}
+
+// encodePostprocs writes the postproc items: each edit one, but an Unclamped edit and those
+// after it up to a clamped one, which share one item (where they share its amount, active and
+// period), as the item they were read from.
+func encodePostprocs(edits []workbench.Postproc) []any {
+	var out []any
+	var item orderedItem
+	for i, p := range edits {
+		body := encodePostproc(p)
+		item = append(item, keyed{p.Kind, body[p.Kind]})
+		if p.Unclamped && i+1 < len(edits) && sharesItem(p, edits[i+1]) {
+			continue
+		}
+		for _, key := range []string{"amount", "active", "start", "end"} {
+			if v, ok := body[key]; ok {
+				item = append(item, keyed{key, v})
+			}
+		}
+		out, item = append(out, item), nil
 	}
 	return out
+}
+
+// sharesItem tells whether two edits can be written in one item, which gives both its amount,
+// active, start and end.
+func sharesItem(a, b workbench.Postproc) bool {
+	return a.Amount.Expr == b.Amount.Expr && a.Disabled == b.Disabled && moment(a.Period.Start) == moment(b.Period.Start) &&
+		moment(a.Period.End) == moment(b.Period.End)
+}
+
+// orderedItem writes a mapping with its keys in their order (a Go map's are sorted): one item
+// of several transforms, which apply in the order written.
+type orderedItem []keyed
+
+// keyed is one key of an orderedItem and its value.
+type keyed struct {
+	key  string
+	body any
+}
+
+func (o orderedItem) MarshalYAML() (any, error) {
+	n := &yaml.Node{Kind: yaml.MappingNode}
+	for _, k := range o {
+		var v yaml.Node
+		if err := v.Encode(k.body); err != nil {
+			return nil, err
+		}
+		n.Content = append(n.Content, &yaml.Node{Kind: yaml.ScalarNode, Value: k.key}, &v)
+	}
+	return n, nil
 }
 
 // encodeInit writes init; an image kept as it is (no mean or std) is written without them.
@@ -229,14 +278,21 @@ func encodeTarget(t workbench.Target) targetOut {
 }
 
 // encodeTransforms writes a target's geometric and pixel transforms in their order: each pixel
-// transform after as many geometric ones as its After says.
+// transform after as many geometric ones as its After says, an Unclamped one in one item with
+// those after it up to a clamped one.
 func encodeTransforms(t workbench.Target) []any {
 	var out []any
 	for k := 0; k <= len(t.Geometry); k++ {
+		var item orderedItem
 		for _, tr := range t.Transforms {
 			if tr.After == k || (k == len(t.Geometry) && tr.After > k) {
-				out = append(out, map[string]any{tr.Kind: encodeTransform(tr)})
+				if item = append(item, keyed{tr.Kind, encodeTransform(tr)}); !tr.Unclamped {
+					out, item = append(out, item), nil
+				}
 			}
+		}
+		if len(item) > 0 {
+			out = append(out, item)
 		}
 		if k < len(t.Geometry) {
 			out = append(out, map[string]any{t.Geometry[k].Kind: encodeGeometric(t.Geometry[k])})

@@ -579,6 +579,7 @@ func (d *decoder) postprocItem(n *yaml.Node) []workbench.Postproc {
 		return clipigOrder(a.Transform.Kind) - clipigOrder(b.Transform.Kind)
 	})
 	for i := range out {
+		out[i].Unclamped = i+1 < len(out) // CLIPig clamps at the item's end
 		out[i].Disabled = out[i].Disabled || shared.Disabled
 		if shared.Amount.IsSet() {
 			out[i].Amount = shared.Amount

@@ -785,6 +785,40 @@ func TestPostprocOrderAsCLIPig(t *testing.T) {
 	}
 }
 
+// TestItemsClampAtTheirEnd reads items of several transforms, which CLIPig clamps once at their
+// end: every transform of an item but the last is Unclamped (a geometric one between splits
+// it), in the file's order in targets and CLIPig's in postproc; the resolved config writes
+// them back as the same items.
+func TestItemsClampAtTheirEnd(t *testing.T) {
+	f, err := Parse("i.yaml", []byte("targets:\n  - features: [x]\n    transforms:\n      - {mul: .5, add: .25}\n"+
+		"      - {noise: .1}\n      - {edge: {}, random_shift: 0 1, add: .1, border: 1}\n"+
+		"postproc:\n  - {mul: .5, add: .25, start: 2}\n  - {blur: 1}\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	describe := func(e workbench.Experiment) (string, string) {
+		var target, post []string
+		for _, tr := range e.Targets[0].Transforms {
+			target = append(target, fmt.Sprintf("%s%d:%v", tr.Kind, tr.After, tr.Unclamped))
+		}
+		for _, p := range e.Postproc {
+			post = append(post, fmt.Sprintf("%s:%v", p.Kind, p.Unclamped))
+		}
+		return strings.Join(target, " "), strings.Join(post, " ")
+	}
+	target, post := describe(f.Experiment)
+	if want := "mul0:true add0:false noise0:false edge0:false add1:true border1:false"; target != want {
+		t.Errorf("target transforms %s, want %s", target, want)
+	}
+	if want := "add:true mul:false blur:false"; post != want {
+		t.Errorf("postproc %s, want %s", post, want)
+	}
+	data, again := roundTrip(t, f)
+	if target2, post2 := describe(again.Experiment); target2 != target || post2 != post {
+		t.Errorf("written and read back: %s; %s\n%s", target2, post2, data)
+	}
+}
+
 // TestYAML11Numbers reads plain numbers as PyYAML (YAML 1.1) does: octal, binary, base 60,
 // .inf, and bools as 1 and 0; quoted ones stay as written; a quoted bool is a string, true to
 // Python unless empty.

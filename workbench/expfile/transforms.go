@@ -12,8 +12,13 @@ import (
 // windowKinds are clipwork's own window geometry, an addition to CLIPig's transforms.
 var windowKinds = []string{"window", "perspective", "random_perspective"}
 
+// transform reads one item of a target's transforms into t; its pixel transforms but the last
+// leave the pixels unclamped for the next (see workbench.Transform.Unclamped) where no
+// geometric transform of the item stands between them.
 func (d *decoder) transform(n *yaml.Node, t *workbench.Target) {
 	allowed := slices.Concat(workbench.TransformKeys(), workbench.GeometricKeys(), windowKinds)
+	first := len(t.Transforms)
+	defer func() { joinItem(t.Transforms[first:]) }()
 	d.keyedItem(n, "transform", allowed, func(kind string, v *yaml.Node) {
 		switch {
 		case kind == "window":
@@ -283,4 +288,12 @@ func (d *decoder) bound(n *yaml.Node, what string) []workbench.Value {
 		d.errorf(n, "%s takes one value or three (R G B), got %d", what, len(values))
 	}
 	return values
+}
+
+// joinItem marks the transforms of one item unclamped but the last, and any before a geometric
+// transform of the item (a later After).
+func joinItem(item []workbench.Transform) {
+	for i := range item {
+		item[i].Unclamped = i+1 < len(item) && item[i+1].After == item[i].After
+	}
 }
