@@ -53,7 +53,8 @@ var GeometricKinds = []GeometricKind{
 	{Key: "center_crop", Params: []Param{{"size", 2, nil}},
 		Map: func(v [][]float64, w, h float64, _ *rand.Rand) (Homography, float64, float64) {
 			cw, ch := math.Floor(v[0][0]), math.Floor(v[0][1])
-			return translation(math.Round((w-cw)/2), math.Round((h-ch)/2)), cw, ch
+			// torchvision's int(round((w - cw) / 2)): halves to even
+			return translation(math.RoundToEven((w-cw)/2), math.RoundToEven((h-ch)/2)), cw, ch
 		}},
 	{Key: "crop", Params: []Param{{"xywh", 4, nil}},
 		Map: func(v [][]float64, w, h float64, _ *rand.Rand) (Homography, float64, float64) {

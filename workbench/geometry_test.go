@@ -43,13 +43,14 @@ func TestGeometricTransformsMatchCLIPig(t *testing.T) {
 		image[i] = float64(i) / float64(len(image))
 	}
 	chains := map[string][]Geometric{
-		"center_crop":    {geometric("center_crop", 4, 2)},
-		"crop":           {geometric("crop", 2, 1, 5, 3)},
-		"shift":          {geometric("shift", 3, -2)},
-		"shift_fraction": {geometric("random_shift", 0.25, 0.25, 0.5, 0.5)},
-		"rotate":         {geometric("center_crop", 6, 6), {Kind: "rotate", Values: [][]Value{consts(90), consts(0.5, 0.5)}}},
-		"pad":            {{Kind: "pad", Pad: PadConstant, Values: [][]Value{consts(2, 1), consts(0, 0, 0)}}},
-		"repeat":         {geometric("repeat", 3, 2)},
+		"center_crop":     {geometric("center_crop", 4, 2)},
+		"center_crop_odd": {geometric("center_crop", 3, 1)},
+		"crop":            {geometric("crop", 2, 1, 5, 3)},
+		"shift":           {geometric("shift", 3, -2)},
+		"shift_fraction":  {geometric("random_shift", 0.25, 0.25, 0.5, 0.5)},
+		"rotate":          {geometric("center_crop", 6, 6), {Kind: "rotate", Values: [][]Value{consts(90), consts(0.5, 0.5)}}},
+		"pad":             {{Kind: "pad", Pad: PadConstant, Values: [][]Value{consts(2, 1), consts(0, 0, 0)}}},
+		"repeat":          {geometric("repeat", 3, 2)},
 	}
 	for name, chain := range chains {
 		var want []float64

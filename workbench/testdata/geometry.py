@@ -33,6 +33,7 @@ def shift(x, dx, dy):  # CLIPig Shift._shift: torch.roll of whole pixels, fracti
 
 cases = {
     "center_crop": center_crop(image, 4, 2),
+    "center_crop_odd": VF.center_crop(image, [1, 3]),  # offsets of 2.5: torchvision rounds them to even, 2
     "crop": image[:, 1:1 + 3, 2:2 + 5],  # CLIPig Crop xywh = 2, 1, 5, 3 -> VF.crop(top=1, left=2, h=3, w=5)
     "shift": shift(image, 3, -2),
     "shift_fraction": shift(image, 0.25, 0.5),
