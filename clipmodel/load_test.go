@@ -172,7 +172,7 @@ func TestHubModelUnreachableSaysWhatToDo(t *testing.T) {
 
 func TestRandomArchitecturesHaveRealShapes(t *testing.T) {
 	for arch, want := range map[string][2]int{ // vision width, patches+1
-		"ViT-B/32": {768, 50}, "ViT-B/16": {768, 197}, "ViT-L/14": {1024, 257}, "ViT-L/14@336": {1024, 577},
+		"ViT-B/32": {768, 50}, "ViT-B/16": {768, 197}, "ViT-L/14": {1024, 257}, "ViT-L/14@336px": {1024, 577},
 	} {
 		cfg, err := ArchitectureConfig(arch)
 		if err != nil {

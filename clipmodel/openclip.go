@@ -509,15 +509,15 @@ func isTorchScript(file string) bool {
 // OpenAIModels maps CLIPig's (and openai/CLIP's) model names to the file name clip.load keeps in
 // ~/.cache/clip/ and the hub repository that holds the same weights in open_clip's layout.
 var OpenAIModels = map[string]struct{ File, Hub string }{
-	"RN50":         {"RN50.pt", "timm/resnet50_clip.openai"},
-	"RN101":        {"RN101.pt", "timm/resnet101_clip.openai"},
-	"RN50x4":       {"RN50x4.pt", "timm/resnet50x4_clip.openai"},
-	"RN50x16":      {"RN50x16.pt", "timm/resnet50x16_clip.openai"},
-	"RN50x64":      {"RN50x64.pt", "timm/resnet50x64_clip.openai"},
-	"ViT-B/32":     {"ViT-B-32.pt", "timm/vit_base_patch32_clip_224.openai"},
-	"ViT-B/16":     {"ViT-B-16.pt", "timm/vit_base_patch16_clip_224.openai"},
-	"ViT-L/14":     {"ViT-L-14.pt", "timm/vit_large_patch14_clip_224.openai"},
-	"ViT-L/14@336": {"ViT-L-14-336px.pt", "timm/vit_large_patch14_clip_336.openai"},
+	"RN50":           {"RN50.pt", "timm/resnet50_clip.openai"},
+	"RN101":          {"RN101.pt", "timm/resnet101_clip.openai"},
+	"RN50x4":         {"RN50x4.pt", "timm/resnet50x4_clip.openai"},
+	"RN50x16":        {"RN50x16.pt", "timm/resnet50x16_clip.openai"},
+	"RN50x64":        {"RN50x64.pt", "timm/resnet50x64_clip.openai"},
+	"ViT-B/32":       {"ViT-B-32.pt", "timm/vit_base_patch32_clip_224.openai"},
+	"ViT-B/16":       {"ViT-B-16.pt", "timm/vit_base_patch16_clip_224.openai"},
+	"ViT-L/14":       {"ViT-L-14.pt", "timm/vit_large_patch14_clip_224.openai"},
+	"ViT-L/14@336px": {"ViT-L-14-336px.pt", "timm/vit_large_patch14_clip_336.openai"},
 }
 
 // OpenAICacheDir is where openai/CLIP's clip.load keeps its downloads: ~/.cache/clip.

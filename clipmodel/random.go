@@ -15,15 +15,15 @@ import (
 
 // architectures are the OpenAI CLIP shapes that random:ARCH builds.
 var architectures = map[string]func() *Config{
-	"ViT-B/32":     func() *Config { return vitConfig(768, 12, 12, 224, 32, 512, 8, 512) },
-	"ViT-B/16":     func() *Config { return vitConfig(768, 12, 12, 224, 16, 512, 8, 512) },
-	"ViT-L/14":     func() *Config { return vitConfig(1024, 24, 16, 224, 14, 768, 12, 768) },
-	"ViT-L/14@336": func() *Config { return vitConfig(1024, 24, 16, 336, 14, 768, 12, 768) },
-	"RN50":         func() *Config { return resnetConfig([]int{3, 4, 6, 3}, 64, 224, 1024, 512, 8) },
-	"RN101":        func() *Config { return resnetConfig([]int{3, 4, 23, 3}, 64, 224, 512, 512, 8) },
-	"RN50x4":       func() *Config { return resnetConfig([]int{4, 6, 10, 6}, 80, 288, 640, 640, 10) },
-	"RN50x16":      func() *Config { return resnetConfig([]int{6, 8, 18, 8}, 96, 384, 768, 768, 12) },
-	"RN50x64":      func() *Config { return resnetConfig([]int{3, 15, 36, 10}, 128, 448, 1024, 1024, 16) },
+	"ViT-B/32":       func() *Config { return vitConfig(768, 12, 12, 224, 32, 512, 8, 512) },
+	"ViT-B/16":       func() *Config { return vitConfig(768, 12, 12, 224, 16, 512, 8, 512) },
+	"ViT-L/14":       func() *Config { return vitConfig(1024, 24, 16, 224, 14, 768, 12, 768) },
+	"ViT-L/14@336px": func() *Config { return vitConfig(1024, 24, 16, 336, 14, 768, 12, 768) },
+	"RN50":           func() *Config { return resnetConfig([]int{3, 4, 6, 3}, 64, 224, 1024, 512, 8) },
+	"RN101":          func() *Config { return resnetConfig([]int{3, 4, 23, 3}, 64, 224, 512, 512, 8) },
+	"RN50x4":         func() *Config { return resnetConfig([]int{4, 6, 10, 6}, 80, 288, 640, 640, 10) },
+	"RN50x16":        func() *Config { return resnetConfig([]int{6, 8, 18, 8}, 96, 384, 768, 768, 12) },
+	"RN50x64":        func() *Config { return resnetConfig([]int{3, 15, 36, 10}, 128, 448, 1024, 1024, 16) },
 	// tiny is a toy of the same family (32x32 input, width 32) for fast tests.
 	"tiny": func() *Config {
 		c := vitConfig(32, 2, 4, 32, 8, 24, 4, 16)
@@ -57,7 +57,7 @@ func Architectures() []string {
 // openAIHubArchitectures are the architectures of OpenAI's CLIPs on the HuggingFace hub.
 var openAIHubArchitectures = map[string]string{
 	"openai/clip-vit-base-patch32": "ViT-B/32", "openai/clip-vit-base-patch16": "ViT-B/16",
-	"openai/clip-vit-large-patch14": "ViT-L/14", "openai/clip-vit-large-patch14-336": "ViT-L/14@336",
+	"openai/clip-vit-large-patch14": "ViT-L/14", "openai/clip-vit-large-patch14-336": "ViT-L/14@336px",
 }
 
 // KnownArchitecture is the architecture a model name stands for without reading it: an OpenAI

@@ -2,6 +2,7 @@ package expfile
 
 import (
 	"fmt"
+	"maps"
 	"math"
 	"os"
 	"path/filepath"
@@ -292,6 +293,7 @@ func (d *decoder) init(n *yaml.Node) workbench.Init {
 // path names relative to the file's folder (as images are) and is recorded absolute.
 func (d *decoder) modelName(n *yaml.Node, what string) string {
 	name := d.str(n, what)
+	d.noteNearOpenAIName(n, name)
 	if name == "" || filepath.IsAbs(name) || !d.fromFile(n) {
 		return name
 	}
@@ -303,6 +305,23 @@ func (d *decoder) modelName(n *yaml.Node, what string) string {
 		return abs
 	}
 	return folder
+}
+
+// noteNearOpenAIName notes a model name that is not an OpenAI name but close to one
+// (ViT-B/33, vit-b/32): it is read as a hub id, which is rarely what was meant.
+func (d *decoder) noteNearOpenAIName(n *yaml.Node, name string) {
+	if _, known := clipmodel.OpenAIModels[name]; known || !missing(name) {
+		return
+	}
+	best, distance := "", 3
+	for _, known := range slices.Sorted(maps.Keys(clipmodel.OpenAIModels)) {
+		if k := editDistance(strings.ToLower(name), strings.ToLower(known)); k < distance {
+			best, distance = known, k
+		}
+	}
+	if best != "" {
+		d.notef(n, "model %q is no OpenAI name, and is read as a HuggingFace hub id: did you mean %q?", name, best)
+	}
 }
 
 // missing tells whether no file or folder is at path.

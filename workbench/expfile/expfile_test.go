@@ -508,6 +508,26 @@ func TestAliasesDuplicatesAndLongExpressions(t *testing.T) {
 // TestModelEnsemble decodes model: as one name, a list of names and a list of {name, weight}
 // entries (from a file and from --set), writes each back and reads it again unchanged, and
 // rejects an ensemble entry without a name or with an unknown key.
+// TestNearOpenAINamesAreNoted notes model names close to an OpenAI name (which are read as hub
+// ids) with the nearest one, and not OpenAI's names themselves nor hub ids far from them.
+func TestNearOpenAINamesAreNoted(t *testing.T) {
+	for name, want := range map[string]string{"ViT-B/33": "ViT-B/32", "ViT-L/14@336": "ViT-L/14@336px", "vit-b/16": "ViT-B/16",
+		"rn50": "RN50", "ViT-L/14@336px": "", "openai/clip-vit-base-patch32": "", "default": ""} {
+		f, err := Parse("m.yaml", []byte("model: "+name+"\n"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var notes []string
+		for _, n := range f.Notes {
+			notes = append(notes, n.Error())
+		}
+		got := strings.Join(notes, "; ")
+		if want == "" && strings.Contains(got, "no OpenAI name") || want != "" && !strings.Contains(got, fmt.Sprintf("did you mean %q", want)) {
+			t.Errorf("model %s: notes %q, want a suggestion of %q", name, got, want)
+		}
+	}
+}
+
 func TestModelEnsemble(t *testing.T) {
 	base := "targets:\n  - features: [x]\n"
 	tests := []struct {
