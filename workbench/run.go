@@ -130,7 +130,7 @@ func (r *Run) modelWeights() []float64 {
 func (r *Run) fairScales() error {
 	var embeddings [][]float32
 	for _, t := range r.targets {
-		if t.FeatureScale != FeatureScaleFair {
+		if t.FeatureScale != FeatureScaleFair || t.Disabled {
 			continue
 		}
 		if embeddings == nil {

@@ -308,6 +308,24 @@ func TestRunIsUsedByOneGoroutine(t *testing.T) {
 	}
 }
 
+// TestInactiveTargetsAreNotSetUp runs beside an inactive target whose image feature is missing
+// and which has no features of another: CLIPig sets up neither, and so does the run.
+func TestInactiveTargetsAreNotSetUp(t *testing.T) {
+	exp := Experiment{Seed: 1, Steps: 2, Width: 32, Height: 32, Targets: []Target{{Features: []Feature{{Text: "a"}}},
+		{Name: "wip", Disabled: true, FeatureScale: FeatureScaleFair, Features: []Feature{{Image: "no/such.png"}}},
+		{Name: "empty", Disabled: true}}}
+	r, err := NewRun(exp, tinyModel(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := r.Run(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if w := r.Stats().Target("wip").Windows; w != 0 {
+		t.Errorf("the inactive target drew %d windows", w)
+	}
+}
+
 func TestWindowsLargerThanTheImageAreRejected(t *testing.T) {
 	exp := Experiment{Steps: 2, Width: 16, Height: 16, Targets: []Target{{Features: []Feature{{Text: "x"}},
 		Window: Window{Scale: [2]float64{1, 1}}}}}

@@ -90,7 +90,7 @@ func (p *preparedTarget) add(label, text, loss string, weight, scale Value, peri
 
 // embed adds one model's embeddings of the target's features; texts are its text embeddings.
 func (p *preparedTarget) embed(m *clipmodel.Model, texts map[string][]float32) error {
-	if !p.hasFeatures() {
+	if !p.hasFeatures() || p.Disabled { // a switched-off target is never run: CLIPig sets up none
 		return nil
 	}
 	var embs [][]float32
@@ -124,7 +124,7 @@ func embedTexts(targets []Target, m *clipmodel.Model) (map[string][]float32, err
 	seen := map[string]bool{}
 	for _, t := range targets {
 		for _, f := range t.Features {
-			if f.Image == "" && !seen[f.Text] {
+			if f.Image == "" && !t.Disabled && !seen[f.Text] {
 				seen[f.Text] = true
 				texts = append(texts, f.Text)
 			}

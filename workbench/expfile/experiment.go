@@ -1,6 +1,7 @@
 package expfile
 
 import (
+	"errors"
 	"fmt"
 	"maps"
 	"math"
@@ -383,6 +384,18 @@ var targetKeys = []string{"name", "active", "start", "end", "weight", "batch_siz
 
 func (d *decoder) target(n *yaml.Node, index int) workbench.Target {
 	var t workbench.Target
+	var activeErrs []error // what is wrong in active itself stays an error
+	before := len(d.errs)
+	defer func() {
+		if t.Disabled { // CLIPig sets up no inactive target: what is wrong in one is noted, not refused
+			for _, err := range d.errs[before:] {
+				if !slices.Contains(activeErrs, err) {
+					d.notes = append(d.notes, inactiveNote(err))
+				}
+			}
+			d.errs = append(d.errs[:before], activeErrs...)
+		}
+	}()
 	d.mapping(n, "a target", targetKeys, func(key string, v *yaml.Node) {
 		if d.periodKey(key, v, &t.Period) {
 			return
@@ -391,7 +404,9 @@ func (d *decoder) target(n *yaml.Node, index int) workbench.Target {
 		case "name":
 			t.Name = d.str(v, key)
 		case "active":
+			first := len(d.errs)
 			t.Disabled = !d.active(v, key)
+			activeErrs = slices.Clone(d.errs[first:])
 		case "weight":
 			d.within(similarityGroup, func() { t.Weight = d.value(v, key) })
 		case "batch_size":
@@ -421,6 +436,17 @@ func (d *decoder) target(n *yaml.Node, index int) workbench.Target {
 		}
 	})
 	return t
+}
+
+// inactiveNote is a problem of an inactive target as a note.
+func inactiveNote(err error) error {
+	var e *Error
+	if errors.As(err, &e) {
+		noted := *e
+		noted.Message = "note: in an inactive target (active: false), which runs only once switched on: " + e.Message
+		return &noted
+	}
+	return fmt.Errorf("note: in an inactive target (active: false), which runs only once switched on: %w", err)
 }
 
 // featureScale reads CLIPig's feature_scale, which scales fairly unless it is exactly "equal":

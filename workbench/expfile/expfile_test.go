@@ -508,6 +508,28 @@ func TestAliasesDuplicatesAndLongExpressions(t *testing.T) {
 // TestModelEnsemble decodes model: as one name, a list of names and a list of {name, weight}
 // entries (from a file and from --set), writes each back and reads it again unchanged, and
 // rejects an ensemble entry without a name or with an unknown key.
+// TestInactiveTargetsAreNotChecked reads a file whose switched-off target names a missing image
+// and an unknown select, which CLIPig runs (it sets up no inactive target): both are notes,
+// and the same target switched on is refused for both.
+func TestInactiveTargetsAreNotChecked(t *testing.T) {
+	const source = "targets:\n  - features: [a]\n  - name: wip\n    active: false\n    select: bestt\n" +
+		"    features: [{image: no/such.png}]\n"
+	f, err := Parse("wip.yaml", []byte(source))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(f.Notes) != 2 || !strings.Contains(f.Notes[0].Error(), "wip.yaml:5:13: note: in an inactive target") {
+		t.Errorf("notes %v, want two naming the inactive target's select and image", f.Notes)
+	}
+	if err := f.Experiment.Resolve(); err != nil {
+		t.Errorf("resolving: %v", err)
+	}
+	_, err = Parse("wip.yaml", []byte(strings.Replace(source, "active: false", "active: true", 1)))
+	if err == nil || !strings.Contains(err.Error(), "bestt") || !strings.Contains(err.Error(), "no/such.png") {
+		t.Errorf("switched on: %v, want both refused", err)
+	}
+}
+
 // TestNearOpenAINamesAreNoted notes model names close to an OpenAI name (which are read as hub
 // ids) with the nearest one, and not OpenAI's names themselves nor hub ids far from them.
 func TestNearOpenAINamesAreNoted(t *testing.T) {

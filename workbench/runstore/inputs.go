@@ -69,12 +69,13 @@ func (d *Dir) ChangedInputs(exp workbench.Experiment) ([]string, error) {
 	return changed, nil
 }
 
-// imageDigests are the SHA-256 digests of exp's feature image files by path.
+// imageDigests are the SHA-256 digests of the feature image files of exp's active targets (the
+// ones the run reads) by path.
 func imageDigests(exp workbench.Experiment) (map[string]string, error) {
 	digests := map[string]string{}
 	for _, t := range exp.Targets {
 		for _, f := range t.Features {
-			if f.Image == "" || clipmodel.IsURL(f.Image) || digests[f.Image] != "" {
+			if t.Disabled || f.Image == "" || clipmodel.IsURL(f.Image) || digests[f.Image] != "" {
 				continue
 			}
 			sum, err := digest.File(f.Image)
