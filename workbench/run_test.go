@@ -715,6 +715,31 @@ func TestTargetsSharingANameAreToldApart(t *testing.T) {
 // TestInitImageCroppedAsCLIPig starts from an image of another aspect: CLIPig's resize_crop
 // scales it to cover the resolution and keeps its middle (a 16x8 image's middle 8 columns for
 // an 8x8 run), rather than squeezing it.
+// TestInitNoiseResizedBeforeItIsClamped draws noise of std 1 at 8x8 for a 64x64 image: CLIPig
+// resizes it and then clamps, which leaves about half the pixels at 0 or 1 (clamped first, a
+// fifth would be).
+func TestInitNoiseResizedBeforeItIsClamped(t *testing.T) {
+	exp := Experiment{Seed: 1, Steps: 1, Width: 64, Height: 64, Init: Init{Mean: [3]float64{0.5, 0.5, 0.5},
+		Std: [3]float64{1, 1, 1}, Resolution: [2]int{8, 8}}, Targets: []Target{{Features: []Feature{{Text: "x"}}}}}
+	r, err := NewRun(exp, tinyModel(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	pixels, err := r.renderPixels()
+	if err != nil {
+		t.Fatal(err)
+	}
+	saturated := 0
+	for _, v := range pixels {
+		if v <= 0 || v >= 1 {
+			saturated++
+		}
+	}
+	if share := float64(saturated) / float64(len(pixels)); share < 0.4 || share > 0.7 {
+		t.Errorf("%.2f of the pixels at 0 or 1, want about half", share)
+	}
+}
+
 func TestInitImageCroppedAsCLIPig(t *testing.T) {
 	wide := image.NewNRGBA(image.Rect(0, 0, 16, 8))
 	draw.Draw(wide, wide.Bounds(), image.NewUniform(color.NRGBA{255, 0, 0, 255}), image.Point{}, draw.Src)

@@ -66,8 +66,9 @@ func scalePixels(img image.Image, mean, std [3]float64) image.Image {
 	return toRGBA64(pixels, img.Bounds().Dx(), img.Bounds().Dy())
 }
 
-// noiseImage is Gaussian noise of the init's mean and std per channel, at the init's resolution
-// (resized later) or the image's.
+// noiseImage is Gaussian noise of the init's mean and std per channel, drawn at the init's
+// resolution and resized to the image's before it is clamped, as CLIPig does (clamped first,
+// large noise would lose most of its excess to the clamp before the resize blends it).
 func (r *Run) noiseImage() image.Image {
 	w, h := r.width, r.height
 	if res := r.exp.Init.Resolution; res[0] > 0 {
@@ -77,6 +78,9 @@ func (r *Run) noiseImage() image.Image {
 	pixels := make([]float32, w*h*3)
 	for i := range pixels {
 		pixels[i] = float32(r.exp.Init.Mean[i%3] + rng.NormFloat64()*r.exp.Init.Std[i%3])
+	}
+	if w != r.width || h != r.height {
+		pixels, w, h = clipmodel.ResizeFloat(pixels, w, h, 3, r.width, r.height), r.width, r.height
 	}
 	return toRGBA64(pixels, w, h)
 }
