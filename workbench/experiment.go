@@ -80,6 +80,9 @@ func (e *Experiment) namedValues() map[string]Value {
 		for j, tr := range t.Transforms {
 			add(tr.Values, fmt.Sprintf("target %q transform %d (%s)", t.Name, j+1, tr.Kind))
 		}
+		if t.AntiText != nil {
+			values[fmt.Sprintf("target %q anti-text weight", t.Name)] = t.AntiText.Weight
+		}
 		for j, c := range t.Constraints {
 			what := fmt.Sprintf("target %q constraint %d (%s)", t.Name, j+1, c.Kind)
 			values[what+" weight"], values[what+" target"] = c.Weight, c.Target
@@ -98,6 +101,37 @@ func (e *Experiment) namedValues() map[string]Value {
 		}
 	}
 	return values
+}
+
+// numberProblems refuses the experiment's plain numbers that would fail at a step or be
+// ignored there: NaN or infinite init noise, FFT decay or window ranges, an init resolution
+// with a side below 1, a transform listed after more geometric transforms than its target has.
+func (e *Experiment) numberProblems(add func(string, ...any)) {
+	finite := func(what string, values ...float64) {
+		if slices.ContainsFunc(values, func(v float64) bool { return math.IsNaN(v) || math.IsInf(v, 0) }) {
+			add("%s must be finite numbers, got %v", what, values)
+		}
+	}
+	finite("init mean", e.Init.Mean[:]...)
+	finite("init std", e.Init.Std[:]...)
+	if r := e.Init.Resolution; r != [2]int{} && (r[0] < 1 || r[1] < 1) {
+		add("init resolution %dx%d: give both sides, each at least 1, or none for the image's", r[0], r[1])
+	}
+	finite("the fft parameterization's decay", e.Parameterization.Decay)
+	for _, t := range e.Targets {
+		if t.Disabled {
+			continue
+		}
+		w := t.Window
+		finite(fmt.Sprintf("target %q window's size, scale, rotate, centre and perspective", t.Name), w.Size,
+			w.Scale[0], w.Scale[1], w.Rotate[0], w.Rotate[1], w.CenterX[0], w.CenterX[1], w.CenterY[0], w.CenterY[1], w.Perspective)
+		for j, tr := range t.Transforms {
+			if tr.After < 0 || tr.After > len(t.Geometry) {
+				add("target %q transform %d (%s) comes after %d geometric transforms, and the target has %d",
+					t.Name, j+1, tr.Kind, tr.After, len(t.Geometry))
+			}
+		}
+	}
 }
 
 // nonFiniteValues reports the values of namedValues that are NaN or infinite at one of envs
@@ -267,6 +301,7 @@ func (e *Experiment) Validate() error {
 		add("%w", err)
 	}
 	e.ensembleProblems(add)
+	e.numberProblems(add)
 	checkChoice(add, "optimizer", e.Optimizer, OptimizerNames()...)
 	if len(sizes) > 1 { // CLIPig reads the interpolation only where the resolution changes
 		checkChoice(add, "interpolation", e.Interpolation, Interpolations...)

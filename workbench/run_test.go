@@ -326,6 +326,30 @@ func TestInactiveTargetsAreNotSetUp(t *testing.T) {
 	}
 }
 
+// TestPlainNumbersAreChecked resolves experiments with a NaN or infinite init noise, FFT decay,
+// window range or anti-text weight, a half-given init resolution and a transform after more
+// geometric transforms than its target has: each is refused up front, naming it.
+func TestPlainNumbersAreChecked(t *testing.T) {
+	nan := math.NaN()
+	for want, edit := range map[string]func(*Experiment){
+		"init mean":           func(e *Experiment) { e.Init.Mean[1] = nan },
+		"init std":            func(e *Experiment) { e.Init.Std = [3]float64{math.Inf(1), 0, 0} },
+		"init resolution 5x0": func(e *Experiment) { e.Init.Resolution = [2]int{5, 0} },
+		"decay":               func(e *Experiment) { e.Parameterization = Parameterization{Kind: ParamFFT, Decay: nan} },
+		"window's size":       func(e *Experiment) { e.Targets[0].Window.Perspective = nan },
+		"anti-text weight":    func(e *Experiment) { e.Targets[0].AntiText = &AntiText{Prompts: []string{"x"}, Weight: Constant(nan)} },
+		"comes after 2 geometric transforms": func(e *Experiment) {
+			e.Targets[0].Transforms = []Transform{{Kind: TransformNoise, Values: consts(0.1), After: 2}}
+		},
+	} {
+		exp := Experiment{Seed: 1, Steps: 2, Width: 32, Height: 32, Targets: []Target{{Name: "a", Features: []Feature{{Text: "x"}}}}}
+		edit(&exp)
+		if err := exp.Resolve(); err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("%s: %v", want, err)
+		}
+	}
+}
+
 func TestWindowsLargerThanTheImageAreRejected(t *testing.T) {
 	exp := Experiment{Steps: 2, Width: 16, Height: 16, Targets: []Target{{Features: []Feature{{Text: "x"}},
 		Window: Window{Scale: [2]float64{1, 1}}}}}
