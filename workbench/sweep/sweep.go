@@ -193,15 +193,25 @@ func CheckShape(axes []Axis, zip bool) error {
 	return nil
 }
 
-// CheckDistinct refuses an axis that gives a value twice: its variants would run the same
-// experiment twice.
+// CheckDistinct refuses an axis without values, and one that gives a value twice (a number
+// written twice alike or not, 0.1 and .1): its variants would run the same experiment twice.
 func (a Axis) CheckDistinct() error {
-	seen := make(map[string]bool, len(a.Values))
+	if len(a.Values) == 0 {
+		return fmt.Errorf("%s has no values: give at least one", a.Key)
+	}
+	seen := make(map[string]string, len(a.Values))
 	for _, v := range a.Values {
-		if seen[v] {
-			return fmt.Errorf("%s has the value %q twice (ranges included): give each value once", a.Key, v)
+		same := v
+		if f, err := strconv.ParseFloat(strings.TrimSpace(v), 64); err == nil {
+			same = strconv.FormatFloat(f, 'g', -1, 64)
 		}
-		seen[v] = true
+		if first, ok := seen[same]; ok {
+			if first == v {
+				return fmt.Errorf("%s has the value %q twice (ranges included): give each value once", a.Key, v)
+			}
+			return fmt.Errorf("%s has %q and %q, one number: give each value once", a.Key, first, v)
+		}
+		seen[same] = v
 	}
 	return nil
 }
@@ -244,7 +254,7 @@ func name(axes []Axis, rows [][]string) []Variant {
 	for i, row := range rows {
 		parts := make([]string, len(row))
 		for j, v := range row {
-			parts[j] = FolderPart(axes[j].Key) + "-" + FolderPart(v)
+			parts[j] = FolderPart(axes[j].Key) + "-" + folderValue(v)
 		}
 		folder := strings.Join(parts, "_")
 		if len(folder) > maxFolder {
@@ -260,6 +270,17 @@ func name(axes []Axis, rows [][]string) []Variant {
 		}
 	}
 	return variants
+}
+
+// folderValue is a value as FolderPart writes it, but with its leading minus signs and points,
+// which tell -0.5 from 0.5 and .1 from 1 (after the key's dash they start no name).
+func folderValue(v string) string {
+	rest := strings.TrimLeft(strings.TrimSpace(v), "-.")
+	sign := strings.TrimSpace(v)[:len(strings.TrimSpace(v))-len(rest)]
+	if rest == "" && sign != "" {
+		return sign
+	}
+	return sign + FolderPart(rest)
 }
 
 // maxPart bounds one key's or value's share of a folder name.

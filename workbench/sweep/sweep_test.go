@@ -83,6 +83,25 @@ func TestZipPairsValues(t *testing.T) {
 	}
 }
 
+// TestSignedValuesNameTheirFolders keeps a value's leading minus and point in its folder's
+// name, refuses one number written twice (0.1 and .1) and an axis of no values.
+func TestSignedValuesNameTheirFolders(t *testing.T) {
+	vs, err := Expand(mustVary(t, "learnrate=-0.5,0.5,.1,-.25,-x"), false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []string{"learnrate--0.5", "learnrate-0.5", "learnrate-.1", "learnrate--.25", "learnrate--x"}
+	if got := folders(vs); !reflect.DeepEqual(got, want) {
+		t.Errorf("%v, want %v", got, want)
+	}
+	if _, err := Expand(mustVary(t, "learnrate=0.1,.1"), false); err == nil || !strings.Contains(err.Error(), "one number") {
+		t.Errorf("0.1 and .1: %v", err)
+	}
+	if _, err := Expand([]Axis{{Key: "seed"}}, false); err == nil || !strings.Contains(err.Error(), "no values") {
+		t.Errorf("an axis of no values: %v", err)
+	}
+}
+
 func TestFolderNamesStayUnique(t *testing.T) {
 	vs, err := Expand(mustVary(t, "text=a b,a/b,c"), false)
 	if err != nil {
