@@ -46,17 +46,7 @@ func TestEnsembleLossIsTheWeightedSum(t *testing.T) {
 	a, b := tinyModel(t), tiny48Model(t)
 	exp := ensembleExperiment(2)
 	exp.Targets = exp.Targets[:1]
-	first := func(members ...Member) float64 {
-		r, err := NewEnsembleRun(exp, members)
-		if err != nil {
-			t.Fatal(err)
-		}
-		result, err := r.Advance()
-		if err != nil {
-			t.Fatal(err)
-		}
-		return result.Loss
-	}
+	first := func(members ...Member) float64 { return firstLoss(t, exp, members...) }
 	lossA, lossB := first(Member{a, 1}), first(Member{b, 1})
 	got, want := first(Member{a, 2}, Member{b, 0.5}), 2*lossA+0.5*lossB
 	if math.Abs(got-want) > 1e-5*math.Abs(want) || lossA == lossB {

@@ -165,6 +165,20 @@ func TestResumeGivesTheSameImage(t *testing.T) {
 	}
 }
 
+// firstLoss is the loss of the first step of a new run of exp on members.
+func firstLoss(t *testing.T, exp Experiment, members ...Member) float64 {
+	t.Helper()
+	r, err := NewEnsembleRun(exp, members)
+	if err != nil {
+		t.Fatal(err)
+	}
+	result, err := r.Advance()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return result.Loss
+}
+
 // advancedRun is a new run of exp on m advanced by steps.
 func advancedRun(t *testing.T, exp Experiment, m *clipmodel.Model, steps int) *Run {
 	t.Helper()

@@ -221,9 +221,10 @@ func (r *Run) sampleWindows(plan *stepPlan, image *Node, in stepInputs[*Node], s
 		rng := start
 		windows[j] = make([]*Node, len(plan.targets))
 		for k, t := range plan.targets {
-			source := poolImage(image, plan.pool[k][j])
-			windows[j][k] = SampleWindows(source, in.Targets[k].Homs[j], size, t.pad())
-			windows[j][k], rng = applyTransforms(windows[j][k], t, in.Targets[k].Transforms, rng)
+			pool, homs := plan.pool[k][j], in.Targets[k].Homs[j]
+			windows[j][k] = SampleWindows(poolImage(image, pool), homs, size, t.pad())
+			sample := func(plane *Node) *Node { return SampleWindows(poolImage(plane, pool), homs, size, PadConstant) }
+			windows[j][k], rng = applyTransforms(windows[j][k], t, in.Targets[k].Transforms, rng, InsertAxes(image, 0), sample)
 		}
 	}
 	return windows

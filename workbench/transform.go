@@ -77,6 +77,22 @@ type TransformArgs struct {
 	Extra [][]float64
 	// RNG is the graph's random state; a transform that draws replaces it.
 	RNG *Node
+	// Canvas, for a transform listed before its target's geometric transforms, is the image the
+	// windows are sampled from, [1, h, w, 3], and Sample samples a plane of its size [h, w, 3]
+	// into the windows as they are sampled: what a transform computes over the whole canvas (the
+	// mean of mean and contrast, border's edges) comes from there, as CLIPig applies such a
+	// transform to the image before its geometric ones cut the window. Nil where the windows are
+	// the canvas.
+	Canvas *Node
+	Sample func(plane *Node) *Node
+}
+
+// canvas is the canvas the transform acts on: Canvas where set, else the windows.
+func (a *TransformArgs) canvas() *Node {
+	if a.Canvas != nil {
+		return a.Canvas
+	}
+	return a.X
 }
 
 // Col is column i of the rows, shaped to broadcast over X: [n, 1, 1, 1].
@@ -130,14 +146,14 @@ var TransformKinds = []TransformKind{
 		Draw:  func(v []float64, _ *rand.Rand) TransformRow { return TransformRow{v[0], v[1]} },
 		Apply: func(a *TransformArgs) *Node { return Min(Max(a.X, a.Col(0)), a.Col(1)) }}, // torch.clamp: max wins over min
 	{Key: TransformContrast, Param: "factor", Values: 1, Identity: TransformRow{1}, Draw: first,
-		Apply: func(a *TransformArgs) *Node { return blend(a.X, imageMean(luminance(a.X)), a.Col(0)) }},
+		Apply: func(a *TransformArgs) *Node { return blend(a.X, imageMean(luminance(a.canvas())), a.Col(0)) }},
 	{Key: TransformEdge, Param: "amount", Values: 3, Default: []float64{1, 1, 1}, Draw: on3, Apply: edgeTransform,
 		Extra: []Param{{"kernel_size", 2, []float64{3, 3}}, {"sigma", 2, []float64{0, 0}}}},
 	{Key: TransformFNoise, Noise: true, Param: "std", Values: 3, Range: true, Draw: drawStd, Apply: fourierNoise,
 		Rescale: averagedNoise},
 	{Key: TransformMean, Param: "mean", Values: 3, Draw: on3,
 		Apply: func(a *TransformArgs) *Node {
-			return Add(a.X, Mul(a.Col(3), Sub(a.RGB(), ReduceAndKeep(a.X, ReduceMean, 1, 2))))
+			return Add(a.X, Mul(a.Col(3), Sub(a.RGB(), ReduceAndKeep(a.canvas(), ReduceMean, 1, 2))))
 		}},
 	{Key: TransformMul, Param: "color", Values: 3, Identity: TransformRow{1, 1, 1}, Draw: color3,
 		Apply: func(a *TransformArgs) *Node { return Mul(a.X, a.RGB()) }},
@@ -227,9 +243,14 @@ func resizedNoise(a *TransformArgs) *Node {
 
 // borderTransform paints the outer size pixels (width, height of its Extra) in the row's colour.
 func borderTransform(a *TransformArgs) *Node {
-	h, w := a.X.Shape().Dim(1), a.X.Shape().Dim(2)
+	canvas := a.canvas()
+	h, w := canvas.Shape().Dim(1), canvas.Shape().Dim(2)
 	mask := borderMask(a.X.Graph(), h, w, int(a.Extra[0][0]), int(a.Extra[0][1]))
-	on := GreaterThan(Mul(mask, a.Col(3)), ZerosLike(a.Col(3)))
+	if a.Canvas != nil { // the canvas's border as the windows see it
+		plane := BroadcastToDims(Reshape(mask, h, w, 1), h, w, 3)
+		mask = Slice(a.Sample(plane), AxisRange(), AxisRange(), AxisRange(), AxisRange(0, 1))
+	}
+	on := GreaterThan(Mul(mask, a.Col(3)), Scalar(a.X.Graph(), a.X.DType(), 0.5))
 	dims := a.X.Shape().Dimensions
 	return Where(BroadcastToDims(on, dims...), BroadcastToDims(a.RGB(), dims...), a.X)
 }
@@ -344,11 +365,15 @@ func transformInputs(tr Transform, n int, env Env, rng *rand.Rand, scales [][]fl
 
 // applyTransforms runs a target's pixel transforms over its windows [n, s, s, 3], each with its
 // rows, clamping the pixels to [0, 1] after each but an Unclamped one as torch.clamp does (no
-// gradient where it clamps).
-func applyTransforms(x *Node, t *preparedTarget, rows []*Node, rng *Node) (*Node, *Node) {
+// gradient where it clamps). canvas and sample are the image the windows were sampled from and
+// how (see TransformArgs.Canvas), for the transforms listed before the geometric ones.
+func applyTransforms(x *Node, t *preparedTarget, rows []*Node, rng *Node, canvas *Node, sample func(*Node) *Node) (*Node, *Node) {
 	for j, tr := range t.Transforms {
 		kind, _ := LookupTransform(tr.Kind)
 		a := &TransformArgs{X: x, Rows: rows[j], Radius: t.blurRadius, RNG: rng, Extra: staticValues(tr.Extra)}
+		if tr.After == 0 && len(t.Geometry) > 0 && canvas != nil {
+			a.Canvas, a.Sample = canvas, sample
+		}
 		x = tr.clamped(kind.Apply(a))
 		rng = a.RNG
 	}

@@ -2,6 +2,9 @@ package workbench
 
 import (
 	"encoding/json"
+	"fmt"
+	"image"
+	"image/color"
 	"math"
 	"math/rand/v2"
 	"os"
@@ -234,4 +237,47 @@ func TestTransformValuesPerWindow(t *testing.T) {
 	if calls != 2 || fixed[0] != fixed[4] || fixed[4] != fixed[8] {
 		t.Errorf("a value drawing nothing: %d evaluations, sigmas %g %g %g; want 2, all equal", calls, fixed[0], fixed[4], fixed[8])
 	}
+}
+
+// TestCanvasTransformsBeforeGeometryActOnTheImage paints a red border of 4 pixels on a black
+// image and cuts its middle half: CLIPig paints the border on the image, which the crop cuts
+// away, so the windows are black (a mean constraint below 0 costs nothing); listed after the
+// crop, the border is on the window. A mean of .5 before the crop of a half-white image moves
+// nothing (the image's mean is .5); after it, it lifts the black window's half.
+func TestCanvasTransformsBeforeGeometryActOnTheImage(t *testing.T) {
+	crop := []Geometric{geometric("center_crop", 16, 16)}
+	border := Transform{Kind: TransformBorder, Values: consts(1, 0, 0), Extra: [][]Value{consts(4, 4)}}
+	mean := Transform{Kind: TransformMean, Values: consts(0.5, 0.5, 0.5)}
+	loss := func(tr Transform, init string) float64 {
+		t.Helper()
+		exp := Experiment{Seed: 1, Steps: 1, Width: 32, Height: 32, Learnrate: Constant(0),
+			Init:    Init{Given: true, Image: init},
+			Targets: []Target{{BatchSize: 1, Geometry: crop, Transforms: []Transform{tr}, Constraints: []Constraint{{Kind: ConstraintMean, Below: consts(0)}}}}}
+		return firstLoss(t, exp, Member{tinyModel(t), 1})
+	}
+	black := writeColumns(t, 32)
+	if got := loss(border, black); got > 1e-6 {
+		t.Errorf("border before the crop: loss %g, want 0 (the crop cuts it away)", got)
+	}
+	border.After = 1
+	if got := loss(border, black); got < 1e-3 {
+		t.Errorf("border after the crop: loss %g, want the window's border", got)
+	}
+	quarter := writeColumns(t, 24) // white from column 24: the image's mean .25, the middle's 0
+	before := loss(mean, quarter)
+	mean.After = 1
+	if after := loss(mean, quarter); after/before < 3 || after/before > 5 {
+		t.Errorf("mean .5 before the crop: loss %g, after: %g; want about a quarter of it (the window at .25, not .5)", before, after)
+	}
+}
+
+// writeColumns writes a 32x32 PNG black left of column white and white from it.
+func writeColumns(t *testing.T, white int) string {
+	img := image.NewGray(image.Rect(0, 0, 32, 32))
+	for y := range 32 {
+		for x := white; x < 32; x++ {
+			img.SetGray(x, y, color.Gray{Y: 255})
+		}
+	}
+	return writePNG(t, fmt.Sprintf("columns-%d.png", white), img)
 }
