@@ -265,7 +265,7 @@ func similaritySeries(stats *workbench.Stats, j int, sims func(workbench.StepRec
 	var series []opts.LineData
 	for _, rec := range stats.History {
 		var value any = "-"
-		if values := sims(rec); values != nil {
+		if values := sims(rec); j < len(values) { // a step without the feature's value leaves a gap
 			value = round(values[j])
 		}
 		series = append(series, atStep(rec.Step, value))

@@ -422,3 +422,17 @@ func TestLegendsShowEveryEntry(t *testing.T) {
 		}
 	}
 }
+
+// TestPartialHistoryLeavesGaps draws the charts of statistics whose one step records fewer
+// similarities than the target has features (a statistics file edited or cut short): the
+// missing values are gaps, not a panic.
+func TestPartialHistoryLeavesGaps(t *testing.T) {
+	stats := testStats()
+	stats.History[1].Similarities["t"] = stats.History[1].Similarities["t"][:1]
+	if o := option(t, Similarities(stats, stats.Targets[0])); !strings.Contains(o, `"-"`) {
+		t.Errorf("no gap where a step lacks a feature's similarity: %s", o)
+	}
+	for _, c := range Run(stats) {
+		option(t, c)
+	}
+}

@@ -36,8 +36,7 @@ func (d *Dir) Lock() error {
 		owner, _ := os.ReadFile(f.Name())
 		f.Close()
 		if errors.Is(err, unix.EWOULDBLOCK) {
-			return fmt.Errorf("%s: %w (pid %s); wait for it to end or stop it first", d.Path, ErrRunBusy,
-				strings.TrimSpace(string(owner)))
+			return fmt.Errorf("%s: %w (%s); wait for it to end or stop it first", d.Path, ErrRunBusy, lockHolder(string(owner)))
 		}
 		return fmt.Errorf("%s: cannot lock the run: %w", d.Path, err)
 	}
@@ -46,6 +45,19 @@ func (d *Dir) Lock() error {
 	}
 	d.lock = f
 	return nil
+}
+
+// lockHolder names the process whose pid a held lock file holds: this one (another run of the
+// same program, a notebook's say), another, or one that has not written its pid yet.
+func lockHolder(owner string) string {
+	switch pid := strings.TrimSpace(owner); pid {
+	case "":
+		return "a process that has just taken it"
+	case strconv.Itoa(os.Getpid()):
+		return "this process, in another run of it"
+	default:
+		return "pid " + pid
+	}
 }
 
 // LockWaiting is Lock, waiting up to wait while another process holds the lock.
