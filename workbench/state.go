@@ -12,6 +12,7 @@ import (
 	. "github.com/gomlx/gomlx/core/graph" //nolint:revive // GoMLX graph code reads best with the dot import.
 	"github.com/gomlx/gomlx/core/tensors"
 	"golang.org/x/image/draw"
+	"golang.org/x/image/math/f64"
 )
 
 // initialize draws the starting image and zeroes the optimiser's state.
@@ -45,10 +46,16 @@ func coverCrop(img image.Image, width, height int) image.Image {
 		return img
 	}
 	scaledW, scaledH := coverSize(w, h, width, height)
-	scaled := resizeImage(img, scaledW, scaledH, draw.CatmullRom)
-	x := int(math.RoundToEven(float64(scaledW-width) / 2))
-	y := int(math.RoundToEven(float64(scaledH-height) / 2))
-	return scaled.SubImage(image.Rect(x, y, x+width, y+height))
+	x := math.RoundToEven(float64(scaledW-width) / 2)
+	y := math.RoundToEven(float64(scaledH-height) / 2)
+	// Only the crop is computed, through the scaling's map from the image to it: a long image
+	// scaled whole would take memory in proportion to its length.
+	sx, sy := float64(scaledW)/float64(w), float64(scaledH)/float64(h)
+	b := img.Bounds()
+	toCrop := f64.Aff3{sx, 0, -x - sx*float64(b.Min.X), 0, sy, -y - sy*float64(b.Min.Y)}
+	out := image.NewRGBA64(image.Rect(0, 0, width, height))
+	draw.CatmullRom.Transform(out, toCrop, img, b, draw.Src, nil)
+	return out
 }
 
 // coverSize is the size coverCrop scales an image of w x h to, to cover width x height.
