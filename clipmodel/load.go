@@ -56,16 +56,11 @@ func Load(name string) (*Model, error) {
 	if isDir(name) {
 		return LoadFolder(name)
 	}
-	if ext := filepath.Ext(name); (ext == ".pt" || ext == ".bin" || ext == ".safetensors") && isFile(name) {
+	if isCheckpointFile(name) {
 		return loadCheckpointFile(name)
 	}
-	if first, _, _ := strings.Cut(name, "/"); isDir(first) {
-		return nil, fmt.Errorf("there is no model folder %q", name)
-	}
-	if !hubIDPattern.MatchString(name) {
-		return nil, fmt.Errorf("model %q is none of %q (the embedded model), a folder or weights file, a HuggingFace hub id "+
-			"(owner/name), an OpenAI name (%s) nor %sARCH (%s)", name, DefaultName,
-			strings.Join(slices.Sorted(maps.Keys(OpenAIModels)), ", "), RandomPrefix, strings.Join(Architectures(), ", "))
+	if err := NameProblem(name); err != nil {
+		return nil, err
 	}
 	dir, err := hubSnapshot(name)
 	if err != nil {
@@ -137,6 +132,35 @@ func HubCacheDir() string {
 		return filepath.Join(home, "hub")
 	}
 	return hub.DefaultCacheDir()
+}
+
+// NameProblem tells why Load would refuse a model name before reading anything: a random
+// architecture it does not know, a path into a folder that holds no such model, or a name that
+// is none of the kinds Load takes. A name it passes may still fail to load (a hub id not on the
+// hub, a damaged folder).
+func NameProblem(name string) error {
+	if arch, ok := strings.CutPrefix(name, RandomPrefix); ok {
+		_, err := ArchitectureConfig(arch)
+		return err
+	}
+	if _, ok := OpenAIModels[name]; ok || name == "" || name == DefaultName || isDir(name) || isCheckpointFile(name) {
+		return nil
+	}
+	if first, _, _ := strings.Cut(name, "/"); isDir(first) {
+		return fmt.Errorf("there is no model folder %q", name)
+	}
+	if !hubIDPattern.MatchString(name) {
+		return fmt.Errorf("model %q is none of %q (the embedded model), a folder or weights file, a HuggingFace hub id "+
+			"(owner/name), an OpenAI name (%s) nor %sARCH (%s)", name, DefaultName,
+			strings.Join(slices.Sorted(maps.Keys(OpenAIModels)), ", "), RandomPrefix, strings.Join(Architectures(), ", "))
+	}
+	return nil
+}
+
+// isCheckpointFile tells whether name is a weights file Load reads (.pt, .bin, .safetensors).
+func isCheckpointFile(name string) bool {
+	ext := filepath.Ext(name)
+	return (ext == ".pt" || ext == ".bin" || ext == ".safetensors") && isFile(name)
 }
 
 // NeedsDownload tells whether loading name would download a hub model, one not in the

@@ -293,8 +293,22 @@ func (d *decoder) init(n *yaml.Node) workbench.Init {
 // modelName reads a model: a hub id or CLIPig name as written, or a folder, which a relative
 // path names relative to the file's folder (as images are) and is recorded absolute.
 func (d *decoder) modelName(n *yaml.Node, what string) string {
-	name := d.str(n, what)
-	d.noteNearOpenAIName(n, name)
+	name := d.besideFile(n, d.str(n, what))
+	near := nearOpenAIName(name)
+	switch err := clipmodel.NameProblem(name); {
+	case err != nil && near != "":
+		d.errorf(n, "%v: did you mean %q?", err, near)
+	case err != nil:
+		d.errorf(n, "%v", err)
+	case near != "":
+		d.notef(n, "model %q is no OpenAI name, and is read as a HuggingFace hub id: did you mean %q?", name, near)
+	}
+	return name
+}
+
+// besideFile is a model folder named relative to the file at n, where there is one, as an
+// absolute path; else name as written.
+func (d *decoder) besideFile(n *yaml.Node, name string) string {
 	if name == "" || filepath.IsAbs(name) || !d.fromFile(n) {
 		return name
 	}
@@ -308,11 +322,10 @@ func (d *decoder) modelName(n *yaml.Node, what string) string {
 	return folder
 }
 
-// noteNearOpenAIName notes a model name that is not an OpenAI name but close to one
-// (ViT-B/33, vit-b/32): it is read as a hub id, which is rarely what was meant.
-func (d *decoder) noteNearOpenAIName(n *yaml.Node, name string) {
+// nearOpenAIName is the OpenAI name that name is close to but not (ViT-B/33, vit-b/16), or "".
+func nearOpenAIName(name string) string {
 	if _, known := clipmodel.OpenAIModels[name]; known || !missing(name) {
-		return
+		return ""
 	}
 	best, distance := "", 3
 	for _, known := range slices.Sorted(maps.Keys(clipmodel.OpenAIModels)) {
@@ -320,9 +333,7 @@ func (d *decoder) noteNearOpenAIName(n *yaml.Node, name string) {
 			best, distance = known, k
 		}
 	}
-	if best != "" {
-		d.notef(n, "model %q is no OpenAI name, and is read as a HuggingFace hub id: did you mean %q?", name, best)
-	}
+	return best
 }
 
 // missing tells whether no file or folder is at path.

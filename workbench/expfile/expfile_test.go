@@ -531,21 +531,32 @@ func TestInactiveTargetsAreNotChecked(t *testing.T) {
 }
 
 // TestNearOpenAINamesAreNoted notes model names close to an OpenAI name (which are read as hub
-// ids) with the nearest one, and not OpenAI's names themselves nor hub ids far from them.
+// ids) with the nearest one, and not OpenAI's names themselves nor hub ids far from them; a
+// name that is no hub id either (ViT-L/14@336) is refused with the suggestion.
 func TestNearOpenAINamesAreNoted(t *testing.T) {
 	for name, want := range map[string]string{"ViT-B/33": "ViT-B/32", "ViT-L/14@336": "ViT-L/14@336px", "vit-b/16": "ViT-B/16",
 		"rn50": "RN50", "ViT-L/14@336px": "", "openai/clip-vit-base-patch32": "", "default": ""} {
 		f, err := Parse("m.yaml", []byte("model: "+name+"\n"))
-		if err != nil {
-			t.Fatal(err)
+		got := fmt.Sprint(err) // a name that is no hub id either is refused, with the suggestion
+		if err == nil {
+			for _, n := range f.Notes {
+				got += "; " + n.Error()
+			}
 		}
-		var notes []string
-		for _, n := range f.Notes {
-			notes = append(notes, n.Error())
-		}
-		got := strings.Join(notes, "; ")
 		if want == "" && strings.Contains(got, "no OpenAI name") || want != "" && !strings.Contains(got, fmt.Sprintf("did you mean %q", want)) {
 			t.Errorf("model %s: notes %q, want a suggestion of %q", name, got, want)
+		}
+	}
+}
+
+// TestUnloadableModelNamesAreRefused refuses, with the file's line, the model names that
+// clipmodel.Load would refuse before reading anything, as run would.
+func TestUnloadableModelNamesAreRefused(t *testing.T) {
+	for name, want := range map[string]string{"random:ViT-B/99": "unknown architecture", "just a name": "is none of",
+		"[default, random:nope]": "unknown architecture"} {
+		if _, err := Parse("m.yaml", []byte("model: "+name+"\n")); err == nil || !strings.Contains(err.Error(), "m.yaml:1:") ||
+			!strings.Contains(err.Error(), want) {
+			t.Errorf("model %s: %v, want %q", name, err, want)
 		}
 	}
 }
