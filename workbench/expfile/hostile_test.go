@@ -271,6 +271,24 @@ func TestCarelessWritingExplained(t *testing.T) {
 	}
 }
 
+// TestSyntaxErrorsNameTheBreakingLine names the line that breaks a file's YAML, where the
+// parser names the start of the block it was reading: a key indented out of its block, a
+// misindented item, an unclosed bracket; a bracket closed on a later line is no error there.
+func TestSyntaxErrorsNameTheBreakingLine(t *testing.T) {
+	const head = "epochs: 3\nresolution: [32,\n  32]\ntargets:\n  - name: x\n    features:\n      - text: a\n"
+	for source, want := range map[string]string{
+		head + "    transforms:\n      - noise: .1\n  constraints:\n      - mean: {above: .1}\n": "c.yaml:10: ",
+		head + "     - text: b\n": "c.yaml:8: ",
+		head + "    transforms:\n      - blur: {kernel_size: 3\n      - add: .1\n": "c.yaml:9: ",
+		head + "     transforms:\n      - noise: .1\n":                             "c.yaml:8: ",
+	} {
+		_, err := Parse("c.yaml", []byte(source))
+		if err == nil || !strings.HasPrefix(err.Error(), want) || !strings.Contains(err.Error(), "breaks it") {
+			t.Errorf("%q: %v, want %q", source, err, want)
+		}
+	}
+}
+
 // TestHugeFilesAreRefused refuses an experiment file past the size limit, and /dev/zero, by
 // reading at most the limit.
 func TestHugeFilesAreRefused(t *testing.T) {

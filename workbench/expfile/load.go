@@ -146,10 +146,7 @@ func parseBytes(name string, data []byte, files map[*yaml.Node]string) (*yaml.No
 	}
 	var doc yaml.Node
 	if err := yaml.Unmarshal(data, &doc); err != nil {
-		if m := yamlLine.FindStringSubmatch(err.Error()); m != nil { // file:line: as the other errors
-			return nil, nil, fmt.Errorf("%s:%s: %s%s", name, m[1], m[2], tabHint(data))
-		}
-		return nil, nil, fmt.Errorf("%s: %w%s", name, err, tabHint(data))
+		return nil, nil, syntaxError(name, data, err)
 	}
 	if err := checkOneDocument(name, data); err != nil {
 		return nil, nil, err
@@ -170,6 +167,42 @@ func parseBytes(name string, data []byte, files map[*yaml.Node]string) (*yaml.No
 	}
 	markFile(root, name, files)
 	return root, notes, nil
+}
+
+// syntaxError is the parser's error err on data as file:line: message. The parser names the
+// line of the block it was reading, often well above the line that breaks it (a key indented
+// out of its block, an unclosed bracket); the line after the longest start of the file that
+// still parses is that line, and the error names it, with the parser's words.
+func syntaxError(name string, data []byte, err error) error {
+	m := yamlLine.FindStringSubmatch(err.Error())
+	if m == nil {
+		return fmt.Errorf("%s: %w%s", name, err, tabHint(data))
+	}
+	if breaking := breakingLine(data); breaking > 0 && strconv.Itoa(breaking) != m[1] {
+		return fmt.Errorf("%s:%d: the YAML reads well up to this line, which breaks it: %s (in the block of line %s)%s",
+			name, breaking, m[2], m[1], tabHint(data))
+	}
+	return fmt.Errorf("%s:%s: %s%s", name, m[1], m[2], tabHint(data))
+}
+
+// maxScannedLines bounds the files breakingLine reads, one parse a line.
+const maxScannedLines = 1000
+
+// breakingLine is, for data that does not parse, the line after the longest run of its first
+// lines that parses (a bracket opened on one line and closed on a later one parses again
+// there); 0 for a file longer than maxScannedLines.
+func breakingLine(data []byte) int {
+	lines := strings.SplitAfter(string(data), "\n")
+	if len(lines) > maxScannedLines {
+		return 0
+	}
+	for k := len(lines) - 1; k > 0; k-- {
+		var node yaml.Node
+		if yaml.Unmarshal([]byte(strings.Join(lines[:k], "")), &node) == nil {
+			return k + 1
+		}
+	}
+	return 1
 }
 
 // yamlLine is the YAML parser's "yaml: line N: message".
