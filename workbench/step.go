@@ -223,7 +223,7 @@ func (r *Run) sampleWindows(plan *stepPlan, image *Node, in stepInputs[*Node], s
 		for k, t := range plan.targets {
 			pool, homs := plan.pool[k][j], in.Targets[k].Homs[j]
 			windows[j][k] = SampleWindows(poolImage(image, pool), homs, size, t.pad())
-			sample := func(plane *Node) *Node { return SampleWindows(poolImage(plane, pool), homs, size, PadConstant) }
+			sample := func(plane *Node) *Node { return SampleWindows(poolImage(plane, pool), homs, size, t.pad()) }
 			windows[j][k], rng = applyTransforms(windows[j][k], t, in.Targets[k].Transforms, rng, InsertAxes(image, 0), sample)
 		}
 	}

@@ -242,32 +242,40 @@ func TestTransformValuesPerWindow(t *testing.T) {
 // TestCanvasTransformsBeforeGeometryActOnTheImage paints a red border of 4 pixels on a black
 // image and cuts its middle half: CLIPig paints the border on the image, which the crop cuts
 // away, so the windows are black (a mean constraint below 0 costs nothing); listed after the
-// crop, the border is on the window. A mean of .5 before the crop of a half-white image moves
-// nothing (the image's mean is .5); after it, it lifts the black window's half.
+// crop, the border is on the window; before a shift, which wraps the image round, all of it
+// stays in the window. A mean of .5 before the crop of an image white in its right quarter
+// (mean .25) lifts the black middle by .25; after the crop, by .5. Contrast 0 before the crop
+// greys the window to the image's mean luminance, after it to the window's (black).
 func TestCanvasTransformsBeforeGeometryActOnTheImage(t *testing.T) {
 	crop := []Geometric{geometric("center_crop", 16, 16)}
-	border := Transform{Kind: TransformBorder, Values: consts(1, 0, 0), Extra: [][]Value{consts(4, 4)}}
-	mean := Transform{Kind: TransformMean, Values: consts(0.5, 0.5, 0.5)}
-	loss := func(tr Transform, init string) float64 {
+	shift := []Geometric{geometric("shift", 16, 16)}
+	loss := func(geometry []Geometric, tr Transform, white int) float64 {
 		t.Helper()
 		exp := Experiment{Seed: 1, Steps: 1, Width: 32, Height: 32, Learnrate: Constant(0),
-			Init:    Init{Given: true, Image: init},
-			Targets: []Target{{BatchSize: 1, Geometry: crop, Transforms: []Transform{tr}, Constraints: []Constraint{{Kind: ConstraintMean, Below: consts(0)}}}}}
+			Init: Init{Given: true, Image: writeColumns(t, white)},
+			Targets: []Target{{BatchSize: 1, Geometry: geometry, Transforms: []Transform{tr},
+				Constraints: []Constraint{{Kind: ConstraintMean, Below: consts(0)}}}}}
 		return firstLoss(t, exp, Member{tinyModel(t), 1})
 	}
-	black := writeColumns(t, 32)
-	if got := loss(border, black); got > 1e-6 {
-		t.Errorf("border before the crop: loss %g, want 0 (the crop cuts it away)", got)
+	border := Transform{Kind: TransformBorder, Values: consts(1, 0, 0), Extra: [][]Value{consts(4, 4)}}
+	afterCrop := border
+	afterCrop.After = 1
+	if before, after := loss(crop, border, 32), loss(crop, afterCrop, 32); before > 1e-6 || after < 1e-3 {
+		t.Errorf("border before the crop: loss %g, want 0 (the crop cuts it away); after it: %g, want the window's border", before, after)
 	}
-	border.After = 1
-	if got := loss(border, black); got < 1e-3 {
-		t.Errorf("border after the crop: loss %g, want the window's border", got)
+	if before, after := loss(shift, border, 32), loss(shift, afterCrop, 32); math.Abs(before-after) > 1e-3*after {
+		t.Errorf("border before a shift: loss %g; after it: %g; want the same (the shift keeps every pixel)", before, after)
 	}
-	quarter := writeColumns(t, 24) // white from column 24: the image's mean .25, the middle's 0
-	before := loss(mean, quarter)
-	mean.After = 1
-	if after := loss(mean, quarter); after/before < 3 || after/before > 5 {
-		t.Errorf("mean .5 before the crop: loss %g, after: %g; want about a quarter of it (the window at .25, not .5)", before, after)
+	for _, tr := range []Transform{{Kind: TransformMean, Values: consts(0.5, 0.5, 0.5)}, {Kind: TransformContrast, Values: consts(0)}} {
+		before := loss(crop, tr, 24) // white from column 24: the image's mean .25, the middle's 0
+		tr.After = 1
+		after := loss(crop, tr, 24)
+		switch {
+		case tr.Kind == TransformMean && (after/before < 3 || after/before > 5):
+			t.Errorf("mean .5 before the crop: loss %g, after: %g; want about a quarter of it (the window at .25, not .5)", before, after)
+		case tr.Kind == TransformContrast && (before < 1e-3 || after > before/100):
+			t.Errorf("contrast 0 before the crop: loss %g, want the image's grey; after: %g, want the black window's (nearly 0)", before, after)
+		}
 	}
 }
 

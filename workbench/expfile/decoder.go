@@ -3,7 +3,6 @@ package expfile
 import (
 	"errors"
 	"fmt"
-	"hash/fnv"
 	"math"
 	"math/big"
 	"regexp"
@@ -49,8 +48,8 @@ type decoder struct {
 	width, height, steps int
 	sizeChanges          bool
 	// seed is the experiment's seed, for the random draws of expressions without variables,
-	// which are drawn once, when the file is read.
-	seed uint64
+	// which are drawn once, when the file is read; drawn counts those draws, in the order read.
+	seed, drawn uint64
 	// variables are those the expressions of the settings being read may use (nil: none).
 	variables []string
 }
@@ -334,8 +333,12 @@ func (d *decoder) number(n *yaml.Node, what string) float64 {
 func (d *decoder) evaluate(n *yaml.Node, source, what string) (float64, bool) {
 	x, err := compileWith(source, d.variables)
 	if err == nil {
+		env := d.start()
+		if x.draws {
+			env = d.drawnOnce()
+		}
 		var v float64
-		if v, err = x.eval(d.drawnOnce(n)); err == nil {
+		if v, err = x.eval(env); err == nil {
 			return v, true
 		}
 	}
@@ -348,14 +351,14 @@ func (d *decoder) start() workbench.Env {
 	return workbench.Env{Steps: max(d.steps, 2), Width: d.width, Height: d.height, LR: 1, LRScale: 1}
 }
 
-// drawnOnce is start for an expression at n drawn when the file is read: its random draws come
-// from the experiment's seed and n's place in its file, so that each setting draws its own and
-// the same seed draws the same.
-func (d *decoder) drawnOnce(n *yaml.Node) workbench.Env {
-	h := fnv.New64a()
-	fmt.Fprintf(h, "%s:%d:%d", d.files[n], n.Line, n.Column)
+// drawnOnce is start for the next expression drawn when the file is read: its random draws come
+// from the experiment's seed and how many such expressions were read before it, so that each
+// draws its own and the same file and seed draw the same (wherever the file lies, whatever
+// its comments).
+func (d *decoder) drawnOnce() workbench.Env {
+	d.drawn++
 	e := d.start()
-	e.Seed = d.seed ^ h.Sum64()
+	e.Seed = d.seed ^ (d.drawn * 0x9e3779b97f4a7c15)
 	return e
 }
 
@@ -398,7 +401,7 @@ func (d *decoder) checkedValue(n *yaml.Node, what string, check func(*expression
 		// CLIPig evaluates an expression without variables once, when it reads the file: its
 		// random draws hold for the whole run
 		var v float64
-		if v, err = x.eval(d.drawnOnce(n)); err == nil {
+		if v, err = x.eval(d.drawnOnce()); err == nil {
 			return workbench.Constant(v)
 		}
 	}

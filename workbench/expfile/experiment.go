@@ -68,10 +68,9 @@ func (d *decoder) file(n *yaml.Node) *File {
 	f := &File{Verbose: 2, Device: "auto", SnapshotSeconds: 20}
 	e := &f.Experiment
 	d.width, d.height, d.steps = 224, 224, workbench.DefaultSteps
-	if i := keyIndex(n, "seed"); n.Kind == yaml.MappingNode && i >= 0 { // for draws fixed when read
-		if seed, err := strconv.ParseUint(strings.TrimSpace(yaml11Number(n.Content[i+1].Value)), 10, 64); err == nil {
-			d.seed = seed
-		}
+	if i := keyIndex(n, "seed"); n.Kind == yaml.MappingNode && i >= 0 { // first: draws fixed when read use it
+		e.Seed = uint64(d.integer(n.Content[i+1], "seed", 0))
+		d.seed = e.Seed
 	}
 	if i := keyIndex(n, "resolution"); n.Kind == yaml.MappingNode && i >= 0 {
 		d.within(timeGroup, func() { e.Width, e.Height, e.Resolution = d.resolution(n.Content[i+1], 8) })
@@ -113,8 +112,7 @@ func (d *decoder) file(n *yaml.Node) *File {
 		case "start_epoch":
 			d.integer(v, key, 0)
 			d.note(v, key)
-		case "seed":
-			e.Seed = uint64(d.integer(v, key, 0))
+		case "seed": // read first, above
 		case "epochs", "steps":
 			e.Steps = d.integer(v, key, 1)
 		case "resolution": // read first, above

@@ -813,6 +813,20 @@ func TestDrawsWithoutVariablesHoldForTheRun(t *testing.T) {
 	if len(widths) < 3 {
 		t.Errorf("10 seeds drew the widths %v", widths)
 	}
+	// the draws follow the seed's value and the expressions' order, not where the file lies,
+	// its comments or how the seed is written
+	a, err := Parse("f.yaml", []byte("seed: 16\n"+source))
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := Parse("elsewhere/./g.yaml", []byte("# a comment\nseed: 2**4\n\n"+source))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a.Experiment.Width != b.Experiment.Width || a.Experiment.Targets[0].Features[1].Weight.Expr != b.Experiment.Targets[0].Features[1].Weight.Expr {
+		t.Errorf("one seed drew %d and %s, then %d and %s", a.Experiment.Width, a.Experiment.Targets[0].Features[1].Weight.Expr,
+			b.Experiment.Width, b.Experiment.Targets[0].Features[1].Weight.Expr)
+	}
 }
 
 // TestPostprocOrderAsCLIPig applies one item's transforms in the order of CLIPig's transforms.py
