@@ -62,8 +62,8 @@ func (e *Experiment) withRates(env Env) Env {
 }
 
 // namedValues are the values that must be finite at every step (learning rate and its scale,
-// targets' and features' weights and scales, transforms', constraints' and post-processing's
-// values), by the names that reports give them.
+// active targets' and their features' weights and scales, transforms', constraints' and
+// post-processing's values), by the names that reports give them.
 func (e *Experiment) namedValues() map[string]Value {
 	values := map[string]Value{"learnrate": e.Learnrate, "learnrate_scale": e.LearnrateScale}
 	add := func(vs []Value, what string) {
@@ -72,6 +72,9 @@ func (e *Experiment) namedValues() map[string]Value {
 		}
 	}
 	for _, t := range e.Targets {
+		if t.Disabled {
+			continue // never run
+		}
 		values[fmt.Sprintf("target %q weight", t.Name)] = t.Weight
 		for _, f := range t.Features {
 			values[fmt.Sprintf("target %q feature %q weight", t.Name, f.Label)] = f.Weight

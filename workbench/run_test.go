@@ -322,11 +322,13 @@ func TestRunIsUsedByOneGoroutine(t *testing.T) {
 	}
 }
 
-// TestInactiveTargetsAreNotSetUp runs beside an inactive target whose image feature is missing
-// and which has no features of another: CLIPig sets up neither, and so does the run.
+// TestInactiveTargetsAreNotSetUp runs beside an inactive target whose image feature is missing,
+// with a NaN weight and a feature active at no step, and one with no features: CLIPig sets up
+// neither, and so does the run.
 func TestInactiveTargetsAreNotSetUp(t *testing.T) {
 	exp := Experiment{Seed: 1, Steps: 2, Width: 32, Height: 32, Targets: []Target{{Features: []Feature{{Text: "a"}}},
-		{Name: "wip", Disabled: true, FeatureScale: FeatureScaleFair, Features: []Feature{{Image: "no/such.png"}}},
+		{Name: "wip", Disabled: true, FeatureScale: FeatureScaleFair, Features: []Feature{{Image: "no/such.png"},
+			{Text: "b", Weight: Constant(math.NaN()), Period: Period{Start: AtStep(100)}}}},
 		{Name: "empty", Disabled: true}}}
 	r, err := NewRun(exp, tinyModel(t))
 	if err != nil {

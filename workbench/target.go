@@ -328,7 +328,7 @@ func (e *Experiment) inactiveFeatureProblems() error {
 	var errs []error
 	for _, t := range e.Targets {
 		for _, f := range t.Features {
-			if f.Period == (Period{}) || f.Period.activeAtSomeStep(e.Steps) {
+			if t.Disabled || f.Period == (Period{}) || f.Period.activeAtSomeStep(e.Steps) {
 				continue
 			}
 			errs = append(errs, fmt.Errorf("target %q: feature %q is active at no step of the run's %d: check its start and end",

@@ -21,6 +21,8 @@ type Error struct {
 	File         string
 	Line, Column int
 	Message      string
+	// setup marks a problem CLIPig finds only when it sets a target up (see decoder.setup).
+	setup bool
 }
 
 func (e *Error) Error() string {

@@ -1,7 +1,6 @@
 package expfile
 
 import (
-	"errors"
 	"fmt"
 	"maps"
 	"math"
@@ -393,16 +392,10 @@ var targetKeys = []string{"name", "active", "start", "end", "weight", "batch_siz
 
 func (d *decoder) target(n *yaml.Node, index int) workbench.Target {
 	var t workbench.Target
-	var activeErrs []error // what is wrong in active itself stays an error
 	before := len(d.errs)
 	defer func() {
-		if t.Disabled { // CLIPig sets up no inactive target: what is wrong in one is noted, not refused
-			for _, err := range d.errs[before:] {
-				if !slices.Contains(activeErrs, err) {
-					d.notes = append(d.notes, inactiveNote(err))
-				}
-			}
-			d.errs = append(d.errs[:before], activeErrs...)
+		if t.Disabled { // CLIPig sets up no inactive target: what only its setup finds is noted, not refused
+			d.errs = append(d.errs[:before], d.notedSetup(d.errs[before:])...)
 		}
 	}()
 	d.mapping(n, "a target", targetKeys, func(key string, v *yaml.Node) {
@@ -413,15 +406,13 @@ func (d *decoder) target(n *yaml.Node, index int) workbench.Target {
 		case "name":
 			t.Name = d.str(v, key)
 		case "active":
-			first := len(d.errs)
 			t.Disabled = !d.active(v, key)
-			activeErrs = slices.Clone(d.errs[first:])
 		case "weight":
 			d.within(similarityGroup, func() { t.Weight = d.value(v, key) })
 		case "batch_size":
 			d.within(nil, func() { t.BatchSize = d.integer(v, key, 1) })
 		case "select":
-			t.Select = d.foldedChoice(v, key, workbench.Selections)
+			d.setup(func() { t.Select = d.foldedChoice(v, key, workbench.Selections) })
 		case "features":
 			d.within(similarityGroup, func() {
 				for _, item := range d.entries(v, key) {
@@ -447,15 +438,33 @@ func (d *decoder) target(n *yaml.Node, index int) workbench.Target {
 	return t
 }
 
-// inactiveNote is a problem of an inactive target as a note.
-func inactiveNote(err error) error {
-	var e *Error
-	if errors.As(err, &e) {
+// setup reads with fn what CLIPig checks only when it sets a target up (its select, a feature's
+// loss and image): the problems fn finds are marked so (see notedSetup).
+func (d *decoder) setup(fn func()) {
+	first := len(d.errs)
+	fn()
+	for _, err := range d.errs[first:] {
+		if e, ok := err.(*Error); ok {
+			e.setup = true
+		}
+	}
+}
+
+// notedSetup moves the setup problems among errs (see setup) to the notes, for a target that
+// is switched off, and returns the others.
+func (d *decoder) notedSetup(errs []error) []error {
+	var kept []error
+	for _, err := range errs {
+		e, ok := err.(*Error)
+		if !ok || !e.setup {
+			kept = append(kept, err)
+			continue
+		}
 		noted := *e
 		noted.Message = "note: in an inactive target (active: false), which runs only once switched on: " + e.Message
-		return &noted
+		d.notes = append(d.notes, &noted)
 	}
-	return fmt.Errorf("note: in an inactive target (active: false), which runs only once switched on: %w", err)
+	return kept
 }
 
 // featureScale reads CLIPig's feature_scale, which scales fairly unless it is exactly "equal":
@@ -497,19 +506,21 @@ func (d *decoder) feature(n *yaml.Node) workbench.Feature {
 		case "weight":
 			f.Weight = d.value(v, key)
 		case "loss":
-			f.Loss = d.foldedChoice(v, key, workbench.Losses)
+			d.setup(func() { f.Loss = d.foldedChoice(v, key, workbench.Losses) })
 		case "scale":
 			f.Scale = d.value(v, key)
 		}
 	})
-	switch {
-	case f.Text == "" && imageNode == nil:
-		d.errorf(n, "a feature needs a text or an image")
-	case f.Text != "" && imageNode != nil:
-		d.note(n.Content[keyIndex(n, "image")], "features.image") // CLIPig uses the text and never reads the image
-	case imageNode != nil:
-		f.Image = d.image(imageNode, "feature image")
-	}
+	d.setup(func() {
+		switch {
+		case f.Text == "" && imageNode == nil:
+			d.errorf(n, "a feature needs a text or an image")
+		case f.Text != "" && imageNode != nil:
+			d.note(n.Content[keyIndex(n, "image")], "features.image") // CLIPig uses the text and never reads the image
+		case imageNode != nil:
+			f.Image = d.image(imageNode, "feature image")
+		}
+	})
 	return f
 }
 

@@ -510,7 +510,8 @@ func TestAliasesDuplicatesAndLongExpressions(t *testing.T) {
 // rejects an ensemble entry without a name or with an unknown key.
 // TestInactiveTargetsAreNotChecked reads a file whose switched-off target names a missing image
 // and an unknown select, which CLIPig runs (it sets up no inactive target): both are notes,
-// and the same target switched on is refused for both.
+// and the same target switched on is refused for both. What CLIPig's reading of the file
+// refuses in any target (an unknown key, a bad value, a bad active) is refused still.
 func TestInactiveTargetsAreNotChecked(t *testing.T) {
 	const source = "targets:\n  - features: [a]\n  - name: wip\n    active: false\n    select: bestt\n" +
 		"    features: [{image: no/such.png}]\n"
@@ -527,6 +528,15 @@ func TestInactiveTargetsAreNotChecked(t *testing.T) {
 	_, err = Parse("wip.yaml", []byte(strings.Replace(source, "active: false", "active: true", 1)))
 	if err == nil || !strings.Contains(err.Error(), "bestt") || !strings.Contains(err.Error(), "no/such.png") {
 		t.Errorf("switched on: %v, want both refused", err)
+	}
+	for _, slip := range []string{"    wieght: 2\n", "    batch_size: -3\n", "    active: {a: 1}\n    features: [b]\n"} {
+		wip := "targets:\n  - features: [a]\n  - name: wip\n    active: false\n" + slip
+		if strings.Contains(slip, "active") {
+			wip = "targets:\n  - features: [a]\n  - name: wip\n" + slip
+		}
+		if _, err := Parse("wip.yaml", []byte(wip)); err == nil {
+			t.Errorf("%q in an inactive target was accepted (CLIPig's reading refuses it in any target)", slip)
+		}
 	}
 }
 
