@@ -2,6 +2,7 @@ package expfile
 
 import (
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -167,25 +168,65 @@ func encodeFile(f *File) fileOut {
 }
 
 // encodePostprocs writes the postproc items: each edit one, but an Unclamped edit and those
-// after it up to a clamped one, which share one item (where they share its amount, active and
-// period), as the item they were read from.
+// after it up to a clamped one, which share one item, as the item they were read from. The
+// item gives its edits their amount, active, start and end where they share them, and each
+// edit its own inside its mapping where they do not (which an edge or a geometric edit cannot
+// hold: such an edit that differs starts an item of its own).
 func encodePostprocs(edits []workbench.Postproc) []any {
 	var out []any
-	var item orderedItem
-	for i, p := range edits {
-		body := encodePostproc(p)
-		item = append(item, keyed{p.Kind, body[p.Kind]})
-		if p.Unclamped && i+1 < len(edits) && sharesItem(p, edits[i+1]) {
-			continue
+	for first := 0; first < len(edits); {
+		end := first + 1
+		for end < len(edits) && edits[end-1].Unclamped && joins(edits[first:end], edits[end]) {
+			end++
 		}
+		out = append(out, encodePostprocItem(edits[first:end]))
+		first = end
+	}
+	return out
+}
+
+// joins tells whether edit can be written in one item with those of item.
+func joins(item []workbench.Postproc, edit workbench.Postproc) bool {
+	if slices.ContainsFunc(item, func(p workbench.Postproc) bool { return p.Kind == edit.Kind }) {
+		return false // an item holds a key once
+	}
+	all := append(slices.Clone(item), edit)
+	return !slices.ContainsFunc(all, func(p workbench.Postproc) bool { return !sharesItem(all[0], p) }) ||
+		!slices.ContainsFunc(all, func(p workbench.Postproc) bool { return !holdsOwnKeys(p) })
+}
+
+// encodePostprocItem writes edits as one item.
+func encodePostprocItem(edits []workbench.Postproc) orderedItem {
+	shared := !slices.ContainsFunc(edits, func(p workbench.Postproc) bool { return !sharesItem(edits[0], p) })
+	var item orderedItem
+	for _, p := range edits {
+		encoded := encodePostproc(p)
+		if !shared {
+			body := encoded[p.Kind].(map[string]any)
+			for _, key := range []string{"amount", "active", "start", "end"} {
+				if v, ok := encoded[key]; ok {
+					body[key] = v
+				}
+			}
+		}
+		item = append(item, keyed{p.Kind, encoded[p.Kind]})
+	}
+	if shared {
+		encoded := encodePostproc(edits[0])
 		for _, key := range []string{"amount", "active", "start", "end"} {
-			if v, ok := body[key]; ok {
+			if v, ok := encoded[key]; ok {
 				item = append(item, keyed{key, v})
 			}
 		}
-		out, item = append(out, item), nil
 	}
-	return out
+	return item
+}
+
+// holdsOwnKeys tells whether an edit's own mapping can hold its amount, active, start and end:
+// a pixel edit's but edge's (whose amount is its own parameter).
+func holdsOwnKeys(p workbench.Postproc) bool {
+	kind, _ := workbench.LookupTransform(p.Kind)
+	return p.Geometric == nil && kind != nil && kind.Param != "amount"
 }
 
 // sharesItem tells whether two edits can be written in one item, which gives both its amount,
@@ -203,6 +244,11 @@ type orderedItem []keyed
 type keyed struct {
 	key  string
 	body any
+}
+
+// has tells whether the item holds kind.
+func (o orderedItem) has(kind string) bool {
+	return slices.ContainsFunc(o, func(k keyed) bool { return k.key == kind })
 }
 
 func (o orderedItem) MarshalYAML() (any, error) {
@@ -279,24 +325,30 @@ func encodeTarget(t workbench.Target) targetOut {
 
 // encodeTransforms writes a target's geometric and pixel transforms in their order: each pixel
 // transform after as many geometric ones as its After says, an Unclamped one in one item with
-// those after it up to a clamped one.
+// those after it up to a clamped one (and the geometric ones between).
 func encodeTransforms(t workbench.Target) []any {
 	var out []any
+	var item orderedItem
+	add := func(kind string, body any, closes bool) {
+		if item.has(kind) { // an item holds a key once
+			out, item = append(out, item), nil
+		}
+		if item = append(item, keyed{kind, body}); closes {
+			out, item = append(out, item), nil
+		}
+	}
 	for k := 0; k <= len(t.Geometry); k++ {
-		var item orderedItem
 		for _, tr := range t.Transforms {
 			if tr.After == k || (k == len(t.Geometry) && tr.After > k) {
-				if item = append(item, keyed{tr.Kind, encodeTransform(tr)}); !tr.Unclamped {
-					out, item = append(out, item), nil
-				}
+				add(tr.Kind, encodeTransform(tr), !tr.Unclamped)
 			}
 		}
-		if len(item) > 0 {
-			out = append(out, item)
-		}
 		if k < len(t.Geometry) {
-			out = append(out, map[string]any{t.Geometry[k].Kind: encodeGeometric(t.Geometry[k])})
+			add(t.Geometry[k].Kind, encodeGeometric(t.Geometry[k]), len(item) == 0)
 		}
+	}
+	if len(item) > 0 {
+		out = append(out, item)
 	}
 	return out
 }

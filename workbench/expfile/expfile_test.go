@@ -863,13 +863,13 @@ func TestPostprocOrderAsCLIPig(t *testing.T) {
 }
 
 // TestItemsClampAtTheirEnd reads items of several transforms, which CLIPig clamps once at their
-// end: every transform of an item but the last is Unclamped (a geometric one between splits
-// it), in the file's order in targets and CLIPig's in postproc; the resolved config writes
-// them back as the same items.
+// end: every pixel transform of an item but the last is Unclamped (a geometric one between,
+// which clamps nothing, too), in the file's order in targets and CLIPig's in postproc; the
+// resolved config writes them back as the same items.
 func TestItemsClampAtTheirEnd(t *testing.T) {
 	f, err := Parse("i.yaml", []byte("targets:\n  - features: [x]\n    transforms:\n      - {mul: .5, add: .25}\n"+
 		"      - {noise: .1}\n      - {edge: {}, random_shift: 0 1, add: .1, border: 1}\n"+
-		"postproc:\n  - {mul: .5, add: .25, start: 2}\n  - {blur: 1}\n"))
+		"postproc:\n  - {mul: .5, add: .25, start: 2}\n  - {blur: 1}\n  - {add: {color: .5, amount: .3}, mul: {color: .5, amount: .7}}\n"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -879,18 +879,19 @@ func TestItemsClampAtTheirEnd(t *testing.T) {
 			target = append(target, fmt.Sprintf("%s%d:%v", tr.Kind, tr.After, tr.Unclamped))
 		}
 		for _, p := range e.Postproc {
-			post = append(post, fmt.Sprintf("%s:%v", p.Kind, p.Unclamped))
+			post = append(post, fmt.Sprintf("%s:%v:%s", p.Kind, p.Unclamped, p.Amount.Expr))
 		}
 		return strings.Join(target, " "), strings.Join(post, " ")
 	}
 	target, post := describe(f.Experiment)
-	if want := "mul0:true add0:false noise0:false edge0:false add1:true border1:false"; target != want {
+	if want := "mul0:true add0:false noise0:false edge0:true add1:true border1:false"; target != want {
 		t.Errorf("target transforms %s, want %s", target, want)
 	}
-	if want := "add:true mul:false blur:false"; post != want {
+	if want := "add:true: mul:false: blur:false: add:true:0.3 mul:false:0.7"; post != want {
 		t.Errorf("postproc %s, want %s", post, want)
 	}
 	data, again := roundTrip(t, f)
+	target, post = describe(f.Experiment) // with the defaults roundTrip fills in
 	if target2, post2 := describe(again.Experiment); target2 != target || post2 != post {
 		t.Errorf("written and read back: %s; %s\n%s", target2, post2, data)
 	}

@@ -13,8 +13,7 @@ import (
 var windowKinds = []string{"window", "perspective", "random_perspective"}
 
 // transform reads one item of a target's transforms into t; its pixel transforms but the last
-// leave the pixels unclamped for the next (see workbench.Transform.Unclamped) where no
-// geometric transform of the item stands between them.
+// leave the pixels unclamped for the next (see workbench.Transform.Unclamped).
 func (d *decoder) transform(n *yaml.Node, t *workbench.Target) {
 	allowed := slices.Concat(workbench.TransformKeys(), workbench.GeometricKeys(), windowKinds)
 	first := len(t.Transforms)
@@ -290,10 +289,10 @@ func (d *decoder) bound(n *yaml.Node, what string) []workbench.Value {
 	return values
 }
 
-// joinItem marks the transforms of one item unclamped but the last, and any before a geometric
-// transform of the item (a later After).
+// joinItem marks the transforms of one item unclamped but the last: CLIPig clamps at the
+// item's end, and its geometric transforms clamp nothing.
 func joinItem(item []workbench.Transform) {
 	for i := range item {
-		item[i].Unclamped = i+1 < len(item) && item[i+1].After == item[i].After
+		item[i].Unclamped = i+1 < len(item)
 	}
 }
