@@ -92,6 +92,7 @@ func pilWeights(in, out, lo, hi int, f pilFilter) (firsts []int, weights [][]flo
 // PIL's BICUBIC as PIL resamples float images (its mode F): in full precision, neither rounded
 // nor clamped, so that values outside [0, 1] (Gaussian noise before it is clamped) keep their
 // excess. torchvision's antialiased bicubic resize of a tensor computes the same weights.
+// pixels must hold w*h*c values.
 func ResizeFloat(pixels []float32, w, h, c, width, height int) []float32 {
 	columnFirsts, columnWeights := pilWeights(w, width, 0, width, pilBicubicFilter)
 	across := make([]float32, 0, width*h*c)

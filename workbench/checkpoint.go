@@ -91,7 +91,7 @@ func (r *Run) checkStateFits(s *State) error {
 	if s.Step < 0 || s.Step > r.exp.Steps {
 		return fmt.Errorf("saved step %d is outside the run's %d steps", s.Step, r.exp.Steps)
 	}
-	if w, h := r.exp.SizeAt(max(0, s.Step-1)); s.Width != w || s.Height != h {
+	if w, h := r.sizeAt(max(0, s.Step-1)); s.Width != w || s.Height != h {
 		return fmt.Errorf("the saved state's image is %dx%d, the experiment's is %dx%d at step %d: it is from another run",
 			s.Width, s.Height, w, h, s.Step)
 	}
@@ -100,9 +100,12 @@ func (r *Run) checkStateFits(s *State) error {
 		return fmt.Errorf("the saved state has other targets than the experiment's %d: it is from another run", len(want))
 	}
 	for i, t := range s.Stats.Targets {
-		if t == nil || t.Name != want[i].Name || len(t.Features) != len(want[i].Features) {
-			return fmt.Errorf("the saved state's target %d differs from the experiment's %q with %d features: it is from another run",
-				i+1, want[i].Name, len(want[i].Features))
+		if t == nil {
+			return fmt.Errorf("the saved state's target %d is empty: the state is damaged", i+1)
+		}
+		if t.Name != want[i].Name || len(t.Features) != len(want[i].Features) {
+			return fmt.Errorf("the saved state's target %d is %q with %d features, the experiment's %q with %d: it is from another run",
+				i+1, t.Name, len(t.Features), want[i].Name, len(want[i].Features))
 		}
 		for j, f := range t.Features {
 			if f == nil || f.Label != want[i].Features[j].Label {

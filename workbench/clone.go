@@ -6,8 +6,9 @@ import "reflect"
 // run keeps what it was given whatever its caller changes later, and filling defaults leaves the
 // caller's copy as it was. It copies by reflection because the experiment nests slices of
 // targets, features, transforms and values several levels deep, and a copy written field by
-// field would miss the fields added later. A Value's function and the fields a struct does not
-// export are shared: nothing changes them.
+// field would miss the fields added later. Shared still: what a struct does not export (a
+// Value's function) and what an interface holds, which nothing changes; the experiment holds no
+// cycles, which the copy does not guard against.
 func (e Experiment) clone() Experiment {
 	out := reflect.New(reflect.TypeFor[Experiment]()).Elem()
 	deepCopy(out, reflect.ValueOf(e))
@@ -15,7 +16,7 @@ func (e Experiment) clone() Experiment {
 }
 
 // deepCopy sets dst, settable and of src's type, to a copy of src that shares no slice, map or
-// pointer with it, but in the fields that a struct does not export.
+// pointer with it, but in the fields that a struct does not export and behind interfaces.
 func deepCopy(dst, src reflect.Value) {
 	switch src.Kind() {
 	case reflect.Struct:

@@ -32,7 +32,7 @@ func (e *Experiment) ensembleProblems(add func(string, ...any)) {
 		add("model %q and an ensemble of %d models: give one or the other", e.Model, len(e.Ensemble))
 	}
 	for i, c := range e.Ensemble {
-		if !(c.Weight > 0) || math.IsInf(c.Weight, 0) {
+		if !positiveFinite(c.Weight) {
 			add("model %q: its weight must be a positive number, got %v", c.Name, c.Weight)
 		}
 		if slices.ContainsFunc(e.Ensemble[:i], func(o ModelChoice) bool { return o.Name == c.Name }) {
@@ -47,6 +47,9 @@ type Member struct {
 	Weight float64
 }
 
+// positiveFinite tells whether a model's weight is a number above 0 and finite.
+func positiveFinite(w float64) bool { return w > 0 && !math.IsInf(w, 0) }
+
 // memberProblem tells what is wrong with a run's members: none, a missing model or a weight
 // that is not a positive number.
 func memberProblem(members []Member) error {
@@ -57,7 +60,7 @@ func memberProblem(members []Member) error {
 		if m.Model == nil {
 			return fmt.Errorf("model %d of the run is nil: load it first (clipmodel.Load)", i+1)
 		}
-		if !(m.Weight > 0) || math.IsInf(m.Weight, 0) {
+		if !positiveFinite(m.Weight) {
 			return fmt.Errorf("model %d of the run (%s): its weight must be a positive number, got %v", i+1, m.Model.Name, m.Weight)
 		}
 	}

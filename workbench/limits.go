@@ -114,19 +114,8 @@ func (e *Experiment) initImageProblem() error {
 	if e.Init.Image == "" {
 		return nil
 	}
-	size, err := clipmodel.ImageFileSize(e.Init.Image)
-	if err != nil {
+	if _, err := clipmodel.ImageFileSize(e.Init.Image); err != nil {
 		return fmt.Errorf("init image: %w", err)
-	}
-	width, height := e.Width, e.Height
-	if res := e.Init.Resolution; res[0] > 0 {
-		width, height = res[0], res[1]
-	}
-	// CLIPig scales the whole image to cover the resolution before cutting it: a long thin image
-	// would scale to gigapixels.
-	if w, h := coverSize(size.X, size.Y, width, height); int64(w)*int64(h) > clipmodel.MaxImagePixels {
-		return fmt.Errorf("init image %s: %dx%d, it would be scaled to %dx%d to cover %dx%d, more than %d megapixels: "+
-			"crop it nearer the resolution's shape", e.Init.Image, size.X, size.Y, w, h, width, height, clipmodel.MaxImagePixels/1_000_000)
 	}
 	return nil
 }

@@ -194,6 +194,9 @@ func (r *Run) Experiment() Experiment { return r.exp.clone() }
 // ModelNames names the run's models (clipmodel.Model.Name), one or an ensemble's, in order.
 func (r *Run) ModelNames() []string { return modelNames(r.members) }
 
+// Steps is the run's length in steps.
+func (r *Run) Steps() int { return r.exp.Steps }
+
 // Step is the number of steps done so far.
 func (r *Run) Step() int { return r.step }
 

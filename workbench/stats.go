@@ -219,8 +219,10 @@ func (s *Stats) clone() *Stats {
 			if f.Models != nil {
 				fc.Models = make(map[string]*ModelSimilarity, len(f.Models))
 				for name, m := range f.Models {
-					mc := *m
-					fc.Models[name] = &mc
+					if m != nil { // a damaged statistics file may hold null
+						mc := *m
+						fc.Models[name] = &mc
+					}
 				}
 			}
 			tc.Features[j] = &fc

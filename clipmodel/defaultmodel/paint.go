@@ -358,8 +358,9 @@ func (p Painting) Report(w io.Writer) {
 	}
 	fmt.Fprintf(w, "  colours whose run is the closest: by mean pixel %d/%d, by painted colour %d/%d (target %d)\n",
 		len(p.Matched), len(scenes.Colors), len(p.PaintedMatched), len(scenes.Colors), MeanPixelTarget)
+	ideal := IdealMatches()
 	fmt.Fprintf(w, "    (the ceiling by mean pixel: the scenes' own large circle on grey matches %d/%d (%s); %d of %d needs each run's colour over %.0f%% of its picture)\n",
-		len(IdealMatches()), len(scenes.Colors), missing(IdealMatches()), MeanPixelTarget, len(scenes.Colors), 100*CoverageFor(MeanPixelTarget))
+		len(ideal), len(scenes.Colors), missing(ideal), MeanPixelTarget, len(scenes.Colors), 100*CoverageFor(MeanPixelTarget))
 	fmt.Fprintf(w, "  painted pixels' coherence: median %.2f (%.2f for scattered noise, 1 for one solid shape)\n", median(p.Coherence), PaintedFraction)
 	fmt.Fprintf(w, "  %q:\n", SkyPrompt)
 	p.Sky.report(w, "as painted", p.Sky.Passes())

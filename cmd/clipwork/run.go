@@ -539,7 +539,7 @@ func (p *progressLines) Observe(e workbench.Event) {
 	if e.Kind != workbench.EventStep {
 		return
 	}
-	steps := e.Run.Experiment().Steps
+	steps := e.Run.Steps()
 	if now := time.Now(); now.Sub(p.last) >= progressEvery || e.Run.Step() == steps {
 		p.last = now
 		fmt.Fprintf(p.w, "%d of %d steps  loss %.4f  %.2f windows/s\n", e.Run.Step(), steps, e.Result.Loss, e.Run.WindowsPerSecond())
@@ -547,7 +547,7 @@ func (p *progressLines) Observe(e workbench.Event) {
 }
 
 func newProgressBar(w io.Writer, run *workbench.Run) *progress {
-	steps := run.Experiment().Steps
+	steps := run.Steps()
 	bar := progressbar.NewOptions(steps, progressbar.OptionSetWriter(w), progressbar.OptionShowCount(),
 		progressbar.OptionSetPredictTime(true), progressbar.OptionShowElapsedTimeOnFinish(),
 		progressbar.OptionThrottle(200*time.Millisecond), progressbar.OptionSetWidth(24))

@@ -123,7 +123,10 @@ type SweepVariant struct {
 // are points alone.
 func Sweep(keys []string, variants []SweepVariant, over int, m Metric, zip bool) Chart {
 	xs := distinct(variants, func(v SweepVariant) string { return v.Values[over] })
-	ordered := keys[over] != "seed" && sortNumerically(xs)
+	ordered := keys[over] != "seed" && allNumbers(xs)
+	if ordered {
+		sortNumerically(xs)
+	}
 	others := func(v SweepVariant) string { return otherValues(keys, v.Values, over) }
 	if zip {
 		others = func(SweepVariant) string { return "all variants" }
@@ -153,20 +156,22 @@ func Sweep(keys []string, variants []SweepVariant, over int, m Metric, zip bool)
 	return Chart{Name: "sweep-" + m.Kind + "-over-" + keys[over], def: line}
 }
 
-// sortNumerically sorts xs by value and tells true where every one is a number; otherwise it
-// leaves them as they are.
-func sortNumerically(xs []string) bool {
-	values := map[string]float64{}
-	for _, x := range xs {
-		v, err := strconv.ParseFloat(strings.TrimSpace(x), 64)
-		if err != nil {
-			return false
-		}
-		values[x] = v
-	}
-	slices.SortStableFunc(xs, func(a, b string) int { return cmp.Compare(values[a], values[b]) })
-	return true
+// allNumbers tells whether every one of xs is a number.
+func allNumbers(xs []string) bool {
+	return !slices.ContainsFunc(xs, func(x string) bool { _, err := number(x); return err != nil })
 }
+
+// sortNumerically sorts numbers written as text by value.
+func sortNumerically(xs []string) {
+	slices.SortStableFunc(xs, func(a, b string) int {
+		va, _ := number(a)
+		vb, _ := number(b)
+		return cmp.Compare(va, vb)
+	})
+}
+
+// number is x's value.
+func number(x string) (float64, error) { return strconv.ParseFloat(strings.TrimSpace(x), 64) }
 
 // sweepLineOpts draws a series as a line with points where its x values are ordered, and as
 // points alone where they are not.

@@ -505,9 +505,6 @@ func TestAliasesDuplicatesAndLongExpressions(t *testing.T) {
 	}
 }
 
-// TestModelEnsemble decodes model: as one name, a list of names and a list of {name, weight}
-// entries (from a file and from --set), writes each back and reads it again unchanged, and
-// rejects an ensemble entry without a name or with an unknown key.
 // TestInactiveTargetsAreNotChecked reads a file whose switched-off target names a missing image
 // and an unknown select, which CLIPig runs (it sets up no inactive target): both are notes,
 // and the same target switched on is refused for both. What CLIPig's reading of the file
@@ -553,7 +550,7 @@ func TestNearOpenAINamesAreNoted(t *testing.T) {
 				got += "; " + n.Error()
 			}
 		}
-		if want == "" && strings.Contains(got, "no OpenAI name") || want != "" && !strings.Contains(got, fmt.Sprintf("did you mean %q", want)) {
+		if want == "" && (err != nil || strings.Contains(got, "no OpenAI name")) || want != "" && !strings.Contains(got, fmt.Sprintf("did you mean %q", want)) {
 			t.Errorf("model %s: notes %q, want a suggestion of %q", name, got, want)
 		}
 	}
@@ -571,6 +568,9 @@ func TestUnloadableModelNamesAreRefused(t *testing.T) {
 	}
 }
 
+// TestModelEnsemble decodes model: as one name, a list of names and a list of {name, weight}
+// entries (from a file and from --set), writes each back and reads it again unchanged, and
+// rejects an ensemble entry without a name or with an unknown key.
 func TestModelEnsemble(t *testing.T) {
 	base := "targets:\n  - features: [x]\n"
 	tests := []struct {

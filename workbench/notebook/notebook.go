@@ -72,15 +72,16 @@ func RunYAML(text string, settings ...string) (*Result, error) {
 // the experiment's name:, else its first prompt), and charts says whether to show the charts at
 // the end.
 func RunFile(file *expfile.File, name string, withCharts bool) (*Result, error) {
+	return runFile(file, name, &LiveView{Every: time.Second, Charts: withCharts})
+}
+
+// runFile runs a parsed experiment with a live view; a file with a sweep is many runs, which
+// clipwork sweep runs.
+func runFile(file *expfile.File, name string, view *LiveView) (*Result, error) {
 	if file.Sweep != nil {
 		return nil, fmt.Errorf("%s: the experiment has a sweep: run its variants with clipwork sweep from a shell "+
 			"(!clipwork sweep FILE in a cell), and show them with notebook.Sweep(FOLDER)", file.Sweep.Position)
 	}
-	return runFile(file, name, &LiveView{Every: time.Second, Charts: withCharts})
-}
-
-// runFile runs a parsed experiment with a live view.
-func runFile(file *expfile.File, name string, view *LiveView) (*Result, error) {
 	defer gonbui.Sync()
 	ctx, stop := stopsignal.Context(context.Background()) // Jupyter's interrupt stops the run at its next step, saved
 	defer stop()

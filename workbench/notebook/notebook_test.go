@@ -186,8 +186,15 @@ func TestInterruptSavesAndResumeFinishes(t *testing.T) {
 // run stops at its next save, not at its end, and says how to continue.
 func TestUnwritableFolderStopsTheRun(t *testing.T) {
 	Results = t.TempDir()
+	done := make(chan struct{})
+	t.Cleanup(func() { close(done) })
 	go func() {
 		for {
+			select {
+			case <-done:
+				return
+			default:
+			}
 			if matches, _ := filepath.Glob(filepath.Join(Results, "*", "stats.json")); len(matches) > 0 {
 				_ = os.RemoveAll(filepath.Dir(matches[0]))
 				_ = os.WriteFile(filepath.Dir(matches[0]), nil, 0o644)

@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/clipwork/clipwork/workbench/store"
@@ -36,7 +37,7 @@ func (d *Dir) Lock() error {
 		owner, _ := os.ReadFile(f.Name())
 		f.Close()
 		if errors.Is(err, unix.EWOULDBLOCK) {
-			return fmt.Errorf("%s: %w (%s); wait for it to end or stop it first", d.Path, ErrRunBusy, lockHolder(string(owner)))
+			return fmt.Errorf("%s: %w (%s); wait for it to end or stop it first", d.Path, ErrRunBusy, lockHolder(d.Path, string(owner)))
 		}
 		return fmt.Errorf("%s: cannot lock the run: %w", d.Path, err)
 	}
@@ -44,20 +45,33 @@ func (d *Dir) Lock() error {
 		f.WriteAt([]byte(strconv.Itoa(os.Getpid())+"\n"), 0)
 	}
 	d.lock = f
+	lockedHere.Store(lockKey(d.Path), true)
 	return nil
 }
 
-// lockHolder names the process whose pid a held lock file holds: this one (another run of the
-// same program, a notebook's say), another, or one that has not written its pid yet.
-func lockHolder(owner string) string {
-	switch pid := strings.TrimSpace(owner); pid {
-	case "":
-		return "a process that has just taken it"
-	case strconv.Itoa(os.Getpid()):
+// lockedHere holds the runs this process has locked, by lockKey, for lockHolder: a pid alone
+// does not tell this process from another container's of the same number.
+var lockedHere sync.Map
+
+// lockKey is a run folder's path as lockedHere keys it.
+func lockKey(path string) string {
+	if abs, err := filepath.Abs(path); err == nil {
+		return abs
+	}
+	return path
+}
+
+// lockHolder names the process that holds the lock of the run at path, whose pid its lock file
+// holds: this one (another run of the same program, a notebook's say), another, or one that has
+// not written its pid yet.
+func lockHolder(path, owner string) string {
+	if _, here := lockedHere.Load(lockKey(path)); here {
 		return "this process, in another run of it"
-	default:
+	}
+	if pid := strings.TrimSpace(owner); pid != "" {
 		return "pid " + pid
 	}
+	return "a process that has just taken it"
 }
 
 // LockWaiting is Lock, waiting up to wait while another process holds the lock.
@@ -95,6 +109,7 @@ func (d *Dir) Close() error {
 	if d.lock == nil {
 		return nil
 	}
+	lockedHere.Delete(lockKey(d.Path))
 	err := d.lock.Close() // Closing the descriptor releases the flock.
 	d.lock = nil
 	return err

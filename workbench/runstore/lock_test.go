@@ -26,7 +26,7 @@ func TestLockAllowsOneWriter(t *testing.T) {
 	if !errors.Is(err, ErrRunBusy) || !strings.Contains(err.Error(), "this process") {
 		t.Fatalf("second writer: %v, want ErrRunBusy naming this process", err)
 	}
-	if got := lockHolder("12\n") + "; " + lockHolder(""); got != "pid 12; a process that has just taken it" {
+	if got := lockHolder("elsewhere", "12\n") + "; " + lockHolder("elsewhere", ""); got != "pid 12; a process that has just taken it" {
 		t.Errorf("holders named %q", got)
 	}
 	running := &Summary{Status: StatusRunning, StepsDone: 7}

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"path/filepath"
-	"slices"
 	"strings"
 	"time"
 
@@ -69,11 +68,9 @@ func nameModels(exp *workbench.Experiment, models []string) error {
 		exp.Model = models[0]
 		return nil
 	}
-	ensemble := slices.Clone(exp.Ensemble)
-	for i := range ensemble {
-		ensemble[i].Name = models[i]
+	for i := range exp.Ensemble { // a copy of the run's (Run.Experiment)
+		exp.Ensemble[i].Name = models[i]
 	}
-	exp.Ensemble = ensemble
 	return nil
 }
 

@@ -194,7 +194,8 @@ func CheckShape(axes []Axis, zip bool) error {
 }
 
 // CheckDistinct refuses an axis without values, and one that gives a value twice (a number
-// written twice alike or not, 0.1 and .1): its variants would run the same experiment twice.
+// written twice alike or not, 0.1 and .1, where the key takes numbers): its variants would run
+// the same experiment twice.
 func (a Axis) CheckDistinct() error {
 	if len(a.Values) == 0 {
 		return fmt.Errorf("%s has no values: give at least one", a.Key)
@@ -202,7 +203,7 @@ func (a Axis) CheckDistinct() error {
 	seen := make(map[string]string, len(a.Values))
 	for _, v := range a.Values {
 		same := v
-		if f, err := strconv.ParseFloat(strings.TrimSpace(v), 64); err == nil {
+		if f, err := strconv.ParseFloat(strings.TrimSpace(v), 64); err == nil && !textKey(a.Key) {
 			same = strconv.FormatFloat(f, 'g', -1, 64)
 		}
 		if first, ok := seen[same]; ok {
@@ -214,6 +215,13 @@ func (a Axis) CheckDistinct() error {
 		seen[same] = v
 	}
 	return nil
+}
+
+// textKey tells whether a key's values are texts, where 1 and 1.0 differ (a feature's text, a
+// name, a prompt, a path).
+func textKey(key string) bool {
+	return slices.ContainsFunc([]string{"features", "text", "name", "prompts", "image", "model", "output"},
+		func(word string) bool { return strings.Contains(key, word) })
 }
 
 // zipped pairs the axes' i-th values, for axes of one length.
@@ -275,8 +283,9 @@ func name(axes []Axis, rows [][]string) []Variant {
 // folderValue is a value as FolderPart writes it, but with its leading minus signs and points,
 // which tell -0.5 from 0.5 and .1 from 1 (after the key's dash they start no name).
 func folderValue(v string) string {
-	rest := strings.TrimLeft(strings.TrimSpace(v), "-.")
-	sign := strings.TrimSpace(v)[:len(strings.TrimSpace(v))-len(rest)]
+	v = strings.TrimSpace(v)
+	rest := strings.TrimLeft(v, "-.")
+	sign := v[:len(v)-len(rest)]
 	if rest == "" && sign != "" {
 		return sign
 	}

@@ -84,7 +84,8 @@ func TestZipPairsValues(t *testing.T) {
 }
 
 // TestSignedValuesNameTheirFolders keeps a value's leading minus and point in its folder's
-// name, refuses one number written twice (0.1 and .1) and an axis of no values.
+// name, refuses one number written twice (0.1 and .1) but not two texts (1 and 1.0), and an
+// axis of no values.
 func TestSignedValuesNameTheirFolders(t *testing.T) {
 	vs, err := Expand(mustVary(t, "learnrate=-0.5,0.5,.1,-.25,-x"), false)
 	if err != nil {
@@ -96,6 +97,9 @@ func TestSignedValuesNameTheirFolders(t *testing.T) {
 	}
 	if _, err := Expand(mustVary(t, "learnrate=0.1,.1"), false); err == nil || !strings.Contains(err.Error(), "one number") {
 		t.Errorf("0.1 and .1: %v", err)
+	}
+	if _, err := Expand(mustVary(t, "targets.a.features.0=1,1.0"), false); err != nil {
+		t.Errorf("the texts 1 and 1.0: %v", err)
 	}
 	if _, err := Expand([]Axis{{Key: "seed"}}, false); err == nil || !strings.Contains(err.Error(), "no values") {
 		t.Errorf("an axis of no values: %v", err)
