@@ -778,6 +778,45 @@ func TestInitNoiseResizedBeforeItIsClamped(t *testing.T) {
 	}
 }
 
+// TestInitImageStretchedBeforeItIsClamped starts from a black and white image at 8x8 stretched
+// by a std of 3 (black to -1, white to 2) for a 32x32 image: CLIPig resizes the stretched values
+// and then clamps, so the edge between the halves stays sharp (clamped first, it would blur
+// over the resize's width).
+func TestInitImageStretchedBeforeItIsClamped(t *testing.T) {
+	halves := image.NewGray(image.Rect(0, 0, 8, 8))
+	for y := range 8 {
+		for x := 4; x < 8; x++ {
+			halves.SetGray(x, y, color.Gray{Y: 255})
+		}
+	}
+	exp := Experiment{Seed: 1, Steps: 1, Width: 32, Height: 32, Targets: []Target{{Features: []Feature{{Text: "x"}}}},
+		Init: Init{Image: writePNG(t, "halves.png", halves), Mean: [3]float64{-1, -1, -1}, Std: [3]float64{3, 3, 3},
+			Resolution: [2]int{8, 8}}}
+	r, err := NewRun(exp, tinyModel(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	pixels, err := r.renderPixels()
+	if err != nil {
+		t.Fatal(err)
+	}
+	stretched := make([]float32, 0, 8*8*3)
+	for _, v := range clipmodel.RGB(halves) {
+		stretched = append(stretched, min(max(3*v-1, 0), 1)) // clamped first
+	}
+	grey := func(values []float32) (n int) {
+		for _, v := range values {
+			if v > 0.01 && v < 0.99 {
+				n++
+			}
+		}
+		return n
+	}
+	if got, clampedFirst := grey(pixels), grey(clipmodel.ResizeFloat(stretched, 8, 8, 3, 32, 32)); got*2 > clampedFirst {
+		t.Errorf("%d values between black and white, %d clamped first: want the edge sharper than that", got, clampedFirst)
+	}
+}
+
 // TestInitImageCroppedAsCLIPig starts from an image of another aspect: CLIPig's resize_crop
 // scales it to cover the resolution and keeps its middle (a 16x8 image's middle 8 columns for
 // an 8x8 run), rather than squeezing it.

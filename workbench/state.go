@@ -15,26 +15,32 @@ import (
 	"golang.org/x/image/math/f64"
 )
 
-// initialize draws the starting image and zeroes the optimiser's state.
+// initialize draws the starting image and zeroes the optimiser's state. The start is drawn at
+// the init's resolution (or the image's), mapped by the init's mean and std, resized to the
+// image's size and only then clamped, as CLIPig does: clamped first, values beyond [0, 1] (large
+// noise, a std that stretches an image) would lose their excess before the resize blends them.
 func (r *Run) initialize() error {
-	var start image.Image
+	width, height := r.width, r.height
+	if res := r.exp.Init.Resolution; res[0] > 0 {
+		width, height = res[0], res[1]
+	}
+	var pixels []float32
 	if r.exp.Init.Image != "" {
 		img, err := clipmodel.LoadImage(r.exp.Init.Image)
 		if err != nil {
 			return fmt.Errorf("init image: %w", err)
 		}
-		width, height := r.width, r.height
-		if res := r.exp.Init.Resolution; res[0] > 0 {
-			width, height = res[0], res[1]
-		}
-		start = coverCrop(img, width, height)
+		pixels = clipmodel.RGB(coverCrop(img, width, height))
 		if in := r.exp.Init; in.Mean != [3]float64{} || in.Std != [3]float64{} {
-			start = scalePixels(start, in.Mean, in.Std)
+			scalePixels(pixels, in.Mean, in.Std)
 		}
 	} else {
-		start = r.noiseImage()
+		pixels = r.noise(width, height)
 	}
-	return r.setImage(resizeImage(start, r.width, r.height, draw.CatmullRom))
+	if width != r.width || height != r.height {
+		pixels = clipmodel.ResizeFloat(pixels, width, height, 3, r.width, r.height)
+	}
+	return r.setImage(toRGBA64(pixels, r.width, r.height))
 }
 
 // coverCrop is CLIPig's resize_crop of an initial image: scaled, keeping its aspect, so that
@@ -64,32 +70,21 @@ func coverSize(w, h, width, height int) (int, int) {
 	return max(int(float64(w)*factor), width), max(int(float64(h)*factor), height)
 }
 
-// scalePixels maps every pixel value p of channel c to p*std[c] + mean[c].
-func scalePixels(img image.Image, mean, std [3]float64) image.Image {
-	pixels := clipmodel.RGB(img)
+// scalePixels maps every pixel value p of channel c to p*std[c] + mean[c], unclamped.
+func scalePixels(pixels []float32, mean, std [3]float64) {
 	for i := range pixels {
 		pixels[i] = float32(float64(pixels[i])*std[i%3] + mean[i%3])
 	}
-	return toRGBA64(pixels, img.Bounds().Dx(), img.Bounds().Dy())
 }
 
-// noiseImage is Gaussian noise of the init's mean and std per channel, drawn at the init's
-// resolution and resized to the image's before it is clamped, as CLIPig does (clamped first,
-// large noise would lose most of its excess to the clamp before the resize blends it).
-func (r *Run) noiseImage() image.Image {
-	w, h := r.width, r.height
-	if res := r.exp.Init.Resolution; res[0] > 0 {
-		w, h = res[0], res[1]
-	}
+// noise is Gaussian noise of the init's mean and std per channel, [height*width*3], unclamped.
+func (r *Run) noise(width, height int) []float32 {
 	rng := rand.New(rand.NewPCG(r.exp.Seed, ^uint64(0)))
-	pixels := make([]float32, w*h*3)
+	pixels := make([]float32, width*height*3)
 	for i := range pixels {
 		pixels[i] = float32(r.exp.Init.Mean[i%3] + rng.NormFloat64()*r.exp.Init.Std[i%3])
 	}
-	if w != r.width || h != r.height {
-		pixels, w, h = clipmodel.ResizeFloat(pixels, w, h, 3, r.width, r.height), r.width, r.height
-	}
-	return toRGBA64(pixels, w, h)
+	return pixels
 }
 
 // resize carries the image over to a new resolution; the optimiser starts afresh there.
