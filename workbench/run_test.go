@@ -753,12 +753,9 @@ func TestTargetsSharingANameAreToldApart(t *testing.T) {
 	}
 }
 
-// TestInitNoiseResizedBeforeItIsClamped draws noise of std 1 at 8x8 for a 64x64 image: CLIPig
-// resizes it and then clamps, which leaves about half the pixels at 0 or 1 (clamped first, a
-// fifth would be).
-func TestInitNoiseResizedBeforeItIsClamped(t *testing.T) {
-	exp := Experiment{Seed: 1, Steps: 1, Width: 64, Height: 64, Init: Init{Mean: [3]float64{0.5, 0.5, 0.5},
-		Std: [3]float64{1, 1, 1}, Resolution: [2]int{8, 8}}, Targets: []Target{{Features: []Feature{{Text: "x"}}}}}
+// startPixels are the starting image of a new run of exp on the tiny model, [h*w*3].
+func startPixels(t *testing.T, exp Experiment) []float32 {
+	t.Helper()
 	r, err := NewRun(exp, tinyModel(t))
 	if err != nil {
 		t.Fatal(err)
@@ -767,6 +764,16 @@ func TestInitNoiseResizedBeforeItIsClamped(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	return pixels
+}
+
+// TestInitNoiseResizedBeforeItIsClamped draws noise of std 1 at 8x8 for a 64x64 image: CLIPig
+// resizes it and then clamps, which leaves about half the pixels at 0 or 1 (clamped first, a
+// fifth would be).
+func TestInitNoiseResizedBeforeItIsClamped(t *testing.T) {
+	exp := Experiment{Seed: 1, Steps: 1, Width: 64, Height: 64, Init: Init{Mean: [3]float64{0.5, 0.5, 0.5},
+		Std: [3]float64{1, 1, 1}, Resolution: [2]int{8, 8}}, Targets: []Target{{Features: []Feature{{Text: "x"}}}}}
+	pixels := startPixels(t, exp)
 	saturated := 0
 	for _, v := range pixels {
 		if v <= 0 || v >= 1 {
@@ -792,14 +799,7 @@ func TestInitImageStretchedBeforeItIsClamped(t *testing.T) {
 	exp := Experiment{Seed: 1, Steps: 1, Width: 32, Height: 32, Targets: []Target{{Features: []Feature{{Text: "x"}}}},
 		Init: Init{Image: writePNG(t, "halves.png", halves), Mean: [3]float64{-1, -1, -1}, Std: [3]float64{3, 3, 3},
 			Resolution: [2]int{8, 8}}}
-	r, err := NewRun(exp, tinyModel(t))
-	if err != nil {
-		t.Fatal(err)
-	}
-	pixels, err := r.renderPixels()
-	if err != nil {
-		t.Fatal(err)
-	}
+	pixels := startPixels(t, exp)
 	stretched := make([]float32, 0, 8*8*3)
 	for _, v := range clipmodel.RGB(halves) {
 		stretched = append(stretched, min(max(3*v-1, 0), 1)) // clamped first
