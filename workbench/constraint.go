@@ -188,7 +188,7 @@ func normalizePenalty(_ Constraint, x *Node, v ConstraintValues) *Node {
 	spread = Where(Equal(spread, ZerosLike(spread)), OnesLike(spread), spread)
 	rgb := func(vs []float64) *Node { return perChannel(x, [3]float64(vs[:3])) }
 	want := Add(rgb(v.Extra[0]), Mul(Div(Sub(x, lo), spread), Sub(rgb(v.Extra[1]), rgb(v.Extra[0]))))
-	return Sub(x, StopGradient(want))
+	return Sub(x, want) // CLIPig differentiates through the stretched image and its range too
 }
 
 // rangeExcess is how far each value falls under `above` or over `below` (0 and 1 by default),

@@ -129,5 +129,27 @@ func TestConstraintsMatchCLIPig(t *testing.T) {
 		if math.Abs(float64(got)-want) > 1e-4*max(want, 1e-3) {
 			t.Errorf("%s: loss %g, CLIPig's %g", c.Kind, got, want)
 		}
+		if c.Kind == ConstraintNormalize {
+			checkNormalizeGradient(t, c, image, ref["normalize_gradient"])
+		}
+	}
+}
+
+// checkNormalizeGradient compares the normalize constraint's gradient with the image with
+// CLIPig's, which runs through the stretched image and its range too.
+func checkNormalizeGradient(t *testing.T, c Constraint, image *tensors.Tensor, ref json.RawMessage) {
+	t.Helper()
+	var want []float64
+	if err := json.Unmarshal(ref, &want); err != nil {
+		t.Fatal(err)
+	}
+	got := run1(t, func(in []*Node) *Node {
+		loss := constraintLosses([]Constraint{c}, in[0], Squeeze(in[0], 0), in[1])
+		return Gradient(ReduceAllSum(loss), in[0])[0]
+	}, image, constraintInputs([]Constraint{c}, TimeAt(0, 1)))
+	for i, w := range want {
+		if math.Abs(float64(got[i])-w) > 1e-4*max(math.Abs(w), 1e-2) {
+			t.Fatalf("normalize's gradient at %d: %g, CLIPig's %g", i, got[i], w)
+		}
 	}
 }

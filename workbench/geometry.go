@@ -50,20 +50,20 @@ type GeometricKind struct {
 
 // GeometricKinds are CLIPig's geometric transforms.
 var GeometricKinds = []GeometricKind{
-	{Key: "center_crop", Params: []Param{{"size", 2, nil}},
+	{Key: "center_crop", Pad: PadConstant, Params: []Param{{"size", 2, nil}}, // torchvision pads a larger crop with 0
 		Map: func(v [][]float64, w, h float64, _ *rand.Rand) (Homography, float64, float64) {
 			cw, ch := math.Floor(v[0][0]), math.Floor(v[0][1])
 			// torchvision's int(round((w - cw) / 2)): halves to even
 			return translation(math.RoundToEven((w-cw)/2), math.RoundToEven((h-ch)/2)), cw, ch
 		}},
-	{Key: "crop", Params: []Param{{"xywh", 4, nil}},
+	{Key: "crop", Pad: PadConstant, Params: []Param{{"xywh", 4, nil}},
 		Map: func(v [][]float64, w, h float64, _ *rand.Rand) (Homography, float64, float64) {
 			x, y, cw, ch := v[0][0], v[0][1], v[0][2], v[0][3]
 			x, cw = fractionOf(x, w), fractionOf(cw, w)
 			y, ch = fractionOf(y, h), fractionOf(ch, h)
 			return translation(math.Floor(x), math.Floor(y)), math.Floor(cw), math.Floor(ch)
 		}},
-	{Key: "pad", Params: []Param{{"size", 2, nil}, {"color", 3, []float64{0, 0, 0}}},
+	{Key: "pad", Pad: PadConstant, Params: []Param{{"size", 2, nil}, {"color", 3, []float64{0, 0, 0}}}, // mode: fill
 		Map: func(v [][]float64, w, h float64, _ *rand.Rand) (Homography, float64, float64) {
 			px, py := max(math.Floor(v[0][0]), 0), max(math.Floor(v[0][1]), 0)
 			return translation(-px, -py), w + 2*px, h + 2*py
@@ -239,8 +239,11 @@ func geometryPad(chain []Geometric) string {
 	pads := map[string]bool{}
 	for _, g := range chain {
 		kind, _ := LookupGeometric(g.Kind)
-		pads[kind.Pad] = true
-		pads[g.Pad] = true
+		pad := g.Pad // a pad's mode, where given, else the kind's own
+		if pad == "" {
+			pad = kind.Pad
+		}
+		pads[pad] = true
 	}
 	for _, p := range []string{PadWrap, PadConstant, PadEdge} {
 		if pads[p] {

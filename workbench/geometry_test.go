@@ -2,6 +2,8 @@ package workbench
 
 import (
 	"encoding/json"
+	"image"
+	"image/draw"
 	"math"
 	"math/rand/v2"
 	"os"
@@ -222,5 +224,26 @@ func TestMalformedGeometryIsAnError(t *testing.T) {
 		if err := exp.Resolve(); err == nil || !strings.Contains(err.Error(), g.Kind) {
 			t.Errorf("postproc geometry %+v: %v", g, err)
 		}
+	}
+}
+
+// TestCropsAndPadsFillWithBlack cuts a 48-pixel middle from a white 32-pixel image: torchvision's
+// center_crop fills beyond the image with black, as CLIPig's pad does by default (mode fill),
+// so both windows are the same; a pad of mode edge stretches the white instead.
+func TestCropsAndPadsFillWithBlack(t *testing.T) {
+	white := image.NewGray(image.Rect(0, 0, 32, 32))
+	draw.Draw(white, white.Bounds(), image.White, image.Point{}, draw.Src)
+	path := writePNG(t, "white.png", white)
+	loss := func(g Geometric) float64 {
+		exp := Experiment{Seed: 1, Steps: 1, Width: 32, Height: 32, Learnrate: Constant(0), Init: Init{Image: path},
+			Targets: []Target{{BatchSize: 1, Geometry: []Geometric{g}, Constraints: []Constraint{{Kind: ConstraintMean, Below: consts(0)}}}}}
+		return firstLoss(t, exp, Member{tinyModel(t), 1})
+	}
+	pad := Geometric{Kind: "pad", Values: [][]Value{consts(8, 8), consts(0, 0, 0)}}
+	crop, filled := loss(geometric("center_crop", 48, 48)), loss(pad)
+	pad.Pad = PadEdge
+	edge := loss(pad)
+	if math.Abs(crop-filled) > 1e-3*filled || edge < 2*filled {
+		t.Errorf("losses: center_crop 48 %g, pad 8 %g, pad 8 of mode edge %g; want the first two equal, the third far above", crop, filled, edge)
 	}
 }

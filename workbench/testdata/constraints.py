@@ -63,5 +63,9 @@ out = {
     "saturation": float(100.0 * below(torch.abs(planes.mean(0).repeat(3, 1) - planes).mean(1), [0.0001] * 3)),
     "std": float(100.0 * above(planes.std(-1), [0.6] * 3)),
 }
+# CLIPig differentiates normalize through the stretched image and its range as well.
+grad_image = image.clone().requires_grad_(True)
+normalize(grad_image, 0.2, 0.8).backward()
+out["normalize_gradient"] = grad_image.grad.permute(1, 2, 0).reshape(-1).tolist()
 with open(os.path.join(os.path.dirname(__file__), "constraints.json"), "w") as f:
     json.dump(out, f)
