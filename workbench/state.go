@@ -6,6 +6,7 @@ import (
 	"image/color"
 	"math"
 	"math/rand/v2"
+	"slices"
 	"strings"
 
 	"github.com/clipwork/clipwork/clipmodel"
@@ -89,8 +90,7 @@ func (r *Run) noise(width, height int) []float32 {
 
 // resize carries the image over to a new resolution; the optimiser starts afresh there.
 func (r *Run) resize(width, height int) error {
-	scaler, ok := interpolationScalers[r.exp.Interpolation]
-	if !ok { // Validate samples the sizes, and so can miss a change at one step
+	if !slices.Contains(Interpolations, r.exp.Interpolation) { // Validate samples the sizes, and so can miss a change at one step
 		return fmt.Errorf("the resolution changes to %dx%d here, and interpolation %q is not one of %s",
 			width, height, r.exp.Interpolation, strings.Join(Interpolations, ", "))
 	}
@@ -98,14 +98,10 @@ func (r *Run) resize(width, height int) error {
 	if err != nil {
 		return err
 	}
-	current := toRGBA64(pixels, r.width, r.height)
+	resized := interpolate(pixels, r.width, r.height, width, height, r.exp.Interpolation)
 	r.width, r.height = width, height
-	return r.setImage(resizeImage(current, width, height, scaler))
+	return r.setImage(toRGBA64(resized, width, height))
 }
-
-// interpolationScalers are the scalers of Interpolations.
-var interpolationScalers = map[string]draw.Scaler{"cubic": draw.CatmullRom, "linear": draw.BiLinear,
-	"nearest": draw.NearestNeighbor}
 
 // setImage encodes an image of the current size into parameters and zeroes the optimiser's
 // moments.
@@ -129,14 +125,7 @@ func (r *Run) setImage(img *image.RGBA64) error {
 	return nil
 }
 
-func resizeImage(img image.Image, width, height int, scaler draw.Scaler) *image.RGBA64 {
-	out := image.NewRGBA64(image.Rect(0, 0, width, height))
-	scaler.Scale(out, out.Bounds(), img, img.Bounds(), draw.Src, nil)
-	return out
-}
-
-// toRGBA64 stores [h*w*3] values in [0, 1] (clamped) at 16 bits a channel, precise enough for
-// resampling with x/image/draw.
+// toRGBA64 stores [h*w*3] values in [0, 1] (clamped) at 16 bits a channel.
 func toRGBA64(pixels []float32, w, h int) *image.RGBA64 {
 	img := image.NewRGBA64(image.Rect(0, 0, w, h))
 	to16 := func(v float32) uint16 { return uint16(min(max(v, 0), 1)*65535 + 0.5) }

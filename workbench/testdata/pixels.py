@@ -1,4 +1,4 @@
-"""Expected outputs of CLIPig's blur, edge and fnoise on known images, in PyTorch.
+"""Expected outputs of CLIPig's blur, edge, fnoise and resize on known images, in PyTorch.
 
 torchvision's gaussian_blur is written out (a normalised 1-D Gaussian of kernel_size taps,
 x = -(k-1)/2 .. (k-1)/2, applied along each axis with reflect padding), as it computes it. Blur and
@@ -56,5 +56,14 @@ out = {
     "edge_xy": torch.clamp((image - gaussian_blur(image, 3, 1.0, 7, 2.0)) * 2.0, 0, 1).permute(1, 2, 0).reshape(-1).tolist(),
     "fnoise_std_0.1_16": fnoise_std(0.1, 16, 400),
 }
+# CLIPig resizes its pixels with torchvision's resize of a tensor when the resolution changes:
+# F.interpolate without antialiasing. A 5x7 image with values beyond [0, 1], up and down.
+small = (torch.rand(3, 5, 7, dtype=torch.float64) * 1.4 - 0.2)
+out["interpolate_input"] = small.permute(1, 2, 0).reshape(-1).tolist()
+for mode, name in (("bicubic", "cubic"), ("bilinear", "linear"), ("nearest", "nearest")):
+    for h, w in ((9, 11), (3, 4)):
+        corners = None if mode == "nearest" else False
+        resized = F.interpolate(small.unsqueeze(0), size=(h, w), mode=mode, align_corners=corners)[0]
+        out[f"interpolate_{name}_{w}x{h}"] = resized.permute(1, 2, 0).reshape(-1).tolist()
 with open(os.path.join(os.path.dirname(__file__), "pixels.json"), "w") as f:
     json.dump(out, f)
