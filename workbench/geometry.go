@@ -189,12 +189,18 @@ func geometryValues(g Geometric, env Env) [][]float64 {
 	return out
 }
 
+// canvases are, for one window, the canvases of its target's geometry, k = 0 (the image) to
+// the final one: Scales[k] is how many pixels of canvas k one window pixel spans, the scale a
+// pixel transform listed there acts at, and Pixels[k] how many pixels canvas k has.
+type canvases struct {
+	Scales, Pixels []float64
+}
+
 // sampleGeometry draws one window's homography from a target's geometric transforms: from the
-// model's input square through the final canvas and each transform back to the image. scales[k]
-// is how many pixels of the canvas after the chain's first k transforms one window pixel spans
-// (scales[0]: of the image), the scale a pixel transform listed there acts at.
-func sampleGeometry(chain []Geometric, env Env, rng *rand.Rand, input, width, height int) (Homography, []float64) {
-	maps, w, h := geometryMaps(chain, env, rng, width, height)
+// model's input square through the final canvas and each transform back to the image, and the
+// window's canvases.
+func sampleGeometry(chain []Geometric, env Env, rng *rand.Rand, input, width, height int) (Homography, canvases) {
+	maps, pixels, w, h := geometryMaps(chain, env, rng, width, height)
 	total := Homography{w / float64(input), 0, 0, 0, h / float64(input), 0, 0, 0, 1}
 	scales := make([]float64, len(maps)+1)
 	scales[len(maps)] = linearScale(total)
@@ -202,7 +208,7 @@ func sampleGeometry(chain []Geometric, env Env, rng *rand.Rand, input, width, he
 		total = compose(total, maps[k])
 		scales[k] = linearScale(total)
 	}
-	return total, scales
+	return total, canvases{scales, pixels}
 }
 
 // linearScale is the mean factor by which a homography scales lengths near the origin.
@@ -213,7 +219,7 @@ func linearScale(h Homography) float64 {
 // geometryMap draws the map from the final canvas of a chain back to the image, and the
 // canvas's size.
 func geometryMap(chain []Geometric, env Env, rng *rand.Rand, width, height int) (Homography, float64, float64) {
-	maps, w, h := geometryMaps(chain, env, rng, width, height)
+	maps, _, w, h := geometryMaps(chain, env, rng, width, height)
 	total := IdentityHomography
 	for _, m := range maps {
 		total = compose(m, total)
@@ -221,16 +227,18 @@ func geometryMap(chain []Geometric, env Env, rng *rand.Rand, width, height int) 
 	return total, w, h
 }
 
-// geometryMaps draws each transform's map from its canvas back to the one before, and the final
-// canvas's size.
-func geometryMaps(chain []Geometric, env Env, rng *rand.Rand, width, height int) ([]Homography, float64, float64) {
+// geometryMaps draws each transform's map from its canvas back to the one before, and returns
+// them with every canvas's pixel count (the image's first) and the final canvas's size.
+func geometryMaps(chain []Geometric, env Env, rng *rand.Rand, width, height int) ([]Homography, []float64, float64, float64) {
 	w, h := float64(width), float64(height)
 	maps := make([]Homography, len(chain))
+	pixels := []float64{w * h}
 	for i, g := range chain {
 		kind, _ := LookupGeometric(g.Kind)
 		maps[i], w, h = kind.Map(geometryValues(g, env), w, h, rng)
+		pixels = append(pixels, w*h)
 	}
-	return maps, w, h
+	return maps, pixels, w, h
 }
 
 // geometryPad is what a chain shows beyond the image, for the one warp: wrap when a transform

@@ -7,6 +7,7 @@ import (
 	"math"
 	"math/rand/v2"
 	"os"
+	"slices"
 	"strings"
 	"testing"
 
@@ -101,13 +102,16 @@ func lookupPadded(image []float64, w, h int, x, y float64, c int, pad string) fl
 // carried to the window's scale as CLIPig's order implies.
 func TestPixelTransformsActAtTheirCanvasScale(t *testing.T) {
 	chain := []Geometric{geometric("resize", 112, 112)}
-	_, scales := sampleGeometry(chain, TimeAt(0, 1), rand.New(rand.NewPCG(1, 1)), 56, 448, 448)
-	if len(scales) != 2 || math.Abs(scales[0]-8) > 1e-9 || math.Abs(scales[1]-2) > 1e-9 {
+	_, c := sampleGeometry(chain, TimeAt(0, 1), rand.New(rand.NewPCG(1, 1)), 56, 448, 448)
+	if scales := c.Scales; len(scales) != 2 || math.Abs(scales[0]-8) > 1e-9 || math.Abs(scales[1]-2) > 1e-9 {
 		t.Fatalf("canvas scales %v, want [8 2]", scales)
+	}
+	if !slices.Equal(c.Pixels, []float64{448 * 448, 112 * 112}) {
+		t.Errorf("canvas pixels %v, want 448x448 and 112x112", c.Pixels)
 	}
 	for after, want := range []float32{0.5, 2} {
 		tr := Transform{Kind: TransformBlur, Values: consts(4), After: after}
-		rows := transformInputs(tr, 1, TimeAt(0, 1), rand.New(rand.NewPCG(1, 1)), [][]float64{scales})
+		rows := transformInputs(tr, 1, TimeAt(0, 1), rand.New(rand.NewPCG(1, 1)), []canvases{c})
 		if got := tensors.MustCopyFlatData[float32](rows)[0]; got != want {
 			t.Errorf("blur of sigma 4 after %d geometric transforms: %g in the window, want %g", after, got, want)
 		}

@@ -438,13 +438,13 @@ func (r *Run) targetInputs(plan *stepPlan, k int, env Env, rng *rand.Rand) (targ
 	n, f := t.BatchSize, len(t.labels)
 	input := plan.sizes[0]
 	homs := make([][]float32, len(plan.sizes))
-	var canvasScales [][]float64 // per window, for CLIPig's geometry
+	var windowCanvases []canvases // per window, for CLIPig's geometry
 	for w := range n {
 		var h Homography
 		if t.placedByGeometry() { // the geometry draws the whole window; Window has no say
-			var scales []float64
-			h, scales = sampleGeometry(t.Geometry, env.In(t.Name, "window", w), rng, input, r.width, r.height)
-			canvasScales = append(canvasScales, scales)
+			var c canvases
+			h, c = sampleGeometry(t.Geometry, env.In(t.Name, "window", w), rng, input, r.width, r.height)
+			windowCanvases = append(windowCanvases, c)
 		} else {
 			h = t.Window.Sample(rng, input, r.width, r.height)
 		}
@@ -472,7 +472,7 @@ func (r *Run) targetInputs(plan *stepPlan, k int, env Env, rng *rand.Rand) (targ
 		ti.Constraints = constraintInputs(t.Constraints, te.In(t.Name, "constraints"))
 	}
 	for j, tr := range t.Transforms {
-		ti.Transforms = append(ti.Transforms, transformInputs(tr, n, env.In(t.Name, "transform", j), rng, canvasScales))
+		ti.Transforms = append(ti.Transforms, transformInputs(tr, n, env.In(t.Name, "transform", j), rng, windowCanvases))
 	}
 	return ti, nil
 }

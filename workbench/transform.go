@@ -2,7 +2,6 @@ package workbench
 
 import (
 	"fmt"
-	"math"
 	"math/rand/v2"
 	"slices"
 
@@ -63,8 +62,9 @@ type TransformKind struct {
 	// Radius, if set, is the static kernel radius the transform needs for its largest value.
 	Radius func(tr Transform) int
 	// Rescale, if set, carries a row drawn at a canvas's scale to the window's, where one window
-	// pixel spans scale canvas pixels; transforms without it act alike at every scale.
-	Rescale func(row TransformRow, scale float64) TransformRow
+	// pixel spans scale canvas pixels, of a canvas of pixels pixels; transforms without it act
+	// alike at every scale.
+	Rescale func(row TransformRow, scale, pixels float64) TransformRow
 }
 
 // TransformArgs are what a transform's graph function gets.
@@ -132,7 +132,7 @@ var TransformKinds = []TransformKind{
 	{Key: TransformAdd, Param: "color", Values: 3, Draw: color3,
 		Apply: func(a *TransformArgs) *Node { return Add(a.X, a.RGB()) }},
 	{Key: TransformBlur, Param: "sigma", Values: 2, Range: true, Draw: drawUniform, Radius: blurTransformRadius,
-		Rescale: func(r TransformRow, s float64) TransformRow { r[0] /= s; return r },
+		Rescale: func(r TransformRow, s, _ float64) TransformRow { r[0] /= s; return r },
 		Extra:   []Param{kernelSize}, Apply: func(a *TransformArgs) *Node {
 			sigma := Reshape(a.Col(0), a.X.Shape().Dim(0))
 			rx, ry := kernelRadii(a.Extra[0], a.Radius)
@@ -141,7 +141,7 @@ var TransformKinds = []TransformKind{
 	{Key: TransformBorder, Param: "color", Values: 3, Default: []float64{0, 0, 0}, Draw: on3, Extra: []Param{{"size", 2, []float64{1, 1}}},
 		Apply: borderTransform},
 	{Key: TransformGreyNoise, Noise: true, Param: "std", Values: 1, Range: true, Draw: drawUniform, Apply: noiseOn(1),
-		Rescale: averagedNoise},
+		Rescale: func(r TransformRow, s, _ float64) TransformRow { return averagedNoise(r, s) }},
 	{Key: TransformClamp, Param: "range", Values: 2, Identity: TransformRow{-1e9, 1e9},
 		Draw:  func(v []float64, _ *rand.Rand) TransformRow { return TransformRow{v[0], v[1]} },
 		Apply: func(a *TransformArgs) *Node { return Min(Max(a.X, a.Col(0)), a.Col(1)) }}, // torch.clamp: max wins over min
@@ -150,7 +150,7 @@ var TransformKinds = []TransformKind{
 	{Key: TransformEdge, Param: "amount", Values: 3, Default: []float64{1, 1, 1}, Draw: on3, Apply: edgeTransform,
 		Extra: []Param{{"kernel_size", 2, []float64{3, 3}}, {"sigma", 2, []float64{0, 0}}}},
 	{Key: TransformFNoise, Noise: true, Param: "std", Values: 3, Range: true, Draw: drawStd, Apply: fourierNoise,
-		Rescale: averagedNoise},
+		Rescale: func(r TransformRow, s, pixels float64) TransformRow { r = averagedNoise(r, s); r[3] = pixels; return r }},
 	{Key: TransformMean, Param: "mean", Values: 3, Draw: on3,
 		Apply: func(a *TransformArgs) *Node {
 			return Add(a.X, Mul(a.Col(3), Sub(a.RGB(), ReduceAndKeep(a.canvas(), ReduceMean, 1, 2))))
@@ -158,7 +158,7 @@ var TransformKinds = []TransformKind{
 	{Key: TransformMul, Param: "color", Values: 3, Identity: TransformRow{1, 1, 1}, Draw: color3,
 		Apply: func(a *TransformArgs) *Node { return Mul(a.X, a.RGB()) }},
 	{Key: TransformNoise, Noise: true, Param: "std", Values: 3, Range: true, Draw: drawStd, Apply: noiseOn(3),
-		Rescale: averagedNoise},
+		Rescale: func(r TransformRow, s, _ float64) TransformRow { return averagedNoise(r, s) }},
 	{Key: TransformQuantize, Param: "step", Values: 3, Draw: on3, Apply: func(a *TransformArgs) *Node {
 		step := Add(a.RGB(), OneMinus(a.Col(3))) // 1 when off, so the division is safe
 		// CLIPig's floor has a zero gradient (torch's); GoMLX defines none, so stop it there.
@@ -219,12 +219,20 @@ func noiseOn(channels int) func(a *TransformArgs) *Node {
 }
 
 // fourierNoise is CLIPig's fnoise: normal noise of std 15 * std added to the real and imaginary
-// parts of each channel's real FFT over its n pixels, transformed back. The inverse FFT is linear
-// and spreads the noise evenly, so this is white Gaussian noise of std 15 * std * sqrt(2n - 2) / n
-// in pixel space (n even; its two purely real bins lose their imaginary noise), drawn directly.
+// parts of each channel's real FFT over its canvas's n pixels, transformed back. The inverse FFT
+// is linear and spreads the noise evenly, so this is white Gaussian noise of std
+// 15 * std * sqrt(2n - 2) / n in pixel space (n even; its two purely real bins lose their
+// imaginary noise), drawn directly. n is the row's last column where its canvas is not the
+// windows (CLIPig's noise on a 32-pixel image is stronger than on a 224-pixel window), else the
+// windows' pixels.
 func fourierNoise(a *TransformArgs) *Node {
-	pixels := float64(a.X.Shape().Dim(1) * a.X.Shape().Dim(2))
-	scaled := &TransformArgs{X: a.X, Rows: MulScalar(a.Rows, 15*math.Sqrt(2*pixels-2)/pixels), RNG: a.RNG}
+	window := a.X.Shape().Dim(1) * a.X.Shape().Dim(2)
+	n := a.Col(3)
+	n = Where(GreaterThan(n, ZerosLike(n)), n, Scalar(n.Graph(), n.DType(), window))
+	strength := MulScalar(Div(Sqrt(AddScalar(MulScalar(n, 2), -2)), n), 15)
+	rows := Concatenate([]*Node{Mul(Slice(a.Rows, AxisRange(), AxisRange(0, 3)), Reshape(strength, -1, 1)),
+		Slice(a.Rows, AxisRange(), AxisRange(3, 4))}, 1)
+	scaled := &TransformArgs{X: a.X, Rows: rows, RNG: a.RNG}
 	x := noiseOn(3)(scaled)
 	a.RNG = scaled.RNG
 	return x
@@ -335,8 +343,9 @@ func averagedNoise(r TransformRow, scale float64) TransformRow {
 }
 
 // transformInputs are a transform's rows [n, 4] at a step: the identity row outside its period.
-// scales holds, per window, the scale of each canvas of the target's geometry (nil: 1).
-func transformInputs(tr Transform, n int, env Env, rng *rand.Rand, scales [][]float64) *tensors.Tensor {
+// windows holds each window's canvases of the target's geometry (nil: the windows are the
+// canvas).
+func transformInputs(tr Transform, n int, env Env, rng *rand.Rand, windows []canvases) *tensors.Tensor {
 	kind, _ := LookupTransform(tr.Kind)
 	on := tr.Period.Active(env.Step, env.Steps)
 	out := make([]float32, 0, 4*n)
@@ -353,8 +362,9 @@ func transformInputs(tr Transform, n int, env Env, rng *rand.Rand, scales [][]fl
 			}
 			row = kind.Draw(v, rng)
 		}
-		if on && kind.Rescale != nil && scales != nil {
-			row = kind.Rescale(row, scales[w][min(tr.After, len(scales[w])-1)])
+		if on && kind.Rescale != nil && windows != nil {
+			k := min(tr.After, len(windows[w].Scales)-1)
+			row = kind.Rescale(row, windows[w].Scales[k], windows[w].Pixels[k])
 		}
 		for _, v := range row {
 			out = append(out, float32(v))

@@ -289,3 +289,21 @@ func writeColumns(t *testing.T, white int) string {
 	}
 	return writePNG(t, fmt.Sprintf("columns-%d.png", white), img)
 }
+
+// TestFNoiseFollowsItsCanvas adds fnoise to a flat grey image of 16x16 and of 32x32, both seen
+// through the tiny model's 32-pixel windows: CLIPig adds it to the image, where its strength is
+// 15 * std * sqrt(2n - 2) / n for the image's n pixels, so the smaller image's window is about
+// twice as noisy (a std constraint's l1 loss, proportional to the window's std, tells).
+func TestFNoiseFollowsItsCanvas(t *testing.T) {
+	noisy := func(side int) float64 {
+		exp := Experiment{Seed: 1, Steps: 1, Width: side, Height: side, Learnrate: Constant(0),
+			Init: Init{Mean: [3]float64{0.5, 0.5, 0.5}, Given: true},
+			Targets: []Target{{BatchSize: 1, Transforms: []Transform{{Kind: TransformFNoise, Values: consts(0.1)}},
+				Constraints: []Constraint{{Kind: ConstraintStd, Below: consts(0), Loss: "l1"}}}}}
+		return firstLoss(t, exp, Member{tinyModel(t), 1})
+	}
+	want := (math.Sqrt(2*256-2) / 256) / (math.Sqrt(2*1024-2) / 1024)
+	if small, large := noisy(16), noisy(32); math.Abs(small/large-want) > 0.15*want {
+		t.Errorf("fnoise's window std on 16x16 over 32x32: %g / %g = %.2f, want %.2f", small, large, small/large, want)
+	}
+}
