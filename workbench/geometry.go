@@ -59,8 +59,8 @@ var GeometricKinds = []GeometricKind{
 	{Key: "crop", Pad: PadConstant, Params: []Param{{"xywh", 4, nil}},
 		Map: func(v [][]float64, w, h float64, _ *rand.Rand) (Homography, float64, float64) {
 			x, y, cw, ch := v[0][0], v[0][1], v[0][2], v[0][3]
-			x, cw = fractionOf(x, w), fractionOf(cw, w)
-			y, ch = fractionOf(y, h), fractionOf(ch, h)
+			x, cw = cropFraction(x, w), cropFraction(cw, w)
+			y, ch = cropFraction(y, h), cropFraction(ch, h)
 			return translation(math.Floor(x), math.Floor(y)), math.Floor(cw), math.Floor(ch)
 		}},
 	{Key: "pad", Pad: PadConstant, Params: []Param{{"size", 2, nil}, {"color", 3, []float64{0, 0, 0}}}, // mode: fill
@@ -147,6 +147,15 @@ func rotation(degrees, cx, cy float64) Homography {
 // whole pixels otherwise.
 func shift(x, y, w, h float64) Homography {
 	return translation(-math.Trunc(fractionOf(x, w)), -math.Trunc(fractionOf(y, h)))
+}
+
+// cropFraction is CLIPig's crop's reading of a value: v times size below 1 (a fraction, and, as
+// CLIPig's x < 1 takes it, any negative value: -8 is eight canvases to the left), else v.
+func cropFraction(v, size float64) float64 {
+	if v < 1 {
+		return v * size
+	}
+	return v
 }
 
 // fractionOf is v times size when |v| < 1 (a fraction), else v.

@@ -233,7 +233,8 @@ func TestMalformedGeometryIsAnError(t *testing.T) {
 
 // TestCropsAndPadsFillWithBlack cuts a 48-pixel middle from a white 32-pixel image: torchvision's
 // center_crop fills beyond the image with black, as CLIPig's pad does by default (mode fill),
-// so both windows are the same; a pad of mode edge stretches the white instead.
+// so both windows are the same; a pad of mode edge stretches the white instead. A crop at a
+// negative x, a fraction to CLIPig, lies wholly beyond the image.
 func TestCropsAndPadsFillWithBlack(t *testing.T) {
 	white := image.NewGray(image.Rect(0, 0, 32, 32))
 	draw.Draw(white, white.Bounds(), image.White, image.Point{}, draw.Src)
@@ -249,5 +250,8 @@ func TestCropsAndPadsFillWithBlack(t *testing.T) {
 	edge := loss(pad)
 	if math.Abs(crop-filled) > 1e-3*filled || edge < 2*filled {
 		t.Errorf("losses: center_crop 48 %g, pad 8 %g, pad 8 of mode edge %g; want the first two equal, the third far above", crop, filled, edge)
+	}
+	if outside := loss(geometric("crop", -8, 0, 32, 32)); outside > 1e-6 {
+		t.Errorf("crop at x -8, which CLIPig takes for -8 widths: loss %g, want 0 (all black)", outside)
 	}
 }
