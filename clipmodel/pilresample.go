@@ -50,76 +50,30 @@ type pilTaps struct {
 // pilCoefficients are the taps of out pixels lo to hi-1 of out resampled from in along one
 // axis, as Pillow's precompute_coeffs and normalize_coeffs_8bpc compute them.
 func pilCoefficients(in, out, lo, hi int, f pilFilter) []pilTaps {
-	firsts, weights := pilWeights(in, out, lo, hi, f)
-	taps := make([]pilTaps, len(weights))
-	for i, ws := range weights {
-		fixed := make([]int32, len(ws))
-		for j, w := range ws {
-			fixed[j] = int32(w*(1<<pilPrecisionBits) + math.Copysign(0.5, w))
-		}
-		taps[i] = pilTaps{firsts[i], fixed}
-	}
-	return taps
-}
-
-// pilWeights are the first source pixel and normalised weights of out pixels lo to hi-1 of out
-// resampled from in along one axis, as Pillow's precompute_coeffs computes them.
-func pilWeights(in, out, lo, hi int, f pilFilter) (firsts []int, weights [][]float64) {
 	scale := float64(in) / float64(out)
 	filterScale := max(scale, 1)
 	support := f.support * filterScale
-	for i := lo; i < hi; i++ {
-		centre := (float64(i) + 0.5) * scale
+	taps := make([]pilTaps, hi-lo)
+	for i := range taps {
+		centre := (float64(lo+i) + 0.5) * scale
 		first := max(int(centre-support+0.5), 0) // C's truncating conversions
 		last := min(int(centre+support+0.5), in)
-		ws := make([]float64, last-first)
+		weights := make([]float64, last-first)
 		total := 0.0
-		for j := range ws {
-			ws[j] = f.weight((float64(j+first) - centre + 0.5) / filterScale)
-			total += ws[j]
+		for j := range weights {
+			weights[j] = f.weight((float64(j+first) - centre + 0.5) / filterScale)
+			total += weights[j]
 		}
-		for j := range ws {
+		fixed := make([]int32, len(weights))
+		for j, w := range weights {
 			if total != 0 {
-				ws[j] /= total
+				w /= total
 			}
+			fixed[j] = int32(w*(1<<pilPrecisionBits) + math.Copysign(0.5, w))
 		}
-		firsts, weights = append(firsts, first), append(weights, ws)
+		taps[i] = pilTaps{first, fixed}
 	}
-	return firsts, weights
-}
-
-// ResizeFloat resizes [h*w*c] float pixels (rows of pixels of c values) to width x height with
-// PIL's BICUBIC as PIL resamples float images (its mode F): in full precision, neither rounded
-// nor clamped, so that values outside [0, 1] (Gaussian noise before it is clamped) keep their
-// excess. torchvision's antialiased bicubic resize of a tensor computes the same weights.
-// pixels must hold w*h*c values.
-func ResizeFloat(pixels []float32, w, h, c, width, height int) []float32 {
-	columnFirsts, columnWeights := pilWeights(w, width, 0, width, pilBicubicFilter)
-	across := make([]float32, 0, width*h*c)
-	for y := range h {
-		row := pixels[y*w*c : (y+1)*w*c]
-		for x, ws := range columnWeights {
-			for channel := range c {
-				sum := 0.0
-				for j, weight := range ws {
-					sum += float64(row[(columnFirsts[x]+j)*c+channel]) * weight
-				}
-				across = append(across, float32(sum))
-			}
-		}
-	}
-	rowFirsts, rowWeights := pilWeights(h, height, 0, height, pilBicubicFilter)
-	out := make([]float32, 0, width*height*c)
-	for y, ws := range rowWeights {
-		for i := range width * c {
-			sum := 0.0
-			for j, weight := range ws {
-				sum += float64(across[(rowFirsts[y]+j)*width*c+i]) * weight
-			}
-			out = append(out, float32(sum))
-		}
-	}
-	return out
+	return taps
 }
 
 // apply is the taps' weighted sum of pix[(first-offset)*stride], the next stride on, ...,

@@ -3,7 +3,6 @@ package clipmodel
 import (
 	"encoding/json"
 	"image"
-	"math"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -78,36 +77,6 @@ func TestDecodedColoursAsPIL(t *testing.T) {
 }
 
 func abs(v int) int { return max(v, -v) }
-
-// TestResizeFloatAsPIL resizes a float image with values beyond [0, 1] up and down and
-// compares with PIL's mode F (testdata/pil/make.py wrote float.json); every channel of a
-// three-channel image alike.
-func TestResizeFloatAsPIL(t *testing.T) {
-	var ref struct {
-		Input         []float32
-		Width, Height int
-		Resized       []struct {
-			Width, Height int
-			Pixels        []float32
-		}
-	}
-	readPILReference(t, "float.json", &ref)
-	three := make([]float32, 0, 3*len(ref.Input))
-	for _, v := range ref.Input {
-		three = append(three, v, -v, 2*v)
-	}
-	for _, r := range ref.Resized {
-		got := ResizeFloat(ref.Input, ref.Width, ref.Height, 1, r.Width, r.Height)
-		rgb := ResizeFloat(three, ref.Width, ref.Height, 3, r.Width, r.Height)
-		for i, want := range r.Pixels {
-			if math.Abs(float64(got[i]-want)) > 1e-5 || math.Abs(float64(rgb[3*i]-want)) > 1e-5 ||
-				math.Abs(float64(rgb[3*i+1]+want)) > 1e-5 || math.Abs(float64(rgb[3*i+2]-2*want)) > 2e-5 {
-				t.Fatalf("%dx%d: value %d is %g (in RGB %g %g %g), want %g (%g %g %g)", r.Width, r.Height, i, got[i],
-					rgb[3*i], rgb[3*i+1], rgb[3*i+2], want, want, -want, 2*want)
-			}
-		}
-	}
-}
 
 // readPILReference reads a JSON file of testdata/pil into ref.
 func readPILReference(t *testing.T, name string, ref any) {

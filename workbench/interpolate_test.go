@@ -3,6 +3,7 @@ package workbench
 import (
 	"encoding/json"
 	"fmt"
+	"image"
 	"math"
 	"os"
 	"testing"
@@ -43,6 +44,34 @@ func TestInterpolateMatchesTorch(t *testing.T) {
 				if math.Abs(float64(got[i])-w) > 1e-5 {
 					t.Errorf("%s: value %d is %g, torch's %g", name, i, got[i], w)
 					break
+				}
+			}
+		}
+	}
+}
+
+// TestInterpolateWindowIsAPartOfTheWhole computes windows of a resize, up and down, in each
+// interpolation: each equals the same pixels of the whole resize.
+func TestInterpolateWindowIsAPartOfTheWhole(t *testing.T) {
+	const w, h = 7, 5
+	pixels := make([]float32, w*h*3)
+	for i := range pixels {
+		pixels[i] = float32(i%11) / 10
+	}
+	for _, mode := range Interpolations {
+		for _, c := range []struct {
+			width, height int
+			window        image.Rectangle
+		}{{23, 17, image.Rect(3, 4, 15, 9)}, {4, 3, image.Rect(1, 1, 3, 3)}, {7, 40, image.Rect(0, 30, 7, 40)}} {
+			whole := interpolate(pixels, w, h, c.width, c.height, mode)
+			part := interpolateWindow(pixels, w, h, c.width, c.height, c.window, mode)
+			for y := c.window.Min.Y; y < c.window.Max.Y; y++ {
+				for x := c.window.Min.X; x < c.window.Max.X; x++ {
+					i, j := (y*c.width+x)*3, ((y-c.window.Min.Y)*c.window.Dx()+x-c.window.Min.X)*3
+					if whole[i] != part[j] {
+						t.Fatalf("%s %dx%d window %v: pixel (%d, %d) is %g, the whole resize's %g", mode, c.width, c.height,
+							c.window, x, y, part[j], whole[i])
+					}
 				}
 			}
 		}

@@ -812,7 +812,7 @@ func TestInitImageStretchedBeforeItIsClamped(t *testing.T) {
 		}
 		return n
 	}
-	if got, clampedFirst := grey(pixels), grey(clipmodel.ResizeFloat(stretched, 8, 8, 3, 32, 32)); got*2 > clampedFirst {
+	if got, clampedFirst := grey(pixels), grey(interpolate(stretched, 8, 8, 32, 32, "cubic")); got*2 > clampedFirst {
 		t.Errorf("%d values between black and white, %d clamped first: want the edge sharper than that", got, clampedFirst)
 	}
 }

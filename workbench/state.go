@@ -12,14 +12,13 @@ import (
 	"github.com/clipwork/clipwork/clipmodel"
 	. "github.com/gomlx/gomlx/core/graph" //nolint:revive // GoMLX graph code reads best with the dot import.
 	"github.com/gomlx/gomlx/core/tensors"
-	"golang.org/x/image/draw"
-	"golang.org/x/image/math/f64"
 )
 
 // initialize draws the starting image and zeroes the optimiser's state. The start is drawn at
 // the init's resolution (or the image's), mapped by the init's mean and std, resized to the
-// image's size and only then clamped, as CLIPig does: clamped first, values beyond [0, 1] (large
-// noise, a std that stretches an image) would lose their excess before the resize blends them.
+// image's size (as torch resizes CLIPig's tensor, see interpolate) and only then clamped, as
+// CLIPig does: clamped first, values beyond [0, 1] (large noise, a std that stretches an image)
+// would lose their excess before the resize blends them.
 func (r *Run) initialize() error {
 	width, height := r.width, r.height
 	if res := r.exp.Init.Resolution; res[0] > 0 {
@@ -31,7 +30,7 @@ func (r *Run) initialize() error {
 		if err != nil {
 			return fmt.Errorf("init image: %w", err)
 		}
-		pixels = clipmodel.RGB(coverCrop(img, width, height))
+		pixels = coverCrop(img, width, height)
 		if in := r.exp.Init; in.Mean != [3]float64{} || in.Std != [3]float64{} {
 			scalePixels(pixels, in.Mean, in.Std)
 		}
@@ -39,30 +38,25 @@ func (r *Run) initialize() error {
 		pixels = r.noise(width, height)
 	}
 	if width != r.width || height != r.height {
-		pixels = clipmodel.ResizeFloat(pixels, width, height, 3, r.width, r.height)
+		pixels = interpolate(pixels, width, height, r.width, r.height, "cubic")
 	}
 	return r.setImage(toRGBA64(pixels, r.width, r.height))
 }
 
-// coverCrop is CLIPig's resize_crop of an initial image: scaled, keeping its aspect, so that
-// its shorter side is the longer of width and height, then cut to width x height in the middle
-// (where torchvision's center_crop cuts, half the excess rounded to even).
-func coverCrop(img image.Image, width, height int) image.Image {
+// coverCrop is CLIPig's resize_crop of an initial image, [height*width*3]: scaled as torch
+// resizes its tensor (bicubic, see interpolate), keeping its aspect, so that its shorter side
+// is the longer of width and height, then cut to width x height in the middle (where
+// torchvision's center_crop cuts, half the excess rounded to even). Only the crop is computed.
+func coverCrop(img image.Image, width, height int) []float32 {
 	w, h := img.Bounds().Dx(), img.Bounds().Dy()
+	pixels := clipmodel.RGB(img)
 	if w == width && h == height {
-		return img
+		return pixels
 	}
 	scaledW, scaledH := coverSize(w, h, width, height)
-	x := math.RoundToEven(float64(scaledW-width) / 2)
-	y := math.RoundToEven(float64(scaledH-height) / 2)
-	// Only the crop is computed, through the scaling's map from the image to it: a long image
-	// scaled whole would take memory in proportion to its length.
-	sx, sy := float64(scaledW)/float64(w), float64(scaledH)/float64(h)
-	b := img.Bounds()
-	toCrop := f64.Aff3{sx, 0, -x - sx*float64(b.Min.X), 0, sy, -y - sy*float64(b.Min.Y)}
-	out := image.NewRGBA64(image.Rect(0, 0, width, height))
-	draw.CatmullRom.Transform(out, toCrop, img, b, draw.Src, nil)
-	return out
+	x := int(math.RoundToEven(float64(scaledW-width) / 2))
+	y := int(math.RoundToEven(float64(scaledH-height) / 2))
+	return interpolateWindow(pixels, w, h, scaledW, scaledH, image.Rect(x, y, x+width, y+height), "cubic")
 }
 
 // coverSize is the size coverCrop scales an image of w x h to, to cover width x height.

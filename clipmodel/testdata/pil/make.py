@@ -117,17 +117,6 @@ def jpegs():
             for name in out]
 
 
-def floats():
-    """A float image (PIL's mode F) with values beyond [0, 1], resized bicubic up and down."""
-    rng = np.random.default_rng(3)
-    data = rng.normal(0.5, 1.0, (5, 7)).astype(np.float32)
-    img = Image.fromarray(data, "F")
-    return {"input": data.flatten().tolist(), "width": 7, "height": 5,
-            "resized": [{"width": w, "height": h,
-                         "pixels": np.asarray(img.resize((w, h), Image.BICUBIC)).flatten().tolist()}
-                        for w, h in ((16, 11), (3, 2), (7, 12))]}
-
-
 def main():
     rng = random.Random(5)
     cases = []
@@ -156,8 +145,6 @@ def main():
         json.dump({"pillow": Image.__version__, "cases": cases}, f, separators=(",", ":"))
     with open(os.path.join(HERE, "jpeg.json"), "w") as f:
         json.dump({"pillow": Image.__version__, "images": jpegs()}, f, separators=(",", ":"))
-    with open(os.path.join(HERE, "float.json"), "w") as f:
-        json.dump({"pillow": Image.__version__, **floats()}, f, separators=(",", ":"))
 
 
 if __name__ == "__main__":
