@@ -40,6 +40,8 @@ func TestExpressionsSpeakPython(t *testing.T) {
 		{"round(2.5) + round(0.5) + round(-2.5) + round(3.5)", 4},
 		{"round(2.675, 2) + round(1234, -2)", 1202.67},
 		{"sum([1, 2, 3]) + sum((0.5, 0.25), 1) + divmod(7, -2)[0] + divmod(-7, 2)[1]", 6 + 1.75 - 4 + 1},
+		{"sum(map(lambda x: x * 2, [1, 2, 3])) + sum(map(pow, [2, 3], [2, 2, 9])) + max(map(abs, [-3, 2]))", 12 + 13 + 3},
+		{"len(list(filter(None, [0, 1, 2]))) + sum(filter(lambda x: x > t, [0.2, 0.5, 0.9]))", 2 + 0.9},
 		// Python's float floor division, not floor(a / b): python3 gives these.
 		{"1 // 0.1", 9}, {"224 // 0.01", 22399}, {"divmod(1, 0.1)[0]", 9}, {"-7.5 // 2", -4}, {"7 // -2.0", -4},
 		{"[1 // 0.1 for _ in [0]][0] + (lambda a: a // 0.2)(1.0) + 7 // 2", 9 + 4 + 3},

@@ -594,9 +594,11 @@ func isNaN(v starlark.Value) bool {
 }
 
 // pythonBuiltins are Python built-ins Starlark lacks or computes otherwise: round to even (and
-// to ndigits), sum, divmod, and bool, any and all giving Python's bools as the numbers they are.
+// to ndigits), sum, divmod, map and filter (as lists), and bool, any and all giving Python's
+// bools as the numbers they are.
 func pythonBuiltins() starlark.StringDict {
 	return starlark.StringDict{
+		"map": starlark.NewBuiltin("map", mapBuiltin), "filter": starlark.NewBuiltin("filter", filterBuiltin),
 		"bool": numbered("bool"), "any": numbered("any"), "all": numbered("all"), "sorted": sorted,
 		"max": extreme("max", ">"), "min": extreme("min", "<"), "int": numberOfText("int"), "float": numberOfText("float"),
 		"round": starlark.NewBuiltin("round", func(_ *starlark.Thread, b *starlark.Builtin, args starlark.Tuple,
@@ -830,6 +832,77 @@ func numbered(name string) *starlark.Builtin {
 		}
 		return v, err
 	})
+}
+
+// mapBuiltin is Python's map(f, iterable, ...): f of the iterables' items in step, up to the
+// shortest, as a list (Python's iterator, which expressions read whole).
+func mapBuiltin(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
+	if len(kwargs) > 0 || len(args) < 2 {
+		return nil, fmt.Errorf("map: takes a function and at least one iterable")
+	}
+	var columns [][]starlark.Value
+	for _, iterable := range args[1:] {
+		items, err := listOf(b.Name(), iterable)
+		if err != nil {
+			return nil, err
+		}
+		columns = append(columns, items)
+	}
+	var out []starlark.Value
+	for i := 0; !slices.ContainsFunc(columns, func(c []starlark.Value) bool { return i >= len(c) }); i++ {
+		call := make(starlark.Tuple, len(columns))
+		for j, c := range columns {
+			call[j] = c[i]
+		}
+		v, err := starlark.Call(thread, args[0], call, nil)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, v)
+	}
+	return starlark.NewList(out), nil
+}
+
+// filterBuiltin is Python's filter(f, iterable): the items f takes for true (None: the true
+// items), as a list.
+func filterBuiltin(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
+	var f, iterable starlark.Value
+	if err := starlark.UnpackPositionalArgs(b.Name(), args, kwargs, 2, &f, &iterable); err != nil {
+		return nil, err
+	}
+	items, err := listOf(b.Name(), iterable)
+	if err != nil {
+		return nil, err
+	}
+	var out []starlark.Value
+	for _, item := range items {
+		keep := item
+		if f != starlark.None {
+			if keep, err = starlark.Call(thread, f, starlark.Tuple{item}, nil); err != nil {
+				return nil, err
+			}
+		}
+		if keep.Truth() {
+			out = append(out, item)
+		}
+	}
+	return starlark.NewList(out), nil
+}
+
+// listOf is an iterable's items.
+func listOf(name string, iterable starlark.Value) ([]starlark.Value, error) {
+	it, ok := iterable.(starlark.Iterable)
+	if !ok {
+		return nil, fmt.Errorf("%s: %s is not iterable", name, iterable.Type())
+	}
+	iter := it.Iterate()
+	defer iter.Done()
+	var items []starlark.Value
+	var x starlark.Value
+	for iter.Next(&x) {
+		items = append(items, x)
+	}
+	return items, nil
 }
 
 // sorted is Starlark's sorted taking reverse as Python does, any value by its truth (the
