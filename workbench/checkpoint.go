@@ -92,8 +92,9 @@ func (r *Run) checkStateFits(s *State) error {
 		return fmt.Errorf("saved step %d is outside the run's %d steps", s.Step, r.exp.Steps)
 	}
 	if w, h := r.sizeAt(max(0, s.Step-1)); s.Width != w || s.Height != h {
-		return fmt.Errorf("the saved state's image is %dx%d, the experiment's is %dx%d at step %d: it is from another run",
-			s.Width, s.Height, w, h, s.Step)
+		return fmt.Errorf("the saved state's image is %dx%d, the experiment's is %dx%d at step %d: the state is from another "+
+			"run, or from this one run for another number of steps, which moves a resolution that changes with time "+
+			"(resume with the run's own steps)", s.Width, s.Height, w, h, s.Step)
 	}
 	want := r.stats.Targets
 	if s.Stats == nil || len(s.Stats.Targets) != len(want) {
