@@ -141,7 +141,7 @@ func TestAnItemClampsOnceAtItsEnd(t *testing.T) {
 	}
 	target := &preparedTarget{Target: Target{Transforms: []Transform{add, mul}}}
 	got := run1(t, func(in []*Node) *Node {
-		out, _ := applyTransforms(in[0], target, []*Node{in[1], in[1]}, nil, nil, nil)
+		out, _ := applyTransforms(in[0], target, []*Node{in[1], in[1]}, nil, nil)
 		return out
 	}, tensors.FromValue([][][][]float32{{{{0.8, 0.2, 0.9}}}}), tensors.FromValue([][]float32{{0.5, 0.5, 0.5, 0}}))
 	if want := []float32{0.65, 0.35, 0.7}; !slices.EqualFunc(got, want, func(a, b float32) bool { return math.Abs(float64(a-b)) < 1e-6 }) {
@@ -154,7 +154,7 @@ func TestAnItemClampsOnceAtItsEnd(t *testing.T) {
 func TestWindowsAreClampedForTheModel(t *testing.T) {
 	target := &preparedTarget{Target: Target{Transforms: []Transform{{Kind: TransformAdd, Values: consts(0.5)}}}}
 	got := run1(t, func(in []*Node) *Node {
-		out, _ := applyTransforms(in[0], target, []*Node{in[1]}, nil, nil, nil)
+		out, _ := applyTransforms(in[0], target, []*Node{in[1]}, nil, nil)
 		return out
 	}, tensors.FromValue([][][][]float32{{{{0.2, 0.9, 0.5}}}}), tensors.FromValue([][]float32{{0.5, 0.5, 0.5, 0}}))
 	if want := []float32{0.7, 1, 1}; !slices.Equal(got, want) {

@@ -221,13 +221,24 @@ func (r *Run) sampleWindows(plan *stepPlan, image *Node, in stepInputs[*Node], s
 		rng := start
 		windows[j] = make([]*Node, len(plan.targets))
 		for k, t := range plan.targets {
-			pool, homs := plan.pool[k][j], in.Targets[k].Homs[j]
-			windows[j][k] = SampleWindows(poolImage(image, pool), homs, size, t.pad())
-			sample := func(plane *Node) *Node { return SampleWindows(poolImage(plane, pool), homs, size, t.pad()) }
-			windows[j][k], rng = applyTransforms(windows[j][k], t, in.Targets[k].Transforms, rng, InsertAxes(image, 0), sample)
+			source := &windowSource{image: image, homs: in.Targets[k].Homs[j], pool: plan.pool[k][j], size: size, pad: t.pad()}
+			windows[j][k], rng = applyTransforms(source.sample(image), t, in.Targets[k].Transforms, rng, source)
 		}
 	}
 	return windows
+}
+
+// windowSource is how a target's windows are sampled from the image: pooled, then warped
+// through their homographies to size x size.
+type windowSource struct {
+	image, homs *Node
+	pool, size  int
+	pad         string
+}
+
+// sample samples the windows from plane, the image or a plane of its size [h, w, c].
+func (s *windowSource) sample(plane *Node) *Node {
+	return SampleWindows(poolImage(plane, s.pool), s.homs, s.size, s.pad)
 }
 
 // embedWindows runs each model on the windows of its input size of the targets with features,

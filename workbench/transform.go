@@ -141,7 +141,7 @@ var TransformKinds = []TransformKind{
 	{Key: TransformBorder, Param: "color", Values: 3, Default: []float64{0, 0, 0}, Draw: on3, Extra: []Param{{"size", 2, []float64{1, 1}}},
 		Apply: borderTransform},
 	{Key: TransformGreyNoise, Noise: true, Param: "std", Values: 1, Range: true, Draw: drawUniform, Apply: noiseOn(1),
-		Rescale: func(r TransformRow, s, _ float64) TransformRow { return averagedNoise(r, s) }},
+		Rescale: averagedNoise},
 	{Key: TransformClamp, Param: "range", Values: 2, Identity: TransformRow{-1e9, 1e9},
 		Draw:  func(v []float64, _ *rand.Rand) TransformRow { return TransformRow{v[0], v[1]} },
 		Apply: func(a *TransformArgs) *Node { return Min(Max(a.X, a.Col(0)), a.Col(1)) }}, // torch.clamp: max wins over min
@@ -150,7 +150,7 @@ var TransformKinds = []TransformKind{
 	{Key: TransformEdge, Param: "amount", Values: 3, Default: []float64{1, 1, 1}, Draw: on3, Apply: edgeTransform,
 		Extra: []Param{{"kernel_size", 2, []float64{3, 3}}, {"sigma", 2, []float64{0, 0}}}},
 	{Key: TransformFNoise, Noise: true, Param: "std", Values: 3, Range: true, Draw: drawStd, Apply: fourierNoise,
-		Rescale: func(r TransformRow, s, pixels float64) TransformRow { r = averagedNoise(r, s); r[3] = pixels; return r }},
+		Rescale: fourierNoiseRow},
 	{Key: TransformMean, Param: "mean", Values: 3, Draw: on3,
 		Apply: func(a *TransformArgs) *Node {
 			return Add(a.X, Mul(a.Col(3), Sub(a.RGB(), ReduceAndKeep(a.canvas(), ReduceMean, 1, 2))))
@@ -158,7 +158,7 @@ var TransformKinds = []TransformKind{
 	{Key: TransformMul, Param: "color", Values: 3, Identity: TransformRow{1, 1, 1}, Draw: color3,
 		Apply: func(a *TransformArgs) *Node { return Mul(a.X, a.RGB()) }},
 	{Key: TransformNoise, Noise: true, Param: "std", Values: 3, Range: true, Draw: drawStd, Apply: noiseOn(3),
-		Rescale: func(r TransformRow, s, _ float64) TransformRow { return averagedNoise(r, s) }},
+		Rescale: averagedNoise},
 	{Key: TransformQuantize, Param: "step", Values: 3, Draw: on3, Apply: func(a *TransformArgs) *Node {
 		step := Add(a.RGB(), OneMinus(a.Col(3))) // 1 when off, so the division is safe
 		// CLIPig's floor has a zero gradient (torch's); GoMLX defines none, so stop it there.
@@ -226,16 +226,20 @@ func noiseOn(channels int) func(a *TransformArgs) *Node {
 // windows (CLIPig's noise on a 32-pixel image is stronger than on a 224-pixel window), else the
 // windows' pixels.
 func fourierNoise(a *TransformArgs) *Node {
-	window := a.X.Shape().Dim(1) * a.X.Shape().Dim(2)
 	n := a.Col(3)
-	n = Where(GreaterThan(n, ZerosLike(n)), n, Scalar(n.Graph(), n.DType(), window))
+	n = Where(GreaterThan(n, ZerosLike(n)), n, Scalar(n.Graph(), n.DType(), a.X.Shape().Dim(1)*a.X.Shape().Dim(2)))
 	strength := MulScalar(Div(Sqrt(AddScalar(MulScalar(n, 2), -2)), n), 15)
-	rows := Concatenate([]*Node{Mul(Slice(a.Rows, AxisRange(), AxisRange(0, 3)), Reshape(strength, -1, 1)),
-		Slice(a.Rows, AxisRange(), AxisRange(3, 4))}, 1)
-	scaled := &TransformArgs{X: a.X, Rows: rows, RNG: a.RNG}
-	x := noiseOn(3)(scaled)
-	a.RNG = scaled.RNG
-	return x
+	var noise *Node
+	a.RNG, noise = RandomNormal(a.RNG, a.X.Shape())
+	return Add(a.X, Mul(noise, Mul(a.RGB(), strength)))
+}
+
+// fourierNoiseRow is fnoise's Rescale: averaged as noise is, and the canvas's pixels in the
+// last column, for fourierNoise.
+func fourierNoiseRow(r TransformRow, scale, pixels float64) TransformRow {
+	r = averagedNoise(r, scale, pixels)
+	r[3] = pixels
+	return r
 }
 
 // resizedNoise is CLIPig's rnoise: noise drawn at the resolution of its Extra and resized
@@ -335,7 +339,7 @@ func transformValues(tr Transform, kind *TransformKind, env Env) []float64 {
 // averagedNoise is pixel noise drawn at a canvas's scale as the window sees it: a window pixel
 // averages about scale^2 canvas pixels, which divides the std by scale (an enlarged canvas keeps
 // it).
-func averagedNoise(r TransformRow, scale float64) TransformRow {
+func averagedNoise(r TransformRow, scale, _ float64) TransformRow {
 	for i := range 3 {
 		r[i] /= max(scale, 1)
 	}
@@ -375,14 +379,14 @@ func transformInputs(tr Transform, n int, env Env, rng *rand.Rand, windows []can
 
 // applyTransforms runs a target's pixel transforms over its windows [n, s, s, 3], each with its
 // rows, clamping the pixels to [0, 1] after each but an Unclamped one as torch.clamp does (no
-// gradient where it clamps). canvas and sample are the image the windows were sampled from and
-// how (see TransformArgs.Canvas), for the transforms listed before the geometric ones.
-func applyTransforms(x *Node, t *preparedTarget, rows []*Node, rng *Node, canvas *Node, sample func(*Node) *Node) (*Node, *Node) {
+// gradient where it clamps). source is where the windows were sampled from (nil: nowhere the
+// transforms need), for those listed before the geometric ones (see TransformArgs.Canvas).
+func applyTransforms(x *Node, t *preparedTarget, rows []*Node, rng *Node, source *windowSource) (*Node, *Node) {
 	for j, tr := range t.Transforms {
 		kind, _ := LookupTransform(tr.Kind)
 		a := &TransformArgs{X: x, Rows: rows[j], Radius: t.blurRadius, RNG: rng, Extra: staticValues(tr.Extra)}
-		if tr.After == 0 && len(t.Geometry) > 0 && canvas != nil {
-			a.Canvas, a.Sample = canvas, sample
+		if tr.After == 0 && len(t.Geometry) > 0 && source != nil {
+			a.Canvas, a.Sample = InsertAxes(source.image, 0), source.sample
 		}
 		x = tr.clamped(kind.Apply(a))
 		rng = a.RNG
