@@ -197,6 +197,9 @@ func (r *Run) ModelNames() []string { return modelNames(r.members) }
 // Steps is the run's length in steps.
 func (r *Run) Steps() int { return r.exp.Steps }
 
+// Seed is the run's seed.
+func (r *Run) Seed() uint64 { return r.exp.Seed }
+
 // Step is the number of steps done so far.
 func (r *Run) Step() int { return r.step }
 

@@ -215,8 +215,7 @@ func status(run *workbench.Run, note string) string {
 	if img, err := run.Image(); err == nil {
 		b.WriteString(imageTag(img, "", 512))
 	}
-	exp := run.Experiment()
-	fmt.Fprintf(&b, "<div><b>step %d / %d</b> %s<br>%.2f windows/s", run.Step(), exp.Steps, html.EscapeString(note),
+	fmt.Fprintf(&b, "<div><b>step %d / %d</b> %s<br>%.2f windows/s", run.Step(), run.Steps(), html.EscapeString(note),
 		run.WindowsPerSecond())
 	if h := run.Stats().History; len(h) > 0 {
 		fmt.Fprintf(&b, ", loss %.4f", h[len(h)-1].Loss)

@@ -144,16 +144,14 @@ func (r *Recorder) writeImage(run *workbench.Run, name string) error {
 	if err != nil {
 		return err
 	}
-	exp := run.Experiment()
 	return r.Dir.WriteImage(name, img, map[string]string{
-		"Software": "clipwork", "clipwork:config": string(r.Config), "clipwork:seed": fmt.Sprint(exp.Seed),
+		"Software": "clipwork", "clipwork:config": string(r.Config), "clipwork:seed": fmt.Sprint(run.Seed()),
 		"clipwork:step": fmt.Sprint(run.Step()),
 	})
 }
 
 func (r *Recorder) summary(run *workbench.Run, status string, cause error) *Summary {
-	exp := run.Experiment()
-	s := &Summary{Run: filepath.Base(r.Dir.Path), Status: status, Model: r.Model, Seed: exp.Seed, Steps: exp.Steps,
+	s := &Summary{Run: filepath.Base(r.Dir.Path), Status: status, Model: r.Model, Seed: run.Seed(), Steps: run.Steps(),
 		StepsDone: run.Step(), Seconds: run.Elapsed().Seconds(), WindowsPerSecond: run.WindowsPerSecond(),
 		Started: r.started, Models: run.Stats().Models, Targets: run.Stats().Targets, History: run.Stats().History}
 	if cause != nil {
