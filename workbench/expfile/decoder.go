@@ -335,12 +335,8 @@ func (d *decoder) number(n *yaml.Node, what string) float64 {
 func (d *decoder) evaluate(n *yaml.Node, source, what string) (float64, bool) {
 	x, err := compileWith(source, d.variables)
 	if err == nil {
-		env := d.start()
-		if x.draws {
-			env = d.drawnOnce()
-		}
 		var v float64
-		if v, err = x.eval(env); err == nil {
+		if v, err = x.eval(d.readingEnv(x)); err == nil {
 			return v, true
 		}
 	}
@@ -353,14 +349,16 @@ func (d *decoder) start() workbench.Env {
 	return workbench.Env{Steps: max(d.steps, 2), Width: d.width, Height: d.height, LR: 1, LRScale: 1}
 }
 
-// drawnOnce is start for the next expression drawn when the file is read: its random draws come
-// from the experiment's seed and how many such expressions were read before it, so that each
-// draws its own and the same file and seed draw the same (wherever the file lies, whatever
-// its comments).
-func (d *decoder) drawnOnce() workbench.Env {
-	d.drawn++
+// readingEnv is the Env x is evaluated at when the file is read: start, with a seed of its own
+// where x draws random numbers, from the experiment's seed and how many such expressions were
+// read before it, so that each draws its own and the same file and seed draw the same
+// (wherever the file lies, whatever its comments).
+func (d *decoder) readingEnv(x *expression) workbench.Env {
 	e := d.start()
-	e.Seed = d.seed ^ (d.drawn * 0x9e3779b97f4a7c15)
+	if x.draws {
+		d.drawn++
+		e.Seed = d.seed ^ (d.drawn * 0x9e3779b97f4a7c15)
+	}
 	return e
 }
 
@@ -403,7 +401,7 @@ func (d *decoder) checkedValue(n *yaml.Node, what string, check func(*expression
 		// CLIPig evaluates an expression without variables once, when it reads the file: its
 		// random draws hold for the whole run
 		var v float64
-		if v, err = x.eval(d.drawnOnce()); err == nil {
+		if v, err = x.eval(d.readingEnv(x)); err == nil {
 			return workbench.Constant(v)
 		}
 	}
