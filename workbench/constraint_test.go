@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"math"
 	"math/rand/v2"
-	"os"
 	"testing"
 
 	"github.com/clipwork/clipwork/clipmodel"
@@ -93,14 +92,8 @@ func TestGradientStepsLowerEveryConstraint(t *testing.T) {
 // TestConstraintsMatchCLIPig compares each constraint's loss (weight 1, l2) on a known image with
 // CLIPig's, computed in PyTorch by testdata/constraints.py.
 func TestConstraintsMatchCLIPig(t *testing.T) {
-	data, err := os.ReadFile("testdata/constraints.json")
-	if err != nil {
-		t.Fatal(err)
-	}
 	var ref map[string]json.RawMessage
-	if err := json.Unmarshal(data, &ref); err != nil {
-		t.Fatal(err)
-	}
+	readTestdata(t, "constraints.json", &ref)
 	var pixels []float32
 	if err := json.Unmarshal(ref["image"], &pixels); err != nil {
 		t.Fatal(err)

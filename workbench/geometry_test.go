@@ -7,6 +7,7 @@ import (
 	"math"
 	"math/rand/v2"
 	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -15,19 +16,24 @@ import (
 	"github.com/gomlx/gomlx/core/tensors"
 )
 
-// geometryReference holds testdata/geometry.py's windows: name -> [h, w, 3] values, and shapes.
-type geometryReference map[string]json.RawMessage
-
-func readGeometryReference(t *testing.T) geometryReference {
+// readTestdata reads testdata/name, a reference a script beside it wrote, into v.
+func readTestdata(t *testing.T, name string, v any) {
 	t.Helper()
-	data, err := os.ReadFile("testdata/geometry.json")
+	data, err := os.ReadFile(filepath.Join("testdata", name))
 	if err != nil {
 		t.Fatal(err)
 	}
-	var ref geometryReference
-	if err := json.Unmarshal(data, &ref); err != nil {
+	if err := json.Unmarshal(data, v); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// readGeometryReference reads testdata/geometry.py's windows: name -> [h, w, 3] values, and
+// shapes.
+func readGeometryReference(t *testing.T) map[string]json.RawMessage {
+	t.Helper()
+	var ref map[string]json.RawMessage
+	readTestdata(t, "geometry.json", &ref)
 	return ref
 }
 

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"image"
 	"math"
-	"os"
 	"testing"
 )
 
@@ -13,31 +12,22 @@ import (
 // interpolation and compares with torch's F.interpolate (testdata/pixels.py), which CLIPig's
 // resize of its pixels comes down to.
 func TestInterpolateMatchesTorch(t *testing.T) {
-	data, err := os.ReadFile("testdata/pixels.json")
-	if err != nil {
+	var ref map[string]json.RawMessage
+	readTestdata(t, "pixels.json", &ref)
+	var in []float64
+	if err := json.Unmarshal(ref["interpolate_input"], &in); err != nil {
 		t.Fatal(err)
 	}
-	var all map[string]json.RawMessage
-	if err := json.Unmarshal(data, &all); err != nil {
-		t.Fatal(err)
-	}
-	ref := map[string][]float64{}
-	for name, raw := range all {
-		var values []float64
-		if json.Unmarshal(raw, &values) == nil {
-			ref[name] = values
-		}
-	}
-	input := make([]float32, len(ref["interpolate_input"]))
-	for i, v := range ref["interpolate_input"] {
+	input := make([]float32, len(in))
+	for i, v := range in {
 		input[i] = float32(v)
 	}
 	for _, mode := range Interpolations {
 		for _, size := range [][2]int{{11, 9}, {4, 3}} {
 			name := fmt.Sprintf("interpolate_%s_%dx%d", mode, size[0], size[1])
-			want, ok := ref[name]
-			if !ok {
-				t.Fatalf("no reference %s", name)
+			var want []float64
+			if err := json.Unmarshal(ref[name], &want); err != nil || len(want) == 0 {
+				t.Fatalf("reference %s: %v", name, err)
 			}
 			got := interpolate(input, 7, 5, size[0], size[1], mode)
 			for i, w := range want {

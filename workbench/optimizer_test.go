@@ -1,9 +1,7 @@
 package workbench
 
 import (
-	"encoding/json"
 	"math"
-	"os"
 	"slices"
 	"testing"
 
@@ -32,19 +30,13 @@ func TestOptimizersAreComplete(t *testing.T) {
 // TestOptimizersMatchTorch steps each optimiser but sgd on the gradients of
 // testdata/optimizers.py and compares its parameters after every step with torch's.
 func TestOptimizersMatchTorch(t *testing.T) {
-	data, err := os.ReadFile("testdata/optimizers.json")
-	if err != nil {
-		t.Fatal(err)
-	}
 	var golden struct {
 		Start     []float32
 		Gradients [][]float32
 		Rate      float32
 		Steps     map[string][][]float64
 	}
-	if err := json.Unmarshal(data, &golden); err != nil {
-		t.Fatal(err)
-	}
+	readTestdata(t, "optimizers.json", &golden)
 	backend, err := clipmodel.Backend()
 	if err != nil {
 		t.Fatal(err)

@@ -1,13 +1,11 @@
 package workbench
 
 import (
-	"encoding/json"
 	"fmt"
 	"image"
 	"image/color"
 	"math"
 	"math/rand/v2"
-	"os"
 	"testing"
 
 	. "github.com/gomlx/gomlx/core/graph" //nolint:revive // GoMLX graph code reads best with the dot import.
@@ -145,18 +143,12 @@ func TestTransformInputsOutsideThePeriod(t *testing.T) {
 // TestBlurEdgeAndFNoiseMatchCLIPig compares blur and edge with CLIPig's results in PyTorch away
 // from the borders (testdata/pixels.py), and fnoise's spread with the spread PyTorch measured.
 func TestBlurEdgeAndFNoiseMatchCLIPig(t *testing.T) {
-	data, err := os.ReadFile("testdata/pixels.json")
-	if err != nil {
-		t.Fatal(err)
-	}
 	var ref struct {
 		Image, Blur, Edge []float64
 		EdgeXY            []float64 `json:"edge_xy"`
 		FNoise            float64   `json:"fnoise_std_0.1_16"`
 	}
-	if err := json.Unmarshal(data, &ref); err != nil {
-		t.Fatal(err)
-	}
+	readTestdata(t, "pixels.json", &ref)
 	x := make([]float32, len(ref.Image))
 	for i, v := range ref.Image {
 		x[i] = float32(v)
