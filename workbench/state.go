@@ -3,7 +3,6 @@ package workbench
 import (
 	"fmt"
 	"image"
-	"image/color"
 	"math"
 	"math/rand/v2"
 	"slices"
@@ -40,7 +39,7 @@ func (r *Run) initialize() error {
 	if width != r.width || height != r.height {
 		pixels = interpolate(pixels, width, height, r.width, r.height, "cubic")
 	}
-	return r.setImage(toRGBA64(pixels, r.width, r.height))
+	return r.setImage(pixels)
 }
 
 // coverCrop is CLIPig's resize_crop of an initial image, [height*width*3]: scaled as torch
@@ -94,19 +93,22 @@ func (r *Run) resize(width, height int) error {
 	}
 	resized := interpolate(pixels, r.width, r.height, width, height, r.exp.Interpolation)
 	r.width, r.height = width, height
-	return r.setImage(toRGBA64(resized, width, height))
+	return r.setImage(resized)
 }
 
-// setImage encodes an image of the current size into parameters and zeroes the optimiser's
-// moments.
-func (r *Run) setImage(img *image.RGBA64) error {
+// setImage encodes pixels [h*w*3] of the current size, clamped to [0, 1] (in place), into
+// parameters and zeroes the optimiser's moments.
+func (r *Run) setImage(pixels []float32) error {
+	for i, v := range pixels {
+		pixels[i] = min(max(v, 0), 1)
+	}
 	encode, err := NewExec(r.model.Backend, func(pixels *Node) *Node {
 		return r.param.encode(pixels)
 	})
 	if err != nil {
 		return err
 	}
-	out, err := encode.Exec(tensors.FromFlatDataAndDimensions(clipmodel.RGB(img), r.height, r.width, 3))
+	out, err := encode.Exec(tensors.FromFlatDataAndDimensions(pixels, r.height, r.width, 3))
 	if err != nil {
 		return fmt.Errorf("encoding the image: %w", err)
 	}
@@ -117,17 +119,4 @@ func (r *Run) setImage(img *image.RGBA64) error {
 		r.moments[i] = tensors.FromShape(shape)
 	}
 	return nil
-}
-
-// toRGBA64 stores [h*w*3] values in [0, 1] (clamped) at 16 bits a channel.
-func toRGBA64(pixels []float32, w, h int) *image.RGBA64 {
-	img := image.NewRGBA64(image.Rect(0, 0, w, h))
-	to16 := func(v float32) uint16 { return uint16(min(max(v, 0), 1)*65535 + 0.5) }
-	for y := range h {
-		for x := range w {
-			i := (y*w + x) * 3
-			img.SetRGBA64(x, y, color.RGBA64{to16(pixels[i]), to16(pixels[i+1]), to16(pixels[i+2]), 0xffff})
-		}
-	}
-	return img
 }
