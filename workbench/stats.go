@@ -248,19 +248,25 @@ func (s *Stats) restoreSums() {
 //
 //	malazan               : 879 (29.46%)  mean similarity 0.3120
 //
-// Names and labels with control characters (which could move the cursor or recolour a
-// terminal) are printed quoted, with the characters escaped.
+// Features applied in every window (select all, anti-text), which win nothing, say so instead of
+// a count, and a target that has drawn no windows says it is not active yet. Names and labels
+// with control characters (which could move the cursor or recolour a terminal) are printed
+// quoted, with the characters escaped.
 func (s *Stats) WriteFrameTable(w io.Writer) {
 	for _, t := range s.Targets {
 		if t.ConstraintsOnly() {
 			fmt.Fprintf(w, "target %s (constraints only, %d windows)\n", Printable(t.Name), t.Windows)
 			continue
 		}
+		if t.Windows == 0 {
+			fmt.Fprintf(w, "target %s (select %s): not active yet, no windows\n", Printable(t.Name), t.Select)
+			continue
+		}
 		fmt.Fprintf(w, "target %s (select %s, %d windows):\n", Printable(t.Name), t.Select, t.Windows)
 		tw := tabwriter.NewWriter(w, 0, 4, 1, ' ', 0)
 		var everyWindow []*FeatureStats
-		for _, f := range t.Features {
-			if f.EveryWindow {
+		for j, f := range t.Features {
+			if !t.Counts(j) { // applied in every window: no count to give
 				everyWindow = append(everyWindow, f)
 				continue
 			}

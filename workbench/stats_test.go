@@ -55,3 +55,18 @@ func TestFrameTableSaysAntiTextIsEverywhere(t *testing.T) {
 		t.Errorf("frame table:\n%s", out.String())
 	}
 }
+
+// TestFrameTableCountsOnlyWins prints a select all target's features as applied in every
+// window, not as 100% counts that read as win rates, and a target without windows as not active
+// yet, not as similarities of 0.
+func TestFrameTableCountsOnlyWins(t *testing.T) {
+	s := &Stats{Targets: []*TargetStats{
+		{Name: "all", Select: SelectAll, Windows: 4, Features: []*FeatureStats{{Label: "a", Frames: 4, Share: 1}}},
+		{Name: "later", Select: SelectBest, Features: []*FeatureStats{{Label: "b"}}}}}
+	var out bytes.Buffer
+	s.WriteFrameTable(&out)
+	if got := out.String(); !strings.Contains(got, "  a: in every window, mean similarity") || strings.Contains(got, "100.00%") ||
+		!strings.Contains(got, "target later (select best): not active yet, no windows") || strings.Contains(got, "  b") {
+		t.Errorf("frame table:\n%s", got)
+	}
+}
