@@ -79,9 +79,13 @@ func checkFiles(files []string, settings []expfile.Setting, stdout io.Writer) er
 	}
 	for _, m := range f.Experiment.Models() {
 		if clipmodel.NeedsDownload(m.Name) {
-			f.Notes = append(f.Notes, fmt.Errorf("note: model %s is not in the HuggingFace cache (%s): run downloads it, "+
+			where := "the HuggingFace cache (" + clipmodel.HubCacheDir() + ")"
+			if known, ok := clipmodel.OpenAIModels[m.Name]; ok {
+				where = filepath.Join(clipmodel.OpenAICacheDir(), known.File) + " nor " + where
+			}
+			f.Notes = append(f.Notes, fmt.Errorf("note: model %s is not in %s: run downloads it, "+
 				"which needs the network; --model default runs the file on the embedded model (which knows only coloured "+
-				"shapes on plain backgrounds)", m.Name, clipmodel.HubCacheDir()))
+				"shapes on plain backgrounds)", m.Name, where))
 		}
 	}
 	fmt.Fprintf(stdout, "%s: ok (%d steps, %s, targets: %d)\n", name, f.Experiment.Steps,

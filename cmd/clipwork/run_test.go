@@ -478,3 +478,14 @@ func TestCheckNotesTextsTooLong(t *testing.T) {
 		}
 	}
 }
+
+// TestCheckNotesDownloads notes a model that run would download, naming where it looked: for
+// an OpenAI name, clip.load's file in ~/.cache/clip as well as the HuggingFace cache.
+func TestCheckNotesDownloads(t *testing.T) {
+	t.Setenv("HOME", t.TempDir())
+	t.Setenv("HF_HUB_CACHE", t.TempDir())
+	out := runCLI(t, "check", "../../experiments/demo.yaml", "--model", "ViT-B/32")
+	if !strings.Contains(out, filepath.Join(".cache", "clip", "ViT-B-32.pt")+" nor the HuggingFace cache") {
+		t.Errorf("check --model ViT-B/32:\n%s", out)
+	}
+}
