@@ -56,7 +56,8 @@ func layout(title, subtitle string, top int) []charts.GlobalOpts {
 // it, its ticks on whole steps; stacked ones a "category" axis, since ECharts stacks along x when both axes hold values,
 // labelled every labelEvery categories.
 func stepAxis(labelEvery int) charts.GlobalOpts {
-	axis := opts.XAxis{Type: "value", Max: "dataMax", MinInterval: 1, Name: "step", NameLocation: "middle", NameGap: 25}
+	axis := opts.XAxis{Type: "value", Max: "dataMax", MinInterval: 1, Name: "step", NameLocation: "middle", NameGap: 25,
+		AxisLine: atTheBottom}
 	if labelEvery > 0 {
 		axis.Type, axis.Max, axis.MinInterval = "category", nil, 0
 		axis.AxisLabel = &opts.AxisLabel{Interval: strconv.Itoa(labelEvery - 1)}
@@ -64,6 +65,10 @@ func stepAxis(labelEvery int) charts.GlobalOpts {
 	}
 	return charts.WithXAxisOpts(axis)
 }
+
+// atTheBottom keeps an x axis's line under the plot, with its labels, where the values cross 0
+// (ECharts draws it through 0 by default).
+var atTheBottom = &opts.AxisLine{OnZero: opts.Bool(false)}
 
 // atStep is a point of a chart over time; value "-" leaves a gap.
 func atStep(step int, value any) opts.LineData {

@@ -436,3 +436,14 @@ func TestPartialHistoryLeavesGaps(t *testing.T) {
 		option(t, c)
 	}
 }
+
+// TestXAxesStayAtTheBottom keeps the x axis's line under the plot where the values cross 0, in
+// the line charts over steps and over a sweep's key.
+func TestXAxesStayAtTheBottom(t *testing.T) {
+	keys, vs := sweepVariants()
+	for _, c := range append(Run(testStats()), Sweep(keys, vs, 1, Metric{Kind: "similarity"}, false)) {
+		if o := option(t, c); strings.Contains(o, `"type":"line"`) && !strings.Contains(o, `"onZero":false`) {
+			t.Errorf("%s: the x axis's line is drawn through 0", c.Name)
+		}
+	}
+}

@@ -133,7 +133,7 @@ func Sweep(keys []string, variants []SweepVariant, over int, m Metric, zip bool)
 	}
 	line := charts.NewLine()
 	line.SetGlobalOptions(append(sweepLayout(keys, variants, over, m, zip), legend(),
-		charts.WithXAxisOpts(opts.XAxis{Name: keys[over], NameLocation: "middle", NameGap: 25}),
+		charts.WithXAxisOpts(opts.XAxis{Name: keys[over], NameLocation: "middle", NameGap: 25, AxisLine: atTheBottom}),
 		charts.WithYAxisOpts(opts.YAxis{Scale: opts.Bool(true)}))...)
 	line.SetXAxis(xs)
 	values := map[[2]string]float64{} // by x value and line
