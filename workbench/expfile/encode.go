@@ -191,35 +191,37 @@ func joins(item []workbench.Postproc, edit workbench.Postproc) bool {
 		return false // an item holds a key once
 	}
 	all := append(slices.Clone(item), edit)
-	return !slices.ContainsFunc(all, func(p workbench.Postproc) bool { return !sharesItem(all[0], p) }) ||
-		!slices.ContainsFunc(all, func(p workbench.Postproc) bool { return !holdsOwnKeys(p) })
+	return allShare(all) || !slices.ContainsFunc(all, func(p workbench.Postproc) bool { return !holdsOwnKeys(p) })
 }
 
-// encodePostprocItem writes edits as one item.
+// itemKeys are what a postproc item gives its edits, or an edit's own mapping gives it.
+var itemKeys = []string{"amount", "active", "start", "end"}
+
+// encodePostprocItem writes edits as one item: their itemKeys beside them where they share
+// them, else inside each.
 func encodePostprocItem(edits []workbench.Postproc) orderedItem {
-	shared := !slices.ContainsFunc(edits, func(p workbench.Postproc) bool { return !sharesItem(edits[0], p) })
-	var item orderedItem
-	for _, p := range edits {
+	shared := allShare(edits)
+	var item, beside orderedItem
+	for i, p := range edits {
 		encoded := encodePostproc(p)
-		if !shared {
-			body := encoded[p.Kind].(map[string]any)
-			for _, key := range []string{"amount", "active", "start", "end"} {
-				if v, ok := encoded[key]; ok {
-					body[key] = v
-				}
+		for _, key := range itemKeys {
+			v, ok := encoded[key]
+			switch {
+			case !ok:
+			case !shared:
+				encoded[p.Kind].(map[string]any)[key] = v
+			case i == 0:
+				beside = append(beside, keyed{key, v})
 			}
 		}
 		item = append(item, keyed{p.Kind, encoded[p.Kind]})
 	}
-	if shared {
-		encoded := encodePostproc(edits[0])
-		for _, key := range []string{"amount", "active", "start", "end"} {
-			if v, ok := encoded[key]; ok {
-				item = append(item, keyed{key, v})
-			}
-		}
-	}
-	return item
+	return append(item, beside...)
+}
+
+// allShare tells whether edits share their itemKeys (see sharesItem).
+func allShare(edits []workbench.Postproc) bool {
+	return !slices.ContainsFunc(edits, func(p workbench.Postproc) bool { return !sharesItem(edits[0], p) })
 }
 
 // holdsOwnKeys tells whether an edit's own mapping can hold its amount, active, start and end:
