@@ -91,14 +91,21 @@ func (d *decoder) mapping(n *yaml.Node, what string, allowed []string, fn func(k
 	}
 }
 
-// suggestion names the allowed word nearest to a misspelling, or lists them all.
-func suggestion(word string, allowed []string) string {
-	best, bestDistance := "", len(word)/2+2
-	for _, a := range allowed {
-		if d := editDistance(word, a); d < bestDistance {
-			best, bestDistance = a, d
+// nearest is the candidate nearest to word, in letters of either case, closer than limit edits,
+// or "".
+func nearest(word string, candidates []string, limit int) string {
+	best := ""
+	for _, c := range candidates {
+		if d := editDistance(strings.ToLower(word), strings.ToLower(c)); d < limit {
+			best, limit = c, d
 		}
 	}
+	return best
+}
+
+// suggestion names the allowed word nearest to a misspelling, or lists them all.
+func suggestion(word string, allowed []string) string {
+	best := nearest(word, allowed, len(word)/2+2)
 	for _, a := range allowed { // a key's start written alone (kernel for kernel_size) wins
 		if len(word) >= 3 && strings.HasPrefix(a, word) && (best == "" || !strings.HasPrefix(best, word) || len(a) < len(best)) {
 			best = a

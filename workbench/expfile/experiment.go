@@ -324,13 +324,7 @@ func nearOpenAIName(name string) string {
 	if _, known := clipmodel.OpenAIModels[name]; known || !missing(name) {
 		return ""
 	}
-	best, distance := "", 3
-	for _, known := range slices.Sorted(maps.Keys(clipmodel.OpenAIModels)) {
-		if k := editDistance(strings.ToLower(name), strings.ToLower(known)); k < distance {
-			best, distance = known, k
-		}
-	}
-	return best
+	return nearest(name, slices.Sorted(maps.Keys(clipmodel.OpenAIModels)), 3)
 }
 
 // missing tells whether no file or folder is at path.
