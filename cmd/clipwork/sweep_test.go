@@ -44,6 +44,10 @@ func TestSweepRunsSkipsAndShows(t *testing.T) {
 			t.Errorf("variant %d (%s) did not run:\n%s", i, f, first)
 		}
 	}
+	if summary := "sweep " + dir + ": 4 variants finished in "; !strings.Contains(first, summary) ||
+		!strings.Contains(first, "clipwork runs "+dir+" prints this table; add --chart learnrate") {
+		t.Errorf("the sweep ends without its summary %q:\n%s", summary, first)
+	}
 	second := runCLI(t, demoSweep(out, 2)...)
 	if strings.Count(second, "finished, skipped") != 4 {
 		t.Errorf("the second call ran again:\n%s", second)
@@ -63,7 +67,7 @@ func TestSweepRunsSkipsAndShows(t *testing.T) {
 		}
 	}
 	table := strings.Split(strings.TrimSpace(runCLI(t, "runs", dir)), "\n")
-	if len(table) != 5 || !strings.HasPrefix(strings.Join(strings.Fields(table[0]), " "), "# seed learnrate status steps composition:") {
+	if len(table) != 7 || table[5] != "[1] composition: a large red circle in the centre on a blue sky" || !strings.HasPrefix(strings.Join(strings.Fields(table[0]), " "), "# seed learnrate status steps composition:") {
 		t.Fatalf("runs table:\n%s", strings.Join(table, "\n"))
 	}
 	if listing := runCLI(t, "runs", out); !strings.Contains(listing, "sweep demo-sweep: 4 variants of seed, learnrate (clipwork runs "+dir+")") {
@@ -641,5 +645,14 @@ func TestSweepTakesSteps(t *testing.T) {
 	if code := run([]string{"sweep", "../../experiments/demo.yaml", "--vary", "seed=1..2", "--steps", "0"}, &stdout, &stderr); code == 0 ||
 		!strings.Contains(stderr.String(), "--steps 0: a run needs at least 1 step") {
 		t.Errorf("--steps 0: exit %d, %s", code, stderr.String())
+	}
+}
+
+func TestCutHeadersNumbersTheLongOnes(t *testing.T) {
+	long := "composition: a large red circle in the centre"
+	cut, legend := cutHeaders([]string{"#", long, "details: a red circle", long + " (negative)"})
+	want := []string{"#", "composition: a large red ci… [1]", "details: a red circle", "composition: a large red ci… [2]"}
+	if !slices.Equal(cut, want) || !slices.Equal(legend, []string{"[1] " + long, "[2] " + long + " (negative)"}) {
+		t.Errorf("cut %q, legend %q", cut, legend)
 	}
 }

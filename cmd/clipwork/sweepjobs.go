@@ -9,12 +9,14 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/clipwork/clipwork/internal/stopsignal"
 
 	"github.com/clipwork/clipwork/workbench"
 	"github.com/clipwork/clipwork/workbench/expfile"
 	"github.com/clipwork/clipwork/workbench/sweep"
+	"github.com/clipwork/clipwork/workbench/sweepview"
 )
 
 // run runs variant index, or every variant when index is negative, up to jobs at once (as many
@@ -27,13 +29,40 @@ func (p *sweepPlan) run(index, jobs int, stdout io.Writer) error {
 	}
 	ctx, stop := stopsignal.Context(context.Background())
 	defer stop()
+	start := time.Now()
 	todo := p.selected(index)
 	if available, ok := workbench.AvailableMemory(); ok && jobs > 1 {
 		jobs = p.fitJobs(todo, jobs, available, stdout)
 	}
 	p.quiet = p.quiet || jobs > 1 // progress bars of several variants would overwrite each other
 	errs := p.runAll(ctx, todo, jobs, stdout)
-	return p.outcome(ctx.Err() != nil, todo, errs, stdout)
+	if err := p.outcome(ctx.Err() != nil, todo, errs, stdout); err != nil || index >= 0 {
+		return err
+	}
+	return p.summarise(time.Since(start), stdout)
+}
+
+// summaryRows bounds the variants of the table a whole sweep ends with.
+const summaryRows = 40
+
+// summarise ends a whole sweep: how long it took, its table (up to summaryRows variants) and
+// the commands that show it again and chart it.
+func (p *sweepPlan) summarise(took time.Duration, stdout io.Writer) error {
+	view, err := sweepview.Read(p.dir)
+	if err != nil {
+		return err
+	}
+	shown := p.shown(p.dir)
+	fmt.Fprintf(stdout, "sweep %s: %d variants finished in %.1f s\n", shown, len(view.Variants), took.Seconds())
+	if len(view.Variants) <= summaryRows {
+		if err := printSweep(view, stdout); err != nil {
+			return err
+		}
+	}
+	keys := p.manifest.Keys()
+	fmt.Fprintf(stdout, "clipwork runs %s prints this table; add --chart %s to chart the final similarity over %s\n",
+		shown, keys[len(keys)-1], keys[len(keys)-1])
+	return nil
 }
 
 // outcome is the sweep's error after its variants todo ended with errs: each variant that

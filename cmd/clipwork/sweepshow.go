@@ -6,8 +6,10 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"text/tabwriter"
+	"unicode/utf8"
 
 	"github.com/clipwork/clipwork/workbench"
 	"github.com/clipwork/clipwork/workbench/charts"
@@ -26,15 +28,41 @@ func showSweep(view *sweepview.View, chart, metric, chartDir string, stdout io.W
 	return writeSweepChart(view, chart, metric, chartDir, stdout)
 }
 
-// printSweep prints one table of a sweep's variants (see sweepview.View.Table).
+// printSweep prints one table of a sweep's variants (see sweepview.View.Table), its long
+// headers cut and given whole under it.
 func printSweep(view *sweepview.View, stdout io.Writer) error {
 	header, rows := view.Table()
+	header, legend := cutHeaders(header)
 	tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, printableCells(header))
 	for _, row := range rows {
 		fmt.Fprintln(tw, printableCells(row))
 	}
-	return tw.Flush()
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	for _, line := range legend {
+		fmt.Fprintln(stdout, workbench.Printable(line))
+	}
+	return nil
+}
+
+// maxHeader bounds a column's header in a table printed to a terminal.
+const maxHeader = 32
+
+// cutHeaders cuts the headers longer than maxHeader, each marked with its number in the legend,
+// which gives it whole.
+func cutHeaders(header []string) (cut, legend []string) {
+	cut = slices.Clone(header)
+	for i, h := range header {
+		if utf8.RuneCountInString(h) <= maxHeader {
+			continue
+		}
+		mark := fmt.Sprintf(" [%d]", len(legend)+1)
+		cut[i] = charts.Shorten(h, maxHeader-len(mark)) + mark
+		legend = append(legend, strings.TrimSpace(mark)+" "+h)
+	}
+	return cut, legend
 }
 
 func printableCells(cells []string) string {

@@ -98,11 +98,8 @@ type featureColumn struct {
 	negative      bool
 }
 
-// maxLabel bounds a feature's label in a table header.
-const maxLabel = 24
-
 func (c featureColumn) header() string {
-	label := charts.Shorten(c.label, maxLabel)
+	label := c.label
 	if c.negative {
 		label += " (negative)"
 	}
