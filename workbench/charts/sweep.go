@@ -118,9 +118,10 @@ type SweepVariant struct {
 
 // Sweep draws a metric of a sweep's variants over the values of one varied key (keys[over]),
 // one line per combination of the other keys' values, or, where the keys vary together (zip),
-// one line of all variants; a variant without the metric leaves a gap. Numeric values lie in
-// their order and are joined by the lines; seeds and names, which have no order between them,
-// are points alone.
+// one line of all variants; a variant without the metric leaves a gap. Numeric values lie on a
+// value axis (logarithmic where they are positive and span more than a factor of 10) and are
+// joined by the lines; seeds and names, which have no order between them, are points alone,
+// evenly spaced.
 func Sweep(keys []string, variants []SweepVariant, over int, m Metric, zip bool) Chart {
 	xs := distinct(variants, func(v SweepVariant) string { return v.Values[over] })
 	ordered := keys[over] != "seed" && allNumbers(xs)
@@ -133,9 +134,11 @@ func Sweep(keys []string, variants []SweepVariant, over int, m Metric, zip bool)
 	}
 	line := charts.NewLine()
 	line.SetGlobalOptions(append(sweepLayout(keys, variants, over, m, zip), legend(),
-		charts.WithXAxisOpts(opts.XAxis{Name: keys[over], NameLocation: "middle", NameGap: 25, AxisLine: atTheBottom}),
+		charts.WithXAxisOpts(sweepAxis(keys[over], xs, ordered)),
 		charts.WithYAxisOpts(opts.YAxis{Scale: opts.Bool(true)}))...)
-	line.SetXAxis(xs)
+	if !ordered {
+		line.SetXAxis(xs)
+	}
 	values := map[[2]string]float64{} // by x value and line
 	for _, v := range variants {
 		if value, ok := m.valueOf(v); ok {
@@ -145,15 +148,37 @@ func Sweep(keys []string, variants []SweepVariant, over int, m Metric, zip bool)
 	for _, series := range distinct(variants, others) {
 		data := make([]opts.LineData, len(xs))
 		for i, x := range xs {
-			data[i] = opts.LineData{Value: "-"}
+			var y any = "-"
 			if value, ok := values[[2]string{x, series}]; ok {
-				data[i] = opts.LineData{Value: round(value)}
+				y = round(value)
+			}
+			data[i] = opts.LineData{Value: y}
+			if ordered {
+				at, _ := number(x)
+				data[i].Value = []any{at, y}
 			}
 		}
 		line.AddSeries(Wrap(series, 30), data, sweepLineOpts(ordered)...)
 	}
 	fitLegend(&line.BaseConfiguration)
 	return Chart{Name: "sweep-" + m.Kind + "-over-" + keys[over], def: line}
+}
+
+// sweepAxis is the x axis of a sweep chart over key's values xs (sorted where ordered): a
+// category per value where they are not ordered numbers, else a value axis, logarithmic where
+// they are positive and span more than a factor of 10.
+func sweepAxis(key string, xs []string, ordered bool) opts.XAxis {
+	axis := opts.XAxis{Name: key, NameLocation: "middle", NameGap: 25, AxisLine: atTheBottom}
+	if !ordered {
+		return axis
+	}
+	lowest, _ := number(xs[0])
+	highest, _ := number(xs[len(xs)-1])
+	axis.Type, axis.Min, axis.Max = "value", "dataMin", "dataMax"
+	if lowest > 0 && highest > 10*lowest {
+		axis.Type = "log"
+	}
+	return axis
 }
 
 // allNumbers tells whether every one of xs is a number.

@@ -79,14 +79,14 @@ func TestSweepChartLines(t *testing.T) {
 	if want := "t: sword a colour per seed; 3 of 4 finished, the others at their latest step"; strings.ReplaceAll(opt.Title.Subtext, "\n", " ") != want {
 		t.Errorf("subtitle %q, want %q", opt.Title.Subtext, want)
 	}
-	if !reflect.DeepEqual(opt.XAxis[0].Data, []string{"0.02", "0.04"}) || len(opt.Series) != 2 {
-		t.Fatalf("x %v, %d series", opt.XAxis[0].Data, len(opt.Series))
+	if x := opt.XAxis[0]; x.Type != "value" || x.Data != nil || len(opt.Series) != 2 {
+		t.Fatalf("x axis %+v, %d series; want a value axis, 2 series", x, len(opt.Series))
 	}
 	got := map[string][]any{}
 	for _, s := range opt.Series {
 		got[s.Name] = []any{s.Data[0].Value, s.Data[1].Value}
 	}
-	want := map[string][]any{"seed=1": {0.25, 0.5}, "seed=2": {0.125, "-"}}
+	want := map[string][]any{"seed=1": {[]any{0.02, 0.25}, []any{0.04, 0.5}}, "seed=2": {[]any{0.02, 0.125}, []any{0.04, "-"}}}
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("series %v, want %v", got, want)
 	}
@@ -101,13 +101,16 @@ func TestSweepChartJoinsOnlyOrderedValues(t *testing.T) {
 	keys, vs := sweepVariants()
 	vs[0].Values[1], vs[2].Values[1] = "0.08", "0.08" // learnrates 0.08, 0.04 in the variants' order
 	opt := readSweepOption(t, Sweep(keys, vs, 1, Metric{Kind: "similarity"}, false))
-	if !reflect.DeepEqual(opt.XAxis[0].Data, []string{"0.04", "0.08"}) || opt.Series[0].LineStyle.Opacity != nil {
-		t.Errorf("over learnrate: x %v, line opacity %v; want 0.04, 0.08 joined", opt.XAxis[0].Data, opt.Series[0].LineStyle.Opacity)
+	if opt.Series[0].LineStyle.Opacity != nil {
+		t.Errorf("over learnrate: line opacity %v; want the values joined", opt.Series[0].LineStyle.Opacity)
 	}
-	if got := opt.Series[0].Data[0].Value; got != 0.5 {
-		t.Errorf("seed=1 at 0.04: %v, want 0.5 (its variant's)", got)
+	if got := opt.Series[0].Data[0].Value; !reflect.DeepEqual(got, []any{0.04, 0.5}) {
+		t.Errorf("seed=1's first point: %v, want [0.04 0.5] (its variant's, the lower learnrate first)", got)
 	}
 	opt = readSweepOption(t, Sweep(keys, vs, 0, Metric{Kind: "similarity"}, false))
+	if x := opt.XAxis[0]; x.Type != "" || !reflect.DeepEqual(x.Data, []string{"1", "2"}) {
+		t.Errorf("over seed: x axis %+v, want a category per seed", x)
+	}
 	for _, s := range opt.Series {
 		if s.LineStyle.Opacity == nil || *s.LineStyle.Opacity != 0 || !s.ShowSymbol {
 			t.Errorf("over seed, series %s: line opacity %v, symbols %v; want points alone", s.Name, s.LineStyle.Opacity, s.ShowSymbol)
@@ -117,8 +120,11 @@ func TestSweepChartJoinsOnlyOrderedValues(t *testing.T) {
 
 // sweepOption is what the tests read of a sweep chart's option.
 type sweepOption struct {
-	Title  struct{ Text, Subtext string }
-	XAxis  []struct{ Data []string }
+	Title struct{ Text, Subtext string }
+	XAxis []struct {
+		Type string
+		Data []string
+	}
 	Series []struct {
 		Name       string
 		Data       []struct{ Value any }
@@ -134,6 +140,24 @@ func readSweepOption(t *testing.T, c Chart) sweepOption {
 		t.Fatal(err)
 	}
 	return opt
+}
+
+// TestSweepAxisIsLogarithmicOverDecades draws numbers spanning more than a factor of 10 on a
+// log axis, and those that do not, or reach 0, on a linear one.
+func TestSweepAxisIsLogarithmicOverDecades(t *testing.T) {
+	for _, c := range []struct {
+		xs   []string
+		want string
+	}{
+		{[]string{"1e-4", "0.001", "0.01"}, "log"},
+		{[]string{"0.5", "1", "2", "4"}, "value"},
+		{[]string{"0", "1", "100"}, "value"},
+		{[]string{"-10", "-1"}, "value"},
+	} {
+		if got := sweepAxis("k", c.xs, true).Type; got != c.want {
+			t.Errorf("%v: %s axis, want %s", c.xs, got, c.want)
+		}
+	}
 }
 
 // TestZippedSweepChartHasOneLine draws a zipped sweep, whose keys vary together, over one key:
