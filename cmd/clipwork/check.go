@@ -13,6 +13,7 @@ import (
 	"github.com/clipwork/clipwork/clipmodel"
 	"github.com/clipwork/clipwork/clipmodel/defaultmodel"
 	"github.com/clipwork/clipwork/workbench"
+	"github.com/clipwork/clipwork/workbench/charts"
 	"github.com/clipwork/clipwork/workbench/expfile"
 	"github.com/clipwork/clipwork/workbench/runstore"
 	"github.com/clipwork/clipwork/workbench/store"
@@ -46,8 +47,9 @@ func runCheck(args []string, stdout io.Writer) error {
 		}
 	}
 	var errs []error
+	printed := notesPrinted{}
 	for _, group := range groups {
-		if err := checkFiles(group, f.overrides(), stdout); err != nil {
+		if err := checkFiles(group, f.overrides(), printed, stdout); err != nil {
 			errs = append(errs, err)
 		}
 	}
@@ -55,8 +57,8 @@ func runCheck(args []string, stdout io.Writer) error {
 }
 
 // checkFiles loads and resolves one experiment as clipwork run does, and prints its summary and
-// notes.
-func checkFiles(files []string, settings []expfile.Setting, stdout io.Writer) error {
+// notes, those printed before in short.
+func checkFiles(files []string, settings []expfile.Setting, printed notesPrinted, stdout io.Writer) error {
 	name := strings.Join(files, " + ")
 	f, err := expfile.LoadSettings(files, settings)
 	if err != nil {
@@ -99,9 +101,22 @@ func checkFiles(files []string, settings []expfile.Setting, stdout io.Writer) er
 			len(variants), strings.Join(sweep.Keys(f.Sweep.Axes), ", "))
 	}
 	for _, note := range f.Notes {
-		fmt.Fprintf(stdout, "  %v\n", note)
+		fmt.Fprintf(stdout, "  %s\n", printed.shown(note.Error(), name))
 	}
 	return nil
+}
+
+// notesPrinted maps the notes that check has printed to the experiment they were printed for.
+type notesPrinted map[string]string
+
+// shown is note as printed for experiment name: whole the first time, after that short and
+// naming the experiment it was printed for.
+func (p notesPrinted) shown(note, name string) string {
+	if first, ok := p[note]; ok {
+		return fmt.Sprintf("note: as for %s: %s", first, charts.Shorten(strings.TrimPrefix(note, "note: "), 60))
+	}
+	p[note] = name
+	return note
 }
 
 // modelConfigs are the architectures and input sides of the experiment's models, where check

@@ -488,4 +488,8 @@ func TestCheckNotesDownloads(t *testing.T) {
 	if !strings.Contains(out, filepath.Join(".cache", "clip", "ViT-B-32.pt")+" nor the HuggingFace cache") {
 		t.Errorf("check --model ViT-B/32:\n%s", out)
 	}
+	out = runCLI(t, "check", "--each", "../../experiments/demo.yaml", "../../experiments/strawberries.yaml", "--model", "ViT-B/32")
+	if strings.Count(out, "run downloads it") != 1 || !strings.Contains(out, "note: as for ../../experiments/demo.yaml: model ViT-B/32 is not in") {
+		t.Errorf("check --each prints a note again in full, or not at all:\n%s", out)
+	}
 }
