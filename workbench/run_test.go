@@ -168,6 +168,12 @@ func TestResumeGivesTheSameImage(t *testing.T) {
 // firstLoss is the loss of the first step of a new run of exp on members.
 func firstLoss(t *testing.T, exp Experiment, members ...Member) float64 {
 	t.Helper()
+	return firstStep(t, exp, members...).Loss
+}
+
+// firstStep is the result of the first step of a new run of exp on members.
+func firstStep(t *testing.T, exp Experiment, members ...Member) *StepResult {
+	t.Helper()
 	r, err := NewEnsembleRun(exp, members)
 	if err != nil {
 		t.Fatal(err)
@@ -176,7 +182,7 @@ func firstLoss(t *testing.T, exp Experiment, members ...Member) float64 {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return result.Loss
+	return result
 }
 
 // advancedRun is a new run of exp on m advanced by steps.

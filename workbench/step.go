@@ -221,7 +221,8 @@ func (r *Run) sampleWindows(plan *stepPlan, image *Node, in stepInputs[*Node], s
 		rng := start
 		windows[j] = make([]*Node, len(plan.targets))
 		for k, t := range plan.targets {
-			source := &windowSource{image: image, homs: in.Targets[k].Homs[j], pool: plan.pool[k][j], size: size, pad: t.pad()}
+			source := &windowSource{image: image, homs: in.Targets[k].Homs[j], pool: plan.pool[k][j], size: size,
+				input: plan.sizes[0], pad: t.pad()}
 			windows[j][k], rng = applyTransforms(source.sample(image), t, in.Targets[k].Transforms, rng, source)
 		}
 	}
@@ -229,11 +230,11 @@ func (r *Run) sampleWindows(plan *stepPlan, image *Node, in stepInputs[*Node], s
 }
 
 // windowSource is how a target's windows are sampled from the image: pooled, then warped
-// through their homographies to size x size.
+// through their homographies to size x size. input is the side their rows were drawn for.
 type windowSource struct {
-	image, homs *Node
-	pool, size  int
-	pad         string
+	image, homs       *Node
+	pool, size, input int
+	pad               string
 }
 
 // sample samples the windows from plane, the image or a plane of its size [h, w, c].

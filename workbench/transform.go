@@ -85,6 +85,10 @@ type TransformArgs struct {
 	// the canvas.
 	Canvas *Node
 	Sample func(plane *Node) *Node
+	// GridScale, where the windows were cut from CLIPig's canvases, is the largest model input
+	// over the windows' side: a row drawn at the largest input scaled to these windows (see
+	// canvasNoise). 0 elsewhere.
+	GridScale float64
 }
 
 // canvas is the canvas the transform acts on: Canvas where set, else the windows.
@@ -141,7 +145,7 @@ var TransformKinds = []TransformKind{
 	{Key: TransformBorder, Param: "color", Values: 3, Default: []float64{0, 0, 0}, Draw: on3, Extra: []Param{{"size", 2, []float64{1, 1}}},
 		Apply: borderTransform},
 	{Key: TransformGreyNoise, Noise: true, Param: "std", Values: 1, Range: true, Draw: drawUniform, Apply: noiseOn(1),
-		Rescale: averagedNoise},
+		Rescale: canvasScale},
 	{Key: TransformClamp, Param: "range", Values: 2, Identity: TransformRow{-1e9, 1e9},
 		Draw:  func(v []float64, _ *rand.Rand) TransformRow { return TransformRow{v[0], v[1]} },
 		Apply: func(a *TransformArgs) *Node { return Min(Max(a.X, a.Col(0)), a.Col(1)) }}, // torch.clamp: max wins over min
@@ -158,7 +162,7 @@ var TransformKinds = []TransformKind{
 	{Key: TransformMul, Param: "color", Values: 3, Identity: TransformRow{1, 1, 1}, Draw: color3,
 		Apply: func(a *TransformArgs) *Node { return Mul(a.X, a.RGB()) }},
 	{Key: TransformNoise, Noise: true, Param: "std", Values: 3, Range: true, Draw: drawStd, Apply: noiseOn(3),
-		Rescale: averagedNoise},
+		Rescale: canvasScale},
 	{Key: TransformQuantize, Param: "step", Values: 3, Draw: on3, Apply: func(a *TransformArgs) *Node {
 		step := Add(a.RGB(), OneMinus(a.Col(3))) // 1 when off, so the division is safe
 		// CLIPig's floor has a zero gradient (torch's); GoMLX defines none, so stop it there.
@@ -205,17 +209,66 @@ func color3(v []float64, _ *rand.Rand) TransformRow { return TransformRow{v[0], 
 func on3(v []float64, _ *rand.Rand) TransformRow { return TransformRow{v[0], v[1], v[2], 1} }
 
 // noiseOn adds Gaussian noise of the row's std (per channel, or column 0 for grey noise) to
-// channels channels.
+// channels channels: on windows cut from CLIPig's canvases (GridScale set), the noise of the
+// canvas the transform is listed at (see canvasNoise).
 func noiseOn(channels int) func(a *TransformArgs) *Node {
 	return func(a *TransformArgs) *Node {
+		std := a.RGB()
+		if channels == 1 {
+			std = a.Col(0)
+		}
+		if a.GridScale > 0 {
+			noise, spans := a.canvasNoise(channels)
+			return Add(a.X, Mul(noise, Div(std, Max(spans, OnesLike(spans)))))
+		}
 		dims := a.X.Shape().Dimensions
 		var noise *Node
 		a.RNG, noise = RandomNormal(a.RNG, shapes.Make(dtypes.Float32, dims[0], dims[1], dims[2], channels))
-		if channels == 1 {
-			return Add(a.X, Mul(noise, a.Col(0)))
-		}
-		return Add(a.X, Mul(noise, a.RGB()))
+		return Add(a.X, Mul(noise, std))
 	}
+}
+
+// canvasScale is noise's Rescale: the scale of its canvas in the last column, for canvasNoise.
+func canvasScale(r TransformRow, scale, _ float64) TransformRow {
+	r[3] = scale
+	return r
+}
+
+// canvasNoise is standard normal noise [n, s, s, channels] as CLIPig adds it to the canvas a
+// transform is listed at, seen through windows cut from it, and how many canvas pixels a window
+// pixel spans ([n, 1, 1, 1]: the row's last column, drawn at the largest input, times
+// GridScale). On a canvas smaller than the window the noise is drawn on the canvas's pixel grid
+// and resized as torch's bicubic interpolate resizes CLIPig's canvas to CLIP's input: it comes
+// in blobs 1/scale window pixels wide. On a larger canvas it is drawn at the window's pixels,
+// where averaging scale^2 canvas pixels divides its std by scale (the caller's part). The
+// resize is two batched products with bicubic weights built in the graph, [n, s, s+4] for a
+// grid of s+4 pixels a side (the taps stay inside it); at scale 1 they copy the noise.
+func (a *TransformArgs) canvasNoise(channels int) (noise, spans *Node) {
+	n, s := a.X.Shape().Dim(0), a.X.Shape().Dim(1)
+	spans = MulScalar(a.Col(3), a.GridScale)
+	resize := gridResize(Reshape(Min(spans, OnesLike(spans)), n, 1, 1), s)
+	a.RNG, noise = RandomNormal(a.RNG, shapes.Make(dtypes.Float32, n, s+4, s+4, channels))
+	noise = Einsum("nip,npqc->niqc", resize, noise)
+	return Einsum("njq,niqc->nijc", resize, noise), spans
+}
+
+// gridResize is [n, s, s+4]: for each of n scales [n, 1, 1] (at most 1), the bicubic weights
+// of a grid of s+4 pixels for s pixels, pixel i at (i + 0.5) scale - 0.5 as torch places it,
+// two grid pixels in.
+func gridResize(scale *Node, s int) *Node {
+	g := scale.Graph()
+	at := Iota(g, shapes.Make(dtypes.Float32, 1, s, 1), 1)
+	source := AddScalar(Mul(AddScalar(at, 0.5), scale), 1.5)
+	tap := Iota(g, shapes.Make(dtypes.Float32, 1, 1, s+4), 2)
+	return bicubicWeights(Abs(Sub(source, tap)))
+}
+
+// bicubicWeights is torch's bicubic convolution weight (a = -0.75, see cubicNear) at distances d.
+func bicubicWeights(d *Node) *Node {
+	near := AddScalar(Mul(Mul(AddScalar(MulScalar(d, cubicA+2), -(cubicA+3)), d), d), 1)
+	far := AddScalar(Mul(AddScalar(Mul(AddScalar(MulScalar(d, cubicA), -5*cubicA), d), 8*cubicA), d), -4*cubicA)
+	zero := ZerosLike(d)
+	return Where(LessOrEqual(d, OnesLike(d)), near, Where(LessThan(d, AddScalar(OnesLike(d), 1)), far, zero))
 }
 
 // fourierNoise is CLIPig's fnoise: normal noise of std 15 * std added to the real and imaginary
@@ -387,6 +440,9 @@ func applyTransforms(x *Node, t *preparedTarget, rows []*Node, rng *Node, source
 		a := &TransformArgs{X: x, Rows: rows[j], Radius: t.blurRadius, RNG: rng, Extra: staticValues(tr.Extra)}
 		if tr.After == 0 && len(t.Geometry) > 0 && source != nil {
 			a.Canvas, a.Sample = InsertAxes(source.image, 0), source.sample
+		}
+		if source != nil && t.placedByGeometry() {
+			a.GridScale = float64(source.input) / float64(source.size)
 		}
 		x = tr.clamped(kind.Apply(a))
 		rng = a.RNG

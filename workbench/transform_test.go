@@ -8,6 +8,8 @@ import (
 	"math/rand/v2"
 	"testing"
 
+	"github.com/gomlx/compute/dtypes"
+	"github.com/gomlx/compute/shapes"
 	. "github.com/gomlx/gomlx/core/graph" //nolint:revive // GoMLX graph code reads best with the dot import.
 	"github.com/gomlx/gomlx/core/tensors"
 )
@@ -297,5 +299,100 @@ func TestFNoiseFollowsItsCanvas(t *testing.T) {
 	want := (math.Sqrt(2*256-2) / 256) / (math.Sqrt(2*1024-2) / 1024)
 	if small, large := noisy(16), noisy(32); math.Abs(small/large-want) > 0.15*want {
 		t.Errorf("fnoise's window std on 16x16 over 32x32: %g / %g = %.2f, want %.2f", small, large, small/large, want)
+	}
+}
+
+// TestGridResizeIsTorchsBicubic compares the weights that resize a canvas's noise grid to a
+// window with interpolate's cubic taps (torch's, checked against it), for a canvas of 16 pixels
+// seen through 32 (scale 1/2) and 7 through 32, and checks that scale 1 copies the grid.
+func TestGridResizeIsTorchsBicubic(t *testing.T) {
+	const s = 32
+	weights := run1(t, func(in []*Node) *Node { return gridResize(Reshape(in[0], 3, 1, 1), s) },
+		tensors.FromValue([]float32{0.5, 7.0 / 32, 1}))
+	for k, canvas := range []int{16, 7, 32} {
+		for i, tap := range axisTaps(canvas, s, 0, s, "cubic") {
+			want := make([]float64, s+4)
+			low := int(math.Floor((float64(i)+0.5)*float64(canvas)/s - 0.5))
+			for j, w := range tap.weight {
+				want[low-1+j+2] += w // the taps unclamped: the grid goes on past the canvas's edge
+			}
+			for j := range s + 4 {
+				if got := float64(weights[(k*s+i)*(s+4)+j]); math.Abs(got-want[j]) > 1e-5 {
+					t.Fatalf("canvas %d, pixel %d, grid %d: %g, want %g", canvas, i, j, got, want[j])
+				}
+			}
+		}
+	}
+}
+
+// TestNoiseOnASmallerCanvasComesInBlobs draws the noise of windows of 32 pixels cut from a
+// canvas of 16 pixels and from one of 32: the first is the canvas's noise resized, whose
+// neighbouring pixels are alike, with the std and correlation that the bicubic weights give
+// white noise; the second white noise of std 1.
+func TestNoiseOnASmallerCanvasComesInBlobs(t *testing.T) {
+	const s = 32
+	noise := run1(t, func(in []*Node) *Node {
+		a := &TransformArgs{X: Zeros(in[0].Graph(), shapes.Make(dtypes.Float32, 2, s, s, 3)), Rows: in[0],
+			RNG: RNGStateFromSeedForGraph(in[0].Graph(), 1), GridScale: 1}
+		noise, _ := a.canvasNoise(3)
+		return noise
+	}, tensors.FromValue([][]float32{{0, 0, 0, 0.5}, {0, 0, 0, 1}}))
+	variance, covariance := 0.0, 0.0 // of white noise resized, a pixel and its right neighbour
+	taps := axisTaps(16, s, 0, s, "cubic")
+	for i := range s - 1 {
+		for j := range 4 {
+			variance += taps[i].weight[j] * taps[i].weight[j] / (s - 1)
+			for k := range 4 {
+				if taps[i].index[j] == taps[i+1].index[k] {
+					covariance += taps[i].weight[j] * taps[i+1].weight[k] / (s - 1)
+				}
+			}
+		}
+	}
+	for w, want := range [][2]float64{{variance * variance, covariance / variance}, {1, 0}} {
+		std, correlation := noiseStats(noise[w*s*s*3:(w+1)*s*s*3], s)
+		if math.Abs(std-math.Sqrt(want[0])) > 0.05 || math.Abs(correlation-want[1]) > 0.05 {
+			t.Errorf("window %d: std %.3f, neighbours' correlation %.3f; want %.3f, %.3f", w, std, correlation, math.Sqrt(want[0]), want[1])
+		}
+	}
+}
+
+// noiseStats are the std of an s x s RGB window of zero-mean noise and the correlation of each
+// pixel with its right neighbour.
+func noiseStats(noise []float32, s int) (std, correlation float64) {
+	sum, products, pairs := 0.0, 0.0, 0
+	for y := range s {
+		for x := range s {
+			for c := range 3 {
+				v := float64(noise[(y*s+x)*3+c])
+				sum += v * v
+				if x+1 < s {
+					products += v * float64(noise[(y*s+x+1)*3+c])
+					pairs++
+				}
+			}
+		}
+	}
+	variance := sum / float64(s*s*3)
+	return math.Sqrt(variance), products / float64(pairs) / variance
+}
+
+// TestNoiseFollowsItsCanvasGrid adds noise to a flat grey image of 16x16 and of 32x32, both
+// seen whole through the tiny model's 32-pixel windows. CLIPig adds it to the image, which is
+// then resized to the window: on 16x16 the window's noise comes in blobs two pixels wide, whose
+// total variation (the mean step between neighbours) is about half of white noise's for the
+// same std (the tv constraint over the std constraint, both l1 below 0, tells).
+func TestNoiseFollowsItsCanvasGrid(t *testing.T) {
+	roughness := func(side int) float64 {
+		exp := Experiment{Seed: 1, Steps: 1, Width: side, Height: side, Learnrate: Constant(0),
+			Init: Init{Mean: [3]float64{0.5, 0.5, 0.5}, Given: true},
+			Targets: []Target{{BatchSize: 4, Transforms: []Transform{{Kind: TransformNoise, Values: consts(0.1)}},
+				Constraints: []Constraint{{Kind: ConstraintTV, Below: consts(0), Loss: "l1"},
+					{Kind: ConstraintStd, Below: consts(0), Loss: "l1"}}}}}
+		result := firstStep(t, exp, Member{tinyModel(t), 1})
+		return result.Terms[0] / result.Terms[1]
+	}
+	if small, large := roughness(16), roughness(32); small > 0.6*large {
+		t.Errorf("total variation per std: %.3f on 16x16, %.3f on 32x32; want the smaller canvas's blobs far smoother", small, large)
 	}
 }
