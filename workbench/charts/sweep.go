@@ -135,7 +135,7 @@ func Sweep(keys []string, variants []SweepVariant, over int, m Metric, zip bool)
 	line := charts.NewLine()
 	line.SetGlobalOptions(append(sweepLayout(keys, variants, over, m, zip), legend(),
 		charts.WithXAxisOpts(sweepAxis(keys[over], xs, ordered)),
-		charts.WithYAxisOpts(opts.YAxis{Scale: opts.Bool(true)}))...)
+		charts.WithYAxisOpts(sweepValueAxis(m)))...)
 	if !ordered {
 		line.SetXAxis(xs)
 	}
@@ -162,6 +162,14 @@ func Sweep(keys []string, variants []SweepVariant, over int, m Metric, zip bool)
 	}
 	fitLegend(&line.BaseConfiguration)
 	return Chart{Name: "sweep-" + m.Kind + "-over-" + keys[over], def: line}
+}
+
+// sweepValueAxis is a sweep chart's y axis: 0 to 100 for win rates, else fitted to the values.
+func sweepValueAxis(m Metric) opts.YAxis {
+	if m.Kind == "winrate" {
+		return opts.YAxis{Min: 0, Max: 100}
+	}
+	return opts.YAxis{Scale: opts.Bool(true)}
 }
 
 // sweepAxis is the x axis of a sweep chart over key's values xs (sorted where ordered): a

@@ -125,6 +125,7 @@ type sweepOption struct {
 		Type string
 		Data []string
 	}
+	YAxis  []struct{ Min, Max any }
 	Series []struct {
 		Name       string
 		Data       []struct{ Value any }
@@ -140,6 +141,15 @@ func readSweepOption(t *testing.T, c Chart) sweepOption {
 		t.Fatal(err)
 	}
 	return opt
+}
+
+// TestSweepWinRatesSpanTheirRange draws win rates on 0 to 100, whatever the variants scored.
+func TestSweepWinRatesSpanTheirRange(t *testing.T) {
+	keys, vs := sweepVariants()
+	opt := readSweepOption(t, Sweep(keys, vs, 1, Metric{Kind: "winrate"}, false))
+	if y := opt.YAxis[0]; y.Min != 0.0 || y.Max != 100.0 {
+		t.Errorf("win rate axis from %v to %v, want 0 to 100", y.Min, y.Max)
+	}
 }
 
 // TestSweepAxisIsLogarithmicOverDecades draws numbers spanning more than a factor of 10 on a

@@ -117,6 +117,10 @@ func TestSweepReadsASweepFolder(t *testing.T) {
 	if err := Sweep(dir, "similarity:nosuch"); err == nil || !strings.Contains(err.Error(), "no variant has") {
 		t.Errorf("a metric of a target that no run has: %v", err)
 	}
+	if cs, err := sweepCharts(view, []string{"similarity", "similarity:nosuch", "loss"}); len(cs) != 2 || err == nil ||
+		!strings.HasPrefix(err.Error(), "similarity:nosuch: ") {
+		t.Errorf("a metric that no run has among good ones: %d charts, %v; want the 2 good ones and its error", len(cs), err)
+	}
 	if err := CompareFolders("file://" + filepath.ToSlash(dir)); err == nil || !strings.Contains(err.Error(), "is a sweep folder") {
 		t.Errorf("CompareFolders of a sweep folder: %v", err)
 	}

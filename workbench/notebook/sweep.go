@@ -2,6 +2,7 @@ package notebook
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"image/png"
 	"os"
@@ -20,7 +21,8 @@ import (
 // variant's image captioned with its values, the table of clipwork runs SWEEPDIR, and for each
 // metric (similarity when none is given; see charts.ParseMetric) its chart over every varied
 // key. dir may be a store (s3://bucket/prefix/SWEEP, file:///folder/SWEEP). Call it again to
-// see a running sweep's progress.
+// see a running sweep's progress. A metric that is malformed or that no variant has is the
+// error, after the images, the table and the other metrics' charts are shown.
 func Sweep(dir string, metrics ...string) error {
 	defer gonbui.Sync()
 	local, remove, err := store.LocalCopy(context.Background(), dir, runstore.StateFile)
@@ -35,23 +37,31 @@ func Sweep(dir string, metrics ...string) error {
 	if len(metrics) == 0 {
 		metrics = []string{"similarity"}
 	}
+	cs, err := sweepCharts(view, metrics)
+	if gonbui.IsNotebook {
+		gonbui.DisplayHTML(sweepImages(view) + sweepTable(view))
+		DisplayCharts(cs)
+	}
+	return err
+}
+
+// sweepCharts are the charts of the metrics that the sweep has, and an error naming each one
+// that is malformed or that no variant has.
+func sweepCharts(view *sweepview.View, metrics []string) ([]charts.Chart, error) {
 	var cs []charts.Chart
+	var errs []error
 	for _, metric := range metrics {
 		m, err := charts.ParseMetric(metric)
-		if err != nil {
-			return err
+		if err == nil {
+			err = view.CheckMetric(m)
 		}
-		if err := view.CheckMetric(m); err != nil {
-			return fmt.Errorf("%s: %w", metric, err)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("%s: %w", metric, err))
+			continue
 		}
 		cs = append(cs, view.Charts(m)...)
 	}
-	if !gonbui.IsNotebook {
-		return nil
-	}
-	gonbui.DisplayHTML(sweepImages(view) + sweepTable(view))
-	DisplayCharts(cs)
-	return nil
+	return cs, errors.Join(errs...)
 }
 
 // sweepImages are the variants' images (those that have one yet), captioned with their values.
