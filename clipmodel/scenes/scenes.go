@@ -577,3 +577,23 @@ func Matches(s []Scene, captions []Caption) [][]bool {
 	}
 	return out
 }
+
+// Words are the words of every caption, in lower case and sorted: the vocabulary a model
+// trained on the scenes knows.
+func Words() []string {
+	phrases := append(slices.Concat(Shapes, Colors, Sizes, Counts), "a", "an", "some", "a picture of", "a photo of", "an image of")
+	for _, s := range Shapes {
+		phrases = append(phrases, plural(s))
+	}
+	for _, words := range []map[string][]string{positionWords, backgroundWords} {
+		for _, options := range words {
+			phrases = append(phrases, options...)
+		}
+	}
+	var words []string
+	for _, p := range phrases {
+		words = append(words, strings.Fields(p)...)
+	}
+	slices.Sort(words)
+	return slices.Compact(words)
+}

@@ -3,6 +3,7 @@ package scenes
 import (
 	"math"
 	"math/rand/v2"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -316,5 +317,30 @@ func TestColourGroupsKeepColoursOfTheBackground(t *testing.T) {
 	}
 	if hidden == 0 {
 		t.Error("no scene of 50 batches has a shape of its background's colour")
+	}
+}
+
+// TestWordsHoldEveryCaption words many captions and checks that Words holds each of their
+// words, and no word twice.
+func TestWordsHoldEveryCaption(t *testing.T) {
+	words := Words()
+	if !slices.IsSorted(words) || len(slices.Compact(slices.Clone(words))) != len(words) {
+		t.Errorf("words not sorted or not distinct: %v", words)
+	}
+	rng := rand.New(rand.NewPCG(1, 2))
+	for range 5000 {
+		s := Random(rng)
+		for _, text := range []string{s.Caption(rng).Text, s.Describe()} {
+			for _, w := range strings.Fields(text) {
+				if _, found := slices.BinarySearch(words, w); !found {
+					t.Fatalf("%q of caption %q is not among the words", w, text)
+				}
+			}
+		}
+	}
+	for _, w := range []string{"tree", "castle", "circle"} {
+		if _, found := slices.BinarySearch(words, w); found != (w == "circle") {
+			t.Errorf("%q among the words: %v", w, found)
+		}
 	}
 }

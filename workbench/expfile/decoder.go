@@ -54,6 +54,8 @@ type decoder struct {
 	seed, drawn uint64
 	// variables are those the expressions of the settings being read may use (nil: none).
 	variables []string
+	// texts are the features' text nodes.
+	texts []*yaml.Node
 }
 
 // within reads settings with fn whose expressions may use variables.

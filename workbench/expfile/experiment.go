@@ -10,8 +10,10 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"unicode"
 
 	"github.com/clipwork/clipwork/clipmodel"
+	"github.com/clipwork/clipwork/clipmodel/scenes"
 	"github.com/clipwork/clipwork/workbench"
 	"go.yaml.in/yaml/v3"
 )
@@ -145,7 +147,30 @@ func (d *decoder) file(n *yaml.Node) *File {
 			})
 		}
 	})
+	if slices.ContainsFunc(e.Models(), func(m workbench.ModelChoice) bool { return m.Name == "" || m.Name == clipmodel.DefaultName }) {
+		d.noteUnknownWords()
+	}
 	return f
+}
+
+// noteUnknownWords notes each feature text with words that the embedded default model never
+// saw in its training captions: it paints noise and blobs for them.
+func (d *decoder) noteUnknownWords() {
+	words := scenes.Words()
+	for _, n := range d.texts {
+		var unknown []string
+		for _, w := range strings.FieldsFunc(strings.ToLower(pythonText(n)), func(r rune) bool { return !unicode.IsLetter(r) }) {
+			if _, known := slices.BinarySearch(words, w); !known && !slices.Contains(unknown, strconv.Quote(w)) {
+				unknown = append(unknown, strconv.Quote(w))
+			}
+		}
+		if len(unknown) > 0 {
+			d.notef(n, "the embedded default model does not know %s: it learned only captions of coloured shapes "+
+				"(circles, squares, stars, ...) with their size, count and position on a few backgrounds (sky, grass, "+
+				"water, ...), and paints noise and blobs for other words; a real CLIP (model: ViT-B/32) paints them",
+				strings.Join(unknown, ", "))
+		}
+	}
 }
 
 // model reads a model name, or an ensemble: a list of names (each of weight 1) or of
@@ -479,6 +504,7 @@ func (d *decoder) feature(n *yaml.Node) workbench.Feature {
 	var imageNode *yaml.Node
 	if n.Kind == yaml.ScalarNode { // a bare text
 		f.Text = pythonText(n)
+		d.texts = append(d.texts, n)
 		return f
 	}
 	d.mapping(n, "a feature", []string{"text", "image", "label", "weight", "start", "end", "loss", "scale"}, func(key string, v *yaml.Node) {
@@ -490,6 +516,7 @@ func (d *decoder) feature(n *yaml.Node) workbench.Feature {
 			if !isNull(v) { // a null text or image is none, as CLIPig takes it
 				d.str(v, key) // refuses a list or mapping
 				f.Text = pythonText(v)
+				d.texts = append(d.texts, v)
 			}
 		case "image":
 			if !isNull(v) {

@@ -260,7 +260,7 @@ func TestEveryRegisteredKindDecodes(t *testing.T) {
 // with a note each; feature_scale and a feature's scale are read.
 func TestCLIPigTopLevelKeys(t *testing.T) {
 	f, err := Parse("top.yaml", []byte("verbose: 1\noutput: ./out/\ndevice: cuda\nstart_epoch: 0\ninterpolation: cubic\n"+
-		"init: {image_tensor: [[[0.5]]]}\ntargets:\n  - feature_scale: fair\n    features: [{text: x, scale: 2}]\n"))
+		"init: {image_tensor: [[[0.5]]]}\ntargets:\n  - feature_scale: fair\n    features: [{text: red, scale: 2}]\n"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -467,8 +467,8 @@ func roundTrip(t *testing.T, f *File) ([]byte, *File) {
 // TestAliasesDuplicatesAndLongExpressions reads a file that shares its transforms through a
 // YAML alias, a file that names a key twice, an alias bomb and a 20,000-term expression.
 func TestAliasesDuplicatesAndLongExpressions(t *testing.T) {
-	shared, err := Parse("alias.yaml", []byte("targets:\n  - name: a\n    features: [x]\n    transforms: &tr\n"+
-		"      - noise: [0, 0.1]\n  - name: b\n    features: [y]\n    transforms: *tr\n"))
+	shared, err := Parse("alias.yaml", []byte("targets:\n  - name: a\n    features: [red]\n    transforms: &tr\n"+
+		"      - noise: [0, 0.1]\n  - name: b\n    features: [blue]\n    transforms: *tr\n"))
 	if err != nil {
 		t.Fatalf("aliased transforms: %v", err)
 	}
@@ -479,16 +479,16 @@ func TestAliasesDuplicatesAndLongExpressions(t *testing.T) {
 	for i := 1; i < 8; i++ {
 		bomb += fmt.Sprintf("a%d: &a%d [%s]\n", i, i, strings.TrimSuffix(strings.Repeat(fmt.Sprintf("*a%d, ", i-1), 10), ", "))
 	}
-	dup, err := Parse("dup.yaml", []byte("epochs: 3\nresolution: 32\ntargets: [{features: [x, {text: y, text: z}]}]\nepochs: 5\n"+
+	dup, err := Parse("dup.yaml", []byte("epochs: 3\nresolution: 32\ntargets: [{features: [red, {text: blue, text: green}]}]\nepochs: 5\n"+
 		"postproc: [&m {mean: 0.5, mean: 0.4}, *m, *m]\n"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	notes := fmt.Sprint(dup.Notes)
-	if dup.Experiment.Steps != 5 || dup.Experiment.Targets[0].Features[1].Text != "z" ||
+	if dup.Experiment.Steps != 5 || dup.Experiment.Targets[0].Features[1].Text != "green" ||
 		!strings.Contains(notes, `dup.yaml:1:1: note: key "epochs" appears again at line 4, whose value counts`) ||
-		!strings.Contains(notes, `dup.yaml:3:27: note: key "text" appears again`) || len(dup.Notes) != 3 {
-		t.Errorf("keys named twice: %d steps, feature %q, notes %s; want the last values (5, z) and a note for each",
+		!strings.Contains(notes, `dup.yaml:3:29: note: key "text" appears again`) || len(dup.Notes) != 3 {
+		t.Errorf("keys named twice: %d steps, feature %q, notes %s; want the last values (5, green) and a note for each",
 			dup.Experiment.Steps, dup.Experiment.Targets[0].Features[1].Text, notes)
 	}
 	long := "learnrate: " + strings.Repeat("t+", 20000) + "\n"
@@ -936,7 +936,7 @@ func TestActiveIsPythonsBool(t *testing.T) {
 		"0": false, "0.0": false, "0e0": true, "1": true, "~": false, "null": false, "": false, "[]": false,
 		"[0]": true, "{}": false, "'false'": true, "''": false, "t > 0.5": true, "y": true, "0x0": false,
 		`"no"`: true, `"0"`: true, `"null"`: true, `"yes"`: true, "1__0": true, "0__0": false} {
-		f, err := Parse("a.yaml", []byte("targets:\n  - active: "+value+"\n    features: [x]\n"))
+		f, err := Parse("a.yaml", []byte("targets:\n  - active: "+value+"\n    features: [red]\n"))
 		if err != nil {
 			t.Errorf("active: %s: %v", value, err)
 			continue
@@ -993,7 +993,7 @@ postproc: [{blur: {kernel_size: 3, sigma: null}}]
 targets:
   - features:
       - {text: ~, image: x.png}
-      - {text: y, image: null}
+      - {text: blue, image: null}
     transforms: [{blur: {kernel_size: 3, sigma: ~}}]
     constraints: [{blur: {kernel_size: 3, sigma: null}}]
 `))
@@ -1009,7 +1009,7 @@ targets:
 		t.Errorf("a null blur sigma is %v, want the kernel's default", e.Targets[0].Transforms[0].Values)
 	}
 	for written, want := range map[string]string{"equal": "equal", "fair": "fair", "Equal": "fair", "unequal": "fair", "FAIR": "fair"} {
-		f, err := Parse("s.yaml", []byte("targets:\n  - feature_scale: "+written+"\n    features: [x]\n"))
+		f, err := Parse("s.yaml", []byte("targets:\n  - feature_scale: "+written+"\n    features: [red]\n"))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -1026,7 +1026,7 @@ targets:
 func TestStartAndEndAsCLIPigReadsThem(t *testing.T) {
 	for value, want := range map[string]string{"1/2": "50%", "pi/10": "31.41592653589793%", "10*5%": "50%",
 		"2*5": "1000%", "5.0": "500%", "-1": "-1", "150%": "150%", "7": "7", "0.25": "25%"} {
-		f, err := Parse("m.yaml", []byte("epochs: 10\ntargets:\n  - start: "+value+"\n    features: [x]\n"))
+		f, err := Parse("m.yaml", []byte("epochs: 10\ntargets:\n  - start: "+value+"\n    features: [red]\n"))
 		if err != nil {
 			t.Errorf("start: %s: %v", value, err)
 			continue
@@ -1039,11 +1039,11 @@ func TestStartAndEndAsCLIPigReadsThem(t *testing.T) {
 			t.Errorf("start: %s: notes %v", value, f.Notes)
 		}
 	}
-	if f, err := Parse("m.yaml", []byte("targets:\n  - end: 1\n    features: [x]\n")); err != nil || len(f.Notes) != 1 ||
+	if f, err := Parse("m.yaml", []byte("targets:\n  - end: 1\n    features: [red]\n")); err != nil || len(f.Notes) != 1 ||
 		!strings.Contains(f.Notes[0].Error(), "end 1 is step 1") {
 		t.Errorf("end: 1 has no note saying it is step 1: %v", err)
 	}
-	if _, err := Parse("m.yaml", []byte("targets:\n  - start: t / 2\n    features: [x]\n")); err == nil ||
+	if _, err := Parse("m.yaml", []byte("targets:\n  - start: t / 2\n    features: [red]\n")); err == nil ||
 		!strings.Contains(err.Error(), "t is not available here") {
 		t.Errorf("start of a variable: %v", err)
 	}
@@ -1078,7 +1078,7 @@ func TestFeatureTextIsPythonsStr(t *testing.T) {
 // refused where the resolution changes.
 func TestInterpolationReadWhereTheResolutionChanges(t *testing.T) {
 	for resolution, refused := range map[string]bool{"32": false, `"32 + 32*(t > 0.5)"`: true} {
-		f, err := Parse("i.yaml", []byte("epochs: 4\ninterpolation: CUBIC\nresolution: "+resolution+"\ntargets: [{features: [x]}]\n"))
+		f, err := Parse("i.yaml", []byte("epochs: 4\ninterpolation: CUBIC\nresolution: "+resolution+"\ntargets: [{features: [red]}]\n"))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -1112,5 +1112,24 @@ func TestMergeKeysAsPyYAML(t *testing.T) {
 	}
 	if !slices.Equal(got, []int{2, 1, 3}) {
 		t.Errorf("merged batch sizes %v, want PyYAML's [2 1 3]", got)
+	}
+}
+
+// TestDefaultModelNotesWordsItDoesNotKnow notes, at its line, each feature text with words
+// outside the embedded default model's captions, only where that model runs the file.
+func TestDefaultModelNotesWordsItDoesNotKnow(t *testing.T) {
+	file := "targets:\n  - features:\n      - a green tree on a Yellow field, a tree\n      - {text: a large red circle on the left in the sky}\n"
+	for model, want := range map[string]string{"": `w.yaml:3:9: note: the embedded default model does not know "tree", "field":`,
+		"default": `"tree", "field"`, "[default, random:tiny]": `"tree", "field"`, "random:tiny": ""} {
+		f, err := Parse("w.yaml", []byte(file+"model: "+model+"\n"))
+		if model == "" {
+			f, err = Parse("w.yaml", []byte(file))
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		if notes := fmt.Sprint(f.Notes); want == "" && len(f.Notes) > 0 || want != "" && (len(f.Notes) != 1 || !strings.Contains(notes, want)) {
+			t.Errorf("model %q: notes %s, want one with %s", model, notes, want)
+		}
 	}
 }
