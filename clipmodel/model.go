@@ -99,8 +99,8 @@ func backendHint(config string) string {
 	if !strings.HasPrefix(config, "xla") {
 		return ""
 	}
-	hint := "\nXLA needs its PJRT plugin for the device: go-xla's installer where the network allows, or " +
-		"PJRT_PLUGIN_LIBRARY_PATH naming a folder holding it"
+	hint := "\nXLA needs its PJRT plugin for the device: go-xla's installer where the network allows " +
+		"(go run github.com/gomlx/go-xla/cmd/pjrt_installer@latest -autoinstall), or PJRT_PLUGIN_LIBRARY_PATH naming a folder holding it"
 	if strings.Contains(config, "cuda") {
 		hint += " (xla_cuda_plugin.so, from JAX's jax-cuda13-pjrt wheel)"
 	}

@@ -79,8 +79,9 @@ func RunFile(file *expfile.File, name string, withCharts bool) (*Result, error) 
 // clipwork sweep runs.
 func runFile(file *expfile.File, name string, view *LiveView) (*Result, error) {
 	if file.Sweep != nil {
-		return nil, fmt.Errorf("%s: the experiment has a sweep: run its variants with clipwork sweep from a shell "+
-			"(!clipwork sweep FILE in a cell), and show them with notebook.Sweep(FOLDER)", file.Sweep.Position)
+		return nil, fmt.Errorf("%s: the experiment has a sweep: save it as a file and run its variants with clipwork sweep "+
+			"(in a cell, from the notebooks folder: !cd .. && go run ./cmd/clipwork sweep FILE --out results), then show them "+
+			"with notebook.Sweep(FOLDER)", file.Sweep.Position)
 	}
 	defer gonbui.Sync()
 	ctx, stop := stopsignal.Context(context.Background()) // Jupyter's interrupt stops the run at its next step, saved
