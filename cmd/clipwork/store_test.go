@@ -44,7 +44,7 @@ func checkSweepInStore(t *testing.T, out string, steps int) {
 	defer remove()
 	checkSameAsAlone(t, filepath.Dir(dir), steps, 0, 1, 2, 3)
 	table := strings.Split(strings.TrimSpace(runCLI(t, "runs", out+"/demo-sweep")), "\n")
-	if len(table) != 5 || strings.Count(strings.Join(table, "\n"), " finished ") != 4 {
+	if len(table) != 7 || strings.Count(strings.Join(table, "\n"), " finished ") != 4 { // a header, 4 variants, 2 headers given whole
 		t.Errorf("runs of the sweep in the store:\n%s", strings.Join(table, "\n"))
 	}
 	if listing := runCLI(t, "runs", out); !strings.Contains(listing, "(clipwork runs "+out+"/demo-sweep)") {
