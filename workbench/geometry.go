@@ -144,9 +144,10 @@ func rotation(degrees, cx, cy float64) Homography {
 }
 
 // shift is CLIPig's wrapping shift: offsets below 1 in magnitude are fractions of the canvas,
-// whole pixels otherwise.
+// whole pixels otherwise, taken modulo the canvas's size as it wraps (so that any offset CLIPig
+// takes, 1e300 too, stays a pixel position).
 func shift(x, y, w, h float64) Homography {
-	return translation(-math.Trunc(fractionOf(x, w)), -math.Trunc(fractionOf(y, h)))
+	return translation(-math.Mod(math.Trunc(fractionOf(x, w)), w), -math.Mod(math.Trunc(fractionOf(y, h)), h))
 }
 
 // cropFraction is CLIPig's crop's reading of a value: v times size below 1 (a fraction, and, as

@@ -261,3 +261,21 @@ func TestCropsAndPadsFillWithBlack(t *testing.T) {
 		t.Errorf("crop at x -8, which CLIPig takes for -8 widths: loss %g, want 0 (all black)", outside)
 	}
 }
+
+// TestHugeShiftsWrap: CLIPig takes a shift of any size modulo the canvas (int(x) % width); a
+// shift past float32's range stays a valid mapping within the canvas, and a homography that
+// float32 cannot hold is not valid.
+func TestHugeShiftsWrap(t *testing.T) {
+	for _, offset := range []float64{1e300, -1e300, 3.5e38, 40} {
+		h := shift(offset, offset, 32, 32)
+		if !h.Valid() || math.Abs(h[2]) >= 32 || math.Abs(h[5]) >= 32 {
+			t.Errorf("shift %g: %v, want a translation within the canvas", offset, h)
+		}
+	}
+	if h := shift(40, -7, 32, 32); h[2] != -8 || h[5] != 7 {
+		t.Errorf("shift 40 -7 of 32: %v, want a translation of -8, 7", h)
+	}
+	if (Homography{1, 0, 1e39, 0, 1, 0, 0, 0, 1}).Valid() {
+		t.Error("a translation beyond float32 is valid")
+	}
+}

@@ -20,11 +20,12 @@ func (h Homography) Apply(u, v float64) (x, y float64) {
 	return (h[0]*u + h[1]*v + h[2]) / w, (h[3]*u + h[4]*v + h[5]) / w
 }
 
-// Valid tells whether h maps windows to the image: finite values and an invertible matrix (a
-// scale of 0 or a NaN in a transform's value gives neither).
+// Valid tells whether h maps windows to the image: values finite in float32, as the graph
+// takes them, and an invertible matrix (a scale of 0 or a NaN in a transform's value gives
+// neither).
 func (h Homography) Valid() bool {
 	for _, v := range h {
-		if math.IsNaN(v) || math.IsInf(v, 0) {
+		if math.IsNaN(v) || math.Abs(v) > math.MaxFloat32 {
 			return false
 		}
 	}
