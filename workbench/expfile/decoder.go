@@ -516,6 +516,10 @@ func (d *decoder) entries(n *yaml.Node, what string) []*yaml.Node {
 	if n.Kind == yaml.SequenceNode {
 		return n.Content
 	}
+	if isNull(n) {
+		d.errorf(n, "%s is empty (null): give its entries as a list, or remove the key (CLIPig refuses it too)", what)
+		return nil
+	}
 	if n.Kind == yaml.ScalarNode || n.Kind == yaml.MappingNode {
 		return []*yaml.Node{n}
 	}
@@ -575,7 +579,9 @@ func (d *decoder) keyedItem(n *yaml.Node, what string, allowed []string, fn func
 		switch {
 		case !slices.Contains(allowed, key.Value):
 			d.errorf(key, "unknown %s %q%s", what, key.Value, suggestion(key.Value, allowed))
-		case !isNull(value):
+		case isNull(value):
+			d.errorf(key, "%s %q has no settings: give them (`%s: ...`) or remove it (CLIPig refuses it too)", what, key.Value, key.Value)
+		default:
 			fn(key.Value, value)
 		}
 	}

@@ -502,6 +502,10 @@ func (d *decoder) featureScale(n *yaml.Node) string {
 func (d *decoder) feature(n *yaml.Node) workbench.Feature {
 	var f workbench.Feature
 	var imageNode *yaml.Node
+	if isNull(n) {
+		d.errorf(n, "a feature is empty (null): give a text or an image, or remove the entry (CLIPig refuses it too)")
+		return f
+	}
 	if n.Kind == yaml.ScalarNode { // a bare text
 		f.Text = pythonText(n)
 		d.texts = append(d.texts, n)

@@ -609,14 +609,18 @@ func TestModelEnsemble(t *testing.T) {
 }
 
 // TestItemsWithSeveralKeys reads transform and constraint items holding several keys, in order,
-// and skips a key without a value, as CLIPig's loops over each item's keys do.
+// as CLIPig's loops over each item's keys do, and refuses a key without a value (null), as
+// CLIPig's conversion of its parameters does.
 func TestItemsWithSeveralKeys(t *testing.T) {
+	item := "targets:\n  - features: [red]\n    transforms:\n      - noise: 0.05\n        blur:\n"
+	if _, err := Parse("k.yaml", []byte(item)); err == nil || !strings.Contains(err.Error(), `k.yaml:5:9: transform "blur" has no settings`) {
+		t.Errorf("a transform without settings: %v", err)
+	}
 	f, err := Parse("k.yaml", []byte(`targets:
   - features: [x]
     transforms:
       - random_shift: 0 1
         noise: 0.05
-        blur:
       - random_rotate: -5 5
     constraints:
       - mean: {above: 0.5}
@@ -1112,6 +1116,23 @@ func TestMergeKeysAsPyYAML(t *testing.T) {
 	}
 	if !slices.Equal(got, []int{2, 1, 3}) {
 		t.Errorf("merged batch sizes %v, want PyYAML's [2 1 3]", got)
+	}
+}
+
+// TestNullListsAndFeaturesAreRefused: CLIPig refuses a null list of features, transforms,
+// constraints or postproc, and a null feature, which clipwork read as the text "~" or "null".
+func TestNullListsAndFeaturesAreRefused(t *testing.T) {
+	for file, want := range map[string]string{
+		"targets: [{features: ~}]\n":                        "n.yaml:1:22: features is empty (null)",
+		"targets:\n  - features:\n":                         "n.yaml:2:14: features is empty (null)",
+		"targets: [{features: [red, null]}]\n":              "n.yaml:1:28: a feature is empty (null)",
+		"targets: [{features: [red], transforms: ~}]\n":     "transforms is empty (null)",
+		"targets: [{features: [red], constraints: null}]\n": "constraints is empty (null)",
+		"postproc: ~\ntargets: [{features: [red]}]\n":       "n.yaml:1:11: postproc is empty (null)",
+	} {
+		if _, err := Parse("n.yaml", []byte(file)); err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("%q: %v, want %q", file, err, want)
+		}
 	}
 }
 
