@@ -1119,23 +1119,6 @@ func TestMergeKeysAsPyYAML(t *testing.T) {
 	}
 }
 
-// TestNullListsAndFeaturesAreRefused: CLIPig refuses a null list of features, transforms,
-// constraints or postproc, and a null feature, which clipwork read as the text "~" or "null".
-func TestNullListsAndFeaturesAreRefused(t *testing.T) {
-	for file, want := range map[string]string{
-		"targets: [{features: ~}]\n":                        "n.yaml:1:22: features is empty (null)",
-		"targets:\n  - features:\n":                         "n.yaml:2:14: features is empty (null)",
-		"targets: [{features: [red, null]}]\n":              "n.yaml:1:28: a feature is empty (null)",
-		"targets: [{features: [red], transforms: ~}]\n":     "transforms is empty (null)",
-		"targets: [{features: [red], constraints: null}]\n": "constraints is empty (null)",
-		"postproc: ~\ntargets: [{features: [red]}]\n":       "n.yaml:1:11: postproc is empty (null)",
-	} {
-		if _, err := Parse("n.yaml", []byte(file)); err == nil || !strings.Contains(err.Error(), want) {
-			t.Errorf("%q: %v, want %q", file, err, want)
-		}
-	}
-}
-
 // TestDefaultModelNotesWordsItDoesNotKnow notes, at its line, each feature text with words
 // outside the embedded default model's captions, only where that model runs the file.
 func TestDefaultModelNotesWordsItDoesNotKnow(t *testing.T) {

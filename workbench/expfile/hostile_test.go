@@ -250,7 +250,7 @@ func TestFeatureActiveAtNoStepIsRefused(t *testing.T) {
 }
 
 // TestCarelessWritingExplained names the fix for common slips: a tab indenting, 640x480, a
-// resolution-changing postproc, a wrong count of values.
+// resolution-changing postproc, a wrong count of values, a list or feature left null.
 func TestCarelessWritingExplained(t *testing.T) {
 	for source, want := range map[string]string{
 		"targets:\n\t- features: [x]\n":                                     "c.yaml:2: found character that cannot start any token (line 2 indents with a tab: YAML indents with spaces only)",
@@ -260,6 +260,13 @@ func TestCarelessWritingExplained(t *testing.T) {
 		"targets: [{features: [x], transforms: [{saturation: 1 2}]}]\n":     "saturation factor takes 1 value, got 2",
 		"learnrate: \"\"\n":                                                 "c.yaml:1:12: learnrate is empty: give a number or an expression",
 		"\ufeff\ufeffepochs: 3\n":                                           "c.yaml:1: the file starts with 2 byte-order marks",
+		// null lists and features, which CLIPig refuses (a null feature was the text "~")
+		"targets: [{features: ~}]\n":                        "c.yaml:1:22: features is empty (null)",
+		"targets:\n  - features:\n":                         "c.yaml:2:14: features is empty (null)",
+		"targets: [{features: [red, null]}]\n":              "c.yaml:1:28: a feature is empty (null)",
+		"targets: [{features: [red], transforms: ~}]\n":     "transforms is empty (null)",
+		"targets: [{features: [red], constraints: null}]\n": "constraints is empty (null)",
+		"postproc: ~\ntargets: [{features: [red]}]\n":       "c.yaml:1:11: postproc is empty (null)",
 	} {
 		_, err := Parse("c.yaml", []byte(source))
 		if err == nil || !strings.Contains(err.Error(), want) {
