@@ -104,14 +104,15 @@ func (d *decoder) paramValues(n *yaml.Node, key string, p workbench.Param,
 	for _, item := range d.items(n, what) {
 		values = append(values, read(item, what))
 	}
+	pairs := key == "random_shift" // CLIPig's length [2, 4]; crop's four take 1 or 4
 	switch {
 	case len(values) == 1:
 		return slices.Repeat(values, p.Size)
-	case len(values) == 2 && p.Size == 4:
+	case len(values) == 2 && pairs:
 		return slices.Concat(values, values)
 	case len(values) != p.Size:
 		counts := []int{1, p.Size}
-		if p.Size == 4 {
+		if pairs {
 			counts = append(counts, 2)
 		}
 		d.errorf(n, "%s takes %s, got %d", what, valueCounts(counts), len(values))
