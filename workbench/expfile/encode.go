@@ -53,6 +53,7 @@ func moment(m workbench.Moment) string {
 type (
 	fileOut struct {
 		Version          string      `yaml:"clipwork_version"`
+		Name             string      `yaml:"name,omitempty"`
 		Model            any         `yaml:"model,omitempty"`
 		Seed             uint64      `yaml:"seed"`
 		Epochs           int         `yaml:"epochs"`
@@ -64,7 +65,9 @@ type (
 		Interpolation    string      `yaml:"interpolation"`
 		Parameterization paramOut    `yaml:"parameterization"`
 		Init             initOut     `yaml:"init"`
-		SnapshotInterval any         `yaml:"snapshot_interval,omitempty"`
+		SnapshotInterval any         `yaml:"snapshot_interval"`
+		Verbose          int         `yaml:"verbose"`
+		Device           string      `yaml:"device,omitempty"`
 		Targets          []targetOut `yaml:"targets"`
 		Postproc         []any       `yaml:"postproc,omitempty"`
 	}
@@ -144,7 +147,8 @@ func encodeModel(e *workbench.Experiment) any {
 func encodeFile(f *File) fileOut {
 	e := &f.Experiment
 	out := fileOut{
-		Version: workbench.Version, Model: encodeModel(e), Seed: e.Seed, Epochs: e.Steps, Resolution: flow{value(fmt.Sprint(e.Width)), value(fmt.Sprint(e.Height))},
+		Version: workbench.Version, Name: f.Name, Model: encodeModel(e), Seed: e.Seed, Epochs: e.Steps,
+		Resolution: flow{value(fmt.Sprint(e.Width)), value(fmt.Sprint(e.Height))}, Verbose: f.Verbose,
 		Learnrate: val(e.Learnrate), LearnrateScale: val(e.LearnrateScale), Optimizer: e.Optimizer, Interpolation: e.Interpolation,
 		Parameterization: paramOut{e.Parameterization.Kind, e.Parameterization.Decay},
 		Init:             encodeInit(e.Init),
@@ -152,10 +156,12 @@ func encodeFile(f *File) fileOut {
 	if e.Resolution[0].IsSet() {
 		out.Resolution = flow{val(e.Resolution[0]), val(e.Resolution[1])}
 	}
-	if f.SnapshotEvery > 0 {
-		out.SnapshotInterval = f.SnapshotEvery
-	} else if f.SnapshotSeconds > 0 {
+	out.SnapshotInterval = f.SnapshotEvery // 0 (none) where neither is set
+	if f.SnapshotSeconds > 0 {
 		out.SnapshotInterval = floatNode(f.SnapshotSeconds)
+	}
+	if f.Device != "auto" {
+		out.Device = f.Device
 	}
 	for _, s := range e.Stages {
 		out.Stages = append(out.Stages, stageOut{moment(s.Until), []int{s.Width, s.Height}})

@@ -449,6 +449,24 @@ func TestTransformOrderSurvivesTheConfig(t *testing.T) {
 	}
 }
 
+// TestRunSettingsSurviveTheConfig writes and reads back what a run does besides its image: no
+// snapshots (snapshot_interval 0), its verbosity, device and name; and snapshots every 5 steps
+// or 2.5 seconds.
+func TestRunSettingsSurviveTheConfig(t *testing.T) {
+	for _, settings := range []string{"snapshot_interval: 0\nverbose: 0\ndevice: cpu\nname: mine\n",
+		"snapshot_interval: 5\n", "snapshot_interval: 2.5\n"} {
+		f, err := Parse("s.yaml", []byte(settings+"targets: [{features: [red]}]\n"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, again := roundTrip(t, f)
+		if again.SnapshotEvery != f.SnapshotEvery || again.SnapshotSeconds != f.SnapshotSeconds || again.Verbose != f.Verbose ||
+			again.Device != f.Device || again.Name != f.Name {
+			t.Errorf("%q read back as %+v", settings, again)
+		}
+	}
+}
+
 // roundTrip fills an experiment's defaults, writes it as a resolved config and reads it back.
 func roundTrip(t *testing.T, f *File) ([]byte, *File) {
 	t.Helper()
