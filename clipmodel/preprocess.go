@@ -49,6 +49,13 @@ type Preprocess struct {
 	Mean, Std []float64
 }
 
+// Stretched is p resizing the whole image to the model's input, ignoring its aspect ratio,
+// where p would crop it.
+func (p Preprocess) Stretched() Preprocess {
+	p.Width, p.Height, p.NoResize = p.CropSize, p.CropSize, false
+	return p
+}
+
 // OpenAIMean and OpenAIStd are the normalisation constants all OpenAI CLIP models use.
 var (
 	OpenAIMean = []float64{0.48145466, 0.4578275, 0.40821073}

@@ -139,8 +139,8 @@ func (r *Run) fairScales() error {
 				return err
 			}
 			for _, m := range r.members {
-				squeeze := m.Model.Preprocess // the whole image squeezed to the input, as CLIPig resizes it
-				squeeze.Width, squeeze.Height, squeeze.Bilinear = squeeze.CropSize, squeeze.CropSize, true
+				squeeze := m.Model.Preprocess.Stretched() // the whole image squeezed to the input, as CLIPig resizes it
+				squeeze.Bilinear = true
 				embs, err := m.Model.EmbedPixels([][]float32{squeeze.Pixels(img)})
 				if err != nil {
 					return err

@@ -886,13 +886,10 @@ func TestAdamStartsAgainAfterAResize(t *testing.T) {
 }
 
 // TestFairScalesSeeTheWholeImage: feature_scale fair embeds the initial image squeezed whole to
-// the model's input, as CLIPig resizes it, not its centre crop: a wide image whose middle is
-// green and whose sides are red scales as the whole does.
+// the model's input, as CLIPig resizes it, not its centre crop: a wide image whose middle third
+// is green and whose sides are red scales as the whole does.
 func TestFairScalesSeeTheWholeImage(t *testing.T) {
-	wide := image.NewNRGBA(image.Rect(0, 0, 64, 16))
-	draw.Draw(wide, wide.Bounds(), image.NewUniform(color.NRGBA{255, 0, 0, 255}), image.Point{}, draw.Src)
-	draw.Draw(wide, image.Rect(24, 0, 40, 16), image.NewUniform(color.NRGBA{0, 255, 0, 255}), image.Point{}, draw.Src)
-	path := writePNG(t, "wide.png", wide)
+	_, path := greenMiddle(t, 64, 16)
 	m := tinyModel(t)
 	r, err := NewRun(Experiment{Steps: 1, Width: 64, Height: 16, Init: Init{Image: path}, Targets: []Target{{
 		FeatureScale: FeatureScaleFair, Features: []Feature{{Text: "red"}, {Text: "green"}}}}}, m)
@@ -917,6 +914,51 @@ func TestFairScalesSeeTheWholeImage(t *testing.T) {
 		math.Abs(whole[0]-crop[0])+math.Abs(whole[1]-crop[1]) < 1e-3 {
 		t.Errorf("fair scales %v, the whole image's %v, its centre crop's %v", got, whole, crop)
 	}
+}
+
+// TestFeatureImagesAreStretched: a feature image is resized whole to the model's input,
+// ignoring its aspect ratio, as CLIPig's reference says, not centre-cropped: a wide image
+// whose middle is green and whose sides are red embeds as the whole stretched, not as its green
+// middle.
+func TestFeatureImagesAreStretched(t *testing.T) {
+	wide, path := greenMiddle(t, 96, 16)
+	m := tinyModel(t)
+	r, err := NewRun(Experiment{Steps: 1, Width: 32, Height: 32, Targets: []Target{{Features: []Feature{{Image: path}}}}}, m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	stretched, err := m.EmbedPixels([][]float32{m.Preprocess.Stretched().Pixels(wide)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cropped, err := m.EmbedImageFiles([]string{path})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := r.targets[0].embeddings[0][0]
+	if d := distance(got, clipmodel.Unit(stretched[0])); d > 1e-5 {
+		t.Errorf("the feature's embedding is %g from the stretched image's", d)
+	}
+	if d := distance(got, clipmodel.Unit(cropped[0])); d < 1e-2 {
+		t.Errorf("the feature's embedding is the centre crop's (%g apart)", d)
+	}
+}
+
+// greenMiddle is a w x h image, red with a green middle third, and the path of its PNG.
+func greenMiddle(t *testing.T, w, h int) (image.Image, string) {
+	img := image.NewNRGBA(image.Rect(0, 0, w, h))
+	draw.Draw(img, img.Bounds(), image.NewUniform(color.NRGBA{255, 0, 0, 255}), image.Point{}, draw.Src)
+	draw.Draw(img, image.Rect(w/3, 0, 2*w/3, h), image.NewUniform(color.NRGBA{0, 255, 0, 255}), image.Point{}, draw.Src)
+	return img, writePNG(t, "wide.png", img)
+}
+
+// distance is the Euclidean distance of two vectors.
+func distance(a, b []float32) float64 {
+	sum := 0.0
+	for i := range a {
+		sum += float64(a[i]-b[i]) * float64(a[i]-b[i])
+	}
+	return math.Sqrt(sum)
 }
 
 // TestIdleStepsPostProcessButDoNotStep: a step without an active target post-processes the image,

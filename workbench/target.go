@@ -145,7 +145,12 @@ func embedFeature(m *clipmodel.Model, f Feature, texts map[string][]float32) ([]
 	if f.Image == "" {
 		return texts[f.Text], nil
 	}
-	embs, err := m.EmbedImageFiles([]string{f.Image})
+	img, err := clipmodel.LoadImage(f.Image)
+	if err != nil {
+		return nil, err
+	}
+	// CLIPig's reference: "the image is resized to 224x224, ignoring the aspect-ratio".
+	embs, err := m.EmbedPixels([][]float32{m.Preprocess.Stretched().Pixels(img)})
 	if err != nil {
 		return nil, err
 	}
