@@ -26,8 +26,8 @@ type Transform struct {
 	After int
 	// Unclamped leaves the pixels unclamped after the transform, for the next one. CLIPig clamps
 	// to [0, 1] at the end of each item of transforms (its contrast and saturation defaults
-	// clamp), so that in `- {add: .5, mul: .5}` the add's result is not clamped before the mul;
-	// clipwork reads every transform of an item but the last as Unclamped.
+	// clamp) and at a contrast or saturation, so that in `- {add: .5, mul: .5}` the add's result
+	// is not clamped before the mul; clipwork reads the transforms of an item so.
 	Unclamped bool
 }
 

@@ -333,7 +333,10 @@ func encodeTarget(t workbench.Target) targetOut {
 
 // encodeTransforms writes a target's geometric and pixel transforms in their order: each pixel
 // transform after as many geometric ones as its After says, an Unclamped one in one item with
-// those after it up to a clamped one (and the geometric ones between).
+// those after it up to a clamped one (and the geometric ones between). An Unclamped transform
+// that ends its target, or is followed by one of its own kind (an item names a kind once), ends
+// an item of its own, which clamps: after an item naming contrast and saturation, whose last
+// transform is left unclamped, that clamps once more than the file did.
 func encodeTransforms(t workbench.Target) []any {
 	var out []any
 	var item orderedItem

@@ -886,11 +886,14 @@ func TestPostprocOrderAsCLIPig(t *testing.T) {
 
 // TestItemsClampAtTheirEnd reads items of several transforms, which CLIPig clamps once at their
 // end: every pixel transform of an item but the last is Unclamped (a geometric one between,
-// which clamps nothing, too), in the file's order in targets and CLIPig's in postproc; the
-// resolved config writes them back as the same items.
+// which clamps nothing, too), in the file's order in targets and CLIPig's in postproc; but a
+// contrast or saturation in a target's item clamps where it stands, and an item naming both
+// ends unclamped (CLIPig's defaults, which clamp at the end, are those two). The resolved config
+// writes them back as items that clamp the same.
 func TestItemsClampAtTheirEnd(t *testing.T) {
 	f, err := Parse("i.yaml", []byte("targets:\n  - features: [x]\n    transforms:\n      - {mul: .5, add: .25}\n"+
 		"      - {noise: .1}\n      - {edge: {}, random_shift: 0 1, add: .1, border: 1}\n"+
+		"      - {contrast: 1, saturation: 1, add: .5}\n      - {mul: .5, contrast: 1, add: .5}\n"+
 		"postproc:\n  - {mul: .5, add: .25, start: 2}\n  - {blur: 1}\n  - {add: {color: .5, amount: .3}, mul: {color: .5, amount: .7}}\n"))
 	if err != nil {
 		t.Fatal(err)
@@ -906,7 +909,8 @@ func TestItemsClampAtTheirEnd(t *testing.T) {
 		return strings.Join(target, " "), strings.Join(post, " ")
 	}
 	target, post := describe(f.Experiment)
-	if want := "mul0:true add0:false noise0:false edge0:true add1:true border1:false"; target != want {
+	if want := "mul0:true add0:false noise0:false edge0:true add1:true border1:false contrast1:false saturation1:false add1:true " +
+		"mul1:true contrast1:false add1:false"; target != want {
 		t.Errorf("target transforms %s, want %s", target, want)
 	}
 	if want := "add:true: mul:false: blur:false: add:true:0.3 mul:false:0.7"; post != want {

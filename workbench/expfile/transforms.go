@@ -290,10 +290,18 @@ func (d *decoder) bound(n *yaml.Node, what string) []workbench.Value {
 	return values
 }
 
-// joinItem marks the transforms of one item unclamped but the last: CLIPig clamps at the
-// item's end, and its geometric transforms clamp nothing.
+// joinItem marks which pixel transforms of one item clamp, as in CLIPig: contrast and
+// saturation, wherever they stand (torchvision's adjustments clamp), and the last, since
+// CLIPig's defaults, contrast and saturation 1, end every item that does not name both of them
+// itself; the others leave their pixels unclamped for the next, and geometric transforms clamp
+// nothing.
 func joinItem(item []workbench.Transform) {
+	adjusts := func(tr workbench.Transform) bool {
+		return tr.Kind == workbench.TransformContrast || tr.Kind == workbench.TransformSaturation
+	}
+	namesBoth := slices.ContainsFunc(item, func(tr workbench.Transform) bool { return tr.Kind == workbench.TransformContrast }) &&
+		slices.ContainsFunc(item, func(tr workbench.Transform) bool { return tr.Kind == workbench.TransformSaturation })
 	for i := range item {
-		item[i].Unclamped = i+1 < len(item)
+		item[i].Unclamped = !adjusts(item[i]) && (i+1 < len(item) || namesBoth)
 	}
 }
