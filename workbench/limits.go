@@ -30,8 +30,8 @@ const (
 func sizeProblems(sizes [][2]int, add func(format string, args ...any)) {
 	for _, s := range sizes {
 		switch {
-		case max(s[0], s[1]) >= 1<<40: // SizeAt holds an infinite side there
-			add("resolution is infinite: give sides of at most %d", MaxCanvasSide)
+		case max(s[0], s[1]) >= 1<<40: // SizeAt holds an infinite or huge side there
+			add("resolution is infinite or far too large: give sides of at most %d", MaxCanvasSide)
 			return
 		case s[0] > MaxCanvasSide || s[1] > MaxCanvasSide:
 			add("resolution %dx%d is larger than the limit of %d per side", s[0], s[1], MaxCanvasSide)

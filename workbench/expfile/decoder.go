@@ -315,8 +315,12 @@ func (d *decoder) integer(n *yaml.Node, what string, minimum int) int {
 		if !ok {
 			return 0
 		}
-		if math.IsNaN(f) || math.Abs(f) >= 1<<62 {
+		switch {
+		case math.IsNaN(f) || math.IsInf(f, 0):
 			d.errorf(n, "%s must be a whole number, got %v", what, f)
+			return 0
+		case math.Abs(f) >= 1<<62:
+			d.errorf(n, "%s is %v, far beyond any %s clipwork can take", what, f, what)
 			return 0
 		}
 		v = int(f)
