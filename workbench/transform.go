@@ -242,7 +242,9 @@ func canvasScale(r TransformRow, scale, _ float64) TransformRow {
 // in blobs 1/scale window pixels wide. On a larger canvas it is drawn at the window's pixels,
 // where averaging scale^2 canvas pixels divides its std by scale (the caller's part). The
 // resize is two batched products with bicubic weights built in the graph, [n, s, s+4] for a
-// grid of s+4 pixels a side (the taps stay inside it); at scale 1 they copy the noise.
+// grid of s+4 pixels a side (the taps stay inside it); at scale 1 they copy the noise. GoMLX's
+// Interpolate resizes by sizes fixed when the graph is built, and the windows' scales are the
+// step's inputs, hence the weights by hand.
 func (a *TransformArgs) canvasNoise(channels int) (noise, spans *Node) {
 	n, s := a.X.Shape().Dim(0), a.X.Shape().Dim(1)
 	spans = MulScalar(a.Col(3), a.GridScale)
