@@ -13,6 +13,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"unicode"
 	"unicode/utf8"
 
 	"github.com/clipwork/clipwork/workbench"
@@ -164,8 +165,9 @@ func WinRates(t *workbench.TargetStats) Chart {
 			sub += "; red: negative features, pushed away"
 		}
 		bar.SetGlobalOptions(common("mean similarity over the run: "+t.Name, sub)...)
+		colours := featureColours(t)
 		for j, f := range t.Features {
-			labels, data = append(labels, barLabel(f.Label, f.Negative)), append(data, similarityBar(f, j))
+			labels, data = append(labels, barLabel(f.Label, f.Negative)), append(data, similarityBar(f, colours[j]))
 		}
 		bar.SetXAxis(labels).AddSeries("mean similarity", data)
 		return Chart{Name: "similarity-mean-" + t.Name, def: axisLabels(bar, labels)}
@@ -173,10 +175,11 @@ func WinRates(t *workbench.TargetStats) Chart {
 	bar.SetGlobalOptions(append(common("win rate: "+t.Name,
 		fmt.Sprintf("select %s: %% of %d windows each feature won", t.Select, t.Windows)),
 		charts.WithYAxisOpts(opts.YAxis{Max: 100}))...)
+	colours := featureColours(t)
 	for j, f := range t.Features {
 		if rate, ok := t.WinRate(j); ok {
 			labels = append(labels, Wrap(f.Label, 18))
-			data = append(data, opts.BarData{Value: round(100 * rate), ItemStyle: &opts.ItemStyle{Color: colour(f, j)}})
+			data = append(data, opts.BarData{Value: round(100 * rate), ItemStyle: &opts.ItemStyle{Color: colours[j]}})
 		}
 	}
 	bar.SetXAxis(labels).AddSeries("win rate", data)
@@ -194,22 +197,52 @@ func barLabel(label string, negative bool) string {
 	return Wrap(label, 18)
 }
 
-// similarityBar is feature j's mean similarity as a bar in its colour.
-func similarityBar(f *workbench.FeatureStats, j int) opts.BarData {
-	return opts.BarData{Value: round(f.SimilarityMean), ItemStyle: &opts.ItemStyle{Color: colour(f, j)}}
+// similarityBar is a feature's mean similarity as a bar in its colour.
+func similarityBar(f *workbench.FeatureStats, colour string) opts.BarData {
+	return opts.BarData{Value: round(f.SimilarityMean), ItemStyle: &opts.ItemStyle{Color: colour}}
 }
 
-// featureColours are the colours of a target's features by their index, ECharts' palette with
-// brown for its red (negative features' colour), so that a feature has one colour in every
-// chart of its target.
-var featureColours = []string{"#5470c6", "#91cc75", "#fac858", "#8c564b", "#73c0de", "#3ba272", "#fc8452", "#9a60b4", "#ea7ccc"}
+// paletteColours are the colours of features that name none, in their order: ECharts' palette
+// with brown for its red (negative features' colour).
+var paletteColours = []string{"#5470c6", "#91cc75", "#fac858", "#8c564b", "#73c0de", "#3ba272", "#fc8452", "#9a60b4", "#ea7ccc"}
 
-// colour is feature j's colour in its target's charts: negativeColour for a negative feature.
-func colour(f *workbench.FeatureStats, j int) string {
-	if f.Negative {
-		return negativeColour
+// namedColours are how a chart draws the colours a feature's label may name (white and yellow
+// darkened to show on white).
+var namedColours = map[string]string{"red": "#e0201b", "orange": "#ff7f0e", "yellow": "#d4b106", "green": "#2ca02c",
+	"blue": "#1f5fd6", "purple": "#8e44ad", "pink": "#e377c2", "brown": "#8c564b", "black": "#222222",
+	"white": "#c0c0c0", "grey": "#7f7f7f", "gray": "#7f7f7f"}
+
+// featureColours are the colours of a target's features, the same in every chart of the
+// target: negativeColour for a negative feature; the first colour its label names where no
+// feature before took it ("a blue square" is blue); else the palette's next free colour.
+func featureColours(t *workbench.TargetStats) []string {
+	colours := make([]string, len(t.Features))
+	taken := map[string]bool{}
+	for j, f := range t.Features {
+		if f.Negative {
+			colours[j] = negativeColour
+			continue
+		}
+		for _, word := range strings.FieldsFunc(strings.ToLower(f.Label), func(r rune) bool { return !unicode.IsLetter(r) }) {
+			if c, ok := namedColours[word]; ok {
+				if !taken[c] {
+					colours[j] = c
+				}
+				break
+			}
+		}
+		taken[colours[j]] = true
 	}
-	return featureColours[j%len(featureColours)]
+	next := 0
+	for j := range colours {
+		for colours[j] == "" {
+			if c := paletteColours[next%len(paletteColours)]; !taken[c] || next >= len(paletteColours) {
+				colours[j] = c
+			}
+			next++
+		}
+	}
+	return colours
 }
 
 // axisLabels shows every category label of a bar chart (none dropped for lack of room), with
@@ -243,21 +276,22 @@ func Similarities(stats *workbench.Stats, t *workbench.TargetStats) Chart {
 	line.SetGlobalOptions(append(common("similarity over time: "+t.Name, sub), legend(),
 		stepAxis(0))...)
 	ensemble := func(rec workbench.StepRecord) []float64 { return rec.Similarities[t.Name] }
+	colours := featureColours(t)
 	for j, f := range t.Features {
 		name := f.Label
 		if f.Negative {
 			name += " (negative)"
 		}
-		options := append(marks(stats, j == 0, t), noSymbols(), charts.WithLineStyleOpts(opts.LineStyle{Color: colour(f, j)}),
-			charts.WithItemStyleOpts(opts.ItemStyle{Color: colour(f, j)}))
+		options := append(marks(stats, j == 0, t), noSymbols(), charts.WithLineStyleOpts(opts.LineStyle{Color: colours[j]}),
+			charts.WithItemStyleOpts(opts.ItemStyle{Color: colours[j]}))
 		line.AddSeries(Wrap(name, 24), similaritySeries(stats, j, ensemble), options...)
 	}
 	for _, m := range stats.Models {
 		model := func(rec workbench.StepRecord) []float64 { return rec.ModelSimilarities[m][t.Name] }
 		for j, f := range t.Features {
 			line.AddSeries(Wrap(f.Label, 24)+" ("+m+")", similaritySeries(stats, j, model), noSymbols(),
-				charts.WithLineStyleOpts(opts.LineStyle{Type: "dotted", Color: colour(f, j)}),
-				charts.WithItemStyleOpts(opts.ItemStyle{Color: colour(f, j)}))
+				charts.WithLineStyleOpts(opts.LineStyle{Type: "dotted", Color: colours[j]}),
+				charts.WithItemStyleOpts(opts.ItemStyle{Color: colours[j]}))
 		}
 	}
 	fitLegend(&line.BaseConfiguration)
@@ -293,6 +327,7 @@ func WinRatesOverTime(stats *workbench.Stats, t *workbench.TargetStats) Chart {
 		padded[i] = xs[0] - (pad-i)*(xs[min(1, len(xs)-1)]-xs[0])
 	}
 	line.SetXAxis(append(padded, xs...))
+	colours := featureColours(t)
 	for j, f := range t.Features {
 		if rates[j] == nil {
 			continue
@@ -308,8 +343,8 @@ func WinRatesOverTime(stats *workbench.Stats, t *workbench.TargetStats) Chart {
 			}
 		}
 		line.AddSeries(Wrap(f.Label, 24), data, charts.WithLineChartOpts(opts.LineChart{Stack: "share", ShowSymbol: opts.Bool(false)}),
-			charts.WithAreaStyleOpts(opts.AreaStyle{Opacity: opts.Float(0.6), Color: colour(f, j)}),
-			charts.WithLineStyleOpts(opts.LineStyle{Color: colour(f, j)}), charts.WithItemStyleOpts(opts.ItemStyle{Color: colour(f, j)}))
+			charts.WithAreaStyleOpts(opts.AreaStyle{Opacity: opts.Float(0.6), Color: colours[j]}),
+			charts.WithLineStyleOpts(opts.LineStyle{Color: colours[j]}), charts.WithItemStyleOpts(opts.ItemStyle{Color: colours[j]}))
 	}
 	fitLegend(&line.BaseConfiguration)
 	return Chart{Name: "winrate-over-time-" + t.Name, def: line}

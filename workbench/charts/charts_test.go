@@ -4,6 +4,7 @@ import (
 	"encoding/xml"
 	"math"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -390,7 +391,7 @@ func TestFeaturesKeepTheirColour(t *testing.T) {
 	stats := testStats()
 	for _, c := range []Chart{WinRates(stats.Targets[0]), Similarities(stats, stats.Targets[0]), WinRatesOverTime(stats, stats.Targets[0])} {
 		o := option(t, c)
-		for _, colour := range []string{featureColours[0], featureColours[1]} {
+		for _, colour := range []string{paletteColours[0], paletteColours[1]} {
 			if want := `"color":"` + colour + `"`; !strings.Contains(o, want) {
 				t.Errorf("%s lacks the features' colour %s", c.Name, want)
 			}
@@ -398,6 +399,21 @@ func TestFeaturesKeepTheirColour(t *testing.T) {
 		if c.Name != "winrate-over-time-t" && !strings.Contains(o, `"color":"`+negativeColour+`"`) {
 			t.Errorf("%s does not draw the negative feature in %s", c.Name, negativeColour)
 		}
+	}
+}
+
+// TestFeaturesTakeTheColourTheyName: a feature drawn in the first colour its label names
+// where no feature before took it, the others in the palette's free colours, negative ones red.
+func TestFeaturesTakeTheColourTheyName(t *testing.T) {
+	target := &workbench.TargetStats{}
+	for i, label := range []string{"a blue square", "a red circle on a blue sky", "a sword", "another blue square",
+		"a Yellow star", "rust", "dark-green grass"} {
+		target.Features = append(target.Features, &workbench.FeatureStats{Label: label, Negative: i == 5})
+	}
+	want := []string{namedColours["blue"], namedColours["red"], paletteColours[0], paletteColours[1],
+		namedColours["yellow"], negativeColour, namedColours["green"]}
+	if got := featureColours(target); !slices.Equal(got, want) {
+		t.Errorf("colours %v, want %v", got, want)
 	}
 }
 
