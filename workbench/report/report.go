@@ -262,28 +262,50 @@ func SettingsTable(runs []Run) string {
 	return HTMLTable(header, rows)
 }
 
-// Images is an HTML row of the runs' final images with their names, upscaled without blurring.
+// Labels name runs in comparisons: each by its folder's name and, where one or two settings
+// differ between them, those settings' values (refined-1: seed=2), so that two runs of one
+// recipe read apart.
+func Labels(runs []Run) []string {
+	diff := DifferingSettings(runs)
+	labels := make([]string, len(runs))
+	for i, r := range runs {
+		labels[i] = r.Name()
+		if len(diff) == 0 || len(diff) > 2 {
+			continue
+		}
+		var values []string
+		for _, k := range diff {
+			values = append(values, k+"="+Setting(r, k))
+		}
+		labels[i] += ": " + strings.Join(values, " ")
+	}
+	return labels
+}
+
+// Images is an HTML row of the runs' final images with their labels, upscaled without blurring.
 func Images(runs []Run) (string, error) {
 	var b strings.Builder
 	b.WriteString(`<div style="display:flex;flex-wrap:wrap;gap:12px">`)
-	for _, r := range runs {
+	labels := Labels(runs)
+	for i, r := range runs {
 		png, err := os.ReadFile(filepath.Join(r.Dir.Path, runstore.ImageFile))
 		if err != nil {
 			return "", err
 		}
 		fmt.Fprintf(&b, `<figure style="margin:0"><img src="data:image/png;base64,%s" width="256" `+
 			`style="image-rendering:pixelated"><figcaption>%s</figcaption></figure>`,
-			base64.StdEncoding.EncodeToString(png), html.EscapeString(r.Name()))
+			base64.StdEncoding.EncodeToString(png), html.EscapeString(labels[i]))
 	}
 	b.WriteString("</div>")
 	return b.String(), nil
 }
 
-// CompareCharts are the grouped win-rate (or similarity) charts of runs, one per target name.
+// CompareCharts are the grouped win-rate (or similarity) charts of runs, one per target name,
+// the runs named by their Labels.
 func CompareCharts(runs []Run) []charts.Chart {
 	var named []charts.NamedStats
-	for _, r := range runs {
-		named = append(named, charts.NamedStats{Name: r.Name(), Stats: r.Stats()})
+	for i, label := range Labels(runs) {
+		named = append(named, charts.NamedStats{Name: label, Stats: runs[i].Stats()})
 	}
 	return charts.Compare(named)
 }

@@ -34,6 +34,20 @@ func TestDifferingSettingsAreRealDifferences(t *testing.T) {
 	}
 }
 
+// TestLabelsNameWhatDiffers: two runs of one recipe are labelled with the setting that tells
+// them apart; runs differing in more than two settings by their names alone.
+func TestLabelsNameWhatDiffers(t *testing.T) {
+	a := run("refined", map[string]string{"seed": "1", "epochs": "60"})
+	b := run("refined-1", map[string]string{"seed": "2", "epochs": "60"})
+	if got := Labels([]Run{a, b}); !slices.Equal(got, []string{"refined: seed=1", "refined-1: seed=2"}) {
+		t.Errorf("labels %q", got)
+	}
+	c := run("other", map[string]string{"seed": "3", "epochs": "10", "learnrate": "2"})
+	if got := Labels([]Run{a, c}); !slices.Equal(got, []string{"refined", "other"}) {
+		t.Errorf("labels of runs differing in three settings: %q", got)
+	}
+}
+
 // TestStatusTableMatchesTheText: the HTML status table holds the cells the text table prints,
 // escaped.
 func TestStatusTableMatchesTheText(t *testing.T) {
