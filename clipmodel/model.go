@@ -104,7 +104,8 @@ func backendHint(config string) string {
 	if strings.Contains(config, "cuda") {
 		hint += " (xla_cuda_plugin.so, from JAX's jax-cuda13-pjrt wheel)"
 	}
-	return hint + fmt.Sprintf("; to run on the CPU with the Go backend instead, unset %s", compute.ConfigEnvVar)
+	return hint + fmt.Sprintf("; without network, GOMLX_NO_AUTO_INSTALL=1 skips go-xla's download attempt and its log; "+
+		"to run on the CPU with the Go backend instead, unset %s", compute.ConfigEnvVar)
 }
 
 func (m *Model) compile() error {
