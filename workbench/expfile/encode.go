@@ -333,35 +333,51 @@ func encodeTarget(t workbench.Target) targetOut {
 
 // encodeTransforms writes a target's geometric and pixel transforms in their order: each pixel
 // transform after as many geometric ones as its After says, an Unclamped one in one item with
-// those after it up to a clamped one (and the geometric ones between). An Unclamped transform
-// that ends its target, or is followed by one of its own kind (an item names a kind once), ends
-// an item of its own, which clamps: after an item naming contrast and saturation, whose last
-// transform is left unclamped, that clamps once more than the file did.
+// those after it up to a clamped one (and the geometric ones between). An item that has to end
+// on an Unclamped transform (the target's last, or one followed by one of its own kind: an item
+// names a kind once) starts with contrast and saturation 1, which clamp pixels that are in [0, 1]
+// already and make the item end unclamped, as CLIPig reads an item naming both.
 func encodeTransforms(t workbench.Target) []any {
 	var out []any
 	var item orderedItem
-	add := func(kind string, body any, closes bool) {
-		if item.has(kind) { // an item holds a key once
-			out, item = append(out, item), nil
+	open := false // the item's last pixel transform leaves its pixels unclamped
+	closeItem := func() {
+		if open {
+			item = append(orderedItem{clampingDefault(workbench.TransformContrast), clampingDefault(workbench.TransformSaturation)}, item...)
 		}
-		if item = append(item, keyed{kind, body}); closes {
-			out, item = append(out, item), nil
+		out, item, open = append(out, item), nil, false
+	}
+	add := func(kind string, body any, pixels, closes bool) {
+		if item.has(kind) {
+			closeItem()
+		}
+		item = append(item, keyed{kind, body})
+		if pixels {
+			open = !closes
+		}
+		if closes {
+			closeItem()
 		}
 	}
 	for k := 0; k <= len(t.Geometry); k++ {
 		for _, tr := range t.Transforms {
 			if tr.After == k || (k == len(t.Geometry) && tr.After > k) {
-				add(tr.Kind, encodeTransform(tr), !tr.Unclamped)
+				add(tr.Kind, encodeTransform(tr), true, !tr.Unclamped)
 			}
 		}
 		if k < len(t.Geometry) {
-			add(t.Geometry[k].Kind, encodeGeometric(t.Geometry[k]), len(item) == 0)
+			add(t.Geometry[k].Kind, encodeGeometric(t.Geometry[k]), false, len(item) == 0)
 		}
 	}
 	if len(item) > 0 {
-		out = append(out, item)
+		closeItem()
 	}
 	return out
+}
+
+// clampingDefault is kind (contrast or saturation) at factor 1, as CLIPig's defaults end an item.
+func clampingDefault(kind string) keyed {
+	return keyed{kind, encodeTransform(workbench.Transform{Kind: kind, Values: []workbench.Value{workbench.Constant(1)}})}
 }
 
 func encodeTransform(tr workbench.Transform) map[string]any {

@@ -923,6 +923,28 @@ func TestItemsClampAtTheirEnd(t *testing.T) {
 	}
 }
 
+// TestItemsEndingUnclampedSurviveTheConfig writes back items that name contrast and saturation
+// and so end unclamped, one followed by an item starting with its own last kind, one last:
+// written with contrast and saturation 1 first (clamps of pixels in [0, 1], which change
+// nothing), they still end unclamped when read back.
+func TestItemsEndingUnclampedSurviveTheConfig(t *testing.T) {
+	f, err := Parse("u.yaml", []byte("targets:\n  - features: [red]\n    transforms:\n"+
+		"      - {contrast: 1, saturation: 1, add: .5}\n      - {add: .25, mul: .5}\n      - {contrast: 1, saturation: 1, noise: .1}\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, again := roundTrip(t, f)
+	var got []string
+	for _, tr := range again.Experiment.Targets[0].Transforms {
+		got = append(got, fmt.Sprintf("%s:%v", tr.Kind, tr.Unclamped))
+	}
+	want := "contrast:false saturation:false contrast:false saturation:false add:true add:true mul:false " +
+		"contrast:false saturation:false contrast:false saturation:false noise:true"
+	if strings.Join(got, " ") != want {
+		t.Errorf("read back as %s, want %s", strings.Join(got, " "), want)
+	}
+}
+
 // TestYAML11Numbers reads plain numbers as PyYAML (YAML 1.1) does: octal, binary, base 60,
 // .inf, and bools as 1 and 0; quoted ones stay as written; a quoted bool is a string, true to
 // Python unless empty.
