@@ -54,6 +54,24 @@ func TestEnsembleLossIsTheWeightedSum(t *testing.T) {
 	}
 }
 
+// TestEnsembleOfCLIPigCanvasesIsTheWeightedSum: as TestEnsembleLossIsTheWeightedSum, for a
+// target of CLIPig's geometry whose noise and blur act at its canvas's scale, on an image
+// smaller than both models' inputs and on one larger: each model's windows see the canvas at
+// their own scale, as each model alone does.
+func TestEnsembleOfCLIPigCanvasesIsTheWeightedSum(t *testing.T) {
+	a, b := tinyModel(t), tiny48Model(t)
+	for _, side := range []int{24, 96} {
+		exp := Experiment{Seed: 3, Steps: 2, Width: side, Height: side, Targets: []Target{{BatchSize: 2,
+			Features: []Feature{{Text: "a red circle"}}, Geometry: []Geometric{{Kind: "random_shift", Values: [][]Value{consts(0, 1, 0, 1)}}},
+			Transforms: []Transform{{Kind: TransformNoise, Values: consts(0.1)}, {Kind: TransformBlur, Values: consts(1), Extra: [][]Value{consts(5, 5)}}}}}}
+		first := func(members ...Member) float64 { return firstLoss(t, exp, members...) }
+		lossA, lossB := first(Member{a, 1}), first(Member{b, 1})
+		if got, want := first(Member{a, 2}, Member{b, 0.5}), 2*lossA+0.5*lossB; math.Abs(got-want) > 1e-5*math.Abs(want) {
+			t.Errorf("%dx%d: ensemble loss %.7f, want 2 x %.7f + 0.5 x %.7f = %.7f", side, side, got, lossA, lossB, want)
+		}
+	}
+}
+
 // TestEnsembleRunRecordsEachModel runs an ensemble of two models for 30 steps and checks that
 // the statistics keep each model's similarities, that the ensemble's are their weighted mean,
 // and that stats.json carries them.

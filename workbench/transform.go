@@ -139,6 +139,9 @@ var TransformKinds = []TransformKind{
 		Rescale: func(r TransformRow, s, _ float64) TransformRow { r[0] /= s; return r },
 		Extra:   []Param{kernelSize}, Apply: func(a *TransformArgs) *Node {
 			sigma := Reshape(a.Col(0), a.X.Shape().Dim(0))
+			if a.GridScale > 0 { // carried to the largest input's windows; these may be smaller
+				sigma = DivScalar(sigma, a.GridScale)
+			}
 			rx, ry := kernelRadii(a.Extra[0], a.Radius)
 			return gaussianBlurXY(a.X, sigma, sigma, rx, ry)
 		}},

@@ -377,22 +377,29 @@ func noiseStats(noise []float32, s int) (std, correlation float64) {
 	return math.Sqrt(variance), products / float64(pairs) / variance
 }
 
-// TestNoiseFollowsItsCanvasGrid adds noise to a flat grey image of 16x16 and of 32x32, both
+// TestNoiseFollowsItsCanvasGrid adds noise to a flat grey image of 16x16, 32x32 and 64x64, each
 // seen whole through the tiny model's 32-pixel windows. CLIPig adds it to the image, which is
 // then resized to the window: on 16x16 the window's noise comes in blobs two pixels wide, whose
 // total variation (the mean step between neighbours) is about half of white noise's for the
-// same std (the tv constraint over the std constraint, both l1 below 0, tells).
+// same std (the tv constraint over the std constraint, both l1 below 0, tells); on 64x64 a
+// window pixel averages four of the image's, which halves the noise's std.
 func TestNoiseFollowsItsCanvasGrid(t *testing.T) {
-	roughness := func(side int) float64 {
+	terms := func(side int) (tv, std float64) {
 		exp := Experiment{Seed: 1, Steps: 1, Width: side, Height: side, Learnrate: Constant(0),
 			Init: Init{Mean: [3]float64{0.5, 0.5, 0.5}, Given: true},
 			Targets: []Target{{BatchSize: 4, Transforms: []Transform{{Kind: TransformNoise, Values: consts(0.1)}},
 				Constraints: []Constraint{{Kind: ConstraintTV, Below: consts(0), Loss: "l1"},
 					{Kind: ConstraintStd, Below: consts(0), Loss: "l1"}}}}}
 		result := firstStep(t, exp, Member{tinyModel(t), 1})
-		return result.Terms[0] / result.Terms[1]
+		return result.Terms[0], result.Terms[1]
 	}
-	if small, large := roughness(16), roughness(32); small > 0.6*large {
-		t.Errorf("total variation per std: %.3f on 16x16, %.3f on 32x32; want the smaller canvas's blobs far smoother", small, large)
+	smallTV, smallStd := terms(16)
+	tv, std := terms(32)
+	_, largeStd := terms(64)
+	if smallTV/smallStd > 0.6*tv/std {
+		t.Errorf("total variation per std: %.3f on 16x16, %.3f on 32x32; want the smaller canvas's blobs far smoother", smallTV/smallStd, tv/std)
+	}
+	if ratio := largeStd / std; math.Abs(ratio-0.5) > 0.1 {
+		t.Errorf("the window's noise std on 64x64 is %.2f of that on 32x32, want 0.5", ratio)
 	}
 }
