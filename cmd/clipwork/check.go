@@ -101,22 +101,29 @@ func checkFiles(files []string, settings []expfile.Setting, printed notesPrinted
 			len(variants), strings.Join(sweep.Keys(f.Sweep.Axes), ", "))
 	}
 	for _, note := range f.Notes {
-		fmt.Fprintf(stdout, "  %s\n", printed.shown(note.Error(), name))
+		fmt.Fprintf(stdout, "  %s\n", printed.shown(note, name))
 	}
 	return nil
 }
 
-// notesPrinted maps the notes that check has printed to the experiment they were printed for.
+// notesPrinted maps the notes that check has printed, by their message without its position,
+// to the experiment they were printed for.
 type notesPrinted map[string]string
 
 // shown is note as printed for experiment name: whole the first time, after that short and
 // naming the experiment it was printed for.
-func (p notesPrinted) shown(note, name string) string {
-	if first, ok := p[note]; ok {
-		return fmt.Sprintf("note: as for %s: %s", first, charts.Shorten(strings.TrimPrefix(note, "note: "), 60))
+func (p notesPrinted) shown(note error, name string) string {
+	message := note.Error()
+	var located *expfile.Error
+	if errors.As(note, &located) {
+		message = located.Message
 	}
-	p[note] = name
-	return note
+	if first, ok := p[message]; ok {
+		at := strings.TrimSuffix(note.Error(), message) // the position, where the note has one
+		return fmt.Sprintf("%snote: as for %s: %s", at, first, charts.Shorten(strings.TrimPrefix(message, "note: "), 60))
+	}
+	p[message] = name
+	return note.Error()
 }
 
 // modelConfigs are the architectures and input sides of the experiment's models, where check

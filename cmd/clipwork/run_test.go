@@ -492,4 +492,13 @@ func TestCheckNotesDownloads(t *testing.T) {
 	if strings.Count(out, "run downloads it") != 1 || !strings.Contains(out, "note: as for ../../experiments/demo.yaml: model ViT-B/32 is not in") {
 		t.Errorf("check --each prints a note again in full, or not at all:\n%s", out)
 	}
+	dir := t.TempDir()
+	for _, name := range []string{"a.yaml", "b.yaml"} {
+		os.WriteFile(filepath.Join(dir, name), []byte("targets:\n  - features:\n      - a green tree\n      - a castle\n"), 0o644)
+	}
+	out = runCLI(t, "check", "--each", filepath.Join(dir, "a.yaml"), filepath.Join(dir, "b.yaml"))
+	if strings.Count(out, "a real CLIP") != 1 || !strings.Contains(out, filepath.Join(dir, "b.yaml")+":3:9: note: as for "+filepath.Join(dir, "a.yaml")) ||
+		!strings.Contains(out, `does not know "castle" either`) {
+		t.Errorf("check --each repeats a located note in full, or loses its position:\n%s", out)
+	}
 }

@@ -157,6 +157,7 @@ func (d *decoder) file(n *yaml.Node) *File {
 // saw in its training captions: it paints noise and blobs for them.
 func (d *decoder) noteUnknownWords() {
 	words := scenes.Words()
+	explained := false // the first note says why; the others name their words
 	for _, n := range d.texts {
 		var unknown []string
 		for _, w := range strings.FieldsFunc(strings.ToLower(pythonText(n)), func(r rune) bool { return !unicode.IsLetter(r) }) {
@@ -164,11 +165,15 @@ func (d *decoder) noteUnknownWords() {
 				unknown = append(unknown, strconv.Quote(w))
 			}
 		}
-		if len(unknown) > 0 {
+		switch {
+		case len(unknown) > 0 && !explained:
 			d.notef(n, "the embedded default model does not know %s: it learned only captions of coloured shapes "+
 				"(circles, squares, stars, ...) with their size, count and position on a few backgrounds (sky, grass, "+
 				"water, ...), and paints noise and blobs for other words; a real CLIP (model: ViT-B/32) paints them",
 				strings.Join(unknown, ", "))
+			explained = true
+		case len(unknown) > 0:
+			d.notef(n, "the embedded default model does not know %s either", strings.Join(unknown, ", "))
 		}
 	}
 }
