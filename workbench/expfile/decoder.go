@@ -584,11 +584,17 @@ func (d *decoder) keyedItem(n *yaml.Node, what string, allowed []string, fn func
 		case !slices.Contains(allowed, key.Value):
 			d.errorf(key, "unknown %s %q%s", what, key.Value, suggestion(key.Value, allowed))
 		case isNull(value):
-			d.errorf(key, "%s %q has no settings: give them (`%s: ...`) or remove it (CLIPig refuses it too)", what, key.Value, key.Value)
+			d.noSettings(key, what, key.Value)
 		default:
 			fn(key.Value, value)
 		}
 	}
+}
+
+// noSettings refuses a transform, constraint or postproc key given no settings (null), at n,
+// as CLIPig's parameter conversion refuses it.
+func (d *decoder) noSettings(n *yaml.Node, what, key string) {
+	d.errorf(n, "%s %q has no settings: give them (`%s: ...`) or remove it (CLIPig refuses it too)", what, key, key)
 }
 
 // isNull says whether n is YAML's null (null, ~ or nothing), what CLIPig's nullable settings

@@ -604,9 +604,9 @@ func clipigOrder(key string) int {
 }
 
 // skippedByCLIPig tells whether CLIPig leaves out a postproc transform for its value, which it
-// applies only where Python takes it for true: null, an empty list, or a zero, false or empty
-// string where the value stays one (a transform whose one parameter is a list turns `mul: 0`
-// into [0, 0, 0], which is true; a mapping is filled with defaults).
+// applies only where Python takes it for true: an empty list, or a zero, false or empty string
+// where the value stays one (a transform whose one parameter is a list turns `mul: 0` into
+// [0, 0, 0], which is true; a mapping is filled with defaults). A null is refused before.
 func skippedByCLIPig(key string, n *yaml.Node) bool {
 	switch n.Kind {
 	case yaml.SequenceNode:
@@ -618,7 +618,6 @@ func skippedByCLIPig(key string, n *yaml.Node) bool {
 		if f, err := strconv.ParseFloat(yaml11Number(n.Value), 64); err == nil {
 			return f == 0
 		}
-		return pyyamlNull.MatchString(n.Value)
 	}
 	return false
 }
@@ -658,6 +657,8 @@ func (d *decoder) postprocItem(n *yaml.Node) []workbench.Postproc {
 			shared.Disabled = !d.active(v, key)
 		case key == "amount":
 			shared.Amount = d.value(v, key)
+		case isNull(v):
+			d.noSettings(v, "postproc", key)
 		case skippedByCLIPig(key, v):
 			skipped = true
 		case slices.Contains(postprocGeometric(), key):

@@ -864,10 +864,10 @@ func TestDrawsWithoutVariablesHoldForTheRun(t *testing.T) {
 // TestPostprocOrderAsCLIPig applies one item's transforms in the order of CLIPig's transforms.py
 // (add before mul, whatever the file's order), and leaves out a transform whose value Python
 // takes for false, as CLIPig does: a single number's zero (0x0 is zero too; 0:00 is text to
-// PyYAML, whose base 60 starts at 1), null, but not a
-// list's (mul: 0 is [0, 0, 0]) nor a mapping (edge: {} takes its defaults).
+// PyYAML, whose base 60 starts at 1), but not a list's (mul: 0 is [0, 0, 0]) nor a mapping
+// (edge: {} takes its defaults); a null is refused, as CLIPig refuses it.
 func TestPostprocOrderAsCLIPig(t *testing.T) {
-	f, err := Parse("p.yaml", []byte("postproc:\n  - {mul: .5, add: .25, blur: 1}\n  - {saturation: 0, clamp: 0 1, contrast: 0.0, bwnoise: ~}\n"+
+	f, err := Parse("p.yaml", []byte("postproc:\n  - {mul: .5, add: .25, blur: 1}\n  - {saturation: 0, clamp: 0 1, contrast: 0.0, bwnoise: 0}\n"+
 		"  - {mul: 0, edge: {}, saturation: 0x0}\n"))
 	if err != nil {
 		t.Fatal(err)
@@ -881,6 +881,9 @@ func TestPostprocOrderAsCLIPig(t *testing.T) {
 	}
 	if _, err := Parse("p.yaml", []byte("postproc:\n  - saturation: 0\n")); err != nil {
 		t.Errorf("an item of one transform that is false: %v", err)
+	}
+	if _, err := Parse("p.yaml", []byte("postproc:\n  - {mul: .5, bwnoise: ~}\n")); err == nil || !strings.Contains(err.Error(), `p.yaml:2:24: postproc "bwnoise" has no settings`) {
+		t.Errorf("a postproc transform without settings, which CLIPig refuses: %v", err)
 	}
 }
 
