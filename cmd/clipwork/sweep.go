@@ -37,6 +37,8 @@ type sweepPlan struct {
 	quiet    bool
 	// mirror, for a sweep in a store, holds the local working folder that dir is in.
 	mirror *store.Mirror
+	// notes are the variants' files' notes, each once, printed before the sweep runs.
+	notes []string
 	// leaseWait is how long a variant waits for another process writing it in the store.
 	leaseWait time.Duration
 }
@@ -150,12 +152,19 @@ func planSweep(files []string, f sweepFlags) (*sweepPlan, error) {
 	}
 	m := &sweep.Manifest{Files: files, Digests: digests, Settings: f.set, Axes: axes, Zip: zip, Variants: variants}
 	// Every variant must load before any runs: a bad value fails now, not hours later.
+	var notes []string
 	for _, v := range variants {
-		if _, err := expfile.Load(files, m.VariantSettings(v)...); err != nil {
+		file, err := expfile.Load(files, m.VariantSettings(v)...)
+		if err != nil {
 			return nil, fmt.Errorf("variant %d (%s): %w", v.Index, v.Folder, err)
 		}
+		for _, note := range file.Notes {
+			if !slices.Contains(notes, note.Error()) {
+				notes = append(notes, note.Error())
+			}
+		}
 	}
-	return &sweepPlan{manifest: m, dir: filepath.Join(f.out, name), quiet: f.quiet}, nil
+	return &sweepPlan{manifest: m, dir: filepath.Join(f.out, name), quiet: f.quiet, notes: notes}, nil
 }
 
 // sweepAxes are the axes of the files' sweep: with the --vary flags applied (see sweep.Override),

@@ -648,6 +648,17 @@ func TestSweepTakesSteps(t *testing.T) {
 	}
 }
 
+// TestSweepNotesItsFilesOnce: a sweep of a file whose texts the embedded model does not know
+// prints the note once, not once per variant (nor never).
+func TestSweepNotesItsFilesOnce(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "tree.yaml")
+	os.WriteFile(file, []byte("epochs: 1\nresolution: 16\ntargets: [{features: [a green tree]}]\n"), 0o644)
+	out := runCLI(t, "sweep", file, "--vary", "seed=1..3", "--out", t.TempDir(), "--quiet")
+	if n := strings.Count(out, `does not know "tree"`); n != 1 {
+		t.Errorf("the note printed %d times:\n%s", n, out)
+	}
+}
+
 func TestCutHeadersNumbersTheLongOnes(t *testing.T) {
 	long := "composition: a large red circle in the centre"
 	cut, legend := cutHeaders([]string{"#", long, "details: a red circle", long + " (negative)"})

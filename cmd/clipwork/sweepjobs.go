@@ -27,6 +27,9 @@ func (p *sweepPlan) run(index, jobs int, stdout io.Writer) error {
 	if err := p.writeManifest(); err != nil {
 		return err
 	}
+	for _, note := range p.notes {
+		fmt.Fprintln(stdout, note)
+	}
 	ctx, stop := stopsignal.Context(context.Background())
 	defer stop()
 	start := time.Now()
