@@ -344,7 +344,7 @@ func execute(ctx context.Context, file *expfile.File, name string, resume *resum
 	if err != nil {
 		if chose {
 			err = fmt.Errorf("%w\nthe file's device: %s asks for a GPU through XLA's CUDA backend; to run on the CPU, "+
-				"write device: auto (or cpu)", err, file.Device)
+				"write device: auto (or cpu), or, for a run to resume, set %s=go", err, file.Device, compute.ConfigEnvVar)
 		}
 		return err
 	}

@@ -147,6 +147,9 @@ func (d *decoder) file(n *yaml.Node) *File {
 			})
 		}
 	})
+	if n.Kind == yaml.MappingNode && keyIndex(n, "clipwork_version") >= 0 && keyIndex(n, "snapshot_interval") < 0 {
+		f.SnapshotEvery, f.SnapshotSeconds = 0, 0 // a resolved config of a version that left out an interval of 0
+	}
 	if slices.ContainsFunc(e.Models(), func(m workbench.ModelChoice) bool { return m.Name == "" || m.Name == clipmodel.DefaultName }) {
 		d.noteUnknownWords()
 	}

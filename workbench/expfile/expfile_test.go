@@ -467,6 +467,18 @@ func TestRunSettingsSurviveTheConfig(t *testing.T) {
 	}
 }
 
+// TestOldConfigsWithoutSnapshotsKeepThem reads a resolved config written before
+// snapshot_interval 0 was written out: without the key it means no snapshots, as it did.
+func TestOldConfigsWithoutSnapshotsKeepThem(t *testing.T) {
+	f, err := Parse("config.yaml", []byte("clipwork_version: 0.1.0\ntargets: [{features: [red]}]\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if f.SnapshotEvery != 0 || f.SnapshotSeconds != 0 {
+		t.Errorf("snapshots every %d steps, %g s; want none", f.SnapshotEvery, f.SnapshotSeconds)
+	}
+}
+
 // roundTrip fills an experiment's defaults, writes it as a resolved config and reads it back.
 func roundTrip(t *testing.T, f *File) ([]byte, *File) {
 	t.Helper()
