@@ -403,3 +403,21 @@ func TestNoiseFollowsItsCanvasGrid(t *testing.T) {
 		t.Errorf("the window's noise std on 64x64 is %.2f of that on 32x32, want 0.5", ratio)
 	}
 }
+
+// TestWindowsAreClampedAfterAnUnclampedItem: an item naming contrast and saturation ends
+// unclamped, as in CLIPig, which still clamps the windows it gives CLIP and the constraints: a
+// flat 0.8 image plus 0.5 is seen as 1, not 1.3 (the mean constraint tells).
+func TestWindowsAreClampedAfterAnUnclampedItem(t *testing.T) {
+	mean := func(transforms ...Transform) float64 {
+		exp := Experiment{Seed: 1, Steps: 1, Width: 32, Height: 32, Learnrate: Constant(0),
+			Init: Init{Mean: [3]float64{0.8, 0.8, 0.8}, Given: true},
+			Targets: []Target{{BatchSize: 1, Transforms: transforms,
+				Constraints: []Constraint{{Kind: ConstraintMean, Below: consts(0), Loss: "l1"}}}}}
+		return firstLoss(t, exp, Member{tinyModel(t), 1})
+	}
+	item := []Transform{{Kind: TransformContrast, Values: consts(1)}, {Kind: TransformSaturation, Values: consts(1)},
+		{Kind: TransformAdd, Values: consts(0.5), Unclamped: true}}
+	if ratio := mean(item...) / mean(); math.Abs(ratio-1/0.8) > 1e-3 {
+		t.Errorf("the window's mean over the image's: %.4f, want %.4f (clamped to 1)", ratio, 1/0.8)
+	}
+}
