@@ -244,6 +244,8 @@ func canvasScale(r TransformRow, scale, _ float64) TransformRow {
 // and resized as torch's bicubic interpolate resizes CLIPig's canvas to CLIP's input: it comes
 // in blobs 1/scale window pixels wide. On a larger canvas it is drawn at the window's pixels,
 // where averaging scale^2 canvas pixels divides its std by scale (the caller's part). The
+// scale is the mean of the two axes' (a canvas that is not square is squeezed unevenly by
+// CLIPig's resize to a square; here its noise grid is square). The
 // resize is two batched products with bicubic weights built in the graph, [n, s, s+4] for a
 // grid of s+4 pixels a side (the taps stay inside it); at scale 1 they copy the noise. GoMLX's
 // Interpolate resizes by sizes fixed when the graph is built, and the windows' scales are the
