@@ -353,7 +353,7 @@ func chainProblem(chain []Geometric, env Env) error {
 		written := strings.Trim(fmt.Sprint(slices.Concat(values...)), "[]")
 		switch {
 		case !m.Valid():
-			return fmt.Errorf("%s %s at step %d is no valid mapping (a value is NaN, infinite or zero there)",
+			return fmt.Errorf("%s %s at step %d is no valid mapping (a value is NaN, infinite, zero or far too large there)",
 				g.Kind, written, env.Step)
 		case !(nextW >= 1 && nextH >= 1):
 			return fmt.Errorf("%s %s at step %d leaves %gx%g pixels of the %gx%g before it: give it a size of at least 1",

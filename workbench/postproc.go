@@ -83,7 +83,7 @@ func (r *Run) postprocHomography(g Geometric, period Period, env Env, rng *rand.
 		h, _, _ = geometryMap([]Geometric{g}, env, rng, r.width, r.height)
 	}
 	if !h.Valid() {
-		return nil, fmt.Errorf("step %d: postproc %s is no valid mapping (%v): a value is NaN, infinite or zero at this step",
+		return nil, fmt.Errorf("step %d: postproc %s is no valid mapping (%v): a value is NaN, infinite, zero or far too large at this step",
 			env.Step, g.Kind, h)
 	}
 	row := make([]float32, 9)

@@ -453,7 +453,7 @@ func (r *Run) targetInputs(plan *stepPlan, k int, env Env, rng *rand.Rand) (targ
 		}
 		if !h.Valid() {
 			return targetInputs[*tensors.Tensor]{}, fmt.Errorf("step %d: target %q: its windows' geometry is no valid "+
-				"mapping (%v): a window or geometric transform value is NaN, infinite or zero at this step", env.Step, t.Name, h)
+				"mapping (%v): a window or geometric transform value is NaN, infinite, zero or far too large at this step", env.Step, t.Name, h)
 		}
 		for j, size := range plan.sizes {
 			homs[j] = appendHomography(homs[j], h, input, size, plan.pool[k][j])

@@ -20,18 +20,22 @@ func (h Homography) Apply(u, v float64) (x, y float64) {
 	return (h[0]*u + h[1]*v + h[2]) / w, (h[3]*u + h[4]*v + h[5]) / w
 }
 
-// Valid tells whether h maps windows to the image: values finite in float32, as the graph
-// takes them, and an invertible matrix (a scale of 0 or a NaN in a transform's value gives
-// neither).
+// Valid tells whether h maps windows to the image: values that stay finite in float32, as the
+// graph takes them, once scaled to another input size and pool (at most maxHomographyValue),
+// and an invertible matrix (a scale of 0 or a NaN in a transform's value gives neither).
 func (h Homography) Valid() bool {
 	for _, v := range h {
-		if math.IsNaN(v) || math.Abs(v) > math.MaxFloat32 {
+		if math.IsNaN(v) || math.Abs(v) > maxHomographyValue {
 			return false
 		}
 	}
 	det := h[0]*(h[4]*h[8]-h[5]*h[7]) - h[1]*(h[3]*h[8]-h[5]*h[6]) + h[2]*(h[3]*h[7]-h[4]*h[6])
 	return math.Abs(det) > 1e-12 && !math.IsInf(det, 0)
 }
+
+// maxHomographyValue bounds a valid homography's values, far beyond any canvas and far below
+// float32's range.
+const maxHomographyValue = 1e30
 
 // SquareToQuad is the homography from the square [0, side]² (corners in the order top-left,
 // top-right, bottom-right, bottom-left) onto the quadrilateral q (Heckbert's closed form).

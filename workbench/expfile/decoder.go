@@ -320,7 +320,7 @@ func (d *decoder) integer(n *yaml.Node, what string, minimum int) int {
 			d.errorf(n, "%s must be a whole number, got %v", what, f)
 			return 0
 		case math.Abs(f) >= 1<<62:
-			d.errorf(n, "%s is %v, far beyond any %s clipwork can take", what, f, what)
+			d.errorf(n, "%s %v is far too large for clipwork", what, f)
 			return 0
 		}
 		v = int(f)

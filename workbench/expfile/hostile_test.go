@@ -261,7 +261,7 @@ func TestCarelessWritingExplained(t *testing.T) {
 		"learnrate: \"\"\n":                                                 "c.yaml:1:12: learnrate is empty: give a number or an expression",
 		"\ufeff\ufeffepochs: 3\n":                                           "c.yaml:1: the file starts with 2 byte-order marks",
 		"targets: [{features: [red], transforms: [{crop: 0.5 0.25}]}]\n":    "crop xywh takes 1 or 4 values, got 2",
-		"epochs: 1e30\n":                                                    "c.yaml:1:9: epochs is 1e+30, far beyond any epochs clipwork can take",
+		"epochs: 1e30\n":                                                    "c.yaml:1:9: epochs 1e+30 is far too large for clipwork",
 		// null lists and features, which CLIPig refuses (a null feature was the text "~")
 		"targets: [{features: ~}]\n":                        "c.yaml:1:22: features is empty (null)",
 		"targets:\n  - features:\n":                         "c.yaml:2:14: features is empty (null)",
