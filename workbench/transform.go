@@ -295,7 +295,9 @@ func fourierNoise(a *TransformArgs) *Node {
 }
 
 // fourierNoiseRow is fnoise's Rescale: averaged as noise is, and the canvas's pixels in the
-// last column, for fourierNoise.
+// last column, for fourierNoise. The averaging is the largest input's: in an ensemble of
+// several input sizes, the smaller models' windows average a little more than this says (the
+// row has no column left for the scale, which noise and blur carry to each size).
 func fourierNoiseRow(r TransformRow, scale, pixels float64) TransformRow {
 	r = averagedNoise(r, scale, pixels)
 	r[3] = pixels
