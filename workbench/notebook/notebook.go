@@ -34,14 +34,20 @@ import (
 	"github.com/janpfeifer/gonb/gonbui/protocol"
 )
 
-// Results is where notebook runs are stored: $CLIPWORK_RESULTS, else results/ beside the
-// notebooks folder (notebooks run in their own folder).
-var Results = func() string {
+// Results is where notebook runs are stored: $CLIPWORK_RESULTS, else, for a notebook in a
+// folder named notebooks (this checkout's), results/ beside that folder, where the CLI's runs
+// go, else results/ in the notebook's folder (notebooks run in their own folder).
+var Results = defaultResults()
+
+func defaultResults() string {
 	if dir := os.Getenv("CLIPWORK_RESULTS"); dir != "" {
 		return dir
 	}
-	return filepath.Join("..", "results")
-}()
+	if wd, err := os.Getwd(); err == nil && filepath.Base(wd) == "notebooks" {
+		return filepath.Join("..", "results")
+	}
+	return "results"
+}
 
 // Result is a finished notebook run and the results folder that holds it.
 type Result struct {

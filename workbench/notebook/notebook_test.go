@@ -241,3 +241,21 @@ func TestRunYAMLRefusesASweep(t *testing.T) {
 		t.Errorf("a file with a sweep: %v", err)
 	}
 }
+
+// TestResultsBesideTheNotebooks: runs of this checkout's notebooks go to its results folder,
+// those of a notebook elsewhere beside it, and $CLIPWORK_RESULTS wins.
+func TestResultsBesideTheNotebooks(t *testing.T) {
+	t.Setenv("CLIPWORK_RESULTS", "")
+	root := t.TempDir()
+	for dir, want := range map[string]string{"notebooks": filepath.Join("..", "results"), "mine": "results"} {
+		os.Mkdir(filepath.Join(root, dir), 0o755)
+		t.Chdir(filepath.Join(root, dir))
+		if got := defaultResults(); got != want {
+			t.Errorf("in %s: %s, want %s", dir, got, want)
+		}
+	}
+	t.Setenv("CLIPWORK_RESULTS", "/somewhere")
+	if got := defaultResults(); got != "/somewhere" {
+		t.Errorf("with $CLIPWORK_RESULTS: %s", got)
+	}
+}
