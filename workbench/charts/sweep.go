@@ -145,7 +145,7 @@ func Sweep(keys []string, variants []SweepVariant, over int, m Metric, zip bool)
 			values[[2]string{v.Values[over], others(v)}] = value
 		}
 	}
-	for _, series := range distinct(variants, others) {
+	for i, series := range distinct(variants, others) {
 		data := make([]opts.LineData, len(xs))
 		for i, x := range xs {
 			var y any = "-"
@@ -158,7 +158,7 @@ func Sweep(keys []string, variants []SweepVariant, over int, m Metric, zip bool)
 				data[i].Value = []any{at, y}
 			}
 		}
-		line.AddSeries(Wrap(series, 30), data, sweepLineOpts(ordered)...)
+		line.AddSeries(Wrap(series, 30), data, sweepLineOpts(ordered, i)...)
 	}
 	fitLegend(&line.BaseConfiguration)
 	return Chart{Name: "sweep-" + m.Kind + "-over-" + keys[over], def: line}
@@ -208,12 +208,15 @@ func number(x string) (float64, error) { return strconv.ParseFloat(strings.TrimS
 
 // sweepLineOpts draws a series as a line with points where its x values are ordered, and as
 // points alone where they are not.
-func sweepLineOpts(ordered bool) []charts.SeriesOpts {
+func sweepLineOpts(ordered bool, series int) []charts.SeriesOpts {
+	// Each series its own hollow symbol, later ones smaller, so that equal values show as nested
+	// symbols rather than one hiding the other.
+	symbols := []string{"emptyCircle", "emptyRect", "emptyTriangle", "emptyDiamond"}
+	symbol := opts.LineChart{Symbol: symbols[series%len(symbols)], SymbolSize: max(14-2*(series%4), 6), ShowSymbol: opts.Bool(true)}
 	if ordered {
-		return nil
+		return []charts.SeriesOpts{charts.WithLineChartOpts(symbol)}
 	}
-	return []charts.SeriesOpts{charts.WithLineChartOpts(opts.LineChart{ShowSymbol: opts.Bool(true), SymbolSize: 10}),
-		charts.WithLineStyleOpts(opts.LineStyle{Opacity: opts.Float(0)})}
+	return []charts.SeriesOpts{charts.WithLineChartOpts(symbol), charts.WithLineStyleOpts(opts.LineStyle{Opacity: opts.Float(0)})}
 }
 
 // sweepLayout titles a sweep chart with the metric and the key, and says in the subtitle what

@@ -111,6 +111,9 @@ func TestSweepChartJoinsOnlyOrderedValues(t *testing.T) {
 	if x := opt.XAxis[0]; x.Type != "" || !reflect.DeepEqual(x.Data, []string{"1", "2"}) {
 		t.Errorf("over seed: x axis %+v, want a category per seed", x)
 	}
+	if len(opt.Series) != 2 || opt.Series[0].Symbol == opt.Series[1].Symbol {
+		t.Errorf("series %+v: want two, each with its own symbol, so that equal values do not hide one", opt.Series)
+	}
 	for _, s := range opt.Series {
 		if s.LineStyle.Opacity == nil || *s.LineStyle.Opacity != 0 || !s.ShowSymbol {
 			t.Errorf("over seed, series %s: line opacity %v, symbols %v; want points alone", s.Name, s.LineStyle.Opacity, s.ShowSymbol)
@@ -130,6 +133,7 @@ type sweepOption struct {
 		Name       string
 		Data       []struct{ Value any }
 		ShowSymbol bool
+		Symbol     string
 		LineStyle  struct{ Opacity *float64 }
 	}
 }
