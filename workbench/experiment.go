@@ -172,6 +172,9 @@ func nonFiniteValue(name string, v Value, env Env) error {
 	if !math.IsNaN(x) && !math.IsInf(x, 0) {
 		return nil
 	}
+	if v.Where != "" {
+		name += " (" + v.Where + ")"
+	}
 	if why := v.Why(env); why != nil {
 		return fmt.Errorf("%s is %v at step %d: %w", name, x, env.Step, why)
 	}

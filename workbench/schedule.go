@@ -74,7 +74,9 @@ func TimeAt(step, steps int) Env {
 type Value struct {
 	// Expr is the source text the value came from, kept for reports and resolved configs.
 	Expr string
-	fn   func(Env) float64
+	// Where, if set, is where Expr was written (file:line:column), for messages.
+	Where string
+	fn    func(Env) float64
 	// drawn: the value draws random numbers, so each place (Env.Place) has its own.
 	drawn bool
 	// why, where set, tells why the value is no number at an Env (see Explained).
@@ -114,7 +116,7 @@ func (v Value) Why(e Env) error {
 
 // negated is -v, drawing and explained where v is.
 func (v Value) negated() Value {
-	return Value{Expr: "-(" + v.Expr + ")", fn: func(e Env) float64 { return -v.At(e) }, drawn: v.drawn, why: v.why}
+	return Value{Expr: "-(" + v.Expr + ")", Where: v.Where, fn: func(e Env) float64 { return -v.At(e) }, drawn: v.drawn, why: v.why}
 }
 
 // Draws tells whether the value draws random numbers (see Drawn).

@@ -350,7 +350,7 @@ func TestRunRejectsBadInput(t *testing.T) {
 		{[]string{"check", "../../experiments/demo.yaml", "--set", "learnrate=log(0)"},
 			`--set learnrate=log(0): learnrate: expression "log(0)": log: math domain error`},
 		{[]string{"check", "../../experiments/demo.yaml", "--set", "targets.details.weight=1/(epoch - 74)"},
-			`target "details" weight is NaN at step 74: expression "1/(epoch - 74)": floating-point division by zero`},
+			`target "details" weight (--set targets.details.weight=1/(epoch - 74)) is NaN at step 74: expression "1/(epoch - 74)": floating-point division by zero`},
 		{[]string{"check", "../../experiments/demo.yaml", "--set", "targets.details.start=200", "--set", "targets.composition.start=300"},
 			"no target is active at any step"},
 		{[]string{"run", "../../experiments/demo.yaml", "--set", "targets.details.batch_size=100000"}, "lower the targets' batch_size"},

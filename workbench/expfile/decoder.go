@@ -428,7 +428,9 @@ func (d *decoder) checkedValue(n *yaml.Node, what string, check func(*expression
 		d.errorf(n, "%s: %v", what, err)
 		return workbench.Value{}
 	}
-	return x.value()
+	v := x.value()
+	v.Where = position(d.files[n], n.Line, fmt.Sprintf("%d:%d", n.Line, n.Column))
+	return v
 }
 
 // changes tells whether a variable changes during the run: all but epochs, and the resolution's

@@ -338,3 +338,15 @@ func TestNumbersAsPyYAMLReadsThem(t *testing.T) {
 		t.Errorf("resolution inf: %v", err)
 	}
 }
+
+// TestValuesFailingLaterNameTheirLine: a value that is fine when read but fails at a later step
+// (weight 1/(1-t) at the last) is refused with the line and column it was written at.
+func TestValuesFailingLaterNameTheirLine(t *testing.T) {
+	f, err := Parse("w.yaml", []byte("epochs: 10\nresolution: 32\ntargets:\n  - features: [red]\n    weight: 1/(1-t)\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := f.Experiment.Resolve(); err == nil || !strings.Contains(err.Error(), `weight (w.yaml:5:13) is NaN at step 9`) {
+		t.Errorf("a weight failing at the last step: %v", err)
+	}
+}
