@@ -143,8 +143,11 @@ func (e *Experiment) nonFiniteValues(envs []Env) []error {
 	values := e.namedValues()
 	var errs []error
 	for _, name := range slices.Sorted(maps.Keys(values)) {
-		for _, env := range envs {
+		for i, env := range envs {
 			if err := nonFiniteValue(name, values[name], env); err != nil {
+				if i > 0 {
+					err = e.firstNonFinite(name, values[name], envs[i-1].Step+1, env.Step, err)
+				}
 				errs = append(errs, err)
 				break
 			}
@@ -153,16 +156,40 @@ func (e *Experiment) nonFiniteValues(envs []Env) []error {
 	return errs
 }
 
+// maxStepsSearched bounds the steps firstNonFinite evaluates.
+const maxStepsSearched = 10000
+
+// firstNonFinite is the report of v at the first of steps from to to (where it fails with err)
+// at which it is NaN or infinite, so that a value checked at a few moments is reported at the
+// step it first fails; err where more than maxStepsSearched steps lie between.
+func (e *Experiment) firstNonFinite(name string, v Value, from, to int, err error) error {
+	if to-from > maxStepsSearched {
+		return err
+	}
+	for step := from; step < to; step++ {
+		if early := nonFiniteValue(name, v, e.momentAt(step)); early != nil {
+			return early
+		}
+	}
+	return err
+}
+
 // checkedMoments are the environments of the first step, the last and nine between, at which
 // the checks before a run evaluate the experiment's values.
 func (e *Experiment) checkedMoments() []Env {
 	envs := moments(e.Steps)
 	for i, env := range envs {
-		env.Width, env.Height = e.SizeAt(env.Step)
-		env.Seed = e.Seed
-		envs[i] = e.withRates(env)
+		envs[i] = e.momentAt(env.Step)
 	}
 	return envs
+}
+
+// momentAt is the environment of a step: its time, image size, seed and learning rates.
+func (e *Experiment) momentAt(step int) Env {
+	env := TimeAt(step, e.Steps)
+	env.Width, env.Height = e.SizeAt(step)
+	env.Seed = e.Seed
+	return e.withRates(env)
 }
 
 // nonFiniteValue reports v, named name, where it is NaN or infinite at env, with the reason

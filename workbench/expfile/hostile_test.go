@@ -340,7 +340,8 @@ func TestNumbersAsPyYAMLReadsThem(t *testing.T) {
 }
 
 // TestValuesFailingLaterNameTheirLine: a value that is fine when read but fails at a later step
-// (weight 1/(1-t) at the last) is refused with the line and column it was written at.
+// (weight 1/(1-t) at the last) is refused with the line and column it was written at, and the
+// first step at which it fails.
 func TestValuesFailingLaterNameTheirLine(t *testing.T) {
 	f, err := Parse("w.yaml", []byte("epochs: 10\nresolution: 32\ntargets:\n  - features: [red]\n    weight: 1/(1-t)\n"))
 	if err != nil {
@@ -348,5 +349,13 @@ func TestValuesFailingLaterNameTheirLine(t *testing.T) {
 	}
 	if err := f.Experiment.Resolve(); err == nil || !strings.Contains(err.Error(), `weight (w.yaml:5:13) is NaN at step 9`) {
 		t.Errorf("a weight failing at the last step: %v", err)
+	}
+	// checked at 11 moments, reported at the step it first fails: t = 20/39 passes 0.5
+	f, err = Parse("w.yaml", []byte("epochs: 40\ntargets:\n  - features: [red]\n    weight: sqrt(0.5 - t)\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := f.Experiment.Resolve(); err == nil || !strings.Contains(err.Error(), `is NaN at step 20:`) {
+		t.Errorf("a weight failing from step 20: %v", err)
 	}
 }
