@@ -55,8 +55,27 @@ func NewRecorder(dir *Dir, file *expfile.File, run *workbench.Run, models ...str
 	if err != nil {
 		return nil, err
 	}
+	if _, err := expfile.Parse(ConfigFile, config); err != nil {
+		config = append(unreadableHeader(err), config...)
+	}
 	return &Recorder{Dir: dir, Config: config, Model: strings.Join(models, " + "),
 		SnapshotEvery: file.SnapshotEvery, SnapshotSeconds: file.SnapshotSeconds}, nil
+}
+
+// unreadableMark starts the comment of a config.yaml that cannot be read back.
+const unreadableMark = "# This config cannot be read back"
+
+// unreadableHeader is the comment that config.yaml starts with where a Go experiment's values
+// (workbench.Func, whose description is written as its expression) cannot be read back as a
+// file: why, and how to make such runs resumable.
+func unreadableHeader(err error) []byte {
+	lines := []string{unreadableMark + ": a value set from Go is a function whose description is no expression a",
+		"# file can hold, so the run can be continued from Go (Run.Restore) but not with --resume. Describe",
+		"# such values by the expression they compute (workbench.Func(\"0.5 * (1 - t)\", ...)) to make runs resumable."}
+	for _, l := range strings.Split(err.Error(), "\n") {
+		lines = append(lines, "# "+l)
+	}
+	return []byte(strings.Join(lines, "\n") + "\n")
 }
 
 // nameModels sets the names of exp's model or ensemble to the models'.

@@ -1,7 +1,9 @@
 package runstore
 
 import (
+	"bytes"
 	"fmt"
+	"os"
 	"path/filepath"
 
 	"github.com/clipwork/clipwork/workbench"
@@ -24,6 +26,10 @@ func OpenToResume(path string, steps int) (*Dir, *expfile.File, *workbench.State
 		settings = append(settings, fmt.Sprintf("epochs=%d", steps))
 	}
 	file, err := expfile.Load([]string{filepath.Join(dir.Path, ConfigFile)}, settings...)
+	if config, _ := os.ReadFile(filepath.Join(dir.Path, ConfigFile)); err != nil && bytes.HasPrefix(config, []byte(unreadableMark)) {
+		err = fmt.Errorf("%s was run from Go with a value that a file cannot express (see the comment at the top of its %s), "+
+			"so it cannot be resumed from the folder: %w", dir.Path, ConfigFile, err)
+	}
 	if err == nil {
 		var state *workbench.State
 		if state, err = dir.ReadState(); err == nil && steps > 0 && steps < state.Step {

@@ -234,6 +234,12 @@ func tinyRecorder(t *testing.T, steps int) (*workbench.Run, *Recorder, *Dir) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	return recorderOf(t, file, m)
+}
+
+// recorderOf is a new run of file's experiment on m, and its recorder into a new run folder.
+func recorderOf(t *testing.T, file *expfile.File, m *clipmodel.Model) (*workbench.Run, *Recorder, *Dir) {
+	t.Helper()
 	run, err := workbench.NewRun(file.Experiment, m)
 	if err != nil {
 		t.Fatal(err)
@@ -271,4 +277,42 @@ func TestSnapshotsSaveTheState(t *testing.T) {
 			t.Errorf("snapshot every %d steps: the saved state is at step %d, want %d", every, s.Step, want)
 		}
 	}
+}
+
+// TestGoFunctionsMakeAConfigThatSaysSo: a Go experiment whose learning rate is a function
+// described by no expression writes a config.yaml that starts by saying it cannot be read back
+// and why, and resuming the folder says it was run from Go; one described by its expression
+// reads back.
+func TestGoFunctionsMakeAConfigThatSaysSo(t *testing.T) {
+	m, err := clipmodel.Load("random:tiny")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for description, readable := range map[string]bool{"halving at the middle": false, "2 - (t > 0.5)": true} {
+		file, err := expfile.Parse("x.yaml", []byte("epochs: 2\nresolution: 32\ntargets:\n  - features: [a red circle]\n"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		file.Experiment.Learnrate = workbench.Func(description, func(e workbench.Env) float64 { return 2 - float64(bool2int(e.T > 0.5)) })
+		run, rec, dir := recorderOf(t, file, m)
+		if err := run.Run(context.Background(), rec); err != nil {
+			t.Fatal(err)
+		}
+		dir.Close()
+		resumed, _, _, err := OpenToResume(dir.Path, 4)
+		if resumed != nil {
+			resumed.Close()
+		}
+		if marked := strings.HasPrefix(string(rec.Config), unreadableMark); marked == readable || (err == nil) != readable ||
+			!readable && !strings.Contains(err.Error(), "was run from Go with a value that a file cannot express") {
+			t.Errorf("learnrate described as %q: config marked %v, resume error %v", description, marked, err)
+		}
+	}
+}
+
+func bool2int(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
 }
