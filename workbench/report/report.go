@@ -266,7 +266,7 @@ func SettingsTable(runs []Run) string {
 // differ between them, those settings' values (refined-1: seed=2), so that two runs of one
 // recipe read apart.
 func Labels(runs []Run) []string {
-	diff := DifferingSettings(runs)
+	diff := slices.DeleteFunc(DifferingSettings(runs), func(k string) bool { return k == "name" }) // the folder says it
 	labels := make([]string, len(runs))
 	for i, r := range runs {
 		labels[i] = r.Name()

@@ -42,6 +42,10 @@ func TestLabelsNameWhatDiffers(t *testing.T) {
 	if got := Labels([]Run{a, b}); !slices.Equal(got, []string{"refined: seed=1", "refined-1: seed=2"}) {
 		t.Errorf("labels %q", got)
 	}
+	named := []Run{run("a", map[string]string{"name": "a", "seed": "1"}), run("b", map[string]string{"name": "b", "seed": "2"})}
+	if got := Labels(named); !slices.Equal(got, []string{"a: seed=1", "b: seed=2"}) {
+		t.Errorf("labels of runs named apart: %q, want the name left to the folder", got)
+	}
 	c := run("other", map[string]string{"seed": "3", "epochs": "10", "learnrate": "2"})
 	if got := Labels([]Run{a, c}); !slices.Equal(got, []string{"refined", "other"}) {
 		t.Errorf("labels of runs differing in three settings: %q", got)
