@@ -212,7 +212,7 @@ func sweepLineOpts(ordered bool, series int) []charts.SeriesOpts {
 	// Each series its own hollow symbol, later ones smaller, so that equal values show as nested
 	// symbols rather than one hiding the other.
 	symbols := []string{"emptyCircle", "emptyRect", "emptyTriangle", "emptyDiamond"}
-	symbol := opts.LineChart{Symbol: symbols[series%len(symbols)], SymbolSize: max(14-2*(series%4), 6), ShowSymbol: opts.Bool(true)}
+	symbol := opts.LineChart{Symbol: symbols[series%len(symbols)], SymbolSize: 20 - 6*(series%3), ShowSymbol: opts.Bool(true)}
 	if ordered {
 		return []charts.SeriesOpts{charts.WithLineChartOpts(symbol)}
 	}
