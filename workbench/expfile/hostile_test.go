@@ -260,7 +260,7 @@ func TestCarelessWritingExplained(t *testing.T) {
 		"targets: [{features: [x], transforms: [{saturation: 1 2}]}]\n":     "saturation factor takes 1 value, got 2",
 		"learnrate: \"\"\n":                                                 "c.yaml:1:12: learnrate is empty: give a number or an expression",
 		"\ufeff\ufeffepochs: 3\n":                                           "c.yaml:1: the file starts with 2 byte-order marks",
-		"targets: [{features: [red], transforms: [{crop: 0.5 0.25}]}]\n":    "crop xywh takes 1 or 4 values, got 2",
+		"targets: [{features: [red], transforms: [{crop: 0.5 0.25}]}]\n":    "crop xywh (x, y, width, height) takes 1 or 4 values, got 2",
 		"epochs: 1e30\n":                                                    "c.yaml:1:9: epochs 1e+30 is far too large for clipwork",
 		// null lists and features, which CLIPig refuses (a null feature was the text "~")
 		"targets: [{features: ~}]\n":                        "c.yaml:1:22: features is empty (null)",

@@ -100,6 +100,9 @@ func (d *decoder) extraValues(n *yaml.Node, key string, p workbench.Param) []wor
 func (d *decoder) paramValues(n *yaml.Node, key string, p workbench.Param,
 	read func(*yaml.Node, string) workbench.Value) []workbench.Value {
 	what := key + " " + p.Name
+	if p.Name == "xywh" {
+		what += " (x, y, width, height)"
+	}
 	var values []workbench.Value
 	for _, item := range d.items(n, what) {
 		values = append(values, read(item, what))
