@@ -625,6 +625,19 @@ func skippedByCLIPig(key string, n *yaml.Node) bool {
 	return false
 }
 
+// isEmpty tells whether n is an empty list or an empty quoted text.
+func isEmpty(n *yaml.Node) bool {
+	return n.Kind == yaml.SequenceNode && len(n.Content) == 0 || n.Kind == yaml.ScalarNode && quoted(n) && n.Value == ""
+}
+
+// oneParameter tells whether a pixel transform takes one parameter, whose value CLIPig converts
+// (refusing an empty one); a transform of several takes a mapping, and CLIPig skips an empty value
+// there as it skips any false one.
+func oneParameter(key string) bool {
+	kind, ok := workbench.LookupTransform(key)
+	return ok && len(kind.Extra) == 0
+}
+
 // listParameter tells whether a transform's one parameter is a list of numbers, which a single
 // value fills (a transform of further parameters takes no single value in CLIPig).
 func listParameter(key string) bool {
@@ -662,6 +675,10 @@ func (d *decoder) postprocItem(n *yaml.Node) []workbench.Postproc {
 			shared.Amount = d.value(v, key)
 		case isNull(v):
 			d.noSettings(v, "postproc", key)
+			skipped = true // refused: no second error for an item left without transforms
+		case isEmpty(v) && oneParameter(key):
+			d.errorf(v, "postproc %q is empty: give its value (`%s: ...`) or remove it (CLIPig refuses it too)", key, key)
+			skipped = true
 		case skippedByCLIPig(key, v):
 			skipped = true
 		case slices.Contains(postprocGeometric(), key):

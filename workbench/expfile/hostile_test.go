@@ -262,6 +262,8 @@ func TestCarelessWritingExplained(t *testing.T) {
 		"\ufeff\ufeffepochs: 3\n":                                           "c.yaml:1: the file starts with 2 byte-order marks",
 		"targets: [{features: [red], transforms: [{crop: 0.5 0.25}]}]\n":    "crop xywh (x, y, width, height) takes 1 or 4 values, got 2",
 		"epochs: 1e30\n":                                                    "c.yaml:1:9: epochs 1e+30 is far too large for clipwork",
+		"postproc: [{mul: []}]\ntargets: [{features: [red]}]\n":             "c.yaml:1:18: postproc \"mul\" is empty",
+		"postproc: [{saturation: ''}]\ntargets: [{features: [red]}]\n":      "postproc \"saturation\" is empty",
 		// null lists and features, which CLIPig refuses (a null feature was the text "~")
 		"targets: [{features: ~}]\n":                        "c.yaml:1:22: features is empty (null)",
 		"targets:\n  - features:\n":                         "c.yaml:2:14: features is empty (null)",
