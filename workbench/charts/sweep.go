@@ -124,17 +124,15 @@ type SweepVariant struct {
 // evenly spaced.
 func Sweep(keys []string, variants []SweepVariant, over int, m Metric, zip bool) Chart {
 	xs := distinct(variants, func(v SweepVariant) string { return v.Values[over] })
-	ordered := keys[over] != "seed" && allNumbers(xs)
-	if ordered {
-		sortNumerically(xs)
-	}
+	at := positions(keys[over], xs)
+	ordered := at != nil
 	others := func(v SweepVariant) string { return otherValues(keys, v.Values, over) }
 	if zip {
 		others = func(SweepVariant) string { return "all variants" }
 	}
 	line := charts.NewLine()
 	line.SetGlobalOptions(append(sweepLayout(keys, variants, over, m, zip), legend(),
-		charts.WithXAxisOpts(sweepAxis(keys[over], xs, ordered)),
+		charts.WithXAxisOpts(sweepAxis(keys[over], xs, at)),
 		charts.WithYAxisOpts(sweepValueAxis(m)))...)
 	if !ordered {
 		line.SetXAxis(xs)
@@ -154,8 +152,7 @@ func Sweep(keys []string, variants []SweepVariant, over int, m Metric, zip bool)
 			}
 			data[i] = opts.LineData{Value: y}
 			if ordered {
-				at, _ := number(x)
-				data[i].Value = []any{at, y}
+				data[i].Value = []any{at[x], y}
 			}
 		}
 		line.AddSeries(Wrap(series, 30), data, sweepLineOpts(ordered, i)...)
@@ -172,16 +169,15 @@ func sweepValueAxis(m Metric) opts.YAxis {
 	return opts.YAxis{Scale: opts.Bool(true)}
 }
 
-// sweepAxis is the x axis of a sweep chart over key's values xs (sorted where ordered): a
-// category per value where they are not ordered numbers, else a value axis, logarithmic where
+// sweepAxis is the x axis of a sweep chart over key's values xs, at their positions (see
+// positions): a category per value where they have none, else a value axis, logarithmic where
 // they are positive and span more than a factor of 10.
-func sweepAxis(key string, xs []string, ordered bool) opts.XAxis {
+func sweepAxis(key string, xs []string, at map[string]float64) opts.XAxis {
 	axis := opts.XAxis{Name: key, NameLocation: "middle", NameGap: 25, AxisLine: atTheBottom}
-	if !ordered {
+	if at == nil {
 		return axis
 	}
-	lowest, _ := number(xs[0])
-	highest, _ := number(xs[len(xs)-1])
+	lowest, highest := at[xs[0]], at[xs[len(xs)-1]]
 	axis.Type, axis.Min, axis.Max = "value", "dataMin", "dataMax"
 	if lowest > 0 && highest > 10*lowest {
 		axis.Type = "log"
@@ -189,22 +185,23 @@ func sweepAxis(key string, xs []string, ordered bool) opts.XAxis {
 	return axis
 }
 
-// allNumbers tells whether every one of xs is a number.
-func allNumbers(xs []string) bool {
-	return !slices.ContainsFunc(xs, func(x string) bool { _, err := number(x); return err != nil })
+// positions are the values of xs, which it sorts by them, where key is not seed (whose values
+// have no order) and every one is a number; nil otherwise.
+func positions(key string, xs []string) map[string]float64 {
+	if key == "seed" {
+		return nil
+	}
+	at := map[string]float64{}
+	for _, x := range xs {
+		v, err := strconv.ParseFloat(strings.TrimSpace(x), 64)
+		if err != nil {
+			return nil
+		}
+		at[x] = v
+	}
+	slices.SortStableFunc(xs, func(a, b string) int { return cmp.Compare(at[a], at[b]) })
+	return at
 }
-
-// sortNumerically sorts numbers written as text by value.
-func sortNumerically(xs []string) {
-	slices.SortStableFunc(xs, func(a, b string) int {
-		va, _ := number(a)
-		vb, _ := number(b)
-		return cmp.Compare(va, vb)
-	})
-}
-
-// number is x's value.
-func number(x string) (float64, error) { return strconv.ParseFloat(strings.TrimSpace(x), 64) }
 
 // sweepLineOpts draws a series as a line with points where its x values are ordered, and as
 // points alone where they are not.

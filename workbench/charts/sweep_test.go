@@ -168,7 +168,7 @@ func TestSweepAxisIsLogarithmicOverDecades(t *testing.T) {
 		{[]string{"0", "1", "100"}, "value"},
 		{[]string{"-10", "-1"}, "value"},
 	} {
-		if got := sweepAxis("k", c.xs, true).Type; got != c.want {
+		if got := sweepAxis("k", c.xs, positions("k", c.xs)).Type; got != c.want {
 			t.Errorf("%v: %s axis, want %s", c.xs, got, c.want)
 		}
 	}
