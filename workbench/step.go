@@ -213,9 +213,8 @@ func (r *Run) stepGraph(plan *stepPlan) func(scope *model.Scope, inputs []*Node)
 // Each size samples the image itself, rather than resizing the windows of the largest, so that
 // no model sees windows resampled twice (blurred, and different from a single model's run). The
 // windows are in [0, 1], as CLIPig clamps those it gives CLIP: the rendered image is (pixels are
-// projected, Fourier ones squashed by a sigmoid), sampling mixes its values, every pixel
-// transform clamps but those an item leaves unclamped, and the windows are clamped after a last
-// one that is.
+// projected, Fourier ones squashed by a sigmoid), sampling mixes its values, and the pixel
+// transforms end clamped (see applyTransforms).
 func (r *Run) sampleWindows(plan *stepPlan, image *Node, in stepInputs[*Node], start *Node) [][]*Node {
 	windows := make([][]*Node, len(plan.sizes))
 	for j, size := range plan.sizes {
@@ -225,9 +224,6 @@ func (r *Run) sampleWindows(plan *stepPlan, image *Node, in stepInputs[*Node], s
 			source := &windowSource{image: image, homs: in.Targets[k].Homs[j], pool: plan.pool[k][j], size: size,
 				input: plan.sizes[0], pad: t.pad()}
 			windows[j][k], rng = applyTransforms(source.sample(image), t, in.Targets[k].Transforms, rng, source)
-			if last := len(t.Transforms) - 1; last >= 0 && t.Transforms[last].Unclamped { // an item naming contrast and saturation
-				windows[j][k] = ClipScalar(windows[j][k], 0, 1)
-			}
 		}
 	}
 	return windows

@@ -441,20 +441,26 @@ func transformInputs(tr Transform, n int, env Env, rng *rand.Rand, windows []can
 
 // applyTransforms runs a target's pixel transforms over its windows [n, s, s, 3], each with its
 // rows, clamping the pixels to [0, 1] after each but an Unclamped one as torch.clamp does (no
-// gradient where it clamps). source is where the windows were sampled from (nil: nowhere the
-// transforms need), for those listed before the geometric ones (see TransformArgs.Canvas).
+// gradient where it clamps), and after the last in any case, as CLIPig clamps the windows it
+// gives CLIP and the constraints. source is where the windows were sampled from (nil: nowhere
+// the transforms need), for those listed before the geometric ones (see TransformArgs.Canvas)
+// and the scale of CLIPig's canvases (see TransformArgs.GridScale).
 func applyTransforms(x *Node, t *preparedTarget, rows []*Node, rng *Node, source *windowSource) (*Node, *Node) {
+	gridScale := 0.0
+	if source != nil && t.placedByGeometry() {
+		gridScale = float64(source.input) / float64(source.size)
+	}
 	for j, tr := range t.Transforms {
 		kind, _ := LookupTransform(tr.Kind)
-		a := &TransformArgs{X: x, Rows: rows[j], Radius: t.blurRadius, RNG: rng, Extra: staticValues(tr.Extra)}
+		a := &TransformArgs{X: x, Rows: rows[j], Radius: t.blurRadius, RNG: rng, Extra: staticValues(tr.Extra), GridScale: gridScale}
 		if tr.After == 0 && len(t.Geometry) > 0 && source != nil {
 			a.Canvas, a.Sample = InsertAxes(source.image, 0), source.sample
 		}
-		if source != nil && t.placedByGeometry() {
-			a.GridScale = float64(source.input) / float64(source.size)
-		}
 		x = tr.clamped(kind.Apply(a))
 		rng = a.RNG
+	}
+	if last := len(t.Transforms) - 1; last >= 0 && t.Transforms[last].Unclamped { // an item naming contrast and saturation
+		x = ClipScalar(x, 0, 1)
 	}
 	return x, rng
 }
