@@ -630,22 +630,31 @@ func isEmpty(n *yaml.Node) bool {
 	return n.Kind == yaml.SequenceNode && len(n.Content) == 0 || n.Kind == yaml.ScalarNode && quoted(n) && n.Value == ""
 }
 
-// oneParameter tells whether a pixel transform takes one parameter, whose value CLIPig converts
+// oneParameter tells whether a transform takes one parameter, whose value CLIPig converts
 // (refusing an empty one); a transform of several takes a mapping, and CLIPig skips an empty value
 // there as it skips any false one.
 func oneParameter(key string) bool {
-	kind, ok := workbench.LookupTransform(key)
-	return ok && len(kind.Extra) == 0
+	count, _ := parameters(key)
+	return count == 1
 }
 
 // listParameter tells whether a transform's one parameter is a list of numbers, which a single
 // value fills (a transform of further parameters takes no single value in CLIPig).
 func listParameter(key string) bool {
+	count, size := parameters(key)
+	return count == 1 && size > 1
+}
+
+// parameters are how many parameters a transform (pixel or geometric) takes and how many
+// values its first holds; 0, 0 for an unknown key.
+func parameters(key string) (count, size int) {
 	if kind, ok := workbench.LookupTransform(key); ok {
-		return kind.Values > 1 && len(kind.Extra) == 0
+		return 1 + len(kind.Extra), kind.Values
 	}
-	kind, ok := workbench.LookupGeometric(key)
-	return ok && len(kind.Params) == 1 && kind.Params[0].Size > 1
+	if kind, ok := workbench.LookupGeometric(key); ok {
+		return len(kind.Params), kind.Params[0].Size
+	}
+	return 0, 0
 }
 
 // postprocItem reads one item of postproc as CLIPig writes it: one or more pixel transforms

@@ -26,7 +26,7 @@ func OpenToResume(path string, steps int) (*Dir, *expfile.File, *workbench.State
 		settings = append(settings, fmt.Sprintf("epochs=%d", steps))
 	}
 	file, err := expfile.Load([]string{filepath.Join(dir.Path, ConfigFile)}, settings...)
-	if config, _ := os.ReadFile(filepath.Join(dir.Path, ConfigFile)); err != nil && bytes.HasPrefix(config, []byte(unreadableMark)) {
+	if err != nil && writtenUnreadable(dir) {
 		err = fmt.Errorf("%s was run from Go with a value that a file cannot express (see the comment at the top of its %s), "+
 			"so it cannot be resumed from the folder: %w", dir.Path, ConfigFile, err)
 	}
@@ -59,4 +59,11 @@ func (d *Dir) Continue(run *workbench.Run, state *workbench.State) (notes []stri
 			"the resumed run follows it as it is now", path))
 	}
 	return notes, err
+}
+
+// writtenUnreadable tells whether the run's config.yaml says it cannot be read back (see
+// unreadableHeader).
+func writtenUnreadable(dir *Dir) bool {
+	config, _ := os.ReadFile(filepath.Join(dir.Path, ConfigFile))
+	return bytes.HasPrefix(config, []byte(unreadableMark))
 }
