@@ -3,6 +3,7 @@ package workbench
 import (
 	"errors"
 	"fmt"
+	"iter"
 	"maps"
 	"math"
 	"slices"
@@ -71,10 +72,7 @@ func (e *Experiment) namedValues() map[string]Value {
 			values[fmt.Sprintf("%s value %d", what, i+1)] = v
 		}
 	}
-	for _, t := range e.Targets {
-		if t.Disabled {
-			continue // never run
-		}
+	for t := range e.EnabledTargets() {
 		values[fmt.Sprintf("target %q weight", t.Name)] = t.Weight
 		for _, f := range t.Features {
 			values[fmt.Sprintf("target %q feature %q weight", t.Name, f.Label)] = f.Weight
@@ -106,6 +104,21 @@ func (e *Experiment) namedValues() map[string]Value {
 	return values
 }
 
+// EnabledTargets are the targets switched on (active: true): CLIPig sets up none that is
+// switched off, so nothing of one is checked, embedded or read until it is switched on.
+func (e *Experiment) EnabledTargets() iter.Seq[*Target] { return enabled(e.Targets) }
+
+// enabled are the targets of targets that are switched on.
+func enabled(targets []Target) iter.Seq[*Target] {
+	return func(yield func(*Target) bool) {
+		for i := range targets {
+			if !targets[i].Disabled && !yield(&targets[i]) {
+				return
+			}
+		}
+	}
+}
+
 // numberProblems refuses the experiment's plain numbers that would fail at a step or be
 // ignored there: NaN or infinite init noise, FFT decay or window ranges, an init resolution
 // with a side below 1, a transform listed after more geometric transforms than its target has.
@@ -121,10 +134,7 @@ func (e *Experiment) numberProblems(add func(string, ...any)) {
 		add("init resolution %dx%d: give both sides, each at least 1, or none for the image's", r[0], r[1])
 	}
 	finite("the fft parameterization's decay", e.Parameterization.Decay)
-	for _, t := range e.Targets {
-		if t.Disabled {
-			continue
-		}
+	for t := range e.EnabledTargets() {
 		w := t.Window
 		finite(fmt.Sprintf("target %q window's size, scale, rotate, centre and perspective", t.Name), w.Size,
 			w.Scale[0], w.Scale[1], w.Rotate[0], w.Rotate[1], w.CenterX[0], w.CenterX[1], w.CenterY[0], w.CenterY[1], w.Perspective)
@@ -343,11 +353,7 @@ func (e *Experiment) Validate() error {
 	if len(e.Targets) == 0 {
 		add("no targets: an experiment needs at least one target with a feature or a constraint")
 	}
-	for i := range e.Targets {
-		t := &e.Targets[i]
-		if t.Disabled {
-			continue // never run: CLIPig sets up no inactive target, and checks none
-		}
+	for t := range e.EnabledTargets() {
 		for _, err := range t.problems() {
 			add("target %q: %w", t.Name, err)
 		}

@@ -316,10 +316,7 @@ func (e *Experiment) degenerateTransforms(envs []Env) []error {
 			}
 		}
 	}
-	for _, t := range e.Targets {
-		if t.Disabled {
-			continue
-		}
+	for t := range e.EnabledTargets() {
 		check(fmt.Sprintf("target %q", t.Name), []Period{t.Period}, func(env Env) error { return chainProblem(t.Geometry, env) })
 		for j, tr := range t.Transforms {
 			check(fmt.Sprintf("target %q transform %d (%s)", t.Name, j+1, tr.Kind), []Period{t.Period, tr.Period}, tr.quantizeProblem)

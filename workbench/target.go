@@ -122,9 +122,9 @@ func (p *preparedTarget) embed(m *clipmodel.Model, texts map[string][]float32) e
 func embedTexts(targets []Target, m *clipmodel.Model) (map[string][]float32, error) {
 	var texts []string
 	seen := map[string]bool{}
-	for _, t := range targets {
+	for t := range enabled(targets) {
 		for _, f := range t.Features {
-			if f.Image == "" && !t.Disabled && !seen[f.Text] {
+			if f.Image == "" && !seen[f.Text] {
 				seen[f.Text] = true
 				texts = append(texts, f.Text)
 			}
@@ -331,9 +331,9 @@ func (p Period) activeAtSomeStep(steps int) bool {
 // step, or end before the first): it would be accepted and never applied.
 func (e *Experiment) inactiveFeatureProblems() error {
 	var errs []error
-	for _, t := range e.Targets {
+	for t := range e.EnabledTargets() {
 		for _, f := range t.Features {
-			if t.Disabled || f.Period == (Period{}) || f.Period.activeAtSomeStep(e.Steps) {
+			if f.Period == (Period{}) || f.Period.activeAtSomeStep(e.Steps) {
 				continue
 			}
 			errs = append(errs, fmt.Errorf("target %q: feature %q is active at no step of the run's %d: check its start and end",

@@ -73,9 +73,9 @@ func (d *Dir) ChangedInputs(exp workbench.Experiment) ([]string, error) {
 // ones the run reads) by path.
 func imageDigests(exp workbench.Experiment) (map[string]string, error) {
 	digests := map[string]string{}
-	for _, t := range exp.Targets {
+	for t := range exp.EnabledTargets() {
 		for _, f := range t.Features {
-			if t.Disabled || f.Image == "" || clipmodel.IsURL(f.Image) || digests[f.Image] != "" {
+			if f.Image == "" || clipmodel.IsURL(f.Image) || digests[f.Image] != "" {
 				continue
 			}
 			sum, err := digest.File(f.Image)
