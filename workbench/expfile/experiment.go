@@ -373,8 +373,13 @@ func (d *decoder) image(n *yaml.Node, what string) string {
 		return name
 	}
 	p := d.path(n, what)
-	if _, err := os.Stat(p); p != "" && err != nil {
+	if p == "" {
+		return p
+	}
+	if _, err := os.Stat(p); err != nil {
 		d.errorf(n, "%s: %v (a relative path is read beside the experiment file, else from the working directory)", what, err)
+	} else if err := clipmodel.CheckImageFile(p); err != nil {
+		d.errorf(n, "%s: %v", what, err)
 	}
 	return p
 }

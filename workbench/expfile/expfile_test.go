@@ -1,7 +1,10 @@
 package expfile
 
 import (
+	"bytes"
 	"fmt"
+	"image"
+	"image/png"
 	"math"
 	"os"
 	"path/filepath"
@@ -340,7 +343,7 @@ func TestImagePathsResolveOnce(t *testing.T) {
 	path := filepath.Join(dir, "e.yaml")
 	os.WriteFile(path, []byte("targets: [{features: [{image: pics/a.png}]}]\n"), 0o644)
 	os.MkdirAll(filepath.Join(dir, "pics"), 0o755)
-	os.WriteFile(filepath.Join(dir, "pics", "a.png"), nil, 0o644)
+	writePNG(t, filepath.Join(dir, "pics", "a.png"))
 	f, err := Load([]string{path})
 	if err != nil {
 		t.Fatal(err)
@@ -351,7 +354,7 @@ func TestImagePathsResolveOnce(t *testing.T) {
 	os.Remove(filepath.Join(dir, "pics", "a.png"))
 	work := t.TempDir() // where CLIPig, run from it, would find the image
 	os.MkdirAll(filepath.Join(work, "pics"), 0o755)
-	os.WriteFile(filepath.Join(work, "pics", "a.png"), nil, 0o644)
+	writePNG(t, filepath.Join(work, "pics", "a.png"))
 	t.Chdir(work)
 	if f, err = Load([]string{path}); err != nil {
 		t.Fatal(err)
@@ -362,6 +365,23 @@ func TestImagePathsResolveOnce(t *testing.T) {
 	os.Remove(filepath.Join(work, "pics", "a.png"))
 	if _, err = Load([]string{path}); err == nil || !strings.Contains(err.Error(), "e.yaml:1:31: feature image") {
 		t.Errorf("a missing image: %v, want its file and line", err)
+	}
+	os.WriteFile(filepath.Join(dir, "pics", "a.png"), []byte("not an image"), 0o644)
+	if _, err = Load([]string{path}); err == nil || !strings.Contains(err.Error(), "e.yaml:1:31: feature image") ||
+		!strings.Contains(err.Error(), "not a readable image") {
+		t.Errorf("an unreadable image: %v, want its file and line", err)
+	}
+}
+
+// writePNG writes a 1x1 PNG at path.
+func writePNG(t *testing.T, path string) {
+	t.Helper()
+	var buf bytes.Buffer
+	if err := png.Encode(&buf, image.NewGray(image.Rect(0, 0, 1, 1))); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path, buf.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
 	}
 }
 
@@ -385,7 +405,7 @@ func TestGeometricPostproc(t *testing.T) {
 // TestInitAsCLIPig reads init's mean and std per channel and its resolution as width and height.
 func TestInitAsCLIPig(t *testing.T) {
 	t.Chdir(t.TempDir())
-	os.WriteFile("x.png", nil, 0o644)
+	writePNG(t, "x.png")
 	f, err := Parse("i.yaml", []byte("init: {mean: 0.3 0.4 0.5, std: .1, resolution: 2 1}\n"))
 	if err != nil {
 		t.Fatal(err)
@@ -1050,7 +1070,7 @@ func TestBlurDefaultsSurviveTheConfig(t *testing.T) {
 // (CLIPig compares it with "equal"), with a note for text other than fair.
 func TestNullsAndFeatureScaleAsCLIPig(t *testing.T) {
 	t.Chdir(t.TempDir())
-	os.WriteFile("x.png", nil, 0o644)
+	writePNG(t, "x.png")
 	f, err := Parse("n.yaml", []byte(`init: {image: ~, image_tensor: null, mean: 0.2}
 postproc: [{blur: {kernel_size: 3, sigma: null}}]
 targets:

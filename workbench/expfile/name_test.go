@@ -1,13 +1,12 @@
 package expfile
 
 import (
-	"os"
 	"testing"
 )
 
 func TestRunName(t *testing.T) {
 	t.Chdir(t.TempDir())
-	os.WriteFile("x.png", nil, 0o644)
+	writePNG(t, "x.png")
 	for _, c := range []struct{ yaml, want string }{
 		{"name: My Sweep!\ntargets: [{features: [a red circle]}]", "my-sweep"},
 		{"targets: [{features: [\"A large red circle, in the centre, on a blue sky at dusk\"]}]",
