@@ -25,7 +25,8 @@ type Constraint struct {
 	Loss string
 	// OnImage measures the whole image instead of the target's windows.
 	OnImage bool
-	// Extra are the values of the kind's Extra parameters, fixed for the run.
+	// Extra are the values of the kind's Extra parameters: those that shape the step (see
+	// ConstraintKind.Fixed) hold for the run, the others may change at every step.
 	Extra [][]Value
 }
 
@@ -48,8 +49,8 @@ const (
 // Below per channel [1, 3], Target a scalar.
 type ConstraintValues struct {
 	Above, Below, Target *Node
-	// Extra are the kind's Extra values.
-	Extra [][]float64
+	// Extra are the kind's Extra parameters at the step, one vector [size] each.
+	Extra []*Node
 }
 
 // ConstraintKind is one constraint: its YAML key, further parameters, CLIPig's factor on its
@@ -59,6 +60,9 @@ type ConstraintKind struct {
 	Key string
 	// Extra are its parameters besides weight, start, end, loss, above, below and target.
 	Extra []Param
+	// Fixed is how many of Extra, from the first, shape the step (kernel and border sizes): they
+	// hold for the run, where the others may change at every step.
+	Fixed int
 	// Scale is CLIPig's factor on the loss (its WEIGHT_FACTOR, 100 for most).
 	Scale float64
 	// Penalty is how far images x [n, h, w, 3] are from what the constraint asks, per image and
@@ -73,14 +77,14 @@ var (
 
 // ConstraintKinds are the constraints.
 var ConstraintKinds = []ConstraintKind{
-	{Key: ConstraintBlur, Extra: blurKernel, Scale: 100, Penalty: func(_ Constraint, x *Node, v ConstraintValues) *Node {
-		return Sub(x, kernelBlur(x, v.Extra))
+	{Key: ConstraintBlur, Extra: blurKernel, Fixed: 1, Scale: 100, Penalty: func(c Constraint, x *Node, v ConstraintValues) *Node {
+		return Sub(x, constraintBlur(c, x, v))
 	}},
-	{Key: ConstraintBorder, Scale: 100, Extra: []Param{{"size", 2, []float64{1, 1}}, {"color", 3, rgbZero}},
+	{Key: ConstraintBorder, Scale: 100, Extra: []Param{{"size", 2, []float64{1, 1}}, {"color", 3, rgbZero}}, Fixed: 1,
 		Penalty: borderPenalty},
 	{Key: ConstraintContrast, Scale: 1, Penalty: bounded(contrastSpread)},
-	{Key: ConstraintEdgeMean, Extra: blurKernel, Scale: 100, Penalty: func(c Constraint, x *Node, v ConstraintValues) *Node {
-		return bounded(func(x *Node) *Node { return ReduceMean(Abs(Sub(kernelBlur(x, v.Extra), x)), 1, 2) })(c, x, v)
+	{Key: ConstraintEdgeMean, Extra: blurKernel, Fixed: 1, Scale: 100, Penalty: func(c Constraint, x *Node, v ConstraintValues) *Node {
+		return bounded(func(x *Node) *Node { return ReduceMean(Abs(Sub(constraintBlur(c, x, v), x)), 1, 2) })(c, x, v)
 	}},
 	{Key: ConstraintMean, Scale: 100, Penalty: bounded(func(x *Node) *Node { return ReduceMean(x, 1, 2) })},
 	{Key: ConstraintNoise, Scale: 100, Extra: []Param{{"std", 3, nil}}, Penalty: noisePenalty},
@@ -128,14 +132,30 @@ func bounded(measure func(x *Node) *Node) func(c Constraint, x *Node, v Constrai
 	}
 }
 
-// kernelBlur is torchvision's gaussian_blur of a kernel_size and sigma (Extra 0 and 1), each x
+// kernelBlur is torchvision's gaussian_blur of a kernel_size and sigma (extra 0 and 1), each x
 // then y, as CLIPig gives them (see blurAxis).
 func kernelBlur(x *Node, extra [][]float64) *Node {
-	radiusX, sigmaX := blurAxis(extra[0][0], extra[1][0])
-	radiusY, sigmaY := blurAxis(extra[0][1], extra[1][1])
+	return kernelBlurAt(x, extra[0], Const(x.Graph(), []float32{float32(extra[1][0]), float32(extra[1][1])}))
+}
+
+// constraintBlur is kernelBlur of a blur or edge_mean constraint's kernel_size, which holds for
+// the run, and its sigma at the step.
+func constraintBlur(c Constraint, x *Node, v ConstraintValues) *Node {
+	return kernelBlurAt(x, staticValues(c.Extra[:1])[0], v.Extra[1])
+}
+
+// kernelBlurAt is kernelBlur of a sigma [2] (across, down) computed in the graph: a sigma of 0,
+// the one not given, is the kernel size's (see blurAxis).
+func kernelBlurAt(x *Node, kernel []float64, sigma *Node) *Node {
 	n := x.Shape().Dim(0)
-	sigmas := func(s float64) *Node { return BroadcastToDims(Scalar(x.Graph(), dtypes.Float32, s), n) }
-	return gaussianBlurXY(x, sigmas(sigmaX), sigmas(sigmaY), radiusX, radiusY)
+	radii, sigmas := [2]int{}, [2]*Node{}
+	for axis := range 2 {
+		s := Slice(sigma, AxisRange(axis, axis+1))
+		radii[axis], _ = blurAxis(kernel[axis], 0)
+		s = Where(Equal(s, ZerosLike(s)), Scalar(x.Graph(), dtypes.Float32, KernelSigma(kernel[axis])), s)
+		sigmas[axis] = BroadcastToDims(Reshape(s), n)
+	}
+	return gaussianBlurXY(x, sigmas[0], sigmas[1], radii[0], radii[1])
 }
 
 // contrastSpread is CLIPig's contrast per channel: the mean of the values above the channel's
@@ -160,17 +180,18 @@ func channelStd(x *Node) *Node {
 }
 
 // borderPenalty is the image against itself with a border of size (width, height) in color.
-func borderPenalty(_ Constraint, x *Node, v ConstraintValues) *Node {
+func borderPenalty(c Constraint, x *Node, v ConstraintValues) *Node {
 	h, w := x.Shape().Dim(1), x.Shape().Dim(2)
-	mask := borderMask(x.Graph(), h, w, int(v.Extra[0][0]), int(v.Extra[0][1]))
-	return Mul(Sub(x, perChannel(x, [3]float64(v.Extra[1][:3]))), mask)
+	size := staticValues(c.Extra[:1])[0]
+	mask := borderMask(x.Graph(), h, w, int(size[0]), int(size[1]))
+	return Mul(Sub(x, clipmodel.ChannelsLike(x, v.Extra[1])), mask)
 }
 
 // noisePenalty is CLIPig's noise constraint: the image against the image plus noise of std per
 // channel. The noise does not depend on the image, so the penalty has no gradient; it is kept
 // for its reported value. The noise is drawn from a fixed graph seed.
 func noisePenalty(_ Constraint, x *Node, v ConstraintValues) *Node {
-	std := perChannel(x, [3]float64(v.Extra[0][:3]))
+	std := clipmodel.ChannelsLike(x, v.Extra[0])
 	state, err := RNGStateFromSeed(7)
 	if err != nil {
 		panic(err) // graph building reports panics as the Exec's error
@@ -186,8 +207,8 @@ func normalizePenalty(_ Constraint, x *Node, v ConstraintValues) *Node {
 	hi := ReduceAndKeep(x, ReduceMax, 1, 2)
 	spread := Sub(hi, lo)
 	spread = Where(Equal(spread, ZerosLike(spread)), OnesLike(spread), spread)
-	rgb := func(vs []float64) *Node { return perChannel(x, [3]float64(vs[:3])) }
-	want := Add(rgb(v.Extra[0]), Mul(Div(Sub(x, lo), spread), Sub(rgb(v.Extra[1]), rgb(v.Extra[0]))))
+	low, high := clipmodel.ChannelsLike(x, v.Extra[0]), clipmodel.ChannelsLike(x, v.Extra[1])
+	want := Add(low, Mul(Div(Sub(x, lo), spread), Sub(high, low)))
 	return Sub(x, want) // CLIPig differentiates through the stretched image and its range too
 }
 
@@ -206,19 +227,24 @@ func rangeExcess(c Constraint, x *Node, v ConstraintValues) *Node {
 
 // constraintLosses measures a target's constraints on its windows (or the whole image) and
 // returns one weighted penalty per constraint. Each constraint's input row is [weight, above
-// (R G B), below (R G B), target], evaluated on the host at the step's time.
+// (R G B), below (R G B), target, its Extra values], evaluated on the host at the step's time.
 func constraintLosses(constraints []Constraint, windows, image, values *Node) *Node {
 	terms := make([]*Node, len(constraints))
 	for i, c := range constraints {
 		cols := func(from, to int) *Node {
 			return Reshape(Slice(values, AxisRange(i, i+1), AxisRange(from, to)), to-from)
 		}
+		kind, _ := LookupConstraint(c.Kind)
 		x := windows
 		if c.OnImage {
 			x = InsertAxes(image, 0)
 		}
-		kind, _ := LookupConstraint(c.Kind)
-		v := ConstraintValues{Above: Reshape(cols(1, 4), 1, 3), Below: Reshape(cols(4, 7), 1, 3), Target: Reshape(cols(7, 8)), Extra: staticValues(c.Extra)}
+		v := ConstraintValues{Above: Reshape(cols(1, 4), 1, 3), Below: Reshape(cols(4, 7), 1, 3), Target: Reshape(cols(7, 8))}
+		from := boundColumns
+		for _, p := range kind.Extra {
+			v.Extra = append(v.Extra, cols(from, from+p.Size))
+			from += p.Size
+		}
 		penalty := kind.Penalty(c, x, v)
 		if c.Loss == "l1" || c.Loss == "mae" {
 			penalty = Abs(penalty)
@@ -232,10 +258,26 @@ func constraintLosses(constraints []Constraint, windows, image, values *Node) *N
 	return Concatenate(terms, 0)
 }
 
-// constraintInputs are the constraints' rows [c, 8] at a step: weight (0 outside the period),
-// above and below per channel (one value filling three), and target.
+// boundColumns are the columns of a constraint's input row before its Extra values: weight,
+// above and below per channel, and target.
+const boundColumns = 8
+
+// constraintColumns is the width of the constraints' input rows: boundColumns and room for the
+// most Extra values a constraint has.
+func constraintColumns(constraints []Constraint) int {
+	most := 0
+	for _, c := range constraints {
+		most = max(most, len(slices.Concat(c.Extra...)))
+	}
+	return boundColumns + most
+}
+
+// constraintInputs are the constraints' rows [c, constraintColumns] at a step: weight (0 outside
+// the period), above and below per channel (one value filling three), target, and the Extra
+// values, zeros after them.
 func constraintInputs(constraints []Constraint, env Env) *tensors.Tensor {
-	rows := make([]float32, 0, 8*len(constraints))
+	width := constraintColumns(constraints)
+	rows := make([]float32, 0, width*len(constraints))
 	for i, c := range constraints {
 		env := env.In(i)
 		weight := 0.0
@@ -253,8 +295,13 @@ func constraintInputs(constraints []Constraint, env Env) *tensors.Tensor {
 			}
 		}
 		rows = append(rows, float32(c.Target.At(env)))
+		extra := slices.Concat(c.Extra...)
+		for _, v := range extra {
+			rows = append(rows, float32(v.At(env)))
+		}
+		rows = append(rows, make([]float32, width-boundColumns-len(extra))...)
 	}
-	return tensors.FromFlatDataAndDimensions(rows, len(constraints), 8)
+	return tensors.FromFlatDataAndDimensions(rows, len(constraints), width)
 }
 
 // withDefaults fills the further parameters left unset with the kind's defaults.

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"math"
 	"math/rand/v2"
+	"slices"
 	"testing"
 
 	"github.com/clipwork/clipwork/clipmodel"
@@ -143,6 +144,54 @@ func checkNormalizeGradient(t *testing.T, c Constraint, image *tensors.Tensor, r
 	for i, w := range want {
 		if math.Abs(float64(got[i])-w) > 1e-4*max(math.Abs(w), 1e-2) {
 			t.Fatalf("normalize's gradient at %d: %g, CLIPig's %g", i, got[i], w)
+		}
+	}
+}
+
+// TestConstraintParametersChangeOverTime gives each constraint parameter that may change at
+// every step a value moving from a to b over the run: its loss at the first step is that of the
+// constant a, at the last that of the constant b (which differ), beside a constraint without
+// such parameters, whose input row is shorter.
+func TestConstraintParametersChangeOverTime(t *testing.T) {
+	image := tensors.FromFlatDataAndDimensions(randomImage(rand.New(rand.NewPCG(5, 6)), 12, 12, 3), 1, 12, 12, 3)
+	moving := func(a, b float64) Value {
+		return Func("moving", func(e Env) float64 { return a + (b-a)*e.T })
+	}
+	cases := []struct {
+		kind         string
+		param        int
+		from, to     []float64
+		extraOptions [][]Value
+	}{
+		{ConstraintBlur, 1, []float64{0.5, 0.5}, []float64{2, 1.5}, [][]Value{consts(5, 5), nil}},
+		{ConstraintEdgeMean, 1, []float64{0.5, 0.5}, []float64{2, 1.5}, [][]Value{consts(5, 5), nil}},
+		{ConstraintBorder, 1, []float64{0, 0, 0}, []float64{1, 0.5, 0.2}, [][]Value{consts(2, 1), nil}},
+		{ConstraintNoise, 0, []float64{0.1, 0.1, 0.1}, []float64{0.5, 0.3, 0.2}, [][]Value{nil}},
+		{ConstraintNormalize, 1, []float64{0.8, 0.8, 0.8}, []float64{0.4, 0.5, 0.6}, [][]Value{consts(0.2, 0.2, 0.2), nil}},
+	}
+	for _, tc := range cases {
+		with := func(values []Value) Constraint {
+			c := Constraint{Kind: tc.kind, Loss: "l2", Weight: Constant(1), Above: consts(0.9), Extra: slices.Clone(tc.extraOptions)}
+			c.Extra[tc.param] = values
+			return c.withDefaults()
+		}
+		var changing []Value
+		for k := range tc.from {
+			changing = append(changing, moving(tc.from[k], tc.to[k]))
+		}
+		constraints := []Constraint{with(changing), with(constants(tc.from)), with(constants(tc.to)),
+			{Kind: ConstraintMean, Loss: "l2", Weight: Constant(1), Above: consts(0.9)}}
+		losses := func(step int) []float32 {
+			return run1(t, func(in []*Node) *Node {
+				return constraintLosses(constraints, in[0], Squeeze(in[0], 0), in[1])
+			}, image, constraintInputs(constraints, TimeAt(step, 10)))
+		}
+		first, last := losses(0), losses(9)
+		if math.Abs(float64(first[0]-first[1])) > 1e-6*float64(first[1]) || math.Abs(float64(last[0]-last[2])) > 1e-6*float64(last[2]) {
+			t.Errorf("%s: losses %v at the first step, %v at the last; want the first of each equal to the second, then the third", tc.kind, first, last)
+		}
+		if math.Abs(float64(first[1]-first[2])) < 1e-4*float64(first[1]) {
+			t.Errorf("%s: the two constant settings give one loss %v", tc.kind, first)
 		}
 	}
 }

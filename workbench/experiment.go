@@ -89,6 +89,11 @@ func (e *Experiment) namedValues() map[string]Value {
 			values[what+" weight"], values[what+" target"] = c.Weight, c.Target
 			add(c.Above, what+" above")
 			add(c.Below, what+" below")
+			if kind, ok := LookupConstraint(c.Kind); ok {
+				for k, p := range kind.Extra[:min(len(kind.Extra), len(c.Extra))] {
+					add(c.Extra[k], what+" "+p.Name)
+				}
+			}
 		}
 	}
 	for i, p := range e.Postproc {

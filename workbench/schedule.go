@@ -119,6 +119,14 @@ func (v Value) negated() Value {
 	return Value{Expr: "-(" + v.Expr + ")", Where: v.Where, fn: func(e Env) float64 { return -v.At(e) }, drawn: v.drawn, why: v.why}
 }
 
+// AtLeast is v, but least wherever v is below it; its Expr stays v's, as the setting was
+// written, since reading it again gives the same.
+func (v Value) AtLeast(least float64) Value {
+	at := v.fn
+	v.fn = func(e Env) float64 { return math.Max(at(e), least) }
+	return v
+}
+
 // Draws tells whether the value draws random numbers (see Drawn).
 func (v Value) Draws() bool { return v.drawn }
 

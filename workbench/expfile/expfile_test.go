@@ -830,7 +830,7 @@ func TestFixedParameters(t *testing.T) {
 	for _, source := range []string{
 		"resolution: 64 if t < .5 else 96\n" + target("transforms: [{edge: {kernel_size: 'width / 16'}}]"),
 		target("transforms: [{blur: {kernel_size: '3 + 4 * t'}}]"),
-		target("constraints: [{noise: {std: sim / 1000}}]"),
+		target("constraints: [{blur: {kernel_size: '3 + 4 * t'}}]"),
 		"postproc: [{border: {size: '1 + 2 * (t > .5)', color: 1 0 0}}]\n",
 		target("transforms: [{edge: {kernel_size: 'randint(1, epochs)'}}]"),
 	} {
@@ -1214,5 +1214,27 @@ func TestDefaultModelNotesWordsItDoesNotKnow(t *testing.T) {
 		if notes := fmt.Sprint(f.Notes); want == "" && len(f.Notes) > 0 || want != "" && (len(f.Notes) != 1 || !strings.Contains(notes, want)) {
 			t.Errorf("model %q: notes %s, want one with %s", model, notes, want)
 		}
+	}
+}
+
+// TestConstraintParametersOfTime reads a constraint's parameters that do not shape the step as
+// values of time and similarity, as CLIPig evaluates them at every step: a sigma that falls to 0
+// or below is CLIPig's least, 0.0001 (no blur), at those steps, not the kernel's default.
+func TestConstraintParametersOfTime(t *testing.T) {
+	f, err := Parse("c.yaml", []byte("epochs: 11\ntargets:\n  - features: [x]\n    constraints: [{noise: {std: 0.1 * ti}}, "+
+		"{blur: {kernel_size: 5, sigma: 1 - 2 * t}}, {normalize: {max: '1 - sim / 200'}}]\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cs := f.Experiment.Targets[0].Constraints
+	first, last := workbench.TimeAt(0, 11), workbench.TimeAt(10, 11)
+	if std := []float64{cs[0].Extra[0][0].At(first), cs[0].Extra[0][0].At(last)}; math.Abs(std[0]-0.1) > 1e-12 || std[1] != 0 {
+		t.Errorf("noise std 0.1 * ti: %v at the first and last steps, want 0.1 and 0", std)
+	}
+	if sigma := []float64{cs[1].Extra[1][0].At(first), cs[1].Extra[1][1].At(last)}; sigma[0] != 1 || sigma[1] != 0.0001 {
+		t.Errorf("blur sigma 1 - 2 * t: %v at the first and last steps, want 1 and 0.0001", sigma)
+	}
+	if max := cs[2].Extra[1][0].At(workbench.Env{Similarity: 50}); max != 0.75 {
+		t.Errorf("normalize max 1 - sim / 200 at similarity 50: %g, want 0.75", max)
 	}
 }

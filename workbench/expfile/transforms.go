@@ -82,14 +82,20 @@ func (d *decoder) geometricValues(n *yaml.Node, key string, p workbench.Param) [
 }
 
 // extraValues reads a transform's or constraint's further parameter (see paramValues), each
-// fixed for the run. A kernel_size or sigma given below the least CLIPig takes is that least
-// (max(1, k) and max(0.0001, sigma)): no blur, where 0 would leave it to the default.
-func (d *decoder) extraValues(n *yaml.Node, key string, p workbench.Param) []workbench.Value {
-	values := d.paramValues(n, key, p, d.fixed)
+// by read (fixed for the run, or a value of time). A kernel_size or sigma given below the least
+// CLIPig takes is that least (max(1, k) and max(0.0001, sigma)): no blur, where 0 would leave it
+// to the default.
+func (d *decoder) extraValues(n *yaml.Node, key string, p workbench.Param,
+	read func(*yaml.Node, string) workbench.Value) []workbench.Value {
+	values := d.paramValues(n, key, p, read)
 	least := map[string]float64{"kernel_size": 1, "sigma": 0.0001}[p.Name]
 	for i, v := range values {
-		if least > 0 && v.IsSet() && v.At(d.start()) < least {
+		switch number, err := strconv.ParseFloat(v.Expr, 64); {
+		case least == 0 || !v.IsSet():
+		case err == nil && number < least: // written as the least, since a 0 would read back as not given
 			values[i] = workbench.Constant(least)
+		default:
+			values[i] = v.AtLeast(least)
 		}
 	}
 	return values
@@ -182,7 +188,7 @@ func (d *decoder) pixelTransform(key string, n *yaml.Node) workbench.Transform {
 		case k == kind.Param:
 			tr.Values = d.transformValues(v, kind)
 		default:
-			tr.Extra[i-3] = d.extraValues(v, key, kind.Extra[i-3])
+			tr.Extra[i-3] = d.extraValues(v, key, kind.Extra[i-3], d.fixed)
 		}
 	})
 	if len(tr.Values) == 0 && key == workbench.TransformBlur { // torchvision's sigma of the kernel, 3 by default
@@ -263,7 +269,11 @@ func (d *decoder) constraint(key string, v *yaml.Node) workbench.Constraint {
 		case "on":
 			c.OnImage = d.choice(v, k, []string{"windows", "image"}) == "image"
 		default:
-			c.Extra[i-8] = d.extraValues(v, key, kind.Extra[i-8])
+			read := d.value // CLIPig evaluates them at every step
+			if i-8 < kind.Fixed {
+				read = d.fixed
+			}
+			c.Extra[i-8] = d.extraValues(v, key, kind.Extra[i-8], read)
 		}
 	})
 	for i, p := range kind.Extra {
