@@ -28,6 +28,10 @@ type Chart struct {
 	// Name names the chart's files: loss, winrate-details, ...
 	Name string
 	def  definition
+	// xGap, where set, pads a linear value x axis beyond its data on both sides by this share
+	// of its span (ECharts' boundaryGap, which go-echarts types for category axes only), so that the
+	// end points' symbols stay clear of the y axis's labels.
+	xGap string
 }
 
 // definition is what Chart needs of a go-echarts chart.
@@ -50,6 +54,9 @@ func (c Chart) Option() ([]byte, error) {
 	}
 	opt["backgroundColor"] = "#fff"
 	numericIntervals(opt)
+	if c.xGap != "" {
+		padAxes(opt["xAxis"], c.xGap)
+	}
 	if legend, ok := opt["legend"].(map[string]any); ok {
 		legend["itemGap"] = legendGap // go-echarts has no itemGap
 	}
@@ -81,6 +88,16 @@ func numericIntervals(opt map[string]any) {
 			if key == "axisLabel" && part["interval"] == 0 {
 				part["lineHeight"] = lineHeight
 			}
+		}
+	}
+}
+
+// padAxes pads the linear value axes among axes by gap on both sides of their data.
+func padAxes(axes any, gap string) {
+	list, _ := axes.([]any)
+	for _, a := range list {
+		if axis, _ := a.(map[string]any); axis["type"] == "value" {
+			axis["scale"], axis["boundaryGap"] = true, []string{gap, gap}
 		}
 	}
 }

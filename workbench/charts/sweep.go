@@ -158,7 +158,7 @@ func Sweep(keys []string, variants []SweepVariant, over int, m Metric, zip bool)
 		line.AddSeries(Wrap(series, 30), data, sweepLineOpts(ordered, i)...)
 	}
 	fitLegend(&line.BaseConfiguration)
-	return Chart{Name: "sweep-" + m.Kind + "-over-" + keys[over], def: line}
+	return Chart{Name: "sweep-" + m.Kind + "-over-" + keys[over], def: line, xGap: "8%"}
 }
 
 // sweepValueAxis is a sweep chart's y axis: 0 to 100 for win rates, else fitted to the values.
@@ -178,9 +178,9 @@ func sweepAxis(key string, xs []string, at map[string]float64) opts.XAxis {
 		return axis
 	}
 	lowest, highest := at[xs[0]], at[xs[len(xs)-1]]
-	axis.Type, axis.Min, axis.Max = "value", "dataMin", "dataMax"
+	axis.Type = "value" // padded beyond its data (see Chart.xGap)
 	if lowest > 0 && highest > 10*lowest {
-		axis.Type = "log"
+		axis.Type, axis.Min, axis.Max = "log", "dataMin", "dataMax" // ECharts pads a log axis linearly, below 0
 	}
 	return axis
 }

@@ -82,6 +82,9 @@ func TestSweepChartLines(t *testing.T) {
 	if x := opt.XAxis[0]; x.Type != "value" || x.Data != nil || len(opt.Series) != 2 {
 		t.Fatalf("x axis %+v, %d series; want a value axis, 2 series", x, len(opt.Series))
 	}
+	if x := opt.XAxis[0]; x.Min != nil || !reflect.DeepEqual(x.BoundaryGap, []any{"8%", "8%"}) {
+		t.Errorf("x axis from %v, gaps %v; want it padded beyond the data, so the end symbols clear the y labels", x.Min, x.BoundaryGap)
+	}
 	got := map[string][]any{}
 	for _, s := range opt.Series {
 		got[s.Name] = []any{s.Data[0].Value, s.Data[1].Value}
@@ -125,8 +128,10 @@ func TestSweepChartJoinsOnlyOrderedValues(t *testing.T) {
 type sweepOption struct {
 	Title struct{ Text, Subtext string }
 	XAxis []struct {
-		Type string
-		Data []string
+		Type        string
+		Data        []string
+		Min         any
+		BoundaryGap any
 	}
 	YAxis  []struct{ Min, Max any }
 	Series []struct {
