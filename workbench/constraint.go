@@ -132,28 +132,22 @@ func bounded(measure func(x *Node) *Node) func(c Constraint, x *Node, v Constrai
 	}
 }
 
-// kernelBlur is torchvision's gaussian_blur of a kernel_size and sigma (extra 0 and 1), each x
-// then y, as CLIPig gives them (see blurAxis).
-func kernelBlur(x *Node, extra [][]float64) *Node {
-	return kernelBlurAt(x, extra[0], Const(x.Graph(), []float32{float32(extra[1][0]), float32(extra[1][1])}))
-}
-
-// constraintBlur is kernelBlur of a blur or edge_mean constraint's kernel_size, which holds for
-// the run, and its sigma at the step.
+// constraintBlur is the blur of a blur or edge_mean constraint: its kernel_size, which holds
+// for the run, and its sigma at the step.
 func constraintBlur(c Constraint, x *Node, v ConstraintValues) *Node {
-	return kernelBlurAt(x, staticValues(c.Extra[:1])[0], v.Extra[1])
+	n := x.Shape().Dim(0)
+	sigma := func(axis int) *Node { return BroadcastToDims(Reshape(Slice(v.Extra[1], AxisRange(axis, axis+1))), n) }
+	return kernelBlurAt(x, staticValues(c.Extra[:1])[0], sigma(0), sigma(1))
 }
 
-// kernelBlurAt is kernelBlur of a sigma [2] (across, down) computed in the graph: a sigma of 0,
-// the one not given, is the kernel size's (see blurAxis).
-func kernelBlurAt(x *Node, kernel []float64, sigma *Node) *Node {
-	n := x.Shape().Dim(0)
-	radii, sigmas := [2]int{}, [2]*Node{}
-	for axis := range 2 {
-		s := Slice(sigma, AxisRange(axis, axis+1))
+// kernelBlurAt is torchvision's gaussian_blur of a kernel_size (across, down) and a sigma per
+// image [n] each way, computed in the graph, as CLIPig gives them: a sigma of 0, the one not
+// given, is the kernel size's (see blurAxis).
+func kernelBlurAt(x *Node, kernel []float64, sigmaX, sigmaY *Node) *Node {
+	radii, sigmas := [2]int{}, [2]*Node{sigmaX, sigmaY}
+	for axis, s := range sigmas {
 		radii[axis], _ = blurAxis(kernel[axis], 0)
-		s = Where(Equal(s, ZerosLike(s)), Scalar(x.Graph(), dtypes.Float32, KernelSigma(kernel[axis])), s)
-		sigmas[axis] = BroadcastToDims(Reshape(s), n)
+		sigmas[axis] = Where(Equal(s, ZerosLike(s)), Scalar(x.Graph(), dtypes.Float32, KernelSigma(kernel[axis])), s)
 	}
 	return gaussianBlurXY(x, sigmas[0], sigmas[1], radii[0], radii[1])
 }
@@ -272,34 +266,35 @@ func constraintColumns(constraints []Constraint) int {
 	return boundColumns + most
 }
 
-// constraintInputs are the constraints' rows [c, constraintColumns] at a step: weight (0 outside
-// the period), above and below per channel (one value filling three), target, and the Extra
-// values, zeros after them.
+// constraintInputs are the constraints' rows [c, constraintColumns] at a step: weight, above and
+// below per channel (one value filling three), target, and the Extra values, zeros after them.
+// A constraint outside its period has a row of zeros: CLIPig evaluates none of its values there.
+// Each value written draws its own random numbers (see Env.In).
 func constraintInputs(constraints []Constraint, env Env) *tensors.Tensor {
 	width := constraintColumns(constraints)
 	rows := make([]float32, 0, width*len(constraints))
 	for i, c := range constraints {
-		env := env.In(i)
-		weight := 0.0
+		row := make([]float32, width)
 		if c.Period.Active(env.Step, env.Steps) {
-			weight = c.Weight.At(env)
-		}
-		rows = append(rows, float32(weight))
-		for _, bound := range [][]Value{c.Above, c.Below} {
-			for j := range 3 {
-				v := 0.0
-				if len(bound) > 0 {
-					v = bound[min(j, len(bound)-1)].At(env)
+			env := env.In(i)
+			at := func(v Value, parts ...any) float32 { return float32(v.At(env.In(parts...))) }
+			row[0] = at(c.Weight, "weight")
+			for b, bound := range [][]Value{c.Above, c.Below} {
+				for j := range 3 * min(len(bound), 1) {
+					k := min(j, len(bound)-1)
+					row[1+3*b+j] = at(bound[k], b, k)
 				}
-				rows = append(rows, float32(v))
+			}
+			row[7] = at(c.Target, "target")
+			column := boundColumns
+			for p, vs := range c.Extra {
+				for k, v := range vs {
+					row[column] = at(v, "extra", p, k)
+					column++
+				}
 			}
 		}
-		rows = append(rows, float32(c.Target.At(env)))
-		extra := slices.Concat(c.Extra...)
-		for _, v := range extra {
-			rows = append(rows, float32(v.At(env)))
-		}
-		rows = append(rows, make([]float32, width-boundColumns-len(extra))...)
+		rows = append(rows, row...)
 	}
 	return tensors.FromFlatDataAndDimensions(rows, len(constraints), width)
 }

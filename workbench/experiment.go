@@ -62,44 +62,70 @@ func (e *Experiment) withRates(env Env) Env {
 	return env
 }
 
-// namedValues are the values that must be finite at every step (learning rate and its scale,
-// active targets' and their features' weights and scales, transforms', constraints' and
-// post-processing's values), by the names that reports give them.
-func (e *Experiment) namedValues() map[string]Value {
-	values := map[string]Value{"learnrate": e.Learnrate, "learnrate_scale": e.LearnrateScale}
-	add := func(vs []Value, what string) {
+// periodicValue is a value that must be finite at the steps where all its periods are active
+// (its target's, its transform's or constraint's): CLIPig evaluates it there only.
+type periodicValue struct {
+	Value
+	periods []Period
+}
+
+// activeAt tells whether every period of the value is active at env.
+func (v periodicValue) activeAt(env Env) bool {
+	return !slices.ContainsFunc(v.periods, func(p Period) bool { return !p.Active(env.Step, env.Steps) })
+}
+
+// namedValues are the values that must be finite at every step where they are active (learning
+// rate and its scale, active targets' and their features' weights and scales, transforms',
+// constraints' and post-processing's values), by the names that reports give them.
+func (e *Experiment) namedValues() map[string]periodicValue {
+	values := map[string]periodicValue{"learnrate": {Value: e.Learnrate}, "learnrate_scale": {Value: e.LearnrateScale}}
+	add := func(vs []Value, what string, periods ...Period) {
 		for i, v := range vs {
-			values[fmt.Sprintf("%s value %d", what, i+1)] = v
+			values[fmt.Sprintf("%s value %d", what, i+1)] = periodicValue{v, periods}
+		}
+	}
+	addExtra := func(extra [][]Value, params []Param, what string, periods ...Period) {
+		for k, p := range params[:min(len(params), len(extra))] {
+			add(extra[k], what+" "+p.Name, periods...)
 		}
 	}
 	for t := range e.EnabledTargets() {
-		values[fmt.Sprintf("target %q weight", t.Name)] = t.Weight
+		one := func(name string, v Value, periods ...Period) {
+			values[name] = periodicValue{v, append(periods, t.Period)}
+		}
+		one(fmt.Sprintf("target %q weight", t.Name), t.Weight)
 		for _, f := range t.Features {
-			values[fmt.Sprintf("target %q feature %q weight", t.Name, f.Label)] = f.Weight
-			values[fmt.Sprintf("target %q feature %q scale", t.Name, f.Label)] = f.Scale
+			one(fmt.Sprintf("target %q feature %q weight", t.Name, f.Label), f.Weight)
+			one(fmt.Sprintf("target %q feature %q scale", t.Name, f.Label), f.Scale)
 		}
 		for j, tr := range t.Transforms {
-			add(tr.Values, fmt.Sprintf("target %q transform %d (%s)", t.Name, j+1, tr.Kind))
+			what := fmt.Sprintf("target %q transform %d (%s)", t.Name, j+1, tr.Kind)
+			add(tr.Values, what, t.Period, tr.Period)
+			if kind, ok := LookupTransform(tr.Kind); ok {
+				addExtra(tr.Extra, kind.Extra, what, t.Period, tr.Period)
+			}
 		}
 		if t.AntiText != nil {
-			values[fmt.Sprintf("target %q anti-text weight", t.Name)] = t.AntiText.Weight
+			one(fmt.Sprintf("target %q anti-text weight", t.Name), t.AntiText.Weight)
 		}
 		for j, c := range t.Constraints {
 			what := fmt.Sprintf("target %q constraint %d (%s)", t.Name, j+1, c.Kind)
-			values[what+" weight"], values[what+" target"] = c.Weight, c.Target
-			add(c.Above, what+" above")
-			add(c.Below, what+" below")
+			one(what+" weight", c.Weight, c.Period)
+			one(what+" target", c.Target, c.Period)
+			add(c.Above, what+" above", t.Period, c.Period)
+			add(c.Below, what+" below", t.Period, c.Period)
 			if kind, ok := LookupConstraint(c.Kind); ok {
-				for k, p := range kind.Extra[:min(len(kind.Extra), len(c.Extra))] {
-					add(c.Extra[k], what+" "+p.Name)
-				}
+				addExtra(c.Extra, kind.Extra, what, t.Period, c.Period)
 			}
 		}
 	}
 	for i, p := range e.Postproc {
 		what := fmt.Sprintf("postproc %d (%s)", i+1, p.Kind)
-		values[what+" amount"] = p.Amount
-		add(p.Values, what)
+		values[what+" amount"] = periodicValue{p.Amount, []Period{p.Period}}
+		add(p.Values, what, p.Period)
+		if kind, ok := LookupTransform(p.Kind); ok {
+			addExtra(p.Extra, kind.Extra, what, p.Period)
+		}
 	}
 	for name, v := range values {
 		if !v.IsSet() {
@@ -157,13 +183,18 @@ func (e *Experiment) numberProblems(add func(string, ...any)) {
 func (e *Experiment) nonFiniteValues(envs []Env) []error {
 	values := e.namedValues()
 	var errs []error
+	reported := map[string]bool{} // where written: one value filling several (sigma: 1/(1-t)) is one error
 	for _, name := range slices.Sorted(maps.Keys(values)) {
+		v := values[name]
 		for i, env := range envs {
-			if err := nonFiniteValue(name, values[name], env); err != nil {
+			if err := nonFiniteValue(name, v, env); err != nil {
 				if i > 0 {
-					err = e.firstNonFinite(name, values[name], envs[i-1].Step+1, env.Step, err)
+					err = e.firstNonFinite(name, v, envs[i-1].Step+1, env.Step, err)
 				}
-				errs = append(errs, err)
+				if v.Where == "" || !reported[v.Where] {
+					errs = append(errs, err)
+				}
+				reported[v.Where] = true
 				break
 			}
 		}
@@ -177,7 +208,7 @@ const maxStepsSearched = 10000
 // firstNonFinite is the report of v at the first of steps from to to (where it fails with err)
 // at which it is NaN or infinite, so that a value checked at a few moments is reported at the
 // step it first fails; err where more than maxStepsSearched steps lie between.
-func (e *Experiment) firstNonFinite(name string, v Value, from, to int, err error) error {
+func (e *Experiment) firstNonFinite(name string, v periodicValue, from, to int, err error) error {
 	if to-from > maxStepsSearched {
 		return err
 	}
@@ -207,9 +238,12 @@ func (e *Experiment) momentAt(step int) Env {
 	return e.withRates(env)
 }
 
-// nonFiniteValue reports v, named name, where it is NaN or infinite at env, with the reason
-// where v tells it.
-func nonFiniteValue(name string, v Value, env Env) error {
+// nonFiniteValue reports v, named name, where it is active and NaN or infinite at env, with the
+// reason where v tells it.
+func nonFiniteValue(name string, v periodicValue, env Env) error {
+	if !v.activeAt(env) {
+		return nil
+	}
 	x := v.At(env)
 	if !math.IsNaN(x) && !math.IsInf(x, 0) {
 		return nil

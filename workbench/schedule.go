@@ -119,11 +119,21 @@ func (v Value) negated() Value {
 	return Value{Expr: "-(" + v.Expr + ")", Where: v.Where, fn: func(e Env) float64 { return -v.At(e) }, drawn: v.drawn, why: v.why}
 }
 
-// AtLeast is v, but least wherever v is below it; its Expr stays v's, as the setting was
-// written, since reading it again gives the same.
+// AtLeast is v, but least wherever v is below it or a NaN number, as Python's max(least, v)
+// (NaN where v fails, see Why); its Expr stays v's, as the setting was written, since reading
+// it again gives the same.
 func (v Value) AtLeast(least float64) Value {
-	at := v.fn
-	v.fn = func(e Env) float64 { return math.Max(at(e), least) }
+	at, why := v.fn, v.why
+	v.fn = func(e Env) float64 {
+		x := at(e)
+		switch {
+		case x > least:
+			return x
+		case math.IsNaN(x) && why != nil && why(e) != nil:
+			return x
+		}
+		return least
+	}
 	return v
 }
 

@@ -1,6 +1,7 @@
 package workbench
 
 import (
+	"errors"
 	"math"
 	"strings"
 	"testing"
@@ -64,5 +65,24 @@ func TestSizesReachTheRunsEnd(t *testing.T) {
 	}
 	if step := AtFraction(1e20).Step(100); step != 100 {
 		t.Errorf("a moment at 1e20 of a 100-step run is step %d, want 100", step)
+	}
+}
+
+// TestAtLeast reads a value as Python's max(least, v): below least or a NaN number is least, a
+// value that fails (NaN with a reason) stays NaN, so that checks and runs report it.
+func TestAtLeast(t *testing.T) {
+	nan := Func("nan", func(Env) float64 { return math.NaN() })
+	failing := nan.Explained(func(Env) error { return errors.New("division by zero") })
+	for _, c := range []struct {
+		v    Value
+		want float64
+	}{{Constant(-3), 0.5}, {Constant(2), 2}, {nan, 0.5}, {Constant(math.Inf(1)), math.Inf(1)}, {failing, math.NaN()}} {
+		got := c.v.AtLeast(0.5)
+		if x := got.At(Env{}); x != c.want && !(math.IsNaN(x) && math.IsNaN(c.want)) {
+			t.Errorf("%s at least 0.5: %g, want %g", c.v.Expr, x, c.want)
+		}
+		if got.Expr != c.v.Expr {
+			t.Errorf("%s at least 0.5 reads %q", c.v.Expr, got.Expr)
+		}
 	}
 }

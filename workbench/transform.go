@@ -17,8 +17,9 @@ type Transform struct {
 	Period Period
 	// Values are the kind's parameter: as many as its entry's Values, or one that fills them.
 	Values []Value
-	// Extra are the values of the kind's Extra parameters, each filled to its size. They are
-	// fixed for the run (the graph is built with them).
+	// Extra are the values of the kind's Extra parameters, each filled to its size. Those that
+	// shape the step (see TransformKind.Fixed) are fixed for the run (the graph is built with
+	// them); the others may change at every step.
 	Extra [][]Value
 	// After is how many of the target's geometric transforms are listed before this one: it acts
 	// at the scale of that canvas, as in CLIPig (a blur before a resize to a quarter of the size
@@ -31,8 +32,12 @@ type Transform struct {
 	Unclamped bool
 }
 
-// TransformRow is one window's inputs to a transform's graph function, drawn on the host.
-type TransformRow [4]float64
+// TransformRow is one window's inputs to a transform's graph function, drawn on the host: the
+// first four columns by the kind's Draw, the last two its Extra values that change over the run.
+type TransformRow [rowColumns]float64
+
+// rowColumns are the columns of a TransformRow, and extraColumn the first of its Extra values.
+const rowColumns, extraColumn = 6, 4
 
 // TransformKind is one pixel transform: its YAML key and parameter, the host-side draw of each
 // window's row, and the graph function.
@@ -50,8 +55,12 @@ type TransformKind struct {
 	Noise bool
 	// Default is the parameter's default (nil: it must be given).
 	Default []float64
-	// Extra are further parameters, fixed for the run, such as a blur's kernel_size.
+	// Extra are further parameters, such as a blur's kernel_size.
 	Extra []Param
+	// Fixed is how many of Extra, from the first, shape the step (kernel and border sizes, a
+	// resolution): they hold for the run. The others (an edge's sigma) may change at every step
+	// and fill the rows from extraColumn.
+	Fixed int
 	// Identity is the row that leaves a window unchanged, used outside the transform's period.
 	Identity TransformRow
 	// Draw makes one window's row from the parameter's values at a step; it may draw random
@@ -69,11 +78,11 @@ type TransformKind struct {
 
 // TransformArgs are what a transform's graph function gets.
 type TransformArgs struct {
-	// X is the windows [n, s, s, 3]; Rows their rows [n, 4].
+	// X is the windows [n, s, s, 3]; Rows their rows [n, rowColumns].
 	X, Rows *Node
 	// Radius is the target's static blur radius.
 	Radius int
-	// Extra are the transform's Extra values.
+	// Extra are the transform's Extra values at the start of the run, for those that are Fixed.
 	Extra [][]float64
 	// RNG is the graph's random state; a transform that draws replaces it.
 	RNG *Node
@@ -137,7 +146,7 @@ var TransformKinds = []TransformKind{
 		Apply: func(a *TransformArgs) *Node { return Add(a.X, a.RGB()) }},
 	{Key: TransformBlur, Param: "sigma", Values: 2, Range: true, Draw: drawUniform, Radius: blurTransformRadius,
 		Rescale: func(r TransformRow, s, _ float64) TransformRow { r[0] /= s; return r },
-		Extra:   []Param{kernelSize}, Apply: func(a *TransformArgs) *Node {
+		Extra:   []Param{kernelSize}, Fixed: 1, Apply: func(a *TransformArgs) *Node {
 			sigma := Reshape(a.Col(0), a.X.Shape().Dim(0))
 			if a.GridScale > 0 { // carried to the largest input's windows; these may be smaller
 				sigma = DivScalar(sigma, a.GridScale)
@@ -146,7 +155,7 @@ var TransformKinds = []TransformKind{
 			return gaussianBlurXY(a.X, sigma, sigma, rx, ry)
 		}},
 	{Key: TransformBorder, Param: "color", Values: 3, Default: []float64{0, 0, 0}, Draw: on3, Extra: []Param{{"size", 2, []float64{1, 1}}},
-		Apply: borderTransform},
+		Fixed: 1, Apply: borderTransform},
 	{Key: TransformGreyNoise, Noise: true, Param: "std", Values: 1, Range: true, Draw: drawUniform, Apply: noiseOn(1),
 		Rescale: canvasScale},
 	{Key: TransformClamp, Param: "range", Values: 2, Identity: TransformRow{-1e9, 1e9},
@@ -155,7 +164,7 @@ var TransformKinds = []TransformKind{
 	{Key: TransformContrast, Param: "factor", Values: 1, Identity: TransformRow{1}, Draw: first,
 		Apply: func(a *TransformArgs) *Node { return blend(a.X, imageMean(luminance(a.canvas())), a.Col(0)) }},
 	{Key: TransformEdge, Param: "amount", Values: 3, Default: []float64{1, 1, 1}, Draw: on3, Apply: edgeTransform,
-		Extra: []Param{{"kernel_size", 2, []float64{3, 3}}, {"sigma", 2, []float64{0, 0}}}},
+		Extra: []Param{{"kernel_size", 2, []float64{3, 3}}, {"sigma", 2, []float64{0, 0}}}, Fixed: 1},
 	{Key: TransformFNoise, Noise: true, Param: "std", Values: 3, Range: true, Draw: drawStd, Apply: fourierNoise,
 		Rescale: fourierNoiseRow},
 	{Key: TransformMean, Param: "mean", Values: 3, Draw: on3,
@@ -173,7 +182,7 @@ var TransformKinds = []TransformKind{
 		return Add(a.X, Mul(a.Col(3), Sub(quantized, a.X)))
 	}},
 	{Key: TransformRNoise, Noise: true, Param: "std", Values: 3, Range: true, Draw: drawStd, Apply: resizedNoise,
-		Extra: []Param{{"resolution", 2, nil}}},
+		Extra: []Param{{"resolution", 2, nil}}, Fixed: 1},
 	{Key: TransformSaturation, Param: "factor", Values: 1, Identity: TransformRow{1}, Draw: first,
 		Apply: func(a *TransformArgs) *Node { return blend(a.X, luminance(a.X), a.Col(0)) }},
 }
@@ -330,9 +339,12 @@ func borderTransform(a *TransformArgs) *Node {
 }
 
 // edgeTransform is CLIPig's edge: clamp((x - blur(x)) * amount, 0, 1), blurred with its
-// kernel_size and sigma (torchvision's default sigma for the kernel when none is given).
+// kernel_size and its sigma at the step (torchvision's default sigma for the kernel when none
+// is given).
 func edgeTransform(a *TransformArgs) *Node {
-	edges := ClipScalar(Mul(Sub(a.X, kernelBlur(a.X, a.Extra)), a.RGB()), 0, 1)
+	n := a.X.Shape().Dim(0)
+	sigma := func(axis int) *Node { return Reshape(a.Col(extraColumn+axis), n) }
+	edges := ClipScalar(Mul(Sub(a.X, kernelBlurAt(a.X, a.Extra[0], sigma(0), sigma(1))), a.RGB()), 0, 1)
 	return Add(a.X, Mul(a.Col(3), Sub(edges, a.X)))
 }
 
@@ -408,13 +420,14 @@ func averagedNoise(r TransformRow, scale, _ float64) TransformRow {
 	return r
 }
 
-// transformInputs are a transform's rows [n, 4] at a step: the identity row outside its period.
+// transformInputs are a transform's rows [n, rowColumns] at a step: the identity row outside its
+// period.
 // windows holds each window's canvases of the target's geometry (nil: the windows are the
 // canvas).
 func transformInputs(tr Transform, n int, env Env, rng *rand.Rand, windows []canvases) *tensors.Tensor {
 	kind, _ := LookupTransform(tr.Kind)
 	on := tr.Period.Active(env.Step, env.Steps)
-	out := make([]float32, 0, 4*n)
+	out := make([]float32, 0, rowColumns*n)
 	var values []float64 // the same for every window unless a value draws random numbers
 	if on && !slices.ContainsFunc(tr.Values, Value.Draws) {
 		values = transformValues(tr, kind, env)
@@ -427,6 +440,7 @@ func transformInputs(tr Transform, n int, env Env, rng *rand.Rand, windows []can
 				v = transformValues(tr, kind, env.In(w))
 			}
 			row = kind.Draw(v, rng)
+			changing(tr, kind, env.In(w), &row)
 		}
 		if on && kind.Rescale != nil && windows != nil {
 			k := min(tr.After, len(windows[w].Scales)-1)
@@ -436,7 +450,19 @@ func transformInputs(tr Transform, n int, env Env, rng *rand.Rand, windows []can
 			out = append(out, float32(v))
 		}
 	}
-	return tensors.FromFlatDataAndDimensions(out, n, 4)
+	return tensors.FromFlatDataAndDimensions(out, n, rowColumns)
+}
+
+// changing fills row from extraColumn with the values at env of tr's Extra parameters that
+// are not Fixed (none where tr has no Extra values, as before withDefaults).
+func changing(tr Transform, kind *TransformKind, env Env, row *TransformRow) {
+	column := extraColumn
+	for _, vs := range tr.Extra[min(kind.Fixed, len(tr.Extra)):] {
+		for _, v := range vs {
+			row[column] = v.At(env)
+			column++
+		}
+	}
 }
 
 // applyTransforms runs a target's pixel transforms over its windows [n, s, s, 3], each with its

@@ -6,6 +6,7 @@ import (
 	"image/color"
 	"math"
 	"math/rand/v2"
+	"slices"
 	"testing"
 
 	"github.com/gomlx/compute/dtypes"
@@ -21,9 +22,17 @@ func applyKind(t *testing.T, kind *TransformKind, x []float32, n, s int, rows []
 	if err != nil {
 		t.Fatal(err)
 	}
+	var full []float32 // the rows' first four columns as given, then the Extra values that change
+	for w := range n {
+		full = append(full, rows[w*extraColumn:(w+1)*extraColumn]...)
+		changing := slices.Concat(extra[min(kind.Fixed, len(extra)):]...)
+		for c := range rowColumns - extraColumn {
+			full = append(full, float32(append(changing, 0, 0)[c]))
+		}
+	}
 	return run1(t, func(in []*Node) *Node {
 		return kind.Apply(&TransformArgs{X: in[0], Rows: in[1], Radius: 3, RNG: in[2], Extra: extra})
-	}, tensors.FromFlatDataAndDimensions(x, n, s, s, 3), tensors.FromFlatDataAndDimensions(rows, n, 4), state)
+	}, tensors.FromFlatDataAndDimensions(x, n, s, s, 3), tensors.FromFlatDataAndDimensions(full, n, rowColumns), state)
 }
 
 // TestTransformKindsAreComplete checks every entry of the registry: a unique key, a parameter
@@ -40,12 +49,19 @@ func TestTransformKindsAreComplete(t *testing.T) {
 			continue
 		}
 		seen[kind.Key] = true
+		changing := 0
+		for _, p := range kind.Extra[min(kind.Fixed, len(kind.Extra)):] {
+			changing += p.Size
+		}
+		if kind.Fixed > len(kind.Extra) || changing > rowColumns-extraColumn {
+			t.Errorf("transform %q: %d of its Extra fixed, %d values changing; the rows hold %d", kind.Key, kind.Fixed, changing, rowColumns-extraColumn)
+		}
 		if k, ok := LookupTransform(kind.Key); !ok || k.Key != kind.Key {
 			t.Errorf("LookupTransform(%q) does not find it", kind.Key)
 		}
 		var rows []float32
 		for range n {
-			for _, v := range kind.Identity {
+			for _, v := range kind.Identity[:extraColumn] {
 				rows = append(rows, float32(v))
 			}
 		}
@@ -93,8 +109,8 @@ func TestTransformsExact(t *testing.T) {
 	}
 	for _, test := range tests {
 		kind, _ := LookupTransform(test.key)
-		rows := make([]float32, 4)
-		for i, v := range test.row {
+		rows := make([]float32, extraColumn)
+		for i, v := range test.row[:extraColumn] {
 			rows[i] = float32(v)
 		}
 		got := applyKind(t, kind, x, 1, 2, rows, nil)
@@ -135,7 +151,7 @@ func TestTransformInputsOutsideThePeriod(t *testing.T) {
 		}
 	}
 	on := tensors.MustCopyFlatData[float32](transformInputs(tr, 3, TimeAt(5, 10), rng, nil))
-	for i := 0; i < len(on); i += 4 {
+	for i := 0; i < len(on); i += rowColumns {
 		if on[i] < 1 || on[i] > 2 {
 			t.Errorf("blur sigma %g is outside [1, 2]", on[i])
 		}
@@ -224,12 +240,13 @@ func TestTransformValuesPerWindow(t *testing.T) {
 	}
 	// blur's one value fills the two ends of its range: two evaluations a window, or two a step
 	drawn := rows(Drawn("d", byPlace))
-	if calls != 6 || drawn[0] == drawn[4] && drawn[4] == drawn[8] {
-		t.Errorf("a drawn value: %d evaluations, sigmas %g %g %g; want 6, not all equal", calls, drawn[0], drawn[4], drawn[8])
+	const r = rowColumns
+	if calls != 6 || drawn[0] == drawn[r] && drawn[r] == drawn[2*r] {
+		t.Errorf("a drawn value: %d evaluations, sigmas %g %g %g; want 6, not all equal", calls, drawn[0], drawn[r], drawn[2*r])
 	}
 	fixed := rows(Func("f", byPlace))
-	if calls != 2 || fixed[0] != fixed[4] || fixed[4] != fixed[8] {
-		t.Errorf("a value drawing nothing: %d evaluations, sigmas %g %g %g; want 2, all equal", calls, fixed[0], fixed[4], fixed[8])
+	if calls != 2 || fixed[0] != fixed[r] || fixed[r] != fixed[2*r] {
+		t.Errorf("a value drawing nothing: %d evaluations, sigmas %g %g %g; want 2, all equal", calls, fixed[0], fixed[r], fixed[2*r])
 	}
 }
 
@@ -419,5 +436,22 @@ func TestWindowsAreClampedAfterAnUnclampedItem(t *testing.T) {
 		{Kind: TransformAdd, Values: consts(0.5), Unclamped: true}}
 	if ratio := mean(item...) / mean(); math.Abs(ratio-1/0.8) > 1e-3 {
 		t.Errorf("the window's mean over the image's: %.4f, want %.4f (clamped to 1)", ratio, 1/0.8)
+	}
+}
+
+// TestEdgeSigmaChangesOverTime gives an edge transform a sigma moving over the run: each step's
+// rows carry its value at that step after the drawn columns, where edgeTransform reads it (the
+// CLIPig comparison above passes its sigma so), and the kernel size stays in Extra.
+func TestEdgeSigmaChangesOverTime(t *testing.T) {
+	moving := Func("1 + t", func(e Env) float64 { return 1 + e.T })
+	tr := Transform{Kind: TransformEdge, Values: consts(2), Extra: [][]Value{consts(5, 5), {moving, Constant(3)}}}.withDefaults()
+	for _, step := range []int{0, 9} {
+		rows := tensors.MustCopyFlatData[float32](transformInputs(tr, 2, TimeAt(step, 10), rand.New(rand.NewPCG(1, 1)), nil))
+		want := []float32{2, 2, 2, 1, 1 + float32(step)/9, 3}
+		for w := range 2 {
+			if got := rows[w*rowColumns : (w+1)*rowColumns]; !slices.Equal(got, want) {
+				t.Errorf("step %d, window %d: row %v, want %v", step, w, got, want)
+			}
+		}
 	}
 }

@@ -395,7 +395,9 @@ func (d *decoder) fixed(n *yaml.Node, what string) workbench.Value {
 		return nil
 	})
 	if v.IsSet() {
-		return workbench.Constant(v.At(d.start()))
+		fixed := workbench.Constant(v.At(d.start()))
+		fixed.Where = v.Where
+		return fixed
 	}
 	return v
 }
@@ -406,8 +408,11 @@ func (d *decoder) checkedValue(n *yaml.Node, what string, check func(*expression
 	if !ok {
 		return workbench.Value{}
 	}
+	where := position(d.files[n], n.Line, fmt.Sprintf("%d:%d", n.Line, n.Column))
 	if v, err := strconv.ParseFloat(s, 64); err == nil {
-		return workbench.Constant(v)
+		c := workbench.Constant(v)
+		c.Where = where
+		return c
 	}
 	x, err := compileWith(s, d.variables)
 	if err == nil && x.draws && len(x.uses) == 0 {
@@ -415,22 +420,44 @@ func (d *decoder) checkedValue(n *yaml.Node, what string, check func(*expression
 		// random draws hold for the whole run
 		var v float64
 		if v, err = x.eval(d.readingEnv(x)); err == nil {
-			return workbench.Constant(v)
+			c := workbench.Constant(v)
+			c.Where = where
+			return c
 		}
 	}
 	if err == nil && check != nil {
 		err = check(x)
 	}
 	if err == nil {
-		_, err = x.eval(d.start())
+		err = d.failsThroughout(x)
 	}
 	if err != nil {
 		d.errorf(n, "%s: %v", what, err)
 		return workbench.Value{}
 	}
 	v := x.value()
-	v.Where = position(d.files[n], n.Line, fmt.Sprintf("%d:%d", n.Line, n.Column))
+	v.Where = where
 	return v
+}
+
+// failsThroughout is x's error at the start of the run where it fails there and at every step
+// of eleven through the run; nil where it evaluates at one. A value that fails at some steps
+// only is refused by the checks before the run, or stops the run, where it is active at one of
+// them: CLIPig evaluates a setting with a period (a constraint from `start: 60%`) only there.
+func (d *decoder) failsThroughout(x *expression) error {
+	_, err := x.eval(d.start())
+	if err == nil || len(x.uses) == 0 {
+		return err
+	}
+	for i := range 11 {
+		e := d.start()
+		e.Step = i * (e.Steps - 1) / 10
+		e.T = float64(e.Step) / float64(e.Steps-1)
+		if _, later := x.eval(e); later == nil {
+			return nil
+		}
+	}
+	return err
 }
 
 // changes tells whether a variable changes during the run: all but epochs, and the resolution's

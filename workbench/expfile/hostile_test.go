@@ -1,6 +1,7 @@
 package expfile
 
 import (
+	"context"
 	"encoding/binary"
 	"fmt"
 	"hash/crc32"
@@ -315,11 +316,11 @@ func TestHugeFilesAreRefused(t *testing.T) {
 }
 
 // TestNumbersAsPyYAMLReadsThem: numbers beyond a float's range are infinite, as PyYAML and
-// Python read them (then refused by name), and a plain number's underscores all go, as PyYAML
+// Python read them (then refused by name and place), and a plain number's underscores all go, as PyYAML
 // drops them; an infinite resolution is named so.
 func TestNumbersAsPyYAMLReadsThem(t *testing.T) {
-	for value, want := range map[string]string{"1.0e+400": "learnrate is +Inf", "-1e400": "learnrate is -Inf",
-		"'1e400'": "learnrate is +Inf", "1__0": "", "0x1_0": "", "1.0e-400": ""} {
+	for value, want := range map[string]string{"1.0e+400": "learnrate (n.yaml:1:12) is +Inf", "-1e400": "learnrate (n.yaml:1:12) is -Inf",
+		"'1e400'": "learnrate (n.yaml:1:12) is +Inf", "1__0": "", "0x1_0": "", "1.0e-400": ""} {
 		f, err := Parse("n.yaml", []byte("learnrate: "+value+"\ntargets: [{features: [x]}]\n"))
 		if err == nil {
 			err = f.Experiment.Resolve()
@@ -359,5 +360,45 @@ func TestValuesFailingLaterNameTheirLine(t *testing.T) {
 	}
 	if err := f.Experiment.Resolve(); err == nil || !strings.Contains(err.Error(), `is NaN at step 20:`) {
 		t.Errorf("a weight failing from step 20: %v", err)
+	}
+}
+
+// TestValuesAreCheckedWhereActive: CLIPig evaluates a constraint's, transform's or target's
+// values only within their periods, so a value that fails only outside them is accepted and runs,
+// and one that fails within them is refused at its first failing step there.
+func TestValuesAreCheckedWhereActive(t *testing.T) {
+	for _, body := range []string{
+		"    constraints: [{border: {color: sqrt(0.5 - t), end: 0.5}}]\n",
+		"    constraints: [{blur: {sigma: 1/(1-t), end: 0.9}}]\n",
+		"    constraints: [{mean: {above: sqrt(t - 0.5), start: 0.6}}]\n",
+		"    transforms: [{edge: {sigma: 1/(0.5-t), start: 0.6}}]\n",
+		"    end: 0.5\n    weight: sqrt(0.5 - t)\n",
+	} {
+		f, err := Parse("p.yaml", []byte("epochs: 20\nresolution: 16\ntargets:\n  - features: [red]\n"+body))
+		if err == nil {
+			err = f.Experiment.Resolve()
+		}
+		if err != nil {
+			t.Errorf("%s: %v, want it accepted", body, err)
+			continue
+		}
+		m, err := clipmodel.Load("random:tiny")
+		if err != nil {
+			t.Fatal(err)
+		}
+		run, err := workbench.NewRun(f.Experiment, m)
+		if err == nil {
+			err = run.Run(context.Background())
+		}
+		if err != nil {
+			t.Errorf("%s: the run: %v", body, err)
+		}
+	}
+	f, err := Parse("p.yaml", []byte("epochs: 20\ntargets:\n  - features: [red]\n    constraints: [{noise: {std: sqrt(0.75 - t), end: 0.9}}]\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := f.Experiment.Resolve(); err == nil || !strings.Contains(err.Error(), `std value 1 (p.yaml:4:33) is NaN at step 15`) {
+		t.Errorf("a std failing within the period from step 15: %v", err)
 	}
 }

@@ -94,6 +94,7 @@ func (d *decoder) extraValues(n *yaml.Node, key string, p workbench.Param,
 		case least == 0 || !v.IsSet():
 		case err == nil && number < least: // written as the least, since a 0 would read back as not given
 			values[i] = workbench.Constant(least)
+			values[i].Where = v.Where
 		default:
 			values[i] = v.AtLeast(least)
 		}
@@ -188,7 +189,11 @@ func (d *decoder) pixelTransform(key string, n *yaml.Node) workbench.Transform {
 		case k == kind.Param:
 			tr.Values = d.transformValues(v, kind)
 		default:
-			tr.Extra[i-3] = d.extraValues(v, key, kind.Extra[i-3], d.fixed)
+			read := d.value // CLIPig evaluates them at every step
+			if i-3 < kind.Fixed {
+				read = d.fixed
+			}
+			tr.Extra[i-3] = d.extraValues(v, key, kind.Extra[i-3], read)
 		}
 	})
 	if len(tr.Values) == 0 && key == workbench.TransformBlur { // torchvision's sigma of the kernel, 3 by default
