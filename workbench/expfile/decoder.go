@@ -168,6 +168,10 @@ func (d *decoder) numeric(n *yaml.Node, what string) (string, bool) {
 	switch {
 	case !ok:
 		return s, ok
+	case isNull(n):
+		written := map[bool]string{true: "left empty (null)", false: "null"}[n.Value == ""]
+		d.errorf(n, "%s is %s: give a number or an expression (CLIPig refuses null here too)", what, written)
+		return "", false
 	case quoted(n) && strings.TrimSpace(s) == "":
 		d.errorf(n, "%s is empty: give a number or an expression", what)
 		return "", false

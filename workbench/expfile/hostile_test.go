@@ -402,3 +402,19 @@ func TestValuesAreCheckedWhereActive(t *testing.T) {
 		t.Errorf("a std failing within the period from step 15: %v", err)
 	}
 }
+
+// TestNullNumbersSayNull: a number left empty or given as null is refused as such at its line,
+// not as an expression naming "null" or "~".
+func TestNullNumbersSayNull(t *testing.T) {
+	for body, want := range map[string]string{
+		"    weight: ~\n":                             "n.yaml:5:13: weight is null:",
+		"    weight:\n":                               "n.yaml:5:12: weight is left empty (null):",
+		"    constraints: [{noise: {std: null}}]\n":   "n.yaml:5:33: noise std is null:",
+		"    transforms: [{noise: [0.1, null, 1]}]\n": "n.yaml:5:32: noise std is null:",
+	} {
+		_, err := Parse("n.yaml", []byte("epochs: 20\nresolution: 32\ntargets:\n  - features: [x]\n"+body))
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("%s: %v, want %q", body, err, want)
+		}
+	}
+}
