@@ -51,6 +51,8 @@ type ConstraintValues struct {
 	Above, Below, Target *Node
 	// Extra are the kind's Extra parameters at the step, one vector [size] each.
 	Extra []*Node
+	// Fixed are the values of its Fixed Extra parameters, which hold for the run.
+	Fixed [][]float64
 }
 
 // ConstraintKind is one constraint: its YAML key, further parameters, CLIPig's factor on its
@@ -77,14 +79,14 @@ var (
 
 // ConstraintKinds are the constraints.
 var ConstraintKinds = []ConstraintKind{
-	{Key: ConstraintBlur, Extra: blurKernel, Fixed: 1, Scale: 100, Penalty: func(c Constraint, x *Node, v ConstraintValues) *Node {
-		return Sub(x, constraintBlur(c, x, v))
+	{Key: ConstraintBlur, Extra: blurKernel, Fixed: 1, Scale: 100, Penalty: func(_ Constraint, x *Node, v ConstraintValues) *Node {
+		return Sub(x, constraintBlur(x, v))
 	}},
 	{Key: ConstraintBorder, Scale: 100, Extra: []Param{{"size", 2, []float64{1, 1}}, {"color", 3, rgbZero}}, Fixed: 1,
 		Penalty: borderPenalty},
 	{Key: ConstraintContrast, Scale: 1, Penalty: bounded(contrastSpread)},
 	{Key: ConstraintEdgeMean, Extra: blurKernel, Fixed: 1, Scale: 100, Penalty: func(c Constraint, x *Node, v ConstraintValues) *Node {
-		return bounded(func(x *Node) *Node { return ReduceMean(Abs(Sub(constraintBlur(c, x, v), x)), 1, 2) })(c, x, v)
+		return bounded(func(x *Node) *Node { return ReduceMean(Abs(Sub(constraintBlur(x, v), x)), 1, 2) })(c, x, v)
 	}},
 	{Key: ConstraintMean, Scale: 100, Penalty: bounded(func(x *Node) *Node { return ReduceMean(x, 1, 2) })},
 	{Key: ConstraintNoise, Scale: 100, Extra: []Param{{"std", 3, nil}}, Penalty: noisePenalty},
@@ -134,20 +136,20 @@ func bounded(measure func(x *Node) *Node) func(c Constraint, x *Node, v Constrai
 
 // constraintBlur is the blur of a blur or edge_mean constraint: its kernel_size, which holds
 // for the run, and its sigma at the step.
-func constraintBlur(c Constraint, x *Node, v ConstraintValues) *Node {
+func constraintBlur(x *Node, v ConstraintValues) *Node {
 	n := x.Shape().Dim(0)
 	sigma := func(axis int) *Node { return BroadcastToDims(Reshape(Slice(v.Extra[1], AxisRange(axis, axis+1))), n) }
-	return kernelBlurAt(x, staticValues(c.Extra[:1])[0], sigma(0), sigma(1))
+	return kernelBlurAt(x, v.Fixed[0], sigma(0), sigma(1))
 }
 
 // kernelBlurAt is torchvision's gaussian_blur of a kernel_size (across, down) and a sigma per
-// image [n] each way, computed in the graph, as CLIPig gives them: a sigma of 0, the one not
-// given, is the kernel size's (see blurAxis).
+// image [n] each way, computed in the graph, as CLIPig gives them (see oddKernel): a sigma of 0
+// or less, the one not given, is the kernel size's (KernelSigma).
 func kernelBlurAt(x *Node, kernel []float64, sigmaX, sigmaY *Node) *Node {
 	radii, sigmas := [2]int{}, [2]*Node{sigmaX, sigmaY}
 	for axis, s := range sigmas {
-		radii[axis], _ = blurAxis(kernel[axis], 0)
-		sigmas[axis] = Where(Equal(s, ZerosLike(s)), Scalar(x.Graph(), dtypes.Float32, KernelSigma(kernel[axis])), s)
+		radii[axis] = oddKernel(kernel[axis]) / 2
+		sigmas[axis] = Where(LessOrEqual(s, ZerosLike(s)), Scalar(x.Graph(), dtypes.Float32, KernelSigma(kernel[axis])), s)
 	}
 	return gaussianBlurXY(x, sigmas[0], sigmas[1], radii[0], radii[1])
 }
@@ -174,9 +176,9 @@ func channelStd(x *Node) *Node {
 }
 
 // borderPenalty is the image against itself with a border of size (width, height) in color.
-func borderPenalty(c Constraint, x *Node, v ConstraintValues) *Node {
+func borderPenalty(_ Constraint, x *Node, v ConstraintValues) *Node {
 	h, w := x.Shape().Dim(1), x.Shape().Dim(2)
-	size := staticValues(c.Extra[:1])[0]
+	size := v.Fixed[0]
 	mask := borderMask(x.Graph(), h, w, int(size[0]), int(size[1]))
 	return Mul(Sub(x, clipmodel.ChannelsLike(x, v.Extra[1])), mask)
 }
@@ -233,7 +235,8 @@ func constraintLosses(constraints []Constraint, windows, image, values *Node) *N
 		if c.OnImage {
 			x = InsertAxes(image, 0)
 		}
-		v := ConstraintValues{Above: Reshape(cols(1, 4), 1, 3), Below: Reshape(cols(4, 7), 1, 3), Target: Reshape(cols(7, 8))}
+		v := ConstraintValues{Above: Reshape(cols(1, 4), 1, 3), Below: Reshape(cols(4, 7), 1, 3), Target: Reshape(cols(7, 8)),
+			Fixed: fixedValues(c.Extra, kind.Fixed)}
 		from := boundColumns
 		for _, p := range kind.Extra {
 			v.Extra = append(v.Extra, cols(from, from+p.Size))
@@ -261,7 +264,11 @@ const boundColumns = 8
 func constraintColumns(constraints []Constraint) int {
 	most := 0
 	for _, c := range constraints {
-		most = max(most, len(slices.Concat(c.Extra...)))
+		values := 0
+		for _, vs := range c.Extra {
+			values += len(vs)
+		}
+		most = max(most, values)
 	}
 	return boundColumns + most
 }
@@ -269,7 +276,8 @@ func constraintColumns(constraints []Constraint) int {
 // constraintInputs are the constraints' rows [c, constraintColumns] at a step: weight, above and
 // below per channel (one value filling three), target, and the Extra values, zeros after them.
 // A constraint outside its period has a row of zeros: CLIPig evaluates none of its values there.
-// Each value written draws its own random numbers (see Env.In).
+// Each value draws its own random numbers (see Env.In), one filling three channels one for each,
+// as CLIPig makes an expression of each copy.
 func constraintInputs(constraints []Constraint, env Env) *tensors.Tensor {
 	width := constraintColumns(constraints)
 	rows := make([]float32, 0, width*len(constraints))
@@ -281,8 +289,7 @@ func constraintInputs(constraints []Constraint, env Env) *tensors.Tensor {
 			row[0] = at(c.Weight, "weight")
 			for b, bound := range [][]Value{c.Above, c.Below} {
 				for j := range 3 * min(len(bound), 1) {
-					k := min(j, len(bound)-1)
-					row[1+3*b+j] = at(bound[k], b, k)
+					row[1+3*b+j] = at(bound[min(j, len(bound)-1)], b, j)
 				}
 			}
 			row[7] = at(c.Target, "target")

@@ -197,9 +197,9 @@ func TestConstraintParametersChangeOverTime(t *testing.T) {
 }
 
 // TestConstraintValuesDrawTheirOwn gives every value of a constraint the same expression drawing
-// random numbers: each value written draws its own, as CLIPig makes an expression of each, where
-// one value filling three channels is one draw; and a constraint outside its period has a row of
-// zeros, none of its values evaluated (they may fail there).
+// random numbers: each draws its own, one filling three channels too, as CLIPig makes an
+// expression of each copy; and a constraint outside its period has a row of zeros, none of its
+// values evaluated (they may fail there).
 func TestConstraintValuesDrawTheirOwn(t *testing.T) {
 	random := Drawn("random()", func(e Env) float64 { return float64(e.Place%1000) / 1000 })
 	three := []Value{random, random, random}
@@ -215,8 +215,8 @@ func TestConstraintValuesDrawTheirOwn(t *testing.T) {
 	if distinct := slices.Compact(slices.Sorted(slices.Values(drawn))); len(distinct) != 9 {
 		t.Errorf("normalize's above, min and max: %v, want nine draws of their own", drawn)
 	}
-	if below := rows[width+4 : width+7]; below[0] != below[1] || below[1] != below[2] {
-		t.Errorf("mean's one below filling three: %v, want one draw", below)
+	if below := rows[width+4 : width+7]; below[0] == below[1] || below[1] == below[2] || below[0] == below[2] {
+		t.Errorf("mean's one below filling three: %v, want a draw for each", below)
 	}
 	if off := rows[2*width:]; slices.ContainsFunc(off, func(v float32) bool { return v != 0 }) {
 		t.Errorf("blur after its end: row %v, want zeros", off)

@@ -69,14 +69,10 @@ type periodicValue struct {
 	periods []Period
 }
 
-// activeAt tells whether every period of the value is active at env.
-func (v periodicValue) activeAt(env Env) bool {
-	return !slices.ContainsFunc(v.periods, func(p Period) bool { return !p.Active(env.Step, env.Steps) })
-}
-
 // namedValues are the values that must be finite at every step where they are active (learning
-// rate and its scale, active targets' and their features' weights and scales, transforms',
-// constraints' and post-processing's values), by the names that reports give them.
+// rate and its scale, active targets' and their features' weights and scales, geometric and
+// pixel transforms', constraints' and post-processing's values), by the names that reports give
+// them.
 func (e *Experiment) namedValues() map[string]periodicValue {
 	values := map[string]periodicValue{"learnrate": {Value: e.Learnrate}, "learnrate_scale": {Value: e.LearnrateScale}}
 	add := func(vs []Value, what string, periods ...Period) {
@@ -97,6 +93,11 @@ func (e *Experiment) namedValues() map[string]periodicValue {
 		for _, f := range t.Features {
 			one(fmt.Sprintf("target %q feature %q weight", t.Name, f.Label), f.Weight)
 			one(fmt.Sprintf("target %q feature %q scale", t.Name, f.Label), f.Scale)
+		}
+		for j, g := range t.Geometry {
+			if kind, ok := LookupGeometric(g.Kind); ok {
+				addExtra(g.Values, kind.Params, fmt.Sprintf("target %q geometric transform %d (%s)", t.Name, j+1, g.Kind), t.Period)
+			}
 		}
 		for j, tr := range t.Transforms {
 			what := fmt.Sprintf("target %q transform %d (%s)", t.Name, j+1, tr.Kind)
@@ -125,6 +126,11 @@ func (e *Experiment) namedValues() map[string]periodicValue {
 		add(p.Values, what, p.Period)
 		if kind, ok := LookupTransform(p.Kind); ok {
 			addExtra(p.Extra, kind.Extra, what, p.Period)
+		}
+		if g := p.Geometric; g != nil {
+			if kind, ok := LookupGeometric(g.Kind); ok {
+				addExtra(g.Values, kind.Params, what, p.Period)
+			}
 		}
 	}
 	for name, v := range values {
@@ -241,7 +247,7 @@ func (e *Experiment) momentAt(step int) Env {
 // nonFiniteValue reports v, named name, where it is active and NaN or infinite at env, with the
 // reason where v tells it.
 func nonFiniteValue(name string, v periodicValue, env Env) error {
-	if !v.activeAt(env) {
+	if !allActive(v.periods, env) {
 		return nil
 	}
 	x := v.At(env)
@@ -379,7 +385,11 @@ func (e *Experiment) Validate() error {
 		}
 	}
 	moments := e.checkedMoments()
-	for _, err := range append(e.nonFiniteValues(moments), e.degenerateTransforms(moments)...) {
+	problems := e.nonFiniteValues(moments)
+	if len(problems) == 0 { // a NaN value also leaves a degenerate map: said once, where written
+		problems = e.degenerateTransforms(moments)
+	}
+	for _, err := range problems {
 		add("%w", err)
 	}
 	e.ensembleProblems(add)

@@ -307,7 +307,7 @@ func (e *Experiment) degenerateTransforms(envs []Env) []error {
 	var errs []error
 	check := func(what string, periods []Period, problem func(env Env) error) {
 		for _, env := range envs {
-			if slices.ContainsFunc(periods, func(p Period) bool { return !p.Active(env.Step, env.Steps) }) {
+			if !allActive(periods, env) {
 				continue
 			}
 			if err := problem(env); err != nil {

@@ -193,7 +193,7 @@ func TestDegenerateTransformsAreRefused(t *testing.T) {
 		{[]Geometric{geometric("center_crop", 16, 16), geometric("random_crop", 0, 8)}, nil, "random_crop 0 8 at step 0 leaves 0x8 pixels of the 16x16", Period{}, false},
 		{[]Geometric{geometric("resize", 0, 0)}, nil, "resize 0 0 at step 0 is no valid mapping", Period{}, false},
 		{[]Geometric{geometric("random_scale", 0, 0)}, nil, "random_scale 0 0 at step 0 is no valid mapping", Period{}, false},
-		{[]Geometric{{Kind: "rotate", Values: [][]Value{consts(nan), consts(0.5, 0.5)}}}, nil, "rotate NaN 0.5 0.5 at step 0 is no valid mapping", Period{}, false},
+		{[]Geometric{{Kind: "rotate", Values: [][]Value{consts(nan), consts(0.5, 0.5)}}}, nil, "geometric transform 1 (rotate) degree value 1 is NaN at step 0", Period{}, false},
 		{[]Geometric{{Kind: "resize", Values: [][]Value{{Func("32 - 4*epoch", func(e Env) float64 { return float64(32 - 4*e.Step) }), Constant(32)}}}}, nil, "resize 0 32 at step 8 is no valid mapping", Period{}, false},
 		{nil, []Transform{{Kind: TransformQuantize, Values: []Value{Func("t", func(e Env) float64 { return e.T })}}}, "transform 1 (quantize): quantize's step is 0 at step 0 (t)", Period{}, false},
 		{[]Geometric{geometric("center_crop", 16, 16), geometric("resize", 8, 8)}, nil, "", Period{}, false},

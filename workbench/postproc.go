@@ -45,7 +45,7 @@ func (p Postproc) validate() error {
 }
 
 // postprocess applies the experiment's post-processing to the pixels [h, w, 3] at the start of
-// a step, as CLIPig does before its forward pass: each edit with its row [1, 4] and its amount
+// a step, as CLIPig does before its forward pass: each edit with its row [1, rowColumns] and its amount
 // (0 outside its period or when disabled). It returns the pixels and the random state after.
 func (r *Run) postprocess(params, amounts *Node, rows []*Node, rng *Node) (*Node, *Node) {
 	if r.exp.Parameterization.Kind != ParamPixels {
@@ -64,14 +64,14 @@ func (r *Run) postprocess(params, amounts *Node, rows []*Node, rng *Node) (*Node
 	return params, rng
 }
 
-// apply is a pixel edit of the pixels [h, w, 3] by its row [1, 4], and the random state after it.
+// apply is a pixel edit of the pixels [h, w, 3] by its row [1, rowColumns], and the random state after it.
 func (p Postproc) apply(params, row, rng *Node) (*Node, *Node) {
 	kind, _ := LookupTransform(p.Kind)
 	radius := 0
 	if kind.Radius != nil {
 		radius = kind.Radius(p.Transform)
 	}
-	a := &TransformArgs{X: InsertAxes(params, 0), Rows: row, Radius: radius, RNG: rng, Extra: staticValues(p.Extra)}
+	a := &TransformArgs{X: InsertAxes(params, 0), Rows: row, Radius: radius, RNG: rng, Extra: fixedValues(p.Extra, kind.Fixed)}
 	return Squeeze(kind.Apply(a), 0), a.RNG
 }
 
@@ -93,7 +93,7 @@ func (r *Run) postprocHomography(g Geometric, period Period, env Env, rng *rand.
 	return tensors.FromFlatDataAndDimensions(row, 1, 9), nil
 }
 
-// postprocInputs are the edits' amounts [p] and rows, one [1, 4] per pixel edit and one
+// postprocInputs are the edits' amounts [p] and rows, one [1, rowColumns] per pixel edit and one
 // homography [1, 9] per geometric edit, at a step.
 func (r *Run) postprocInputs(env Env, rng *rand.Rand) (*tensors.Tensor, []*tensors.Tensor, error) {
 	amounts := make([]float32, max(len(r.exp.Postproc), 1))

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"hash/fnv"
 	"math"
+	"slices"
 	"strconv"
 	"strings"
 )
@@ -228,6 +229,11 @@ func (m Moment) String() string {
 		return strconv.Itoa(m.step)
 	}
 	return strconv.FormatFloat(m.fraction*100, 'g', -1, 64) + "%"
+}
+
+// allActive tells whether every one of periods is active at env's step.
+func allActive(periods []Period, env Env) bool {
+	return !slices.ContainsFunc(periods, func(p Period) bool { return !p.Active(env.Step, env.Steps) })
 }
 
 // Period is when something is active: from Start to End, both included. Unset ends are open.

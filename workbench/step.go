@@ -55,7 +55,7 @@ type stepInputs[T any] struct {
 	// LR is the step's learning rate, Count the 1-based step (Adam's bias correction).
 	LR, Count T
 	RNG       T
-	// Postproc holds each post-processing edit's amount [p]; PostprocRows their rows [1, 4].
+	// Postproc holds each post-processing edit's amount [p]; PostprocRows their rows [1, rowColumns].
 	Postproc     T
 	PostprocRows []T
 	Targets      []targetInputs[T]
@@ -68,9 +68,9 @@ type targetInputs[T any] struct {
 	// scalar weight.
 	Homs, Features                  []T
 	Weights, Active, Scales, Weight T
-	// Constraints are the constraints' rows [c, 4] (only when the target has constraints).
+	// Constraints are the constraints' rows [c, constraintColumns] (only when the target has constraints).
 	Constraints T
-	// Transforms are each transform's rows [n, 4].
+	// Transforms are each transform's rows [n, rowColumns].
 	Transforms []T
 }
 

@@ -82,7 +82,7 @@ type TransformArgs struct {
 	X, Rows *Node
 	// Radius is the target's static blur radius.
 	Radius int
-	// Extra are the transform's Extra values at the start of the run, for those that are Fixed.
+	// Extra are the values of the transform's Fixed Extra parameters, which hold for the run.
 	Extra [][]float64
 	// RNG is the graph's random state; a transform that draws replaces it.
 	RNG *Node
@@ -361,15 +361,6 @@ func oddKernel(k float64) int {
 	return max(size, 1)
 }
 
-// blurAxis is one axis's kernel radius and sigma as CLIPig gives them to torchvision (see
-// oddKernel); a sigma of 0 (not given) is KernelSigma.
-func blurAxis(k, sigma float64) (int, float64) {
-	if sigma <= 0 {
-		sigma = KernelSigma(k)
-	}
-	return oddKernel(k) / 2, sigma
-}
-
 // KernelSigma is torchvision's default sigma for a kernel_size as CLIPig gives it.
 func KernelSigma(k float64) float64 { return defaultSigma(float64(oddKernel(k))) }
 
@@ -396,8 +387,9 @@ func blurTransformRadius(tr Transform) int {
 	return blurRadius(maxOverTime(tr.Values[len(tr.Values)-1]))
 }
 
-// transformValues evaluates a transform's values at a step, one value filling them all; a
-// range stays two values.
+// transformValues evaluates a transform's values at a step, one value filling them all, each
+// drawing its own random numbers as CLIPig makes an expression of each copy; a range stays two
+// values.
 func transformValues(tr Transform, kind *TransformKind, env Env) []float64 {
 	count := kind.Values
 	if kind.Range && len(tr.Values) == 2 {
@@ -405,7 +397,7 @@ func transformValues(tr Transform, kind *TransformKind, env Env) []float64 {
 	}
 	out := make([]float64, count)
 	for i := range out {
-		out[i] = tr.Values[min(i, len(tr.Values)-1)].At(env)
+		out[i] = tr.Values[min(i, len(tr.Values)-1)].At(env.In("value", i))
 	}
 	return out
 }
@@ -432,15 +424,22 @@ func transformInputs(tr Transform, n int, env Env, rng *rand.Rand, windows []can
 	if on && !slices.ContainsFunc(tr.Values, Value.Draws) {
 		values = transformValues(tr, kind, env)
 	}
+	var extra []float64 // likewise
+	if on && !slices.ContainsFunc(slices.Concat(tr.Extra...), Value.Draws) {
+		extra = changingValues(tr, kind, env)
+	}
 	for w := range n {
 		row := kind.Identity
 		if on {
-			v := values
+			v, e := values, extra
 			if v == nil { // values per window, as CLIPig evaluates them for each
 				v = transformValues(tr, kind, env.In(w))
 			}
+			if e == nil {
+				e = changingValues(tr, kind, env.In(w))
+			}
 			row = kind.Draw(v, rng)
-			changing(tr, kind, env.In(w), &row)
+			copy(row[extraColumn:], e)
 		}
 		if on && kind.Rescale != nil && windows != nil {
 			k := min(tr.After, len(windows[w].Scales)-1)
@@ -453,16 +452,16 @@ func transformInputs(tr Transform, n int, env Env, rng *rand.Rand, windows []can
 	return tensors.FromFlatDataAndDimensions(out, n, rowColumns)
 }
 
-// changing fills row from extraColumn with the values at env of tr's Extra parameters that
-// are not Fixed (none where tr has no Extra values, as before withDefaults).
-func changing(tr Transform, kind *TransformKind, env Env, row *TransformRow) {
-	column := extraColumn
-	for _, vs := range tr.Extra[min(kind.Fixed, len(tr.Extra)):] {
-		for _, v := range vs {
-			row[column] = v.At(env)
-			column++
+// changingValues are the values at env of tr's Extra parameters that are not Fixed (none
+// where tr has no Extra values, as before withDefaults), each drawing its own random numbers.
+func changingValues(tr Transform, kind *TransformKind, env Env) []float64 {
+	out := []float64{} // not nil: evaluated
+	for p, vs := range tr.Extra[min(kind.Fixed, len(tr.Extra)):] {
+		for k, v := range vs {
+			out = append(out, v.At(env.In("extra", p, k)))
 		}
 	}
+	return out
 }
 
 // applyTransforms runs a target's pixel transforms over its windows [n, s, s, 3], each with its
@@ -478,7 +477,7 @@ func applyTransforms(x *Node, t *preparedTarget, rows []*Node, rng *Node, source
 	}
 	for j, tr := range t.Transforms {
 		kind, _ := LookupTransform(tr.Kind)
-		a := &TransformArgs{X: x, Rows: rows[j], Radius: t.blurRadius, RNG: rng, Extra: staticValues(tr.Extra), GridScale: gridScale}
+		a := &TransformArgs{X: x, Rows: rows[j], Radius: t.blurRadius, RNG: rng, Extra: fixedValues(tr.Extra, kind.Fixed), GridScale: gridScale}
 		if tr.After == 0 && len(t.Geometry) > 0 && source != nil {
 			a.Canvas, a.Sample = InsertAxes(source.image, 0), source.sample
 		}
@@ -521,10 +520,10 @@ func constants(values []float64) []Value {
 	return out
 }
 
-// staticValues evaluates values fixed for the run.
-func staticValues(values [][]Value) [][]float64 {
-	out := make([][]float64, len(values))
-	for i, vs := range values {
+// fixedValues evaluates the first fixed of extra, which hold for the run.
+func fixedValues(extra [][]Value, fixed int) [][]float64 {
+	out := make([][]float64, min(fixed, len(extra)))
+	for i, vs := range extra[:len(out)] {
 		for _, v := range vs {
 			out[i] = append(out[i], v.At(Env{Steps: 1}))
 		}

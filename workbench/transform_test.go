@@ -65,7 +65,8 @@ func TestTransformKindsAreComplete(t *testing.T) {
 				rows = append(rows, float32(v))
 			}
 		}
-		extra := staticValues(Transform{Kind: kind.Key}.withDefaults().Extra)
+		defaults := Transform{Kind: kind.Key}.withDefaults().Extra
+		extra := fixedValues(defaults, len(defaults))
 		for i, p := range kind.Extra {
 			if p.Default == nil { // required: any value
 				extra[i] = []float64{2, 3}
@@ -213,12 +214,9 @@ func TestBlurEdgeAndFNoiseMatchCLIPig(t *testing.T) {
 // its own size.
 func TestKernelSizesAsCLIPig(t *testing.T) {
 	for _, c := range [][3]float64{{5, 2, 1.1}, {4, 2, 1.1}, {2.5, 1, 0.8}, {1, 0, 0.5}, {0, 0, 0.5}, {-3, 0, 0.5}} {
-		if radius, sigma := blurAxis(c[0], 0); radius != int(c[1]) || math.Abs(sigma-c[2]) > 1e-12 {
+		if radius, sigma := oddKernel(c[0])/2, KernelSigma(c[0]); radius != int(c[1]) || math.Abs(sigma-c[2]) > 1e-12 {
 			t.Errorf("kernel_size %g: radius %d and sigma %g, want %g and %g", c[0], radius, sigma, c[1], c[2])
 		}
-	}
-	if _, sigma := blurAxis(5, 2); sigma != 2 {
-		t.Errorf("a given sigma became %g", sigma)
 	}
 	if rx, ry := kernelRadii([]float64{0, 0}, 7); rx != 7 || ry != 7 {
 		t.Errorf("no kernel_size: radii %d %d, want the fallback 7", rx, ry)
@@ -244,7 +242,7 @@ func TestTransformValuesPerWindow(t *testing.T) {
 	if calls != 6 || drawn[0] == drawn[r] && drawn[r] == drawn[2*r] {
 		t.Errorf("a drawn value: %d evaluations, sigmas %g %g %g; want 6, not all equal", calls, drawn[0], drawn[r], drawn[2*r])
 	}
-	fixed := rows(Func("f", byPlace))
+	fixed := rows(Func("f", func(Env) float64 { calls++; return 1.5 }))
 	if calls != 2 || fixed[0] != fixed[r] || fixed[r] != fixed[2*r] {
 		t.Errorf("a value drawing nothing: %d evaluations, sigmas %g %g %g; want 2, all equal", calls, fixed[0], fixed[r], fixed[2*r])
 	}
@@ -436,6 +434,19 @@ func TestWindowsAreClampedAfterAnUnclampedItem(t *testing.T) {
 		{Kind: TransformAdd, Values: consts(0.5), Unclamped: true}}
 	if ratio := mean(item...) / mean(); math.Abs(ratio-1/0.8) > 1e-3 {
 		t.Errorf("the window's mean over the image's: %.4f, want %.4f (clamped to 1)", ratio, 1/0.8)
+	}
+}
+
+// TestTransformValuesDrawTheirOwn gives an edge transform's amount (one value filling three)
+// and sigma the same expression drawing random numbers: each channel and each sigma draws its
+// own, as CLIPig makes an expression of each copy, and each window its own.
+func TestTransformValuesDrawTheirOwn(t *testing.T) {
+	random := Drawn("random()", func(e Env) float64 { return float64(e.Place%1000) / 1000 })
+	tr := Transform{Kind: TransformEdge, Values: []Value{random}, Extra: [][]Value{consts(5, 5), {random, random}}}.withDefaults()
+	rows := tensors.MustCopyFlatData[float32](transformInputs(tr, 2, TimeAt(3, 10), rand.New(rand.NewPCG(1, 1)), nil))
+	drawn := slices.Concat(rows[:3], rows[extraColumn:rowColumns], rows[rowColumns:rowColumns+3])
+	if distinct := slices.Compact(slices.Sorted(slices.Values(drawn))); len(distinct) != len(drawn) {
+		t.Errorf("amount, sigma and the second window's amount: %v, want a draw for each", drawn)
 	}
 }
 

@@ -379,16 +379,15 @@ func (d *decoder) readingEnv(x *expression) workbench.Env {
 	return e
 }
 
-// value reads a number or an expression of time (see compileExpression), and evaluates it at the
-// start of the run to report errors such as an unknown name or a result that is no number.
+// value reads a number or an expression of time (see compileExpression), and evaluates it to
+// report errors such as an unknown name or a result that is no number (see failsThroughout).
 func (d *decoder) value(n *yaml.Node, what string) workbench.Value {
 	return d.checkedValue(n, what, nil)
 }
 
 // fixed reads a value fixed for the run: a number, or an expression of what stays fixed (see
 // changes) without random draws, evaluated once. CLIPig evaluates such settings (kernel sizes,
-// border sizes, a noise constraint's std, ...) at every step; clipwork's step graph is built from
-// them.
+// border sizes, rnoise's resolution) at every step; clipwork's step graph is built from them.
 func (d *decoder) fixed(n *yaml.Node, what string) workbench.Value {
 	v := d.checkedValue(n, what, func(x *expression) error {
 		if x.draws && len(x.uses) > 0 || slices.ContainsFunc(x.uses, d.changes) {
@@ -455,8 +454,8 @@ func (d *decoder) failsThroughout(x *expression) error {
 	}
 	for i := range 11 {
 		e := d.start()
-		e.Step = i * (e.Steps - 1) / 10
-		e.T = float64(e.Step) / float64(e.Steps-1)
+		at := workbench.TimeAt(i*(e.Steps-1)/10, e.Steps)
+		e.Step, e.T = at.Step, at.T
 		if _, later := x.eval(e); later == nil {
 			return nil
 		}

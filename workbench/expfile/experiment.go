@@ -240,7 +240,9 @@ func (d *decoder) resolution(n *yaml.Node, smallest int) (int, int, [2]workbench
 		values[i] = d.value(item, "resolution")
 		size := values[i].At(d.start())
 		sizes[i] = int(max(min(size, 1<<40), -1)) // the run refuses sizes above its limit
-		if values[i].IsSet() && !(size >= float64(smallest)) {
+		if why := values[i].Why(d.start()); why != nil {
+			d.errorf(item, "resolution: %v", why)
+		} else if values[i].IsSet() && !(size >= float64(smallest)) {
 			d.errorf(item, "resolution must be at least %d, got %v", smallest, size)
 		}
 	}

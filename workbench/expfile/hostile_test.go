@@ -371,7 +371,7 @@ func TestValuesAreCheckedWhereActive(t *testing.T) {
 		"    constraints: [{border: {color: sqrt(0.5 - t), end: 0.5}}]\n",
 		"    constraints: [{blur: {sigma: 1/(1-t), end: 0.9}}]\n",
 		"    constraints: [{mean: {above: sqrt(t - 0.5), start: 0.6}}]\n",
-		"    transforms: [{edge: {sigma: 1/(0.5-t), start: 0.6}}]\n",
+		"    transforms: [{edge: {sigma: sqrt(0.5 - t), end: 0.45}}]\n",
 		"    end: 0.5\n    weight: sqrt(0.5 - t)\n",
 	} {
 		f, err := Parse("p.yaml", []byte("epochs: 20\nresolution: 16\ntargets:\n  - features: [red]\n"+body))
@@ -407,8 +407,8 @@ func TestValuesAreCheckedWhereActive(t *testing.T) {
 // not as an expression naming "null" or "~".
 func TestNullNumbersSayNull(t *testing.T) {
 	for body, want := range map[string]string{
-		"    weight: ~\n":                             "n.yaml:5:13: weight is null:",
-		"    weight:\n":                               "n.yaml:5:12: weight is left empty (null):",
+		"    weight: ~\n": "n.yaml:5:13: weight is null:",
+		"    weight:\n":   "n.yaml:5:12: weight is left empty (null):",
 		"    constraints: [{noise: {std: null}}]\n":   "n.yaml:5:33: noise std is null:",
 		"    transforms: [{noise: [0.1, null, 1]}]\n": "n.yaml:5:32: noise std is null:",
 	} {

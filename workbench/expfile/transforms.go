@@ -81,14 +81,25 @@ func (d *decoder) geometricValues(n *yaml.Node, key string, p workbench.Param) [
 	return d.paramValues(n, key, p, d.value)
 }
 
-// extraValues reads a transform's or constraint's further parameter (see paramValues), each
-// by read (fixed for the run, or a value of time). A kernel_size or sigma given below the least
-// CLIPig takes is that least (max(1, k) and max(0.0001, sigma)): no blur, where 0 would leave it
-// to the default.
-func (d *decoder) extraValues(n *yaml.Node, key string, p workbench.Param,
-	read func(*yaml.Node, string) workbench.Value) []workbench.Value {
+// extraValues reads a transform's or constraint's further parameter i (see paramValues): fixed
+// for the run where it shapes the step (i below fixed), else a value of time, as CLIPig
+// evaluates them at every step. A kernel_size or sigma given below the least CLIPig takes is
+// that least (max(1, k) and max(0.0001, sigma)): no blur, where 0 would leave it to the
+// default. The edge transform's sigma, which CLIPig gives torchvision as it is, must be above 0
+// where it is fixed (a sigma of time below it is no blur).
+func (d *decoder) extraValues(n *yaml.Node, key string, params []workbench.Param, i, fixed int) []workbench.Value {
+	p, read := params[i], d.value
+	if i < fixed {
+		read = d.fixed
+	}
 	values := d.paramValues(n, key, p, read)
 	least := map[string]float64{"kernel_size": 1, "sigma": 0.0001}[p.Name]
+	if key == workbench.TransformEdge && p.Name == "sigma" && slices.ContainsFunc(values, func(v workbench.Value) bool {
+		x, err := strconv.ParseFloat(v.Expr, 64)
+		return err == nil && !(x > 0)
+	}) {
+		d.errorf(n, "edge sigma must be above 0 (CLIPig's edge gives it to torchvision's gaussian_blur, which refuses it)")
+	}
 	for i, v := range values {
 		switch number, err := strconv.ParseFloat(v.Expr, 64); {
 		case least == 0 || !v.IsSet():
@@ -189,11 +200,7 @@ func (d *decoder) pixelTransform(key string, n *yaml.Node) workbench.Transform {
 		case k == kind.Param:
 			tr.Values = d.transformValues(v, kind)
 		default:
-			read := d.value // CLIPig evaluates them at every step
-			if i-3 < kind.Fixed {
-				read = d.fixed
-			}
-			tr.Extra[i-3] = d.extraValues(v, key, kind.Extra[i-3], read)
+			tr.Extra[i-3] = d.extraValues(v, key, kind.Extra, i-3, kind.Fixed)
 		}
 	})
 	if len(tr.Values) == 0 && key == workbench.TransformBlur { // torchvision's sigma of the kernel, 3 by default
@@ -274,11 +281,7 @@ func (d *decoder) constraint(key string, v *yaml.Node) workbench.Constraint {
 		case "on":
 			c.OnImage = d.choice(v, k, []string{"windows", "image"}) == "image"
 		default:
-			read := d.value // CLIPig evaluates them at every step
-			if i-8 < kind.Fixed {
-				read = d.fixed
-			}
-			c.Extra[i-8] = d.extraValues(v, key, kind.Extra[i-8], read)
+			c.Extra[i-8] = d.extraValues(v, key, kind.Extra, i-8, kind.Fixed)
 		}
 	})
 	for i, p := range kind.Extra {
