@@ -2,6 +2,7 @@ package workbench
 
 import (
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"hash/fnv"
 	"math"
@@ -134,6 +135,30 @@ func (v Value) AtLeast(least float64) Value {
 			return x
 		}
 		return least
+	}
+	return v
+}
+
+// AboveZero is v where it is above 0, else NaN that Why explains with problem (a setting that
+// must be positive), so that the checks before a run, or the run, refuse it at that step.
+func (v Value) AboveZero(problem string) Value {
+	at, why := v.fn, v.why
+	v.fn = func(e Env) float64 {
+		if x := at(e); x > 0 {
+			return x
+		}
+		return math.NaN()
+	}
+	v.why = func(e Env) error {
+		if why != nil {
+			if err := why(e); err != nil {
+				return err
+			}
+		}
+		if at(e) > 0 {
+			return nil
+		}
+		return errors.New(problem)
 	}
 	return v
 }

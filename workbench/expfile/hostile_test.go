@@ -8,6 +8,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -406,15 +407,63 @@ func TestValuesAreCheckedWhereActive(t *testing.T) {
 // TestNullNumbersSayNull: a number left empty or given as null is refused as such at its line,
 // not as an expression naming "null" or "~".
 func TestNullNumbersSayNull(t *testing.T) {
-	for body, want := range map[string]string{
-		"    weight: ~\n": "n.yaml:5:13: weight is null:",
-		"    weight:\n":   "n.yaml:5:12: weight is left empty (null):",
-		"    constraints: [{noise: {std: null}}]\n":   "n.yaml:5:33: noise std is null:",
-		"    transforms: [{noise: [0.1, null, 1]}]\n": "n.yaml:5:32: noise std is null:",
-	} {
-		_, err := Parse("n.yaml", []byte("epochs: 20\nresolution: 32\ntargets:\n  - features: [x]\n"+body))
-		if err == nil || !strings.Contains(err.Error(), want) {
+	checkTargetBodies(t, map[string]string{
+		"    weight: ~\n": "t.yaml:5:13: weight is null:",
+		"    weight:\n":   "t.yaml:5:12: weight is left empty (null):",
+		"    constraints: [{noise: {std: null}}]\n":   "t.yaml:5:33: noise std is null:",
+		"    transforms: [{noise: [0.1, null, 1]}]\n": "t.yaml:5:32: noise std is null:",
+	})
+}
+
+// TestEdgeSigmaMustBePositive: CLIPig gives the edge transform's sigma to torchvision as it is,
+// which refuses 0 or less, so a number is refused at its line and an expression at the first
+// step it reaches 0 (a constraint's sigma there is CLIPig's least instead, no blur).
+func TestEdgeSigmaMustBePositive(t *testing.T) {
+	checkTargetBodies(t, map[string]string{
+		"    transforms: [{edge: {sigma: -1}}]\n":              "t.yaml:5:33: edge sigma must be above 0",
+		"    transforms: [{edge: {sigma: 1 - 2 * t}}]\n":       "sigma value 1 (t.yaml:5:33) is NaN at step 10: edge sigma must be above 0",
+		"    constraints: [{blur: {sigma: 1 - 2 * t}}]\n":      "",
+		"    transforms: [{edge: {sigma: 0.5 + t, end: 1}}]\n": "",
+	})
+}
+
+// checkTargetBodies reads and resolves a 20-step file t.yaml of one target with each body
+// (indented settings after its features): refused with an error containing its want, or
+// accepted where want is "".
+func checkTargetBodies(t *testing.T, wants map[string]string) {
+	t.Helper()
+	for body, want := range wants {
+		f, err := Parse("t.yaml", []byte("epochs: 20\nresolution: 32\ntargets:\n  - features: [x]\n"+body))
+		if err == nil {
+			err = f.Experiment.Resolve()
+		}
+		if want == "" && err != nil || want != "" && (err == nil || !strings.Contains(err.Error(), want)) {
 			t.Errorf("%s: %v, want %q", body, err, want)
 		}
+	}
+}
+
+// TestRandomCopiesDrawTheirOwn: one expression without variables that draws random numbers,
+// given for several channels, is drawn for each when the file is read, as CLIPig makes an
+// expression of each copy; a plain number fills them as one.
+func TestRandomCopiesDrawTheirOwn(t *testing.T) {
+	f, err := Parse("r.yaml", []byte("targets:\n  - features: [x]\n    transforms: [{add: random()}, {mul: 0.5}]\n"+
+		"    constraints: [{border: {color: random()}}, {mean: {above: random()}}]\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	target := f.Experiment.Targets[0]
+	for what, values := range map[string][]workbench.Value{"add": target.Transforms[0].Values,
+		"border color": target.Constraints[0].Extra[1], "mean above": target.Constraints[1].Above} {
+		var drawn []float64
+		for _, v := range values {
+			drawn = append(drawn, v.At(workbench.Env{}))
+		}
+		if distinct := slices.Compact(slices.Sorted(slices.Values(drawn))); len(drawn) != 3 || len(distinct) != 3 {
+			t.Errorf("%s random(): %v, want three draws", what, drawn)
+		}
+	}
+	if mul := target.Transforms[1].Values; len(mul) != 1 {
+		t.Errorf("mul 0.5: %d values, want one filling the channels", len(mul))
 	}
 }

@@ -94,11 +94,8 @@ func (d *decoder) extraValues(n *yaml.Node, key string, params []workbench.Param
 	}
 	values := d.paramValues(n, key, p, read)
 	least := map[string]float64{"kernel_size": 1, "sigma": 0.0001}[p.Name]
-	if key == workbench.TransformEdge && p.Name == "sigma" && slices.ContainsFunc(values, func(v workbench.Value) bool {
-		x, err := strconv.ParseFloat(v.Expr, 64)
-		return err == nil && !(x > 0)
-	}) {
-		d.errorf(n, "edge sigma must be above 0 (CLIPig's edge gives it to torchvision's gaussian_blur, which refuses it)")
+	if key == workbench.TransformEdge && p.Name == "sigma" {
+		return d.positive(n, values, "edge sigma must be above 0 (CLIPig's edge gives it to torchvision's gaussian_blur, which refuses it)")
 	}
 	for i, v := range values {
 		switch number, err := strconv.ParseFloat(v.Expr, 64); {
@@ -113,6 +110,19 @@ func (d *decoder) extraValues(n *yaml.Node, key string, params []workbench.Param
 	return values
 }
 
+// positive refuses the numbers of values that are not above 0 with problem, at n, and makes
+// the others refused at the steps where they are not (see Value.AboveZero).
+func (d *decoder) positive(n *yaml.Node, values []workbench.Value, problem string) []workbench.Value {
+	for i, v := range values {
+		if x, err := strconv.ParseFloat(v.Expr, 64); err == nil && !(x > 0) {
+			d.errorf(n, "%s", problem)
+			return values
+		}
+		values[i] = v.AboveZero(problem)
+	}
+	return values
+}
+
 // paramValues reads a parameter's values, each by read: as many as it takes, or one filling them; two
 // for random_shift's four give the same range to x and y.
 func (d *decoder) paramValues(n *yaml.Node, key string, p workbench.Param,
@@ -121,14 +131,17 @@ func (d *decoder) paramValues(n *yaml.Node, key string, p workbench.Param,
 	if p.Name == "xywh" {
 		what += " (x, y, width, height)"
 	}
+	items := d.items(n, what)
+	if len(items) == 1 {
+		values := d.copies(items[0], what, p.Size, read)
+		return slices.Repeat(values, p.Size/len(values))
+	}
 	var values []workbench.Value
-	for _, item := range d.items(n, what) {
+	for _, item := range items {
 		values = append(values, read(item, what))
 	}
 	pairs := key == "random_shift" // CLIPig's length [2, 4]; crop's four take 1 or 4
 	switch {
-	case len(values) == 1:
-		return slices.Repeat(values, p.Size)
 	case len(values) == 2 && pairs:
 		return slices.Concat(values, values)
 	case len(values) != p.Size:
@@ -237,9 +250,25 @@ func (d *decoder) transformValues(n *yaml.Node, kind *workbench.TransformKind) [
 		d.errorf(n, "%s takes %s, got %d", what, valueCounts(counts), c)
 		return nil
 	}
+	if len(items) == 1 {
+		return d.copies(items[0], what, kind.Values, d.value)
+	}
 	var values []workbench.Value
 	for _, item := range items {
 		values = append(values, d.value(item, what))
+	}
+	return values
+}
+
+// copies reads one value given for count channels: once, or, where it is an expression without
+// variables that draws random numbers, once for each channel, as CLIPig makes an expression of
+// each copy and evaluates each when it reads the file.
+func (d *decoder) copies(n *yaml.Node, what string, count int, read func(*yaml.Node, string) workbench.Value) []workbench.Value {
+	values := []workbench.Value{read(n, what)}
+	if x, err := compileWith(n.Value, d.variables); err == nil && x.draws && len(x.uses) == 0 {
+		for len(values) < count {
+			values = append(values, read(n, what))
+		}
 	}
 	return values
 }
@@ -301,8 +330,12 @@ var boundedConstraints = []string{"mean", "std", "saturation", "edge_mean", "con
 
 // bound reads a constraint's above or below: one value or three (R G B).
 func (d *decoder) bound(n *yaml.Node, what string) []workbench.Value {
+	items := d.items(n, what)
+	if len(items) == 1 {
+		return d.copies(items[0], what, 3, d.value)
+	}
 	var values []workbench.Value
-	for _, item := range d.items(n, what) {
+	for _, item := range items {
 		values = append(values, d.value(item, what))
 	}
 	if len(values) != 1 && len(values) != 3 {
