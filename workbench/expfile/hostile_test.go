@@ -427,6 +427,17 @@ func TestEdgeSigmaMustBePositive(t *testing.T) {
 	})
 }
 
+// TestNegativeBorderIsRefused: CLIPig fails on a border of negative size, transform or
+// constraint; 0 is no border.
+func TestNegativeBorderIsRefused(t *testing.T) {
+	checkTargetBodies(t, map[string]string{
+		"    transforms: [{border: {size: -3}}]\n":      "t.yaml:5:34: border size must be 0 or more",
+		"    constraints: [{border: {size: 1 -2}}]\n":   "t.yaml:5:35: border size must be 0 or more",
+		"    constraints: [{border: {size: 0}}]\n":      "",
+		"    transforms: [{border: {size: '2 + 0'}}]\n": "",
+	})
+}
+
 // checkTargetBodies reads and resolves a 20-step file t.yaml of one target with each body
 // (indented settings after its features): refused with an error containing its want, or
 // accepted where want is "".

@@ -86,7 +86,7 @@ func (d *decoder) geometricValues(n *yaml.Node, key string, p workbench.Param) [
 // evaluates them at every step. A kernel_size or sigma given below the least CLIPig takes is
 // that least (max(1, k) and max(0.0001, sigma)): no blur, where 0 would leave it to the
 // default. The edge transform's sigma, which CLIPig gives torchvision as it is, must be above 0
-// where it is fixed (a sigma of time below it is no blur).
+// (see positive), and a border's size 0 or more, where CLIPig fails.
 func (d *decoder) extraValues(n *yaml.Node, key string, params []workbench.Param, i, fixed int) []workbench.Value {
 	p, read := params[i], d.value
 	if i < fixed {
@@ -94,6 +94,10 @@ func (d *decoder) extraValues(n *yaml.Node, key string, params []workbench.Param
 	}
 	values := d.paramValues(n, key, p, read)
 	least := map[string]float64{"kernel_size": 1, "sigma": 0.0001}[p.Name]
+	negative := func(v workbench.Value) bool { return v.At(d.start()) < 0 }
+	if key == workbench.TransformBorder && p.Name == "size" && slices.ContainsFunc(values, negative) {
+		d.errorf(n, "border size must be 0 or more (CLIPig fails on a negative one)")
+	}
 	if key == workbench.TransformEdge && p.Name == "sigma" {
 		return d.positive(n, values, "edge sigma must be above 0 (CLIPig's edge gives it to torchvision's gaussian_blur, which refuses it)")
 	}
