@@ -55,7 +55,7 @@ func TestEnsembleLossIsTheWeightedSum(t *testing.T) {
 }
 
 // TestEnsembleOfCLIPigCanvasesIsTheWeightedSum: as TestEnsembleLossIsTheWeightedSum, for a
-// target of CLIPig's geometry whose noise and blur act at its canvas's scale, on an image
+// target of CLIPig's geometry whose noise, fnoise and blur act at its canvas's scale, on an image
 // smaller than both models' inputs and on one larger: each model's windows see the canvas at
 // their own scale, as each model alone does.
 func TestEnsembleOfCLIPigCanvasesIsTheWeightedSum(t *testing.T) {
@@ -63,7 +63,8 @@ func TestEnsembleOfCLIPigCanvasesIsTheWeightedSum(t *testing.T) {
 	for _, side := range []int{24, 96} {
 		exp := Experiment{Seed: 3, Steps: 2, Width: side, Height: side, Targets: []Target{{BatchSize: 2,
 			Features: []Feature{{Text: "a red circle"}}, Geometry: []Geometric{{Kind: "random_shift", Values: [][]Value{consts(0, 1, 0, 1)}}},
-			Transforms: []Transform{{Kind: TransformNoise, Values: consts(0.1)}, {Kind: TransformBlur, Values: consts(1), Extra: [][]Value{consts(5, 5)}}}}}}
+			Transforms: []Transform{{Kind: TransformNoise, Values: consts(0.1)}, {Kind: TransformFNoise, Values: consts(0.1)},
+				{Kind: TransformBlur, Values: consts(1), Extra: [][]Value{consts(5, 5)}}}}}}
 		first := func(members ...Member) float64 { return firstLoss(t, exp, members...) }
 		lossA, lossB := first(Member{a, 1}), first(Member{b, 1})
 		if got, want := first(Member{a, 2}, Member{b, 0.5}), 2*lossA+0.5*lossB; math.Abs(got-want) > 1e-5*math.Abs(want) {

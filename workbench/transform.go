@@ -33,7 +33,8 @@ type Transform struct {
 }
 
 // TransformRow is one window's inputs to a transform's graph function, drawn on the host: the
-// first four columns by the kind's Draw, the last two its Extra values that change over the run.
+// first four columns by the kind's Draw, the last two its Extra values that change over the run
+// (or, for a kind without them, what its Rescale carries there).
 type TransformRow [rowColumns]float64
 
 // rowColumns are the columns of a TransformRow, and extraColumn the first of its Extra values.
@@ -291,25 +292,28 @@ func bicubicWeights(d *Node) *Node {
 // parts of each channel's real FFT over its canvas's n pixels, transformed back. The inverse FFT
 // is linear and spreads the noise evenly, so this is white Gaussian noise of std
 // 15 * std * sqrt(2n - 2) / n in pixel space (n even; its two purely real bins lose their
-// imaginary noise), drawn directly. n is the row's last column where its canvas is not the
+// imaginary noise), drawn directly. n is the row's column 3 where its canvas is not the
 // windows (CLIPig's noise on a 32-pixel image is stronger than on a 224-pixel window), else the
-// windows' pixels.
+// windows' pixels; on a canvas larger than the windows, a window pixel averages the canvas's
+// noise over the scale in column 4 (see fourierNoiseRow) times GridScale, squared.
 func fourierNoise(a *TransformArgs) *Node {
 	n := a.Col(3)
 	n = Where(GreaterThan(n, ZerosLike(n)), n, Scalar(n.Graph(), n.DType(), a.X.Shape().Dim(1)*a.X.Shape().Dim(2)))
 	strength := MulScalar(Div(Sqrt(AddScalar(MulScalar(n, 2), -2)), n), 15)
+	spans := a.Col(extraColumn)
+	if a.GridScale > 0 {
+		spans = MulScalar(spans, a.GridScale)
+	}
+	strength = Div(strength, Max(spans, OnesLike(spans)))
 	var noise *Node
 	a.RNG, noise = RandomNormal(a.RNG, a.X.Shape())
 	return Add(a.X, Mul(noise, Mul(a.RGB(), strength)))
 }
 
-// fourierNoiseRow is fnoise's Rescale: averaged as noise is, and the canvas's pixels in the
-// last column, for fourierNoise. The averaging is the largest input's: in an ensemble of
-// several input sizes, the smaller models' windows average a little more than this says (the
-// row has no column left for the scale, which noise and blur carry to each size).
+// fourierNoiseRow is fnoise's Rescale: the canvas's pixels in column 3 and its scale at the
+// largest input in column 4, which fourierNoise carries to each model's windows.
 func fourierNoiseRow(r TransformRow, scale, pixels float64) TransformRow {
-	r = averagedNoise(r, scale, pixels)
-	r[3] = pixels
+	r[3], r[extraColumn] = pixels, scale
 	return r
 }
 
@@ -400,16 +404,6 @@ func transformValues(tr Transform, kind *TransformKind, env Env) []float64 {
 		out[i] = tr.Values[min(i, len(tr.Values)-1)].At(env.In("value", i))
 	}
 	return out
-}
-
-// averagedNoise is pixel noise drawn at a canvas's scale as the window sees it: a window pixel
-// averages about scale^2 canvas pixels, which divides the std by scale (an enlarged canvas keeps
-// it).
-func averagedNoise(r TransformRow, scale, _ float64) TransformRow {
-	for i := range 3 {
-		r[i] /= max(scale, 1)
-	}
-	return r
 }
 
 // transformInputs are a transform's rows [n, rowColumns] at a step: the identity row outside its
