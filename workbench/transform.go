@@ -419,7 +419,7 @@ func transformInputs(tr Transform, n int, env Env, rng *rand.Rand, windows []can
 		values = transformValues(tr, kind, env)
 	}
 	var extra []float64 // likewise
-	if on && !slices.ContainsFunc(slices.Concat(tr.Extra...), Value.Draws) {
+	if on && !slices.ContainsFunc(tr.changingExtra(kind), func(vs []Value) bool { return slices.ContainsFunc(vs, Value.Draws) }) {
 		extra = changingValues(tr, kind, env)
 	}
 	for w := range n {
@@ -446,11 +446,17 @@ func transformInputs(tr Transform, n int, env Env, rng *rand.Rand, windows []can
 	return tensors.FromFlatDataAndDimensions(out, n, rowColumns)
 }
 
-// changingValues are the values at env of tr's Extra parameters that are not Fixed (none
-// where tr has no Extra values, as before withDefaults), each drawing its own random numbers.
+// changingExtra are tr's Extra parameters that are not Fixed (none where tr has no Extra
+// values, as before withDefaults).
+func (tr Transform) changingExtra(kind *TransformKind) [][]Value {
+	return tr.Extra[min(kind.Fixed, len(tr.Extra)):]
+}
+
+// changingValues are the values at env of tr's changingExtra, each drawing its own random
+// numbers.
 func changingValues(tr Transform, kind *TransformKind, env Env) []float64 {
 	out := []float64{} // not nil: evaluated
-	for p, vs := range tr.Extra[min(kind.Fixed, len(tr.Extra)):] {
+	for p, vs := range tr.changingExtra(kind) {
 		for k, v := range vs {
 			out = append(out, v.At(env.In("extra", p, k)))
 		}
