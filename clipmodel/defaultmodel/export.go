@@ -18,6 +18,11 @@ type TrainingInfo struct {
 	Step int `json:"step"`
 	// Averaged is how many checkpoints, up to Step, the weights are the mean of (0: none).
 	Averaged int `json:"averaged_checkpoints,omitempty"`
+	// FrozenVision says the last training kept the vision tower of the model it started from.
+	FrozenVision bool `json:"frozen_vision,omitempty"`
+	// Robust is the record of the vision tower's robust fine-tuning (clipwork robustify's), kept
+	// where a training froze that tower.
+	Robust json.RawMessage `json:"robust,omitempty"`
 }
 
 // Export writes a trained model in HuggingFace CLIPModel layout with F16 weights, the form

@@ -111,12 +111,13 @@ func matchedColours(runs [][3]float64) []string {
 }
 
 // IdealMatches are the colours that the mean-pixel measure matches when each colour's run paints
-// exactly what the training scenes show for its prompt: a large circle of the colour in the
-// centre of plain grey. It is the measure's ceiling for a model that paints its scenes.
-func IdealMatches() []string {
+// a large circle of the colour in the centre of background: on scenes.TintBackground, what the
+// training scenes show for its prompt, the measure's ceiling for a model that paints its
+// scenes; on scenes.PlainBackground, what it would be for one that kept the initial grey.
+func IdealMatches(background string) []string {
 	var means [][3]float64
 	for _, c := range scenes.Colors {
-		s := scenes.Scene{Shape: "circle", Color: c, Size: "large", Count: "one", Position: "centre", Background: scenes.PlainBackground}
+		s := scenes.Scene{Shape: "circle", Color: c, Size: "large", Count: "one", Position: "centre", Background: background}
 		means = append(means, meanPixel(s.Render(rand.New(rand.NewPCG(0, 0)), PaintSize), func(x, y int) bool { return true }))
 	}
 	return matchedColours(means)
@@ -358,9 +359,10 @@ func (p Painting) Report(w io.Writer) {
 	}
 	fmt.Fprintf(w, "  colours whose run is the closest: by mean pixel %d/%d, by painted colour %d/%d (target %d)\n",
 		len(p.Matched), len(scenes.Colors), len(p.PaintedMatched), len(scenes.Colors), MeanPixelTarget)
-	ideal := IdealMatches()
-	fmt.Fprintf(w, "    (the ceiling by mean pixel: the scenes' own large circle on grey matches %d/%d (%s); %d of %d needs each run's colour over %.0f%% of its picture)\n",
-		len(ideal), len(scenes.Colors), missing(ideal), MeanPixelTarget, len(scenes.Colors), 100*CoverageFor(MeanPixelTarget))
+	tinted, grey := IdealMatches(scenes.TintBackground), IdealMatches(scenes.PlainBackground)
+	fmt.Fprintf(w, "    (a large circle of the scenes on its tint matches %d/%d (%s), on grey %d/%d (%s); on grey, %d of %d needs each run's colour over %.0f%% of its picture)\n",
+		len(tinted), len(scenes.Colors), missing(tinted), len(grey), len(scenes.Colors), missing(grey),
+		MeanPixelTarget, len(scenes.Colors), 100*CoverageFor(MeanPixelTarget))
 	fmt.Fprintf(w, "  painted pixels' coherence: median %.2f (%.2f for scattered noise, 1 for one solid shape)\n", median(p.Coherence), PaintedFraction)
 	fmt.Fprintf(w, "  %q:\n", SkyPrompt)
 	p.Sky.report(w, "as painted", p.Sky.Passes())

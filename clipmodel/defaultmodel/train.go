@@ -12,6 +12,8 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"slices"
+	"strings"
 
 	"github.com/clipwork/clipwork/clipmodel"
 	"github.com/clipwork/clipwork/clipmodel/scenes"
@@ -77,6 +79,11 @@ type TrainOptions struct {
 	// AddPositionTable adds the 2D sine table (see positionTable) to InitFrom's vision position
 	// embeddings, as a new training from random weights always does.
 	AddPositionTable bool
+	// FreezeVision trains the text tower, the logit scale and the heads only, keeping the
+	// vision tower's weights as they are: captions learn new meanings (new scenes) while a
+	// robust vision tower stays robust. The export keeps InitFrom's record of its robust
+	// training.
+	FreezeVision bool
 }
 
 func (o *TrainOptions) defaults() {
@@ -124,6 +131,9 @@ func Train(ctx context.Context, opts TrainOptions) error {
 	if opts.ExportOnly {
 		return exportLoaded(m, handler, opts)
 	}
+	if opts.FreezeVision {
+		freezeVision(m.Store)
+	}
 	trainer := train.NewTrainer(m.Backend, m.Store, contrastiveModel(m), contrastiveLoss,
 		optimizer.Adam().LearningRate(opts.LearningRate).WeightDecay(1e-4).Done(), nil, nil)
 	learningRate := optimizer.LearningRateVar(m.Store.RootScope(), dtypes.Float32, opts.LearningRate)
@@ -148,8 +158,20 @@ func Train(ctx context.Context, opts TrainOptions) error {
 	if err != nil {
 		return err
 	}
-	step = max(step, opts.Steps)
-	return Export(m, filepath.Join(opts.Out, "model"), TrainingInfo{Step: step})
+	return exportLoaded(m, handler, opts)
+}
+
+// visionScopes are the top scopes of a CLIP's vision tower (ViT or ResNet) and its projection.
+var visionScopes = []string{"vision_model", "visual_projection"}
+
+// freezeVision marks the vision tower's variables as not trainable.
+func freezeVision(store *model.Store) {
+	for v := range store.IterVariables() {
+		top, _, _ := strings.Cut(strings.TrimPrefix(v.Scope(), model.ScopeSeparator), model.ScopeSeparator)
+		if slices.Contains(visionScopes, top) {
+			v.SetTrainable(false)
+		}
+	}
 }
 
 // learningRate is the learning rate of a step: LearningRate, falling along a half cosine to a
@@ -204,7 +226,14 @@ func trainingTokenizer(out, initFrom string, seed uint64) (*clipmodel.Tokenizer,
 // exportLoaded exports what trainingModel loaded: the newest checkpoint, or the mean of the
 // newest opts.Average ones.
 func exportLoaded(m *clipmodel.Model, handler *checkpoint.Handler, opts TrainOptions) error {
-	info := TrainingInfo{Step: int(optimizer.GetGlobalStep(m.Store))}
+	info := TrainingInfo{Step: int(optimizer.GetGlobalStep(m.Store)), FrozenVision: opts.FreezeVision}
+	if opts.FreezeVision && opts.InitFrom != "" {
+		from, err := readTrainingInfo(opts.InitFrom)
+		if err != nil {
+			return err
+		}
+		info.Robust = from.Robust
+	}
 	if opts.Average > 1 {
 		names, err := handler.ListCheckpoints()
 		if err != nil {
@@ -484,7 +513,8 @@ func captionMatches(s []scenes.Scene, captions []scenes.Caption) *tensors.Tensor
 
 // attributeTargets are the scenes' headAttributes, one-hot [scenes, attributeOptions]. Given
 // captions, only the attributes each caption names are set: the text heads cannot tell a
-// position that a caption leaves out.
+// position that a caption leaves out. A scene on scenes.TintBackground, which no option names, has no
+// background set.
 func attributeTargets(s []scenes.Scene, captions []scenes.Caption) *tensors.Tensor {
 	width := attributeOptions()
 	t := make([]float32, len(s)*width)

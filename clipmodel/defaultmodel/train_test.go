@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -46,16 +47,23 @@ func BenchmarkTrainStep(b *testing.B) {
 	}
 }
 
+// trainOneStep trains one small step in a new folder, which it returns, with its export.
+func trainOneStep(t *testing.T) string {
+	t.Helper()
+	dir := t.TempDir()
+	if err := Train(context.Background(), TrainOptions{Out: dir, Steps: 1, BatchSize: 4}); err != nil {
+		t.Fatal(err)
+	}
+	return dir
+}
+
 // TestTrainExportsAndContinues trains one small step, exports, and starts a new training
 // folder from the export: it continues at the exported step.
 func TestTrainExportsAndContinues(t *testing.T) {
 	if testing.Short() {
 		t.Skip("trains for a few seconds")
 	}
-	first := t.TempDir()
-	if err := Train(context.Background(), TrainOptions{Out: first, Steps: 1, BatchSize: 4}); err != nil {
-		t.Fatal(err)
-	}
+	first := trainOneStep(t)
 	info, err := readTrainingInfo(filepath.Join(first, "model"))
 	if err != nil || info.Step != 1 {
 		t.Fatalf("exported step %d (%v), want 1", info.Step, err)
@@ -96,7 +104,7 @@ func TestExportAveragesTheNewestCheckpoints(t *testing.T) {
 		}
 		exports = append(exports, readExportedWeights(t, filepath.Join(dir, "model")))
 	}
-	if info, err := readTrainingInfo(filepath.Join(dir, "model")); err != nil || info != (TrainingInfo{Step: 2, Averaged: 2}) {
+	if info, err := readTrainingInfo(filepath.Join(dir, "model")); err != nil || info.Step != 2 || info.Averaged != 2 || info.FrozenVision || info.Robust != nil {
 		t.Errorf("training.json holds %+v (%v), want step 2 averaged over 2", info, err)
 	}
 	// F16 rounding blurs single weights, so compare sums: the distance of the export from the
@@ -304,5 +312,43 @@ func TestAddNoiseStaysWithinItsStrength(t *testing.T) {
 	}
 	if slices.Max(stds)-slices.Min(stds) < maxNoise/2 {
 		t.Errorf("noise strengths %v hardly vary", stds)
+	}
+}
+
+// TestFreezeVisionTrainsTheTextTowerOnly starts a training from an exported model with a robust
+// record, freezing the vision tower: after a step the export's vision weights are the
+// starting model's, its text weights are not, and training.json says so and keeps the record.
+func TestFreezeVisionTrainsTheTextTowerOnly(t *testing.T) {
+	if testing.Short() {
+		t.Skip("trains for a few seconds")
+	}
+	first := trainOneStep(t)
+	start := filepath.Join(first, "model")
+	record := `{"step": 1, "robust": {"loss": "tecoa", "step": 7}}`
+	if err := os.WriteFile(filepath.Join(start, trainingInfoFile), []byte(record), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	second := t.TempDir()
+	opts := TrainOptions{Out: second, Steps: 2, BatchSize: 4, InitFrom: start, FreezeVision: true, LearningRate: 1e-2}
+	if err := Train(context.Background(), opts); err != nil {
+		t.Fatal(err)
+	}
+	before, after := readExportedWeights(t, start), readExportedWeights(t, filepath.Join(second, "model"))
+	changed := map[string]bool{}
+	for name, values := range after {
+		changed[name] = !slices.Equal(values, before[name])
+	}
+	for name, moved := range changed {
+		vision := strings.HasPrefix(name, "vision_model.") || strings.HasPrefix(name, "visual_projection.")
+		if vision && moved {
+			t.Errorf("%s changed with the vision tower frozen", name)
+		}
+	}
+	if !changed["text_projection.weight"] || !changed["text_model.final_layer_norm.weight"] {
+		t.Error("the text tower did not train")
+	}
+	info, err := readTrainingInfo(filepath.Join(second, "model"))
+	if err != nil || info.Step != 2 || !info.FrozenVision || !strings.Contains(string(info.Robust), `"tecoa"`) {
+		t.Errorf("training.json holds %+v (robust %s, %v), want step 2, the frozen vision and the start's robust record", info, info.Robust, err)
 	}
 }

@@ -28,6 +28,13 @@ var (
 // their gradients smooth it away; held-out scenes (Random) leave it out.
 const NoiseBackground = "noise"
 
+// TintBackground is a plain tint of the shapes' own colour: the background of captions that
+// name none. Photos of red things are mostly red, and real CLIP's colour words pull a whole
+// picture towards their colour; were such captions to mean grey, a colour word would claim only
+// its shapes and pull the rest of the picture back to grey. Training shows it (TrainingScene);
+// held-out scenes (Random) leave it out.
+const TintBackground = "tint"
+
 // Attribute is one way scenes vary: its name, its values and how to set it on a scene.
 type Attribute struct {
 	Name    string
@@ -91,11 +98,15 @@ func (s Scene) number(rng *rand.Rand) int {
 	return 1
 }
 
-// TrainingScene draws a scene as Random does, but a tenth of them on NoiseBackground.
+// TrainingScene draws a scene as Random does, but a tenth of them on NoiseBackground and three
+// in four of those on PlainBackground on TintBackground.
 func TrainingScene(rng *rand.Rand) Scene {
 	s := Random(rng)
 	if rng.IntN(10) == 0 {
 		s.Background = NoiseBackground
+	}
+	if s.Background == PlainBackground && rng.IntN(4) > 0 {
+		s.Background = TintBackground
 	}
 	return s
 }
@@ -108,7 +119,7 @@ func Random(rng *rand.Rand) Scene {
 			Count: pick(rng, Counts), Position: pick(rng, Positions), Background: pick(rng, Backgrounds),
 		}
 		if rng.IntN(4) == 0 {
-			s.Background = PlainBackground // a third of all scenes, for the captions that name no background
+			s.Background = PlainBackground // a third of all scenes, grey as an optimisation starts
 		}
 		if s.Visible() {
 			return s
@@ -154,7 +165,7 @@ type Caption struct {
 type Named struct{ Size, Position, Background bool }
 
 // Describes tells whether the caption fits scene s: same shape, colour, count and background
-// (PlainBackground where it names none), and the same size and position where it names them.
+// (TintBackground where it names none), and the same size and position where it names them.
 func (c Caption) Describes(s Scene) bool {
 	d := c.Scene
 	return d.Shape == s.Shape && d.Color == s.Color && d.Count == s.Count && d.Background == s.Background &&
@@ -162,9 +173,8 @@ func (c Caption) Describes(s Scene) bool {
 		(!c.Names.Position || d.Position == s.Position)
 }
 
-// PlainBackground is the background of captions that name none: plain grey, what an image
-// optimisation starts from (CLIPig's init is grey noise), so that a prompt without a background
-// keeps the grey and paints what it names on it.
+// PlainBackground is plain grey, what an image optimisation starts from (CLIPig's init is grey
+// noise), the background of a third of the held-out scenes.
 const PlainBackground = "grey"
 
 // Describe is the scene's caption in one fixed wording that names everything, for zero-shot
@@ -174,10 +184,10 @@ func (s Scene) Describe() string {
 }
 
 // Caption describes the scene in one of several wordings, naming its size in two captions of
-// three, its position in three of four, and its background always but for PlainBackground,
-// which one caption in two leaves out.
+// three, its position in three of four, and its background always but for TintBackground,
+// which none names.
 func (s Scene) Caption(rng *rand.Rand) Caption {
-	names := Named{Size: rng.IntN(3) > 0, Position: rng.IntN(4) > 0, Background: s.Background != PlainBackground || rng.IntN(2) > 0}
+	names := Named{Size: rng.IntN(3) > 0, Position: rng.IntN(4) > 0, Background: s.Background != TintBackground}
 	text := s.caption(func(options []string) int { return rng.IntN(len(options)) }, names)
 	return Caption{Text: text, Scene: s, Names: names}
 }
@@ -261,7 +271,12 @@ func (s Scene) Render(rng *rand.Rand, size int) *image.NRGBA {
 	for i := range angles {
 		angles[i] = (rng.Float64() - 0.5) * 0.5
 	}
-	bg := background(s.Background, rng)
+	var bg func(x, y float64) [3]float64
+	if s.Background == TintBackground {
+		bg = tint(rng, fill)
+	} else {
+		bg = background(s.Background, rng)
+	}
 	img := image.NewNRGBA(image.Rect(0, 0, size, size))
 	const samples = 3 // supersampling per axis, for smooth shape edges
 	for py := range size {
@@ -516,6 +531,17 @@ func colourNoise(rng *rand.Rand, phase float64) func(x, y float64) [3]float64 {
 		}
 		return c
 	}
+}
+
+// tint is TintBackground for shapes filled with fill: grey moved 0.3 to 0.6 of the way to fill,
+// so that the shapes still stand out.
+func tint(rng *rand.Rand, fill [3]float64) func(x, y float64) [3]float64 {
+	share := 0.3 + 0.3*rng.Float64()
+	var c [3]float64
+	for k := range c {
+		c[k] = 0.5 + share*(fill[k]-0.5)
+	}
+	return flat(c)
 }
 
 func flat(c [3]float64) func(x, y float64) [3]float64 {

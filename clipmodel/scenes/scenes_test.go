@@ -60,7 +60,7 @@ func TestCaptionsNameWhatTheySay(t *testing.T) {
 	rng := rand.New(rand.NewPCG(11, 12))
 	seen := map[Named]int{}
 	for range 400 {
-		s := Random(rng)
+		s := TrainingScene(rng)
 		c := s.Caption(rng)
 		seen[c.Names]++
 		position := containsAny(c.Text, positionWords[s.Position])
@@ -68,7 +68,7 @@ func TestCaptionsNameWhatTheySay(t *testing.T) {
 		if position != c.Names.Position || background != c.Names.Background {
 			t.Fatalf("caption %q of %+v: names position %v, background %v; Names says %+v", c.Text, s, position, background, c.Names)
 		}
-		if !background && s.Background != PlainBackground {
+		if !background && s.Background != TintBackground {
 			t.Fatalf("caption %q leaves out the background %s", c.Text, s.Background)
 		}
 	}
@@ -88,9 +88,9 @@ func containsAny(text string, phrases []string) bool {
 
 // TestCaptionDescribesWhatItNames checks Describes: a caption fits a scene that differs only in
 // the size or position it leaves out, and no scene that differs in what it names or in its
-// background (a caption without one means the plain background).
+// background (a caption without one means the tint).
 func TestCaptionDescribesWhatItNames(t *testing.T) {
-	s := Scene{Shape: "circle", Color: "green", Size: "large", Count: "one", Position: "left", Background: PlainBackground}
+	s := Scene{Shape: "circle", Color: "green", Size: "large", Count: "one", Position: "left", Background: TintBackground}
 	short := Caption{Scene: s, Names: Named{}}
 	full := Caption{Scene: s, Names: Named{Size: true, Position: true, Background: true}}
 	for _, a := range []Attribute{SizeAttribute, PositionAttribute} {
@@ -242,21 +242,23 @@ func meanAndDeviation(values []float64) (mean, deviation float64) {
 	return mean, math.Sqrt(deviation)
 }
 
-// TestNoiseOnlyInTraining checks that a tenth of training scenes lie on noise, and no held-out
-// scene does.
-func TestNoiseOnlyInTraining(t *testing.T) {
+// TestNoiseAndTintOnlyInTraining checks that a tenth of training scenes lie on noise and three
+// in four of those that would lie on plain grey (a quarter of all) on a tint, and that no
+// held-out scene lies on either.
+func TestNoiseAndTintOnlyInTraining(t *testing.T) {
 	rng := rand.New(rand.NewPCG(4, 5))
-	noisy := 0
+	count := map[string]int{}
 	for range 2000 {
-		if TrainingScene(rng).Background == NoiseBackground {
-			noisy++
-		}
-		if Random(rng).Background == NoiseBackground {
-			t.Fatal("a held-out scene lies on noise")
+		count[TrainingScene(rng).Background]++
+		if b := Random(rng).Background; b == NoiseBackground || b == TintBackground {
+			t.Fatalf("a held-out scene lies on %s", b)
 		}
 	}
-	if noisy < 150 || noisy > 250 {
-		t.Errorf("%d of 2000 training scenes on noise, want about 200", noisy)
+	if count[NoiseBackground] < 150 || count[NoiseBackground] > 250 {
+		t.Errorf("%d of 2000 training scenes on noise, want about 200", count[NoiseBackground])
+	}
+	if count[TintBackground] < 420 || count[TintBackground] > 580 {
+		t.Errorf("%d of 2000 training scenes on a tint, want about 500", count[TintBackground])
 	}
 }
 
@@ -341,6 +343,45 @@ func TestWordsHoldEveryCaption(t *testing.T) {
 	for _, w := range []string{"tree", "castle", "circle"} {
 		if _, found := slices.BinarySearch(words, w); found != (w == "circle") {
 			t.Errorf("%q among the words: %v", w, found)
+		}
+	}
+}
+
+// TestTintIsTheShapesColour checks the tint's pixels far from the shape: flat, 0.3 to 0.6 of
+// the way from grey to the shape's colour, for every colour.
+func TestTintIsTheShapesColour(t *testing.T) {
+	rng := rand.New(rand.NewPCG(8, 9))
+	for _, c := range Colors {
+		s := Scene{Shape: "circle", Color: c, Size: "small", Count: "one", Position: "left", Background: TintBackground}
+		img := s.Render(rng, 64)
+		corner, far := img.Pix[img.PixOffset(63, 63):], img.Pix[img.PixOffset(40, 10):]
+		fill := palette[c]
+		for k := range 3 {
+			if corner[k] != far[k] {
+				t.Errorf("%s: tint not flat: %v and %v", c, corner[:3], far[:3])
+			}
+			share := (float64(corner[k])/255 - 0.5) / (fill[k] - 0.5)
+			if math.Abs(fill[k]-0.5) > 0.2 && (share < 0.2 || share > 0.7) {
+				t.Errorf("%s: channel %d is %d, %.2f of the way from grey to %.2f", c, k, corner[k], share, fill[k])
+			}
+		}
+	}
+}
+
+// TestUnnamedBackgroundMeansTint checks that a caption naming no background fits a scene on a
+// tint and not one on plain grey, whose captions always name it.
+func TestUnnamedBackgroundMeansTint(t *testing.T) {
+	grey := Scene{Shape: "star", Color: "blue", Size: "large", Count: "two", Position: "top", Background: PlainBackground}
+	tinted := grey
+	tinted.Background = TintBackground
+	rng := rand.New(rand.NewPCG(1, 2))
+	for range 20 {
+		if c := grey.Caption(rng); !c.Names.Background || c.Describes(tinted) {
+			t.Fatalf("caption %q of a grey scene: names the background %v, fits the tint %v", c.Text, c.Names.Background, c.Describes(tinted))
+		}
+		if c := tinted.Caption(rng); c.Names.Background || !c.Describes(tinted) || c.Describes(grey) {
+			t.Fatalf("caption %q of a tinted scene: names the background %v, fits it %v, fits grey %v",
+				c.Text, c.Names.Background, c.Describes(tinted), c.Describes(grey))
 		}
 	}
 }

@@ -36,7 +36,7 @@ var commands = []command{
 		"embed texts and images with a CLIP model; print tokens, embeddings and similarities", runEmbed},
 	{"eval-default", "[--model M] [--scenes N] [--attack N] [--paint [--seed S] [--seeds N]]",
 		"zero-shot accuracy of the default model on held-out scenes (colour, shape, count, position), under attack, and what plain experiments paint", runEvalDefault},
-	{"train-default", "--out DIR [--steps N] [--batch B] [--lr LR] [--decay-steps D] [--init-from MODEL] [--export [--average N]]",
+	{"train-default", "--out DIR [--steps N] [--batch B] [--lr LR] [--decay-steps D] [--init-from MODEL [--freeze-vision]] [--export [--average N]]",
 		"train the embedded default model on generated scenes (resumes from DIR's checkpoints)", runTrainDefault},
 	{"robustify", "--model M --out DIR [--loss fare|tecoa] [--steps N] [--batch B] [--lr LR] [--radius R] [--pgd-steps K] [--step-size S] [--clean-weight W] [--clean-ce-weight W] [--noise N] [--export]",
 		"adversarially robust (FARE or TeCoA) fine-tuning of a CLIP's vision tower; writes a HuggingFace folder DIR/model", runRobustify},

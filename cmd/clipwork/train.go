@@ -28,6 +28,7 @@ func runTrainDefault(args []string, stdout io.Writer) error {
 		defaultmodel.KeptCheckpoints))
 	fs.StringVar(&opts.InitFrom, "init-from", "", "start a new OUT from an exported model (e.g. clipmodel/defaultmodel/model)")
 	fs.BoolVar(&opts.AddPositionTable, "add-position-table", false, "with --init-from: add the 2D sine table to its vision position embeddings")
+	fs.BoolVar(&opts.FreezeVision, "freeze-vision", false, "train the text tower only, keeping the vision tower's weights (a robust one stays robust)")
 	var robustOpts robust.Options
 	finishRobust := robustFlags(fs, &robustOpts, "robust-", 0)
 	if err := parseFlagsOnly(fs, args); err != nil {
