@@ -223,8 +223,8 @@ func trainingTokenizer(out, initFrom string, seed uint64) (*clipmodel.Tokenizer,
 	return tok, tok.Save(out)
 }
 
-// exportLoaded exports what trainingModel loaded: the newest checkpoint, or the mean of the
-// newest opts.Average ones.
+// exportLoaded exports the model's weights, after training or as trainingModel loaded them
+// (the newest checkpoint, or the mean of the newest opts.Average ones), to Out/model.
 func exportLoaded(m *clipmodel.Model, handler *checkpoint.Handler, opts TrainOptions) error {
 	info := TrainingInfo{Step: int(optimizer.GetGlobalStep(m.Store)), FrozenVision: opts.FreezeVision}
 	if opts.FreezeVision && opts.InitFrom != "" {
@@ -513,8 +513,8 @@ func captionMatches(s []scenes.Scene, captions []scenes.Caption) *tensors.Tensor
 
 // attributeTargets are the scenes' headAttributes, one-hot [scenes, attributeOptions]. Given
 // captions, only the attributes each caption names are set: the text heads cannot tell a
-// position that a caption leaves out. A scene on scenes.TintBackground, which no option names, has no
-// background set.
+// position that a caption leaves out. A scene on scenes.TintBackground, which no option
+// names, has no background set.
 func attributeTargets(s []scenes.Scene, captions []scenes.Caption) *tensors.Tensor {
 	width := attributeOptions()
 	t := make([]float32, len(s)*width)
