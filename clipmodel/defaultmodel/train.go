@@ -12,8 +12,6 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
-	"slices"
-	"strings"
 
 	"github.com/clipwork/clipwork/clipmodel"
 	"github.com/clipwork/clipwork/clipmodel/scenes"
@@ -166,9 +164,8 @@ var visionScopes = []string{"vision_model", "visual_projection"}
 
 // freezeVision marks the vision tower's variables as not trainable.
 func freezeVision(store *model.Store) {
-	for v := range store.IterVariables() {
-		top, _, _ := strings.Cut(strings.TrimPrefix(v.Scope(), model.ScopeSeparator), model.ScopeSeparator)
-		if slices.Contains(visionScopes, top) {
+	for _, top := range visionScopes {
+		for v := range store.Scope(top).IterVariables() {
 			v.SetTrainable(false)
 		}
 	}

@@ -271,12 +271,7 @@ func (s Scene) Render(rng *rand.Rand, size int) *image.NRGBA {
 	for i := range angles {
 		angles[i] = (rng.Float64() - 0.5) * 0.5
 	}
-	var bg func(x, y float64) [3]float64
-	if s.Background == TintBackground {
-		bg = tint(rng, fill)
-	} else {
-		bg = background(s.Background, rng)
-	}
+	bg := background(s.Background, fill, rng)
 	img := image.NewNRGBA(image.Rect(0, 0, size, size))
 	const samples = 3 // supersampling per axis, for smooth shape edges
 	for py := range size {
@@ -464,8 +459,11 @@ func inside(shape string, x, y, angle float64) bool {
 	return false
 }
 
-// background returns the background's colour at a point.
-func background(name string, rng *rand.Rand) func(x, y float64) [3]float64 {
+// background returns the background's colour at a point, for shapes filled with fill.
+func background(name string, fill [3]float64, rng *rand.Rand) func(x, y float64) [3]float64 {
+	if name == TintBackground {
+		return tint(rng, fill)
+	}
 	phase := rng.Float64() * 100
 	switch name {
 	case "white":
