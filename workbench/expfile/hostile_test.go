@@ -415,26 +415,20 @@ func TestNullNumbersSayNull(t *testing.T) {
 	})
 }
 
-// TestEdgeSigmaMustBePositive: CLIPig gives the edge transform's sigma to torchvision as it is,
-// which refuses 0 or less, so a number is refused at its line and an expression at the first
-// step it reaches 0 (a constraint's sigma there is CLIPig's least instead, no blur).
-func TestEdgeSigmaMustBePositive(t *testing.T) {
+// TestEdgeSigmaAndBorderSizeBounds: CLIPig gives the edge transform's sigma to torchvision as it
+// is, which refuses 0 or less, so a number is refused at its line and an expression at the
+// first step it reaches 0 (a constraint's sigma there is CLIPig's least instead, no blur); and
+// CLIPig fails on a border of negative size, transform or constraint, where 0 is no border.
+func TestEdgeSigmaAndBorderSizeBounds(t *testing.T) {
 	checkTargetBodies(t, map[string]string{
 		"    transforms: [{edge: {sigma: -1}}]\n":              "t.yaml:5:33: edge sigma must be above 0",
 		"    transforms: [{edge: {sigma: 1 - 2 * t}}]\n":       "sigma value 1 (t.yaml:5:33) is NaN at step 10: edge sigma must be above 0",
 		"    constraints: [{blur: {sigma: 1 - 2 * t}}]\n":      "",
 		"    transforms: [{edge: {sigma: 0.5 + t, end: 1}}]\n": "",
-	})
-}
-
-// TestNegativeBorderIsRefused: CLIPig fails on a border of negative size, transform or
-// constraint; 0 is no border.
-func TestNegativeBorderIsRefused(t *testing.T) {
-	checkTargetBodies(t, map[string]string{
-		"    transforms: [{border: {size: -3}}]\n":      "t.yaml:5:34: border size must be 0 or more",
-		"    constraints: [{border: {size: 1 -2}}]\n":   "t.yaml:5:35: border size must be 0 or more",
-		"    constraints: [{border: {size: 0}}]\n":      "",
-		"    transforms: [{border: {size: '2 + 0'}}]\n": "",
+		"    transforms: [{border: {size: -3}}]\n":             "t.yaml:5:34: border size must be 0 or more",
+		"    constraints: [{border: {size: 1 -2}}]\n":          "t.yaml:5:35: border size must be 0 or more",
+		"    constraints: [{border: {size: 0}}]\n":             "",
+		"    transforms: [{border: {size: '2 + 0'}}]\n":        "",
 	})
 }
 
