@@ -81,6 +81,8 @@ func AddNoise(rng *rand.Rand, pixels []float32, maxStd float64) []float32 {
 // Scene is one scene's content.
 type Scene struct {
 	Shape, Color, Size, Count, Position, Background string
+	// Faded is how far the whole picture is faded towards mid-grey, from 0 (not at all) to 1.
+	Faded float64
 }
 
 // Number is how many shapes Count stands for (many: five to seven, drawn by Render's rng).
@@ -98,8 +100,9 @@ func (s Scene) number(rng *rand.Rand) int {
 	return 1
 }
 
-// TrainingScene draws a scene as Random does, but a tenth of them on NoiseBackground and three
-// in four of those on PlainBackground on TintBackground.
+// TrainingScene draws a scene as Random does, but a tenth of them on NoiseBackground, three in
+// four of those on PlainBackground on TintBackground, and a quarter of all faded up to
+// maxFaded.
 func TrainingScene(rng *rand.Rand) Scene {
 	s := Random(rng)
 	if rng.IntN(10) == 0 {
@@ -108,8 +111,17 @@ func TrainingScene(rng *rand.Rand) Scene {
 	if s.Background == PlainBackground && rng.IntN(4) > 0 {
 		s.Background = TintBackground
 	}
+	if rng.IntN(4) == 0 {
+		s.Faded = maxFaded * rng.Float64()
+	}
 	return s
 }
+
+// maxFaded is how far training scenes fade at most. An image optimisation starts from grey and
+// passes through faint versions of what it paints: shown faint scenes under their captions, a
+// robust model's gradients near grey already point to the whole scene (a red disc on a blue
+// sky), not to a blend of its colours (a violet field).
+const maxFaded = 0.75
 
 // Random draws a scene whose shape colour stands out from its background.
 func Random(rng *rand.Rand) Scene {
@@ -282,6 +294,9 @@ func (s Scene) Render(rng *rand.Rand, size int) *image.NRGBA {
 				for k := range 3 {
 					c[k] += cover * (fill[k] - c[k])
 				}
+			}
+			for k := range 3 {
+				c[k] += s.Faded * (0.5 - c[k])
 			}
 			img.SetNRGBA(px, py, color.NRGBA{to8(c[0]), to8(c[1]), to8(c[2]), 255})
 		}
@@ -554,14 +569,18 @@ const GroupSize = 4
 // scenes, colour alone tells most captions apart and the contrastive loss never asks for the
 // rest; hard negatives do. Groups that vary the colour keep a colour that melts into the
 // background (a green circle on grass): among them, only the colour tells the captions apart.
-// Groups that vary the background set plain grey beside noise and the named backgrounds.
+// Groups that vary the background set a scene on TintBackground beside plain grey, noise and
+// the named backgrounds: a caption naming no background ("a red circle") against the same
+// shapes on a named one ("a red circle on a blue sky"), so that a named background, not the
+// shapes' colour, claims the rest of the picture.
 func GroupedBatch(rng *rand.Rand, size int) []Scene {
 	varied := []struct {
-		weight int
+		weight    int
+		keepFirst bool // every group holds the first option
 		Attribute
 	}{
-		{4, ShapeAttribute}, {3, CountAttribute}, {1, PositionAttribute},
-		{2, ColorAttribute}, {1, SizeAttribute}, {1, BackgroundAttribute},
+		{4, false, ShapeAttribute}, {3, false, CountAttribute}, {1, false, PositionAttribute},
+		{2, false, ColorAttribute}, {1, false, SizeAttribute}, {2, true, groupBackgrounds},
 	}
 	var weighted []int
 	for i, v := range varied {
@@ -573,8 +592,14 @@ func GroupedBatch(rng *rand.Rand, size int) []Scene {
 	for len(out) < size {
 		base := TrainingScene(rng)
 		v := varied[weighted[rng.IntN(len(weighted))]]
+		var order []int
+		if v.keepFirst {
+			order = firstThenShuffled(rng, len(v.Options))
+		} else {
+			order = rng.Perm(len(v.Options))
+		}
 		group := 0
-		for _, k := range rng.Perm(len(v.Options)) {
+		for _, k := range order {
 			if group == GroupSize || len(out) == size {
 				break
 			}
@@ -587,6 +612,20 @@ func GroupedBatch(rng *rand.Rand, size int) []Scene {
 		}
 	}
 	return out
+}
+
+// groupBackgrounds are the backgrounds of hard-negative groups that vary the background:
+// TintBackground first, then those of BackgroundAttribute.
+var groupBackgrounds = Attribute{BackgroundAttribute.Name, append([]string{TintBackground}, BackgroundAttribute.Options...),
+	BackgroundAttribute.Set}
+
+// firstThenShuffled are the indices 0 to n-1: 0 first, then the others in random order.
+func firstThenShuffled(rng *rand.Rand, n int) []int {
+	order := []int{0}
+	for _, k := range rng.Perm(n - 1) {
+		order = append(order, k+1)
+	}
+	return order
 }
 
 // Matches tells, for scene i and caption j, whether caption j describes scene i: a caption

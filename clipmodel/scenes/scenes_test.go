@@ -242,17 +242,28 @@ func meanAndDeviation(values []float64) (mean, deviation float64) {
 	return mean, math.Sqrt(deviation)
 }
 
-// TestNoiseAndTintOnlyInTraining checks that a tenth of training scenes lie on noise and three
-// in four of those that would lie on plain grey (a quarter of all) on a tint, and that no
-// held-out scene lies on either.
-func TestNoiseAndTintOnlyInTraining(t *testing.T) {
+// TestNoiseTintAndFadeOnlyInTraining checks that a tenth of training scenes lie on noise,
+// three in four of those that would lie on plain grey (a quarter of all) on a tint, and a
+// quarter are faded, and that no held-out scene is either.
+func TestNoiseTintAndFadeOnlyInTraining(t *testing.T) {
 	rng := rand.New(rand.NewPCG(4, 5))
 	count := map[string]int{}
+	faded := 0
 	for range 2000 {
-		count[TrainingScene(rng).Background]++
-		if b := Random(rng).Background; b == NoiseBackground || b == TintBackground {
-			t.Fatalf("a held-out scene lies on %s", b)
+		s := TrainingScene(rng)
+		count[s.Background]++
+		if s.Faded < 0 || s.Faded > maxFaded {
+			t.Fatalf("a training scene faded by %g", s.Faded)
 		}
+		if s.Faded > 0 {
+			faded++
+		}
+		if held := Random(rng); held.Background == NoiseBackground || held.Background == TintBackground || held.Faded != 0 {
+			t.Fatalf("a held-out scene lies on %s, faded by %g", held.Background, held.Faded)
+		}
+	}
+	if faded < 420 || faded > 580 {
+		t.Errorf("%d of 2000 training scenes faded, want about 500", faded)
 	}
 	if count[NoiseBackground] < 150 || count[NoiseBackground] > 250 {
 		t.Errorf("%d of 2000 training scenes on noise, want about 200", count[NoiseBackground])
@@ -382,6 +393,56 @@ func TestUnnamedBackgroundMeansTint(t *testing.T) {
 		if c := tinted.Caption(rng); c.Names.Background || !c.Describes(tinted) || c.Describes(grey) {
 			t.Fatalf("caption %q of a tinted scene: names the background %v, fits it %v, fits grey %v",
 				c.Text, c.Names.Background, c.Describes(tinted), c.Describes(grey))
+		}
+	}
+}
+
+// TestBackgroundGroupsHoldATint checks that every hard-negative group that varies the
+// background starts with a scene on TintBackground, and that such groups come about twice as
+// often as those that vary the size.
+func TestBackgroundGroupsHoldATint(t *testing.T) {
+	backgroundGroups, sizeGroups := 0, 0
+	for step := range 50 {
+		batch := GroupedBatch(rand.New(rand.NewPCG(2, uint64(step))), 64)
+		for start := 0; start+1 < len(batch); {
+			first, second := batch[start], batch[start+1]
+			end := start + 1
+			for end < len(batch) && differences(first, batch[end]) == 1 {
+				end++
+			}
+			switch {
+			case end == start+1: // a group of one
+			case first.Background != second.Background:
+				backgroundGroups++
+				if first.Background != TintBackground {
+					t.Errorf("a group varying the background starts on %q, want the tint: %+v", first.Background, batch[start:end])
+				}
+			case first.Size != second.Size:
+				sizeGroups++
+			}
+			start = end
+		}
+	}
+	if backgroundGroups < sizeGroups*3/2 || backgroundGroups > sizeGroups*3 {
+		t.Errorf("%d groups vary the background and %d the size, want about twice as many", backgroundGroups, sizeGroups)
+	}
+}
+
+// TestFadedScenesLieNearGrey renders a scene faded and not, from the same random draws, and
+// checks that each faded pixel lies the fade's share nearer to mid-grey.
+func TestFadedScenesLieNearGrey(t *testing.T) {
+	s := Scene{Shape: "star", Color: "blue", Size: "large", Count: "two", Position: "left", Background: "sand"}
+	faded := s
+	faded.Faded = 0.6
+	plain := s.Render(rand.New(rand.NewPCG(9, 9)), 48).Pix
+	pale := faded.Render(rand.New(rand.NewPCG(9, 9)), 48).Pix
+	for i := range plain {
+		if i%4 == 3 { // alpha
+			continue
+		}
+		want := 127.5 + 0.4*(float64(plain[i])-127.5)
+		if math.Abs(float64(pale[i])-want) > 1.5 {
+			t.Fatalf("byte %d: %d faded to %d, want about %.1f", i, plain[i], pale[i], want)
 		}
 	}
 }
