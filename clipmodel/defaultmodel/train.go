@@ -138,10 +138,10 @@ func Train(ctx context.Context, opts TrainOptions) error {
 	currentRate := float32(-1) // the variable's value, once a step has set it
 	step := int(optimizer.GetGlobalStep(m.Store))
 	fmt.Fprintf(opts.Progress, "training from step %d to %d, batch %d, learning rate %g%s, in %s\n",
-		step, opts.Steps, opts.BatchSize, opts.LearningRate, opts.decayNote(), opts.Out)
+		step, opts.Steps, opts.BatchSize, opts.LearningRate, opts.decay().Note(), opts.Out)
 	loop := steploop.Loop{Steps: opts.Steps, CheckpointEvery: opts.CheckpointEvery, Save: handler.Save, Progress: opts.Progress}
 	err = loop.Run(ctx, step, func(step int) (string, error) {
-		if lr := float32(opts.learningRate(step)); lr != currentRate {
+		if lr := float32(opts.decay().At(step)); lr != currentRate {
 			if err := learningRate.SetValue(tensors.FromScalar(lr)); err != nil {
 				return "", err
 			}
@@ -151,7 +151,7 @@ func Train(ctx context.Context, opts TrainOptions) error {
 		if err != nil {
 			return "", err
 		}
-		return fmt.Sprintf("loss %.4f  lr %.2g", tensors.MustCopyFlatData[float32](metrics[1])[0], opts.learningRate(step)), nil
+		return fmt.Sprintf("loss %.4f  lr %.2g", tensors.MustCopyFlatData[float32](metrics[1])[0], opts.decay().At(step)), nil
 	})
 	if err != nil {
 		return err
@@ -171,27 +171,9 @@ func freezeVision(store *model.Store) {
 	}
 }
 
-// learningRate is the learning rate of a step: LearningRate, falling along a half cosine to a
-// tenth of it over the last DecaySteps steps before Steps. Constant-rate training plateaus
-// with the noise of small batches; the decay settles the weights into what it averaged over.
-// GoMLX's cosineschedule anneals in periods counted from step 0; this holds the rate until the
-// last steps, so that a training resumed, or continued from an export, decays only at its end.
-func (o TrainOptions) learningRate(step int) float64 {
-	start := o.Steps - o.DecaySteps
-	if step < start || o.DecaySteps <= 0 {
-		return o.LearningRate
-	}
-	floor := o.LearningRate / 10
-	progress := min(float64(step-start)/float64(o.DecaySteps), 1)
-	return floor + (o.LearningRate-floor)*(1+math.Cos(math.Pi*progress))/2
-}
-
-// decayNote says from which step the learning rate decays, if it does.
-func (o TrainOptions) decayNote() string {
-	if o.DecaySteps <= 0 {
-		return ""
-	}
-	return fmt.Sprintf(" (decaying from step %d)", o.Steps-o.DecaySteps)
+// decay is the training's learning rate schedule.
+func (o TrainOptions) decay() steploop.Decay {
+	return steploop.Decay{Rate: o.LearningRate, End: o.Steps, Steps: o.DecaySteps}
 }
 
 // trainingTokenizer learns a BPE vocabulary from generated captions, or reads the one an earlier

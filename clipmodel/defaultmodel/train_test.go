@@ -147,23 +147,6 @@ func readExportedWeights(t *testing.T, dir string) map[string][]float32 {
 	return weights
 }
 
-func TestLearningRateDecaysOverTheLastSteps(t *testing.T) {
-	opts := TrainOptions{LearningRate: 1e-3, Steps: 100, DecaySteps: 20}
-	for _, c := range []struct {
-		step int
-		want float64
-	}{{0, 1e-3}, {79, 1e-3}, {80, 1e-3}, {90, 5.5e-4}, {100, 1e-4}} {
-		if got := opts.learningRate(c.step); math.Abs(got-c.want) > 1e-9 {
-			t.Errorf("step %d: learning rate %g, want %g", c.step, got, c.want)
-		}
-	}
-	for step := 80; step < 100; step++ {
-		if opts.learningRate(step+1) > opts.learningRate(step) {
-			t.Errorf("the learning rate rises at step %d", step)
-		}
-	}
-}
-
 // TestResumingTakesTheNewLearningRate resumes a training folder with another learning rate:
 // the optimiser uses it, not the one the checkpoint was saved with.
 func TestResumingTakesTheNewLearningRate(t *testing.T) {

@@ -239,6 +239,27 @@ func weight(t *testing.T, m *clipmodel.Model, name string) []float32 {
 	return tensors.MustCopyFlatData[float32](value)
 }
 
+// TestDecayLowersTheLastStepsRate trains three steps with the rate decaying over the last two:
+// the last step ran at the half-cosine's midpoint, and training.json records the decay.
+func TestDecayLowersTheLastStepsRate(t *testing.T) {
+	out := t.TempDir()
+	opts := Options{Model: "random:tiny", Out: out, Steps: 3, DecaySteps: 2, BatchSize: 2, LearningRate: 1e-3,
+		DType: "F32", Attack: Attack{Radius: 4.0 / 255, StepSize: 1.0 / 255, Steps: 1}}
+	if err := Robustify(context.Background(), opts); err != nil {
+		t.Fatal(err)
+	}
+	if rate := learningRate(t, out); math.Abs(float64(rate)-5.5e-4) > 1e-7 {
+		t.Errorf("the last step ran at learning rate %g, want 5.5e-4", rate)
+	}
+	record, err := os.ReadFile(filepath.Join(out, "model", "training.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(record), `"decay_steps": 2`) {
+		t.Errorf("training.json does not record the decay:\n%s", record)
+	}
+}
+
 // learningRate reads the learning rate stored in a training folder's newest checkpoint.
 func learningRate(t *testing.T, out string) float32 {
 	t.Helper()

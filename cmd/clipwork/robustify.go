@@ -42,6 +42,7 @@ func robustFlags(fs *flag.FlagSet, opts *robust.Options, prefix string, steps in
 	fs.IntVar(&opts.Steps, prefix+"steps", steps, "total robust (Adam) steps, counting those of resumed sessions")
 	fs.IntVar(&opts.BatchSize, prefix+"batch", robust.DefaultBatchSize, "images per robust step")
 	fs.Float64Var(&opts.LearningRate, prefix+"lr", robust.DefaultLearningRate, "Adam's learning rate on the vision tower")
+	fs.IntVar(&opts.DecaySteps, prefix+"decay-steps", 0, "the last steps, before --"+prefix+"steps, over which the learning rate falls to a tenth (0: none)")
 	radius := fs.Float64(prefix+"radius", 255*robust.DefaultRadius, "the attack's L-infinity radius, in 255ths of the pixel range")
 	stepSize := fs.Float64(prefix+"step-size", 255*robust.DefaultStepSize, "each PGD step's size, in 255ths")
 	fs.IntVar(&opts.Attack.Steps, prefix+"pgd-steps", robust.DefaultPGDSteps, "PGD steps per robust step")
@@ -53,7 +54,7 @@ func robustFlags(fs *flag.FlagSet, opts *robust.Options, prefix string, steps in
 	return func() error {
 		opts.Attack.Radius, opts.Attack.StepSize = *radius/255, *stepSize/255
 		return checkFlagRanges(fs, prefix, map[string]float64{"steps": 0, "batch": 1, "radius": 0, "step-size": 0,
-			"pgd-steps": 0, "adversarial-weight": 0, "clean-weight": 0, "clean-ce-weight": 0, "noise": 0},
+			"pgd-steps": 0, "adversarial-weight": 0, "clean-weight": 0, "clean-ce-weight": 0, "noise": 0, "decay-steps": 0},
 			map[string]bool{"lr": true})
 	}
 }

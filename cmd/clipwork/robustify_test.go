@@ -16,7 +16,7 @@ func TestRobustifyRecordsItsFlags(t *testing.T) {
 	out := t.TempDir()
 	stdout := runCLI(t, "robustify", "--model", "random:tiny", "--out", out, "--steps", "1", "--batch", "2",
 		"--radius", "8", "--step-size", "2", "--pgd-steps", "2", "--clean-weight", "0.5", "--lr", "3e-5", "--noise", "0.05",
-		"--loss", "tecoa")
+		"--loss", "tecoa", "--decay-steps", "1")
 	if !strings.Contains(stdout, "step 1/1") {
 		t.Errorf("no progress line:\n%s", stdout)
 	}
@@ -37,7 +37,7 @@ func TestRobustifyRecordsItsFlags(t *testing.T) {
 	near := func(v any, want float64) bool { f, ok := v.(float64); return ok && f > want*0.999 && f < want*1.001 }
 	if !near(attack["radius"], 8.0/255) || !near(attack["step_size"], 2.0/255) || !near(attack["steps"], 2) ||
 		!near(info.Robust["clean_weight"], 0.5) || !near(info.Robust["learning_rate"], 3e-5) ||
-		!near(info.Robust["batch_size"], 2) || !near(info.Robust["noise"], 0.05) || !near(info.Robust["step"], 1) || info.Robust["model"] != "random:tiny" ||
+		!near(info.Robust["batch_size"], 2) || !near(info.Robust["decay_steps"], 1) || !near(info.Robust["noise"], 0.05) || !near(info.Robust["step"], 1) || info.Robust["model"] != "random:tiny" ||
 		info.Robust["loss"] != "tecoa" {
 		t.Errorf("training.json records %s", data)
 	}
