@@ -38,7 +38,7 @@ var commands = []command{
 		"zero-shot accuracy of the default model on held-out scenes (colour, shape, count, position), under attack, and what plain experiments paint", runEvalDefault},
 	{"train-default", "--out DIR [--steps N] [--batch B] [--lr LR] [--decay-steps D] [--init-from MODEL [--freeze-vision]] [--export [--average N]]",
 		"train the embedded default model on generated scenes (resumes from DIR's checkpoints)", runTrainDefault},
-	{"robustify", "--model M --out DIR [--loss fare|tecoa] [--steps N] [--batch B] [--lr LR] [--radius R] [--pgd-steps K] [--step-size S] [--clean-weight W] [--clean-ce-weight W] [--noise N] [--export]",
+	{"robustify", "--model M --out DIR [--loss fare|tecoa] [--steps N] [--batch B] [--lr LR] [--decay-steps D] [--radius R] [--pgd-steps K] [--step-size S] [--clean-weight W] [--clean-ce-weight W] [--noise N] [--export]",
 		"adversarially robust (FARE or TeCoA) fine-tuning of a CLIP's vision tower; writes a HuggingFace folder DIR/model", runRobustify},
 }
 
