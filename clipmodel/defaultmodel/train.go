@@ -135,23 +135,17 @@ func Train(ctx context.Context, opts TrainOptions) error {
 	trainer := train.NewTrainer(m.Backend, m.Store, contrastiveModel(m), contrastiveLoss,
 		optimizer.Adam().LearningRate(opts.LearningRate).WeightDecay(1e-4).Done(), nil, nil)
 	learningRate := optimizer.LearningRateVar(m.Store.RootScope(), dtypes.Float32, opts.LearningRate)
-	currentRate := float32(-1) // the variable's value, once a step has set it
+	loop := steploop.Loop{Steps: opts.Steps, CheckpointEvery: opts.CheckpointEvery, Save: handler.Save, Progress: opts.Progress,
+		LearningRate: opts.LearningRate, DecaySteps: opts.DecaySteps, SetRate: func(rate float64) error { return learningRate.SetValue(tensors.FromScalar(float32(rate))) }}
 	step := int(optimizer.GetGlobalStep(m.Store))
 	fmt.Fprintf(opts.Progress, "training from step %d to %d, batch %d, learning rate %g%s, in %s\n",
-		step, opts.Steps, opts.BatchSize, opts.LearningRate, opts.decay().Note(), opts.Out)
-	loop := steploop.Loop{Steps: opts.Steps, CheckpointEvery: opts.CheckpointEvery, Save: handler.Save, Progress: opts.Progress}
+		step, opts.Steps, opts.BatchSize, opts.LearningRate, loop.DecayNote(), opts.Out)
 	err = loop.Run(ctx, step, func(step int) (string, error) {
-		if lr := float32(opts.decay().At(step)); lr != currentRate {
-			if err := learningRate.SetValue(tensors.FromScalar(lr)); err != nil {
-				return "", err
-			}
-			currentRate = lr
-		}
 		metrics, err := trainer.TrainStep(makeBatch(tok, opts.Seed, step, opts.BatchSize))
 		if err != nil {
 			return "", err
 		}
-		return fmt.Sprintf("loss %.4f  lr %.2g", tensors.MustCopyFlatData[float32](metrics[1])[0], opts.decay().At(step)), nil
+		return fmt.Sprintf("loss %.4f", tensors.MustCopyFlatData[float32](metrics[1])[0]), nil
 	})
 	if err != nil {
 		return err
@@ -169,11 +163,6 @@ func freezeVision(store *model.Store) {
 			v.SetTrainable(false)
 		}
 	}
-}
-
-// decay is the training's learning rate schedule.
-func (o TrainOptions) decay() steploop.Decay {
-	return steploop.Decay{Rate: o.LearningRate, End: o.Steps, Steps: o.DecaySteps}
 }
 
 // trainingTokenizer learns a BPE vocabulary from generated captions, or reads the one an earlier

@@ -216,19 +216,16 @@ func fineTune(ctx context.Context, opts Options, student *clipmodel.Model, handl
 		return err
 	}
 	trainer := newTrainer(student, opts)
-	// A resumed training's checkpoint holds the rate it was started with; each step sets
-	// the schedule's (--lr, decayed) instead.
+	// A resumed training's checkpoint holds the rate it was started with; the loop sets the
+	// schedule's (--lr, decayed) instead.
 	rate := optimizer.LearningRateVar(student.Store.RootScope(), dtypes.Float32, opts.LearningRate)
-	decay := steploop.Decay{Rate: opts.LearningRate, End: opts.Steps, Steps: opts.DecaySteps}
+	loop := steploop.Loop{Steps: opts.Steps, CheckpointEvery: opts.CheckpointEvery, Save: handler.Save, Progress: opts.Progress,
+		LearningRate: opts.LearningRate, DecaySteps: opts.DecaySteps, SetRate: func(r float64) error { return rate.SetValue(tensors.FromScalar(float32(r))) }}
 	step := int(optimizer.GetGlobalStep(student.Store))
 	fmt.Fprintf(opts.Progress, "robust fine-tuning (%s) of %s from step %d to %d, batch %d, lr %g%s, PGD %d steps of %.2f/255 in %.2f/255, in %s\n",
-		opts.Loss, opts.Model, step, opts.Steps, opts.BatchSize, opts.LearningRate, decay.Note(), opts.Attack.Steps,
+		opts.Loss, opts.Model, step, opts.Steps, opts.BatchSize, opts.LearningRate, loop.DecayNote(), opts.Attack.Steps,
 		255*opts.Attack.StepSize, 255*opts.Attack.Radius, opts.Out)
-	loop := steploop.Loop{Steps: opts.Steps, CheckpointEvery: opts.CheckpointEvery, Save: handler.Save, Progress: opts.Progress}
 	return loop.Run(ctx, step, func(step int) (string, error) {
-		if err := rate.SetValue(tensors.FromScalar(float32(decay.At(step)))); err != nil {
-			return "", err
-		}
 		batch, scale, err := makeBatch(teacher, opts, step)
 		if err != nil {
 			return "", err
@@ -239,9 +236,9 @@ func fineTune(ctx context.Context, opts Options, student *clipmodel.Model, handl
 		}
 		loss := tensors.MustCopyFlatData[float32](metrics[1])[0]
 		if opts.Loss == LossTeCoA {
-			return fmt.Sprintf("loss %.4f (a uniform guess's cross-entropy: %.4f)  lr %.2g", loss, scale, decay.At(step)), nil
+			return fmt.Sprintf("loss %.4f (a uniform guess's cross-entropy: %.4f)", loss, scale), nil
 		}
-		return fmt.Sprintf("loss %.4f (%.4f of the embeddings' squared norm)  lr %.2g", loss, float64(loss)/scale/(opts.AdversarialWeight+opts.CleanWeight), decay.At(step)), nil
+		return fmt.Sprintf("loss %.4f (%.4f of the embeddings' squared norm)", loss, float64(loss)/scale/(opts.AdversarialWeight+opts.CleanWeight)), nil
 	})
 }
 

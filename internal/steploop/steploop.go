@@ -1,6 +1,6 @@
 // Package steploop runs the step loop that clipwork's trainings share: stop and save a
-// checkpoint on cancellation, save every few steps and at the end, and report progress with
-// the time per step and the time left.
+// checkpoint on cancellation, save every few steps and at the end, set each step's learning
+// rate, and report progress with the time per step and the time left.
 package steploop
 
 import (
@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"time"
 )
 
@@ -21,6 +22,12 @@ type Loop struct {
 	Save func() error
 	// Progress receives a line every PrintEvery and after the last step.
 	Progress io.Writer
+	// SetRate, if set, receives the learning rate (Rate) before each step whose rate differs
+	// from the step before's, and progress lines say the rate.
+	SetRate func(rate float64) error
+	// LearningRate is the rate until the last DecaySteps steps before Steps (0: none).
+	LearningRate float64
+	DecaySteps   int
 }
 
 // PrintEvery is how often Run reports progress.
@@ -31,15 +38,25 @@ const PrintEvery = 30 * time.Second
 // says of it, e.g. its loss. When ctx is cancelled, Run saves and returns ctx's error.
 func (l Loop) Run(ctx context.Context, first int, step func(step int) (string, error)) error {
 	start, lastPrint := time.Now(), time.Time{}
+	rate := math.NaN() // the rate SetRate was last given
 	s := first
 	for ; s < l.Steps; s++ {
 		if ctx.Err() != nil {
 			fmt.Fprintf(l.Progress, "stopping at step %d: saving a checkpoint\n", s)
 			return errors.Join(ctx.Err(), l.Save())
 		}
+		if l.SetRate != nil && l.Rate(s) != rate {
+			rate = l.Rate(s)
+			if err := l.SetRate(rate); err != nil {
+				return fmt.Errorf("step %d: setting the learning rate: %w", s, err)
+			}
+		}
 		status, err := step(s)
 		if err != nil {
 			return fmt.Errorf("step %d: %w", s, err)
+		}
+		if l.SetRate != nil {
+			status += fmt.Sprintf("  lr %.2g", rate)
 		}
 		if time.Since(lastPrint) > PrintEvery || s+1 == l.Steps {
 			lastPrint = time.Now()
