@@ -146,11 +146,11 @@ func NameProblem(name string) error {
 	if _, ok := OpenAIModels[name]; ok || name == "" || name == DefaultName || isDir(name) || isCheckpointFile(name) {
 		return nil
 	}
-	if first, _, _ := strings.Cut(name, "/"); isDir(first) {
+	if first, _, _ := strings.Cut(name, "/"); isDir(first) || filepath.IsAbs(name) {
 		return fmt.Errorf("there is no model folder %q", name)
 	}
 	if !hubIDPattern.MatchString(name) {
-		return fmt.Errorf("model %q is none of %q (the embedded model), a folder or weights file, a HuggingFace hub id "+
+		return fmt.Errorf("model %q: there is no folder or weights file of that name, and it is none of %q (the embedded model), a HuggingFace hub id "+
 			"(owner/name), an OpenAI name (%s) nor %sARCH (%s)", name, DefaultName,
 			strings.Join(slices.Sorted(maps.Keys(OpenAIModels)), ", "), RandomPrefix, strings.Join(Architectures(), ", "))
 	}

@@ -121,7 +121,8 @@ func TestLoadRejectsUnknownNames(t *testing.T) {
 	t.Setenv("HF_ENDPOINT", "http://127.0.0.1:9")
 	for name, want := range map[string]string{
 		"random:ViT-X/1":     "unknown architecture",
-		"no such/folder/x":   "is none of",
+		"no such/folder/x":   "there is no folder or weights file of that name, and it is none of",
+		"/no/such/model":     `no model folder "/no/such/model"`,
 		"./not-here":         `no model folder "./not-here"`,
 		"testdata/nope.json": `no model folder "testdata/nope.json"`,
 	} {

@@ -115,6 +115,9 @@ func Train(ctx context.Context, opts TrainOptions) error {
 	if opts.Average > KeptCheckpoints {
 		return fmt.Errorf("cannot average %d checkpoints: a training folder keeps the newest %d", opts.Average, KeptCheckpoints)
 	}
+	if info, err := os.Stat(opts.InitFrom); opts.InitFrom != "" && (err != nil || !info.IsDir()) {
+		return fmt.Errorf("--init-from %s: there is no such folder (an exported model: config.json, model.safetensors, vocab.json, merges.txt, training.json)", opts.InitFrom)
+	}
 	if err := os.MkdirAll(opts.Out, 0o755); err != nil {
 		return err
 	}

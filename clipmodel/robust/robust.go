@@ -144,11 +144,11 @@ func Robustify(ctx context.Context, opts Options) error {
 	if opts.CleanCEWeight != 0 && opts.Loss != LossTeCoA {
 		return fmt.Errorf("a clean cross-entropy weight (%g) needs the tecoa loss, which classifies among captions", opts.CleanCEWeight)
 	}
-	if err := keepLoss(&opts); err != nil {
-		return err
-	}
 	student, handler, err := studentModel(opts)
 	if err != nil {
+		return err
+	}
+	if err := keepLoss(&opts); err != nil {
 		return err
 	}
 	if !opts.ExportOnly {
@@ -194,7 +194,8 @@ func keepLoss(opts *Options) error {
 }
 
 // studentModel loads the model to tune, attached to Out's checkpoints: its weights come from
-// the newest checkpoint when there is one.
+// the newest checkpoint when there is one. A model that does not load leaves Out as it was, so
+// that a corrected command starts afresh there.
 func studentModel(opts Options) (*clipmodel.Model, *checkpoint.Handler, error) {
 	m, err := clipmodel.Load(opts.Model)
 	if err != nil {

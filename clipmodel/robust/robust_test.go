@@ -3,6 +3,7 @@ package robust
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"math"
 	"os"
 	"path/filepath"
@@ -215,6 +216,18 @@ func TestRobustifyKeepsItsLoss(t *testing.T) {
 	}
 	if !strings.Contains(string(data), `"loss": "tecoa"`) {
 		t.Errorf("the export records %s, want loss tecoa", data)
+	}
+}
+
+// TestRobustifyLeavesOutAloneWhenTheModelDoesNotLoad: a model that does not load writes nothing
+// into Out, so that the corrected command, under any loss, starts there afresh.
+func TestRobustifyLeavesOutAloneWhenTheModelDoesNotLoad(t *testing.T) {
+	out := filepath.Join(t.TempDir(), "out")
+	if err := Robustify(context.Background(), Options{Model: filepath.Join(t.TempDir(), "missing"), Out: out}); err == nil {
+		t.Fatal("a missing model loaded")
+	}
+	if _, err := os.Stat(out); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("the failed start left %s (%v)", out, err)
 	}
 }
 

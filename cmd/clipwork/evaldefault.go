@@ -25,6 +25,9 @@ func runEvalDefault(args []string, stdout io.Writer) error {
 	if *n < 1 || *attacked < 0 || *seeds < 1 {
 		return fmt.Errorf("--scenes and --seeds must be at least 1 and --attack at least 0, got %d, %d and %d", *n, *seeds, *attacked)
 	}
+	if given := givenFlags(fs); !*paint && (given["seed"] || given["seeds"]) {
+		return fmt.Errorf("--seed and --seeds choose the paintings' seeds: add --paint")
+	}
 	m, err := clipmodel.Load(*modelName)
 	if err != nil {
 		return err

@@ -97,6 +97,13 @@ type repeated []string
 func (r *repeated) String() string     { return strings.Join(*r, ", ") }
 func (r *repeated) Set(v string) error { *r = append(*r, v); return nil }
 
+// givenFlags is the set of the flags given on the command line (not left at their defaults).
+func givenFlags(fs *flag.FlagSet) map[string]bool {
+	given := map[string]bool{}
+	fs.Visit(func(fl *flag.Flag) { given[fl.Name] = true })
+	return given
+}
+
 // parseFlagsOnly parses the flags of a command that takes no positional arguments, refusing
 // any: the flag package stops at the first one, silently ignoring the flags after it.
 func parseFlagsOnly(fs *flag.FlagSet, args []string) error {

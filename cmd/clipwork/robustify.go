@@ -36,8 +36,9 @@ func runRobustify(args []string, stdout io.Writer) error {
 }
 
 // robustFlags registers the flags of a robust fine-tuning on fs, each name after prefix, with
-// steps as the default of --steps; the function it returns completes opts after parsing, and
-// refuses values no training can use.
+// steps as the default of --steps (0 where the fine-tuning is an optional phase, which --steps 0
+// then leaves out); the function it returns completes opts after parsing, and refuses values no
+// training can use.
 func robustFlags(fs *flag.FlagSet, opts *robust.Options, prefix string, steps int) (finish func() error) {
 	fs.IntVar(&opts.Steps, prefix+"steps", steps, "total robust (Adam) steps, counting those of resumed sessions")
 	fs.IntVar(&opts.BatchSize, prefix+"batch", robust.DefaultBatchSize, "images per robust step")
@@ -53,7 +54,7 @@ func robustFlags(fs *flag.FlagSet, opts *robust.Options, prefix string, steps in
 	fs.Float64Var(&opts.Noise, prefix+"noise", 0.1, "the largest standard deviation of the pixel noise on robust training images")
 	return func() error {
 		opts.Attack.Radius, opts.Attack.StepSize = *radius/255, *stepSize/255
-		return checkFlagRanges(fs, prefix, map[string]float64{"steps": 0, "batch": 1, "radius": 0, "step-size": 0,
+		return checkFlagRanges(fs, prefix, map[string]float64{"steps": float64(min(steps, 1)), "batch": 1, "radius": 0, "step-size": 0,
 			"pgd-steps": 0, "adversarial-weight": 0, "clean-weight": 0, "clean-ce-weight": 0, "noise": 0, "decay-steps": 0},
 			map[string]bool{"lr": true})
 	}

@@ -256,8 +256,7 @@ func (f *runFlags) experimentFlags(fs *flag.FlagSet) {
 
 // given lists the flags given, refusing experiment flags given values no run takes.
 func (f *runFlags) given(fs *flag.FlagSet) (map[string]bool, error) {
-	given := map[string]bool{}
-	fs.Visit(func(fl *flag.Flag) { given[fl.Name] = true })
+	given := givenFlags(fs)
 	switch {
 	case given["steps"] && f.steps < 1:
 		return nil, fmt.Errorf("--steps %d: a run needs at least 1 step", f.steps)

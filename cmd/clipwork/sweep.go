@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -61,8 +60,7 @@ func runSweep(args []string, stdout io.Writer) error {
 	if err != nil {
 		return err
 	}
-	given := map[string]bool{}
-	fs.Visit(func(fl *flag.Flag) { given[fl.Name] = true })
+	given := givenFlags(fs)
 	f.zipGiven = given["zip"]
 	if given["index"] && f.index < 0 {
 		return fmt.Errorf("--index %d: variants are numbered from 0 (leave --index out to run them all)", f.index)

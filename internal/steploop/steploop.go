@@ -35,8 +35,12 @@ const PrintEvery = 30 * time.Second
 
 // Run calls step for each step from first up to l.Steps, saving every l.CheckpointEvery steps
 // and after the last one (unless that was a save already). step returns what a progress line
-// says of it, e.g. its loss. When ctx is cancelled, Run saves and returns ctx's error.
+// says of it, e.g. its loss. When ctx is cancelled, Run saves and returns ctx's error. A
+// training already past l.Steps is refused: its total was mistaken for a number of steps more.
 func (l Loop) Run(ctx context.Context, first int, step func(step int) (string, error)) error {
+	if first > l.Steps {
+		return fmt.Errorf("the training is at step %d, past the %d steps asked for: steps count from the start of the training, not from where it stands (ask for more than %d)", first, l.Steps, first)
+	}
 	start, lastPrint := time.Now(), time.Time{}
 	rate := math.NaN() // the rate SetRate was last given
 	s := first

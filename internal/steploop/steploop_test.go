@@ -38,6 +38,24 @@ func TestRunSavesOnScheduleAndAtTheEnd(t *testing.T) {
 	}
 }
 
+// TestRunRefusesATotalBehindTheStart asks a training at step 5 for 3 steps: refused, naming
+// both, without running or saving; asked for 5, it has nothing to do.
+func TestRunRefusesATotalBehindTheStart(t *testing.T) {
+	calls := 0
+	l := Loop{Steps: 3, CheckpointEvery: 1, Progress: &bytes.Buffer{}, Save: func() error { calls++; return nil }}
+	count := func(int) (string, error) { calls++; return "", nil }
+	if err := l.Run(context.Background(), 5, count); err == nil || !strings.Contains(err.Error(), "at step 5, past the 3 steps") {
+		t.Errorf("got %v, want a refusal naming step 5 and the 3 steps", err)
+	}
+	l.Steps = 5
+	if err := l.Run(context.Background(), 5, count); err != nil {
+		t.Errorf("a finished training asked for its own total: %v", err)
+	}
+	if calls != 0 {
+		t.Errorf("%d steps or saves, want none", calls)
+	}
+}
+
 // TestRunSavesWhenCancelled cancels during the third step: the loop saves and returns the
 // context's error without running a fourth.
 func TestRunSavesWhenCancelled(t *testing.T) {
