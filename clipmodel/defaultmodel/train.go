@@ -115,8 +115,8 @@ func Train(ctx context.Context, opts TrainOptions) error {
 	if opts.Average > KeptCheckpoints {
 		return fmt.Errorf("cannot average %d checkpoints: a training folder keeps the newest %d", opts.Average, KeptCheckpoints)
 	}
-	if info, err := os.Stat(opts.InitFrom); opts.InitFrom != "" && (err != nil || !info.IsDir()) {
-		return fmt.Errorf("--init-from %s: there is no such folder (an exported model: config.json, model.safetensors, vocab.json, merges.txt, training.json)", opts.InitFrom)
+	if err := checkInitFrom(opts); err != nil {
+		return err
 	}
 	if err := os.MkdirAll(opts.Out, 0o755); err != nil {
 		return err
@@ -154,6 +154,29 @@ func Train(ctx context.Context, opts TrainOptions) error {
 		return err
 	}
 	return exportLoaded(m, handler, opts)
+}
+
+// checkInitFrom refuses, before Out is written, an InitFrom that the training cannot use: not
+// an exported model, or (for a new training folder) one already past Steps. A resumed folder's
+// checkpoints hold its start, and need InitFrom only for the robust record that a frozen vision
+// tower keeps.
+func checkInitFrom(opts TrainOptions) error {
+	if opts.InitFrom == "" {
+		return nil
+	}
+	checkpoints, _ := os.ReadDir(filepath.Join(opts.Out, "checkpoints"))
+	resuming := len(checkpoints) > 0
+	if resuming && !opts.FreezeVision {
+		return nil
+	}
+	info, err := readTrainingInfo(opts.InitFrom)
+	if err != nil {
+		return fmt.Errorf("--init-from: %w", err)
+	}
+	if resuming || opts.ExportOnly {
+		return nil
+	}
+	return steploop.CheckTotal(info.Step, opts.Steps)
 }
 
 // visionScopes are the top scopes of a CLIP's vision tower (ViT or ResNet) and its projection.

@@ -2,6 +2,7 @@ package defaultmodel
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"math"
 	"math/rand/v2"
@@ -86,6 +87,28 @@ func TestTrainExportsAndContinues(t *testing.T) {
 	}
 	if m.Config.Vision.ImageSize != ImageSize {
 		t.Errorf("exported image size %d", m.Config.Vision.ImageSize)
+	}
+}
+
+// TestInitFromIsCheckedFirst starts new training folders from a missing model and from one at
+// step 50 with a total of 10: both refused, naming the cause, before the folder is written.
+func TestInitFromIsCheckedFirst(t *testing.T) {
+	ahead := t.TempDir()
+	if err := os.WriteFile(filepath.Join(ahead, trainingInfoFile), []byte(`{"step": 50}`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for from, want := range map[string]string{
+		filepath.Join(t.TempDir(), "missing"): "is not an exported default model",
+		ahead:                                 "at step 50, past step 10",
+	} {
+		out := filepath.Join(t.TempDir(), "out")
+		err := Train(context.Background(), TrainOptions{Out: out, Steps: 10, InitFrom: from})
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("--init-from %s: %v, want an error mentioning %q", from, err, want)
+		}
+		if _, err := os.Stat(out); !errors.Is(err, os.ErrNotExist) {
+			t.Errorf("--init-from %s: the refused start left %s (%v)", from, out, err)
+		}
 	}
 }
 

@@ -144,11 +144,17 @@ func Robustify(ctx context.Context, opts Options) error {
 	if opts.CleanCEWeight != 0 && opts.Loss != LossTeCoA {
 		return fmt.Errorf("a clean cross-entropy weight (%g) needs the tecoa loss, which classifies among captions", opts.CleanCEWeight)
 	}
+	recorded, err := checkLoss(&opts)
+	if err != nil {
+		return err
+	}
+	// The model loads before anything is written, so that a mistyped one leaves Out as it was
+	// and the corrected command, under any loss, starts there afresh.
 	student, handler, err := studentModel(opts)
 	if err != nil {
 		return err
 	}
-	if err := keepLoss(&opts); err != nil {
+	if err := recordLoss(opts, recorded); err != nil {
 		return err
 	}
 	if !opts.ExportOnly {
@@ -162,17 +168,16 @@ func Robustify(ctx context.Context, opts Options) error {
 // lossFile records, in a training folder, the loss its checkpoints were trained with.
 const lossFile = "loss"
 
-// keepLoss holds a training folder to one loss: it records opts.Loss in a new folder, refuses
-// to resume one under another loss (its weights and Adam's moments hold the first loss's
-// steps), and has an export record the folder's loss. Folders from before the record held
-// FARE's checkpoints, the only loss then.
-func keepLoss(opts *Options) error {
-	path := filepath.Join(opts.Out, lossFile)
-	data, err := os.ReadFile(path)
+// checkLoss holds a training folder to one loss, returning what the folder records (empty for
+// a new one): it refuses to resume a folder under another loss (its weights and Adam's moments
+// hold the first loss's steps), and has an export take the folder's loss. Folders from before
+// the record held FARE's checkpoints, the only loss then. It writes nothing (see recordLoss).
+func checkLoss(opts *Options) (recorded string, err error) {
+	data, err := os.ReadFile(filepath.Join(opts.Out, lossFile))
 	if err != nil && !errors.Is(err, os.ErrNotExist) {
-		return err
+		return "", err
 	}
-	recorded := strings.TrimSpace(string(data))
+	recorded = strings.TrimSpace(string(data))
 	if recorded == "" {
 		if checkpoints, _ := os.ReadDir(filepath.Join(opts.Out, "checkpoints")); len(checkpoints) > 0 {
 			recorded = LossFARE
@@ -181,21 +186,25 @@ func keepLoss(opts *Options) error {
 	switch {
 	case recorded != "" && opts.ExportOnly:
 		opts.Loss = recorded
-		return nil
 	case recorded != "" && recorded != opts.Loss:
-		return fmt.Errorf("%s was trained with loss %s: resume it with that loss (--loss %s), or train in another folder", opts.Out, recorded, recorded)
-	case opts.ExportOnly || data != nil:
+		return "", fmt.Errorf("%s was trained with loss %s: resume it with that loss (--loss %s), or train in another folder", opts.Out, recorded, recorded)
+	}
+	return recorded, nil
+}
+
+// recordLoss writes opts.Loss into a training folder that records no loss yet.
+func recordLoss(opts Options, recorded string) error {
+	if recorded != "" || opts.ExportOnly {
 		return nil
 	}
 	if err := os.MkdirAll(opts.Out, 0o755); err != nil {
 		return err
 	}
-	return atomicfile.WriteFile(path, []byte(opts.Loss+"\n"))
+	return atomicfile.WriteFile(filepath.Join(opts.Out, lossFile), []byte(opts.Loss+"\n"))
 }
 
 // studentModel loads the model to tune, attached to Out's checkpoints: its weights come from
-// the newest checkpoint when there is one. A model that does not load leaves Out as it was, so
-// that a corrected command starts afresh there.
+// the newest checkpoint when there is one.
 func studentModel(opts Options) (*clipmodel.Model, *checkpoint.Handler, error) {
 	m, err := clipmodel.Load(opts.Model)
 	if err != nil {
@@ -212,6 +221,10 @@ func studentModel(opts Options) (*clipmodel.Model, *checkpoint.Handler, error) {
 // of clean images (FARE) or captions (TeCoA), then one graph attacks the tuned tower and takes
 // Adam's step on it.
 func fineTune(ctx context.Context, opts Options, student *clipmodel.Model, handler *checkpoint.Handler) error {
+	step := int(optimizer.GetGlobalStep(student.Store))
+	if err := steploop.CheckTotal(step, opts.Steps); err != nil {
+		return err
+	}
 	teacher, err := clipmodel.Load(opts.Model)
 	if err != nil {
 		return err
@@ -222,7 +235,6 @@ func fineTune(ctx context.Context, opts Options, student *clipmodel.Model, handl
 	rate := optimizer.LearningRateVar(student.Store.RootScope(), dtypes.Float32, opts.LearningRate)
 	loop := steploop.Loop{Steps: opts.Steps, CheckpointEvery: opts.CheckpointEvery, Save: handler.Save, Progress: opts.Progress,
 		LearningRate: opts.LearningRate, DecaySteps: opts.DecaySteps, SetRate: func(r float64) error { return rate.SetValue(tensors.FromScalar(float32(r))) }}
-	step := int(optimizer.GetGlobalStep(student.Store))
 	fmt.Fprintf(opts.Progress, "robust fine-tuning (%s) of %s from step %d to %d, batch %d, lr %g%s, PGD %d steps of %.2f/255 in %.2f/255, in %s\n",
 		opts.Loss, opts.Model, step, opts.Steps, opts.BatchSize, opts.LearningRate, loop.DecayNote(), opts.Attack.Steps,
 		255*opts.Attack.StepSize, 255*opts.Attack.Radius, opts.Out)

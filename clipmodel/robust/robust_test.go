@@ -231,6 +231,19 @@ func TestRobustifyLeavesOutAloneWhenTheModelDoesNotLoad(t *testing.T) {
 	}
 }
 
+// TestRobustifyChecksTheLossBeforeLoading resumes a FARE folder under TeCoA's loss with a model
+// that does not exist: the loss is refused first, without loading (a hub model would download).
+func TestRobustifyChecksTheLossBeforeLoading(t *testing.T) {
+	out := t.TempDir()
+	if err := os.WriteFile(filepath.Join(out, lossFile), []byte("fare\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	err := Robustify(context.Background(), Options{Model: filepath.Join(t.TempDir(), "missing"), Out: out, Loss: LossTeCoA})
+	if err == nil || !strings.Contains(err.Error(), "trained with loss fare") {
+		t.Errorf("got %v, want the loss refused before the model is looked for", err)
+	}
+}
+
 // TestRobustifyRefusesAnUnknownLoss names the losses it knows.
 func TestRobustifyRefusesAnUnknownLoss(t *testing.T) {
 	err := Robustify(context.Background(), Options{Model: "random:tiny", Out: t.TempDir(), Loss: "tecao"})

@@ -60,7 +60,7 @@ func robustPhase(ctx context.Context, base defaultmodel.TrainOptions, opts robus
 	opts.ExportOnly = base.ExportOnly
 	opts.Progress = stdout
 	if err := robust.Robustify(ctx, opts); err != nil {
-		return err
+		return fmt.Errorf("the robust phase (--robust-steps and the other --robust flags) in %s: %w", opts.Out, err)
 	}
 	fmt.Fprintf(stdout, "the robust model is in %s\n", filepath.Join(opts.Out, "model"))
 	return nil

@@ -30,16 +30,25 @@ type Loop struct {
 	DecaySteps   int
 }
 
+// CheckTotal refuses a total of steps behind the step a training stands at: the total was
+// mistaken for a number of steps more. Trainings call it before loading what the steps need.
+func CheckTotal(at, total int) error {
+	if at > total {
+		return fmt.Errorf("the training is at step %d, past step %d, the total asked for: steps count from the start of the training, not from where it stands (ask for more than %d)", at, total, at)
+	}
+	return nil
+}
+
 // PrintEvery is how often Run reports progress.
 const PrintEvery = 30 * time.Second
 
 // Run calls step for each step from first up to l.Steps, saving every l.CheckpointEvery steps
 // and after the last one (unless that was a save already). step returns what a progress line
 // says of it, e.g. its loss. When ctx is cancelled, Run saves and returns ctx's error. A
-// training already past l.Steps is refused: its total was mistaken for a number of steps more.
+// training already past l.Steps is refused (see CheckTotal).
 func (l Loop) Run(ctx context.Context, first int, step func(step int) (string, error)) error {
-	if first > l.Steps {
-		return fmt.Errorf("the training is at step %d, past the %d steps asked for: steps count from the start of the training, not from where it stands (ask for more than %d)", first, l.Steps, first)
+	if err := CheckTotal(first, l.Steps); err != nil {
+		return err
 	}
 	start, lastPrint := time.Now(), time.Time{}
 	rate := math.NaN() // the rate SetRate was last given

@@ -44,8 +44,8 @@ func TestRunRefusesATotalBehindTheStart(t *testing.T) {
 	calls := 0
 	l := Loop{Steps: 3, CheckpointEvery: 1, Progress: &bytes.Buffer{}, Save: func() error { calls++; return nil }}
 	count := func(int) (string, error) { calls++; return "", nil }
-	if err := l.Run(context.Background(), 5, count); err == nil || !strings.Contains(err.Error(), "at step 5, past the 3 steps") {
-		t.Errorf("got %v, want a refusal naming step 5 and the 3 steps", err)
+	if err := l.Run(context.Background(), 5, count); err == nil || !strings.Contains(err.Error(), "at step 5, past step 3, the total asked for") {
+		t.Errorf("got %v, want a refusal naming step 5 and the total 3", err)
 	}
 	l.Steps = 5
 	if err := l.Run(context.Background(), 5, count); err != nil {
