@@ -137,9 +137,8 @@ func Train(ctx context.Context, opts TrainOptions) error {
 	}
 	trainer := train.NewTrainer(m.Backend, m.Store, contrastiveModel(m), contrastiveLoss,
 		optimizer.Adam().LearningRate(opts.LearningRate).WeightDecay(1e-4).Done(), nil, nil)
-	learningRate := optimizer.LearningRateVar(m.Store.RootScope(), dtypes.Float32, opts.LearningRate)
 	loop := steploop.Loop{Steps: opts.Steps, CheckpointEvery: opts.CheckpointEvery, Save: handler.Save, Progress: opts.Progress,
-		LearningRate: opts.LearningRate, DecaySteps: opts.DecaySteps, SetRate: func(rate float64) error { return learningRate.SetValue(tensors.FromScalar(float32(rate))) }}
+		LearningRate: opts.LearningRate, DecaySteps: opts.DecaySteps, SetRate: steploop.RateSetter(m.Store, opts.LearningRate)}
 	step := int(optimizer.GetGlobalStep(m.Store))
 	fmt.Fprintf(opts.Progress, "training from step %d to %d, batch %d, learning rate %g%s, in %s\n",
 		step, opts.Steps, opts.BatchSize, opts.LearningRate, loop.DecayNote(), opts.Out)

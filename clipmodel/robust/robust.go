@@ -16,7 +16,6 @@ import (
 	"github.com/clipwork/clipwork/clipmodel/scenes"
 	"github.com/clipwork/clipwork/internal/atomicfile"
 	"github.com/clipwork/clipwork/internal/steploop"
-	"github.com/gomlx/compute/dtypes"
 	. "github.com/gomlx/gomlx/core/graph" //nolint:revive // GoMLX graph code reads best with the dot import.
 	"github.com/gomlx/gomlx/core/tensors"
 	"github.com/gomlx/gomlx/ml/model"
@@ -230,11 +229,8 @@ func fineTune(ctx context.Context, opts Options, student *clipmodel.Model, handl
 		return err
 	}
 	trainer := newTrainer(student, opts)
-	// A resumed training's checkpoint holds the rate it was started with; the loop sets the
-	// schedule's (--lr, decayed) instead.
-	rate := optimizer.LearningRateVar(student.Store.RootScope(), dtypes.Float32, opts.LearningRate)
 	loop := steploop.Loop{Steps: opts.Steps, CheckpointEvery: opts.CheckpointEvery, Save: handler.Save, Progress: opts.Progress,
-		LearningRate: opts.LearningRate, DecaySteps: opts.DecaySteps, SetRate: func(r float64) error { return rate.SetValue(tensors.FromScalar(float32(r))) }}
+		LearningRate: opts.LearningRate, DecaySteps: opts.DecaySteps, SetRate: steploop.RateSetter(student.Store, opts.LearningRate)}
 	fmt.Fprintf(opts.Progress, "robust fine-tuning (%s) of %s from step %d to %d, batch %d, lr %g%s, PGD %d steps of %.2f/255 in %.2f/255, in %s\n",
 		opts.Loss, opts.Model, step, opts.Steps, opts.BatchSize, opts.LearningRate, loop.DecayNote(), opts.Attack.Steps,
 		255*opts.Attack.StepSize, 255*opts.Attack.Radius, opts.Out)
