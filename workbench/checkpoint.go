@@ -36,8 +36,7 @@ func (r *Run) State() *State {
 }
 
 // Restore puts a run into a saved state, which must come from the same experiment (an image of
-// the size the experiment has at the state's step, the same targets with the same features, in
-// order) and hold every moment its optimiser keeps; a state that does not is refused before it
+// a size the experiment has, the same targets with the same features, in order) and hold every moment its optimiser keeps; a state that does not is refused before it
 // replaces anything. The run keeps a copy of the state.
 func (r *Run) Restore(s *State) error {
 	return r.exclusive(func() error { return r.restore(s) })
@@ -86,15 +85,17 @@ func (r *Run) restore(s *State) error {
 
 // checkStateFits says whether a saved state belongs to the run's experiment: its step within
 // the run, its image of the size the experiment has at the step before (the one the state
-// holds), and the same targets with the same features, in order.
+// holds) or of another size the experiment has (a run resumed with more steps moves a
+// resolution that changes with time; the next step resizes the image, see advance), and the
+// same targets with the same features, in order.
 func (r *Run) checkStateFits(s *State) error {
 	if s.Step < 0 || s.Step > r.exp.Steps {
 		return fmt.Errorf("saved step %d is outside the run's %d steps", s.Step, r.exp.Steps)
 	}
-	if w, h := r.sizeAt(max(0, s.Step-1)); s.Width != w || s.Height != h {
-		return fmt.Errorf("the saved state's image is %dx%d, the experiment's is %dx%d at step %d: the state is from another "+
-			"run, or from this one run for another number of steps, which moves a resolution that changes with time "+
-			"(resume with the run's own steps)", s.Width, s.Height, w, h, s.Step)
+	saved := [2]int{s.Width, s.Height}
+	if w, h := r.sizeAt(max(0, s.Step-1)); saved != [2]int{w, h} && !slices.Contains(r.exp.Sizes(), saved) {
+		return fmt.Errorf("the saved state's image is %dx%d, and the experiment's is %dx%d at step %d and never %dx%d: "+
+			"the state is from another run", s.Width, s.Height, w, h, s.Step, s.Width, s.Height)
 	}
 	want := r.stats.Targets
 	if s.Stats == nil || len(s.Stats.Targets) != len(want) {

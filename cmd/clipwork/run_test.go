@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"image/png"
 	"math"
 	"os"
 	"path/filepath"
@@ -206,7 +207,7 @@ func TestResumeRefusesBadStates(t *testing.T) {
 		damage()
 		var stdout, stderr bytes.Buffer
 		want := map[string]string{"nan": "damaged", "another run": "from another run",
-			"another size": "image is 48x48, the experiment's is 40x40"}[name]
+			"another size": "image is 48x48, and the experiment's is 40x40 at step 2 and never 48x48"}[name]
 		if code := run([]string{"run", "--resume", dir, "--quiet"}, &stdout, &stderr); code == 0 ||
 			!strings.Contains(stderr.String(), want) {
 			t.Errorf("%s: exit %d, stderr %q, want %q", name, code, stderr.String(), want)
@@ -246,6 +247,31 @@ func TestResumeTakesMoreSteps(t *testing.T) {
 	}
 	if config, _ := os.ReadFile(filepath.Join(dir, runstore.ConfigFile)); !bytes.Contains(config, []byte("epochs: 3")) {
 		t.Errorf("config.yaml does not record the new length:\n%s", config)
+	}
+}
+
+// TestResumeWithMoreStepsFollowsTheResolution resumes a finished 10-step run whose resolution
+// grows at 70% of the run with --steps 20: step 10 is then back at the smaller size, so the
+// saved image is resized there and the run ends at the larger one, 20 steps done.
+func TestResumeWithMoreStepsFollowsTheResolution(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "grows.yaml")
+	os.WriteFile(file, []byte("name: grows\nmodel: random:tiny\nepochs: 10\nresolution: 32 if t < 0.7 else 48\n"+
+		"targets: [{features: [a red circle]}]\n"), 0o644)
+	out := t.TempDir()
+	runCLI(t, "run", file, "--out", out, "--quiet")
+	dir := filepath.Join(out, "grows")
+	runCLI(t, "run", "--resume", dir, "--steps", "20", "--quiet")
+	s, err := (&runstore.Dir{Path: dir}).ReadSummary()
+	if err != nil || s.StepsDone != 20 || s.Status != runstore.StatusFinished {
+		t.Fatalf("after --resume --steps 20: %+v %v", s, err)
+	}
+	f, err := os.Open(filepath.Join(dir, runstore.ImageFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if img, err := png.DecodeConfig(f); err != nil || img.Width != 48 || img.Height != 48 {
+		t.Errorf("the resumed run's image: %+v %v, want 48x48", img, err)
 	}
 }
 

@@ -45,7 +45,8 @@ func OpenToResume(path string, steps int) (*Dir, *expfile.File, *workbench.State
 
 // Continue restores a saved state into run, refusing one from another run, and records or
 // checks the run's inputs: a new run (state nil) records its feature images' digests; a resumed
-// one returns a note for each that changed since it started (it follows them as they are now).
+// one returns a note for each that changed since it started (it follows them as they are now),
+// and one where its new number of steps moves the resolution away from the saved image's.
 func (d *Dir) Continue(run *workbench.Run, state *workbench.State) (notes []string, err error) {
 	if state == nil {
 		return nil, d.WriteInputs(run.Experiment())
@@ -53,7 +54,13 @@ func (d *Dir) Continue(run *workbench.Run, state *workbench.State) (notes []stri
 	if err := run.Restore(state); err != nil {
 		return nil, fmt.Errorf("%s: %w", d.Path, err)
 	}
-	changed, err := d.ChangedInputs(run.Experiment())
+	exp := run.Experiment()
+	if w, h := exp.SizeAt(state.Step); state.Step < exp.Steps && (w != state.Width || h != state.Height) {
+		notes = append(notes, fmt.Sprintf("note: with %d steps, the resolution at step %d is %dx%d, where the saved image is %dx%d: "+
+			"the run resizes it there, and its optimiser starts afresh, as at any change of resolution",
+			exp.Steps, state.Step, w, h, state.Width, state.Height))
+	}
+	changed, err := d.ChangedInputs(exp)
 	for _, path := range changed {
 		notes = append(notes, fmt.Sprintf("note: the feature image %s changed since the run started; "+
 			"the resumed run follows it as it is now", path))
