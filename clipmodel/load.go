@@ -136,8 +136,8 @@ func HubCacheDir() string {
 
 // NameProblem tells why Load would refuse a model name before reading anything: a random
 // architecture it does not know, an absolute path or a path into a folder that holds no such
-// model, or a name that is none of the kinds Load takes. A name it passes may still fail to load (a hub id not on the
-// hub, a damaged folder).
+// model, or a name that is none of the kinds Load takes. A name it passes may still fail to
+// load (a hub id not on the hub, a damaged folder).
 func NameProblem(name string) error {
 	if arch, ok := strings.CutPrefix(name, RandomPrefix); ok {
 		_, err := ArchitectureConfig(arch)

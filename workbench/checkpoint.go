@@ -36,8 +36,9 @@ func (r *Run) State() *State {
 }
 
 // Restore puts a run into a saved state, which must come from the same experiment (an image of
-// a size the experiment has, the same targets with the same features, in order) and hold every moment its optimiser keeps; a state that does not is refused before it
-// replaces anything. The run keeps a copy of the state.
+// a size the experiment has, the same targets with the same features, in order) and hold every
+// moment its optimiser keeps; a state that does not is refused before it replaces anything. The
+// run keeps a copy of the state.
 func (r *Run) Restore(s *State) error {
 	return r.exclusive(func() error { return r.restore(s) })
 }

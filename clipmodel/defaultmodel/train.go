@@ -163,8 +163,7 @@ func checkInitFrom(opts TrainOptions) error {
 	if opts.InitFrom == "" {
 		return nil
 	}
-	checkpoints, _ := os.ReadDir(filepath.Join(opts.Out, "checkpoints"))
-	resuming := len(checkpoints) > 0
+	resuming := steploop.Resuming(opts.Out)
 	if resuming && !opts.FreezeVision {
 		return nil
 	}
@@ -250,7 +249,7 @@ func trainingModel(opts TrainOptions, tok *clipmodel.Tokenizer) (*clipmodel.Mode
 	}
 	cfg := Architecture(tok.VocabSize())
 	store := model.NewStore()
-	checkpoints := checkpoint.Build(store).Dir(filepath.Join(opts.Out, "checkpoints")).Keep(KeptCheckpoints)
+	checkpoints := checkpoint.Build(store).Dir(steploop.CheckpointsFolder(opts.Out)).Keep(KeptCheckpoints)
 	if opts.ExportOnly && opts.Average > 1 {
 		checkpoints = checkpoints.TakeMean(opts.Average, backend)
 	}

@@ -178,7 +178,7 @@ func checkLoss(opts *Options) (recorded string, err error) {
 	}
 	recorded = strings.TrimSpace(string(data))
 	if recorded == "" {
-		if checkpoints, _ := os.ReadDir(filepath.Join(opts.Out, "checkpoints")); len(checkpoints) > 0 {
+		if steploop.Resuming(opts.Out) {
 			recorded = LossFARE
 		}
 	}
@@ -209,7 +209,7 @@ func studentModel(opts Options) (*clipmodel.Model, *checkpoint.Handler, error) {
 	if err != nil {
 		return nil, nil, err
 	}
-	handler, err := checkpoint.Build(m.Store).Dir(filepath.Join(opts.Out, "checkpoints")).Keep(keptCheckpoints).Done()
+	handler, err := checkpoint.Build(m.Store).Dir(steploop.CheckpointsFolder(opts.Out)).Keep(keptCheckpoints).Done()
 	if err != nil {
 		return nil, nil, fmt.Errorf("%s: %w (remove the folder to start afresh)", opts.Out, err)
 	}

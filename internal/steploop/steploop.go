@@ -9,6 +9,8 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"os"
+	"path/filepath"
 	"time"
 )
 
@@ -28,6 +30,15 @@ type Loop struct {
 	// LearningRate is the rate until the last DecaySteps steps before Steps (0: none).
 	LearningRate float64
 	DecaySteps   int
+}
+
+// CheckpointsFolder is where a training folder keeps its checkpoints.
+func CheckpointsFolder(out string) string { return filepath.Join(out, "checkpoints") }
+
+// Resuming tells whether the training folder out holds checkpoints to resume from.
+func Resuming(out string) bool {
+	entries, _ := os.ReadDir(CheckpointsFolder(out))
+	return len(entries) > 0
 }
 
 // CheckTotal refuses a total of steps behind the step a training stands at: the total was
@@ -68,11 +79,11 @@ func (l Loop) Run(ctx context.Context, first int, step func(step int) (string, e
 		if err != nil {
 			return fmt.Errorf("step %d: %w", s, err)
 		}
-		if l.SetRate != nil {
-			status += fmt.Sprintf("  lr %.2g", rate)
-		}
 		if time.Since(lastPrint) > PrintEvery || s+1 == l.Steps {
 			lastPrint = time.Now()
+			if l.SetRate != nil {
+				status += fmt.Sprintf("  lr %.2g", rate)
+			}
 			perStep := time.Since(start) / time.Duration(s+1-first)
 			fmt.Fprintf(l.Progress, "step %d/%d  %s  (%.2f s/step, %s left)\n", s+1, l.Steps, status,
 				perStep.Seconds(), (perStep * time.Duration(l.Steps-s-1)).Round(time.Minute))
