@@ -212,6 +212,15 @@ func (r *Run) Stats() *Stats { return r.stats }
 // Size is the image's current width and height.
 func (r *Run) Size() (width, height int) { return r.width, r.height }
 
+// NextSize is the image size of the next step: Size, or the size the resolution changes to
+// there, which that step resizes the image to first. A finished run's is its Size.
+func (r *Run) NextSize() (width, height int) {
+	if r.Done() {
+		return r.Size()
+	}
+	return r.sizeAt(r.step)
+}
+
 // sizeAt is the image size in effect at a step.
 func (r *Run) sizeAt(step int) (int, int) {
 	return r.exp.SizeAt(step)
@@ -246,7 +255,7 @@ func (r *Run) advance() (*StepResult, error) {
 		return nil, fmt.Errorf("the run has made all its %d steps", r.exp.Steps)
 	}
 	start := time.Now()
-	if w, h := r.sizeAt(r.step); w != r.width || h != r.height {
+	if w, h := r.NextSize(); w != r.width || h != r.height {
 		if err := r.resize(w, h); err != nil {
 			return nil, fmt.Errorf("step %d: %w", r.step, err)
 		}

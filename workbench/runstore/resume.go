@@ -54,13 +54,12 @@ func (d *Dir) Continue(run *workbench.Run, state *workbench.State) (notes []stri
 	if err := run.Restore(state); err != nil {
 		return nil, fmt.Errorf("%s: %w", d.Path, err)
 	}
-	exp := run.Experiment()
-	if w, h := exp.SizeAt(state.Step); state.Step < exp.Steps && (w != state.Width || h != state.Height) {
+	if w, h := run.NextSize(); w != state.Width || h != state.Height {
 		notes = append(notes, fmt.Sprintf("note: with %d steps, the resolution at step %d is %dx%d, where the saved image is %dx%d: "+
 			"the run resizes it there, and its optimiser starts afresh, as at any change of resolution",
-			exp.Steps, state.Step, w, h, state.Width, state.Height))
+			run.Experiment().Steps, state.Step, w, h, state.Width, state.Height))
 	}
-	changed, err := d.ChangedInputs(exp)
+	changed, err := d.ChangedInputs(run.Experiment())
 	for _, path := range changed {
 		notes = append(notes, fmt.Sprintf("note: the feature image %s changed since the run started; "+
 			"the resumed run follows it as it is now", path))
